@@ -1,0 +1,141 @@
+"""Assistance and special grants for one visit under one category (RULES §2 steps 3 and 5).
+
+A line pays `R(F(C_after)) − R(F(C_before))` over its base pool, then no more than what
+each of its cap pools has left (RULES §3). Evaluation is a trial: it returns the pool
+updates instead of applying them, so the highest-benefit choice can compare categories
+and advance only the pools of the one applied.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from medaid.engine.insurance import describe_segments
+from medaid.engine.types import TraceLine
+from medaid.engine.windows import Standing
+from medaid.money import fmt, fmt_ratio
+from medaid.policy.model import Line, Policy
+from medaid.policy.params import Num, Params, ResolvedLine
+
+
+@dataclass(slots=True)
+class Outcome:
+    """A trial settlement of a visit under one category."""
+
+    standing: Standing
+    assistance: int = 0
+    special: int = 0
+    rules: list[str] = field(default_factory=list)
+    trace: list[TraceLine] = field(default_factory=list)
+    updates: dict[str, Num] = field(default_factory=dict)
+    main: ResolvedLine | None = None  # the assistance line applied (YC-T needs its curve)
+    main_before: Num = 0
+    main_after: Num = 0
+
+    @property
+    def total(self) -> int:
+        return self.assistance + self.special
+
+
+@dataclass(frozen=True, slots=True)
+class VisitFacts:
+    """What the lines need of a visit after insurance."""
+
+    year: int
+    setting: str
+    base: int  # the assistance base (政策范围内个人自付)
+    remaining: int  # what the person would still pay before tier 3
+    points: int  # ratio change in bp from the referral rule (NJ-R: −2000)
+
+
+def evaluate(policy: Policy, params: Params, lines: list[Line], standing: Standing,
+             facts: VisitFacts, pools: Mapping[str, Num], pay_out: bool = True) -> Outcome:
+    """Settle the visit under `standing`'s category; `pay_out=False` only advances the base
+    pools (YC-T look-back visits count into C but are not assisted)."""
+    out = Outcome(standing)
+    applicable = [ln for ln in lines if ln.covers(standing.category)]
+    if not applicable:
+        out.trace.append(refusal(policy, standing.category, facts.setting))
+        return out
+    used: dict[str, Num] = {}
+    paid_base = 0
+    for line in applicable:
+        r = params.line(line, facts.year)
+        if r.grant is not None:
+            pay = min(r.grant, facts.remaining - out.total)
+            detail = f"grant {fmt(r.grant)}, at most what the person still pays"
+        else:
+            assert r.curve is not None
+            before = used.get(line.pool, pools.get(line.pool, 0))
+            after = before + facts.base
+            pts = facts.points
+            fa = r.curve.value(after, pts, standing.ratio)
+            fb = r.curve.value(before, pts, standing.ratio)
+            pay = min(fa - fb, facts.base - paid_base)
+            detail = _describe(r, before, after, fb, fa, facts, standing)
+            used[line.pool] = after
+            if line.tier == "assistance" and out.main is None:
+                out.main, out.main_before, out.main_after = r, before, after
+        if not pay_out:
+            pay = 0
+            detail = "counted into the year's base, not assisted: " + detail
+        for pool, cap in r.caps:
+            spent = int(used.get(pool, pools.get(pool, 0)))
+            if pay > cap - spent:
+                pay = max(0, cap - spent)
+                detail += f"; cap pool {pool} {fmt(cap)} (used {fmt(spent)})"
+            used[pool] = spent + pay
+        if line.tier == "special":
+            out.special += pay
+        else:
+            out.assistance += pay
+            paid_base += pay
+        if pay > 0:
+            out.rules.append(line.rule)
+        out.trace.append(TraceLine(line.tier, line.rule, line.source, detail, pay))
+    out.updates = used
+    return out
+
+
+def _describe(r: ResolvedLine, before: Num, after: Num, fb: int, fa: int, facts: VisitFacts,
+              standing: Standing) -> str:
+    curve = r.curve
+    assert curve is not None
+    ratio = standing.ratio
+    simple = before == 0 and curve.deductible == 0 and len(curve.segments) == 1 and (
+        curve.cap is None or fa < curve.cap)
+    if simple:
+        bp = ratio if ratio is not None else curve.segments[0][1] + facts.points
+        text = f"{fmt_ratio(max(0, bp))} × {fmt(facts.base)}"
+    else:
+        text = (f"year's base {fmt(int(before))} → {fmt(int(after))}: "
+                + (f"deductible {fmt(curve.deductible)}, " if curve.deductible else "")
+                + describe_segments(curve, facts.points, ratio)
+                + (f", cap {fmt(curve.cap)}" if curve.cap is not None else "")
+                + f"; R(F) {fmt(fb)} → {fmt(fa)}")
+    if standing.ratio is not None:
+        text += f" (look-back ratio, {standing.rule})"
+    if facts.points:
+        text += f" (ratio {facts.points // 100:+d} points, referral)"
+    return text
+
+
+def refusal(policy: Policy, category: str, setting: str) -> TraceLine:
+    """Why a category gets nothing for this kind of visit."""
+    for r in policy.refusals:
+        if (r.categories is None or category in r.categories) and (
+                r.kinds is None or setting in r.kinds):
+            return TraceLine("assistance", r.rule, r.source, r.reason)
+    return TraceLine("assistance", "none", policy.spec.document.file,
+                     f"no rule of the document covers {setting} for {category} ({policy.label(category)})")
+
+
+def choose(outcomes: list[Outcome]) -> Outcome:
+    """就高不叠加: the largest payout; ties to the category listed first (outcomes come in
+    tie order)."""
+    best = outcomes[0]
+    for o in outcomes[1:]:
+        if o.total > best.total:
+            best = o
+    return best

@@ -1,0 +1,178 @@
+"""The chain for one visit and for a person's year (RULES §2, 三重制度 先保险后救助).
+
+Pure: policies, parameters, a person, the pools so far and a visit in; a settlement and
+the new pools out. No I/O, no clock. Pools are per person per calendar year of the visit's
+end date; a case settles its visits in the order given.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from medaid.engine import insurance
+from medaid.engine.assistance import Outcome, VisitFacts, choose, evaluate
+from medaid.engine.tilt import tilted
+from medaid.engine.types import Person, Settlement, TraceLine, Visit
+from medaid.engine.windows import Standing, standings
+from medaid.errors import InputError
+from medaid.money import fmt
+from medaid.policy import schema as s
+from medaid.policy.model import Line, Policy, in_force
+from medaid.policy.params import Num, Params
+
+CHAIN = "RULES.md"
+NO_EFFECT = s.ReferralEffect()
+
+
+def _lines(policy: Policy, visit: Visit, grade: int | None) -> tuple[str, list[Line], str | None]:
+    """The kind the visit is settled as, the lines that may pay, and a note on the mapping.
+
+    A visit an exclusive line matches is settled by the exclusive lines alone (NB-S1–S3);
+    otherwise a kind the jurisdiction does not name is settled as its setting (RULES §1).
+    """
+    flags = visit.flags
+    exclusive = [ln for ln in policy.exclusive_lines if ln.matches_visit(visit.kind, flags, grade)]
+    if exclusive:
+        rules = ", ".join(dict.fromkeys(ln.rule for ln in exclusive))
+        return visit.kind, exclusive, f"settled by {rules} alone"
+    setting = policy.spec.kind_fallback.get(visit.kind, visit.kind)  # type: ignore[call-overload]
+    note = None
+    if setting != visit.kind:
+        note = f"{visit.kind} has no rule of its own here: settled as {setting}"
+    lines = [ln for ln in policy.regular_lines if ln.matches_visit(setting, flags, grade)]
+    return setting, lines, note
+
+
+def settle_visit(policy: Policy, params: Params, person: Person, pools: Mapping[str, Num],
+                 visit: Visit, path: str = "visit") -> tuple[Settlement, dict[str, Num]]:
+    """Settle one visit against the person's pools of its year; returns the new pools."""
+    year = visit.end.year
+    new: dict[str, Num] = dict(pools)
+    trace: list[TraceLine] = []
+    setting, lines, note = _lines(policy, visit, person.disability_grade)
+    if note:
+        trace.append(TraceLine("chain", "§1", f"{CHAIN} §1", note))
+    found = standings(policy, params, person, visit, setting, year)
+    assisted = [st for st in found if st.mode != "tilt_lookback"]
+
+    # Tiers 1 and 2: as the platform gave them, or computed from local parameters.
+    inscp = visit.inscp_scp_amt
+    if visit.hifp_pay is not None:
+        hifp = visit.hifp_pay
+    else:
+        hifp, line = insurance.basic_insurance(params, visit, year, new, path)
+        trace.append(line)
+    if visit.hifmi_pay is not None:
+        hifmi = visit.hifmi_pay
+    else:
+        hifmi, lines_ci = insurance.critical_illness(policy, params, inscp - hifp, year,
+                                                     bool(assisted), new, path)
+        trace.extend(lines_ci)
+    oth = visit.oth_pay
+    base = max(0, inscp - hifp - hifmi - oth)
+    settlement = Settlement(
+        id=visit.id, year=year, policy=f"{policy.jurisdiction} {policy.spec.version}",
+        settled_as=setting, category=None, rules=[], medfee_sumamt=visit.medfee_sumamt,
+        inscp_scp_amt=inscp, hifp_pay=hifp, hifmi_pay=hifmi, oth_pay=oth, base=base,
+        assistance=0, tilted=0, special=0, trace=trace)
+    if not found:
+        trace.append(TraceLine("assistance", policy.spec.windows.rule,
+                               policy.cite(policy.spec.windows.article),
+                               f"no identity in force on {_dates(visit)}: no assistance, no tilt"))
+        return settlement, new
+
+    # Tier 3: the referral rule, then the highest benefit among the categories in force.
+    effect = NO_EFFECT
+    ref = policy.spec.referral
+    if ref is not None and visit.referral != "ok":
+        effect = getattr(ref, visit.referral)
+    facts = VisitFacts(year, setting, base,
+                       visit.medfee_sumamt - hifp - hifmi - oth, effect.ratio_points * 100)
+    if not effect.assistance:
+        assert ref is not None
+        settlement.category = found[0].category
+        trace.append(TraceLine("assistance", ref.rule, policy.cite(ref.article),
+                               f"referral {visit.referral}: no assistance, no tilt"))
+        return settlement, new
+    if effect.ratio_points:
+        assert ref is not None
+        trace.append(TraceLine("assistance", ref.rule, policy.cite(ref.article),
+                               f"referral {visit.referral}: every ratio "
+                               f"{effect.ratio_points:+d} points, no tilt"))
+    chosen = _highest(policy, params, lines, assisted or found, facts, new)
+    settlement.category = chosen.standing.category
+    settlement.assistance = chosen.assistance
+    settlement.special = chosen.special
+    settlement.rules.extend(chosen.rules)
+    trace.append(_window_line(chosen.standing, visit))
+    trace.extend(chosen.trace)
+    new.update(chosen.updates)
+
+    pay, lines_t, updates = tilted(policy, params, person, visit, facts, chosen, effect.tilt, new)
+    pay = min(pay, base - chosen.total)
+    settlement.tilted = pay
+    if pay > 0:
+        settlement.rules.append(lines_t[-1].rule)
+    trace.extend(lines_t)
+    new.update(updates)
+    return settlement, new
+
+
+def _highest(policy: Policy, params: Params, lines: list[Line], found: list[Standing],
+             facts: VisitFacts, pools: Mapping[str, Num]) -> Outcome:
+    """就高不叠加 among the standings; a YC-T look-back standing is counted, not assisted."""
+    outcomes = [
+        evaluate(policy, params, lines, st, facts, pools, pay_out=st.mode != "tilt_lookback")
+        for st in found
+    ]
+    chosen = choose(outcomes)
+    if len(outcomes) > 1:
+        others = ", ".join(f"{o.standing.category} {fmt(o.total)}" for o in outcomes
+                           if o is not chosen)
+        chosen.trace.insert(0, TraceLine(
+            "assistance", "§3", f"{CHAIN} §3",
+            f"highest benefit, never stacked: {chosen.standing.category} "
+            f"{fmt(chosen.total)} over {others}"))
+    return chosen
+
+
+def _window_line(st: Standing, visit: Visit) -> TraceLine:
+    what = {"in_force": "in force", "lookback": "in its look-back period",
+            "tilt_lookback": "recognised this year: counted for tilted assistance"}[st.mode]
+    return TraceLine("assistance", st.rule, st.source,
+                     f"{st.category} {what} on {_dates(visit)}")
+
+
+def _dates(visit: Visit) -> str:
+    return str(visit.end) if visit.start == visit.end else f"{visit.start}–{visit.end}"
+
+
+@dataclass(frozen=True, slots=True)
+class CaseResult:
+    jurisdiction: str
+    person_id: str
+    settlements: list[Settlement]
+
+
+def settle_year(versions: Sequence[Policy], local: Mapping[str, object], person: Person,
+                visits: Sequence[Visit]) -> CaseResult:
+    """Settle a person's visits in order, each under the policy version in force on its end
+    date, with pools per calendar year. A visit before the first version is an error."""
+    params: dict[int, Params] = {}
+    pools: dict[int, dict[str, Num]] = {}
+    out: list[Settlement] = []
+    for i, visit in enumerate(visits):
+        policy = in_force(list(versions), visit.end)
+        path = f"visits[{i}]"
+        if policy is None:
+            first = versions[0]
+            raise InputError(f"{path}.end", f"no policy in force for {first.jurisdiction} on "
+                             f"{visit.end} ({path}.start {visit.start}); in force from "
+                             f"{first.in_force}")
+        p = params.setdefault(id(policy), Params(policy, local))
+        year = visit.end.year
+        settlement, pools[year] = settle_visit(policy, p, person, pools.get(year, {}), visit,
+                                               path)
+        out.append(settlement)
+    return CaseResult(versions[0].jurisdiction if versions else "", person.id, out)

@@ -1,0 +1,99 @@
+"""The engine's inputs and outputs: persons, visits, settlements, trace lines (fen)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+INPATIENT_SETTINGS = frozenset({"inpatient", "childbirth"})  # stays: the stay rule applies
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """A recognised category (身份) with its window dates."""
+
+    category: str
+    start: date  # 认定日期 `from`
+    end: date | None = None  # 退出日期 `to`
+    application: date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    id: str
+    identities: tuple[Identity, ...] = ()
+    disability_grade: int | None = None
+    tilted_application: date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Visit:
+    """One outpatient visit or inpatient stay; amounts in fen (national field names)."""
+
+    id: str
+    kind: str
+    start: date
+    end: date
+    medfee_sumamt: int
+    fulamt_ownpay_amt: int = 0
+    overlmt_selfpay: int = 0
+    preselfpay_amt: int = 0
+    hifp_pay: int | None = None  # None: computed from local parameters
+    hifmi_pay: int | None = None
+    oth_pay: int = 0
+    location: str = "city"
+    referral: str = "ok"
+    hospital_level: int | None = None
+    heroic_injury: bool = False
+    rare_disease: bool = False
+
+    @property
+    def inscp_scp_amt(self) -> int:
+        return self.medfee_sumamt - self.fulamt_ownpay_amt - self.overlmt_selfpay \
+            - self.preselfpay_amt
+
+    @property
+    def flags(self) -> frozenset[str]:
+        return frozenset(f for f, on in (("heroic_injury", self.heroic_injury),
+                                         ("rare_disease", self.rare_disease)) if on)
+
+
+@dataclass(frozen=True, slots=True)
+class TraceLine:
+    """One step of the explanation: which rule of which article, the arithmetic, the amount."""
+
+    tier: str  # hifp | hifmi | assistance | tilted | special | chain
+    rule: str
+    source: str
+    detail: str
+    amount: int = 0  # fen; 0 for a refusal or a note
+
+
+@dataclass(slots=True)
+class Settlement:
+    """The settlement of one visit."""
+
+    id: str
+    year: int
+    policy: str  # the policy version applied, e.g. "nanjing 2023"
+    settled_as: str
+    category: str | None
+    rules: list[str]
+    medfee_sumamt: int
+    inscp_scp_amt: int
+    hifp_pay: int
+    hifmi_pay: int
+    oth_pay: int
+    base: int
+    assistance: int
+    tilted: int
+    special: int
+    trace: list[TraceLine] = field(default_factory=list)
+
+    @property
+    def maf_pay(self) -> int:
+        return self.assistance + self.tilted + self.special
+
+    @property
+    def psn_part_amt(self) -> int:
+        return self.medfee_sumamt - self.hifp_pay - self.hifmi_pay - self.oth_pay - self.maf_pay

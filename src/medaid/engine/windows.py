@@ -1,0 +1,78 @@
+"""Which identities are in force for a visit (RULES §3 身份, the windows of §4).
+
+A window runs from recognition (`from`, or the first of its month) to exit (`to`, or the
+last of its month). A stay is covered when any day of it is in the window where the
+jurisdiction has the stay rule, otherwise by its discharge date. Look-back periods extend
+a category's cover before `from` (or the application date), possibly at another ratio.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from medaid.dates import add_months, month_end, month_start
+from medaid.engine.types import INPATIENT_SETTINGS, Identity, Person, Visit
+from medaid.policy.model import Policy
+from medaid.policy.params import Params
+
+DAY = timedelta(days=1)
+
+
+@dataclass(frozen=True, slots=True)
+class Standing:
+    """An identity's claim on a visit."""
+
+    category: str
+    order: int  # tie order of the category in the policy
+    mode: str  # in_force | lookback | tilt_lookback
+    rule: str  # the window rule that grants it
+    source: str
+    ratio: int | None = None  # a look-back ratio replacing the line's (NB-A3)
+
+
+def _covers(first: date, last: date | None, visit: Visit, stay: bool) -> bool:
+    if stay:
+        return visit.end >= first and (last is None or visit.start <= last)
+    return first <= visit.end and (last is None or visit.end <= last)
+
+
+def standings(policy: Policy, params: Params, person: Person, visit: Visit, setting: str,
+              year: int) -> list[Standing]:
+    """Every identity's standing for the visit, in tie order (in force before look-back)."""
+    w = policy.spec.windows
+    stay = w.stay_rule and setting in INPATIENT_SETTINGS
+    order = {c: i for i, c in enumerate(policy.categories)}
+    found: list[Standing] = []
+    for ident in person.identities:
+        n = order[ident.category]
+        first = month_start(ident.start) if w.start == "month_start" else ident.start
+        last = ident.end if ident.end is None or w.end == "exact" else month_end(ident.end)
+        if _covers(first, last, visit, stay):
+            found.append(Standing(ident.category, n, "in_force", w.rule, policy.cite(w.article)))
+            continue
+        standing = _lookback(policy, params, ident, visit, stay, n, year)
+        if standing is not None:
+            found.append(standing)
+    found.sort(key=lambda st: (st.mode != "in_force", st.order))
+    return found
+
+
+def _lookback(policy: Policy, params: Params, ident: Identity, visit: Visit, stay: bool,
+              order: int, year: int) -> Standing | None:
+    for lb in policy.spec.windows.lookback:
+        if ident.category not in lb.categories:
+            continue
+        anchor = ident.application if lb.before == "application" and ident.application \
+            else ident.start
+        if _covers(add_months(anchor, -lb.months), anchor - DAY, visit, stay):
+            ratio = None if lb.ratio is None else params.ratio_of(lb.ratio, year, lb.rule)
+            return Standing(ident.category, order, "lookback", lb.rule,
+                            policy.cite(lb.article), ratio)
+    tilted = policy.spec.tilted
+    if tilted and tilted.lookback_months and ident.start.year == year:
+        if _covers(add_months(ident.start, -tilted.lookback_months), ident.start - DAY,
+                   visit, stay):
+            return Standing(ident.category, order, "tilt_lookback", tilted.rule,
+                            policy.cite(tilted.article))
+    return None

@@ -1,0 +1,32 @@
+"""Errors that reach a user as one clear line, never a traceback."""
+
+from __future__ import annotations
+
+
+class MedaidError(Exception):
+    """Base of every error medaid reports to a user."""
+
+
+class InputError(MedaidError):
+    """Bad input, located by its JSON path (`visits[2].medfee_sumamt`)."""
+
+    def __init__(self, path: str, message: str) -> None:
+        super().__init__(f"{path}: {message}" if path else message)
+        self.path = path
+        self.message = message
+
+
+class PolicyError(MedaidError):
+    """A policy file that does not validate, or a rule that cannot be applied."""
+
+
+class MissingParameter(InputError):
+    """A local parameter the policy leaves open, needed here, and set by nobody."""
+
+    def __init__(self, jurisdiction: str, name: str, needed_by: str) -> None:
+        super().__init__(
+            f"local.{name}",
+            f"{jurisdiction}: local parameter {name} is required ({needed_by}); "
+            f"set it under \"local\" in the case or in the policy file",
+        )
+        self.name = name

@@ -1,0 +1,251 @@
+"""Articles of the seed policy documents, by the references policy rules cite.
+
+A seed is a Chinese policy document kept verbatim in `medaid.seeds`. Its outline is read
+from numbered headings, each with a level:
+
+    chapter   第N章            1
+    section   N、               2   (N in Chinese numerals)
+    article   第N条            3
+    paragraph （N） or (N)      4   (Chinese numerals)
+    item      N． N. "N ."     5   (Arabic numerals)
+    sub-item  （N） or (N)      6   (Arabic numerals)
+
+An article runs from its heading to just before the next heading of the same or a higher
+level (or a `---` rule). A reference names a path through that outline, outermost first,
+and may start at any depth as long as it names one place: "三（二）2", "第十条 4", "（四）",
+"3(2)". "第十条 2、3" names items 2 and 3 of 第十条, joined.
+
+Page-break artefacts are cleaned up: lines broken mid-sentence are joined, markdown markup
+('#', '**', '- ' bullets) is dropped and runs of whitespace collapse to one space. The text
+is otherwise kept verbatim, so both parenthesis widths and dots appear as the document has
+them; matching normalises them (NFKC).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from importlib import resources
+
+__all__ = ["ArticleNotFound", "article_text", "seed_text"]
+
+_CN = "零一二三四五六七八九十百"
+_CN_DIGITS = {ch: i for i, ch in enumerate("零一二三四五六七八九")}
+
+CHAPTER, SECTION, ARTICLE, PARAGRAPH, ITEM, SUB_ITEM = range(1, 7)
+_RULE = 0  # a `---` line: ends every open article, opens none
+
+# Headings at the start of an NFKC-normalised line, most specific first.
+_HEADINGS: tuple[tuple[int, re.Pattern[str]], ...] = (
+    (CHAPTER, re.compile(rf"第([{_CN}]+)章")),
+    (ARTICLE, re.compile(rf"第([{_CN}]+)条")),
+    (SECTION, re.compile(rf"([{_CN}]+)、(?![{_CN}])")),
+    (PARAGRAPH, re.compile(rf"\(([{_CN}]+)\)")),
+    (SUB_ITEM, re.compile(r"\((\d+)\)")),
+    (ITEM, re.compile(r"(\d+) ?\.(?!\d)")),
+)
+
+# One step of a reference; a section may be written without its 、 ("三（二）").
+_REF_STEPS: tuple[tuple[int, re.Pattern[str]], ...] = (
+    (CHAPTER, re.compile(rf"第([{_CN}]+)章")),
+    (ARTICLE, re.compile(rf"第([{_CN}]+)条")),
+    (SECTION, re.compile(rf"([{_CN}]+)、?")),
+    (PARAGRAPH, re.compile(rf"\(([{_CN}]+)\)")),
+    (SUB_ITEM, re.compile(r"\((\d+)\)")),
+    (ITEM, re.compile(r"(\d+) ?\.?")),
+)
+
+_RULE_LINE = re.compile(r"(?:-{3,}|\*{3,}|_{3,})")
+# A paragraph that ends like this is complete; anything else continues on the next line.
+_CLOSED = re.compile(r"[。；;！!？?：:][)）”’」』\"']*$")
+_SENTENCE_PUNCT = re.compile(r"[。，,；;：:]")
+# "2、3" in a reference: alternatives for the last step.
+_ALTERNATIVES = re.compile(r"(?<=[\d)])\s*、\s*(?=[\d(])")
+
+
+class ArticleNotFound(LookupError):
+    """A reference that names no article (or more than one) of a seed document."""
+
+
+@functools.cache
+def seed_text(doc: str) -> str:
+    """The verbatim text of a seed document by file name (e.g. '000_a8d7d8e3c7e8d865.txt'),
+    read with importlib.resources from the package `medaid.seeds`; cached."""
+    if not doc or doc.startswith(".") or "/" in doc or "\\" in doc:
+        raise FileNotFoundError(f"not a seed document name: {doc!r}")
+    return resources.files("medaid.seeds").joinpath(doc).read_text(encoding="utf-8")
+
+
+def article_text(doc: str, article: str) -> str:
+    """The text of one article of a seed, by the reference used in policy files.
+    Raises ArticleNotFound (message names doc and article) when it is not there."""
+    try:
+        outline = _outline(doc)
+    except FileNotFoundError as exc:
+        raise ArticleNotFound(f"{doc}: no such seed document (article {article!r})") from exc
+    try:
+        paths = _parse_reference(article)
+    except ValueError as exc:
+        raise ArticleNotFound(f"{doc}: article {article!r}: {exc}") from exc
+    texts = []
+    for path in paths:
+        nodes = [outline.root]
+        for step in path:
+            nodes = [found for node in nodes for found in _descendants(node, step)]
+        if len(nodes) != 1:
+            why = "not found" if not nodes else f"ambiguous ({len(nodes)} matches)"
+            raise ArticleNotFound(f"{doc}: article {article!r} {why}")
+        node = nodes[0]
+        texts.append("\n".join(outline.paragraphs[node.start : node.end]))
+    return "\n".join(texts)
+
+
+# --- outline ------------------------------------------------------------------------------
+
+
+@dataclass
+class _Node:
+    level: int
+    number: int
+    start: int  # index of its first paragraph (the heading)
+    end: int = 0  # index just past its last paragraph
+    children: list[_Node] = field(default_factory=list)
+
+
+@dataclass
+class _Outline:
+    paragraphs: list[str]
+    root: _Node
+
+
+@dataclass
+class _Paragraph:
+    text: str
+    heading: tuple[int, int] | None  # (level, number)
+    closed: bool  # the next line starts a new paragraph
+
+
+@functools.cache
+def _outline(doc: str) -> _Outline:
+    paragraphs = _paragraphs(seed_text(doc))
+    root = _Node(level=-1, number=0, start=0)
+    stack = [root]
+    for index, para in enumerate(paragraphs):
+        if para.heading is None:
+            continue
+        level, number = para.heading
+        while stack[-1].level >= level:
+            stack.pop().end = index
+        if level != _RULE:
+            node = _Node(level, number, index)
+            stack[-1].children.append(node)
+            stack.append(node)
+    for node in stack:
+        node.end = len(paragraphs)
+    return _Outline([para.text for para in paragraphs], root)
+
+
+def _paragraphs(text: str) -> list[_Paragraph]:
+    """The document as paragraphs: lines joined where a sentence was broken."""
+    paragraphs: list[_Paragraph] = []
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line:
+            continue
+        if _RULE_LINE.fullmatch(line):
+            paragraphs.append(_Paragraph("", (_RULE, 0), closed=True))
+            continue
+        markdown_heading = line.startswith("#")
+        line = re.sub(r"^#+\s*|^[-*+]\s+", "", line).replace("**", "")
+        line = re.sub(r"\s+", " ", line).strip()
+        if not line:
+            continue
+        heading = _heading(line)
+        if heading is None and paragraphs and not paragraphs[-1].closed:
+            last = paragraphs[-1]
+            last.text += _joiner(last.text, line) + line
+            last.closed = bool(_CLOSED.search(last.text))
+            continue
+        title_only = heading is not None and not _SENTENCE_PUNCT.search(line)
+        closed = markdown_heading or title_only or bool(_CLOSED.search(line))
+        paragraphs.append(_Paragraph(line, heading, closed))
+    return paragraphs
+
+
+def _heading(line: str) -> tuple[int, int] | None:
+    normal = unicodedata.normalize("NFKC", line)
+    for level, pattern in _HEADINGS:
+        match = pattern.match(normal)
+        if match:
+            return level, _number(match.group(1))
+    return None
+
+
+def _joiner(before: str, after: str) -> str:
+    """Nothing between Chinese characters; a space between two ASCII words or numbers."""
+    ascii_word = before[-1].isascii() and before[-1].isalnum()
+    return " " if ascii_word and after[0].isascii() and after[0].isalnum() else ""
+
+
+# --- references ---------------------------------------------------------------------------
+
+
+def _parse_reference(reference: str) -> list[list[tuple[int, int]]]:
+    """The outline paths a reference names: one, or one per alternative of "X 2、3"."""
+    first, *others = _ALTERNATIVES.split(unicodedata.normalize("NFKC", reference).strip())
+    path = _parse_path(first)
+    paths = [path]
+    for other in others:
+        tail = _parse_path(other)
+        if len(tail) > len(path):
+            raise ValueError(f"alternative {other!r} is longer than {first!r}")
+        paths.append(path[: len(path) - len(tail)] + tail)
+    return paths
+
+
+def _parse_path(text: str) -> list[tuple[int, int]]:
+    steps: list[tuple[int, int]] = []
+    pos = 0
+    while pos < len(text):
+        if text[pos].isspace():
+            pos += 1
+            continue
+        for level, pattern in _REF_STEPS:
+            match = pattern.match(text, pos)
+            if match:
+                steps.append((level, _number(match.group(1))))
+                pos = match.end()
+                break
+        else:
+            raise ValueError(f"cannot read {text[pos:]!r}")
+    if not steps:
+        raise ValueError("empty reference")
+    return steps
+
+
+def _descendants(node: _Node, step: tuple[int, int]) -> list[_Node]:
+    """The nearest descendants of node at (level, number)."""
+    found: list[_Node] = []
+    for child in node.children:
+        if (child.level, child.number) == step:
+            found.append(child)
+        else:
+            found.extend(_descendants(child, step))
+    return found
+
+
+def _number(numeral: str) -> int:
+    """Arabic or Chinese numerals as an int: "12", "十一", "二十", "一百零五"."""
+    if numeral.isdigit():
+        return int(numeral)
+    total = digit = 0
+    for ch in numeral:
+        if ch == "十":
+            total, digit = total + (digit or 1) * 10, 0
+        elif ch == "百":
+            total, digit = total + (digit or 1) * 100, 0
+        else:
+            digit = _CN_DIGITS[ch]
+    return total + digit

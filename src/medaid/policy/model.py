@@ -1,0 +1,237 @@
+"""Policies compiled for the engine: categories in tie order, lines with their match sets.
+
+`load_policy` validates a YAML file against the schema and then across references (every
+category, pool and parameter a line names exists). Numbers stay in the schema's exact
+Decimal form here; `policy.params` turns them into fen and basis points for a year.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from functools import cache
+from importlib import resources
+from pathlib import Path
+
+import yaml
+from pydantic import ValidationError
+
+from medaid.errors import PolicyError
+from medaid.policy import schema as s
+
+INTERNAL_POOL_PREFIX = "_"
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    """A rule line ready for matching; `spec` keeps its numbers (resolved per year)."""
+
+    index: int
+    rule: str
+    source: str
+    tier: str
+    categories: frozenset[str] | None  # None: every category
+    kinds: frozenset[str] | None  # None: every kind
+    flags: frozenset[str]
+    grades: frozenset[int] | None
+    exclusive: bool
+    pool: str
+    spec: s.Line
+
+    def matches_visit(self, kind: str, flags: frozenset[str], grade: int | None) -> bool:
+        if self.kinds is not None and kind not in self.kinds:
+            return False
+        if not self.flags <= flags:
+            return False
+        return self.grades is None or grade in self.grades
+
+    def covers(self, category: str) -> bool:
+        return self.categories is None or category in self.categories
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    rule: str
+    source: str
+    categories: frozenset[str] | None
+    kinds: frozenset[str] | None
+    reason: str
+
+
+@dataclass(frozen=True)
+class Policy:
+    spec: s.PolicyFile
+    path: str
+    categories: tuple[str, ...]  # tie order
+    lines: tuple[Line, ...]
+    exclusive_lines: tuple[Line, ...]
+    regular_lines: tuple[Line, ...]
+    refusals: tuple[Refusal, ...]
+
+    @property
+    def jurisdiction(self) -> str:
+        return self.spec.jurisdiction
+
+    @property
+    def in_force(self) -> date:
+        return self.spec.in_force
+
+    def cite(self, article: str) -> str:
+        return f"{self.spec.document.file} {article}"
+
+    def label(self, category: str) -> str:
+        for c in self.spec.categories:
+            if c.id == category:
+                return c.label
+        return category
+
+    def parameter(self, name: str) -> s.Parameter | None:
+        return self.spec.parameters.get(name)
+
+
+def _set(values: list[str] | list[s.Kind] | str) -> frozenset[str] | None:
+    return None if values == "*" else frozenset(values)
+
+
+def _check_refs(spec: s.PolicyFile) -> None:
+    """Cross-references the schema alone cannot see."""
+    known = {c.id for c in spec.categories}
+    if len(known) != len(spec.categories):
+        raise PolicyError("categories: duplicate category id")
+    params = spec.parameters
+
+    def cats(where: str, values: list[str] | str) -> None:
+        if values != "*":
+            for c in values:
+                if c not in known:
+                    raise PolicyError(f"{where}: unknown category {c!r}")
+
+    def refs(where: str, node: object) -> None:
+        if isinstance(node, s.ParamRef):
+            if node.param not in params:
+                raise PolicyError(f"{where}: parameter {node.param!r} is not declared")
+        elif isinstance(node, s.Strict):
+            for key in type(node).model_fields:
+                refs(f"{where}.{key}", getattr(node, key))
+        elif isinstance(node, list):
+            for i, item in enumerate(node):
+                refs(f"{where}[{i}]", item)
+
+    for i, line in enumerate(spec.lines):
+        where = f"lines[{i}] ({line.rule})"
+        cats(where, line.categories)
+        refs(where, line)
+        for pool in [line.pool or ""] + [c.pool for c in line.caps]:
+            if pool.startswith(INTERNAL_POOL_PREFIX):
+                raise PolicyError(f"{where}: pool names may not start with '_'")
+    for i, r in enumerate(spec.refusals):
+        cats(f"refusals[{i}]", r.categories)
+    for i, lb in enumerate(spec.windows.lookback):
+        cats(f"windows.lookback[{i}]", lb.categories)
+        refs(f"windows.lookback[{i}]", lb)
+    if spec.tilted:
+        refs("tilted", spec.tilted)
+    for name, p in params.items():
+        refs(f"parameters.{name}", p)
+    for k, v in spec.kind_fallback.items():
+        if k == v:
+            raise PolicyError(f"kind_fallback.{k}: maps to itself")
+
+
+def compile_policy(spec: s.PolicyFile, path: str = "<memory>") -> Policy:
+    _check_refs(spec)
+    lines = tuple(
+        Line(
+            index=i,
+            rule=ln.rule,
+            source=f"{spec.document.file} {ln.article}",
+            tier=ln.tier,
+            categories=_set(ln.categories),
+            kinds=_set(ln.kinds),
+            flags=frozenset(ln.flags),
+            grades=frozenset(ln.disability_grades) if ln.disability_grades is not None else None,
+            exclusive=ln.exclusive,
+            pool=ln.pool or ln.rule,
+            spec=ln,
+        )
+        for i, ln in enumerate(spec.lines)
+    )
+    refusals = tuple(
+        Refusal(r.rule, f"{spec.document.file} {r.article}", _set(r.categories), _set(r.kinds),
+                r.reason)
+        for r in spec.refusals
+    )
+    return Policy(
+        spec=spec,
+        path=path,
+        categories=tuple(c.id for c in spec.categories),
+        lines=lines,
+        exclusive_lines=tuple(ln for ln in lines if ln.exclusive),
+        regular_lines=tuple(ln for ln in lines if not ln.exclusive),
+        refusals=refusals,
+    )
+
+
+def _location(e: ValidationError) -> str:
+    first = e.errors()[0]
+    where = ".".join(str(p) for p in first["loc"])
+    return f"{where}: {first['msg']}"
+
+
+def parse_policy(text: str, path: str) -> Policy:
+    """YAML text → a validated, compiled policy; PolicyError names what is wrong."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        raise PolicyError(f"{path}: not valid YAML: {e}") from None
+    if not isinstance(data, dict):
+        raise PolicyError(f"{path}: a policy file is a mapping")
+    try:
+        spec = s.PolicyFile.model_validate(data)
+    except ValidationError as e:
+        raise PolicyError(f"{path}: {_location(e)}") from None
+    try:
+        return compile_policy(spec, path)
+    except PolicyError as e:
+        raise PolicyError(f"{path}: {e}") from None
+
+
+def load_policy(path: str | Path) -> Policy:
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as e:
+        raise PolicyError(f"{p}: cannot read: {e.strerror}") from None
+    return parse_policy(text, str(p))
+
+
+@cache
+def shipped() -> tuple[Policy, ...]:
+    """Every policy file that ships with medaid, all jurisdictions and versions."""
+    root = resources.files("medaid") / "policies"
+    found = [
+        parse_policy(f.read_text(encoding="utf-8"), f"policies/{f.name}")
+        for f in sorted(root.iterdir(), key=lambda f: f.name)
+        if f.name.endswith(".yaml")
+    ]
+    return tuple(found)
+
+
+def versions(jurisdiction: str, extra: Iterable[Policy] = ()) -> list[Policy]:
+    """The versions of one jurisdiction, oldest first."""
+    found = [p for p in (*shipped(), *extra) if p.jurisdiction == jurisdiction]
+    return sorted(found, key=lambda p: p.in_force)
+
+
+def jurisdictions() -> list[str]:
+    return sorted({p.jurisdiction for p in shipped()})
+
+
+def in_force(candidates: list[Policy], day: date) -> Policy | None:
+    """The latest version in force on `day`, or None before the first."""
+    chosen = None
+    for p in candidates:
+        if p.in_force <= day:
+            chosen = p
+    return chosen

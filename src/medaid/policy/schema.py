@@ -1,0 +1,224 @@
+"""The policy file schema (YAML → pydantic), validated on load.
+
+A policy file is one jurisdiction in one version. Its keys are the rule ids of
+RULES.md; every number carries its source (the seed document and article), and every
+local parameter the document leaves open says where its value comes from or is required.
+Amounts are yuan, ratios are decimals (0.85); both are made exact (fen, basis points)
+when the file is compiled (`policy.model`).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+KINDS = (
+    "general_outpatient",
+    "special_outpatient",
+    "inpatient",
+    "dual_channel_drug",
+    "rare_disease_drug",
+    "rehabilitation",
+    "childbirth",
+)
+Kind = Literal[
+    "general_outpatient",
+    "special_outpatient",
+    "inpatient",
+    "dual_channel_drug",
+    "rare_disease_drug",
+    "rehabilitation",
+    "childbirth",
+]
+Referral = Literal["ok", "unreferred", "unreferred_hardship"]
+Location = Literal["city", "province", "out_of_province"]
+Flag = Literal["heroic_injury", "rare_disease"]
+Number = Annotated[Decimal, Field(ge=0)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ParamRef(Strict):
+    """A value taken from a local parameter, optionally scaled (10% × income)."""
+
+    param: str
+    times: Number = Decimal(1)
+
+
+Amount = Number | ParamRef  # yuan, literal or from a local parameter
+Ratio = Annotated[Decimal, Field(ge=0, le=1)] | ParamRef
+
+
+class Cited(Strict):
+    """Anything tied to a rule id and an article of the policy's document."""
+
+    rule: str
+    article: str
+
+
+class Category(Strict):
+    id: str
+    label: str
+    idet_type: str | None = None  # national psn_idet_type code (spec/NATIONAL.md)
+    js_class: Literal["key", "low_income", "other"] | None = None  # Jiangsu framework class
+
+
+class Lookback(Cited):
+    """A period before a date of the identity that the category also covers."""
+
+    categories: list[str]
+    months: int = Field(gt=0)
+    before: Literal["from", "application"] = "from"
+    ratio: Ratio | None = None  # replaces every ratio of the line for visits in the period
+
+
+class Windows(Cited):
+    start: Literal["exact", "month_start"]
+    end: Literal["exact", "month_end"]
+    stay_rule: bool
+    lookback: list[Lookback] = []
+
+
+class ReferralEffect(Strict):
+    assistance: bool = True  # False: no assistance at all
+    ratio_points: int = 0  # percentage points added to every ratio (negative lowers)
+    tilt: bool = True
+
+
+class ReferralRule(Cited):
+    unreferred: ReferralEffect = ReferralEffect()
+    unreferred_hardship: ReferralEffect = ReferralEffect()
+
+
+class Segment(Strict):
+    upto: Number | None = None  # cumulative amount above the deductible; None: open
+    ratio: Ratio
+
+
+class Cap(Strict):
+    pool: str
+    amount: Amount
+
+
+class Line(Cited):
+    """One rule line: who, which visits, and the payout function over a pool."""
+
+    tier: Literal["assistance", "special"] = "assistance"
+    categories: list[str] | Literal["*"]
+    kinds: list[Kind] | Literal["*"]
+    flags: list[Flag] = []  # every flag must be set on the visit
+    disability_grades: list[int] | None = None
+    exclusive: bool = False  # a visit this line matches (by kind/flags/grade) is settled by
+    # the exclusive lines alone
+    pool: str | None = None  # base pool (deductible/segments); default: the rule id
+    deductible: Amount = Decimal(0)
+    segments: list[Segment] = []
+    caps: list[Cap] = []
+    grant: Amount | None = None  # a fixed grant instead of segments (NB-S1)
+    label: str | None = None
+
+    @model_validator(mode="after")
+    def _payout(self) -> Line:
+        if (self.grant is not None) != bool(self.segments):
+            return self
+        raise ValueError("a line has either segments or a grant, exactly one")
+
+
+class Refusal(Cited):
+    """A category × kind that the document deliberately leaves unassisted, and why."""
+
+    categories: list[str] | Literal["*"]
+    kinds: list[Kind] | Literal["*"] = "*"
+    reason: str
+
+
+class Tilted(Cited):
+    """Tilted assistance (倾斜救助), after assistance."""
+
+    defined: bool = True  # False: the document leaves it to a later measure (CZ-T)
+    base: Literal["remainder", "beyond_cap"]
+    requires_application: bool = False
+    referral: list[Referral] = ["ok"]
+    locations: list[Location] = ["city", "province"]
+    kinds: list[Kind] | Literal["*"] = "*"
+    lookback_months: int = 0  # persons recognised this year: months before `from` counted
+    pool: str = "tilted"
+    deductible: Amount = Decimal(0)
+    segments: list[Segment]
+    caps: list[Cap] = []
+
+
+class CriticalIllnessTilt(Cited):
+    deductible_share: Ratio
+    ratio_points: int
+
+
+class ParamValue(Strict):
+    year: int
+    value: Decimal | ParamRef
+    source: str
+
+
+class Parameter(Strict):
+    type: Literal["money", "ratio", "critical_illness", "basic_insurance"]
+    label: str
+    source: str | None = None  # where the default or values come from
+    default: Decimal | ParamRef | dict[str, object] | None = None  # dict: a structured type
+    values: list[ParamValue] = []  # by the year of the visit (e.g. the previous year's income)
+    min: Decimal | None = None
+    max: Decimal | None = None
+    used_by: list[str] = []
+
+    @model_validator(mode="after")
+    def _sourced(self) -> Parameter:
+        if self.default is not None and not self.source:
+            raise ValueError("a default needs its source")
+        return self
+
+
+class PremiumShare(Strict):
+    categories: list[str]
+    share: Ratio | None = None  # of the individual premium
+    amount: Amount | None = None  # a fixed subsidy
+
+
+class PremiumSubsidy(Cited):
+    shares: list[PremiumShare]
+    disability_grades_full: list[int] = []  # NB-P: grade 1–2 fully subsidised
+    note: str | None = None
+
+
+class Document(Strict):
+    file: str
+    title: str
+
+
+class PolicyFile(Strict):
+    jurisdiction: str
+    name: str
+    version: str
+    in_force: date
+    document: Document
+    categories: list[Category]
+    kind_fallback: dict[Kind, Kind] = {}
+    windows: Windows
+    referral: ReferralRule | None = None
+    parameters: dict[str, Parameter] = {}
+    critical_illness_tilt: CriticalIllnessTilt | None = None
+    lines: list[Line]
+    refusals: list[Refusal] = []
+    tilted: Tilted | None = None
+    premium_subsidy: PremiumSubsidy | None = None
+    framework: dict[str, str] = {}  # notes for a provincial framework (Jiangsu)
+
+    @field_validator("jurisdiction")
+    @classmethod
+    def _slug(cls, v: str) -> str:
+        if not v.isidentifier() or v.lower() != v:
+            raise ValueError("a lower-case identifier, e.g. nanjing")
+        return v
