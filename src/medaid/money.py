@@ -36,8 +36,10 @@ def to_yuan(fen: int) -> Decimal:
 
 
 def fmt(fen: int) -> str:
-    """Fen as yuan text, e.g. 1440000 → '14400.00'."""
-    return f"{to_yuan(fen):.2f}"
+    """Fen as yuan text, e.g. 1440000 → '14400.00' (integer arithmetic: it is on the hot path)."""
+    sign = "-" if fen < 0 else ""
+    whole, cents = divmod(abs(fen), 100)
+    return f"{sign}{whole}.{cents:02d}"
 
 
 def to_bp(value: Decimal | int | str) -> int:

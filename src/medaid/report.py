@@ -11,35 +11,41 @@ from medaid.engine.settle import CaseResult
 from medaid.money import fmt
 from medaid.policy.model import Policy
 
-COLUMNS = (("medfee_sumamt", "总额"), ("inscp_scp_amt", "政策范围"), ("hifp_pay", "基本医保"),
-           ("hifmi_pay", "大病保险"), ("oth_pay", "其他"), ("base", "救助基数"),
-           ("assistance", "救助"), ("tilted", "倾斜"), ("special", "专项"),
-           ("maf_pay", "医疗救助"), ("psn_part_amt", "个人负担"))
+FIELDS = (("medfee_sumamt", "医疗费总额"), ("inscp_scp_amt", "符合政策范围金额"),
+          ("hifp_pay", "基本医保统筹支出"), ("hifmi_pay", "大病保险支出"), ("oth_pay", "其他支出"),
+          ("base", "救助基数（政策范围内自付）"), ("assistance", "医疗救助"),
+          ("tilted", "倾斜救助"), ("special", "专项救助"), ("maf_pay", "医疗救助基金支出"),
+          ("psn_part_amt", "个人负担总金额"))
 
 
 def print_result(console: Console, result: CaseResult) -> None:
-    table = Table(title=f"{result.jurisdiction} · {result.person_id}", show_lines=True)
-    table.add_column("visit")
-    table.add_column("category")
-    for _, label in COLUMNS:
-        table.add_column(label, justify="right")
-    totals = dict.fromkeys((name for name, _ in COLUMNS), 0)
+    """One block per visit (amounts, then the trace), then the year's totals; narrow
+    terminals wrap the trace instead of truncating numbers."""
+    console.print(f"[bold]{result.jurisdiction}[/bold] · {result.person_id}")
+    totals = dict.fromkeys((name for name, _ in FIELDS), 0)
     for s in result.settlements:
-        row = [f"{s.id}\n{s.settled_as}", s.category or "—"]
-        for name, _ in COLUMNS:
+        console.print(f"\n[bold]{s.id}[/bold]  {s.settled_as}  {s.year}  ({s.policy})  "
+                      f"category: {s.category or '—'}  rules: {', '.join(s.rules) or '—'}")
+        table = Table(show_header=False, box=None, padding=(0, 2))
+        table.add_column("field")
+        table.add_column("amount", justify="right")
+        table.add_column("name", style="dim")
+        for name, label in FIELDS:
             value = getattr(s, name)
             totals[name] += value
-            row.append(fmt(value))
-        table.add_row(*row)
-    table.add_row("total", "", *(fmt(totals[name]) for name, _ in COLUMNS))
-    console.print(table)
-    for s in result.settlements:
-        console.print(f"\n[bold]{s.id}[/bold] ({s.policy}, {s.year}) rules: "
-                      f"{', '.join(s.rules) or '—'}")
+            table.add_row(label, fmt(value), name)
+        console.print(table)
         for t in s.trace:
-            amount = f"{fmt(t.amount):>12}" if t.amount else " " * 12
-            console.print(f"  {t.tier:<10} {t.rule:<8} {amount}  {t.detail}  [dim]({t.source})[/dim]",
-                          markup=True)
+            amount = f"{fmt(t.amount):>10}" if t.amount else " " * 10
+            console.print(f"  {t.tier:<10} {t.rule:<6} {amount}  {t.detail}  "
+                          f"[dim]({t.source})[/dim]")
+    if len(result.settlements) > 1:
+        table = Table(title="total", show_header=False, box=None, padding=(0, 2))
+        table.add_column("field")
+        table.add_column("amount", justify="right")
+        for name, label in FIELDS:
+            table.add_row(label, fmt(totals[name]))
+        console.print(table)
 
 
 def print_policies(console: Console, policies: Iterable[Policy]) -> None:

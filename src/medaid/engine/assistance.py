@@ -127,8 +127,9 @@ def refusal(policy: Policy, category: str, setting: str) -> TraceLine:
         if (r.categories is None or category in r.categories) and (
                 r.kinds is None or setting in r.kinds):
             return TraceLine("assistance", r.rule, r.source, r.reason)
+    label = policy.label(category)
     return TraceLine("assistance", "none", policy.spec.document.file,
-                     f"no rule of the document covers {setting} for {category} ({policy.label(category)})")
+                     f"no rule of the document covers {setting} for {category} ({label})")
 
 
 def choose(outcomes: list[Outcome]) -> Outcome:

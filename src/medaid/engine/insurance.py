@@ -27,8 +27,8 @@ def basic_insurance(params: Params, visit: Visit, year: int, pools: MutableMappi
                     path: str) -> tuple[int, TraceLine]:
     bi = params.basic_insurance(year, f"{path}.hifp_pay not given")
     level = visit.hospital_level
-    if level not in bi.deductible and None not in bi.deductible or \
-            level not in bi.ratio and None not in bi.ratio:
+    if (level not in bi.deductible and None not in bi.deductible) or \
+            (level not in bi.ratio and None not in bi.ratio):
         raise InputError(f"{path}.hospital_level",
                          "required to compute hifp_pay: basic_insurance is set by hospital level")
     deductible = bi.deductible.get(level, bi.deductible.get(None, 0))
@@ -75,7 +75,7 @@ def critical_illness(policy: Policy, params: Params, amount: int, year: int, til
 
 def describe_segments(curve: Curve, points: int = 0, ratio: int | None = None) -> str:
     """'85% to 2000.00, then 80%' — the segments as a reader checks them."""
-    parts = []
+    parts: list[str] = []
     top = 0
     for width, bp in curve.segments:
         r = ratio if ratio is not None else min(BP, max(0, bp + points))

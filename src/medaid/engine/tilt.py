@@ -65,7 +65,7 @@ def tilted(policy: Policy, params: Params, person: Person, visit: Visit, facts: 
             base = int(base)
         how = (f"year's base {_fen(c_b)} → {_fen(c_a)} beyond S* = {_fen(reach)} "
                f"(cap {fmt(cap or 0)} reached): {_fen(base)}")
-    curve, caps = params.curve(cfg.deductible, cfg.segments, cfg.caps, facts.year, cfg.rule)
+    curve, caps = params.tilted(facts.year)
     before = pools.get(cfg.pool, 0)
     after = before + base
     pay = curve.value(after) - curve.value(before)

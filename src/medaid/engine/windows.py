@@ -42,7 +42,7 @@ def standings(policy: Policy, params: Params, person: Person, visit: Visit, sett
     """Every identity's standing for the visit, in tie order (in force before look-back)."""
     w = policy.spec.windows
     stay = w.stay_rule and setting in INPATIENT_SETTINGS
-    order = {c: i for i, c in enumerate(policy.categories)}
+    order = policy.order
     found: list[Standing] = []
     for ident in person.identities:
         n = order[ident.category]
@@ -51,15 +51,15 @@ def standings(policy: Policy, params: Params, person: Person, visit: Visit, sett
         if _covers(first, last, visit, stay):
             found.append(Standing(ident.category, n, "in_force", w.rule, policy.cite(w.article)))
             continue
-        standing = _lookback(policy, params, ident, visit, stay, n, year)
+        standing = _lookback(policy, params, person, ident, visit, stay, n, year)
         if standing is not None:
             found.append(standing)
     found.sort(key=lambda st: (st.mode != "in_force", st.order))
     return found
 
 
-def _lookback(policy: Policy, params: Params, ident: Identity, visit: Visit, stay: bool,
-              order: int, year: int) -> Standing | None:
+def _lookback(policy: Policy, params: Params, person: Person, ident: Identity, visit: Visit,
+              stay: bool, order: int, year: int) -> Standing | None:
     for lb in policy.spec.windows.lookback:
         if ident.category not in lb.categories:
             continue
@@ -69,10 +69,11 @@ def _lookback(policy: Policy, params: Params, ident: Identity, visit: Visit, sta
             ratio = None if lb.ratio is None else params.ratio_of(lb.ratio, year, lb.rule)
             return Standing(ident.category, order, "lookback", lb.rule,
                             policy.cite(lb.article), ratio)
+    # YC-T: a person recognised this year who applied for tilted assistance this year
     tilted = policy.spec.tilted
-    if tilted and tilted.lookback_months and ident.start.year == year:
-        if _covers(add_months(ident.start, -tilted.lookback_months), ident.start - DAY,
-                   visit, stay):
-            return Standing(ident.category, order, "tilt_lookback", tilted.rule,
-                            policy.cite(tilted.article))
+    applied = person.tilted_application is not None and person.tilted_application.year == year
+    if tilted and tilted.lookback_months and applied and ident.start.year == year and _covers(
+            add_months(ident.start, -tilted.lookback_months), ident.start - DAY, visit, stay):
+        return Standing(ident.category, order, "tilt_lookback", tilted.rule,
+                        policy.cite(tilted.article))
     return None

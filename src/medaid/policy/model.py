@@ -68,6 +68,7 @@ class Policy:
     exclusive_lines: tuple[Line, ...]
     regular_lines: tuple[Line, ...]
     refusals: tuple[Refusal, ...]
+    order: dict[str, int]  # category → tie order
 
     @property
     def jurisdiction(self) -> str:
@@ -170,6 +171,7 @@ def compile_policy(spec: s.PolicyFile, path: str = "<memory>") -> Policy:
         exclusive_lines=tuple(ln for ln in lines if ln.exclusive),
         regular_lines=tuple(ln for ln in lines if not ln.exclusive),
         refusals=refusals,
+        order={c.id: i for i, c in enumerate(spec.categories)},
     )
 
 

@@ -68,7 +68,7 @@ class Curve:
 
 @dataclass(frozen=True, slots=True)
 class ResolvedLine:
-    line: Line
+    line: Line | None  # None: the tilted-assistance stage
     curve: Curve | None  # None for a grant
     caps: tuple[tuple[str, int], ...]  # (pool, amount in fen)
     grant: int | None
@@ -300,6 +300,18 @@ class Params:
             prev = top
         cap = min((a for _, a in resolved_caps), default=None)
         return Curve(self.amount(deductible, year, needed_by), tuple(segs), cap), resolved_caps
+
+    def tilted(self, year: int) -> tuple[Curve, tuple[tuple[str, int], ...]]:
+        """The tilted-assistance curve and caps of a year (the policy must define it)."""
+        key = (-1, year)
+        found = self._lines.get(key)
+        if found is None:
+            cfg = self.policy.spec.tilted
+            assert cfg is not None
+            curve, caps = self.curve(cfg.deductible, cfg.segments, cfg.caps, year, cfg.rule)
+            found = self._lines[key] = ResolvedLine(None, curve, caps, None)
+        assert found.curve is not None
+        return found.curve, found.caps
 
     def line(self, line: Line, year: int) -> ResolvedLine:
         key = (line.index, year)
