@@ -17,8 +17,9 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
-from medaid.errors import PolicyError
+from medaid.errors import InputError, PolicyError
 from medaid.policy import schema as s
+from medaid.policy.structured import PARSERS
 
 INTERNAL_POOL_PREFIX = "_"
 
@@ -135,6 +136,16 @@ def _check_refs(spec: s.PolicyFile) -> None:
         refs("tilted", spec.tilted)
     for name, p in params.items():
         refs(f"parameters.{name}", p)
+    for name, p in params.items():  # structured defaults are checked when the file loads
+        for raw in [p.default, *(v.value for v in p.values)]:
+            if isinstance(raw, dict):
+                parse = PARSERS.get(p.type)
+                if parse is None:
+                    raise PolicyError(f"parameters.{name}: a {p.type} is not a mapping")
+                try:
+                    parse(raw, f"parameters.{name}")
+                except InputError as e:
+                    raise PolicyError(str(e)) from None
     for k, v in spec.kind_fallback.items():
         if k == v:
             raise PolicyError(f"kind_fallback.{k}: maps to itself")

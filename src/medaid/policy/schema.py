@@ -168,7 +168,9 @@ class Parameter(Strict):
     type: Literal["money", "ratio", "critical_illness", "basic_insurance"]
     label: str
     source: str | None = None  # where the default or values come from
-    default: Decimal | ParamRef | dict[str, object] | None = None  # dict: a structured type
+    # a number, a reference to another parameter, or a mapping for a structured type
+    default: Annotated[Decimal | ParamRef | dict[str, object] | None,
+                       Field(union_mode="left_to_right")] = None
     values: list[ParamValue] = []  # by the year of the visit (e.g. the previous year's income)
     min: Decimal | None = None
     max: Decimal | None = None

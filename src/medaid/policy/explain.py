@@ -1,0 +1,277 @@
+"""A policy told to a reader: its elements by rule id, its numbers as text, its articles.
+
+Pure functions over a compiled policy; `medaid.report` prints what they return. Every
+element of a policy file that carries a rule id (lines, windows and their look-backs,
+referral, tilts, refusals, premium subsidy, a framework's floors) becomes one `Element`
+whose facts are already exact text: yuan to the fen, ratios as percentages, parameters
+by reference ("10% × income_per_capita_prev_year"), resolved for the in-force year where
+the policy file itself gives the value.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from medaid.errors import MedaidError, PolicyError
+from medaid.money import MoneyError, fmt, fmt_ratio, to_bp, to_fen
+from medaid.policy import model
+from medaid.policy import schema as s
+from medaid.policy.articles import article_text
+from medaid.policy.params import Params
+
+Facts = tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Element:
+    """One rule-carrying part of a policy file, as text."""
+
+    what: str  # line, windows, lookback, referral, critical_illness_tilt, tilted, refusal,
+    # premium_subsidy, framework
+    rule: str
+    article: str
+    facts: Facts  # (name, value) in reading order
+    categories: tuple[str, ...] = ()  # the category ids it names, for a legend of labels
+
+
+@dataclass(frozen=True, slots=True)
+class ParamRow:
+    name: str
+    type: str
+    label: str
+    value: str  # values by year and default, or "required — not set"
+    source: str
+    used_by: str
+
+
+# -- numbers as text --------------------------------------------------------------------
+
+
+def _decimal_text(value: Decimal, ratio: bool) -> str:
+    try:
+        return fmt_ratio(to_bp(value)) if ratio else fmt(to_fen(value))
+    except MoneyError:  # finer than the policy's exact units: show it as written
+        return str(value)
+
+
+def ref_text(ref: s.ParamRef) -> str:
+    return ref.param if ref.times == 1 else f"{fmt_ratio(to_bp(ref.times))} × {ref.param}"
+
+
+class _Text:
+    """Numbers of one policy as text; references resolved for the in-force year when the
+    policy file settles them (never a guess: an open parameter stays a reference)."""
+
+    def __init__(self, policy: model.Policy) -> None:
+        self.params = Params(policy, local={})
+        self.year = policy.in_force.year
+
+    def amount(self, a: s.Amount) -> str:
+        if not isinstance(a, s.ParamRef):
+            return _decimal_text(a, ratio=False)
+        try:
+            value = self.params.amount(a, self.year, "show")
+        except MedaidError:
+            return ref_text(a)
+        return f"{ref_text(a)} (= {fmt(value)} for {self.year})"
+
+    def ratio(self, r: s.Ratio) -> str:
+        if not isinstance(r, s.ParamRef):
+            return _decimal_text(r, ratio=True)
+        try:
+            value = self.params.ratio_of(r, self.year, "show")
+        except MedaidError:
+            return ref_text(r)
+        return f"{ref_text(r)} (= {fmt_ratio(value)} for {self.year})"
+
+    def segments(self, segs: list[s.Segment]) -> str:
+        """'85% to 2000.00, 80% above': bounds are cumulative, above the deductible."""
+        if not segs:
+            return "none"
+        parts = [f"{self.ratio(g.ratio)} to {self.amount(g.upto)}" if g.upto is not None
+                 else f"{self.ratio(g.ratio)}" + (" above" if i else "")
+                 for i, g in enumerate(segs)]
+        if segs[-1].upto is not None:
+            parts.append("nothing above")
+        return ", ".join(parts)
+
+    def caps(self, caps: list[s.Cap]) -> str:
+        return ", ".join(f"{c.pool} {self.amount(c.amount)}" for c in caps) or "no cap"
+
+
+def names(values: list[str] | list[s.Kind] | str) -> str:
+    return "all" if values == "*" else ", ".join(values)
+
+
+def _ids(values: list[str] | str) -> tuple[str, ...]:
+    return () if values == "*" else tuple(values)
+
+
+def _effect(e: s.ReferralEffect) -> str:
+    if not e.assistance:
+        parts = ["no assistance"]
+    elif e.ratio_points:
+        parts = [f"every ratio {e.ratio_points:+d} points"]
+    else:
+        parts = ["assistance as referred"]
+    parts.append("tilt" if e.tilt else "no tilt")
+    return ", ".join(parts)
+
+
+# -- elements ---------------------------------------------------------------------------
+
+
+def _line(t: _Text, ln: s.Line) -> Element:
+    facts: list[tuple[str, str]] = [
+        ("tier", ln.tier),
+        ("categories", names(ln.categories)),
+        ("kinds", names(ln.kinds)),
+    ]
+    if ln.flags:
+        facts.append(("only visits flagged", ", ".join(ln.flags)))
+    if ln.disability_grades is not None:
+        facts.append(("disability grades", ", ".join(map(str, ln.disability_grades))))
+    if ln.exclusive:
+        facts.append(("exclusive", "a visit it matches is settled by such lines alone"))
+    facts.append(("pool", ln.pool or ln.rule))
+    if ln.grant is not None:
+        facts.append(("grant", t.amount(ln.grant)))
+    else:
+        facts += [("deductible", t.amount(ln.deductible)), ("segments", t.segments(ln.segments))]
+    facts.append(("caps", t.caps(ln.caps)))
+    if ln.label:
+        facts.append(("label", ln.label))
+    return Element("line", ln.rule, ln.article, tuple(facts), _ids(ln.categories))
+
+
+def elements(policy: model.Policy) -> list[Element]:
+    """Every rule-carrying element of the policy, in the file's reading order."""
+    spec, t = policy.spec, _Text(policy)
+    w = spec.windows
+    out = [Element("windows", w.rule, w.article, (
+        ("start", {"exact": "the recognition date (from)",
+                   "month_start": "first day of the month of from"}[w.start]),
+        ("end", {"exact": "the exit date (to)", "month_end": "last day of the month of to"}[w.end]),
+        ("stay rule", "any day of a stay counts" if w.stay_rule else "the discharge date decides"),
+    ))]
+    for lb in w.lookback:
+        facts = [("categories", names(lb.categories)),
+                 ("covers", f"{lb.months} months before {lb.before}")]
+        if lb.ratio is not None:
+            facts.append(("ratio in the period", t.ratio(lb.ratio)))
+        out.append(Element("lookback", lb.rule, lb.article, tuple(facts), _ids(lb.categories)))
+    if spec.referral:
+        r = spec.referral
+        out.append(Element("referral", r.rule, r.article, (
+            ("unreferred", _effect(r.unreferred)),
+            ("unreferred_hardship", _effect(r.unreferred_hardship)))))
+    if spec.critical_illness_tilt:
+        c = spec.critical_illness_tilt
+        out.append(Element("critical_illness_tilt", c.rule, c.article, (
+            ("deductible", f"{t.ratio(c.deductible_share)} of the standard"),
+            ("segment ratios", f"{c.ratio_points:+d} points"))))
+    out += [_line(t, ln) for ln in spec.lines]
+    out += [Element("refusal", r.rule, r.article, (
+        ("categories", names(r.categories)), ("kinds", names(r.kinds)), ("reason", r.reason)),
+        _ids(r.categories)) for r in spec.refusals]
+    if spec.tilted:
+        out.append(_tilted(t, spec.tilted))
+    if spec.premium_subsidy:
+        p = spec.premium_subsidy
+        facts = [(names(sh.categories), t.ratio(sh.share) + " of the individual premium"
+                  if sh.share is not None else
+                  (t.amount(sh.amount) if sh.amount is not None else "—")) for sh in p.shares]
+        if p.disability_grades_full:
+            facts.append(("disability grades, in full",
+                          ", ".join(map(str, p.disability_grades_full))))
+        if p.note:
+            facts.append(("note", p.note))
+        cats = tuple(c for sh in p.shares for c in sh.categories)
+        out.append(Element("premium_subsidy", p.rule, p.article, tuple(facts), cats))
+    if spec.framework:
+        floors = tuple((k, v) for k, v in spec.framework.items() if k != "article")
+        out.append(Element("framework", "JS-X", spec.framework.get("article", ""), floors))
+    return out
+
+
+def _tilted(t: _Text, tl: s.Tilted) -> Element:
+    if not tl.defined:
+        return Element("tilted", tl.rule, tl.article,
+                       (("defined", "no: the document leaves it to a later measure"),))
+    facts = [
+        ("base", {"remainder": "what remains of the base after assistance",
+                  "beyond_cap": "the cumulative base beyond the category's cap"}[tl.base]),
+        ("requires application", "yes" if tl.requires_application else "no"),
+        ("referral", ", ".join(tl.referral)),
+        ("locations", ", ".join(tl.locations)),
+        ("kinds", names(tl.kinds)),
+        ("pool", tl.pool),
+        ("deductible", t.amount(tl.deductible)),
+        ("segments", t.segments(tl.segments)),
+        ("caps", t.caps(tl.caps)),
+    ]
+    if tl.lookback_months:
+        facts.append(("look-back", f"{tl.lookback_months} months before from, "
+                                   "for persons recognised this year"))
+    return Element("tilted", tl.rule, tl.article, tuple(facts))
+
+
+def rule_ids(policy: model.Policy) -> list[str]:
+    return list(dict.fromkeys(e.rule for e in elements(policy)))
+
+
+def elements_for(policy: model.Policy, rule: str) -> list[Element]:
+    return [e for e in elements(policy) if e.rule == rule]
+
+
+def quotes(policy: model.Policy, found: list[Element]) -> list[tuple[str, str]]:
+    """(article, text) for each distinct article the elements cite, from the seed.
+    Raises articles.ArticleNotFound when the policy cites an article the seed lacks."""
+    doc = policy.spec.document.file
+    cited = dict.fromkeys(e.article for e in found if e.article)
+    return [(a, article_text(doc, a)) for a in cited]
+
+
+# -- parameters and versions ------------------------------------------------------------
+
+
+def _value_text(p: s.Parameter, value: Decimal | s.ParamRef | dict[str, object]) -> str:
+    if isinstance(value, s.ParamRef):
+        return ref_text(value)
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {v}" for k, v in value.items())
+    return _decimal_text(value, ratio=p.type == "ratio")
+
+
+def parameters(policy: model.Policy) -> list[ParamRow]:
+    rows = []
+    for name, p in policy.spec.parameters.items():
+        given = [f"{v.year}: {_value_text(p, v.value)}" for v in p.values]
+        if p.default is not None:
+            given.append(f"default {_value_text(p, p.default)}")
+        bounds = [f"≥ {_value_text(p, p.min)}" if p.min is not None else "",
+                  f"≤ {_value_text(p, p.max)}" if p.max is not None else ""]
+        value = "; ".join(given) or "required — not set"
+        if any(bounds):
+            value += " (" + ", ".join(b for b in bounds if b) + ")"
+        sources = [p.source] if p.source else []
+        sources += [f"{v.year}: {v.source}" for v in p.values]
+        rows.append(ParamRow(name, p.type, p.label, value, "; ".join(sources) or "—",
+                             ", ".join(p.used_by)))
+    return rows
+
+
+def find_policy(jurisdiction: str, version: str | None = None) -> model.Policy:
+    """A shipped policy: the given version, or the latest."""
+    found = model.versions(jurisdiction)
+    if not found:
+        raise PolicyError(f"unknown jurisdiction {jurisdiction!r} "
+                          f"(known: {', '.join(model.jurisdictions())})")
+    if version is None:
+        return found[-1]
+    for p in found:
+        if p.spec.version == version:
+            return p
+    raise PolicyError(f"{jurisdiction}: no version {version!r} "
+                      f"(versions: {', '.join(p.spec.version for p in found)})")
