@@ -59,7 +59,6 @@ def evaluate(policy: Policy, params: Params, lines: list[Line], standing: Standi
         out.trace.append(refusal(policy, standing.category, facts.setting))
         return out
     used: dict[str, Num] = {}
-    paid_base = 0
     for line in applicable:
         r = params.line(line, facts.year)
         if r.grant is not None:
@@ -72,7 +71,7 @@ def evaluate(policy: Policy, params: Params, lines: list[Line], standing: Standi
             pts = facts.points
             fa = r.curve.value(after, pts, standing.ratio)
             fb = r.curve.value(before, pts, standing.ratio)
-            pay = min(fa - fb, facts.base - paid_base)
+            pay = min(fa - fb, facts.base - out.total)  # never beyond the base
             detail = _describe(r, before, after, fb, fa, facts, standing)
             used[line.pool] = after
             if line.tier == "assistance" and out.main is None:
@@ -90,7 +89,6 @@ def evaluate(policy: Policy, params: Params, lines: list[Line], standing: Standi
             out.special += pay
         else:
             out.assistance += pay
-            paid_base += pay
         if pay > 0:
             out.rules.append(line.rule)
         out.trace.append(TraceLine(line.tier, line.rule, line.source, detail, pay))

@@ -25,23 +25,29 @@ CHAIN = "RULES.md"
 NO_EFFECT = s.ReferralEffect()
 
 
-def _lines(policy: Policy, visit: Visit, grade: int | None) -> tuple[str, list[Line], str | None]:
-    """The kind the visit is settled as, the lines that may pay, and a note on the mapping.
+def _lines(policy: Policy, visit: Visit, grade: int | None
+           ) -> tuple[str, list[list[Line]], str | None]:
+    """The kind the visit is settled as, the alternative sets of lines that may pay it, and
+    a note on how they were chosen.
 
-    A visit an exclusive line matches is settled by the exclusive lines alone (NB-S1–S3);
-    otherwise a kind the jurisdiction does not name is settled as its setting (RULES §1).
+    A visit an exclusive rule matches is settled by that rule alone (NB-S1–S3); where two
+    match (a childbirth flagged rare_disease) each is an alternative and the higher pays.
+    Otherwise a kind the jurisdiction does not name is settled as its setting (RULES §1).
     """
     flags = visit.flags
-    exclusive = [ln for ln in policy.exclusive_lines if ln.matches_visit(visit.kind, flags, grade)]
+    exclusive: dict[str, list[Line]] = {}
+    for ln in policy.exclusive_lines:
+        if ln.matches_visit(visit.kind, flags, grade):
+            exclusive.setdefault(ln.rule, []).append(ln)
     if exclusive:
-        rules = ", ".join(dict.fromkeys(ln.rule for ln in exclusive))
-        return visit.kind, exclusive, f"settled by {rules} alone"
+        rules = " or ".join(exclusive)
+        return visit.kind, list(exclusive.values()), f"settled by {rules} alone"
     setting = policy.spec.kind_fallback.get(visit.kind, visit.kind)  # type: ignore[call-overload]
     note = None
     if setting != visit.kind:
         note = f"{visit.kind} has no rule of its own here: settled as {setting}"
     lines = [ln for ln in policy.regular_lines if ln.matches_visit(setting, flags, grade)]
-    return setting, lines, note
+    return setting, [lines], note
 
 
 def settle_visit(policy: Policy, params: Params, person: Person, pools: Mapping[str, Num],
@@ -110,7 +116,7 @@ def settle_visit(policy: Policy, params: Params, person: Person, pools: Mapping[
     new.update(chosen.updates)
 
     pay, lines_t, updates = tilted(policy, params, person, visit, facts, chosen, effect.tilt, new)
-    pay = min(pay, base - chosen.total)
+    pay = max(0, min(pay, base - chosen.total))  # a grant may already exceed the base
     settlement.tilted = pay
     if pay > 0:
         settlement.rules.append(lines_t[-1].rule)
@@ -119,17 +125,18 @@ def settle_visit(policy: Policy, params: Params, person: Person, pools: Mapping[
     return settlement, new
 
 
-def _highest(policy: Policy, params: Params, lines: list[Line], found: list[Standing],
-             facts: VisitFacts, pools: Mapping[str, Num]) -> Outcome:
-    """就高不叠加 among the standings; a YC-T look-back standing is counted, not assisted."""
+def _highest(policy: Policy, params: Params, alternatives: list[list[Line]],
+             found: list[Standing], facts: VisitFacts, pools: Mapping[str, Num]) -> Outcome:
+    """就高不叠加 among the standings (and alternative exclusive rules); a YC-T look-back
+    standing is counted, not assisted."""
     outcomes = [
         evaluate(policy, params, lines, st, facts, pools, pay_out=st.mode != "tilt_lookback")
-        for st in found
+        for st in found for lines in alternatives
     ]
     chosen = choose(outcomes)
     if len(outcomes) > 1:
-        others = ", ".join(f"{o.standing.category} {fmt(o.total)}" for o in outcomes
-                           if o is not chosen)
+        others = ", ".join(f"{o.standing.category} {'/'.join(o.rules) or '—'} {fmt(o.total)}"
+                           for o in outcomes if o is not chosen)
         chosen.trace.insert(0, TraceLine(
             "assistance", "§3", f"{CHAIN} §3",
             f"highest benefit, never stacked: {chosen.standing.category} "

@@ -55,7 +55,10 @@ def standings(policy: Policy, params: Params, person: Person, visit: Visit, sett
         if standing is not None:
             found.append(standing)
     found.sort(key=lambda st: (st.mode != "in_force", st.order))
-    return found
+    unique: dict[tuple[str, str, int | None], Standing] = {}  # one per category, mode, ratio
+    for st in found:
+        unique.setdefault((st.category, st.mode, st.ratio), st)
+    return list(unique.values())
 
 
 def _lookback(policy: Policy, params: Params, person: Person, ident: Identity, visit: Visit,

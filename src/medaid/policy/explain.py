@@ -55,6 +55,17 @@ def _decimal_text(value: Decimal, ratio: bool) -> str:
         return str(value)
 
 
+def _floor_text(key: str, value: str) -> str:
+    """A framework floor as written (text), shown in its unit where the key says it."""
+    try:
+        number = Decimal(value)
+    except ArithmeticError:
+        return value
+    if key.endswith(("_floor", "_share", "_share_of_basic_cap")):
+        return _decimal_text(number, ratio=True)
+    return _decimal_text(number, ratio=False) if key.endswith("deductible") else value
+
+
 def ref_text(ref: s.ParamRef) -> str:
     return ref.param if ref.times == 1 else f"{fmt_ratio(to_bp(ref.times))} × {ref.param}"
 
@@ -190,7 +201,8 @@ def elements(policy: model.Policy) -> list[Element]:
         cats = tuple(c for sh in p.shares for c in sh.categories)
         out.append(Element("premium_subsidy", p.rule, p.article, tuple(facts), cats))
     if spec.framework:
-        floors = tuple((k, v) for k, v in spec.framework.items() if k != "article")
+        floors = tuple((k, _floor_text(k, v)) for k, v in spec.framework.items()
+                       if k != "article")
         out.append(Element("framework", "JS-X", spec.framework.get("article", ""), floors))
     return out
 

@@ -1,0 +1,127 @@
+"""`medaid policy show`: a policy for a reader, and one rule with its article quoted."""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from medaid.cli import app
+from medaid.policy import model
+from medaid.policy.articles import article_text
+
+runner = CliRunner()
+
+
+def show(*args: str) -> tuple[int, str, str]:
+    r = runner.invoke(app, ["policy", "show", *args])
+    return r.exit_code, r.stdout, r.stderr
+
+
+def cited(policy: model.Policy) -> list[tuple[str, str]]:
+    """(rule, article) of every element of the policy file, read from the schema directly."""
+    spec = policy.spec
+    out = [(spec.windows.rule, spec.windows.article)]
+    out += [(lb.rule, lb.article) for lb in spec.windows.lookback]
+    out += [(x.rule, x.article) for x in (spec.referral, spec.critical_illness_tilt,
+                                          spec.tilted, spec.premium_subsidy) if x is not None]
+    out += [(ln.rule, ln.article) for ln in spec.lines]
+    out += [(r.rule, r.article) for r in spec.refusals]
+    return out
+
+
+RULES = sorted({(p.jurisdiction, rule) for p in model.shipped() for rule, _ in cited(p)})
+
+
+def test_show_summarises_the_policy() -> None:
+    code, out, _ = show("nanjing")
+    assert code == 0
+    assert "南京市 (nanjing) version 2023, in force from 2023-01-01" in out
+    assert "宁政办发〔2023〕1号" in out
+    # Categories in tie order with their Chinese labels.
+    order = [out.index(f"{c}  ") for c in ("tekun ", "orphan", "dibao ", "other_special")]
+    assert order == sorted(order)
+    assert "特困人员" in out and "市政府研究确定的其他特殊困难人员" in out
+    for text in ("first day of the month of from", "every ratio -20 points, no tilt",
+                 "segments: 85% to 2000.00, 80% above", "caps: main_cap 200000.00",
+                 "10% × income_per_capita_prev_year (= 6903.90 for 2023)",
+                 "宁政规字〔2016〕2号", "deductible: 20000.00", "segment ratios: +5 points",
+                 "50% of the standard"):
+        assert text in out, text
+    # Local parameters: value with source, or required.
+    assert "income_per_capita_prev_year — 本市上年居民人均可支配收入" in out
+    assert "value: 2023: 69039.00" in out
+    required = out[out.index("  critical_illness — 大病保险起付线"):].splitlines()[1]
+    assert required == "    value: required — not set"
+
+
+def test_show_framework_parameters_by_reference() -> None:
+    code, out, _ = show("jiangsu")
+    assert code == 0
+    assert "value: default 70% (≥ 70%)" in out
+    assert "value: default 50% × basic_cap" in out
+    assert "segments: key_ratio (= 70% for 2015)" in out
+    assert "key_ratio_floor: 70%" in out
+
+
+def test_show_rule_nj_a3_numbers_and_article() -> None:
+    code, out, _ = show("nanjing", "--rule", "NJ-A3")
+    assert code == 0
+    assert "NJ-A3 （四）" in out
+    assert "2000" in out and "85%" in out and "80%" in out and "outpatient_cap 10000.00" in out
+    assert "dibao: 最低生活保障对象" in out
+    quoted = out[out.index("000_a8d7d8e3c7e8d865.txt （四）"):]
+    assert "2000 元内（含）按 85% 的比例" in quoted
+    # Only NJ-A3's elements: not the lines of other rules.
+    assert "NJ-A5" not in out
+
+
+def test_show_rule_gathers_every_element_of_the_rule() -> None:
+    # NB-A3 is a line and the look-back (60% in the 12 months before the application).
+    code, out, _ = show("ningbo", "--rule", "NB-A3")
+    assert code == 0
+    assert "covers: 12 months before application" in out
+    assert "ratio in the period: 60%" in out
+    assert "segments: 70%" in out
+    assert out.count("003_7a5b22609c886ac1.txt 三（二）1") == 1  # one article, quoted once
+
+
+@pytest.mark.parametrize(("jurisdiction", "rule"), RULES)
+def test_show_every_rule_of_every_policy(jurisdiction: str, rule: str) -> None:
+    policy = model.versions(jurisdiction)[-1]
+    code, out, err = show(jurisdiction, "--rule", rule)
+    assert code == 0, err
+    for r, article in cited(policy):
+        if r == rule:
+            assert f"{rule} {article}" in out
+            first = article_text(policy.spec.document.file, article).splitlines()[0]
+            assert f"  > {first}" in out
+
+
+def test_every_shipped_rule_is_covered() -> None:
+    assert {j for j, _ in RULES} == set(model.jurisdictions())
+    assert ("nanjing", "NJ-A3") in RULES and ("changzhou", "CZ-T") in RULES
+
+
+def test_show_framework_floors_by_rule() -> None:
+    code, out, _ = show("jiangsu", "--rule", "JS-X")
+    assert code == 0
+    assert "cap_share_of_basic_cap: 50%" in out
+    assert "按70%以上的比例给予救助" in out
+
+
+@pytest.mark.parametrize("args", [
+    ("nanjing", "--rule", "NJ-Z9"),
+    ("nanjing", "--rule", "YC-A1"),  # another jurisdiction's rule
+    ("atlantis",),
+    ("nanjing", "--version", "1999"),
+])
+def test_show_errors(args: tuple[str, ...]) -> None:
+    code, out, err = show(*args)
+    assert code == 2
+    assert err.startswith("error:")
+    assert "Traceback" not in err and out == ""
+
+
+def test_show_version() -> None:
+    code, out, _ = show("yichun", "--version", "2022")
+    assert code == 0 and "宜春市 (yichun) version 2022" in out
