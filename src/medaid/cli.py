@@ -20,8 +20,9 @@ from medaid.errors import MedaidError
 from medaid.policy import conformance, explain, model
 from medaid.policy.articles import ArticleNotFound
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
-                  help="medaid: catastrophic-illness medical assistance (重特大疾病医疗保险和救助).")
+app = typer.Typer(
+    add_completion=False, no_args_is_help=True,
+    help="medaid: catastrophic-illness medical assistance (重特大疾病医疗保险和救助).")
 policy_app = typer.Typer(no_args_is_help=True, help="Read, validate and check policy files.")
 app.add_typer(policy_app, name="policy")
 
