@@ -46,7 +46,7 @@ def parse_json(text: str) -> Any:
                          ) from None
 
 
-def _obj(v: object, path: str) -> Mapping[str, Any]:
+def as_object(v: object, path: str) -> Mapping[str, Any]:
     if not isinstance(v, Mapping):
         raise InputError(path, "must be an object")
     return v
@@ -58,7 +58,7 @@ def _list(v: object, path: str) -> Sequence[Any]:
     return v
 
 
-def _str(v: object, path: str) -> str:
+def as_text(v: object, path: str) -> str:
     if not isinstance(v, str) or not v:
         raise InputError(path, "must be a non-empty string")
     if not v.isprintable():
@@ -66,14 +66,14 @@ def _str(v: object, path: str) -> str:
     return v
 
 
-def _choice(v: object, path: str, choices: Sequence[str], what: str) -> str:
+def as_choice(v: object, path: str, choices: Sequence[str], what: str) -> str:
     if v not in choices:
         raise InputError(path, f"unknown {what} {v!r} (one of: {', '.join(choices)})")
     assert isinstance(v, str)
     return v
 
 
-def _date(v: object, path: str) -> date:
+def as_date(v: object, path: str) -> date:
     if not isinstance(v, str):
         raise InputError(path, "must be a date as \"YYYY-MM-DD\"")
     try:
@@ -82,8 +82,8 @@ def _date(v: object, path: str) -> date:
         raise InputError(path, f"not a valid date: {v!r} (YYYY-MM-DD)") from None
 
 
-def _opt_date(v: object, path: str) -> date | None:
-    return None if v is None else _date(v, path)
+def as_opt_date(v: object, path: str) -> date | None:
+    return None if v is None else as_date(v, path)
 
 
 def _bool(v: object, path: str) -> bool:
@@ -113,35 +113,35 @@ def _grade(v: object, path: str) -> int | None:
 
 
 def parse_person(raw: object, policy: Policy, path: str = "person") -> Person:
-    p = _obj(raw, path)
+    p = as_object(raw, path)
     identities = []
     for i, item in enumerate(_list(p.get("identities", []), f"{path}.identities")):
         ip = f"{path}.identities[{i}]"
-        ident = _obj(item, ip)
+        ident = as_object(item, ip)
         category = ident.get("category")
         if category not in policy.categories:
             raise InputError(f"{ip}.category", f"unknown category {category!r} for "
                              f"{policy.jurisdiction} (one of: {', '.join(policy.categories)})")
-        start = _date(ident.get("from"), f"{ip}.from")
-        end = _opt_date(ident.get("to"), f"{ip}.to")
+        start = as_date(ident.get("from"), f"{ip}.from")
+        end = as_opt_date(ident.get("to"), f"{ip}.to")
         if end is not None and end < start:
             raise InputError(f"{ip}.to", f"exit date {end} is before {ip}.from {start}")
         identities.append(Identity(str(category), start, end,
-                                   _opt_date(ident.get("application"), f"{ip}.application")))
+                                   as_opt_date(ident.get("application"), f"{ip}.application")))
     return Person(
-        id=_str(p.get("id"), f"{path}.id"),
+        id=as_text(p.get("id"), f"{path}.id"),
         identities=tuple(identities),
         disability_grade=_grade(p.get("disability_grade"), f"{path}.disability_grade"),
-        tilted_application=_opt_date(p.get("tilted_application"),
+        tilted_application=as_opt_date(p.get("tilted_application"),
                                      f"{path}.tilted_application"),
     )
 
 
 def parse_visit(raw: object, path: str) -> Visit:
-    v = _obj(raw, path)
-    kind = _choice(v.get("kind"), f"{path}.kind", KINDS, "visit kind")
-    start = _date(v.get("start"), f"{path}.start")
-    end = _date(v.get("end"), f"{path}.end")
+    v = as_object(raw, path)
+    kind = as_choice(v.get("kind"), f"{path}.kind", KINDS, "visit kind")
+    start = as_date(v.get("start"), f"{path}.start")
+    end = as_date(v.get("end"), f"{path}.end")
     if end < start:
         raise InputError(f"{path}.end", f"{end} is before {path}.start {start}")
     amounts: dict[str, int | None] = {}
@@ -177,15 +177,15 @@ def parse_visit(raw: object, path: str) -> Visit:
     if level is not None and (isinstance(level, bool) or level not in (1, 2, 3)):
         raise InputError(f"{path}.hospital_level", "must be 1, 2, 3 or absent")
     return Visit(
-        id=_str(v.get("id"), f"{path}.id"), kind=kind, start=start, end=end,
+        id=as_text(v.get("id"), f"{path}.id"), kind=kind, start=start, end=end,
         medfee_sumamt=total,
         fulamt_ownpay_amt=amounts["fulamt_ownpay_amt"] or 0,
         overlmt_selfpay=amounts["overlmt_selfpay"] or 0,
         preselfpay_amt=amounts["preselfpay_amt"] or 0,
         hifp_pay=amounts["hifp_pay"], hifmi_pay=amounts["hifmi_pay"],
         oth_pay=amounts["oth_pay"] or 0,
-        location=_choice(v.get("location", "city"), f"{path}.location", LOCATIONS, "location"),
-        referral=_choice(v.get("referral", "ok"), f"{path}.referral", REFERRALS, "referral"),
+        location=as_choice(v.get("location", "city"), f"{path}.location", LOCATIONS, "location"),
+        referral=as_choice(v.get("referral", "ok"), f"{path}.referral", REFERRALS, "referral"),
         hospital_level=None if level is None else int(level),
         heroic_injury=_bool(v.get("heroic_injury", False), f"{path}.heroic_injury"),
         rare_disease=_bool(v.get("rare_disease", False), f"{path}.rare_disease"),
@@ -195,7 +195,7 @@ def parse_visit(raw: object, path: str) -> Visit:
 def _local(raw: object, versions: list[Policy]) -> dict[str, object]:
     if raw is None:
         return {}
-    local = dict(_obj(raw, "local"))
+    local = dict(as_object(raw, "local"))
     mine = {n for p in versions for n in p.spec.parameters}
     anywhere = mine | {n for p in model.shipped() for n in p.spec.parameters}
     for name in local:
@@ -207,7 +207,7 @@ def _local(raw: object, versions: list[Policy]) -> dict[str, object]:
 
 def parse_case(raw: object, extra: Sequence[Policy] = ()) -> Case:
     """A validated case; `extra` policies (from --policy-file) join the shipped ones."""
-    c = _obj(raw, "$")
+    c = as_object(raw, "$")
     jurisdiction = c.get("jurisdiction")
     known = sorted({*model.jurisdictions(), *(p.jurisdiction for p in extra)})
     if jurisdiction not in known:

@@ -123,7 +123,7 @@ def assert_all_amounts_traced(v: dict[str, Any]) -> None:
 
 
 def assert_chain(v: dict[str, Any]) -> None:
-    """§2 identities: maf = assistance + tilted + special; psn = total − hifp − hifmi − oth − maf."""
+    """§2: maf = assistance + tilted + special; psn = total − hifp − hifmi − oth − maf."""
     assert v["maf_pay"] == v["assistance"] + v["tilted"] + v["special"]
     assert v["psn_part_amt"] == (v["medfee_sumamt"] - v["hifp_pay"] - v["hifmi_pay"]
                                  - v["oth_pay"] - v["maf_pay"])

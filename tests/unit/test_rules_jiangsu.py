@@ -158,3 +158,13 @@ def test_js_w_stay_rule_both_directions():
         base_visit("V3", "inpatient", "2023-06-25", "2023-07-03", base=1000),
         base_visit("V4", "inpatient", "2023-07-01", "2023-07-05", base=1000)])
     assert [r[f"V{i}"]["assistance"] for i in (1, 2, 3, 4)] == [700, 0, 700, 0]
+
+
+def test_js_lines_share_main_cap():
+    # dibao (to 02-10 → 02-28) 70% × 60000 = 42000; then low-income:
+    # (60000 − 2000) × 60% = 34800, at most 50000 − 42000 = 8000
+    r = js([ident("dibao", "2023-01-01", "2023-02-10"), ident("low_income", "2023-04-01")],
+           [base_visit("V1", "inpatient", "2023-02-01", base=60000),
+            base_visit("V2", "inpatient", "2023-05-01", base=60000)])
+    assert (r["V1"]["category"], r["V1"]["assistance"]) == ("dibao", 42000)
+    assert (r["V2"]["category"], r["V2"]["assistance"]) == ("low_income", 8000)

@@ -3,9 +3,10 @@ computed insurance tiers. Hand-computed from the spec."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from rules_helpers import (
-    NANJING,
     D,
     assert_all_amounts_traced,
     assert_chain,
@@ -13,6 +14,7 @@ from rules_helpers import (
     case,
     ident,
     settle,
+    settle_full,
     visit,
 )
 
@@ -30,7 +32,6 @@ def nj(identities, visits, local=None, **person):
 
 
 def input_error(c) -> InputError:
-    import json
     with pytest.raises(InputError) as e:
         result_json(settle_case(parse_case(parse_json(json.dumps(c)))))
     return e.value
@@ -333,3 +334,62 @@ def test_ratio_by_level_without_hospital_level_is_an_error():
                                                    "ratio": {"1": 0.9, "2": 0.85, "3": 0.8},
                                                    "cap": 100000}}))
     assert "hospital_level" in str(e)
+
+
+def test_totals_are_sums_over_visits():
+    out = settle_full(case("nanjing", [ident("dibao")], [
+        visit("V1", "inpatient", "2023-03-01", "2023-03-05", total=60000, fulamt=5000,
+              preself=1000, hifp=35000, hifmi=3000, oth=500),
+        base_visit("V2", "general_outpatient", "2023-04-01", base=1000)], L))
+    for name in ("medfee_sumamt", "hifp_pay", "hifmi_pay", "oth_pay", "maf_pay",
+                 "psn_part_amt"):
+        assert out["totals"][name] == sum(v[name] for v in out["visits"])
+    # V1 base 15500 → 13950; V2 850
+    assert out["totals"]["maf_pay"] == 13950 + 850
+
+
+def test_no_tier_pays_more_than_remains():
+    # CZ-C pushes 95% to 105%: critical illness still pays at most the 10000 left
+    v = settle(case("changzhou", [ident("dibao")],
+                    [visit("V1", "inpatient", "2023-03-01", total=10000, hifp=0, hifmi=None)],
+                    {"critical_illness": {"deductible": 0,
+                                          "segments": [{"upto": None, "ratio": 0.95}],
+                                          "cap": None}}))["V1"]
+    assert v["hifmi_pay"] == 10000
+    assert (v["base"], v["maf_pay"], v["psn_part_amt"]) == (0, 0, 0)
+
+
+@pytest.mark.parametrize(("jur", "cat", "ratio"), [
+    ("jiangsu", "dibao", "0.7"), ("yichun", "dibao", "0.75"), ("ningbo", "dibao", "0.7")])
+def test_no_critical_illness_tilt_where_rules_name_none(jur, cat, ratio):
+    # standard: (60000 − 35000 − 15000) × 60% = 6000; base 60000 − 35000 − 6000 = 19000
+    v = settle(case(jur, [ident(cat)],
+                    [visit("V1", "inpatient", "2023-03-01", "2023-03-05", total=60000,
+                           hifp=35000, hifmi=None)],
+                    {"critical_illness": CI, "basic_cap": 100000,
+                     "income_per_capita_prev_year": 40000} if jur == "jiangsu" else
+                    {"critical_illness": CI, "income_per_capita_prev_year": 40000}))["V1"]
+    assert v["hifmi_pay"] == 6000
+    assert v["base"] == 19000
+    assert v["assistance"] == D(ratio) * 19000
+
+
+def test_nj_c_applies_for_any_identity_in_force_even_if_it_pays_nothing():
+    # youfu in force (inpatient not assisted here), NJ-C still: (25000 − 7500) × 65% = 11375
+    v = nj([ident("youfu")], [visit("V1", "inpatient", "2023-03-01", "2023-03-10",
+                                    total=60000, hifp=35000, hifmi=None,
+                                    location="out_of_province")],
+           local={"critical_illness": CI})["V1"]
+    assert v["hifmi_pay"] == 11375
+    assert v["assistance"] == 0
+
+
+def test_optional_fields_default():
+    # no location/referral (city, ok), no preselfpay_amt/oth_pay (0), no flags:
+    # dibao 90% × 500000 = 450000 + NJ-T (50000 − 20000) × 60% = 18000
+    c = case("nanjing", [ident("dibao")], [
+        {"id": "V1", "kind": "inpatient", "start": "2023-03-01", "end": "2023-03-05",
+         "medfee_sumamt": 500000, "fulamt_ownpay_amt": 0, "overlmt_selfpay": 0,
+         "hifp_pay": 0, "hifmi_pay": 0}], L)
+    v = settle(c)["V1"]
+    assert (v["oth_pay"], v["assistance"], v["tilted"]) == (0, 450000, 18000)

@@ -140,6 +140,16 @@ def test_nj_youfu_inpatient_and_special_outpatient_not_assisted_traced(kind):
     assert v["trace"]
 
 
+@pytest.mark.parametrize("category,kind", [("youfu", "inpatient"),
+                                           ("youfu", "special_outpatient"),
+                                           ("other_special", "inpatient")])
+def test_nj_visits_the_document_leaves_unassisted_get_no_tilt_either(category, kind):
+    # a base of 30000 would give NJ-T (30000 − 20000) × 60% = 6000 were the visit assisted
+    v = nj([ident(category)], [base_visit("V1", kind, "2023-02-01", base=30000)])["V1"]
+    assert (v["assistance"], v["tilted"], v["maf_pay"]) == (0, 0, 0)
+    assert any(t["rule"] == "NJ-T" and "does not assist" in t["detail"] for t in v["trace"])
+
+
 def test_nj_other_special_no_rule_traced():
     v = nj([ident("other_special")], [base_visit("V1", "inpatient", "2023-02-01",
                                                  base=5000)])["V1"]
@@ -381,3 +391,55 @@ def test_nj_highest_benefit_dibao_over_zhichu():
            [base_visit("V1", "inpatient", "2023-03-01", "2023-03-05", base=10000)])["V1"]
     assert (v["category"], v["assistance"]) == ("dibao", 9000)
     assert v["rules"] == ["NJ-A2"]
+
+
+def test_nj_w_two_windows_of_the_same_category():
+    # dibao to 02-10 (→ 02-28) and again from 05-03 (→ 05-01): Feb and May assisted
+    r = nj([ident("dibao", "2023-01-01", "2023-02-10"), ident("dibao", "2023-05-03")],
+           [base_visit(f"V{m}", "special_outpatient", f"2023-0{m}-15", base=1000)
+            for m in (2, 3, 4, 5)])
+    assert [r[f"V{m}"]["assistance"] for m in (2, 3, 4, 5)] == [900, 0, 0, 900]
+
+
+def test_nj_r_hardship_is_per_visit_segment_pool_still_shared():
+    # V1 hardship: 1000 × 65% = 650; V2 ok: F(3000) − F(1000) = 2500 − 850 = 1650
+    r = nj([ident("dibao")], [
+        base_visit("V1", "general_outpatient", "2023-03-01", base=1000, location="province",
+                   referral="unreferred_hardship"),
+        base_visit("V2", "general_outpatient", "2023-04-01", base=2000)])
+    assert (r["V1"]["assistance"], r["V2"]["assistance"]) == (650, 1650)
+
+
+def test_nj_r_hardship_youfu_outpatient_sixty_percent():
+    v = nj([ident("youfu")], [base_visit("V1", "general_outpatient", "2023-03-01", base=1000,
+                                         location="province",
+                                         referral="unreferred_hardship")])["V1"]
+    assert v["assistance"] == 600  # (80 − 20)% × 1000
+
+
+def test_nj_category_reported_even_when_nothing_is_paid():
+    # exactly one category is applied per visit among those in force
+    v = nj([ident("other_special")], [base_visit("V1", "inpatient", "2023-02-01",
+                                                 base=500)])["V1"]
+    assert v["category"] == "other_special"
+    w = nj([ident("dibao")], [base_visit("V1", "inpatient", "2023-02-01", base=500,
+                                         referral="unreferred",
+                                         location="out_of_province")])["V1"]
+    assert w["category"] == "dibao"
+
+
+def test_nj_w_zhichu_lookback_with_stay_rule():
+    # look-back starts 2023-03-15: stay 03-10..03-16 has covered days → (10000 − 8000) × 70%
+    v = nj([ident("zhichu_illness", "2024-03-15")],
+           [base_visit("V1", "inpatient", "2023-03-10", "2023-03-16", base=10000)])["V1"]
+    assert (v["category"], v["assistance"]) == ("zhichu_illness", 1400)
+    w = nj([ident("zhichu_illness", "2024-03-15")],
+           [base_visit("V1", "inpatient", "2023-03-10", "2023-03-14", base=10000)])["V1"]
+    assert (w["category"], w["assistance"]) == (None, 0)
+
+
+def test_nj_w_stay_across_new_year_within_month_rule():
+    # to 2023-12-05 → in force to 12-31; stay 12-28..2024-01-03 overlaps → year 2024, 900
+    v = nj([ident("dibao", "2023-01-01", "2023-12-05")],
+           [base_visit("V1", "inpatient", "2023-12-28", "2024-01-03", base=1000)])["V1"]
+    assert (v["year"], v["category"], v["assistance"]) == (2024, "dibao", 900)

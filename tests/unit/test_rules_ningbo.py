@@ -259,3 +259,37 @@ def test_nb_tie_order_by_number():
     v = nb([ident("dibao_edge"), ident("dibao")],
            [stay("V1", "2023-02-01", "2023-02-05", 1000)])["V1"]
     assert (v["category"], v["assistance"]) == ("dibao", 700)
+
+
+@pytest.mark.parametrize("kind", ["dual_channel_drug", "rare_disease_drug"])
+def test_nb_drug_kinds_settled_as_special_outpatient(kind):
+    # no rule of their own in Ningbo (NB-S3 is the rare_disease flag): NB-A2 70% × 1000
+    v = nb([ident("dibao")], [base_visit("V1", kind, "2023-02-01", base=1000)])["V1"]
+    assert (v["assistance"], v["special"]) == (700, 0)
+
+
+def test_nb_s3_rare_disease_outpatient_beyond_outpatient_cap():
+    v = nb([ident("dibao")], [base_visit("V1", "general_outpatient", "2023-02-01", base=2000,
+                                         rare_disease=True)])["V1"]
+    assert (v["assistance"], v["special"]) == (0, 2000)
+
+
+def test_nb_highest_benefit_dibao_over_yinbing_lookback():
+    # dibao 70% vs yinbing 60% (before from) → dibao 7000
+    v = nb([ident("yinbing", "2023-06-01"), ident("dibao")],
+           [stay("V1", "2023-03-01", "2023-03-05", 10000)])["V1"]
+    assert (v["category"], v["assistance"]) == ("dibao", 7000)
+
+
+def test_nb_s2_takes_precedence_over_nb_a4_for_tekun():
+    # tekun grade 1, rehabilitation: NB-S2 alone → 50% × 1000 = 500 special, no NB-A4 100%
+    v = nb([ident("tekun")], [base_visit("V1", "rehabilitation", "2023-02-01", base=1000)],
+           disability_grade=1)["V1"]
+    assert (v["assistance"], v["special"]) == (0, 500)
+
+
+def test_nb_s1_grant_limited_after_other_payments():
+    # would still pay 5000 − 3000 − 1500 = 500 → grant 500
+    v = nb([ident("dibao")], [visit("V1", "childbirth", "2023-03-10", "2023-03-14",
+                                    total=5000, hifp=3000, oth=1500)])["V1"]
+    assert (v["special"], v["psn_part_amt"]) == (500, 0)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from rules_helpers import D, YICHUN, assert_chain, assert_traced, base_visit, case, ident, settle
+from rules_helpers import YICHUN, D, assert_chain, assert_traced, base_visit, case, ident, settle
 
 from medaid.case import parse_case, parse_json, result_json, settle_case
 from medaid.errors import InputError
@@ -261,3 +261,27 @@ def test_yc_t_no_lookback_beyond_three_months():
     v = yc([ident("dibao", "2023-06-15")], [stay("V1", "2023-03-01", "2023-03-05", 90000)],
            tilted_application="2023-06-20")["V1"]
     assert (v["assistance"], v["tilted"]) == (0, 0)
+
+
+def test_yc_t_star_is_exact_not_rounded_to_the_fen():
+    # S* = 50000 / 0.75 = 66666.666…; tilted base 76666.71 − 66666.666… = 10000.0433…;
+    # (… − 10000) × 60% = 0.026 → 0.03 (a fen-rounded S* 66666.67 would give 0.024 → 0.02)
+    v = yc([ident("dibao")], [stay("V1", "2023-02-01", "2023-02-05", 76666.71)],
+           tilted_application="2023-01-10")["V1"]
+    assert v["assistance"] == 50000
+    assert v["tilted"] == D("0.03")
+
+
+def test_yc_t_application_does_not_cover_next_year():
+    # 2023 application: the 2023 stay gets 8000; the 2024 stay nothing
+    r = yc([ident("dibao")], [stay("V1", "2023-02-01", "2023-02-05", 90000),
+                              stay("V2", "2024-02-01", "2024-02-05", 90000)],
+           tilted_application="2023-05-01")
+    assert (r["V1"]["tilted"], r["V2"]["tilted"]) == (8000, 0)
+    assert (r["V2"]["year"], r["V2"]["assistance"]) == (2024, 50000)
+
+
+def test_yc_childbirth_settled_as_inpatient():
+    v = yc([ident("dibao")], [base_visit("V1", "childbirth", "2023-02-01", "2023-02-03",
+                                         base=1000)])["V1"]
+    assert v["assistance"] == 750  # YC-A3 75%

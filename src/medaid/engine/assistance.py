@@ -32,6 +32,7 @@ class Outcome:
     main: ResolvedLine | None = None  # the assistance line applied (YC-T needs its curve)
     main_before: Num = 0
     main_after: Num = 0
+    covered: bool = True  # False: the document leaves this category × kind unassisted
 
     @property
     def total(self) -> int:
@@ -57,6 +58,7 @@ def evaluate(policy: Policy, params: Params, lines: list[Line], standing: Standi
     applicable = [ln for ln in lines if ln.covers(standing.category)]
     if not applicable:
         out.trace.append(refusal(policy, standing.category, facts.setting))
+        out.covered = False
         return out
     used: dict[str, Num] = {}
     for line in applicable:

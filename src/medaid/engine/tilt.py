@@ -37,6 +37,8 @@ def tilted(policy: Policy, params: Params, person: Person, visit: Visit, facts: 
         why = "the document leaves its measure to be defined later (另行制定)"
     elif not allowed:
         why = "not for this referral (referral rule)"
+    elif not chosen.covered:
+        why = f"the document does not assist {chosen.standing.category} for {facts.setting}"
     elif visit.referral not in cfg.referral:
         why = f"referral {visit.referral}: only {', '.join(cfg.referral)}"
     elif visit.location not in cfg.locations:

@@ -1,0 +1,226 @@
+"""The tables: registry, settlement ledger, per-person annual pools, local parameters,
+users, tokens and the audit log.
+
+Money is BigInteger fen. The settlement ledger is append-only (a trigger refuses UPDATE
+and DELETE, see the migrations): a cancellation is a new row of kind `cancel` whose amounts
+and pool deltas are the original's negated, so sums over the ledger are net amounts and
+a person's pools are the sum of the deltas of their year.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+# Constraint names fixed by convention, so migrations name the same things on every database.
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+ROLES = ("hospital", "caseworker", "finance", "admin", "auditor")
+KINDS = ("settle", "cancel")
+# Amounts of a visit as the hospital sent them, then every amount of the result (fen).
+VISIT_AMOUNTS = ("medfee_sumamt", "fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt",
+                 "inscp_scp_amt", "hifp_pay", "hifmi_pay", "oth_pay")
+RESULT_AMOUNTS = ("base", "assistance", "tilted", "special", "maf_pay", "psn_part_amt")
+
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Institution(Base):
+    """A designated medical institution (定点医疗机构)."""
+
+    __tablename__ = "institutions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(12), unique=True)  # fixmedins_code
+    name: Mapped[str] = mapped_column(String(200))
+    jurisdiction: Mapped[str] = mapped_column(String(40))
+    district: Mapped[str] = mapped_column(String(12))  # 6-digit admdvs code
+    level: Mapped[int | None] = mapped_column(SmallInteger)  # hospital level 1–3
+
+
+class Person(Base):
+    """A beneficiary, insured in `jurisdiction` (参保地)."""
+
+    __tablename__ = "persons"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    psn_no: Mapped[str] = mapped_column(String(40), unique=True)
+    certno: Mapped[str] = mapped_column(String(18), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    jurisdiction: Mapped[str] = mapped_column(String(40))
+    district: Mapped[str] = mapped_column(String(12), index=True)
+    disability_grade: Mapped[int | None] = mapped_column(SmallInteger)
+    tilted_application: Mapped[date | None] = mapped_column(Date)
+
+    identities: Mapped[list[Identity]] = relationship(
+        back_populates="person", order_by="Identity.id", cascade="all, delete-orphan")
+
+
+class Identity(Base):
+    """A recognised category (身份) with the department that recognised it and its dates."""
+
+    __tablename__ = "identities"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("persons.id"), index=True)
+    category: Mapped[str] = mapped_column(String(40))
+    department: Mapped[str | None] = mapped_column(String(40))  # 民政, 退役军人, 残联, …
+    from_date: Mapped[date] = mapped_column(Date)  # 认定日期
+    to_date: Mapped[date | None] = mapped_column(Date)  # 退出日期
+    application_date: Mapped[date | None] = mapped_column(Date)
+
+    person: Mapped[Person] = relationship(back_populates="identities")
+
+
+class Settlement(Base):
+    """One entry of the append-only settlement ledger."""
+
+    __tablename__ = "settlements"
+    __table_args__ = (
+        # Idempotency: one settlement and at most one cancellation per hospital settlement id.
+        UniqueConstraint("institution_id", "medins_setl_id", "kind"),
+        Index("ix_settlements_person_year", "person_id", "year"),
+        CheckConstraint("kind IN ('settle', 'cancel')", name="kind"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
+                                    primary_key=True)
+    setl_id: Mapped[str] = mapped_column(String(40), unique=True)
+    kind: Mapped[str] = mapped_column(String(8))  # settle | cancel
+    reverses_id: Mapped[int | None] = mapped_column(ForeignKey("settlements.id"), unique=True)
+    institution_id: Mapped[int] = mapped_column(ForeignKey("institutions.id"))
+    medins_setl_id: Mapped[str] = mapped_column(String(64))
+    mdtrt_id: Mapped[str] = mapped_column(String(64))
+    person_id: Mapped[int] = mapped_column(ForeignKey("persons.id"))
+    psn_no: Mapped[str] = mapped_column(String(40))
+    year: Mapped[int] = mapped_column(Integer)
+    request_hash: Mapped[str] = mapped_column(String(64))
+    med_type: Mapped[str | None] = mapped_column(String(8))
+    visit_kind: Mapped[str] = mapped_column(String(32))
+    start: Mapped[date] = mapped_column(Date)
+    end: Mapped[date] = mapped_column(Date)
+    policy: Mapped[str] = mapped_column(String(80))
+    settled_as: Mapped[str] = mapped_column(String(32))
+    category: Mapped[str | None] = mapped_column(String(40))
+    rules: Mapped[list[str]] = mapped_column(JSON)
+    medfee_sumamt: Mapped[int] = mapped_column(BigInteger)
+    fulamt_ownpay_amt: Mapped[int] = mapped_column(BigInteger)
+    overlmt_selfpay: Mapped[int] = mapped_column(BigInteger)
+    preselfpay_amt: Mapped[int] = mapped_column(BigInteger)
+    inscp_scp_amt: Mapped[int] = mapped_column(BigInteger)
+    hifp_pay: Mapped[int] = mapped_column(BigInteger)
+    hifmi_pay: Mapped[int] = mapped_column(BigInteger)
+    oth_pay: Mapped[int] = mapped_column(BigInteger)
+    base: Mapped[int] = mapped_column(BigInteger)
+    assistance: Mapped[int] = mapped_column(BigInteger)
+    tilted: Mapped[int] = mapped_column(BigInteger)
+    special: Mapped[int] = mapped_column(BigInteger)
+    maf_pay: Mapped[int] = mapped_column(BigInteger)
+    psn_part_amt: Mapped[int] = mapped_column(BigInteger)
+    trace: Mapped[list[dict[str, Any]]] = mapped_column(JSON)  # amounts in fen
+    pool_deltas: Mapped[dict[str, int | str]] = mapped_column(JSON)  # see store.pools
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class PersonYear(Base):
+    """A person's annual pools, updated in the same transaction as each ledger entry; the
+    row every settlement of the person locks (serializing them)."""
+
+    __tablename__ = "person_years"
+    __table_args__ = (UniqueConstraint("person_id", "year"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("persons.id"))
+    year: Mapped[int] = mapped_column(Integer)
+    pools: Mapped[dict[str, int | str]] = mapped_column(JSON)  # see store.pools
+    version: Mapped[int] = mapped_column(Integer)
+
+
+class LocalParameter(Base):
+    """A deployment's value of a local parameter (`Params`' `local`); `year` null: any year.
+
+    The value is JSON text kept verbatim, so its numbers stay exact decimals."""
+
+    __tablename__ = "local_parameters"
+    __table_args__ = (UniqueConstraint("jurisdiction", "name", "year"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    jurisdiction: Mapped[str] = mapped_column(String(40))
+    name: Mapped[str] = mapped_column(String(80))
+    year: Mapped[int | None] = mapped_column(Integer)
+    value: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(Text)
+
+
+class User(Base):
+    __tablename__ = "users"
+    __table_args__ = (CheckConstraint(f"role IN {ROLES}", name="role"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16))  # one of ROLES
+    district: Mapped[str | None] = mapped_column(String(12))
+    institution_id: Mapped[int | None] = mapped_column(ForeignKey("institutions.id"))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Token(Base):
+    """A bearer token, stored as the SHA-256 of its text; bound to an institution for a
+    hospital's system, or to a user's session."""
+
+    __tablename__ = "tokens"
+    __table_args__ = (CheckConstraint(f"role IN {ROLES}", name="role"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    institution_id: Mapped[int | None] = mapped_column(ForeignKey("institutions.id"))
+    district: Mapped[str | None] = mapped_column(String(12))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class AuditEntry(Base):
+    """The hash-chained audit log: `hash` covers `prev_hash` and this entry's fields."""
+
+    __tablename__ = "audit_log"
+
+    seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
+                                     primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    actor: Mapped[str] = mapped_column(String(120))
+    action: Mapped[str] = mapped_column(String(80))
+    object: Mapped[str] = mapped_column(String(200))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
