@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SHARED ?= ../shared
 
-.PHONY: run test lint bench cases clean
+.PHONY: run examples test lint bench cases clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -13,8 +13,14 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-## run: settle the example cases and print the results
+## run: the settlement service on a demo database (SQLite) at http://127.0.0.1:8000
 run: $(STAMP)
+	$(BIN)/medaid db upgrade
+	$(BIN)/medaid demo
+	$(BIN)/medaid serve --host 127.0.0.1 --port 8000
+
+## examples: settle the example cases and print the results
+examples: $(STAMP)
 	@for f in examples/*.json; do echo "== $$f"; $(BIN)/medaid settle $$f || exit 1; done
 
 ## test: the project's tests, then the shared worked cases when ../shared is present
@@ -29,8 +35,13 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
 
+## bench: engine throughput, the batch path against the engine and DuckDB, then the API
+## over HTTP on SQLite and PostgreSQL
 bench: $(STAMP)
 	$(BIN)/python bench/bench_engine.py
+	$(BIN)/python bench/bench_batch.py
+	pg="$${MEDAID_TEST_POSTGRES_URL:-$$(bash .ci/postgres.sh 2>/dev/null || true)}"; \
+		$(BIN)/python bench/bench_api.py --postgres "$$pg"
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Annotated, NoReturn
@@ -16,15 +17,28 @@ from rich.console import Console
 
 from medaid import case as contract
 from medaid import report
+from medaid.batch import commands as batch_commands
 from medaid.errors import MedaidError
 from medaid.policy import conformance, explain, model
 from medaid.policy.articles import ArticleNotFound
+from medaid.registry import roster, summary
 
 app = typer.Typer(
     add_completion=False, no_args_is_help=True,
     help="medaid: catastrophic-illness medical assistance (重特大疾病医疗保险和救助).")
 policy_app = typer.Typer(no_args_is_help=True, help="Read, validate and check policy files.")
 app.add_typer(policy_app, name="policy")
+roster_app = typer.Typer(no_args_is_help=True, help="Check monthly beneficiary rosters.")
+app.add_typer(roster_app, name="roster")
+# The service's commands import the store and the server inside them, so that `medaid settle`
+# starts without loading either.
+db_app = typer.Typer(no_args_is_help=True, help="The database: migrations.")
+app.add_typer(db_app, name="db")
+token_app = typer.Typer(no_args_is_help=True, help="Bearer tokens for the API.")
+app.add_typer(token_app, name="token")
+DatabaseOpt = Annotated[str | None, typer.Option(
+    "--database", envvar="MEDAID_DATABASE_URL",
+    help="SQLAlchemy URL (default sqlite:///medaid.sqlite)")]
 
 out = Console(highlight=False, soft_wrap=True)
 
@@ -136,6 +150,132 @@ def policy_check(
                          + "\n")
     else:
         report.print_conformance(out, result)
+
+
+@db_app.command("upgrade")
+def db_upgrade(database: DatabaseOpt = None) -> None:
+    """Apply the migrations (creates the tables on an empty database)."""
+    from medaid.store import db
+
+    engine = db.make_engine(database)
+    db.upgrade(engine)
+    out.print(f"database {engine.url.render_as_string()} at revision {db.current(engine)}")
+
+
+@token_app.command("create")
+def token_create(
+    institution: Annotated[str | None, typer.Option(
+        "--institution", help="fixmedins_code: a hospital token for that institution")] = None,
+    role: Annotated[str | None, typer.Option(
+        "--role", help="hospital (with --institution), caseworker, finance, admin, auditor")
+    ] = None,
+    district: Annotated[str | None, typer.Option(
+        "--district", help="a caseworker's district (6-digit code)")] = None,
+    database: DatabaseOpt = None,
+) -> None:
+    """Create a token and print it (only its hash is stored: it cannot be shown again)."""
+    from medaid.service import auth, records
+    from medaid.service.uow import UnitOfWork
+    from medaid.store import db
+    from medaid.store.models import ROLES
+
+    role = role or ("hospital" if institution else None)
+    if role not in ROLES:
+        fail(f"--role: one of {', '.join(ROLES)} (or --institution CODE for a hospital)")
+    if (role == "hospital") != (institution is not None):
+        fail("--institution: a hospital token needs one, and only a hospital token has one")
+    if role == "caseworker" and not district:
+        fail("--district: a caseworker token needs its district")
+    engine = db.make_engine(database)
+    try:
+        db.ensure_schema(engine)
+        with UnitOfWork(db.sessions(engine)) as uow:
+            inst = records.institution_by_code(uow, institution) if institution else None
+            token = auth.issue(uow, role, inst.id if inst else None, district)
+            uow.commit()
+    except MedaidError as e:
+        fail(str(e))
+    sys.stdout.write(token + "\n")
+
+
+@app.command()
+def demo(
+    persons: Annotated[int, typer.Option(help="persons per jurisdiction")] = 60,
+    database: DatabaseOpt = None,
+) -> None:
+    """Load a demo roster: generated persons, hospitals with tokens, local parameters."""
+    from medaid.service import demo as seeding
+    from medaid.service.uow import UnitOfWork
+    from medaid.store import db
+
+    engine = db.make_engine(database)
+    try:
+        db.ensure_schema(engine)
+        with UnitOfWork(db.sessions(engine)) as uow:
+            done = seeding.seed(uow, persons)
+    except MedaidError as e:
+        fail(str(e))
+    out.print(f"demo {done.year}: {done.persons} persons added; local parameters set "
+              f"(source demo): {', '.join(done.parameters) or 'none needed'}")
+    out.print("hospitals (fixmedins_code, bearer token, name):")
+    for h in done.hospitals:  # one line each, never cut: a token is copied from here
+        out.print(f"  {h.code}  {h.token}  {h.name} ({h.jurisdiction})")
+    out.print(f"admin token: {done.admin_token}")
+    out.print(f"a person to try: GET /api/v1/persons/{done.sample_psn_no}/years/{done.year}")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port")] = 8000,
+    workers: Annotated[int, typer.Option(help="worker processes")] = 1,
+    database: DatabaseOpt = None,
+) -> None:
+    """Serve the API (OpenAPI at /docs)."""
+    import os
+
+    import uvicorn
+
+    from medaid.store import db
+
+    url = db.database_url(database)
+    try:
+        db.ensure_schema(db.make_engine(url))  # once, before workers race to do it
+    except MedaidError as e:
+        fail(str(e))
+    os.environ["MEDAID_DATABASE_URL"] = url  # for the worker processes' create_app()
+    out.print(f"medaid serving on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
+    uvicorn.run("medaid.service.app:create_app", factory=True, host=host, port=port,
+                workers=workers, log_level="warning")
+
+
+@roster_app.command("check")
+def roster_check(
+    file: Annotated[Path, typer.Argument(help="a roster: CSV (UTF-8 or GBK) or XLSX")],
+    jurisdiction: Annotated[str, typer.Option("--jurisdiction", "-j", help="e.g. nanjing")],
+    department: Annotated[str | None, typer.Option(
+        "--department", help="the sending department, for rows that do not name one")] = None,
+    today: Annotated[str | None, typer.Option(
+        "--today", help="check dates against this day (YYYY-MM-DD; default: today)")] = None,
+) -> None:
+    """Parse a roster and list every bad row with its row number; exit 2 when any."""
+    try:
+        day = date.fromisoformat(today) if today else date.today()
+    except ValueError:
+        fail(f"--today {today}: expected YYYY-MM-DD")
+    try:
+        parsed = roster.parse_roster(file, jurisdiction, day, department=department)
+    except MedaidError as e:
+        fail(str(e))
+    for line in summary.check_lines(parsed):
+        out.print(line, markup=False)
+    if parsed.errors:
+        raise typer.Exit(2)
+
+
+# Batch settlement of populations (docs/BATCH.md); heavy imports happen inside the commands.
+app.command("synth")(batch_commands.synth)
+app.command("simulate")(batch_commands.simulate)
 
 
 def main() -> None:

@@ -30,3 +30,20 @@ class MissingParameter(InputError):
             f"set it under \"local\" in the case or in the policy file",
         )
         self.name = name
+
+
+class NotFound(InputError):
+    """A person, institution or settlement the input names that does not exist."""
+
+
+class Conflict(MedaidError):
+    """A request that contradicts what is stored (a settlement id reused with another body,
+    a settlement cancelled twice)."""
+
+
+class Forbidden(MedaidError):
+    """An authenticated caller acting outside its role or scope."""
+
+
+class Unauthenticated(MedaidError):
+    """No valid credentials."""

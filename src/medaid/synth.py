@@ -108,6 +108,7 @@ def generate_person(rng: random.Random, jurisdiction: str, year: int, pid: str |
     """
     policy = policy_of(jurisdiction)
     cats = list(policy.categories)
+    idents: tuple[Identity, ...]
     if category is not None:
         idents = (_identity(rng, policy, year, category, whole_year),)
     else:

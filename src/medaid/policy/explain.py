@@ -196,6 +196,8 @@ def elements(policy: model.Policy) -> list[Element]:
         if p.disability_grades_full:
             facts.append(("disability grades, in full",
                           ", ".join(map(str, p.disability_grades_full))))
+        if p.timing != "in_year":
+            facts.append(("timing", p.timing.replace("_", " ")))
         if p.note:
             facts.append(("note", p.note))
         cats = tuple(c for sh in p.shares for c in sh.categories)

@@ -192,6 +192,9 @@ class PremiumShare(Strict):
 class PremiumSubsidy(Cited):
     shares: list[PremiumShare]
     disability_grades_full: list[int] = []  # NB-P: grade 1–2 fully subsidised
+    # in_year: an identity in force on any day of the year is subsidised for the year;
+    # month_after_approval: NB-P's timing (registry.premium.subsidised_from)
+    timing: Literal["in_year", "month_after_approval"] = "in_year"
     note: str | None = None
 
 

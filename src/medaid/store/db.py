@@ -2,12 +2,15 @@
 
 SQLite allows one writer at a time; every transaction here starts with BEGIN IMMEDIATE so
 that two settlements of the same person cannot both read the pools before either writes
-(the row lock `SELECT … FOR UPDATE` does that on PostgreSQL).
+(the row lock `SELECT … FOR UPDATE` does that on PostgreSQL). `reading` is for a single
+read outside any unit of work (a token look-up): it takes no write lock.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -15,15 +18,20 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import Connection, Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from medaid.errors import MedaidError
 
 DEFAULT_URL = "sqlite:///medaid.sqlite"
+DEFERRED = "medaid_deferred"  # execution option: this SQLite transaction only reads
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_SECONDS = 30
+# Connections a process keeps open: at least the worker threads that use them at once
+# (service.app sets that many), since opening one to PostgreSQL costs a process and an
+# authentication handshake, far more than a settlement.
+POOL_SIZE = 20
 
 
 def database_url(url: str | None = None) -> str:
@@ -34,12 +42,13 @@ def database_url(url: str | None = None) -> str:
 def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
     u = make_url(database_url(url))
     if u.get_backend_name() == "sqlite":
-        engine = create_engine(u, connect_args={"timeout": SQLITE_BUSY_SECONDS}, **kwargs)
+        engine = create_engine(u, connect_args={"timeout": SQLITE_BUSY_SECONDS},
+                               pool_size=POOL_SIZE, max_overflow=10, **kwargs)
         _sqlite_single_writer(engine)
         return engine
     if u.get_backend_name() == "postgresql" and u.get_driver_name() in ("", "psycopg2"):
         u = u.set(drivername="postgresql+psycopg")  # psycopg 3 is the driver medaid ships
-    return create_engine(u, pool_size=10, max_overflow=20, pool_pre_ping=True, **kwargs)
+    return create_engine(u, pool_size=POOL_SIZE, max_overflow=10, **kwargs)
 
 
 def _sqlite_single_writer(engine: Engine) -> None:
@@ -53,8 +62,20 @@ def _sqlite_single_writer(engine: Engine) -> None:
         cur.close()
 
     @event.listens_for(engine, "begin")
-    def _begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    def _begin(conn: Connection) -> None:
+        deferred = conn.get_execution_options().get(DEFERRED)
+        conn.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
+
+
+@contextmanager
+def reading(engine: Engine) -> Iterator[Connection]:
+    """A connection for one read: autocommit on PostgreSQL (no BEGIN, no ROLLBACK), a
+    deferred transaction on SQLite (which in WAL mode waits for no writer)."""
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            yield conn.execution_options(**{DEFERRED: True})
+        else:
+            yield conn.execution_options(isolation_level="AUTOCOMMIT")
 
 
 def sessions(engine: Engine) -> sessionmaker[Session]:

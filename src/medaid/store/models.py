@@ -9,7 +9,7 @@ a person's pools are the sum of the deltas of their year.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -25,8 +25,10 @@ from sqlalchemy import (
     SmallInteger,
     String,
     Text,
+    TypeDecorator,
     UniqueConstraint,
 )
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 # Constraint names fixed by convention, so migrations name the same things on every database.
@@ -45,6 +47,22 @@ VISIT_AMOUNTS = ("medfee_sumamt", "fulamt_ownpay_amt", "overlmt_selfpay", "prese
                  "inscp_scp_amt", "hifp_pay", "hifmi_pay", "oth_pay")
 RESULT_AMOUNTS = ("base", "assistance", "tilted", "special", "maf_pay", "psn_part_amt")
 
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A moment in UTC, read back with its zone on every database (SQLite keeps none)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect
+                             ) -> datetime | None:
+        if value is None or value.tzinfo is not None:
+            return value
+        return value.replace(tzinfo=UTC)
 
 
 class Base(DeclarativeBase):
@@ -145,7 +163,10 @@ class Settlement(Base):
     psn_part_amt: Mapped[int] = mapped_column(BigInteger)
     trace: Mapped[list[dict[str, Any]]] = mapped_column(JSON)  # amounts in fen
     pool_deltas: Mapped[dict[str, int | str]] = mapped_column(JSON)  # see store.pools
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+    institution: Mapped[Institution] = relationship(lazy="joined")
+    reverses: Mapped[Settlement | None] = relationship(remote_side=[id])
 
 
 class PersonYear(Base):
@@ -189,7 +210,7 @@ class User(Base):
     district: Mapped[str | None] = mapped_column(String(12))
     institution_id: Mapped[int | None] = mapped_column(ForeignKey("institutions.id"))
     active: Mapped[bool] = mapped_column(default=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
 class Token(Base):
@@ -205,9 +226,9 @@ class Token(Base):
     institution_id: Mapped[int | None] = mapped_column(ForeignKey("institutions.id"))
     district: Mapped[str | None] = mapped_column(String(12))
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
 class AuditEntry(Base):
@@ -217,7 +238,7 @@ class AuditEntry(Base):
 
     seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
                                      primary_key=True)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
     actor: Mapped[str] = mapped_column(String(120))
     action: Mapped[str] = mapped_column(String(80))
     object: Mapped[str] = mapped_column(String(200))

@@ -1,0 +1,250 @@
+"""Settlements per second and latency of the API over HTTP, on SQLite and on PostgreSQL.
+
+    python bench/bench_api.py [--postgres URL] [--clients 64] [--requests 20000]
+                              [--seconds 30] [--workers 2] [--persons 200]
+
+For each database: a fresh database with a generated roster (`medaid.service.demo`: the
+five jurisdictions, `--persons` each, hospitals with tokens, local parameters), then the
+server (`medaid serve`, uvicorn, `--workers` processes) on a free port of 127.0.0.1, then a
+separate driver process: `--clients` concurrent httpx clients posting settlements of
+generated visits (`medaid.synth`) of random persons at their jurisdiction's hospitals,
+each with its own medins_setl_id, until `--requests` are done or `--seconds` have passed.
+A warm-up of 500 settlements is not counted. Reports settlements/s and p50/p99 latency;
+any answer but 201 is counted and reported, and makes the exit status 1.
+PostgreSQL runs when --postgres (or $MEDAID_TEST_POSTGRES_URL) names a server: the
+benchmark creates its own database there and drops it after.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import random
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+WARMUP = 500
+TARGET_RATE, TARGET_P99_MS = 1000, 50  # on PostgreSQL
+
+
+# -- the driver: a separate process ------------------------------------------------------------
+async def _drive(url: str, work: list[tuple[str, bytes]], clients: int, seconds: float
+                 ) -> dict[str, Any]:
+    import httpx
+
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=60) as client:
+        statuses: Counter[int] = Counter()
+        latencies: list[float] = []
+        next_item = 0
+
+        async def worker(items: list[tuple[str, bytes]], deadline: float,
+                         record: bool) -> None:
+            nonlocal next_item
+            while next_item < len(items) and time.perf_counter() < deadline:
+                token, body = items[next_item]
+                next_item += 1
+                start = time.perf_counter()
+                r = await client.post("/api/v1/settlements", content=body, headers={
+                    "Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+                if record:
+                    latencies.append(time.perf_counter() - start)
+                    statuses[r.status_code] += 1
+
+        async def run(items: list[tuple[str, bytes]], record: bool) -> float:
+            nonlocal next_item
+            next_item = 0
+            start = time.perf_counter()
+            await asyncio.gather(*(worker(items, start + seconds, record)
+                                   for _ in range(clients)))
+            return time.perf_counter() - start
+
+        await run(work[:WARMUP], record=False)
+        elapsed = await run(work[WARMUP:], record=True)
+    latencies.sort()
+
+    def pct(p: float) -> float:
+        return latencies[min(len(latencies) - 1, int(p * len(latencies)))] * 1000
+
+    return {"settlements": statuses[201], "elapsed_s": elapsed,
+            "rate": statuses[201] / elapsed, "p50_ms": pct(0.50), "p99_ms": pct(0.99),
+            "statuses": {str(k): v for k, v in sorted(statuses.items())}}
+
+
+def drive_main(args: argparse.Namespace) -> None:
+    work = [(token, body.encode()) for token, body in json.loads(Path(args.drive).read_text())]
+    result = asyncio.run(_drive(args.url, work, args.clients, args.seconds))
+    sys.stdout.write(json.dumps(result) + "\n")
+
+
+# -- the harness ----------------------------------------------------------------------------------
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _fresh_postgres(url: str) -> str:
+    """A new, empty database on the server of `url`, for this run alone."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    name = f"medaid_bench_{os.getpid()}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"DROP DATABASE IF EXISTS {name}"))
+        conn.execute(text(f"CREATE DATABASE {name}"))
+    admin.dispose()
+    return make_url(url).set(database=name).render_as_string(hide_password=False)
+
+
+def _drop_postgres(url: str, bench_url: str) -> None:
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"DROP DATABASE IF EXISTS {make_url(bench_url).database} "
+                          f"WITH (FORCE)"))
+    admin.dispose()
+
+
+def _workload(url: str, persons: int, n: int, seed: int) -> list[tuple[str, str]]:
+    """Seed the roster; (token, request body) for `n` settlements of generated visits."""
+    from medaid import synth
+    from medaid.case import dumps
+    from medaid.money import to_yuan
+    from medaid.service import demo
+    from medaid.service.uow import UnitOfWork
+    from medaid.store import db
+
+    engine = db.make_engine(url)
+    db.upgrade(engine)
+    with UnitOfWork(db.sessions(engine)) as uow:
+        seeded = demo.seed(uow, persons)
+    engine.dispose()
+    rng = random.Random(seed)
+    hospitals: dict[str, list[str]] = {}
+    for h in seeded.hospitals:
+        hospitals.setdefault(h.jurisdiction, []).append(h.token)
+    roster = [(j, f"{district}{k + 1:010d}")
+              for j, districts in demo.DISTRICTS.items()
+              for k in range(persons) for district in [districts[k % len(districts)][0]]]
+    out = []
+    for i in range(n):
+        jurisdiction, psn_no = rng.choice(roster)
+        v = synth.generate_year(rng, jurisdiction, seeded.year, 1)[0]
+        body: dict[str, Any] = {
+            "medins_setl_id": f"B{i:07d}", "mdtrt_id": f"M{i:07d}", "psn_no": psn_no,
+            "kind": v.kind, "start": str(v.start), "end": str(v.end),
+            "location": v.location, "referral": v.referral}
+        for name in ("medfee_sumamt", "fulamt_ownpay_amt", "overlmt_selfpay",
+                     "preselfpay_amt", "hifp_pay", "hifmi_pay", "oth_pay"):
+            body[name] = to_yuan(getattr(v, name))
+        out.append((rng.choice(hospitals[jurisdiction]), dumps(body)))
+    return out
+
+
+def _serve(url: str, workers: int, port: int) -> subprocess.Popen[bytes]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "medaid", "serve", "--port", str(port), "--workers",
+         str(workers), "--database", url], stdout=subprocess.DEVNULL, start_new_session=True)
+    import httpx
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=1).status_code == 200:
+                return proc
+        except httpx.TransportError:
+            time.sleep(0.2)
+    _stop(proc)
+    raise SystemExit("the server did not start")
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    os.killpg(proc.pid, signal.SIGTERM)  # the server and its workers: a group of its own
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+def bench(name: str, url: str, args: argparse.Namespace) -> dict[str, Any]:
+    work = _workload(url, args.persons, args.requests + WARMUP, args.seed)
+    port = _free_port()
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+        json.dump(work, f)
+    proc = _serve(url, args.workers, port)
+    try:
+        done = subprocess.run(
+            [sys.executable, __file__, "--drive", f.name, "--url", f"http://127.0.0.1:{port}",
+             "--clients", str(args.clients), "--seconds", str(args.seconds)],
+            capture_output=True, text=True, check=True)
+    finally:
+        _stop(proc)
+        os.unlink(f.name)
+    result: dict[str, Any] = json.loads(done.stdout)
+    result["database"] = name
+    return result
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--postgres", default=os.environ.get("MEDAID_TEST_POSTGRES_URL", ""),
+                    help="a PostgreSQL server URL (empty: SQLite only)")
+    ap.add_argument("--clients", type=int, default=64)
+    ap.add_argument("--requests", type=int, default=20_000)
+    ap.add_argument("--seconds", type=float, default=30.0)
+    ap.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
+    ap.add_argument("--persons", type=int, default=200, help="persons per jurisdiction")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--only", choices=("sqlite", "postgresql"))
+    ap.add_argument("--drive", help=argparse.SUPPRESS)
+    ap.add_argument("--url", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.drive:
+        drive_main(args)
+        return
+    print(f"API benchmark: {args.clients} clients, up to {args.requests} settlements or "
+          f"{args.seconds:g} s, {args.workers} uvicorn workers; {os.cpu_count()} CPUs, "
+          f"Python {platform.python_version()}")
+    results = []
+    failed = False
+    with tempfile.TemporaryDirectory() as tmp:
+        if args.only in (None, "sqlite"):
+            results.append(bench("SQLite", f"sqlite:///{tmp}/bench.sqlite", args))
+        if args.only in (None, "postgresql"):
+            if not args.postgres:
+                print("PostgreSQL: skipped (no --postgres and no $MEDAID_TEST_POSTGRES_URL)")
+            else:
+                url = _fresh_postgres(args.postgres)
+                try:
+                    results.append(bench("PostgreSQL", url, args))
+                finally:
+                    _drop_postgres(args.postgres, url)
+    print(f"{'database':<12}{'settlements':>12}{'per s':>9}{'p50 ms':>9}{'p99 ms':>9}  answers")
+    for r in results:
+        print(f"{r['database']:<12}{r['settlements']:>12}{r['rate']:>9.0f}{r['p50_ms']:>9.1f}"
+              f"{r['p99_ms']:>9.1f}  {r['statuses']}")
+        failed |= set(r["statuses"]) != {"201"}
+        if r["database"] == "PostgreSQL":
+            met = r["rate"] >= TARGET_RATE and r["p99_ms"] <= TARGET_P99_MS
+            print(f"target on PostgreSQL: ≥ {TARGET_RATE}/s with p99 ≤ {TARGET_P99_MS} ms: "
+                  f"{'met' if met else 'not met'}")
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()

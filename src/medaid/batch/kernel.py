@@ -1,0 +1,392 @@
+"""The compiled per-person scan: every visit of a person-year in order, as the engine does.
+
+One call settles a range of person-years; they are independent, so the caller runs ranges
+on several threads (the kernel releases the GIL). Within one, the visits run in order
+through the chain of `engine.settle.settle_visit`: insurance when not given, the
+standings in tie order, each standing × alternative evaluated on a scratch copy of the
+pools (`engine.assistance.evaluate`), the highest total kept (ties: the first), its pools
+applied, then tilted assistance (`engine.tilt.tilted`). Every number is int64 fen or
+basis points; the YC-T tilted pool is an integer scaled by `scale` (see `batch.plan`).
+
+Errors (a parameter a visit needs and nobody set, a pool past `POOL_LIMIT`) are codes in
+`err`, raised by the caller for the first visit that has one.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from medaid.batch.plan import (
+    B_CAP,
+    B_OK,
+    C_CAP,
+    C_DED,
+    C_DED_TILT,
+    C_NSEG,
+    C_OK,
+    C_POINTS,
+    L_CAP,
+    L_DED,
+    L_GRANT,
+    L_NCAPS,
+    L_NSEG,
+    L_OK,
+    L_POOL,
+    L_REACH,
+    L_TIER,
+    POOL_LIMIT,
+    R_ASSIST,
+    R_POINTS,
+    R_TILT,
+    T_APP,
+    T_CAP,
+    T_DED,
+    T_MODE,
+    T_NCAPS,
+    T_NSEG,
+    T_OK,
+    TILT_BEYOND_CAP,
+    TILT_NONE,
+)
+from medaid.money import BP
+
+ERR_LINE, ERR_TILTED, ERR_BASIC, ERR_LEVEL, ERR_CRITICAL, ERR_LIMIT = 1, 2, 3, 4, 5, 6
+ERR_SHIFT = 256  # err = code * ERR_SHIFT + line index (for ERR_LINE)
+IN_FORCE, TILT_LOOKBACK = 1, 3
+
+
+@njit(cache=True, inline="always")
+def curve_value(c, ded, segs, nseg, cap, points, ratio):  # type: ignore[no-untyped-def]
+    """`Curve.value`: R(F(c)) in fen, ratios moved by `points` or replaced by `ratio` ≥ 0.
+    `segs[s]` is (width or −1 for open, ratio in bp)."""
+    rest = c - ded
+    total = 0
+    for s in range(nseg):
+        if rest <= 0:
+            break
+        width = segs[s, 0]
+        r = ratio if ratio >= 0 else min(BP, max(0, segs[s, 1] + points))
+        part = rest if width < 0 or rest < width else width
+        total += part * r
+        rest -= part
+    v = (2 * total + BP) // (2 * BP)
+    return cap if cap >= 0 and v >= cap else v
+
+
+@njit(cache=True, inline="always")
+def scaled_value(x, scale, ded, segs, nseg, cap):  # type: ignore[no-untyped-def]
+    """`Curve.value` at the fraction x / scale, exactly, without int64 overflow.
+
+    F × BP × scale = Σ part·r is split as scale·a + b so that no product grows beyond
+    the pool times BP; then R = ⌊(2F·BP·scale + BP·scale) / (2·BP·scale)⌋."""
+    rest = x - ded * scale
+    a = 0
+    b = 0
+    for s in range(nseg):
+        if rest <= 0:
+            break
+        width = segs[s, 0]
+        r = segs[s, 1]
+        part = rest if width < 0 or rest < width * scale else width * scale
+        a += (part // scale) * r
+        b += (part % scale) * r
+        rest -= part
+    a += b // scale
+    b0 = b % scale
+    num = 2 * a + BP
+    v = num // (2 * BP) + (scale * (num % (2 * BP)) + 2 * b0) // (2 * BP * scale)
+    return cap if cap >= 0 and v >= cap else v
+
+
+@njit(cache=True, inline="always")
+def evaluate(p, alt, cat, ratio, pay_out, base, remaining, points, scratch,  # type: ignore[no-untyped-def]
+             lines, segs, caps, covers, alt_line, alt_lines):
+    """`engine.assistance.evaluate` on `scratch` (a copy of the pools): returns
+    (assistance, special, lines-paid mask, main line, C before, C after, missing line,
+    covered: whether any line covers the category)."""
+    assistance = 0
+    special = 0
+    mask = 0
+    main = -1
+    c_before = 0
+    c_after = 0
+    missing = -1
+    covered = False
+    for i in range(alt_line[alt], alt_line[alt + 1]):
+        li = alt_lines[i]
+        if covers[p, li, cat] == 0:
+            continue
+        covered = True
+        if lines[p, li, L_OK] == 0:
+            missing = li
+            continue
+        total = assistance + special
+        grant = lines[p, li, L_GRANT]
+        if grant >= 0:
+            pay = min(grant, remaining - total)
+        else:
+            slot = lines[p, li, L_POOL]
+            before = scratch[slot]
+            after = before + base
+            ded = lines[p, li, L_DED]
+            nseg = lines[p, li, L_NSEG]
+            cap = lines[p, li, L_CAP]
+            line_segs = segs[p, li]
+            fa = curve_value(after, ded, line_segs, nseg, cap, points, ratio)
+            fb = curve_value(before, ded, line_segs, nseg, cap, points, ratio)
+            pay = min(fa - fb, base - total)  # never beyond the base
+            scratch[slot] = after
+            if lines[p, li, L_TIER] == 0 and main < 0:
+                main = li
+                c_before = before
+                c_after = after
+        if not pay_out:
+            pay = 0
+        for k in range(lines[p, li, L_NCAPS]):
+            slot = caps[p, li, k, 0]
+            amount = caps[p, li, k, 1]
+            spent = scratch[slot]
+            if pay > amount - spent:
+                pay = max(0, amount - spent)
+            scratch[slot] = spent + pay
+        if lines[p, li, L_TIER] == 1:
+            special += pay
+        else:
+            assistance += pay
+        if pay > 0:
+            mask |= np.int64(1) << li
+    return assistance, special, mask, main, c_before, c_after, missing, covered
+
+
+@njit(cache=True, nogil=True)
+def settle_range(g_lo, g_hi, group_off, plan, sel, medfee, inscp, hifp_in, hifmi_in, oth,  # type: ignore[no-untyped-def]
+                 location, referral, level, applied, st_cat, st_mode, st_ratio,
+                 cat_order, lines, segs, caps, covers, sel_setting, sel_alt, alt_line,
+                 alt_lines, ref_tab, tilt, tilt_segs, tilt_caps, tilt_referral, tilt_location,
+                 tilt_setting, ci, ci_segs, bi, bi_level, scale, n_slots,
+                 hifp_o, hifmi_o, base_o, assist_o, tilted_o, special_o, cat_o, mask_o, err_o):
+    """Person-years g_lo..g_hi−1, each from empty pools, visits in order. Releases the GIL:
+    the caller runs ranges of person-years on several threads."""
+    slots = st_mode.shape[0]
+    pools = np.zeros(n_slots, np.int64)
+    scratch = np.zeros(n_slots, np.int64)
+    best = np.zeros(n_slots, np.int64)
+    f_cat = np.zeros(slots, np.int64)
+    f_mode = np.zeros(slots, np.int64)
+    f_ratio = np.zeros(slots, np.int64)
+    f_key = np.zeros(slots, np.int64)
+    for g in range(g_lo, g_hi):
+        lo = group_off[g]
+        hi = group_off[g + 1]
+        pools[:] = 0
+        tpool = 0  # tilted pool × scale
+        hifp_paid = 0
+        ci_base = 0
+        ci_paid = 0
+        cumulative = 0
+        for i in range(lo, hi):
+            p = plan[i]
+            s = sel[i]
+            err = 0
+            cumulative += medfee[i]
+            if cumulative > POOL_LIMIT:
+                err = ERR_LIMIT * ERR_SHIFT
+
+            # Standings in tie order: in force first, then by category order; duplicates of
+            # (category, mode, ratio) dropped (engine.windows.standings).
+            n = 0
+            for k in range(slots):
+                m = st_mode[k, i]
+                if m == 0:
+                    continue
+                c = st_cat[k, i]
+                r = st_ratio[k, i]
+                key = (0 if m == IN_FORCE else 1) * 1_000_000 + cat_order[p, c]
+                dup = False  # an earlier slot with the same key sorts first: keep it
+                for j in range(n):
+                    if f_cat[j] == c and f_mode[j] == m and f_ratio[j] == r:
+                        dup = True
+                        break
+                if dup:
+                    continue
+                j = n
+                while j > 0 and f_key[j - 1] > key:
+                    f_cat[j] = f_cat[j - 1]
+                    f_mode[j] = f_mode[j - 1]
+                    f_ratio[j] = f_ratio[j - 1]
+                    f_key[j] = f_key[j - 1]
+                    j -= 1
+                f_cat[j] = c
+                f_mode[j] = m
+                f_ratio[j] = r
+                f_key[j] = key
+                n += 1
+            assisted = 0
+            for j in range(n):
+                if f_mode[j] != TILT_LOOKBACK:
+                    assisted += 1
+
+            # Tiers 1 and 2: as given, or computed from local parameters.
+            hifp = hifp_in[i]
+            if hifp < 0:
+                lv = level[i]
+                if bi[p, B_OK] == 0:
+                    err = ERR_BASIC * ERR_SHIFT
+                elif bi_level[p, lv, 0] == 0:
+                    err = ERR_LEVEL * ERR_SHIFT
+                pay = (2 * max(0, inscp[i] - bi_level[p, lv, 1]) * bi_level[p, lv, 2] + BP) \
+                    // (2 * BP)
+                cap = bi[p, B_CAP]
+                if cap >= 0 and pay > cap - hifp_paid:
+                    pay = max(0, cap - hifp_paid)
+                hifp_paid += pay
+                hifp = pay
+            hifmi = hifmi_in[i]
+            if hifmi < 0:
+                if ci[p, C_OK] == 0:
+                    err = ERR_CRITICAL * ERR_SHIFT
+                ded = ci[p, C_DED_TILT] if assisted > 0 else ci[p, C_DED]
+                pts = ci[p, C_POINTS] if assisted > 0 else 0
+                cap = ci[p, C_CAP]
+                after = ci_base + inscp[i] - hifp
+                pay = curve_value(after, ded, ci_segs[p], ci[p, C_NSEG], cap, pts, -1) \
+                    - curve_value(ci_base, ded, ci_segs[p], ci[p, C_NSEG], cap, pts, -1)
+                if cap >= 0 and pay > cap - ci_paid:
+                    pay = max(0, cap - ci_paid)
+                ci_base = after
+                ci_paid += pay
+                hifmi = pay
+            base = max(0, inscp[i] - hifp - hifmi - oth[i])
+            hifp_o[i] = hifp
+            hifmi_o[i] = hifmi
+            base_o[i] = base
+            assist_o[i] = 0
+            special_o[i] = 0
+            tilted_o[i] = 0
+            mask_o[i] = 0
+            cat_o[i] = -1
+            err_o[i] = err
+            if n == 0:
+                continue
+
+            # Tier 3: the referral rule, then the highest benefit among the standings.
+            ref = referral[i]
+            if ref_tab[p, ref, R_ASSIST] == 0:
+                cat_o[i] = f_cat[0]
+                continue
+            points = ref_tab[p, ref, R_POINTS]
+            remaining = medfee[i] - hifp - hifmi - oth[i]
+            best_total = 0
+            best_assist = 0
+            best_special = 0
+            best_mask = 0
+            best_main = -1
+            best_cb = 0
+            best_ca = 0
+            best_cat = -1
+            best_covered = False
+            first = True
+            n_alt = sel_alt[s + 1] - sel_alt[s]
+            trials = (assisted if assisted > 0 else n) * n_alt
+            for j in range(n):
+                if assisted > 0 and f_mode[j] == TILT_LOOKBACK:
+                    continue
+                pay_out = f_mode[j] != TILT_LOOKBACK
+                for a in range(sel_alt[s], sel_alt[s + 1]):
+                    # One trial (the usual case) is the choice: it works on the pools directly.
+                    target = pools if trials == 1 else scratch
+                    if trials > 1:
+                        scratch[:] = pools
+                    assistance, special, mask, main, cb, ca, missing, covered = evaluate(
+                        p, a, f_cat[j], f_ratio[j], pay_out, base, remaining, points, target,
+                        lines, segs, caps, covers, alt_line, alt_lines)
+                    if missing >= 0 and err == 0:
+                        err = ERR_LINE * ERR_SHIFT + missing
+                    if first or assistance + special > best_total:
+                        first = False
+                        best_total = assistance + special
+                        best_assist = assistance
+                        best_special = special
+                        best_mask = mask
+                        best_main = main
+                        best_cb = cb
+                        best_ca = ca
+                        best_cat = f_cat[j]
+                        best_covered = covered
+                        if trials > 1:
+                            best[:] = scratch
+            if trials > 1:
+                pools[:] = best
+            cat_o[i] = best_cat
+            assist_o[i] = best_assist
+            special_o[i] = best_special
+
+            # Tilted assistance (NJ-T remainder; YC-T beyond the cap, on the scaled pool).
+            pay = 0
+            mode = tilt[p, T_MODE]
+            if mode != TILT_NONE and ref_tab[p, ref, R_TILT] != 0 and best_covered \
+                    and tilt_referral[p, ref] != 0 and tilt_location[p, location[i]] != 0 \
+                    and tilt_setting[p, sel_setting[s]] != 0 \
+                    and (tilt[p, T_APP] == 0 or applied[i] != 0):
+                go = True
+                if mode == TILT_BEYOND_CAP:
+                    if best_main < 0 or lines[p, best_main, L_REACH] < 0:
+                        go = False
+                        add = 0
+                    else:
+                        reach = lines[p, best_main, L_REACH]
+                        add = max(0, best_ca * scale - reach) - max(0, best_cb * scale - reach)
+                else:
+                    add = (base - best_total) * scale
+                if go:
+                    if tilt[p, T_OK] == 0:
+                        err = ERR_TILTED * ERR_SHIFT
+                    after = tpool + add
+                    ded = tilt[p, T_DED]
+                    nseg = tilt[p, T_NSEG]
+                    cap = tilt[p, T_CAP]
+                    pay = scaled_value(after, scale, ded, tilt_segs[p], nseg, cap) \
+                        - scaled_value(tpool, scale, ded, tilt_segs[p], nseg, cap)
+                    for k in range(tilt[p, T_NCAPS]):
+                        slot = tilt_caps[p, k, 0]
+                        amount = tilt_caps[p, k, 1]
+                        spent = pools[slot]
+                        if pay > amount - spent:
+                            pay = max(0, amount - spent)
+                        pools[slot] = spent + pay
+                    tpool = after
+            pay = max(0, min(pay, base - best_total))  # a grant may already exceed the base
+            tilted_o[i] = pay
+            mask_o[i] = best_mask
+            err_o[i] = err
+
+
+@njit(cache=True)
+def factorize(codes, size):  # type: ignore[no-untyped-def]
+    """Dense ids of int64 `codes` in order of first appearance, by open addressing in a
+    table of `size` (a power of two); (ids, uniques), or uniques of length −1 when more
+    than size / 2 distinct codes appear (the caller falls back to a sort)."""
+    keys = np.empty(size, np.int64)
+    used = np.zeros(size, np.bool_)
+    slot_id = np.empty(size, np.int32)
+    uniques = np.empty(size // 2, np.int64)
+    ids = np.empty(len(codes), np.int32)
+    n = 0
+    mask = size - 1
+    for i in range(len(codes)):
+        c = codes[i]
+        h = (c * np.int64(-7046029254386353131)) >> 20
+        j = h & mask
+        while used[j] and keys[j] != c:
+            j = (j + 1) & mask
+        if not used[j]:
+            if n == size // 2:
+                return ids, uniques[:0], False
+            used[j] = True
+            keys[j] = c
+            slot_id[j] = n
+            uniques[n] = c
+            n += 1
+        ids[i] = slot_id[j]
+    return ids, uniques[:n], True

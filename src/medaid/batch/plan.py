@@ -1,0 +1,360 @@
+"""A policy version and its local parameters for one year, compiled to flat integer arrays.
+
+The engine's own objects decide every number: `Params` resolves the lines, curves, caps
+and insurance parameters of the year (fen, basis points), `settle._lines` decides which
+alternative sets of lines may pay each (kind, flags, disability grade), `Curve.reach` the
+YC-T point S*. Nothing here knows a jurisdiction: the arrays are the policy as data, and
+the kernel (`batch.kernel`) is the mechanism.
+
+Plans of several (version, year) pairs stack along a first axis; pools are named slots
+shared by all plans. YC-T's tilted pool is fractional: it is kept as an integer scaled by
+`scale`, the least common multiple of the denominators of every S* (RULES §4.3), so the
+arithmetic is exact and, with pools bounded by `POOL_LIMIT`, cannot overflow int64.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from fractions import Fraction
+
+import numpy as np
+import numpy.typing as npt
+
+from medaid.batch.schema import FLAG_HEROIC, FLAG_RARE
+from medaid.case import LOCATIONS, REFERRALS
+from medaid.engine.settle import NO_EFFECT, _lines
+from medaid.engine.types import Visit
+from medaid.errors import MedaidError, PolicyError
+from medaid.money import BP
+from medaid.policy.model import Policy
+from medaid.policy.params import Curve, Params
+from medaid.policy.schema import KINDS
+from medaid.policy.structured import BasicInsurance
+
+I64 = npt.NDArray[np.int64]
+
+POOL_LIMIT = 10**12  # fen (10 billion yuan): a person-year's cumulative cost never exceeds it
+INT64_HEADROOM = 2**62
+GRADES = (None, 1, 2, 3, 4)  # index 0: no disability grade
+MAX_LINES = 62  # the kernel reports the lines that paid as bits of an int64
+
+# Fields of the packed per-line array `lines[plan, line, field]`.
+L_TIER, L_GRANT, L_DED, L_NSEG, L_CAP, L_POOL, L_NCAPS, L_OK, L_REACH = range(9)
+# Fields of `tilt[plan, field]`; modes.
+T_MODE, T_APP, T_DED, T_NSEG, T_CAP, T_NCAPS, T_OK = range(7)
+TILT_NONE, TILT_REMAINDER, TILT_BEYOND_CAP = 0, 1, 2
+# Fields of `ci[plan, field]` (critical illness) and `bi[plan, field]` (basic insurance).
+C_OK, C_DED, C_DED_TILT, C_POINTS, C_NSEG, C_CAP = range(6)
+B_OK, B_CAP = range(2)
+# Fields of `referral[plan, referral, field]`.
+R_ASSIST, R_POINTS, R_TILT = range(3)
+
+
+@dataclass
+class Problems:
+    """Parameters a plan could not resolve: an error only for a visit that needs one."""
+
+    lines: dict[tuple[int, int], MedaidError] = field(default_factory=dict)
+    tilted: dict[int, MedaidError] = field(default_factory=dict)
+    critical_illness: dict[int, MedaidError] = field(default_factory=dict)
+    basic_insurance: dict[int, MedaidError] = field(default_factory=dict)
+    lookback: dict[tuple[int, int], MedaidError] = field(default_factory=dict)
+
+
+@dataclass
+class Plans:
+    """Every (version, year) plan of a run, as arrays the kernel reads."""
+
+    versions: list[Policy]
+    keys: list[tuple[int, int]]  # plan → (version index, year)
+    categories: list[str]  # global category codes
+    pools: list[str]  # pool slots
+    scale: int  # the tilted pool's denominator
+    cat_order: I64  # [plan, category] tie order, −1: unknown to the version
+    lines: I64  # [plan, line, L_*]
+    segs: I64  # [plan, line, segment, (width or −1, bp)]
+    caps: I64  # [plan, line, cap, (slot, amount)]
+    covers: npt.NDArray[np.int8]  # [plan, line, category]
+    sel_of: npt.NDArray[np.int32]  # [plan, kind, flags, grade] → selection
+    sel_setting: npt.NDArray[np.int8]  # [selection] → the kind it is settled as
+    sel_alt: I64  # [selection + 1] offsets into alternatives
+    alt_line: I64  # [alternative + 1] offsets into alt_lines
+    alt_lines: I64  # line indices, in policy order
+    referral: I64  # [plan, referral, R_*]
+    tilt: I64  # [plan, T_*]
+    tilt_segs: I64  # [plan, segment, 2]
+    tilt_caps: I64  # [plan, cap, 2]
+    tilt_referral: npt.NDArray[np.int8]  # [plan, referral]
+    tilt_location: npt.NDArray[np.int8]  # [plan, location]
+    tilt_setting: npt.NDArray[np.int8]  # [plan, kind]
+    ci: I64  # [plan, C_*]
+    ci_segs: I64  # [plan, segment, 2]
+    bi: I64  # [plan, B_*]
+    bi_level: I64  # [plan, level 0–3, (valid, deductible, ratio)]
+    lookback_ratio: I64  # [plan, lookback entry] bp, −1: none (the line's own ratios)
+    problems: Problems
+    rules: list[list[str]]  # [plan][line] rule id
+    tilted_rule: list[str | None]  # [plan]
+
+    @property
+    def n(self) -> int:
+        return len(self.keys)
+
+
+def _curve_rows(curve: Curve) -> list[tuple[int, int]]:
+    return [(-1 if w is None else w, bp) for w, bp in curve.segments]
+
+
+def _probe(kind: str, flags: int) -> Visit:
+    """A visit that only carries what `settle._lines` reads: kind and flags."""
+    day = date(1970, 1, 1)
+    return Visit("", kind, day, day, 0, heroic_injury=bool(flags & FLAG_HEROIC),
+                 rare_disease=bool(flags & FLAG_RARE))
+
+
+def compile_plans(versions: Sequence[Policy], local: Mapping[str, object],
+                  keys: Sequence[tuple[int, int]]) -> Plans:
+    """Compile the (version index, year) `keys` of one jurisdiction's `versions`."""
+    categories: list[str] = []
+    for v in versions:
+        categories += [c for c in v.categories if c not in categories]
+    cat_index = {c: i for i, c in enumerate(categories)}
+    pools: list[str] = []
+
+    def slot(name: str) -> int:
+        if name not in pools:
+            pools.append(name)
+        return pools.index(name)
+
+    params = {i: Params(v, local) for i, v in enumerate(versions)}
+    n_plans = len(keys)
+    n_lines = max([len(v.lines) for v in versions] + [1])
+    if n_lines > MAX_LINES:
+        raise PolicyError(f"{versions[0].jurisdiction}: more than {MAX_LINES} lines")
+    n_segs, n_caps, n_tsegs, n_tcaps, n_csegs, n_lb = 1, 1, 1, 1, 1, 1
+    problems = Problems()
+
+    # Resolve every number first (the shapes depend on them), then pack.
+    resolved: list[list[tuple[Curve | None, tuple[tuple[str, int], ...], int | None] | None]] \
+        = []
+    tilts: list[tuple[Curve, tuple[tuple[str, int], ...]] | None] = []
+    cis: list[Curve | None] = []
+    ci_tilts: list[tuple[int, int] | None] = []
+    bis: list[BasicInsurance | None] = []
+    lb_ratios: list[list[int]] = []
+    for p, (vi, year) in enumerate(keys):
+        policy, par = versions[vi], params[vi]
+        row: list[tuple[Curve | None, tuple[tuple[str, int], ...], int | None] | None] = []
+        for line in policy.lines:
+            try:
+                rl = par.line(line, year)
+            except MedaidError as e:
+                problems.lines[(p, line.index)] = e
+                row.append(None)
+                continue
+            row.append((rl.curve, rl.caps, rl.grant))
+            if rl.curve is not None:
+                n_segs = max(n_segs, len(rl.curve.segments))
+            n_caps = max(n_caps, len(rl.caps))
+        resolved.append(row)
+        cfg = policy.spec.tilted
+        t = None
+        if cfg is not None and cfg.defined:
+            try:
+                t = par.tilted(year)
+                n_tsegs = max(n_tsegs, len(t[0].segments))
+                n_tcaps = max(n_tcaps, len(t[1]))
+            except MedaidError as e:
+                problems.tilted[p] = e
+        tilts.append(t)
+        try:
+            ci: Curve | None = par.critical_illness(year, "hifmi_pay not given")
+            assert ci is not None
+            n_csegs = max(n_csegs, len(ci.segments))
+        except MedaidError as e:
+            problems.critical_illness[p] = e
+            ci = None
+        cis.append(ci)
+        ci_tilt = policy.spec.critical_illness_tilt
+        try:
+            ci_tilts.append(None if ci_tilt is None else
+                            (par.ratio_of(ci_tilt.deductible_share, year, ci_tilt.rule),
+                             ci_tilt.ratio_points * 100))
+        except MedaidError as e:
+            problems.critical_illness[p] = e
+            ci_tilts.append(None)
+        try:
+            bis.append(par.basic_insurance(year, "hifp_pay not given"))
+        except MedaidError as e:
+            problems.basic_insurance[p] = e
+            bis.append(None)
+        ratios = []
+        for j, lb in enumerate(policy.spec.windows.lookback):
+            try:
+                ratios.append(-1 if lb.ratio is None else par.ratio_of(lb.ratio, year, lb.rule))
+            except MedaidError as e:
+                problems.lookback[(p, j)] = e
+                ratios.append(-1)
+        n_lb = max(n_lb, len(ratios))
+        lb_ratios.append(ratios)
+
+    # YC-T: the tilted pool's denominator is the lcm of every S* a line can reach.
+    scale = 1
+    reaches: dict[tuple[int, int], Fraction] = {}
+    for p, (vi, _) in enumerate(keys):
+        cfg = versions[vi].spec.tilted
+        if cfg is None or cfg.base != "beyond_cap":
+            continue
+        for li, item in enumerate(resolved[p]):
+            if item is None or item[0] is None or item[0].cap is None:
+                continue
+            reach = item[0].reach(item[0].cap)
+            if reach is not None:
+                reaches[(p, li)] = reach
+                scale = math.lcm(scale, reach.denominator)
+    if scale * POOL_LIMIT >= INT64_HEADROOM or 2 * BP * scale * 2 * BP >= INT64_HEADROOM:
+        raise PolicyError(f"{versions[0].jurisdiction}: the tilted pool's denominator {scale} "
+                          "is too large for exact int64 arithmetic")
+    assert POOL_LIMIT * BP * 4 < INT64_HEADROOM  # a curve's scaled value and its doubling
+
+    cat_order = np.full((n_plans, len(categories)), -1, np.int64)
+    lines = np.zeros((n_plans, n_lines, 9), np.int64)
+    segs = np.zeros((n_plans, n_lines, n_segs, 2), np.int64)
+    caps = np.zeros((n_plans, n_lines, n_caps, 2), np.int64)
+    covers = np.zeros((n_plans, n_lines, len(categories)), np.int8)
+    referral = np.zeros((n_plans, len(REFERRALS), 3), np.int64)
+    tilt = np.zeros((n_plans, 7), np.int64)
+    tilt_segs = np.zeros((n_plans, n_tsegs, 2), np.int64)
+    tilt_caps = np.zeros((n_plans, n_tcaps, 2), np.int64)
+    tilt_referral = np.zeros((n_plans, len(REFERRALS)), np.int8)
+    tilt_location = np.zeros((n_plans, len(LOCATIONS)), np.int8)
+    tilt_setting = np.zeros((n_plans, len(KINDS)), np.int8)
+    ci_arr = np.zeros((n_plans, 6), np.int64)
+    ci_segs = np.zeros((n_plans, n_csegs, 2), np.int64)
+    bi_arr = np.zeros((n_plans, 2), np.int64)
+    bi_level = np.zeros((n_plans, 4, 3), np.int64)
+    lookback_ratio = np.full((n_plans, n_lb), -1, np.int64)
+    sel_of = np.zeros((n_plans, len(KINDS), 4, len(GRADES)), np.int32)
+    sel_setting: list[int] = []
+    sel_alt = [0]
+    alt_line = [0]
+    alt_lines: list[int] = []
+    rules: list[list[str]] = []
+    tilted_rule: list[str | None] = []
+
+    for p, (vi, _) in enumerate(keys):
+        policy = versions[vi]
+        for c, n in policy.order.items():
+            cat_order[p, cat_index[c]] = n
+        rules.append([ln.rule for ln in policy.lines])
+        for line in policy.lines:
+            li = line.index
+            lines[p, li, L_TIER] = 1 if line.tier == "special" else 0
+            for c in categories:
+                covers[p, li, cat_index[c]] = line.covers(c)
+            item = resolved[p][li]
+            lines[p, li, L_POOL] = slot(line.pool)
+            if item is None:
+                continue
+            curve, line_caps, grant = item
+            lines[p, li, L_OK] = 1
+            lines[p, li, L_GRANT] = -1 if grant is None else grant
+            lines[p, li, L_REACH] = -1
+            lines[p, li, L_CAP] = -1
+            if curve is not None:
+                lines[p, li, L_DED] = curve.deductible
+                lines[p, li, L_NSEG] = len(curve.segments)
+                lines[p, li, L_CAP] = -1 if curve.cap is None else curve.cap
+                segs[p, li, :len(curve.segments)] = _curve_rows(curve)
+                reach = reaches.get((p, li))
+                if reach is not None:
+                    scaled = reach * scale
+                    assert scaled.denominator == 1
+                    lines[p, li, L_REACH] = int(scaled)
+            lines[p, li, L_NCAPS] = len(line_caps)
+            for k, (pool, amount) in enumerate(line_caps):
+                caps[p, li, k] = (slot(pool), amount)
+
+        ref = policy.spec.referral
+        for ri, name in enumerate(REFERRALS):
+            effect = NO_EFFECT if ref is None or name == "ok" else getattr(ref, name)
+            referral[p, ri] = (int(effect.assistance), effect.ratio_points * 100,
+                               int(effect.tilt))
+
+        cfg = policy.spec.tilted
+        tilted_rule.append(None if cfg is None else cfg.rule)
+        if cfg is not None and cfg.defined:
+            tilt[p, T_MODE] = TILT_REMAINDER if cfg.base == "remainder" else TILT_BEYOND_CAP
+            tilt[p, T_APP] = int(cfg.requires_application)
+            for ri, name in enumerate(REFERRALS):
+                tilt_referral[p, ri] = name in cfg.referral
+            for i, name in enumerate(LOCATIONS):
+                tilt_location[p, i] = name in cfg.locations
+            for i, name in enumerate(KINDS):
+                tilt_setting[p, i] = cfg.kinds == "*" or name in cfg.kinds
+            found = tilts[p]
+            if found is not None:
+                curve, tcaps = found
+                tilt[p, T_OK] = 1
+                tilt[p, T_DED] = curve.deductible
+                tilt[p, T_NSEG] = len(curve.segments)
+                tilt[p, T_CAP] = -1 if curve.cap is None else curve.cap
+                tilt_segs[p, :len(curve.segments)] = _curve_rows(curve)
+                tilt[p, T_NCAPS] = len(tcaps)
+                for k, (pool, amount) in enumerate(tcaps):
+                    tilt_caps[p, k] = (slot(pool), amount)
+
+        ci = cis[p]
+        ct = ci_tilts[p]
+        if ci is not None and p not in problems.critical_illness:
+            ci_arr[p, C_OK] = 1
+            ci_arr[p, C_DED] = ci.deductible
+            ci_arr[p, C_DED_TILT] = ci.deductible
+            if ct is not None:
+                share, points = ct
+                ci_arr[p, C_DED_TILT] = (2 * ci.deductible * share + BP) // (2 * BP)
+                ci_arr[p, C_POINTS] = points
+            ci_arr[p, C_NSEG] = len(ci.segments)
+            ci_arr[p, C_CAP] = -1 if ci.cap is None else ci.cap
+            ci_segs[p, :len(ci.segments)] = _curve_rows(ci)
+        bi = bis[p]
+        if bi is not None:
+            bi_arr[p] = (1, -1 if bi.cap is None else bi.cap)
+            for level in range(4):
+                lv = level or None
+                valid = not ((lv not in bi.deductible and None not in bi.deductible)
+                             or (lv not in bi.ratio and None not in bi.ratio))
+                bi_level[p, level] = (int(valid), bi.deductible.get(lv, bi.deductible.get(None, 0)),
+                                      bi.ratio.get(lv, bi.ratio.get(None, 0)))
+        lookback_ratio[p, :len(lb_ratios[p])] = lb_ratios[p]
+
+        # Which lines may pay a visit, by kind, flags and grade: the engine decides.
+        seen: dict[tuple[int, tuple[tuple[int, ...], ...]], int] = {}
+        for k, kind in enumerate(KINDS):
+            for flags in range(4):
+                for g, grade in enumerate(GRADES):
+                    setting, alternatives, _ = _lines(policy, _probe(kind, flags), grade)
+                    key = (KINDS.index(setting),
+                           tuple(tuple(ln.index for ln in alt) for alt in alternatives))
+                    if key not in seen:
+                        seen[key] = len(sel_setting)
+                        sel_setting.append(key[0])
+                        for alt in key[1]:
+                            alt_lines.extend(alt)
+                            alt_line.append(len(alt_lines))
+                        sel_alt.append(len(alt_line) - 1)
+                    sel_of[p, k, flags, g] = seen[key]
+
+    return Plans(
+        versions=list(versions), keys=list(keys), categories=categories, pools=pools,
+        scale=scale, cat_order=cat_order, lines=lines, segs=segs, caps=caps, covers=covers,
+        sel_of=sel_of, sel_setting=np.array(sel_setting, np.int8),
+        sel_alt=np.array(sel_alt, np.int64), alt_line=np.array(alt_line, np.int64),
+        alt_lines=np.array(alt_lines or [0], np.int64), referral=referral, tilt=tilt,
+        tilt_segs=tilt_segs, tilt_caps=tilt_caps, tilt_referral=tilt_referral,
+        tilt_location=tilt_location, tilt_setting=tilt_setting, ci=ci_arr, ci_segs=ci_segs,
+        bi=bi_arr, bi_level=bi_level, lookback_ratio=lookback_ratio, problems=problems,
+        rules=rules, tilted_rule=tilted_rule)

@@ -1,0 +1,346 @@
+"""Settle a population: columns in, one result per visit out, equal to the engine's.
+
+`settle_population` takes the visits and persons as arrays (`batch.schema`), compiles the
+(version, year) plans they need, computes the standings, runs the kernel and returns the
+results in the visits' order. `settle_file` does the same from a Parquet population.
+Visits are settled per person and calendar year of their end date, in the order given
+(the file's order within a person-year); a file not grouped that way is reordered for
+the scan, stably, and the results put back in its order.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, fields
+from datetime import timedelta
+from itertools import pairwise
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+
+from medaid.batch import kernel, standings
+from medaid.batch.plan import POOL_LIMIT, T_APP, Plans, compile_plans
+from medaid.batch.schema import (
+    EPOCH,
+    NO_DATE,
+    RESULTS,
+    VISIT_INPUT,
+    PersonColumns,
+    VisitColumns,
+    person_columns,
+    read_population,
+    visit_columns,
+)
+from medaid.engine.types import INPATIENT_SETTINGS
+from medaid.errors import InputError, MissingParameter
+from medaid.policy.model import Policy
+from medaid.policy.schema import KINDS
+
+I8 = npt.NDArray[np.int8]
+I16 = npt.NDArray[np.int16]
+I32 = npt.NDArray[np.int32]
+I64 = npt.NDArray[np.int64]
+
+PARALLEL_FROM = 50_000  # visits: below this one thread is faster than several
+
+
+@dataclass(frozen=True)
+class Results:
+    """One settlement per visit (arrays in the visits' order); amounts in fen."""
+
+    plans: Plans
+    year: I32
+    kind: I8
+    settled_as: I8  # index into KINDS
+    category: I16  # index into plans.categories, −1: none in force
+    plan: I32
+    line_mask: I64  # bit i: line i of the plan's policy paid
+    medfee_sumamt: I64
+    inscp_scp_amt: I64
+    hifp_pay: I64
+    hifmi_pay: I64
+    oth_pay: I64
+    base: I64
+    assistance: I64
+    tilted: I64
+    special: I64
+
+    @property
+    def maf_pay(self) -> I64:
+        return self.assistance + self.tilted + self.special
+
+    @property
+    def psn_part_amt(self) -> I64:
+        return self.medfee_sumamt - self.hifp_pay - self.hifmi_pay - self.oth_pay \
+            - self.maf_pay
+
+    def __len__(self) -> int:
+        return len(self.year)
+
+    def rules(self) -> tuple[I32, list[str]]:
+        """Each visit's rules (`NJ-A2+NJ-T`, '' for none) as dictionary codes and names."""
+        code = (self.line_mask << 1) | (self.tilted > 0)
+        if self.plans.n > 1:
+            code = code * self.plans.n + self.plan  # masks use at most 62 bits
+        ids, uniques, ok = kernel.factorize(code, 4096)
+        if not ok:
+            uniques, ids = np.unique(code, return_inverse=True)
+        names = []
+        for c in (int(u) for u in uniques):
+            p = c % self.plans.n if self.plans.n > 1 else 0
+            c = c // self.plans.n if self.plans.n > 1 else c
+            mask, tilted = c >> 1, c & 1
+            found = [r for i, r in enumerate(self.plans.rules[p]) if mask >> i & 1]
+            tilted_rule = self.plans.tilted_rule[p]
+            if tilted and tilted_rule:
+                found.append(tilted_rule)
+            names.append("+".join(found))
+        return np.asarray(ids, np.int32), names
+
+    def table(self, person_key: I64, visit_id: pa.ChunkedArray | pa.Array) -> pa.Table:
+        """The results as an Arrow table (`schema.RESULTS`)."""
+        rule_ids, rule_names = self.rules()
+        kinds = pa.array(list(KINDS), pa.string())
+        cats = pa.array(self.plans.categories, pa.string())
+        cat = pa.array(self.category, pa.int16(), mask=self.category < 0)
+        if isinstance(visit_id, pa.ChunkedArray):
+            visit_id = visit_id.combine_chunks()
+        if not pa.types.is_dictionary(visit_id.type):
+            visit_id = visit_id.dictionary_encode()
+        columns: list[pa.Array] = [
+            pa.array(person_key, pa.int64()), visit_id.cast(RESULTS.field("visit_id").type),
+            pa.array(self.year.astype(np.int16), pa.int16()),
+            pa.DictionaryArray.from_arrays(pa.array(self.kind, pa.int8()), kinds),
+            pa.DictionaryArray.from_arrays(pa.array(self.settled_as, pa.int8()), kinds),
+            pa.DictionaryArray.from_arrays(cat, cats),
+            pa.DictionaryArray.from_arrays(pa.array(rule_ids, pa.int32()),
+                                           pa.array(rule_names, pa.string())),
+        ]
+        for name in ("medfee_sumamt", "inscp_scp_amt", "hifp_pay", "hifmi_pay", "oth_pay",
+                     "base", "assistance", "tilted", "special", "maf_pay", "psn_part_amt"):
+            columns.append(pa.array(getattr(self, name), pa.int64()))
+        return pa.Table.from_arrays(columns, schema=RESULTS)
+
+
+def _person_rows(visits: VisitColumns, persons: PersonColumns) -> I64:
+    """Each visit's row in the persons table (by `person_key`)."""
+    keys = persons.key
+    n = len(keys)
+    if n and keys[0] == 0 and keys[-1] == n - 1 and bool(np.all(np.diff(keys) == 1)):
+        rows = visits.person
+        bad = (rows < 0) | (rows >= n)
+    else:
+        order = np.argsort(keys, kind="stable")
+        sorted_keys = keys[order]
+        if n > 1 and bool(np.any(sorted_keys[1:] == sorted_keys[:-1])):
+            dup = int(order[1:][sorted_keys[1:] == sorted_keys[:-1]][0])
+            raise InputError(f"persons[{dup}].person_key", "duplicate person_key")
+        at = np.minimum(np.searchsorted(sorted_keys, visits.person), max(0, n - 1))
+        rows = order[at] if n else np.zeros(len(visits), np.int64)
+        bad = (sorted_keys[at] != visits.person) if n else np.ones(len(visits), bool)
+    if len(visits) and bool(bad.any()):
+        row = int(np.flatnonzero(bad)[0])
+        raise InputError(f"visits[{row}].person_key",
+                         f"no person with person_key {int(visits.person[row])}")
+    return np.asarray(rows, np.int64)
+
+
+def _day(days: int) -> str:
+    return str(EPOCH + timedelta(days=int(days)))
+
+
+def _plans_of(versions: Sequence[Policy], visits: VisitColumns, year: I32
+              ) -> tuple[list[tuple[int, int]], I32]:
+    """The (version, year) plans the visits need, and each visit's plan."""
+    if not len(visits):
+        return [], np.zeros(0, np.int32)
+    starts = np.array([(v.in_force - EPOCH).days for v in versions], np.int64)
+    early = int(visits.end.min()) < starts[0]
+    if early:
+        row = int(np.flatnonzero(visits.end < starts[0])[0])
+        first = versions[0]
+        raise InputError(f"visits[{row}].end", f"no policy in force for {first.jurisdiction} on "
+                         f"{_day(visits.end[row])} (visits[{row}].start "
+                         f"{_day(visits.start[row])}); in force from {first.in_force}")
+    y0, y1 = int(year.min()), int(year.max())
+    if len(versions) == 1 and y0 == y1:  # the usual file: one version, one year
+        return [(0, y0)], np.zeros(len(visits), np.int32)
+    version = np.searchsorted(starts, visits.end, side="right") - 1
+    span = y1 - y0 + 1
+    code = version * span + (year - y0)
+    present = np.flatnonzero(np.bincount(code, minlength=len(versions) * span))
+    table = np.full(len(versions) * span, -1, np.int32)
+    table[present] = np.arange(len(present), dtype=np.int32)
+    keys = [(int(c) // span, int(c) % span + y0) for c in present]
+    return keys, table[code]
+
+
+def _identity_categories(persons: PersonColumns, plans: Plans) -> I32:
+    index = {c: i for i, c in enumerate(plans.categories)}
+    known = plans.versions[-1].categories
+    lookup = np.array([index.get(c, -1) if c in known else -1
+                       for c in persons.ident_category] or [0], np.int32)
+    codes = lookup[persons.ident_cat] if len(persons.ident_cat) else persons.ident_cat
+    if len(codes) and bool((codes < 0).any()):
+        i = int(np.flatnonzero(codes < 0)[0])
+        person = int(np.searchsorted(persons.ident_offsets, i, side="right") - 1)
+        name = persons.ident_category[persons.ident_cat[i]]
+        raise InputError(f"persons[{person}].identities[{i - persons.ident_offsets[person]}]"
+                         f".category", f"unknown category {name!r} for "
+                         f"{plans.versions[-1].jurisdiction} (one of: {', '.join(known)})")
+    return np.asarray(codes, np.int32)
+
+
+def _selections(plans: Plans, plan: I32, visits: VisitColumns, grade: I8) -> I32:
+    """Each visit's selection of alternative line sets, by plan, kind, flags and grade."""
+    shape = plans.sel_of.shape
+    flat = ((plan.astype(np.int32) * shape[1] + visits.kind) * shape[2] + visits.flags) \
+        * shape[3] + grade
+    return np.asarray(plans.sel_of.reshape(-1)[flat], np.int32)
+
+
+def settle_population(versions: Sequence[Policy], local: Mapping[str, object],
+                      visits: VisitColumns, persons: PersonColumns,
+                      threads: int | None = None) -> Results:
+    """Settle every visit with the rules of the engine (`engine.settle.settle_year`)."""
+    versions = sorted(versions, key=lambda p: p.in_force)
+    n = len(visits)
+    year = standings.year_of(visits.end)
+    person = _person_rows(visits, persons)
+    keys, plan = _plans_of(versions, visits, year)
+    plans = compile_plans(versions, local, keys)
+    ident_cat = _identity_categories(persons, plans)
+
+    # The scan runs per person and calendar year, in the file's order within them: a file
+    # grouped so (the usual case) is scanned as it is, any other through a stable sort.
+    y0 = int(year.min()) if n else 0
+    group_key = person * 4096 + (year - y0)
+    perm = None
+    if n > 1 and not bool(np.all(group_key[1:] >= group_key[:-1])):
+        perm = np.argsort(group_key, kind="stable")
+        visits = VisitColumns(**{f.name: getattr(visits, f.name)[perm] for f in fields(visits)})
+        person, year, plan, group_key = person[perm], year[perm], plan[perm], group_key[perm]
+    starts = np.flatnonzero(group_key[1:] != group_key[:-1]) + 1
+    group_off = np.concatenate(([0], starts, [n])).astype(np.int64)
+
+    sel = _selections(plans, plan, visits, persons.grade[person])
+    setting = plans.sel_setting[sel]
+    applied = np.zeros(n, np.int8)
+    if bool(plans.tilt[:, T_APP].any()):  # YC-T: an application in the visit's year
+        tapp = persons.tilted_application
+        tapp_year = np.where(tapp != NO_DATE,
+                             standings.year_of(np.where(tapp == NO_DATE, 0, tapp)), -1)
+        applied = (tapp_year[person] == year).view(np.int8)
+    counts = np.diff(persons.ident_offsets)
+    slots = max(1, int(counts.max()) if len(counts) else 1)
+    st = standings.Standings(np.empty((slots, n), np.int16), np.empty((slots, n), np.int8),
+                             np.empty((slots, n), np.int16))
+    out = {name: np.empty(n, np.int64) for name in (
+        "hifp", "hifmi", "base", "assistance", "tilted", "special", "mask")}
+    cat_o = np.empty(n, np.int16)
+    err_o = np.empty(n, np.int32)
+    stays = np.zeros(len(KINDS), bool)
+    stays[[KINDS.index(k) for k in INPATIENT_SETTINGS]] = True
+    version_of = np.array([vi for vi, _ in keys], np.int32)
+    used = sorted({vi for vi, _ in keys})
+
+    def scan(g_lo: int, g_hi: int) -> None:
+        """Standings, then the kernel, for person-years g_lo..g_hi−1 (one thread)."""
+        lo, hi = int(group_off[g_lo]), int(group_off[g_hi])
+        for vi in used:
+            policy = versions[vi]
+            if len(used) == 1:
+                rows: slice | npt.NDArray[np.int64] = slice(lo, hi)
+                part = standings.Standings(st.cat[:, lo:hi], st.mode[:, lo:hi],
+                                           st.ratio[:, lo:hi])
+            else:
+                rows = np.flatnonzero(version_of[plan[lo:hi]] == vi) + lo
+                part = None
+            stay = stays[setting[rows]] & policy.spec.windows.stay_rule
+            got = standings.compute(
+                policy, persons, ident_cat, plans.categories, person[rows], visits.start[rows],
+                visits.end[rows], year[rows], stay, plan[rows], plans.lookback_ratio,
+                plans.problems.lookback, slots, part)
+            if part is None:
+                st.cat[:, rows], st.mode[:, rows], st.ratio[:, rows] = \
+                    got.cat, got.mode, got.ratio
+        kernel.settle_range(
+            g_lo, g_hi, group_off, plan, sel, visits.medfee, visits.inscp, visits.hifp,
+            visits.hifmi, visits.oth, visits.location, visits.referral, visits.level, applied,
+            st.cat, st.mode, st.ratio, plans.cat_order, plans.lines, plans.segs, plans.caps,
+            plans.covers, plans.sel_setting, plans.sel_alt, plans.alt_line, plans.alt_lines,
+            plans.referral, plans.tilt, plans.tilt_segs, plans.tilt_caps, plans.tilt_referral,
+            plans.tilt_location, plans.tilt_setting, plans.ci, plans.ci_segs, plans.bi,
+            plans.bi_level, plans.scale, max(1, len(plans.pools)),
+            out["hifp"], out["hifmi"], out["base"], out["assistance"], out["tilted"],
+            out["special"], cat_o, out["mask"], err_o)
+
+    # Person-years are independent: ranges of them run on threads (numpy and the kernel
+    # release the GIL), each of about the same number of visits.
+    n_groups = len(group_off) - 1
+    workers = 1 if n < PARALLEL_FROM else max(1, min(threads or os.cpu_count() or 1, n_groups))
+    cuts = np.searchsorted(group_off, np.linspace(0, n, workers + 1)[1:-1].astype(np.int64))
+    bounds = [0, *(int(c) for c in cuts), n_groups]
+    ranges = [(a, b) for a, b in pairwise(bounds) if b > a]
+    if len(ranges) == 1:
+        scan(*ranges[0])
+    elif ranges:
+        with ThreadPoolExecutor(len(ranges)) as pool:
+            list(pool.map(lambda r: scan(*r), ranges))
+
+    if perm is not None:  # back to the file's order
+        inverse = np.empty(n, np.int64)
+        inverse[perm] = np.arange(n)
+        out = {k: v[inverse] for k, v in out.items()}
+        cat_o, err_o, setting = cat_o[inverse], err_o[inverse], setting[inverse]
+        visits = VisitColumns(**{f.name: getattr(visits, f.name)[inverse]
+                                 for f in fields(visits)})
+        year, plan = year[inverse], plan[inverse]
+    if n and bool(err_o.any()):
+        _raise(plans, plan, visits, int(np.flatnonzero(err_o)[0]), err_o)
+    return Results(
+        plans=plans, year=year, kind=visits.kind, settled_as=setting, category=cat_o,
+        plan=plan, line_mask=out["mask"], medfee_sumamt=visits.medfee,
+        inscp_scp_amt=visits.inscp, hifp_pay=out["hifp"], hifmi_pay=out["hifmi"],
+        oth_pay=visits.oth, base=out["base"], assistance=out["assistance"],
+        tilted=out["tilted"], special=out["special"])
+
+
+def _raise(plans: Plans, plan: I32, visits: VisitColumns, row: int, err: I32) -> None:
+    """The engine's error for the first visit that has one."""
+    code, line = divmod(int(err[row]), kernel.ERR_SHIFT)
+    p = int(plan[row])
+    j = plans.versions[plans.keys[p][0]].jurisdiction
+    path = f"visits[{row}]"
+    if code == kernel.ERR_LINE:
+        raise plans.problems.lines[(p, line)]
+    if code == kernel.ERR_TILTED:
+        raise plans.problems.tilted[p]
+    if code == kernel.ERR_BASIC:
+        e = plans.problems.basic_insurance[p]
+        raise MissingParameter(j, "basic_insurance", f"{path}.hifp_pay not given") \
+            if isinstance(e, MissingParameter) else e
+    if code == kernel.ERR_LEVEL:
+        raise InputError(f"{path}.hospital_level",
+                         "required to compute hifp_pay: basic_insurance is set by hospital level")
+    if code == kernel.ERR_CRITICAL:
+        e = plans.problems.critical_illness[p]
+        raise MissingParameter(j, "critical_illness", f"{path}.hifmi_pay not given") \
+            if isinstance(e, MissingParameter) else e
+    raise InputError(path, f"a person-year's cost exceeds {POOL_LIMIT // 100} yuan: "
+                     "beyond the range the batch path computes exactly")
+
+
+def settle_file(path: str | Path, versions: Sequence[Policy],
+                local: Mapping[str, object] | None = None) -> tuple[Results, pa.Table]:
+    """Settle a Parquet population; `local` defaults to the file's own for the
+    jurisdiction. Returns the results and the visits table read (ids for the output)."""
+    table, persons, meta = read_population(path, VISIT_INPUT)
+    if local is None:
+        local = meta.local.get(versions[0].jurisdiction, {})
+    return settle_population(versions, local, visit_columns(table),
+                             person_columns(persons)), table

@@ -1,0 +1,338 @@
+"""The rules as one DuckDB query over the Parquet files (window functions), where they fit.
+
+What a window function expresses: per person-year, the cumulative base of a pool
+(`SUM(base) OVER (PARTITION BY person, pool ORDER BY row)`), the curve R(F(C_after)) −
+R(F(C_before)), a cap pool whose every line has the same cap (what it pays is
+min(cap, S_after) − min(cap, S_before) of the running sum S of what reaches it), tilted
+assistance over a second running sum (NJ-T; YC-T with exact 128-bit scaled S*). The query
+is generated from the compiled plan (`batch.plan`), so it holds no policy number.
+
+What it does not express — a person-year is left to the kernel when any of these holds:
+
+* more than one identity (就高不叠加: the category chosen for a visit depends on the pools,
+  which depend on the categories chosen before: a recursion, not a window);
+* a category whose lines draw on one cap pool with different caps (each visit may draw
+  `max(0, its line's cap − used)`: again a recursion), or on cap pools in no common order;
+* alternative exclusive rules for one visit (a Ningbo childbirth flagged rare disease);
+* insurance to compute (`hifp_pay`/`hifmi_pay` absent; expressible the same way, not
+  written here);
+* more than one policy version or year in the file, or a line of more than two segments.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+
+from medaid.batch import schema
+from medaid.batch.plan import (
+    GRADES,
+    L_CAP,
+    L_DED,
+    L_GRANT,
+    L_NCAPS,
+    L_NSEG,
+    L_POOL,
+    L_REACH,
+    L_TIER,
+    R_ASSIST,
+    R_POINTS,
+    R_TILT,
+    T_APP,
+    T_CAP,
+    T_DED,
+    T_MODE,
+    T_NCAPS,
+    T_NSEG,
+    TILT_BEYOND_CAP,
+    TILT_NONE,
+    TILT_REMAINDER,
+    Plans,
+    compile_plans,
+)
+from medaid.batch.settle import Results
+from medaid.case import LOCATIONS, REFERRALS
+from medaid.money import BP
+from medaid.policy.model import Policy
+from medaid.policy.schema import KINDS
+
+MACROS = f"""
+CREATE OR REPLACE MACRO seg_part(rest, w) AS
+    CASE WHEN rest <= 0 THEN 0 WHEN w < 0 OR rest < w THEN rest ELSE w END;
+CREATE OR REPLACE MACRO rate(bp, points, ratio) AS
+    CASE WHEN ratio >= 0 THEN ratio ELSE LEAST({BP}, GREATEST(0, bp + points)) END;
+CREATE OR REPLACE MACRO capped(v, cap) AS CASE WHEN cap >= 0 AND v >= cap THEN cap ELSE v END;
+CREATE OR REPLACE MACRO curve(c, ded, nseg, w1, b1, w2, b2, cap, points, ratio) AS capped(
+    (2 * (seg_part(c - ded, w1) * rate(b1, points, ratio)
+          + CASE WHEN nseg < 2 THEN 0 ELSE seg_part(c - ded - seg_part(c - ded, w1), w2) END
+            * rate(b2, points, ratio)) + {BP}) // {2 * BP}, cap);
+CREATE OR REPLACE MACRO scaled_curve(x, scale, ded, w1, b1, cap) AS capped(CAST(
+    (2 * CAST(seg_part(x - ded * scale, CASE WHEN w1 < 0 THEN -1 ELSE w1 * scale END)
+              AS HUGEINT) * b1 + {BP} * scale) // ({2 * BP} * scale) AS BIGINT), cap);
+"""
+
+
+def _values(rows: Sequence[Sequence[object]], names: Sequence[str]) -> str:
+    body = ", ".join("(" + ", ".join(_lit(v) for v in r) + ")" for r in rows)
+    return f"(VALUES {body}) AS t({', '.join(names)})"
+
+
+def _lit(v: object) -> str:
+    if isinstance(v, str):
+        return "'" + v.replace("'", "''") + "'"
+    if isinstance(v, bool):
+        return "TRUE" if v else "FALSE"
+    return str(int(v))  # type: ignore[call-overload]
+
+
+class Formulation:
+    """The query for one jurisdiction's year; `supported` False with `reason` when the
+    year's rules need what it cannot express at all."""
+
+    def __init__(self, versions: Sequence[Policy], local: Mapping[str, object],
+                 year: int | None = None) -> None:
+        self.versions = list(versions)
+        self.local = local
+        self.year = year
+        self.reason = ""
+        self.supported = len(self.versions) == 1
+        if not self.supported:
+            self.reason = "several policy versions"
+
+    def _plan(self, year: int) -> Plans:
+        return compile_plans(self.versions, self.local, [(0, year)])
+
+    def query(self, path: Path, year: int) -> str:
+        plans = self._plan(year)
+        policy = self.versions[0]
+        p = 0
+        cats = plans.categories
+        nseg = int(plans.lines[p, :, L_NSEG].max(initial=0))
+        if nseg > 2 or int(plans.tilt[p, T_NSEG]) > 1:
+            raise NotImplementedError("a line of more than two segments")
+
+        # Which line pays (kind, flags, grade, category): one line of one alternative only.
+        route: list[tuple[object, ...]] = []
+        for k, kind in enumerate(KINDS):
+            for flags in range(4):
+                for g in range(len(GRADES)):
+                    s = int(plans.sel_of[p, k, flags, g])
+                    alts = range(int(plans.sel_alt[s]), int(plans.sel_alt[s + 1]))
+                    for c, cat in enumerate(cats):
+                        paying = [int(plans.alt_lines[i]) for a in alts
+                                  for i in range(int(plans.alt_line[a]), int(plans.alt_line[a + 1]))
+                                  if plans.covers[p, int(plans.alt_lines[i]), c]]
+                        ok = len(alts) == 1 and len(paying) <= 1
+                        route.append((kind, flags, g, cat, paying[0] if paying else -1, ok,
+                                      KINDS[int(plans.sel_setting[s])]))
+        # Cap pools per category: one amount each, in one order for all its lines.
+        pools = plans.pools
+        order: list[int] = []
+        cat_ok = {}
+        amounts: dict[tuple[int, int], int] = {}
+        for c, cat in enumerate(cats):
+            ok = True
+            seen: dict[int, int] = {}
+            for li in range(plans.lines.shape[1]):
+                if not plans.covers[p, li, c]:
+                    continue
+                prev = -1
+                for kk in range(int(plans.lines[p, li, L_NCAPS])):
+                    slot, amount = (int(x) for x in plans.caps[p, li, kk])
+                    ok &= seen.setdefault(slot, amount) == amount
+                    if slot not in order:
+                        order.append(slot)
+                    ok &= order.index(slot) > prev
+                    prev = order.index(slot)
+                    amounts[(c, slot)] = amount
+            cat_ok[cat] = ok
+        tilt_mode = int(plans.tilt[p, T_MODE])
+        tcaps = [tuple(int(x) for x in plans.tilt_caps[p, k])
+                 for k in range(int(plans.tilt[p, T_NCAPS]))]
+        if any(slot in order for slot, _ in tcaps):
+            raise NotImplementedError("tilted assistance sharing a cap pool with a line")
+
+        lines = []
+        for li in range(plans.lines.shape[1]):
+            row = plans.lines[p, li]
+            segs = plans.segs[p, li]
+            caps = {int(plans.caps[p, li, k, 0]) for k in range(int(row[L_NCAPS]))}
+            second = segs.shape[0] > 1
+            lines.append((li, int(row[L_TIER]), int(row[L_GRANT]), int(row[L_DED]),
+                          int(row[L_NSEG]), int(segs[0, 0]), int(segs[0, 1]),
+                          int(segs[1, 0]) if second else -1, int(segs[1, 1]) if second else 0,
+                          int(row[L_CAP]), pools[int(row[L_POOL])], int(row[L_REACH]),
+                          *(slot in caps for slot in order)))
+        cap_cols = [f"uses{k}" for k in range(len(order))]
+        w = policy.spec.windows
+        ref = [(name, int(plans.referral[p, r, R_ASSIST]), int(plans.referral[p, r, R_POINTS]),
+                int(plans.referral[p, r, R_TILT]) and int(plans.tilt_referral[p, r]))
+               for r, name in enumerate(REFERRALS)]
+        lookbacks = list(enumerate(w.lookback))
+        lb_sql = "NULL"
+        if lookbacks:
+            parts = []
+            for j, lb in lookbacks:
+                anchor = "coalesce(i.application, i.\"from\")" if lb.before == "application" \
+                    else "i.\"from\""
+                in_cat = ", ".join(_lit(c) for c in lb.categories)
+                covers = (f"v.\"end\" >= CAST({anchor} - INTERVAL {lb.months} MONTH AS DATE) "
+                          f"AND probe <= {anchor} - 1")
+                parts.append(f"WHEN i.category IN ({in_cat}) AND {covers} THEN "
+                             f"{int(plans.lookback_ratio[p, j])}")
+            lb_sql = "CASE " + " ".join(parts) + " ELSE NULL END"
+        tilted = policy.spec.tilted
+        tlb = tilted.lookback_months if tilted is not None else 0
+        tilt_lb = "FALSE"
+        if tlb:
+            tilt_lb = (f"year(tilted_application) = year(v.\"end\") AND year(i.\"from\") = "
+                       f"year(v.\"end\") AND v.\"end\" >= CAST(i.\"from\" - INTERVAL {tlb} MONTH "
+                       f"AS DATE) AND probe <= i.\"from\" - 1")
+        first = "date_trunc('month', i.\"from\")" if w.start == "month_start" else 'i."from"'
+        last = "i.\"to\"" if w.end == "exact" else "last_day(i.\"to\")"
+        stays = ", ".join(_lit(k) for k in ("inpatient", "childbirth"))
+        stay = f"(r.setting IN ({stays}))" if w.stay_rule else "FALSE"
+        tset = [k for i, k in enumerate(KINDS) if plans.tilt_setting[p, i]]
+        tloc = [x for i, x in enumerate(LOCATIONS) if plans.tilt_location[p, i]]
+        scale = plans.scale
+        td, tw, tb, tcap = (int(plans.tilt[p, T_DED]), int(plans.tilt_segs[p, 0, 0]),
+                            int(plans.tilt_segs[p, 0, 1]), int(plans.tilt[p, T_CAP]))
+        persons = schema.persons_path(path)
+        cat_list = ", ".join(_lit(c) for c, ok in cat_ok.items() if ok) or "''"
+
+        cap_steps = []
+        source = "paid"
+        for k, slot in enumerate(order):
+            amount_case = " ".join(f"WHEN category = {_lit(cats[c])} THEN {a}"
+                                   for (c, s), a in amounts.items() if s == slot)
+            cap_steps.append(f"""
+step{k} AS (SELECT *, CASE WHEN uses{k} THEN LEAST(cap{k}, s{k}) - LEAST(cap{k}, s{k} - e{k})
+                         ELSE pay{k} END AS pay{k + 1}
+    FROM (SELECT *, SUM(e{k}) OVER (PARTITION BY person_key ORDER BY row) AS s{k}
+          FROM (SELECT *, CASE WHEN uses{k} THEN pay{k} ELSE 0 END AS e{k},
+                       CASE {amount_case} ELSE 0 END AS cap{k} FROM {source}))),""")
+            source = f"step{k}"
+        final_pay = f"pay{len(order)}"
+        if tilt_mode == TILT_REMAINDER:
+            tilt_base = "CAST(base - total AS HUGEINT) * 1"
+        elif tilt_mode == TILT_BEYOND_CAP:
+            tilt_base = (f"CASE WHEN tier != 0 OR reach < 0 THEN NULL ELSE GREATEST(0, "
+                         f"CAST(c_after AS HUGEINT) * {scale} - reach) - GREATEST(0, "
+                         f"CAST(c_before AS HUGEINT) * {scale} - reach) END")
+        else:
+            tilt_base = "NULL"
+        app = "year(tilted_application) = year(\"end\")" \
+            if int(plans.tilt[p, T_APP]) else "TRUE"
+        tilt_caps_sql = "t_pay"
+        for k, (_, amount) in enumerate(tcaps):
+            tilt_caps_sql = (f"LEAST({amount}, SUM({tilt_caps_sql}) OVER w) - LEAST({amount}, "
+                             f"SUM({tilt_caps_sql}) OVER w - {tilt_caps_sql})") if k == 0 \
+                else tilt_caps_sql  # one tilted cap pool (YC-T); more are not written
+        if len(tcaps) > 1:
+            raise NotImplementedError("more than one tilted cap pool")
+        return f"""
+WITH
+route AS (SELECT * FROM {_values(route, ("kind", "flags", "grade", "category", "line", "ok",
+                                          "setting"))}),
+lines AS (SELECT * FROM {_values(lines, ("line", "tier", "grant_", "ded", "nseg", "w1", "b1",
+                                          "w2", "b2", "fcap", "pool", "reach", *cap_cols))}),
+refs AS (SELECT * FROM {_values(ref, ("referral", "assist", "points", "tilt_ok"))}),
+pe AS (SELECT person_key, coalesce(disability_grade, 0) AS grade, tilted_application,
+              identities[1] AS i, len(identities) AS n_ident
+       FROM read_parquet('{persons}')),
+v0 AS (SELECT file_row_number AS row, v.*, pe.grade, pe.tilted_application, pe.i, pe.n_ident,
+              CAST(heroic_injury AS INT) + 2 * CAST(rare_disease AS INT) AS flags,
+              medfee_sumamt - fulamt_ownpay_amt - overlmt_selfpay - preselfpay_amt AS inscp
+       FROM read_parquet('{path}', file_row_number = true) v JOIN pe USING (person_key)),
+v1 AS (SELECT v.*, r.line, r.ok, r.setting,
+              CASE WHEN {stay} THEN v.start ELSE v."end" END AS probe
+       FROM v0 v JOIN route r ON r.kind = v.kind AND r.flags = v.flags AND r.grade = v.grade
+                              AND r.category = v.i.category),
+v2 AS (SELECT v.*, i.category AS category,
+              CASE WHEN v."end" >= {first} AND (i."to" IS NULL OR probe <= {last}) THEN 1
+                   WHEN ({lb_sql}) IS NOT NULL THEN 2
+                   WHEN {tilt_lb} THEN 3 ELSE 0 END AS mode,
+              coalesce({lb_sql}, -1) AS ratio,
+              GREATEST(0, inscp - hifp_pay - hifmi_pay - oth_pay) AS base,
+              medfee_sumamt - hifp_pay - hifmi_pay - oth_pay AS remaining
+       FROM v1 v),
+covered AS (SELECT * FROM (
+       SELECT *, bool_and(ok AND n_ident = 1 AND hifp_pay IS NOT NULL AND hifmi_pay IS NOT NULL
+                          AND category IN ({cat_list}))
+                   OVER (PARTITION BY person_key) AS person_ok FROM v2) WHERE person_ok),
+v3 AS (SELECT v.*, l.*, f.assist, f.points, f.tilt_ok,
+              v.mode > 0 AND f.assist = 1 AND l.line IS NOT NULL AND v.line >= 0 AS lined
+       FROM covered v JOIN refs f ON f.referral = v.referral
+       LEFT JOIN lines l ON l.line = v.line),
+pooled AS (SELECT *, SUM(CASE WHEN lined AND grant_ < 0 THEN base ELSE 0 END)
+                     OVER (PARTITION BY person_key, pool ORDER BY row) AS c_after
+           FROM v3),
+paid AS (SELECT *, c_after - CASE WHEN lined AND grant_ < 0 THEN base ELSE 0 END AS c_before,
+                CASE WHEN NOT lined OR mode = 3 THEN 0
+                     WHEN grant_ >= 0 THEN LEAST(grant_, remaining)
+                     ELSE LEAST(curve(c_after, ded, nseg, w1, b1, w2, b2, fcap, points, ratio)
+                                - curve(c_after - base, ded, nseg, w1, b1, w2, b2, fcap, points,
+                                        ratio), base) END AS pay0
+         FROM pooled),{"".join(cap_steps)}
+settled AS (SELECT *, CASE WHEN tier = 1 THEN {final_pay} ELSE 0 END AS special,
+                   CASE WHEN lined AND tier = 0 THEN {final_pay} ELSE 0 END AS assistance,
+                   CASE WHEN lined THEN {final_pay} ELSE 0 END AS total
+            FROM {source}),
+tilting AS (SELECT *, CASE WHEN {tilt_mode} != {TILT_NONE} AND mode > 0 AND assist = 1
+                            AND tilt_ok = 1 AND line >= 0
+                            AND setting IN ({", ".join(_lit(k) for k in tset) or "''"})
+                            AND location IN ({", ".join(_lit(x) for x in tloc) or "''"})
+                            AND {app} THEN {tilt_base} ELSE NULL END AS t_add
+            FROM settled),
+tpool AS (SELECT *, SUM(coalesce(t_add, 0)) OVER (PARTITION BY person_key ORDER BY row)
+                    AS t_after FROM tilting),
+tpaid AS (SELECT *, CASE WHEN t_add IS NULL THEN 0
+                         ELSE scaled_curve(t_after, {scale}, {td}, {tw}, {tb}, {tcap})
+                              - scaled_curve(t_after - t_add, {scale}, {td}, {tw}, {tb}, {tcap})
+                         END AS t_pay FROM tpool)
+SELECT row, assistance, special,
+       GREATEST(0, LEAST({tilt_caps_sql}, base - total)) AS tilted
+FROM tpaid
+WINDOW w AS (PARTITION BY person_key ORDER BY row)
+ORDER BY row
+"""
+
+    def run(self, path: str | Path) -> pa.Table:
+        """(row, assistance, special, tilted) for the visits of covered person-years."""
+        path = Path(path)
+        year = self.year or _year(path)
+        con = duckdb.connect()
+        con.execute(MACROS)
+        rel = con.sql(self.query(path, year))
+        fetch = getattr(rel, "to_arrow_table", None) or rel.arrow  # duckdb 2 / 1
+        table = fetch()
+        assert isinstance(table, pa.Table)
+        return table
+
+    def timed(self, path: str | Path) -> float:
+        start = time.perf_counter()
+        self.run(path)
+        return time.perf_counter() - start
+
+
+def _year(path: Path) -> int:
+    rel = duckdb.sql(f"SELECT DISTINCT year(\"end\") FROM read_parquet('{path}')")
+    assert rel is not None
+    years = rel.fetchall()
+    if len(years) != 1:
+        raise NotImplementedError("visits in more than one year")
+    return int(years[0][0])
+
+
+def differences(got: pa.Table, res: Results, person: np.ndarray) -> int:
+    """Visits the query settled differently from the batch path."""
+    rows = np.asarray(got.column("row").to_numpy(), np.int64)
+    bad = np.zeros(len(rows), bool)
+    for name in ("assistance", "special", "tilted"):
+        bad |= np.asarray(got.column(name).to_numpy(), np.int64) != getattr(res, name)[rows]
+    return int(bad.sum())

@@ -1,0 +1,171 @@
+"""Identity standings per visit, columnar (RULES §3 身份 and the windows of §4).
+
+For each visit and each identity slot k of its person (slot k holds the person's k-th
+identity), the standing is computed with numpy over all visits at once: in force, in a
+look-back period (with its ratio), YC-T tilt-only look-back, or none. Window bounds are
+per identity, computed once; per visit there are only gathers and comparisons. The
+kernel then orders the standings of a visit (in force first, then tie order) and drops
+duplicates exactly as `engine.windows.standings` does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from medaid.batch.schema import NO_DATE, PersonColumns
+from medaid.errors import MedaidError
+from medaid.policy.model import Policy
+
+I8 = npt.NDArray[np.int8]
+I16 = npt.NDArray[np.int16]
+I32 = npt.NDArray[np.int32]
+I64 = npt.NDArray[np.int64]
+
+NONE, IN_FORCE, LOOKBACK, TILT_LOOKBACK = 0, 1, 2, 3
+OPEN = np.iinfo(np.int32).max  # no exit date
+
+
+@dataclass(frozen=True)
+class Standings:
+    """[slot, visit]: category (global code), mode (NONE: no standing), look-back ratio
+    (bp, −1: the line's own)."""
+
+    cat: I16
+    mode: I8
+    ratio: I16
+
+
+def add_months(days: I32, months: int) -> I32:
+    """`dates.add_months` over arrays of days: the same calendar day, or the month's last."""
+    d = days.astype("datetime64[D]")
+    m = d.astype("datetime64[M]")
+    offset = d - m.astype("datetime64[D]")
+    target = m + np.timedelta64(months, "M")
+    last = (target + np.timedelta64(1, "M")).astype("datetime64[D]") - np.timedelta64(1, "D")
+    out = np.minimum(target.astype("datetime64[D]") + offset, last)
+    return np.asarray(out.astype(np.int64), np.int32)
+
+
+def month_start(days: I32) -> I32:
+    return days.astype("datetime64[D]").astype("datetime64[M]").astype(
+        "datetime64[D]").astype(np.int64).astype(np.int32)
+
+
+def month_end(days: I32) -> I32:
+    m = days.astype("datetime64[D]").astype("datetime64[M]") + np.timedelta64(1, "M")
+    return (m.astype("datetime64[D]") - np.timedelta64(1, "D")).astype(np.int64).astype(
+        np.int32)
+
+
+def year_of(days: I32) -> I32:
+    """Calendar year of each day: a table over the days present, then one gather."""
+    if not len(days):
+        return np.zeros(0, np.int32)
+    lo, hi = int(days.min()), int(days.max())
+    first = np.datetime64(lo, "D").astype("datetime64[Y]")
+    last = np.datetime64(hi, "D").astype("datetime64[Y]")
+    if first == last:
+        return np.full(len(days), first.astype(np.int64) + 1970, np.int32)
+    starts = np.arange(first, last + np.timedelta64(2, "Y")).astype("datetime64[D]").astype(
+        np.int64)
+    table = np.repeat(np.arange(first.astype(np.int64), last.astype(np.int64) + 1) + 1970,
+                      np.diff(starts))[lo - starts[0]: hi - starts[0] + 1].astype(np.int32)
+    return table[days - lo]
+
+
+def compute(policy: Policy, persons: PersonColumns, ident_cat: I32, categories: list[str],
+            person: I64, start: I32, end: I32, year: I32, stay: npt.NDArray[np.bool_],
+            plan: I32, lookback_ratio: I64, problems: dict[tuple[int, int], MedaidError],
+            slots: int, out: Standings | None = None) -> Standings:
+    """Standings of visits under one policy version (into `out` when given: views of a
+    larger population's arrays).
+
+    `person` is each visit's person row, `ident_cat` the identities' global category codes,
+    `stay` whether the stay rule applies to the visit, `plan` its plan and
+    `lookback_ratio[plan, entry]` the ratio of each look-back entry in the plan's year.
+    """
+    w = policy.spec.windows
+    n = len(person)
+    off = persons.ident_offsets
+    count = np.diff(off)
+    # Per identity, plus one never-covering identity at the end for persons with none.
+    never = np.array([OPEN], np.int32)
+    frm, to, app = persons.ident_from, persons.ident_to, persons.ident_application
+    first = np.concatenate((month_start(frm) if w.start == "month_start" else frm, never))
+    closed = to != NO_DATE
+    last = np.concatenate((np.where(
+        closed, to if w.end == "exact" else month_end(np.where(closed, to, frm)), OPEN
+    ).astype(np.int32), never - 1))
+    cats = np.concatenate((ident_cat, [0])).astype(np.int16)
+    lookbacks = []
+    for j, lb in enumerate(w.lookback):
+        member = np.array([c in lb.categories for c in categories])
+        anchor = np.where(app != NO_DATE, app, frm) if lb.before == "application" else frm
+        lookbacks.append((j, member, np.concatenate((add_months(anchor, -lb.months), never)),
+                          np.concatenate((anchor - 1, never - 1))))
+    tilted = policy.spec.tilted
+    tilt_months = tilted.lookback_months if tilted is not None else 0
+    if tilt_months:
+        t_lo = np.concatenate((add_months(frm, -tilt_months), never))
+        t_hi = np.concatenate((frm - 1, never - 1))
+        tapp = persons.tilted_application
+        applied_year = np.where(tapp != NO_DATE, year_of(np.where(tapp == NO_DATE, 0, tapp)),
+                                -1).astype(np.int32)
+        from_year = np.concatenate((year_of(frm), [-2])).astype(np.int32)
+
+    probe = np.where(stay, start, end)  # a stay is covered when any of its days is
+    if out is None:
+        out = Standings(np.empty((slots, n), np.int16), np.empty((slots, n), np.int8),
+                        np.empty((slots, n), np.int16))
+    cat, mode, ratio = out.cat, out.mode, out.ratio  # ratio: bp ≤ 10,000
+    mode[:] = NONE
+    ratio[:] = -1
+    first_ident = np.where(count > 0, off[:-1], len(frm)).astype(np.int32)
+    for k in range(slots):
+        # Slot 0 over every visit; later slots over the visits of persons with more than k
+        # identities.
+        rows = None if k == 0 else np.flatnonzero((count > k)[person])
+        if rows is not None and not len(rows):
+            cat[k:] = -1
+            break
+        idx = first_ident[person] if rows is None else first_ident[person[rows]] + k
+        e = end if rows is None else end[rows]
+        pr = probe if rows is None else probe[rows]
+        c = cats[idx]
+        inside = (e >= first[idx]) & (pr <= last[idx])
+        m = inside.view(np.int8).copy()  # IN_FORCE is 1
+        pending = ~inside
+        for j, member, lo, hi in lookbacks:
+            candidates = np.flatnonzero(pending & member[c])
+            if not len(candidates):
+                continue
+            ci = idx[candidates]
+            hit = candidates[(e[candidates] >= lo[ci]) & (pr[candidates] <= hi[ci])]
+            if len(hit):
+                rows_hit = hit if rows is None else rows[hit]
+                plans = plan[rows_hit]
+                for p in np.unique(plans):
+                    if (int(p), j) in problems:
+                        raise problems[(int(p), j)]
+                m[hit] = LOOKBACK
+                ratio[k, rows_hit] = lookback_ratio[plans, j]
+                pending[hit] = False
+        if tilt_months:
+            candidates = np.flatnonzero(pending)
+            rows_c = candidates if rows is None else rows[candidates]
+            ci = idx[candidates]
+            vy = year[rows_c]
+            hit = candidates[(applied_year[person[rows_c]] == vy) & (from_year[ci] == vy)
+                             & (e[candidates] >= t_lo[ci]) & (pr[candidates] <= t_hi[ci])]
+            m[hit] = TILT_LOOKBACK
+        if rows is None:
+            cat[k] = c
+            mode[k] = m
+        else:
+            cat[k] = -1
+            cat[k, rows] = c
+            mode[k, rows] = m
+    return out

@@ -1,0 +1,82 @@
+"""Reading a roster file into numbered rows of cells: CSV (UTF-8, GBK/GB18030) or XLSX.
+
+Row numbers are the ones the office sees: the spreadsheet's own row numbers for XLSX,
+the record number for CSV (a quoted field may span lines; a spreadsheet shows it as one
+row). Encodings are told apart without guessing heuristics: a BOM means UTF-8; text
+that decodes as UTF-8 is UTF-8; otherwise GB18030, a superset of GBK and GB2312.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from openpyxl import load_workbook
+from openpyxl.utils.exceptions import InvalidFileException
+
+from medaid.errors import InputError
+
+Row = tuple[int, list[object]]
+
+_BOM = b"\xef\xbb\xbf"
+_OLE = b"\xd0\xcf\x11\xe0"  # legacy .xls (and other OLE compound files)
+
+
+def decode(data: bytes, where: str) -> str:
+    if data.startswith(_BOM):
+        return data[len(_BOM):].decode("utf-8", errors="strict")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("gb18030")
+    except UnicodeDecodeError:
+        raise InputError(where, "无法识别文件编码（应为UTF-8或GBK） / "
+                                "not UTF-8 or GBK/GB18030 text") from None
+
+
+def csv_rows(data: bytes, where: str) -> Iterator[Row]:
+    content = decode(data, where)
+    first = next((line for line in content.splitlines() if line.strip()), "")
+    delimiter = "\t" if first.count("\t") > first.count(",") else ","
+    reader = csv.reader(io.StringIO(content, newline=""), delimiter=delimiter)
+    try:
+        for number, record in enumerate(reader, start=1):
+            yield number, list(record)
+    except csv.Error as e:
+        raise InputError(where, f"CSV格式错误 / malformed CSV: {e}") from None
+
+
+def xlsx_rows(path: Path, where: str) -> Iterator[Row]:
+    try:
+        wb = load_workbook(path, read_only=True, data_only=True)
+    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError) as e:
+        raise InputError(where, f"无法读取Excel文件 / cannot read the workbook: {e}") from None
+    try:
+        ws = wb.worksheets[0]
+        for number, values in enumerate(ws.iter_rows(min_row=1, values_only=True), start=1):
+            yield number, list(values)
+    finally:
+        wb.close()
+
+
+def read_rows(path: Path) -> Iterator[Row]:
+    """Every row of the file (the first sheet of a workbook), numbered from 1."""
+    where = path.name
+    try:
+        with path.open("rb") as f:
+            head = f.read(8)
+    except OSError as e:
+        raise InputError(where, f"无法读取文件 / cannot read: {e.strerror}") from None
+    if head.startswith(_OLE):
+        raise InputError(where, "不支持旧版.xls文件，请另存为.xlsx或CSV / "
+                                "legacy .xls is not supported: save as .xlsx or CSV")
+    if head.startswith(b"PK"):
+        return xlsx_rows(path, where)
+    if path.suffix.lower() in (".xlsx", ".xlsm"):
+        raise InputError(where, "不是有效的Excel文件 / not an .xlsx workbook")
+    return csv_rows(path.read_bytes(), where)

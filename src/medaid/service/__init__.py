@@ -1,0 +1,1 @@
+"""The settlement service: use cases over the store (units of work) and the JSON API."""

@@ -1,0 +1,95 @@
+"""The FastAPI application: `create_app(database_url)`; OpenAPI at /docs.
+
+Every error is JSON `{"error": {"status", "path", "message"}}`: bad input 422 with the
+field's JSON path, 401/403 for credentials and scope, 404 for an unknown person,
+institution or settlement, 409 for a conflict with the ledger. A 5xx is a bug, except a
+503 when the database cannot be reached (a retry is safe: settlements are idempotent).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from typing import Any
+
+import anyio.to_thread
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import OperationalError
+from starlette.exceptions import HTTPException
+
+from medaid.case import dumps
+from medaid.errors import Conflict, Forbidden, InputError, MedaidError, NotFound, Unauthenticated
+from medaid.service.api import router
+from medaid.store import db
+
+
+def _error(status: int, message: str, path: str | None = None,
+           headers: Mapping[str, str] | None = None) -> Response:
+    body = {"error": {"status": status, "path": path, "message": message}}
+    return Response(dumps(body), status_code=status, media_type="application/json",
+                    headers=headers)
+
+
+async def _medaid_error(_: Request, e: Exception) -> Response:
+    if isinstance(e, NotFound):
+        return _error(404, e.message, e.path)
+    if isinstance(e, InputError):
+        return _error(422, e.message, e.path)
+    if isinstance(e, Unauthenticated):
+        return _error(401, str(e), headers={"WWW-Authenticate": "Bearer"})
+    if isinstance(e, Forbidden):
+        return _error(403, str(e))
+    if isinstance(e, Conflict):
+        return _error(409, str(e))
+    return _error(422, str(e))
+
+
+async def _validation_error(_: Request, e: Exception) -> Response:
+    assert isinstance(e, RequestValidationError)
+    first: dict[str, Any] = e.errors()[0] if e.errors() else {}
+    loc = [str(p) for p in first.get("loc", ()) if p not in ("path", "query", "header")]
+    return _error(422, str(first.get("msg", "invalid request")), ".".join(loc) or None)
+
+
+async def _http_error(_: Request, e: Exception) -> Response:
+    assert isinstance(e, HTTPException)
+    return _error(e.status_code, str(e.detail), headers=e.headers)
+
+
+async def _unavailable(_: Request, e: Exception) -> Response:
+    return _error(503, "the database is unavailable or busy: retry",
+                  headers={"Retry-After": "1"})
+
+
+THREADS = 16  # worker threads a process settles in; at most db.POOL_SIZE
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    # The default of 40 threads only adds switching on a small machine, and each thread
+    # holds a database connection while it works.
+    anyio.to_thread.current_default_thread_limiter().total_tokens = THREADS
+    yield
+    app.state.engine.dispose()
+
+
+def create_app(database_url: str | None = None) -> FastAPI:
+    """The API on `database_url` (default $MEDAID_DATABASE_URL, else a SQLite file); an
+    empty database is migrated first."""
+    engine = db.make_engine(database_url)
+    db.ensure_schema(engine)
+    app = FastAPI(
+        title="medaid", version="1", lifespan=_lifespan,
+        description="One-stop settlement (一站式结算) of catastrophic-illness medical "
+                    "assistance: basic insurance → critical-illness insurance → assistance. "
+                    "Fields use the national medical-security platform's names; amounts are "
+                    "yuan with two decimals. Send `Authorization: Bearer TOKEN`.")
+    app.state.engine = engine
+    app.state.sessions = db.sessions(engine)
+    app.include_router(router)
+    app.add_exception_handler(MedaidError, _medaid_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(OperationalError, _unavailable)
+    return app

@@ -1,0 +1,101 @@
+"""Who is calling, and what they may do.
+
+A caller sends `Authorization: Bearer TOKEN`; the tokens table keeps only the SHA-256 of
+each token, with the role it grants and its scope (an institution for a hospital's system,
+a district for a caseworker). 401: no valid token; 403: a valid token outside its role or
+scope.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import Engine
+
+from medaid.errors import Forbidden, Unauthenticated
+from medaid.service.uow import UnitOfWork
+from medaid.store import db, queries
+from medaid.store.models import Token
+
+READ_ALL = ("admin", "auditor", "finance")
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    role: str  # one of store.models.ROLES
+    institution_id: int | None = None
+    district: str | None = None
+    subject: str = ""  # who, as the audit log names them: "token:12"
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def issue(uow: UnitOfWork, role: str, institution_id: int | None = None,
+          district: str | None = None) -> str:
+    """A new token (its text is shown once; only its hash is kept). The caller commits."""
+    token = secrets.token_urlsafe(32)
+    uow.session.add(Token(token_hash=token_hash(token), role=role, institution_id=institution_id,
+                          district=district, created_at=datetime.now(UTC)))
+    return token
+
+
+bearer = HTTPBearer(auto_error=False, description="a token from `medaid token create`")
+
+
+def current_actor(
+        request: Request,
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Actor:
+    """The caller of an HTTP request (a FastAPI dependency)."""
+    if credentials is None:
+        raise Unauthenticated("send Authorization: Bearer TOKEN")
+    return authenticate(request.app.state.engine, credentials.credentials)
+
+
+def authenticate(engine: Engine, token: str) -> Actor:
+    # Its own short read, not the request's unit of work: a connection is never held while
+    # the request waits for a worker thread (all of them could be waiting for connections).
+    with db.reading(engine) as conn:
+        row = conn.execute(queries.TOKEN, {"token_hash": token_hash(token)}).first()
+    if row is None or row.revoked_at is not None or (
+            row.expires_at is not None and row.expires_at <= datetime.now(UTC)):
+        raise Unauthenticated("unknown, revoked or expired token")
+    return Actor(row.role, row.institution_id, row.district, f"token:{row.id}")
+
+
+def require(actor: Actor, *roles: str) -> None:
+    if actor.role not in roles:
+        raise Forbidden(f"role {actor.role} may not do this (needs {' or '.join(roles)})")
+
+
+def require_settle(actor: Actor, institution_id: int) -> None:
+    """Settle or cancel for an institution: its own hospital token, or an admin."""
+    if actor.role == "hospital" and actor.institution_id == institution_id:
+        return
+    require(actor, "admin")
+
+
+def require_read(actor: Actor, institution_id: int | None, district: str) -> None:
+    """Read a settlement (of `institution_id`) or a person's record (in `district`)."""
+    if actor.role in READ_ALL:
+        return
+    if actor.role == "hospital" and institution_id is not None \
+            and actor.institution_id == institution_id:
+        return
+    if actor.role == "caseworker" and actor.district == district:
+        return
+    raise Forbidden(f"role {actor.role} may not read this record")
+
+
+def require_district(actor: Actor, district: str) -> None:
+    """Write a person's record in `district`: a caseworker of that district, or an admin."""
+    if actor.role == "caseworker" and actor.district == district:
+        return
+    require(actor, "admin")

@@ -1,0 +1,228 @@
+"""Persons, institutions and local parameters as the API creates them, and a person's year.
+
+Validation is the case contract's: a person's identities are checked against the
+categories of the person's jurisdiction, and every error names its field by JSON path.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from medaid import idcard
+from medaid.case import as_choice, as_text, dumps, parse_json, parse_person
+from medaid.engine import types as engine
+from medaid.errors import Conflict, InputError, NotFound
+from medaid.money import to_yuan
+from medaid.policy import model
+from medaid.policy.model import Policy
+from medaid.policy.params import Num
+from medaid.service import auth
+from medaid.service.auth import Actor
+from medaid.service.parameters import check_value, params_for, put
+from medaid.service.settlements import cancelled_by, find_person
+from medaid.service.uow import UnitOfWork
+from medaid.service.wire import ROOT, entry_json, pool_amount
+from medaid.store import pools
+from medaid.store.models import Identity, Institution, LocalParameter, Person, PersonYear
+from medaid.store.models import Settlement as Entry
+
+DISTRICT_DIGITS = 6  # an administrative-division code (admdvs)
+
+
+def _jurisdiction(raw: dict[str, Any]) -> str:
+    return as_choice(raw.get("jurisdiction"), f"{ROOT}.jurisdiction", model.jurisdictions(),
+                     "jurisdiction")
+
+
+def _district(raw: dict[str, Any]) -> str:
+    d = as_text(raw.get("district"), f"{ROOT}.district")
+    if len(d) != DISTRICT_DIGITS or not d.isdigit():
+        raise InputError(f"{ROOT}.district", "must be a 6-digit administrative-division code")
+    return d
+
+
+def _commit(uow: UnitOfWork, what: str) -> None:
+    try:
+        uow.commit()
+    except IntegrityError:
+        uow.rollback()
+        raise Conflict(f"{what} already exists") from None
+
+
+def create_institution(uow: UnitOfWork, actor: Actor, raw: dict[str, Any]) -> Institution:
+    auth.require(actor, "admin")
+    code = as_text(raw.get("fixmedins_code"), f"{ROOT}.fixmedins_code")
+    if len(code) != 12:
+        raise InputError(f"{ROOT}.fixmedins_code", "must be 12 characters")
+    level = raw.get("level")
+    if level is not None and (isinstance(level, bool) or level not in (1, 2, 3)):
+        raise InputError(f"{ROOT}.level", "must be 1, 2, 3 or absent")
+    inst = Institution(code=code, name=as_text(raw.get("name"), f"{ROOT}.name"),
+                       jurisdiction=_jurisdiction(raw), district=_district(raw),
+                       level=None if level is None else int(level))
+    uow.session.add(inst)
+    _commit(uow, f"institution {code}")
+    return inst
+
+
+def create_person(uow: UnitOfWork, actor: Actor, raw: dict[str, Any]) -> Person:
+    psn_no = as_text(raw.get("psn_no"), f"{ROOT}.psn_no")
+    certno = as_text(raw.get("certno"), f"{ROOT}.certno")
+    wrong = idcard.problem(certno)
+    if wrong:
+        raise InputError(f"{ROOT}.certno", wrong)
+    jurisdiction, district = _jurisdiction(raw), _district(raw)
+    auth.require_district(actor, district)
+    parsed = parse_person(raw | {"id": psn_no}, model.versions(jurisdiction)[-1], ROOT)
+    departments = [None if i.get("department") is None
+                   else as_text(i["department"], f"{ROOT}.identities[{k}].department")
+                   for k, i in enumerate(raw.get("identities") or [])]
+    person = Person(psn_no=psn_no, certno=certno.upper(),
+                    name=as_text(raw.get("name"), f"{ROOT}.name"), jurisdiction=jurisdiction,
+                    district=district, disability_grade=parsed.disability_grade,
+                    tilted_application=parsed.tilted_application,
+                    identities=[Identity(category=i.category, department=dept,
+                                         from_date=i.start, to_date=i.end,
+                                         application_date=i.application)
+                                for i, dept in zip(parsed.identities, departments, strict=True)])
+    uow.session.add(person)
+    _commit(uow, f"a person with psn_no {psn_no} or certno {certno}")
+    return person
+
+
+def set_parameter(uow: UnitOfWork, actor: Actor, raw: dict[str, Any]) -> LocalParameter:
+    auth.require(actor, "admin")
+    jurisdiction = _jurisdiction(raw)
+    name = as_text(raw.get("name"), f"{ROOT}.name")
+    year = raw.get("year")
+    if year is not None and (isinstance(year, bool) or not isinstance(year, int | Decimal)
+                             or year != int(year) or not 1990 <= year <= 2100):
+        raise InputError(f"{ROOT}.year", "must be a year such as 2024, or null for every year")
+    if "value" not in raw:
+        raise InputError(f"{ROOT}.value", "required")
+    check_value(jurisdiction, name, raw["value"], f"{ROOT}.value")
+    row = put(uow, jurisdiction, name, None if year is None else int(year),
+              dumps(raw["value"]), as_text(raw.get("source"), f"{ROOT}.source"))
+    uow.commit()
+    return row
+
+
+def parameter_json(row: LocalParameter) -> dict[str, Any]:
+    return {"jurisdiction": row.jurisdiction, "name": row.name, "year": row.year,
+            "value": parse_json(row.value), "source": row.source}
+
+
+def institution_json(inst: Institution) -> dict[str, Any]:
+    return {"fixmedins_code": inst.code, "name": inst.name, "jurisdiction": inst.jurisdiction,
+            "district": inst.district, "level": inst.level}
+
+
+def person_json(p: Person) -> dict[str, Any]:
+    return {"psn_no": p.psn_no, "certno": p.certno, "name": p.name,
+            "jurisdiction": p.jurisdiction, "district": p.district,
+            "disability_grade": p.disability_grade,
+            "tilted_application": None if p.tilted_application is None
+            else str(p.tilted_application),
+            "identities": [identity_json(engine.Identity(i.category, i.from_date, i.to_date,
+                                                         i.application_date), i.department)
+                           for i in p.identities]}
+
+
+def identity_json(i: engine.Identity, department: str | None) -> dict[str, Any]:
+    return {"category": i.category, "department": department, "from": str(i.start),
+            "to": None if i.end is None else str(i.end),
+            "application": None if i.application is None else str(i.application)}
+
+
+# -- a person's year ---------------------------------------------------------------------------
+def person_year(uow: UnitOfWork, actor: Actor, psn_no: str, year: int) -> dict[str, Any]:
+    """Identities in force in `year`, each pool used and left against its deductibles and
+    caps, and the year's ledger entries with their traces."""
+    p = find_person(uow, psn_no, "psn_no")
+    if actor.role != "hospital":  # a hospital sees the record, and only its own settlements
+        auth.require_read(actor, None, p.district)
+    first, last = date(year, 1, 1), date(year, 12, 31)
+    in_year = [(i, dept) for i, dept in zip(p.person.identities, p.departments, strict=True)
+               if i.start <= last and (i.end is None or i.end >= first)]
+    stored = uow.session.scalars(select(PersonYear.pools).where(
+        PersonYear.person_id == p.id, PersonYear.year == year)).first()
+    used = pools.decode(stored or {})
+    query = select(Entry).where(Entry.person_id == p.id, Entry.year == year)
+    if actor.role == "hospital":
+        query = query.where(Entry.institution_id == actor.institution_id)
+    entries = list(uow.session.scalars(query.order_by(Entry.id)))
+    policy = model.in_force(model.versions(p.jurisdiction), last)  # the year's last
+    return {
+        "psn_no": psn_no, "name": p.name, "jurisdiction": p.jurisdiction,
+        "district": p.district, "year": year,
+        "policy": None if policy is None else f"{policy.jurisdiction} {policy.spec.version}",
+        "identities": [identity_json(i, dept) for i, dept in in_year],
+        "pools": [] if policy is None else _pools(uow, policy, year,
+                                                  {i.category for i, _ in in_year}, used),
+        "settlements": [entry_json(e, e.institution.code, cancelled_by(uow, e))
+                        for e in entries],
+    }
+
+
+def _pools(uow: UnitOfWork, policy: Policy, year: int, categories: set[str],
+           used: dict[str, Num]) -> list[dict[str, Any]]:
+    """Each pool the person's categories draw on (and any other the year has used)."""
+    params = params_for(uow, policy, year)
+    limits: dict[str, dict[str, list[dict[str, Any]]]] = {}
+
+    def note(pool: str, what: str, rule: str, amount: int | None, why: str | None) -> None:
+        item: dict[str, Any] = {"rule": rule, what: None if amount is None else to_yuan(amount)}
+        if amount is not None:
+            item["left"] = to_yuan(max(0, amount - int(used.get(pool, 0))))
+        if why:
+            item["unresolved"] = why
+        limits.setdefault(pool, {"deductibles": [], "caps": []})[what + "s"].append(item)
+
+    for line in policy.lines:
+        if line.spec.grant is not None or not any(line.covers(c) for c in categories):
+            continue
+        try:
+            resolved = params.line(line, year)
+        except InputError as e:
+            note(line.pool, "deductible", line.rule, None, str(e))
+            continue
+        assert resolved.curve is not None
+        note(line.pool, "deductible", line.rule, resolved.curve.deductible, None)
+        for pool, cap in resolved.caps:
+            note(pool, "cap", line.rule, cap, None)
+    if policy.spec.tilted is not None and categories:
+        try:
+            curve, caps = params.tilted(year)
+            note(policy.spec.tilted.pool, "deductible", policy.spec.tilted.rule,
+                 curve.deductible, None)
+            for pool, cap in caps:
+                note(pool, "cap", policy.spec.tilted.rule, cap, None)
+        except InputError as e:
+            note(policy.spec.tilted.pool, "deductible", policy.spec.tilted.rule, None, str(e))
+    out = []
+    for name in sorted(set(limits) | set(used)):
+        item = {"pool": name} | pool_amount(used.get(name, 0))
+        for key, values in limits.get(name, {"deductibles": [], "caps": []}).items():
+            item[key] = _unique(values)
+        out.append(item)
+    return out
+
+
+def _unique(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    seen: list[dict[str, Any]] = []
+    for item in items:
+        if item not in seen:
+            seen.append(item)
+    return seen
+
+
+def institution_by_code(uow: UnitOfWork, code: str) -> Institution:
+    inst = uow.session.scalars(select(Institution).where(Institution.code == code)).first()
+    if inst is None:
+        raise NotFound("institution", f"no institution {code!r}")
+    return inst

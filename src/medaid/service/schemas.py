@@ -1,0 +1,166 @@
+"""The API's request and response shapes, for the OpenAPI document at /docs.
+
+Requests are validated by `medaid.case` (so an error names its JSON path the way
+`medaid settle` does), not by these models: they describe, they do not parse.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, Field, WithJsonSchema
+
+from medaid.policy.schema import Kind, Location, Referral
+
+Yuan = Annotated[Decimal, WithJsonSchema({"type": "number", "multipleOf": 0.01, "minimum": 0,
+                                          "description": "yuan, at most two decimals"})]
+SignedYuan = Annotated[Decimal, WithJsonSchema({"type": "number", "multipleOf": 0.01})]
+
+
+class VisitIn(BaseModel):
+    """A visit to pre-settle or settle (national field names; amounts in yuan)."""
+
+    medins_setl_id: str | None = Field(
+        None, description="医药机构结算ID: the hospital's own settlement id (required to "
+        "settle; a retry with the same id and body returns the stored result)")
+    mdtrt_id: str = Field(description="就诊ID")
+    psn_no: str = Field(description="人员编号")
+    fixmedins_code: str | None = Field(
+        None, description="定点医药机构编号; a hospital token's own when absent")
+    med_type: str | None = Field(
+        None, description="医疗类别: 11 → general_outpatient, 14 → special_outpatient, "
+        "21/23/24 → inpatient, 52 → childbirth")
+    kind: Kind | None = Field(None, description="the visit kind, when med_type does not say")
+    start: date
+    end: date = Field(description="the pools are those of this date's year")
+    medfee_sumamt: Yuan = Field(description="医疗费总额")
+    fulamt_ownpay_amt: Yuan = Field(description="全自费金额")
+    overlmt_selfpay: Yuan = Field(description="超限价自费费用")
+    preselfpay_amt: Yuan = Field(Decimal(0), description="先行自付金额")
+    inscp_scp_amt: Yuan | None = Field(
+        None, description="符合政策范围金额: when given, must equal the total less the three")
+    hifp_pay: Yuan | None = Field(None, description="统筹基金支出; computed when absent")
+    hifmi_pay: Yuan | None = Field(None, description="大病保险支出; computed when absent")
+    oth_pay: Yuan = Field(Decimal(0), description="其他支出")
+    location: Location = "city"
+    referral: Referral = "ok"
+    hospital_level: int | None = Field(None, description="1–3; the institution's by default")
+    heroic_injury: bool = False
+    rare_disease: bool = False
+
+
+class CancelIn(BaseModel):
+    """Optional checks on a cancellation (2208/2305 carry them)."""
+
+    psn_no: str | None = None
+    mdtrt_id: str | None = None
+
+
+class TraceLineOut(BaseModel):
+    tier: str
+    rule: str
+    source: str
+    detail: str
+    amount: SignedYuan
+
+
+class SettlementOut(BaseModel):
+    """A ledger entry (a cancellation carries the original's amounts negated)."""
+
+    setl_id: str | None = Field(description="结算ID (ours); null for a pre-settlement")
+    entry: Literal["settle", "cancel", "preview"]
+    reverses: str | None = None
+    cancelled_by: str | None = None
+    medins_setl_id: str | None
+    mdtrt_id: str
+    psn_no: str
+    fixmedins_code: str
+    med_type: str | None
+    kind: str
+    start: date
+    end: date
+    setl_time: str | None = None
+    year: int
+    policy: str
+    settled_as: str
+    category: str | None
+    rules: list[str]
+    medfee_sumamt: SignedYuan
+    fulamt_ownpay_amt: SignedYuan
+    overlmt_selfpay: SignedYuan
+    preselfpay_amt: SignedYuan
+    inscp_scp_amt: SignedYuan
+    hifp_pay: SignedYuan
+    hifmi_pay: SignedYuan
+    oth_pay: SignedYuan
+    base: SignedYuan = Field(description="the assistance base (政策范围内个人自付)")
+    assistance: SignedYuan
+    tilted: SignedYuan
+    special: SignedYuan
+    maf_pay: SignedYuan = Field(description="医疗救助基金支出 = assistance + tilted + special")
+    psn_part_amt: SignedYuan = Field(description="个人负担总金额")
+    trace: list[TraceLineOut]
+
+
+class IdentityIn(BaseModel):
+    category: str
+    department: str | None = Field(None, description="the recognising department: 民政, …")
+    from_: date = Field(alias="from")
+    to: date | None = None
+    application: date | None = None
+
+
+class PersonIn(BaseModel):
+    psn_no: str
+    certno: str = Field(description="18-digit resident ID number (GB 11643)")
+    name: str
+    jurisdiction: str
+    district: str = Field(description="6-digit administrative-division code")
+    disability_grade: int | None = None
+    tilted_application: date | None = None
+    identities: list[IdentityIn] = []
+
+
+class InstitutionIn(BaseModel):
+    fixmedins_code: str = Field(description="12 characters")
+    name: str
+    jurisdiction: str
+    district: str
+    level: int | None = Field(None, description="hospital level 1–3")
+
+
+class ParameterIn(BaseModel):
+    jurisdiction: str
+    name: str = Field(description="a local parameter the jurisdiction's policy declares")
+    year: int | None = Field(None, description="the visits' year it applies to; null: any")
+    value: Any
+    source: str = Field(description="where the value comes from")
+
+
+class ErrorOut(BaseModel):
+    class Detail(BaseModel):
+        status: int
+        path: str | None
+        message: str
+
+    error: Detail
+
+
+def body(model: type[BaseModel]) -> dict[str, Any]:
+    """`openapi_extra` documenting a JSON request body the route reads itself."""
+    schema = model.model_json_schema()
+    defs = schema.pop("$defs", {})
+
+    def inline(node: Any) -> Any:  # nested models in place: the document has no $defs
+        if isinstance(node, dict):
+            if "$ref" in node:
+                return inline(defs[node["$ref"].rsplit("/", 1)[-1]])
+            return {k: inline(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [inline(v) for v in node]
+        return node
+
+    return {"requestBody": {"required": True,
+                            "content": {"application/json": {"schema": inline(schema)}}}}

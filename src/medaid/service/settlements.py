@@ -1,0 +1,247 @@
+"""Pre-settlement, settlement and cancellation: the engine, the ledger and a person's pools
+in one transaction.
+
+A settlement locks the person's year, replays a retry of the same hospital settlement id
+(or refuses another body under it), settles the visit against the pools, and appends the
+ledger entry with what it added to each pool. A cancellation appends the reversing entry
+and takes those additions back out of the pools.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from medaid.engine import types as engine
+from medaid.engine.settle import settle_visit
+from medaid.errors import Conflict, Forbidden, InputError, NotFound
+from medaid.money import to_yuan
+from medaid.policy import model
+from medaid.policy.params import Num
+from medaid.service import auth
+from medaid.service.auth import Actor
+from medaid.service.parameters import params_for
+from medaid.service.uow import UnitOfWork
+from medaid.service.wire import ROOT, VisitRequest, trace_rows
+from medaid.store import pools, queries
+from medaid.store.models import Person, PersonYear, Settlement
+
+CANCEL_RULE = "cancel"
+
+
+@dataclass(frozen=True, slots=True)
+class Settled:
+    entry: Settlement
+    fixmedins_code: str
+    created: bool  # False: a retry, answered from the ledger
+
+
+@dataclass(frozen=True, slots=True)
+class PersonRecord:
+    """A person as the engine sees them, with what the service needs beside."""
+
+    id: int
+    name: str
+    jurisdiction: str
+    district: str
+    person: engine.Person
+    departments: tuple[str | None, ...]  # the recognising department of each identity
+
+
+@dataclass(frozen=True, slots=True)
+class InstitutionRecord:
+    id: int
+    code: str
+    level: int | None
+
+
+def find_person(uow: UnitOfWork, psn_no: str, path: str = f"{ROOT}.psn_no") -> PersonRecord:
+    rows = uow.session.connection().execute(queries.PERSON, {"psn_no": psn_no}).all()
+    if not rows:
+        raise NotFound(path, f"no person with psn_no {psn_no!r}")
+    p = rows[0]
+    found = [r for r in rows if r.category is not None]
+    return PersonRecord(
+        p.id, p.name, p.jurisdiction, p.district,
+        engine.Person(p.psn_no, tuple(engine.Identity(r.category, r.from_date, r.to_date,
+                                                      r.application_date) for r in found),
+                      p.disability_grade, p.tilted_application),
+        tuple(r.department for r in found))
+
+
+def acting_institution(uow: UnitOfWork, actor: Actor, code: str | None) -> InstitutionRecord:
+    """The institution a request settles for: a hospital token's own; others must name it."""
+    conn = uow.session.connection()
+    if actor.role == "hospital":
+        row = conn.execute(queries.INSTITUTION_BY_ID, {"id": actor.institution_id}).one()
+        if code is not None and code != row.code:
+            raise Forbidden(f"this token settles for {row.code}, not {code}")
+        return InstitutionRecord(row.id, row.code, row.level)
+    auth.require(actor, "admin")
+    if code is None:
+        raise InputError(f"{ROOT}.fixmedins_code", "required for a token not bound to one "
+                         "institution")
+    named = conn.execute(queries.INSTITUTION_BY_CODE, {"code": code}).first()
+    if named is None:
+        raise NotFound(f"{ROOT}.fixmedins_code", f"no institution {code!r}")
+    return InstitutionRecord(named.id, named.code, named.level)
+
+
+def _compute(uow: UnitOfWork, p: PersonRecord, visit: engine.Visit,
+             before: dict[str, Num]) -> tuple[engine.Settlement, dict[str, Num]]:
+    policy = model.in_force(model.versions(p.jurisdiction), visit.end)
+    if policy is None:
+        first = model.versions(p.jurisdiction)[0]
+        raise InputError(f"{ROOT}.end", f"no policy in force for {p.jurisdiction} on "
+                         f"{visit.end}; in force from {first.in_force}")
+    return settle_visit(policy, params_for(uow, policy, visit.end.year), p.person, before,
+                        visit, ROOT)
+
+
+def _visit(req: VisitRequest, inst: InstitutionRecord) -> engine.Visit:
+    if req.visit.hospital_level is None and inst.level is not None:
+        return dataclasses.replace(req.visit, hospital_level=inst.level)
+    return req.visit
+
+
+def preview(uow: UnitOfWork, actor: Actor, req: VisitRequest
+            ) -> tuple[InstitutionRecord, engine.Settlement]:
+    """预结算: the settlement the visit would get now; nothing is stored."""
+    inst = acting_institution(uow, actor, req.fixmedins_code)
+    person = find_person(uow, req.psn_no)
+    visit = _visit(req, inst)
+    year = uow.session.scalars(select(PersonYear.pools).where(
+        PersonYear.person_id == person.id, PersonYear.year == visit.end.year)).first()
+    settlement, _ = _compute(uow, person, visit, pools.decode(year or {}))
+    return inst, settlement
+
+
+def settle(uow: UnitOfWork, actor: Actor, req: VisitRequest) -> Settled:
+    """结算: settle and commit with the person's pools; idempotent on medins_setl_id.
+
+    The unique key (institution, medins_setl_id, kind) is what detects a retry: its insert
+    fails, the transaction is rolled back, and the stored settlement answers it. A retry
+    is rare, so the common case spends no query looking for one first."""
+    assert req.medins_setl_id is not None
+    inst = acting_institution(uow, actor, req.fixmedins_code)
+    person = find_person(uow, req.psn_no)
+    visit = _visit(req, inst)
+    digest = req.digest()
+    try:
+        year = uow.lock_year(person.id, visit.end.year)
+        settlement, after = _compute(uow, person, visit, year.pools)
+        values = {
+            "setl_id": _new_id(), "kind": "settle", "reverses_id": None,
+            "institution_id": inst.id, "medins_setl_id": req.medins_setl_id,
+            "mdtrt_id": req.mdtrt_id, "person_id": person.id, "psn_no": req.psn_no,
+            "year": settlement.year, "request_hash": digest, "med_type": req.med_type,
+            "visit_kind": visit.kind, "start": visit.start, "end": visit.end,
+            "policy": settlement.policy, "settled_as": settlement.settled_as,
+            "category": settlement.category, "rules": settlement.rules,
+            "trace": trace_rows(settlement.trace),
+            "pool_deltas": pools.encode(pools.deltas(year.pools, after)), "created_at": _now(),
+            **{name: getattr(visit, name) for name in ("medfee_sumamt", "fulamt_ownpay_amt",
+                                                       "overlmt_selfpay", "preselfpay_amt")},
+            **{name: getattr(settlement, name) for name in (
+                "inscp_scp_amt", "hifp_pay", "hifmi_pay", "oth_pay", "base", "assistance",
+                "tilted", "special", "maf_pay", "psn_part_amt")}}
+        uow.session.connection().execute(queries.APPEND, values)
+        uow.save_year(year, after)
+        uow.commit()
+    except IntegrityError:
+        uow.rollback()
+        done = _entry_for(uow, inst.id, req.medins_setl_id)
+        if done is None:
+            raise
+        return _replay(done, digest)
+    return Settled(Settlement(**values), inst.code, True)
+
+
+def _entry_for(uow: UnitOfWork, institution_id: int, medins_setl_id: str) -> Settlement | None:
+    return uow.session.scalars(select(Settlement).where(
+        Settlement.institution_id == institution_id,
+        Settlement.medins_setl_id == medins_setl_id, Settlement.kind == "settle")).first()
+
+
+def _replay(done: Settlement, digest: str) -> Settled:
+    if done.request_hash != digest:
+        raise Conflict(f"medins_setl_id {done.medins_setl_id!r} was settled as "
+                       f"{done.setl_id} with another request; a new settlement needs a new "
+                       f"medins_setl_id")
+    return Settled(done, done.institution.code, False)
+
+
+def get(uow: UnitOfWork, actor: Actor, setl_id: str) -> tuple[Settlement, str | None]:
+    """A ledger entry and the setl_id of the entry that cancelled it, if any."""
+    entry = uow.session.scalars(select(Settlement).where(Settlement.setl_id == setl_id)).first()
+    if entry is None:
+        raise NotFound("setl_id", f"no settlement {setl_id!r}")
+    district = uow.session.scalars(select(Person.district).where(Person.id == entry.person_id)
+                                   ).one()
+    auth.require_read(actor, entry.institution_id, district)
+    return entry, cancelled_by(uow, entry)
+
+
+def cancelled_by(uow: UnitOfWork, entry: Settlement) -> str | None:
+    return uow.session.scalars(select(Settlement.setl_id)
+                               .where(Settlement.reverses_id == entry.id)).first()
+
+
+def cancel(uow: UnitOfWork, actor: Actor, setl_id: str, psn_no: str | None,
+           mdtrt_id: str | None) -> Settlement:
+    """撤销: append the reversing entry and take the settlement's pool additions back."""
+    original = uow.session.scalars(select(Settlement).where(Settlement.setl_id == setl_id)
+                                   ).first()
+    if original is None:
+        raise NotFound("setl_id", f"no settlement {setl_id!r}")
+    auth.require_settle(actor, original.institution_id)
+    for name, given, stored in (("psn_no", psn_no, original.psn_no),
+                                ("mdtrt_id", mdtrt_id, original.mdtrt_id)):
+        if given is not None and given != stored:
+            raise InputError(f"{ROOT}.{name}", f"{given!r} is not the {name} of settlement "
+                             f"{setl_id} ({stored!r})")
+    if original.kind != "settle":
+        raise Conflict(f"{setl_id} is itself a cancellation")
+    year = uow.lock_year(original.person_id, original.year)
+    done = cancelled_by(uow, original)
+    if done is not None:
+        raise Conflict(f"settlement {setl_id} is already cancelled by {done}")
+    change = pools.decode(original.pool_deltas)
+    uow.save_year(year, pools.add(year.pools, change, -1))
+    negated = {name: -getattr(original, name) for name in (
+        "medfee_sumamt", "fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt",
+        "inscp_scp_amt", "hifp_pay", "hifmi_pay", "oth_pay", "base", "assistance", "tilted",
+        "special", "maf_pay", "psn_part_amt")}
+    note = engine.TraceLine("chain", CANCEL_RULE, "撤销",
+                            f"cancels {setl_id}: its {to_yuan(original.maf_pay)} of assistance "
+                            f"and its pool additions are reversed", -original.maf_pay)
+    entry = Settlement(
+        setl_id=_new_id(), kind="cancel", reverses=original,
+        institution_id=original.institution_id, medins_setl_id=original.medins_setl_id,
+        mdtrt_id=original.mdtrt_id, person_id=original.person_id, psn_no=original.psn_no,
+        year=original.year, request_hash=original.request_hash, med_type=original.med_type,
+        visit_kind=original.visit_kind, start=original.start, end=original.end,
+        policy=original.policy, settled_as=original.settled_as, category=original.category,
+        rules=original.rules, trace=trace_rows([note]),
+        pool_deltas=pools.encode({k: -v for k, v in change.items()}), created_at=_now(),
+        institution=original.institution, **negated)
+    uow.session.add(entry)
+    try:
+        uow.commit()
+    except IntegrityError:
+        uow.rollback()
+        raise Conflict(f"settlement {setl_id} is already cancelled") from None
+    return entry
+
+
+def _new_id() -> str:
+    return uuid.uuid4().hex
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)

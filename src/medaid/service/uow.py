@@ -1,0 +1,76 @@
+"""The unit of work: one session, one transaction, and the lock on a person's year."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import TracebackType
+
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, sessionmaker
+
+from medaid.policy.params import Num
+from medaid.store import pools, queries
+from medaid.store.models import PersonYear
+
+
+class UnitOfWork:
+    """A session opened on first use; the use case commits, anything else is rolled back."""
+
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self._sessions = sessions
+        self._session: Session | None = None
+
+    @property
+    def session(self) -> Session:
+        if self._session is None:
+            self._session = self._sessions()
+        return self._session
+
+    @property
+    def open(self) -> bool:
+        return self._session is not None
+
+    def commit(self) -> None:
+        self.session.commit()
+
+    def rollback(self) -> None:
+        self.session.rollback()
+
+    def close(self) -> None:
+        if self._session is not None:
+            self._session.close()
+            self._session = None
+
+    def __enter__(self) -> UnitOfWork:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    def lock_year(self, person_id: int, year: int) -> LockedYear:
+        """The person's pools of `year`, locked until commit (created empty if new).
+
+        On PostgreSQL the row lock (FOR UPDATE) makes a second settlement of the same person
+        wait here; on SQLite the transaction already holds the one write lock."""
+        conn = self.session.connection()
+        key = {"person_id": person_id, "year": year}
+        row = conn.execute(queries.YEAR_FOR_UPDATE, key).first()
+        if row is None:  # the person's first settlement of the year
+            make = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+            conn.execute(make(PersonYear).values(person_id=person_id, year=year, pools={},
+                                                 version=0)
+                         .on_conflict_do_nothing(index_elements=["person_id", "year"]))
+            row = conn.execute(queries.YEAR_FOR_UPDATE, key).one()
+        return LockedYear(row.id, pools.decode(row.pools))
+
+    def save_year(self, year: LockedYear, new: Mapping[str, Num]) -> None:
+        self.session.connection().execute(queries.SAVE_YEAR, {
+            "year_id": year.id, "new_pools": pools.encode(new)})
+
+
+@dataclass(frozen=True, slots=True)
+class LockedYear:
+    id: int
+    pools: dict[str, Num]

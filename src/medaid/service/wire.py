@@ -1,0 +1,141 @@
+"""The API's JSON in the national platform's vocabulary: settlement requests in, ledger
+entries out. Validation is the case contract's (`medaid.case`), so a request's errors name
+its field by JSON path (`$.medfee_sumamt: must be ≥ 0`) exactly as `medaid settle` does.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any
+
+from medaid.case import as_object, as_text, parse_json, parse_visit, settlement_json
+from medaid.engine.types import Settlement, TraceLine, Visit
+from medaid.errors import InputError
+from medaid.money import to_yuan
+from medaid.policy.params import Num
+from medaid.store import models
+
+ROOT = "$"
+# 医疗类别 → the engine's visit kind (spec/NATIONAL.md); other kinds are sent as `kind`.
+MED_TYPES = {"11": "general_outpatient", "14": "special_outpatient", "21": "inpatient",
+             "23": "inpatient", "24": "inpatient", "52": "childbirth"}
+OUTSIDE = ("fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt")  # not in settlement_json
+
+
+def parse_body(body: bytes) -> dict[str, Any]:
+    """A request body: a JSON object, numbers as exact Decimals."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InputError(ROOT, "the body must be JSON in UTF-8") from None
+    if not text.strip():
+        raise InputError(ROOT, "the body must be a JSON object")
+    return dict(as_object(parse_json(text), ROOT))
+
+
+def optional_text(raw: dict[str, Any], name: str) -> str | None:
+    value = raw.get(name)
+    return None if value is None else as_text(value, f"{ROOT}.{name}")
+
+
+@dataclass(frozen=True, slots=True)
+class VisitRequest:
+    """A pre-settlement or settlement request, validated."""
+
+    psn_no: str
+    mdtrt_id: str
+    medins_setl_id: str | None
+    fixmedins_code: str | None
+    med_type: str | None
+    visit: Visit
+
+    def digest(self) -> str:
+        """What makes two requests under one medins_setl_id the same request."""
+        fields = dataclasses.asdict(self.visit)
+        fields.update(psn_no=self.psn_no, med_type=self.med_type,
+                      start=str(self.visit.start), end=str(self.visit.end))
+        text = json.dumps(fields, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _med_type(raw: dict[str, Any]) -> str | None:
+    value = raw.get("med_type")
+    if value is None:
+        return None
+    if isinstance(value, Decimal) and value == value.to_integral_value():
+        value = str(int(value))
+    return as_text(value, f"{ROOT}.med_type")
+
+
+def parse_visit_request(body: bytes, settling: bool) -> VisitRequest:
+    """`settling`: a settlement, which needs the hospital's own settlement id."""
+    raw = parse_body(body)
+    psn_no = as_text(raw.get("psn_no"), f"{ROOT}.psn_no")
+    mdtrt_id = as_text(raw.get("mdtrt_id"), f"{ROOT}.mdtrt_id")
+    medins_setl_id = (as_text(raw.get("medins_setl_id"), f"{ROOT}.medins_setl_id")
+                      if settling else optional_text(raw, "medins_setl_id"))
+    med_type = _med_type(raw)
+    if raw.get("kind") is None:
+        if med_type is None:
+            raise InputError(f"{ROOT}.med_type", "required (or `kind`)")
+        if med_type not in MED_TYPES:
+            raise InputError(f"{ROOT}.med_type",
+                             f"med_type {med_type!r} has no visit kind (known: "
+                             f"{', '.join(MED_TYPES)}); send `kind` for other visits")
+        raw["kind"] = MED_TYPES[med_type]
+    raw["id"] = mdtrt_id
+    return VisitRequest(psn_no, mdtrt_id, medins_setl_id, optional_text(raw, "fixmedins_code"),
+                        med_type, parse_visit(raw, ROOT))
+
+
+# -- out ---------------------------------------------------------------------------------------
+def trace_rows(trace: list[TraceLine]) -> list[dict[str, Any]]:
+    return [dataclasses.asdict(t) for t in trace]
+
+
+def _result(s: Settlement, visit_amounts: dict[str, int]) -> dict[str, Any]:
+    out = settlement_json(s)
+    del out["id"]
+    out.update({name: to_yuan(visit_amounts[name]) for name in OUTSIDE})
+    return out
+
+
+def preview_json(req: VisitRequest, code: str, s: Settlement) -> dict[str, Any]:
+    head = {"setl_id": None, "entry": "preview", "medins_setl_id": req.medins_setl_id,
+            "mdtrt_id": req.mdtrt_id, "psn_no": req.psn_no, "fixmedins_code": code,
+            "med_type": req.med_type, "kind": req.visit.kind, "start": str(req.visit.start),
+            "end": str(req.visit.end)}
+    return head | _result(s, {n: getattr(req.visit, n) for n in OUTSIDE})
+
+
+def entry_json(e: models.Settlement, fixmedins_code: str, cancelled_by: str | None = None
+               ) -> dict[str, Any]:
+    """A ledger entry as the API returns it (a cancellation: the amounts negated)."""
+    s = Settlement(
+        id=e.mdtrt_id, year=e.year, policy=e.policy, settled_as=e.settled_as,
+        category=e.category, rules=list(e.rules), medfee_sumamt=e.medfee_sumamt,
+        inscp_scp_amt=e.inscp_scp_amt, hifp_pay=e.hifp_pay, hifmi_pay=e.hifmi_pay,
+        oth_pay=e.oth_pay, base=e.base, assistance=e.assistance, tilted=e.tilted,
+        special=e.special, trace=[TraceLine(**t) for t in e.trace])
+    head: dict[str, Any] = {
+        "setl_id": e.setl_id, "entry": e.kind,
+        "reverses": e.reverses.setl_id if e.reverses is not None else None,
+        "cancelled_by": cancelled_by, "medins_setl_id": e.medins_setl_id,
+        "mdtrt_id": e.mdtrt_id, "psn_no": e.psn_no, "fixmedins_code": fixmedins_code,
+        "med_type": e.med_type, "kind": e.visit_kind, "start": str(e.start),
+        "end": str(e.end), "setl_time": e.created_at.isoformat(timespec="seconds")}
+    return head | _result(s, {n: getattr(e, n) for n in OUTSIDE})
+
+
+def pool_amount(value: Num) -> dict[str, Any]:
+    """A pool's amount in yuan (to the fen); an exact fraction of a fen is given beside it."""
+    f = Fraction(value)
+    out: dict[str, Any] = {"used": to_yuan(int((2 * f + 1) // 2))}
+    if f.denominator != 1:
+        out["used_fen_exact"] = f"{f.numerator}/{f.denominator}"
+    return out

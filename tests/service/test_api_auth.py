@@ -1,0 +1,130 @@
+"""401 without a valid token, 403 outside the token's role or scope."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from api_helpers import World, visit
+from sqlalchemy import update
+
+from medaid.service.auth import token_hash
+from medaid.service.uow import UnitOfWork
+from medaid.store.models import Token
+
+SETTLE = "/api/v1/settlements"
+ROUTES = [("post", "/api/v1/settlements/preview"), ("post", SETTLE),
+          ("get", f"{SETTLE}/x"), ("post", f"{SETTLE}/x/cancel"),
+          ("get", "/api/v1/persons/P-001/years/2023"), ("post", "/api/v1/persons"),
+          ("post", "/api/v1/institutions"), ("post", "/api/v1/parameters")]
+
+
+@pytest.mark.parametrize(("method", "url"), ROUTES)
+@pytest.mark.parametrize("authorization", [None, "Bearer", "Bearer nope", "Basic abc"])
+def test_no_valid_token_is_401(world: World, method: str, url: str,
+                               authorization: str | None) -> None:
+    headers = {} if authorization is None else {"Authorization": authorization}
+    r = world.client.request(method, url, headers=headers, json=visit())
+    assert r.status_code == 401, r.text
+    assert r.headers["WWW-Authenticate"] == "Bearer"
+    assert r.json()["error"]["message"]
+
+
+def _expire(world: World, headers: dict[str, str], **values: datetime) -> None:
+    token = headers["Authorization"].split()[1]
+    with UnitOfWork(world.sessions) as uow:
+        uow.session.execute(update(Token).where(Token.token_hash == token_hash(token))
+                            .values(**values))
+        uow.commit()
+
+
+def test_revoked_and_expired_tokens_are_401(world: World) -> None:
+    h = world.institution()
+    world.person()
+    assert world.client.post(SETTLE + "/preview", headers=h, json=visit()).status_code == 200
+    _expire(world, h, expires_at=datetime.now(UTC) - timedelta(seconds=1))
+    assert world.client.post(SETTLE + "/preview", headers=h, json=visit()).status_code == 401
+    _expire(world, h, expires_at=datetime.now(UTC) + timedelta(hours=1))
+    assert world.client.post(SETTLE + "/preview", headers=h, json=visit()).status_code == 200
+    _expire(world, h, revoked_at=datetime.now(UTC))
+    assert world.client.post(SETTLE + "/preview", headers=h, json=visit()).status_code == 401
+
+
+@pytest.fixture
+def two_hospitals(world: World) -> tuple[dict[str, str], dict[str, str], str]:
+    mine = world.institution("H32010200001")
+    other = world.institution("H32010600002", district="320106")
+    world.person()
+    setl_id = world.client.post(SETTLE, headers=mine, json=visit()).json()["setl_id"]
+    return mine, other, setl_id
+
+
+def test_hospital_acts_only_for_its_institution(
+        world: World, two_hospitals: tuple[dict[str, str], dict[str, str], str]) -> None:
+    mine, other, setl_id = two_hospitals
+    assert world.client.get(f"{SETTLE}/{setl_id}", headers=mine).status_code == 200
+    assert world.client.get(f"{SETTLE}/{setl_id}", headers=other).status_code == 403
+    assert world.client.post(f"{SETTLE}/{setl_id}/cancel", headers=other).status_code == 403
+    r = world.client.post(SETTLE, headers=other, json=visit(
+        medins_setl_id="S-9", fixmedins_code="H32010200001"))
+    assert r.status_code == 403
+    r = world.client.post(SETTLE, headers=mine, json=visit(
+        medins_setl_id="S-9", fixmedins_code="H32010200001"))
+    assert r.status_code == 201
+    # the same medins_setl_id at another institution is another settlement
+    assert world.client.post(SETTLE, headers=other, json=visit()).status_code == 201
+
+
+def test_hospital_sees_only_its_own_settlements_in_a_year(
+        world: World, two_hospitals: tuple[dict[str, str], dict[str, str], str]) -> None:
+    mine, other, setl_id = two_hospitals
+    assert [s["setl_id"] for s in world.year(mine)["settlements"]] == [setl_id]
+    assert world.year(other)["settlements"] == []
+    assert len(world.year(world.admin)["settlements"]) == 1
+
+
+@pytest.mark.parametrize("role", ["caseworker", "finance", "auditor"])
+def test_only_hospitals_and_admins_settle(world: World, role: str) -> None:
+    world.institution()
+    world.person()
+    h = world.token(role, district="320102")
+    for url in (SETTLE, SETTLE + "/preview"):
+        r = world.client.post(url, headers=h, json=visit(fixmedins_code="H32010200001"))
+        assert r.status_code == 403, (role, url, r.text)
+
+
+@pytest.mark.parametrize(("role", "district", "status"), [
+    ("auditor", None, 200), ("finance", None, 200), ("admin", None, 200),
+    ("caseworker", "320102", 200), ("caseworker", "320106", 403)])
+def test_who_reads_a_settlement_and_a_year(
+        world: World, two_hospitals: tuple[dict[str, str], dict[str, str], str], role: str,
+        district: str | None, status: int) -> None:
+    _, _, setl_id = two_hospitals
+    h = world.token(role, district=district)
+    assert world.client.get(f"{SETTLE}/{setl_id}", headers=h).status_code == status
+    r = world.client.get("/api/v1/persons/P-001/years/2023", headers=h)
+    assert r.status_code == status
+    assert world.client.post(f"{SETTLE}/{setl_id}/cancel", headers=h).status_code == (
+        201 if role == "admin" else 403)
+
+
+def test_registry_writes_by_role(world: World) -> None:
+    hospital = world.institution()
+    person = {"psn_no": "P-9", "certno": "11010519491231002X", "name": "李四",
+              "jurisdiction": "nanjing", "district": "320102", "identities": []}
+    assert world.client.post("/api/v1/persons", headers=hospital, json=person
+                             ).status_code == 403
+    other_district = world.token("caseworker", district="320106")
+    assert world.client.post("/api/v1/persons", headers=other_district, json=person
+                             ).status_code == 403
+    own_district = world.token("caseworker", district="320102")
+    assert world.client.post("/api/v1/persons", headers=own_district, json=person
+                             ).status_code == 201
+    inst = {"fixmedins_code": "H32010200009", "name": "x", "jurisdiction": "nanjing",
+            "district": "320102"}
+    for h in (hospital, own_district):
+        assert world.client.post("/api/v1/institutions", headers=h, json=inst
+                                 ).status_code == 403
+        assert world.client.post("/api/v1/parameters", headers=h, json={
+            "jurisdiction": "nanjing", "name": "youfu_outpatient_allowance", "value": 1,
+            "source": "x"}).status_code == 403
