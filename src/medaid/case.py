@@ -260,9 +260,9 @@ def result_json(result: CaseResult) -> dict[str, Any]:
             "visits": visits, "totals": totals}
 
 
-def dumps(data: object) -> str:
+def dumps(data: object, indent: int | None = 2) -> str:
     """JSON with money as numbers with two decimals (14400.00), never a float's digits."""
-    return _FENCED.sub(r"\1", json.dumps(_mark(data), ensure_ascii=False, indent=2))
+    return _FENCED.sub(r"\1", json.dumps(_mark(data), ensure_ascii=False, indent=indent))
 
 
 _FENCED = re.compile(r'"\\u0000(-?[0-9]+(?:\.[0-9]+)?)\\u0000"')  # as json.dumps writes it

@@ -245,8 +245,10 @@ def serve(
         fail(str(e))
     os.environ["MEDAID_DATABASE_URL"] = url  # for the worker processes' create_app()
     out.print(f"medaid serving on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
+    # A hospital's system keeps its connection: close it only after 30 s idle, not uvicorn's 5
+    # (a request sent as the server closes an idle connection fails on the client's side).
     uvicorn.run("medaid.service.app:create_app", factory=True, host=host, port=port,
-                workers=workers, log_level="warning")
+                workers=workers, log_level="warning", timeout_keep_alive=30)
 
 
 @roster_app.command("check")

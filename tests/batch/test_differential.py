@@ -15,6 +15,7 @@ import dataclasses
 import random
 from collections.abc import Sequence
 from decimal import Decimal
+from importlib import resources
 from pathlib import Path
 
 import pytest
@@ -29,6 +30,7 @@ from medaid.case import dumps
 from medaid.engine.settle import settle_year
 from medaid.engine.types import Visit
 from medaid.policy import model
+from medaid.policy.model import Policy
 
 JURISDICTIONS = synth.JURISDICTIONS
 VARIANTS = ("plain", "edgy", "computed", "shuffled")
@@ -84,9 +86,10 @@ def _computed(rng: random.Random, py: synth.PersonYear) -> synth.PersonYear:
     return dataclasses.replace(py, visits=[blank(v) for v in py.visits])
 
 
-def population(j: str, seed: int, n_persons: int, variant: str) -> Population:
+def population(j: str, seed: int, n_persons: int, variant: str,
+               year: int | None = None) -> Population:
     rng = random.Random(seed)
-    year = synth.pick_year(rng, j)
+    year = year or synth.pick_year(rng, j)
     local = synth.generate_local(rng, j, year)
     if variant == "shuffled":  # a parameter a later year needs (one value for both years)
         local = {**synth.generate_local(rng, j, min(year + 1, synth.LAST_YEAR)), **local}
@@ -127,9 +130,10 @@ def tables(pop: Population) -> tuple[schema.pa.Table, schema.pa.Table]:
     return visits, persons
 
 
-def differences(pop: Population, res: Results) -> list[str]:
+def differences(pop: Population, res: Results,
+                versions: Sequence[Policy] | None = None) -> list[str]:
     """Every field where the batch result differs from the engine's, per visit."""
-    versions = model.versions(pop.jurisdiction)
+    versions = list(versions or model.versions(pop.jurisdiction))
     at = {row: n for n, row in enumerate(pop.rows)}
     rule_ids, rule_names = res.rules()
     out: list[str] = []
@@ -161,14 +165,14 @@ def differences(pop: Population, res: Results) -> list[str]:
     return out
 
 
-def check(pop: Population, res: Results) -> None:
-    found = differences(pop, res)
+def check(pop: Population, res: Results, versions: Sequence[Policy] | None = None) -> None:
+    found = differences(pop, res, versions)
     assert not found, f"{len(found)} visits differ; the first:\n{found[0]}"
 
 
-def settle(pop: Population) -> Results:
+def settle(pop: Population, versions: Sequence[Policy] | None = None) -> Results:
     visits, persons = tables(pop)
-    return settle_population(model.versions(pop.jurisdiction), pop.local,
+    return settle_population(versions or model.versions(pop.jurisdiction), pop.local,
                              schema.visit_columns(visits), schema.person_columns(persons))
 
 
@@ -218,3 +222,18 @@ def test_file_order_does_not_change_a_result() -> None:
     names = ("assistance", "tilted", "special", "base")
     by_row_b = dict(zip(shuffled.rows, _rows(b, names), strict=True))
     assert _rows(a, names) == [by_row_b[r] for r in pop.rows]
+
+
+def test_two_policy_versions_in_one_file() -> None:
+    """Visits of 2023 and 2024 under two versions of a policy (a 2024 version that raises
+    NJ-A2 to 95%): each visit under the version in force on its end date."""
+    text = (resources.files("medaid") / "policies" / "nanjing-2023.yaml").read_text("utf-8")
+    text = text.replace('version: "2023"', 'version: "2024"').replace(
+        "in_force: 2023-01-01", "in_force: 2024-01-01").replace(
+        "segments: [{ratio: 0.90}]", "segments: [{ratio: 0.95}]")
+    assert "0.95" in text
+    versions = [*model.versions("nanjing"), model.parse_policy(text, "nanjing-2024.yaml")]
+    pop = population("nanjing", 31, 150, "shuffled", year=2023)
+    res = settle(pop, versions)
+    assert {2023, 2024} <= set(res.year.tolist())
+    check(pop, res, versions)

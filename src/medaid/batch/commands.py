@@ -28,7 +28,8 @@ from rich.table import Table
 from medaid.errors import InputError, MedaidError
 from medaid.money import fmt
 
-out = Console(highlight=False, soft_wrap=True)
+# Wide enough for the totals tables when stdout is a file or a pipe (rich assumes 80).
+out = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
 
 
 def _progress() -> Progress:
@@ -134,9 +135,9 @@ def _print_totals(policy: str, tot: object, timings: dict[str, float]) -> None:
     from medaid.batch.summary import GROUP_AMOUNTS, LABELS, TIERS, Totals
 
     assert isinstance(tot, Totals)
-    rate = tot.visits / max(1e-9, timings.get("read", 0) + timings.get("settle", 0))
+    steps = ", ".join(f"{k} {v:.2f} s" for k, v in timings.items())
     out.print(f"[bold]{policy}[/bold]: {tot.visits:,} visits of {tot.persons:,} persons "
-              f"settled ({rate:,.0f} visits/s read and settled); amounts in yuan")
+              f"settled ({steps}); amounts in yuan")
     t = Table(title="by tier")
     t.add_column("tier")
     t.add_column("yuan", justify="right")

@@ -365,8 +365,8 @@ def settle_range(g_lo, g_hi, group_off, plan, sel, medfee, inscp, hifp_in, hifmi
 @njit(cache=True)
 def factorize(codes, size):  # type: ignore[no-untyped-def]
     """Dense ids of int64 `codes` in order of first appearance, by open addressing in a
-    table of `size` (a power of two); (ids, uniques), or uniques of length −1 when more
-    than size / 2 distinct codes appear (the caller falls back to a sort)."""
+    table of `size` (a power of two): (ids, uniques, True), or False when more than
+    size / 2 distinct codes appear (the caller falls back to a sort)."""
     keys = np.empty(size, np.int64)
     used = np.zeros(size, np.bool_)
     slot_id = np.empty(size, np.int32)
@@ -390,3 +390,24 @@ def factorize(codes, size):  # type: ignore[no-untyped-def]
             n += 1
         ids[i] = slot_id[j]
     return ids, uniques[:n], True
+
+
+@njit(cache=True, nogil=True)
+def group_starts(person, year):  # type: ignore[no-untyped-def]
+    """Where (person, year) changes, and whether the pairs never decrease (the file is
+    grouped by person and year, each person-year's visits together): one pass."""
+    n = len(person)
+    starts = np.empty(n + 1, np.int64)
+    k = 0
+    starts[k] = 0
+    k += 1
+    ordered = True
+    for i in range(1, n):
+        if person[i] != person[i - 1] or year[i] != year[i - 1]:
+            if person[i] < person[i - 1] or (person[i] == person[i - 1]
+                                             and year[i] < year[i - 1]):
+                ordered = False
+            starts[k] = i
+            k += 1
+    starts[k] = n
+    return starts[:k + 1], ordered

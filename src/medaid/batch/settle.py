@@ -83,23 +83,20 @@ class Results:
 
     def rules(self) -> tuple[I32, list[str]]:
         """Each visit's rules (`NJ-A2+NJ-T`, '' for none) as dictionary codes and names."""
-        code = (self.line_mask << 1) | (self.tilted > 0)
-        if self.plans.n > 1:
-            code = code * self.plans.n + self.plan  # masks use at most 62 bits
-        ids, uniques, ok = kernel.factorize(code, 4096)
-        if not ok:
-            uniques, ids = np.unique(code, return_inverse=True)
+        paid, paid_codes = _factorize((self.line_mask << 1) | (self.tilted > 0))
+        n = self.plans.n
+        ids, codes = _factorize(paid.astype(np.int64) * n + self.plan) if n > 1 else \
+            (paid, np.arange(len(paid_codes), dtype=np.int64))
         names = []
-        for c in (int(u) for u in uniques):
-            p = c % self.plans.n if self.plans.n > 1 else 0
-            c = c // self.plans.n if self.plans.n > 1 else c
-            mask, tilted = c >> 1, c & 1
+        for c in codes.tolist():
+            p, k = (c % n, c // n) if n > 1 else (0, c)
+            mask, tilted = int(paid_codes[k]) >> 1, int(paid_codes[k]) & 1
             found = [r for i, r in enumerate(self.plans.rules[p]) if mask >> i & 1]
             tilted_rule = self.plans.tilted_rule[p]
             if tilted and tilted_rule:
                 found.append(tilted_rule)
             names.append("+".join(found))
-        return np.asarray(ids, np.int32), names
+        return ids, names
 
     def table(self, person_key: I64, visit_id: pa.ChunkedArray | pa.Array) -> pa.Table:
         """The results as an Arrow table (`schema.RESULTS`)."""
@@ -124,6 +121,14 @@ class Results:
                      "base", "assistance", "tilted", "special", "maf_pay", "psn_part_amt"):
             columns.append(pa.array(getattr(self, name), pa.int64()))
         return pa.Table.from_arrays(columns, schema=RESULTS)
+
+
+def _factorize(codes: I64) -> tuple[I32, I64]:
+    """Dense ids of `codes` and the code of each id (few distinct codes: a hash table)."""
+    ids, uniques, ok = kernel.factorize(codes, 4096)
+    if not ok:
+        uniques, ids = np.unique(codes, return_inverse=True)
+    return np.asarray(ids, np.int32), np.asarray(uniques, np.int64)
 
 
 def _person_rows(visits: VisitColumns, persons: PersonColumns) -> I64:
@@ -195,11 +200,10 @@ def _identity_categories(persons: PersonColumns, plans: Plans) -> I32:
     return np.asarray(codes, np.int32)
 
 
-def _selections(plans: Plans, plan: I32, visits: VisitColumns, grade: I8) -> I32:
+def _selections(plans: Plans, plan: I32, kind: I8, flags: I8, grade: I8) -> I32:
     """Each visit's selection of alternative line sets, by plan, kind, flags and grade."""
     shape = plans.sel_of.shape
-    flat = ((plan.astype(np.int32) * shape[1] + visits.kind) * shape[2] + visits.flags) \
-        * shape[3] + grade
+    flat = ((plan * shape[1] + kind) * shape[2] + flags) * shape[3] + grade
     return np.asarray(plans.sel_of.reshape(-1)[flat], np.int32)
 
 
@@ -217,24 +221,25 @@ def settle_population(versions: Sequence[Policy], local: Mapping[str, object],
 
     # The scan runs per person and calendar year, in the file's order within them: a file
     # grouped so (the usual case) is scanned as it is, any other through a stable sort.
-    y0 = int(year.min()) if n else 0
-    group_key = person * 4096 + (year - y0)
+    group_off, ordered = kernel.group_starts(person, year) if n else (np.zeros(1, np.int64),
+                                                                      True)
     perm = None
-    if n > 1 and not bool(np.all(group_key[1:] >= group_key[:-1])):
-        perm = np.argsort(group_key, kind="stable")
+    if not ordered:
+        y0 = int(year.min())
+        perm = np.argsort(person * 4096 + (year - y0), kind="stable")
         visits = VisitColumns(**{f.name: getattr(visits, f.name)[perm] for f in fields(visits)})
-        person, year, plan, group_key = person[perm], year[perm], plan[perm], group_key[perm]
-    starts = np.flatnonzero(group_key[1:] != group_key[:-1]) + 1
-    group_off = np.concatenate(([0], starts, [n])).astype(np.int64)
+        person, year, plan = person[perm], year[perm], plan[perm]
+        group_off, _ = kernel.group_starts(person, year)
 
-    sel = _selections(plans, plan, visits, persons.grade[person])
-    setting = plans.sel_setting[sel]
+    grade = persons.grade
+    sel = np.empty(n, np.int32)
+    setting = np.empty(n, np.int8)
     applied = np.zeros(n, np.int8)
+    tapp_year = None
     if bool(plans.tilt[:, T_APP].any()):  # YC-T: an application in the visit's year
         tapp = persons.tilted_application
-        tapp_year = np.where(tapp != NO_DATE,
-                             standings.year_of(np.where(tapp == NO_DATE, 0, tapp)), -1)
-        applied = (tapp_year[person] == year).view(np.int8)
+        tapp_year = np.where(tapp != NO_DATE, standings.year_of(np.where(tapp == NO_DATE, 0,
+                                                                          tapp)), -1)
     counts = np.diff(persons.ident_offsets)
     slots = max(1, int(counts.max()) if len(counts) else 1)
     st = standings.Standings(np.empty((slots, n), np.int16), np.empty((slots, n), np.int8),
@@ -251,6 +256,12 @@ def settle_population(versions: Sequence[Policy], local: Mapping[str, object],
     def scan(g_lo: int, g_hi: int) -> None:
         """Standings, then the kernel, for person-years g_lo..g_hi−1 (one thread)."""
         lo, hi = int(group_off[g_lo]), int(group_off[g_hi])
+        part_visits = slice(lo, hi)
+        sel[part_visits] = _selections(plans, plan[part_visits], visits.kind[part_visits],
+                                       visits.flags[part_visits], grade[person[part_visits]])
+        setting[part_visits] = plans.sel_setting[sel[part_visits]]
+        if tapp_year is not None:
+            applied[part_visits] = tapp_year[person[part_visits]] == year[part_visits]
         for vi in used:
             policy = versions[vi]
             if len(used) == 1:

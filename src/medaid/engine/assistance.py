@@ -73,7 +73,7 @@ def evaluate(policy: Policy, params: Params, lines: list[Line], standing: Standi
             pts = facts.points
             fa = r.curve.value(after, pts, standing.ratio)
             fb = r.curve.value(before, pts, standing.ratio)
-            pay = min(fa - fb, facts.base - out.total)  # never beyond the base
+            pay = max(0, min(fa - fb, facts.base - out.total))  # never beyond the base
             detail = _describe(r, before, after, fb, fa, facts, standing)
             used[line.pool] = after
             if line.tier == "assistance" and out.main is None:

@@ -41,7 +41,7 @@ UowDep = Annotated[UnitOfWork, Depends(unit_of_work)]
 
 
 def reply(data: Any, status: int = 200) -> Response:
-    return Response(dumps(data), status_code=status, media_type="application/json")
+    return Response(dumps(data, indent=None), status_code=status, media_type="application/json")
 
 
 async def _run(uow: UnitOfWork, work: Callable[[], Response]) -> Response:

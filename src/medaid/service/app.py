@@ -21,6 +21,7 @@ from starlette.exceptions import HTTPException
 from medaid.case import dumps
 from medaid.errors import Conflict, Forbidden, InputError, MedaidError, NotFound, Unauthenticated
 from medaid.service.api import router
+from medaid.service.ttl import TtlCache
 from medaid.store import db
 
 
@@ -87,6 +88,7 @@ def create_app(database_url: str | None = None) -> FastAPI:
                     "yuan with two decimals. Send `Authorization: Bearer TOKEN`.")
     app.state.engine = engine
     app.state.sessions = db.sessions(engine)
+    app.state.cache = TtlCache()
     app.include_router(router)
     app.add_exception_handler(MedaidError, _medaid_error)
     app.add_exception_handler(RequestValidationError, _validation_error)

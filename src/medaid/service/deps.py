@@ -12,7 +12,7 @@ from medaid.service.uow import UnitOfWork
 
 async def unit_of_work(request: Request) -> AsyncIterator[UnitOfWork]:
     """One unit of work per request; its session opens on first use, in a worker thread."""
-    uow = UnitOfWork(request.app.state.sessions)
+    uow = UnitOfWork(request.app.state.sessions, request.app.state.cache)
     try:
         yield uow
     finally:

@@ -25,12 +25,13 @@ _params: dict[tuple[str, tuple[tuple[str, str], ...]], Params] = {}
 
 def stored(uow: UnitOfWork, jurisdiction: str, year: int) -> dict[str, str]:
     """name → JSON text for `year`: a value for the year wins over one for any year."""
-    rows = uow.session.connection().execute(queries.LOCAL_PARAMETERS, {
-        "jurisdiction": jurisdiction, "year": year}).all()
-    out: dict[str, str] = {}
-    for name, _, value in sorted(rows, key=lambda r: r[1] is not None):
-        out[name] = value
-    return out
+
+    def load() -> dict[str, str]:
+        rows = uow.session.connection().execute(queries.LOCAL_PARAMETERS, {
+            "jurisdiction": jurisdiction, "year": year}).all()
+        return {name: value for name, _, value in sorted(rows, key=lambda r: r[1] is not None)}
+
+    return uow.cache.get(("local_parameters", jurisdiction, year), load)
 
 
 def params_for(uow: UnitOfWork, policy: Policy, year: int) -> Params:
@@ -73,4 +74,5 @@ def put(uow: UnitOfWork, jurisdiction: str, name: str, year: int | None, text: s
         row = LocalParameter(jurisdiction=jurisdiction, name=name, year=year)
         uow.session.add(row)
     row.value, row.source = text, source
+    uow.cache.clear()
     return row

@@ -14,7 +14,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import Executable, select
 from sqlalchemy.exc import IntegrityError
 
 from medaid.engine import types as engine
@@ -76,20 +76,28 @@ def find_person(uow: UnitOfWork, psn_no: str, path: str = f"{ROOT}.psn_no") -> P
 
 def acting_institution(uow: UnitOfWork, actor: Actor, code: str | None) -> InstitutionRecord:
     """The institution a request settles for: a hospital token's own; others must name it."""
-    conn = uow.session.connection()
+
+    def load(query: Executable, key: dict[str, object]) -> InstitutionRecord | None:
+        row = uow.session.connection().execute(query, key).first()
+        return None if row is None else InstitutionRecord(row.id, row.code, row.level)
+
     if actor.role == "hospital":
-        row = conn.execute(queries.INSTITUTION_BY_ID, {"id": actor.institution_id}).one()
-        if code is not None and code != row.code:
-            raise Forbidden(f"this token settles for {row.code}, not {code}")
-        return InstitutionRecord(row.id, row.code, row.level)
+        own = uow.cache.get(("institution", actor.institution_id), lambda: load(
+            queries.INSTITUTION_BY_ID, {"id": actor.institution_id}))
+        assert own is not None  # a foreign key of the token
+        if code is not None and code != own.code:
+            raise Forbidden(f"this token settles for {own.code}, not {code}")
+        return own
     auth.require(actor, "admin")
     if code is None:
         raise InputError(f"{ROOT}.fixmedins_code", "required for a token not bound to one "
                          "institution")
-    named = conn.execute(queries.INSTITUTION_BY_CODE, {"code": code}).first()
+    named = uow.cache.get(("institution", code), lambda: load(queries.INSTITUTION_BY_CODE,
+                                                              {"code": code}))
     if named is None:
+        uow.cache.forget(("institution", code))  # it may be created next
         raise NotFound(f"{ROOT}.fixmedins_code", f"no institution {code!r}")
-    return InstitutionRecord(named.id, named.code, named.level)
+    return named
 
 
 def _compute(uow: UnitOfWork, p: PersonRecord, visit: engine.Visit,

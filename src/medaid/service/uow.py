@@ -10,16 +10,21 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 from medaid.policy.params import Num
+from medaid.service.ttl import TtlCache
 from medaid.store import pools, queries
 from medaid.store.models import PersonYear
 
 
 class UnitOfWork:
-    """A session opened on first use; the use case commits, anything else is rolled back."""
+    """A session opened on first use; the use case commits, anything else is rolled back.
 
-    def __init__(self, sessions: sessionmaker[Session]) -> None:
+    `cache` holds rarely changing rows between units of work of one application (none by
+    default: every read goes to the database)."""
+
+    def __init__(self, sessions: sessionmaker[Session], cache: TtlCache | None = None) -> None:
         self._sessions = sessions
         self._session: Session | None = None
+        self.cache = cache if cache is not None else TtlCache(seconds=0)
 
     @property
     def session(self) -> Session:
