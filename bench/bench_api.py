@@ -1,16 +1,19 @@
 """Settlements per second and latency of the API over HTTP, on SQLite and on PostgreSQL.
 
     python bench/bench_api.py [--postgres URL] [--clients 64] [--requests 20000]
-                              [--seconds 30] [--workers 2] [--persons 200]
+                              [--seconds 30] [--workers N] [--persons 200]
 
 For each database: a fresh database with a generated roster (`medaid.service.demo`: the
-five jurisdictions, `--persons` each, hospitals with tokens, local parameters), then the
-server (`medaid serve`, uvicorn, `--workers` processes) on a free port of 127.0.0.1, then a
-separate driver process: `--clients` concurrent httpx clients posting settlements of
-generated visits (`medaid.synth`) of random persons at their jurisdiction's hospitals,
-each with its own medins_setl_id, until `--requests` are done or `--seconds` have passed.
-A warm-up of 500 settlements is not counted. Reports settlements/s and p50/p99 latency;
-any answer but 201 is counted and reported, and makes the exit status 1.
+five jurisdictions, `--persons` each, hospitals with tokens, local parameters); the server
+(`medaid serve`, uvicorn, `--workers` processes: by default one on SQLite, whose single
+writer one process serializes best, two on PostgreSQL, one a core) on a free port of
+127.0.0.1; then a separate driver process: `--clients` concurrent httpx clients, each with
+its own connection, posting settlements of generated visits (`medaid.synth`) of random
+persons at their jurisdiction's hospitals, each with its own medins_setl_id, until
+`--requests` are done or `--seconds` have passed. A warm-up of 500 settlements is not
+counted. Reports settlements/s, p50/p99 latency, and the CPU time per request of the
+server's processes and of the driver (which shares the machine); any answer but 201 is
+counted, reported, and makes the exit status 1.
 PostgreSQL runs when --postgres (or $MEDAID_TEST_POSTGRES_URL) names a server: the
 benchmark creates its own database there and drops it after.
 """
@@ -74,6 +77,7 @@ async def _drive(url: str, work: list[tuple[str, bytes]], clients: int, seconds:
         return time.perf_counter() - start
 
     await run(work[:WARMUP], record=False)
+    sent_warmup = next_item
     cpu = time.process_time()
     elapsed = await run(work[WARMUP:], record=True)
     cpu = time.process_time() - cpu
@@ -86,6 +90,7 @@ async def _drive(url: str, work: list[tuple[str, bytes]], clients: int, seconds:
     return {"settlements": done, "elapsed_s": elapsed, "rate": done / elapsed,
             "p50_ms": pct(0.50), "p99_ms": pct(0.99),
             "driver_cpu_ms": cpu / max(1, len(latencies)) * 1000,
+            "requests": sent_warmup + len(latencies),
             "statuses": dict(sorted(statuses.items()))}
 
 
@@ -186,6 +191,26 @@ def _serve(url: str, workers: int, port: int) -> subprocess.Popen[bytes]:
     raise SystemExit("the server did not start")
 
 
+def _cpu_seconds(root: int) -> float:
+    """CPU time of a process and its descendants (Linux /proc; 0 elsewhere)."""
+    parent: dict[int, int] = {}
+    used: dict[int, float] = {}
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        pid = int(stat.parent.name)
+        parent[pid] = int(fields[1])
+        used[pid] = (int(fields[11]) + int(fields[12])) / tick
+    tree, i = [root], 0
+    while i < len(tree):
+        tree += [pid for pid, ppid in parent.items() if ppid == tree[i]]
+        i += 1
+    return sum(used.get(pid, 0.0) for pid in tree)
+
+
 def _stop(proc: subprocess.Popen[bytes]) -> None:
     os.killpg(proc.pid, signal.SIGTERM)  # the server and its workers: a group of its own
     try:
@@ -198,19 +223,24 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 def bench(name: str, url: str, args: argparse.Namespace) -> dict[str, Any]:
     work = _workload(url, args.persons, args.requests + WARMUP, args.seed)
     port = _free_port()
+    workers = args.workers or (1 if name == "SQLite" else 2)
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
         json.dump(work, f)
-    proc = _serve(url, args.workers, port)
+    proc = _serve(url, workers, port)
+    cpu = _cpu_seconds(proc.pid)
     try:
         done = subprocess.run(
             [sys.executable, __file__, "--drive", f.name, "--url", f"http://127.0.0.1:{port}",
              "--clients", str(args.clients), "--seconds", str(args.seconds)],
             capture_output=True, text=True, check=True)
+        cpu = _cpu_seconds(proc.pid) - cpu
     finally:
         _stop(proc)
         os.unlink(f.name)
     result: dict[str, Any] = json.loads(done.stdout)
     result["database"] = name
+    result["workers"] = workers
+    result["server_cpu_ms"] = cpu / max(1, result["requests"]) * 1000
     return result
 
 
@@ -221,7 +251,8 @@ def main() -> None:
     ap.add_argument("--clients", type=int, default=64)
     ap.add_argument("--requests", type=int, default=20_000)
     ap.add_argument("--seconds", type=float, default=30.0)
-    ap.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
+    ap.add_argument("--workers", type=int, help="uvicorn worker processes "
+                    "(default: 1 on SQLite, 2 on PostgreSQL)")
     ap.add_argument("--persons", type=int, default=200, help="persons per jurisdiction")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--only", choices=("sqlite", "postgresql"))
@@ -232,8 +263,7 @@ def main() -> None:
         drive_main(args)
         return
     print(f"API benchmark: {args.clients} clients, up to {args.requests} settlements or "
-          f"{args.seconds:g} s, {args.workers} uvicorn workers; {os.cpu_count()} CPUs, "
-          f"Python {platform.python_version()}")
+          f"{args.seconds:g} s; {os.cpu_count()} CPUs, Python {platform.python_version()}")
     results = []
     failed = False
     with tempfile.TemporaryDirectory() as tmp:
@@ -248,10 +278,12 @@ def main() -> None:
                     results.append(bench("PostgreSQL", url, args))
                 finally:
                     _drop_postgres(args.postgres, url)
-    print(f"{'database':<12}{'settlements':>12}{'per s':>9}{'p50 ms':>9}{'p99 ms':>9}  answers")
+    print(f"{'database':<12}{'workers':>8}{'settlements':>12}{'per s':>8}{'p50 ms':>8}"
+          f"{'p99 ms':>8}  CPU ms a request: server, driver  answers")
     for r in results:
-        print(f"{r['database']:<12}{r['settlements']:>12}{r['rate']:>9.0f}{r['p50_ms']:>9.1f}"
-              f"{r['p99_ms']:>9.1f}  {r['statuses']}")
+        print(f"{r['database']:<12}{r['workers']:>8}{r['settlements']:>12}{r['rate']:>8.0f}"
+              f"{r['p50_ms']:>8.1f}{r['p99_ms']:>8.1f}  {r['server_cpu_ms']:>18.2f}"
+              f"{r['driver_cpu_ms']:>8.2f}  {r['statuses']}")
         failed |= set(r["statuses"]) != {"201"}
         if r["database"] == "PostgreSQL":
             met = r["rate"] >= TARGET_RATE and r["p99_ms"] <= TARGET_P99_MS

@@ -49,11 +49,11 @@ from medaid.batch.plan import (
     TILT_BEYOND_CAP,
     TILT_NONE,
 )
+from medaid.batch.standings import IN_FORCE, TILT_LOOKBACK
 from medaid.money import BP
 
 ERR_LINE, ERR_TILTED, ERR_BASIC, ERR_LEVEL, ERR_CRITICAL, ERR_LIMIT = 1, 2, 3, 4, 5, 6
 ERR_SHIFT = 256  # err = code * ERR_SHIFT + line index (for ERR_LINE)
-IN_FORCE, TILT_LOOKBACK = 1, 3
 
 
 @njit(cache=True, inline="always")

@@ -320,37 +320,23 @@ def _code_column(t: pa.Table, name: str, choices: Sequence[str], table: str,
 
 def visit_columns(t: pa.Table) -> VisitColumns:
     """Validate a visits table as the case contract does, and turn it into arrays."""
+    from medaid.batch.checks import PROBLEMS, first_problem  # compiled: loaded when needed
+
     n = t.num_rows
     tb = "visits"
     amounts = {name: _int_column(t, name, tb, nullable=name in ("hifp_pay", "hifmi_pay"))
                for name in AMOUNTS}
-    for name, a in amounts.items():
-        negative = a < (NULL if name in ("hifp_pay", "hifmi_pay") else 0)
-        if n and negative.any():
-            raise _field_error(tb, int(np.flatnonzero(negative)[0]), name, "must be ≥ 0")
     start = _date_column(t, "start", tb)
     end = _date_column(t, "end", tb)
-    if n and (end < start).any():
-        row = int(np.flatnonzero(end < start)[0])
-        raise _field_error(tb, row, "end", f"before visits[{row}].start")
-    medfee = amounts["medfee_sumamt"]
-    inscp = medfee - amounts["fulamt_ownpay_amt"] - amounts["overlmt_selfpay"] \
-        - amounts["preselfpay_amt"]
-    if n and (inscp < 0).any():
-        raise _field_error(tb, int(np.flatnonzero(inscp < 0)[0]), "medfee_sumamt",
-                           "less than fulamt_ownpay_amt + overlmt_selfpay + preselfpay_amt")
-    hifp, hifmi, oth = amounts["hifp_pay"], amounts["hifmi_pay"], amounts["oth_pay"]
-    paid = np.maximum(hifp, 0)
-    for name, a in (("hifp_pay", hifp), ("hifmi_pay", hifmi), ("oth_pay", oth)):
-        if name != "hifp_pay":
-            paid = paid + np.maximum(a, 0)
-        if n and (paid > inscp).any():
-            raise _field_error(tb, int(np.flatnonzero(paid > inscp)[0]), name,
-                               "hifp_pay + hifmi_pay + oth_pay exceed the policy-range amount")
     level = _int_column(t, "hospital_level", tb, nullable=True, fill=0)
-    if n and ((level < 0) | (level > 3)).any():
-        raise _field_error(tb, int(np.flatnonzero((level < 0) | (level > 3))[0]),
-                           "hospital_level", "must be 1, 2, 3 or absent")
+    inscp = np.empty(n, np.int64)
+    a = amounts
+    row, problem = first_problem(a["medfee_sumamt"], a["fulamt_ownpay_amt"], a["overlmt_selfpay"],
+                                 a["preselfpay_amt"], a["hifp_pay"], a["hifmi_pay"], a["oth_pay"],
+                                 start, end, level, inscp)
+    if row >= 0:
+        name, message = PROBLEMS[problem]
+        raise _field_error(tb, int(row), name, message)
     flags = np.zeros(n, dtype=np.int8)
     for bit, name in ((FLAG_HEROIC, "heroic_injury"), (FLAG_RARE, "rare_disease")):
         col = t.column(name)
@@ -360,7 +346,8 @@ def visit_columns(t: pa.Table) -> VisitColumns:
     return VisitColumns(
         person=_int_column(t, "person_key", tb),
         kind=_code_column(t, "kind", KINDS, tb, "visit kind"),
-        start=start, end=end, medfee=medfee, inscp=inscp, hifp=hifp, hifmi=hifmi, oth=oth,
+        start=start, end=end, medfee=amounts["medfee_sumamt"], inscp=inscp,
+        hifp=amounts["hifp_pay"], hifmi=amounts["hifmi_pay"], oth=amounts["oth_pay"],
         location=_code_column(t, "location", LOCATIONS, tb, "location"),
         referral=_code_column(t, "referral", REFERRALS, tb, "referral"),
         level=level.astype(np.int8), flags=flags)

@@ -219,7 +219,7 @@ step{k} AS (SELECT *, CASE WHEN uses{k} THEN LEAST(cap{k}, s{k}) - LEAST(cap{k},
             source = f"step{k}"
         final_pay = f"pay{len(order)}"
         if tilt_mode == TILT_REMAINDER:
-            tilt_base = "CAST(base - total AS HUGEINT) * 1"
+            tilt_base = "CAST(base - total AS HUGEINT)"
         elif tilt_mode == TILT_BEYOND_CAP:
             tilt_base = (f"CASE WHEN tier != 0 OR reach < 0 THEN NULL ELSE GREATEST(0, "
                          f"CAST(c_after AS HUGEINT) * {scale} - reach) - GREATEST(0, "
@@ -228,13 +228,12 @@ step{k} AS (SELECT *, CASE WHEN uses{k} THEN LEAST(cap{k}, s{k}) - LEAST(cap{k},
             tilt_base = "NULL"
         app = "year(tilted_application) = year(\"end\")" \
             if int(plans.tilt[p, T_APP]) else "TRUE"
-        tilt_caps_sql = "t_pay"
-        for k, (_, amount) in enumerate(tcaps):
-            tilt_caps_sql = (f"LEAST({amount}, SUM({tilt_caps_sql}) OVER w) - LEAST({amount}, "
-                             f"SUM({tilt_caps_sql}) OVER w - {tilt_caps_sql})") if k == 0 \
-                else tilt_caps_sql  # one tilted cap pool (YC-T); more are not written
         if len(tcaps) > 1:
             raise NotImplementedError("more than one tilted cap pool")
+        tilt_caps_sql = "t_pay"  # a cap pool of its own (YC-T), as for the lines
+        for _, amount in tcaps:
+            tilt_caps_sql = (f"LEAST({amount}, SUM(t_pay) OVER w) - LEAST({amount}, "
+                             f"SUM(t_pay) OVER w - t_pay)")
         return f"""
 WITH
 route AS (SELECT * FROM {_values(route, ("kind", "flags", "grade", "category", "line", "ok",

@@ -116,7 +116,6 @@ def settle_visit(policy: Policy, params: Params, person: Person, pools: Mapping[
     new.update(chosen.updates)
 
     pay, lines_t, updates = tilted(policy, params, person, visit, facts, chosen, effect.tilt, new)
-    pay = max(0, min(pay, base - chosen.total))  # a grant may already exceed the base
     settlement.tilted = pay
     if pay > 0:
         settlement.rules.append(lines_t[-1].rule)

@@ -70,7 +70,8 @@ def tilted(policy: Policy, params: Params, person: Person, visit: Visit, facts: 
     curve, caps = params.tilted(facts.year)
     before = pools.get(cfg.pool, 0)
     after = before + base
-    pay = curve.value(after) - curve.value(before)
+    # never beyond what assistance left of the base (a grant may already exceed it)
+    pay = max(0, min(curve.value(after) - curve.value(before), facts.base - chosen.total))
     detail = (f"{how}; tilted pool {_fen(before)} → {_fen(after)}: deductible "
               f"{fmt(curve.deductible)}, {describe_segments(curve)}")
     updates: dict[str, Num] = {cfg.pool: after}

@@ -1,8 +1,8 @@
 """The JSON API's routes: read the request, call the use case in a worker thread, answer.
 
 Bodies are read as bytes and validated by `medaid.case` (exact decimals, errors by JSON
-path); every use case runs with its unit of work in one thread, since the database calls
-block.
+path). Each use case runs in one worker thread with a unit of work of its own, since the
+database calls block: a connection is never held while a request waits for a thread.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from starlette.concurrency import run_in_threadpool
 from medaid.case import dumps
 from medaid.service import records, settlements, wire
 from medaid.service.auth import Actor, current_actor
-from medaid.service.deps import unit_of_work
 from medaid.service.schemas import (
     CancelIn,
     ErrorOut,
@@ -37,19 +36,17 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 
 router = APIRouter(prefix="/api/v1", responses=ERRORS)
 ActorDep = Annotated[Actor, Depends(current_actor)]
-UowDep = Annotated[UnitOfWork, Depends(unit_of_work)]
 
 
 def reply(data: Any, status: int = 200) -> Response:
     return Response(dumps(data, indent=None), status_code=status, media_type="application/json")
 
 
-async def _run(uow: UnitOfWork, work: Callable[[], Response]) -> Response:
+async def _run(request: Request, work: Callable[[UnitOfWork], Response]) -> Response:
+    """The use case in a worker thread, with a unit of work of its own."""
     def job() -> Response:
-        try:
-            return work()
-        finally:
-            uow.close()
+        with UnitOfWork(request.app.state.sessions, request.app.state.cache) as uow:
+            return work(uow)
 
     return await run_in_threadpool(job)
 
@@ -61,37 +58,37 @@ async def health() -> dict[str, str]:
 
 @router.post("/settlements/preview", tags=["settlements"], summary="预结算: pre-settle",
              openapi_extra=body(VisitIn), responses={200: {"model": SettlementOut}})
-async def preview(request: Request, actor: ActorDep, uow: UowDep) -> Response:
+async def preview(request: Request, actor: ActorDep) -> Response:
     """Settle a visit against the person's pools as they are now, and store nothing."""
     raw = await request.body()
 
-    def work() -> Response:
+    def work(uow: UnitOfWork) -> Response:
         req = wire.parse_visit_request(raw, settling=False)
         inst, s = settlements.preview(uow, actor, req)
         return reply(wire.preview_json(req, inst.code, s))
 
-    return await _run(uow, work)
+    return await _run(request, work)
 
 
 @router.post("/settlements", tags=["settlements"], summary="结算: settle",
              openapi_extra=body(VisitIn),
              responses={201: {"model": SettlementOut, "description": "settled"},
                         200: {"model": SettlementOut, "description": "a retry: as stored"}})
-async def settle(request: Request, actor: ActorDep, uow: UowDep) -> Response:
+async def settle(request: Request, actor: ActorDep) -> Response:
     """Settle a visit and commit it with the person's pools in one transaction.
 
     Idempotent on (institution, medins_setl_id): the same request again returns the
     stored settlement (200); another request under the same id is a 409."""
     raw = await request.body()
 
-    def work() -> Response:
+    def work(uow: UnitOfWork) -> Response:
         done = settlements.settle(uow, actor, wire.parse_visit_request(raw, settling=True))
         if done.created:
             return reply(wire.entry_json(done.entry, done.fixmedins_code), 201)
         return reply(wire.entry_json(done.entry, done.fixmedins_code,
                                      settlements.cancelled_by(uow, done.entry)))
 
-    return await _run(uow, work)
+    return await _run(request, work)
 
 
 SetlId = Annotated[str, Path(max_length=40, description="结算ID")]
@@ -99,58 +96,57 @@ SetlId = Annotated[str, Path(max_length=40, description="结算ID")]
 
 @router.get("/settlements/{setl_id}", tags=["settlements"],
             responses={200: {"model": SettlementOut}})
-async def get_settlement(setl_id: SetlId, actor: ActorDep, uow: UowDep) -> Response:
-    def work() -> Response:
+async def get_settlement(setl_id: SetlId, request: Request, actor: ActorDep) -> Response:
+    def work(uow: UnitOfWork) -> Response:
         entry, cancelled = settlements.get(uow, actor, setl_id)
         return reply(wire.entry_json(entry, entry.institution.code, cancelled))
 
-    return await _run(uow, work)
+    return await _run(request, work)
 
 
 @router.post("/settlements/{setl_id}/cancel", tags=["settlements"], summary="撤销: cancel",
-             openapi_extra={**body(CancelIn), "requestBody": {
-                 **body(CancelIn)["requestBody"], "required": False}},
+             openapi_extra=body(CancelIn, required=False),
              responses={201: {"model": SettlementOut, "description": "the reversing entry"}})
-async def cancel(setl_id: SetlId, request: Request, actor: ActorDep, uow: UowDep) -> Response:
+async def cancel(setl_id: SetlId, request: Request, actor: ActorDep) -> Response:
     """Append the reversing entry and take the settlement's pool additions back out."""
     raw = await request.body()
 
-    def work() -> Response:
+    def work(uow: UnitOfWork) -> Response:
         given = wire.parse_body(raw) if raw.strip() else {}
         entry = settlements.cancel(uow, actor, setl_id, wire.optional_text(given, "psn_no"),
                                    wire.optional_text(given, "mdtrt_id"))
         return reply(wire.entry_json(entry, entry.institution.code), 201)
 
-    return await _run(uow, work)
+    return await _run(request, work)
 
 
 @router.get("/persons/{psn_no}/years/{year}", tags=["persons"])
 async def person_year(psn_no: Annotated[str, Path(max_length=40)],
                       year: Annotated[int, Path(ge=1990, le=2100)],
-                      actor: ActorDep, uow: UowDep) -> Response:
+                      request: Request, actor: ActorDep) -> Response:
     """Identities in force, each pool used and left against its deductibles and caps, and
     the year's settlements with their traces."""
-    return await _run(uow, lambda: reply(records.person_year(uow, actor, psn_no, year)))
+    return await _run(request, lambda uow: reply(records.person_year(uow, actor, psn_no, year)))
 
 
 @router.post("/persons", tags=["persons"], openapi_extra=body(PersonIn), status_code=201)
-async def create_person(request: Request, actor: ActorDep, uow: UowDep) -> Response:
+async def create_person(request: Request, actor: ActorDep) -> Response:
     raw = await request.body()
-    return await _run(uow, lambda: reply(records.person_json(
+    return await _run(request, lambda uow: reply(records.person_json(
         records.create_person(uow, actor, wire.parse_body(raw))), 201))
 
 
 @router.post("/institutions", tags=["institutions"], openapi_extra=body(InstitutionIn),
              status_code=201)
-async def create_institution(request: Request, actor: ActorDep, uow: UowDep) -> Response:
+async def create_institution(request: Request, actor: ActorDep) -> Response:
     raw = await request.body()
-    return await _run(uow, lambda: reply(records.institution_json(
+    return await _run(request, lambda uow: reply(records.institution_json(
         records.create_institution(uow, actor, wire.parse_body(raw))), 201))
 
 
 @router.post("/parameters", tags=["parameters"], openapi_extra=body(ParameterIn))
-async def set_parameter(request: Request, actor: ActorDep, uow: UowDep) -> Response:
+async def set_parameter(request: Request, actor: ActorDep) -> Response:
     """Set a jurisdiction's local parameter (for a year, or any year) with its source."""
     raw = await request.body()
-    return await _run(uow, lambda: reply(records.parameter_json(
+    return await _run(request, lambda uow: reply(records.parameter_json(
         records.set_parameter(uow, actor, wire.parse_body(raw)))))

@@ -63,7 +63,7 @@ async def _unavailable(_: Request, e: Exception) -> Response:
                   headers={"Retry-After": "1"})
 
 
-THREADS = 16  # worker threads a process settles in; at most db.POOL_SIZE
+THREADS = 8  # worker threads a process settles in; at most db.POOL_SIZE
 
 
 @asynccontextmanager

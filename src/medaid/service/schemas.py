@@ -148,7 +148,7 @@ class ErrorOut(BaseModel):
     error: Detail
 
 
-def body(model: type[BaseModel]) -> dict[str, Any]:
+def body(model: type[BaseModel], required: bool = True) -> dict[str, Any]:
     """`openapi_extra` documenting a JSON request body the route reads itself."""
     schema = model.model_json_schema()
     defs = schema.pop("$defs", {})
@@ -162,5 +162,5 @@ def body(model: type[BaseModel]) -> dict[str, Any]:
             return [inline(v) for v in node]
         return node
 
-    return {"requestBody": {"required": True,
+    return {"requestBody": {"required": required,
                             "content": {"application/json": {"schema": inline(schema)}}}}

@@ -1,0 +1,59 @@
+"""The case contract's checks on visit amounts and dates, in one compiled pass.
+
+`first_problem` returns the first row that breaks a rule and which rule, so the error
+names the row and field exactly as `medaid.case.parse_visit` names a JSON path.
+"""
+
+from __future__ import annotations
+
+from numba import njit
+
+PROBLEMS = (
+    ("medfee_sumamt", "must be ≥ 0"),
+    ("fulamt_ownpay_amt", "must be ≥ 0"),
+    ("overlmt_selfpay", "must be ≥ 0"),
+    ("preselfpay_amt", "must be ≥ 0"),
+    ("hifp_pay", "must be ≥ 0"),
+    ("hifmi_pay", "must be ≥ 0"),
+    ("oth_pay", "must be ≥ 0"),
+    ("end", "before start"),
+    ("medfee_sumamt", "less than fulamt_ownpay_amt + overlmt_selfpay + preselfpay_amt"),
+    ("hifp_pay", "hifp_pay + hifmi_pay + oth_pay exceed the policy-range amount"),
+    ("hifmi_pay", "hifp_pay + hifmi_pay + oth_pay exceed the policy-range amount"),
+    ("oth_pay", "hifp_pay + hifmi_pay + oth_pay exceed the policy-range amount"),
+    ("hospital_level", "must be 1, 2, 3 or absent"),
+)
+
+
+@njit(cache=True, nogil=True)
+def first_problem(medfee, ownpay, overlmt, preself, hifp, hifmi, oth, start, end, level,  # type: ignore[no-untyped-def]
+                  inscp):
+    """Fill `inscp`; return (row, index into PROBLEMS) of the first problem, or (−1, −1).
+    An absent hifp_pay/hifmi_pay is −1 (computed later), counted as 0 here."""
+    for i in range(len(medfee)):
+        for k, a in enumerate((medfee[i], ownpay[i], overlmt[i], preself[i])):
+            if a < 0:
+                return i, k
+        if hifp[i] < -1:
+            return i, 4
+        if hifmi[i] < -1:
+            return i, 5
+        if oth[i] < 0:
+            return i, 6
+        if end[i] < start[i]:
+            return i, 7
+        v = medfee[i] - ownpay[i] - overlmt[i] - preself[i]
+        if v < 0:
+            return i, 8
+        inscp[i] = v
+        paid = max(hifp[i], 0)
+        if paid > v:
+            return i, 9
+        paid += max(hifmi[i], 0)
+        if paid > v:
+            return i, 10
+        if paid + oth[i] > v:
+            return i, 11
+        if level[i] < 0 or level[i] > 3:
+            return i, 12
+    return -1, -1
