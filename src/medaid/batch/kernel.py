@@ -165,9 +165,11 @@ def settle_range(g_lo, g_hi, group_off, plan, sel, medfee, inscp, hifp_in, hifmi
                  cat_order, lines, segs, caps, covers, sel_setting, sel_alt, alt_line,
                  alt_lines, ref_tab, tilt, tilt_segs, tilt_caps, tilt_referral, tilt_location,
                  tilt_setting, ci, ci_segs, bi, bi_level, scale, n_slots,
-                 hifp_o, hifmi_o, base_o, assist_o, tilted_o, special_o, cat_o, mask_o, err_o):
-    """Person-years g_lo..g_hi−1, each from empty pools, visits in order. Releases the GIL:
-    the caller runs ranges of person-years on several threads."""
+                 hifp_o, hifmi_o, base_o, assist_o, tilted_o, special_o, cat_o, mask_o, err_o,
+                 pools_o):
+    """Person-years g_lo..g_hi−1, each from empty pools, visits in order; `pools_o[g]` gets
+    person-year g's pools at its end (what each cap pool has paid). Releases the GIL: the
+    caller runs ranges of person-years on several threads."""
     slots = st_mode.shape[0]
     pools = np.zeros(n_slots, np.int64)
     scratch = np.zeros(n_slots, np.int64)
@@ -360,6 +362,7 @@ def settle_range(g_lo, g_hi, group_off, plan, sel, medfee, inscp, hifp_in, hifmi
             tilted_o[i] = pay
             mask_o[i] = best_mask
             err_o[i] = err
+        pools_o[g, :] = pools
 
 
 @njit(cache=True)

@@ -49,6 +49,30 @@ PARALLEL_FROM = 50_000  # visits: below this one thread is faster than several
 
 
 @dataclass(frozen=True)
+class PersonYears:
+    """The person-years settled, in scan order: visits `off[g]..off[g+1]` of the scan
+    (`order[k]` is the row of the k-th visit scanned; None: the visits' own order)."""
+
+    off: I64
+    order: I64 | None
+    person: I64  # person_key
+    year: I32
+    plan: I32  # the plan of the person-year's last visit
+    pools: I64  # [person-year, pool slot]: each pool at the end of the year (fen; base pools
+    # hold the cumulative base, cap pools what they have paid)
+
+    def __len__(self) -> int:
+        return len(self.person)
+
+    def total(self, per_visit: I64) -> I64:
+        """The sum of a per-visit amount over each person-year (exact, int64)."""
+        if not len(self.person):
+            return np.zeros(0, np.int64)
+        scanned = per_visit if self.order is None else per_visit[self.order]
+        return np.add.reduceat(scanned, self.off[:-1]).astype(np.int64)
+
+
+@dataclass(frozen=True)
 class Results:
     """One settlement per visit (arrays in the visits' order); amounts in fen."""
 
@@ -68,6 +92,7 @@ class Results:
     assistance: I64
     tilted: I64
     special: I64
+    years: PersonYears
 
     @property
     def maf_pay(self) -> I64:
@@ -246,6 +271,8 @@ def settle_population(versions: Sequence[Policy], local: Mapping[str, object],
                              np.empty((slots, n), np.int16))
     out = {name: np.empty(n, np.int64) for name in (
         "hifp", "hifmi", "base", "assistance", "tilted", "special", "mask")}
+    n_slots = max(1, len(plans.pools))
+    pools_o = np.zeros((len(group_off) - 1, n_slots), np.int64)
     cat_o = np.empty(n, np.int16)
     err_o = np.empty(n, np.int32)
     stays = np.zeros(len(KINDS), bool)
@@ -286,9 +313,9 @@ def settle_population(versions: Sequence[Policy], local: Mapping[str, object],
             plans.covers, plans.sel_setting, plans.sel_alt, plans.alt_line, plans.alt_lines,
             plans.referral, plans.tilt, plans.tilt_segs, plans.tilt_caps, plans.tilt_referral,
             plans.tilt_location, plans.tilt_setting, plans.ci, plans.ci_segs, plans.bi,
-            plans.bi_level, plans.scale, max(1, len(plans.pools)),
+            plans.bi_level, plans.scale, n_slots,
             out["hifp"], out["hifmi"], out["base"], out["assistance"], out["tilted"],
-            out["special"], cat_o, out["mask"], err_o)
+            out["special"], cat_o, out["mask"], err_o, pools_o)
 
     # Person-years are independent: ranges of them run on threads (numpy and the kernel
     # release the GIL), each of about the same number of visits.
@@ -303,6 +330,10 @@ def settle_population(versions: Sequence[Policy], local: Mapping[str, object],
         with ThreadPoolExecutor(len(ranges)) as pool:
             list(pool.map(lambda r: scan(*r), ranges))
 
+    starts, ends = group_off[:-1], group_off[1:] - 1
+    years = PersonYears(group_off, perm, visits.person[starts] if n else np.zeros(0, np.int64),
+                        year[starts] if n else np.zeros(0, np.int32),
+                        plan[ends] if n else np.zeros(0, np.int32), pools_o)
     if perm is not None:  # back to the file's order
         inverse = np.empty(n, np.int64)
         inverse[perm] = np.arange(n)
@@ -318,7 +349,7 @@ def settle_population(versions: Sequence[Policy], local: Mapping[str, object],
         plan=plan, line_mask=out["mask"], medfee_sumamt=visits.medfee,
         inscp_scp_amt=visits.inscp, hifp_pay=out["hifp"], hifmi_pay=out["hifmi"],
         oth_pay=visits.oth, base=out["base"], assistance=out["assistance"],
-        tilted=out["tilted"], special=out["special"])
+        tilted=out["tilted"], special=out["special"], years=years)
 
 
 def _raise(plans: Plans, plan: I32, visits: VisitColumns, row: int, err: I32) -> None:

@@ -24,7 +24,7 @@ from medaid.policy.params import Num
 from medaid.service import auth
 from medaid.service.auth import Actor
 from medaid.service.parameters import check_value, params_for, put
-from medaid.service.settlements import cancelled_by, find_person
+from medaid.service.settlements import find_person
 from medaid.service.uow import UnitOfWork
 from medaid.service.wire import ROOT, entry_json, pool_amount
 from medaid.store import pools
@@ -156,6 +156,8 @@ def person_year(uow: UnitOfWork, actor: Actor, psn_no: str, year: int) -> dict[s
     if actor.role == "hospital":
         query = query.where(Entry.institution_id == actor.institution_id)
     entries = list(uow.session.scalars(query.order_by(Entry.id)))
+    # a cancellation is of the same person, year and institution as what it cancels
+    cancels = {e.reverses_id: e.setl_id for e in entries if e.reverses_id is not None}
     policy = model.in_force(model.versions(p.jurisdiction), last)  # the year's last
     return {
         "psn_no": psn_no, "name": p.name, "jurisdiction": p.jurisdiction,
@@ -164,7 +166,7 @@ def person_year(uow: UnitOfWork, actor: Actor, psn_no: str, year: int) -> dict[s
         "identities": [identity_json(i, dept) for i, dept in in_year],
         "pools": [] if policy is None else _pools(uow, policy, year,
                                                   {i.category for i, _ in in_year}, used),
-        "settlements": [entry_json(e, e.institution.code, cancelled_by(uow, e))
+        "settlements": [entry_json(e, e.institution.code, cancels.get(e.id))
                         for e in entries],
     }
 

@@ -29,7 +29,14 @@ from medaid.service.parameters import params_for
 from medaid.service.uow import UnitOfWork
 from medaid.service.wire import ROOT, VisitRequest, trace_rows
 from medaid.store import pools, queries
-from medaid.store.models import Person, PersonYear, Settlement
+from medaid.store.models import (
+    AMOUNTS,
+    SENT_AMOUNTS,
+    SETTLED_AMOUNTS,
+    Person,
+    PersonYear,
+    Settlement,
+)
 
 CANCEL_RULE = "cancel"
 
@@ -153,11 +160,8 @@ def settle(uow: UnitOfWork, actor: Actor, req: VisitRequest) -> Settled:
             "category": settlement.category, "rules": settlement.rules,
             "trace": trace_rows(settlement.trace),
             "pool_deltas": pools.encode(pools.deltas(year.pools, after)), "created_at": _now(),
-            **{name: getattr(visit, name) for name in ("medfee_sumamt", "fulamt_ownpay_amt",
-                                                       "overlmt_selfpay", "preselfpay_amt")},
-            **{name: getattr(settlement, name) for name in (
-                "inscp_scp_amt", "hifp_pay", "hifmi_pay", "oth_pay", "base", "assistance",
-                "tilted", "special", "maf_pay", "psn_part_amt")}}
+            **{name: getattr(visit, name) for name in SENT_AMOUNTS},
+            **{name: getattr(settlement, name) for name in SETTLED_AMOUNTS}}
         uow.session.connection().execute(queries.APPEND, values)
         uow.save_year(year, after)
         uow.commit()
@@ -221,10 +225,7 @@ def cancel(uow: UnitOfWork, actor: Actor, setl_id: str, psn_no: str | None,
         raise Conflict(f"settlement {setl_id} is already cancelled by {done}")
     change = pools.decode(original.pool_deltas)
     uow.save_year(year, pools.add(year.pools, change, -1))
-    negated = {name: -getattr(original, name) for name in (
-        "medfee_sumamt", "fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt",
-        "inscp_scp_amt", "hifp_pay", "hifmi_pay", "oth_pay", "base", "assistance", "tilted",
-        "special", "maf_pay", "psn_part_amt")}
+    negated = {name: -getattr(original, name) for name in AMOUNTS}
     note = engine.TraceLine("chain", CANCEL_RULE, "撤销",
                             f"cancels {setl_id}: its {to_yuan(original.maf_pay)} of assistance "
                             f"and its pool additions are reversed", -original.maf_pay)

@@ -24,7 +24,7 @@ ROOT = "$"
 # 医疗类别 → the engine's visit kind (spec/NATIONAL.md); other kinds are sent as `kind`.
 MED_TYPES = {"11": "general_outpatient", "14": "special_outpatient", "21": "inpatient",
              "23": "inpatient", "24": "inpatient", "52": "childbirth"}
-OUTSIDE = ("fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt")  # not in settlement_json
+OUTSIDE = models.SENT_AMOUNTS[1:]  # sent, and not in settlement_json
 
 
 def parse_body(body: bytes) -> dict[str, Any]:

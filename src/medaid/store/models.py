@@ -41,12 +41,11 @@ NAMING = {
 }
 
 ROLES = ("hospital", "caseworker", "finance", "admin", "auditor")
-KINDS = ("settle", "cancel")
-# Amounts of a visit as the hospital sent them, then every amount of the result (fen).
-VISIT_AMOUNTS = ("medfee_sumamt", "fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt",
-                 "inscp_scp_amt", "hifp_pay", "hifmi_pay", "oth_pay")
-RESULT_AMOUNTS = ("base", "assistance", "tilted", "special", "maf_pay", "psn_part_amt")
-
+# The visit's amounts as the hospital sent them, then every amount the settlement gave (fen).
+SENT_AMOUNTS = ("medfee_sumamt", "fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt")
+SETTLED_AMOUNTS = ("inscp_scp_amt", "hifp_pay", "hifmi_pay", "oth_pay", "base", "assistance",
+                   "tilted", "special", "maf_pay", "psn_part_amt")
+AMOUNTS = SENT_AMOUNTS + SETTLED_AMOUNTS
 
 
 class UtcDateTime(TypeDecorator[datetime]):
