@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SHARED ?= ../shared
 
-.PHONY: run examples test lint bench cases clean
+.PHONY: run examples test lint bench reforms cases clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -42,6 +42,22 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_batch.py
 	pg="$${MEDAID_TEST_POSTGRES_URL:-$$(bash .ci/postgres.sh 2>/dev/null || true)}"; \
 		$(BIN)/python bench/bench_api.py --postgres "$$pg"
+
+## reforms: the report of each reform in reforms/ on a generated year of its jurisdiction,
+## into out/reforms/NAME/ (report.md, report.html, report.xlsx, charts)
+REFORM_PERSONS ?= 20000
+REFORM_YEAR ?= 2023
+REFORM_SEED ?= 5
+reforms: $(STAMP)
+	@set -e; mkdir -p out/reforms/data; \
+	for r in reforms/*.yaml; do \
+		name=$$(basename $$r .yaml); j=$$(sed -n 's/^policy: *//p' $$r); \
+		data=out/reforms/data/$$j-$(REFORM_YEAR)-$(REFORM_PERSONS)-$(REFORM_SEED).parquet; \
+		echo "== $$r ($$j)"; \
+		test -f $$data || $(BIN)/medaid synth --jurisdiction $$j --persons $(REFORM_PERSONS) \
+			--year $(REFORM_YEAR) --seed $(REFORM_SEED) --out $$data; \
+		$(BIN)/medaid simulate $$data --policy $$j --reform $$r --report-dir out/reforms/$$name; \
+	done
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -10,7 +10,7 @@ import sys
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -22,6 +22,9 @@ from medaid.errors import MedaidError
 from medaid.policy import conformance, explain, model
 from medaid.policy.articles import ArticleNotFound
 from medaid.registry import roster, summary
+
+if TYPE_CHECKING:
+    from medaid.service.uow import UnitOfWork
 
 app = typer.Typer(
     add_completion=False, no_args_is_help=True,
@@ -36,6 +39,12 @@ db_app = typer.Typer(no_args_is_help=True, help="The database: migrations.")
 app.add_typer(db_app, name="db")
 token_app = typer.Typer(no_args_is_help=True, help="Bearer tokens for the API.")
 app.add_typer(token_app, name="token")
+user_app = typer.Typer(no_args_is_help=True, help="Users who log in with a password.")
+app.add_typer(user_app, name="user")
+audit_app = typer.Typer(no_args_is_help=True, help="The hash-chained audit log.")
+app.add_typer(audit_app, name="audit")
+premium_app = typer.Typer(no_args_is_help=True, help="Premium-subsidy lists (参保资助名单).")
+app.add_typer(premium_app, name="premium")
 DatabaseOpt = Annotated[str | None, typer.Option(
     "--database", envvar="MEDAID_DATABASE_URL",
     help="SQLAlchemy URL (default sqlite:///medaid.sqlite)")]
@@ -213,6 +222,8 @@ def demo(
         db.ensure_schema(engine)
         with UnitOfWork(db.sessions(engine)) as uow:
             done = seeding.seed(uow, persons)
+            people = seeding.demo_users(uow)
+            plan = seeding.import_demo_roster(uow, date.today())
     except MedaidError as e:
         fail(str(e))
     out.print(f"demo {done.year}: {done.persons} persons added; local parameters set "
@@ -221,6 +232,11 @@ def demo(
     for h in done.hospitals:  # one line each, never cut: a token is copied from here
         out.print(f"  {h.code}  {h.token}  {h.name} ({h.jurisdiction})")
     out.print(f"admin token: {done.admin_token}")
+    out.print("users (POST /api/v1/login with username and password; role, scope):")
+    for u in people:
+        out.print(f"  {u.username}  {u.password}  {u.role} ({u.scope})")
+    out.print("demo roster imported (秦淮区 民政): "
+              + "; ".join(summary.plan_lines(plan)), markup=False)
     out.print(f"a person to try: GET /api/v1/persons/{done.sample_psn_no}/years/{done.year}")
 
 
@@ -273,6 +289,126 @@ def roster_check(
         out.print(line, markup=False)
     if parsed.errors:
         raise typer.Exit(2)
+
+
+def _uow(database: str | None) -> UnitOfWork:
+    """A unit of work on the migrated database (the caller enters it)."""
+    from medaid.service.uow import UnitOfWork
+    from medaid.store import db
+
+    engine = db.make_engine(database)
+    db.ensure_schema(engine)
+    return UnitOfWork(db.sessions(engine))
+
+
+@user_app.command("create")
+def user_create(
+    username: Annotated[str, typer.Argument(help="the login name")],
+    role: Annotated[str, typer.Option("--role", help="hospital, caseworker, finance, admin, "
+                                                     "auditor")],
+    district: Annotated[str | None, typer.Option(
+        "--district", help="a caseworker's district (6-digit code)")] = None,
+    institution: Annotated[str | None, typer.Option(
+        "--institution", help="a hospital user's fixmedins_code")] = None,
+    database: DatabaseOpt = None,
+) -> None:
+    """Create a user (or set a new password) and print the generated password once."""
+    import secrets
+
+    from medaid.service import auth, records, users
+
+    password = secrets.token_urlsafe(12)
+    try:
+        with _uow(database) as uow:
+            inst = records.institution_by_code(uow, institution) if institution else None
+            users.create(uow, auth.CLI, username, password, role, district,
+                         inst.id if inst else None)
+    except MedaidError as e:
+        fail(str(e))
+    sys.stdout.write(f"{username} ({role}) password: {password}\n")
+
+
+@audit_app.command("verify")
+def audit_verify(database: DatabaseOpt = None) -> None:
+    """Recompute the chain: "ok, N entries", or the first edited, removed or inserted
+    entry and exit status 1."""
+    from medaid.store import audit
+
+    try:
+        with _uow(database) as uow:
+            verdict = audit.verify(uow.session.connection())
+    except MedaidError as e:
+        fail(str(e))
+    if verdict.problem is not None:
+        sys.stdout.write(f"audit log broken: {verdict.problem}\n")
+        raise typer.Exit(1)
+    sys.stdout.write(f"ok, {verdict.entries} entries\n")
+
+
+@app.command("import")
+def import_file(
+    file: Annotated[Path, typer.Argument(help="a roster: CSV (UTF-8 or GBK) or XLSX")],
+    jurisdiction: Annotated[str, typer.Option("--jurisdiction", "-j", help="e.g. nanjing")],
+    district: Annotated[str, typer.Option("--district", help="6-digit district code")],
+    department: Annotated[str | None, typer.Option(
+        "--department", help="the sending department, for rows that do not name one")] = None,
+    month: Annotated[str | None, typer.Option(
+        "--month", help="the roster's month, YYYY-MM (default: this month)")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="report, store nothing")] = False,
+    database: DatabaseOpt = None,
+) -> None:
+    """Import a monthly roster into the registry: the diff, applied in one transaction
+    unless a row is bad (exit 2, nothing stored) or --dry-run."""
+    from medaid.service import auth, rosters
+
+    today = date.today()
+    try:
+        to = rosters.target(jurisdiction, district, month)
+        parsed = roster.parse_roster(file, to.jurisdiction, today, department=department)
+        with _uow(database) as uow:
+            plan, applied = rosters.import_roster(uow, auth.CLI, parsed, to, today, dry_run)
+    except MedaidError as e:
+        fail(str(e))
+    if parsed.errors:
+        for line in summary.check_lines(parsed):
+            out.print(line, markup=False)
+    elif not plan.ok:
+        for bad in plan.errors:
+            out.print(f"  第{bad.row}行 row {bad.row} {bad.value!r}: {bad.reason}",
+                      markup=False)
+    for line in summary.plan_lines(plan):
+        out.print(line, markup=False)
+    out.print("applied" if applied else "dry run: nothing stored" if plan.ok
+              else "refused: nothing stored")
+    if not plan.ok:
+        raise typer.Exit(2)
+
+
+@premium_app.command("list")
+def premium_list(
+    jurisdiction: Annotated[str, typer.Argument(help="e.g. nanjing")],
+    year: Annotated[int, typer.Option("--year", help="the premium year")],
+    output: Annotated[Path, typer.Option("--out", help="the workbook to write (.xlsx)")],
+    district: Annotated[str | None, typer.Option("--district", help="one district only")
+                        ] = None,
+    database: DatabaseOpt = None,
+) -> None:
+    """Write the year's premium-subsidy list of the registry as a workbook."""
+    from medaid.money import to_yuan
+    from medaid.service import auth, premiums
+
+    if jurisdiction not in model.jurisdictions():
+        fail(f"jurisdiction: one of {', '.join(model.jurisdictions())}")
+    try:
+        with _uow(database) as uow:
+            lst = premiums.listing(uow, auth.CLI, jurisdiction, year, district)
+        output.write_bytes(premiums.listing_xlsx(lst, show_ids=True))
+    except MedaidError as e:
+        fail(str(e))
+    except OSError as e:
+        fail(f"{output}: {e.strerror}")
+    out.print(f"{output}: {lst.jurisdiction} {lst.year}: {len(lst.subsidies)} persons "
+              f"subsidised, {to_yuan(lst.total)} yuan")
 
 
 # Batch settlement of populations (docs/BATCH.md); heavy imports happen inside the commands.

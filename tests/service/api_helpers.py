@@ -10,7 +10,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from medaid import idcard
+from medaid.registry import idcard
 from medaid.service import auth
 from medaid.service.uow import UnitOfWork
 from medaid.store.models import Institution

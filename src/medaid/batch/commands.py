@@ -11,7 +11,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -27,6 +27,15 @@ from rich.table import Table
 
 from medaid.errors import InputError, MedaidError
 from medaid.money import fmt
+
+if TYPE_CHECKING:
+    from medaid.batch.compare import Comparison, PersonChanges
+    from medaid.batch.partition import Layout
+    from medaid.batch.schema import Meta
+    from medaid.batch.stream import Collector, Scenario
+    from medaid.batch.summary import Totals
+    from medaid.policy.model import Policy
+    from medaid.policy.reform import Reformed
 
 # Wide enough for the totals tables when stdout is a file or a pipe (rich assumes 80).
 out = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
@@ -82,14 +91,28 @@ def simulate(
         "--out", help="write one result per visit to this Parquet file")] = None,
     policy_file: Annotated[list[Path] | None, typer.Option(
         "--policy-file", help="a policy file of the same schema (repeatable)")] = None,
+    reform: Annotated[Path | None, typer.Option(
+        "--reform", help="a reform file (docs/REFORMS.md): settle under both, compare")] = None,
+    report_dir: Annotated[Path | None, typer.Option(
+        "--report-dir", help="with --reform: write the report (Markdown, HTML, charts, "
+        "Excel) here")] = None,
+    cluster: Annotated[str | None, typer.Option(
+        "--cluster", help="'local': settle on a local Dask cluster of 2 worker processes")
+    ] = None,
+    scheduler: Annotated[str | None, typer.Option(
+        "--scheduler", help="settle on the Dask cluster at this address (tcp://host:8786)")
+    ] = None,
+    partition_visits: Annotated[int, typer.Option(
+        "--partition-visits", help="visits per partition, about (memory is bounded by it)")
+    ] = 1_000_000,
 ) -> None:
-    """Settle every visit of a Parquet population; print totals by tier, category, kind."""
-    import pyarrow.parquet as pq
-
-    from medaid.batch import schema, summary
+    """Settle every visit of a Parquet population, partition by partition; print totals by
+    tier, category and kind, or, with --reform, baseline against reform."""
+    from medaid.batch import partition
     from medaid.batch.memory import keep_freed_memory
-    from medaid.batch.settle import settle_population
+    from medaid.batch.stream import Scenario
     from medaid.policy import model
+    from medaid.policy.reform import load_reform
 
     keep_freed_memory()
     extra = [model.load_policy(p) for p in policy_file or []]
@@ -98,46 +121,133 @@ def simulate(
         known = sorted({*model.jurisdictions(), *(p.jurisdiction for p in extra)})
         raise InputError("--policy", f"unknown jurisdiction {policy!r} (one of: "
                          f"{', '.join(known)})")
-    for p in (visits_file, visits_file.parent / schema.read_meta(visits_file).persons):
-        if not p.is_file():
-            raise InputError(str(p), "no such file")
-    steps = ["read", "settle", "totals"] + (["write"] if out_path else [])
-    with _progress() as bar:
-        task = bar.add_task(f"simulate {policy}", total=len(steps), detail="")
-        timings: dict[str, float] = {}
+    if cluster not in (None, "local"):
+        raise InputError("--cluster", f"{cluster!r}: only 'local' (or --scheduler ADDRESS)")
+    if cluster and scheduler:
+        raise InputError("--scheduler", "either --cluster local or --scheduler, not both")
+    if report_dir is not None and reform is None:
+        raise InputError("--report-dir", "a report compares a reform: give --reform")
+    if out_path is not None and reform is not None:
+        raise InputError("--out", "writes one policy's results: run without --reform")
+    if partition_visits < 1:
+        raise InputError("--partition-visits", "must be ≥ 1")
+    reformed = load_reform(reform).apply(versions) if reform is not None else None
 
-        def done(step: str, t0: float) -> float:
-            timings[step] = time.perf_counter() - t0
-            bar.update(task, advance=1, detail=f"{step} {timings[step]:.2f}s")
-            return time.perf_counter()
-
+    timings: dict[str, float] = {}
+    with partition.Pieces(visits_file) as pieces, _progress() as bar:
         t = time.perf_counter()
-        table, persons, meta = schema.read_population(visits_file, schema.VISIT_INPUT)
-        visits = schema.visit_columns(table)
-        people = schema.person_columns(persons)
-        t = done("read", t)
-        local = meta.local.get(policy, {})
-        res = settle_population(versions, local, visits, people)
-        t = done("settle", t)
-        tot = summary.totals(res, visits.person)
-        t = done("totals", t)
-        if out_path:
-            ids = pq.read_table(visits_file, columns=["visit_id"]).column("visit_id")
-            pq.write_table(res.table(visits.person, ids), out_path,
-                           compression=schema.COMPRESSION)
-            done("write", t)
-    _print_totals(policy, tot, timings)
+        task = bar.add_task("partition", total=None, detail=str(visits_file))
+        lay = partition.layout(visits_file, partition_visits, pieces)
+        timings["partition"] = time.perf_counter() - t
+        bar.remove_task(task)
+        local = dict(lay.meta.local.get(policy, {}))
+        scenarios = [Scenario("baseline", versions, local)]
+        if reformed is not None:
+            hidden = reformed.overridden(local)
+            if hidden:
+                where, name = hidden[0]
+                raise InputError(f"{reform}: {where}", f"the population's local parameters "
+                                 f"set {name} ({local[name]}), which the engine takes before "
+                                 f"the policy file: the change would not apply; set it under "
+                                 f"`local:` instead")
+            scenarios.append(Scenario("reform", reformed.versions, reformed.local_for(local)))
+        collector, where = _settle(lay, scenarios, out_path, cluster, scheduler, bar, timings)
+        totals, people = collector.merged()
+        if reformed is not None and report_dir is not None:
+            from medaid.batch import report
+
+            assert people is not None
+            comparison = _comparison(visits_file, lay.meta, reformed, scenarios, totals,
+                                     people)
+            t = time.perf_counter()
+            task = bar.add_task("report", total=4, detail=str(report_dir))
+            files = report.write(comparison, report_dir,
+                                 lambda name: bar.update(task, advance=1, detail=name))
+            timings["report"] = time.perf_counter() - t
+    if reformed is None:
+        _print_totals(policy, totals[0], timings, where)
+    else:
+        assert people is not None
+        _print_comparison(policy, totals, people, timings, where)
+        if report_dir is not None:
+            out.print(f"wrote {report_dir}: " + ", ".join(f.name for f in files))
     if out_path:
-        out.print(f"wrote {out_path}: one row per visit ({len(res):,})")
+        out.print(f"wrote {out_path}: one row per visit ({totals[0].visits:,})")
 
 
-def _print_totals(policy: str, tot: object, timings: dict[str, float]) -> None:
-    from medaid.batch.summary import GROUP_AMOUNTS, LABELS, TIERS, Totals
+def _settle(lay: Layout, scenarios: list[Scenario], out_path: Path | None,
+            cluster: str | None, scheduler: str | None, bar: Progress,
+            timings: dict[str, float]) -> tuple[Collector, str]:
+    """Every partition settled, here or on a cluster, with the settle bar advancing by
+    partition; returns the collector and a line saying where it ran."""
+    import pyarrow.parquet as pq
 
-    assert isinstance(tot, Totals)
+    from medaid.batch import schema
+    from medaid.batch.stream import Collector, Outcome, run_local
+
+    writer = pq.ParquetWriter(out_path, schema.RESULTS, compression=schema.COMPRESSION) \
+        if out_path else None
+    collector = Collector(len(scenarios), writer.write_table if writer else None)
+    t = time.perf_counter()
+    n = len(lay.partitions)
+    task = bar.add_task(f"settle ×{len(scenarios)}", total=lay.visits,
+                        detail=f"0/{n} partitions")
+    done = [0, 0]
+
+    def advance(outcome: Outcome) -> None:
+        done[0] += 1
+        done[1] += outcome.visits
+        rate = done[1] / max(1e-9, time.perf_counter() - t)
+        bar.update(task, advance=outcome.visits,
+                   detail=f"{done[0]}/{n} partitions, {rate:,.0f} visits/s")
+
+    try:
+        if cluster or scheduler:
+            from medaid.batch.cluster import run_cluster
+
+            where = run_cluster(lay.partitions, scenarios, collector, advance, scheduler)
+        else:
+            run_local(lay.partitions, scenarios, collector, advance)
+            where = f"this process, {n} partition{'s' if n != 1 else ''}"
+    finally:
+        if writer is not None:
+            writer.close()
+    timings["settle"] = time.perf_counter() - t
+    return collector, where
+
+
+def _comparison(visits_file: Path, meta: Meta, reformed: Reformed,
+                scenarios: list[Scenario], totals: list[Totals], people: PersonChanges
+                ) -> Comparison:
+    from medaid.batch.compare import Comparison, income
+
+    base, new = scenarios
+    a, b = totals
+    labels = {c.id: c.label for v in [*base.versions, *new.versions] for c in v.spec.categories}
+    synth = meta.extra.get("synth")
+    data = "就诊数据由使用者提供 visits as given" if not synth else (
+        f"合成数据，不代表任何真实城市 synthetic, not a statement about any real city: medaid "
+        f"synth --jurisdiction {synth.get('jurisdiction')} --persons {synth.get('persons')} "
+        f"--year {synth.get('year')} --seed {synth.get('seed')} (docs/SYNTH.md)")
+
+    def named(versions: list[Policy]) -> str:
+        return "; ".join(f"{v.spec.name} {v.spec.version}（{v.path}）" for v in versions)
+
+    years = sorted({int(y) for y in set(a.year.tolist())})
+    return Comparison(
+        reform=reformed.reform, changes=reformed.changes, population=str(visits_file),
+        data=data, jurisdiction=base.versions[0].jurisdiction, name=base.versions[-1].spec.name,
+        baseline=named(base.versions), reformed=named(new.versions), base=a, new=b,
+        people=people, income=income(base.versions, base.local, years), labels=labels,
+        local=base.local)
+
+
+def _print_totals(policy: str, tot: Totals, timings: dict[str, float], where: str) -> None:
+    from medaid.batch.summary import GROUP_AMOUNTS, LABELS, TIERS
+
     steps = ", ".join(f"{k} {v:.2f} s" for k, v in timings.items())
     out.print(f"[bold]{policy}[/bold]: {tot.visits:,} visits of {tot.persons:,} persons "
-              f"settled ({steps}); amounts in yuan")
+              f"settled ({where}; {steps}); amounts in yuan")
     t = Table(title="by tier")
     t.add_column("tier")
     t.add_column("yuan", justify="right")
@@ -153,3 +263,42 @@ def _print_totals(policy: str, tot: object, timings: dict[str, float]) -> None:
             t.add_row(str(row[key]), f"{row['visits']:,}", *(f"{row[c]:,}" for c in extra),
                       *(fmt(int(row[c])) for c in GROUP_AMOUNTS))
         out.print(t)
+
+
+def _side_by_side(title: str, key: str, rows: list[tuple[str, int, int]],
+                  money: bool = True) -> Table:
+    t = Table(title=title)
+    for col in (key, "baseline", "reform", "change"):
+        t.add_column(col, justify="left" if col == key else "right")
+    show = fmt if money else (lambda n: f"{n:,}")
+    for name, a, b in rows:
+        t.add_row(name, show(a), show(b), ("+" if b > a else "") + show(b - a))
+    return t
+
+
+def _print_comparison(policy: str, totals: list[Totals], people: PersonChanges,
+                      timings: dict[str, float], where: str) -> None:
+    from medaid.batch.summary import LABELS
+
+    a, b = totals
+    steps = ", ".join(f"{k} {v:.2f} s" for k, v in timings.items())
+    out.print(f"[bold]{policy}[/bold], baseline against reform: {a.visits:,} visits of "
+              f"{a.persons:,} persons settled twice ({where}; {steps}); amounts in yuan")
+    out.print(_side_by_side("by tier", "tier", [
+        (LABELS[n], a.tiers[n], b.tiers[n]) for n in (
+            "hifp_pay", "hifmi_pay", "assistance", "tilted", "special", "maf_pay",
+            "psn_part_amt")]))
+    for title, key, x, y in (("assistance fund by category", "category", a.by_category,
+                              b.by_category),
+                             ("assistance fund by visit kind", "kind", a.by_kind, b.by_kind)):
+        after = {r[key]: r["maf_pay"] for r in y.iter_rows(named=True)}
+        before = {r[key]: r["maf_pay"] for r in x.iter_rows(named=True)}
+        out.print(_side_by_side(title, key, [(k, before.get(k, 0), after.get(k, 0))
+                                             for k in dict.fromkeys([*before, *after])]))
+    ca = {r["pool"]: r["reached"] for r in a.caps.iter_rows(named=True)}
+    cb = {r["pool"]: r["reached"] for r in b.caps.iter_rows(named=True)}
+    out.print(_side_by_side("person-years reaching each cap", "cap pool", [
+        (k, ca.get(k, 0), cb.get(k, 0)) for k in dict.fromkeys([*ca, *cb])], money=False))
+    out.print(f"persons whose assistance rises: {people.gainers:,} (+{fmt(people.gained)}); "
+              f"falls: {people.losers:,} (-{fmt(people.lost)}); unchanged: "
+              f"{people.persons - people.gainers - people.losers:,}")

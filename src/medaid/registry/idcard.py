@@ -138,3 +138,9 @@ def mask(number: str) -> str:
     if len(n) < 14:
         return "*" * len(n)
     return n[:6] + "*" * (len(n) - 10) + n[-4:]
+
+
+def make(region: str, born: date, sequence: int) -> str:
+    """A number with a valid check digit (for generated test and demo persons)."""
+    first17 = f"{region}{born:%Y%m%d}{sequence % 1000:03d}"
+    return first17 + check_digit(first17)

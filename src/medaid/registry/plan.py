@@ -114,7 +114,8 @@ def plan_import(roster: Roster, current_identities: Iterable[RegisteredIdentity]
         key = (certno, c.department)
         if key not in latest or c.start > latest[key].start:
             latest[key] = c
-        if c.department in departments and (c.end is None or c.end > prev_end):
+        # an exit dated its own recognition date (see below) is an exit already made
+        if c.department in departments and (c.end is None or c.end > max(prev_end, c.start)):
             open_ones.append(c)
 
     new_persons: list[RosterRow] = []

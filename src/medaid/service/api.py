@@ -7,26 +7,36 @@ database calls block: a connection is never held while a request waits for a thr
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable
-from typing import Annotated, Any
+from datetime import date
+from pathlib import Path as FilePath
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
 
-from medaid.case import dumps
-from medaid.service import records, settlements, wire
+from medaid.case import as_choice, as_text, dumps
+from medaid.errors import InputError
+from medaid.policy import model
+from medaid.registry.roster import parse_roster
+from medaid.service import auth, premiums, records, rosters, settlements, users, wire
 from medaid.service.auth import Actor, current_actor
 from medaid.service.schemas import (
     CancelIn,
     ErrorOut,
     InstitutionIn,
+    LoginIn,
     ParameterIn,
     PersonIn,
+    RostersIn,
     SettlementOut,
     VisitIn,
     body,
 )
 from medaid.service.uow import UnitOfWork
+from medaid.store import audit
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorOut, "description": what} for code, what in (
@@ -150,3 +160,107 @@ async def set_parameter(request: Request, actor: ActorDep) -> Response:
     raw = await request.body()
     return await _run(request, lambda uow: reply(records.parameter_json(
         records.set_parameter(uow, actor, wire.parse_body(raw)))))
+
+
+@router.post("/login", tags=["users"], openapi_extra=body(LoginIn))
+async def login(request: Request) -> Response:
+    """A session token for a user's name and password (expires; send it as a Bearer)."""
+    raw = await request.body()
+
+    def work(uow: UnitOfWork) -> Response:
+        given = wire.parse_body(raw)
+        s = users.login(uow, as_text(given.get("username"), "$.username"),
+                        as_text(given.get("password"), "$.password"))
+        return reply({"token": s.token, "role": s.role,
+                      "expires_at": s.expires_at.isoformat(timespec="seconds")})
+
+    return await _run(request, work)
+
+
+@router.get("/audit", tags=["audit"])
+async def audit_log(request: Request, actor: ActorDep,
+                    after: Annotated[int, Query(ge=0, description="entries after this seq")] = 0,
+                    limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> Response:
+    """The audit log in order (auditors only); reading it is itself audited."""
+    auth.require(actor, "auditor")
+
+    def work(uow: UnitOfWork) -> Response:
+        conn = uow.session.connection()
+        found = audit.entries(conn, after, limit)
+        audit.append(conn, actor.subject, "audit.read", "audit_log", {"after": after})
+        uow.commit()
+        return reply({"entries": found})
+
+    return await _run(request, work)
+
+
+def _flag(value: object, path: str) -> bool:
+    if isinstance(value, bool) or value is None:
+        return bool(value)
+    if isinstance(value, str) and value.lower() in ("true", "1", "false", "0", ""):
+        return value.lower() in ("true", "1")
+    raise InputError(path, "true or false")
+
+
+@router.post("/rosters", tags=["persons"], openapi_extra=body(RostersIn))
+async def import_roster(request: Request, actor: ActorDep) -> Response:
+    """Import a department's monthly roster for a district: a CSV or XLSX file as
+    multipart form data (`file`, `jurisdiction`, `district`, `department`, `month`,
+    `dry_run`), or JSON with `records`. The diff report answers; any bad row refuses the
+    whole roster (422 with the report) and stores nothing."""
+    today = date.today()
+    if request.headers.get("content-type", "").startswith("multipart/form-data"):
+        form = await request.form()
+        fields: dict[str, Any] = {k: v for k, v in form.items() if isinstance(v, str)}
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile):
+            raise InputError("file", "a roster file (CSV or XLSX) is required")
+        data, name = await upload.read(), FilePath(upload.filename or "roster.csv").name
+    else:
+        fields, data, name = wire.parse_body(await request.body()), None, "records"
+    to = rosters.target(fields.get("jurisdiction"), fields.get("district"), fields.get("month"))
+    department = fields.get("department") or None
+    if department is not None:
+        department = as_text(department, "department")
+    dry_run = _flag(fields.get("dry_run"), "dry_run")
+    auth.require_district(actor, to.district)
+
+    def work(uow: UnitOfWork) -> Response:
+        if data is None:
+            roster = rosters.records_roster(fields.get("records"), to.jurisdiction, today,
+                                            department)
+        else:
+            with tempfile.TemporaryDirectory() as folder:
+                path = FilePath(folder) / (name or "roster.csv")
+                path.write_bytes(data)
+                roster = parse_roster(path, to.jurisdiction, today, department=department)
+        plan, applied = rosters.import_roster(uow, actor, roster, to, today, dry_run)
+        report = rosters.report_json(plan, applied, dry_run, to, roster.source)
+        if plan.ok:
+            return reply(report)
+        return reply({"error": {"status": 422, "path": "rows", "message":
+                                f"{len(plan.errors)} problems in the roster: nothing imported"},
+                      "report": report}, 422)
+
+    return await _run(request, work)
+
+
+@router.get("/premium-subsidies", tags=["persons"])
+async def premium_subsidies(
+        request: Request, actor: ActorDep, jurisdiction: str,
+        year: Annotated[int, Query(ge=1990, le=2100)],
+        district: Annotated[str | None, Query(max_length=12)] = None,
+        format: Annotated[Literal["json", "xlsx"], Query()] = "json") -> Response:
+    """A year's premium-subsidy list (参保资助名单) as JSON or as the workbook."""
+    as_choice(jurisdiction, "jurisdiction", model.jurisdictions(), "jurisdiction")
+
+    def work(uow: UnitOfWork) -> Response:
+        lst = premiums.listing(uow, actor, jurisdiction, year, district)
+        if format == "xlsx":
+            return Response(premiums.listing_xlsx(lst, actor.sees_ids),
+                            media_type=premiums.XLSX, headers={
+                                "Content-Disposition":
+                                    f'attachment; filename="premium-{jurisdiction}-{year}.xlsx"'})
+        return reply(premiums.listing_json(lst, actor.sees_ids))
+
+    return await _run(request, work)

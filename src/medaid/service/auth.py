@@ -31,7 +31,16 @@ class Actor:
     role: str  # one of store.models.ROLES
     institution_id: int | None = None
     district: str | None = None
-    subject: str = ""  # who, as the audit log names them: "token:12"
+    subject: str = ""  # who, as the audit log names them: "token:12", "user:3/token:12"
+
+    @property
+    def sees_ids(self) -> bool:
+        """Whether whole ID numbers are shown to this actor: the roles that work with
+        persons' records; hospitals and finance get them masked."""
+        return self.role in ("caseworker", "admin", "auditor")
+
+
+CLI = Actor("admin", subject="cli")  # a command run on the server itself
 
 
 def token_hash(token: str) -> str:
@@ -39,11 +48,13 @@ def token_hash(token: str) -> str:
 
 
 def issue(uow: UnitOfWork, role: str, institution_id: int | None = None,
-          district: str | None = None) -> str:
+          district: str | None = None, user_id: int | None = None,
+          expires_at: datetime | None = None) -> str:
     """A new token (its text is shown once; only its hash is kept). The caller commits."""
     token = secrets.token_urlsafe(32)
     uow.session.add(Token(token_hash=token_hash(token), role=role, institution_id=institution_id,
-                          district=district, created_at=datetime.now(UTC)))
+                          district=district, user_id=user_id, created_at=datetime.now(UTC),
+                          expires_at=expires_at))
     return token
 
 
@@ -67,7 +78,8 @@ def authenticate(engine: Engine, token: str) -> Actor:
     if row is None or row.revoked_at is not None or (
             row.expires_at is not None and row.expires_at <= datetime.now(UTC)):
         raise Unauthenticated("unknown, revoked or expired token")
-    return Actor(row.role, row.institution_id, row.district, f"token:{row.id}")
+    subject = f"token:{row.id}" if row.user_id is None else f"user:{row.user_id}/token:{row.id}"
+    return Actor(row.role, row.institution_id, row.district, subject)
 
 
 def require(actor: Actor, *roles: str) -> None:

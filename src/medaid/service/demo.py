@@ -8,17 +8,21 @@ run, since only their hashes are stored.
 from __future__ import annotations
 
 import random
+import secrets
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
 from sqlalchemy import select
 
-from medaid import idcard, synth
+from medaid import synth
 from medaid.case import dumps
-from medaid.service import auth
+from medaid.registry import idcard
+from medaid.registry.plan import ImportPlan
+from medaid.service import auth, rosters, users
 from medaid.service.parameters import check_value, put, stored
 from medaid.service.uow import UnitOfWork
+from medaid.store import audit
 from medaid.store.models import Identity, Institution, Person
 
 SEED = 20240101
@@ -114,6 +118,9 @@ def seed(uow: UnitOfWork, persons_per_jurisdiction: int = 60, year: int | None =
                             for i in drawn.identities]))
             added += 1
     admin = auth.issue(uow, "admin")
+    uow.session.flush()
+    audit.append(uow.session.connection(), auth.CLI.subject, "demo.seed", "demo",
+                 {"persons": added, "hospitals": len(hospitals), "parameters": params})
     uow.commit()
     return Seeded(year, added, params, hospitals, admin, sample)
 
@@ -137,3 +144,50 @@ def _parameters(uow: UnitOfWork, jurisdiction: str, year: int) -> list[str]:
 
 def _name(rng: random.Random) -> str:
     return rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.randint(1, 2)))
+
+
+# One user per role; the caseworker and the hospital user get the first district and
+# hospital of Nanjing.
+USERS = (("admin", "admin"), ("auditor", "auditor"), ("finance", "finance"),
+         ("caseworker", "caseworker"), ("hospital", "hospital"))
+ROSTER_DISTRICT = "320104"  # 秦淮区: a district of its own, so the roster exits no one
+ROSTER_SIZE = 12
+
+
+@dataclass(frozen=True, slots=True)
+class DemoUser:
+    username: str
+    role: str
+    scope: str
+    password: str
+
+
+def demo_users(uow: UnitOfWork) -> list[DemoUser]:
+    """A user per role with a new password (shown once: only its hash is kept)."""
+    district = DISTRICTS["nanjing"][0][0]
+    hospital = uow.session.scalars(select(Institution).where(
+        Institution.jurisdiction == "nanjing").order_by(Institution.id)).first()
+    assert hospital is not None, "seed() first"
+    out = []
+    for username, role in USERS:
+        password = secrets.token_urlsafe(12)
+        d = district if role == "caseworker" else None
+        inst = hospital.id if role == "hospital" else None
+        users.create(uow, auth.CLI, username, password, role, d, inst)
+        scope = d or (hospital.code if inst else "city")
+        out.append(DemoUser(username, role, scope, password))
+    return out
+
+
+def import_demo_roster(uow: UnitOfWork, today: date) -> ImportPlan:
+    """A small 民政 roster of 秦淮区 through the import path (all unchanged when run again)."""
+    rng = random.Random(SEED + 1)
+    records = [{"name": _name(rng),
+                "certno": idcard.make(ROSTER_DISTRICT, date(1950, 1, 1)
+                                      + timedelta(days=rng.randrange(60 * 365)), 500 + n),
+                "category": rng.choice(("低保", "特困", "低边")), "start": "2023-01-01",
+                "department": "民政"} for n in range(ROSTER_SIZE)]
+    roster = rosters.records_roster(records, "nanjing", today, None)
+    to = rosters.Target("nanjing", ROSTER_DISTRICT, None)
+    plan, _ = rosters.import_roster(uow, auth.CLI, roster, to, today, dry_run=False)
+    return plan

@@ -13,7 +13,6 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from medaid import idcard
 from medaid.case import as_choice, as_text, dumps, parse_json, parse_person
 from medaid.engine import types as engine
 from medaid.errors import Conflict, InputError, NotFound
@@ -21,13 +20,14 @@ from medaid.money import to_yuan
 from medaid.policy import model
 from medaid.policy.model import Policy
 from medaid.policy.params import Num
+from medaid.registry import idcard
 from medaid.service import auth
 from medaid.service.auth import Actor
 from medaid.service.parameters import check_value, params_for, put
 from medaid.service.settlements import find_person
 from medaid.service.uow import UnitOfWork
 from medaid.service.wire import ROOT, entry_json, pool_amount
-from medaid.store import pools
+from medaid.store import audit, pools
 from medaid.store.models import Identity, Institution, LocalParameter, Person, PersonYear
 from medaid.store.models import Settlement as Entry
 
@@ -46,8 +46,12 @@ def _district(raw: dict[str, Any]) -> str:
     return d
 
 
-def _commit(uow: UnitOfWork, what: str) -> None:
+def _commit(uow: UnitOfWork, actor: Actor, action: str, obj: str, detail: dict[str, Any],
+            what: str) -> None:
+    """Commit a new row with its audit entry; a unique key already taken is a 409."""
     try:
+        uow.session.flush()
+        audit.append(uow.session.connection(), actor.subject, action, obj, detail)
         uow.commit()
     except IntegrityError:
         uow.rollback()
@@ -66,23 +70,24 @@ def create_institution(uow: UnitOfWork, actor: Actor, raw: dict[str, Any]) -> In
                        jurisdiction=_jurisdiction(raw), district=_district(raw),
                        level=None if level is None else int(level))
     uow.session.add(inst)
-    _commit(uow, f"institution {code}")
+    _commit(uow, actor, "institution.create", f"institution:{code}", {}, f"institution {code}")
     return inst
 
 
 def create_person(uow: UnitOfWork, actor: Actor, raw: dict[str, Any]) -> Person:
     psn_no = as_text(raw.get("psn_no"), f"{ROOT}.psn_no")
     certno = as_text(raw.get("certno"), f"{ROOT}.certno")
-    wrong = idcard.problem(certno)
-    if wrong:
-        raise InputError(f"{ROOT}.certno", wrong)
+    try:
+        certno = idcard.validate(certno, date.today()).number
+    except idcard.IdCardError as e:
+        raise InputError(f"{ROOT}.certno", str(e)) from None
     jurisdiction, district = _jurisdiction(raw), _district(raw)
     auth.require_district(actor, district)
     parsed = parse_person(raw | {"id": psn_no}, model.versions(jurisdiction)[-1], ROOT)
     departments = [None if i.get("department") is None
                    else as_text(i["department"], f"{ROOT}.identities[{k}].department")
                    for k, i in enumerate(raw.get("identities") or [])]
-    person = Person(psn_no=psn_no, certno=certno.upper(),
+    person = Person(psn_no=psn_no, certno=certno,
                     name=as_text(raw.get("name"), f"{ROOT}.name"), jurisdiction=jurisdiction,
                     district=district, disability_grade=parsed.disability_grade,
                     tilted_application=parsed.tilted_application,
@@ -91,7 +96,10 @@ def create_person(uow: UnitOfWork, actor: Actor, raw: dict[str, Any]) -> Person:
                                          application_date=i.application)
                                 for i, dept in zip(parsed.identities, departments, strict=True)])
     uow.session.add(person)
-    _commit(uow, f"a person with psn_no {psn_no} or certno {certno}")
+    _commit(uow, actor, "person.create", f"person:{psn_no}",
+            {"certno": idcard.mask(certno), "district": district,
+             "identities": len(person.identities)},
+            f"a person with psn_no {psn_no} or certno {idcard.mask(certno)}")
     return person
 
 
@@ -108,6 +116,9 @@ def set_parameter(uow: UnitOfWork, actor: Actor, raw: dict[str, Any]) -> LocalPa
     check_value(jurisdiction, name, raw["value"], f"{ROOT}.value")
     row = put(uow, jurisdiction, name, None if year is None else int(year),
               dumps(raw["value"]), as_text(raw.get("source"), f"{ROOT}.source"))
+    uow.session.flush()
+    audit.append(uow.session.connection(), actor.subject, "parameter.set",
+                 f"parameter:{jurisdiction}.{name}", {"year": row.year, "value": row.value})
     uow.commit()
     return row
 
@@ -123,6 +134,7 @@ def institution_json(inst: Institution) -> dict[str, Any]:
 
 
 def person_json(p: Person) -> dict[str, Any]:
+    """A person as created: the answer to a caseworker or an admin, who see ID numbers."""
     return {"psn_no": p.psn_no, "certno": p.certno, "name": p.name,
             "jurisdiction": p.jurisdiction, "district": p.district,
             "disability_grade": p.disability_grade,
@@ -146,6 +158,7 @@ def person_year(uow: UnitOfWork, actor: Actor, psn_no: str, year: int) -> dict[s
     p = find_person(uow, psn_no, "psn_no")
     if actor.role != "hospital":  # a hospital sees the record, and only its own settlements
         auth.require_read(actor, None, p.district)
+    certno = uow.session.scalars(select(Person.certno).where(Person.id == p.id)).one()
     first, last = date(year, 1, 1), date(year, 12, 31)
     in_year = [(i, dept) for i, dept in zip(p.person.identities, p.departments, strict=True)
                if i.start <= last and (i.end is None or i.end >= first)]
@@ -159,8 +172,9 @@ def person_year(uow: UnitOfWork, actor: Actor, psn_no: str, year: int) -> dict[s
     # a cancellation is of the same person, year and institution as what it cancels
     cancels = {e.reverses_id: e.setl_id for e in entries if e.reverses_id is not None}
     policy = model.in_force(model.versions(p.jurisdiction), last)  # the year's last
-    return {
-        "psn_no": psn_no, "name": p.name, "jurisdiction": p.jurisdiction,
+    out = {
+        "psn_no": psn_no, "certno": certno if actor.sees_ids else idcard.mask(certno),
+        "name": p.name, "jurisdiction": p.jurisdiction,
         "district": p.district, "year": year,
         "policy": None if policy is None else f"{policy.jurisdiction} {policy.spec.version}",
         "identities": [identity_json(i, dept) for i, dept in in_year],
@@ -169,6 +183,10 @@ def person_year(uow: UnitOfWork, actor: Actor, psn_no: str, year: int) -> dict[s
         "settlements": [entry_json(e, e.institution.code, cancels.get(e.id))
                         for e in entries],
     }
+    audit.append(uow.session.connection(), actor.subject, "person.read", f"person:{psn_no}",
+                 {"year": year})
+    uow.commit()
+    return out
 
 
 def _pools(uow: UnitOfWork, policy: Policy, year: int, categories: set[str],

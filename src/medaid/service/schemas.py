@@ -139,6 +139,33 @@ class ParameterIn(BaseModel):
     source: str = Field(description="where the value comes from")
 
 
+class LoginIn(BaseModel):
+    username: str
+    password: str
+
+
+class RosterRecordIn(BaseModel):
+    name: str
+    certno: str
+    category: str = Field(description="a category id, label, short form or psn_idet_type")
+    start: str = Field(description="认定日期")
+    end: str | None = Field(None, description="退出日期")
+    application: str | None = None
+    department: str | None = None
+    disability_grade: str | int | None = None
+
+
+class RostersIn(BaseModel):
+    """A roster as JSON (a file goes as multipart form data with the same fields)."""
+
+    jurisdiction: str
+    district: str = Field(description="6-digit administrative-division code")
+    department: str | None = Field(None, description="for records that name none")
+    month: str | None = Field(None, description="YYYY-MM; the current month by default")
+    dry_run: bool = False
+    records: list[RosterRecordIn]
+
+
 class ErrorOut(BaseModel):
     class Detail(BaseModel):
         status: int

@@ -28,7 +28,7 @@ from medaid.service.auth import Actor
 from medaid.service.parameters import params_for
 from medaid.service.uow import UnitOfWork
 from medaid.service.wire import ROOT, VisitRequest, trace_rows
-from medaid.store import pools, queries
+from medaid.store import audit, pools, queries
 from medaid.store.models import (
     AMOUNTS,
     SENT_AMOUNTS,
@@ -162,8 +162,12 @@ def settle(uow: UnitOfWork, actor: Actor, req: VisitRequest) -> Settled:
             "pool_deltas": pools.encode(pools.deltas(year.pools, after)), "created_at": _now(),
             **{name: getattr(visit, name) for name in SENT_AMOUNTS},
             **{name: getattr(settlement, name) for name in SETTLED_AMOUNTS}}
-        uow.session.connection().execute(queries.APPEND, values)
+        conn = uow.session.connection()
+        conn.execute(queries.APPEND, values)
         uow.save_year(year, after)
+        audit.append(conn, actor.subject, "settle", f"settlement:{values['setl_id']}", {
+            "psn_no": req.psn_no, "fixmedins_code": inst.code,
+            "medins_setl_id": req.medins_setl_id, "maf_pay": settlement.maf_pay})
         uow.commit()
     except IntegrityError:
         uow.rollback()
@@ -196,7 +200,11 @@ def get(uow: UnitOfWork, actor: Actor, setl_id: str) -> tuple[Settlement, str | 
     district = uow.session.scalars(select(Person.district).where(Person.id == entry.person_id)
                                    ).one()
     auth.require_read(actor, entry.institution_id, district)
-    return entry, cancelled_by(uow, entry)
+    found = entry, cancelled_by(uow, entry)
+    audit.append(uow.session.connection(), actor.subject, "settlement.read",
+                 f"settlement:{setl_id}", {"psn_no": entry.psn_no})
+    uow.commit()
+    return found
 
 
 def cancelled_by(uow: UnitOfWork, entry: Settlement) -> str | None:
@@ -241,6 +249,10 @@ def cancel(uow: UnitOfWork, actor: Actor, setl_id: str, psn_no: str | None,
         institution=original.institution, **negated)
     uow.session.add(entry)
     try:
+        uow.session.flush()
+        audit.append(uow.session.connection(), actor.subject, "cancel",
+                     f"settlement:{setl_id}", {"psn_no": original.psn_no,
+                                               "cancelled_by": entry.setl_id})
         uow.commit()
     except IntegrityError:
         uow.rollback()

@@ -19,8 +19,9 @@ from medaid.store.models import (
     Token,
 )
 
-TOKEN = select(Token.id, Token.role, Token.institution_id, Token.district, Token.expires_at,
-               Token.revoked_at).where(Token.token_hash == bindparam("token_hash"))
+TOKEN = select(Token.id, Token.role, Token.institution_id, Token.district, Token.user_id,
+               Token.expires_at, Token.revoked_at
+               ).where(Token.token_hash == bindparam("token_hash"))
 
 _INSTITUTION = select(Institution.id, Institution.code, Institution.level)
 INSTITUTION_BY_ID = _INSTITUTION.where(Institution.id == bindparam("id"))

@@ -1,0 +1,98 @@
+"""Users with passwords (argon2id) and the session tokens they log in for.
+
+A session token is an ordinary bearer token (stored as its SHA-256) carrying the user's
+role and scope, expiring after SESSION; creating a user or logging in is audited, and no
+password or token ever goes into the audit log.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from medaid.errors import Conflict, InputError, Unauthenticated
+from medaid.service import auth
+from medaid.service.auth import Actor
+from medaid.service.uow import UnitOfWork
+from medaid.store import audit
+from medaid.store.models import ROLES, User
+
+SESSION = timedelta(hours=8)
+_hasher = PasswordHasher()
+# Verified against when the username is unknown, so that a wrong name costs as long as a
+# wrong password and does not reveal which names exist.
+_DUMMY = _hasher.hash(secrets.token_urlsafe(16))
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    token: str
+    role: str
+    expires_at: datetime
+
+
+def check_scope(role: str, district: str | None, institution_id: int | None) -> None:
+    """A caseworker has a district, a hospital user an institution, and no one else either."""
+    if role not in ROLES:
+        raise InputError("role", f"one of {', '.join(ROLES)}")
+    if (role == "caseworker") != (district is not None):
+        raise InputError("district", "a caseworker needs a district, and only a caseworker "
+                                     "has one")
+    if district is not None and (len(district) != 6 or not district.isdigit()):
+        raise InputError("district", "must be a 6-digit administrative-division code")
+    if (role == "hospital") != (institution_id is not None):
+        raise InputError("institution", "a hospital user needs an institution, and only a "
+                                        "hospital user has one")
+
+
+def create(uow: UnitOfWork, actor: Actor, username: str, password: str, role: str,
+           district: str | None = None, institution_id: int | None = None) -> User:
+    """A new user, or a new password for an existing one with the same role and scope."""
+    auth.require(actor, "admin")
+    check_scope(role, district, institution_id)
+    if not username.strip() or len(username) > 80:
+        raise InputError("username", "1 to 80 characters")
+    if len(password) < 12:
+        raise InputError("password", "at least 12 characters")
+    user = uow.session.scalars(select(User).where(User.username == username)).first()
+    if user is None:
+        user = User(username=username, role=role, district=district,
+                    institution_id=institution_id, active=True, created_at=datetime.now(UTC))
+        uow.session.add(user)
+    elif (user.role, user.district, user.institution_id) != (role, district, institution_id):
+        raise Conflict(f"user {username} exists with another role or scope")
+    user.password_hash = _hasher.hash(password)
+    try:
+        uow.session.flush()
+    except IntegrityError:
+        uow.rollback()
+        raise Conflict(f"user {username} already exists") from None
+    audit.append(uow.session.connection(), actor.subject, "user.set", f"user:{user.id}",
+                 {"username": username, "role": role, "district": district,
+                  "institution_id": institution_id})
+    uow.commit()
+    return user
+
+
+def login(uow: UnitOfWork, username: str, password: str) -> Session:
+    """A session token for a user's password; Unauthenticated for any mismatch."""
+    user = uow.session.scalars(select(User).where(User.username == username)).first()
+    try:
+        _hasher.verify(user.password_hash if user else _DUMMY, password)
+    except (VerificationError, InvalidHashError):
+        user = None
+    if user is None or not user.active:
+        raise Unauthenticated("unknown user or wrong password")
+    expires = datetime.now(UTC) + SESSION
+    token = auth.issue(uow, user.role, user.institution_id, user.district, user.id, expires)
+    uow.session.flush()
+    audit.append(uow.session.connection(), f"user:{user.id}", "login", f"user:{user.id}",
+                 {"username": username})
+    uow.commit()
+    return Session(token, user.role, expires)
