@@ -35,11 +35,13 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
 
-## bench: engine throughput, the batch path against the engine and DuckDB, then the API
-## over HTTP on SQLite and PostgreSQL
+## bench: engine throughput, the batch path against the engine and DuckDB, `simulate`
+## streaming 20 million visits (time, peak memory), then the API over HTTP on SQLite and
+## PostgreSQL
 bench: $(STAMP)
 	$(BIN)/python bench/bench_engine.py
 	$(BIN)/python bench/bench_batch.py
+	$(BIN)/python bench/bench_stream.py
 	pg="$${MEDAID_TEST_POSTGRES_URL:-$$(bash .ci/postgres.sh 2>/dev/null || true)}"; \
 		$(BIN)/python bench/bench_api.py --postgres "$$pg"
 

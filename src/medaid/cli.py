@@ -22,6 +22,7 @@ from medaid.errors import MedaidError
 from medaid.policy import conformance, explain, model
 from medaid.policy.articles import ArticleNotFound
 from medaid.registry import roster, summary
+from medaid.store import commands as store_commands
 
 if TYPE_CHECKING:
     from medaid.service.uow import UnitOfWork
@@ -264,7 +265,8 @@ def serve(
     # A hospital's system keeps its connection: close it only after 30 s idle, not uvicorn's 5
     # (a request sent as the server closes an idle connection fails on the client's side).
     uvicorn.run("medaid.service.app:create_app", factory=True, host=host, port=port,
-                workers=workers, log_level="warning", timeout_keep_alive=30)
+                workers=workers, log_level="warning", access_log=False,
+                timeout_keep_alive=30)
 
 
 @roster_app.command("check")
@@ -414,6 +416,11 @@ def premium_list(
 # Batch settlement of populations (docs/BATCH.md); heavy imports happen inside the commands.
 app.command("synth")(batch_commands.synth)
 app.command("simulate")(batch_commands.simulate)
+policy_app.command("reform")(batch_commands.reform)
+# Checking and copying the database (docs/RELIABILITY.md).
+app.add_typer(store_commands.ledger_app, name="ledger")
+app.command("backup")(store_commands.backup)
+app.command("restore")(store_commands.restore)
 
 
 def main() -> None:

@@ -18,7 +18,7 @@ from medaid.errors import MissingParameter
 from medaid.policy import model
 from medaid.policy.model import Policy
 from medaid.policy.params import Params
-from medaid.policy.reform import ReformError, parse_reform
+from medaid.policy.reform import ReformError, parse_reform, reformed_yaml
 
 REFORMS = Path(__file__).resolve().parents[2] / "reforms"
 HEAD = "title: t\npolicy: {j}\nquestion: q\noperations:\n"
@@ -173,3 +173,12 @@ def test_income_comes_from_local_or_the_policy_or_is_not_computable() -> None:
     with pytest.raises(MissingParameter):  # the engine's own error, which income() reports
         Params(model.versions("changzhou")[0], {}).money("income_per_capita_prev_year", 2024,
                                                          "x")
+
+
+@pytest.mark.parametrize("path", sorted(REFORMS.glob("*.yaml")), ids=lambda p: p.stem)
+def test_a_reformed_policy_reads_back_as_a_policy_file(path: Path) -> None:
+    """`medaid policy reform` prints the reformed policy; it is a policy file like any."""
+    r = parse_reform(path.read_text("utf-8"), path.name)
+    (policy,) = r.apply(model.versions(r.jurisdiction)).versions
+    again = model.parse_policy(reformed_yaml(policy), "reformed.yaml")
+    assert again.spec == policy.spec

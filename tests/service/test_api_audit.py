@@ -3,6 +3,7 @@ appends serialized under concurrency; ID numbers masked, tokens never logged."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 import threading
@@ -122,3 +123,24 @@ def test_ids_masked_for_hospitals_and_in_audit_and_tokens_never_logged(
     assert full not in log.text and not FULL_ID.search(details)
     assert token not in caplog.text and full not in caplog.text
     assert world.admin["Authorization"].split()[1] not in caplog.text
+
+
+@pytest.mark.parametrize("at", [datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC),
+                                datetime(2026, 11, 23, 23, 59, 59, 120, tzinfo=UTC),
+                                datetime(2024, 2, 29, 0, 0, 0, 999999, tzinfo=UTC)])
+def test_hash_in_parts_equals_digest(world: World, at: datetime) -> None:
+    """The parts the database hashes (PostgreSQL's one-statement append) are `digest`'s
+    bytes, and its text of `at` is Python's isoformat()."""
+    detail = {"psn_no": "3201**********0011", "note": "é 结算", "n": [1, {"b": 2, "a": 3}]}
+    before, between = audit.hashed_parts("token:7", "settle", "settlement:x", detail)
+    prev = "ab" * 32
+    text_at = at.isoformat()
+    engine = world.client.app.state.engine  # type: ignore[attr-defined]
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as conn:
+            text_at = conn.exec_driver_sql(
+                "SELECT " + audit.PG_ISOFORMAT.format(at="%(at)s::timestamptz"),
+                {"at": at}).scalar_one()
+        assert text_at == at.isoformat()
+    h = hashlib.sha256(prev.encode() + before + text_at.encode() + between + b"42}").hexdigest()
+    assert h == audit.digest(prev, 42, at, "token:7", "settle", "settlement:x", detail)

@@ -19,6 +19,7 @@ from fastapi.testclient import TestClient
 from medaid.service import auth
 from medaid.service.app import create_app
 from medaid.service.uow import UnitOfWork
+from medaid.store import audit, ledger_check
 
 N = 50
 CAP = 500  # NB-A4: a Ningbo dibao's outpatient assistance, 500 yuan a year
@@ -82,3 +83,10 @@ def test_fifty_at_once_never_pass_the_cap(served: tuple[str, World]) -> None:
     assert len(year["settlements"]) == N
     assert pool(year, "outpatient_cap")["used"] == CAP
     assert {"rule": "NB-A4", "cap": CAP, "left": 0} in pool(year, "outpatient_cap")["caps"]
+    # the audit chain and the ledger hold after the race (each settlement logged once)
+    engine = world.client.app.state.engine  # type: ignore[attr-defined]
+    with engine.connect() as conn:
+        chain = audit.verify(conn)
+        ledger = ledger_check.verify(conn)
+    assert chain.ok, chain.problem
+    assert ledger.ok, ledger.problems

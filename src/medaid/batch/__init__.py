@@ -2,7 +2,9 @@
 
 `schema` (the Parquet files), `checks` (the case contract's checks, compiled), `synthfile`
 (`medaid synth`), `plan` (a policy compiled to arrays), `standings` (identity windows,
-columnar), `kernel` (the compiled per-person scan), `settle` (file in, results out),
-`summary` (totals), `sql` (the DuckDB formulation), `memory` (reusing freed memory),
-`commands` (the CLI).
+columnar), `kernel` (the compiled per-person scan), `settle` (arrays in, results out),
+`partition` (whole persons, a partition at a time), `stream` (a file settled partition by
+partition), `cluster` (the same on Dask), `summary` (totals), `compare` (baseline against
+reform), `report` (the reform report), `sql` (the DuckDB formulation), `memory` (reusing
+freed memory), `commands` (the CLI).
 """

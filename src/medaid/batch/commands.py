@@ -29,22 +29,22 @@ from medaid.errors import InputError, MedaidError
 from medaid.money import fmt
 
 if TYPE_CHECKING:
-    from medaid.batch.compare import Comparison, PersonChanges
+    from medaid.batch.compare import PersonChanges
     from medaid.batch.partition import Layout
-    from medaid.batch.schema import Meta
     from medaid.batch.stream import Collector, Scenario
     from medaid.batch.summary import Totals
-    from medaid.policy.model import Policy
-    from medaid.policy.reform import Reformed
 
 # Wide enough for the totals tables when stdout is a file or a pipe (rich assumes 80).
 out = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
 
 
 def _progress() -> Progress:
+    """Bars on a terminal; nothing in a log or a pipe, where they would only add lines."""
+    console = Console(stderr=True)
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                     TextColumn("{task.fields[detail]}"), TimeElapsedColumn(),
-                    TimeRemainingColumn(), console=Console(stderr=True), transient=True)
+                    TimeRemainingColumn(), console=console, transient=True,
+                    disable=not console.is_terminal)
 
 
 def _one_line_errors(command: Callable[..., None]) -> Callable[..., None]:
@@ -102,13 +102,13 @@ def simulate(
     scheduler: Annotated[str | None, typer.Option(
         "--scheduler", help="settle on the Dask cluster at this address (tcp://host:8786)")
     ] = None,
-    partition_visits: Annotated[int, typer.Option(
-        "--partition-visits", help="visits per partition, about (memory is bounded by it)")
-    ] = 1_000_000,
+    partition_visits: Annotated[int | None, typer.Option(
+        "--partition-visits", help="visits per partition, about (memory grows with it; "
+        "default 1,000,000)")] = None,
 ) -> None:
     """Settle every visit of a Parquet population, partition by partition; print totals by
     tier, category and kind, or, with --reform, baseline against reform."""
-    from medaid.batch import partition
+    from medaid.batch import partition, schema
     from medaid.batch.memory import keep_freed_memory
     from medaid.batch.stream import Scenario
     from medaid.policy import model
@@ -129,15 +129,19 @@ def simulate(
         raise InputError("--report-dir", "a report compares a reform: give --reform")
     if out_path is not None and reform is not None:
         raise InputError("--out", "writes one policy's results: run without --reform")
-    if partition_visits < 1:
+    if partition_visits is not None and partition_visits < 1:
         raise InputError("--partition-visits", "must be ≥ 1")
     reformed = load_reform(reform).apply(versions) if reform is not None else None
+    for p in (visits_file, visits_file.parent / schema.read_meta(visits_file).persons):
+        if not p.is_file():
+            raise InputError(str(p), "no such file")
 
     timings: dict[str, float] = {}
     with partition.Pieces(visits_file) as pieces, _progress() as bar:
         t = time.perf_counter()
         task = bar.add_task("partition", total=None, detail=str(visits_file))
-        lay = partition.layout(visits_file, partition_visits, pieces)
+        lay = partition.layout(visits_file, partition_visits or partition.PARTITION_VISITS,
+                               pieces)
         timings["partition"] = time.perf_counter() - t
         bar.remove_task(task)
         local = dict(lay.meta.local.get(policy, {}))
@@ -155,13 +159,13 @@ def simulate(
         totals, people = collector.merged()
         if reformed is not None and report_dir is not None:
             from medaid.batch import report
+            from medaid.batch.compare import comparison
 
             assert people is not None
-            comparison = _comparison(visits_file, lay.meta, reformed, scenarios, totals,
-                                     people)
+            found = comparison(str(visits_file), lay.meta, reformed, local, totals, people)
             t = time.perf_counter()
             task = bar.add_task("report", total=4, detail=str(report_dir))
-            files = report.write(comparison, report_dir,
+            files = report.write(found, report_dir,
                                  lambda name: bar.update(task, advance=1, detail=name))
             timings["report"] = time.perf_counter() - t
     if reformed is None:
@@ -173,6 +177,28 @@ def simulate(
             out.print(f"wrote {report_dir}: " + ", ".join(f.name for f in files))
     if out_path:
         out.print(f"wrote {out_path}: one row per visit ({totals[0].visits:,})")
+
+
+@_one_line_errors
+def reform(
+    reform_file: Annotated[Path, typer.Argument(metavar="REFORM.yaml")],
+    policy_file: Annotated[list[Path] | None, typer.Option(
+        "--policy-file", help="a policy file of the same schema (repeatable)")] = None,
+) -> None:
+    """Apply a reform file and print the policy it makes, as a policy file (docs/REFORMS.md)."""
+    from medaid.policy import model
+    from medaid.policy.reform import load_reform, reformed_yaml
+
+    found = load_reform(reform_file)
+    extra = [model.load_policy(p) for p in policy_file or []]
+    versions = model.versions(found.jurisdiction, extra)
+    if not versions:
+        raise InputError(f"{reform_file}: policy", f"unknown jurisdiction {found.jurisdiction!r}")
+    done = found.apply(versions)
+    for k, policy in enumerate(done.versions):
+        sys.stdout.write(("---\n" if k else "") + reformed_yaml(policy))
+    for name, value in done.local.items():
+        sys.stderr.write(f"note: the reform also sets local.{name} = {value} for its run\n")
 
 
 def _settle(lay: Layout, scenarios: list[Scenario], out_path: Path | None,
@@ -214,32 +240,6 @@ def _settle(lay: Layout, scenarios: list[Scenario], out_path: Path | None,
             writer.close()
     timings["settle"] = time.perf_counter() - t
     return collector, where
-
-
-def _comparison(visits_file: Path, meta: Meta, reformed: Reformed,
-                scenarios: list[Scenario], totals: list[Totals], people: PersonChanges
-                ) -> Comparison:
-    from medaid.batch.compare import Comparison, income
-
-    base, new = scenarios
-    a, b = totals
-    labels = {c.id: c.label for v in [*base.versions, *new.versions] for c in v.spec.categories}
-    synth = meta.extra.get("synth")
-    data = "就诊数据由使用者提供 visits as given" if not synth else (
-        f"合成数据，不代表任何真实城市 synthetic, not a statement about any real city: medaid "
-        f"synth --jurisdiction {synth.get('jurisdiction')} --persons {synth.get('persons')} "
-        f"--year {synth.get('year')} --seed {synth.get('seed')} (docs/SYNTH.md)")
-
-    def named(versions: list[Policy]) -> str:
-        return "; ".join(f"{v.spec.name} {v.spec.version}（{v.path}）" for v in versions)
-
-    years = sorted({int(y) for y in set(a.year.tolist())})
-    return Comparison(
-        reform=reformed.reform, changes=reformed.changes, population=str(visits_file),
-        data=data, jurisdiction=base.versions[0].jurisdiction, name=base.versions[-1].spec.name,
-        baseline=named(base.versions), reformed=named(new.versions), base=a, new=b,
-        people=people, income=income(base.versions, base.local, years), labels=labels,
-        local=base.local)
 
 
 def _print_totals(policy: str, tot: Totals, timings: dict[str, float], where: str) -> None:

@@ -17,13 +17,14 @@ from datetime import date
 import numpy as np
 import numpy.typing as npt
 
+from medaid.batch.schema import Meta
 from medaid.batch.settle import Results
 from medaid.batch.summary import Totals
 from medaid.errors import MedaidError
 from medaid.money import BP
 from medaid.policy.model import Policy, in_force
 from medaid.policy.params import Params
-from medaid.policy.reform import Change, Reform
+from medaid.policy.reform import Change, Reform, Reformed
 
 I64 = npt.NDArray[np.int64]
 
@@ -32,7 +33,7 @@ INCOME = "income_per_capita_prev_year"
 # 5,000, 10,000 yuan), for the winners' and losers' histograms.
 BANDS = (1, 100_00, 500_00, 1_000_00, 5_000_00, 10_000_00)
 PERCENTILES = (50, 75, 90, 95, 99)
-BURDEN_SHARES = (1000, 2500, 5000)  # bp of per-capita income: 10%, 25%, 50% (the issue's)
+BURDEN_SHARES = (1000, 2500, 5000)  # bp of per-capita income: 10%, 25%, 50%
 
 
 @dataclass(frozen=True)
@@ -189,3 +190,28 @@ class Comparison:
     @property
     def new_burden(self) -> Burden:
         return burden(self.new, self.income)
+
+
+def comparison(population: str, meta: Meta, reformed: Reformed, local: Mapping[str, object],
+               totals: Sequence[Totals], people: PersonChanges) -> Comparison:
+    """The comparison of a population settled under its policy (`local`: the population's
+    local parameters) and under a reform."""
+    base, new = totals
+    before, after = reformed.baseline, reformed.versions
+    labels = {c.id: c.label for v in [*before, *after] for c in v.spec.categories}
+    synth = meta.extra.get("synth")
+    data = "就诊数据由使用者提供 visits as given" if not synth else (
+        f"合成数据，不代表任何真实城市 synthetic, not a statement about any real city: medaid "
+        f"synth --jurisdiction {synth.get('jurisdiction')} --persons {synth.get('persons')} "
+        f"--year {synth.get('year')} --seed {synth.get('seed')} (docs/SYNTH.md)")
+
+    def named(versions: Sequence[Policy]) -> str:
+        return "; ".join(f"{v.spec.name} {v.spec.version}（{v.path}）" for v in versions)
+
+    years = sorted({int(y) for y in set(base.year.tolist())})
+    return Comparison(
+        reform=reformed.reform, changes=reformed.changes, population=population, data=data,
+        jurisdiction=before[0].jurisdiction, name=before[-1].spec.name, baseline=named(before),
+        reformed=named(after), base=base, new=new, people=people,
+        income=income(before, local, years), labels=labels, local=dict(local))
+

@@ -104,6 +104,12 @@ class Plans:
         return len(self.keys)
 
 
+def _kept(e: MedaidError) -> MedaidError:
+    """An error kept for later, without its traceback: the traceback's frames would hold
+    the caller's arrays (a whole partition) in a reference cycle."""
+    return e.with_traceback(None)
+
+
 def _curve_rows(curve: Curve) -> list[tuple[int, int]]:
     return [(-1 if w is None else w, bp) for w, bp in curve.segments]
 
@@ -152,7 +158,7 @@ def compile_plans(versions: Sequence[Policy], local: Mapping[str, object],
             try:
                 rl = par.line(line, year)
             except MedaidError as e:
-                problems.lines[(p, line.index)] = e
+                problems.lines[(p, line.index)] = _kept(e)
                 row.append(None)
                 continue
             row.append((rl.curve, rl.caps, rl.grant))
@@ -168,14 +174,14 @@ def compile_plans(versions: Sequence[Policy], local: Mapping[str, object],
                 n_tsegs = max(n_tsegs, len(t[0].segments))
                 n_tcaps = max(n_tcaps, len(t[1]))
             except MedaidError as e:
-                problems.tilted[p] = e
+                problems.tilted[p] = _kept(e)
         tilts.append(t)
         try:
             ci: Curve | None = par.critical_illness(year, "hifmi_pay not given")
             assert ci is not None
             n_csegs = max(n_csegs, len(ci.segments))
         except MedaidError as e:
-            problems.critical_illness[p] = e
+            problems.critical_illness[p] = _kept(e)
             ci = None
         cis.append(ci)
         ci_tilt = policy.spec.critical_illness_tilt
@@ -184,19 +190,19 @@ def compile_plans(versions: Sequence[Policy], local: Mapping[str, object],
                             (par.ratio_of(ci_tilt.deductible_share, year, ci_tilt.rule),
                              ci_tilt.ratio_points * 100))
         except MedaidError as e:
-            problems.critical_illness[p] = e
+            problems.critical_illness[p] = _kept(e)
             ci_tilts.append(None)
         try:
             bis.append(par.basic_insurance(year, "hifp_pay not given"))
         except MedaidError as e:
-            problems.basic_insurance[p] = e
+            problems.basic_insurance[p] = _kept(e)
             bis.append(None)
         ratios = []
         for j, lb in enumerate(policy.spec.windows.lookback):
             try:
                 ratios.append(-1 if lb.ratio is None else par.ratio_of(lb.ratio, year, lb.rule))
             except MedaidError as e:
-                problems.lookback[(p, j)] = e
+                problems.lookback[(p, j)] = _kept(e)
                 ratios.append(-1)
         n_lb = max(n_lb, len(ratios))
         lb_ratios.append(ratios)

@@ -160,8 +160,9 @@ def _person_rows(visits: VisitColumns, persons: PersonColumns) -> I64:
     """Each visit's row in the persons table (by `person_key`)."""
     keys = persons.key
     n = len(keys)
-    if n and keys[0] == 0 and keys[-1] == n - 1 and bool(np.all(np.diff(keys) == 1)):
-        rows = visits.person
+    # Keys in sequence (a whole file, or a partition of one): a row is the key's offset.
+    if n and keys[-1] - keys[0] == n - 1 and bool(np.all(np.diff(keys) == 1)):
+        rows = visits.person - keys[0]
         bad = (rows < 0) | (rows >= n)
     else:
         order = np.argsort(keys, kind="stable")

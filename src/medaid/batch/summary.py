@@ -50,15 +50,34 @@ class Totals:
     psn_part: npt.NDArray[np.int64]
 
 
-def frame(res: Results, person: np.ndarray) -> pl.DataFrame:
-    cats = [*res.plans.categories, NONE]
-    cat = np.where(res.category < 0, len(cats) - 1, res.category)
+def _amounts(res: Results) -> dict[str, npt.NDArray[np.int64]]:
+    """Every tier's amount per visit (the derived ones computed once)."""
+    found = {name: getattr(res, name) for name in TIERS if name not in ("maf_pay",
+                                                                         "psn_part_amt")}
+    found["maf_pay"] = found["assistance"] + found["tilted"] + found["special"]
+    found["psn_part_amt"] = found["medfee_sumamt"] - found["hifp_pay"] - found["hifmi_pay"] \
+        - found["oth_pay"] - found["maf_pay"]
+    return found
+
+
+def frame(res: Results, person: np.ndarray,
+          amounts: dict[str, npt.NDArray[np.int64]] | None = None) -> pl.DataFrame:
+    """One row per visit: person, category and kind as codes (names come after grouping,
+    on a few rows), the amounts of GROUP_AMOUNTS."""
+    amounts = amounts or _amounts(res)
+    n_cats = len(res.plans.categories)
     return pl.DataFrame({
         "person": person,
-        "category": pl.Series(np.asarray(cats, dtype=object)[cat], dtype=pl.String),
-        "kind": pl.Series(np.asarray(KINDS, dtype=object)[res.kind], dtype=pl.String),
-        **{name: getattr(res, name) for name in TIERS},
+        "category": np.where(res.category < 0, n_cats, res.category).astype(np.int16),
+        "kind": res.kind,
+        **{name: amounts[name] for name in GROUP_AMOUNTS},
     })
+
+
+def _named(df: pl.DataFrame, column: str, names: Sequence[str]) -> pl.DataFrame:
+    """Codes → names, in the order of `names` (the policy's tie order, KINDS)."""
+    return df.sort(column).with_columns(pl.col(column).replace_strict(
+        dict(enumerate(names)), return_dtype=pl.String))
 
 
 def _ordered(df: pl.DataFrame, column: str, order: Sequence[str]) -> pl.DataFrame:
@@ -109,20 +128,20 @@ def _caps(res: Results) -> pl.DataFrame:
 
 def totals(res: Results, visits: VisitColumns) -> Totals:
     person = visits.person
-    df = frame(res, person)
-    sums = df.select([pl.col(n).sum() for n in TIERS]).row(0) if len(df) else [0] * len(TIERS)
+    amounts = _amounts(res)
+    df = frame(res, person, amounts)
     agg = [pl.len().alias("visits"), *(pl.col(n).sum() for n in GROUP_AMOUNTS)]
     by_cat = df.group_by("category").agg(pl.col("person").n_unique().alias("persons"), *agg)
-    by_cat = _counts(_ordered(by_cat, "category", [*res.plans.categories, NONE]))
-    by_kind = _counts(_ordered(df.group_by("kind").agg(*agg), "kind", KINDS))
+    by_cat = _counts(_named(by_cat, "category", [*res.plans.categories, NONE]))
+    by_kind = _counts(_named(df.group_by("kind").agg(*agg), "kind", KINDS))
     return Totals(
         visits=len(df), persons=int(df["person"].n_unique()) if len(df) else 0,
-        tiers={n: int(v or 0) for n, v in zip(TIERS, sums, strict=True)},
+        tiers={n: int(amounts[n].sum()) for n in TIERS},  # int64: exact
         by_category=by_cat, by_kind=by_kind, person_years=len(res.years),
         computed={"hifp_pay": int((visits.hifp == NULL).sum()),
                   "hifmi_pay": int((visits.hifmi == NULL).sum())},
         caps=_caps(res), year=np.asarray(res.years.year, np.int32),
-        psn_part=res.years.total(res.psn_part_amt))
+        psn_part=res.years.total(amounts["psn_part_amt"]))
 
 
 def _sum_frames(frames: Sequence[pl.DataFrame], keys: list[str]) -> pl.DataFrame:

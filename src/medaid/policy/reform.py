@@ -88,12 +88,13 @@ class Reform:
         local: dict[str, object] = {}
         for op in self.operations:
             local.update(op.get("local") or {})
-        return Reformed(self, out, local, changes)
+        return Reformed(self, list(versions), out, local, changes)
 
 
 @dataclass(frozen=True)
 class Reformed:
     reform: Reform
+    baseline: list[Policy]
     versions: list[Policy]
     local: dict[str, object]  # over the population's own, for the reform's run
     changes: list[Change]

@@ -14,6 +14,7 @@ from pathlib import Path as FilePath
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi.security import HTTPAuthorizationCredentials
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
@@ -46,6 +47,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 
 router = APIRouter(prefix="/api/v1", responses=ERRORS)
 ActorDep = Annotated[Actor, Depends(current_actor)]
+BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(auth.bearer)]
 
 
 def reply(data: Any, status: int = 200) -> Response:
@@ -84,7 +86,7 @@ async def preview(request: Request, actor: ActorDep) -> Response:
              openapi_extra=body(VisitIn),
              responses={201: {"model": SettlementOut, "description": "settled"},
                         200: {"model": SettlementOut, "description": "a retry: as stored"}})
-async def settle(request: Request, actor: ActorDep) -> Response:
+async def settle(request: Request, credentials: BearerDep) -> Response:
     """Settle a visit and commit it with the person's pools in one transaction.
 
     Idempotent on (institution, medins_setl_id): the same request again returns the
@@ -92,6 +94,9 @@ async def settle(request: Request, actor: ActorDep) -> Response:
     raw = await request.body()
 
     def work(uow: UnitOfWork) -> Response:
+        # The hot path: the caller is looked up here, in the use case's worker thread,
+        # not by a dependency that would take a worker thread of its own first.
+        actor = auth.actor_of(uow, credentials)
         done = settlements.settle(uow, actor, wire.parse_visit_request(raw, settling=True))
         if done.created:
             return reply(wire.entry_json(done.entry, done.fixmedins_code), 201)

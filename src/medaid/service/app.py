@@ -21,6 +21,7 @@ from starlette.exceptions import HTTPException
 from medaid.case import dumps
 from medaid.errors import Conflict, Forbidden, InputError, MedaidError, NotFound, Unauthenticated
 from medaid.service.api import router
+from medaid.service.limits import BodyLimits
 from medaid.service.ttl import TtlCache
 from medaid.store import db
 
@@ -94,4 +95,5 @@ def create_app(database_url: str | None = None) -> FastAPI:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(OperationalError, _unavailable)
+    app.add_middleware(BodyLimits)  # oversized bodies 413, deep JSON 422 (service.limits)
     return app

@@ -12,11 +12,11 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import Engine
+from sqlalchemy import Engine, Row
 
 from medaid.errors import Forbidden, Unauthenticated
 from medaid.service.uow import UnitOfWork
@@ -70,11 +70,24 @@ def current_actor(
     return authenticate(request.app.state.engine, credentials.credentials)
 
 
+def actor_of(uow: UnitOfWork, credentials: HTTPAuthorizationCredentials | None) -> Actor:
+    """`current_actor` for a route that looks its caller up itself, in the worker thread
+    and the unit of work it settles in (no thread and no connection of its own first)."""
+    if credentials is None:
+        raise Unauthenticated("send Authorization: Bearer TOKEN")
+    return _actor(uow.session.connection().execute(queries.TOKEN, {
+        "token_hash": token_hash(credentials.credentials)}).first())
+
+
 def authenticate(engine: Engine, token: str) -> Actor:
     # Its own short read, not the request's unit of work: a connection is never held while
     # the request waits for a worker thread (all of them could be waiting for connections).
     with db.reading(engine) as conn:
         row = conn.execute(queries.TOKEN, {"token_hash": token_hash(token)}).first()
+    return _actor(row)
+
+
+def _actor(row: Row[*tuple[Any, ...]] | None) -> Actor:
     if row is None or row.revoked_at is not None or (
             row.expires_at is not None and row.expires_at <= datetime.now(UTC)):
         raise Unauthenticated("unknown, revoked or expired token")

@@ -5,8 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import TracebackType
+from typing import Any
 
+import psycopg
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from medaid.policy.params import Num
@@ -38,6 +41,23 @@ class UnitOfWork:
 
     def commit(self) -> None:
         self.session.commit()
+
+    def commit_with(self, sql: str, params: Mapping[str, Any]) -> None:
+        """PostgreSQL (psycopg): run `sql` and commit, both sent in one round trip
+        (psycopg's pipeline mode), so that row locks the statement takes are held for the
+        database's work alone, not for a round trip and this thread's wait for the GIL.
+        A database error is raised as SQLAlchemy raises it from `execute` (a constraint
+        violation as IntegrityError, a lost connection as OperationalError); the
+        transaction is then to be rolled back."""
+        raw = self.session.connection().connection.dbapi_connection
+        assert isinstance(raw, psycopg.Connection)
+        try:
+            with raw.pipeline():  # its exit sends both and waits for both answers
+                raw.execute(sql, params)
+                raw.execute("COMMIT")
+        except psycopg.Error as e:
+            raise DBAPIError.instance(sql, params, e, psycopg.Error) from e
+        self.session.commit()  # SQLAlchemy's side of the commit: nothing left to send
 
     def rollback(self) -> None:
         self.session.rollback()

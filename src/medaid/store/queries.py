@@ -7,8 +7,9 @@ and return plain rows.
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam, insert, or_, select, update
+from sqlalchemy import JSON, bindparam, insert, or_, select, update
 
+from medaid.store import audit
 from medaid.store.models import (
     Base,
     Identity,
@@ -49,3 +50,36 @@ SAVE_YEAR = (update(Base.metadata.tables["person_years"])
                      version=PersonYear.version + 1))
 
 APPEND = insert(Base.metadata.tables["settlements"])
+
+
+def _settle_sql() -> str:
+    table = Base.metadata.tables["settlements"]
+    cols = [c for c in table.columns if c.name != "id"]
+    values = ", ".join(f"%({c.name})s::json" if isinstance(c.type, JSON) else f"%({c.name})s"
+                       for c in cols)
+    return (f"WITH ledger_entry AS (INSERT INTO settlements "
+            f"({', '.join(f'{chr(34)}{c.name}{chr(34)}' for c in cols)}) VALUES ({values})),\n"
+            f"pools_saved AS (UPDATE person_years SET pools = %(new_pools)s::json, "
+            f"version = version + 1 WHERE id = %(year_id)s),"
+            + audit.PG_APPEND_CTES + audit.PG_APPEND_TAIL)
+
+
+# PostgreSQL: a settlement's writes in one statement — the ledger entry (APPEND's columns,
+# JSON ones as JSON text), the person's pools (SAVE_YEAR) and the audit entry
+# (audit.PG_APPEND) — sent with its COMMIT in one round trip (UnitOfWork.commit_with).
+PG_SETTLE = _settle_sql()
+JSON_COLUMNS = tuple(c.name for c in Base.metadata.tables["settlements"].columns
+                     if isinstance(c.type, JSON))
+
+# PostgreSQL: PERSON's rows, each with the person's year of %(year)s locked FOR UPDATE
+# (year_id null when the person has none yet): the person and the lock in one statement.
+PG_PERSON_LOCKING_YEAR = """
+SELECT p.id, p.psn_no, p.name, p.jurisdiction, p.district, p.disability_grade,
+       p.tilted_application, i.category, i.department, i.from_date, i.to_date,
+       i.application_date, y.id AS year_id, y.pools
+FROM persons p
+LEFT JOIN identities i ON i.person_id = p.id
+LEFT JOIN LATERAL (SELECT id, pools FROM person_years
+                   WHERE person_id = p.id AND year = %(year)s FOR UPDATE) y ON true
+WHERE p.psn_no = %(psn_no)s
+ORDER BY i.id"""

@@ -134,7 +134,9 @@ def _change(a: int, b: int, w: Words) -> str:
 
 
 def tiers(c: Comparison, w: Words, out: Path) -> Path:
-    names = ("assistance", "tilted", "special", "maf_pay")
+    # Tilted assistance and special grants only where either settlement paid some.
+    names = [n for n in ("assistance", "tilted", "special", "maf_pay")
+             if n in ("assistance", "maf_pay") or c.base.tiers[n] or c.new.tiers[n]]
     fig, ax = _figure(9, 4.8)
     a = [c.base.tiers[n] for n in names]
     b = [c.new.tiers[n] for n in names]
