@@ -13,6 +13,7 @@ from datetime import date
 from functools import cache
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import yaml
 from pydantic import ValidationError
@@ -192,14 +193,29 @@ def _location(e: ValidationError) -> str:
     return f"{where}: {first['msg']}"
 
 
-def parse_policy(text: str, path: str) -> Policy:
-    """YAML text → a validated, compiled policy; PolicyError names what is wrong."""
+def yaml_mapping(text: str, path: str, what: str,
+                 error: type[PolicyError] = PolicyError) -> dict[str, Any]:
+    """YAML text that must be a mapping (a policy or reform file), or `error` saying why."""
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as e:
-        raise PolicyError(f"{path}: not valid YAML: {e}") from None
+        raise error(f"{path}: not valid YAML: {e}") from None
     if not isinstance(data, dict):
-        raise PolicyError(f"{path}: a policy file is a mapping")
+        raise error(f"{path}: a {what} file is a mapping")
+    return data
+
+
+def read_file(path: str | Path, error: type[PolicyError] = PolicyError) -> str:
+    p = Path(path)
+    try:
+        return p.read_text(encoding="utf-8")
+    except OSError as e:
+        raise error(f"{p}: cannot read: {e.strerror}") from None
+
+
+def parse_policy(text: str, path: str) -> Policy:
+    """YAML text → a validated, compiled policy; PolicyError names what is wrong."""
+    data = yaml_mapping(text, path, "policy")
     try:
         spec = s.PolicyFile.model_validate(data)
     except ValidationError as e:
@@ -211,12 +227,7 @@ def parse_policy(text: str, path: str) -> Policy:
 
 
 def load_policy(path: str | Path) -> Policy:
-    p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as e:
-        raise PolicyError(f"{p}: cannot read: {e.strerror}") from None
-    return parse_policy(text, str(p))
+    return parse_policy(read_file(path), str(path))
 
 
 @cache

@@ -38,6 +38,7 @@ import yaml
 from pydantic import ValidationError
 
 from medaid.errors import InputError, PolicyError
+from medaid.policy import model
 from medaid.policy import schema as s
 from medaid.policy.model import Policy, compile_policy
 from medaid.policy.structured import PARSERS, parse_money, parse_ratio
@@ -114,21 +115,11 @@ class Reformed:
 
 
 def load_reform(path: str | Path) -> Reform:
-    p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as e:
-        raise ReformError(f"{p}: cannot read: {e.strerror}") from None
-    return parse_reform(text, str(p))
+    return parse_reform(model.read_file(path, ReformError), str(path))
 
 
 def parse_reform(text: str, path: str) -> Reform:
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        raise ReformError(f"{path}: not valid YAML: {e}") from None
-    if not isinstance(data, dict):
-        raise ReformError(f"{path}: a reform file is a mapping")
+    data = model.yaml_mapping(text, path, "reform", ReformError)
     for key in data:
         if key not in ("title", "policy", "question", "operations"):
             raise ReformError(f"{path}: {key}: unknown key (title, policy, question, "
