@@ -1,7 +1,7 @@
 """`medaid simulate` at scale: wall time and peak memory, partition by partition.
 
     python bench/bench_stream.py [--persons P] [--tile T] [--jurisdiction J] [--data DIR]
-                                 [--reform R.yaml] [--partition-visits N] [--keep]
+                                 [--reform R.yaml] [--partition-visits N] [--cluster]
 
 Writes a year of P persons with `medaid synth` (about 15.5 visits each), tiles it T times
 (the persons repeated under new keys, row group by row group, so the big file is sorted
