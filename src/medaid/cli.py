@@ -10,7 +10,7 @@ import sys
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -19,6 +19,7 @@ from medaid import case as contract
 from medaid import report
 from medaid.batch import commands as batch_commands
 from medaid.errors import MedaidError
+from medaid.exits import fail
 from medaid.policy import conformance, explain, model
 from medaid.policy.articles import ArticleNotFound
 from medaid.registry import roster, summary
@@ -51,11 +52,6 @@ DatabaseOpt = Annotated[str | None, typer.Option(
     help="SQLAlchemy URL (default sqlite:///medaid.sqlite)")]
 
 out = Console(highlight=False, soft_wrap=True)
-
-
-def fail(message: str) -> NoReturn:
-    sys.stderr.write(f"error: {message}\n")
-    raise typer.Exit(2)
 
 
 def read_text(path: str) -> str:

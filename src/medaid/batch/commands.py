@@ -26,6 +26,7 @@ from rich.progress import (
 from rich.table import Table
 
 from medaid.errors import InputError, MedaidError
+from medaid.exits import fail
 from medaid.money import fmt
 
 if TYPE_CHECKING:
@@ -53,8 +54,7 @@ def _one_line_errors(command: Callable[..., None]) -> Callable[..., None]:
         try:
             command(*args, **kwargs)
         except MedaidError as e:
-            sys.stderr.write(f"error: {e}\n")
-            raise typer.Exit(2) from None
+            fail(str(e))
     return run
 
 

@@ -8,22 +8,18 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
 
 from medaid.errors import MedaidError
+from medaid.exits import fail
 
 ledger_app = typer.Typer(no_args_is_help=True, help="The settlement ledger.")
 DatabaseOpt = Annotated[str | None, typer.Option(
     "--database", envvar="MEDAID_DATABASE_URL",
     help="SQLAlchemy URL (default sqlite:///medaid.sqlite)")]
 SHOWN = 100  # problems printed; the count says how many more
-
-
-def _fail(message: str) -> NoReturn:
-    sys.stderr.write(f"error: {message}\n")
-    raise typer.Exit(2)
 
 
 @ledger_app.command("verify")
@@ -43,7 +39,7 @@ def ledger_verify(
             report = ledger_check.verify(conn, audit=not no_audit)
         engine.dispose()
     except MedaidError as e:
-        _fail(str(e))
+        fail(str(e))
     if not report.ok:
         for line in report.problems[:SHOWN]:
             sys.stdout.write(f"problem: {line}\n")
@@ -70,9 +66,9 @@ def backup(
     try:
         found = backups.backup(database, file, force)
     except MedaidError as e:
-        _fail(str(e))
+        fail(str(e))
     except OSError as e:
-        _fail(f"{file}: {e.strerror or e}")
+        fail(f"{file}: {e.strerror or e}")
     sys.stdout.write(f"backup {file}: {file.stat().st_size} bytes; {found.summary()}\n")
     if not found.ok:
         raise typer.Exit(1)
@@ -92,7 +88,7 @@ def restore(
     try:
         found = backups.restore(file, database, force)
     except MedaidError as e:
-        _fail(str(e))
+        fail(str(e))
     except OSError as e:
-        _fail(f"{file}: {e.strerror or e}")
+        fail(f"{file}: {e.strerror or e}")
     sys.stdout.write(f"restored {file}: {found.summary()}\n")
