@@ -12,7 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from medaid.store import db, pools
-from medaid.store.models import Base
+from medaid.store.metadata import Base
 
 
 def test_migrations_create_what_the_models_say(world: World) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Engine
 
-from medaid.store.models import Base
+from medaid.store.metadata import Base
 
 engine = context.config.attributes.get("engine")
 if not isinstance(engine, Engine):
