@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SHARED ?= ../shared
 
-.PHONY: run examples test lint bench reforms cases clean
+.PHONY: run examples test lint bench reforms cases screenshots reliability clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,7 +32,7 @@ test: $(STAMP)
 	else echo "== $(SHARED)/bin/check-cases not present: worked cases skipped"; fi
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff check src tests bench reliability
 	$(BIN)/mypy
 
 ## bench: engine throughput, the batch path against the engine and DuckDB, `simulate`
@@ -60,6 +60,35 @@ reforms: $(STAMP)
 			--year $(REFORM_YEAR) --seed $(REFORM_SEED) --out $$data; \
 		$(BIN)/medaid simulate $$data --policy $$j --reform $$r --report-dir out/reforms/$$name; \
 	done
+
+## screenshots: PNGs of each page at 1366×768 on the demo data, into out/screenshots/
+## (Debian's chromium: `apt-get install chromium fonts-noto-cjk`)
+screenshots: $(STAMP)
+	$(BIN)/python -m medaid.web.screenshots --out out/screenshots
+
+## reliability: the long reliability runs, each printing its figures (docs/RELIABILITY.md):
+## a soak of 200 clients for 10 minutes on PostgreSQL, 10,000 settlements through 20
+## SIGKILLs of the server and a PostgreSQL crash, the cap race across 4 processes (20
+## rounds), the roster fuzzer for 5 minutes; exit 1 if any of them fails
+SOAK_CLIENTS ?= 200
+SOAK_SECONDS ?= 600
+CRASH_SETTLEMENTS ?= 10000
+CRASH_KILLS ?= 20
+RACE_ROUNDS ?= 20
+FUZZ_SECONDS ?= 300
+reliability: $(STAMP)
+	@pg="$${MEDAID_TEST_POSTGRES_URL:-$$(bash .ci/postgres.sh)}"; failed=0; \
+	echo "== $$(nproc) CPUs, load average $$(cut -d' ' -f1-3 /proc/loadavg)"; \
+	$(BIN)/python reliability/soak.py --postgres "$$pg" --clients $(SOAK_CLIENTS) \
+		--seconds $(SOAK_SECONDS) || failed=1; \
+	$(BIN)/python reliability/crash.py --settlements $(CRASH_SETTLEMENTS) \
+		--kills $(CRASH_KILLS) || failed=1; \
+	$(BIN)/python reliability/cap_race.py --postgres "$$pg" --rounds $(RACE_ROUNDS) || failed=1; \
+	mkdir -p out/fuzz; echo "== roster fuzzer, $(FUZZ_SECONDS) s (failing inputs: out/fuzz/)"; \
+	$(BIN)/python reliability/fuzz_roster.py -max_total_time=$(FUZZ_SECONDS) \
+		-artifact_prefix=out/fuzz/ -print_final_stats=1 > out/fuzz/log 2>&1 || failed=1; \
+	grep -av 'INFO: Instrumenting\|NEW \|REDUCE \|pulse ' out/fuzz/log | tail -n 30; \
+	echo "== load average at the end $$(cut -d' ' -f1-3 /proc/loadavg)"; exit $$failed
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -15,8 +15,10 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 
+from medaid import applications_cli, charity_cli, report, warning_cli
 from medaid import case as contract
-from medaid import report
+from medaid import funds_cli as fund_commands
+from medaid import indicators_cli as indicator_commands
 from medaid.batch import commands as batch_commands
 from medaid.errors import MedaidError
 from medaid.exits import fail
@@ -415,6 +417,11 @@ app.command("simulate")(batch_commands.simulate)
 policy_app.command("reform")(batch_commands.reform)
 # Checking and copying the database (docs/RELIABILITY.md).
 app.add_typer(store_commands.ledger_app, name="ledger")
+app.add_typer(fund_commands.app, name="funds")
+app.add_typer(indicator_commands.app, name="indicators")
+app.add_typer(applications_cli.app, name="application")
+app.add_typer(warning_cli.app, name="warn")
+app.add_typer(charity_cli.app, name="charity")
 app.command("backup")(store_commands.backup)
 app.command("restore")(store_commands.restore)
 

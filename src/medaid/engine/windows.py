@@ -15,6 +15,7 @@ from medaid.dates import add_months, month_end, month_start
 from medaid.engine.types import INPATIENT_SETTINGS, Identity, Person, Visit
 from medaid.policy.model import Policy
 from medaid.policy.params import Params
+from medaid.policy.schema import Ratio
 
 DAY = timedelta(days=1)
 
@@ -31,6 +32,40 @@ class Standing:
     ratio: int | None = None  # a look-back ratio replacing the line's (NB-A3)
 
 
+@dataclass(frozen=True, slots=True)
+class Period:
+    """A stretch of days an identity covers: its window in force, or a look-back period."""
+
+    mode: str  # in_force | lookback | tilt_lookback
+    first: date
+    last: date | None  # None: open
+    rule: str
+    article: str
+    ratio: Ratio | None = None  # a look-back's ratio, unresolved (a parameter reference)
+
+
+def periods(policy: Policy, person: Person, ident: Identity, year: int) -> list[Period]:
+    """The periods `ident` covers for visits of `year`, in the order they are tried: its
+    window in force, then each look-back of its category, then the tilted look-back."""
+    w = policy.spec.windows
+    first = month_start(ident.start) if w.start == "month_start" else ident.start
+    last = ident.end if ident.end is None or w.end == "exact" else month_end(ident.end)
+    found = [Period("in_force", first, last, w.rule, w.article)]
+    for lb in w.lookback:
+        if ident.category in lb.categories:
+            anchor = ident.application if lb.before == "application" and ident.application \
+                else ident.start
+            found.append(Period("lookback", add_months(anchor, -lb.months), anchor - DAY,
+                                lb.rule, lb.article, lb.ratio))
+    # YC-T: a person recognised this year who applied for tilted assistance this year
+    tilted = policy.spec.tilted
+    applied = person.tilted_application is not None and person.tilted_application.year == year
+    if tilted and tilted.lookback_months and applied and ident.start.year == year:
+        found.append(Period("tilt_lookback", add_months(ident.start, -tilted.lookback_months),
+                            ident.start - DAY, tilted.rule, tilted.article))
+    return found
+
+
 def _covers(first: date, last: date | None, visit: Visit, stay: bool) -> bool:
     if stay:
         return visit.end >= first and (last is None or visit.start <= last)
@@ -39,44 +74,21 @@ def _covers(first: date, last: date | None, visit: Visit, stay: bool) -> bool:
 
 def standings(policy: Policy, params: Params, person: Person, visit: Visit, setting: str,
               year: int) -> list[Standing]:
-    """Every identity's standing for the visit, in tie order (in force before look-back)."""
-    w = policy.spec.windows
-    stay = w.stay_rule and setting in INPATIENT_SETTINGS
+    """Every identity's standing for the visit, in tie order (in force before look-back):
+    the first of its periods that covers the visit."""
+    stay = policy.spec.windows.stay_rule and setting in INPATIENT_SETTINGS
     order = policy.order
     found: list[Standing] = []
     for ident in person.identities:
         n = order[ident.category]
-        first = month_start(ident.start) if w.start == "month_start" else ident.start
-        last = ident.end if ident.end is None or w.end == "exact" else month_end(ident.end)
-        if _covers(first, last, visit, stay):
-            found.append(Standing(ident.category, n, "in_force", w.rule, policy.cite(w.article)))
-            continue
-        standing = _lookback(policy, params, person, ident, visit, stay, n, year)
-        if standing is not None:
-            found.append(standing)
+        for p in periods(policy, person, ident, year):
+            if _covers(p.first, p.last, visit, stay):
+                ratio = None if p.ratio is None else params.ratio_of(p.ratio, year, p.rule)
+                found.append(Standing(ident.category, n, p.mode, p.rule,
+                                      policy.cite(p.article), ratio))
+                break
     found.sort(key=lambda st: (st.mode != "in_force", st.order))
     unique: dict[tuple[str, str, int | None], Standing] = {}  # one per category, mode, ratio
     for st in found:
         unique.setdefault((st.category, st.mode, st.ratio), st)
     return list(unique.values())
-
-
-def _lookback(policy: Policy, params: Params, person: Person, ident: Identity, visit: Visit,
-              stay: bool, order: int, year: int) -> Standing | None:
-    for lb in policy.spec.windows.lookback:
-        if ident.category not in lb.categories:
-            continue
-        anchor = ident.application if lb.before == "application" and ident.application \
-            else ident.start
-        if _covers(add_months(anchor, -lb.months), anchor - DAY, visit, stay):
-            ratio = None if lb.ratio is None else params.ratio_of(lb.ratio, year, lb.rule)
-            return Standing(ident.category, order, "lookback", lb.rule,
-                            policy.cite(lb.article), ratio)
-    # YC-T: a person recognised this year who applied for tilted assistance this year
-    tilted = policy.spec.tilted
-    applied = person.tilted_application is not None and person.tilted_application.year == year
-    if tilted and tilted.lookback_months and applied and ident.start.year == year and _covers(
-            add_months(ident.start, -tilted.lookback_months), ident.start - DAY, visit, stay):
-        return Standing(ident.category, order, "tilt_lookback", tilted.rule,
-                        policy.cite(tilted.article))
-    return None

@@ -15,6 +15,10 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from medaid.policy.funds import Funds
+from medaid.policy.indicators import Indicator
+from medaid.policy.monitoring import Monitoring
+
 KINDS = (
     "general_outpatient",
     "special_outpatient",
@@ -220,6 +224,9 @@ class PolicyFile(Strict):
     tilted: Tilted | None = None
     premium_subsidy: PremiumSubsidy | None = None
     framework: dict[str, str] = {}  # notes for a provincial framework (Jiangsu)
+    monitoring: Monitoring | None = None  # 双预警 (policy.monitoring)
+    funds: Funds | None = None  # 专户, 预拨, 拨付, 清算 (policy.funds)
+    indicators: list[Indicator] = []  # 控费和服务指标 (policy.indicators)
 
     @field_validator("jurisdiction")
     @classmethod

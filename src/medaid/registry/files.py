@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import csv
 import io
-import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
 from openpyxl import load_workbook
-from openpyxl.utils.exceptions import InvalidFileException
 
 from medaid.errors import InputError
 
@@ -27,7 +25,12 @@ _OLE = b"\xd0\xcf\x11\xe0"  # legacy .xls (and other OLE compound files)
 
 def decode(data: bytes, where: str) -> str:
     if data.startswith(_BOM):
-        return data[len(_BOM):].decode("utf-8", errors="strict")
+        try:
+            return data[len(_BOM):].decode("utf-8")
+        except UnicodeDecodeError:
+            raise InputError(where, "文件以UTF-8标记开头，但内容不是UTF-8 / "
+                                    "starts with a UTF-8 byte-order mark but is not UTF-8"
+                             ) from None
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
@@ -51,14 +54,30 @@ def csv_rows(data: bytes, where: str) -> Iterator[Row]:
         raise InputError(where, f"CSV格式错误 / malformed CSV: {e}") from None
 
 
+def _unreadable(where: str, e: Exception) -> InputError:
+    return InputError(where, f"无法读取Excel文件 / cannot read the workbook: {e}")
+
+
 def xlsx_rows(path: Path, where: str) -> Iterator[Row]:
+    # A damaged workbook makes openpyxl raise whatever its zip and XML readers meet
+    # (BadZipFile, ParseError, KeyError, ValueError, TypeError, …), while opening it or
+    # while reading a row: every one of them means the file is not a readable workbook.
     try:
         wb = load_workbook(path, read_only=True, data_only=True)
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError) as e:
-        raise InputError(where, f"无法读取Excel文件 / cannot read the workbook: {e}") from None
+    except Exception as e:
+        raise _unreadable(where, e) from None
     try:
-        ws = wb.worksheets[0]
-        for number, values in enumerate(ws.iter_rows(min_row=1, values_only=True), start=1):
+        try:
+            rows = enumerate(wb.worksheets[0].iter_rows(min_row=1, values_only=True), start=1)
+        except Exception as e:
+            raise _unreadable(where, e) from None
+        while True:
+            try:
+                number, values = next(rows)
+            except StopIteration:
+                return
+            except Exception as e:
+                raise _unreadable(where, e) from None
             yield number, list(values)
     finally:
         wb.close()

@@ -18,8 +18,16 @@ from fastapi.exceptions import RequestValidationError
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException
 
+from medaid import web
 from medaid.case import dumps
 from medaid.errors import Conflict, Forbidden, InputError, MedaidError, NotFound, Unauthenticated
+from medaid.service import (
+    applications_api,
+    charity_api,
+    early_warning_api,
+    funds_api,
+    indicators_api,
+)
 from medaid.service.api import router
 from medaid.service.limits import BodyLimits
 from medaid.service.ttl import TtlCache
@@ -91,6 +99,13 @@ def create_app(database_url: str | None = None) -> FastAPI:
     app.state.sessions = db.sessions(engine)
     app.state.cache = TtlCache()
     app.include_router(router)
+    app.include_router(web.router)  # the caseworkers' pages (medaid.web)
+    app.mount("/static", web.static_files(), name="static")
+    app.include_router(early_warning_api.router)
+    app.include_router(charity_api.router)
+    app.include_router(applications_api.router)
+    app.include_router(funds_api.router)
+    app.include_router(indicators_api.router)
     app.add_exception_handler(MedaidError, _medaid_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error)

@@ -24,7 +24,7 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 MAX_BODY = 1 << 20  # 1 MiB: a settlement request is about 1 KiB
 MAX_UPLOAD = 32 << 20  # a roster file (CSV or XLSX) of a district's month
-UPLOAD_PATHS = ("/api/v1/rosters",)
+UPLOAD_PATHS = ("/api/v1/rosters", "/rosters")  # the API and the roster page
 MAX_DEPTH = 64  # nesting of arrays and objects; the API's own bodies need 4
 
 _STRINGS = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)

@@ -143,6 +143,52 @@ def preview(uow: UnitOfWork, actor: Actor, req: VisitRequest
     return inst, settlement
 
 
+@dataclass(frozen=True, slots=True)
+class Posting:
+    """A settlement computed and not yet written: its ledger row, the pools it leaves and
+    its audit entry's detail."""
+
+    values: dict[str, Any]
+    after: dict[str, Num]
+    detail: dict[str, Any]
+
+    @property
+    def object(self) -> str:
+        return f"settlement:{self.values['setl_id']}"
+
+
+def posting(uow: UnitOfWork, person: PersonRecord, inst: InstitutionRecord, req: VisitRequest,
+            year: LockedYear) -> Posting:
+    """Settle `req` against the locked year's pools, as a ledger row of `inst`."""
+    assert req.medins_setl_id is not None
+    visit = _visit(req, inst)
+    settlement, after = _compute(uow, person, visit, year.pools)
+    values = {
+        "setl_id": _new_id(), "kind": "settle", "reverses_id": None,
+        "institution_id": inst.id, "medins_setl_id": req.medins_setl_id,
+        "mdtrt_id": req.mdtrt_id, "person_id": person.id, "psn_no": req.psn_no,
+        "year": settlement.year, "request_hash": req.digest(), "med_type": req.med_type,
+        "visit_kind": visit.kind, "start": visit.start, "end": visit.end,
+        "policy": settlement.policy, "settled_as": settlement.settled_as,
+        "category": settlement.category, "rules": settlement.rules,
+        "trace": trace_rows(settlement.trace),
+        "pool_deltas": pools.encode(pools.deltas(year.pools, after)), "created_at": _now(),
+        **{name: getattr(visit, name) for name in SENT_AMOUNTS},
+        **{name: getattr(settlement, name) for name in SETTLED_AMOUNTS}}
+    detail = {"psn_no": req.psn_no, "fixmedins_code": inst.code,
+              "medins_setl_id": req.medins_setl_id, "maf_pay": settlement.maf_pay}
+    return Posting(values, after, detail)
+
+
+def post(uow: UnitOfWork, actor: Actor, p: Posting, year: LockedYear) -> None:
+    """Write a posting in the caller's transaction (not committed): the ledger entry, the
+    person's pools and the audit entry."""
+    conn = uow.session.connection()
+    conn.execute(queries.APPEND, p.values)
+    uow.save_year(year, p.after)
+    audit.append(conn, actor.subject, "settle", p.object, p.detail)
+
+
 def settle(uow: UnitOfWork, actor: Actor, req: VisitRequest) -> Settled:
     """结算: settle and commit with the person's pools; idempotent on medins_setl_id.
 
@@ -151,56 +197,37 @@ def settle(uow: UnitOfWork, actor: Actor, req: VisitRequest) -> Settled:
     is rare, so the common case spends no query looking for one first."""
     assert req.medins_setl_id is not None
     inst = acting_institution(uow, actor, req.fixmedins_code)
-    visit = _visit(req, inst)
     locked: LockedYear | None = None
     conn = uow.session.connection()
     if conn.dialect.name == "postgresql":  # the person and the lock on the year at once
         rows = conn.exec_driver_sql(queries.PG_PERSON_LOCKING_YEAR, {
-            "psn_no": req.psn_no, "year": visit.end.year}).all()
+            "psn_no": req.psn_no, "year": req.visit.end.year}).all()
         person = _person_record(rows, req.psn_no, f"{ROOT}.psn_no")
         if rows[0].year_id is not None:
             locked = LockedYear(rows[0].year_id, pools.decode(rows[0].pools))
     else:
         person = find_person(uow, req.psn_no)
-    digest = req.digest()
     try:
-        year = locked or uow.lock_year(person.id, visit.end.year)
-        settlement, after = _compute(uow, person, visit, year.pools)
-        values = {
-            "setl_id": _new_id(), "kind": "settle", "reverses_id": None,
-            "institution_id": inst.id, "medins_setl_id": req.medins_setl_id,
-            "mdtrt_id": req.mdtrt_id, "person_id": person.id, "psn_no": req.psn_no,
-            "year": settlement.year, "request_hash": digest, "med_type": req.med_type,
-            "visit_kind": visit.kind, "start": visit.start, "end": visit.end,
-            "policy": settlement.policy, "settled_as": settlement.settled_as,
-            "category": settlement.category, "rules": settlement.rules,
-            "trace": trace_rows(settlement.trace),
-            "pool_deltas": pools.encode(pools.deltas(year.pools, after)), "created_at": _now(),
-            **{name: getattr(visit, name) for name in SENT_AMOUNTS},
-            **{name: getattr(settlement, name) for name in SETTLED_AMOUNTS}}
-        subject, obj = actor.subject, f"settlement:{values['setl_id']}"
-        detail = {"psn_no": req.psn_no, "fixmedins_code": inst.code,
-                  "medins_setl_id": req.medins_setl_id, "maf_pay": settlement.maf_pay}
-        new_pools = pools.encode(after)
+        year = locked or uow.lock_year(person.id, req.visit.end.year)
+        p = posting(uow, person, inst, req, year)
         if conn.dialect.name == "postgresql":
             # The ledger entry, the pools and the audit entry in one statement, sent with
             # the commit: the audit chain's head is locked for no round trip of ours.
             uow.commit_with(queries.PG_SETTLE, {
-                **values, **{name: json.dumps(values[name]) for name in queries.JSON_COLUMNS},
-                "year_id": year.id, "new_pools": json.dumps(new_pools),
-                **audit.pg_params(subject, "settle", obj, detail)})
+                **p.values,
+                **{name: json.dumps(p.values[name]) for name in queries.JSON_COLUMNS},
+                "year_id": year.id, "new_pools": json.dumps(pools.encode(p.after)),
+                **audit.pg_params(actor.subject, "settle", p.object, p.detail)})
         else:
-            conn.execute(queries.APPEND, values)
-            uow.save_year(year, after)
-            audit.append(conn, subject, "settle", obj, detail)
+            post(uow, actor, p, year)
             uow.commit()
     except IntegrityError:
         uow.rollback()
         done = _entry_for(uow, inst.id, req.medins_setl_id)
         if done is None:
             raise
-        return _replay(done, digest)
-    return Settled(Settlement(**values), inst.code, True)
+        return _replay(done, req.digest())
+    return Settled(Settlement(**p.values), inst.code, True)
 
 
 def _entry_for(uow: UnitOfWork, institution_id: int, medins_setl_id: str) -> Settlement | None:

@@ -21,7 +21,7 @@ from medaid.service import auth
 from medaid.service.auth import Actor
 from medaid.service.uow import UnitOfWork
 from medaid.store import audit
-from medaid.store.models import ROLES, User
+from medaid.store.models import ROLES, Token, User
 
 SESSION = timedelta(hours=8)
 _hasher = PasswordHasher()
@@ -96,3 +96,17 @@ def login(uow: UnitOfWork, username: str, password: str) -> Session:
                  {"username": username})
     uow.commit()
     return Session(token, user.role, expires)
+
+
+def logout(uow: UnitOfWork, token: str) -> None:
+    """Revoke a user's session token (an unknown or already revoked one: nothing to do)."""
+    row = uow.session.scalars(select(Token).where(
+        Token.token_hash == auth.token_hash(token), Token.user_id.is_not(None),
+        Token.revoked_at.is_(None))).first()
+    if row is None:
+        return
+    row.revoked_at = datetime.now(UTC)
+    uow.session.flush()
+    audit.append(uow.session.connection(), f"user:{row.user_id}/token:{row.id}", "logout",
+                 f"user:{row.user_id}", {})
+    uow.commit()

@@ -38,9 +38,9 @@ def parse_body(body: bytes) -> dict[str, Any]:
     return dict(as_object(parse_json(text), ROOT))
 
 
-def optional_text(raw: dict[str, Any], name: str) -> str | None:
+def optional_text(raw: dict[str, Any], name: str, path: str = ROOT) -> str | None:
     value = raw.get(name)
-    return None if value is None else as_text(value, f"{ROOT}.{name}")
+    return None if value is None else as_text(value, f"{path}.{name}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,34 +63,40 @@ class VisitRequest:
         return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _med_type(raw: dict[str, Any]) -> str | None:
+def _med_type(raw: dict[str, Any], path: str) -> str | None:
     value = raw.get("med_type")
     if value is None:
         return None
     if isinstance(value, Decimal) and value == value.to_integral_value():
         value = str(int(value))
-    return as_text(value, f"{ROOT}.med_type")
+    return as_text(value, f"{path}.med_type")
 
 
 def parse_visit_request(body: bytes, settling: bool) -> VisitRequest:
     """`settling`: a settlement, which needs the hospital's own settlement id."""
-    raw = parse_body(body)
-    psn_no = as_text(raw.get("psn_no"), f"{ROOT}.psn_no")
-    mdtrt_id = as_text(raw.get("mdtrt_id"), f"{ROOT}.mdtrt_id")
-    medins_setl_id = (as_text(raw.get("medins_setl_id"), f"{ROOT}.medins_setl_id")
-                      if settling else optional_text(raw, "medins_setl_id"))
-    med_type = _med_type(raw)
+    return visit_request(parse_body(body), settling)
+
+
+def visit_request(raw: dict[str, Any], settling: bool, path: str = ROOT) -> VisitRequest:
+    """A visit's fields as an object at `path` (the body, or a visit inside one); `raw`
+    gets the engine's `id` and `kind` filled in."""
+    psn_no = as_text(raw.get("psn_no"), f"{path}.psn_no")
+    mdtrt_id = as_text(raw.get("mdtrt_id"), f"{path}.mdtrt_id")
+    medins_setl_id = (as_text(raw.get("medins_setl_id"), f"{path}.medins_setl_id")
+                      if settling else optional_text(raw, "medins_setl_id", path))
+    med_type = _med_type(raw, path)
     if raw.get("kind") is None:
         if med_type is None:
-            raise InputError(f"{ROOT}.med_type", "required (or `kind`)")
+            raise InputError(f"{path}.med_type", "required (or `kind`)")
         if med_type not in MED_TYPES:
-            raise InputError(f"{ROOT}.med_type",
+            raise InputError(f"{path}.med_type",
                              f"med_type {med_type!r} has no visit kind (known: "
                              f"{', '.join(MED_TYPES)}); send `kind` for other visits")
         raw["kind"] = MED_TYPES[med_type]
     raw["id"] = mdtrt_id
-    return VisitRequest(psn_no, mdtrt_id, medins_setl_id, optional_text(raw, "fixmedins_code"),
-                        med_type, parse_visit(raw, ROOT))
+    return VisitRequest(psn_no, mdtrt_id, medins_setl_id,
+                        optional_text(raw, "fixmedins_code", path), med_type,
+                        parse_visit(raw, path))
 
 
 # -- out ---------------------------------------------------------------------------------------

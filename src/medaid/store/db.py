@@ -41,6 +41,9 @@ def database_url(url: str | None = None) -> str:
 
 def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
     u = make_url(database_url(url))
+    # Statements' parameters hold ID numbers and names: never in a log (SQL logging, an
+    # error's message), whoever turns logging on.
+    kwargs.setdefault("hide_parameters", True)
     if u.get_backend_name() == "sqlite":
         engine = create_engine(u, connect_args={"timeout": SQLITE_BUSY_SECONDS},
                                pool_size=POOL_SIZE, max_overflow=10, **kwargs)

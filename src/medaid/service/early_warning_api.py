@@ -1,0 +1,124 @@
+"""The 双预警 routes: list, read and act on warnings, run the job, export the workbook."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Path, Query, Request, Response
+from pydantic import BaseModel, Field
+
+from medaid.case import as_choice
+from medaid.policy import model
+from medaid.service import auth, wire
+from medaid.service import early_warning as ew
+from medaid.service.api import ERRORS, ActorDep, _run, reply
+from medaid.service.schemas import body
+from medaid.service.uow import UnitOfWork
+
+router = APIRouter(prefix="/api/v1/warnings", tags=["warnings"], responses=ERRORS)
+Year = Annotated[int | None, Query(ge=1990, le=2100)]
+Short = Annotated[str | None, Query(max_length=40)]
+WarningId = Annotated[int, Path(ge=1, description="the warning's id")]
+
+
+class StepIn(BaseModel):
+    reason: str | None = Field(None, description="why (required to dismiss)")
+
+
+class RunIn(BaseModel):
+    year: int = Field(ge=1990, le=2100)
+    jurisdiction: str | None = Field(None, description="every jurisdiction when absent")
+
+
+def _filters(year: int | None, jurisdiction: str | None, district: str | None,
+             kind: str | None, status: str | None, category: str | None) -> ew.Filters:
+    return ew.check_filters(ew.Filters(year, jurisdiction, district, kind, status, category))
+
+
+@router.get("", summary="预警名单: warnings, filtered")
+async def list_warnings(request: Request, actor: ActorDep, year: Year = None,
+                        jurisdiction: Short = None, district: Short = None,
+                        kind: Annotated[Literal["poverty", "relapse"] | None, Query()] = None,
+                        status: Short = None, category: Short = None) -> Response:
+    """A caseworker sees its district; admins and auditors every district."""
+    f = _filters(year, jurisdiction, district, kind, status, category)
+
+    def work(uow: UnitOfWork) -> Response:
+        found = ew.listing(uow, actor, f)
+        return reply({"warnings": [ew.warning_json(w, actor.sees_ids) for w in found]})
+
+    return await _run(request, work)
+
+
+@router.get("/export", summary="预警名单 as the workbook (xlsx)",
+            responses={200: {"content": {ew.XLSX: {}}}})
+async def export(request: Request, actor: ActorDep, year: Year = None,
+                 jurisdiction: Short = None, district: Short = None,
+                 kind: Annotated[Literal["poverty", "relapse"] | None, Query()] = None,
+                 status: Short = None, category: Short = None) -> Response:
+    f = _filters(year, jurisdiction, district, kind, status, category)
+
+    def work(uow: UnitOfWork) -> Response:
+        found = ew.listing(uow, actor, f, action="warning.export")
+        data = ew.export_xlsx(found, actor.sees_ids, ew.export_title(f))
+        name = f"warnings-{f.jurisdiction or 'all'}-{f.year or 'all'}.xlsx"
+        return Response(data, media_type=ew.XLSX, headers={
+            "Content-Disposition": f'attachment; filename="{name}"'})
+
+    return await _run(request, work)
+
+
+@router.post("/run", summary="run the warning job (admin)", openapi_extra=body(RunIn))
+async def run_job(request: Request, actor: ActorDep) -> Response:
+    """Compute the year's burdens from the ledger and raise or update warnings; running
+    it again updates, never duplicates."""
+    raw = await request.body()
+
+    def work(uow: UnitOfWork) -> Response:
+        auth.require(actor, "admin")
+        given = wire.parse_body(raw)
+        year = ew.as_year(given.get("year"), "$.year")
+        jurisdiction = given.get("jurisdiction")
+        if jurisdiction is not None:
+            jurisdiction = as_choice(jurisdiction, "$.jurisdiction", model.jurisdictions(),
+                                     "jurisdiction")
+        done = ew.run(uow, actor, year, jurisdiction)
+        return reply({"year": year, "jurisdictions": [ew.outcome_json(o) for o in done]})
+
+    return await _run(request, work)
+
+
+@router.get("/{warning_id}", summary="one warning with its history")
+async def get_warning(warning_id: WarningId, request: Request, actor: ActorDep) -> Response:
+    return await _run(request, lambda uow: reply(ew.warning_json(
+        ew.get(uow, actor, warning_id), actor.sees_ids, events=True)))
+
+
+async def _step(request: Request, actor: ActorDep, warning_id: int, action: str) -> Response:
+    raw = await request.body()
+
+    def work(uow: UnitOfWork) -> Response:
+        given = wire.parse_body(raw) if raw.strip() else {}
+        reason = wire.optional_text(given, "reason")
+        return reply(ew.warning_json(ew.step(uow, actor, warning_id, action, reason),
+                                     actor.sees_ids, events=True))
+
+    return await _run(request, work)
+
+
+@router.post("/{warning_id}/verify", summary="核实: new → verified",
+             openapi_extra=body(StepIn, required=False))
+async def verify(warning_id: WarningId, request: Request, actor: ActorDep) -> Response:
+    return await _step(request, actor, warning_id, "verify")
+
+
+@router.post("/{warning_id}/enroll", summary="纳入救助: verified → enrolled",
+             openapi_extra=body(StepIn, required=False))
+async def enroll(warning_id: WarningId, request: Request, actor: ActorDep) -> Response:
+    return await _step(request, actor, warning_id, "enroll")
+
+
+@router.post("/{warning_id}/dismiss", summary="排除: verified → dismissed (reason required)",
+             openapi_extra=body(StepIn))
+async def dismiss(warning_id: WarningId, request: Request, actor: ActorDep) -> Response:
+    return await _step(request, actor, warning_id, "dismiss")

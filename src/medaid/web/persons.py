@@ -1,0 +1,121 @@
+"""人员 Person: find a person (within the caseworker's district; other readers all), and a
+person's year: identities on a timeline, pools against deductibles and caps, settlements
+with their traces. The record is read through `records.person_year`, which checks scope,
+masks ID numbers for the roles that get them masked, and audits the read.
+
+Searching is a POST form, so that an ID number never appears in a URL.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Request, Response
+from sqlalchemy import or_, select
+
+from medaid.errors import InputError
+from medaid.policy import model
+from medaid.registry import idcard
+from medaid.service import auth, records, settlements, wire
+from medaid.service.auth import READ_ALL, Actor
+from medaid.service.uow import UnitOfWork
+from medaid.store import audit
+from medaid.store.models import Person
+from medaid.web.guard import Visitor
+from medaid.web.render import page, render
+from medaid.web.views import MONTHS, amount_rows, pool_bars, timeline
+
+router = APIRouter()
+LIMIT = 50  # results shown; a longer list asks for a narrower name
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    psn_no: str
+    name: str
+    certno: str  # masked for roles that do not see ID numbers
+    jurisdiction: str
+    district: str
+
+
+def search(uow: UnitOfWork, actor: Actor, text: str) -> list[Found]:
+    """Persons by whole ID number, person number, or part of the name; a caseworker's
+    search stays in the district. Audited with what was searched by, never the text."""
+    auth.require(actor, "caseworker", *READ_ALL)
+    text = text.strip()
+    if not 1 <= len(text) <= 40:
+        raise InputError("q", "请输入身份证号、人员编号或姓名 / an ID number, person number "
+                              "or name")
+    by = "name"
+    query = select(Person)
+    try:
+        certno = idcard.validate(text.upper(), date.today()).number
+        by, query = "certno", query.where(Person.certno == certno)
+    except idcard.IdCardError:
+        query = query.where(or_(Person.psn_no == text, Person.name.contains(text,
+                                                                             autoescape=True)))
+    if actor.role == "caseworker":
+        query = query.where(Person.district == actor.district)
+    found = [Found(p.psn_no, p.name, p.certno if actor.sees_ids else idcard.mask(p.certno),
+                   p.jurisdiction, p.district)
+             for p in uow.session.scalars(query.order_by(Person.psn_no).limit(LIMIT + 1))]
+    audit.append(uow.session.connection(), actor.subject, "person.search", "persons",
+                 {"by": by, "found": len(found)})
+    uow.commit()
+    return found
+
+
+@router.get("/persons")
+async def search_page(request: Request) -> Response:
+    return await page(request, "persons", lambda uow, who: render(
+        who, "persons.html", active="persons", q="", found=None, error="", limit=LIMIT))
+
+
+@router.post("/persons")
+async def search_results(request: Request) -> Response:
+    def work(uow: UnitOfWork, who: Visitor) -> Response:
+        q = str(request.state.form.get("q") or "")
+        try:
+            found = search(uow, who.actor, q)
+        except InputError as e:
+            return render(who, "persons.html", 422, active="persons", q=q, found=None,
+                          error=e.message, limit=LIMIT)
+        return render(who, "persons.html", active="persons", q=q, found=found[:LIMIT],
+                      more=len(found) > LIMIT, error="", limit=LIMIT)
+
+    return await page(request, "persons", work, form=True)
+
+
+PsnNo = Annotated[str, Path(max_length=40)]
+
+
+@router.get("/persons/{psn_no}")
+async def person_page(psn_no: PsnNo, request: Request,
+                      year: Annotated[int | None, Query(ge=1990, le=2100)] = None) -> Response:
+    shown = year or date.today().year
+
+    def work(uow: UnitOfWork, who: Visitor) -> Response:
+        data = records.person_year(uow, who.actor, psn_no, shown)  # scope, masking, audit
+        person = settlements.find_person(uow, psn_no)
+        policy = model.in_force(model.versions(person.jurisdiction), date(shown, 12, 31))
+        rows = [] if policy is None else timeline(policy, person.person, shown)
+        return render(who, "person.html", active="persons", p=data, year=shown,
+                      timeline=rows, months=MONTHS, bars=pool_bars(data["pools"]),
+                      amount_rows=amount_rows, policy=policy)
+
+    return await page(request, "persons", work)
+
+
+@router.get("/settlements/{setl_id}")
+async def settlement_page(setl_id: Annotated[str, Path(max_length=40)],
+                          request: Request) -> Response:
+    def work(uow: UnitOfWork, who: Visitor) -> Response:
+        entry, cancelled = settlements.get(uow, who.actor, setl_id)  # scope and audit
+        data = wire.entry_json(entry, entry.institution.code, cancelled)
+        return render(who, "settlement.html", active="", s=data, rows=amount_rows(data),
+                      jurisdiction=entry.policy.split(" ")[0],
+                      person_link=who.actor.role in ("caseworker", *READ_ALL))
+
+    return await page(request, "settlement", work)

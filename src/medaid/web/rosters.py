@@ -1,0 +1,145 @@
+"""名单导入 Rosters: upload a department's monthly roster (CSV or XLSX), see the diff
+against the district's registry and every bad row with its row number and reason (a dry
+run: nothing stored), then confirm to apply it. The work is `service.rosters` and
+`registry.roster`, as the API's and the CLI's import.
+
+The confirmed file is the one checked: between the dry run and the confirmation it is
+held in this process's memory (never on disk: it carries ID numbers), bound to the
+session that uploaded it, for HOLD at most. Applying plans it again against the registry
+as it is then.
+"""
+
+from __future__ import annotations
+
+import secrets
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path as FilePath
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from sqlalchemy import select
+from starlette.datastructures import FormData, UploadFile
+
+from medaid.errors import InputError
+from medaid.policy import model
+from medaid.registry.columns import LABELS, REQUIRED
+from medaid.registry.departments import DEPARTMENTS
+from medaid.registry.roster import parse_roster
+from medaid.service import auth, rosters
+from medaid.service.uow import UnitOfWork
+from medaid.store.models import Person
+from medaid.web.guard import Visitor
+from medaid.web.render import page, render
+
+router = APIRouter()
+HOLD = 30 * 60  # seconds a checked roster waits for its confirmation
+
+
+@dataclass(frozen=True, slots=True)
+class Held:
+    owner: str  # the session's CSRF token: only that session may confirm
+    data: bytes
+    name: str
+    jurisdiction: str
+    district: str
+    department: str | None
+    month: str | None
+    until: float
+
+
+_held: dict[str, Held] = {}
+_lock = threading.Lock()
+
+
+def _hold(item: Held) -> str:
+    key = secrets.token_urlsafe(18)
+    with _lock:
+        now = time.monotonic()
+        for k in [k for k, v in _held.items() if v.until < now]:
+            del _held[k]
+        _held[key] = item
+    return key
+
+
+def _take(key: str, owner: str) -> Held:
+    with _lock:
+        item = _held.get(key)
+        if item is None or item.owner != owner or item.until < time.monotonic():
+            raise InputError("pending", "试导入已过期，请重新上传名单 / the checked roster "
+                                        "has expired: upload it again")
+        del _held[key]
+    return item
+
+
+def _run(uow: UnitOfWork, who: Visitor, item: Held, dry_run: bool
+         ) -> tuple[dict[str, Any], bool]:
+    """Parse the file and plan (or apply) it: the report, and whether it is good."""
+    to = rosters.target(item.jurisdiction, item.district, item.month)
+    auth.require_district(who.actor, to.district)
+    today = date.today()
+    with tempfile.TemporaryDirectory() as folder:
+        path = FilePath(folder) / item.name
+        path.write_bytes(item.data)
+        roster = parse_roster(path, to.jurisdiction, today, department=item.department)
+    plan, applied = rosters.import_roster(uow, who.actor, roster, to, today, dry_run)
+    return rosters.report_json(plan, applied, dry_run, to, roster.source), plan.ok
+
+
+def _home(uow: UnitOfWork, who: Visitor) -> str:
+    """The jurisdiction a caseworker's district belongs to, as its registry says."""
+    if who.actor.district is None:
+        return ""
+    return uow.session.scalars(select(Person.jurisdiction).where(
+        Person.district == who.actor.district).limit(1)).first() or ""
+
+
+def _page(uow: UnitOfWork, who: Visitor, status: int = 200, **context: Any) -> Response:
+    defaults: dict[str, Any] = {"report": None, "pending": "", "error": "", "given": {}}
+    return render(who, "rosters.html", status, active="rosters", home=_home(uow, who),
+                  jurisdictions=model.jurisdictions(), departments=DEPARTMENTS,
+                  columns=[LABELS[f] for f in REQUIRED], **(defaults | context))
+
+
+@router.get("/rosters")
+async def roster_form(request: Request) -> Response:
+    return await page(request, "rosters", lambda uow, who: _page(uow, who))
+
+
+@router.post("/rosters")
+async def roster_check(request: Request) -> Response:
+    def work(uow: UnitOfWork, who: Visitor) -> Response:
+        form: FormData = request.state.form
+        given = {k: str(v) for k, v in form.items() if isinstance(v, str) and k != "csrf"}
+        upload = form.get("file")
+        district = who.actor.district or given.get("district", "")
+        try:
+            if not isinstance(upload, UploadFile) or not upload.filename:
+                raise InputError("file", "请选择名单文件（CSV 或 XLSX）/ choose a roster file")
+            item = Held(who.csrf, upload.file.read(), FilePath(upload.filename).name,
+                        given.get("jurisdiction", ""), district,
+                        given.get("department") or None, given.get("month") or None,
+                        time.monotonic() + HOLD)
+            report, ok = _run(uow, who, item, dry_run=True)
+        except InputError as e:
+            return _page(uow, who, 422, error=str(e), given=given)
+        return _page(uow, who, 200 if ok else 422, report=report, given=given,
+                     pending=_hold(item) if ok else "")
+
+    return await page(request, "rosters", work, form=True)
+
+
+@router.post("/rosters/apply")
+async def roster_apply(request: Request) -> Response:
+    def work(uow: UnitOfWork, who: Visitor) -> Response:
+        try:
+            item = _take(str(request.state.form.get("pending") or ""), who.csrf)
+            report, ok = _run(uow, who, item, dry_run=False)
+        except InputError as e:
+            return _page(uow, who, 422, error=str(e))
+        return _page(uow, who, 200 if ok else 422, report=report)
+
+    return await page(request, "rosters", work, form=True)

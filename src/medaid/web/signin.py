@@ -1,0 +1,79 @@
+"""登录 sign in, 退出 sign out, and the home page with what the role may do."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import RedirectResponse
+from starlette.concurrency import run_in_threadpool
+
+from medaid.errors import Unauthenticated
+from medaid.service import users
+from medaid.service.uow import UnitOfWork
+from medaid.web import guard
+from medaid.web.render import HEADERS, error_page, html, page, render
+
+router = APIRouter()
+
+
+@router.get("/")
+async def home(request: Request) -> Response:
+    return await page(request, "home", lambda uow, who: render(who, "home.html", active="home"))
+
+
+def _signin_form(request: Request, status: int = 200, error: str = "",
+                 username: str = "") -> Response:
+    token = guard.signin_csrf(request)
+    response = html("login.html", status, visitor=None, menu=[], active="", csrf=token,
+                    error=error, username=username)
+    guard.keep_signin_csrf(request, response, token)
+    return response
+
+
+@router.get("/login")
+async def signin_page(request: Request) -> Response:
+    return _signin_form(request)
+
+
+@router.post("/login")
+async def signin(request: Request) -> Response:
+    form = await request.form()
+    try:
+        guard.check_signin_csrf(request, form)
+    except guard.CsrfRefused as e:
+        return error_page(None, 403, str(e))
+    username, password = str(form.get("username") or ""), str(form.get("password") or "")
+
+    def work() -> str | None:
+        with UnitOfWork(request.app.state.sessions) as uow:
+            try:
+                return users.login(uow, username, password).token
+            except Unauthenticated:
+                return None
+
+    token = await run_in_threadpool(work)
+    if token is None:
+        return _signin_form(request, 401, "用户名或密码错误 / unknown user or wrong password",
+                            username)
+    response = RedirectResponse("/", status_code=303, headers=HEADERS)
+    guard.start_session(request, response, token)
+    return response
+
+
+@router.post("/logout")
+async def signout(request: Request) -> Response:
+    try:
+        token = guard.session_token(request)
+        await guard.checked_form(request)
+    except Unauthenticated:
+        return RedirectResponse("/login", status_code=303, headers=HEADERS)
+    except guard.CsrfRefused as e:
+        return error_page(None, 403, str(e))
+
+    def work() -> None:
+        with UnitOfWork(request.app.state.sessions) as uow:
+            users.logout(uow, token)
+
+    await run_in_threadpool(work)
+    response = RedirectResponse("/login", status_code=303, headers=HEADERS)
+    guard.end_session(request, response)
+    return response
