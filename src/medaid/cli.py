@@ -209,20 +209,31 @@ def token_create(
 @app.command()
 def demo(
     persons: Annotated[int, typer.Option(help="persons per jurisdiction")] = 60,
+    year: Annotated[int | None, typer.Option(
+        help="the demo year (default: last year, so that every month is closed)")] = None,
     database: DatabaseOpt = None,
 ) -> None:
-    """Load a demo roster: generated persons, hospitals with tokens, local parameters."""
+    """Load a demo year: generated persons, hospitals with tokens, local parameters, a
+    year of settlements, warnings, applications, payment batches, a clearing, indicators."""
+    from medaid.service import applications, demo_year, funds, indicators
     from medaid.service import demo as seeding
     from medaid.service.uow import UnitOfWork
     from medaid.store import db
 
+    year = year or date.today().year - 1
     engine = db.make_engine(database)
     try:
         db.ensure_schema(engine)
         with UnitOfWork(db.sessions(engine)) as uow:
-            done = seeding.seed(uow, persons)
+            done = seeding.seed(uow, persons, year)
             people = seeding.demo_users(uow)
             plan = seeding.import_demo_roster(uow, date.today())
+            with out.status(f"settling the demo year {year} through the settlement service…"):
+                settled = demo_year.settle_year(uow, year)
+            warned = demo_year.demo(uow, year)
+            applied = applications.demo(uow, year)
+            money = funds.demo(uow, year)
+            measured = indicators.demo(uow, year)
     except MedaidError as e:
         fail(str(e))
     out.print(f"demo {done.year}: {done.persons} persons added; local parameters set "
@@ -231,11 +242,19 @@ def demo(
     for h in done.hospitals:  # one line each, never cut: a token is copied from here
         out.print(f"  {h.code}  {h.token}  {h.name} ({h.jurisdiction})")
     out.print(f"admin token: {done.admin_token}")
-    out.print("users (POST /api/v1/login with username and password; role, scope):")
+    out.print("users (sign in at http://127.0.0.1:8000/ or POST /api/v1/login; role, scope):")
     for u in people:
         out.print(f"  {u.username}  {u.password}  {u.role} ({u.scope})")
     out.print("demo roster imported (秦淮区 民政): "
               + "; ".join(summary.plan_lines(plan)), markup=False)
+    out.print(f"settlements {year}: {settled.settled} new, {settled.retries} already there")
+    raised = sum(sum(o.counts.values()) for o in warned.outcomes)
+    out.print(f"warnings {year} (因病致贫/因病返贫): {raised}; charity referral: "
+              f"{warned.referred or 'none'}", markup=False)
+    out.print("applications: " + ", ".join(f"{no} {state}" for no, state
+                                           in applied.applications.items()), markup=False)
+    out.print(f"funds {year}: {money.budgets} budgets, {money.batches} payment batches, "
+              f"{money.clearings} clearings; indicators for {len(measured)} jurisdictions")
     out.print(f"a person to try: GET /api/v1/persons/{done.sample_psn_no}/years/{done.year}")
 
 

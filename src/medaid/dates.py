@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import calendar
-from datetime import date
+from datetime import date, timedelta, timezone
+
+BEIJING = timezone(timedelta(hours=8))  # China Standard Time: the day a ledger entry counts on
 
 
 def add_months(d: date, months: int) -> date:

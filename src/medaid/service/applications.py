@@ -85,7 +85,7 @@ class LocalSetting:
 REVIEW_DAYS = LocalSetting(
     "application_review_working_days", "依申请救助审核时限（工作日）", 20,
     "medaid's default, not a document's: none of the five documents sets a deadline for "
-    "reviewing an application (JS 四（三）: 及时完成事后救助审核结算; NB 六: 不得拖欠…报销"
+    "reviewing an application (JS 四（三）: 及时完成事后救助审核结算; NB 四（四）: 不得拖欠…报销"
     "费用); a deployment sets its own with `medaid application review-days`")
 
 

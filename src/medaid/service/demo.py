@@ -54,6 +54,7 @@ DEMO_VALUES: dict[str, object] = {
     "basic_cap": 300000, "low_income_ratio": Decimal("0.60"), "low_income_deductible": 2000,
     "other_ratio": Decimal("0.50"), "other_deductible": 5000,
     "premium_dibao": 380, "premium_fanpin": 380, "premium_jiance": 190,
+    "individual_premium": 400,  # a year the policy file has no figure for
 }
 DEMO_INCOME = {"nanjing": 72000, "changzhou": 62000, "jiangsu": 52000, "ningbo": 71000,
                "yichun": 40000}

@@ -4,8 +4,8 @@
 settlement use case itself, each visit with the actor of the hospital that sends it, so
 the ledger, the pools and the audit log are what a real year leaves. Some persons get a
 heavy stay: a few persons with no identity (因病致贫 warnings follow) and the first
-persons of each monitored category (因病返贫). Deterministic and safe to run again: the
-same hospital settlement ids come back as retries and change nothing.
+persons of each monitored category (因病返贫). Deterministic; run again, it settles
+nothing more.
 
 `demo` runs the warning job for the year, registers two charity programmes and refers
 the heaviest warned person-year that a programme matches.
@@ -17,11 +17,12 @@ import random
 from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass, replace
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from medaid import synth
+from medaid.dates import BEIJING
 from medaid.engine.types import Visit
 from medaid.errors import Conflict
 from medaid.registry import idcard
@@ -31,7 +32,7 @@ from medaid.service.auth import Actor
 from medaid.service.demo import DISTRICTS, SEED
 from medaid.service.uow import UnitOfWork
 from medaid.service.wire import MED_TYPES, VisitRequest
-from medaid.store.models import Institution, Person
+from medaid.store.models import Institution, Person, Settlement
 from medaid.store.warning_models import CharityProgramme, EarlyWarning
 
 NO_IDENTITY_PERSONS = 4  # per jurisdiction: persons with no identity, three with heavy bills
@@ -57,10 +58,16 @@ class YearSettled:
 
 def settle_year(uow: UnitOfWork | Callable[[], UnitOfWork], year: int,
                 visits: tuple[int, int] = VISITS) -> YearSettled:
-    """Settle a generated year for every demo person (`service.demo.seed` first)."""
+    """Settle a generated year for every demo person (`service.demo.seed` first); nothing
+    when the year is already settled (what the persons hold has changed since: a replay
+    would draw other visits under the same settlement ids)."""
     if callable(uow):
         with uow() as opened:
             return settle_year(opened, year, visits)
+    done = uow.session.scalar(select(func.count()).select_from(Settlement).where(
+        Settlement.medins_setl_id.like(f"D{year}-%"), Settlement.kind == "settle"))
+    if done:
+        return YearSettled(year, 0, done, 0)
     rng = random.Random(SEED + year)
     settled = retries = added = 0
     for jurisdiction, districts in DISTRICTS.items():
@@ -88,9 +95,15 @@ def settle_year(uow: UnitOfWork | Callable[[], UnitOfWork], year: int,
                 req = VisitRequest(person.psn_no, f"D{year}-{person.psn_no}-{n}",
                                    f"D{year}-{person.psn_no}-{n}", None, CODES.get(v.kind),
                                    replace(v, id=f"D{year}-{person.psn_no}-{n}"))
-                done = settlements.settle(uow, rng.choice(hospitals), req)
+                # settled on the day of discharge, so that each month's payment batch
+                # (service.funds, by settlement time) holds that month's visits
+                done = settlements.settle(uow, rng.choice(hospitals), req, _discharged(v.end))
                 settled, retries = settled + done.created, retries + (not done.created)
     return YearSettled(year, settled, retries, added)
+
+
+def _discharged(day: date) -> datetime:
+    return datetime.combine(day, time(10), tzinfo=BEIJING)
 
 
 def _heavy_stay(rng: random.Random, year: int, in_force: date) -> Visit:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -23,7 +23,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from medaid.case import as_choice, as_date, as_text
-from medaid.dates import add_months, month_end
+from medaid.dates import BEIJING, add_months, month_end
 from medaid.errors import Conflict, Forbidden, InputError, NotFound, PolicyError
 from medaid.money import BP, MoneyError, to_bp, to_fen, to_yuan
 from medaid.policy import model
@@ -46,7 +46,6 @@ from medaid.store.fund_models import (
 )
 from medaid.store.models import Institution, Person, Settlement
 
-BEIJING = timezone(timedelta(hours=8))
 WRITERS = ("finance", "admin")
 DISTRICT_DIGITS = 6
 

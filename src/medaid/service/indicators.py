@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import select
 
 from medaid.case import parse_json
+from medaid.dates import BEIJING
 from medaid.errors import Forbidden, PolicyError
 from medaid.money import to_yuan
 from medaid.policy import model
@@ -29,7 +30,6 @@ from medaid.policy.indicators import Indicator
 from medaid.registry.premium import in_year, policy_for, subsidy_list
 from medaid.service import auth
 from medaid.service.auth import Actor
-from medaid.service.funds import BEIJING
 from medaid.service.parameters import stored
 from medaid.service.rosters import registered
 from medaid.service.uow import UnitOfWork

@@ -158,8 +158,9 @@ class Posting:
 
 
 def posting(uow: UnitOfWork, person: PersonRecord, inst: InstitutionRecord, req: VisitRequest,
-            year: LockedYear) -> Posting:
-    """Settle `req` against the locked year's pools, as a ledger row of `inst`."""
+            year: LockedYear, at: datetime | None = None) -> Posting:
+    """Settle `req` against the locked year's pools, as a ledger row of `inst` made `at`
+    (default now)."""
     assert req.medins_setl_id is not None
     visit = _visit(req, inst)
     settlement, after = _compute(uow, person, visit, year.pools)
@@ -172,7 +173,8 @@ def posting(uow: UnitOfWork, person: PersonRecord, inst: InstitutionRecord, req:
         "policy": settlement.policy, "settled_as": settlement.settled_as,
         "category": settlement.category, "rules": settlement.rules,
         "trace": trace_rows(settlement.trace),
-        "pool_deltas": pools.encode(pools.deltas(year.pools, after)), "created_at": _now(),
+        "pool_deltas": pools.encode(pools.deltas(year.pools, after)),
+        "created_at": at or _now(),
         **{name: getattr(visit, name) for name in SENT_AMOUNTS},
         **{name: getattr(settlement, name) for name in SETTLED_AMOUNTS}}
     detail = {"psn_no": req.psn_no, "fixmedins_code": inst.code,
@@ -189,8 +191,11 @@ def post(uow: UnitOfWork, actor: Actor, p: Posting, year: LockedYear) -> None:
     audit.append(conn, actor.subject, "settle", p.object, p.detail)
 
 
-def settle(uow: UnitOfWork, actor: Actor, req: VisitRequest) -> Settled:
+def settle(uow: UnitOfWork, actor: Actor, req: VisitRequest, at: datetime | None = None
+           ) -> Settled:
     """结算: settle and commit with the person's pools; idempotent on medins_setl_id.
+    `at` (default now) is when the ledger says it was settled: only a replay of past
+    settlements (the demo year) gives one.
 
     The unique key (institution, medins_setl_id, kind) is what detects a retry: its insert
     fails, the transaction is rolled back, and the stored settlement answers it. A retry
@@ -209,7 +214,7 @@ def settle(uow: UnitOfWork, actor: Actor, req: VisitRequest) -> Settled:
         person = find_person(uow, req.psn_no)
     try:
         year = locked or uow.lock_year(person.id, req.visit.end.year)
-        p = posting(uow, person, inst, req, year)
+        p = posting(uow, person, inst, req, year, at)
         if conn.dialect.name == "postgresql":
             # The ledger entry, the pools and the audit entry in one statement, sent with
             # the commit: the audit chain's head is locked for no round trip of ours.

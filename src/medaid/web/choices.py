@@ -1,0 +1,46 @@
+"""What a casework page's query string chooses (year, jurisdiction, a filter), checked,
+and the jurisdiction a page opens on: the visitor's own (a caseworker's district, a
+hospital's institution), else the first one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+
+from sqlalchemy import select
+
+from medaid.errors import InputError
+from medaid.policy import model
+from medaid.service.auth import Actor
+from medaid.service.uow import UnitOfWork
+from medaid.store.models import Institution, Person
+
+
+def year_or_this(year: int | None) -> int:
+    return year if year is not None else date.today().year
+
+
+def choice(value: str | None, allowed: Iterable[str], name: str) -> str | None:
+    """A filter's value: empty is no filter; anything not allowed is a 422."""
+    if not value:
+        return None
+    known = list(allowed)
+    if value not in known:
+        raise InputError(name, f"应为 {', '.join(known)} 之一 / one of {', '.join(known)}")
+    return value
+
+
+def home_jurisdiction(uow: UnitOfWork, actor: Actor) -> str:
+    found = None
+    if actor.district is not None:
+        found = uow.session.scalars(select(Person.jurisdiction).where(
+            Person.district == actor.district).limit(1)).first()
+    elif actor.institution_id is not None:
+        inst = uow.session.get(Institution, actor.institution_id)
+        found = inst.jurisdiction if inst is not None else None
+    return found or model.jurisdictions()[0]
+
+
+def jurisdiction(uow: UnitOfWork, actor: Actor, value: str | None) -> str:
+    return choice(value, model.jurisdictions(), "jurisdiction") or home_jurisdiction(uow, actor)
