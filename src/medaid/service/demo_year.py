@@ -64,10 +64,10 @@ def settle_year(uow: UnitOfWork | Callable[[], UnitOfWork], year: int,
     if callable(uow):
         with uow() as opened:
             return settle_year(opened, year, visits)
-    done = uow.session.scalar(select(func.count()).select_from(Settlement).where(
+    earlier = uow.session.scalar(select(func.count()).select_from(Settlement).where(
         Settlement.medins_setl_id.like(f"D{year}-%"), Settlement.kind == "settle"))
-    if done:
-        return YearSettled(year, 0, done, 0)
+    if earlier:
+        return YearSettled(year, 0, earlier, 0)
     rng = random.Random(SEED + year)
     settled = retries = added = 0
     for jurisdiction, districts in DISTRICTS.items():
