@@ -17,7 +17,7 @@ from starlette.datastructures import UploadFile
 from medaid.errors import InputError
 from medaid.service import applications as use
 from medaid.service.api import ERRORS, ActorDep, _run, reply
-from medaid.service.schemas import SettlementOut, VisitIn, Yuan, body
+from medaid.service.schemas import District, SettlementOut, VisitIn, Yuan, body
 from medaid.service.uow import UnitOfWork
 from medaid.service.wire import parse_body
 from medaid.store.application_models import KINDS, STATES, Application
@@ -108,7 +108,7 @@ async def create(request: Request, actor: ActorDep) -> Response:
 @router.get("/applications", summary="applications, by state, district, overdue")
 async def listing(request: Request, actor: ActorDep,
                   state: Annotated[str | None, Query(description=", ".join(STATES))] = None,
-                  district: Annotated[str | None, Query(max_length=12)] = None,
+                  district: District = None,
                   overdue: Annotated[bool, Query(
                       description="only those past their review deadline")] = False
                   ) -> Response:

@@ -9,12 +9,10 @@ from pydantic import BaseModel, Field
 
 from medaid.service import charity, wire
 from medaid.service.api import ERRORS, ActorDep, _run, reply
-from medaid.service.schemas import body
+from medaid.service.schemas import RowId, body
 from medaid.service.uow import UnitOfWork
 
 router = APIRouter(prefix="/api/v1/charity", tags=["charity"], responses=ERRORS)
-ProgrammeId = Annotated[int, Path(ge=1)]
-ReferralId = Annotated[int, Path(ge=1)]
 
 
 class ProgrammeIn(BaseModel):
@@ -59,14 +57,14 @@ async def create_programme(request: Request, actor: ActorDep) -> Response:
 
 
 @router.get("/programmes/{programme_id}")
-async def get_programme(programme_id: ProgrammeId, request: Request, actor: ActorDep
+async def get_programme(programme_id: RowId, request: Request, actor: ActorDep
                         ) -> Response:
     return await _run(request, lambda uow: reply(charity.programme_json(
         charity.programme(uow, actor, programme_id))))
 
 
 @router.patch("/programmes/{programme_id}", openapi_extra=body(ProgrammeIn))
-async def update_programme(programme_id: ProgrammeId, request: Request, actor: ActorDep
+async def update_programme(programme_id: RowId, request: Request, actor: ActorDep
                            ) -> Response:
     raw = await request.body()
     return await _run(request, lambda uow: reply(charity.programme_json(
@@ -74,7 +72,7 @@ async def update_programme(programme_id: ProgrammeId, request: Request, actor: A
 
 
 @router.delete("/programmes/{programme_id}", status_code=204)
-async def delete_programme(programme_id: ProgrammeId, request: Request, actor: ActorDep
+async def delete_programme(programme_id: RowId, request: Request, actor: ActorDep
                            ) -> Response:
     def work(uow: UnitOfWork) -> Response:
         charity.delete_programme(uow, actor, programme_id)
@@ -125,12 +123,12 @@ async def _decide(request: Request, actor: ActorDep, referral_id: int, accepted:
 
 
 @router.post("/referrals/{referral_id}/accept", openapi_extra=body(DecisionIn, required=False))
-async def accept(referral_id: ReferralId, request: Request, actor: ActorDep) -> Response:
+async def accept(referral_id: RowId, request: Request, actor: ActorDep) -> Response:
     return await _decide(request, actor, referral_id, True)
 
 
 @router.post("/referrals/{referral_id}/decline", openapi_extra=body(DecisionIn))
-async def decline(referral_id: ReferralId, request: Request, actor: ActorDep) -> Response:
+async def decline(referral_id: RowId, request: Request, actor: ActorDep) -> Response:
     return await _decide(request, actor, referral_id, False)
 
 

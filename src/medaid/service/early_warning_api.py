@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from medaid.case import as_choice
@@ -12,13 +12,11 @@ from medaid.policy import model
 from medaid.service import auth, wire
 from medaid.service import early_warning as ew
 from medaid.service.api import ERRORS, ActorDep, _run, reply
-from medaid.service.schemas import body
+from medaid.service.schemas import District, OptYear, RowId, body
 from medaid.service.uow import UnitOfWork
 
 router = APIRouter(prefix="/api/v1/warnings", tags=["warnings"], responses=ERRORS)
-Year = Annotated[int | None, Query(ge=1990, le=2100)]
 Short = Annotated[str | None, Query(max_length=40)]
-WarningId = Annotated[int, Path(ge=1, description="the warning's id")]
 
 
 class StepIn(BaseModel):
@@ -36,8 +34,8 @@ def _filters(year: int | None, jurisdiction: str | None, district: str | None,
 
 
 @router.get("", summary="预警名单: warnings, filtered")
-async def list_warnings(request: Request, actor: ActorDep, year: Year = None,
-                        jurisdiction: Short = None, district: Short = None,
+async def list_warnings(request: Request, actor: ActorDep, year: OptYear = None,
+                        jurisdiction: Short = None, district: District = None,
                         kind: Annotated[Literal["poverty", "relapse"] | None, Query()] = None,
                         status: Short = None, category: Short = None) -> Response:
     """A caseworker sees its district; admins and auditors every district."""
@@ -52,8 +50,8 @@ async def list_warnings(request: Request, actor: ActorDep, year: Year = None,
 
 @router.get("/export", summary="预警名单 as the workbook (xlsx)",
             responses={200: {"content": {ew.XLSX: {}}}})
-async def export(request: Request, actor: ActorDep, year: Year = None,
-                 jurisdiction: Short = None, district: Short = None,
+async def export(request: Request, actor: ActorDep, year: OptYear = None,
+                 jurisdiction: Short = None, district: District = None,
                  kind: Annotated[Literal["poverty", "relapse"] | None, Query()] = None,
                  status: Short = None, category: Short = None) -> Response:
     f = _filters(year, jurisdiction, district, kind, status, category)
@@ -89,7 +87,7 @@ async def run_job(request: Request, actor: ActorDep) -> Response:
 
 
 @router.get("/{warning_id}", summary="one warning with its history")
-async def get_warning(warning_id: WarningId, request: Request, actor: ActorDep) -> Response:
+async def get_warning(warning_id: RowId, request: Request, actor: ActorDep) -> Response:
     return await _run(request, lambda uow: reply(ew.warning_json(
         ew.get(uow, actor, warning_id), actor.sees_ids, events=True)))
 
@@ -108,17 +106,17 @@ async def _step(request: Request, actor: ActorDep, warning_id: int, action: str)
 
 @router.post("/{warning_id}/verify", summary="核实: new → verified",
              openapi_extra=body(StepIn, required=False))
-async def verify(warning_id: WarningId, request: Request, actor: ActorDep) -> Response:
+async def verify(warning_id: RowId, request: Request, actor: ActorDep) -> Response:
     return await _step(request, actor, warning_id, "verify")
 
 
 @router.post("/{warning_id}/enroll", summary="纳入救助: verified → enrolled",
              openapi_extra=body(StepIn, required=False))
-async def enroll(warning_id: WarningId, request: Request, actor: ActorDep) -> Response:
+async def enroll(warning_id: RowId, request: Request, actor: ActorDep) -> Response:
     return await _step(request, actor, warning_id, "enroll")
 
 
 @router.post("/{warning_id}/dismiss", summary="排除: verified → dismissed (reason required)",
              openapi_extra=body(StepIn))
-async def dismiss(warning_id: WarningId, request: Request, actor: ActorDep) -> Response:
+async def dismiss(warning_id: RowId, request: Request, actor: ActorDep) -> Response:
     return await _step(request, actor, warning_id, "dismiss")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 
 from medaid.case import as_choice, as_date
 from medaid.money import to_yuan
@@ -14,13 +14,11 @@ from medaid.policy import model
 from medaid.service import funds
 from medaid.service.api import ERRORS, ActorDep, _run, reply
 from medaid.service.fund_journal import Fund, check, normal_balance
+from medaid.service.schemas import District, DistrictCode, RowId, Year
 from medaid.service.uow import UnitOfWork
 from medaid.service.wire import ROOT, parse_body
 
 router = APIRouter(prefix="/api/v1/funds", tags=["funds"], responses=ERRORS)
-Year = Annotated[int, Query(ge=1990, le=2100)]
-District = Annotated[str | None, Query(max_length=12)]
-BatchId = Annotated[int, Path(ge=1)]
 
 
 def _jurisdiction(value: str) -> str:
@@ -36,7 +34,7 @@ async def set_budget(request: Request, actor: ActorDep) -> Response:
 
 
 @router.get("/schedule", summary="预拨: the quarterly pre-allocation schedule")
-async def schedule(request: Request, actor: ActorDep, jurisdiction: str, district: str,
+async def schedule(request: Request, actor: ActorDep, jurisdiction: str, district: DistrictCode,
                    year: Year) -> Response:
     fund = Fund(_jurisdiction(jurisdiction), district)
     return await _run(request, lambda uow: reply(funds.schedule_json(
@@ -84,20 +82,20 @@ async def list_batches(request: Request, actor: ActorDep,
 
 
 @router.get("/batches/{batch_id}")
-async def get_batch(batch_id: BatchId, request: Request, actor: ActorDep) -> Response:
+async def get_batch(batch_id: RowId, request: Request, actor: ActorDep) -> Response:
     scope = actor.district if actor.role == "caseworker" else None
     return await _run(request, lambda uow: reply(funds.batch_json(
         funds.get_batch(uow, actor, batch_id), scope)))
 
 
 @router.post("/batches/{batch_id}/approve")
-async def approve_batch(batch_id: BatchId, request: Request, actor: ActorDep) -> Response:
+async def approve_batch(batch_id: RowId, request: Request, actor: ActorDep) -> Response:
     return await _run(request, lambda uow: reply(funds.batch_json(
         funds.approve_batch(uow, actor, batch_id))))
 
 
 @router.post("/batches/{batch_id}/pay")
-async def pay_batch(batch_id: BatchId, request: Request, actor: ActorDep) -> Response:
+async def pay_batch(batch_id: RowId, request: Request, actor: ActorDep) -> Response:
     """`{paid_on: "YYYY-MM-DD"}` (default today)."""
     raw = await request.body()
 

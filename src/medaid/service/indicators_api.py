@@ -12,6 +12,7 @@ from medaid.policy import model
 from medaid.service import indicators, indicators_export
 from medaid.service.api import ERRORS, ActorDep, _run, reply
 from medaid.service.premiums import XLSX
+from medaid.service.schemas import District, Year
 from medaid.service.uow import UnitOfWork
 
 router = APIRouter(prefix="/api/v1", tags=["indicators"], responses=ERRORS)
@@ -20,8 +21,7 @@ router = APIRouter(prefix="/api/v1", tags=["indicators"], responses=ERRORS)
 @router.get("/indicators", summary="控费和服务指标 of a jurisdiction's year")
 async def get_indicators(
         request: Request, actor: ActorDep, jurisdiction: str,
-        year: Annotated[int, Query(ge=1990, le=2100)],
-        district: Annotated[str | None, Query(max_length=12)] = None,
+        year: Year, district: District = None,
         format: Annotated[Literal["json", "xlsx"], Query()] = "json") -> Response:
     """Each indicator per institution (or district) with its threshold and verdict, and
     statistics by category, district, month and visit kind; `format=xlsx`: the workbook."""

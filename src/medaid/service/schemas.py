@@ -10,6 +10,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
+from fastapi import Path, Query
 from pydantic import BaseModel, Field, WithJsonSchema
 
 from medaid.policy.schema import Kind, Location, Referral
@@ -17,6 +18,14 @@ from medaid.policy.schema import Kind, Location, Referral
 Yuan = Annotated[Decimal, WithJsonSchema({"type": "number", "multipleOf": 0.01, "minimum": 0,
                                           "description": "yuan, at most two decimals"})]
 SignedYuan = Annotated[Decimal, WithJsonSchema({"type": "number", "multipleOf": 0.01})]
+
+# Query parameters the routers share: a year, and a district's 6-digit division code.
+Year = Annotated[int, Query(ge=1990, le=2100)]
+OptYear = Annotated[int | None, Query(ge=1990, le=2100)]
+RowId = Annotated[int, Path(ge=1, le=2**31 - 1, description="a row's id")]  # Integer keys
+_DISTRICT = Query(pattern="^[0-9]{6}$", description="区划代码: a district's 6-digit code")
+District = Annotated[str | None, _DISTRICT]
+DistrictCode = Annotated[str, _DISTRICT]
 
 
 class VisitIn(BaseModel):

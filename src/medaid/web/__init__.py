@@ -14,12 +14,26 @@ from pathlib import Path
 from fastapi import APIRouter
 from starlette.staticfiles import StaticFiles
 
-from medaid.web import applications, persons, policy, rosters, settle, signin
+from medaid.web import (
+    applications,
+    charity,
+    funds,
+    indicators,
+    persons,
+    policy,
+    rosters,
+    settle,
+    signin,
+    warnings,
+)
 
 STATIC = Path(__file__).parent / "static"
 
 router = APIRouter(include_in_schema=False)
-for module in (signin, persons, settle, rosters, policy, applications):
+# The menu lists the casework pages in the order their modules register them (imported
+# above; charity imports warnings, so 预警 comes before 慈善).
+for module in (signin, persons, settle, rosters, policy, applications, warnings, charity, funds,
+               indicators):
     router.include_router(module.router)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -18,6 +19,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from starlette.concurrency import run_in_threadpool
 
+from medaid.dates import BEIJING
 from medaid.errors import Conflict, Forbidden, InputError, MedaidError, NotFound, Unauthenticated
 from medaid.money import to_yuan
 from medaid.policy import model
@@ -41,7 +43,8 @@ TIER_LABELS = {"hifp": "基本医保", "hifmi": "大病保险", "assistance": "�
                "tilted": "倾斜救助", "special": "特殊救助", "chain": "结算"}
 KIND_LABELS = {"inpatient": "住院", "general_outpatient": "普通门诊",
                "special_outpatient": "门诊特殊病种", "childbirth": "生育",
-               "pharmacy": "药店购药"}
+               "pharmacy": "药店购药", "dual_channel_drug": "双通道药品",
+               "rare_disease_drug": "罕见病用药", "rehabilitation": "康复"}
 CITY_LABELS = {"nanjing": "南京市", "jiangsu": "江苏省", "yichun": "宜春市",
                "ningbo": "宁波市", "changzhou": "常州市"}
 
@@ -89,6 +92,13 @@ def yuan(value: Decimal | int | str | None, fen: bool = False) -> str:
     return f"{sign}¥{abs(amount):,.2f}"
 
 
+def when(at: datetime | str) -> str:
+    """A stored moment (UTC, or its ISO text) as caseworkers read it: Beijing time to the
+    minute."""
+    moment = datetime.fromisoformat(at) if isinstance(at, str) else at
+    return moment.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M")
+
+
 def source_article(source: str) -> str:
     """The article of a trace line's source ('000_….txt （四）' → '（四）')."""
     doc, _, article = source.partition(" ")
@@ -110,7 +120,7 @@ def category_label(jurisdiction: str, category: str | None) -> str:
 _env = Environment(loader=PackageLoader("medaid.web", "templates"),
                    autoescape=select_autoescape(("html",), default=True),
                    undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-_env.filters.update(yuan=yuan, article=source_article)
+_env.filters.update(yuan=yuan, article=source_article, when=when)
 _env.globals.update(ROLE_LABELS=ROLE_LABELS, TIER_LABELS=TIER_LABELS, KIND_LABELS=KIND_LABELS,
                     CITY_LABELS=CITY_LABELS, category_label=category_label,
                     TITLES=document_titles())

@@ -1,8 +1,9 @@
 """PNGs of each page at 1366×768 on the demo data: `python -m medaid.web.screenshots
 --out out/screenshots` (`make screenshots`).
 
-Serves a fresh demo database (the service's demo seed, users and roster, and a few
-settled visits of one person) on a free local port, and photographs the pages with
+Serves a fresh demo database (the service's demo seed, users and roster, a few settled
+visits of one person, and a settled demo year with its warnings, charity referral, fund
+year and indicators) on a free local port, and photographs the pages with
 Debian's headless Chromium through Playwright (never a downloaded browser).
 """
 
@@ -26,7 +27,7 @@ from sqlalchemy import select
 
 from medaid.case import dumps
 from medaid.registry import idcard
-from medaid.service import applications, auth, demo, settlements, wire
+from medaid.service import applications, auth, demo, demo_year, funds, settlements, wire
 from medaid.service.app import create_app
 from medaid.service.uow import UnitOfWork
 from medaid.store.models import Identity, Person
@@ -66,7 +67,17 @@ def seed(uow: UnitOfWork) -> tuple[dict[str, str], str, str]:
         req = wire.parse_visit_request(_visit(psn_no, n, f"{year}-{start}", f"{year}-{end}",
                                               total, hifp, hifmi), settling=True)
         setl_id = settlements.settle(uow, auth.CLI, req).entry.setl_id
+    casework_year(uow, year)
     return passwords, psn_no, setl_id
+
+
+def casework_year(uow: UnitOfWork, year: int) -> None:
+    """A settled demo year, its warnings, programmes and a referral, and its fund year as
+    if on 1 April of the next year (every month's batch paid, the year cleared), so that
+    each casework page has something in each of its sections."""
+    demo_year.settle_year(uow, year)
+    demo_year.demo(uow, year)
+    funds.demo(uow, year, on=date(year + 1, 4, 1))
 
 
 def roster_file(folder: Path) -> tuple[Path, Path]:
@@ -170,6 +181,13 @@ def _shots(psn_no: str, setl_id: str, bad_roster: Path, good_roster: Path
             page.get_by_role("button", name="试导入（不保存）").click()
         return act
 
+    def dismiss_without_reason(page: Any) -> None:
+        """A new warning verified, then 排除 with no reason: the page says it is needed."""
+        page.goto("/warnings?kind=poverty&status=new")
+        page.locator("table.warnings a").first.click()
+        page.get_by_role("button", name="核实").click()
+        page.get_by_role("button", name="排除").click()
+
     return [
         (None, [("01-login", lambda page: page.goto("/login"))]),
         ("caseworker", [
@@ -183,13 +201,29 @@ def _shots(psn_no: str, setl_id: str, bad_roster: Path, good_roster: Path
             ("13-applications", lambda page: page.goto("/applications")),
             ("14-application", lambda page: (page.goto("/applications?state=under_review"),
                                               page.locator("table.list a").first.click())),
+            ("15-warnings", lambda page: page.goto("/warnings")),
+            ("16-warning", lambda page: (page.goto("/warnings?kind=poverty"),
+                                         page.locator("table.warnings a").first.click())),
+            ("17-warning-dismiss-no-reason", dismiss_without_reason),
+            ("18-charity", lambda page: page.goto("/charity")),
+            ("19-funds-district", lambda page: page.goto("/funds")),
+            ("20-batch", lambda page: (page.goto("/funds"),
+                                       page.locator("table.batches a").first.click())),
+            ("21-indicators-district", lambda page: page.goto("/indicators")),
         ]),
         ("admin", [
             ("06-settle-trial", trial),
             ("09-policy", lambda page: page.goto("/policy")),
             ("10-policy-nanjing", lambda page: page.goto("/policy/nanjing")),
             ("11-conformance", lambda page: page.goto("/policy/nanjing/conformance")),
+            ("22-charity-register", lambda page: page.goto("/charity")),
         ]),
+        ("finance", [
+            ("23-funds-city", lambda page: page.goto(f"/funds?jurisdiction=nanjing&year={year}")),
+            ("24-indicators-yichun",
+             lambda page: page.goto(f"/indicators?jurisdiction=yichun&year={year}")),
+        ]),
+        ("hospital", [("25-hospital-batches", lambda page: page.goto("/funds"))]),
     ]
 
 
