@@ -1,6 +1,7 @@
 """What a casework page's query string chooses (year, jurisdiction, a filter), checked,
-and the jurisdiction a page opens on: the visitor's own (a caseworker's district, a
-hospital's institution), else the first one.
+and what a page opens on: the latest year of the settlement ledger (what warnings, funds
+and indicators are made from), and the visitor's own jurisdiction (a caseworker's
+district, a hospital's institution), else the first one.
 """
 
 from __future__ import annotations
@@ -8,17 +9,23 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from medaid.errors import InputError
 from medaid.policy import model
 from medaid.service.auth import Actor
 from medaid.service.uow import UnitOfWork
-from medaid.store.models import Institution, Person
+from medaid.store.models import Institution, Person, Settlement
 
 
-def year_or_this(year: int | None) -> int:
-    return year if year is not None else date.today().year
+def year(uow: UnitOfWork, given: int | None) -> int:
+    """The year asked for, else the ledger's latest year up to this one, else this one."""
+    if given is not None:
+        return given
+    this = date.today().year
+    latest = uow.session.scalar(select(func.max(Settlement.year)).where(
+        Settlement.year <= this))
+    return int(latest) if latest is not None else this
 
 
 def choice(value: str | None, allowed: Iterable[str], name: str) -> str | None:

@@ -68,7 +68,7 @@ async def fund_year(request: Request, year: Year = None,
                     jurisdiction: Annotated[str | None, Query(max_length=40)] = None,
                     district: Annotated[str | None, Query(max_length=12)] = None) -> Response:
     def work(uow: UnitOfWork, who: Visitor) -> Response:
-        y = choices.year_or_this(year)
+        y = choices.year(uow, year)
         if who.actor.role == "hospital":  # its own batches, nothing of the districts' funds
             return render(who, "funds.html", active="funds", year=y, report=None,
                           batches=_batches(uow, who, y, None), **_labels())

@@ -79,7 +79,7 @@ Short = Annotated[str | None, Query(max_length=40)]
 def _report(uow: UnitOfWork, who: Visitor, year: int | None, jurisdiction: str | None,
             district: str | None) -> use.Report:
     return use.compute(uow, who.actor, choices.jurisdiction(uow, who.actor, jurisdiction),
-                       choices.year_or_this(year), district or None)
+                       choices.year(uow, year), district or None)
 
 
 @router.get("/indicators")

@@ -36,10 +36,10 @@ Year = Annotated[int | None, Query(ge=1990, le=2100)]
 Filter = Annotated[str | None, Query(max_length=20)]
 
 
-def _filters(year: int | None, jurisdiction: str | None, kind: str | None,
+def _filters(uow: UnitOfWork, year: int | None, jurisdiction: str | None, kind: str | None,
              status: str | None) -> ew.Filters:
     """The query string's filters (empty: no filter), checked as the API checks them."""
-    return ew.check_filters(ew.Filters(choices.year_or_this(year), jurisdiction or None, None,
+    return ew.check_filters(ew.Filters(choices.year(uow, year), jurisdiction or None, None,
                                        kind or None, status or None))
 
 
@@ -47,7 +47,7 @@ def _filters(year: int | None, jurisdiction: str | None, kind: str | None,
 async def listing(request: Request, year: Year = None, jurisdiction: Filter = None,
                   kind: Filter = None, status: Filter = None) -> Response:
     def work(uow: UnitOfWork, who: Visitor) -> Response:
-        f = _filters(year, jurisdiction, kind, status)
+        f = _filters(uow, year, jurisdiction, kind, status)
         found = [ew.warning_json(w, who.actor.sees_ids) for w in ew.listing(uow, who.actor, f)]
         lists = [(k, m.KIND_LABELS[k], [w for w in found if w["kind"] == k])
                  for k in m.KINDS if f.kind in (None, k)]
@@ -66,7 +66,7 @@ async def export(request: Request, year: Year = None, jurisdiction: Filter = Non
                  kind: Filter = None, status: Filter = None) -> Response:
     """The list as the civil-affairs workbook (the API's export: same filters, same file)."""
     def work(uow: UnitOfWork, who: Visitor) -> Response:
-        f = _filters(year, jurisdiction, kind, status)
+        f = _filters(uow, year, jurisdiction, kind, status)
         found = ew.listing(uow, who.actor, f, action="warning.export")
         name = f"warnings-{f.jurisdiction or 'all'}-{f.year}.xlsx"
         return Response(ew.export_xlsx(found, who.actor.sees_ids, ew.export_title(f)),
