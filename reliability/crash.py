@@ -72,6 +72,7 @@ class Stream:
         self.kills = 0
         self.postgres_restarts = 0
         self.down_s = 0.0
+        self.finished = False  # every client done
         self.proc: subprocess.Popen[bytes] | None = None
 
     @staticmethod
@@ -128,13 +129,15 @@ class Stream:
         once, halfway."""
         n = len(self.work)
         points = [(k, "kill") for k in sorted(self.rng.sample(
-            range(n // 20, n - n // 20), self.args.kills))]
+            range(n // 20, n * 4 // 5), self.args.kills))]
         if self.pg is not None and self.args.postgres_restart:
             points.append((n // 2, "postgres"))
         for threshold, what in sorted(points):
             while len(self.acked) < threshold:
+                if self.finished:
+                    return
                 await asyncio.sleep(0.005)
-            await asyncio.sleep(self.rng.uniform(0, 0.25))  # lands anywhere in a request
+            await asyncio.sleep(self.rng.uniform(0, 0.05))  # lands anywhere in a request
             started = time.monotonic()
             if what == "kill":
                 self._kill()
@@ -150,15 +153,22 @@ class Stream:
         self.proc = harness.serve(self.url, self.workers, self.port)
         started = time.monotonic()
         chaos = asyncio.create_task(self.chaos())
+        clients = asyncio.gather(*(self.client() for _ in range(self.args.clients)))
         try:
-            await asyncio.gather(*(self.client() for _ in range(self.args.clients)))
-            if chaos.done():
-                chaos.result()  # its error, if it had one
+            # a fault the chaos could not recover from (a server that does not start) ends
+            # the run at once rather than after every client's retries
+            both: set[asyncio.Future[Any]] = {chaos, clients}
+            await asyncio.wait(both, return_when=asyncio.FIRST_EXCEPTION)
+            if chaos.done() and chaos.exception() is not None:
+                clients.cancel()
+                chaos.result()
+            await clients
+            self.finished = True
+            await chaos  # let a restart under way finish: no server is left behind
         finally:
-            chaos.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await chaos
-            if self.proc is not None:
+            for task in (chaos, clients):
+                task.cancel()
+            if self.proc is not None and self.proc.poll() is None:
                 harness.stop(self.proc)
         return time.monotonic() - started
 

@@ -21,8 +21,8 @@ replay it. Every other libFuzzer option applies.
 
 from __future__ import annotations
 
-import atexit
 import io
+import os
 import shutil
 import sys
 import tempfile
@@ -156,15 +156,22 @@ def seeds(folder: Path) -> None:
 def main() -> None:
     argv = list(sys.argv)
     warnings.simplefilter("ignore")  # openpyxl's warnings on odd workbooks: noise here
-    atexit.register(shutil.rmtree, FOLDER, True)
+    made = [FOLDER]
     if not [a for a in argv[1:] if not a.startswith("-")]:  # no corpus and no input to replay
         corpus = Path(tempfile.mkdtemp(prefix="medaid-fuzz-corpus-"))
-        atexit.register(shutil.rmtree, corpus, True)
+        made.append(corpus)
         seeds(corpus)
         argv.append(str(corpus))
-    atheris.Setup(argv, one_input)
-    atheris.Fuzz()
-
+    # libFuzzer ends the process itself, past Python's clean-up: fuzz in a child, and
+    # remove the temporary folders here when it is done.
+    child = os.fork()
+    if child == 0:
+        atheris.Setup(argv, one_input)
+        atheris.Fuzz()
+    _, status = os.waitpid(child, 0)
+    for folder in made:
+        shutil.rmtree(folder, ignore_errors=True)
+    sys.exit(os.waitstatus_to_exitcode(status))
 
 if __name__ == "__main__":
     main()

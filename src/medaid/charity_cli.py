@@ -6,6 +6,7 @@
     medaid charity match PSN_NO --year Y
     medaid charity refer PSN_NO --programme ID --year Y [--note TEXT]
     medaid charity decide REFERRAL_ID --accept | --decline --note TEXT
+    medaid charity referrals [--year Y] [--status S] [--programme ID] [--psn-no PSN_NO]
 """
 
 from __future__ import annotations
@@ -148,3 +149,28 @@ def decide(referral: int,
             out.print(f"referral {r.id}: {r.status}")
     except MedaidError as e:
         fail(str(e))
+
+
+@app.command("referrals")
+def list_referrals(
+    year: Annotated[int | None, typer.Option("--year", min=1990, max=2100)] = None,
+    status: Annotated[str | None, typer.Option("--status",
+                                               help="referred, accepted or declined")] = None,
+    programme: Annotated[int | None, typer.Option("--programme", min=1,
+                                                  help="the programme's id")] = None,
+    psn_no: Annotated[str | None, typer.Option("--psn-no", help="one person's")] = None,
+    database: DatabaseOpt = None) -> None:
+    """The referrals and their answers."""
+    from medaid.service import auth, charity
+
+    try:
+        with uow_on(database) as uow:
+            found = [charity.referral_json(r, show_ids=False) for r in
+                     charity.referrals(uow, auth.CLI, year, status, programme, psn_no)]
+    except MedaidError as e:
+        fail(str(e))
+    for j in found:
+        out.print(f"{j['id']}  {j['psn_no']} {j['name']} {j['year']} → {j['programme']['name']}"
+                  f"  {j['status']}  负担 {j['burden']} 元  {j['referred_at']}")
+    if not found:
+        out.print("no referral")

@@ -42,6 +42,13 @@ def fmt(fen: int) -> str:
     return f"{sign}{whole}.{cents:02d}"
 
 
+def fmt_yuan(fen: int) -> str:
+    """Fen as people read yuan, e.g. 8880980 → '¥88,809.80'."""
+    sign = "-" if fen < 0 else ""
+    whole, cents = divmod(abs(fen), 100)
+    return f"{sign}¥{whole:,}.{cents:02d}"
+
+
 def to_bp(value: Decimal | int | str) -> int:
     """A ratio (0.85) → basis points (8500), exactly; finer than 1/10,000 is an error."""
     try:

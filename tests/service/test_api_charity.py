@@ -18,8 +18,10 @@ from typing import Any
 
 import pytest
 from api_helpers import World, visit
+from typer.testing import CliRunner
 
 from medaid.case import dumps
+from medaid.cli import app
 from medaid.registry import idcard
 
 OWN, OTHER = "320102", "320106"
@@ -104,7 +106,8 @@ def test_the_referral_lifecycle(world: World, city: dict[str, int]) -> None:
     assert ref["warning_id"] is not None and ref["referred_by"].startswith("token:")
     again = world.client.post(REFERRALS, headers=cw, json={
         "programme_id": city["C"], "psn_no": "EDGE", "year": 2023})
-    assert again.status_code == 409
+    assert again.status_code == 409 and "already referred to it for 2023 (referred)" in again.text
+    assert _matches(world, "EDGE") == [city["A"]]  # C no more: EDGE 2023 is referred to it
     r = world.client.post(REFERRALS, headers=cw, json={
         "programme_id": city["A"], "psn_no": "LIGHT", "year": 2023})
     assert r.status_code == 409 and "below the programme's 20000.00" in r.text
@@ -121,6 +124,7 @@ def test_the_referral_lifecycle(world: World, city: dict[str, int]) -> None:
     assert r.json()["decision_note"] == "不符合本年度资助方向"
     assert world.client.post(f"{url}/accept", headers=cw).status_code == 409
     assert _matches(world, "EDGE2") == [city["C"]]  # a declined referral frees the place
+    assert _matches(world, "EDGE") == [city["A"]]  # declined: still referred once
     r = world.client.post(REFERRALS, headers=cw, json={
         "programme_id": city["A"], "psn_no": "ADULT", "year": 2023})
     accepted = world.client.post(f"{REFERRALS}/{r.json()['id']}/accept", headers=cw)
@@ -128,6 +132,11 @@ def test_the_referral_lifecycle(world: World, city: dict[str, int]) -> None:
     listed = world.client.get(REFERRALS, headers=cw, params={"year": 2023}).json()
     assert [(x["psn_no"], x["status"]) for x in listed["referrals"]] == [
         ("EDGE", "declined"), ("ADULT", "accepted")]
+    one = world.client.get(REFERRALS, headers=cw, params={"psn_no": "ADULT"}).json()
+    assert [(x["psn_no"], x["programme"]["id"]) for x in one["referrals"]] == [
+        ("ADULT", city["A"])]
+    assert world.client.get(REFERRALS, headers=cw, params={"psn_no": "NOBODY"}
+                            ).json()["referrals"] == []
     assert world.client.get(REFERRALS, headers=cw, params={"status": "x"}).status_code == 422
 
 
@@ -180,3 +189,18 @@ def test_the_register_checks_and_changes(world: World, city: dict[str, int]) -> 
         "programme_id": city["C"], "psn_no": "EDGE", "year": 2023})
     assert world.client.delete(f"{PROGRAMMES}/{city['C']}", headers=world.admin
                                ).status_code == 409
+
+
+def test_the_cli_lists_one_persons_referrals(world: World, city: dict[str, int],
+                                             database_url: str) -> None:
+    for psn_no, programme in (("EDGE", "C"), ("ADULT", "A")):
+        assert world.client.post(REFERRALS, headers=world.admin, json={
+            "programme_id": city[programme], "psn_no": psn_no, "year": 2023}).status_code == 201
+    r = CliRunner().invoke(app, ["charity", "referrals", "--psn-no", "EDGE",
+                                 "--database", database_url])
+    assert r.exit_code == 0, r.output
+    assert "EDGE" in r.output and "低边家庭帮扶" in r.output
+    assert "ADULT" not in r.output and "大病补充救助" not in r.output
+    bad = CliRunner().invoke(app, ["charity", "referrals", "--status", "x",
+                                   "--database", database_url])
+    assert bad.exit_code != 0 and "Traceback" not in bad.output

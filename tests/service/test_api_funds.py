@@ -202,6 +202,21 @@ def test_clearing_with_a_deficit(world: World, march_2023: None) -> None:
     assert fund["batches"]["paid"] == 1067.34 and fund["clearing"]["deficit"] == 117.90
 
 
+def test_the_report_counts_the_districts_batches(world: World, march_2023: None) -> None:
+    """March 2023: three stays at H32010200001 and one at H32010200002, all of 320102, make
+    two batches (one an institution's month); April makes none."""
+    three_settlements(world)
+    settle_base(world, world.institution("H32010200002"), 9, "10.00")  # 90%: 9.00
+    assert len(make_batches(world)["created"]) == 2
+    assert make_batches(world, "2023-04")["created"] == []
+    report = world.client.get(f"{FUNDS}/report", headers=world.admin,
+                              params={"jurisdiction": "nanjing", "year": 2023}).json()
+    (fund,) = report["funds"]
+    # 123.45 + 1000.00 + 0.07 + 9.00 = 1132.52 of assistance
+    assert (fund["district"], fund["batches"]["count"]) == ("320102", 2)
+    assert fund["batches"]["assistance"] == 1132.52
+
+
 def test_roles_and_scopes(world: World, march_2023: None) -> None:
     h = three_settlements(world)
     other = world.institution("H32010200002")

@@ -35,7 +35,7 @@ def _roster(n: int) -> dict[str, Any]:
 
 # endpoint → (who may, the request for cell n)
 ENDPOINTS: dict[str, tuple[set[str], Callable[[World, int], Request]]] = {
-    "preview": ({"hospital_own", "admin"}, lambda w, n: (
+    "preview": ({"hospital_own", "caseworker_own", "admin"}, lambda w, n: (
         "post", "/api/v1/settlements/preview", {"json": visit(fixmedins_code=HOSPITAL_A)})),
     "settle": ({"hospital_own", "admin"}, lambda w, n: (
         "post", "/api/v1/settlements",
@@ -93,6 +93,18 @@ def test_every_endpoint_role_and_scope(world: World) -> None:
             if (200 <= status < 300) != want_ok or (not want_ok and status != 403):
                 wrong.append((endpoint, actor, status))
     assert wrong == []
+
+
+def test_a_caseworker_previews_naming_the_institution(world: World) -> None:
+    _actors(world)
+    own = world.token("caseworker", district=OWN)
+    r = world.client.post("/api/v1/settlements/preview", headers=own, json=visit())
+    assert r.status_code == 422 and r.json()["error"]["path"] == "$.fixmedins_code"
+    r = world.client.post("/api/v1/settlements/preview", headers=own,
+                          json=visit(fixmedins_code=HOSPITAL_B))  # any institution
+    assert r.status_code == 200 and r.json()["fixmedins_code"] == HOSPITAL_B
+    assert world.client.post("/api/v1/settlements", headers=own, json=visit(
+        medins_setl_id="CW-1", fixmedins_code=HOSPITAL_A)).status_code == 403
 
 
 @pytest.mark.parametrize("role", ["caseworker", "auditor"])

@@ -151,6 +151,11 @@ def test_the_lifecycle_and_its_reasons(world: World, nanjing: dict[str, str]) ->
     assert [(e["from"], e["to"]) for e in events] == [
         (None, "new"), ("new", "verified"), ("verified", "dismissed")]
     assert events[2]["reason"] == "已由商业保险理赔" and events[2]["actor"].startswith("token:")
+    # The job's reason: amounts as yuan, the article as people cite it (34,519.50 =
+    # 50% × 69,039.00, the burden exactly at it).
+    assert events[0]["reason"] == (
+        "经基本医保、大病保险支付后个人负担 ¥34,519.50 ≥ 预警标准 ¥34,519.50 = 50% × ¥69,039.00"
+        "（NJ-M 南京市《宁政办发〔2023〕1号》（十六））")
     assert world.client.post(f"{url}/enroll", headers=cw).status_code == 409
     # The same burden again: the dismissal stands.
     _run(world, jurisdiction="nanjing")
@@ -166,6 +171,7 @@ def test_the_lifecycle_and_its_reasons(world: World, nanjing: dict[str, str]) ->
     assert (now["status"], now["level"], now["burden"]) == ("new", 2, Decimal("69039.00"))
     assert now["events"][-1]["from"] == "dismissed"
     assert "2×" in now["events"][-1]["reason"]
+    assert "¥69,039.00 ≥ 预警标准 ¥34,519.50" in now["events"][-1]["reason"]
     # new → verified → enrolled is the other end; enrolled is final.
     assert world.client.post(f"{url}/verify", headers=cw).status_code == 200
     r = world.client.post(f"{url}/enroll", headers=cw, json={"reason": "纳入支出型困难家庭"})

@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 from api_helpers import World, visit
-from conftest import POSTGRES
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
+from databases import POSTGRES
 from medaid.cli import app
 from medaid.service import auth
 from medaid.service.app import create_app

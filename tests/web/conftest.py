@@ -14,44 +14,24 @@ import shutil
 import socket
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import uvicorn
 from demo_world import seed
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 from web_helpers import Server, Site
 
+from databases import BACKENDS, empty_database
 from medaid.service.app import create_app
 from medaid.service.uow import UnitOfWork
 
-POSTGRES = os.environ.get("MEDAID_TEST_POSTGRES_URL")
 
-
-@pytest.fixture(scope="module", params=[
-    pytest.param("sqlite", id="sqlite"),
-    pytest.param("postgresql", id="postgresql", marks=pytest.mark.skipif(
-        not POSTGRES, reason="MEDAID_TEST_POSTGRES_URL is not set (.ci/postgres.sh prints one)"))])
+@pytest.fixture(scope="module", params=BACKENDS)
 def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
                  ) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path_factory.mktemp('web') / 'medaid.sqlite'}"
-        return
-    assert POSTGRES
-    schema = f"w_{uuid.uuid4().hex[:16]}"
-    admin = create_engine(POSTGRES, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    try:
-        yield make_url(POSTGRES).update_query_dict(
-            {"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
+    with empty_database(request.param, tmp_path_factory.mktemp("web")) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -23,7 +23,7 @@ def test_sign_in_sets_a_strict_httponly_cookie_and_shows_the_roles_menu(
         page: Any, server: Server) -> None:
     browser_sign_in(page, server, "caseworker")
     assert page.locator("header nav a").all_inner_texts() == [
-        "人员", "名单导入", "申请", "预警", "慈善", "资金", "指标", "政策"]
+        "人员", "结算", "名单导入", "申请", "预警", "慈善", "资金", "指标", "政策"]
     cookie = next(c for c in page.context.cookies() if c["name"] == "medaid_session")
     assert (cookie["httpOnly"], cookie["sameSite"], cookie["secure"]) == (True, "Strict", False)
     assert page.evaluate("document.cookie").find("medaid_session") == -1  # not readable by JS
@@ -100,7 +100,7 @@ def test_roster_with_a_bad_row_shows_row_and_reason_and_stores_nothing(
 
 
 def test_a_role_that_may_not_see_a_page_gets_403(page: Any, server: Server) -> None:
-    browser_sign_in(page, server, "caseworker")
+    browser_sign_in(page, server, "finance")
     response = page.goto("/settle")
     assert response.status == 403
     assert "无权" in page.locator("main").inner_text()

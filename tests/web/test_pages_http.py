@@ -6,22 +6,23 @@ from __future__ import annotations
 import re
 
 import pytest
-from demo_world import CERTNO, DISTRICT, NAME, PSN_NO, YEAR
+from demo_world import CERTNO, DISTRICT, NAME, PSN_NO, YEAR, visit
 from sqlalchemy import select
 from web_helpers import Site, csrf_of, sign_in
 
 from medaid.registry import idcard
 from medaid.service import auth, records, users
 from medaid.service.uow import UnitOfWork
-from medaid.store.models import AuditEntry, Token
+from medaid.store.models import AuditEntry, Settlement, Token
 
 PAGES = ("/", "/persons", f"/persons/{PSN_NO}", "/settle", "/rosters", "/applications",
          "/policy", "/policy/nanjing", "/policy/nanjing/conformance")
 # Which role may open which page (the 403s are the point): persons for the readers of
-# records, settling for hospitals and admins, rosters for caseworkers and admins.
+# records, settling for hospitals and admins (caseworkers: 试算 only), rosters for
+# caseworkers and admins.
 MAY = {
     "admin": set(PAGES),
-    "caseworker": set(PAGES) - {"/settle"},
+    "caseworker": set(PAGES),
     "auditor": set(PAGES) - {"/settle", "/rosters"},
     "finance": set(PAGES) - {"/settle", "/rosters"},
     "hospital": {"/", "/settle", "/policy", "/policy/nanjing", "/policy/nanjing/conformance"},
@@ -63,6 +64,33 @@ def test_a_caseworker_of_another_district_may_not_read_the_person(site: Site) ->
     assert c.get(f"/persons/{PSN_NO}").status_code == 403
     found = c.post("/persons", data={"csrf": csrf_of(c), "q": CERTNO})
     assert found.status_code == 200 and PSN_NO not in found.text  # not in their district
+
+
+def _settlements(site: Site) -> int:
+    with UnitOfWork(site.app.state.sessions) as uow:
+        return len(uow.session.scalars(select(Settlement.id)).all())
+
+
+def test_a_caseworker_may_only_try_a_settlement_of_its_district(site: Site) -> None:
+    c = site.client("caseworker")
+    form = c.get("/settle").text
+    assert 'value="preview"' in form and 'value="settle"' not in form
+    assert 'name="medins_setl_id"' not in form
+    before = _settlements(site)
+    data = {k: v for k, v in visit(mdtrt_id="WEB-M-CW").items() if k != "medins_setl_id"}
+    r = c.post("/settle", data=data | {"csrf": csrf_of(c), "action": "preview"})
+    assert r.status_code == 200 and "试算结果" in r.text
+    assert 'data-amount="14400.00"' in r.text  # demo_world.visit: 90% × 16,000
+    settle = c.post("/settle", data=data | {"csrf": csrf_of(c), "action": "settle",
+                                            "medins_setl_id": "WEB-S-CW"})
+    assert settle.status_code == 403
+    with UnitOfWork(site.app.state.sessions) as uow:  # a caseworker of 鼓楼区 320106
+        users.create(uow, auth.CLI, "gulou-trial", "a long password 3", "caseworker", "320106")
+    other = site.client()
+    sign_in(other, "gulou-trial", "a long password 3")
+    assert other.post("/settle", data=data | {"csrf": csrf_of(other), "action": "preview"}
+                      ).status_code == 403
+    assert _settlements(site) == before  # a trial stores nothing
 
 
 def test_session_cookie_flags_and_secure_over_https(site: Site) -> None:

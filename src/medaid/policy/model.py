@@ -83,6 +83,14 @@ class Policy:
     def cite(self, article: str) -> str:
         return f"{self.spec.document.file} {article}"
 
+    def reference(self, article: str) -> str:
+        """An article as people cite it: 南京市《宁政办发〔2023〕1号》（十六） (the document's
+        number when its title starts with one, else the whole title)."""
+        title = self.spec.document.title
+        number, _, rest = title.partition(" ")
+        short = number if rest and number.endswith("号") else title
+        return f"{self.spec.name}《{short}》{article}"
+
     def label(self, category: str) -> str:
         for c in self.spec.categories:
             if c.id == category:

@@ -192,8 +192,7 @@ async def audit_log(request: Request, actor: ActorDep,
     def work(uow: UnitOfWork) -> Response:
         conn = uow.session.connection()
         found = audit.entries(conn, after, limit)
-        audit.append(conn, actor.subject, "audit.read", "audit_log", {"after": after})
-        uow.commit()
+        uow.commit_audited(actor.subject, "audit.read", "audit_log", {"after": after})
         return reply({"entries": found})
 
     return await _run(request, work)

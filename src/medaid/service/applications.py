@@ -101,10 +101,9 @@ def set_review_days(uow: UnitOfWork, actor: Actor, jurisdiction: str, days: int,
     if not 1 <= days <= 365:
         raise InputError("days", "1 to 365 working days")
     put(uow, jurisdiction, REVIEW_DAYS.name, year, str(days), as_text(source, "source"))
-    uow.session.flush()
-    audit.append(uow.session.connection(), actor.subject, "parameter.set",
-                 f"parameter:{jurisdiction}.{REVIEW_DAYS.name}", {"year": year, "value": days})
-    uow.commit()
+    uow.commit_audited(actor.subject, "parameter.set",
+                       f"parameter:{jurisdiction}.{REVIEW_DAYS.name}",
+                       {"year": year, "value": days})
 
 
 def add_working_days(start: date, days: int) -> date:
@@ -160,11 +159,8 @@ def _load(uow: UnitOfWork, app_no: str, lock: bool = False) -> Application:
 
 def _write(uow: UnitOfWork, actor: Actor, action: str, app: Application,
            detail: dict[str, Any]) -> Application:
-    uow.session.flush()
-    audit.append(uow.session.connection(), actor.subject, f"application.{action}",
-                 f"application:{app.app_no}", {"psn_no": app.psn_no, "state": app.state}
-                 | detail)
-    uow.commit()
+    uow.commit_audited(actor.subject, f"application.{action}", f"application:{app.app_no}",
+                       {"psn_no": app.psn_no, "state": app.state} | detail)
     return app
 
 
@@ -422,9 +418,8 @@ def get(uow: UnitOfWork, actor: Actor, app_no: str, today: date) -> dict[str, An
     app = _load(uow, app_no)
     auth.require_read(actor, None, app.district)
     out = application_json(app, today)
-    audit.append(uow.session.connection(), actor.subject, "application.read",
-                 f"application:{app_no}", {"psn_no": app.psn_no})
-    uow.commit()
+    uow.commit_audited(actor.subject, "application.read", f"application:{app_no}",
+                       {"psn_no": app.psn_no})
     return out
 
 
@@ -443,10 +438,9 @@ def listing(uow: UnitOfWork, actor: Actor, today: date, state: str | None = None
     if overdue:
         query = query.where(Application.state.in_(OPEN), Application.review_due < today)
     found = [summary_json(a, today) for a in uow.session.scalars(query.order_by(Application.id))]
-    audit.append(uow.session.connection(), actor.subject, "application.list", "applications",
-                 {"state": state, "district": district, "overdue": overdue,
-                  "found": len(found)})
-    uow.commit()
+    uow.commit_audited(actor.subject, "application.list", "applications",
+                       {"state": state, "district": district, "overdue": overdue,
+                        "found": len(found)})
     return found
 
 

@@ -24,6 +24,7 @@ from medaid.store import db, queries
 from medaid.store.models import Token
 
 READ_ALL = ("admin", "auditor", "finance")
+CASEWORK = ("admin", "auditor", "caseworker")  # who reads warnings, referrals and matches
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +118,14 @@ def require_read(actor: Actor, institution_id: int | None, district: str) -> Non
     if actor.role == "caseworker" and actor.district == district:
         return
     raise Forbidden(f"role {actor.role} may not read this record")
+
+
+def require_casework(actor: Actor, district: str, what: str) -> None:
+    """Read casework (`what`, of a person in `district`): an admin or an auditor, or a
+    caseworker of that district."""
+    require(actor, *CASEWORK)
+    if actor.role == "caseworker" and actor.district != district:
+        raise Forbidden(f"{what} is outside district {actor.district}")
 
 
 def require_district(actor: Actor, district: str) -> None:

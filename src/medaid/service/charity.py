@@ -6,8 +6,9 @@ person's burden stays heavy after the three tiers, that is when the year has a w
 that is not dismissed or its burden after assistance is at least the programme's minimum,
 and the programme's criteria hold: active on the day, the person's jurisdiction, a
 category in force (or `none`: no identity), the age on the reference day, and slots left
-for the year. A caseworker (own district) or an admin refers a matching person-year; the
-programme's answer is recorded as accepted, or declined with a note.
+for the year; a programme the person-year was already referred to (whatever its answer)
+matches no more. A caseworker (own district) or an admin refers a matching person-year;
+the programme's answer is recorded as accepted, or declined with a note.
 """
 
 from __future__ import annotations
@@ -18,10 +19,9 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 
 from medaid.case import as_date, as_opt_date, as_text
-from medaid.errors import Conflict, Forbidden, InputError, NotFound
+from medaid.errors import Conflict, InputError, NotFound
 from medaid.money import to_yuan
 from medaid.policy import model
 from medaid.policy.structured import parse_money
@@ -31,7 +31,6 @@ from medaid.service import early_warning as ew
 from medaid.service.auth import Actor
 from medaid.service.uow import UnitOfWork
 from medaid.service.wire import ROOT
-from medaid.store import audit
 from medaid.store.models import Person
 from medaid.store.warning_models import (
     REFERRAL_STATES,
@@ -122,17 +121,6 @@ def _apply(p: CharityProgramme, raw: dict[str, Any], partial: bool) -> None:
         raise InputError(path("active_to"), "must be on or after active_from")
 
 
-def _commit(uow: UnitOfWork, actor: Actor, action: str, obj: str, detail: dict[str, Any],
-            taken: str) -> None:
-    try:
-        uow.session.flush()
-        audit.append(uow.session.connection(), actor.subject, action, obj, detail)
-        uow.commit()
-    except IntegrityError:
-        uow.rollback()
-        raise Conflict(taken) from None
-
-
 def create_programme(uow: UnitOfWork, actor: Actor, raw: dict[str, Any]) -> CharityProgramme:
     auth.require(actor, "admin")
     p = CharityProgramme(jurisdictions=[], categories=[], min_burden=0, min_age=None,
@@ -140,8 +128,9 @@ def create_programme(uow: UnitOfWork, actor: Actor, raw: dict[str, Any]) -> Char
                          created_at=_now())
     _apply(p, raw, partial=False)
     uow.session.add(p)
-    _commit(uow, actor, "charity.create", f"charity:{p.name}", {"organisation": p.organisation},
-            f"a programme named {p.name!r} already exists")
+    uow.commit_audited(actor.subject, "charity.create", f"charity:{p.name}",
+                       {"organisation": p.organisation},
+                       f"a programme named {p.name!r} already exists")
     return p
 
 
@@ -158,8 +147,8 @@ def update_programme(uow: UnitOfWork, actor: Actor, programme_id: int, raw: dict
     auth.require(actor, "admin")
     p = programme(uow, actor, programme_id)
     _apply(p, raw, partial=True)
-    _commit(uow, actor, "charity.update", f"charity:{programme_id}", {"fields": sorted(raw)},
-            f"a programme named {p.name!r} already exists")
+    uow.commit_audited(actor.subject, "charity.update", f"charity:{programme_id}",
+                       {"fields": sorted(raw)}, f"a programme named {p.name!r} already exists")
     return p
 
 
@@ -172,8 +161,8 @@ def delete_programme(uow: UnitOfWork, actor: Actor, programme_id: int) -> None:
     if used:
         raise Conflict(f"programme {programme_id} has {used} referrals: set active_to to end it")
     uow.session.delete(p)
-    _commit(uow, actor, "charity.delete", f"charity:{programme_id}", {"name": p.name},
-            f"programme {programme_id} is in use")
+    uow.commit_audited(actor.subject, "charity.delete", f"charity:{programme_id}",
+                       {"name": p.name}, f"programme {programme_id} is in use")
 
 
 def programmes(uow: UnitOfWork, actor: Actor) -> list[CharityProgramme]:
@@ -199,8 +188,13 @@ class Candidate:
         return self.on.year - born.year - ((self.on.month, self.on.day) < (born.month, born.day))
 
 
-def why_not(p: CharityProgramme, c: Candidate, today: date, slots_used: int) -> str | None:
-    """Why the programme does not match the person-year; None: it matches."""
+def why_not(p: CharityProgramme, c: Candidate, today: date, slots_used: int,
+            referred: str | None) -> str | None:
+    """Why the programme does not match the person-year; None: it matches. `referred`: the
+    status of the person-year's referral to it, if there is one (a person-year is
+    referred to a programme once)."""
+    if referred is not None:
+        return f"already referred to it for {c.year} ({referred})"
     if p.active_from > today or (p.active_to is not None and p.active_to < today):
         return f"not active on {today}"
     if p.jurisdictions and c.person.jurisdiction not in p.jurisdictions:
@@ -224,9 +218,7 @@ def _person(uow: UnitOfWork, actor: Actor, psn_no: str, path: str) -> Person:
     person = uow.session.scalars(select(Person).where(Person.psn_no == psn_no)).first()
     if person is None:
         raise NotFound(path, f"no person with psn_no {psn_no!r}")
-    auth.require(actor, "admin", "auditor", "caseworker")
-    if actor.role == "caseworker" and actor.district != person.district:
-        raise Forbidden(f"{psn_no} is outside district {actor.district}")
+    auth.require_casework(actor, person.district, psn_no)
     return person
 
 
@@ -245,18 +237,25 @@ def _slots_used(uow: UnitOfWork, programme_id: int, year: int) -> int:
         CharityReferral.status.in_(HOLDING))) or 0)
 
 
+def _referred(uow: UnitOfWork, person_id: int, year: int) -> dict[int, str]:
+    """The person-year's referrals: programme id → status."""
+    return dict(uow.session.execute(select(CharityReferral.programme_id, CharityReferral.status)
+                                    .where(CharityReferral.person_id == person_id,
+                                           CharityReferral.year == year)).tuples().all())
+
+
 def matches(uow: UnitOfWork, actor: Actor, psn_no: str, year: int, today: date | None = None
             ) -> tuple[Candidate, list[CharityProgramme]]:
-    """The programmes a person-year matches now."""
+    """The programmes a person-year matches now (none it was already referred to)."""
     today = today or date.today()
     person = _person(uow, actor, psn_no, "psn_no")
     c = candidate(uow, person, year, today)
+    referred = _referred(uow, person.id, year)
     found = [p for p in uow.session.scalars(select(CharityProgramme)
                                             .order_by(CharityProgramme.id))
-             if why_not(p, c, today, _slots_used(uow, p.id, year)) is None]
-    audit.append(uow.session.connection(), actor.subject, "charity.match", f"person:{psn_no}",
-                 {"year": year, "programmes": [p.id for p in found]})
-    uow.commit()
+             if why_not(p, c, today, _slots_used(uow, p.id, year), referred.get(p.id)) is None]
+    uow.commit_audited(actor.subject, "charity.match", f"person:{psn_no}",
+                       {"year": year, "programmes": [p.id for p in found]})
     return c, found
 
 
@@ -277,7 +276,8 @@ def refer(uow: UnitOfWork, actor: Actor, raw: dict[str, Any], today: date | None
     if p is None:
         raise NotFound(f"{ROOT}.programme_id", f"no charity programme {pid}")
     c = candidate(uow, person, year, today)
-    why = why_not(p, c, today, _slots_used(uow, pid, year))
+    why = why_not(p, c, today, _slots_used(uow, pid, year),
+                  _referred(uow, person.id, year).get(pid))
     if why is not None:
         raise Conflict(f"{psn_no} {year} does not match programme {pid}: {why}")
     r = CharityReferral(programme_id=pid, person_id=person.id, year=year,
@@ -285,8 +285,9 @@ def refer(uow: UnitOfWork, actor: Actor, raw: dict[str, Any], today: date | None
                         burden=c.after_assistance, status="referred",
                         referred_by=actor.subject, referred_at=_now(), note=note)
     uow.session.add(r)
-    _commit(uow, actor, "charity.refer", f"person:{psn_no}", {"programme": pid, "year": year},
-            f"{psn_no} {year} is already referred to programme {pid}")
+    uow.commit_audited(actor.subject, "charity.refer", f"person:{psn_no}",
+                       {"programme": pid, "year": year},
+                       f"{psn_no} {year} is already referred to programme {pid}")
     return r
 
 
@@ -301,39 +302,39 @@ def decide(uow: UnitOfWork, actor: Actor, referral_id: int, accepted: bool, note
         raise Conflict(f"referral {referral_id} is already {r.status}")
     r.status = "accepted" if accepted else "declined"
     r.decided_by, r.decided_at, r.decision_note = actor.subject, _now(), note
-    _commit(uow, actor, "charity.accept" if accepted else "charity.decline",
-            f"referral:{referral_id}", {"psn_no": r.person.psn_no, "status": r.status},
-            f"referral {referral_id} changed meanwhile")
+    uow.commit_audited(actor.subject, "charity.accept" if accepted else "charity.decline",
+                       f"referral:{referral_id}", {"psn_no": r.person.psn_no, "status": r.status},
+                       f"referral {referral_id} changed meanwhile")
     return r
 
 
 def referral(uow: UnitOfWork, actor: Actor, referral_id: int) -> CharityReferral:
-    auth.require(actor, "admin", "auditor", "caseworker")
+    auth.require(actor, *auth.CASEWORK)  # before the look-up: other roles learn nothing of ids
     r = uow.session.get(CharityReferral, referral_id)
     if r is None:
         raise NotFound("referral_id", f"no referral {referral_id}")
-    if actor.role == "caseworker" and actor.district != r.person.district:
-        raise Forbidden(f"referral {referral_id} is outside district {actor.district}")
+    auth.require_casework(actor, r.person.district, f"referral {referral_id}")
     return r
 
 
 def referrals(uow: UnitOfWork, actor: Actor, year: int | None = None,
-              status: str | None = None, programme_id: int | None = None
-              ) -> list[CharityReferral]:
-    auth.require(actor, "admin", "auditor", "caseworker")
+              status: str | None = None, programme_id: int | None = None,
+              psn_no: str | None = None) -> list[CharityReferral]:
+    auth.require(actor, *auth.CASEWORK)
     if status is not None and status not in REFERRAL_STATES:
         raise InputError("status", f"one of {', '.join(REFERRAL_STATES)}")
     q = select(CharityReferral).join(Person, Person.id == CharityReferral.person_id)
     if actor.role == "caseworker":
         q = q.where(Person.district == actor.district)
     for column, value in ((CharityReferral.year, year), (CharityReferral.status, status),
-                          (CharityReferral.programme_id, programme_id)):
+                          (CharityReferral.programme_id, programme_id),
+                          (Person.psn_no, psn_no)):
         if value is not None:
             q = q.where(column == value)
     found = list(uow.session.scalars(q.order_by(CharityReferral.id)).unique())
-    audit.append(uow.session.connection(), actor.subject, "charity.referrals", "referrals",
-                 {"year": year, "status": status, "referrals": len(found)})
-    uow.commit()
+    uow.commit_audited(actor.subject, "charity.referrals", "referrals",
+                       {"year": year, "status": status, "programme_id": programme_id,
+                        "psn_no": psn_no, "referrals": len(found)})
     return found
 
 

@@ -103,10 +103,12 @@ async def refer(request: Request, actor: ActorDep) -> Response:
 async def list_referrals(request: Request, actor: ActorDep,
                          year: Annotated[int | None, Query(ge=1990, le=2100)] = None,
                          status: Annotated[str | None, Query(max_length=12)] = None,
-                         programme_id: Annotated[int | None, Query(ge=1)] = None) -> Response:
+                         programme_id: Annotated[int | None, Query(ge=1)] = None,
+                         psn_no: Annotated[str | None, Query(max_length=40)] = None
+                         ) -> Response:
     return await _run(request, lambda uow: reply({"referrals": [
         charity.referral_json(r, actor.sees_ids)
-        for r in charity.referrals(uow, actor, year, status, programme_id)]}))
+        for r in charity.referrals(uow, actor, year, status, programme_id, psn_no)]}))
 
 
 async def _decide(request: Request, actor: ActorDep, referral_id: int, accepted: bool

@@ -22,7 +22,6 @@ from medaid.registry.plan import ImportPlan
 from medaid.service import auth, rosters, users
 from medaid.service.parameters import check_value, put, stored
 from medaid.service.uow import UnitOfWork
-from medaid.store import audit
 from medaid.store.models import Identity, Institution, Person
 
 SEED = 20240101
@@ -119,10 +118,8 @@ def seed(uow: UnitOfWork, persons_per_jurisdiction: int = 60, year: int | None =
                             for i in drawn.identities]))
             added += 1
     admin = auth.issue(uow, "admin")
-    uow.session.flush()
-    audit.append(uow.session.connection(), auth.CLI.subject, "demo.seed", "demo",
-                 {"persons": added, "hospitals": len(hospitals), "parameters": params})
-    uow.commit()
+    uow.commit_audited(auth.CLI.subject, "demo.seed", "demo",
+                       {"persons": added, "hospitals": len(hospitals), "parameters": params})
     return Seeded(year, added, params, hospitals, admin, sample)
 
 

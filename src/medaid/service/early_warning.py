@@ -26,10 +26,9 @@ from typing import Any
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 from sqlalchemy import Select, func, select
-from sqlalchemy.exc import IntegrityError
 
 from medaid.errors import Conflict, Forbidden, InputError, NotFound
-from medaid.money import fmt_ratio, to_yuan
+from medaid.money import fmt_ratio, fmt_yuan, to_yuan
 from medaid.policy import model
 from medaid.policy import monitoring as m
 from medaid.policy.model import Policy
@@ -38,11 +37,10 @@ from medaid.service import auth
 from medaid.service.auth import Actor
 from medaid.service.parameters import params_for
 from medaid.service.uow import UnitOfWork
-from medaid.store import audit
 from medaid.store.models import Identity, Person, Settlement
 from medaid.store.warning_models import WARNING_STATES, EarlyWarning, WarningEvent
 
-READERS = ("admin", "auditor", "caseworker")
+READERS = auth.CASEWORK
 STATE_LABELS = {"new": "新预警", "verified": "已核实", "enrolled": "已纳入救助",
                 "dismissed": "已排除"}
 # action → (the states it starts from, the state it leads to)
@@ -176,17 +174,11 @@ def run(uow: UnitOfWork, actor: Actor, year: int, jurisdiction: str | None = Non
             continue
         outcome.threshold = limit
         _raise(uow, actor, limit, burdens(uow, name, year, on), outcome, now)
-    try:
-        uow.session.flush()
-        audit.append(uow.session.connection(), actor.subject, "warning.run",
-                     f"warnings:{year}", {"jurisdiction": jurisdiction, "on": str(on), **{
-                         o.jurisdiction: {"raised": o.raised, "reopened": o.reopened,
-                                          "updated": o.updated} for o in outcomes
-                         if o.threshold is not None}})
-        uow.commit()
-    except IntegrityError:
-        uow.rollback()
-        raise Conflict(f"another warning run for {year} committed first: run again") from None
+    uow.commit_audited(actor.subject, "warning.run", f"warnings:{year}", {
+        "jurisdiction": jurisdiction, "on": str(on), **{
+            o.jurisdiction: {"raised": o.raised, "reopened": o.reopened, "updated": o.updated}
+            for o in outcomes if o.threshold is not None}},
+        f"another warning run for {year} committed first: run again")
     for o in outcomes:
         if o.threshold is not None:
             o.counts = dict(uow.session.execute(
@@ -228,9 +220,9 @@ def _raise(uow: UnitOfWork, actor: Actor, limit: Threshold, found: list[PersonBu
 
 
 def _why(amount: int, limit: Threshold) -> str:
-    return (f"{m.MEASURE_LABELS[limit.spec.measure]} {to_yuan(amount)} ≥ 预警标准 "
-            f"{to_yuan(limit.amount)} = {fmt_ratio(limit.share_bp)} × {to_yuan(limit.income)} "
-            f"({limit.spec.rule}, {limit.source})")
+    return (f"{m.MEASURE_LABELS[limit.spec.measure]} {fmt_yuan(amount)} ≥ 预警标准 "
+            f"{fmt_yuan(limit.amount)} = {fmt_ratio(limit.share_bp)} × {fmt_yuan(limit.income)}"
+            f"（{limit.spec.rule} {limit.policy.reference(limit.spec.article)}）")
 
 
 def _refresh(actor: Actor, w: EarlyWarning, figures: dict[str, Any], applies: bool,
@@ -296,28 +288,25 @@ def listing(uow: UnitOfWork, actor: Actor, filters: Filters, action: str = "warn
             ) -> list[EarlyWarning]:
     f = _scoped(actor, filters)
     found = list(uow.session.scalars(_query(f)).unique())
-    audit.append(uow.session.connection(), actor.subject, action, "warnings", {
+    uow.commit_audited(actor.subject, action, "warnings", {
         "year": f.year, "jurisdiction": f.jurisdiction, "district": f.district,
         "kind": f.kind, "status": f.status, "warnings": len(found)})
-    uow.commit()
     return found
 
 
 def _load(uow: UnitOfWork, actor: Actor, warning_id: int) -> EarlyWarning:
-    auth.require(actor, *READERS)
+    auth.require(actor, *READERS)  # before the look-up: other roles learn nothing of ids
     w = uow.session.get(EarlyWarning, warning_id)
     if w is None:
         raise NotFound("warning_id", f"no warning {warning_id}")
-    if actor.role == "caseworker" and actor.district != w.person.district:
-        raise Forbidden(f"warning {warning_id} is outside district {actor.district}")
+    auth.require_casework(actor, w.person.district, f"warning {warning_id}")
     return w
 
 
 def get(uow: UnitOfWork, actor: Actor, warning_id: int) -> EarlyWarning:
     w = _load(uow, actor, warning_id)
-    audit.append(uow.session.connection(), actor.subject, "warning.read",
-                 f"warning:{warning_id}", {"psn_no": w.person.psn_no})
-    uow.commit()
+    uow.commit_audited(actor.subject, "warning.read", f"warning:{warning_id}",
+                       {"psn_no": w.person.psn_no})
     return w
 
 
@@ -338,10 +327,8 @@ def step(uow: UnitOfWork, actor: Actor, warning_id: int, action: str, reason: st
     if to == "dismissed":
         w.dismissed_level = w.level
     w.status, w.updated_at = to, now
-    uow.session.flush()
-    audit.append(uow.session.connection(), actor.subject, f"warning.{action}",
-                 f"warning:{warning_id}", {"psn_no": w.person.psn_no, "status": to})
-    uow.commit()
+    uow.commit_audited(actor.subject, f"warning.{action}", f"warning:{warning_id}",
+                       {"psn_no": w.person.psn_no, "status": to})
     return w
 
 

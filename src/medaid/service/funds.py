@@ -20,7 +20,6 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 
 from medaid.case import as_choice, as_date, as_text
 from medaid.dates import BEIJING, add_months, month_end
@@ -33,7 +32,6 @@ from medaid.service.auth import Actor
 from medaid.service.fund_journal import Fund, Leg, balance, post
 from medaid.service.uow import UnitOfWork
 from medaid.service.wire import ROOT
-from medaid.store import audit
 from medaid.store.fund_models import (
     FundAssessment,
     FundBatch,
@@ -134,14 +132,10 @@ def require_fund_read(actor: Actor, district: str | None) -> str | None:
 
 def _commit(uow: UnitOfWork, actor: Actor, action: str, obj: str, detail: dict[str, Any]
             ) -> None:
-    try:
-        uow.session.flush()
-        audit.append(uow.session.connection(), actor.subject, action, obj, detail)
-        uow.commit()
-    except IntegrityError:
-        uow.rollback()
-        raise Conflict(f"{obj} was written at the same time by another request; "
-                       f"read it and retry") from None
+    """A fund's rows are unique per fund, year and month: a second writer's is a 409."""
+    uow.commit_audited(actor.subject, action, obj, detail,
+                       f"{obj} was written at the same time by another request; "
+                       f"read it and retry")
 
 
 # -- budgets and the pre-allocation schedule ---------------------------------------------------
@@ -668,7 +662,7 @@ def report(uow: UnitOfWork, actor: Actor, jurisdiction: str, year: int,
         out.append({
             "district": d,
             "schedule": schedule_json(schedule(uow, actor, fund, year, on)),
-            "batches": {"count": len(lines),
+            "batches": {"count": len({ln.batch_id for ln in lines}),
                         "assistance": to_yuan(sum(ln.assistance for ln in lines)),
                         "reserve": to_yuan(sum(ln.reserve for ln in lines)),
                         "payment": to_yuan(sum(ln.payment for ln in lines)),

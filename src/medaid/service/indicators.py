@@ -33,7 +33,6 @@ from medaid.service.auth import Actor
 from medaid.service.parameters import stored
 from medaid.service.rosters import registered
 from medaid.service.uow import UnitOfWork
-from medaid.store import audit
 from medaid.store.identity_receipts import IdentityReceipt
 from medaid.store.models import Identity, Institution, Person, Settlement
 
@@ -299,9 +298,8 @@ def compute(uow: UnitOfWork, actor: Actor, jurisdiction: str, year: int,
         else:
             rows, stats = _enrolment(uow, ind, jurisdiction, year, district)
         results.append(Result(ind, policy.cite(ind.article), per, rows, stats))
-    audit.append(uow.session.connection(), actor.subject, "indicators.read",
-                 f"indicators:{jurisdiction}/{year}", {"district": district})
-    uow.commit()
+    uow.commit_audited(actor.subject, "indicators.read", f"indicators:{jurisdiction}/{year}",
+                       {"district": district})
     return Report(jurisdiction, year, policy.spec.version, results)
 
 

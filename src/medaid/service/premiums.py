@@ -20,7 +20,6 @@ from medaid.service.auth import Actor
 from medaid.service.parameters import stored
 from medaid.service.rosters import registered
 from medaid.service.uow import UnitOfWork
-from medaid.store import audit
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -36,10 +35,8 @@ def listing(uow: UnitOfWork, actor: Actor, jurisdiction: str, year: int,
     policy = policy_for(jurisdiction, year)
     local = {name: parse_json(text) for name, text in stored(uow, jurisdiction, year).items()}
     found = subsidy_list(policy, year, registered(uow, jurisdiction, district), local=local)
-    audit.append(uow.session.connection(), actor.subject, "premium.list",
-                 f"premium:{jurisdiction}/{year}",
-                 {"district": district, "subsidies": len(found.subsidies)})
-    uow.commit()
+    uow.commit_audited(actor.subject, "premium.list", f"premium:{jurisdiction}/{year}",
+                       {"district": district, "subsidies": len(found.subsidies)})
     return found
 
 

@@ -11,11 +11,10 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from medaid.case import as_choice, as_text, dumps, parse_json, parse_person
 from medaid.engine import types as engine
-from medaid.errors import Conflict, InputError, NotFound
+from medaid.errors import InputError, NotFound
 from medaid.money import to_yuan
 from medaid.policy import model
 from medaid.policy.model import Policy
@@ -27,7 +26,7 @@ from medaid.service.parameters import check_value, params_for, put
 from medaid.service.settlements import find_person
 from medaid.service.uow import UnitOfWork
 from medaid.service.wire import ROOT, entry_json, pool_amount
-from medaid.store import audit, pools
+from medaid.store import pools
 from medaid.store.models import Identity, Institution, LocalParameter, Person, PersonYear
 from medaid.store.models import Settlement as Entry
 
@@ -46,18 +45,6 @@ def _district(raw: dict[str, Any]) -> str:
     return d
 
 
-def _commit(uow: UnitOfWork, actor: Actor, action: str, obj: str, detail: dict[str, Any],
-            what: str) -> None:
-    """Commit a new row with its audit entry; a unique key already taken is a 409."""
-    try:
-        uow.session.flush()
-        audit.append(uow.session.connection(), actor.subject, action, obj, detail)
-        uow.commit()
-    except IntegrityError:
-        uow.rollback()
-        raise Conflict(f"{what} already exists") from None
-
-
 def create_institution(uow: UnitOfWork, actor: Actor, raw: dict[str, Any]) -> Institution:
     auth.require(actor, "admin")
     code = as_text(raw.get("fixmedins_code"), f"{ROOT}.fixmedins_code")
@@ -70,7 +57,8 @@ def create_institution(uow: UnitOfWork, actor: Actor, raw: dict[str, Any]) -> In
                        jurisdiction=_jurisdiction(raw), district=_district(raw),
                        level=None if level is None else int(level))
     uow.session.add(inst)
-    _commit(uow, actor, "institution.create", f"institution:{code}", {}, f"institution {code}")
+    uow.commit_audited(actor.subject, "institution.create", f"institution:{code}", {},
+                       f"institution {code} already exists")
     return inst
 
 
@@ -96,10 +84,11 @@ def create_person(uow: UnitOfWork, actor: Actor, raw: dict[str, Any]) -> Person:
                                          application_date=i.application)
                                 for i, dept in zip(parsed.identities, departments, strict=True)])
     uow.session.add(person)
-    _commit(uow, actor, "person.create", f"person:{psn_no}",
-            {"certno": idcard.mask(certno), "district": district,
-             "identities": len(person.identities)},
-            f"a person with psn_no {psn_no} or certno {idcard.mask(certno)}")
+    uow.commit_audited(actor.subject, "person.create", f"person:{psn_no}",
+                       {"certno": idcard.mask(certno), "district": district,
+                        "identities": len(person.identities)},
+                       f"a person with psn_no {psn_no} or certno {idcard.mask(certno)} "
+                       f"already exists")
     return person
 
 
@@ -116,10 +105,8 @@ def set_parameter(uow: UnitOfWork, actor: Actor, raw: dict[str, Any]) -> LocalPa
     check_value(jurisdiction, name, raw["value"], f"{ROOT}.value")
     row = put(uow, jurisdiction, name, None if year is None else int(year),
               dumps(raw["value"]), as_text(raw.get("source"), f"{ROOT}.source"))
-    uow.session.flush()
-    audit.append(uow.session.connection(), actor.subject, "parameter.set",
-                 f"parameter:{jurisdiction}.{name}", {"year": row.year, "value": row.value})
-    uow.commit()
+    uow.commit_audited(actor.subject, "parameter.set", f"parameter:{jurisdiction}.{name}",
+                       {"year": row.year, "value": row.value})
     return row
 
 
@@ -183,9 +170,7 @@ def person_year(uow: UnitOfWork, actor: Actor, psn_no: str, year: int) -> dict[s
         "settlements": [entry_json(e, e.institution.code, cancels.get(e.id))
                         for e in entries],
     }
-    audit.append(uow.session.connection(), actor.subject, "person.read", f"person:{psn_no}",
-                 {"year": year})
-    uow.commit()
+    uow.commit_audited(actor.subject, "person.read", f"person:{psn_no}", {"year": year})
     return out
 
 

@@ -27,7 +27,6 @@ from medaid.registry.types import RegisteredIdentity, Roster, RosterRow, RowErro
 from medaid.service import auth
 from medaid.service.auth import Actor
 from medaid.service.uow import UnitOfWork
-from medaid.store import audit
 from medaid.store.models import Identity, Person
 
 DISTRICT_DIGITS = 6
@@ -103,12 +102,10 @@ def import_roster(uow: UnitOfWork, actor: Actor, roster: Roster, to: Target, tod
     if applied:
         _apply(uow, plan, to)
     action = "roster.import" if applied else "roster.dry_run" if plan.ok else "roster.refused"
-    uow.session.flush()
-    audit.append(uow.session.connection(), actor.subject, action,
-                 f"roster:{to.jurisdiction}/{to.district}/{plan.month:%Y-%m}",
-                 {"source": roster.source, "departments": list(plan.departments),
-                  "counts": plan.counts()})
-    uow.commit()
+    uow.commit_audited(actor.subject, action,
+                       f"roster:{to.jurisdiction}/{to.district}/{plan.month:%Y-%m}",
+                       {"source": roster.source, "departments": list(plan.departments),
+                        "counts": plan.counts()})
     return plan, applied
 
 

@@ -42,6 +42,7 @@ from medaid.store.models import (
 )
 
 CANCEL_RULE = "cancel"
+PREVIEWERS = ("admin", "caseworker")  # name the institution of a 预结算 (hospitals: their own)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,8 +89,10 @@ def _person_record(rows: Sequence[Any], psn_no: str, path: str) -> PersonRecord:
         tuple(r.department for r in found))
 
 
-def acting_institution(uow: UnitOfWork, actor: Actor, code: str | None) -> InstitutionRecord:
-    """The institution a request settles for: a hospital token's own; others must name it."""
+def acting_institution(uow: UnitOfWork, actor: Actor, code: str | None,
+                       naming: tuple[str, ...] = ("admin",)) -> InstitutionRecord:
+    """The institution a request settles for: a hospital token's own; the roles of `naming`
+    name it (fixmedins_code); any other role may not."""
 
     def load(query: Executable, key: dict[str, object]) -> InstitutionRecord | None:
         row = uow.session.connection().execute(query, key).first()
@@ -102,7 +105,7 @@ def acting_institution(uow: UnitOfWork, actor: Actor, code: str | None) -> Insti
         if code is not None and code != own.code:
             raise Forbidden(f"this token settles for {own.code}, not {code}")
         return own
-    auth.require(actor, "admin")
+    auth.require(actor, *naming)
     if code is None:
         raise InputError(f"{ROOT}.fixmedins_code", "required for a token not bound to one "
                          "institution")
@@ -133,9 +136,12 @@ def _visit(req: VisitRequest, inst: InstitutionRecord) -> engine.Visit:
 
 def preview(uow: UnitOfWork, actor: Actor, req: VisitRequest
             ) -> tuple[InstitutionRecord, engine.Settlement]:
-    """预结算: the settlement the visit would get now; nothing is stored."""
-    inst = acting_institution(uow, actor, req.fixmedins_code)
+    """预结算: the settlement the visit would get now; nothing is stored. A caseworker may
+    run one (naming the institution) for a person of its district."""
+    inst = acting_institution(uow, actor, req.fixmedins_code, naming=PREVIEWERS)
     person = find_person(uow, req.psn_no)
+    if actor.role == "caseworker":
+        auth.require_district(actor, person.district)
     visit = _visit(req, inst)
     year = uow.session.scalars(select(PersonYear.pools).where(
         PersonYear.person_id == person.id, PersonYear.year == visit.end.year)).first()
@@ -258,9 +264,8 @@ def get(uow: UnitOfWork, actor: Actor, setl_id: str) -> tuple[Settlement, str | 
                                    ).one()
     auth.require_read(actor, entry.institution_id, district)
     found = entry, cancelled_by(uow, entry)
-    audit.append(uow.session.connection(), actor.subject, "settlement.read",
-                 f"settlement:{setl_id}", {"psn_no": entry.psn_no})
-    uow.commit()
+    uow.commit_audited(actor.subject, "settlement.read", f"settlement:{setl_id}",
+                       {"psn_no": entry.psn_no})
     return found
 
 
@@ -305,15 +310,9 @@ def cancel(uow: UnitOfWork, actor: Actor, setl_id: str, psn_no: str | None,
         pool_deltas=pools.encode({k: -v for k, v in change.items()}), created_at=_now(),
         institution=original.institution, **negated)
     uow.session.add(entry)
-    try:
-        uow.session.flush()
-        audit.append(uow.session.connection(), actor.subject, "cancel",
-                     f"settlement:{setl_id}", {"psn_no": original.psn_no,
-                                               "cancelled_by": entry.setl_id})
-        uow.commit()
-    except IntegrityError:
-        uow.rollback()
-        raise Conflict(f"settlement {setl_id} is already cancelled") from None
+    uow.commit_audited(actor.subject, "cancel", f"settlement:{setl_id}",
+                       {"psn_no": original.psn_no, "cancelled_by": entry.setl_id},
+                       f"settlement {setl_id} is already cancelled")
     return entry
 
 

@@ -9,12 +9,13 @@ from typing import Any
 
 import psycopg
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from medaid.errors import Conflict
 from medaid.policy.params import Num
 from medaid.service.ttl import TtlCache
-from medaid.store import pools, queries
+from medaid.store import audit, pools, queries
 from medaid.store.models import PersonYear
 
 
@@ -58,6 +59,21 @@ class UnitOfWork:
         except psycopg.Error as e:
             raise DBAPIError.instance(sql, params, e, psycopg.Error) from e
         self.session.commit()  # SQLAlchemy's side of the commit: nothing left to send
+
+    def commit_audited(self, subject: str, action: str, obj: str, detail: dict[str, Any],
+                       conflict: str | None = None) -> None:
+        """Write what the session holds, append its audit entry (taken last: it locks the
+        chain's head until the commit) and commit. With `conflict`, a unique key already
+        taken is that 409; without it, an IntegrityError is not expected and propagates."""
+        try:
+            self.session.flush()
+            audit.append(self.session.connection(), subject, action, obj, detail)
+            self.commit()
+        except IntegrityError:
+            if conflict is None:
+                raise
+            self.rollback()
+            raise Conflict(conflict) from None
 
     def rollback(self) -> None:
         self.session.rollback()

@@ -20,7 +20,6 @@ from medaid.errors import Conflict, InputError, Unauthenticated
 from medaid.service import auth
 from medaid.service.auth import Actor
 from medaid.service.uow import UnitOfWork
-from medaid.store import audit
 from medaid.store.models import ROLES, Token, User
 
 SESSION = timedelta(hours=8)
@@ -73,10 +72,9 @@ def create(uow: UnitOfWork, actor: Actor, username: str, password: str, role: st
     except IntegrityError:
         uow.rollback()
         raise Conflict(f"user {username} already exists") from None
-    audit.append(uow.session.connection(), actor.subject, "user.set", f"user:{user.id}",
-                 {"username": username, "role": role, "district": district,
-                  "institution_id": institution_id})
-    uow.commit()
+    uow.commit_audited(actor.subject, "user.set", f"user:{user.id}",
+                       {"username": username, "role": role, "district": district,
+                        "institution_id": institution_id})
     return user
 
 
@@ -91,10 +89,7 @@ def login(uow: UnitOfWork, username: str, password: str) -> Session:
         raise Unauthenticated("unknown user or wrong password")
     expires = datetime.now(UTC) + SESSION
     token = auth.issue(uow, user.role, user.institution_id, user.district, user.id, expires)
-    uow.session.flush()
-    audit.append(uow.session.connection(), f"user:{user.id}", "login", f"user:{user.id}",
-                 {"username": username})
-    uow.commit()
+    uow.commit_audited(f"user:{user.id}", "login", f"user:{user.id}", {"username": username})
     return Session(token, user.role, expires)
 
 
@@ -106,7 +101,5 @@ def logout(uow: UnitOfWork, token: str) -> None:
     if row is None:
         return
     row.revoked_at = datetime.now(UTC)
-    uow.session.flush()
-    audit.append(uow.session.connection(), f"user:{row.user_id}/token:{row.id}", "logout",
-                 f"user:{row.user_id}", {})
-    uow.commit()
+    uow.commit_audited(f"user:{row.user_id}/token:{row.id}", "logout", f"user:{row.user_id}",
+                       {})

@@ -15,6 +15,7 @@ from starlette.datastructures import FormData
 
 from medaid.errors import InputError
 from medaid.policy import model
+from medaid.service import auth
 from medaid.service import charity as use
 from medaid.service.uow import UnitOfWork
 from medaid.store.warning_models import REFERRAL_STATES
@@ -27,7 +28,6 @@ router = APIRouter()
 add_page(Page("charity", "慈善", "/charity", use.REGISTER_READERS,
               "慈善救助项目登记，转介记录及项目方答复"))
 
-REFERRAL_READERS = ("admin", "auditor", "caseworker")
 ACTORS = ("caseworker", "admin")  # who records a programme's answer (in the district)
 TEXTS = (("name", "项目名称"), ("organisation", "实施机构"))
 MONEY = (("min_burden", "起助负担（元，三重制度后）"), ("annual_budget", "年度预算（元）"))
@@ -73,7 +73,7 @@ def _page(uow: UnitOfWork, who: Visitor, year: int | None, state: str | None,
           added: str = "") -> Response:
     programmes = use.programmes(uow, who.actor)
     referrals = use.referrals(uow, who.actor, year, state) \
-        if who.actor.role in REFERRAL_READERS else None
+        if who.actor.role in auth.CASEWORK else None
     return render(who, "charity.html", status, active="charity", programmes=programmes,
                   referrals=referrals, year=year, state=state, STATES=REFERRAL_LABELS,
                   jurisdictions=model.jurisdictions(), categories=dict(category_options()),

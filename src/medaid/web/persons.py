@@ -21,7 +21,6 @@ from medaid.registry import idcard
 from medaid.service import auth, records, settlements, wire
 from medaid.service.auth import READ_ALL, Actor
 from medaid.service.uow import UnitOfWork
-from medaid.store import audit
 from medaid.store.models import Person
 from medaid.web.guard import Visitor
 from medaid.web.render import page, render
@@ -61,9 +60,8 @@ def search(uow: UnitOfWork, actor: Actor, text: str) -> list[Found]:
     found = [Found(p.psn_no, p.name, p.certno if actor.sees_ids else idcard.mask(p.certno),
                    p.jurisdiction, p.district)
              for p in uow.session.scalars(query.order_by(Person.psn_no).limit(LIMIT + 1))]
-    audit.append(uow.session.connection(), actor.subject, "person.search", "persons",
-                 {"by": by, "found": len(found)})
-    uow.commit()
+    uow.commit_audited(actor.subject, "person.search", "persons",
+                       {"by": by, "found": len(found)})
     return found
 
 

@@ -21,7 +21,7 @@ from starlette.concurrency import run_in_threadpool
 
 from medaid.dates import BEIJING
 from medaid.errors import Conflict, Forbidden, InputError, MedaidError, NotFound, Unauthenticated
-from medaid.money import to_yuan
+from medaid.money import fmt_yuan, to_fen
 from medaid.policy import model
 from medaid.store.models import ROLES
 from medaid.web import guard
@@ -65,7 +65,7 @@ PAGES: dict[str, Page] = {p.key: p for p in (
     Page("home", "首页", "/", ROLES, menu=False),
     Page("persons", "人员", "/persons", ("caseworker", "admin", "auditor", "finance"),
          "按身份证号或姓名查找救助对象：身份与在保期、年度额度、结算与计算依据"),
-    Page("settle", "结算", "/settle", ("hospital", "admin"),
+    Page("settle", "结算", "/settle", ("hospital", "caseworker", "admin"),
          "试算或结算一次就诊：基本医保、大病保险、医疗救助，每个数字附规则与条款"),
     Page("settlement", "结算单", "/settlements", ROLES, menu=False),
     Page("rosters", "名单导入", "/rosters", ("caseworker", "admin"),
@@ -87,9 +87,7 @@ def yuan(value: Decimal | int | str | None, fen: bool = False) -> str:
     """¥1,234.56 (from yuan, or from fen with fen=True); '—' for nothing."""
     if value is None or value == "":
         return "—"
-    amount = to_yuan(int(value)) if fen else Decimal(value).quantize(Decimal("0.01"))
-    sign = "-" if amount < 0 else ""
-    return f"{sign}¥{abs(amount):,.2f}"
+    return fmt_yuan(int(value) if fen else to_fen(Decimal(value).quantize(Decimal("0.01"))))
 
 
 def when(at: datetime | str) -> str:

@@ -1,5 +1,6 @@
 """结算 Settle: a visit's form, then 试算 (the API's preview: nothing stored) or 结算 (a
-post-hoc settlement, as a hospital's system or an admin makes it). The form becomes the
+post-hoc settlement, as a hospital's system or an admin makes it). A caseworker is offered
+试算 alone, for a person of its district at an institution it chooses. The form becomes the
 API's request body and goes through the same validation (`wire.parse_visit_request`) and
 use cases (`settlements.preview`, `settlements.settle`), so the page shows exactly the
 numbers the API answers, each with the trace lines that explain it.
@@ -33,6 +34,7 @@ AMOUNTS = (("medfee_sumamt", "医疗费用总额"), ("fulamt_ownpay_amt", "全�
            ("hifp_pay", "基本医保支付"), ("hifmi_pay", "大病保险支付"))
 OPTIONAL = ("hifp_pay", "hifmi_pay")  # left empty: computed from the local parameters
 MED_TYPES = (("21", "住院"), ("14", "门诊特殊病种"), ("11", "普通门诊"), ("52", "生育"))
+SETTLERS = ("hospital", "admin")  # offered 结算 (the use case decides: others get a 403)
 
 
 def request_body(form: FormData, settling: bool) -> bytes:
@@ -68,6 +70,7 @@ def _form(uow: UnitOfWork, who: Visitor, given: dict[str, str], status: int = 20
           **result: Any) -> Response:
     return render(who, "settle.html", status, active="settle", texts=TEXTS, amounts=AMOUNTS,
                   med_types=MED_TYPES, optional=OPTIONAL, given=given,
+                  settles=who.actor.role in SETTLERS,
                   institutions=_institutions(uow, who),
                   errors=result.pop("errors", {}), result=result.pop("result", None),
                   rows=result.pop("rows", []), **result)

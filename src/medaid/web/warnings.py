@@ -99,8 +99,7 @@ def _detail(uow: UnitOfWork, who: Visitor, warning_id: int, status: int = 200,
             error: str = "") -> Response:
     w = ew.warning_json(ew.get(uow, who.actor, warning_id), who.actor.sees_ids, events=True)
     candidate, programmes = charity.matches(uow, who.actor, w["psn_no"], w["year"])
-    referred = {r.programme_id: r for r in charity.referrals(uow, who.actor, year=w["year"])
-                if r.person_id == candidate.person.id}
+    referred = charity.referrals(uow, who.actor, year=w["year"], psn_no=w["psn_no"])
     burden, threshold = Decimal(w["burden"]), Decimal(w["threshold"])
     bars = chart([("负担", [("burden", burden, yuan(burden))],
                    "bad" if w["level"] > 0 else "ok")],
