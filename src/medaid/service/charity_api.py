@@ -103,7 +103,8 @@ async def refer(request: Request, actor: ActorDep) -> Response:
 async def list_referrals(request: Request, actor: ActorDep,
                          year: Annotated[int | None, Query(ge=1990, le=2100)] = None,
                          status: Annotated[str | None, Query(max_length=12)] = None,
-                         programme_id: Annotated[int | None, Query(ge=1)] = None,
+                         programme_id: Annotated[int | None,
+                                                 Query(ge=1, le=2**31 - 1)] = None,
                          psn_no: Annotated[str | None, Query(max_length=40)] = None
                          ) -> Response:
     return await _run(request, lambda uow: reply({"referrals": [
