@@ -241,7 +241,7 @@ def _referred(uow: UnitOfWork, person_id: int, year: int) -> dict[int, str]:
     """The person-year's referrals: programme id → status."""
     return dict(uow.session.execute(select(CharityReferral.programme_id, CharityReferral.status)
                                     .where(CharityReferral.person_id == person_id,
-                                           CharityReferral.year == year)).tuples().all())
+                                           CharityReferral.year == year)).all())
 
 
 def matches(uow: UnitOfWork, actor: Actor, psn_no: str, year: int, today: date | None = None

@@ -184,7 +184,7 @@ def run(uow: UnitOfWork, actor: Actor, year: int, jurisdiction: str | None = Non
             o.counts = dict(uow.session.execute(
                 select(EarlyWarning.kind, func.count()).where(
                     EarlyWarning.year == year, EarlyWarning.jurisdiction == o.jurisdiction)
-                .group_by(EarlyWarning.kind)).tuples().all())
+                .group_by(EarlyWarning.kind)).all())
     return outcomes
 
 

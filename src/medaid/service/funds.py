@@ -446,7 +446,7 @@ def _assessments(uow: UnitOfWork, raw: object, reserves: dict[int, int]
     items = raw if isinstance(raw, list) else None
     if items is None:
         raise InputError(path, "a list of {fixmedins_code, share}")
-    codes = dict(uow.session.execute(select(Institution.code, Institution.id)).tuples().all())
+    codes = dict(uow.session.execute(select(Institution.code, Institution.id)).all())
     out: dict[int, int] = {}
     for k, item in enumerate(items):
         where = f"{path}[{k}]"
@@ -489,7 +489,7 @@ def run_clearing(uow: UnitOfWork, actor: Actor, raw: dict[str, Any], on: date | 
     if problems:
         raise Conflict(f"fund {fund} {year} cannot be cleared yet: {'; '.join(problems)}")
     reserves = {i: -int(r) for i, r in s.execute(
-        _reserve_query(fund, year)).tuples().all() if r}
+        _reserve_query(fund, year)).all() if r}
     shares = _assessments(uow, raw.get("assessments", []), reserves)
     clearing = FundClearing(jurisdiction=fund.jurisdiction, district=fund.district, year=year,
                             cleared_on=on, due=None if funds.clearing.due is None
@@ -734,9 +734,9 @@ def demo(uow: UnitOfWork, year: int, on: date | None = None) -> DemoFunds:
             if _clearing(uow, fund, year) is not None:
                 continue
             held = sorted(i for i, r in uow.session.execute(
-                _reserve_query(fund, year)).tuples().all() if r)
+                _reserve_query(fund, year)).all() if r)
             codes = dict(uow.session.execute(select(Institution.id, Institution.code)
-                                             .where(Institution.id.in_(held))).tuples().all())
+                                             .where(Institution.id.in_(held))).all())
             run_clearing(uow, actor, {
                 "jurisdiction": fund.jurisdiction, "district": fund.district, "year": year,
                 "cleared_on": str(min(on, date(year + 1, 3, 20))),
