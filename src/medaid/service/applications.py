@@ -40,6 +40,7 @@ from medaid.store.application_models import ApplicationVisit as Row
 from medaid.store.models import Identity, Institution, Person
 
 READERS = ("caseworker", "admin", "auditor", "finance")
+WRITERS = ("caseworker", "admin")  # of the person's district, or the city
 OPEN = ("submitted", "under_review")  # waiting for a decision: the deadline runs
 
 
@@ -149,7 +150,10 @@ def _move(app: Application, action: str) -> None:
     app.state = to
 
 
-def _load(uow: UnitOfWork, app_no: str, lock: bool = False) -> Application:
+def _load(uow: UnitOfWork, actor: Actor, app_no: str, lock: bool = False) -> Application:
+    """The application, locked for a step (`lock`) or read; the role is checked before the
+    look-up, so that a role with no business here learns no application numbers."""
+    auth.require(actor, *(WRITERS if lock else READERS))
     query = select(Application).where(Application.app_no == app_no)
     found = uow.session.scalars(query.with_for_update() if lock else query).first()
     if found is None:
@@ -232,6 +236,7 @@ def create(uow: UnitOfWork, actor: Actor, raw: dict[str, Any], today: date) -> A
     """A draft application of a person of the caseworker's district, with its visits."""
     psn_no = as_text(raw.get("psn_no"), f"{ROOT}.psn_no")
     kind = as_choice(raw.get("kind"), f"{ROOT}.kind", KINDS, "kind of application")
+    auth.require(actor, *WRITERS)
     person = uow.session.scalars(select(Person).where(Person.psn_no == psn_no)).first()
     if person is None:
         raise NotFound(f"{ROOT}.psn_no", f"no person with psn_no {psn_no!r}")
@@ -260,7 +265,7 @@ def create(uow: UnitOfWork, actor: Actor, raw: dict[str, Any], today: date) -> A
 
 def add_visits(uow: UnitOfWork, actor: Actor, app_no: str,
                raws: Iterable[tuple[str, Mapping[str, Any]]], source: str) -> Application:
-    app = _load(uow, app_no, lock=True)
+    app = _load(uow, actor, app_no, lock=True)
     auth.require_district(actor, app.district)
     _move(app, "add visits to")
     added = _visit_rows(uow, app, raws)
@@ -275,7 +280,7 @@ def visits_json(raw: dict[str, Any]) -> list[tuple[str, Mapping[str, Any]]]:
 
 
 def submit(uow: UnitOfWork, actor: Actor, app_no: str, today: date) -> Application:
-    app = _load(uow, app_no, lock=True)
+    app = _load(uow, actor, app_no, lock=True)
     auth.require_district(actor, app.district)
     _move(app, "submit")
     _submitted(uow, actor, app, today)
@@ -293,7 +298,7 @@ def checklist(uow: UnitOfWork, actor: Actor, app_no: str, raw: dict[str, Any], t
               ) -> Application:
     """Tick documents received (or not); the application is then under review (a draft is
     submitted by it: the papers are in the caseworker's hands)."""
-    app = _load(uow, app_no, lock=True)
+    app = _load(uow, actor, app_no, lock=True)
     auth.require_district(actor, app.district)
     items = as_object(raw.get("items"), f"{ROOT}.items")
     known = [d.item for d in CHECKLISTS[app.kind]]
@@ -313,7 +318,7 @@ def checklist(uow: UnitOfWork, actor: Actor, app_no: str, raw: dict[str, Any], t
 
 
 def withdraw(uow: UnitOfWork, actor: Actor, app_no: str, raw: dict[str, Any]) -> Application:
-    app = _load(uow, app_no, lock=True)
+    app = _load(uow, actor, app_no, lock=True)
     auth.require_district(actor, app.district)
     _move(app, "withdraw")
     reason = raw.get("reason")
@@ -323,7 +328,7 @@ def withdraw(uow: UnitOfWork, actor: Actor, app_no: str, raw: dict[str, Any]) ->
 
 
 def reject(uow: UnitOfWork, actor: Actor, app_no: str, raw: dict[str, Any]) -> Application:
-    app = _load(uow, app_no, lock=True)
+    app = _load(uow, actor, app_no, lock=True)
     auth.require_district(actor, app.district)
     reason = as_text(raw.get("reason"), f"{ROOT}.reason")
     _move(app, "reject")
@@ -336,7 +341,7 @@ def approve(uow: UnitOfWork, actor: Actor, app_no: str) -> Application:
     """Settle the covered visits in date order into the ledger and the person's pools,
     in one transaction, and owe the person the assistance they paid. Approving an
     approved application changes nothing and answers it as it is."""
-    app = _load(uow, app_no, lock=True)
+    app = _load(uow, actor, app_no, lock=True)
     auth.require_district(actor, app.district)
     again = app.state == "approved"
     if not again:
@@ -415,7 +420,7 @@ def _ledger_institution(uow: UnitOfWork, actor: Actor, app: Application, v: Row
 
 # -- reading -----------------------------------------------------------------------------------
 def get(uow: UnitOfWork, actor: Actor, app_no: str, today: date) -> dict[str, Any]:
-    app = _load(uow, app_no)
+    app = _load(uow, actor, app_no)
     auth.require_read(actor, None, app.district)
     out = application_json(app, today)
     uow.commit_audited(actor.subject, "application.read", f"application:{app_no}",

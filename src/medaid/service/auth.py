@@ -25,6 +25,7 @@ from medaid.store.models import Token
 
 READ_ALL = ("admin", "auditor", "finance")
 CASEWORK = ("admin", "auditor", "caseworker")  # who reads warnings, referrals and matches
+CASEWORK_WRITE = ("admin", "caseworker")  # who acts on them (require_district for scope)
 
 
 @dataclass(frozen=True, slots=True)

@@ -214,7 +214,9 @@ def why_not(p: CharityProgramme, c: Candidate, today: date, slots_used: int,
     return None
 
 
-def _person(uow: UnitOfWork, actor: Actor, psn_no: str, path: str) -> Person:
+def _person(uow: UnitOfWork, actor: Actor, psn_no: str, path: str, write: bool = False
+            ) -> Person:
+    auth.require(actor, *(auth.CASEWORK_WRITE if write else auth.CASEWORK))  # before the look-up
     person = uow.session.scalars(select(Person).where(Person.psn_no == psn_no)).first()
     if person is None:
         raise NotFound(path, f"no person with psn_no {psn_no!r}")
@@ -270,7 +272,7 @@ def refer(uow: UnitOfWork, actor: Actor, raw: dict[str, Any], today: date | None
         raise InputError(f"{ROOT}.programme_id", "required")
     note = raw.get("note")
     note = None if note is None else as_text(note, f"{ROOT}.note")
-    person = _person(uow, actor, psn_no, f"{ROOT}.psn_no")
+    person = _person(uow, actor, psn_no, f"{ROOT}.psn_no", write=True)
     auth.require_district(actor, person.district)  # auditors read only
     p = uow.session.get(CharityProgramme, pid)
     if p is None:
@@ -294,7 +296,7 @@ def refer(uow: UnitOfWork, actor: Actor, raw: dict[str, Any], today: date | None
 def decide(uow: UnitOfWork, actor: Actor, referral_id: int, accepted: bool, note: str | None
            ) -> CharityReferral:
     """The programme's answer: accepted, or declined (with its note)."""
-    r = referral(uow, actor, referral_id)
+    r = referral(uow, actor, referral_id, write=True)
     auth.require_district(actor, r.person.district)
     if not accepted and not (note or "").strip():
         raise InputError(f"{ROOT}.note", "a declined referral needs its note")
@@ -308,8 +310,10 @@ def decide(uow: UnitOfWork, actor: Actor, referral_id: int, accepted: bool, note
     return r
 
 
-def referral(uow: UnitOfWork, actor: Actor, referral_id: int) -> CharityReferral:
-    auth.require(actor, *auth.CASEWORK)  # before the look-up: other roles learn nothing of ids
+def referral(uow: UnitOfWork, actor: Actor, referral_id: int, write: bool = False
+             ) -> CharityReferral:
+    # roles before the look-up: other roles learn nothing of ids
+    auth.require(actor, *(auth.CASEWORK_WRITE if write else auth.CASEWORK))
     r = uow.session.get(CharityReferral, referral_id)
     if r is None:
         raise NotFound("referral_id", f"no referral {referral_id}")

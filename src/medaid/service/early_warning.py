@@ -294,8 +294,10 @@ def listing(uow: UnitOfWork, actor: Actor, filters: Filters, action: str = "warn
     return found
 
 
-def _load(uow: UnitOfWork, actor: Actor, warning_id: int) -> EarlyWarning:
-    auth.require(actor, *READERS)  # before the look-up: other roles learn nothing of ids
+def _load(uow: UnitOfWork, actor: Actor, warning_id: int, write: bool = False
+          ) -> EarlyWarning:
+    # roles before the look-up: other roles learn nothing of ids
+    auth.require(actor, *(auth.CASEWORK_WRITE if write else READERS))
     w = uow.session.get(EarlyWarning, warning_id)
     if w is None:
         raise NotFound("warning_id", f"no warning {warning_id}")
@@ -314,8 +316,8 @@ def step(uow: UnitOfWork, actor: Actor, warning_id: int, action: str, reason: st
          ) -> EarlyWarning:
     """verify, enroll or dismiss (a dismissal needs its reason)."""
     starts, to = STEPS[action]
-    w = _load(uow, actor, warning_id)
-    auth.require_district(actor, w.person.district)  # auditors read only
+    w = _load(uow, actor, warning_id, write=True)
+    auth.require_district(actor, w.person.district)
     if action == "dismiss" and not (reason or "").strip():
         raise InputError("$.reason", "a dismissal needs its reason")
     if w.status not in starts:

@@ -277,6 +277,7 @@ def cancelled_by(uow: UnitOfWork, entry: Settlement) -> str | None:
 def cancel(uow: UnitOfWork, actor: Actor, setl_id: str, psn_no: str | None,
            mdtrt_id: str | None) -> Settlement:
     """撤销: append the reversing entry and take the settlement's pool additions back."""
+    auth.require(actor, "hospital", "admin")  # before the look-up: others learn no ids
     original = uow.session.scalars(select(Settlement).where(Settlement.setl_id == setl_id)
                                    ).first()
     if original is None:
