@@ -20,7 +20,6 @@ import argparse
 import asyncio
 import json
 import os
-import sys
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -182,10 +181,7 @@ def main() -> None:
     args = ap.parse_args()
     with harness.database(args.database, args.postgres) as url:
         result = race(url, args)
-    ok = report(result)
-    if args.json:
-        print(json.dumps(result))
-    sys.exit(0 if ok else 1)
+    harness.conclude(result, report, args.json)
 
 
 if __name__ == "__main__":

@@ -34,7 +34,6 @@ import os
 import random
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 from collections import Counter
@@ -234,10 +233,7 @@ def main() -> None:
     args = ap.parse_args()
     with _database(args.database) as (url, pg):
         result = crash(url, pg, args)
-    ok = report(result)
-    if args.json:
-        print(json.dumps(result))
-    sys.exit(0 if ok else 1)
+    harness.conclude(result, report, args.json)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ Every run listens on 127.0.0.1 only and is bounded in settlements and seconds.
 
 from __future__ import annotations
 
+import json
 import os
 import pwd
 import shutil
@@ -15,10 +16,11 @@ import subprocess
 import sys
 import tempfile
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, NoReturn
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
@@ -180,3 +182,12 @@ def rss_mib(pid: int) -> float:
 def statuses_5xx(statuses: Counter[str] | dict[str, int]) -> int:
     return sum(n for s, n in statuses.items() if s.isdigit() and s.startswith("5"))
 
+
+
+def conclude(result: dict[str, Any], report: Callable[[dict[str, Any]], bool],
+             as_json: bool) -> NoReturn:
+    """Print a run's figures (and, asked, its JSON); exit 0 when everything held, else 1."""
+    ok = report(result)
+    if as_json:
+        print(json.dumps(result))
+    sys.exit(0 if ok else 1)

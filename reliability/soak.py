@@ -22,7 +22,6 @@ import argparse
 import asyncio
 import json
 import os
-import sys
 import threading
 import time
 from collections.abc import Sequence
@@ -135,10 +134,7 @@ def main() -> None:
     args = ap.parse_args()
     with harness.database(args.database, args.postgres) as url:
         result = soak(url, args)
-    ok = report(result)
-    if args.json:
-        print(json.dumps(result))
-    sys.exit(0 if ok else 1)
+    harness.conclude(result, report, args.json)
 
 
 if __name__ == "__main__":
