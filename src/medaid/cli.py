@@ -347,6 +347,22 @@ def user_create(
     sys.stdout.write(f"{username} ({role}) password: {password}\n")
 
 
+@user_app.command("deactivate")
+def user_deactivate(
+    username: Annotated[str, typer.Argument(help="the login name")],
+    database: DatabaseOpt = None,
+) -> None:
+    """Stop a user: no more logins, and their session tokens revoked at once."""
+    from medaid.service import auth, users
+
+    try:
+        with _uow(database) as uow:
+            revoked = users.deactivate(uow, auth.CLI, username)
+    except MedaidError as e:
+        fail(str(e))
+    out.print(f"{username} deactivated; {revoked} session token(s) revoked")
+
+
 @audit_app.command("verify")
 def audit_verify(database: DatabaseOpt = None) -> None:
     """Recompute the chain: "ok, N entries", or the first edited, removed or inserted

@@ -8,7 +8,8 @@ import pytest
 from api_helpers import World, visit
 from sqlalchemy import update
 
-from medaid.service.auth import token_hash
+from medaid.service import users
+from medaid.service.auth import CLI, token_hash
 from medaid.service.uow import UnitOfWork
 from medaid.store.models import Token
 
@@ -48,6 +49,23 @@ def test_revoked_and_expired_tokens_are_401(world: World) -> None:
     assert world.client.post(SETTLE + "/preview", headers=h, json=visit()).status_code == 200
     _expire(world, h, revoked_at=datetime.now(UTC))
     assert world.client.post(SETTLE + "/preview", headers=h, json=visit()).status_code == 401
+
+
+def test_a_deactivated_users_sessions_stop_at_once(world: World) -> None:
+    with UnitOfWork(world.sessions) as uow:
+        users.create(uow, CLI, "li", "a long password 1", "auditor")
+    sessions = [world.client.post("/api/v1/login", json={
+        "username": "li", "password": "a long password 1"}).json()["token"] for _ in range(2)]
+    for token in sessions:
+        h = {"Authorization": f"Bearer {token}"}
+        assert world.client.get("/api/v1/audit", headers=h).status_code == 200
+    with UnitOfWork(world.sessions) as uow:
+        assert users.deactivate(uow, CLI, "li") == 2
+    for token in sessions:
+        h = {"Authorization": f"Bearer {token}"}
+        assert world.client.get("/api/v1/audit", headers=h).status_code == 401
+    assert world.client.post("/api/v1/login", json={
+        "username": "li", "password": "a long password 1"}).status_code == 401
 
 
 @pytest.fixture

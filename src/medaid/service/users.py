@@ -16,7 +16,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from medaid.errors import Conflict, InputError, Unauthenticated
+from medaid.errors import Conflict, InputError, NotFound, Unauthenticated
 from medaid.service import auth
 from medaid.service.auth import Actor
 from medaid.service.uow import UnitOfWork
@@ -103,3 +103,22 @@ def logout(uow: UnitOfWork, token: str) -> None:
     row.revoked_at = datetime.now(UTC)
     uow.commit_audited(f"user:{row.user_id}/token:{row.id}", "logout", f"user:{row.user_id}",
                        {})
+
+
+def deactivate(uow: UnitOfWork, actor: Actor, username: str) -> int:
+    """Stop a user: no more logins, and every session token of theirs revoked at once
+    (a token is checked on each request, so none of them works from now). The number of
+    tokens revoked."""
+    auth.require(actor, "admin")
+    user = uow.session.scalars(select(User).where(User.username == username)).first()
+    if user is None:
+        raise NotFound("username", f"no user {username!r}")
+    user.active = False
+    tokens = uow.session.scalars(select(Token).where(Token.user_id == user.id,
+                                                     Token.revoked_at.is_(None))).all()
+    for t in tokens:
+        t.revoked_at = datetime.now(UTC)
+    revoked = len(tokens)
+    uow.commit_audited(actor.subject, "user.deactivate", f"user:{user.id}",
+                       {"username": username, "tokens_revoked": revoked})
+    return revoked
