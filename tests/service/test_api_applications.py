@@ -114,6 +114,9 @@ def test_an_approved_application_pays_what_the_engine_says(world: World) -> None
     assert done["payment"]["amount"] == Decimal("23400.00")
     entry = done["visits"][1]["settlement"]
     assert entry["fixmedins_code"] == applications.office_code(OWN)
+    with world.sessions() as s:  # registered as the office, not as a hospital
+        assert s.execute(text("SELECT kind FROM institutions WHERE code = :c"), {
+            "c": applications.office_code(OWN)}).scalar_one() == "office"
     assert entry["medins_setl_id"] == f"{app_no}-2"
     assert [t["rule"] for t in entry["trace"] if t["amount"]] == ["NJ-A2"]
     # the same ledger and pools as one-stop settlement: the person's year shows both

@@ -72,6 +72,18 @@ def test_nanjing_inpatient_self_pay_share(world: World) -> None:
     assert [s["key"] for s in k["stats"]["category"]] == ["dibao"]
 
 
+def test_the_assistance_office_is_not_a_hospital_to_judge(world: World) -> None:
+    # The office that settles applications' paper invoices (kind office, as
+    # service.applications registers it) is left out of the hospitals' indicators.
+    nanjing_ledger(world)
+    with world.sessions() as s:
+        s.execute(text("UPDATE institutions SET kind = 'office' WHERE code = 'H32010200003'"))
+        s.commit()
+    k = indicator(world, "nanjing", "inpatient_self_pay_share")
+    assert [r["subject"] for r in k["rows"]] == ["H32010200001"]
+    assert k["passes"] is True  # A alone: 0.0967 ≤ 0.10
+
+
 def test_a_cancelled_stay_leaves_the_indicator(world: World) -> None:
     _, c = nanjing_ledger(world)
     year = world.year(world.admin)

@@ -410,7 +410,8 @@ def _ledger_institution(uow: UnitOfWork, actor: Actor, app: Application, v: Row
             return InstitutionRecord(row.id, row.code, row.level)
     code = office_code(app.district)
     office = Institution(code=code, name=f"{app.district} 医疗救助经办机构（事后救助）",
-                         jurisdiction=app.jurisdiction, district=app.district, level=None)
+                         jurisdiction=app.jurisdiction, district=app.district, level=None,
+                         kind="office")
     uow.session.add(office)
     uow.session.flush()
     audit.append(conn, actor.subject, "institution.create", f"institution:{code}",

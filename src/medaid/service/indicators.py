@@ -132,7 +132,8 @@ def _visits(uow: UnitOfWork, jurisdiction: str, year: int, district: str | None,
          .join(Institution, Institution.id == Settlement.institution_id)
          .join(Person, Person.id == Settlement.person_id)
          .where(Person.jurisdiction == jurisdiction, Settlement.year == year,
-                Settlement.category.is_not(None)))
+                Settlement.category.is_not(None),
+                Institution.kind == "hospital"))  # not the office's paper invoices
     if district is not None:
         q = q.where(Person.district == district)
     if institution_id is not None:

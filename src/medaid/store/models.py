@@ -79,6 +79,8 @@ class Institution(Base):
     jurisdiction: Mapped[str] = mapped_column(String(40))
     district: Mapped[str] = mapped_column(String(12))  # 6-digit admdvs code
     level: Mapped[int | None] = mapped_column(SmallInteger)  # hospital level 1–3
+    # hospital, or office: the assistance office settling applications' paper invoices
+    kind: Mapped[str] = mapped_column(String(8), default="hospital", server_default="hospital")
 
 
 class Person(Base):
