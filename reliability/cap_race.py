@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -170,18 +169,14 @@ def report(r: dict[str, Any]) -> bool:
         and r["rows"] == len(r["rounds"]) * (r["settlements"] + 1)
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--database", choices=("postgresql", "sqlite"), default="postgresql")
-    ap.add_argument("--postgres", default=os.environ.get("MEDAID_TEST_POSTGRES_URL", ""))
+def _options(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--processes", type=int, default=4)
     ap.add_argument("--settlements", type=int, default=100)
     ap.add_argument("--rounds", type=int, default=1)
-    ap.add_argument("--json", action="store_true", help="also print the result as JSON")
-    args = ap.parse_args()
-    with harness.database(args.database, args.postgres) as url:
-        result = race(url, args)
-    harness.conclude(result, report, args.json)
+
+
+def main() -> None:
+    harness.main(__doc__ or "", _options, race, report)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ Every run listens on 127.0.0.1 only and is bounded in settlements and seconds.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import pwd
@@ -191,3 +192,20 @@ def conclude(result: dict[str, Any], report: Callable[[dict[str, Any]], bool],
     if as_json:
         print(json.dumps(result))
     sys.exit(0 if ok else 1)
+
+
+def main(doc: str, options: Callable[[argparse.ArgumentParser], None],
+         run: Callable[[str, argparse.Namespace], dict[str, Any]],
+         report: Callable[[dict[str, Any]], bool]) -> NoReturn:
+    """A run's command line: --database and --postgres, the run's own `options`, --json;
+    then the run on its database, its figures, and the exit status."""
+    ap = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    ap.add_argument("--database", choices=("postgresql", "sqlite"), default="postgresql")
+    ap.add_argument("--postgres", default=os.environ.get("MEDAID_TEST_POSTGRES_URL", ""),
+                    help="a PostgreSQL server (the run creates a database there, then drops it)")
+    options(ap)
+    ap.add_argument("--json", action="store_true", help="also print the result as JSON")
+    args = ap.parse_args()
+    with database(args.database, args.postgres) as url:
+        result = run(url, args)
+    conclude(result, report, args.json)

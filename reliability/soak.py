@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import threading
 import time
 from collections.abc import Sequence
@@ -119,23 +118,17 @@ def report(r: dict[str, Any]) -> bool:
             and r["ledger_verify_ok"] and r["server_alive"])
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--database", choices=("postgresql", "sqlite"), default="postgresql")
-    ap.add_argument("--postgres", default=os.environ.get("MEDAID_TEST_POSTGRES_URL", ""),
-                    help="a PostgreSQL server (the run creates a database there, then drops it)")
+def _options(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--clients", type=int, default=200)
     ap.add_argument("--seconds", type=float, default=600.0)
     ap.add_argument("--max-settlements", type=int, default=2_000_000)
     ap.add_argument("--workers", type=int)
     ap.add_argument("--persons", type=int, default=200, help="persons per jurisdiction")
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--json", action="store_true", help="also print the result as JSON")
-    args = ap.parse_args()
-    with harness.database(args.database, args.postgres) as url:
-        result = soak(url, args)
-    harness.conclude(result, report, args.json)
 
+
+def main() -> None:
+    harness.main(__doc__ or "", _options, soak, report)
 
 if __name__ == "__main__":
     main()
