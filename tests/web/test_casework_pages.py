@@ -351,7 +351,7 @@ def test_indicator_verdicts_match_the_service(site: Site, world: World) -> None:
     tr = re.search(rf'<tr data-subject="{HOSPITAL}">(.*?)</tr>', r.text, re.S)
     assert tr and "12.67%" in tr.group(1) and "≤ 10.00%" in tr.group(1)
     assert "不合格" in tr.group(1) and "NJ-K" in r.text and "（六）" in r.text
-    assert 'data-dimension="category"' in r.text and "低保" in r.text
+    assert 'data-dimension="category"' in r.text and "最低生活保障对象" in r.text  # dibao
     assert '<figure class="chart"' in r.text
 
 
