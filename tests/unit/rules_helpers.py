@@ -61,6 +61,11 @@ def base_visit(vid: str, kind: str, start: str, end: str | None = None, *,
     return visit(vid, kind, start, end, total=base, hifp=0, hifmi=0, **extra)
 
 
+def stay(vid: str, start: str, end: str, base: float | str, **extra: Any) -> dict[str, Any]:
+    """An inpatient stay whose assistance base is exactly `base`."""
+    return base_visit(vid, "inpatient", start, end, base=base, **extra)
+
+
 def case(jurisdiction: str, identities: list[dict[str, Any]], visits: list[dict[str, Any]],
          local: dict[str, Any] | None = None, **person: Any) -> dict[str, Any]:
     p: dict[str, Any] = {"id": "P", "identities": identities,
@@ -129,3 +134,16 @@ def assert_chain(v: dict[str, Any]) -> None:
                                  - v["oth_pay"] - v["maf_pay"])
     for name in ("base", "assistance", "tilted", "special", "maf_pay", "psn_part_amt"):
         assert v[name] >= 0, (name, v[name])
+
+
+# Nanjing's local parameters for the hand-computed cases: income 80,000 (NJ-A5's
+# deductible 8,000) and a critical-illness insurance to compute hifmi_pay from.
+NJ_LOCAL = {"income_per_capita_prev_year": 80000}
+NJ_CRITICAL = {"deductible": 15000,
+               "segments": [{"upto": 100000, "ratio": 0.60}, {"upto": None, "ratio": 0.70}],
+               "cap": None}
+
+
+def nj(identities: list[dict[str, Any]], visits: list[dict[str, Any]],
+       local: dict[str, Any] | None = None, **person: Any) -> dict[str, dict[str, Any]]:
+    return settle(case("nanjing", identities, visits, {**NJ_LOCAL, **(local or {})}, **person))

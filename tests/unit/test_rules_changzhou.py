@@ -12,6 +12,7 @@ from rules_helpers import (
     case,
     ident,
     settle,
+    stay,
     visit,
 )
 
@@ -24,10 +25,6 @@ CI = {"deductible": 20000,
 
 def cz(identities, visits, local=None):
     return settle(case("changzhou", identities, visits, local or {}))
-
-
-def stay(vid, start, end, base, **kw):
-    return base_visit(vid, "inpatient", start, end, base=base, **kw)
 
 
 # -- CZ-A1 / CZ-A2 ---------------------------------------------------------------------------

@@ -7,12 +7,15 @@ import json
 
 import pytest
 from rules_helpers import (
+    NJ_CRITICAL,
+    NJ_LOCAL,
     D,
     assert_all_amounts_traced,
     assert_chain,
     base_visit,
     case,
     ident,
+    nj,
     settle,
     settle_full,
     visit,
@@ -20,15 +23,6 @@ from rules_helpers import (
 
 from medaid.case import parse_case, parse_json, result_json, settle_case
 from medaid.errors import InputError
-
-L = {"income_per_capita_prev_year": 80000}
-CI = {"deductible": 15000,
-      "segments": [{"upto": 100000, "ratio": 0.60}, {"upto": None, "ratio": 0.70}],
-      "cap": None}
-
-
-def nj(identities, visits, local=None, **person):
-    return settle(case("nanjing", identities, visits, {**L, **(local or {})}, **person))
 
 
 def input_error(c) -> InputError:
@@ -260,7 +254,7 @@ def test_hifp_and_hifmi_both_computed_with_nj_c_tilt():
     v = nj([ident("dibao")], [visit("V1", "inpatient", "2023-03-01", "2023-03-05",
                                     total=61000, hifp=None, hifmi=None)],
            local={"basic_insurance": {"deductible": 1000, "ratio": 0.5, "cap": 500000},
-                  "critical_illness": CI})["V1"]
+                  "critical_illness": NJ_CRITICAL})["V1"]
     assert (v["hifp_pay"], v["hifmi_pay"], v["base"]) == (30000, 15275, 15725)
     assert v["assistance"] == D("14152.50")
     assert v["psn_part_amt"] == D("1572.50")
@@ -272,7 +266,7 @@ def test_hifmi_annual_deductible_accumulates_over_visits():
     # no identity: 10000 → below 15000; cumulative 20000 → 5000 × 60% = 3000
     r = nj([], [visit("V1", "inpatient", "2023-03-01", "2023-03-05", total=10000, hifmi=None),
                 visit("V2", "inpatient", "2023-04-01", "2023-04-05", total=10000, hifmi=None)],
-           local={"critical_illness": CI})
+           local={"critical_illness": NJ_CRITICAL})
     assert r["V1"]["hifmi_pay"] == 0
     assert r["V2"]["hifmi_pay"] == 3000
 
@@ -280,21 +274,22 @@ def test_hifmi_annual_deductible_accumulates_over_visits():
 def test_hifmi_segments_standard_without_identity():
     # 130000 − 15000 = 115000: 100000 × 60% + 15000 × 70% = 70500
     v = nj([], [visit("V1", "inpatient", "2023-03-01", "2023-03-05", total=130000,
-                      hifmi=None)], local={"critical_illness": CI})["V1"]
+                      hifmi=None)], local={"critical_illness": NJ_CRITICAL})["V1"]
     assert v["hifmi_pay"] == 70500
 
 
 def test_hifmi_annual_cap():
     # (100000 − 15000) × 60% = 51000 → cap 5000
     v = nj([], [visit("V1", "inpatient", "2023-03-01", "2023-03-05", total=100000,
-                      hifmi=None)], local={"critical_illness": {**CI, "cap": 5000}})["V1"]
+                      hifmi=None)], local={"critical_illness": {**NJ_CRITICAL, "cap": 5000}})["V1"]
     assert v["hifmi_pay"] == 5000
 
 
 def test_hifmi_computed_on_policy_range_minus_hifp():
     # inscp = 40000 − 5000 = 35000; 35000 − 10000 = 25000 → (25000 − 15000) × 60% = 6000
     v = nj([], [visit("V1", "inpatient", "2023-03-01", "2023-03-05", total=40000,
-                      fulamt=5000, hifp=10000, hifmi=None)], local={"critical_illness": CI})["V1"]
+                      fulamt=5000, hifp=10000, hifmi=None)],
+           local={"critical_illness": NJ_CRITICAL})["V1"]
     assert v["hifmi_pay"] == 6000
 
 
@@ -313,7 +308,7 @@ def test_cz_c_no_deductible_and_ten_points():
 def test_missing_basic_insurance_parameters_is_an_error_naming_them():
     e = input_error(case("nanjing", [ident("dibao")],
                          [visit("V1", "inpatient", "2023-03-01", "2023-03-05", total=1000,
-                                hifp=None)], L))
+                                hifp=None)], NJ_LOCAL))
     assert "basic_insurance" in str(e)
     assert "basic_insurance" in e.path
 
@@ -330,7 +325,7 @@ def test_ratio_by_level_without_hospital_level_is_an_error():
     e = input_error(case("nanjing", [ident("dibao")],
                          [visit("V1", "inpatient", "2023-03-01", "2023-03-05", total=1000,
                                 hifp=None)],
-                         {**L, "basic_insurance": {"deductible": 0,
+                         {**NJ_LOCAL, "basic_insurance": {"deductible": 0,
                                                    "ratio": {"1": 0.9, "2": 0.85, "3": 0.8},
                                                    "cap": 100000}}))
     assert "hospital_level" in str(e)
@@ -340,7 +335,7 @@ def test_totals_are_sums_over_visits():
     out = settle_full(case("nanjing", [ident("dibao")], [
         visit("V1", "inpatient", "2023-03-01", "2023-03-05", total=60000, fulamt=5000,
               preself=1000, hifp=35000, hifmi=3000, oth=500),
-        base_visit("V2", "general_outpatient", "2023-04-01", base=1000)], L))
+        base_visit("V2", "general_outpatient", "2023-04-01", base=1000)], NJ_LOCAL))
     for name in ("medfee_sumamt", "hifp_pay", "hifmi_pay", "oth_pay", "maf_pay",
                  "psn_part_amt"):
         assert out["totals"][name] == sum(v[name] for v in out["visits"])
@@ -366,9 +361,9 @@ def test_no_critical_illness_tilt_where_rules_name_none(jur, cat, ratio):
     v = settle(case(jur, [ident(cat)],
                     [visit("V1", "inpatient", "2023-03-01", "2023-03-05", total=60000,
                            hifp=35000, hifmi=None)],
-                    {"critical_illness": CI, "basic_cap": 100000,
+                    {"critical_illness": NJ_CRITICAL, "basic_cap": 100000,
                      "income_per_capita_prev_year": 40000} if jur == "jiangsu" else
-                    {"critical_illness": CI, "income_per_capita_prev_year": 40000}))["V1"]
+                    {"critical_illness": NJ_CRITICAL, "income_per_capita_prev_year": 40000}))["V1"]
     assert v["hifmi_pay"] == 6000
     assert v["base"] == 19000
     assert v["assistance"] == D(ratio) * 19000
@@ -379,7 +374,7 @@ def test_nj_c_applies_for_any_identity_in_force_even_if_it_pays_nothing():
     v = nj([ident("youfu")], [visit("V1", "inpatient", "2023-03-01", "2023-03-10",
                                     total=60000, hifp=35000, hifmi=None,
                                     location="out_of_province")],
-           local={"critical_illness": CI})["V1"]
+           local={"critical_illness": NJ_CRITICAL})["V1"]
     assert v["hifmi_pay"] == 11375
     assert v["assistance"] == 0
 
@@ -390,6 +385,6 @@ def test_optional_fields_default():
     c = case("nanjing", [ident("dibao")], [
         {"id": "V1", "kind": "inpatient", "start": "2023-03-01", "end": "2023-03-05",
          "medfee_sumamt": 500000, "fulamt_ownpay_amt": 0, "overlmt_selfpay": 0,
-         "hifp_pay": 0, "hifmi_pay": 0}], L)
+         "hifp_pay": 0, "hifmi_pay": 0}], NJ_LOCAL)
     v = settle(c)["V1"]
     assert (v["oth_pay"], v["assistance"], v["tilted"]) == (0, 450000, 18000)

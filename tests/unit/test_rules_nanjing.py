@@ -5,25 +5,17 @@ from __future__ import annotations
 import pytest
 from rules_helpers import (
     NANJING,
+    NJ_CRITICAL,
     D,
     assert_chain,
     assert_traced,
     base_visit,
-    case,
     ident,
-    settle,
+    nj,
     visit,
 )
 
-L = {"income_per_capita_prev_year": 80000}
-CI = {"deductible": 15000,
-      "segments": [{"upto": 100000, "ratio": 0.60}, {"upto": None, "ratio": 0.70}],
-      "cap": None}
 NJ_A2_CATS = ["dibao", "kunjing_child", "jingjian", "tekun_worker", "dibao_edge"]
-
-
-def nj(identities, visits, local=None, **person):
-    return settle(case("nanjing", identities, visits, {**L, **(local or {})}, **person))
 
 
 # -- NJ-A1 -----------------------------------------------------------------------------------
@@ -307,7 +299,7 @@ def test_nj_c_critical_illness_tilt_halves_deductible_and_adds_five_points():
     # 13625; 90% → 12262.50; psn = 60000 − 35000 − 11375 − 12262.50 = 1362.50
     v = nj([ident("dibao")], [visit("V1", "inpatient", "2023-03-01", "2023-03-10",
                                     total=60000, hifp=35000, hifmi=None)],
-           local={"critical_illness": CI})["V1"]
+           local={"critical_illness": NJ_CRITICAL})["V1"]
     assert v["hifmi_pay"] == 11375
     assert v["base"] == 13625
     assert v["assistance"] == D("12262.50")
@@ -321,7 +313,7 @@ def test_nj_c_no_tilt_without_identity_in_force():
     # identity from 06-01 (month rule: 06-01), visit in March: (25000 − 15000) × 60% = 6000
     v = nj([ident("dibao", "2023-06-01")],
            [visit("V1", "inpatient", "2023-03-01", "2023-03-10", total=60000, hifp=35000,
-                  hifmi=None)], local={"critical_illness": CI})["V1"]
+                  hifmi=None)], local={"critical_illness": NJ_CRITICAL})["V1"]
     assert v["hifmi_pay"] == 6000
     assert (v["category"], v["assistance"], v["tilted"]) == (None, 0, 0)
     assert v["psn_part_amt"] == 19000
@@ -331,7 +323,7 @@ def test_nj_c_tilt_on_every_segment():
     # 120000 − 7500 = 112500: 100000 × 65% + 12500 × 75% = 74375; base 45625; 90% → 41062.50
     v = nj([ident("dibao")], [visit("V1", "inpatient", "2023-03-01", "2023-03-10",
                                     total=120000, hifp=0, hifmi=None)],
-           local={"critical_illness": CI})["V1"]
+           local={"critical_illness": NJ_CRITICAL})["V1"]
     assert v["hifmi_pay"] == 74375
     assert v["assistance"] == D("41062.50")
 

@@ -11,6 +11,7 @@ from rules_helpers import (
     case,
     ident,
     settle,
+    stay,
     visit,
 )
 
@@ -20,10 +21,6 @@ NB_A2 = ["dibao", "dibao_edge", "jingjian", "laodangyuan", "youfu", "aids",
 
 def nb(identities, visits, local=None, **person):
     return settle(case("ningbo", identities, visits, local or {}, **person))
-
-
-def stay(vid, start, end, base, **kw):
-    return base_visit(vid, "inpatient", start, end, base=base, **kw)
 
 
 # -- NB-A1 -----------------------------------------------------------------------------------

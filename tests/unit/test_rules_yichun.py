@@ -9,7 +9,17 @@ from __future__ import annotations
 import json
 
 import pytest
-from rules_helpers import YICHUN, D, assert_chain, assert_traced, base_visit, case, ident, settle
+from rules_helpers import (
+    YICHUN,
+    D,
+    assert_chain,
+    assert_traced,
+    base_visit,
+    case,
+    ident,
+    settle,
+    stay,
+)
 
 from medaid.case import parse_case, parse_json, result_json, settle_case
 from medaid.errors import InputError
@@ -19,10 +29,6 @@ YL = {"income_per_capita_prev_year": 40000}
 
 def yc(identities, visits, local=None, **person):
     return settle(case("yichun", identities, visits, {**YL, **(local or {})}, **person))
-
-
-def stay(vid, start, end, base, **kw):
-    return base_visit(vid, "inpatient", start, end, base=base, **kw)
 
 
 # -- YC-A1 / YC-A2 ---------------------------------------------------------------------------
