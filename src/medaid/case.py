@@ -73,6 +73,33 @@ def as_choice(v: object, path: str, choices: Sequence[str], what: str) -> str:
     return v
 
 
+def as_jurisdiction(v: object, path: str) -> str:
+    return as_choice(v, path, model.jurisdictions(), "jurisdiction")
+
+
+DISTRICT_DIGITS = 6  # an administrative-division code (区划代码, admdvs)
+
+
+def as_district(v: object, path: str) -> str:
+    if not isinstance(v, str) or len(v) != DISTRICT_DIGITS or not v.isdigit():
+        raise InputError(path, "must be a 6-digit administrative-division code")
+    return v
+
+
+def as_whole(v: object, path: str, low: int, high: int) -> int:
+    if isinstance(v, bool) or not isinstance(v, int | Decimal) or v != int(v) \
+            or not low <= v <= high:
+        raise InputError(path, f"a whole number from {low} to {high}")
+    return int(v)
+
+
+def as_year(v: object, path: str) -> int:
+    if isinstance(v, bool) or not isinstance(v, int | Decimal) or v != int(v) \
+            or not 1990 <= v <= 2100:
+        raise InputError(path, "must be a year such as 2024")
+    return int(v)
+
+
 def as_date(v: object, path: str) -> date:
     if not isinstance(v, str):
         raise InputError(path, "must be a date as \"YYYY-MM-DD\"")
@@ -92,15 +119,16 @@ def _bool(v: object, path: str) -> bool:
     return v
 
 
-def _fen(v: object, path: str) -> int:
+def as_fen(v: object, path: str, positive: bool = False) -> int:
+    """An amount in yuan (at most two decimals) as fen: ≥ 0, or > 0 when `positive`."""
     if isinstance(v, bool) or not isinstance(v, Decimal | int):
         raise InputError(path, "must be a number (yuan)")
     try:
         fen = to_fen(v)
     except MoneyError as e:
         raise InputError(path, str(e)) from None
-    if fen < 0:
-        raise InputError(path, "must be ≥ 0")
+    if fen < 0 or (positive and fen == 0):
+        raise InputError(path, "must be > 0" if positive else "must be ≥ 0")
     return fen
 
 
@@ -152,7 +180,7 @@ def parse_visit(raw: object, path: str) -> Visit:
                 amounts[name] = None
                 continue
             raise InputError(f"{path}.{name}", "required")
-        amounts[name] = _fen(value, f"{path}.{name}")
+        amounts[name] = as_fen(value, f"{path}.{name}")
     total = amounts["medfee_sumamt"] or 0
     outside = sum(amounts[n] or 0 for n in ("fulamt_ownpay_amt", "overlmt_selfpay",
                                              "preselfpay_amt"))

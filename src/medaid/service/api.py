@@ -18,9 +18,8 @@ from fastapi.security import HTTPAuthorizationCredentials
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from medaid.case import as_choice, as_text, dumps
+from medaid.case import as_jurisdiction, as_text, dumps
 from medaid.errors import InputError
-from medaid.policy import model
 from medaid.registry.roster import parse_roster
 from medaid.service import auth, premiums, records, rosters, settlements, users, wire
 from medaid.service.auth import Actor, current_actor
@@ -256,7 +255,7 @@ async def premium_subsidies(
         district: Annotated[str | None, Query(max_length=12)] = None,
         format: Annotated[Literal["json", "xlsx"], Query()] = "json") -> Response:
     """A year's premium-subsidy list (参保资助名单) as JSON or as the workbook."""
-    as_choice(jurisdiction, "jurisdiction", model.jurisdictions(), "jurisdiction")
+    as_jurisdiction(jurisdiction, "jurisdiction")
 
     def work(uow: UnitOfWork) -> Response:
         lst = premiums.listing(uow, actor, jurisdiction, year, district)

@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from medaid.case import as_choice, as_date, as_object, as_text, parse_json
+from medaid.case import as_choice, as_date, as_jurisdiction, as_object, as_text, parse_json
 from medaid.engine.types import Visit
 from medaid.errors import Conflict, Forbidden, InputError, NotFound
 from medaid.money import to_yuan
@@ -98,7 +98,7 @@ def review_days(uow: UnitOfWork, jurisdiction: str, year: int) -> int:
 def set_review_days(uow: UnitOfWork, actor: Actor, jurisdiction: str, days: int,
                     source: str, year: int | None = None) -> None:
     auth.require(actor, "admin")
-    as_choice(jurisdiction, "jurisdiction", model.jurisdictions(), "jurisdiction")
+    as_jurisdiction(jurisdiction, "jurisdiction")
     if not 1 <= days <= 365:
         raise InputError("days", "1 to 365 working days")
     put(uow, jurisdiction, REVIEW_DAYS.name, year, str(days), as_text(source, "source"))

@@ -15,12 +15,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import func, select
 
-from medaid.case import as_date, as_opt_date, as_text
+from medaid.case import as_date, as_opt_date, as_text, as_whole, as_year
 from medaid.errors import Conflict, InputError, NotFound
 from medaid.money import to_yuan
 from medaid.policy import model
@@ -60,12 +59,7 @@ def _texts(raw: object, path: str) -> list[str]:
 
 
 def _count(raw: object, path: str, low: int, high: int) -> int | None:
-    if raw is None:
-        return None
-    if isinstance(raw, bool) or not isinstance(raw, int | Decimal) or raw != int(raw) \
-            or not low <= raw <= high:
-        raise InputError(path, f"a whole number from {low} to {high}")
-    return int(raw)
+    return None if raw is None else as_whole(raw, path, low, high)
 
 
 def _apply(p: CharityProgramme, raw: dict[str, Any], partial: bool) -> None:
@@ -266,7 +260,7 @@ def refer(uow: UnitOfWork, actor: Actor, raw: dict[str, Any], today: date | None
           ) -> CharityReferral:
     today = today or date.today()
     psn_no = as_text(raw.get("psn_no"), f"{ROOT}.psn_no")
-    year = ew.as_year(raw.get("year"), f"{ROOT}.year")
+    year = as_year(raw.get("year"), f"{ROOT}.year")
     pid = _count(raw.get("programme_id"), f"{ROOT}.programme_id", 1, 2**31 - 1)
     if pid is None:
         raise InputError(f"{ROOT}.programme_id", "required")

@@ -421,13 +421,6 @@ def export_title(f: Filters) -> str:
     return f"{where}{year}因病致贫返贫预警名单" + (f"（{f.district}）" if f.district else "")
 
 
-def as_year(value: object, path: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | Decimal) \
-            or value != int(value) or not 1990 <= value <= 2100:
-        raise InputError(path, "must be a year such as 2024")
-    return int(value)
-
-
 def check_filters(raw: Filters) -> Filters:
     """Choices checked against what exists (JSON paths of the query string)."""
     if raw.jurisdiction is not None and raw.jurisdiction not in model.jurisdictions():

@@ -7,8 +7,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
 
-from medaid.case import as_choice
-from medaid.policy import model
+from medaid.case import as_jurisdiction, as_year
 from medaid.service import auth, wire
 from medaid.service import early_warning as ew
 from medaid.service.api import ERRORS, ActorDep, _run, reply
@@ -75,11 +74,10 @@ async def run_job(request: Request, actor: ActorDep) -> Response:
     def work(uow: UnitOfWork) -> Response:
         auth.require(actor, "admin")
         given = wire.parse_body(raw)
-        year = ew.as_year(given.get("year"), "$.year")
+        year = as_year(given.get("year"), "$.year")
         jurisdiction = given.get("jurisdiction")
         if jurisdiction is not None:
-            jurisdiction = as_choice(jurisdiction, "$.jurisdiction", model.jurisdictions(),
-                                     "jurisdiction")
+            jurisdiction = as_jurisdiction(jurisdiction, "$.jurisdiction")
         done = ew.run(uow, actor, year, jurisdiction)
         return reply({"year": year, "jurisdictions": [ew.outcome_json(o) for o in done]})
 

@@ -21,10 +21,10 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from medaid.case import as_choice, as_date, as_text
+from medaid.case import as_choice, as_date, as_district, as_fen, as_jurisdiction, as_text, as_year
 from medaid.dates import BEIJING, add_months, month_end
 from medaid.errors import Conflict, Forbidden, InputError, NotFound, PolicyError
-from medaid.money import BP, MoneyError, to_bp, to_fen, to_yuan
+from medaid.money import BP, MoneyError, to_bp, to_yuan
 from medaid.policy import model
 from medaid.policy.funds import QUARTERS, Funds
 from medaid.service import auth
@@ -45,7 +45,6 @@ from medaid.store.fund_models import (
 from medaid.store.models import Institution, Person, Settlement
 
 WRITERS = ("finance", "admin")
-DISTRICT_DIGITS = 6
 
 
 def today() -> date:
@@ -53,36 +52,6 @@ def today() -> date:
 
 
 # -- input -------------------------------------------------------------------------------------
-def _jurisdiction(raw: object, path: str) -> str:
-    return as_choice(raw, path, model.jurisdictions(), "jurisdiction")
-
-
-def _district(raw: object, path: str) -> str:
-    d = as_text(raw, path)
-    if len(d) != DISTRICT_DIGITS or not d.isdigit():
-        raise InputError(path, "must be a 6-digit administrative-division code")
-    return d
-
-
-def _year(raw: object, path: str) -> int:
-    if isinstance(raw, bool) or not isinstance(raw, int | Decimal) or raw != int(raw) \
-            or not 1990 <= raw <= 2100:
-        raise InputError(path, "must be a year such as 2024")
-    return int(raw)
-
-
-def _yuan(raw: object, path: str, positive: bool = True) -> int:
-    if isinstance(raw, bool) or not isinstance(raw, int | Decimal):
-        raise InputError(path, "must be a number (yuan)")
-    try:
-        fen = to_fen(raw)
-    except MoneyError as e:
-        raise InputError(path, str(e)) from None
-    if fen < 0 or (positive and fen == 0):
-        raise InputError(path, "must be > 0" if positive else "must be ≥ 0")
-    return fen
-
-
 def _share(raw: object, path: str) -> int:
     """A share between 0 and 1 (0.9) → basis points."""
     if isinstance(raw, bool) or not isinstance(raw, int | Decimal) or not 0 <= raw <= 1:
@@ -102,8 +71,8 @@ def parse_month(raw: object, path: str) -> date:
 
 
 def fund_of(raw: dict[str, Any]) -> Fund:
-    return Fund(_jurisdiction(raw.get("jurisdiction"), f"{ROOT}.jurisdiction"),
-                _district(raw.get("district"), f"{ROOT}.district"))
+    return Fund(as_jurisdiction(raw.get("jurisdiction"), f"{ROOT}.jurisdiction"),
+                as_district(raw.get("district"), f"{ROOT}.district"))
 
 
 # -- policy and scope --------------------------------------------------------------------------
@@ -143,8 +112,8 @@ def set_budget(uow: UnitOfWork, actor: Actor, raw: dict[str, Any]) -> FundBudget
     """Enter (or change) a district's annual budget: Dr budget_receivable / Cr budget_revenue
     by the amount it grows (the reverse when it shrinks)."""
     require_write(actor)
-    fund, year = fund_of(raw), _year(raw.get("year"), f"{ROOT}.year")
-    amount = _yuan(raw.get("amount"), f"{ROOT}.amount")
+    fund, year = fund_of(raw), as_year(raw.get("year"), f"{ROOT}.year")
+    amount = as_fen(raw.get("amount"), f"{ROOT}.amount", positive=True)
     source = as_text(raw.get("source"), f"{ROOT}.source")
     rules(fund.jurisdiction, year)
     s = uow.session
@@ -241,10 +210,10 @@ def record_receipt(uow: UnitOfWork, actor: Actor, raw: dict[str, Any]) -> FundRe
     """Money a district paid in: Dr bank / Cr budget_receivable (or deficit_receivable);
     never more than is outstanding."""
     require_write(actor)
-    fund, year = fund_of(raw), _year(raw.get("year"), f"{ROOT}.year")
+    fund, year = fund_of(raw), as_year(raw.get("year"), f"{ROOT}.year")
     purpose = as_choice(raw.get("purpose", "budget"), f"{ROOT}.purpose",
                         ("budget", "deficit"), "purpose")
-    amount = _yuan(raw.get("amount"), f"{ROOT}.amount")
+    amount = as_fen(raw.get("amount"), f"{ROOT}.amount", positive=True)
     on = as_date(raw["received_on"], f"{ROOT}.received_on") if "received_on" in raw \
         else today()
     account = f"{purpose}_receivable"
@@ -476,7 +445,7 @@ def run_clearing(uow: UnitOfWork, actor: Actor, raw: dict[str, Any], on: date | 
     into the surplus carried forward; a negative result is a deficit the district owes
     (NJ-F: by 30 June)."""
     require_write(actor)
-    fund, year = fund_of(raw), _year(raw.get("year"), f"{ROOT}.year")
+    fund, year = fund_of(raw), as_year(raw.get("year"), f"{ROOT}.year")
     on = as_date(raw["cleared_on"], f"{ROOT}.cleared_on") if "cleared_on" in raw \
         else (on or today())
     if on <= date(year, 12, 31):

@@ -8,9 +8,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 
-from medaid.case import as_choice, as_date
+from medaid.case import as_date, as_jurisdiction
 from medaid.money import to_yuan
-from medaid.policy import model
 from medaid.service import funds
 from medaid.service.api import ERRORS, ActorDep, _run, reply
 from medaid.service.fund_journal import Fund, check, normal_balance
@@ -19,10 +18,6 @@ from medaid.service.uow import UnitOfWork
 from medaid.service.wire import ROOT, parse_body
 
 router = APIRouter(prefix="/api/v1/funds", tags=["funds"], responses=ERRORS)
-
-
-def _jurisdiction(value: str) -> str:
-    return as_choice(value, "jurisdiction", model.jurisdictions(), "jurisdiction")
 
 
 @router.post("/budgets", summary="预算: enter a district's annual budget")
@@ -36,7 +31,7 @@ async def set_budget(request: Request, actor: ActorDep) -> Response:
 @router.get("/schedule", summary="预拨: the quarterly pre-allocation schedule")
 async def schedule(request: Request, actor: ActorDep, jurisdiction: str, district: DistrictCode,
                    year: Year) -> Response:
-    fund = Fund(_jurisdiction(jurisdiction), district)
+    fund = Fund(as_jurisdiction(jurisdiction, "jurisdiction"), district)
     return await _run(request, lambda uow: reply(funds.schedule_json(
         funds.schedule(uow, actor, fund, year))))
 
@@ -119,7 +114,7 @@ async def run_clearing(request: Request, actor: ActorDep) -> Response:
 @router.get("/clearings")
 async def list_clearings(request: Request, actor: ActorDep, jurisdiction: str, year: Year,
                          district: District = None) -> Response:
-    j = _jurisdiction(jurisdiction)
+    j = as_jurisdiction(jurisdiction, "jurisdiction")
     return await _run(request, lambda uow: reply({"clearings": [
         funds.clearing_json(uow, c) for c in funds.list_clearings(uow, actor, j, year, district)
     ]}))
@@ -129,7 +124,7 @@ async def list_clearings(request: Request, actor: ActorDep, jurisdiction: str, y
 async def books(request: Request, actor: ActorDep,
                 jurisdiction: Annotated[str | None, Query(max_length=40)] = None,
                 district: District = None) -> Response:
-    j = None if jurisdiction is None else _jurisdiction(jurisdiction)
+    j = None if jurisdiction is None else as_jurisdiction(jurisdiction, "jurisdiction")
 
     def work(uow: UnitOfWork) -> Response:
         d = funds.require_fund_read(actor, district)
@@ -149,6 +144,6 @@ async def fund_report(request: Request, actor: ActorDep, jurisdiction: str, year
                       district: District = None,
                       on: Annotated[date | None, Query(description="statuses as of")] = None
                       ) -> Response:
-    j = _jurisdiction(jurisdiction)
+    j = as_jurisdiction(jurisdiction, "jurisdiction")
     return await _run(request, lambda uow: reply(funds.report(uow, actor, j, year, district,
                                                               on)))

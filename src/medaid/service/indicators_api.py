@@ -6,9 +6,8 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 
-from medaid.case import as_choice
+from medaid.case import as_jurisdiction
 from medaid.errors import NotFound
-from medaid.policy import model
 from medaid.service import indicators, indicators_export
 from medaid.service.api import ERRORS, ActorDep, _run, reply
 from medaid.service.premiums import XLSX
@@ -25,7 +24,7 @@ async def get_indicators(
         format: Annotated[Literal["json", "xlsx"], Query()] = "json") -> Response:
     """Each indicator per institution (or district) with its threshold and verdict, and
     statistics by category, district, month and visit kind; `format=xlsx`: the workbook."""
-    j = as_choice(jurisdiction, "jurisdiction", model.jurisdictions(), "jurisdiction")
+    j = as_jurisdiction(jurisdiction, "jurisdiction")
 
     def work(uow: UnitOfWork) -> Response:
         r = indicators.compute(uow, actor, j, year, district)
@@ -43,7 +42,7 @@ async def indicator_chart(
         indicator_id: str, request: Request, actor: ActorDep, jurisdiction: str,
         year: Annotated[int, Query(ge=1990, le=2100)],
         district: Annotated[str | None, Query(max_length=12)] = None) -> Response:
-    j = as_choice(jurisdiction, "jurisdiction", model.jurisdictions(), "jurisdiction")
+    j = as_jurisdiction(jurisdiction, "jurisdiction")
 
     def work(uow: UnitOfWork) -> Response:
         r = indicators.compute(uow, actor, j, year, district)

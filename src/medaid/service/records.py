@@ -7,12 +7,19 @@ categories of the person's jurisdiction, and every error names its field by JSON
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
 
-from medaid.case import as_choice, as_text, dumps, parse_json, parse_person
+from medaid.case import (
+    as_district,
+    as_jurisdiction,
+    as_text,
+    as_year,
+    dumps,
+    parse_json,
+    parse_person,
+)
 from medaid.engine import types as engine
 from medaid.errors import InputError, NotFound
 from medaid.money import to_yuan
@@ -30,19 +37,13 @@ from medaid.store import pools
 from medaid.store.models import Identity, Institution, LocalParameter, Person, PersonYear
 from medaid.store.models import Settlement as Entry
 
-DISTRICT_DIGITS = 6  # an administrative-division code (admdvs)
-
 
 def _jurisdiction(raw: dict[str, Any]) -> str:
-    return as_choice(raw.get("jurisdiction"), f"{ROOT}.jurisdiction", model.jurisdictions(),
-                     "jurisdiction")
+    return as_jurisdiction(raw.get("jurisdiction"), f"{ROOT}.jurisdiction")
 
 
 def _district(raw: dict[str, Any]) -> str:
-    d = as_text(raw.get("district"), f"{ROOT}.district")
-    if len(d) != DISTRICT_DIGITS or not d.isdigit():
-        raise InputError(f"{ROOT}.district", "must be a 6-digit administrative-division code")
-    return d
+    return as_district(raw.get("district"), f"{ROOT}.district")
 
 
 def create_institution(uow: UnitOfWork, actor: Actor, raw: dict[str, Any]) -> Institution:
@@ -96,10 +97,9 @@ def set_parameter(uow: UnitOfWork, actor: Actor, raw: dict[str, Any]) -> LocalPa
     auth.require(actor, "admin")
     jurisdiction = _jurisdiction(raw)
     name = as_text(raw.get("name"), f"{ROOT}.name")
-    year = raw.get("year")
-    if year is not None and (isinstance(year, bool) or not isinstance(year, int | Decimal)
-                             or year != int(year) or not 1990 <= year <= 2100):
-        raise InputError(f"{ROOT}.year", "must be a year such as 2024, or null for every year")
+    year = raw.get("year")  # null: every year
+    if year is not None:
+        year = as_year(year, f"{ROOT}.year")
     if "value" not in raw:
         raise InputError(f"{ROOT}.value", "required")
     check_value(jurisdiction, name, raw["value"], f"{ROOT}.value")

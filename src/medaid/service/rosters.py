@@ -17,9 +17,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from medaid.case import as_choice
+from medaid.case import as_district, as_jurisdiction
 from medaid.errors import InputError
-from medaid.policy import model
 from medaid.registry import idcard
 from medaid.registry.plan import ImportPlan, plan_import
 from medaid.registry.roster import parse_records
@@ -28,8 +27,6 @@ from medaid.service import auth
 from medaid.service.auth import Actor
 from medaid.service.uow import UnitOfWork
 from medaid.store.models import Identity, Person
-
-DISTRICT_DIGITS = 6
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,10 +40,8 @@ class Target:
 
 def target(jurisdiction: object, district: object, month: object) -> Target:
     """Checked import parameters; InputError names the bad one."""
-    j = as_choice(jurisdiction, "jurisdiction", model.jurisdictions(), "jurisdiction")
-    d = district if isinstance(district, str) else ""
-    if len(d) != DISTRICT_DIGITS or not d.isdigit():
-        raise InputError("district", "must be a 6-digit administrative-division code")
+    j = as_jurisdiction(jurisdiction, "jurisdiction")
+    d = as_district(district, "district")
     m = None
     if month not in (None, ""):
         try:

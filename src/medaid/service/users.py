@@ -16,6 +16,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from medaid.case import as_district
 from medaid.errors import Conflict, InputError, NotFound, Unauthenticated
 from medaid.service import auth
 from medaid.service.auth import Actor
@@ -43,8 +44,8 @@ def check_scope(role: str, district: str | None, institution_id: int | None) -> 
     if (role == "caseworker") != (district is not None):
         raise InputError("district", "a caseworker needs a district, and only a caseworker "
                                      "has one")
-    if district is not None and (len(district) != 6 or not district.isdigit()):
-        raise InputError("district", "must be a 6-digit administrative-division code")
+    if district is not None:
+        as_district(district, "district")
     if (role == "hospital") != (institution_id is not None):
         raise InputError("institution", "a hospital user needs an institution, and only a "
                                         "hospital user has one")
