@@ -75,7 +75,9 @@ def resolve_fen(p: Policy, local: Mapping[str, object], year: int, a: object) ->
 
 def caps_of(p: Policy, local: Mapping[str, object], year: int,
             caps: Sequence[s.Cap]) -> list[tuple[str, int]]:
-    return [(c.pool, resolve_fen(p, local, year, c.amount)) for c in caps]
+    return [(c.pool, resolve_fen(p, local, year, c.amount)) for c in caps
+            if not (c.optional and isinstance(c.amount, s.ParamRef)
+                    and c.amount.param not in local)]
 
 
 def oracle(p: Policy, line: Line, local: Mapping[str, object], year: int, total: int) -> int:
@@ -111,7 +113,9 @@ def standing_categories(p: Policy, person: Person, v: Visit, setting: str
     counted: set[str] = set()
     for ident in person.identities:
         first = ident.start.replace(day=1) if w.start == "month_start" else ident.start
-        last = ident.end if ident.end is None or w.end == "exact" else month_end(ident.end)
+        month_end_exit = w.end == "month_end" and (
+            w.month_end_categories is None or ident.category in w.month_end_categories)
+        last = month_end(ident.end) if ident.end and month_end_exit else ident.end
         if _covers(first, last, v, stay):
             covered.add(ident.category)
             continue
@@ -136,7 +140,8 @@ def paying_line(p: Policy, person: Person, v: Visit, sett: Settlement, rule: str
     found = [ln for ln in p.lines
              if ln.rule == rule and ln.source == source and ln.tier == tier
              and ln.covers(sett.category)
-             and ln.matches_visit(sett.settled_as, v.flags, person.disability_grade)]
+             and ln.matches_visit(v.kind if ln.alternative else sett.settled_as, v.flags,
+                                  person.disability_grade)]
     assert len(found) == 1, f"{v.id}: {rule} ({source}) matches {len(found)} policy lines"
     return found[0]
 
@@ -318,7 +323,9 @@ def _single_lines() -> list[tuple[str, str, str]]:
         p = policy(j)
         for cat in p.categories:
             for kind in synth.KINDS:
-                if any(ln.matches_visit(kind, frozenset(), None) for ln in p.exclusive_lines):
+                if any(ln.matches_visit(kind, frozenset(), None) for ln in p.exclusive_lines) \
+                        or any(ln.matches_visit(kind, frozenset(), None) and ln.covers(cat)
+                               for ln in p.alternative_lines):
                     continue
                 setting = p.spec.kind_fallback.get(kind, kind)  # type: ignore[call-overload]
                 lines = [ln for ln in p.regular_lines
@@ -337,7 +344,13 @@ def single_line_year(seed: int, j: str, cat: str, kind: str) -> synth.PersonYear
     person = synth.generate_person(rng, j, year, "P", category=cat, whole_year=True)
     visits = synth.generate_year(rng, j, year, rng.randint(1, 30), person, kind=kind,
                                  plain=True)
-    return synth.PersonYear(j, year, person, visits, synth.generate_local(rng, j, year))
+    py = synth.PersonYear(j, year, person, visits, synth.generate_local(rng, j, year))
+    if the_line(py).spec.base == "after_basic":
+        # NJ-A3/A4/A6 run their pool on inscp − hifp but pay at most the visit's base: with
+        # nothing after basic insurance the two agree and the year is one function of C
+        py = dataclasses.replace(py, visits=[dataclasses.replace(v, hifmi_pay=0, oth_pay=0)
+                                             for v in visits])
+    return py
 
 
 def the_line(py: synth.PersonYear) -> Line:

@@ -153,28 +153,31 @@ def test_outpatient_segment_pool_resets_at_new_year():
 
 
 # -- §3 highest benefit ----------------------------------------------------------------------
-def test_highest_benefit_trial_does_not_advance_other_pools():
-    # V1 dibao 9000 beats zhichu 1400; dibao exits 03-15 (→ 03-31); V2 under zhichu:
-    # the annual deductible pool is still empty → (10000 − 8000) × 70% = 1400, not 7000
+def test_deductible_pools_measure_spending_under_every_category_in_force():
+    # V1 dibao 9000 beats zhichu 1400; dibao exits 03-15 (→ 03-31). The shared annual
+    # deductible pool measures spending (RULES §3, amended 2026-12-04): V1 advanced it under
+    # zhichu in force too, so V2 under zhichu: C 10000 → 20000 above the 8000 deductible,
+    # 70% × (12000 − 2000) = 7000
     r = nj([ident("dibao", "2023-01-01", "2023-03-15"), ident("zhichu_illness")], [
         base_visit("V1", "inpatient", "2023-02-01", "2023-02-05", base=10000,
                    location="out_of_province"),
         base_visit("V2", "inpatient", "2023-05-01", "2023-05-05", base=10000,
                    location="out_of_province")])
     assert (r["V1"]["category"], r["V1"]["assistance"]) == ("dibao", 9000)
-    assert (r["V2"]["category"], r["V2"]["assistance"]) == ("zhichu_illness", 1400)
+    assert (r["V2"]["category"], r["V2"]["assistance"]) == ("zhichu_illness", 7000)
 
 
 def test_highest_benefit_per_visit_category_can_change():
     # V1 general outpatient: youfu 80% × 1000 = 800 vs zhichu 0 (deductible) → youfu;
-    # V2 inpatient: youfu nothing, zhichu with the pool untouched by V1 → 2000 × 70% = 1400
+    # V2 inpatient: youfu nothing; zhichu's annual pool holds V1's 1000 (spending, NJ-A6
+    # in force), C 1000 → 11000 above 8000: 3000 × 70% = 2100
     r = nj([ident("zhichu_illness"), ident("youfu")], [
         base_visit("V1", "general_outpatient", "2023-02-01", base=1000,
                    location="out_of_province"),
         base_visit("V2", "inpatient", "2023-03-01", "2023-03-02", base=10000,
                    location="out_of_province")])
     assert (r["V1"]["category"], r["V1"]["assistance"]) == ("youfu", 800)
-    assert (r["V2"]["category"], r["V2"]["assistance"]) == ("zhichu_illness", 1400)
+    assert (r["V2"]["category"], r["V2"]["assistance"]) == ("zhichu_illness", 2100)
 
 
 def test_highest_benefit_tie_goes_to_first_listed_category():

@@ -148,14 +148,30 @@ def test_nb_other_special_nothing_traced():
 
 
 # -- NB-S1 -----------------------------------------------------------------------------------
-def test_nb_s1_childbirth_grant_900():
-    # would still pay 5000 − 3000 = 2000 → grant 900; psn 1100
+def test_nb_s1_childbirth_grant_900_when_higher_than_the_inpatient_line():
+    # 就高 (amended 2026-12-04): base 1200 − 200 = 1000, NB-A2 70% = 700 < grant 900;
+    # would still pay 1000 → 900; psn 100
     v = nb([ident("dibao")], [visit("V1", "childbirth", "2023-02-01", "2023-02-04",
-                                    total=5000, hifp=3000)])["V1"]
+                                    total=1200, hifp=200)])["V1"]
     assert (v["assistance"], v["special"], v["maf_pay"]) == (0, 900, 900)
-    assert v["psn_part_amt"] == 1100
+    assert v["psn_part_amt"] == 100
     assert_chain(v)
     assert_traced(v, "special", "NB-S1", NINGBO, "三（二）3")
+
+
+def test_nb_s1_childbirth_inpatient_line_when_higher_than_the_grant():
+    # base 5000 − 3000 = 2000: NB-A2 70% = 1400 > 900 → assistance 1400, no grant
+    v = nb([ident("dibao")], [visit("V1", "childbirth", "2023-02-01", "2023-02-04",
+                                    total=5000, hifp=3000)])["V1"]
+    assert (v["assistance"], v["special"], v["maf_pay"]) == (1400, 0, 1400)
+    assert_traced(v, "assistance", "NB-A2", NINGBO, "三（二）1")
+
+
+def test_nb_s1_childbirth_tie_goes_to_the_grant():
+    # base 900 / 0.7 would tie at 900: base 1285.71 pays 900.00 under NB-A2 → the grant
+    v = nb([ident("dibao")], [visit("V1", "childbirth", "2023-02-01", "2023-02-04",
+                                    total=1285.71, hifp=0)])["V1"]
+    assert (v["assistance"], v["special"]) == (0, 900)
 
 
 def test_nb_s1_grant_limited_to_what_person_would_pay():
@@ -174,11 +190,12 @@ def test_nb_s1_limit_is_what_person_pays_not_the_base():
     assert (v["special"], v["maf_pay"], v["psn_part_amt"]) == (900, 900, 100)
 
 
-def test_nb_s1_childbirth_settled_by_s1_alone():
-    # tekun is not dibao: a childbirth visit gets nothing from NB-A1 either
+def test_nb_childbirth_of_a_non_dibao_person_is_settled_as_inpatient():
+    # tekun is not dibao: no grant, but the childbirth is an inpatient stay under NB-A1 100%
     v = nb([ident("tekun")], [visit("V1", "childbirth", "2023-02-01", "2023-02-04",
                                     total=5000, hifp=3000)])["V1"]
-    assert (v["assistance"], v["special"], v["maf_pay"]) == (0, 0, 0)
+    assert (v["assistance"], v["special"], v["maf_pay"]) == (2000, 0, 2000)
+    assert_traced(v, "assistance", "NB-A1", NINGBO, "三（二）1")
 
 
 # -- NB-S2 -----------------------------------------------------------------------------------

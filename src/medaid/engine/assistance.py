@@ -45,15 +45,23 @@ class VisitFacts:
 
     year: int
     setting: str
-    base: int  # the assistance base (政策范围内个人自付)
+    base: int  # the assistance base (政策范围内个人自付): inscp − hifp − hifmi − oth
+    after_basic: int  # inscp − hifp: the base of a line assisting after basic insurance only
     remaining: int  # what the person would still pay before tier 3
     points: int  # ratio change in bp from the referral rule (NJ-R: −2000)
+    per_visit: bool = False  # rounding: per_visit
+
+    def line_base(self, line: Line) -> int:
+        return self.after_basic if line.spec.base == "after_basic" else self.base
 
 
 def evaluate(policy: Policy, params: Params, lines: list[Line], standing: Standing,
              facts: VisitFacts, pools: Mapping[str, Num], pay_out: bool = True) -> Outcome:
     """Settle the visit under `standing`'s category; `pay_out=False` only advances the base
-    pools (YC-T look-back visits count into C but are not assisted)."""
+    pools (YC-T look-back visits count into C but are not assisted).
+
+    Each line pays `min(R(F(C_after)) − R(F(C_before)), cap_left)` for each cap pool it
+    draws on, never below 0 nor beyond what remains of the base (RULES §3)."""
     out = Outcome(standing)
     applicable = [ln for ln in lines if ln.covers(standing.category)]
     if not applicable:
@@ -64,17 +72,17 @@ def evaluate(policy: Policy, params: Params, lines: list[Line], standing: Standi
     for line in applicable:
         r = params.line(line, facts.year)
         if r.grant is not None:
-            pay = min(r.grant, facts.remaining - out.total)
+            pay = max(0, min(r.grant, facts.remaining - out.total))
             detail = f"grant {fmt(r.grant)}, at most what the person still pays"
         else:
             assert r.curve is not None
+            base = facts.line_base(line)
             before = used.get(line.pool, pools.get(line.pool, 0))
-            after = before + facts.base
-            pts = facts.points
-            fa = r.curve.value(after, pts, standing.ratio)
-            fb = r.curve.value(before, pts, standing.ratio)
-            pay = max(0, min(fa - fb, facts.base - out.total))  # never beyond the base
-            detail = _describe(r, before, after, fb, fa, facts, standing)
+            after = before + base
+            ratio = standing.ratio if line.rule in standing.ratio_rules else None  # NB-A3/A4
+            pay = max(0, min(r.curve.delta(before, after, facts.points, ratio, facts.per_visit),
+                             facts.base - out.total))  # never beyond what remains
+            detail = _describe(r, before, after, base, facts, ratio, standing.rule)
             used[line.pool] = after
             if line.tier == "assistance" and out.main is None:
                 out.main, out.main_before, out.main_after = r, before, after
@@ -85,7 +93,7 @@ def evaluate(policy: Policy, params: Params, lines: list[Line], standing: Standi
             spent = int(used.get(pool, pools.get(pool, 0)))
             if pay > cap - spent:
                 pay = max(0, cap - spent)
-                detail += f"; cap pool {pool} {fmt(cap)} (used {fmt(spent)})"
+                detail += f"; cap pool {pool} {fmt(cap)} (paid {fmt(spent)})"
             used[pool] = spent + pay
         if line.tier == "special":
             out.special += pay
@@ -98,26 +106,27 @@ def evaluate(policy: Policy, params: Params, lines: list[Line], standing: Standi
     return out
 
 
-def _describe(r: ResolvedLine, before: Num, after: Num, fb: int, fa: int, facts: VisitFacts,
-              standing: Standing) -> str:
+def _describe(r: ResolvedLine, before: Num, after: Num, base: int, facts: VisitFacts,
+              ratio: int | None, lookback_rule: str) -> str:
     curve = r.curve
     assert curve is not None
-    ratio = standing.ratio
-    simple = before == 0 and curve.deductible == 0 and len(curve.segments) == 1 and (
-        curve.cap is None or fa < curve.cap)
-    if simple:
+    if before == 0 and curve.deductible == 0 and len(curve.segments) == 1:
         bp = ratio if ratio is not None else curve.segments[0][1] + facts.points
-        text = f"{fmt_ratio(max(0, bp))} × {fmt(facts.base)}"
+        text = f"{fmt_ratio(max(0, bp))} × {fmt(base)}"
     else:
         text = (f"year's base {fmt(int(before))} → {fmt(int(after))}: "
                 + (f"deductible {fmt(curve.deductible)}, " if curve.deductible else "")
                 + describe_segments(curve, facts.points, ratio)
-                + (f", cap {fmt(curve.cap)}" if curve.cap is not None else "")
-                + f"; R(F) {fmt(fb)} → {fmt(fa)}")
-    if standing.ratio is not None:
-        text += f" (look-back ratio, {standing.rule})"
+                + f"; F {fmt(curve.value(before, facts.points, ratio))} → "
+                + fmt(curve.value(after, facts.points, ratio)))
+    if base != facts.base:
+        text += " (base after basic insurance only)"
+    if ratio is not None:
+        text += f" (look-back ratio, {lookback_rule})"
     if facts.points:
         text += f" (ratio {facts.points // 100:+d} points, referral)"
+    if facts.per_visit:
+        text += " (rounded per visit)"
     return text
 
 

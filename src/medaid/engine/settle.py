@@ -30,9 +30,11 @@ def _lines(policy: Policy, visit: Visit, grade: int | None
     """The kind the visit is settled as, the alternative sets of lines that may pay it, and
     a note on how they were chosen.
 
-    A visit an exclusive rule matches is settled by that rule alone (NB-S1–S3); where two
-    match (a childbirth flagged rare_disease) each is an alternative and the higher pays.
-    Otherwise a kind the jurisdiction does not name is settled as its setting (RULES §1).
+    A visit an exclusive rule matches is settled by that rule alone (NB-S3); where two
+    match each is an alternative and the higher pays. Otherwise a kind the jurisdiction
+    does not name is settled as its setting (RULES §1), by its regular lines, and each
+    alternative line matching the visit (NB-S1, NB-S2) is tried beside them, first, so
+    that a tie goes to it (就高不叠加).
     """
     flags = visit.flags
     exclusive: dict[str, list[Line]] = {}
@@ -43,11 +45,17 @@ def _lines(policy: Policy, visit: Visit, grade: int | None
         rules = " or ".join(exclusive)
         return visit.kind, list(exclusive.values()), f"settled by {rules} alone"
     setting = policy.spec.kind_fallback.get(visit.kind, visit.kind)  # type: ignore[call-overload]
-    note = None
+    notes = []
     if setting != visit.kind:
-        note = f"{visit.kind} has no rule of its own here: settled as {setting}"
+        notes.append(f"{visit.kind} has no rule of its own here: settled as {setting}")
+    alternatives: dict[str, list[Line]] = {}
+    for ln in policy.alternative_lines:
+        if ln.matches_visit(visit.kind, flags, grade):
+            alternatives.setdefault(ln.rule, []).append(ln)
+    if alternatives:
+        notes.append(f"{' and '.join(alternatives)} tried beside it, the higher applied")
     lines = [ln for ln in policy.regular_lines if ln.matches_visit(setting, flags, grade)]
-    return setting, [lines], note
+    return setting, [*alternatives.values(), lines], "; ".join(notes) or None
 
 
 def settle_visit(policy: Policy, params: Params, person: Person, pools: Mapping[str, Num],
@@ -93,8 +101,9 @@ def settle_visit(policy: Policy, params: Params, person: Person, pools: Mapping[
     ref = policy.spec.referral
     if ref is not None and visit.referral != "ok":
         effect = getattr(ref, visit.referral)
-    facts = VisitFacts(year, setting, base,
-                       visit.medfee_sumamt - hifp - hifmi - oth, effect.ratio_points * 100)
+    facts = VisitFacts(year, setting, base, max(0, inscp - hifp),
+                       visit.medfee_sumamt - hifp - hifmi - oth, effect.ratio_points * 100,
+                       policy.spec.rounding == "per_visit")
     if not effect.assistance:
         assert ref is not None
         settlement.category = found[0].category
@@ -114,6 +123,7 @@ def settle_visit(policy: Policy, params: Params, person: Person, pools: Mapping[
     trace.append(_window_line(chosen.standing, visit))
     trace.extend(chosen.trace)
     new.update(chosen.updates)
+    new.update(_spending(params, lines, found, chosen, facts, pools))
 
     pay, lines_t, updates = tilted(policy, params, person, visit, facts, chosen, effect.tilt, new)
     settlement.tilted = pay
@@ -141,6 +151,26 @@ def _highest(policy: Policy, params: Params, alternatives: list[list[Line]],
             f"highest benefit, never stacked: {chosen.standing.category} "
             f"{fmt(chosen.total)} over {others}"))
     return chosen
+
+
+def _spending(params: Params, alternatives: list[list[Line]], found: list[Standing],
+              chosen: Outcome, facts: VisitFacts, pools: Mapping[str, Num]) -> dict[str, Num]:
+    """Deductible and segment pools measure spending, not a payout (RULES §3): every such
+    pool of a line covering the visit under a category in force advances by that line's
+    base, once per visit, whichever category is applied (the applied one already did)."""
+    done = set(chosen.updates)
+    out: dict[str, Num] = {}
+    for st in found:
+        if st.mode != "in_force":
+            continue
+        for lines in alternatives:
+            for line in lines:
+                if line.pool in done or not line.covers(st.category) or \
+                        params.line(line, facts.year).curve is None:
+                    continue
+                done.add(line.pool)
+                out[line.pool] = pools.get(line.pool, 0) + facts.line_base(line)
+    return out
 
 
 def _window_line(st: Standing, visit: Visit) -> TraceLine:

@@ -56,7 +56,7 @@ def tilted(policy: Policy, params: Params, person: Person, visit: Visit, facts: 
         how = f"base left after assistance {fmt(facts.base)} − {fmt(chosen.total)}"
     else:
         main = chosen.main
-        cap = main.curve.cap if main and main.curve else None
+        cap = min((amount for _, amount in main.caps), default=None) if main else None
         reach = main.curve.reach(cap) if main and main.curve and cap is not None else None
         if reach is None:
             return 0, [TraceLine("tilted", cfg.rule, src,
@@ -71,7 +71,8 @@ def tilted(policy: Policy, params: Params, person: Person, visit: Visit, facts: 
     before = pools.get(cfg.pool, 0)
     after = before + base
     # never beyond what assistance left of the base (a grant may already exceed it)
-    pay = max(0, min(curve.value(after) - curve.value(before), facts.base - chosen.total))
+    pay = max(0, min(curve.delta(before, after, per_visit=facts.per_visit),
+                     facts.base - chosen.total))
     detail = (f"{how}; tilted pool {_fen(before)} → {_fen(after)}: deductible "
               f"{fmt(curve.deductible)}, {describe_segments(curve)}")
     updates: dict[str, Num] = {cfg.pool: after}

@@ -29,7 +29,8 @@ class Standing:
     mode: str  # in_force | lookback | tilt_lookback
     rule: str  # the window rule that grants it
     source: str
-    ratio: int | None = None  # a look-back ratio replacing the line's (NB-A3)
+    ratio: int | None = None  # a look-back ratio replacing the ratios of `ratio_rules`' lines
+    ratio_rules: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +43,7 @@ class Period:
     rule: str
     article: str
     ratio: Ratio | None = None  # a look-back's ratio, unresolved (a parameter reference)
+    ratio_rules: frozenset[str] = frozenset()  # the rules whose lines it applies to
 
 
 def periods(policy: Policy, person: Person, ident: Identity, year: int) -> list[Period]:
@@ -49,14 +51,22 @@ def periods(policy: Policy, person: Person, ident: Identity, year: int) -> list[
     window in force, then each look-back of its category, then the tilted look-back."""
     w = policy.spec.windows
     first = month_start(ident.start) if w.start == "month_start" else ident.start
-    last = ident.end if ident.end is None or w.end == "exact" else month_end(ident.end)
-    found = [Period("in_force", first, last, w.rule, w.article)]
+    month_end_exit = w.end == "month_end" and (
+        w.month_end_categories is None or ident.category in w.month_end_categories)
+    last = month_end(ident.end) if ident.end is not None and month_end_exit else ident.end
+    in_force = Period("in_force", first, last, w.rule, w.article)
+    lookbacks = []
     for lb in w.lookback:
         if ident.category in lb.categories:
             anchor = ident.application if lb.before == "application" and ident.application \
                 else ident.start
-            found.append(Period("lookback", add_months(anchor, -lb.months), anchor - DAY,
-                                lb.rule, lb.article, lb.ratio))
+            lookbacks.append(Period("lookback", add_months(anchor, -lb.months), anchor - DAY,
+                                    lb.rule, lb.article, lb.ratio,
+                                    frozenset(lb.rules or [lb.rule])))
+    # a look-back with a ratio of its own wins over the window where the two overlap (NB-A3:
+    # an application after recognition); one without only extends the window
+    found = [p for p in lookbacks if p.ratio is not None] + [in_force] \
+        + [p for p in lookbacks if p.ratio is None]
     # YC-T: a person recognised this year who applied for tilted assistance this year
     tilted = policy.spec.tilted
     applied = person.tilted_application is not None and person.tilted_application.year == year
@@ -74,8 +84,9 @@ def _covers(first: date, last: date | None, visit: Visit, stay: bool) -> bool:
 
 def standings(policy: Policy, params: Params, person: Person, visit: Visit, setting: str,
               year: int) -> list[Standing]:
-    """Every identity's standing for the visit, in tie order (in force before look-back):
-    the first of its periods that covers the visit."""
+    """Every identity's standing for the visit, in tie order (the category listed first,
+    whether in force or in a look-back period, RULES §3): the first of its periods that
+    covers the visit."""
     stay = policy.spec.windows.stay_rule and setting in INPATIENT_SETTINGS
     order = policy.order
     found: list[Standing] = []
@@ -85,9 +96,9 @@ def standings(policy: Policy, params: Params, person: Person, visit: Visit, sett
             if _covers(p.first, p.last, visit, stay):
                 ratio = None if p.ratio is None else params.ratio_of(p.ratio, year, p.rule)
                 found.append(Standing(ident.category, n, p.mode, p.rule,
-                                      policy.cite(p.article), ratio))
+                                      policy.cite(p.article), ratio, p.ratio_rules))
                 break
-    found.sort(key=lambda st: (st.mode != "in_force", st.order))
+    found.sort(key=lambda st: st.order)
     unique: dict[tuple[str, str, int | None], Standing] = {}  # one per category, mode, ratio
     for st in found:
         unique.setdefault((st.category, st.mode, st.ratio), st)

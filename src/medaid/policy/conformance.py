@@ -82,7 +82,7 @@ class _Check:
         self.key_deductible = _floor(fw["key_deductible"], "key_deductible", money=True)
         self.cap_share = _floor(fw["cap_share_of_basic_cap"], "cap_share_of_basic_cap")
         self.year = city.in_force.year
-        self.params = Params(city, local=dict(local))
+        self.params = Params(city, local=dict(local), bounds=False)  # the floors are judged here
         self.local = local
         fw_class = {c.id: c.js_class for c in framework.spec.categories}
         self.cls: dict[str, str | None] = {

@@ -38,6 +38,7 @@ class Line:
     flags: frozenset[str]
     grades: frozenset[int] | None
     exclusive: bool
+    alternative: bool
     pool: str
     spec: s.Line
 
@@ -68,6 +69,7 @@ class Policy:
     categories: tuple[str, ...]  # tie order
     lines: tuple[Line, ...]
     exclusive_lines: tuple[Line, ...]
+    alternative_lines: tuple[Line, ...]
     regular_lines: tuple[Line, ...]
     refusals: tuple[Refusal, ...]
     order: dict[str, int]  # category → tie order
@@ -138,13 +140,27 @@ def _check_refs(spec: s.PolicyFile) -> None:
                 raise PolicyError(f"{where}: pool names may not start with '_'")
     for i, r in enumerate(spec.refusals):
         cats(f"refusals[{i}]", r.categories)
+    rule_ids = {ln.rule for ln in spec.lines}
     for i, lb in enumerate(spec.windows.lookback):
         cats(f"windows.lookback[{i}]", lb.categories)
+        for r in lb.rules or []:
+            if r not in rule_ids:
+                raise PolicyError(f"windows.lookback[{i}].rules: no line has rule {r!r}")
         refs(f"windows.lookback[{i}]", lb)
     if spec.tilted:
         refs("tilted", spec.tilted)
     for name, p in params.items():
         refs(f"parameters.{name}", p)
+        if p.below is not None and p.below not in params:
+            raise PolicyError(f"parameters.{name}.below: parameter {p.below!r} is not declared")
+    if spec.windows.month_end_categories is not None:
+        cats("windows.month_end_categories", spec.windows.month_end_categories)
+    base_pools = {ln.pool or ln.rule for ln in spec.lines if ln.grant is None}
+    for i, line in enumerate(spec.lines):
+        for c in line.caps:
+            if c.pool in base_pools:
+                raise PolicyError(f"lines[{i}] ({line.rule}): pool {c.pool!r} is both a cap "
+                                  "pool and a deductible/segment pool")
     for name, p in params.items():  # structured defaults are checked when the file loads
         for raw in [p.default, *(v.value for v in p.values)]:
             if isinstance(raw, dict):
@@ -173,6 +189,7 @@ def compile_policy(spec: s.PolicyFile, path: str = "<memory>") -> Policy:
             flags=frozenset(ln.flags),
             grades=frozenset(ln.disability_grades) if ln.disability_grades is not None else None,
             exclusive=ln.exclusive,
+            alternative=ln.alternative,
             pool=ln.pool or ln.rule,
             spec=ln,
         )
@@ -189,7 +206,8 @@ def compile_policy(spec: s.PolicyFile, path: str = "<memory>") -> Policy:
         categories=tuple(c.id for c in spec.categories),
         lines=lines,
         exclusive_lines=tuple(ln for ln in lines if ln.exclusive),
-        regular_lines=tuple(ln for ln in lines if not ln.exclusive),
+        alternative_lines=tuple(ln for ln in lines if ln.alternative),
+        regular_lines=tuple(ln for ln in lines if not (ln.exclusive or ln.alternative)),
         refusals=refusals,
         order={c.id: i for i, c in enumerate(spec.categories)},
     )

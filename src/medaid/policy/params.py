@@ -40,9 +40,11 @@ class ResolvedLine:
 class Params:
     """The local parameters of one case under one policy version."""
 
-    def __init__(self, policy: Policy, local: Mapping[str, object]) -> None:
+    def __init__(self, policy: Policy, local: Mapping[str, object], bounds: bool = True
+                 ) -> None:
         self.policy = policy
         self.local = local
+        self.bounds = bounds  # False: read values as given (conformance judges them itself)
         self._cache: dict[tuple[str, int], object] = {}
         self._lines: dict[tuple[int, int], ResolvedLine] = {}
 
@@ -71,7 +73,7 @@ class Params:
             raw, path = self._raw(name, year, needed_by)
             fen = self.amount(raw, year, needed_by) if isinstance(raw, s.ParamRef) \
                 else parse_money(raw, path)
-            self._bounds(name, Decimal(fen) / 100, path)
+            self._bounds(name, Decimal(fen) / 100, path, year)
             self._cache[key] = fen
         value = self._cache[key]
         assert isinstance(value, int)
@@ -84,18 +86,40 @@ class Params:
             if isinstance(raw, s.ParamRef):
                 raise PolicyError(f"parameters.{name}: a ratio cannot refer to a parameter")
             bp = parse_ratio(raw, path)
-            self._bounds(name, Decimal(bp) / BP, path)
+            self._bounds(name, Decimal(bp) / BP, path, year)
             self._cache[key] = bp
         value = self._cache[key]
         assert isinstance(value, int)
         return value
 
-    def _bounds(self, name: str, value: Decimal, path: str) -> None:
+    def _bounds(self, name: str, value: Decimal, path: str, year: int) -> None:
+        """The parameter's floor, ceiling and `below` (JS floors: key_cap ≥ 50% of basic_cap,
+        low_income_ratio < key_ratio); a bound on a parameter nobody set is not checked."""
         p = self.policy.spec.parameters[name]
-        if p.min is not None and value < p.min:
-            raise InputError(path, f"must be ≥ {p.min} ({', '.join(p.used_by) or name})")
+        if not self.bounds:
+            return
+        why = ", ".join(p.used_by) or name
+        floor: Decimal | None = None
+        text = ""
+        if isinstance(p.min, s.ParamRef):
+            try:
+                floor = Decimal(self.amount(p.min, year, name)) / 100
+            except MissingParameter:
+                floor = None
+            text = f"{floor} ({p.min.times:%} of {p.min.param})" if floor is not None else ""
+        elif p.min is not None:
+            floor, text = p.min, str(p.min)
+        if floor is not None and value < floor:
+            raise InputError(path, f"must be ≥ {text} ({why})")
         if p.max is not None and value > p.max:
-            raise InputError(path, f"must be ≤ {p.max} ({', '.join(p.used_by) or name})")
+            raise InputError(path, f"must be ≤ {p.max} ({why})")
+        if p.below is not None:
+            try:
+                limit = Decimal(self.ratio(p.below, year, name)) / BP
+            except MissingParameter:
+                return
+            if value >= limit:
+                raise InputError(path, f"must be < {p.below} {limit} ({why})")
 
     def critical_illness(self, year: int, needed_by: str) -> Curve:
         key = ("critical_illness", year)
@@ -129,7 +153,8 @@ class Params:
 
     def curve(self, deductible: s.Amount, segments: list[s.Segment], caps: list[s.Cap],
               year: int, needed_by: str) -> tuple[Curve, tuple[tuple[str, int], ...]]:
-        resolved_caps = tuple((c.pool, self.amount(c.amount, year, needed_by)) for c in caps)
+        resolved_caps = tuple((c.pool, amount) for c in caps
+                              if (amount := self._cap(c, year, needed_by)) is not None)
         segs: list[tuple[int | None, int]] = []
         prev = 0
         for seg in segments:
@@ -140,8 +165,16 @@ class Params:
             top = to_fen(seg.upto)
             segs.append((top - prev, bp))
             prev = top
-        cap = min((a for _, a in resolved_caps), default=None)
-        return Curve(self.amount(deductible, year, needed_by), tuple(segs), cap), resolved_caps
+        # caps are payout limits, never part of F (RULES §3): they stay beside the curve
+        return Curve(self.amount(deductible, year, needed_by), tuple(segs), None), resolved_caps
+
+    def _cap(self, cap: s.Cap, year: int, needed_by: str) -> int | None:
+        try:
+            return self.amount(cap.amount, year, needed_by)
+        except MissingParameter:
+            if cap.optional:
+                return None
+            raise
 
     def tilted(self, year: int) -> tuple[Curve, tuple[tuple[str, int], ...]]:
         """The tilted-assistance curve and caps of a year (the policy must define it)."""

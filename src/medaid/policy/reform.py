@@ -387,7 +387,7 @@ def _check_local(reform: Reform, policy: Policy) -> None:
                     continue
             except InputError as e:
                 raise _fail(reform.path, where, e.message) from None
-            if p.min is not None and number < p.min:
+            if isinstance(p.min, Decimal) and number < p.min:
                 raise _fail(reform.path, where, f"must be ≥ {p.min}")
             if p.max is not None and number > p.max:
                 raise _fail(reform.path, where, f"must be ≤ {p.max}")

@@ -78,12 +78,20 @@ class Lookback(Cited):
     categories: list[str]
     months: int = Field(gt=0)
     before: Literal["from", "application"] = "from"
-    ratio: Ratio | None = None  # replaces every ratio of the line for visits in the period
+    # replaces the ratios of the lines of `rules` (default: this rule) for visits in the
+    # period (NB-A3: 60%, also NB-A4's "按照住院救助比例"); it never changes another line (a
+    # special grant), and a period with a ratio is tried before the window in force, so its
+    # reading wins where the two overlap
+    ratio: Ratio | None = None
+    rules: list[str] | None = None
 
 
 class Windows(Cited):
     start: Literal["exact", "month_start"]
     end: Literal["exact", "month_end"]
+    # the categories `end: month_end` applies to (JS-W: the listed key categories); None:
+    # every category; the others end on `to` exactly
+    month_end_categories: list[str] | None = None
     stay_rule: bool
     lookback: list[Lookback] = []
 
@@ -107,6 +115,7 @@ class Segment(Strict):
 class Cap(Strict):
     pool: str
     amount: Amount
+    optional: bool = False  # a cap whose parameter nobody set is left out (JS outpatient_cap)
 
 
 class Line(Cited):
@@ -118,7 +127,12 @@ class Line(Cited):
     flags: list[Flag] = []  # every flag must be set on the visit
     disability_grades: list[int] | None = None
     exclusive: bool = False  # a visit this line matches (by kind/flags/grade) is settled by
-    # the exclusive lines alone
+    # the exclusive lines alone (NB-S3)
+    alternative: bool = False  # tried beside the regular lines of the visit's setting, the
+    # higher applied, ties to this line (就高不叠加: NB-S1, NB-S2)
+    # what the line assists: the base after every fund (RULES §1), or after basic insurance
+    # only (NJ-A3/A4/A6); the payout never exceeds what remains after every fund either way
+    base: Literal["after_all_funds", "after_basic"] = "after_all_funds"
     pool: str | None = None  # base pool (deductible/segments); default: the rule id
     deductible: Amount = Decimal(0)
     segments: list[Segment] = []
@@ -128,6 +142,8 @@ class Line(Cited):
 
     @model_validator(mode="after")
     def _payout(self) -> Line:
+        if self.exclusive and self.alternative:
+            raise ValueError("a line is exclusive or alternative, not both")
         if (self.grant is not None) != bool(self.segments):
             return self
         raise ValueError("a line has either segments or a grant, exactly one")
@@ -176,8 +192,12 @@ class Parameter(Strict):
     default: Annotated[Decimal | ParamRef | dict[str, object] | None,
                        Field(union_mode="left_to_right")] = None
     values: list[ParamValue] = []  # by the year of the visit (e.g. the previous year's income)
-    min: Decimal | None = None
+    # floors and ceilings; a floor may be a share of another parameter (JS: key_cap ≥ 50%
+    # of basic_cap), and `below` names a parameter this one must stay strictly under (JS:
+    # low_income_ratio < key_ratio); both are checked when the value is used
+    min: Decimal | ParamRef | None = None
     max: Decimal | None = None
+    below: str | None = None
     used_by: list[str] = []
 
     @model_validator(mode="after")
@@ -215,6 +235,10 @@ class PolicyFile(Strict):
     document: Document
     categories: list[Category]
     kind_fallback: dict[Kind, Kind] = {}
+    # cumulative: each line pays R(F(C_after)) − R(F(C_before)) (RULES §3); per_visit: each
+    # visit's payout rounded on its own, R(F(C_after) − F(C_before)), as the national
+    # platform and published worked examples do
+    rounding: Literal["cumulative", "per_visit"] = "cumulative"
     windows: Windows
     referral: ReferralRule | None = None
     parameters: dict[str, Parameter] = {}

@@ -49,6 +49,16 @@ class Curve:
         v = int((2 * self.scaled(c, points, ratio) + BP) // (2 * BP))
         return v if self.cap is None or v < self.cap else self.cap
 
+    def delta(self, before: Num, after: Num, points: int = 0, ratio: int | None = None,
+              per_visit: bool = False) -> int:
+        """What the curve pays as the pool goes from `before` to `after`, in fen:
+        R(F(after)) − R(F(before)) (cumulative rounding, RULES §3), or R(F(after) − F(before))
+        when each visit is rounded on its own (`rounding: per_visit`)."""
+        if per_visit and self.cap is None:
+            diff = self.scaled(after, points, ratio) - self.scaled(before, points, ratio)
+            return int((2 * diff + BP) // (2 * BP))
+        return self.value(after, points, ratio) - self.value(before, points, ratio)
+
     def reach(self, amount: int) -> Fraction | None:
         """The least cumulative base at which F (uncapped, nominal ratios) reaches
         `amount` fen exactly, or None if it never does (YC-T: where the cap is reached)."""
