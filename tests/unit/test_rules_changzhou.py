@@ -172,3 +172,13 @@ def test_cz_tie_order():
               [stay("V1", "2023-02-01", "2023-02-05", 100)])["V1"]["category"] == "tekun"
     assert cz([ident("kunjing_child"), ident("dibao")],
               [stay("V1", "2023-02-01", "2023-02-05", 100)])["V1"]["category"] == "dibao"
+
+
+def test_cz_main_cap_limits_payouts_not_the_curve():
+    # dibao until 05-31: V1 80% × 240000 = 192000 of main_cap 200000. tekun from 06-01: V2's
+    # 100% line pays 10000 by its curve, but main_cap has 8000 left → 8000 (RULES §3)
+    r = cz([ident("dibao", "2023-01-01", "2023-05-31"), ident("tekun", "2023-06-01")],
+           [stay("V1", "2023-02-01", "2023-02-10", 240000),
+            stay("V2", "2023-07-01", "2023-07-05", 10000)])
+    assert (r["V1"]["category"], r["V1"]["assistance"]) == ("dibao", 192000)
+    assert (r["V2"]["category"], r["V2"]["assistance"]) == ("tekun", 8000)

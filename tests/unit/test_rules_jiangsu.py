@@ -168,3 +168,39 @@ def test_js_lines_share_main_cap():
             base_visit("V2", "inpatient", "2023-05-01", base=60000)])
     assert (r["V1"]["category"], r["V1"]["assistance"]) == ("dibao", 42000)
     assert (r["V2"]["category"], r["V2"]["assistance"]) == ("low_income", 8000)
+
+
+# -- amended 2026-12-04 ---------------------------------------------------------------------
+@pytest.mark.parametrize(("cat", "covered"), [("dibao", True), ("linshi_illness", False)])
+def test_js_w_month_end_exit_only_for_the_listed_key_categories(cat, covered):
+    # to 03-10, visit 03-20: 二（三） lists dibao (→ 03-31); linshi_illness ends on 03-10
+    v = js([ident(cat, "2023-01-01", "2023-03-10")],
+           [base_visit("V1", "general_outpatient", "2023-03-20", base=1000)])["V1"]
+    assert v["assistance"] == (700 if covered else 0)
+
+
+@pytest.mark.parametrize(("cat", "local", "path"), [
+    ("low_income", {"low_income_ratio": 0.7}, "local.low_income_ratio"),  # not < key 0.70
+    ("other_special", {"other_ratio": 0.6}, "local.other_ratio"),  # not < low-income 0.60
+    ("dibao", {"key_cap": 40000}, "local.key_cap"),  # < 50% of basic_cap 100000
+])
+def test_js_floors_are_errors_naming_the_parameter(cat, local, path):
+    e = js_error([ident(cat)], [base_visit("V1", "inpatient", "2023-02-01", base=10000)],
+                 {**JL, **local})
+    assert e.path == path
+
+
+def test_js_optional_outpatient_cap_limits_general_outpatient_inside_key_cap():
+    # outpatient_cap 1000: V1 70% × 2000 = 1400 → 1000; V2 inpatient 7000 (main_cap 50000
+    # has paid 1000); V3 general outpatient: the outpatient cap is spent → 0
+    r = js([ident("dibao")], [base_visit("V1", "general_outpatient", "2023-02-01", base=2000),
+                              base_visit("V2", "inpatient", "2023-03-01", base=10000),
+                              base_visit("V3", "general_outpatient", "2023-04-01", base=1000)],
+           {"outpatient_cap": 1000})
+    assert [r[v]["assistance"] for v in ("V1", "V2", "V3")] == [1000, 7000, 0]
+
+
+def test_js_without_outpatient_cap_only_key_cap_applies():
+    v = js([ident("dibao")], [base_visit("V1", "general_outpatient", "2023-02-01",
+                                         base=2000)])["V1"]
+    assert v["assistance"] == 1400

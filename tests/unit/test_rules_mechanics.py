@@ -391,3 +391,28 @@ def test_optional_fields_default():
          "hifp_pay": 0, "hifmi_pay": 0}], NJ_LOCAL)
     v = settle(c)["V1"]
     assert (v["oth_pay"], v["assistance"], v["tilted"]) == (0, 450000, 18000)
+
+
+# -- §3 rounding: cumulative (default) or per visit -----------------------------------------
+def _nanjing_rounded(mode: str):
+    from medaid.policy.model import compile_policy, versions
+
+    nanjing = versions("nanjing")[-1]
+    return compile_policy(nanjing.spec.model_copy(update={"rounding": mode}), "per-visit")
+
+
+@pytest.mark.parametrize(("mode", "paid"), [("cumulative", [3, 2, 3]), ("per_visit", [3, 3, 3])])
+def test_rounding_cumulative_or_per_visit(mode, paid):
+    # NJ-A3 85% of three 0.03 bases: cumulative R(2.55)=3, R(5.10)=5, R(7.65)=8 → 3, 2, 3;
+    # per visit R(2.55) each → 3, 3, 3 (fen)
+    from datetime import date
+
+    from medaid.engine.settle import settle_year
+    from medaid.engine.types import Identity, Person, Visit
+
+    person = Person("P", (Identity("dibao", date(2023, 1, 1)),))
+    visits = [Visit(f"V{i}", "general_outpatient", date(2023, 2, i), date(2023, 2, i), 3,
+                    hifp_pay=0, hifmi_pay=0) for i in (1, 2, 3)]
+    result = settle_year([_nanjing_rounded(mode)], {"income_per_capita_prev_year": 80000},
+                         person, visits)
+    assert [x.assistance for x in result.settlements] == paid

@@ -435,3 +435,30 @@ def test_nj_w_stay_across_new_year_within_month_rule():
     v = nj([ident("dibao", "2023-01-01", "2023-12-05")],
            [base_visit("V1", "inpatient", "2023-12-28", "2024-01-03", base=1000)])["V1"]
     assert (v["year"], v["category"], v["assistance"]) == (2024, "dibao", 900)
+
+
+# -- amended 2026-12-04 ---------------------------------------------------------------------
+@pytest.mark.parametrize(("hifmi", "assistance"), [(0, 1700), (500, 1500)])
+def test_nj_a3_base_is_after_basic_insurance_bounded_by_what_remains(hifmi, assistance):
+    # line base 3000 − 1000 = 2000 → 85% = 1700; with hifmi 500 what remains is 1500
+    v = nj([ident("dibao")], [visit("V1", "general_outpatient", "2023-02-01", total=3000,
+                                    hifp=1000, hifmi=hifmi)])["V1"]
+    assert v["assistance"] == assistance
+
+
+def test_nj_a5_payouts_never_count_against_the_outpatient_cap():
+    # V1 NJ-A5: C 0 → 30000 over the 8000 deductible: 70% × 22000 = 15400 (main_cap).
+    # V2 NJ-A6: C 30000 → 32000: 1400 from an outpatient_cap that has paid nothing
+    r = nj([ident("zhichu_illness")],
+           [visit("V1", "inpatient", "2023-02-01", "2023-02-10", total=100000, hifp=60000,
+                  hifmi=10000),
+            visit("V2", "general_outpatient", "2023-03-01", total=3000, hifp=1000)])
+    assert (r["V1"]["assistance"], r["V2"]["assistance"]) == (15400, 1400)
+
+
+def test_nj_tie_goes_to_the_first_listed_category_even_in_its_lookback():
+    # zhichu_illness (listed 9th) in its 12-month look-back, linshi_illness (10th) in force:
+    # both NJ-A5, 70% × (20000 − 8000) = 8400 → zhichu_illness
+    v = nj([ident("zhichu_illness", "2023-06-01"), ident("linshi_illness", "2023-01-01")],
+           [visit("V1", "inpatient", "2023-03-01", "2023-03-05", total=20000)])["V1"]
+    assert (v["category"], v["assistance"]) == ("zhichu_illness", 8400)

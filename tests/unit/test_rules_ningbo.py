@@ -295,8 +295,9 @@ def test_nb_highest_benefit_dibao_over_yinbing_lookback():
     assert (v["category"], v["assistance"]) == ("dibao", 7000)
 
 
-def test_nb_s2_takes_precedence_over_nb_a4_for_tekun():
-    # tekun grade 1, rehabilitation: NB-S2 alone → 50% × 1000 = 500 special, no NB-A4 100%
+def test_nb_s2_and_nb_a4_tie_goes_to_the_grant_for_tekun():
+    # tekun grade 1, rehabilitation: NB-S2 50% × 1000 = 500 beside NB-A4 100% within the
+    # outpatient 500 = 500: a tie goes to the special grant (RULES §4.4, amended 2026-12-04)
     v = nb([ident("tekun")], [base_visit("V1", "rehabilitation", "2023-02-01", base=1000)],
            disability_grade=1)["V1"]
     assert (v["assistance"], v["special"]) == (0, 500)
@@ -307,3 +308,41 @@ def test_nb_s1_grant_limited_after_other_payments():
     v = nb([ident("dibao")], [visit("V1", "childbirth", "2023-03-10", "2023-03-14",
                                     total=5000, hifp=3000, oth=1500)])["V1"]
     assert (v["special"], v["psn_part_amt"]) == (500, 0)
+
+
+# -- amended 2026-12-04: caps are payout limits; the look-back ratio is NB-A3/A4's alone ----
+def test_nb_lookback_visits_at_60_do_not_spend_the_70_curve():
+    # V1 in the look-back: 60% × 100000 = 60000 of the 80000 cap. V2 in force: the 70% line's
+    # F goes 70000 → 98000 (28000), the cap pool has 20000 left → 20000, not 10000
+    r = nb([ident("yinbing", "2023-07-01")], [stay("V1", "2023-03-01", "2023-03-05", 100000),
+                                              stay("V2", "2023-08-01", "2023-08-05", 40000)])
+    assert (r["V1"]["assistance"], r["V2"]["assistance"]) == (60000, 20000)
+
+
+def test_nb_a3_sixty_percent_also_inside_the_window_when_application_follows_recognition():
+    # recognised 01-01, applied 09-01: 05-01 lies in the window and in the 12 months before
+    # the application → 60%; 10-01 is after the application → 70%
+    r = nb([ident("yinbing", "2023-01-01", application="2023-09-01")],
+           [stay("V1", "2023-05-01", "2023-05-03", 10000),
+            stay("V2", "2023-10-01", "2023-10-03", 10000)])
+    assert (r["V1"]["assistance"], r["V2"]["assistance"]) == (6000, 7000)
+    assert any(t["rule"] == "NB-A3" and "look-back" in t["detail"] for t in r["V1"]["trace"])
+
+
+def test_nb_s3_is_not_cut_by_the_lookback_ratio():
+    v = nb([ident("yinbing", "2023-07-01")],
+           [stay("V1", "2023-03-01", "2023-03-05", 10000, rare_disease=True)])["V1"]
+    assert (v["assistance"], v["special"]) == (0, 10000)
+    assert_traced(v, "special", "NB-S3", NINGBO, "三（二）3(4)")
+
+
+@pytest.mark.parametrize(("base", "assistance", "special"), [
+    (2000, 0, 1000),   # NB-S2 50% × 2000 = 1000 > NB-A4 60% × 2000 within 500
+    (800, 480, 0),     # NB-A4 60% × 800 = 480 > NB-S2 50% × 800 = 400
+])
+def test_nb_s2_beside_nb_a4_in_the_lookback(base, assistance, special):
+    # yinbing grade 1 in the look-back: NB-S2 keeps its 50%; NB-A4 pays the look-back 60%
+    v = nb([ident("yinbing", "2023-07-01")],
+           [base_visit("V1", "rehabilitation", "2023-03-01", base=base)],
+           disability_grade=1)["V1"]
+    assert (v["assistance"], v["special"]) == (assistance, special)

@@ -291,3 +291,22 @@ def test_yc_childbirth_settled_as_inpatient():
     v = yc([ident("dibao")], [base_visit("V1", "childbirth", "2023-02-01", "2023-02-03",
                                          base=1000)])["V1"]
     assert v["assistance"] == 750  # YC-A3 75%
+
+
+def test_yc_class1_line_without_cap_leaves_class2_cap_whole():
+    # tekun until 05-31: V1 100% × 100000 on pool main, no cap pool. dibao from 06-01: V2
+    # 75% × 10000 = 7500; main_cap has paid nothing → 7500 (RULES §3: caps are payout limits)
+    r = yc([ident("tekun", "2023-01-01", "2023-05-31"), ident("dibao", "2023-06-01")],
+           [stay("V1", "2023-02-01", "2023-02-10", 100000),
+            stay("V2", "2023-07-01", "2023-07-05", 10000)])
+    assert (r["V1"]["assistance"], r["V2"]["category"], r["V2"]["assistance"]) == (
+        100000, "dibao", 7500)
+
+
+def test_yc_t_lookback_visits_are_never_paid_so_the_cap_stays_whole():
+    # V1 in the YC-T look-back counts C 0 → 90000 unpaid; V2 in force: 75% × 10000 = 7500
+    # from a main_cap that has paid nothing
+    r = yc([ident("dibao", "2023-06-15")], [stay("V1", "2023-04-01", "2023-04-05", 90000),
+                                            stay("V2", "2023-07-01", "2023-07-05", 10000)],
+           tilted_application="2023-06-20")
+    assert (r["V1"]["assistance"], r["V2"]["assistance"]) == (0, 7500)
