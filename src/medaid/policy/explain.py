@@ -108,7 +108,8 @@ class _Text:
         return ", ".join(parts)
 
     def caps(self, caps: list[s.Cap]) -> str:
-        return ", ".join(f"{c.pool} {self.amount(c.amount)}" for c in caps) or "no cap"
+        return ", ".join(f"{c.pool} {self.amount(c.amount)}"
+                         + (" (when set)" if c.optional else "") for c in caps) or "no cap"
 
 
 def names(values: list[str] | list[s.Kind] | str) -> str:
@@ -145,6 +146,10 @@ def _line(t: _Text, ln: s.Line) -> Element:
         facts.append(("disability grades", ", ".join(map(str, ln.disability_grades))))
     if ln.exclusive:
         facts.append(("exclusive", "a visit it matches is settled by such lines alone"))
+    if ln.alternative:
+        facts.append(("alternative", "tried beside the category's own line, the higher paid"))
+    if ln.base == "after_basic":
+        facts.append(("base", "after basic insurance only"))
     facts.append(("pool", ln.pool or ln.rule))
     if ln.grant is not None:
         facts.append(("grant", t.amount(ln.grant)))
@@ -163,14 +168,17 @@ def elements(policy: model.Policy) -> list[Element]:
     out = [Element("windows", w.rule, w.article, (
         ("start", {"exact": "the recognition date (from)",
                    "month_start": "first day of the month of from"}[w.start]),
-        ("end", {"exact": "the exit date (to)", "month_end": "last day of the month of to"}[w.end]),
+        ("end", {"exact": "the exit date (to)", "month_end": "last day of the month of to"}[w.end]
+         + ("" if w.end == "exact" or w.month_end_categories is None
+            else f" for {names(w.month_end_categories)}; the others the exit date (to)")),
         ("stay rule", "any day of a stay counts" if w.stay_rule else "the discharge date decides"),
     ))]
     for lb in w.lookback:
         facts = [("categories", names(lb.categories)),
                  ("covers", f"{lb.months} months before {lb.before}")]
         if lb.ratio is not None:
-            facts.append(("ratio in the period", t.ratio(lb.ratio)))
+            facts.append(("ratio in the period", f"{t.ratio(lb.ratio)} "
+                          f"({', '.join(lb.rules or [lb.rule])})"))
         out.append(Element("lookback", lb.rule, lb.article, tuple(facts), _ids(lb.categories)))
     if spec.referral:
         r = spec.referral
