@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zipfile
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -230,3 +231,21 @@ def test_export_masked_and_fixed_amounts(tmp_path: Path) -> None:
     assert row[2] == IDS[0][:6] + "********" + IDS[0][-4:]
     assert row[6] == "定额150.50元"
     assert Decimal(str(row[8])) == Decimal("150.50")
+
+
+def test_export_writes_a_formula_like_name_as_text(tmp_path: Path) -> None:
+    """A name typed as a formula stays the text it is, in the workbook and read back."""
+    name = '=HYPERLINK("http://evil.example","点我")'
+    lst = subsidy_list(policy_for("nanjing", 2024), 2024,
+                       [held(IDS[0], "tekun", date(2023, 1, 1), name=name),
+                        held(IDS[1], "tekun_worker", date(2023, 1, 1), name="=1+1")])
+    path = tmp_path / "名单.xlsx"
+    write_subsidy_list(lst, path)
+    wb = load_workbook(path)
+    cell = wb["资助名单"].cell(HEADER_ROW + 1, 2)
+    assert (cell.value, cell.data_type) == (name, "s")
+    other = wb["未资助"].cell(2, 1)
+    assert (other.value, other.data_type) == ("=1+1", "s")
+    with zipfile.ZipFile(path) as z:  # no <f> element anywhere: nothing Excel would evaluate
+        assert not any(b"<f>" in z.read(n) or b"<f " in z.read(n)
+                       for n in z.namelist() if n.startswith("xl/worksheets/"))

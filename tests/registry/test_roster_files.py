@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import zipfile
 from datetime import date, datetime
 from pathlib import Path
 
@@ -9,7 +11,7 @@ import pytest
 from registry_helpers import IDS, TODAY, make_id, with_wrong_check, write_csv, write_xlsx
 
 from medaid.errors import InputError
-from medaid.registry import cells, departments
+from medaid.registry import cells, departments, files
 from medaid.registry.categories import Categories
 from medaid.registry.idcard import mask
 from medaid.registry.roster import parse_records, parse_roster
@@ -267,3 +269,48 @@ def test_records_from_an_api_body() -> None:
                       "nanjing", TODAY)
     assert r.rows[0].certno == make_id()
     assert r.errors[0].row == 2 and r.errors[0].column == "身份证号"
+
+
+def _declare_dimension(path: Path, ref: str) -> Path:
+    """Rewrite the sheet's <dimension ref=…> tag, as a hand-edited or generated file has it."""
+    with zipfile.ZipFile(path) as z:
+        parts = {n: z.read(n) for n in z.namelist()}
+    sheet = "xl/worksheets/sheet1.xml"
+    parts[sheet] = re.sub(rb'<dimension ref="[^"]*"', f'<dimension ref="{ref}"'.encode(),
+                          parts[sheet])
+    with zipfile.ZipFile(path, "w") as z:
+        for name, data in parts.items():
+            z.writestr(name, data)
+    return path
+
+
+def test_xlsx_rows_past_the_declared_dimension_are_read(tmp_path: Path) -> None:
+    """A sheet that declares A1:H2 but holds four people: all four are read, none is
+    reported as exited by their absence."""
+    rows: list[list[object]] = [[i + 1, f"人{i}", IDS[i], "低保", datetime(2023, 1, 5), None,
+                                 "秦淮区", "民政"] for i in range(4)]
+    path = _declare_dimension(write_xlsx(tmp_path / "r.xlsx", rows), "A1:H2")
+    r = parse_roster(path, "nanjing", TODAY)
+    assert r.errors == ()
+    assert [x.certno for x in r.rows] == IDS[:4]
+
+
+def test_a_file_past_the_row_limit_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                                              ) -> None:
+    monkeypatch.setattr(files, "MAX_ROWS", 3)
+    rows: list[list[object]] = [[i + 1, f"人{i}", IDS[i], "低保", datetime(2023, 1, 5), None,
+                                 None, "民政"] for i in range(3)]
+    for path in (write_xlsx(tmp_path / "r.xlsx", rows),
+                 write_csv(tmp_path / "r.csv", [[str(c or "") for c in r] for r in rows],
+                           "utf-8")):
+        with pytest.raises(InputError, match="超过3行"):
+            parse_roster(path, "nanjing", TODAY)
+
+
+def test_an_oversized_worksheet_is_refused_before_it_is_read(tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch
+                                                            ) -> None:
+    monkeypatch.setattr(files, "MAX_SHEET_BYTES", 100)
+    path = write_xlsx(tmp_path / "r.xlsx", [[1, "张三", IDS[0], "低保", None, None, None, None]])
+    with pytest.raises(InputError, match="工作表超过"):
+        parse_roster(path, "nanjing", TODAY)

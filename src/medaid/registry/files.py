@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +19,12 @@ from openpyxl import load_workbook
 from medaid.errors import InputError
 
 Row = tuple[int, list[object]]
+
+# Limits no real roster reaches (docs/ROSTERS.md): a city's whole list of one month is a few
+# tens of thousands of people. They keep a small upload from becoming a large amount of
+# work: a 570 KB workbook can declare 200,000 rows.
+MAX_ROWS = 100_000  # rows of a file, header and blank rows included
+MAX_SHEET_BYTES = 64 * 1024 * 1024  # the worksheets' XML, uncompressed
 
 _BOM = b"\xef\xbb\xbf"
 _OLE = b"\xd0\xcf\x11\xe0"  # legacy .xls (and other OLE compound files)
@@ -49,6 +56,8 @@ def csv_rows(data: bytes, where: str) -> Iterator[Row]:
     reader = csv.reader(io.StringIO(content, newline=""), delimiter=delimiter)
     try:
         for number, record in enumerate(reader, start=1):
+            if number > MAX_ROWS:
+                raise too_many_rows(where)
             yield number, list(record)
     except csv.Error as e:
         raise InputError(where, f"CSV格式错误 / malformed CSV: {e}") from None
@@ -58,7 +67,25 @@ def _unreadable(where: str, e: Exception) -> InputError:
     return InputError(where, f"无法读取Excel文件 / cannot read the workbook: {e}")
 
 
+def too_many_rows(where: str) -> InputError:
+    return InputError(where, f"文件超过{MAX_ROWS:,}行，请按区县或类别拆分后分批导入 / "
+                             f"more than {MAX_ROWS:,} rows: split the file")
+
+
+def _sheet_bytes(path: Path, where: str) -> int:
+    try:
+        with zipfile.ZipFile(path) as z:
+            return sum(i.file_size for i in z.infolist() if i.filename.startswith("xl/worksheets/"))
+    except (zipfile.BadZipFile, OSError) as e:
+        raise _unreadable(where, e) from None
+
+
 def xlsx_rows(path: Path, where: str) -> Iterator[Row]:
+    """Every row of the first sheet, streamed. The sheet's `<dimension>` tag is not trusted:
+    a file that declares A1:E2 but holds more rows is read in full."""
+    if _sheet_bytes(path, where) > MAX_SHEET_BYTES:
+        raise InputError(where, f"工作表超过{MAX_SHEET_BYTES // 2**20} MB，请拆分后导入 / "
+                                "the worksheet is too large: split the file")
     # A damaged workbook makes openpyxl raise whatever its zip and XML readers meet
     # (BadZipFile, ParseError, KeyError, ValueError, TypeError, …), while opening it or
     # while reading a row: every one of them means the file is not a readable workbook.
@@ -68,7 +95,9 @@ def xlsx_rows(path: Path, where: str) -> Iterator[Row]:
         raise _unreadable(where, e) from None
     try:
         try:
-            rows = enumerate(wb.worksheets[0].iter_rows(min_row=1, values_only=True), start=1)
+            ws = wb.worksheets[0]
+            ws.reset_dimensions()  # read to the last row present, whatever the tag says
+            rows = enumerate(ws.iter_rows(min_row=1, values_only=True), start=1)
         except Exception as e:
             raise _unreadable(where, e) from None
         while True:
@@ -78,6 +107,8 @@ def xlsx_rows(path: Path, where: str) -> Iterator[Row]:
                 return
             except Exception as e:
                 raise _unreadable(where, e) from None
+            if number > MAX_ROWS:
+                raise too_many_rows(where)
             yield number, list(values)
     finally:
         wb.close()

@@ -18,6 +18,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 from openpyxl.worksheet.worksheet import Worksheet
 
+from medaid import sheets
 from medaid.money import fmt_ratio, to_yuan
 from medaid.registry.idcard import mask
 from medaid.registry.premium import Subsidy, SubsidyList
@@ -91,4 +92,4 @@ def write_subsidy_list(lst: SubsidyList, target: str | Path | BinaryIO, *,
         other.cell(row=r, column=1, value=y.name)
         other.cell(row=r, column=2, value=show(y.certno)).number_format = "@"
         other.cell(row=r, column=3, value=y.reason)
-    wb.save(target)
+    sheets.save(wb, target)

@@ -27,6 +27,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 from sqlalchemy import Select, func, select
 
+from medaid import sheets
 from medaid.errors import Conflict, Forbidden, InputError, NotFound
 from medaid.money import fmt_ratio, fmt_yuan, to_yuan
 from medaid.policy import model
@@ -411,7 +412,7 @@ def export_xlsx(found: list[EarlyWarning], show_ids: bool, title: str) -> bytes:
             ws.cell(row=n + 2, column=col).number_format = YUAN
     ws.freeze_panes = "A3"
     out = io.BytesIO()
-    wb.save(out)
+    sheets.save(wb, out)
     return out.getvalue()
 
 

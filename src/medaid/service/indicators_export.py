@@ -15,6 +15,7 @@ from pathlib import Path
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
+from medaid import sheets
 from medaid.money import to_yuan
 from medaid.service.indicators import MONEY, Report, Result, shown
 
@@ -65,7 +66,7 @@ def workbook(r: Report) -> bytes:
         for col in "ABCDEFGHIJ":
             sheet.column_dimensions[col].width = 18
     out = io.BytesIO()
-    wb.save(out)
+    sheets.save(wb, out)
     return out.getvalue()
 
 

@@ -12,6 +12,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
+from medaid import sheets
 from medaid.batch.report.tables import Cell, Column, Table, unit
 
 SHEETS = {"overview": "概况", "changes": "改革内容", "tiers": "按层级", "categories": "按类别",
@@ -65,5 +66,5 @@ def write(tables: Sequence[Table], path: Path) -> Path:
         for k, w in enumerate(widths, start=1):
             ws.column_dimensions[get_column_letter(k)].width = w
         ws.freeze_panes = ws.cell(HEADER_ROW + 1, 1)
-    wb.save(path)
+    sheets.save(wb, path)
     return path
