@@ -1,5 +1,8 @@
-"""The indicators over the API on small hand-made ledgers and registries (NJ-K, YC-K, NB-G):
-values by hand arithmetic, verdicts against the policy thresholds, scopes, export."""
+"""The indicators over the API on small hand-made ledgers and registries (NJ-K, CZ-K, YC-K,
+NB-G): values by hand arithmetic, verdicts against the policy thresholds, scopes, export.
+
+NJ-K and CZ-K (amended 2026-12-04) are policy-range shares: Σ (inscp_scp_amt − hifp_pay −
+hifmi_pay − oth_pay − maf_pay) / Σ inscp_scp_amt; out-of-catalog costs are in neither."""
 
 from __future__ import annotations
 
@@ -36,13 +39,16 @@ def nanjing_ledger(w: World) -> tuple[dict[str, str], dict[str, str]]:
     c = w.institution("H32010200003")
     away = w.institution("H32040200001", jurisdiction="changzhou", district="320402")
     w.person()
-    # A: 10,000 total, basic 7,000 → base 3,000, NJ-A2 90% = 2,700, self-pay 300
+    # A: 10,000 total, all in the catalog, basic 7,000 → base 3,000, NJ-A2 90% = 2,700;
+    # self-pay 300, all of it policy-range
     assert settle(w, a, 1, medfee_sumamt=10000, fulamt_ownpay_amt=0, hifp_pay=7000
                   )["psn_part_amt"] == 300
-    # A: 20,000 total, 2,000 out of catalog, basic 12,000 → base 6,000, 5,400; self-pay 2,600
+    # A: 20,000 total, 2,000 out of catalog → policy range 18,000; basic 12,000 → base
+    # 6,000, 5,400; self-pay 2,600, of which policy-range 18,000 − 12,000 − 5,400 = 600
     assert settle(w, a, 2, medfee_sumamt=20000, fulamt_ownpay_amt=2000, hifp_pay=12000
                   )["psn_part_amt"] == 2600
-    # C: 10,000, 5,000 out of catalog, basic 3,000 → base 2,000, 1,800; self-pay 5,200
+    # C: 10,000, 5,000 out of catalog → policy range 5,000; basic 3,000 → base 2,000,
+    # 1,800; self-pay 5,200, of which policy-range 5,000 − 3,000 − 1,800 = 200
     assert settle(w, c, 3, medfee_sumamt=10000, fulamt_ownpay_amt=5000, hifp_pay=3000
                   )["psn_part_amt"] == 5200
     # not counted: a general-outpatient visit at A, an inpatient stay outside Nanjing
@@ -51,23 +57,37 @@ def nanjing_ledger(w: World) -> tuple[dict[str, str], dict[str, str]]:
     return a, c
 
 
-def test_nanjing_inpatient_self_pay_share(world: World) -> None:
+def test_nanjing_inpatient_policy_range_self_pay_share(world: World) -> None:
     nanjing_ledger(world)
+    # D: an unreferred stay (NJ-R): no assistance; 10,000 all in the catalog, basic 7,000
+    # → policy-range self-pay 3,000
+    d = world.institution("H32010200004")
+    assert settle(world, d, 6, medfee_sumamt=10000, fulamt_ownpay_amt=0, hifp_pay=7000,
+                  referral="unreferred")["psn_part_amt"] == 3000
     k = indicator(world, "nanjing", "inpatient_self_pay_share")
     assert (k["rule"], k["max"], k["per"]) == ("NJ-K", "0.1", "institution")
+    assert k["measure"] == "policy_range_self_pay_share"
     assert k["source"].endswith("（六）")
     rows = {r["subject"]: r for r in k["rows"]}
-    assert set(rows) == {"H32010200001", "H32010200003"}  # the Changzhou stay is not in-city
-    # A: (300 + 2,600) / (10,000 + 20,000) = 0.09666… → 0.0967 ≤ 0.10: passes
+    # the Changzhou stay is not in-city
+    assert set(rows) == {"H32010200001", "H32010200003", "H32010200004"}
+    # A: (300 + 600) / (10,000 + 18,000) = 0.032142… → 0.0321 ≤ 0.10: passes
+    # (Σ psn_part_amt / Σ medfee_sumamt would be 2,900 / 30,000 = 0.0967)
     a = rows["H32010200001"]
     assert (a["numerator"], a["denominator"], a["value"], a["passes"]) == (
-        2900.00, 30000.00, "0.0967", True)
-    # C: 5,200 / 10,000 = 0.52: fails, and so the indicator
-    assert (rows["H32010200003"]["value"], rows["H32010200003"]["passes"]) == ("0.5200", False)
+        900.00, 28000.00, "0.0321", True)
+    # C: 200 / 5,000 = 0.04: passes; its 5,000 out of catalog count on neither side
+    # (Σ psn_part_amt / Σ medfee_sumamt would be 5,200 / 10,000 = 0.52 and fail)
+    c = rows["H32010200003"]
+    assert (c["numerator"], c["denominator"], c["value"], c["passes"]) == (
+        200.00, 5000.00, "0.0400", True)
+    # D: 3,000 / 10,000 = 0.30: fails, and so the indicator
+    assert (rows["H32010200004"]["value"], rows["H32010200004"]["passes"]) == ("0.3000", False)
     assert k["passes"] is False
-    # by district: (2,900 + 5,200) / 40,000 = 0.2025; by kind only inpatient
-    assert k["stats"]["district"] == [{"key": "320102", "numerator": 8100.00,
-                                       "denominator": 40000.00, "value": "0.2025"}]
+    # by district: (900 + 200 + 3,000) / (28,000 + 5,000 + 10,000) = 0.095348… → 0.0953;
+    # by kind only inpatient
+    assert k["stats"]["district"] == [{"key": "320102", "numerator": 4100.00,
+                                       "denominator": 43000.00, "value": "0.0953"}]
     assert [s["key"] for s in k["stats"]["kind"]] == ["inpatient"]
     assert [s["key"] for s in k["stats"]["category"]] == ["dibao"]
 
@@ -81,7 +101,7 @@ def test_the_assistance_office_is_not_a_hospital_to_judge(world: World) -> None:
         s.commit()
     k = indicator(world, "nanjing", "inpatient_self_pay_share")
     assert [r["subject"] for r in k["rows"]] == ["H32010200001"]
-    assert k["passes"] is True  # A alone: 0.0967 ≤ 0.10
+    assert k["passes"] is True  # A alone: 0.0321 ≤ 0.10
 
 
 def test_a_cancelled_stay_leaves_the_indicator(world: World) -> None:
@@ -94,6 +114,25 @@ def test_a_cancelled_stay_leaves_the_indicator(world: World) -> None:
     c_row = next(r for r in k["rows"] if r["subject"] == "H32010200003")
     assert (c_row["numerator"], c_row["denominator"], c_row["value"]) == (0.00, 0.00, None)
     assert c_row["passes"] is None and k["passes"] is True  # only A is left to judge
+
+
+def test_changzhou_in_county_policy_range_self_pay_share(world: World) -> None:
+    here = world.institution("H32040200001", jurisdiction="changzhou", district="320402")
+    elsewhere = world.institution("H32041100001", jurisdiction="changzhou", district="320411")
+    world.person("C-1", jurisdiction="changzhou", district="320402")
+    # 10,000 total, 1,000 out of catalog → policy range 9,000; basic 6,000 → base 3,000,
+    # CZ-A2 80% = 2,400; self-pay 1,600, of which policy-range 9,000 − 6,000 − 2,400 = 600
+    assert settle(world, here, 1, "C-1", medfee_sumamt=10000, fulamt_ownpay_amt=1000,
+                  hifp_pay=6000)["psn_part_amt"] == 1600
+    # not counted: a stay in another district of Changzhou (not 县域内)
+    settle(world, elsewhere, 2, "C-1", medfee_sumamt=10000, fulamt_ownpay_amt=0, hifp_pay=0)
+    k = indicator(world, "changzhou", "inpatient_self_pay_share")
+    assert (k["rule"], k["measure"], k["max"]) == ("CZ-K", "policy_range_self_pay_share", "0.1")
+    assert k["source"].endswith("（七）")
+    # 600 / 9,000 = 0.0667 ≤ 0.10: passes (1,600 / 10,000 = 0.16 would fail)
+    assert [(r["subject"], r["numerator"], r["denominator"], r["value"], r["passes"])
+            for r in k["rows"]] == [("H32040200001", 600.00, 9000.00, "0.0667", True)]
+    assert k["passes"] is True
 
 
 def test_yichun_visit_and_out_of_catalog_shares(world: World) -> None:
@@ -209,8 +248,8 @@ def test_scopes_and_export(world: World) -> None:
     wb = load_workbook(io.BytesIO(xlsx.content))
     sheet = wb["指标"]
     assert [c.value for c in sheet[2]][:3] == ["指标", "规则", "条款"]
-    assert [c.value for c in sheet[3]][3:] == ["H32010200001", "医院 H32010200001", 2900, 30000,
-                                                0.0967, "≤ 0.1", "达标"]
+    assert [c.value for c in sheet[3]][3:] == ["H32010200001", "医院 H32010200001", 900, 28000,
+                                                0.0321, "≤ 0.1", "达标"]
     assert wb["分类统计"]["B2"].value in ("人员类别", "所属区县", "月份", "就诊类型")
     png = world.client.get(f"{URL}/inpatient_self_pay_share/chart", headers=world.admin,
                            params=params)

@@ -346,11 +346,15 @@ def test_indicator_verdicts_match_the_service(site: Site, world: World) -> None:
                              tr.group(1)), (row.subject, row.passes)
             checked += 1
     assert checked
-    # the dibao stay at the demo hospital (demo_world): 7,600 self-paid of 60,000 =
-    # 12.67% > NJ-K's 10%: 不合格
+    # the dibao stay at the demo hospital (demo_world): policy range 60,000 − 5,000 out of
+    # catalog − 1,000 first self-pay = 54,000; after basic 35,000, critical illness 3,000
+    # and assistance 14,400 the person pays 1,600 of it: 2.96% ≤ NJ-K's 10%: 合格 (its
+    # psn_part_amt 7,600 of 60,000, 12.67%, counts costs outside the policy range)
     tr = re.search(rf'<tr data-subject="{HOSPITAL}">(.*?)</tr>', r.text, re.S)
-    assert tr and "12.67%" in tr.group(1) and "≤ 10.00%" in tr.group(1)
-    assert "不合格" in tr.group(1) and "NJ-K" in r.text and "（六）" in r.text
+    assert tr and "2.96%" in tr.group(1) and "≤ 10.00%" in tr.group(1)
+    assert "1,600.00" in tr.group(1) and "54,000.00" in tr.group(1)
+    assert ">合格<" in tr.group(1) and "NJ-K" in r.text and "（六）" in r.text
+    assert "政策范围内个人自付" in r.text and "政策范围内住院总费用" in r.text
     assert 'data-dimension="category"' in r.text and "最低生活保障对象" in r.text  # dibao
     assert '<figure class="chart"' in r.text
 
@@ -361,7 +365,7 @@ def test_indicators_export_and_scope(site: Site, world: World) -> None:
         "application/vnd.openxmlformats")
     ws = load_workbook(io.BytesIO(r.content))["指标"]
     row = next(row for row in ws.iter_rows(min_row=3, values_only=True) if row[3] == HOSPITAL)
-    assert row[9] == "未达标" and row[1] == "NJ-K"
+    assert row[9] == "达标" and row[1] == "NJ-K"
     hospital = site.client("hospital").get(f"/indicators?year={YEAR}")
     assert hospital.status_code == 200
     assert set(re.findall(r'<tr data-subject="([^"]+)">', hospital.text)) == {HOSPITAL}

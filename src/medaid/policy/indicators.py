@@ -13,7 +13,10 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 Measure = Literal[
-    "self_pay_share",  # Σ psn_part_amt / Σ medfee_sumamt, per institution
+    # NJ-K, CZ-K: Σ (inscp_scp_amt − hifp_pay − hifmi_pay − oth_pay − maf_pay) /
+    # Σ inscp_scp_amt, per institution: policy-range self-pay after every tier over the
+    # policy-range cost (政策范围内住院总费用); out-of-catalog costs count in neither
+    "policy_range_self_pay_share",
     "out_of_catalog_share",  # Σ fulamt_ownpay_amt / Σ medfee_sumamt, per institution
     "in_city_visit_share",  # visits at institutions of the person's city / all visits
     "roster_push_days",  # working days from recognition (or exit) to the registry

@@ -36,7 +36,7 @@ from medaid.service.uow import UnitOfWork
 from medaid.store.identity_receipts import IdentityReceipt
 from medaid.store.models import Identity, Institution, Person, Settlement
 
-MONEY = ("self_pay_share", "out_of_catalog_share")  # numerator and denominator in fen
+MONEY = ("policy_range_self_pay_share", "out_of_catalog_share")  # numerator, denominator: fen
 DIMENSIONS = ("category", "district", "month", "kind")
 PLACES = Decimal("0.0001")
 
@@ -118,8 +118,9 @@ class _Visit:
     kind: str
     sign: int  # 1 a settlement, −1 a cancellation
     medfee_sumamt: int
-    psn_part_amt: int
     fulamt_ownpay_amt: int
+    inscp_scp_amt: int
+    policy_self_pay: int  # inscp_scp_amt − hifp_pay − hifmi_pay − oth_pay − maf_pay
 
 
 def _visits(uow: UnitOfWork, jurisdiction: str, year: int, district: str | None,
@@ -127,8 +128,9 @@ def _visits(uow: UnitOfWork, jurisdiction: str, year: int, district: str | None,
     q = (select(Institution.code, Institution.name, Institution.jurisdiction,
                 Institution.district, Person.district, Settlement.category,
                 Settlement.visit_kind, Settlement.end, Settlement.kind,
-                Settlement.medfee_sumamt, Settlement.psn_part_amt,
-                Settlement.fulamt_ownpay_amt)
+                Settlement.medfee_sumamt, Settlement.fulamt_ownpay_amt,
+                Settlement.inscp_scp_amt, Settlement.hifp_pay, Settlement.hifmi_pay,
+                Settlement.oth_pay, Settlement.maf_pay)
          .join(Institution, Institution.id == Settlement.institution_id)
          .join(Person, Person.id == Settlement.person_id)
          .where(Person.jurisdiction == jurisdiction, Settlement.year == year,
@@ -140,9 +142,9 @@ def _visits(uow: UnitOfWork, jurisdiction: str, year: int, district: str | None,
         q = q.where(Settlement.institution_id == institution_id)
     return [_Visit((code, name), ij == jurisdiction, ij == jurisdiction and idist == pdist,
                    str(cat), pdist, f"{end:%Y-%m}", kind, 1 if entry == "settle" else -1,
-                   fee, part, own)
-            for code, name, ij, idist, pdist, cat, kind, end, entry, fee, part, own
-            in uow.session.execute(q)]
+                   fee, own, inscp, inscp - hifp - hifmi - oth - maf)
+            for (code, name, ij, idist, pdist, cat, kind, end, entry, fee, own, inscp, hifp,
+                 hifmi, oth, maf) in uow.session.execute(q)]
 
 
 def _in_scope(ind: Indicator, v: _Visit) -> bool:
@@ -163,17 +165,28 @@ def _keys(v: _Visit) -> dict[str, str]:
     return {"category": v.category, "district": v.district, "month": v.month, "kind": v.kind}
 
 
+# measure → (numerator, denominator) of a visit, in fen
+_AMOUNTS: dict[str, Callable[[_Visit], tuple[int, int]]] = {
+    # NJ-K, CZ-K (amended 2026-12-04): policy-range self-pay after basic insurance, critical
+    # illness, other funds and assistance / policy-range cost; out-of-catalog, over-limit
+    # and class-B first self-pay amounts are in neither
+    "policy_range_self_pay_share": lambda v: (v.policy_self_pay, v.inscp_scp_amt),
+    # YC-K: out-of-catalog (全自费) / total
+    "out_of_catalog_share": lambda v: (v.fulamt_ownpay_amt, v.medfee_sumamt),
+}
+
+
 def _amount_share(ind: Indicator, visits: list[_Visit]) -> tuple[list[Row], dict[str, Any]]:
-    """Σ numerator / Σ medfee_sumamt per institution (self-pay or out-of-catalog)."""
-    part: Callable[[_Visit], int] = (lambda v: v.psn_part_amt) \
-        if ind.measure == "self_pay_share" else (lambda v: v.fulamt_ownpay_amt)
-    chosen = [v for v in visits if _in_scope(ind, v)]
+    """Σ numerator / Σ denominator per institution (policy-range self-pay or
+    out-of-catalog share)."""
+    amounts = _AMOUNTS[ind.measure]
+    chosen = [(v, *amounts(v)) for v in visits if _in_scope(ind, v)]
     per: dict[tuple[str, str], Tally] = {}
-    for v in chosen:
-        per.setdefault(v.institution, Tally()).add(part(v), v.medfee_sumamt)
+    for v, num, den in chosen:
+        per.setdefault(v.institution, Tally()).add(num, den)
     rows = [Row(code, name, t.num, t.den, t.value, _judge(ind, t.value))
             for (code, name), t in sorted(per.items())]
-    return rows, _stats((_keys(v), part(v), v.medfee_sumamt) for v in chosen)
+    return rows, _stats((_keys(v), num, den) for v, num, den in chosen)
 
 
 def _visit_share(ind: Indicator, visits: list[_Visit], jurisdiction: str
@@ -262,7 +275,7 @@ def _enrolment(uow: UnitOfWork, ind: Indicator, jurisdiction: str, year: int,
 
 
 # -- the report --------------------------------------------------------------------------------
-PER = {"self_pay_share": "institution", "out_of_catalog_share": "institution",
+PER = {"policy_range_self_pay_share": "institution", "out_of_catalog_share": "institution",
        "in_city_visit_share": "jurisdiction", "roster_push_days": "district",
        "subsidised_enrolment_rate": "district"}
 

@@ -31,11 +31,14 @@ VERDICTS = {True: "合格", False: "不合格", None: "无数据"}
 PER_LABELS = {"institution": "按定点医疗机构", "jurisdiction": "全市", "district": "按区县"}
 DAYS = ("roster_push_days",)  # a row's value is the longest delay; the others are shares
 HUNDRED = Decimal(100)
+# NJ-K, CZ-K: 结报后的政策范围内个人自付 / 政策范围内住院总费用
+POLICY_RANGE = ("政策范围内个人自付", "政策范围内住院总费用", "自付比例")
 # (numerator, denominator, value) headings of a row and of a statistics line; a roster
 # push row counts pushes in time of all pushes and shows the longest delay, its
-# statistics the share in time
+# statistics the share in time; NJ-K and CZ-K name their policy-range amounts
 HEADS = {"roster_push_days": (("按时推送", "推送次数", "最长用时"),
-                              ("按时推送", "推送次数", "按时比例"))}
+                              ("按时推送", "推送次数", "按时比例")),
+         "policy_range_self_pay_share": (POLICY_RANGE, POLICY_RANGE)}
 PLAIN = (("分子", "分母", "指标值"), ("分子", "分母", "指标值"))
 
 
