@@ -216,9 +216,17 @@ def test_cancelling_twice_is_a_conflict(world: World, hospital: dict[str, str]) 
                                  ).json()["cancelled_by"]
     r = world.client.post(f"{SETTLE}/{cancel_id}/cancel", headers=hospital)
     assert r.status_code == 409
-    # a retry of the cancelled settlement answers with it, cancelled
-    r = world.client.post(SETTLE, headers=hospital, json=visit())
-    assert r.status_code == 200 and r.json()["cancelled_by"] == cancel_id
+    # the medins_setl_id of a cancelled settlement is spent: a 409 naming the cancellation,
+    # the same body or another, and nothing is settled
+    for body in (visit(), visit(medfee_sumamt=70000)):
+        r = world.client.post(SETTLE, headers=hospital, json=body)
+        assert r.status_code == 409, r.text
+        message = r.json()["error"]["message"]
+        assert message.startswith("医药机构结算ID S-1 的结算") and "已被撤销" in message
+        assert first["setl_id"] in message and cancel_id in message
+    assert pool(world.year(world.admin), "NJ-A2")["used"] == 0
+    r = world.client.post(SETTLE, headers=hospital, json=visit(medins_setl_id="S-1b"))
+    assert r.status_code == 201
 
 
 def test_cancel_checks(world: World, hospital: dict[str, str]) -> None:

@@ -72,7 +72,8 @@ def _lift_guards(world: World, database_url: str) -> None:
                          "uq_settlements_reverses_id", "uq_settlements_setl_id"):
                 conn.execute(text(f"ALTER TABLE settlements DROP CONSTRAINT {name}"))
         return
-    # SQLite cannot drop a constraint: rebuild the table without any.
+    # SQLite cannot drop a constraint: rebuild the table without any (and the adjustments,
+    # whose foreign key needs the ledger's primary key).
     raw = sqlite3.connect(_sqlite_file(database_url), isolation_level=None)
     try:
         raw.executescript("""
@@ -81,6 +82,9 @@ def _lift_guards(world: World, database_url: str) -> None:
             CREATE TABLE settlements_bare AS SELECT * FROM settlements;
             DROP TABLE settlements;
             ALTER TABLE settlements_bare RENAME TO settlements;
+            CREATE TABLE adjustments_bare AS SELECT * FROM adjustments;
+            DROP TABLE adjustments;
+            ALTER TABLE adjustments_bare RENAME TO adjustments;
             COMMIT;""")
     finally:
         raw.close()

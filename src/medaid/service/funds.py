@@ -19,7 +19,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, true
 
 from medaid.case import as_choice, as_date, as_district, as_fen, as_jurisdiction, as_text, as_year
 from medaid.dates import BEIJING, add_months, month_end
@@ -42,7 +42,7 @@ from medaid.store.fund_models import (
     JournalEntry,
     JournalLine,
 )
-from medaid.store.models import Institution, Person, Settlement
+from medaid.store.models import Adjustment, Institution, Person, Settlement
 
 WRITERS = ("finance", "admin")
 
@@ -251,15 +251,21 @@ def _beijing_month(month: date) -> tuple[datetime, datetime]:
 
 def month_assistance(uow: UnitOfWork, month: date) -> dict[tuple[int, str, str], int]:
     """(institution, jurisdiction, district of the person) → net maf_pay settled in the
-    month (a cancellation is a negative entry, so sums are net)."""
+    month (a cancellation is a negative entry, so sums are net), with the re-settlement
+    adjustments posted in the month that go to the institution's batch (an adjustment of
+    a visit settled on paper goes to the person: resettle.refunds)."""
     start, end = _beijing_month(month)
-    rows = uow.session.execute(
-        select(Settlement.institution_id, Person.jurisdiction, Person.district,
-               func.sum(Settlement.maf_pay))
-        .join(Person, Person.id == Settlement.person_id)
-        .where(Settlement.created_at >= start, Settlement.created_at < end)
-        .group_by(Settlement.institution_id, Person.jurisdiction, Person.district)).all()
-    return {(i, j, d): int(total) for i, j, d, total in rows}
+    out: dict[tuple[int, str, str], int] = {}
+    for table, only in ((Settlement, true()), (Adjustment, Adjustment.route == "batch")):
+        rows = uow.session.execute(
+            select(table.institution_id, Person.jurisdiction, Person.district,
+                   func.sum(table.maf_pay))
+            .join(Person, Person.id == table.person_id)
+            .where(table.created_at >= start, table.created_at < end, only)
+            .group_by(table.institution_id, Person.jurisdiction, Person.district)).all()
+        for i, j, d, total in rows:
+            out[(i, j, d)] = out.get((i, j, d), 0) + int(total)
+    return out
 
 
 @dataclass(frozen=True, slots=True)

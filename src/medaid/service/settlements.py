@@ -31,7 +31,7 @@ from medaid.service.auth import Actor
 from medaid.service.parameters import params_for
 from medaid.service.uow import LockedYear, UnitOfWork
 from medaid.service.wire import ROOT, VisitRequest, trace_rows
-from medaid.store import audit, pools, queries
+from medaid.store import audit, pools, queries, visits
 from medaid.store.models import (
     AMOUNTS,
     SENT_AMOUNTS,
@@ -117,8 +117,10 @@ def acting_institution(uow: UnitOfWork, actor: Actor, code: str | None,
     return named
 
 
-def _compute(uow: UnitOfWork, p: PersonRecord, visit: engine.Visit,
-             before: dict[str, Num]) -> tuple[engine.Settlement, dict[str, Num]]:
+def compute(uow: UnitOfWork, p: PersonRecord, visit: engine.Visit,
+            before: dict[str, Num]) -> tuple[engine.Settlement, dict[str, Num]]:
+    """The engine's settlement of `visit` against the pools `before`, under the policy in
+    force on its end date and today's local parameters."""
     policy = model.in_force(model.versions(p.jurisdiction), visit.end)
     if policy is None:
         first = model.versions(p.jurisdiction)[0]
@@ -145,7 +147,7 @@ def preview(uow: UnitOfWork, actor: Actor, req: VisitRequest
     visit = _visit(req, inst)
     year = uow.session.scalars(select(PersonYear.pools).where(
         PersonYear.person_id == person.id, PersonYear.year == visit.end.year)).first()
-    settlement, _ = _compute(uow, person, visit, pools.decode(year or {}))
+    settlement, _ = compute(uow, person, visit, pools.decode(year or {}))
     return inst, settlement
 
 
@@ -169,7 +171,7 @@ def posting(uow: UnitOfWork, person: PersonRecord, inst: InstitutionRecord, req:
     (default now)."""
     assert req.medins_setl_id is not None
     visit = _visit(req, inst)
-    settlement, after = _compute(uow, person, visit, year.pools)
+    settlement, after = compute(uow, person, visit, year.pools)
     values = {
         "setl_id": _new_id(), "kind": "settle", "reverses_id": None,
         "institution_id": inst.id, "medins_setl_id": req.medins_setl_id,
@@ -180,7 +182,7 @@ def posting(uow: UnitOfWork, person: PersonRecord, inst: InstitutionRecord, req:
         "category": settlement.category, "rules": settlement.rules,
         "trace": trace_rows(settlement.trace),
         "pool_deltas": pools.encode(pools.deltas(year.pools, after)),
-        "created_at": at or _now(),
+        "created_at": at or _now(), "visit": visits.encode(visit),
         **{name: getattr(visit, name) for name in SENT_AMOUNTS},
         **{name: getattr(settlement, name) for name in SETTLED_AMOUNTS}}
     detail = {"psn_no": req.psn_no, "fixmedins_code": inst.code,
@@ -237,7 +239,7 @@ def settle(uow: UnitOfWork, actor: Actor, req: VisitRequest, at: datetime | None
         done = _entry_for(uow, inst.id, req.medins_setl_id)
         if done is None:
             raise
-        return _replay(done, req.digest())
+        return _replay(uow, done, req.digest())
     return Settled(Settlement(**p.values), inst.code, True)
 
 
@@ -247,7 +249,15 @@ def _entry_for(uow: UnitOfWork, institution_id: int, medins_setl_id: str) -> Set
         Settlement.medins_setl_id == medins_setl_id, Settlement.kind == "settle")).first()
 
 
-def _replay(done: Settlement, digest: str) -> Settled:
+def _replay(uow: UnitOfWork, done: Settlement, digest: str) -> Settled:
+    """A retry answered from the ledger; a settlement since cancelled answers nothing: its
+    medins_setl_id is spent (docs/RESETTLEMENT.md, "a cancelled medins_setl_id")."""
+    by = cancelled_by(uow, done)
+    if by is not None:
+        raise Conflict(f"医药机构结算ID {done.medins_setl_id} 的结算 {done.setl_id} 已被撤销"
+                       f"（撤销流水 {by}），不能再次使用；重新结算请使用新的医药机构结算ID / "
+                       f"medins_setl_id {done.medins_setl_id!r} was settled as {done.setl_id} "
+                       f"and cancelled by {by}; settle again under a new medins_setl_id")
     if done.request_hash != digest:
         raise Conflict(f"medins_setl_id {done.medins_setl_id!r} was settled as "
                        f"{done.setl_id} with another request; a new settlement needs a new "
@@ -276,7 +286,10 @@ def cancelled_by(uow: UnitOfWork, entry: Settlement) -> str | None:
 
 def cancel(uow: UnitOfWork, actor: Actor, setl_id: str, psn_no: str | None,
            mdtrt_id: str | None) -> Settlement:
-    """撤销: append the reversing entry and take the settlement's pool additions back."""
+    """撤销: append the reversing entry, take the settlement's pool additions back, and
+    settle the person's year again (the visits after it were settled on pools that
+    included it)."""
+    from medaid.service import resettle  # it settles with this module
     auth.require(actor, "hospital", "admin")  # before the look-up: others learn no ids
     original = uow.session.scalars(select(Settlement).where(Settlement.setl_id == setl_id)
                                    ).first()
@@ -309,8 +322,13 @@ def cancel(uow: UnitOfWork, actor: Actor, setl_id: str, psn_no: str | None,
         policy=original.policy, settled_as=original.settled_as, category=original.category,
         rules=original.rules, trace=trace_rows([note]),
         pool_deltas=pools.encode({k: -v for k, v in change.items()}), created_at=_now(),
-        institution=original.institution, **negated)
+        institution=original.institution, visit=None, **negated)
     uow.session.add(entry)
+    uow.session.flush()
+    resettle.post_year(uow, actor.subject, original.person_id, original.year, resettle.Cause(
+        "cancel", f"settlement:{entry.setl_id}",
+        f"撤销结算 {setl_id}（撤销流水 {entry.setl_id}）后重新结算本年度 / "
+        f"year settled again after {setl_id} was cancelled by {entry.setl_id}"))
     uow.commit_audited(actor.subject, "cancel", f"settlement:{setl_id}",
                        {"psn_no": original.psn_no, "cancelled_by": entry.setl_id},
                        f"settlement {setl_id} is already cancelled")

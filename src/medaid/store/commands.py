@@ -1,5 +1,6 @@
-"""The commands that check and copy the database: `medaid ledger verify`, `medaid backup`,
-`medaid restore` (registered by medaid.cli; the store is imported inside them).
+"""The commands that check, settle again and copy the database: `medaid ledger verify`,
+`medaid ledger resettle`, `medaid ledger refunds`, `medaid backup`, `medaid restore`
+(registered by medaid.cli; the store is imported inside them).
 
 Exit status: 0 ok, 1 the ledger (or a database's check) found a problem, 2 a user error.
 """
@@ -27,9 +28,17 @@ def ledger_verify(
     database: DatabaseOpt = None,
     no_audit: Annotated[bool, typer.Option(
         "--no-audit", help="skip the comparison with the audit log")] = False,
+    no_rules: Annotated[bool, typer.Option(
+        "--no-rules", help="skip settling every person-year again on today's facts")] = False,
 ) -> None:
-    """Recompute every person's pools from the ledger and check the ledger itself:
-    "ok: N settlements, M person-years", or every problem and exit status 1."""
+    """Recompute every person's pools from the ledger, check the ledger itself and that
+    every person-year equals, visit by visit and tier by tier, what the rules give on
+    today's facts: "ok: N settlements, M person-years", or every problem and exit
+    status 1."""
+    from sqlalchemy.orm import sessionmaker
+
+    from medaid.service import resettle
+    from medaid.service.uow import UnitOfWork
     from medaid.store import db, ledger_check
 
     try:
@@ -37,6 +46,11 @@ def ledger_verify(
         db.ensure_schema(engine)
         with ledger_check.snapshot(engine) as conn:
             report = ledger_check.verify(conn, audit=not no_audit)
+            if not no_rules:
+                with UnitOfWork(sessionmaker(bind=conn)) as uow:
+                    _, differences = resettle.check(uow)
+                for line in differences:
+                    report.problem(f"differs from the rules: {line}")
         engine.dispose()
     except MedaidError as e:
         fail(str(e))
@@ -52,6 +66,92 @@ def ledger_verify(
         raise typer.Exit(1)
     sys.stdout.write(f"ok: {report.settlements} settlements, {report.person_years} "
                      f"person-years ({report.cancellations} cancellations)\n")
+
+
+@ledger_app.command("resettle")
+def ledger_resettle(
+    jurisdiction: Annotated[str, typer.Option("--jurisdiction", "-j", help="e.g. nanjing")],
+    year: Annotated[int, typer.Option("--year", help="the year whose person-years to settle "
+                                                     "again")],
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", help="post nothing: write who gains and who loses to --out")] = False,
+    out: Annotated[Path, typer.Option(
+        "--out", help="the dry run's workbook")] = Path("resettlement.xlsx"),
+    reason: Annotated[str, typer.Option(
+        "--reason", help="why (the corrected policy file or parameter), kept with each "
+                         "adjustment")] = "政策文件或本地参数更正后重新结算 / settled again "
+                                          "after a corrected policy file or parameter",
+    database: DatabaseOpt = None,
+) -> None:
+    """Settle every person-year of a jurisdiction's year again on today's facts (after a
+    corrected policy file or local parameter) and post the differences as adjustments;
+    with --dry-run, only write the workbook. A second run posts nothing."""
+    from rich.progress import Progress
+
+    from medaid.case import as_jurisdiction, as_year
+    from medaid.money import to_yuan
+    from medaid.service import resettle, resettle_xlsx
+    from medaid.service.uow import UnitOfWork
+    from medaid.store import db
+
+    try:
+        jurisdiction = as_jurisdiction(jurisdiction, "--jurisdiction")
+        as_year(year, "--year")
+        engine = db.make_engine(database)
+        db.ensure_schema(engine)
+        sessions = db.sessions(engine)
+        with UnitOfWork(sessions) as uow:
+            pairs = resettle.jurisdiction_years(uow, jurisdiction, year)
+        cause = resettle.Cause("resettle", f"resettle:{jurisdiction}/{year}", reason)
+        with Progress(transient=True) as bar:
+            task = bar.add_task("重新结算 / settling again", total=len(pairs))
+            plans = resettle.run(sessions, "cli", pairs, cause, dry_run,
+                                 lambda: bar.advance(task))
+        engine.dispose()
+        if dry_run:
+            resettle_xlsx.write(plans, cause, out)
+    except MedaidError as e:
+        fail(str(e))
+    except OSError as e:
+        fail(f"{out}: {e.strerror or e}")
+    changed = [p for p in plans if p.error is None]
+    gain = sum(max(0, sum(c.maf_pay for c in p.changes)) for p in changed)
+    loss = sum(min(0, sum(c.maf_pay for c in p.changes)) for p in changed)
+    verb = "would change" if dry_run else "adjusted"
+    sys.stdout.write(f"{jurisdiction} {year}: {len(pairs)} person-years settled again; "
+                     f"{verb} {len(changed)} (assistance +{to_yuan(gain)} / {to_yuan(loss)} "
+                     f"yuan); {len(plans) - len(changed)} cannot be settled again"
+                     f"{f'; workbook {out}' if dry_run else ''}\n")
+    for p in plans:
+        if p.error is not None:
+            sys.stdout.write(f"problem: person {p.psn_no} year {p.year}: {p.error}\n")
+
+
+@ledger_app.command("refunds")
+def ledger_refunds(
+    year: Annotated[int | None, typer.Option("--year", help="only this year's")] = None,
+    database: DatabaseOpt = None,
+) -> None:
+    """The refund/recovery list (退补清单): per person, what adjustments of visits settled on
+    paper owe them (补付, positive) or recover from them (追回, negative), in yuan."""
+    from medaid.money import to_yuan
+    from medaid.service import resettle
+    from medaid.service.uow import UnitOfWork
+    from medaid.store import db
+
+    try:
+        engine = db.make_engine(database)
+        db.ensure_schema(engine)
+        with UnitOfWork(db.sessions(engine)) as uow:
+            rows = resettle.refunds(uow, year)
+        engine.dispose()
+    except MedaidError as e:
+        fail(str(e))
+    for r in rows:
+        what = "补付 / pay" if r.amount > 0 else "追回 / recover"
+        sys.stdout.write(f"{r.psn_no}\t{r.name}\t{r.year}\t{what}\t{to_yuan(abs(r.amount))}"
+                         f"\t{r.adjustments} adjustments\n")
+    sys.stdout.write(f"{len(rows)} persons\n")
 
 
 def backup(

@@ -12,8 +12,10 @@ recomputes everything the ledger implies and compares:
   deltas negated;
 - every entry's amounts add up: hifp_pay + hifmi_pay + oth_pay + maf_pay + psn_part_amt
   = medfee_sumamt;
+- every adjustment (re-settlement's 补差) adjusts a `settle` entry of its person-year and
+  its differences add up: hifp_pay + hifmi_pay + maf_pay + psn_part_amt = 0;
 - every person-year's stored pools equal the sum of the pool deltas of its settlements
-  that are not cancelled (exact: fractions stay fractions);
+  that are not cancelled and of its adjustments (exact: fractions stay fractions);
 - every `settle` and `cancel` entry of the audit log names a ledger entry, and every
   ledger entry is named by one (a removed ledger row whose pool deltas were all zero
   shows here).
@@ -35,7 +37,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, select
 
 from medaid.store import db, pools
-from medaid.store.models import AuditEntry, Institution, PersonYear, Settlement
+from medaid.store.models import Adjustment, AuditEntry, Institution, PersonYear, Settlement
 
 MAX_PROBLEMS = 1000  # kept in the report; the count goes on beyond
 PAID = ("hifp_pay", "hifmi_pay", "oth_pay", "maf_pay", "psn_part_amt")
@@ -204,11 +206,13 @@ def verify(conn: Connection, audit: bool = True) -> LedgerReport:
             report.problem(f"settlement {twice.setl_id} ({key(twice)}) is cancelled "
                            f"{len(by)} times: {', '.join(sorted(by))}")
 
-    # What the pools must be: the deltas of the settlements not cancelled.
+    # What the pools must be: the deltas of the settlements not cancelled and of the
+    # adjustments (a cancelled visit's adjustments are reversed by one more).
     expected: dict[tuple[int, int], Pools] = defaultdict(dict)
     for e in settled.values():
         if e.id not in reversed_by and e.deltas is not None:
             _add(expected[(e.person_id, e.year)], e.deltas)
+    years |= _adjustments(conn, report, settled, expected)
     stored_rows = conn.execute(select(PersonYear.person_id, PersonYear.year, PersonYear.pools)
                                .order_by(PersonYear.person_id, PersonYear.year))
     stored_years: set[tuple[int, int]] = set()
@@ -230,6 +234,37 @@ def verify(conn: Connection, audit: bool = True) -> LedgerReport:
     if audit:
         _against_audit(conn, report, settled, cancels)
     return report
+
+
+def _adjustments(conn: Connection, report: LedgerReport, settled: dict[int, _Entry],
+                 expected: dict[tuple[int, int], Pools]) -> set[tuple[int, int]]:
+    """Each adjustment adjusts a settlement of its person-year, adds up, and its pool
+    deltas count in its year's pools; the person-years adjusted."""
+    rows = conn.execution_options(yield_per=2000).execute(
+        select(Adjustment.adj_id, Adjustment.settlement_id, Adjustment.person_id,
+               Adjustment.year, Adjustment.pool_deltas,
+               *(getattr(Adjustment, n) for n in ("hifp_pay", "hifmi_pay", "maf_pay",
+                                                  "psn_part_amt")))
+        .order_by(Adjustment.id))
+    years = set()
+    for row in rows:
+        years.add((row.person_id, row.year))
+        target = settled.get(row.settlement_id)
+        if target is None or (target.person_id, target.year) != (row.person_id, row.year):
+            report.problem(f"adjustment {row.adj_id} adjusts entry {row.settlement_id}, not a "
+                           f"settlement of its person and year")
+        total = row.hifp_pay + row.hifmi_pay + row.maf_pay + row.psn_part_amt
+        if total:
+            report.problem(f"adjustment {row.adj_id}: differences do not add up: hifp_pay "
+                           f"{row.hifp_pay} + hifmi_pay {row.hifmi_pay} + maf_pay "
+                           f"{row.maf_pay} + psn_part_amt {row.psn_part_amt} = {total}, not 0")
+        deltas = _exact(row.pool_deltas)
+        if deltas is None:
+            report.problem(f"adjustment {row.adj_id}: pool deltas unreadable: "
+                           f"{row.pool_deltas!r}")
+        else:
+            _add(expected[(row.person_id, row.year)], deltas)
+    return years
 
 
 def _against_audit(conn: Connection, report: LedgerReport, settled: dict[int, _Entry],

@@ -1,10 +1,11 @@
 """The tables: registry, settlement ledger, per-person annual pools, local parameters,
-users, tokens and the audit log.
+users, tokens and the audit log; the adjustments re-settlement appends.
 
 Money is BigInteger fen. The settlement ledger is append-only (a trigger refuses UPDATE
 and DELETE, see the migrations): a cancellation is a new row of kind `cancel` whose amounts
 and pool deltas are the original's negated, so sums over the ledger are net amounts and
-a person's pools are the sum of the deltas of their year.
+a person's pools are the sum of the deltas of their year. Re-settlement appends adjustments
+(also append-only) with the differences, so the sums stay net (docs/RESETTLEMENT.md).
 """
 
 from __future__ import annotations
@@ -165,9 +166,63 @@ class Settlement(Base):
     trace: Mapped[list[dict[str, Any]]] = mapped_column(JSON)  # amounts in fen
     pool_deltas: Mapped[dict[str, int | str]] = mapped_column(JSON)  # see store.pools
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # the engine's visit as settled (store.visits), so that it can be settled again; null
+    # on a cancellation and on entries written before migration 0007
+    visit: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     institution: Mapped[Institution] = relationship(lazy="joined")
     reverses: Mapped[Settlement | None] = relationship(remote_side=[id])
+
+
+# The tiers an adjustment corrects, each a difference in fen (RESETTLEMENT.md).
+TIERS = ("hifp_pay", "hifmi_pay", "base", "assistance", "tilted", "special", "maf_pay",
+         "psn_part_amt")
+CAUSES = ("cancel", "roster", "application", "parameter", "resettle")
+ROUTES = ("batch", "person")  # the institution's next payment batch; the person (paper)
+
+
+class Adjustment(Base):
+    """One entry of the append-only adjustment ledger (补差): what re-settling a person's
+    year on today's facts changed in one visit, tier by tier, and why.
+
+    A visit's amounts are its settlement, less its cancellation, plus its adjustments;
+    its pool additions likewise."""
+
+    __tablename__ = "adjustments"
+    __table_args__ = (
+        Index("ix_adjustments_person_year", "person_id", "year"),
+        CheckConstraint(f"cause IN {CAUSES}", name="cause"),
+        CheckConstraint(f"route IN {ROUTES}", name="route"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
+                                    primary_key=True)
+    adj_id: Mapped[str] = mapped_column(String(40), unique=True)
+    settlement_id: Mapped[int] = mapped_column(ForeignKey("settlements.id"), index=True)
+    run_id: Mapped[str] = mapped_column(String(40))  # the re-settlement that wrote it
+    institution_id: Mapped[int] = mapped_column(ForeignKey("institutions.id"))
+    person_id: Mapped[int] = mapped_column(ForeignKey("persons.id"))
+    psn_no: Mapped[str] = mapped_column(String(40))
+    year: Mapped[int] = mapped_column(Integer)
+    cause: Mapped[str] = mapped_column(String(16))  # one of CAUSES
+    cause_ref: Mapped[str] = mapped_column(String(200))  # settlement:…, roster:…, …
+    reason: Mapped[str] = mapped_column(Text)  # in words, Chinese first
+    route: Mapped[str] = mapped_column(String(8))  # one of ROUTES
+    hifp_pay: Mapped[int] = mapped_column(BigInteger)
+    hifmi_pay: Mapped[int] = mapped_column(BigInteger)
+    base: Mapped[int] = mapped_column(BigInteger)
+    assistance: Mapped[int] = mapped_column(BigInteger)
+    tilted: Mapped[int] = mapped_column(BigInteger)
+    special: Mapped[int] = mapped_column(BigInteger)
+    maf_pay: Mapped[int] = mapped_column(BigInteger)
+    psn_part_amt: Mapped[int] = mapped_column(BigInteger)
+    pool_deltas: Mapped[dict[str, int | str]] = mapped_column(JSON)  # the change, store.pools
+    category: Mapped[str | None] = mapped_column(String(40))  # as re-settled
+    rules: Mapped[list[str]] = mapped_column(JSON)
+    trace: Mapped[list[dict[str, Any]]] = mapped_column(JSON)  # the visit re-settled, fen
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+    settlement: Mapped[Settlement] = relationship()
 
 
 class PersonYear(Base):
