@@ -4,9 +4,12 @@ One call settles a range of person-years; they are independent, so the caller ru
 on several threads (the kernel releases the GIL). Within one, the visits run in order
 through the chain of `engine.settle.settle_visit`: insurance when not given, the
 standings in tie order, each standing × alternative evaluated on a scratch copy of the
-pools (`engine.assistance.evaluate`), the highest total kept (ties: the first), its pools
-applied, then tilted assistance (`engine.tilt.tilted`). Every number is int64 fen or
-basis points; the YC-T tilted pool is an integer scaled by `scale` (see `batch.plan`).
+pools (`engine.assistance.evaluate`: each line pays `max(0, min(ΔR(F), base left))`, then
+at most what each of its cap pools has left), the highest total kept (ties: the first),
+its pools applied, the deductible and segment pools of every other line covering the
+visit under a category in force advanced by their base (`engine.settle._spending`), then
+tilted assistance (`engine.tilt.tilted`). Every number is int64 fen or basis points; the
+YC-T tilted pool is an integer scaled by `scale` (see `batch.plan`).
 
 Errors (a parameter a visit needs and nobody set, a pool past `POOL_LIMIT`) are codes in
 `err`, raised by the caller for the first visit that has one.
@@ -26,7 +29,7 @@ from medaid.batch.plan import (
     C_NSEG,
     C_OK,
     C_POINTS,
-    L_CAP,
+    L_AFTER_BASIC,
     L_DED,
     L_GRANT,
     L_NCAPS,
@@ -40,7 +43,6 @@ from medaid.batch.plan import (
     R_POINTS,
     R_TILT,
     T_APP,
-    T_CAP,
     T_DED,
     T_MODE,
     T_NCAPS,
@@ -57,8 +59,8 @@ ERR_SHIFT = 256  # err = code * ERR_SHIFT + line index (for ERR_LINE)
 
 
 @njit(cache=True, inline="always")
-def curve_value(c, ded, segs, nseg, cap, points, ratio):  # type: ignore[no-untyped-def]
-    """`Curve.value`: R(F(c)) in fen, ratios moved by `points` or replaced by `ratio` ≥ 0.
+def curve_scaled(c, ded, segs, nseg, points, ratio):  # type: ignore[no-untyped-def]
+    """`Curve.scaled`: F(c) × BP, ratios moved by `points` or replaced by `ratio` ≥ 0.
     `segs[s]` is (width or −1 for open, ratio in bp)."""
     rest = c - ded
     total = 0
@@ -70,16 +72,33 @@ def curve_value(c, ded, segs, nseg, cap, points, ratio):  # type: ignore[no-unty
         part = rest if width < 0 or rest < width else width
         total += part * r
         rest -= part
-    v = (2 * total + BP) // (2 * BP)
+    return total
+
+
+@njit(cache=True, inline="always")
+def curve_value(c, ded, segs, nseg, cap, points, ratio):  # type: ignore[no-untyped-def]
+    """`Curve.value`: R(F(c)) in fen, then capped: a cap inside F is critical-illness
+    insurance's alone (a line's caps are cap pools, −1 here)."""
+    v = (2 * curve_scaled(c, ded, segs, nseg, points, ratio) + BP) // (2 * BP)
     return cap if cap >= 0 and v >= cap else v
 
 
 @njit(cache=True, inline="always")
-def scaled_value(x, scale, ded, segs, nseg, cap):  # type: ignore[no-untyped-def]
-    """`Curve.value` at the fraction x / scale, exactly, without int64 overflow.
+def curve_delta(before, after, ded, segs, nseg, points, ratio, per_visit):  # type: ignore[no-untyped-def]
+    """`Curve.delta` of an uncapped curve: R(F(after)) − R(F(before)), or
+    R(F(after) − F(before)) when each visit is rounded on its own."""
+    if per_visit:
+        diff = curve_scaled(after, ded, segs, nseg, points, ratio) \
+            - curve_scaled(before, ded, segs, nseg, points, ratio)
+        return (2 * diff + BP) // (2 * BP)
+    return curve_value(after, ded, segs, nseg, -1, points, ratio) \
+        - curve_value(before, ded, segs, nseg, -1, points, ratio)
 
-    F × BP × scale = Σ part·r is split as scale·a + b so that no product grows beyond
-    the pool times BP; then R = ⌊(2F·BP·scale + BP·scale) / (2·BP·scale)⌋."""
+
+@njit(cache=True, inline="always")
+def scaled_parts(x, scale, ded, segs, nseg):  # type: ignore[no-untyped-def]
+    """F at the fraction x / scale, exactly, without int64 overflow: F × BP × scale =
+    scale·a + b with 0 ≤ b < scale (no product grows beyond the pool times BP)."""
     rest = x - ded * scale
     a = 0
     b = 0
@@ -93,18 +112,34 @@ def scaled_value(x, scale, ded, segs, nseg, cap):  # type: ignore[no-untyped-def
         b += (part % scale) * r
         rest -= part
     a += b // scale
-    b0 = b % scale
-    num = 2 * a + BP
-    v = num // (2 * BP) + (scale * (num % (2 * BP)) + 2 * b0) // (2 * BP * scale)
-    return cap if cap >= 0 and v >= cap else v
+    return a, b % scale
 
 
 @njit(cache=True, inline="always")
-def evaluate(p, alt, cat, ratio, pay_out, base, remaining, points, scratch,  # type: ignore[no-untyped-def]
-             lines, segs, caps, covers, alt_line, alt_lines):
+def rounded_parts(a, b, scale):  # type: ignore[no-untyped-def]
+    """R(F) for F × BP × scale = scale·a + b: ⌊(2F·BP·scale + BP·scale) / (2·BP·scale)⌋."""
+    num = 2 * a + BP
+    return num // (2 * BP) + (scale * (num % (2 * BP)) + 2 * b) // (2 * BP * scale)
+
+
+@njit(cache=True, inline="always")
+def scaled_delta(before, after, scale, ded, segs, nseg, per_visit):  # type: ignore[no-untyped-def]
+    """`Curve.delta` between the fractions before / scale and after / scale, exactly."""
+    aa, ba = scaled_parts(after, scale, ded, segs, nseg)
+    ab, bb = scaled_parts(before, scale, ded, segs, nseg)
+    if per_visit:
+        return rounded_parts(aa - ab, ba - bb, scale)
+    return rounded_parts(aa, ba, scale) - rounded_parts(ab, bb, scale)
+
+
+@njit(cache=True, inline="always")
+def evaluate(p, alt, cat, ratio, lookback, pay_out, base, after_basic, remaining, points,  # type: ignore[no-untyped-def]
+             per_visit, scratch, lines, segs, caps, covers, alt_line, alt_lines,
+             lookback_rules):
     """`engine.assistance.evaluate` on `scratch` (a copy of the pools): returns
     (assistance, special, lines-paid mask, main line, C before, C after, missing line,
-    covered: whether any line covers the category)."""
+    covered: whether any line covers the category). A look-back `ratio` ≥ 0 replaces the
+    ratios of the lines its entry `lookback` names (NB-A3, NB-A4), of no other line."""
     assistance = 0
     special = 0
     mask = 0
@@ -124,18 +159,15 @@ def evaluate(p, alt, cat, ratio, pay_out, base, remaining, points, scratch,  # t
         total = assistance + special
         grant = lines[p, li, L_GRANT]
         if grant >= 0:
-            pay = min(grant, remaining - total)
+            pay = max(0, min(grant, remaining - total))
         else:
             slot = lines[p, li, L_POOL]
             before = scratch[slot]
-            after = before + base
-            ded = lines[p, li, L_DED]
-            nseg = lines[p, li, L_NSEG]
-            cap = lines[p, li, L_CAP]
-            line_segs = segs[p, li]
-            fa = curve_value(after, ded, line_segs, nseg, cap, points, ratio)
-            fb = curve_value(before, ded, line_segs, nseg, cap, points, ratio)
-            pay = min(fa - fb, base - total)  # never beyond the base
+            after = before + (after_basic if lines[p, li, L_AFTER_BASIC] else base)
+            r = ratio if lookback >= 0 and lookback_rules[p, lookback, li] != 0 else -1
+            d = curve_delta(before, after, lines[p, li, L_DED], segs[p, li],
+                            lines[p, li, L_NSEG], points, r, per_visit)
+            pay = max(0, min(d, base - total))  # never below 0 nor beyond the base
             scratch[slot] = after
             if lines[p, li, L_TIER] == 0 and main < 0:
                 main = li
@@ -161,8 +193,8 @@ def evaluate(p, alt, cat, ratio, pay_out, base, remaining, points, scratch,  # t
 
 @njit(cache=True, nogil=True)
 def settle_range(g_lo, g_hi, group_off, plan, sel, medfee, inscp, hifp_in, hifmi_in, oth,  # type: ignore[no-untyped-def]
-                 location, referral, level, applied, st_cat, st_mode, st_ratio,
-                 cat_order, lines, segs, caps, covers, sel_setting, sel_alt, alt_line,
+                 location, referral, level, applied, st_cat, st_mode, st_ratio, st_lb,
+                 lookback_rules, per_visit_of, cat_order, lines, segs, caps, covers, sel_setting, sel_alt, alt_line,
                  alt_lines, ref_tab, tilt, tilt_segs, tilt_caps, tilt_referral, tilt_location,
                  tilt_setting, ci, ci_segs, bi, bi_level, scale, n_slots,
                  hifp_o, hifmi_o, base_o, assist_o, tilted_o, special_o, cat_o, mask_o, err_o,
@@ -177,7 +209,9 @@ def settle_range(g_lo, g_hi, group_off, plan, sel, medfee, inscp, hifp_in, hifmi
     f_cat = np.zeros(slots, np.int64)
     f_mode = np.zeros(slots, np.int64)
     f_ratio = np.zeros(slots, np.int64)
+    f_lb = np.zeros(slots, np.int64)
     f_key = np.zeros(slots, np.int64)
+    done = np.full(n_slots, -1, np.int64)  # visit index: the pool advanced for that visit
     for g in range(g_lo, g_hi):
         lo = group_off[g]
         hi = group_off[g + 1]
@@ -195,8 +229,9 @@ def settle_range(g_lo, g_hi, group_off, plan, sel, medfee, inscp, hifp_in, hifmi
             if cumulative > POOL_LIMIT:
                 err = ERR_LIMIT * ERR_SHIFT
 
-            # Standings in tie order: in force first, then by category order; duplicates of
-            # (category, mode, ratio) dropped (engine.windows.standings).
+            # Standings in tie order (the category's order, whether in force or in a
+            # look-back); duplicates of (category, mode, ratio) dropped, the first kept
+            # (engine.windows.standings).
             n = 0
             for k in range(slots):
                 m = st_mode[k, i]
@@ -204,7 +239,7 @@ def settle_range(g_lo, g_hi, group_off, plan, sel, medfee, inscp, hifp_in, hifmi
                     continue
                 c = st_cat[k, i]
                 r = st_ratio[k, i]
-                key = (0 if m == IN_FORCE else 1) * 1_000_000 + cat_order[p, c]
+                key = cat_order[p, c]
                 dup = False  # an earlier slot with the same key sorts first: keep it
                 for j in range(n):
                     if f_cat[j] == c and f_mode[j] == m and f_ratio[j] == r:
@@ -217,11 +252,13 @@ def settle_range(g_lo, g_hi, group_off, plan, sel, medfee, inscp, hifp_in, hifmi
                     f_cat[j] = f_cat[j - 1]
                     f_mode[j] = f_mode[j - 1]
                     f_ratio[j] = f_ratio[j - 1]
+                    f_lb[j] = f_lb[j - 1]
                     f_key[j] = f_key[j - 1]
                     j -= 1
                 f_cat[j] = c
                 f_mode[j] = m
                 f_ratio[j] = r
+                f_lb[j] = st_lb[k, i]
                 f_key[j] = key
                 n += 1
             assisted = 0
@@ -260,6 +297,8 @@ def settle_range(g_lo, g_hi, group_off, plan, sel, medfee, inscp, hifp_in, hifmi
                 ci_paid += pay
                 hifmi = pay
             base = max(0, inscp[i] - hifp - hifmi - oth[i])
+            after_basic = max(0, inscp[i] - hifp)
+            per_visit = per_visit_of[p] != 0
             hifp_o[i] = hifp
             hifmi_o[i] = hifmi
             base_o[i] = base
@@ -287,6 +326,7 @@ def settle_range(g_lo, g_hi, group_off, plan, sel, medfee, inscp, hifp_in, hifmi
             best_cb = 0
             best_ca = 0
             best_cat = -1
+            best_alt = -1
             best_covered = False
             first = True
             n_alt = sel_alt[s + 1] - sel_alt[s]
@@ -301,8 +341,9 @@ def settle_range(g_lo, g_hi, group_off, plan, sel, medfee, inscp, hifp_in, hifmi
                     if trials > 1:
                         scratch[:] = pools
                     assistance, special, mask, main, cb, ca, missing, covered = evaluate(
-                        p, a, f_cat[j], f_ratio[j], pay_out, base, remaining, points, target,
-                        lines, segs, caps, covers, alt_line, alt_lines)
+                        p, a, f_cat[j], f_ratio[j], f_lb[j], pay_out, base, after_basic,
+                        remaining, points, per_visit, target, lines, segs, caps, covers,
+                        alt_line, alt_lines, lookback_rules)
                     if missing >= 0 and err == 0:
                         err = ERR_LINE * ERR_SHIFT + missing
                     if first or assistance + special > best_total:
@@ -315,11 +356,35 @@ def settle_range(g_lo, g_hi, group_off, plan, sel, medfee, inscp, hifp_in, hifmi
                         best_cb = cb
                         best_ca = ca
                         best_cat = f_cat[j]
+                        best_alt = a
                         best_covered = covered
                         if trials > 1:
                             best[:] = scratch
             if trials > 1:
                 pools[:] = best
+
+            # Deductible and segment pools measure spending (engine.settle._spending): every
+            # such pool of a line covering the visit under a category in force advances by
+            # that line's base, once per visit; those the applied outcome drew on already did.
+            for k in range(alt_line[best_alt], alt_line[best_alt + 1]):
+                li = alt_lines[k]
+                if covers[p, li, best_cat] != 0 and lines[p, li, L_OK] != 0 \
+                        and lines[p, li, L_GRANT] < 0:
+                    done[lines[p, li, L_POOL]] = i
+            for j in range(n):
+                if f_mode[j] != IN_FORCE:
+                    continue
+                for a in range(sel_alt[s], sel_alt[s + 1]):
+                    for k in range(alt_line[a], alt_line[a + 1]):
+                        li = alt_lines[k]
+                        if covers[p, li, f_cat[j]] == 0 or lines[p, li, L_OK] == 0 \
+                                or lines[p, li, L_GRANT] >= 0:
+                            continue
+                        slot = lines[p, li, L_POOL]
+                        if done[slot] == i:
+                            continue
+                        done[slot] = i
+                        pools[slot] += after_basic if lines[p, li, L_AFTER_BASIC] else base
             cat_o[i] = best_cat
             assist_o[i] = best_assist
             special_o[i] = best_special
@@ -345,11 +410,11 @@ def settle_range(g_lo, g_hi, group_off, plan, sel, medfee, inscp, hifp_in, hifmi
                     if tilt[p, T_OK] == 0:
                         err = ERR_TILTED * ERR_SHIFT
                     after = tpool + add
-                    ded = tilt[p, T_DED]
-                    nseg = tilt[p, T_NSEG]
-                    cap = tilt[p, T_CAP]
-                    pay = scaled_value(after, scale, ded, tilt_segs[p], nseg, cap) \
-                        - scaled_value(tpool, scale, ded, tilt_segs[p], nseg, cap)
+                    pay = scaled_delta(tpool, after, scale, tilt[p, T_DED], tilt_segs[p],
+                                       tilt[p, T_NSEG], per_visit)
+                    # never beyond what assistance left of the base (a grant may already
+                    # exceed it), then within the cap pools
+                    pay = max(0, min(pay, base - best_total))
                     for k in range(tilt[p, T_NCAPS]):
                         slot = tilt_caps[p, k, 0]
                         amount = tilt_caps[p, k, 1]
@@ -358,7 +423,6 @@ def settle_range(g_lo, g_hi, group_off, plan, sel, medfee, inscp, hifp_in, hifmi
                             pay = max(0, amount - spent)
                         pools[slot] = spent + pay
                     tpool = after
-            pay = max(0, min(pay, base - best_total))  # a grant may already exceed the base
             tilted_o[i] = pay
             mask_o[i] = best_mask
             err_o[i] = err

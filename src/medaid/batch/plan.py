@@ -41,10 +41,11 @@ INT64_HEADROOM = 2**62
 GRADES = (None, 1, 2, 3, 4)  # index 0: no disability grade
 MAX_LINES = 62  # the kernel reports the lines that paid as bits of an int64
 
-# Fields of the packed per-line array `lines[plan, line, field]`.
-L_TIER, L_GRANT, L_DED, L_NSEG, L_CAP, L_POOL, L_NCAPS, L_OK, L_REACH = range(9)
+# Fields of the packed per-line array `lines[plan, line, field]`. A line's curve has no cap:
+# caps are payout limits on cap pools (`caps`), never part of F (RULES §3).
+L_TIER, L_GRANT, L_DED, L_NSEG, L_POOL, L_NCAPS, L_OK, L_REACH, L_AFTER_BASIC = range(9)
 # Fields of `tilt[plan, field]`; modes.
-T_MODE, T_APP, T_DED, T_NSEG, T_CAP, T_NCAPS, T_OK = range(7)
+T_MODE, T_APP, T_DED, T_NSEG, T_NCAPS, T_OK = range(6)
 TILT_NONE, TILT_REMAINDER, TILT_BEYOND_CAP = 0, 1, 2
 # Fields of `ci[plan, field]` (critical illness) and `bi[plan, field]` (basic insurance).
 C_OK, C_DED, C_DED_TILT, C_POINTS, C_NSEG, C_CAP = range(6)
@@ -95,6 +96,8 @@ class Plans:
     bi: I64  # [plan, B_*]
     bi_level: I64  # [plan, level 0–3, (valid, deductible, ratio)]
     lookback_ratio: I64  # [plan, lookback entry] bp, −1: none (the line's own ratios)
+    lookback_rules: npt.NDArray[np.int8]  # [plan, lookback entry, line]: its ratio applies
+    per_visit: npt.NDArray[np.int8]  # [plan]: rounding per_visit (else cumulative)
     problems: Problems
     rules: list[list[str]]  # [plan][line] rule id
     tilted_rule: list[str | None]  # [plan]
@@ -215,9 +218,11 @@ def compile_plans(versions: Sequence[Policy], local: Mapping[str, object],
         if cfg is None or cfg.base != "beyond_cap":
             continue
         for li, item in enumerate(resolved[p]):
-            if item is None or item[0] is None or item[0].cap is None:
+            if item is None or item[0] is None or not item[1] \
+                    or versions[vi].lines[li].tier != "assistance":  # only these are `main`
                 continue
-            reach = item[0].reach(item[0].cap)
+            # S* is where the line's smallest cap is reached (engine.tilt)
+            reach = item[0].reach(min(amount for _, amount in item[1]))
             if reach is not None:
                 reaches[(p, li)] = reach
                 scale = math.lcm(scale, reach.denominator)
@@ -232,7 +237,7 @@ def compile_plans(versions: Sequence[Policy], local: Mapping[str, object],
     caps = np.zeros((n_plans, n_lines, n_caps, 2), np.int64)
     covers = np.zeros((n_plans, n_lines, len(categories)), np.int8)
     referral = np.zeros((n_plans, len(REFERRALS), 3), np.int64)
-    tilt = np.zeros((n_plans, 7), np.int64)
+    tilt = np.zeros((n_plans, 6), np.int64)
     tilt_segs = np.zeros((n_plans, n_tsegs, 2), np.int64)
     tilt_caps = np.zeros((n_plans, n_tcaps, 2), np.int64)
     tilt_referral = np.zeros((n_plans, len(REFERRALS)), np.int8)
@@ -243,6 +248,8 @@ def compile_plans(versions: Sequence[Policy], local: Mapping[str, object],
     bi_arr = np.zeros((n_plans, 2), np.int64)
     bi_level = np.zeros((n_plans, 4, 3), np.int64)
     lookback_ratio = np.full((n_plans, n_lb), -1, np.int64)
+    lookback_rules = np.zeros((n_plans, n_lb, n_lines), np.int8)
+    per_visit = np.zeros(n_plans, np.int8)
     sel_of = np.zeros((n_plans, len(KINDS), 4, len(GRADES)), np.int32)
     sel_setting: list[int] = []
     sel_alt = [0]
@@ -256,9 +263,15 @@ def compile_plans(versions: Sequence[Policy], local: Mapping[str, object],
         for c, n in policy.order.items():
             cat_order[p, cat_index[c]] = n
         rules.append([ln.rule for ln in policy.lines])
+        per_visit[p] = policy.spec.rounding == "per_visit"
+        for j, lb in enumerate(policy.spec.windows.lookback):
+            applies = set(lb.rules or [lb.rule])  # engine.windows: Standing.ratio_rules
+            for line in policy.lines:
+                lookback_rules[p, j, line.index] = line.rule in applies
         for line in policy.lines:
             li = line.index
             lines[p, li, L_TIER] = 1 if line.tier == "special" else 0
+            lines[p, li, L_AFTER_BASIC] = line.spec.base == "after_basic"
             for c in categories:
                 covers[p, li, cat_index[c]] = line.covers(c)
             item = resolved[p][li]
@@ -269,11 +282,10 @@ def compile_plans(versions: Sequence[Policy], local: Mapping[str, object],
             lines[p, li, L_OK] = 1
             lines[p, li, L_GRANT] = -1 if grant is None else grant
             lines[p, li, L_REACH] = -1
-            lines[p, li, L_CAP] = -1
             if curve is not None:
+                assert curve.cap is None, "a line's cap is a cap pool, never in F"
                 lines[p, li, L_DED] = curve.deductible
                 lines[p, li, L_NSEG] = len(curve.segments)
-                lines[p, li, L_CAP] = -1 if curve.cap is None else curve.cap
                 segs[p, li, :len(curve.segments)] = _curve_rows(curve)
                 reach = reaches.get((p, li))
                 if reach is not None:
@@ -307,7 +319,7 @@ def compile_plans(versions: Sequence[Policy], local: Mapping[str, object],
                 tilt[p, T_OK] = 1
                 tilt[p, T_DED] = curve.deductible
                 tilt[p, T_NSEG] = len(curve.segments)
-                tilt[p, T_CAP] = -1 if curve.cap is None else curve.cap
+                assert curve.cap is None, "tilted caps are cap pools, never in F"
                 tilt_segs[p, :len(curve.segments)] = _curve_rows(curve)
                 tilt[p, T_NCAPS] = len(tcaps)
                 for k, (pool, amount) in enumerate(tcaps):
@@ -362,5 +374,6 @@ def compile_plans(versions: Sequence[Policy], local: Mapping[str, object],
         alt_lines=np.array(alt_lines or [0], np.int64), referral=referral, tilt=tilt,
         tilt_segs=tilt_segs, tilt_caps=tilt_caps, tilt_referral=tilt_referral,
         tilt_location=tilt_location, tilt_setting=tilt_setting, ci=ci_arr, ci_segs=ci_segs,
-        bi=bi_arr, bi_level=bi_level, lookback_ratio=lookback_ratio, problems=problems,
+        bi=bi_arr, bi_level=bi_level, lookback_ratio=lookback_ratio,
+        lookback_rules=lookback_rules, per_visit=per_visit, problems=problems,
         rules=rules, tilted_rule=tilted_rule)

@@ -268,8 +268,7 @@ def settle_population(versions: Sequence[Policy], local: Mapping[str, object],
                                                                           tapp)), -1)
     counts = np.diff(persons.ident_offsets)
     slots = max(1, int(counts.max()) if len(counts) else 1)
-    st = standings.Standings(np.empty((slots, n), np.int16), np.empty((slots, n), np.int8),
-                             np.empty((slots, n), np.int16))
+    st = standings.Standings.empty(slots, n)
     out = {name: np.empty(n, np.int64) for name in (
         "hifp", "hifmi", "base", "assistance", "tilted", "special", "mask")}
     n_slots = max(1, len(plans.pools))
@@ -294,8 +293,7 @@ def settle_population(versions: Sequence[Policy], local: Mapping[str, object],
             policy = versions[vi]
             if len(used) == 1:
                 rows: slice | npt.NDArray[np.int64] = slice(lo, hi)
-                part = standings.Standings(st.cat[:, lo:hi], st.mode[:, lo:hi],
-                                           st.ratio[:, lo:hi])
+                part = st.part(lo, hi)
             else:
                 rows = np.flatnonzero(version_of[plan[lo:hi]] == vi) + lo
                 part = None
@@ -305,12 +303,13 @@ def settle_population(versions: Sequence[Policy], local: Mapping[str, object],
                 visits.end[rows], year[rows], stay, plan[rows], plans.lookback_ratio,
                 plans.problems.lookback, slots, part)
             if part is None:
-                st.cat[:, rows], st.mode[:, rows], st.ratio[:, rows] = \
-                    got.cat, got.mode, got.ratio
+                st.cat[:, rows], st.mode[:, rows], st.ratio[:, rows], st.lookback[:, rows] = \
+                    got.cat, got.mode, got.ratio, got.lookback
         kernel.settle_range(
             g_lo, g_hi, group_off, plan, sel, visits.medfee, visits.inscp, visits.hifp,
             visits.hifmi, visits.oth, visits.location, visits.referral, visits.level, applied,
-            st.cat, st.mode, st.ratio, plans.cat_order, plans.lines, plans.segs, plans.caps,
+            st.cat, st.mode, st.ratio, st.lookback, plans.lookback_rules, plans.per_visit,
+            plans.cat_order, plans.lines, plans.segs, plans.caps,
             plans.covers, plans.sel_setting, plans.sel_alt, plans.alt_line, plans.alt_lines,
             plans.referral, plans.tilt, plans.tilt_segs, plans.tilt_caps, plans.tilt_referral,
             plans.tilt_location, plans.tilt_setting, plans.ci, plans.ci_segs, plans.bi,

@@ -2,10 +2,13 @@
 
 For each visit and each identity slot k of its person (slot k holds the person's k-th
 identity), the standing is computed with numpy over all visits at once: in force, in a
-look-back period (with its ratio), YC-T tilt-only look-back, or none. Window bounds are
-per identity, computed once; per visit there are only gathers and comparisons. The
-kernel then orders the standings of a visit (in force first, then tie order) and drops
-duplicates exactly as `engine.windows.standings` does.
+look-back period (with its ratio and the entry it comes from, whose `rules` the ratio
+applies to), YC-T tilt-only look-back, or none. The periods are tried in the engine's
+order (`engine.windows.periods`): look-backs with a ratio of their own, the window in
+force, look-backs without, the tilted look-back. Window bounds are per identity, computed
+once; per visit there are only gathers and comparisons. The kernel then orders the
+standings of a visit by tie order alone and drops duplicates exactly as
+`engine.windows.standings` does.
 """
 
 from __future__ import annotations
@@ -31,11 +34,21 @@ OPEN = np.iinfo(np.int32).max  # no exit date
 @dataclass(frozen=True)
 class Standings:
     """[slot, visit]: category (global code), mode (NONE: no standing), look-back ratio
-    (bp, −1: the line's own)."""
+    (bp, −1: the line's own) and look-back entry (−1: none)."""
 
     cat: I16
     mode: I8
     ratio: I16
+    lookback: I8
+
+    @staticmethod
+    def empty(slots: int, n: int) -> Standings:
+        return Standings(np.empty((slots, n), np.int16), np.empty((slots, n), np.int8),
+                         np.empty((slots, n), np.int16), np.empty((slots, n), np.int8))
+
+    def part(self, lo: int, hi: int) -> Standings:
+        return Standings(self.cat[:, lo:hi], self.mode[:, lo:hi], self.ratio[:, lo:hi],
+                         self.lookback[:, lo:hi])
 
 
 def add_months(days: I32, months: int) -> I32:
@@ -96,9 +109,14 @@ def compute(policy: Policy, persons: PersonColumns, ident_cat: I32, categories: 
     frm, to, app = persons.ident_from, persons.ident_to, persons.ident_application
     first = np.concatenate((month_start(frm) if w.start == "month_start" else frm, never))
     closed = to != NO_DATE
-    last = np.concatenate((np.where(
-        closed, to if w.end == "exact" else month_end(np.where(closed, to, frm)), OPEN
-    ).astype(np.int32), never - 1))
+    if w.end == "exact":
+        exit_day = to
+    else:  # month-end exit, only for `month_end_categories` when listed (JS-W)
+        listed = w.month_end_categories
+        month_end_cat = np.array([listed is None or c in listed for c in categories] or [False])
+        exit_day = np.where(month_end_cat[ident_cat] if len(ident_cat) else False,
+                            month_end(np.where(closed, to, frm)), to)
+    last = np.concatenate((np.where(closed, exit_day, OPEN).astype(np.int32), never - 1))
     cats = np.concatenate((ident_cat, [0])).astype(np.int16)
     lookbacks = []
     for j, lb in enumerate(w.lookback):
@@ -106,6 +124,9 @@ def compute(policy: Policy, persons: PersonColumns, ident_cat: I32, categories: 
         anchor = np.where(app != NO_DATE, app, frm) if lb.before == "application" else frm
         lookbacks.append((j, member, np.concatenate((add_months(anchor, -lb.months), never)),
                           np.concatenate((anchor - 1, never - 1))))
+    # a look-back with a ratio of its own is tried before the window (NB-A3 after recognition)
+    with_ratio = [lb for lb in lookbacks if w.lookback[lb[0]].ratio is not None]
+    without = [lb for lb in lookbacks if w.lookback[lb[0]].ratio is None]
     tilted = policy.spec.tilted
     tilt_months = tilted.lookback_months if tilted is not None else 0
     if tilt_months:
@@ -118,11 +139,11 @@ def compute(policy: Policy, persons: PersonColumns, ident_cat: I32, categories: 
 
     probe = np.where(stay, start, end)  # a stay is covered when any of its days is
     if out is None:
-        out = Standings(np.empty((slots, n), np.int16), np.empty((slots, n), np.int8),
-                        np.empty((slots, n), np.int16))
-    cat, mode, ratio = out.cat, out.mode, out.ratio  # ratio: bp ≤ 10,000
+        out = Standings.empty(slots, n)
+    cat, mode, ratio, entry = out.cat, out.mode, out.ratio, out.lookback  # ratio: bp ≤ 10,000
     mode[:] = NONE
     ratio[:] = -1
+    entry[:] = -1
     first_ident = np.where(count > 0, off[:-1], len(frm)).astype(np.int32)
     for k in range(slots):
         # Slot 0 over every visit; later slots over the visits of persons with more than k
@@ -135,24 +156,32 @@ def compute(policy: Policy, persons: PersonColumns, ident_cat: I32, categories: 
         e = end if rows is None else end[rows]
         pr = probe if rows is None else probe[rows]
         c = cats[idx]
-        inside = (e >= first[idx]) & (pr <= last[idx])
-        m = inside.view(np.int8).copy()  # IN_FORCE is 1
-        pending = ~inside
-        for j, member, lo, hi in lookbacks:
-            candidates = np.flatnonzero(pending & member[c])
-            if not len(candidates):
-                continue
-            ci = idx[candidates]
-            hit = candidates[(e[candidates] >= lo[ci]) & (pr[candidates] <= hi[ci])]
-            if len(hit):
-                rows_hit = hit if rows is None else rows[hit]
-                plans = plan[rows_hit]
-                for p in np.unique(plans):
-                    if (int(p), j) in problems:
-                        raise problems[(int(p), j)]
-                m[hit] = LOOKBACK
-                ratio[k, rows_hit] = lookback_ratio[plans, j]
-                pending[hit] = False
+        m = np.zeros(len(idx), np.int8)
+        pending = np.ones(len(idx), bool)
+
+        def look_back(found: list[tuple[int, npt.NDArray[np.bool_], I32, I32]]) -> None:
+            for j, member, lo, hi in found:
+                candidates = np.flatnonzero(pending & member[c])
+                if not len(candidates):
+                    continue
+                ci = idx[candidates]
+                hit = candidates[(e[candidates] >= lo[ci]) & (pr[candidates] <= hi[ci])]
+                if len(hit):
+                    rows_hit = hit if rows is None else rows[hit]
+                    plans = plan[rows_hit]
+                    for p in np.unique(plans):
+                        if (int(p), j) in problems:
+                            raise problems[(int(p), j)]
+                    m[hit] = LOOKBACK
+                    ratio[k, rows_hit] = lookback_ratio[plans, j]
+                    entry[k, rows_hit] = j
+                    pending[hit] = False
+
+        look_back(with_ratio)
+        inside = pending & (e >= first[idx]) & (pr <= last[idx])
+        m[inside] = IN_FORCE
+        pending &= ~inside
+        look_back(without)
         if tilt_months:
             candidates = np.flatnonzero(pending)
             rows_c = candidates if rows is None else rows[candidates]
