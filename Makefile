@@ -23,12 +23,16 @@ run: $(STAMP)
 examples: $(STAMP)
 	@for f in examples/*.json; do echo "== $$f"; $(BIN)/medaid settle $$f || exit 1; done
 
-## test: the project's tests, then the shared worked cases when ../shared is present
+## test: the project's tests on TEST_WORKERS processes, then the shared worked cases when
+## ../shared is present; the long runs need MEDAID_TEST_FULL=1 (CI sets it), PostgreSQL
+## MEDAID_TEST_POSTGRES_URL: the run ends by saying what it skipped and how to enable it
+TEST_WORKERS ?= auto
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS)
 	@if [ -x $(SHARED)/bin/check-cases ]; then \
-		echo "== worked cases ($(SHARED)/cases/public)"; \
-		MEDAID=$(BIN)/medaid $(SHARED)/bin/check-cases; \
+		echo "== worked cases ($(SHARED)/cases/public, $(SHARED)/cases/amended)"; \
+		MEDAID=$(BIN)/medaid $(SHARED)/bin/check-cases $(SHARED)/cases/public \
+			$(wildcard $(SHARED)/cases/amended); \
 	else echo "== $(SHARED)/bin/check-cases not present: worked cases skipped"; fi
 
 lint: $(STAMP)

@@ -17,6 +17,8 @@ from typing import Any
 
 import pytest
 
+pytestmark = pytest.mark.slow  # minutes of load, crashes and fuzzing: MEDAID_TEST_FULL=1
+
 ROOT = Path(__file__).resolve().parents[2]
 POSTGRES = os.environ.get("MEDAID_TEST_POSTGRES_URL")
 needs_postgres = pytest.mark.skipif(

@@ -1,5 +1,5 @@
-"""A clean database per test, on SQLite and on PostgreSQL (tests/databases.py), and an API
-client over it."""
+"""A clean database per test, on SQLite and on PostgreSQL, migrated (tests/databases.py),
+and an API client over it."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from api_helpers import World
 from fastapi.testclient import TestClient
 
-from databases import BACKENDS, empty_database
+from databases import BACKENDS, migrated_database
 from medaid.service import auth
 from medaid.service.app import create_app
 from medaid.service.uow import UnitOfWork
@@ -18,7 +18,7 @@ from medaid.service.uow import UnitOfWork
 
 @pytest.fixture(params=BACKENDS)
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    with empty_database(request.param, tmp_path) as url:
+    with migrated_database(request.param, tmp_path) as url:
         yield url
 
 

@@ -22,7 +22,7 @@ import uvicorn
 from demo_world import seed
 from web_helpers import Server, Site
 
-from databases import BACKENDS, empty_database
+from databases import BACKENDS, migrated_database
 from medaid.service.app import create_app
 from medaid.service.uow import UnitOfWork
 
@@ -30,7 +30,7 @@ from medaid.service.uow import UnitOfWork
 @pytest.fixture(scope="module", params=BACKENDS)
 def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
                  ) -> Iterator[str]:
-    with empty_database(request.param, tmp_path_factory.mktemp("web")) as url:
+    with migrated_database(request.param, tmp_path_factory.mktemp("web")) as url:
         yield url
 
 
