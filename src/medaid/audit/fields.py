@@ -1,0 +1,76 @@
+"""The platform export's columns, the codes they carry, and their Chinese labels.
+
+Columns are the national platform's field names (spec NATIONAL.md `setlinfo`); a header
+may also be the field's Chinese name (医疗费总额). Amounts are yuan with at most two
+decimals; `setl_time` is the settlement's date and time.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from medaid.policy.schema import KINDS
+
+TEXT_REQUIRED = ("psn_no", "setl_id", "mdtrt_id", "med_type", "fixmedins_code")
+AMOUNTS_REQUIRED = ("medfee_sumamt", "fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt",
+                    "hifp_pay", "hifmi_pay", "oth_pay", "maf_pay")
+REQUIRED = (*TEXT_REQUIRED, "setl_time", *AMOUNTS_REQUIRED)
+# optional: checked when present
+OPTIONAL = ("inscp_scp_amt", "psn_idet_type", "certno", "psn_name", "fixmedins_name",
+            "begndate", "enddate", "init_setl_id", "insuplc_admdvs", "mdtrtarea_admvs")
+ALL = (*REQUIRED, *OPTIONAL)
+
+LABELS: dict[str, str] = {
+    "psn_no": "人员编号", "setl_id": "结算ID", "mdtrt_id": "就诊ID", "med_type": "医疗类别",
+    "setl_time": "结算时间", "fixmedins_code": "定点医药机构编号",
+    "fixmedins_name": "定点医药机构名称", "medfee_sumamt": "医疗费总额",
+    "fulamt_ownpay_amt": "全自费金额", "overlmt_selfpay": "超限价自费费用",
+    "preselfpay_amt": "先行自付金额", "inscp_scp_amt": "符合政策范围金额",
+    "hifp_pay": "基本医疗保险统筹基金支出", "hifmi_pay": "居民大病保险资金支出",
+    "oth_pay": "其他支出", "maf_pay": "医疗救助基金支出", "psn_idet_type": "人员身份类别",
+    "certno": "证件号码", "psn_name": "人员姓名", "begndate": "开始日期", "enddate": "结束日期",
+    "init_setl_id": "原结算ID", "insuplc_admdvs": "参保地医保区划",
+    "mdtrtarea_admvs": "就医地医保区划",
+}
+
+# national med_type → the visit kind it is settled as (NATIONAL.md "How medaid uses them");
+# other codes (12 挂号, 13 急诊, 51 生育门诊, provincial codes) need --med-type CODE=KIND
+MED_TYPES: dict[str, str] = {"11": "general_outpatient", "14": "special_outpatient",
+                             "21": "inpatient", "23": "inpatient", "24": "inpatient",
+                             "52": "childbirth"}
+MED_TYPE_LABELS = {"11": "普通门诊", "12": "门诊挂号", "13": "急诊", "14": "门诊慢特病",
+                   "21": "普通住院", "23": "转外诊治住院", "24": "急诊转住院", "51": "生育门诊",
+                   "52": "生育住院"}
+KIND_LABELS = {"general_outpatient": "普通门诊", "special_outpatient": "门诊慢特病",
+               "inpatient": "住院", "dual_channel_drug": "双通道药品",
+               "rare_disease_drug": "罕见病用药", "rehabilitation": "康复",
+               "childbirth": "生育"}
+assert set(KIND_LABELS) == set(KINDS)
+
+_NOTE = re.compile(r"[(（][^)）]*[)）]")
+
+
+def _key(label: str) -> str:
+    k = "".join(unicodedata.normalize("NFKC", label).split()).strip("*").lower()
+    return _NOTE.sub("", k)
+
+
+_BY_KEY = {_key(name): name for name in ALL} | {_key(zh): name for name, zh in LABELS.items()}
+
+
+def field_of(header: object) -> str | None:
+    """The national field a header names (its field name or Chinese label), or None."""
+    return _BY_KEY.get(_key(str(header))) if header is not None else None
+
+
+def parse_med_types(items: list[str] | None) -> dict[str, str]:
+    """The med_type map, with `CODE=KIND` additions; ValueError naming a bad item."""
+    table = dict(MED_TYPES)
+    for item in items or []:
+        code, _, kind = (part.strip() for part in item.partition("="))
+        if not code or kind not in KINDS:
+            raise ValueError(f"--med-type {item}: expected CODE=KIND with KIND one of "
+                             f"{', '.join(KINDS)}")
+        table[code] = kind
+    return table

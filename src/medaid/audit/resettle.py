@@ -1,0 +1,337 @@
+"""Every person-year of an export settled again, net of cancellations, and compared.
+
+1. Each record is a settlement or a cancellation (a reversing record). A cancellation is
+   matched to its settlement by `init_setl_id` when the export has it, else to the latest
+   earlier settlement of the same person and `mdtrt_id` not yet cancelled. A visit
+   settled again without a cancellation between is a duplicate: only its first live
+   settlement counts.
+2. The live settlements are settled again by the batch path (`batch.settle`), per person
+   and calendar year of the visit's end, in `setl_time` order (ties: file order), with
+   the identities of the roster and the policy's rounding or the one chosen.
+3. Each settlement's `maf_pay` is compared with medaid's to the fen; a cancelled
+   settlement should net to zero with its cancellation, a duplicate should have paid
+   nothing. Person-years with a difference, and a sample of the others, are settled
+   again by the engine itself (`engine.settle.settle_year`): its trace explains each
+   finding, and its equality with the batch path on the sample is checked — if they
+   ever differ, every person-year is settled by the engine.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from medaid.audit.export import BadCell, BadExport, Records
+from medaid.audit.roster import NO_DATE, Identities
+from medaid.batch.schema import PersonColumns, VisitColumns
+from medaid.batch.settle import settle_population
+from medaid.case import LOCATIONS
+from medaid.engine.settle import settle_year
+from medaid.engine.types import Identity, Person, Settlement, Visit
+from medaid.errors import InputError, MissingParameter
+from medaid.policy.model import Policy, compile_policy
+from medaid.policy.schema import KINDS
+
+I8 = npt.NDArray[np.int8]
+I32 = npt.NDArray[np.int32]
+I64 = npt.NDArray[np.int64]
+
+EPOCH = date(1970, 1, 1)
+LIVE, CANCELLED, REVERSAL, DUPLICATE = 0, 1, 2, 3
+SAMPLE = 200  # person-years settled by both paths as a check on every run
+
+
+def with_rounding(versions: Sequence[Policy], rounding: str | None) -> list[Policy]:
+    """The versions with `rounding` (cumulative | per_visit) instead of their own."""
+    if rounding is None:
+        return list(versions)
+    return [p if p.spec.rounding == rounding else
+            compile_policy(p.spec.model_copy(update={"rounding": rounding}), p.path)
+            for p in versions]
+
+
+@dataclass
+class Outcome:
+    """The audit of an export: per record, what it is and what medaid pays."""
+
+    records: Records
+    person: I64  # per record: index into `keys`
+    keys: list[str]  # the persons (roster keys)
+    roster_of: I64  # per person: index into the roster's persons, −1: not in the roster
+    status: I8  # LIVE, CANCELLED, REVERSAL, DUPLICATE
+    partner: I64  # CANCELLED: its reversal; REVERSAL: its settlement; DUPLICATE: the first
+    year: I32
+    medaid: I64  # medaid's maf_pay (fen): LIVE as settled, CANCELLED/DUPLICATE 0
+    platform: I64  # the platform's net maf_pay: CANCELLED with its reversal; REVERSAL 0
+    category: list[str | None]  # per record (LIVE): the category medaid applied
+    rules: list[str]  # per record (LIVE): the rules that paid, "NJ-A2+NJ-T"
+    engine: dict[int, Settlement]  # record → the engine's settlement (explained records)
+    members: dict[int, list[int]]  # explained record → its person-year's live records
+    checked: int  # person-years settled by both paths
+    fallback: bool  # True: the batch path differed from the engine; the engine decided all
+    versions: list[Policy]
+    local: Mapping[str, object]
+    identities: Identities
+
+    @property
+    def diff(self) -> I64:
+        return self.platform - self.medaid
+
+    def person_of(self, i: int) -> Person:
+        return person_from_roster(self.keys[int(self.person[i])], self.identities,
+                                  int(self.roster_of[self.person[i]]))
+
+
+def _days(d: int) -> date:
+    return EPOCH + timedelta(days=int(d))
+
+
+def person_from_roster(key: str, ids: Identities, r: int) -> Person:
+    if r < 0:
+        return Person(key)
+    lo, hi = int(ids.offsets[r]), int(ids.offsets[r + 1])
+    return Person(key, tuple(
+        Identity(ids.category[k], _days(ids.start[k]),
+                 None if ids.end[k] == NO_DATE else _days(ids.end[k]),
+                 None if ids.application[k] == NO_DATE else _days(ids.application[k]))
+        for k in range(lo, hi)), disability_grade=int(ids.grade[r]) or None)
+
+
+def visit_of(rec: Records, i: int) -> Visit:
+    return Visit(
+        id=str(rec.setl_id[i].as_py()), kind=KINDS[int(rec.kind[i])],
+        start=_days(rec.start[i]), end=_days(rec.end[i]), medfee_sumamt=int(rec.medfee[i]),
+        fulamt_ownpay_amt=int(rec.fulamt[i]), overlmt_selfpay=int(rec.overlmt[i]),
+        preselfpay_amt=int(rec.preself[i]), hifp_pay=int(rec.hifp[i]),
+        hifmi_pay=int(rec.hifmi[i]), oth_pay=int(rec.oth[i]),
+        location=LOCATIONS[int(rec.location[i])])
+
+
+def _codes(a: pa.Array) -> tuple[I64, pa.Array]:
+    enc = a.dictionary_encode()
+    return np.asarray(enc.indices.to_numpy(), np.int64), enc.dictionary
+
+
+def _years(days: I32) -> I32:
+    return (days.astype("datetime64[D]").astype("datetime64[Y]").astype(np.int64)
+            + 1970).astype(np.int32)
+
+
+def _pairs(rec: Records, person: I64) -> tuple[I8, I64]:
+    """Cancellations matched to settlements, duplicates found (module docstring, 1)."""
+    n = len(rec)
+    status = np.where(rec.reversal, REVERSAL, LIVE).astype(np.int8)
+    partner = np.full(n, -1, np.int64)
+    bad: list[BadCell] = []
+    setl, setl_dict = _codes(rec.setl_id)
+    counts = np.bincount(setl, minlength=len(setl_dict))
+    if (counts > 1).any():
+        seen: dict[int, int] = {}
+        for i in np.flatnonzero(counts[setl] > 1).tolist():
+            s = int(setl[i])
+            if s in seen:
+                bad.append(BadCell(int(rec.row[i]), "setl_id", str(rec.setl_id[i].as_py()),
+                                   f"结算ID与第{seen[s]}行重复 / duplicate of row {seen[s]}"))
+            else:
+                seen[s] = int(rec.row[i])
+    mdtrt, mdtrt_dict = _codes(rec.mdtrt_id)
+    visit = person * max(1, len(mdtrt_dict)) + mdtrt
+    vcodes, vinv, vcounts = np.unique(visit, return_inverse=True, return_counts=True)
+    involved = (vcounts[vinv] > 1) | rec.reversal
+    if involved.any():
+        idx = np.flatnonzero(involved)
+        order = idx[np.lexsort((rec.row[idx], rec.time[idx]))]  # settlement order
+        by_setl: dict[str, int] = {}
+        if rec.init_setl_id is not None:
+            for i in order.tolist():
+                if not rec.reversal[i]:
+                    by_setl[str(rec.setl_id[i].as_py())] = i
+        groups: dict[int, list[int]] = {}
+        for i in order.tolist():
+            groups.setdefault(int(vinv[i]), []).append(i)
+        amounts = (rec.medfee, rec.fulamt, rec.overlmt, rec.preself, rec.hifp, rec.hifmi,
+                   rec.oth)
+        for members in groups.values():
+            open_: list[int] = []  # settlements not cancelled, in order
+            for i in members:
+                if not rec.reversal[i]:
+                    open_.append(i)
+                    continue
+                init = rec.init_setl_id[i].as_py() if rec.init_setl_id is not None else None
+                target = -1
+                if init is not None:
+                    target = by_setl.get(str(init), -1)
+                    if target >= 0 and (target not in open_):
+                        target = -2 if status[target] == CANCELLED else -1
+                elif open_:
+                    target = open_[-1]
+                if target < 0:
+                    column = "init_setl_id" if init is not None else "mdtrt_id"
+                    value = str(init) if init is not None else str(rec.mdtrt_id[i].as_py())
+                    why = ("原结算已被撤销 / its settlement is already cancelled" if target == -2
+                           else "找不到被撤销的结算（同一人员、就诊ID、更早的结算） / no earlier "
+                                "settlement of this person and mdtrt_id to cancel")
+                    bad.append(BadCell(int(rec.row[i]), column, value, why))
+                    continue
+                if any(int(a[i]) != -int(a[target]) for a in amounts):
+                    bad.append(BadCell(int(rec.row[i]), "medfee_sumamt", str(rec.medfee[i]),
+                                       f"撤销金额与第{int(rec.row[target])}行结算不符（不支持部分退费） / "
+                                       f"amounts do not reverse row {int(rec.row[target])}"))
+                    continue
+                open_.remove(target)
+                status[target] = CANCELLED
+                partner[target], partner[i] = i, target
+            live = [i for i in members if status[i] == LIVE]
+            for i in live[1:]:
+                status[i] = DUPLICATE
+                partner[i] = live[0]
+    if bad:
+        raise BadExport(rec.source, bad)
+    return status, partner
+
+
+def _persons(keys: pa.Array, ids: Identities) -> tuple[I64, PersonColumns, list[str]]:
+    """Each person's row in the roster, and the batch path's persons (key = index)."""
+    at = pc.index_in(keys, value_set=pa.array(ids.keys, pa.string()))
+    roster_of = np.asarray(at.fill_null(-1).to_numpy(), np.int64)
+    n = len(keys)
+    has = roster_of >= 0
+    r = np.where(has, roster_of, 0)
+    counts = np.where(has, ids.offsets[r + 1] - ids.offsets[r], 0) if len(ids) else \
+        np.zeros(n, np.int64)
+    offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    total = int(offsets[-1])
+    starts = np.repeat(ids.offsets[r] if len(ids) else np.zeros(n, np.int64), counts)
+    within = np.arange(total, dtype=np.int64) - np.repeat(offsets[:-1], counts)
+    items = starts + within
+    names = sorted(set(ids.category)) or [""]
+    code = {c: k for k, c in enumerate(names)}
+    cat_all = np.fromiter((code[c] for c in ids.category), np.int32, len(ids.category))
+    grade = np.where(has, ids.grade[r] if len(ids) else 0, 0).astype(np.int8)
+    persons = PersonColumns(
+        key=np.arange(n, dtype=np.int64), grade=grade,
+        tilted_application=np.full(n, NO_DATE, np.int32), ident_offsets=offsets,
+        ident_category=names, ident_cat=cat_all[items], ident_from=ids.start[items],
+        ident_to=ids.end[items], ident_application=ids.application[items])
+    return roster_of, persons, keys.to_pylist()
+
+
+_VISIT = re.compile(r"visits\[(\d+)\]")
+
+
+def run(rec: Records, ids: Identities, versions: Sequence[Policy],
+        local: Mapping[str, object], sample: int = SAMPLE) -> Outcome:
+    versions = sorted(versions, key=lambda p: p.in_force)
+    n = len(rec)
+    person, key_dict = _codes(rec.key)
+    roster_of, persons, keys = _persons(key_dict, ids)
+    status, partner = _pairs(rec, person)
+    year = _years(rec.end)
+
+    live = np.flatnonzero(status == LIVE)
+    scan = live[np.lexsort((rec.row[live], rec.time[live], year[live], person[live]))]
+    visits = VisitColumns(
+        person=person[scan], kind=rec.kind[scan], start=rec.start[scan], end=rec.end[scan],
+        medfee=rec.medfee[scan], inscp=(rec.medfee - rec.fulamt - rec.overlmt - rec.preself)[scan],
+        hifp=rec.hifp[scan], hifmi=rec.hifmi[scan], oth=rec.oth[scan],
+        location=rec.location[scan], referral=np.zeros(len(scan), np.int8),
+        level=np.zeros(len(scan), np.int8), flags=np.zeros(len(scan), np.int8))
+    try:
+        res = settle_population(versions, local, visits, persons)
+    except MissingParameter as e:
+        raise InputError(e.path, e.message) from None
+    except InputError as e:
+        m = _VISIT.search(e.path)
+        if m is None:
+            raise
+        row = int(rec.row[scan[int(m[1])]])
+        raise InputError(f"第{row}行 row {row}", e.message) from None
+
+    medaid = np.zeros(n, np.int64)
+    medaid[scan] = res.maf_pay
+    platform = rec.maf.copy()
+    canc = np.flatnonzero(status == CANCELLED)
+    platform[canc] += rec.maf[partner[canc]]
+    platform[status == REVERSAL] = 0
+    cat_names = list(res.plans.categories)
+    category: list[str | None] = [None] * n
+    rules: list[str] = [""] * n
+    rule_ids, rule_names = res.rules()
+    for k, i in enumerate(scan.tolist()):
+        c = int(res.category[k])
+        category[i] = cat_names[c] if c >= 0 else None
+        rules[i] = rule_names[int(rule_ids[k])]
+    out = Outcome(rec, person, keys, roster_of, status, partner, year, medaid, platform,
+                  category, rules, {}, {}, 0, False, versions, local, ids)
+    _explain(out, scan, sample)
+    return out
+
+
+def _group_bounds(out: Outcome, scan: I64) -> tuple[I64, I64]:
+    """Person-year of each scanned visit, and the offsets of person-years in the scan."""
+    p, y = out.person[scan], out.year[scan]
+    if not len(scan):
+        return np.zeros(0, np.int64), np.zeros(1, np.int64)
+    change = np.flatnonzero((p[1:] != p[:-1]) | (y[1:] != y[:-1])) + 1
+    off = np.concatenate([[0], change, [len(scan)]]).astype(np.int64)
+    group = np.repeat(np.arange(len(off) - 1), np.diff(off))
+    return group, off
+
+
+def settle_group(out: Outcome, members: list[int], versions: Sequence[Policy] | None = None,
+                 person: Person | None = None) -> list[Settlement]:
+    """The engine's settlements of one person-year's records (in settlement order)."""
+    rec = out.records
+    who = person if person is not None else out.person_of(members[0])
+    try:
+        result = settle_year(versions or out.versions, out.local, who,
+                             [visit_of(rec, i) for i in members])
+    except MissingParameter as e:
+        raise InputError(e.path, e.message) from None
+    return result.settlements
+
+
+def _explain(out: Outcome, scan: I64, sample: int) -> None:
+    """Engine settlements for person-years with a difference and a sample of the rest;
+    every person-year by the engine if the two paths ever differ."""
+    group, off = _group_bounds(out, scan)
+    n_groups = len(off) - 1
+    diff = out.diff
+    flagged_groups = set(group[diff[scan] != 0].tolist()) if len(scan) else set()
+    rng = np.random.default_rng(0)
+    others = [g for g in rng.permutation(n_groups)[: sample + len(flagged_groups)].tolist()
+              if g not in flagged_groups][:sample]
+    todo = sorted(flagged_groups) + others
+
+    def check(gs: list[int]) -> bool:
+        same = True
+        for g in gs:
+            members = scan[off[g]:off[g + 1]].tolist()
+            for i, s in zip(members, settle_group(out, members), strict=True):
+                if s.maf_pay != int(out.medaid[i]) or s.category != out.category[i]:
+                    same = False
+                out.engine[i] = s
+                out.members[i] = members
+        return same
+
+    agree = check(todo)
+    out.checked = len(todo)
+    if not agree:  # the batch path differs from the engine: the engine decides every visit
+        out.fallback = True
+        check([g for g in range(n_groups) if g not in set(todo)])
+        out.checked = n_groups
+        for i, s in out.engine.items():
+            out.medaid[i] = s.maf_pay
+            out.category[i] = s.category
+            out.rules[i] = "+".join(s.rules)
+    diff = out.diff
+    # the engine's settlement for every live record with a difference is now at hand
+    assert all(i in out.engine for i in np.flatnonzero((diff != 0) & (out.status == LIVE))
+               .tolist())
