@@ -19,6 +19,7 @@ from medaid import applications_cli, charity_cli, report, warning_cli
 from medaid import case as contract
 from medaid import funds_cli as fund_commands
 from medaid import indicators_cli as indicator_commands
+from medaid.audit import cli as audit_commands
 from medaid.batch import commands as batch_commands
 from medaid.errors import MedaidError
 from medaid.exits import fail
@@ -450,6 +451,7 @@ def premium_list(
 app.command("synth")(batch_commands.synth)
 app.command("simulate")(batch_commands.simulate)
 policy_app.command("reform")(batch_commands.reform)
+app.command("audit-payments")(audit_commands.audit_payments)  # docs/AUDIT.md
 # Checking and copying the database (docs/RELIABILITY.md).
 app.add_typer(store_commands.ledger_app, name="ledger")
 app.add_typer(fund_commands.app, name="funds")
