@@ -19,7 +19,6 @@ from medaid import applications_cli, charity_cli, report, warning_cli
 from medaid import case as contract
 from medaid import funds_cli as fund_commands
 from medaid import indicators_cli as indicator_commands
-from medaid.audit import cli as audit_commands
 from medaid.batch import commands as batch_commands
 from medaid.errors import MedaidError
 from medaid.exits import fail
@@ -180,12 +179,12 @@ def token_create(
     ] = None,
     district: Annotated[str | None, typer.Option(
         "--district", help="a caseworker's district (6-digit code)")] = None,
+    days: Annotated[int | None, typer.Option(
+        "--days", help="lifetime in days (default 90, at most 730)")] = None,
     database: DatabaseOpt = None,
 ) -> None:
     """Create a token and print it (only its hash is stored: it cannot be shown again)."""
-    from medaid.service import auth, records
-    from medaid.service.uow import UnitOfWork
-    from medaid.store import db
+    from medaid.service import auth, records, tokens
     from medaid.store.models import ROLES
 
     role = role or ("hospital" if institution else None)
@@ -195,16 +194,81 @@ def token_create(
         fail("--institution: a hospital token needs one, and only a hospital token has one")
     if role == "caseworker" and not district:
         fail("--district: a caseworker token needs its district")
-    engine = db.make_engine(database)
     try:
-        db.ensure_schema(engine)
-        with UnitOfWork(db.sessions(engine)) as uow:
+        with _uow(database) as uow:
             inst = records.institution_by_code(uow, institution) if institution else None
-            token = auth.issue(uow, role, inst.id if inst else None, district)
-            uow.commit()
+            issued = tokens.create(uow, auth.CLI, role, inst.id if inst else None, district,
+                                   days)
     except MedaidError as e:
         fail(str(e))
-    sys.stdout.write(token + "\n")
+    sys.stdout.write(issued.text + "\n")
+    sys.stderr.write(f"token {issued.row.id} ({role}) expires "
+                     f"{issued.row.expires_at:%Y-%m-%d %H:%M} UTC\n")
+
+
+@token_app.command("list")
+def token_list(
+    ended: Annotated[bool, typer.Option("--all", help="revoked and expired ones too")] = False,
+    sessions: Annotated[bool, typer.Option("--sessions", help="users' login sessions too")
+                        ] = False,
+    database: DatabaseOpt = None,
+) -> None:
+    """The tokens (id, state, role, scope, created, expires), never their text."""
+    from medaid.service import auth, tokens
+
+    try:
+        with _uow(database) as uow:
+            rows = tokens.listing(uow, auth.CLI, ended, sessions)
+            code = tokens.codes(uow, rows)
+            found = [tokens.token_json(r, code) for r in rows]
+    except MedaidError as e:
+        fail(str(e))
+    out.print("id  state  kind  role  scope  created  expires  revoked", markup=False)
+    for t in found:
+        scope = t["fixmedins_code"] or t["district"] or (
+            f"user:{t['user_id']}" if t["user_id"] else "-")
+        out.print(f"{t['id']}  {t['state']}  {t['kind']}  {t['role']}  {scope}  "
+                  f"{t['created_at']}  {t['expires_at'] or 'never'}  "
+                  f"{t['revoked_at'] or '-'}", markup=False)
+
+
+@token_app.command("revoke")
+def token_revoke(
+    token_id: Annotated[int, typer.Argument(metavar="ID", help="the token's id (token list)")],
+    database: DatabaseOpt = None,
+) -> None:
+    """Stop a token at once."""
+    from medaid.service import auth, tokens
+
+    try:
+        with _uow(database) as uow:
+            row = tokens.revoke(uow, auth.CLI, token_id)
+    except MedaidError as e:
+        fail(str(e))
+    out.print(f"token {row.id} revoked at {row.revoked_at:%Y-%m-%d %H:%M:%S} UTC")
+
+
+@token_app.command("rotate")
+def token_rotate(
+    token_id: Annotated[int, typer.Argument(metavar="ID", help="the token's id (token list)")],
+    grace_days: Annotated[int | None, typer.Option(
+        "--grace-days", help="days the old token keeps working (default 7; 0: none)")] = None,
+    days: Annotated[int | None, typer.Option(
+        "--days", help="the new token's lifetime in days (default 90)")] = None,
+    database: DatabaseOpt = None,
+) -> None:
+    """A new token of the same role and scope, printed; the old one expires after the
+    grace period."""
+    from medaid.service import auth, tokens
+
+    try:
+        with _uow(database) as uow:
+            new, old = tokens.rotate(uow, auth.CLI, token_id, grace_days, days)
+    except MedaidError as e:
+        fail(str(e))
+    sys.stdout.write(new.text + "\n")
+    sys.stderr.write(f"token {new.row.id} replaces token {old.id}, which works until "
+                     f"{old.expires_at:%Y-%m-%d %H:%M} UTC\n")
 
 
 @app.command()
@@ -364,21 +428,61 @@ def user_deactivate(
     out.print(f"{username} deactivated; {revoked} session token(s) revoked")
 
 
+KeyFileOpt = Annotated[Path | None, typer.Option(
+    "--key-file", help="the anchoring key's file (default $MEDAID_AUDIT_KEY_FILE, else the "
+                       "key in $MEDAID_AUDIT_KEY); kept outside the database")]
+
+
 @audit_app.command("verify")
-def audit_verify(database: DatabaseOpt = None) -> None:
+def audit_verify(
+    anchors_file: Annotated[Path | None, typer.Option(
+        "--anchors", help="an anchors file (audit anchor): check every anchor too")] = None,
+    key_file: KeyFileOpt = None,
+    database: DatabaseOpt = None,
+) -> None:
     """Recompute the chain: "ok, N entries", or the first edited, removed or inserted
-    entry and exit status 1."""
-    from medaid.store import audit
+    entry and exit status 1; with --anchors, every signed anchor must hold as well."""
+    from medaid.store import anchors, audit
 
     try:
+        key = None if anchors_file is None else anchors.load_key(key_file)
         with _uow(database) as uow:
-            verdict = audit.verify(uow.session.connection())
+            conn = uow.session.connection()
+            verdict = audit.verify(conn)
+            held = None if key is None or anchors_file is None \
+                else anchors.check(conn, key, anchors_file)
     except MedaidError as e:
         fail(str(e))
     if verdict.problem is not None:
         sys.stdout.write(f"audit log broken: {verdict.problem}\n")
         raise typer.Exit(1)
-    sys.stdout.write(f"ok, {verdict.entries} entries\n")
+    if held is not None and held.problem is not None:
+        sys.stdout.write(f"audit log rewritten: {held.problem}\n")
+        raise typer.Exit(1)
+    sys.stdout.write(f"ok, {verdict.entries} entries"
+                     + ("" if held is None else f", {held.anchors} anchors hold") + "\n")
+
+
+@audit_app.command("anchor")
+def audit_anchor(
+    anchors_file: Annotated[Path, typer.Option(
+        "--anchors", help="the anchors file, outside the database (appended to)")],
+    key_file: KeyFileOpt = None,
+    database: DatabaseOpt = None,
+) -> None:
+    """Append the chain's head, signed with the audit key, to the anchors file (after
+    verifying the chain and the anchors there); run it on a schedule."""
+    from medaid.store import anchors
+
+    try:
+        key = anchors.load_key(key_file)
+        with _uow(database) as uow:
+            made = anchors.anchor(uow.session.connection(), key, anchors_file)
+    except MedaidError as e:
+        fail(str(e))
+    except OSError as e:
+        fail(f"{anchors_file}: {e.strerror}")
+    sys.stdout.write(f"anchored entry {made.seq} at {made.at} in {anchors_file}\n")
 
 
 @app.command("import")
@@ -451,7 +555,6 @@ def premium_list(
 app.command("synth")(batch_commands.synth)
 app.command("simulate")(batch_commands.simulate)
 policy_app.command("reform")(batch_commands.reform)
-app.command("audit-payments")(audit_commands.audit_payments)  # docs/AUDIT.md
 # Checking and copying the database (docs/RELIABILITY.md).
 app.add_typer(store_commands.ledger_app, name="ledger")
 app.add_typer(fund_commands.app, name="funds")

@@ -11,7 +11,8 @@ from datetime import UTC, datetime
 
 import pytest
 from api_helpers import World, visit
-from sqlalchemy import select, text
+from sqlalchemy import Connection, select, text
+from sqlalchemy.exc import DBAPIError
 from typer.testing import CliRunner
 
 from medaid.cli import app
@@ -53,9 +54,30 @@ def test_writes_and_person_reads_are_appended(world: World) -> None:
     assert verdict.ok and verdict.entries == 5
 
 
+def drop_append_only(conn: Connection) -> None:
+    """What an attacker who owns the database does first: the trigger refusing UPDATE and
+    DELETE on the audit log (migration 0008) out of the way."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("ALTER TABLE audit_log DISABLE TRIGGER USER"))
+    else:
+        conn.execute(text("DROP TRIGGER audit_log_no_update"))
+        conn.execute(text("DROP TRIGGER audit_log_no_delete"))
+
+
+@pytest.mark.parametrize("sql", ["UPDATE audit_log SET actor = 'someone else' WHERE seq = 2",
+                                 "DELETE FROM audit_log WHERE seq = 5"])
+def test_the_audit_log_refuses_update_and_delete(world: World, sql: str) -> None:
+    _busy_day(world)
+    engine = world.client.app.state.engine  # type: ignore[attr-defined]
+    with pytest.raises(DBAPIError, match="append-only"), engine.begin() as conn:
+        conn.execute(text(sql))
+    assert _verify(world).ok
+
+
 def _tamper(world: World, how: str) -> None:
     engine = world.client.app.state.engine  # type: ignore[attr-defined]
     with engine.begin() as conn:
+        drop_append_only(conn)
         if how == "edit":
             conn.execute(text("UPDATE audit_log SET actor = 'someone else' WHERE seq = 2"))
         elif how == "remove":

@@ -27,6 +27,8 @@ from medaid.service import (
     early_warning_api,
     funds_api,
     indicators_api,
+    tokens_api,
+    users,
 )
 from medaid.service.api import router
 from medaid.service.limits import BodyLimits
@@ -46,6 +48,8 @@ async def _medaid_error(_: Request, e: Exception) -> Response:
         return _error(404, e.message, e.path)
     if isinstance(e, InputError):
         return _error(422, e.message, e.path)
+    if isinstance(e, users.Locked):
+        return _error(429, str(e), headers={"Retry-After": str(e.retry_after)})
     if isinstance(e, Unauthenticated):
         return _error(401, str(e), headers={"WWW-Authenticate": "Bearer"})
     if isinstance(e, Forbidden):
@@ -106,6 +110,7 @@ def create_app(database_url: str | None = None) -> FastAPI:
     app.include_router(applications_api.router)
     app.include_router(funds_api.router)
     app.include_router(indicators_api.router)
+    app.include_router(tokens_api.router)
     app.add_exception_handler(MedaidError, _medaid_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error)

@@ -4,6 +4,12 @@ A caller sends `Authorization: Bearer TOKEN`; the tokens table keeps only the SH
 each token, with the role it grants and its scope (an institution for a hospital's system,
 a district for a caseworker). 401: no valid token; 403: a valid token outside its role or
 scope.
+
+A token is of a kind: `api`, a bearer token for the API (a hospital's system, a script,
+`POST /api/v1/login`), or `web`, a browser's session cookie (`medaid.web`). Each works
+only where it belongs: the API refuses a web session (401), so a session cookie copied
+out of a browser is no bearer token, and the pages refuse an API token. docs/SECURITY.md
+has each role's reach.
 """
 
 from __future__ import annotations
@@ -51,12 +57,12 @@ def token_hash(token: str) -> str:
 
 def issue(uow: UnitOfWork, role: str, institution_id: int | None = None,
           district: str | None = None, user_id: int | None = None,
-          expires_at: datetime | None = None) -> str:
+          expires_at: datetime | None = None, kind: str = "api") -> str:
     """A new token (its text is shown once; only its hash is kept). The caller commits."""
     token = secrets.token_urlsafe(32)
     uow.session.add(Token(token_hash=token_hash(token), role=role, institution_id=institution_id,
                           district=district, user_id=user_id, created_at=datetime.now(UTC),
-                          expires_at=expires_at))
+                          expires_at=expires_at, kind=kind))
     return token
 
 
@@ -72,13 +78,14 @@ def current_actor(
     return authenticate(request.app.state.engine, credentials.credentials)
 
 
-def actor_of(uow: UnitOfWork, credentials: HTTPAuthorizationCredentials | None) -> Actor:
+def actor_of(uow: UnitOfWork, credentials: HTTPAuthorizationCredentials | None,
+             kind: str = "api") -> Actor:
     """`current_actor` for a route that looks its caller up itself, in the worker thread
     and the unit of work it settles in (no thread and no connection of its own first)."""
     if credentials is None:
         raise Unauthenticated("send Authorization: Bearer TOKEN")
     return _actor(uow.session.connection().execute(queries.TOKEN, {
-        "token_hash": token_hash(credentials.credentials)}).first())
+        "token_hash": token_hash(credentials.credentials)}).first(), kind)
 
 
 def authenticate(engine: Engine, token: str) -> Actor:
@@ -89,10 +96,13 @@ def authenticate(engine: Engine, token: str) -> Actor:
     return _actor(row)
 
 
-def _actor(row: Row[*tuple[Any, ...]] | None) -> Actor:
+def _actor(row: Row[*tuple[Any, ...]] | None, kind: str = "api") -> Actor:
     if row is None or row.revoked_at is not None or (
             row.expires_at is not None and row.expires_at <= datetime.now(UTC)):
         raise Unauthenticated("unknown, revoked or expired token")
+    if row.kind != kind:
+        raise Unauthenticated("网页会话不能用作 API 令牌 / a web session is not an API token"
+                              if row.kind == "web" else "not a web session")
     subject = f"token:{row.id}" if row.user_id is None else f"user:{row.user_id}/token:{row.id}"
     return Actor(row.role, row.institution_id, row.district, subject)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 import secrets
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -21,6 +21,7 @@ from medaid.registry import idcard
 from medaid.registry.plan import ImportPlan
 from medaid.service import auth, rosters, users
 from medaid.service.parameters import check_value, put, stored
+from medaid.service.tokens import LIFETIME_DAYS
 from medaid.service.uow import UnitOfWork
 from medaid.store.models import Identity, Institution, Person
 
@@ -83,6 +84,7 @@ def seed(uow: UnitOfWork, persons_per_jurisdiction: int = 60, year: int | None =
     rng = random.Random(SEED)
     added, params, hospitals = 0, [], []
     sample = ""
+    expires = datetime.now(UTC) + timedelta(days=LIFETIME_DAYS)  # as `medaid token create`
     for jurisdiction, districts in DISTRICTS.items():
         params += _parameters(uow, jurisdiction, year)
         for i, (name, level) in enumerate(HOSPITALS):
@@ -97,7 +99,8 @@ def seed(uow: UnitOfWork, persons_per_jurisdiction: int = 60, year: int | None =
                 uow.session.add(inst)
                 uow.session.flush()
             hospitals.append(Hospital(code, inst.name, jurisdiction,
-                                      auth.issue(uow, "hospital", inst.id)))
+                                      auth.issue(uow, "hospital", inst.id,
+                                                 expires_at=expires)))
         for n in range(persons_per_jurisdiction):
             district = districts[n % len(districts)][0]
             psn_no = f"{district}{n + 1:010d}"
@@ -117,7 +120,7 @@ def seed(uow: UnitOfWork, persons_per_jurisdiction: int = 60, year: int | None =
                                      application_date=i.application)
                             for i in drawn.identities]))
             added += 1
-    admin = auth.issue(uow, "admin")
+    admin = auth.issue(uow, "admin", expires_at=expires)
     uow.commit_audited(auth.CLI.subject, "demo.seed", "demo",
                        {"persons": added, "hospitals": len(hospitals), "parameters": params})
     return Seeded(year, added, params, hospitals, admin, sample)

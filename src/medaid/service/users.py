@@ -3,13 +3,19 @@
 A session token is an ordinary bearer token (stored as its SHA-256) carrying the user's
 role and scope, expiring after SESSION; creating a user or logging in is audited, and no
 password or token ever goes into the audit log.
+
+LOCK_AFTER consecutive failed logins lock the account for LOCKOUT: every login in that
+time is refused, the right password too, with the moment the lock ends in Beijing time;
+a successful login resets the count. Every failed login is audited (`login.failed`, with
+the name tried and why, never the password).
 """
 
 from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -24,10 +30,29 @@ from medaid.service.uow import UnitOfWork
 from medaid.store.models import ROLES, Token, User
 
 SESSION = timedelta(hours=8)
+LOCK_AFTER = 5  # consecutive failed logins that lock an account
+LOCKOUT = timedelta(minutes=15)
+BEIJING = timezone(timedelta(hours=8), "北京时间")
 _hasher = PasswordHasher()
 # Verified against when the username is unknown, so that a wrong name costs as long as a
 # wrong password and does not reveal which names exist.
 _DUMMY = _hasher.hash(secrets.token_urlsafe(16))
+
+
+class Locked(Unauthenticated):
+    """A login refused because the account is locked after repeated failures."""
+
+    def __init__(self, until: datetime) -> None:
+        self.until = until
+        at = until.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M:%S")
+        super().__init__(f"连续 {LOCK_AFTER} 次登录失败，账户已锁定，请于北京时间 {at} 后再试 / "
+                         f"account locked after {LOCK_AFTER} failed logins until {at} "
+                         f"Beijing time")
+
+    @property
+    def retry_after(self) -> int:
+        """Seconds until the lock ends (at least 1)."""
+        return max(1, int((self.until - datetime.now(UTC)).total_seconds()) + 1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,19 +104,53 @@ def create(uow: UnitOfWork, actor: Actor, username: str, password: str, role: st
     return user
 
 
-def login(uow: UnitOfWork, username: str, password: str) -> Session:
-    """A session token for a user's password; Unauthenticated for any mismatch."""
+def login(uow: UnitOfWork, username: str, password: str, kind: str = "api") -> Session:
+    """A session token for a user's password (`kind` web: for a browser's cookie only);
+    Unauthenticated for any mismatch, Locked while the account is locked. A failure is
+    counted and audited before it is raised."""
     user = uow.session.scalars(select(User).where(User.username == username)).first()
     try:
         _hasher.verify(user.password_hash if user else _DUMMY, password)
+        right = True
     except (VerificationError, InvalidHashError):
-        user = None
-    if user is None or not user.active:
+        right = False
+    now = datetime.now(UTC)
+    if user is None:
+        _failed(uow, "user:?", username, "unknown user")
         raise Unauthenticated("unknown user or wrong password")
-    expires = datetime.now(UTC) + SESSION
-    token = auth.issue(uow, user.role, user.institution_id, user.district, user.id, expires)
-    uow.commit_audited(f"user:{user.id}", "login", f"user:{user.id}", {"username": username})
+    # the row locked while its count changes: concurrent failures all count
+    uow.session.refresh(user, with_for_update=True)
+    if user.locked_until is not None and user.locked_until > now:
+        until = user.locked_until
+        _failed(uow, f"user:{user.id}", username, "locked",
+                locked_until=until.isoformat(timespec="seconds"))
+        raise Locked(until)
+    if not right or not user.active:
+        reason = "wrong password" if not right else "inactive"
+        user.failed_logins = (user.failed_logins or 0) + 1
+        extra: dict[str, Any] = {"failures": user.failed_logins}
+        locked = user.failed_logins >= LOCK_AFTER
+        if locked:
+            user.locked_until = now + LOCKOUT
+            user.failed_logins = 0
+            extra["locked_until"] = user.locked_until.isoformat(timespec="seconds")
+        _failed(uow, f"user:{user.id}", username, reason, **extra)
+        if locked:
+            raise Locked(now + LOCKOUT)
+        raise Unauthenticated("unknown user or wrong password")
+    user.failed_logins, user.locked_until = 0, None
+    expires = now + SESSION
+    token = auth.issue(uow, user.role, user.institution_id, user.district, user.id, expires,
+                       kind=kind)
+    uow.commit_audited(f"user:{user.id}", "login", f"user:{user.id}",
+                       {"username": username, "kind": kind})
     return Session(token, user.role, expires)
+
+
+def _failed(uow: UnitOfWork, obj: str, username: str, reason: str, **extra: Any) -> None:
+    """Count a failed login in the audit log (the name as tried, cut to 80 characters)."""
+    uow.commit_audited("anonymous", "login.failed", obj,
+                       {"username": username[:80], "reason": reason} | extra)
 
 
 def logout(uow: UnitOfWork, token: str) -> None:

@@ -21,7 +21,7 @@ from medaid.store.models import (
 )
 
 TOKEN = select(Token.id, Token.role, Token.institution_id, Token.district, Token.user_id,
-               Token.expires_at, Token.revoked_at
+               Token.expires_at, Token.revoked_at, Token.kind
                ).where(Token.token_hash == bindparam("token_hash"))
 
 _INSTITUTION = select(Institution.id, Institution.code, Institution.level)

@@ -1,6 +1,7 @@
 """Who is signed in, and the CSRF check of every form they post.
 
-The session is the token `service.users.login` issues, kept in an HttpOnly,
+The session is the token `service.users.login` issues (of kind web: the API refuses it,
+and these pages refuse an API token), kept in an HttpOnly,
 SameSite=Strict cookie (Secure over https) and never shown in a page or a URL. A form's
 CSRF token is an HMAC of the session token: it needs no storage, changes with each
 session, and cannot be made without the cookie a cross-site page cannot read. The sign-in
@@ -74,7 +75,8 @@ async def checked_form(request: Request) -> FormData:
 
 def visitor(uow: UnitOfWork, token: str) -> Visitor:
     """The user of a session token (Unauthenticated when unknown, revoked or expired)."""
-    actor = auth.actor_of(uow, HTTPAuthorizationCredentials(scheme="Bearer", credentials=token))
+    actor = auth.actor_of(uow, HTTPAuthorizationCredentials(scheme="Bearer", credentials=token),
+                          kind="web")
     name = uow.session.scalars(select(User.username).join(Token, Token.user_id == User.id)
                                .where(Token.token_hash == auth.token_hash(token))).first()
     if name is None:  # a hospital system's bearer token is not a web session

@@ -43,14 +43,20 @@ async def signin(request: Request) -> Response:
         return error_page(None, 403, str(e))
     username, password = str(form.get("username") or ""), str(form.get("password") or "")
 
-    def work() -> str | None:
+    def work() -> str | users.Locked | None:
         with UnitOfWork(request.app.state.sessions) as uow:
             try:
-                return users.login(uow, username, password).token
+                return users.login(uow, username, password, kind="web").token
+            except users.Locked as e:
+                return e
             except Unauthenticated:
                 return None
 
     token = await run_in_threadpool(work)
+    if isinstance(token, users.Locked):
+        response = _signin_form(request, 429, str(token), username)
+        response.headers["Retry-After"] = str(token.retry_after)
+        return response
     if token is None:
         return _signin_form(request, 401, "用户名或密码错误 / unknown user or wrong password",
                             username)
