@@ -194,9 +194,10 @@ def evaluate(p, alt, cat, ratio, lookback, pay_out, base, after_basic, remaining
 @njit(cache=True, nogil=True)
 def settle_range(g_lo, g_hi, group_off, plan, sel, medfee, inscp, hifp_in, hifmi_in, oth,  # type: ignore[no-untyped-def]
                  location, referral, level, applied, st_cat, st_mode, st_ratio, st_lb,
-                 lookback_rules, per_visit_of, cat_order, lines, segs, caps, covers, sel_setting, sel_alt, alt_line,
-                 alt_lines, ref_tab, tilt, tilt_segs, tilt_caps, tilt_referral, tilt_location,
-                 tilt_setting, ci, ci_segs, bi, bi_level, scale, n_slots,
+                 lookback_rules, per_visit_of, cat_order, lines, segs, caps, covers,
+                 sel_setting, sel_alt, alt_line, alt_lines, ref_tab, tilt, tilt_segs,
+                 tilt_caps, tilt_referral, tilt_location, tilt_setting, ci, ci_segs, bi,
+                 bi_level, scale, n_slots,
                  hifp_o, hifmi_o, base_o, assist_o, tilted_o, special_o, cat_o, mask_o, err_o,
                  pools_o):
     """Person-years g_lo..g_hi−1, each from empty pools, visits in order; `pools_o[g]` gets

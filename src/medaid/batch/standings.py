@@ -159,8 +159,13 @@ def compute(policy: Policy, persons: PersonColumns, ident_cat: I32, categories: 
         m = np.zeros(len(idx), np.int8)
         pending = np.ones(len(idx), bool)
 
-        def look_back(found: list[tuple[int, npt.NDArray[np.bool_], I32, I32]]) -> None:
-            for j, member, lo, hi in found:
+        for phase in ("with_ratio", "window", "without"):
+            if phase == "window":
+                inside = pending & (e >= first[idx]) & (pr <= last[idx])
+                m[inside] = IN_FORCE
+                pending &= ~inside
+                continue
+            for j, member, lo, hi in with_ratio if phase == "with_ratio" else without:
                 candidates = np.flatnonzero(pending & member[c])
                 if not len(candidates):
                     continue
@@ -176,12 +181,6 @@ def compute(policy: Policy, persons: PersonColumns, ident_cat: I32, categories: 
                     ratio[k, rows_hit] = lookback_ratio[plans, j]
                     entry[k, rows_hit] = j
                     pending[hit] = False
-
-        look_back(with_ratio)
-        inside = pending & (e >= first[idx]) & (pr <= last[idx])
-        m[inside] = IN_FORCE
-        pending &= ~inside
-        look_back(without)
         if tilt_months:
             candidates = np.flatnonzero(pending)
             rows_c = candidates if rows is None else rows[candidates]
