@@ -15,10 +15,11 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 
-from medaid import applications_cli, charity_cli, report, warning_cli
+from medaid import applications_cli, charity_cli, extras, report, warning_cli
 from medaid import case as contract
 from medaid import funds_cli as fund_commands
 from medaid import indicators_cli as indicator_commands
+from medaid.audit import cli as audit_commands
 from medaid.batch import commands as batch_commands
 from medaid.errors import MedaidError
 from medaid.exits import fail
@@ -555,6 +556,7 @@ def premium_list(
 app.command("synth")(batch_commands.synth)
 app.command("simulate")(batch_commands.simulate)
 policy_app.command("reform")(batch_commands.reform)
+app.command("audit-payments")(audit_commands.audit_payments)  # docs/AUDIT.md
 # Checking and copying the database (docs/RELIABILITY.md).
 app.add_typer(store_commands.ledger_app, name="ledger")
 app.add_typer(fund_commands.app, name="funds")
@@ -571,3 +573,8 @@ def main() -> None:
         app()
     except MedaidError as e:  # an error a command did not catch is still one line
         fail(str(e))
+    except ModuleNotFoundError as e:  # an optional part not installed (medaid.extras)
+        message = extras.explain(e)
+        if message is None:
+            raise
+        fail(message)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import sys
 from typing import NoReturn
 
-import typer
-
 
 def fail(message: str) -> NoReturn:
+    """Inside a command or around the whole application alike (SystemExit passes through
+    typer and click unchanged)."""
     sys.stderr.write(f"error: {message}\n")
-    raise typer.Exit(2)
+    raise SystemExit(2)

@@ -240,6 +240,7 @@ def create(uow: UnitOfWork, actor: Actor, raw: dict[str, Any], today: date) -> A
     person = uow.session.scalars(select(Person).where(Person.psn_no == psn_no)).first()
     if person is None:
         raise NotFound(f"{ROOT}.psn_no", f"no person with psn_no {psn_no!r}")
+    auth.hide_outside_district(actor, person.district, f"{ROOT}.psn_no", psn_no)
     auth.require_district(actor, person.district)
     applied = today if raw.get("applied_on") is None else as_date(raw["applied_on"],
                                                                   f"{ROOT}.applied_on")

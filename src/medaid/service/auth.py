@@ -24,7 +24,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine, Row
 
-from medaid.errors import Forbidden, Unauthenticated
+from medaid.errors import Forbidden, NotFound, Unauthenticated
 from medaid.service.uow import UnitOfWork
 from medaid.store import db, queries
 from medaid.store.models import Token
@@ -129,6 +129,14 @@ def require_read(actor: Actor, institution_id: int | None, district: str) -> Non
     if actor.role == "caseworker" and actor.district == district:
         return
     raise Forbidden(f"role {actor.role} may not read this record")
+
+
+def hide_outside_district(actor: Actor, district: str, path: str, psn_no: str) -> None:
+    """A caseworker naming a person of another district is told what it is told of a
+    number that exists nowhere (404), so it learns nothing of other districts' residents;
+    other roles are checked by the caller as before."""
+    if actor.role == "caseworker" and actor.district != district:
+        raise NotFound(path, f"no person with psn_no {psn_no!r}")
 
 
 def require_casework(actor: Actor, district: str, what: str) -> None:

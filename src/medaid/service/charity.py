@@ -214,6 +214,7 @@ def _person(uow: UnitOfWork, actor: Actor, psn_no: str, path: str, write: bool =
     person = uow.session.scalars(select(Person).where(Person.psn_no == psn_no)).first()
     if person is None:
         raise NotFound(path, f"no person with psn_no {psn_no!r}")
+    auth.hide_outside_district(actor, person.district, path, psn_no)
     auth.require_casework(actor, person.district, psn_no)
     return person
 

@@ -143,7 +143,15 @@ def person_year(uow: UnitOfWork, actor: Actor, psn_no: str, year: int) -> dict[s
     """Identities in force in `year`, each pool used and left against its deductibles and
     caps, and the year's ledger entries with their traces."""
     p = find_person(uow, psn_no, "psn_no")
-    if actor.role != "hospital":  # a hospital sees the record, and only its own settlements
+    if actor.role == "hospital":
+        # only a person it has settled for, and only its own settlements; any other person
+        # is as unknown to it as a number that exists nowhere (docs/SECURITY.md)
+        if uow.session.scalars(select(Entry.id).where(
+                Entry.person_id == p.id, Entry.institution_id == actor.institution_id
+        ).limit(1)).first() is None:
+            raise NotFound("psn_no", f"no person with psn_no {psn_no!r}")
+    else:
+        auth.hide_outside_district(actor, p.district, "psn_no", psn_no)
         auth.require_read(actor, None, p.district)
     certno = uow.session.scalars(select(Person.certno).where(Person.id == p.id)).one()
     first, last = date(year, 1, 1), date(year, 12, 31)

@@ -143,7 +143,7 @@ def preview(uow: UnitOfWork, actor: Actor, req: VisitRequest
     inst = acting_institution(uow, actor, req.fixmedins_code, naming=PREVIEWERS)
     person = find_person(uow, req.psn_no)
     if actor.role == "caseworker":
-        auth.require_district(actor, person.district)
+        auth.hide_outside_district(actor, person.district, f"{ROOT}.psn_no", req.psn_no)
     visit = _visit(req, inst)
     year = uow.session.scalars(select(PersonYear.pools).where(
         PersonYear.person_id == person.id, PersonYear.year == visit.end.year)).first()

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
-import psycopg
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -50,6 +49,8 @@ class UnitOfWork:
         A database error is raised as SQLAlchemy raises it from `execute` (a constraint
         violation as IntegrityError, a lost connection as OperationalError); the
         transaction is then to be rolled back."""
+        import psycopg  # only on PostgreSQL (the postgres extra)
+
         raw = self.session.connection().connection.dbapi_connection
         assert isinstance(raw, psycopg.Connection)
         try:
