@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/medaid db upgrade
 	$(BIN)/medaid demo
-	$(BIN)/medaid serve --host 127.0.0.1 --port 8000
+	$(BIN)/medaid serve --host 127.0.0.1 --port 8000 --docs
 
 ## examples: settle the example cases and print the results
 examples: $(STAMP)

@@ -329,9 +329,12 @@ def serve(
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port")] = 8000,
     workers: Annotated[int, typer.Option(help="worker processes")] = 1,
+    docs: Annotated[bool, typer.Option(
+        "--docs", help="serve the OpenAPI document at /docs and /openapi.json (off unless "
+                       "this or MEDAID_API_DOCS=1)")] = False,
     database: DatabaseOpt = None,
 ) -> None:
-    """Serve the API (OpenAPI at /docs)."""
+    """Serve the API (and, with --docs, its OpenAPI document at /docs)."""
     import os
 
     import uvicorn
@@ -344,7 +347,13 @@ def serve(
     except MedaidError as e:
         fail(str(e))
     os.environ["MEDAID_DATABASE_URL"] = url  # for the worker processes' create_app()
-    out.print(f"medaid serving on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
+    if docs:
+        os.environ["MEDAID_API_DOCS"] = "1"
+    from medaid.service.app import docs_on
+
+    shown = docs_on()
+    out.print(f"medaid serving on http://{host}:{port}"
+              + (f"  (API docs: http://{host}:{port}/docs)" if shown else ""))
     # A hospital's system keeps its connection: close it only after 30 s idle, not uvicorn's 5
     # (a request sent as the server closes an idle connection fails on the client's side).
     uvicorn.run("medaid.service.app:create_app", factory=True, host=host, port=port,

@@ -24,7 +24,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 
 @pytest.fixture
 def world(database_url: str) -> Iterator[World]:
-    app = create_app(database_url)
+    app = create_app(database_url, docs=True)  # off by default; the tests read /openapi.json
     with UnitOfWork(app.state.sessions) as uow:
         admin = auth.issue(uow, "admin")
         uow.commit()

@@ -10,8 +10,9 @@ platform's amount exactly, to the fen. What no such change reproduces is "原因
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
+
 import numpy as np
 
 from medaid.audit.resettle import CANCELLED, DUPLICATE, LIVE, Outcome, _days, settle_group
@@ -220,4 +221,13 @@ def findings(out: Outcome) -> list[Finding]:
     c = _Causes(out)
     diff = out.diff
     idx = np.flatnonzero((diff != 0) & (out.status != 2))
-    return [c.finding(int(i)) for i in idx.tolist()]
+    found = []
+    for i in idx.tolist():
+        f = c.finding(int(i))
+        s = out.engine.get(f.record)
+        if f.rule and not f.article and s is not None:  # the article of the rule's trace line
+            t = next((t for t in s.trace if t.rule == f.rule), None)
+            if t is not None:
+                f = replace(f, article=_article(c.policy(f.record), t.source))
+        found.append(f)
+    return found

@@ -241,13 +241,14 @@ class _Reader:
             col = col.cast(col.type.value_type)
         if not pa.types.is_string(col.type) and not pa.types.is_large_string(col.type):
             col = col.cast(pa.string())
-        if col.null_count or self._any_blank(col):
+        if self._any_blank(col):
             col = pc.utf8_trim_whitespace(col)
-            empty = pc.or_kleene(pc.is_null(col), pc.equal(col, "")).to_numpy(
-                zero_copy_only=False)
-            if required and empty.any():
-                self.fail_mask(empty, name, None, "必填项为空", "required")
-            col = pc.if_else(pc.equal(col, ""), pa.scalar(None, pa.string()), col)
+        empty = pc.or_kleene(pc.is_null(col), pc.equal(col, ""))
+        if pc.any(empty).as_py():
+            mask = empty.to_numpy(zero_copy_only=False)
+            if required:
+                self.fail_mask(mask, name, None, "必填项为空", "required")
+            col = pc.if_else(empty, pa.scalar(None, pa.string()), col)
         return col
 
     @staticmethod
@@ -459,9 +460,10 @@ def records_of(table: pa.Table, rows: I64, labels: dict[str, str], source: str,
                     "less than fulamt_ownpay_amt + overlmt_selfpay + preselfpay_amt")
     scope = m - outside
     if inscp is not None:
-        given = inscp_valid = ~(table.column("inscp_scp_amt").is_null().to_numpy(
-            zero_copy_only=False))
-        wrong = given & inscp_valid & (inscp * sign != scope) & ~bad
+        raw = table.column("inscp_scp_amt").cast(pa.string())
+        given = ~pc.or_kleene(pc.is_null(raw), pc.equal(pc.utf8_trim_whitespace(raw), "")
+                              ).to_numpy(zero_copy_only=False)
+        wrong = given & (inscp * sign != scope) & ~bad
         if wrong.any():
             r.fail_mask(wrong, "inscp_scp_amt", None,
                         "应等于医疗费总额−全自费−超限价−先行自付",

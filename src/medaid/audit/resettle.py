@@ -70,8 +70,10 @@ class Outcome:
     year: I32
     medaid: I64  # medaid's maf_pay (fen): LIVE as settled, CANCELLED/DUPLICATE 0
     platform: I64  # the platform's net maf_pay: CANCELLED with its reversal; REVERSAL 0
-    category: list[str | None]  # per record (LIVE): the category medaid applied
-    rules: list[str]  # per record (LIVE): the rules that paid, "NJ-A2+NJ-T"
+    category_code: npt.NDArray[np.int16]  # per record: index into category_names, −1: none
+    category_names: list[str]
+    rule_code: I32  # per record: index into rule_names ("NJ-A2+NJ-T"; "" for none)
+    rule_names: list[str]
     engine: dict[int, Settlement]  # record → the engine's settlement (explained records)
     members: dict[int, list[int]]  # explained record → its person-year's live records
     checked: int  # person-years settled by both paths
@@ -79,6 +81,27 @@ class Outcome:
     versions: list[Policy]
     local: Mapping[str, object]
     identities: Identities
+
+    def category(self, i: int) -> str | None:
+        c = int(self.category_code[i])
+        return self.category_names[c] if c >= 0 else None
+
+    def rules(self, i: int) -> str:
+        return self.rule_names[int(self.rule_code[i])]
+
+    def _set(self, i: int, s: Settlement) -> None:
+        """Record the engine's result for record i."""
+        if s.category is None:
+            self.category_code[i] = -1
+        else:
+            if s.category not in self.category_names:
+                self.category_names.append(s.category)
+            self.category_code[i] = self.category_names.index(s.category)
+        name = "+".join(s.rules)
+        if name not in self.rule_names:
+            self.rule_names.append(name)
+        self.rule_code[i] = self.rule_names.index(name)
+        self.medaid[i] = s.maf_pay
 
     @property
     def diff(self) -> I64:
@@ -260,16 +283,17 @@ def run(rec: Records, ids: Identities, versions: Sequence[Policy],
     canc = np.flatnonzero(status == CANCELLED)
     platform[canc] += rec.maf[partner[canc]]
     platform[status == REVERSAL] = 0
-    cat_names = list(res.plans.categories)
-    category: list[str | None] = [None] * n
-    rules: list[str] = [""] * n
+    category = np.full(n, -1, np.int16)
+    category[scan] = res.category
     rule_ids, rule_names = res.rules()
-    for k, i in enumerate(scan.tolist()):
-        c = int(res.category[k])
-        category[i] = cat_names[c] if c >= 0 else None
-        rules[i] = rule_names[int(rule_ids[k])]
+    rule_names = list(rule_names)
+    if "" not in rule_names:
+        rule_names.append("")
+    rules = np.full(n, rule_names.index(""), np.int32)
+    rules[scan] = rule_ids
     out = Outcome(rec, person, keys, roster_of, status, partner, year, medaid, platform,
-                  category, rules, {}, {}, 0, False, versions, local, ids)
+                  category, list(res.plans.categories), rules, rule_names, {}, {}, 0, False,
+                  versions, local, ids)
     _explain(out, scan, sample)
     return out
 
@@ -315,7 +339,7 @@ def _explain(out: Outcome, scan: I64, sample: int) -> None:
         for g in gs:
             members = scan[off[g]:off[g + 1]].tolist()
             for i, s in zip(members, settle_group(out, members), strict=True):
-                if s.maf_pay != int(out.medaid[i]) or s.category != out.category[i]:
+                if s.maf_pay != int(out.medaid[i]) or s.category != out.category(i):
                     same = False
                 out.engine[i] = s
                 out.members[i] = members
@@ -328,9 +352,7 @@ def _explain(out: Outcome, scan: I64, sample: int) -> None:
         check([g for g in range(n_groups) if g not in set(todo)])
         out.checked = n_groups
         for i, s in out.engine.items():
-            out.medaid[i] = s.maf_pay
-            out.category[i] = s.category
-            out.rules[i] = "+".join(s.rules)
+            out._set(i, s)
     diff = out.diff
     # the engine's settlement for every live record with a difference is now at hand
     assert all(i in out.engine for i in np.flatnonzero((diff != 0) & (out.status == LIVE))

@@ -132,8 +132,8 @@ def summarise(out: Outcome, found: list[Finding], rounding: str) -> Summary:
                         key=lambda g: g.key)
     policy = out.versions[-1]
     s.by_category = _groups(
-        out, found, lambda i: (out.category[i] or "", policy.label(out.category[i])
-                               if out.category[i] else "无有效身份"), False)
+        out, found, lambda i: (out.category(i) or "", policy.label(out.category(i))
+                               if out.category(i) else "无有效身份"), False)
     s.by_rule = _groups(out, found, lambda i: (cause[i].rule or "—", cause[i].rule or "—"),
                         False)
     return s

@@ -141,7 +141,7 @@ def _record_cells(out: Outcome, i: int) -> list[Cell]:
 
 
 def _category(out: Outcome, i: int) -> str:
-    c = out.category[i]
+    c = out.category(i)
     if c is None:
         return "无有效身份" if int(out.status[i]) not in (CANCELLED, DUPLICATE) else ""
     return f"{out.versions[-1].label(c)}（{c}）"
@@ -163,7 +163,7 @@ def write(out: Outcome, found: list[Finding], s: Summary, target: str | Path | B
         _row(detail, r, [*_record_cells(out, i), _y(int(out.platform[i])),
                          _y(int(out.medaid[i])), _y(d), "多付" if d > 0 else "少付",
                          CAUSES[f.cause], _text(rec.psn_idet_type, i), _category(out, i),
-                         f.rule or out.rules[i], f.article, f.reason, f.explanation],
+                         f.rule or out.rules(i), f.article, f.reason, f.explanation],
              money=(10, 11, 12, 13))
     _group_sheet(wb, "按机构", "定点医药机构编号", s.by_institution, True)
     _group_sheet(wb, "按差异类型", "差异类型", s.by_cause, False)
@@ -182,5 +182,5 @@ def write(out: Outcome, found: list[Finding], s: Summary, target: str | Path | B
             r += 1
             _row(every, r, [*_record_cells(out, i), _y(int(out.platform[i])),
                             _y(int(out.medaid[i])), _y(int(diff[i])), _category(out, i),
-                            out.rules[i]], money=(10, 11, 12, 13))
+                            out.rules(i)], money=(10, 11, 12, 13))
     sheets.save(wb, target)

@@ -1,4 +1,6 @@
-"""The FastAPI application: `create_app(database_url)`; OpenAPI at /docs.
+"""The FastAPI application: `create_app(database_url)`; OpenAPI at /docs when the docs
+are on (`docs=True`, or MEDAID_API_DOCS=1, `medaid serve --docs`): off by default, since
+the routes' shapes are no business of a stranger (docs/SECURITY.md).
 
 Every error is JSON `{"error": {"status", "path", "message"}}`: bad input 422 with the
 field's JSON path, 401/403 for credentials and scope, 404 for an unknown person,
@@ -8,6 +10,7 @@ institution or settlement, 409 for a conflict with the ledger. A 5xx is a bug, e
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
@@ -88,13 +91,27 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.engine.dispose()
 
 
-def create_app(database_url: str | None = None) -> FastAPI:
+DOCS_ENV = "MEDAID_API_DOCS"  # 1: serve /docs, /redoc and /openapi.json
+
+
+def docs_on(docs: bool | None = None) -> bool:
+    """Whether the OpenAPI document and its pages are served: `docs`, else $MEDAID_API_DOCS."""
+    if docs is not None:
+        return docs
+    return os.environ.get(DOCS_ENV, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def create_app(database_url: str | None = None, docs: bool | None = None) -> FastAPI:
     """The API on `database_url` (default $MEDAID_DATABASE_URL, else a SQLite file); an
-    empty database is migrated first."""
+    empty database is migrated first. `docs`: serve /docs and /openapi.json (default
+    $MEDAID_API_DOCS, else not)."""
     engine = db.make_engine(database_url)
     db.ensure_schema(engine)
+    shown = docs_on(docs)
     app = FastAPI(
         title="medaid", version="1", lifespan=_lifespan,
+        docs_url="/docs" if shown else None, redoc_url="/redoc" if shown else None,
+        openapi_url="/openapi.json" if shown else None,
         description="One-stop settlement (一站式结算) of catastrophic-illness medical "
                     "assistance: basic insurance → critical-illness insurance → assistance. "
                     "Fields use the national medical-security platform's names; amounts are "
