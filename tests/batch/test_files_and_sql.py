@@ -4,16 +4,18 @@ engine reports them."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
 from medaid import synth
-from medaid.batch import schema, sql, synthfile
-from medaid.batch.settle import settle_file, settle_population
+from medaid.batch import schema, sql, synthfile, verify
+from medaid.batch.settle import Results, settle_file, settle_population
 from medaid.engine.settle import settle_year
 from medaid.errors import InputError, MissingParameter
 from medaid.policy import model
@@ -62,6 +64,8 @@ def test_simulate_equals_the_engine_and_prints_totals(year_file: Path, tmp_path:
     assert done.returncode == 0, done.stderr
     assert "by tier" in done.stdout and "by category" in done.stdout
     assert "by visit kind" in done.stdout
+    assert "engine check: 32 person-years, drawn at random, settled again by the engine: " \
+        "equal to the fen" in done.stdout
     results = pq.read_table(out)
     assert results.schema.remove_metadata() == schema.RESULTS
     local = schema.read_meta(year_file).local["nanjing"]
@@ -81,6 +85,54 @@ def test_simulate_equals_the_engine_and_prints_totals(year_file: Path, tmp_path:
     assert at == len(rows)
     total = sum(r["maf_pay"] for r in rows)
     assert f"{total // 100}.{total % 100:02d}" in done.stdout
+
+
+def test_simulate_fails_loudly_when_the_batch_path_leaves_the_engine(
+        year_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A kernel that paid one fen too much on every visit: the engine's re-settlement of a
+    random sample catches it; exit status 1, the person-year, visit and amounts named."""
+    from typer.testing import CliRunner
+
+    from medaid import cli
+    from medaid.batch import stream
+
+    real = stream.settle_population
+
+    def off_by_a_fen(*args: object, **kwargs: object) -> Results:
+        res = real(*args, **kwargs)  # type: ignore[arg-type]
+        res.assistance[:] += 1
+        return res
+
+    monkeypatch.setattr(stream, "settle_population", off_by_a_fen)
+    done = CliRunner().invoke(cli.app, ["simulate", str(year_file), "--policy", "nanjing"])
+    assert done.exit_code == 1, done.output
+    message = done.stderr if hasattr(done, "stderr") else done.output
+    assert re.search(r"error: the batch path and the engine differ on baseline: person_key "
+                     r"\d+, year 2024, visit \d+ of \d+ \(file row \d+\): "
+                     r"assistance batch \d+\.\d\d, engine \d+\.\d\d", message), message
+    assert "by tier" not in done.stdout
+    # --verify 0: no check, the wrong totals go through (the default never does that)
+    done = CliRunner().invoke(cli.app, ["simulate", str(year_file), "--policy", "nanjing",
+                                        "--verify", "0"])
+    assert done.exit_code == 0 and "engine check" not in done.stdout
+
+
+def test_verify_names_the_first_difference() -> None:
+    pop_rng = __import__("random").Random(12)
+    people = [synth.generate(pop_rng, "yichun", year=2024, pid=f"P{i}") for i in range(20)]
+    visits = schema.visit_columns(schema.visits_table(
+        (i, v) for i, py in enumerate(people) for v in py.visits))
+    persons = schema.person_columns(schema.persons_table(
+        (i, py.person) for i, py in enumerate(people)))
+    local = people[0].local
+    res = settle_population(model.versions("yichun"), local, visits, persons)
+    rng = np.random.default_rng(1)
+    assert verify.check(model.versions("yichun"), local, visits, persons, res, 100, rng) == 20
+    res.category[:] = -1  # no category in force for any visit
+    with pytest.raises(verify.EngineDifference, match=r"person_key \d+, year 2024"
+                       r", visit 1 of \d+ \(row \d+\): category batch None, "
+                       r"engine '"):
+        verify.check(model.versions("yichun"), local, visits, persons, res, 5, rng)
 
 
 def test_simulate_errors_are_one_line(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ floor) the batch path must refuse it with the same error.
 
 from __future__ import annotations
 
+import os
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -38,6 +39,8 @@ from medaid.policy.model import Policy, compile_policy
 from medaid.policy.reform import Reformed, ReformError, parse_reform
 
 REFORMS = Path(__file__).resolve().parents[2] / "reforms"
+# more examples for a long hunt: MEDAID_GENERATED_EXAMPLES=2000 pytest tests/batch/test_generated.py
+SCALE = max(1, int(os.environ.get("MEDAID_GENERATED_EXAMPLES", "60"))) / 60
 TIERS = ("hifp_pay", "hifmi_pay", "assistance", "tilted", "special", "maf_pay")
 
 
@@ -105,7 +108,7 @@ def _compiled(data: dict[str, object]) -> Policy:
         raise
 
 
-@settings(max_examples=60, deadline=None,
+@settings(max_examples=round(60 * SCALE), deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(data=st.data())
 def test_generated_policies_settle_alike(data: st.DataObject) -> None:
@@ -192,7 +195,7 @@ def _rule_ops(policy: Policy) -> list[st.SearchStrategy[dict[str, object]]]:
     return ops
 
 
-@settings(max_examples=25, deadline=None,
+@settings(max_examples=round(25 * SCALE), deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(data=st.data(), j=st.sampled_from(synth.JURISDICTIONS), seed=st.integers(0, 2**20))
 def test_generated_reforms_settle_alike(data: st.DataObject, j: str, seed: int) -> None:

@@ -14,22 +14,26 @@ from collections.abc import Callable, Sequence
 
 from medaid.batch.partition import Partition
 from medaid.batch.stream import Collector, Outcome, Scenario, settle_partition
+from medaid.batch.verify import SAMPLE, EngineDifference
 from medaid.errors import MedaidError
 
 LOCAL_WORKERS = 2
 
 
 def _work(part: Partition, scenarios: Sequence[Scenario], with_results: bool,
-          threads: int | None) -> Outcome:
+          threads: int | None, sample: int) -> Outcome:
     try:
-        return settle_partition(part, scenarios, with_results, threads)
-    except MedaidError as e:  # as plain text: medaid's errors need not unpickle
+        return settle_partition(part, scenarios, with_results, threads, sample)
+    except EngineDifference as e:  # as plain text: medaid's errors need not unpickle
+        raise EngineDifference(str(e)) from None
+    except MedaidError as e:
         raise MedaidError(str(e)) from None
 
 
 def run_cluster(parts: Sequence[Partition], scenarios: Sequence[Scenario],
                 collector: Collector, progress: Callable[[Outcome], None] | None = None,
-                scheduler: str | None = None, workers: int = LOCAL_WORKERS) -> str:
+                scheduler: str | None = None, workers: int = LOCAL_WORKERS,
+                sample: int = SAMPLE) -> str:
     """Settle every partition on the cluster; returns a line naming the cluster."""
     from dask.distributed import Client, LocalCluster, as_completed
 
@@ -46,7 +50,7 @@ def run_cluster(parts: Sequence[Partition], scenarios: Sequence[Scenario],
         threads = 1 if cluster is not None else None
         shared = client.scatter({"s": list(scenarios)}, broadcast=True)["s"]
         futures = [client.submit(_work, part, shared, collector.sink is not None, threads,
-                                 pure=False) for part in parts]
+                                 sample, pure=False) for part in parts]
         for future in as_completed(futures):
             outcome = future.result()
             future.release()

@@ -105,12 +105,18 @@ def simulate(
     partition_visits: Annotated[int | None, typer.Option(
         "--partition-visits", help="visits per partition, about (memory grows with it; "
         "default 1,000,000)")] = None,
+    verify_sample: Annotated[int, typer.Option(
+        "--verify", help="person-years per partition and policy settled again by the "
+        "engine, at random; any difference stops the run (exit status 1); 0: none")] = 32,
 ) -> None:
     """Settle every visit of a Parquet population, partition by partition; print totals by
-    tier, category and kind, or, with --reform, baseline against reform."""
+    tier, category and kind, or, with --reform, baseline against reform. A random sample of
+    person-years is settled again by the engine: on any difference the run fails with a
+    message naming the person-year, the visit and the amounts (exit status 1)."""
     from medaid.batch import partition, schema
     from medaid.batch.memory import keep_freed_memory
     from medaid.batch.stream import Scenario
+    from medaid.batch.verify import EngineDifference
     from medaid.policy import model
     from medaid.policy.reform import load_reform
 
@@ -131,6 +137,8 @@ def simulate(
         raise InputError("--out", "writes one policy's results: run without --reform")
     if partition_visits is not None and partition_visits < 1:
         raise InputError("--partition-visits", "must be ≥ 1")
+    if verify_sample < 0:
+        raise InputError("--verify", "must be ≥ 0")
     reformed = load_reform(reform).apply(versions) if reform is not None else None
     for p in (visits_file, visits_file.parent / schema.read_meta(visits_file).persons):
         if not p.is_file():
@@ -155,7 +163,12 @@ def simulate(
                                  f"the policy file: the change would not apply; set it under "
                                  f"`local:` instead")
             scenarios.append(Scenario("reform", reformed.versions, reformed.local_for(local)))
-        collector, where = _settle(lay, scenarios, out_path, cluster, scheduler, bar, timings)
+        try:
+            collector, where = _settle(lay, scenarios, out_path, cluster, scheduler, bar,
+                                       timings, verify_sample)
+        except EngineDifference as e:
+            sys.stderr.write(f"error: {e}\n")
+            raise SystemExit(1) from None
         totals, people = collector.merged()
         if reformed is not None and report_dir is not None:
             from medaid.batch import report
@@ -168,6 +181,9 @@ def simulate(
             files = report.write(found, report_dir,
                                  lambda name: bar.update(task, advance=1, detail=name))
             timings["report"] = time.perf_counter() - t
+    if collector.checked:
+        out.print(f"engine check: {collector.checked:,} person-years, drawn at random, "
+                  "settled again by the engine: equal to the fen")
     if reformed is None:
         _print_totals(policy, totals[0], timings, where)
     else:
@@ -203,7 +219,7 @@ def reform(
 
 def _settle(lay: Layout, scenarios: list[Scenario], out_path: Path | None,
             cluster: str | None, scheduler: str | None, bar: Progress,
-            timings: dict[str, float]) -> tuple[Collector, str]:
+            timings: dict[str, float], sample: int) -> tuple[Collector, str]:
     """Every partition settled, here or on a cluster, with the settle bar advancing by
     partition; returns the collector and a line saying where it ran."""
     import pyarrow.parquet as pq
@@ -231,9 +247,10 @@ def _settle(lay: Layout, scenarios: list[Scenario], out_path: Path | None,
         if cluster or scheduler:
             from medaid.batch.cluster import run_cluster
 
-            where = run_cluster(lay.partitions, scenarios, collector, advance, scheduler)
+            where = run_cluster(lay.partitions, scenarios, collector, advance, scheduler,
+                                sample=sample)
         else:
-            run_local(lay.partitions, scenarios, collector, advance)
+            run_local(lay.partitions, scenarios, collector, advance, sample)
             where = f"this process, {n} partition{'s' if n != 1 else ''}"
     finally:
         if writer is not None:

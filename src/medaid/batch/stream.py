@@ -2,7 +2,9 @@
 
 Each partition (`batch.partition`: whole persons) is read, settled under every scenario,
 summarised (`batch.summary`, `batch.compare`) and dropped, so memory holds a partition or
-two whatever the size of the file. The same function settles a partition in this process
+two whatever the size of the file. In each partition a random sample of person-years is
+settled again by the engine under every scenario (`batch.verify`): any difference stops
+the run with `EngineDifference`. The same function settles a partition in this process
 or on a Dask worker (`batch.cluster`); `Collector` takes the outcomes in any order and
 hands the result rows to the caller in the file's partition order.
 """
@@ -14,9 +16,10 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+import numpy as np
 import pyarrow as pa
 
-from medaid.batch import compare, partition, summary
+from medaid.batch import compare, partition, summary, verify
 from medaid.batch.partition import Partition
 from medaid.batch.schema import VISIT_INPUT, person_columns, visit_columns
 from medaid.batch.settle import settle_population
@@ -42,6 +45,7 @@ class Outcome:
     totals: list[summary.Totals]  # one per scenario
     people: compare.PersonChanges | None  # with two scenarios: the second against the first
     results: pa.Table | None  # the first scenario's result rows (`schema.RESULTS`)
+    checked: int = 0  # person-years settled again by the engine, equal (all scenarios)
 
 
 Loaded = tuple[Partition, pa.Table, pa.Table, int | None]
@@ -71,7 +75,9 @@ def _located(e: InputError, part: Partition, visits: pa.Table, persons: pa.Table
 
 
 def settle_loaded(loaded: Loaded, scenarios: Sequence[Scenario], with_results: bool,
-                  threads: int | None = None) -> Outcome:
+                  threads: int | None = None, sample: int = verify.SAMPLE) -> Outcome:
+    """Settle a partition under every scenario; `sample` person-years of it (per
+    scenario, drawn at random) are settled again by the engine and must be equal."""
     part, table, people, first = loaded
     try:
         visits = visit_columns(table)
@@ -80,17 +86,27 @@ def settle_loaded(loaded: Loaded, scenarios: Sequence[Scenario], with_results: b
                    for s in scenarios]
     except InputError as e:
         raise _located(e, part, table, people, first) from None
+    checked = 0
+    if sample > 0:
+        rng = np.random.default_rng()
+        ids = table.column("visit_id").to_pylist() if "visit_id" in table.column_names \
+            else None
+        if ids is None and first is not None:
+            ids = [f"file row {first + k}" for k in range(table.num_rows)]
+        for s, res in zip(scenarios, results, strict=True):
+            checked += verify.check(s.versions, s.local, visits, persons, res, sample, rng,
+                                    ids, s.name)
     totals = [summary.totals(r, visits) for r in results]
     people_changes = compare.person_changes(results[0], results[1]) \
         if len(results) == 2 else None
     rows = results[0].table(visits.person, table.column("visit_id")) if with_results else None
-    return Outcome(part.index, len(visits), totals, people_changes, rows)
+    return Outcome(part.index, len(visits), totals, people_changes, rows, checked)
 
 
 def settle_partition(part: Partition, scenarios: Sequence[Scenario], with_results: bool,
-                     threads: int | None = None) -> Outcome:
+                     threads: int | None = None, sample: int = verify.SAMPLE) -> Outcome:
     """Read, settle and summarise one partition (what a worker runs)."""
-    return settle_loaded(load(part, with_results), scenarios, with_results, threads)
+    return settle_loaded(load(part, with_results), scenarios, with_results, threads, sample)
 
 
 @dataclass
@@ -101,6 +117,7 @@ class Collector:
     sink: Callable[[pa.Table], None] | None = None
     totals: list[list[summary.Totals]] = field(default_factory=list)
     people: list[compare.PersonChanges] = field(default_factory=list)
+    checked: int = 0  # person-years the engine settled again, equal
     _waiting: dict[int, pa.Table] = field(default_factory=dict)
     _next: int = 0
 
@@ -108,6 +125,7 @@ class Collector:
         self.totals = [[] for _ in range(self.scenarios)]
 
     def add(self, outcome: Outcome) -> None:
+        self.checked += outcome.checked
         for k, t in enumerate(outcome.totals):
             self.totals[k].append(t)
         if outcome.people is not None:
@@ -126,7 +144,8 @@ class Collector:
 
 
 def run_local(parts: Sequence[Partition], scenarios: Sequence[Scenario], collector: Collector,
-              progress: Callable[[Outcome], None] | None = None) -> None:
+              progress: Callable[[Outcome], None] | None = None,
+              sample: int = verify.SAMPLE) -> None:
     """Every partition in this process, in order; the next one is read while the current
     one settles (reading releases the GIL)."""
     with_results = collector.sink is not None
@@ -138,7 +157,7 @@ def run_local(parts: Sequence[Partition], scenarios: Sequence[Scenario], collect
             loaded = ahead.result()
             ahead = reader.submit(load, parts[k + 1], with_results) \
                 if k + 1 < len(parts) else None
-            outcome = settle_loaded(loaded, scenarios, with_results)
+            outcome = settle_loaded(loaded, scenarios, with_results, sample=sample)
             del loaded
             collector.add(outcome)
             if progress:
