@@ -6,9 +6,10 @@ Validation is by hand so that every message names its JSON path exactly
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -27,6 +28,15 @@ REFERRALS = ("ok", "unreferred", "unreferred_hardship")
 AMOUNTS = ("medfee_sumamt", "fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt",
            "inscp_scp_amt", "hifp_pay", "hifmi_pay", "oth_pay")
 OPTIONAL_ZERO = ("preselfpay_amt", "oth_pay")
+# The fields each object of a case may carry (CASE.md): anything else is an error naming
+# it, never ignored (a misspelt "othpay" would otherwise settle as if oth_pay were 0).
+CASE_FIELDS = ("jurisdiction", "local", "person", "visits")
+WORKED_CASE_FIELDS = ("expected", "note")  # a worked case's answer and arithmetic: not read
+PERSON_FIELDS = ("id", "identities", "disability_grade", "tilted_application")
+IDENTITY_FIELDS = ("category", "from", "to", "application")
+VISIT_FIELDS = ("id", "kind", "start", "end", "location", "referral", "hospital_level",
+                *AMOUNTS, "heroic_injury", "rare_disease")
+UNKNOWN_FIELD = "unknown field"
 
 
 @dataclass(frozen=True)
@@ -50,6 +60,20 @@ def as_object(v: object, path: str) -> Mapping[str, Any]:
     if not isinstance(v, Mapping):
         raise InputError(path, "must be an object")
     return v
+
+
+def known_fields(v: Mapping[str, Any], known: Collection[str], path: str) -> None:
+    """Refuse a field not in `known`, naming it by its path (`visits[0].othpay: unknown
+    field (did you mean oth_pay?)`); `path` is the object's own ("" at the top)."""
+    for name in v:
+        if name not in known:
+            where = f"{path}.{name}" if path else str(name)
+            raise InputError(where, unknown_message(str(name), known))
+
+
+def unknown_message(name: str, known: Collection[str]) -> str:
+    close = difflib.get_close_matches(name, [str(k) for k in known], n=1, cutoff=0.75)
+    return f"{UNKNOWN_FIELD} (did you mean {close[0]}?)" if close else UNKNOWN_FIELD
 
 
 def _list(v: object, path: str) -> Sequence[Any]:
@@ -140,12 +164,16 @@ def _grade(v: object, path: str) -> int | None:
     return int(v)
 
 
-def parse_person(raw: object, policy: Policy, path: str = "person") -> Person:
+def parse_person(raw: object, policy: Policy, path: str = "person", also: Collection[str] = (),
+                 identity_also: Collection[str] = ()) -> Person:
+    """`also`, `identity_also`: fields a caller reads besides the case's (the API's)."""
     p = as_object(raw, path)
+    known_fields(p, (*PERSON_FIELDS, *also), path)
     identities = []
     for i, item in enumerate(_list(p.get("identities", []), f"{path}.identities")):
         ip = f"{path}.identities[{i}]"
         ident = as_object(item, ip)
+        known_fields(ident, (*IDENTITY_FIELDS, *identity_also), ip)
         category = ident.get("category")
         if category not in policy.categories:
             raise InputError(f"{ip}.category", f"unknown category {category!r} for "
@@ -165,8 +193,10 @@ def parse_person(raw: object, policy: Policy, path: str = "person") -> Person:
     )
 
 
-def parse_visit(raw: object, path: str) -> Visit:
+def parse_visit(raw: object, path: str, also: Collection[str] = ()) -> Visit:
+    """`also`: fields a caller reads besides the case's (the API's psn_no, mdtrt_id, …)."""
     v = as_object(raw, path)
+    known_fields(v, (*VISIT_FIELDS, *also), path)
     kind = as_choice(v.get("kind"), f"{path}.kind", KINDS, "visit kind")
     start = as_date(v.get("start"), f"{path}.start")
     end = as_date(v.get("end"), f"{path}.end")
@@ -236,6 +266,7 @@ def _local(raw: object, versions: list[Policy]) -> dict[str, object]:
 def parse_case(raw: object, extra: Sequence[Policy] = ()) -> Case:
     """A validated case; `extra` policies (from --policy-file) join the shipped ones."""
     c = as_object(raw, "$")
+    known_fields(c, (*CASE_FIELDS, *WORKED_CASE_FIELDS), "")
     jurisdiction = c.get("jurisdiction")
     known = sorted({*model.jurisdictions(), *(p.jurisdiction for p in extra)})
     if jurisdiction not in known:

@@ -77,7 +77,8 @@ def expected(jurisdiction: str, person: dict[str, Any], visits: list[dict[str, A
     on the person's empty pools."""
     ordered = sorted(visits, key=lambda v: (v["end"], v["start"]))
     case = {"jurisdiction": jurisdiction, "local": local or {},
-            "person": {"id": "P", "identities": person["identities"],
+            "person": {"id": "P", "identities": [  # the case has no department
+                {k: v for k, v in i.items() if k != "department"} for i in person["identities"]],
                        "tilted_application": person.get("tilted_application")},
             "visits": [{k: v for k, v in visit.items()
                         if k not in ("mdtrt_id", "med_type", "institution_name")}

@@ -16,7 +16,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import anyio.to_thread
-from fastapi import FastAPI, Request, Response
+from fastapi import Depends, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException
@@ -30,11 +30,13 @@ from medaid.service import (
     early_warning_api,
     funds_api,
     indicators_api,
+    national,
     tokens_api,
     users,
 )
 from medaid.service.api import router
 from medaid.service.limits import BodyLimits
+from medaid.service.strict import strict_body
 from medaid.service.ttl import TtlCache
 from medaid.store import db
 
@@ -119,15 +121,17 @@ def create_app(database_url: str | None = None, docs: bool | None = None) -> Fas
     app.state.engine = engine
     app.state.sessions = db.sessions(engine)
     app.state.cache = TtlCache()
-    app.include_router(router)
+    strict = [Depends(strict_body)]  # a body field the route does not document: 422
+    app.include_router(router, dependencies=strict)
     app.include_router(web.router)  # the caseworkers' pages (medaid.web)
     app.mount("/static", web.static_files(), name="static")
-    app.include_router(early_warning_api.router)
-    app.include_router(charity_api.router)
-    app.include_router(applications_api.router)
-    app.include_router(funds_api.router)
-    app.include_router(indicators_api.router)
-    app.include_router(tokens_api.router)
+    app.include_router(early_warning_api.router, dependencies=strict)
+    app.include_router(charity_api.router, dependencies=strict)
+    app.include_router(applications_api.router, dependencies=strict)
+    app.include_router(funds_api.router, dependencies=strict)
+    app.include_router(indicators_api.router, dependencies=strict)
+    app.include_router(tokens_api.router, dependencies=strict)
+    app.include_router(national.router)  # the national platform's envelope: its own errors
     app.add_exception_handler(MedaidError, _medaid_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error)

@@ -183,7 +183,7 @@ def _visit_rows(uow: UnitOfWork, app: Application, raws: Iterable[tuple[str, Map
     for path, raw in raws:
         fields = dict(as_object(raw, path)) | {"psn_no": app.psn_no}
         fields.pop("medins_setl_id", None)
-        req = visit_request(fields, settling=False, path=path)
+        req = visit_request(fields, settling=False, path=path, also=("institution_name",))
         if model.in_force(versions, req.visit.end) is None:
             raise InputError(f"{path}.end", f"no policy in force for {app.jurisdiction} on "
                              f"{req.visit.end}; in force from {versions[0].in_force}")

@@ -63,6 +63,9 @@ def create_institution(uow: UnitOfWork, actor: Actor, raw: dict[str, Any]) -> In
     return inst
 
 
+PERSON_IN = ("psn_no", "certno", "name", "jurisdiction", "district")  # besides the case's
+
+
 def create_person(uow: UnitOfWork, actor: Actor, raw: dict[str, Any]) -> Person:
     psn_no = as_text(raw.get("psn_no"), f"{ROOT}.psn_no")
     certno = as_text(raw.get("certno"), f"{ROOT}.certno")
@@ -72,7 +75,8 @@ def create_person(uow: UnitOfWork, actor: Actor, raw: dict[str, Any]) -> Person:
         raise InputError(f"{ROOT}.certno", str(e)) from None
     jurisdiction, district = _jurisdiction(raw), _district(raw)
     auth.require_district(actor, district)
-    parsed = parse_person(raw | {"id": psn_no}, model.versions(jurisdiction)[-1], ROOT)
+    parsed = parse_person(raw | {"id": psn_no}, model.versions(jurisdiction)[-1], ROOT,
+                          also=PERSON_IN, identity_also=("department",))
     departments = [None if i.get("department") is None
                    else as_text(i["department"], f"{ROOT}.identities[{k}].department")
                    for k, i in enumerate(raw.get("identities") or [])]

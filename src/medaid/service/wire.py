@@ -8,16 +8,26 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+from collections.abc import Collection
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
-from medaid.case import as_object, as_text, parse_json, parse_visit, settlement_json
+from medaid.case import (
+    VISIT_FIELDS,
+    as_object,
+    as_text,
+    known_fields,
+    parse_json,
+    parse_visit,
+    settlement_json,
+)
 from medaid.engine.types import Settlement, TraceLine, Visit
 from medaid.errors import InputError
 from medaid.money import to_yuan
 from medaid.policy.params import Num
+from medaid.service import strict
 from medaid.store import models
 
 ROOT = "$"
@@ -25,6 +35,9 @@ ROOT = "$"
 MED_TYPES = {"11": "general_outpatient", "14": "special_outpatient", "21": "inpatient",
              "23": "inpatient", "24": "inpatient", "52": "childbirth"}
 OUTSIDE = models.SENT_AMOUNTS[1:]  # sent, and not in settlement_json
+# A request's fields besides the case's visit fields (whose `id` is the mdtrt_id here).
+REQUEST_FIELDS = ("psn_no", "mdtrt_id", "medins_setl_id", "fixmedins_code", "med_type")
+VISIT_REQUEST_FIELDS = (*REQUEST_FIELDS, *(f for f in VISIT_FIELDS if f != "id"))
 
 
 def parse_body(body: bytes) -> dict[str, Any]:
@@ -35,7 +48,9 @@ def parse_body(body: bytes) -> dict[str, Any]:
         raise InputError(ROOT, "the body must be JSON in UTF-8") from None
     if not text.strip():
         raise InputError(ROOT, "the body must be a JSON object")
-    return dict(as_object(parse_json(text), ROOT))
+    value = parse_json(text)
+    strict.check_body(value)  # a field the route does not document (service.strict)
+    return dict(as_object(value, ROOT))
 
 
 def optional_text(raw: dict[str, Any], name: str, path: str = ROOT) -> str | None:
@@ -77,9 +92,12 @@ def parse_visit_request(body: bytes, settling: bool) -> VisitRequest:
     return visit_request(parse_body(body), settling)
 
 
-def visit_request(raw: dict[str, Any], settling: bool, path: str = ROOT) -> VisitRequest:
+def visit_request(raw: dict[str, Any], settling: bool, path: str = ROOT,
+                  also: Collection[str] = ()) -> VisitRequest:
     """A visit's fields as an object at `path` (the body, or a visit inside one); `raw`
-    gets the engine's `id` and `kind` filled in."""
+    gets the engine's `id` and `kind` filled in. A field that is neither a request's
+    (VISIT_REQUEST_FIELDS) nor one of `also` (what the caller reads itself) is an error."""
+    known_fields(raw, (*VISIT_REQUEST_FIELDS, *also), path)
     psn_no = as_text(raw.get("psn_no"), f"{path}.psn_no")
     mdtrt_id = as_text(raw.get("mdtrt_id"), f"{path}.mdtrt_id")
     medins_setl_id = (as_text(raw.get("medins_setl_id"), f"{path}.medins_setl_id")
@@ -96,7 +114,7 @@ def visit_request(raw: dict[str, Any], settling: bool, path: str = ROOT) -> Visi
     raw["id"] = mdtrt_id
     return VisitRequest(psn_no, mdtrt_id, medins_setl_id,
                         optional_text(raw, "fixmedins_code", path), med_type,
-                        parse_visit(raw, path))
+                        parse_visit(raw, path, also=(*REQUEST_FIELDS, *also)))
 
 
 # -- out ---------------------------------------------------------------------------------------
