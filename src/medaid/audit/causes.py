@@ -129,13 +129,15 @@ class _Causes:
         if status == DUPLICATE:
             first = int(out.partner[i])
             return Finding(i, "duplicate", "", "",
-                           f"同一就诊（就诊ID {rec.mdtrt_id[i].as_py()}）已于第{rec.row[first]}行结算"
+                           f"同一就诊（就诊ID {rec.mdtrt_id[i].as_py()}）"
+                           f"已于第{rec.row[first]}行结算"
                            f"（结算ID {rec.setl_id[first].as_py()}），未撤销又再次结算，"
                            f"本次不应支付医疗救助", "")
         if status == CANCELLED:
             back = int(out.partner[i])
             return Finding(i, "cancel_net", "", "",
-                           f"该结算已由第{rec.row[back]}行撤销（结算ID {rec.setl_id[back].as_py()}），"
+                           f"该结算已由第{rec.row[back]}行撤销"
+                           f"（结算ID {rec.setl_id[back].as_py()}），"
                            f"原支付医疗救助{fmt(int(rec.maf[i]))}元，撤销冲回"
                            f"{fmt(-int(rec.maf[back]))}元，净额应为0", "")
         assert status == LIVE

@@ -166,7 +166,7 @@ def _pairs(rec: Records, person: I64) -> tuple[I8, I64]:
                 seen[s] = int(rec.row[i])
     mdtrt, mdtrt_dict = _codes(rec.mdtrt_id)
     visit = person * max(1, len(mdtrt_dict)) + mdtrt
-    vcodes, vinv, vcounts = np.unique(visit, return_inverse=True, return_counts=True)
+    _, vinv, vcounts = np.unique(visit, return_inverse=True, return_counts=True)
     involved = (vcounts[vinv] > 1) | rec.reversal
     if involved.any():
         idx = np.flatnonzero(involved)
@@ -205,7 +205,8 @@ def _pairs(rec: Records, person: I64) -> tuple[I8, I64]:
                     continue
                 if any(int(a[i]) != -int(a[target]) for a in amounts):
                     bad.append(BadCell(int(rec.row[i]), "medfee_sumamt", str(rec.medfee[i]),
-                                       f"撤销金额与第{int(rec.row[target])}行结算不符（不支持部分退费） / "
+                                       f"撤销金额与第{int(rec.row[target])}行结算不符"
+                                       "（不支持部分退费） / "
                                        f"amounts do not reverse row {int(rec.row[target])}"))
                     continue
                 open_.remove(target)

@@ -115,8 +115,8 @@ def summarise(out: Outcome, found: list[Finding], rounding: str) -> Summary:
         for i, k in enumerate(inst.tolist()):
             if k not in label and names[i]:
                 label[k] = names[i]
-    groups = [Group(str(c), label.get(k, ""), int(count[k]), int(round(plat[k])),
-                    int(round(med[k]))) for k, c in enumerate(enc.dictionary.to_pylist())]
+    groups = [Group(str(c), label.get(k, ""), int(count[k]), round(plat[k]),
+                    round(med[k])) for k, c in enumerate(enc.dictionary.to_pylist())]
     for f in found:
         g = groups[int(inst[f.record])]
         g.findings += 1
@@ -132,7 +132,7 @@ def summarise(out: Outcome, found: list[Finding], rounding: str) -> Summary:
                         key=lambda g: g.key)
     policy = out.versions[-1]
     s.by_category = _groups(
-        out, found, lambda i: (out.category(i) or "", policy.label(out.category(i))
+        out, found, lambda i: (out.category(i) or "", policy.label(out.category(i) or "")
                                if out.category(i) else "无有效身份"), False)
     s.by_rule = _groups(out, found, lambda i: (cause[i].rule or "—", cause[i].rule or "—"),
                         False)

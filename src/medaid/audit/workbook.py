@@ -19,6 +19,7 @@ from typing import BinaryIO
 
 from openpyxl import Workbook
 from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from medaid import sheets
@@ -30,7 +31,7 @@ from medaid.money import to_yuan
 from medaid.policy.schema import KINDS
 
 YUAN = "#,##0.00"
-ALL_ROWS = 200_000
+ALL_ROWS = 20_000
 Cell = str | int | Decimal | None
 
 
@@ -47,8 +48,8 @@ def _header(ws: Worksheet, labels: Sequence[str], widths: Sequence[int], r: int 
     _row(ws, r, labels)
     for c, w in enumerate(widths, start=1):
         ws.cell(row=r, column=c).font = Font(bold=True)
-        ws.column_dimensions[ws.cell(row=r, column=c).column_letter].width = w
-    ws.freeze_panes = ws.cell(row=r + 1, column=1)
+        ws.column_dimensions[get_column_letter(c)].width = w
+    ws.freeze_panes = f"A{r + 1}"
 
 
 def _y(fen: int) -> Decimal:
@@ -119,7 +120,8 @@ def _group_sheet(wb: Workbook, title: str, first: str, groups: list[Group],
 DETAIL = ("行号", "结算ID", "就诊ID", "人员编号", "姓名", "定点医药机构编号", "定点医药机构名称",
           "医疗类别", "结算时间", "结算状态", "医疗费总额（元）", "平台医疗救助（元）",
           "核定医疗救助（元）", "差额（平台−核定，元）", "多付/少付", "差异类型",
-          "平台人员身份类别", "核定适用类别", "规则", "条款", "原因说明", "核定计算过程（规则、条款、算式）")
+          "平台人员身份类别", "核定适用类别", "规则", "条款", "原因说明",
+          "核定计算过程（规则、条款、算式）")
 DETAIL_WIDTHS = (8, 20, 20, 18, 10, 16, 24, 12, 20, 16, 14, 14, 14, 16, 8, 20, 12, 24, 12,
                  30, 50, 90)
 
