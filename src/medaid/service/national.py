@@ -128,8 +128,7 @@ MESSAGES = (  # medaid's message (its start) → the Chinese put before it
     ("must be a number (yuan)", "须为金额（元）"), ("must be an object", "须为 JSON 对象"),
     ("must be true or false", "须为 true 或 false"), ("must be a date", "须为日期 YYYY-MM-DD"),
     ("not a valid date", "日期无效"), ("must be a 6-digit", "须为 6 位行政区划代码"),
-    ("the body must be", "报文须为 UTF-8 编码的 JSON 对象"),
-    ("malformed JSON", "报文不是合法的 JSON"),
+    ("the body must be", "须为 UTF-8 编码的 JSON 对象"), ("malformed JSON", "不是合法的 JSON"),
     ("must be 1, 2, 3", "取值无效"), ("unknown", "取值无效"), ("no person", "未找到该人员"),
     ("no institution", "未找到该定点医药机构"), ("no settlement", "未找到该结算"),
     ("no policy in force", "就诊日期无有效的救助政策"),
@@ -235,6 +234,9 @@ def envelope(raw: bytes) -> Envelope:
     """The envelope, checked: every field known, the transaction one medaid answers."""
     env = wire.parse_body(raw)
     known_fields(env, ENVELOPE, "")
+    for name in ("infno", "msgid", "fixmedins_code", "input"):
+        if env.get(name) is None:
+            raise InputError(name, "required")
     infno = _code(env.get("infno"), "infno")
     if infno not in TRANSACTIONS:
         raise InputError("infno", f"交易编号 {infno} 不受理：本接口受理 "
@@ -254,6 +256,8 @@ def envelope(raw: bytes) -> Envelope:
             admvs = admvs or code
     inp = as_object(env.get("input"), "input")
     known_fields(inp, ("data",), "input")
+    if inp.get("data") is None:
+        raise InputError(DATA, "required")
     data = dict(as_object(inp.get("data"), DATA))
     return Envelope(infno, msgid, as_text(env.get("fixmedins_code"), "fixmedins_code"),
                     admvs, data)
@@ -269,6 +273,9 @@ def _code(value: object, path: str) -> str:
 def _visit_request(env: Envelope, settling: bool) -> tuple[wire.VisitRequest, dict[str, str]]:
     """`input.data` as the REST API's request; the national fields it carries beside."""
     data = dict(env.data)
+    if "fixmedins_code" in data:
+        raise InputError(f"{DATA}.fixmedins_code", "未知字段：机构由报文的 fixmedins_code 给出 / "
+                         "unknown field: the envelope's fixmedins_code names the institution")
     known_fields(data, VISIT_INPUT, DATA)
     national = {name: _code(data.pop(name), f"{DATA}.{name}")
                 for name in NATIONAL_INPUT if data.get(name) is not None}
@@ -442,7 +449,7 @@ def err_msg(e: MedaidError) -> str:
         field = path.rsplit(".", 1)[-1].split("[", 1)[0] if path else ""
         label = LABELS.get(field)
         where = f"{path}（{label}）" if label else path
-        return f"{where}：{_chinese(e.message)}" if where else _chinese(e.message)
+        return f"{where or '报文'}：{_chinese(e.message)}"
     if isinstance(e, Unauthenticated):
         return f"令牌缺失、无效或已过期（Authorization: Bearer 令牌） / {e}"
     if isinstance(e, Forbidden):
