@@ -61,7 +61,9 @@ def test_a_caseworker_of_another_district_may_not_read_the_person(site: Site) ->
         users.create(uow, auth.CLI, "gulou", "a long password 1", "caseworker", "320106")
     c = site.client()
     sign_in(c, "gulou", "a long password 1")
-    assert c.get(f"/persons/{PSN_NO}").status_code == 403
+    # as unknown to them as a number that exists nowhere: 404, not 403
+    assert c.get(f"/persons/{PSN_NO}").status_code == 404
+    assert c.get("/persons/NO-SUCH-PERSON").status_code == 404
     found = c.post("/persons", data={"csrf": csrf_of(c), "q": CERTNO})
     assert found.status_code == 200 and PSN_NO not in found.text  # not in their district
 
@@ -89,7 +91,7 @@ def test_a_caseworker_may_only_try_a_settlement_of_its_district(site: Site) -> N
     other = site.client()
     sign_in(other, "gulou-trial", "a long password 3")
     assert other.post("/settle", data=data | {"csrf": csrf_of(other), "action": "preview"}
-                      ).status_code == 403
+                      ).status_code == 404  # a person of another district: as unknown
     assert _settlements(site) == before  # a trial stores nothing
 
 

@@ -28,7 +28,7 @@ from medaid.money import to_yuan
 from medaid.policy import model
 from medaid.registry import cells, files
 from medaid.registry.types import Problem
-from medaid.service import auth, settlements
+from medaid.service import auth, resettle, settlements
 from medaid.service.auth import Actor
 from medaid.service.parameters import put, stored
 from medaid.service.settlements import InstitutionRecord, PersonRecord
@@ -378,7 +378,8 @@ def approve(uow: UnitOfWork, actor: Actor, app_no: str) -> Application:
 
 def _tilted_application(uow: UnitOfWork, actor: Actor, app: Application,
                         person: PersonRecord) -> PersonRecord:
-    """YC-T is paid on application: its date becomes the person's, for its year."""
+    """YC-T is paid on application: its date becomes the person's, for its year, and the
+    person's years are settled again."""
     have = person.person.tilted_application
     if have is not None and have.year == app.applied_on.year:
         return person
@@ -388,6 +389,11 @@ def _tilted_application(uow: UnitOfWork, actor: Actor, app: Application,
     audit.append(uow.session.connection(), actor.subject, "person.tilted_application",
                  f"person:{app.psn_no}", {"application": app.app_no,
                                           "tilted_application": str(app.applied_on)})
+    # RULES (YC-T): the visits settled before the application are paid after the fact
+    resettle.post_persons(uow, actor.subject, {person.id: resettle.Cause(
+        "application", f"application:{app.app_no}",
+        f"倾斜救助申请 {app.app_no}（申请日期 {app.applied_on}）：此前已结算的就诊重新结算 / "
+        f"tilted assistance applied for: visits settled before are settled again")})
     return dataclasses.replace(person, person=dataclasses.replace(
         person.person, tilted_application=app.applied_on))
 

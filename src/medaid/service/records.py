@@ -27,14 +27,22 @@ from medaid.policy import model
 from medaid.policy.model import Policy
 from medaid.policy.params import Num
 from medaid.registry import idcard
-from medaid.service import auth
+from medaid.service import auth, resettle
 from medaid.service.auth import Actor
 from medaid.service.parameters import check_value, params_for, put
 from medaid.service.settlements import find_person
 from medaid.service.uow import UnitOfWork
 from medaid.service.wire import ROOT, entry_json, pool_amount
 from medaid.store import pools
-from medaid.store.models import Identity, Institution, LocalParameter, Person, PersonYear
+from medaid.store.models import (
+    TIERS,
+    Adjustment,
+    Identity,
+    Institution,
+    LocalParameter,
+    Person,
+    PersonYear,
+)
 from medaid.store.models import Settlement as Entry
 
 
@@ -109,9 +117,24 @@ def set_parameter(uow: UnitOfWork, actor: Actor, raw: dict[str, Any]) -> LocalPa
     check_value(jurisdiction, name, raw["value"], f"{ROOT}.value")
     row = put(uow, jurisdiction, name, None if year is None else int(year),
               dumps(raw["value"]), as_text(raw.get("source"), f"{ROOT}.source"))
+    resettle_parameter(uow, actor.subject, row)
     uow.commit_audited(actor.subject, "parameter.set", f"parameter:{jurisdiction}.{name}",
                        {"year": row.year, "value": row.value})
     return row
+
+
+def resettle_parameter(uow: UnitOfWork, subject: str, row: LocalParameter) -> None:
+    """Settle again, in the parameter's transaction, every person-year of its jurisdiction
+    (of its year, or of every year) that the ledger holds."""
+    uow.session.flush()
+    pairs = resettle.jurisdiction_years(uow, row.jurisdiction, row.year)
+    cause = resettle.Cause(
+        "parameter", f"parameter:{row.jurisdiction}.{row.name}/{row.year or '*'}",
+        f"本地参数 {row.name}{'' if row.year is None else f'（{row.year}年）'} 设为 "
+        f"{row.value}（{row.source}）后重新结算 / local parameter {row.name} set to "
+        f"{row.value}")
+    for person_id, years in resettle.by_person(pairs).items():
+        resettle.post_persons(uow, subject, {person_id: cause}, years)
 
 
 def parameter_json(row: LocalParameter) -> dict[str, Any]:
@@ -168,6 +191,10 @@ def person_year(uow: UnitOfWork, actor: Actor, psn_no: str, year: int) -> dict[s
     if actor.role == "hospital":
         query = query.where(Entry.institution_id == actor.institution_id)
     entries = list(uow.session.scalars(query.order_by(Entry.id)))
+    shown = {e.id: e.setl_id for e in entries}
+    adjusted = [a for a in uow.session.scalars(select(Adjustment).where(
+        Adjustment.person_id == p.id, Adjustment.year == year).order_by(Adjustment.id))
+        if a.settlement_id in shown]
     # a cancellation is of the same person, year and institution as what it cancels
     cancels = {e.reverses_id: e.setl_id for e in entries if e.reverses_id is not None}
     policy = model.in_force(model.versions(p.jurisdiction), last)  # the year's last
@@ -181,9 +208,19 @@ def person_year(uow: UnitOfWork, actor: Actor, psn_no: str, year: int) -> dict[s
                                                   {i.category for i, _ in in_year}, used),
         "settlements": [entry_json(e, e.institution.code, cancels.get(e.id))
                         for e in entries],
+        "adjustments": [adjustment_json(a, shown[a.settlement_id]) for a in adjusted],
     }
     uow.commit_audited(actor.subject, "person.read", f"person:{psn_no}", {"year": year})
     return out
+
+
+def adjustment_json(a: Adjustment, setl_id: str) -> dict[str, Any]:
+    """An adjustment (补差): the visit's ledger entry it corrects, why, and each tier's
+    difference in yuan."""
+    return {"adj_id": a.adj_id, "setl_id": setl_id, "cause": a.cause, "cause_ref": a.cause_ref,
+            "reason": a.reason, "route": a.route, "category": a.category, "rules": a.rules,
+            **{t: to_yuan(getattr(a, t)) for t in TIERS},
+            "time": a.created_at.isoformat(timespec="seconds")}
 
 
 def _pools(uow: UnitOfWork, policy: Policy, year: int, categories: set[str],

@@ -51,10 +51,25 @@ class Cause:
 
 
 @dataclass(frozen=True, slots=True)
+class EntryRef:
+    """A visit's `settle` entry, as a plan keeps it (plans outlive their session)."""
+
+    id: int
+    setl_id: str
+    medins_setl_id: str
+    mdtrt_id: str
+    institution_id: int
+
+    @classmethod
+    def of(cls, e: Settlement) -> EntryRef:
+        return cls(e.id, e.setl_id, e.medins_setl_id, e.mdtrt_id, e.institution_id)
+
+
+@dataclass(frozen=True, slots=True)
 class Change:
     """One visit's difference between the ledger and the rules on today's facts."""
 
-    entry: Settlement  # the visit's `settle` entry
+    entry: EntryRef  # the visit's `settle` entry
     route: str  # batch | person
     live: bool  # False: cancelled, its net must be zero
     ledger: dict[str, int]  # tier → the ledger's net amount now
@@ -181,7 +196,7 @@ def plan_year(uow: UnitOfWork, person_id: int, year: int) -> YearPlan:
             if rules != ledger[e.id] or change_deltas:
                 route = "person" if e.setl_id in paper or e.institution.kind == "office" \
                     else "batch"
-                plan.changes.append(Change(e, route, live, ledger[e.id], rules, change_deltas,
+                plan.changes.append(Change(EntryRef.of(e), route, live, ledger[e.id], rules, change_deltas,
                                            category, rule_ids, trace))
         plan.pools = running
     except MedaidError as e:

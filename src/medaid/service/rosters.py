@@ -23,7 +23,7 @@ from medaid.registry import idcard
 from medaid.registry.plan import ImportPlan, plan_import
 from medaid.registry.roster import parse_records
 from medaid.registry.types import RegisteredIdentity, Roster, RosterRow, RowError
-from medaid.service import auth
+from medaid.service import auth, resettle
 from medaid.service.auth import Actor
 from medaid.service.uow import UnitOfWork
 from medaid.store.models import Identity, Person
@@ -95,7 +95,14 @@ def import_roster(uow: UnitOfWork, actor: Actor, roster: Roster, to: Target, tod
         plan = _known_elsewhere(uow, plan, to)
     applied = plan.ok and not dry_run
     if applied:
-        _apply(uow, plan, to)
+        touched = _apply(uow, plan, to)
+        ref = f"roster:{to.jurisdiction}/{to.district}/{plan.month:%Y-%m}"
+        resettle.post_persons(uow, actor.subject, {
+            person_id: resettle.Cause(
+                "roster", f"{ref} {', '.join(what)}"[:200],
+                f"名单导入（{roster.source}，{plan.month:%Y年%m月}）{'、'.join(what)}：身份变动后"
+                f"重新结算 / identities changed by the roster import")
+            for person_id, what in touched.items()})
     action = "roster.import" if applied else "roster.dry_run" if plan.ok else "roster.refused"
     uow.commit_audited(actor.subject, action,
                        f"roster:{to.jurisdiction}/{to.district}/{plan.month:%Y-%m}",
@@ -131,7 +138,9 @@ def _identity(row: RosterRow) -> Identity:
                     to_date=row.end, application_date=row.application)
 
 
-def _apply(uow: UnitOfWork, plan: ImportPlan, to: Target) -> None:
+def _apply(uow: UnitOfWork, plan: ImportPlan, to: Target) -> dict[int, list[str]]:
+    """Write the plan; the persons registered before it whose identities it changed, each
+    with the roster rows (or exits) that changed them."""
     s = uow.session
     for row in plan.new_persons:
         s.add(Person(psn_no=f"{to.district}R{secrets.token_hex(6).upper()}", certno=row.certno,
@@ -140,8 +149,14 @@ def _apply(uow: UnitOfWork, plan: ImportPlan, to: Target) -> None:
     touched = {r.certno for r in plan.new_identities} | {c.row.certno for c in plan.changed}
     persons = {p.certno: p for p in s.scalars(select(Person).where(
         Person.certno.in_(touched)))} if touched else {}
+    changed: dict[int, list[str]] = {}
+
+    def note(person_id: int, what: str) -> None:
+        changed.setdefault(person_id, []).append(what)
+
     for row in plan.new_identities:
         persons[row.certno].identities.append(_identity(row))
+        note(persons[row.certno].id, f"第{row.row}行新增{row.category}")
     # identities read by `registered` carry their key
     ids = [c.identity.id for c in plan.changed] + [e.identity.id for e in plan.exited]
     identities: dict[int | None, Identity] = {i.id: i for i in s.scalars(
@@ -154,8 +169,12 @@ def _apply(uow: UnitOfWork, plan: ImportPlan, to: Target) -> None:
         p.name = row.name
         if row.disability_grade is not None:
             p.disability_grade = row.disability_grade
+        note(p.id, f"第{row.row}行变更{row.category}")
     for e in plan.exited:
-        identities[e.identity.id].to_date = e.end
+        i = identities[e.identity.id]
+        i.to_date = e.end
+        note(i.person_id, f"{i.category}于{e.end}退出")
+    return changed
 
 
 def report_json(plan: ImportPlan, applied: bool, dry_run: bool, to: Target,
