@@ -91,7 +91,7 @@ def generate(n: int, seed: int, folder: Path) -> tuple[Path, Path]:
 
     versions = model.versions("nanjing")
     out = resettle.run(reading.read_export(export),
-                       rosters.read_roster(roster, versions[-1]), versions, {}, sample=0)
+                       rosters.read_roster(roster, versions[-1]), versions, {}, explain=False)
     maf = out.medaid.copy()
     wrong = rng.random(n) < 0.001
     maf[wrong] += rng.integers(100, 10_000, int(wrong.sum()))

@@ -28,7 +28,7 @@ from fastapi.testclient import TestClient
 from starlette.routing import BaseRoute
 
 from databases import BACKENDS, empty_database
-from medaid.service import auth, settlements, users, wire
+from medaid.service import auth, settlements, tokens, users, wire
 from medaid.service import early_warning as ew
 from medaid.service.app import create_app
 from medaid.service.auth import CLI
@@ -125,6 +125,11 @@ class Scene:
             "name": f"项目 {self.n()}", "organisation": "南京市慈善总会",
             "active_from": "2020-01-01"})["id"])
 
+    def token(self) -> int:
+        """A fresh hospital token's id (revoke and rotate use one each)."""
+        with UnitOfWork(self.world.sessions) as uow:
+            return tokens.create(uow, CLI, "hospital", 1, days=30).row.id
+
     def referral(self) -> int:
         return int(self.api("POST", "/api/v1/charity/referrals", 201, json={
             "programme_id": self.programme(), "psn_no": PSN_A, "year": 2023})["id"])
@@ -162,13 +167,20 @@ class Cell:
     request: Callable[[Scene], Request]
     blind: frozenset[str] = frozenset()  # allowed, but must not see `hidden` (COUNTERPART does)
     hidden: str = HOSPITAL_A
+    unknown: frozenset[str] = frozenset()  # refused as if the record did not exist: 404
 
 
 def _cell(allowed: set[str] | frozenset[str], request: Callable[[Scene], Request],
-          blind: set[str] | None = None, hidden: str = HOSPITAL_A) -> Cell:
+          blind: set[str] | None = None, hidden: str = HOSPITAL_A,
+          unknown: set[str] | None = None) -> Cell:
     unseeing = frozenset(blind or ())
-    assert unseeing <= allowed
-    return Cell(frozenset(allowed), request, unseeing, hidden)
+    assert unseeing <= allowed and not (unknown or set()) & allowed
+    return Cell(frozenset(allowed), request, unseeing, hidden, frozenset(unknown or ()))
+
+
+# A person of another district is as unknown to a caseworker as a number that exists
+# nowhere (404, not 403: docs/SECURITY.md), and so is a person a hospital never settled for.
+ELSEWHERE = {"caseworker_other"}
 
 
 def _person_body(s: Scene) -> Request:
@@ -204,7 +216,8 @@ ROUTES: dict[tuple[str, str], Cell] = {
     # person's district, and finance, admins and auditors
     ("POST", f"{V1}/settlements/preview"): _cell(
         {"hospital_own", "caseworker_own", "admin"},
-        lambda s: Request(json=visit(psn_no=PSN_A, fixmedins_code=HOSPITAL_A))),
+        lambda s: Request(json=visit(psn_no=PSN_A, fixmedins_code=HOSPITAL_A)),
+        unknown=ELSEWHERE),
     ("POST", f"{V1}/settlements"): _cell({"hospital_own", "admin"}, lambda s: Request(
         json=visit(psn_no=PSN_A, medins_setl_id=f"X-{s.n()}", fixmedins_code=HOSPITAL_A))),
     ("GET", f"{V1}/settlements/{{setl_id}}"): _cell(
@@ -217,10 +230,12 @@ ROUTES: dict[tuple[str, str], Cell] = {
         "infno": "2304", "msgid": f"N-{s.n()}", "fixmedins_code": HOSPITAL_A, "input": {
             "data": visit(psn_no=PSN_A, medins_setl_id=f"N-{s.n()}", mdtrt_id=f"N-{s.n()}")
             }})),
-    # a person's year: any hospital (the desk settles anyone) sees only its own settlements
+    # a person's year: a hospital that has settled for the person (its own settlements
+    # only), the district's caseworker, and finance, admins and auditors
     ("GET", f"{V1}/persons/{{psn_no}}/years/{{year}}"): _cell(
-        {"hospital_own", "hospital_other", "caseworker_own"} | READ_ALL,
-        lambda s: Request({"psn_no": PSN_A, "year": 2023}), blind={"hospital_other"}),
+        {"hospital_own", "caseworker_own"} | READ_ALL,
+        lambda s: Request({"psn_no": PSN_A, "year": 2023}),
+        unknown={"hospital_other", "caseworker_other"}),
     ("POST", f"{V1}/persons"): _cell(DISTRICT_WRITE, _person_body),
     ("POST", f"{V1}/institutions"): _cell({"admin"}, lambda s: Request(json={
         "fixmedins_code": f"H{OWN}9{s.n():04d}", "name": "x", "jurisdiction": "nanjing",
@@ -234,7 +249,8 @@ ROUTES: dict[tuple[str, str], Cell] = {
     # applications (docs/APPLICATIONS.md): the person's district's caseworker or an admin
     # acts; the district's caseworker, admins, auditors and finance read
     ("POST", APPS): _cell(DISTRICT_WRITE, lambda s: Request(json={
-        "psn_no": PSN_A, "kind": "post_hoc", "visits": [invoice(f"C-{s.n()}")]})),
+        "psn_no": PSN_A, "kind": "post_hoc", "visits": [invoice(f"C-{s.n()}")]}),
+        unknown=ELSEWHERE),
     ("GET", APPS): _cell({"caseworker_own"} | READ_ALL,
                          lambda s: Request(params={"district": OWN})),
     ("GET", f"{APPS}/{{app_no}}"): _cell({"caseworker_own"} | READ_ALL,
@@ -283,9 +299,10 @@ ROUTES: dict[tuple[str, str], Cell] = {
     ("DELETE", f"{CHARITY}/programmes/{{programme_id}}"): _cell(
         {"admin"}, lambda s: Request({"programme_id": s.programme()})),
     ("GET", f"{CHARITY}/matches/{{psn_no}}"): _cell(
-        CASEWORK, lambda s: Request({"psn_no": PSN_A}, params={"year": 2023})),
+        CASEWORK, lambda s: Request({"psn_no": PSN_A}, params={"year": 2023}),
+        unknown=ELSEWHERE),
     ("POST", f"{CHARITY}/referrals"): _cell(DISTRICT_WRITE, lambda s: Request(json={
-        "programme_id": s.programme(), "psn_no": PSN_A, "year": 2023})),
+        "programme_id": s.programme(), "psn_no": PSN_A, "year": 2023}), unknown=ELSEWHERE),
     ("GET", f"{CHARITY}/referrals"): _cell(CASEWORK | {"caseworker_other"},
                                            lambda s: Request(params={"year": 2023}),
                                            blind={"caseworker_other"}, hidden=PSN_A),
@@ -328,6 +345,14 @@ ROUTES: dict[tuple[str, str], Cell] = {
     ("GET", f"{V1}/indicators/{{indicator_id}}/chart"): _cell(
         FUND_READ | {"hospital_own", "hospital_other"},
         lambda s: Request({"indicator_id": "inpatient_self_pay_share"}, params=NANJING_A)),
+    # tokens (service.tokens): admins only
+    ("GET", f"{V1}/tokens"): _cell({"admin"}, lambda s: Request()),
+    ("POST", f"{V1}/tokens"): _cell({"admin"}, lambda s: Request(json={
+        "role": "hospital", "fixmedins_code": HOSPITAL_A, "days": 30})),
+    ("POST", f"{V1}/tokens/{{token_id}}/revoke"): _cell(
+        {"admin"}, lambda s: Request({"token_id": s.token()})),
+    ("POST", f"{V1}/tokens/{{token_id}}/rotate"): _cell(
+        {"admin"}, lambda s: Request({"token_id": s.token()}, json={"grace_days": 1})),
 }
 UNGUARDED = {("GET", f"{V1}/health"), ("POST", f"{V1}/login")}
 
@@ -409,7 +434,7 @@ def test_the_table_names_every_route_and_only_routes(tmp_path: Path) -> None:
     assert routes == documented  # the walk above found every route
     assert routes >= UNGUARDED
     assert set(ROUTES) == routes - UNGUARDED
-    assert len(ROUTES) == 52  # the count docs/RELIABILITY.md gives
+    assert len(ROUTES) == 56  # the count docs/RELIABILITY.md gives
 
 
 def _send(s: Scene, route: tuple[str, str], actor: str) -> Any:
@@ -428,7 +453,7 @@ def test_exactly_the_allowed_callers_succeed(scene: Scene, route: tuple[str, str
     wrong, answers = [], {}
     for actor in ACTORS:
         r = _send(scene, route, actor)
-        want = 401 if actor == "no_token" else 403
+        want = 401 if actor == "no_token" else 404 if actor in cell.unknown else 403
         if (200 <= r.status_code < 300) != (actor in cell.allowed) or (
                 actor not in cell.allowed and r.status_code != want):
             wrong.append((actor, r.status_code, r.text[:200]))
@@ -498,16 +523,18 @@ def test_a_users_session_carries_its_role_and_scope(scene: Scene, role: str) -> 
     assert r.json()["role"] == role and r.json()["expires_at"]
     session = {"Authorization": f"Bearer {r.json()['token']}"}
     assert client.get(f"{V1}/persons/{PSN_A}/years/2023", headers=session).status_code == 200
-    # district B: outside the caseworker's district; the auditor reads every record
+    # district B: outside the caseworker's district (as unknown as no person: 404); the
+    # auditor reads every record
     assert client.get(f"{V1}/persons/{PSN_B}/years/2023", headers=session).status_code == (
-        403 if role == "caseworker" else 200)
+        404 if role == "caseworker" else 200)
     assert client.get(f"{V1}/audit", headers=session).status_code == (
         200 if role == "auditor" else 403)
 
 
 UNKNOWN = {"setl_id": "NO-SUCH-SETL", "psn_no": "NO-SUCH-PERSON", "app_no": "NO-SUCH-APP",
            "warning_id": 2**31 - 1, "referral_id": 2**31 - 1, "programme_id": 2**31 - 1,
-           "batch_id": 2**31 - 1, "year": 2023, "indicator_id": "NO-SUCH-INDICATOR"}
+           "batch_id": 2**31 - 1, "year": 2023, "indicator_id": "NO-SUCH-INDICATOR",
+           "token_id": 2**31 - 1}
 WITH_IDS = [r for r in ROUTES if "{" in r[1]]
 
 

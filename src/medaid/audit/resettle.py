@@ -251,7 +251,9 @@ _VISIT = re.compile(r"visits\[(\d+)\]")
 
 
 def run(rec: Records, ids: Identities, versions: Sequence[Policy],
-        local: Mapping[str, object], sample: int = SAMPLE) -> Outcome:
+        local: Mapping[str, object], sample: int = SAMPLE, explain: bool = True) -> Outcome:
+    """Settle and compare; `explain=False` skips the engine (the batch path's numbers only:
+    what a generator of test data needs)."""
     versions = sorted(versions, key=lambda p: p.in_force)
     n = len(rec)
     person, key_dict = _codes(rec.key)
@@ -295,7 +297,8 @@ def run(rec: Records, ids: Identities, versions: Sequence[Policy],
     out = Outcome(rec, person, keys, roster_of, status, partner, year, medaid, platform,
                   category, list(res.plans.categories), rules, rule_names, {}, {}, 0, False,
                   versions, local, ids)
-    _explain(out, scan, sample)
+    if explain:
+        _explain(out, scan, sample)
     return out
 
 
