@@ -4,6 +4,8 @@ lines, its errors, retries, and the same numbers as the REST API, on the same le
 from __future__ import annotations
 
 import importlib.util
+import json
+import re
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -314,12 +316,17 @@ def test_not_json_and_not_an_object(world: World, hospital: dict[str, str]) -> N
 
 
 # -- the HIS-side example -------------------------------------------------------------------
-def test_the_his_client_example(world: World, hospital: dict[str, str]) -> None:
-    spec = importlib.util.spec_from_file_location("his_client", ROOT / "examples" /
-                                                  "his_client.py")
+def _example(name: str) -> Any:
+    """A module of examples/ (not a package)."""
+    spec = importlib.util.spec_from_file_location(name, ROOT / "examples" / f"{name}.py")
     assert spec is not None and spec.loader is not None
-    his_client = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(his_client)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_his_client_example(world: World, hospital: dict[str, str]) -> None:
+    his_client = _example("his_client")
     token = hospital["Authorization"].split()[1]
     his = his_client.HisClient(token, HOSPITAL, client=world.client)
     steps = his_client.demo(his, "P-001", "ZY-1")
@@ -331,3 +338,47 @@ def test_the_his_client_example(world: World, hospital: dict[str, str]) -> None:
     assert pool(year, "NJ-A2")["used"] == 0
     with pytest.raises(his_client.PlatformError, match=r"input\.data\.othpay"):
         his.presettle({"psn_no": "P-001", "othpay": 1})
+
+
+# -- docs/INTERFACE.md ----------------------------------------------------------------------
+_HEX_ID = re.compile(r"\b[0-9a-f]{32}\b")
+_TIME = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}")
+VOLATILE = ("inf_refmsgid", "refmsg_time", "respond_time")
+
+
+class Ids:
+    """setl_ids by order of first appearance: the document's and a new run's line up."""
+
+    def __init__(self) -> None:
+        self.seen: dict[str, int] = {}
+
+    def ordinal(self, text: str) -> str:
+        return _HEX_ID.sub(lambda m: f"ID{self.seen.setdefault(m.group(), len(self.seen))}",
+                           text)
+
+
+def _canonical(answer: dict[str, Any], ids: Ids) -> str:
+    kept = {k: v for k, v in answer.items() if k not in VOLATILE}
+    return _TIME.sub("TIME", ids.ordinal(json.dumps(kept, ensure_ascii=False, sort_keys=True)))
+
+
+def test_the_interface_documents_answers_are_true(world: World) -> None:
+    transcript = _example("interface_transcript")
+    doc = (ROOT / "docs" / "INTERFACE.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```json (request|answer)\n(.*?)\n```", doc, re.DOTALL)
+    pairs = list(zip(blocks[::2], blocks[1::2], strict=True))
+    assert len(pairs) == len(transcript.STEPS) >= 7
+    transcript.setup(world.client, world.admin)
+    hospital = world.token("hospital", transcript.HOSPITAL)
+    doc_ids, new_ids = Ids(), Ids()
+    for (kind, request), (kind2, answer) in pairs:
+        assert (kind, kind2) == ("request", "answer")
+        fresh = {v: k for k, v in new_ids.seen.items()}  # an ordinal's id in this run
+
+        def swap(m: re.Match[str], fresh: dict[int, str] = fresh) -> str:
+            return fresh[doc_ids.seen[m.group()]]
+
+        sent = _HEX_ID.sub(swap, request)
+        r = world.client.post(NATIONAL, headers=hospital | {
+            "Content-Type": "application/json"}, content=sent.encode())
+        assert _canonical(r.json(), new_ids) == _canonical(json.loads(answer), doc_ids)
