@@ -146,7 +146,8 @@ def policies(draw: st.DrawFn) -> dict[str, Any]:
                   "default": Decimal(p_cap * draw(st.integers(1, 4)) // 2),
                   "min": {"param": "p_cap", "times": Decimal("0.5")}},
         "p_ratio": {"type": "ratio", "label": "ratio", "source": "test",
-                    "default": draw(ratios)},
+                    "default": draw(ratios)} if draw(st.integers(0, 4)) else
+        {"type": "ratio", "label": "ratio (a local parameter nobody may have set)"},
         # strictly below another (JS: low_income_ratio < key_ratio)
         "p_low": {"type": "ratio", "label": "low", "source": "test",
                   "default": Decimal("0.4"), "below": "p_ratio"},
@@ -194,9 +195,12 @@ def policies(draw: st.DrawFn) -> dict[str, Any]:
 
 @st.composite
 def locals_(draw: st.DrawFn) -> dict[str, object]:
-    """A case's local parameters: sometimes an optional cap set, sometimes a floor broken
-    (then the engine's error must be the batch path's too)."""
+    """A case's local parameters: sometimes an optional cap or a ratio the policy leaves
+    without a default set, sometimes a floor broken (then the engine's error must be the
+    batch path's too)."""
     out: dict[str, object] = {}
+    if draw(st.integers(0, 2)) == 0:
+        out["p_ratio"] = draw(ratios)
     if draw(st.booleans()):
         out["opt_cap"] = Decimal(draw(st.integers(1, 50)) * 100)
     if draw(st.integers(0, 9)) == 0:

@@ -54,8 +54,8 @@ from medaid.batch.plan import (
 from medaid.batch.standings import IN_FORCE, TILT_LOOKBACK
 from medaid.money import BP
 
-ERR_LINE, ERR_TILTED, ERR_BASIC, ERR_LEVEL, ERR_CRITICAL, ERR_LIMIT = 1, 2, 3, 4, 5, 6
-ERR_SHIFT = 256  # err = code * ERR_SHIFT + line index (for ERR_LINE)
+ERR_LINE, ERR_TILTED, ERR_BASIC, ERR_LEVEL, ERR_CRITICAL, ERR_LIMIT, ERR_LOOKBACK = range(1, 8)
+ERR_SHIFT = 256  # err = code * ERR_SHIFT + line index (ERR_LINE) or look-back entry
 
 
 @njit(cache=True, inline="always")
@@ -154,7 +154,8 @@ def evaluate(p, alt, cat, ratio, lookback, pay_out, base, after_basic, remaining
             continue
         covered = True
         if lines[p, li, L_OK] == 0:
-            missing = li
+            if missing < 0:  # the engine stops at the first
+                missing = li
             continue
         total = assistance + special
         grant = lines[p, li, L_GRANT]
@@ -194,7 +195,7 @@ def evaluate(p, alt, cat, ratio, lookback, pay_out, base, after_basic, remaining
 @njit(cache=True, nogil=True)
 def settle_range(g_lo, g_hi, group_off, plan, sel, medfee, inscp, hifp_in, hifmi_in, oth,  # type: ignore[no-untyped-def]
                  location, referral, level, applied, st_cat, st_mode, st_ratio, st_lb,
-                 lookback_rules, per_visit_of, cat_order, lines, segs, caps, covers,
+                 st_problem, lookback_rules, per_visit_of, cat_order, lines, segs, caps, covers,
                  sel_setting, sel_alt, alt_line, alt_lines, ref_tab, tilt, tilt_segs,
                  tilt_caps, tilt_referral, tilt_location, tilt_setting, ci, ci_segs, bi,
                  bi_level, scale, n_slots,
@@ -229,6 +230,8 @@ def settle_range(g_lo, g_hi, group_off, plan, sel, medfee, inscp, hifp_in, hifmi
             cumulative += medfee[i]
             if cumulative > POOL_LIMIT:
                 err = ERR_LIMIT * ERR_SHIFT
+            if err == 0 and st_problem[i] > 0:  # the standings come first (engine)
+                err = ERR_LOOKBACK * ERR_SHIFT + st_problem[i] - 1
 
             # Standings in tie order (the category's order, whether in force or in a
             # look-back); duplicates of (category, mode, ratio) dropped, the first kept
@@ -271,9 +274,9 @@ def settle_range(g_lo, g_hi, group_off, plan, sel, medfee, inscp, hifp_in, hifmi
             hifp = hifp_in[i]
             if hifp < 0:
                 lv = level[i]
-                if bi[p, B_OK] == 0:
+                if err == 0 and bi[p, B_OK] == 0:  # the engine's first error is kept
                     err = ERR_BASIC * ERR_SHIFT
-                elif bi_level[p, lv, 0] == 0:
+                elif err == 0 and bi_level[p, lv, 0] == 0:
                     err = ERR_LEVEL * ERR_SHIFT
                 pay = (2 * max(0, inscp[i] - bi_level[p, lv, 1]) * bi_level[p, lv, 2] + BP) \
                     // (2 * BP)
@@ -284,7 +287,7 @@ def settle_range(g_lo, g_hi, group_off, plan, sel, medfee, inscp, hifp_in, hifmi
                 hifp = pay
             hifmi = hifmi_in[i]
             if hifmi < 0:
-                if ci[p, C_OK] == 0:
+                if err == 0 and ci[p, C_OK] == 0:
                     err = ERR_CRITICAL * ERR_SHIFT
                 ded = ci[p, C_DED_TILT] if assisted > 0 else ci[p, C_DED]
                 pts = ci[p, C_POINTS] if assisted > 0 else 0
@@ -408,7 +411,7 @@ def settle_range(g_lo, g_hi, group_off, plan, sel, medfee, inscp, hifp_in, hifmi
                 else:
                     add = (base - best_total) * scale
                 if go:
-                    if tilt[p, T_OK] == 0:
+                    if err == 0 and tilt[p, T_OK] == 0:
                         err = ERR_TILTED * ERR_SHIFT
                     after = tpool + add
                     pay = scaled_delta(tpool, after, scale, tilt[p, T_DED], tilt_segs[p],

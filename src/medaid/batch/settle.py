@@ -305,10 +305,12 @@ def settle_population(versions: Sequence[Policy], local: Mapping[str, object],
             if part is None:
                 st.cat[:, rows], st.mode[:, rows], st.ratio[:, rows], st.lookback[:, rows] = \
                     got.cat, got.mode, got.ratio, got.lookback
+                st.problem[rows] = got.problem
         kernel.settle_range(
             g_lo, g_hi, group_off, plan, sel, visits.medfee, visits.inscp, visits.hifp,
             visits.hifmi, visits.oth, visits.location, visits.referral, visits.level, applied,
-            st.cat, st.mode, st.ratio, st.lookback, plans.lookback_rules, plans.per_visit,
+            st.cat, st.mode, st.ratio, st.lookback, st.problem, plans.lookback_rules,
+            plans.per_visit,
             plans.cat_order, plans.lines, plans.segs, plans.caps,
             plans.covers, plans.sel_setting, plans.sel_alt, plans.alt_line, plans.alt_lines,
             plans.referral, plans.tilt, plans.tilt_segs, plans.tilt_caps, plans.tilt_referral,
@@ -362,6 +364,8 @@ def _raise(plans: Plans, plan: I32, visits: VisitColumns, row: int, err: I32) ->
         raise plans.problems.lines[(p, line)]
     if code == kernel.ERR_TILTED:
         raise plans.problems.tilted[p]
+    if code == kernel.ERR_LOOKBACK:
+        raise plans.problems.lookback[(p, line)]
     if code == kernel.ERR_BASIC:
         e = plans.problems.basic_insurance[p]
         raise MissingParameter(j, "basic_insurance", f"{path}.hifp_pay not given") \

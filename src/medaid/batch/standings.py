@@ -34,21 +34,25 @@ OPEN = np.iinfo(np.int32).max  # no exit date
 @dataclass(frozen=True)
 class Standings:
     """[slot, visit]: category (global code), mode (NONE: no standing), look-back ratio
-    (bp, −1: the line's own) and look-back entry (−1: none)."""
+    (bp, −1: the line's own) and look-back entry (−1: none); [visit]: 1 + the look-back
+    entry whose ratio the visit needs and the year does not resolve (0: none), an error the
+    kernel reports in the visit's turn, as the engine would."""
 
     cat: I16
     mode: I8
     ratio: I16
     lookback: I8
+    problem: I16
 
     @staticmethod
     def empty(slots: int, n: int) -> Standings:
         return Standings(np.empty((slots, n), np.int16), np.empty((slots, n), np.int8),
-                         np.empty((slots, n), np.int16), np.empty((slots, n), np.int8))
+                         np.empty((slots, n), np.int16), np.empty((slots, n), np.int8),
+                         np.zeros(n, np.int16))
 
     def part(self, lo: int, hi: int) -> Standings:
         return Standings(self.cat[:, lo:hi], self.mode[:, lo:hi], self.ratio[:, lo:hi],
-                         self.lookback[:, lo:hi])
+                         self.lookback[:, lo:hi], self.problem[lo:hi])
 
 
 def add_months(days: I32, months: int) -> I32:
@@ -141,6 +145,8 @@ def compute(policy: Policy, persons: PersonColumns, ident_cat: I32, categories: 
     if out is None:
         out = Standings.empty(slots, n)
     cat, mode, ratio, entry = out.cat, out.mode, out.ratio, out.lookback  # ratio: bp ≤ 10,000
+    problem = out.problem
+    problem[:] = 0
     mode[:] = NONE
     ratio[:] = -1
     entry[:] = -1
@@ -176,7 +182,8 @@ def compute(policy: Policy, persons: PersonColumns, ident_cat: I32, categories: 
                     plans = plan[rows_hit]
                     for p in np.unique(plans):
                         if (int(p), j) in problems:
-                            raise problems[(int(p), j)]
+                            bad = rows_hit[plans == p]
+                            problem[bad] = np.where(problem[bad] == 0, j + 1, problem[bad])
                     m[hit] = LOOKBACK
                     ratio[k, rows_hit] = lookback_ratio[plans, j]
                     entry[k, rows_hit] = j
