@@ -196,8 +196,8 @@ def plan_year(uow: UnitOfWork, person_id: int, year: int) -> YearPlan:
             if rules != ledger[e.id] or change_deltas:
                 route = "person" if e.setl_id in paper or e.institution.kind == "office" \
                     else "batch"
-                plan.changes.append(Change(EntryRef.of(e), route, live, ledger[e.id], rules, change_deltas,
-                                           category, rule_ids, trace))
+                plan.changes.append(Change(EntryRef.of(e), route, live, ledger[e.id], rules,
+                                           change_deltas, category, rule_ids, trace))
         plan.pools = running
     except MedaidError as e:
         plan.error, plan.changes = str(e), []
