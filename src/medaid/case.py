@@ -250,7 +250,10 @@ def parse_visit(raw: object, path: str, also: Collection[str] = ()) -> Visit:
     )
 
 
-def _local(raw: object, versions: list[Policy]) -> dict[str, object]:
+def parse_local(raw: object, versions: Sequence[Policy]) -> dict[str, object]:
+    """A case's `local` (a JSON object of local parameters) for `versions`: a name no
+    shipped policy knows is an error naming it; one known elsewhere but not to this
+    jurisdiction is dropped (a shared file of parameters serves several cities)."""
     if raw is None:
         return {}
     local = dict(as_object(raw, "local"))
@@ -261,6 +264,9 @@ def _local(raw: object, versions: list[Policy]) -> dict[str, object]:
             raise InputError(f"local.{name}", f"unknown local parameter (known for "
                              f"{versions[0].jurisdiction}: {', '.join(sorted(mine))})")
     return {k: v for k, v in local.items() if k in mine}
+
+
+_local = parse_local  # the former private name
 
 
 def parse_case(raw: object, extra: Sequence[Policy] = ()) -> Case:
@@ -281,7 +287,7 @@ def parse_case(raw: object, extra: Sequence[Policy] = ()) -> Case:
         if v.id in seen:
             raise InputError(f"visits[{i}].id", f"duplicate of visits[{seen[v.id]}].id {v.id!r}")
         seen[v.id] = i
-    return Case(versions, _local(c.get("local"), versions), person, visits)
+    return Case(versions, parse_local(c.get("local"), versions), person, visits)
 
 
 def settle_case(case: Case) -> CaseResult:

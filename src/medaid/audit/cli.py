@@ -76,7 +76,7 @@ def audit_payments(
                 text = local_file.read_text(encoding="utf-8")
             except OSError as e:
                 fail(f"{local_file}: cannot read: {e.strerror}")
-            local = contract._local(contract.parse_json(text), versions)
+            local = contract.parse_local(contract.parse_json(text), versions)
         records = reading.read_export(export, med_types)
         ids = rosters.read_roster(roster, versions[-1])
         out = resettle.run(records, ids, versions, local)

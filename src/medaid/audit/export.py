@@ -27,6 +27,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from medaid.audit import fields
+from medaid.batch.schema import FLAG_HEROIC, FLAG_RARE
 from medaid.errors import InputError
 from medaid.policy.schema import KINDS
 from medaid.registry.files import decode
@@ -97,6 +98,9 @@ class Records:
     oth: I64
     maf: I64
     reversal: B  # a cancellation: a reversing record
+    referral: I8  # index into case.REFERRALS (`ok` when the export does not say)
+    level: I8  # hospital level 1–3, 0: not given
+    flags: I8  # batch.schema FLAG_HEROIC | FLAG_RARE
 
     def __len__(self) -> int:
         return len(self.row)
@@ -256,6 +260,26 @@ class _Reader:
         """Leading/trailing spaces are rare: test cheaply before trimming a whole column."""
         return bool(pc.any(pc.match_substring_regex(col, r"^\s|\s$")).as_py())
 
+    def codes(self, name: str, values: dict[str, object]) -> I8 | None:
+        """An optional coded column (medaid's words or the platform's Chinese) → int8 per
+        record, −1 where blank; an unknown value is a bad cell."""
+        col = self.text(name, False)
+        if col is None:
+            return None
+        enc = col.dictionary_encode()
+        lookup = []
+        for v in enc.dictionary.to_pylist():
+            k = fields.value_key(v)
+            lookup.append(int(values[k]) if k in values else -2)  # type: ignore[call-overload]
+        idx = np.asarray(enc.indices.fill_null(-1).to_numpy(), np.int64)
+        out = np.where(idx >= 0, np.asarray(lookup or [0], np.int64)[np.maximum(idx, 0)], -1)
+        if (out == -2).any():
+            shown = sorted({k for k in values if not k.isascii()} | {
+                k for k in values if k.isascii() and len(k) > 1})
+            self.fail_mask(out == -2, name, col, "取值无法识别",
+                           f"unknown value (one of: {', '.join(shown)})")
+        return out.astype(np.int8)
+
     def fen(self, name: str, required: bool = True) -> I64 | None:
         """An amount column in yuan → int64 fen, exactly (at most two decimals)."""
         if not self.has(name):
@@ -361,6 +385,10 @@ class _Reader:
         return values
 
 
+def _or_zero(codes: I8 | None, n: int) -> I8:
+    return np.zeros(n, np.int8) if codes is None else np.maximum(codes, 0).astype(np.int8)
+
+
 def _location(insured: pa.Array | None, treated: pa.Array | None, n: int) -> I8:
     """city (same 4-digit prefix), province (same 2), out_of_province; city when unknown."""
     loc = np.zeros(n, np.int8)
@@ -396,6 +424,10 @@ def records_of(table: pa.Table, rows: I64, labels: dict[str, str], source: str,
     optional = {f: r.text(f, False) for f in ("psn_idet_type", "certno", "psn_name",
                                                "fixmedins_name", "init_setl_id",
                                                "insuplc_admdvs", "mdtrtarea_admvs")}
+    visit_fields = {f: r.codes(f, table_) for f, table_ in (
+        ("location", fields.LOCATION_VALUES), ("referral", fields.REFERRAL_VALUES),
+        ("hospital_level", fields.LEVEL_VALUES), ("heroic_injury", fields.FLAG_VALUES),
+        ("rare_disease", fields.FLAG_VALUES))}
     amounts = {f: r.fen(f) for f in fields.AMOUNTS_REQUIRED}
     inscp = r.fen("inscp_scp_amt", required=False)
     time = r.seconds("setl_time", True)
@@ -475,6 +507,10 @@ def records_of(table: pa.Table, rows: I64, labels: dict[str, str], source: str,
         r.fail_mask(over, "oth_pay", None, "统筹、大病、其他支出之和超过符合政策范围金额",
                     "hifp_pay + hifmi_pay + oth_pay exceed the policy-range amount")
 
+    location = _location(optional["insuplc_admdvs"], optional["mdtrtarea_admvs"], n)
+    given = visit_fields["location"]
+    if given is not None:  # a location column says it outright; a blank cell: the codes
+        location = np.where(given >= 0, given, location).astype(np.int8)
     if r.bad:
         raise BadExport(source, r.bad)
     key = optional["certno"] if optional["certno"] is not None else texts["psn_no"]
@@ -488,6 +524,9 @@ def records_of(table: pa.Table, rows: I64, labels: dict[str, str], source: str,
         fixmedins_name=optional["fixmedins_name"], psn_name=optional["psn_name"],
         psn_idet_type=optional["psn_idet_type"], init_setl_id=init, time=time,
         start=np.asarray(start, np.int32), end=np.asarray(end, np.int32),
-        location=_location(optional["insuplc_admdvs"], optional["mdtrtarea_admvs"], n),
-        medfee=medfee, fulamt=fulamt, overlmt=overlmt, preself=preself, hifp=hifp,
-        hifmi=hifmi, oth=oth, maf=maf, reversal=reversal)
+        location=location, medfee=medfee, fulamt=fulamt, overlmt=overlmt, preself=preself,
+        hifp=hifp, hifmi=hifmi, oth=oth, maf=maf, reversal=reversal,
+        referral=_or_zero(visit_fields["referral"], n), level=_or_zero(
+            visit_fields["hospital_level"], n),
+        flags=(_or_zero(visit_fields["heroic_injury"], n) * FLAG_HEROIC
+               + _or_zero(visit_fields["rare_disease"], n) * FLAG_RARE).astype(np.int8))

@@ -18,7 +18,8 @@ AMOUNTS_REQUIRED = ("medfee_sumamt", "fulamt_ownpay_amt", "overlmt_selfpay", "pr
 REQUIRED = (*TEXT_REQUIRED, "setl_time", *AMOUNTS_REQUIRED)
 # optional: checked when present
 OPTIONAL = ("inscp_scp_amt", "psn_idet_type", "certno", "psn_name", "fixmedins_name",
-            "begndate", "enddate", "init_setl_id", "insuplc_admdvs", "mdtrtarea_admvs")
+            "begndate", "enddate", "init_setl_id", "insuplc_admdvs", "mdtrtarea_admvs",
+            *("location", "referral", "hospital_level", "heroic_injury", "rare_disease"))
 ALL = (*REQUIRED, *OPTIONAL)
 
 LABELS: dict[str, str] = {
@@ -32,7 +33,20 @@ LABELS: dict[str, str] = {
     "certno": "证件号码", "psn_name": "人员姓名", "begndate": "开始日期", "enddate": "结束日期",
     "init_setl_id": "原结算ID", "insuplc_admdvs": "参保地医保区划",
     "mdtrtarea_admvs": "就医地医保区划",
+    # medaid's own visit fields, as the national envelope takes them (docs/INTERFACE.md)
+    "location": "就医地类型", "referral": "转诊", "hospital_level": "医院等级",
+    "heroic_injury": "见义勇为", "rare_disease": "罕见病",
 }
+
+# the values these optional columns take: medaid's words or the Chinese a platform writes
+LOCATION_VALUES = {"city": 0, "province": 1, "out_of_province": 2, "市内": 0, "本市": 0,
+                   "统筹区内": 0, "省内": 1, "省内异地": 1, "省外": 2, "跨省": 2, "跨省异地": 2}
+REFERRAL_VALUES = {"ok": 0, "unreferred": 1, "unreferred_hardship": 2, "已转诊": 0,
+                   "转诊": 0, "已备案": 0, "是": 0, "1": 0, "未转诊": 1, "否": 1, "0": 1,
+                   "未转诊(困难)": 2, "困难未转诊": 2}
+FLAG_VALUES = {"true": True, "false": False, "1": True, "0": False, "是": True, "否": False,
+               "y": True, "n": False, "yes": True, "no": False}
+LEVEL_VALUES = {"1": 1, "2": 2, "3": 3, "一级": 1, "二级": 2, "三级": 3}
 
 # national med_type → the visit kind it is settled as (NATIONAL.md "How medaid uses them");
 # other codes (12 挂号, 13 急诊, 51 生育门诊, provincial codes) need --med-type CODE=KIND
@@ -74,3 +88,8 @@ def parse_med_types(items: list[str] | None) -> dict[str, str]:
                              f"{', '.join(KINDS)}")
         table[code] = kind
     return table
+
+
+def value_key(value: object) -> str:
+    """A coded cell as the value tables above spell it (width-folded, no spaces, lower)."""
+    return "".join(unicodedata.normalize("NFKC", str(value)).split()).lower()

@@ -30,9 +30,9 @@ import pyarrow.compute as pc
 
 from medaid.audit.export import BadCell, BadExport, Records
 from medaid.audit.roster import NO_DATE, Identities
-from medaid.batch.schema import PersonColumns, VisitColumns
+from medaid.batch.schema import FLAG_HEROIC, FLAG_RARE, PersonColumns, VisitColumns
 from medaid.batch.settle import settle_population
-from medaid.case import LOCATIONS
+from medaid.case import LOCATIONS, REFERRALS
 from medaid.engine.settle import settle_year
 from medaid.engine.types import Identity, Person, Settlement, Visit
 from medaid.errors import InputError, MissingParameter
@@ -124,7 +124,8 @@ def person_from_roster(key: str, ids: Identities, r: int) -> Person:
         Identity(ids.category[k], _days(ids.start[k]),
                  None if ids.end[k] == NO_DATE else _days(ids.end[k]),
                  None if ids.application[k] == NO_DATE else _days(ids.application[k]))
-        for k in range(lo, hi)), disability_grade=int(ids.grade[r]) or None)
+        for k in range(lo, hi)), disability_grade=int(ids.grade[r]) or None,
+        tilted_application=None if ids.tilted_of(r) == NO_DATE else _days(ids.tilted_of(r)))
 
 
 def visit_of(rec: Records, i: int) -> Visit:
@@ -134,7 +135,9 @@ def visit_of(rec: Records, i: int) -> Visit:
         fulamt_ownpay_amt=int(rec.fulamt[i]), overlmt_selfpay=int(rec.overlmt[i]),
         preselfpay_amt=int(rec.preself[i]), hifp_pay=int(rec.hifp[i]),
         hifmi_pay=int(rec.hifmi[i]), oth_pay=int(rec.oth[i]),
-        location=LOCATIONS[int(rec.location[i])])
+        location=LOCATIONS[int(rec.location[i])], referral=REFERRALS[int(rec.referral[i])],
+        hospital_level=int(rec.level[i]) or None,
+        heroic_injury=bool(rec.flags[i] & FLAG_HEROIC), rare_disease=bool(rec.flags[i] & FLAG_RARE))
 
 
 def _codes(a: pa.Array) -> tuple[I64, pa.Array]:
@@ -241,7 +244,9 @@ def _persons(keys: pa.Array, ids: Identities) -> tuple[I64, PersonColumns, list[
     grade = np.where(has, ids.grade[r] if len(ids) else 0, 0).astype(np.int8)
     persons = PersonColumns(
         key=np.arange(n, dtype=np.int64), grade=grade,
-        tilted_application=np.full(n, NO_DATE, np.int32), ident_offsets=offsets,
+        tilted_application=np.where(has, ids.tilted[r], NO_DATE).astype(np.int32)
+        if ids.tilted is not None and len(ids) else np.full(n, NO_DATE, np.int32),
+        ident_offsets=offsets,
         ident_category=names, ident_cat=cat_all[items], ident_from=ids.start[items],
         ident_to=ids.end[items], ident_application=ids.application[items])
     return roster_of, persons, keys.to_pylist()
@@ -267,8 +272,8 @@ def run(rec: Records, ids: Identities, versions: Sequence[Policy],
         person=person[scan], kind=rec.kind[scan], start=rec.start[scan], end=rec.end[scan],
         medfee=rec.medfee[scan], inscp=(rec.medfee - rec.fulamt - rec.overlmt - rec.preself)[scan],
         hifp=rec.hifp[scan], hifmi=rec.hifmi[scan], oth=rec.oth[scan],
-        location=rec.location[scan], referral=np.zeros(len(scan), np.int8),
-        level=np.zeros(len(scan), np.int8), flags=np.zeros(len(scan), np.int8))
+        location=rec.location[scan], referral=rec.referral[scan], level=rec.level[scan],
+        flags=rec.flags[scan])
     try:
         res = settle_population(versions, local, visits, persons)
     except MissingParameter as e:

@@ -32,6 +32,8 @@ from medaid.registry.types import Problem
 
 EPOCH = date(1970, 1, 1)
 NO_DATE = np.iinfo(np.int32).min
+# the column of a tilted-assistance application (倾斜救助, YC-T's 依申请): a person's date
+TILTED = ("倾斜救助申请日期", "倾斜救助申请时间", "tilted_application")
 
 
 @dataclass
@@ -46,6 +48,11 @@ class Identities:
     end: npt.NDArray[np.int32]  # NO_DATE: open
     application: npt.NDArray[np.int32]
     rows: list[int] = field(default_factory=list)  # per identity: its roster row
+    # per person: the date of a tilted-assistance application (YC-T), NO_DATE: none
+    tilted: npt.NDArray[np.int32] | None = None
+
+    def tilted_of(self, r: int) -> int:
+        return NO_DATE if self.tilted is None else int(self.tilted[r])
 
     def __len__(self) -> int:
         return len(self.keys)
@@ -63,9 +70,12 @@ def _days(d: date | None) -> int:
     return NO_DATE if d is None else (d - EPOCH).days
 
 
-def _build(source: str, rows: list[tuple[int, str, str, int, int, int, int]]) -> Identities:
-    """(row, key, category, start, end, application, grade) → Identities."""
-    by_key: dict[str, list[tuple[int, str, str, int, int, int, int]]] = defaultdict(list)
+Row = tuple[int, str, str, int, int, int, int, int]
+
+
+def _build(source: str, rows: list[Row]) -> Identities:
+    """(row, key, category, start, end, application, grade, tilted) → Identities."""
+    by_key: dict[str, list[Row]] = defaultdict(list)
     for r in rows:
         by_key[r[1]].append(r)
     keys = list(by_key)
@@ -75,6 +85,7 @@ def _build(source: str, rows: list[tuple[int, str, str, int, int, int, int]]) ->
     end: list[int] = []
     app: list[int] = []
     grade: list[int] = []
+    tilted: list[int] = []
     numbers: list[int] = []
     for k in keys:
         items = sorted(by_key[k], key=lambda r: (r[3], r[0]))  # by recognition date
@@ -85,10 +96,12 @@ def _build(source: str, rows: list[tuple[int, str, str, int, int, int, int]]) ->
             end.append(r[4])
             app.append(r[5])
         grade.append(max(r[6] for r in items))
+        given = [r[7] for r in items if r[7] != NO_DATE]
+        tilted.append(min(given) if given else NO_DATE)
         offsets.append(len(cat))
     return Identities(keys, np.asarray(grade, np.int8), np.asarray(offsets, np.int64), cat,
                       np.asarray(start, np.int32), np.asarray(end, np.int32),
-                      np.asarray(app, np.int32), numbers)
+                      np.asarray(app, np.int32), numbers, np.asarray(tilted, np.int32))
 
 
 def read_roster(path: str | Path, policy: Policy, today: date | None = None) -> Identities:
@@ -118,9 +131,15 @@ def _read_rows(p: Path, policy: Policy, today: date) -> Identities:
         raise InputError(p.name, "找不到表头：应有身份证号、人员类别、认定日期等列 / no header row "
                                  "with the columns certno, category, start")
     labels = {f: cells.text(heads[i]) for f, i in columns.items()}
+    tilted_keys = {_fold(t) for t in TILTED}
+    tilt_at = next((i for i, c in enumerate(heads) if _fold(cells.text(c)) in tilted_keys),
+                   None)
+    if tilt_at is not None:
+        columns = {**columns, "tilted_application": tilt_at}
+        labels["tilted_application"] = cells.text(heads[tilt_at])
     categories = Categories(policy)
     bad: list[BadCell] = []
-    good: list[tuple[int, str, str, int, int, int, int]] = []
+    good: list[Row] = []
     for number, row in rows:
         if all(not cells.text(v) for v in row):
             continue
@@ -146,7 +165,7 @@ def _read_rows(p: Path, policy: Policy, today: date) -> Identities:
         except Problem as e:
             fail("category", e)
         dates: dict[str, date | None] = {}
-        for f in ("start", "end", "application"):
+        for f in ("start", "end", "application", "tilted_application"):
             try:
                 dates[f] = cells.parse_date(rec.get(f))
             except Problem as e:
@@ -166,16 +185,21 @@ def _read_rows(p: Path, policy: Policy, today: date) -> Identities:
             bad += problems
             continue
         good.append((number, key, category, _days(s), _days(e_), _days(dates["application"]),
-                     grade))
+                     grade, _days(dates["tilted_application"])))
     if bad:
         raise BadRoster(p.name, bad)
     return _build(p.name, good)
 
 
+def _fold(label: str) -> str:
+    return "".join(label.split()).lower()
+
+
 def _read_parquet(p: Path, policy: Policy) -> Identities:
     try:
         schema = pq.read_schema(p)
-        names = {field_of(n): n for n in schema.names}
+        names = {field_of(n) or ("tilted_application" if _fold(n) in {
+            _fold(t) for t in TILTED} else None): n for n in schema.names}
         names.pop(None, None)
         t = pq.read_table(p, columns=list(names.values()))
     except (OSError, pa.ArrowInvalid) as e:
@@ -236,6 +260,7 @@ def _read_parquet(p: Path, policy: Policy) -> Identities:
         return np.asarray(d.fill_null(NO_DATE).to_numpy(), np.int32)
 
     start, end, app = days("start", True), days("end", False), days("application", False)
+    tilt = days("tilted_application", False)
     back = (end != NO_DATE) & (end < start)
     if back.any():
         fail_mask(back, "end", None, "退出日期早于认定日期 / exit date before the recognition date")
@@ -257,6 +282,9 @@ def _read_parquet(p: Path, policy: Policy) -> Identities:
     cat_ids = np.asarray(resolved or [""], object)[idx[order]]
     g = np.zeros(len(enc.dictionary), np.int64)
     np.maximum.at(g, person, grade)
+    tilted = np.full(len(enc.dictionary), np.iinfo(np.int32).max, np.int64)
+    np.minimum.at(tilted, person, np.where(tilt == NO_DATE, np.iinfo(np.int32).max, tilt))
+    tilted = np.where(tilted == np.iinfo(np.int32).max, NO_DATE, tilted)
     return Identities(enc.dictionary.to_pylist(), g.astype(np.int8), offsets,
                       cat_ids.tolist(), start[order], end[order], app[order],
-                      (order + 1).tolist())
+                      (order + 1).tolist(), tilted.astype(np.int32))
