@@ -91,7 +91,8 @@ def test_a_caseworker_may_only_try_a_settlement_of_its_district(site: Site) -> N
     other = site.client()
     sign_in(other, "gulou-trial", "a long password 3")
     assert other.post("/settle", data=data | {"csrf": csrf_of(other), "action": "preview"}
-                      ).status_code == 404  # a person of another district: as unknown
+                      ).status_code == 422  # another district's person: the form's
+    # answer for a person number that exists nowhere (no person with psn_no …)
     assert _settlements(site) == before  # a trial stores nothing
 
 
