@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -260,7 +260,7 @@ class _Reader:
         """Leading/trailing spaces are rare: test cheaply before trimming a whole column."""
         return bool(pc.any(pc.match_substring_regex(col, r"^\s|\s$")).as_py())
 
-    def codes(self, name: str, values: dict[str, object]) -> I8 | None:
+    def codes(self, name: str, values: Mapping[str, object]) -> I8 | None:
         """An optional coded column (medaid's words or the platform's Chinese) → int8 per
         record, −1 where blank; an unknown value is a bad cell."""
         col = self.text(name, False)

@@ -20,8 +20,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from dataclasses import fields as dc_fields
 from datetime import date, timedelta
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -46,6 +48,7 @@ I64 = npt.NDArray[np.int64]
 EPOCH = date(1970, 1, 1)
 LIVE, CANCELLED, REVERSAL, DUPLICATE = 0, 1, 2, 3
 SAMPLE = 200  # person-years settled by both paths as a check on every run
+EXPLAIN = 2_000  # findings explained by the engine's trace (the largest differences first)
 
 
 def with_rounding(versions: Sequence[Policy], rounding: str | None) -> list[Policy]:
@@ -81,6 +84,13 @@ class Outcome:
     versions: list[Policy]
     local: Mapping[str, object]
     identities: Identities
+    # the batch path's input, kept to settle person-years again with one thing changed
+    visits: VisitColumns | None = None  # the live settlements in settlement order
+    persons: PersonColumns | None = None
+    scan: I64 | None = None  # visits' records
+    group_off: I64 | None = None  # person-years: [group_off[g], group_off[g+1]) of scan
+    group: I64 | None = None  # per scan position: its person-year
+    pos: I64 | None = None  # per record: its scan position, −1: not settled
 
     def category(self, i: int) -> str | None:
         c = int(self.category_code[i])
@@ -256,9 +266,11 @@ _VISIT = re.compile(r"visits\[(\d+)\]")
 
 
 def run(rec: Records, ids: Identities, versions: Sequence[Policy],
-        local: Mapping[str, object], sample: int = SAMPLE, explain: bool = True) -> Outcome:
+        local: Mapping[str, object], sample: int = SAMPLE, explain: bool = True,
+        explain_limit: int | None = EXPLAIN) -> Outcome:
     """Settle and compare; `explain=False` skips the engine (the batch path's numbers only:
-    what a generator of test data needs)."""
+    what a generator of test data needs). The engine settles the person-years of the
+    `explain_limit` largest differences (None: all) and `sample` others."""
     versions = sorted(versions, key=lambda p: p.in_force)
     n = len(rec)
     person, key_dict = _codes(rec.key)
@@ -302,9 +314,70 @@ def run(rec: Records, ids: Identities, versions: Sequence[Policy],
     out = Outcome(rec, person, keys, roster_of, status, partner, year, medaid, platform,
                   category, list(res.plans.categories), rules, rule_names, {}, {}, 0, False,
                   versions, local, ids)
+    group, off = _group_bounds(out, scan)
+    pos = np.full(n, -1, np.int64)
+    pos[scan] = np.arange(len(scan))
+    out.visits, out.persons, out.scan, out.group_off, out.group, out.pos = \
+        visits, persons, scan, off, group, pos
     if explain:
-        _explain(out, scan, sample)
+        _explain(out, scan, sample, explain_limit)
     return out
+
+
+def _ranges(off: I64, groups: I64) -> I64:
+    """The scan positions of `groups`, concatenated."""
+    counts = off[groups + 1] - off[groups]
+    starts = np.repeat(off[groups], counts)
+    within = np.arange(int(counts.sum()), dtype=np.int64) - np.repeat(
+        np.cumsum(counts) - counts, counts)
+    return np.asarray(starts + within, np.int64)
+
+
+def settle_again(out: Outcome, records: I64, versions: Sequence[Policy] | None = None,
+                 category: str | None = None) -> tuple[I64, npt.NDArray[np.int64], Any]:
+    """The person-years of `records` (live settlements) settled again by the batch path,
+    with `versions` instead of the audit's, or with the person holding `category` alone
+    from the year's first day (no tilted application): (records settled, their maf_pay,
+    the Results). Each person-year is a person of its own."""
+    assert out.visits is not None and out.persons is not None and out.scan is not None
+    assert out.group_off is not None and out.group is not None and out.pos is not None
+    groups = np.unique(out.group[out.pos[records]])
+    sel = _ranges(out.group_off, groups)
+    local_person = np.repeat(np.arange(len(groups), dtype=np.int64),
+                             out.group_off[groups + 1] - out.group_off[groups])
+    v = out.visits
+    visits = VisitColumns(**{f.name: getattr(v, f.name)[sel] for f in dc_fields(v)})
+    visits = replace(visits, person=local_person)
+    first = out.group_off[groups]
+    person = v.person[first]
+    p = out.persons
+    g = len(groups)
+    if category is not None:
+        year = out.year[out.scan[first]].astype(np.int64)
+        jan1 = ((year - 1970).astype("datetime64[Y]").astype("datetime64[D]")
+                .astype(np.int64)).astype(np.int32)
+        persons = PersonColumns(
+            key=np.arange(g, dtype=np.int64), grade=p.grade[person],
+            tilted_application=np.full(g, NO_DATE, np.int32),
+            ident_offsets=np.arange(g + 1, dtype=np.int64), ident_category=[category],
+            ident_cat=np.zeros(g, np.int32), ident_from=jan1,
+            ident_to=np.full(g, NO_DATE, np.int32),
+            ident_application=np.full(g, NO_DATE, np.int32))
+    else:
+        counts = p.ident_offsets[person + 1] - p.ident_offsets[person]
+        items = _ranges(p.ident_offsets, person)
+        persons = PersonColumns(
+            key=np.arange(g, dtype=np.int64), grade=p.grade[person],
+            tilted_application=p.tilted_application[person],
+            ident_offsets=np.concatenate([[0], np.cumsum(counts)]).astype(np.int64),
+            ident_category=p.ident_category, ident_cat=p.ident_cat[items],
+            ident_from=p.ident_from[items], ident_to=p.ident_to[items],
+            ident_application=p.ident_application[items])
+    try:
+        res = settle_population(versions or out.versions, out.local, visits, persons)
+    except MissingParameter as e:
+        raise InputError(e.path, e.message) from None
+    return out.scan[sel], res.maf_pay, res
 
 
 def _group_bounds(out: Outcome, scan: I64) -> tuple[I64, I64]:
@@ -331,13 +404,19 @@ def settle_group(out: Outcome, members: list[int], versions: Sequence[Policy] | 
     return result.settlements
 
 
-def _explain(out: Outcome, scan: I64, sample: int) -> None:
-    """Engine settlements for person-years with a difference and a sample of the rest;
-    every person-year by the engine if the two paths ever differ."""
+def _explain(out: Outcome, scan: I64, sample: int, limit: int | None) -> None:
+    """Engine settlements for the person-years of the largest differences (`limit`) and a
+    sample of the rest; every person-year by the engine if the two paths ever differ."""
     group, off = _group_bounds(out, scan)
     n_groups = len(off) - 1
     diff = out.diff
-    flagged_groups = set(group[diff[scan] != 0].tolist()) if len(scan) else set()
+    flagged_groups: set[int] = set()
+    if len(scan):
+        d = np.abs(diff[scan])
+        at = np.flatnonzero(d)
+        if limit is not None and len(at) > limit:
+            at = at[np.argsort(-d[at], kind="stable")[:limit]]
+        flagged_groups = set(group[at].tolist())
     rng = np.random.default_rng(0)
     others = [g for g in rng.permutation(n_groups)[: sample + len(flagged_groups)].tolist()
               if g not in flagged_groups][:sample]
@@ -358,11 +437,8 @@ def _explain(out: Outcome, scan: I64, sample: int) -> None:
     out.checked = len(todo)
     if not agree:  # the batch path differs from the engine: the engine decides every visit
         out.fallback = True
-        check([g for g in range(n_groups) if g not in set(todo)])
+        done = set(todo)
+        check([g for g in range(n_groups) if g not in done])
         out.checked = n_groups
         for i, s in out.engine.items():
             out._set(i, s)
-    diff = out.diff
-    # the engine's settlement for every live record with a difference is now at hand
-    assert all(i in out.engine for i in np.flatnonzero((diff != 0) & (out.status == LIVE))
-               .tolist())
