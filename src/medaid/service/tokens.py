@@ -153,8 +153,8 @@ def codes(uow: UnitOfWork, rows: list[Token]) -> dict[int, str]:
     ids = {r.institution_id for r in rows if r.institution_id is not None}
     if not ids:
         return {}
-    return dict(uow.session.execute(select(Institution.id, Institution.code)
-                                    .where(Institution.id.in_(ids))).tuples().all())
+    return {i: c for i, c in uow.session.execute(select(Institution.id, Institution.code)
+                                                 .where(Institution.id.in_(ids)))}
 
 
 def token_json(row: Token, code: dict[int, str]) -> dict[str, Any]:
