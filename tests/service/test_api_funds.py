@@ -254,6 +254,8 @@ def test_bad_input_names_the_field(world: World) -> None:
     assert post("budgets", budget | {"amount": "1.001"}) == "$.amount"
     assert post("budgets", budget | {"district": "3201"}) == "$.district"
     assert post("budgets", budget | {"jurisdiction": "atlantis"}) == "$.jurisdiction"
-    assert post("receipts", budget | {"purpose": "gift"}) == "$.purpose"
+    receipt = {k: v for k, v in budget.items() if k != "source"}  # a receipt has none
+    assert post("receipts", receipt | {"purpose": "gift"}) == "$.purpose"
+    assert post("receipts", budget) == "$.source"  # unknown: refused, not ignored
     assert post("clearings", {**NANJING, "year": 2023, "cleared_on": "2023-12-31"}
                 ) == "$.cleared_on"

@@ -7,20 +7,57 @@ from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
+from pydantic import BaseModel, Field
 
 from medaid.case import as_date, as_jurisdiction
 from medaid.money import to_yuan
 from medaid.service import funds
 from medaid.service.api import ERRORS, ActorDep, _run, reply
 from medaid.service.fund_journal import Fund, check, normal_balance
-from medaid.service.schemas import District, DistrictCode, RowId, Year
+from medaid.service.schemas import District, DistrictCode, RowId, Year, Yuan, body
 from medaid.service.uow import UnitOfWork
 from medaid.service.wire import ROOT, parse_body
 
 router = APIRouter(prefix="/api/v1/funds", tags=["funds"], responses=ERRORS)
 
 
-@router.post("/budgets", summary="预算: enter a district's annual budget")
+class FundIn(BaseModel):
+    jurisdiction: str
+    district: str = Field(description="6-digit administrative-division code")
+    year: int
+
+
+class BudgetIn(FundIn):
+    amount: Yuan
+    source: str
+
+
+class ReceiptIn(FundIn):
+    amount: Yuan
+    purpose: str = Field("budget", description="budget or deficit")
+    received_on: date | None = Field(None, description="today by default")
+
+
+class MonthIn(BaseModel):
+    month: str = Field(description="YYYY-MM, a month that has ended")
+
+
+class PaidIn(BaseModel):
+    paid_on: date | None = Field(None, description="today by default")
+
+
+class AssessmentIn(BaseModel):
+    fixmedins_code: str
+    share: Any = Field(description="the institution's assessment share")
+
+
+class ClearingIn(FundIn):
+    cleared_on: date | None = None
+    assessments: list[AssessmentIn] = []
+
+
+@router.post("/budgets", summary="预算: enter a district's annual budget",
+             openapi_extra=body(BudgetIn))
 async def set_budget(request: Request, actor: ActorDep) -> Response:
     """`{jurisdiction, district, year, amount, source}` (yuan); again for a year changes it."""
     raw = await request.body()
@@ -36,7 +73,8 @@ async def schedule(request: Request, actor: ActorDep, jurisdiction: str, distric
         funds.schedule(uow, actor, fund, year))))
 
 
-@router.post("/receipts", status_code=201, summary="到账: money a district paid in")
+@router.post("/receipts", status_code=201, summary="到账: money a district paid in",
+             openapi_extra=body(ReceiptIn))
 async def receipt(request: Request, actor: ActorDep) -> Response:
     """`{jurisdiction, district, year, amount, purpose: budget|deficit, received_on}`."""
     raw = await request.body()
@@ -44,7 +82,8 @@ async def receipt(request: Request, actor: ActorDep) -> Response:
         funds.record_receipt(uow, actor, parse_body(raw))), 201))
 
 
-@router.post("/batches", summary="按月支付: create a month's payment batches")
+@router.post("/batches", summary="按月支付: create a month's payment batches",
+             openapi_extra=body(MonthIn))
 async def create_batches(request: Request, actor: ActorDep) -> Response:
     """`{month: "YYYY-MM"}`: one batch per institution with assistance settled in that
     (ended) month; a batch that exists is returned as it is, never made twice."""
@@ -89,7 +128,7 @@ async def approve_batch(batch_id: RowId, request: Request, actor: ActorDep) -> R
         funds.approve_batch(uow, actor, batch_id))))
 
 
-@router.post("/batches/{batch_id}/pay")
+@router.post("/batches/{batch_id}/pay", openapi_extra=body(PaidIn, required=False))
 async def pay_batch(batch_id: RowId, request: Request, actor: ActorDep) -> Response:
     """`{paid_on: "YYYY-MM-DD"}` (default today)."""
     raw = await request.body()
@@ -102,7 +141,8 @@ async def pay_batch(batch_id: RowId, request: Request, actor: ActorDep) -> Respo
     return await _run(request, work)
 
 
-@router.post("/clearings", status_code=201, summary="清算: clear a fund year")
+@router.post("/clearings", status_code=201, summary="清算: clear a fund year",
+             openapi_extra=body(ClearingIn))
 async def run_clearing(request: Request, actor: ActorDep) -> Response:
     """`{jurisdiction, district, year, cleared_on, assessments: [{fixmedins_code, share}]}`:
     every institution holding a reserve of the fund year needs its assessment share."""
