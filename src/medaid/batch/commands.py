@@ -181,9 +181,6 @@ def simulate(
             files = report.write(found, report_dir,
                                  lambda name: bar.update(task, advance=1, detail=name))
             timings["report"] = time.perf_counter() - t
-    if collector.checked:
-        out.print(f"engine check: {collector.checked:,} person-years, drawn at random, "
-                  "settled again by the engine: equal to the fen")
     if reformed is None:
         _print_totals(policy, totals[0], timings, where)
     else:
@@ -193,6 +190,9 @@ def simulate(
             out.print(f"wrote {report_dir}: " + ", ".join(f.name for f in files))
     if out_path:
         out.print(f"wrote {out_path}: one row per visit ({totals[0].visits:,})")
+    if collector.checked:
+        out.print(f"engine check: {collector.checked:,} person-years, drawn at random, "
+                  "settled again by the engine: equal to the fen")
 
 
 @_one_line_errors
