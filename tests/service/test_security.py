@@ -6,6 +6,7 @@ and the OpenAPI document."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -332,3 +333,23 @@ def test_the_openapi_document_is_served_only_when_asked(
         with TestClient(served) as client:
             assert client.get(path).status_code == status, (setting, path)
         served.state.engine.dispose()
+
+
+def test_the_sign_in_page_says_when_the_lock_ends(world: World) -> None:
+    with UnitOfWork(world.sessions) as uow:
+        users.create(uow, CLI, "li", PASSWORD, "caseworker", "320102")
+    c = world.client
+
+    def sign_in(password: str) -> tuple[int, str, dict[str, str]]:
+        token = re.findall(r'name="csrf" value="([^"]+)"', c.get("/login").text)[0]
+        r = c.post("/login", data={"csrf": token, "username": "li", "password": password},
+                   follow_redirects=False)
+        return r.status_code, r.text, dict(r.headers)
+
+    for _ in range(users.LOCK_AFTER - 1):
+        assert sign_in("wrong guess 123")[0] == 401
+    assert sign_in("wrong guess 123")[0] == 429
+    status, page, headers = sign_in(PASSWORD)
+    assert status == 429 and "账户已锁定" in page and "北京时间" in page
+    assert "medaid_session" not in headers.get("set-cookie", "")
+    assert int(headers["retry-after"]) > 60

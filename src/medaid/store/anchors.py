@@ -118,6 +118,7 @@ def check(conn: Connection, key: bytes, file: Path) -> Checked:
                                 f"removed or reordered)")
         if a.seq < last_seq:
             return Checked(n, f"{where}: goes back from entry {last_seq}")
+        have: str | None
         if a.seq == 0:
             ok = a.hash == audit.GENESIS
             have = audit.GENESIS
