@@ -381,4 +381,5 @@ def test_the_interface_documents_answers_are_true(world: World) -> None:
         sent = _HEX_ID.sub(swap, request)
         r = world.client.post(NATIONAL, headers=hospital | {
             "Content-Type": "application/json"}, content=sent.encode())
-        assert _canonical(r.json(), new_ids) == _canonical(json.loads(answer), doc_ids)
+        assert _canonical(r.json(), new_ids) == _canonical(json.loads(answer), doc_ids), \
+            "docs/INTERFACE.md is out of date: .venv/bin/python examples/interface_transcript.py"
