@@ -204,7 +204,8 @@ def _read_parquet(p: Path, policy: Policy) -> Identities:
         t = pq.read_table(p, columns=list(names.values()))
     except (OSError, pa.ArrowInvalid) as e:
         raise InputError(p.name, f"无法读取Parquet文件 / cannot read: {e}") from None
-    t = t.rename_columns([str(field_of(n)) for n in t.column_names])
+    field_by_name = {n: f for f, n in names.items()}
+    t = t.rename_columns([str(field_by_name[n]) for n in t.column_names])
     missing = [f for f in ("certno", "category", "start") if f not in t.column_names]
     if missing:
         raise InputError(p.name, f"缺少必需列 / missing required columns: {', '.join(missing)}")

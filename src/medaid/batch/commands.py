@@ -67,10 +67,29 @@ def synth(
     seed: Annotated[int, typer.Option("--seed", help="one seed, one population")] = 0,
     workers: Annotated[int | None, typer.Option(
         "--workers", help="processes (default: one per core)")] = None,
+    platform_export: Annotated[bool, typer.Option(
+        "--platform-export", help="write the platform's settlement export instead (--out: "
+        ".parquet, .csv or .xlsx), its roster and the manifest of the errors injected "
+        "(docs/AUDIT.md)")] = False,
+    error_rate: Annotated[float, typer.Option(
+        "--error-rate", help="with --platform-export: the share of records with an error, "
+        "of each kind (at least one of each the data allow)")] = 0.001,
 ) -> None:
     """Generate a synthetic population year as Parquet (docs/SYNTH.md, docs/BATCH.md)."""
     from medaid.batch import synthfile
     from medaid.batch.schema import persons_path
+
+    if platform_export:
+        from medaid.audit import synthexport
+
+        if not 0 <= error_rate <= 0.05:
+            raise InputError("--error-rate", "between 0 and 0.05")
+        m = synthexport.write(jurisdiction, persons, year, out_path, seed, error_rate)
+        out.print(f"wrote {out_path} ({m.records:,} records), {m.roster}, {m.local} and "
+                  f"{synthexport.manifest_path(out_path).name} ({len(m.injected):,} errors: "
+                  + ", ".join(f"{k} {v}" for k, v in m.counts().items()) + ")")
+        out.print(f"audit: {m.command()}")
+        return
 
     with _progress() as bar:
         task = bar.add_task(f"synth {jurisdiction} {year}", total=persons, detail="")
