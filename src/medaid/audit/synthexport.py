@@ -17,7 +17,8 @@ names (`causes.CAUSES`):
 | after_exit / not_yet / no_identity | a visit with no identity in force that was paid |
 | missed | nothing paid where medaid pays |
 | other_category | paid at the ratio of another category, its `psn_idet_type` written |
-| cap_exceeded / deductible / rounding | what the settlement without caps, without deductibles or with the other rounding gives |
+| cap_exceeded / deductible / rounding | the settlement without caps, without deductibles, |
+| | or with the other rounding |
 | over_other / under_other | medaid's amount plus or minus a sum no such change gives |
 
 Every injected record is one the audit can tell apart: the generator settles the
