@@ -317,7 +317,7 @@ def write(jurisdiction: str, persons: int, year: int, out: str | Path, seed: int
     local = synthfile.local_of(jurisdiction, year, seed)
     rng = np.random.default_rng(seed + 1)
     n = b.n
-    quota = max(per_kind, int(round(rate * n)))
+    quota = max(per_kind, round(rate * n))
     folder = out.parent
     scratch = folder / (out.name.split(".")[0] + ".scratch.parquet")
     roster_file = roster_path(out)
