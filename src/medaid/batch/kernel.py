@@ -56,6 +56,8 @@ from medaid.money import BP
 
 ERR_LINE, ERR_TILTED, ERR_BASIC, ERR_LEVEL, ERR_CRITICAL, ERR_LIMIT, ERR_LOOKBACK = range(1, 8)
 ERR_SHIFT = 256  # err = code * ERR_SHIFT + line index (ERR_LINE) or look-back entry
+# Pool snapshots (settle_range's before_o, end_o): the pool slots, then these.
+SNAPSHOT_EXTRA = 4  # tilted pool × scale, basic insurance paid, critical-illness base, paid
 
 
 @njit(cache=True, inline="always")
@@ -200,10 +202,16 @@ def settle_range(g_lo, g_hi, group_off, plan, sel, medfee, inscp, hifp_in, hifmi
                  tilt_caps, tilt_referral, tilt_location, tilt_setting, ci, ci_segs, bi,
                  bi_level, scale, n_slots,
                  hifp_o, hifmi_o, base_o, assist_o, tilted_o, special_o, cat_o, mask_o, err_o,
-                 pools_o):
+                 pools_o, before_o, end_o):
     """Person-years g_lo..g_hi−1, each from empty pools, visits in order; `pools_o[g]` gets
     person-year g's pools at its end (what each cap pool has paid). Releases the GIL: the
-    caller runs ranges of person-years on several threads."""
+    caller runs ranges of person-years on several threads.
+
+    `before_o` (rows: one per visit, or none) gets every pool before each visit and
+    `end_o` (one row per person-year) every pool at its end: the pool slots, then the
+    tilted pool (× scale), basic insurance paid, the critical-illness base and paid
+    (`SNAPSHOT_EXTRA`); re-settlement reads each visit's pool additions from them."""
+    record = before_o.shape[0] > 0
     slots = st_mode.shape[0]
     pools = np.zeros(n_slots, np.int64)
     scratch = np.zeros(n_slots, np.int64)
@@ -224,6 +232,12 @@ def settle_range(g_lo, g_hi, group_off, plan, sel, medfee, inscp, hifp_in, hifmi
         ci_paid = 0
         cumulative = 0
         for i in range(lo, hi):
+            if record:
+                before_o[i, :n_slots] = pools
+                before_o[i, n_slots] = tpool
+                before_o[i, n_slots + 1] = hifp_paid
+                before_o[i, n_slots + 2] = ci_base
+                before_o[i, n_slots + 3] = ci_paid
             p = plan[i]
             s = sel[i]
             err = 0
@@ -431,6 +445,12 @@ def settle_range(g_lo, g_hi, group_off, plan, sel, medfee, inscp, hifp_in, hifmi
             mask_o[i] = best_mask
             err_o[i] = err
         pools_o[g, :] = pools
+        if record:
+            end_o[g, :n_slots] = pools
+            end_o[g, n_slots] = tpool
+            end_o[g, n_slots + 1] = hifp_paid
+            end_o[g, n_slots + 2] = ci_base
+            end_o[g, n_slots + 3] = ci_paid
 
 
 @njit(cache=True)

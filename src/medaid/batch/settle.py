@@ -60,6 +60,7 @@ class PersonYears:
     plan: I32  # the plan of the person-year's last visit
     pools: I64  # [person-year, pool slot]: each pool at the end of the year (fen; base pools
     # hold the cumulative base, cap pools what they have paid)
+    end: I64 | None = None  # with snapshots: [person-year, slot + kernel.SNAPSHOT_EXTRA]
 
     def __len__(self) -> int:
         return len(self.person)
@@ -93,6 +94,8 @@ class Results:
     tilted: I64
     special: I64
     years: PersonYears
+    # with snapshots: [visit, slot + kernel.SNAPSHOT_EXTRA], every pool before the visit
+    before: I64 | None = None
 
     @property
     def maf_pay(self) -> I64:
@@ -235,8 +238,10 @@ def _selections(plans: Plans, plan: I32, kind: I8, flags: I8, grade: I8) -> I32:
 
 def settle_population(versions: Sequence[Policy], local: Mapping[str, object],
                       visits: VisitColumns, persons: PersonColumns,
-                      threads: int | None = None) -> Results:
-    """Settle every visit with the rules of the engine (`engine.settle.settle_year`)."""
+                      threads: int | None = None, snapshots: bool = False) -> Results:
+    """Settle every visit with the rules of the engine (`engine.settle.settle_year`).
+    `snapshots`: keep every pool before each visit and at each person-year's end
+    (`Results.before`, `PersonYears.end`), as re-settlement needs."""
     versions = sorted(versions, key=lambda p: p.in_force)
     n = len(visits)
     year = standings.year_of(visits.end)
@@ -273,6 +278,9 @@ def settle_population(versions: Sequence[Policy], local: Mapping[str, object],
         "hifp", "hifmi", "base", "assistance", "tilted", "special", "mask")}
     n_slots = max(1, len(plans.pools))
     pools_o = np.zeros((len(group_off) - 1, n_slots), np.int64)
+    width = n_slots + kernel.SNAPSHOT_EXTRA
+    before_o = np.zeros((n if snapshots else 0, width), np.int64)
+    end_o = np.zeros((len(group_off) - 1 if snapshots else 0, width), np.int64)
     cat_o = np.empty(n, np.int16)
     err_o = np.empty(n, np.int32)
     stays = np.zeros(len(KINDS), bool)
@@ -317,7 +325,7 @@ def settle_population(versions: Sequence[Policy], local: Mapping[str, object],
             plans.tilt_location, plans.tilt_setting, plans.ci, plans.ci_segs, plans.bi,
             plans.bi_level, plans.scale, n_slots,
             out["hifp"], out["hifmi"], out["base"], out["assistance"], out["tilted"],
-            out["special"], cat_o, out["mask"], err_o, pools_o)
+            out["special"], cat_o, out["mask"], err_o, pools_o, before_o, end_o)
 
     # Person-years are independent: ranges of them run on threads (numpy and the kernel
     # release the GIL), each of about the same number of visits.
@@ -335,12 +343,15 @@ def settle_population(versions: Sequence[Policy], local: Mapping[str, object],
     starts, ends = group_off[:-1], group_off[1:] - 1
     years = PersonYears(group_off, perm, visits.person[starts] if n else np.zeros(0, np.int64),
                         year[starts] if n else np.zeros(0, np.int32),
-                        plan[ends] if n else np.zeros(0, np.int32), pools_o)
+                        plan[ends] if n else np.zeros(0, np.int32), pools_o,
+                        end_o if snapshots else None)
     if perm is not None:  # back to the file's order
         inverse = np.empty(n, np.int64)
         inverse[perm] = np.arange(n)
         out = {k: v[inverse] for k, v in out.items()}
         cat_o, err_o, setting = cat_o[inverse], err_o[inverse], setting[inverse]
+        if snapshots:
+            before_o = before_o[inverse]
         visits = VisitColumns(**{f.name: getattr(visits, f.name)[inverse]
                                  for f in fields(visits)})
         year, plan = year[inverse], plan[inverse]
@@ -351,7 +362,8 @@ def settle_population(versions: Sequence[Policy], local: Mapping[str, object],
         plan=plan, line_mask=out["mask"], medfee_sumamt=visits.medfee,
         inscp_scp_amt=visits.inscp, hifp_pay=out["hifp"], hifmi_pay=out["hifmi"],
         oth_pay=visits.oth, base=out["base"], assistance=out["assistance"],
-        tilted=out["tilted"], special=out["special"], years=years)
+        tilted=out["tilted"], special=out["special"], years=years,
+        before=before_o if snapshots else None)
 
 
 def _raise(plans: Plans, plan: I32, visits: VisitColumns, row: int, err: I32) -> None:

@@ -30,7 +30,7 @@ from medaid.policy.params import Num
 from medaid.service import settlements
 from medaid.service.uow import LockedYear, UnitOfWork
 from medaid.service.wire import trace_rows
-from medaid.store import audit, pools, visits
+from medaid.store import audit, pools, queries, visits
 from medaid.store.application_models import ApplicationVisit
 from medaid.store.models import TIERS, Adjustment, Person, PersonYear, Settlement
 
@@ -212,6 +212,9 @@ def post_year(uow: UnitOfWork, subject: str, person_id: int, year: int, cause: C
     locked = uow.lock_year(person_id, year)
     plan = plan_year(uow, person_id, year)
     conn = uow.session.connection()
+    # Every re-settlement moves the year's version, changed or not: a plan made before
+    # (the bulk path's, a settlement's read of the person) knows it is stale.
+    conn.execute(queries.TOUCH_YEAR, {"year_id": locked.id})
     obj = f"person_year:{plan.psn_no}/{year}"
     if plan.error is not None:
         audit.append(conn, subject, "resettle.failed", obj,

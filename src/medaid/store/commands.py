@@ -90,7 +90,7 @@ def ledger_resettle(
 
     from medaid.case import as_jurisdiction, as_year
     from medaid.money import to_yuan
-    from medaid.service import resettle, resettle_xlsx
+    from medaid.service import resettle, resettle_bulk, resettle_xlsx
     from medaid.service.uow import UnitOfWork
     from medaid.store import db
 
@@ -100,13 +100,16 @@ def ledger_resettle(
         engine = db.make_engine(database)
         db.ensure_schema(engine)
         sessions = db.sessions(engine)
-        with UnitOfWork(sessions) as uow:
-            pairs = resettle.jurisdiction_years(uow, jurisdiction, year)
         cause = resettle.Cause("resettle", f"resettle:{jurisdiction}/{year}", reason)
-        with Progress(transient=True) as bar:
-            task = bar.add_task("重新结算 / settling again", total=len(pairs))
-            plans = resettle.run(sessions, "cli", pairs, cause, dry_run,
-                                 lambda: bar.advance(task))
+        with UnitOfWork(sessions) as uow:  # read, settle on the batch path, compare
+            bulk = resettle_bulk.plan(uow, jurisdiction, year)
+            uow.rollback()
+        plans = bulk.plans
+        if not dry_run:
+            with Progress(transient=True) as bar:
+                task = bar.add_task("补差入账 / posting", total=len(bulk.plans))
+                plans = resettle_bulk.post(sessions, "cli", bulk, cause,
+                                           lambda k: bar.advance(task, k)).plans
         engine.dispose()
         if dry_run:
             resettle_xlsx.write(plans, cause, out)
@@ -114,11 +117,12 @@ def ledger_resettle(
         fail(str(e))
     except OSError as e:
         fail(f"{out}: {e.strerror or e}")
+    n_years = bulk.person_years
     changed = [p for p in plans if p.error is None]
     gain = sum(max(0, sum(c.maf_pay for c in p.changes)) for p in changed)
     loss = sum(min(0, sum(c.maf_pay for c in p.changes)) for p in changed)
     verb = "would change" if dry_run else "adjusted"
-    sys.stdout.write(f"{jurisdiction} {year}: {len(pairs)} person-years settled again; "
+    sys.stdout.write(f"{jurisdiction} {year}: {n_years} person-years settled again; "
                      f"{verb} {len(changed)} (assistance +{to_yuan(gain)} / {to_yuan(loss)} "
                      f"yuan); {len(plans) - len(changed)} cannot be settled again"
                      f"{f'; workbook {out}' if dry_run else ''}\n")

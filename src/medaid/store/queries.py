@@ -48,6 +48,9 @@ SAVE_YEAR = (update(Base.metadata.tables["person_years"])
              .where(PersonYear.id == bindparam("year_id"))
              .values(pools=bindparam("new_pools", type_=PersonYear.pools.type),
                      version=PersonYear.version + 1))
+TOUCH_YEAR = (update(Base.metadata.tables["person_years"])
+              .where(PersonYear.id == bindparam("year_id"))
+              .values(version=PersonYear.version + 1))
 
 APPEND = insert(Base.metadata.tables["settlements"])
 
