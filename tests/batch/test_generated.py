@@ -40,7 +40,7 @@ from medaid.policy.reform import Reformed, ReformError, parse_reform
 
 REFORMS = Path(__file__).resolve().parents[2] / "reforms"
 # more examples for a long hunt: MEDAID_GENERATED_EXAMPLES=2000 pytest tests/batch/test_generated.py
-SCALE = max(1, int(os.environ.get("MEDAID_GENERATED_EXAMPLES", "60"))) / 60
+SCALE = max(1, int(os.environ.get("MEDAID_GENERATED_EXAMPLES", "60"))) / 60  # of the policies
 TIERS = ("hifp_pay", "hifmi_pay", "assistance", "tilted", "special", "maf_pay")
 
 
@@ -195,7 +195,7 @@ def _rule_ops(policy: Policy) -> list[st.SearchStrategy[dict[str, object]]]:
     return ops
 
 
-@settings(max_examples=round(25 * SCALE), deadline=None,
+@settings(max_examples=round(15 * SCALE), deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(data=st.data(), j=st.sampled_from(synth.JURISDICTIONS), seed=st.integers(0, 2**20))
 def test_generated_reforms_settle_alike(data: st.DataObject, j: str, seed: int) -> None:
