@@ -61,7 +61,7 @@ def _article(policy: Policy, source: str) -> str:
 
 def explain_trace(policy: Policy, s: Settlement) -> str:
     """The engine's tier-3 trace in a line: rule, article, arithmetic, amount."""
-    parts = [f"{t.rule}（{_article(policy, t.source)}）：{t.detail}，{fmt(t.amount)}元"
+    parts = [f"{t.rule}（{t.citation or _article(policy, t.source)}）：{t.text}，{fmt(t.amount)}元"
              for t in s.trace if t.tier in ("assistance", "tilted", "special")]
     return "；".join(parts)
 
@@ -131,10 +131,31 @@ class _Causes:
                 article: str | None = None) -> Finding:
         p = self.policy(i)
         s = self.out.engine.get(i)
-        explanation = explain_trace(p, s) if s is not None else ""
+        explanation = explain_trace(p, s) if s is not None else self.batch_words(i, p)
         if article is None:
             article = self.article(p, rule) if rule else ""
         return Finding(i, cause, rule, article, reason, explanation)
+
+    def batch_words(self, i: int, p: Policy) -> str:
+        """medaid's settlement in a line from the batch path's parts, where the engine did
+        not explain the record (`--explain`)."""
+        parts = (self.out.parts or {}).get(i)
+        if parts is None:
+            return ""
+        base, assistance, tilted, special = parts
+        cat = self.out.category(i)
+        rules = self.out.rules(i)
+        words = [f"适用类别：{p.label(cat) if cat else '无有效身份'}"]
+        if rules:
+            words.append("规则：" + "、".join(
+                f"{r}（{self.article(p, r)}）" if self.article(p, r) else r
+                for r in rules.split("+")))
+        words.append(f"救助基数{fmt(base)}元，救助{fmt(assistance)}元")
+        if tilted:
+            words.append(f"倾斜救助{fmt(tilted)}元")
+        if special:
+            words.append(f"专项救助{fmt(special)}元")
+        return "；".join(words) + "（批量核定；逐条算式：--explain）"
 
     def structural(self, i: int) -> Finding:
         out, rec = self.out, self.rec

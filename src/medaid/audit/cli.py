@@ -40,6 +40,10 @@ def audit_payments(
                            "13=general_outpatient (repeatable)")] = None,
     policy_file: Annotated[list[Path] | None, typer.Option(
         "--policy-file", help="a policy file of the same schema (repeatable)")] = None,
+    explain: Annotated[int, typer.Option(
+        "--explain", help="findings explained rule by rule by the engine's trace, the "
+                          "largest differences first (the others: the batch path's parts)")
+    ] = 200,
     fail_on_findings: Annotated[bool, typer.Option(
         "--fail-on-findings", help="exit status 1 when any difference is found")] = False,
 ) -> None:
@@ -79,7 +83,9 @@ def audit_payments(
             local = contract.parse_local(contract.parse_json(text), versions)
         records = reading.read_export(export, med_types)
         ids = rosters.read_roster(roster, versions[-1])
-        out = resettle.run(records, ids, versions, local)
+        if explain < 0:
+            fail(f"--explain {explain}: a number of findings, 0 or more")
+        out = resettle.run(records, ids, versions, local, explain_limit=explain)
         found = causes.findings(out)
         s = summary.summarise(out, found, chosen)
         target = out_file or Path(export.name.split(".")[0] + ".audit.xlsx")

@@ -241,12 +241,18 @@ class _Reader:
         if not self.has(name):
             return None
         col = self.t.column(name).combine_chunks()
-        if pa.types.is_dictionary(col.type):
-            col = col.cast(col.type.value_type)
-        if not pa.types.is_string(col.type) and not pa.types.is_large_string(col.type):
-            col = col.cast(pa.string())
-        if self._any_blank(col):
-            col = pc.utf8_trim_whitespace(col)
+        if pa.types.is_dictionary(col.type):  # a Parquet column of repeated values
+            words = col.dictionary
+            if not pa.types.is_string(words.type):
+                words = words.cast(pa.string())
+            if self._any_blank(words):  # trimmed once per distinct value
+                words = pc.utf8_trim_whitespace(words)
+            col = pa.DictionaryArray.from_arrays(col.indices, words).cast(pa.string())
+        else:
+            if not pa.types.is_string(col.type) and not pa.types.is_large_string(col.type):
+                col = col.cast(pa.string())
+            if self._any_blank(col):
+                col = pc.utf8_trim_whitespace(col)
         empty = pc.or_kleene(pc.is_null(col), pc.equal(col, ""))
         if pc.any(empty).as_py():
             mask = empty.to_numpy(zero_copy_only=False)

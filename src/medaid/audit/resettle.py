@@ -48,7 +48,7 @@ I64 = npt.NDArray[np.int64]
 EPOCH = date(1970, 1, 1)
 LIVE, CANCELLED, REVERSAL, DUPLICATE = 0, 1, 2, 3
 SAMPLE = 200  # person-years settled by both paths as a check on every run
-EXPLAIN = 2_000  # findings explained by the engine's trace (the largest differences first)
+EXPLAIN = 200  # findings explained by the engine's trace (the largest differences first)
 
 
 def with_rounding(versions: Sequence[Policy], rounding: str | None) -> list[Policy]:
@@ -91,6 +91,9 @@ class Outcome:
     group_off: I64 | None = None  # person-years: [group_off[g], group_off[g+1]) of scan
     group: I64 | None = None  # per scan position: its person-year
     pos: I64 | None = None  # per record: its scan position, −1: not settled
+    # the batch path's parts of every live record with a difference: base, assistance,
+    # tilted, special (fen)
+    parts: dict[int, tuple[int, int, int, int]] | None = None
 
     def category(self, i: int) -> str | None:
         c = int(self.category_code[i])
@@ -314,6 +317,11 @@ def run(rec: Records, ids: Identities, versions: Sequence[Policy],
     out = Outcome(rec, person, keys, roster_of, status, partner, year, medaid, platform,
                   category, list(res.plans.categories), rules, rule_names, {}, {}, 0, False,
                   versions, local, ids)
+    differs = np.flatnonzero(out.diff[scan] != 0)
+    out.parts = dict(zip(scan[differs].tolist(), zip(
+        res.base[differs].tolist(), res.assistance[differs].tolist(),
+        res.tilted[differs].tolist(), res.special[differs].tolist(), strict=True),
+        strict=True))
     group, off = _group_bounds(out, scan)
     pos = np.full(n, -1, np.int64)
     pos[scan] = np.arange(len(scan))

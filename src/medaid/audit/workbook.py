@@ -6,8 +6,9 @@ the article, the reason and medaid's computation), 按机构 / 按差异类型 /
 按规则 (sums), and 逐笔核对 (every settlement, for exports up to `ALL_ROWS` records).
 
 Every text cell is written as text (`data_type = "s"`): a name or id like
-`=HYPERLINK(...)` typed into the platform stays the text it was, and the workbook is saved
-through `medaid.sheets.save`, which also turns any formula back into text.
+`=HYPERLINK(...)` typed into the platform stays the text it was. The workbook is written
+in openpyxl's write-only mode (rows streamed to the file, a province's findings in bounded
+memory), so every cell is made here, text cells as text; none is ever a formula.
 """
 
 from __future__ import annotations
@@ -18,11 +19,11 @@ from pathlib import Path
 from typing import BinaryIO
 
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from medaid import sheets
 from medaid.audit import fields
 from medaid.audit.causes import CAUSES, Finding
 from medaid.audit.resettle import CANCELLED, DUPLICATE, REVERSAL, Outcome
@@ -35,21 +36,30 @@ ALL_ROWS = 20_000
 Cell = str | int | Decimal | None
 
 
-def _row(ws: Worksheet, r: int, values: Sequence[Cell], money: Sequence[int] = ()) -> None:
-    for c, v in enumerate(values, start=1):
-        cell = ws.cell(row=r, column=c, value=v)
+BOLD = Font(bold=True)
+
+
+def _row(ws: Worksheet, r: int, values: Sequence[Cell], money: Sequence[int] = (),
+         bold: bool = False) -> None:
+    """Append row `r` (rows come in order: the sheet is write-only)."""
+    cells = []
+    for c, v in enumerate(values):
+        cell = WriteOnlyCell(ws, value=v)  # type: ignore[arg-type]  # Decimal: a number
         if isinstance(v, str):
             cell.data_type = "s"  # text, never a formula
-        elif c - 1 in money:
+        elif c in money:
             cell.number_format = YUAN
+        if bold and (c == 0 or r == 1):
+            cell.font = BOLD
+        cells.append(cell)
+    ws.append(cells)
 
 
 def _header(ws: Worksheet, labels: Sequence[str], widths: Sequence[int], r: int = 1) -> None:
-    _row(ws, r, labels)
     for c, w in enumerate(widths, start=1):
-        ws.cell(row=r, column=c).font = Font(bold=True)
         ws.column_dimensions[get_column_letter(c)].width = w
     ws.freeze_panes = f"A{r + 1}"
+    _row(ws, r, labels, bold=True)
 
 
 def _y(fen: int) -> Decimal:
@@ -73,7 +83,6 @@ def _status(out: Outcome, i: int) -> str:
 
 
 def _summary_sheet(ws: Worksheet, s: Summary, source: str, policy: str) -> None:
-    ws.title = "汇总"
     lines: list[tuple[str, Cell]] = [
         ("结算数据", source), ("政策", policy),
         ("舍入方式", "逐次舍入（per_visit）" if s.rounding == "per_visit"
@@ -113,8 +122,7 @@ def _group_sheet(wb: Workbook, title: str, first: str, groups: list[Group],
     _row(ws, r, ["合计", *([""] if with_label else []), sum(g.settlements for g in groups),
                  _y(sum(g.platform for g in groups)), _y(sum(g.medaid for g in groups)),
                  sum(g.findings for g in groups), _y(sum(g.overpaid for g in groups)),
-                 _y(sum(g.underpaid for g in groups))], money)
-    ws.cell(row=r, column=1).font = Font(bold=True)
+                 _y(sum(g.underpaid for g in groups))], money, bold=True)
 
 
 DETAIL = ("行号", "结算ID", "就诊ID", "人员编号", "姓名", "定点医药机构编号", "定点医药机构名称",
@@ -151,10 +159,8 @@ def _category(out: Outcome, i: int) -> str:
 
 def write(out: Outcome, found: list[Finding], s: Summary, target: str | Path | BinaryIO,
           policy: str) -> None:
-    wb = Workbook()
-    ws = wb.active
-    assert ws is not None
-    _summary_sheet(ws, s, out.records.source, policy)
+    wb = Workbook(write_only=True)
+    _summary_sheet(wb.create_sheet("汇总"), s, out.records.source, policy)
     detail = wb.create_sheet("差异明细")
     _header(detail, DETAIL, DETAIL_WIDTHS)
     diff = out.diff
@@ -185,4 +191,4 @@ def write(out: Outcome, found: list[Finding], s: Summary, target: str | Path | B
             _row(every, r, [*_record_cells(out, i), _y(int(out.platform[i])),
                             _y(int(out.medaid[i])), _y(int(diff[i])), _category(out, i),
                             out.rules(i)], money=(10, 11, 12, 13))
-    sheets.save(wb, target)
+    wb.save(target)  # write-only: every text cell above is text already
