@@ -29,7 +29,8 @@ def audit_payments(
                          "or Parquet")],
     policy: Annotated[str, typer.Option("--policy", help="the jurisdiction, e.g. nanjing")],
     out_file: Annotated[Path | None, typer.Option(
-        "--out", help="the findings workbook (default: EXPORT's name + .audit.xlsx, here)")
+        "--out", help="the findings workbook (default: EXPORT's name + .audit.xlsx, here); "
+                      "the HTML report beside it (.html)")
     ] = None,
     rounding: Annotated[str | None, typer.Option(
         "--rounding", help="per_visit | cumulative (default: the policy file's)")] = None,
@@ -53,7 +54,7 @@ def audit_payments(
     Exit status 0 when the audit ran (differences are findings, not errors; see
     --fail-on-findings), 2 for bad input."""
     from medaid import case as contract
-    from medaid.audit import causes, fields, resettle, summary, workbook
+    from medaid.audit import causes, fields, report, resettle, summary, workbook
     from medaid.audit import export as reading
     from medaid.audit import roster as rosters
     from medaid.errors import MedaidError
@@ -91,6 +92,8 @@ def audit_payments(
         target = out_file or Path(export.name.split(".")[0] + ".audit.xlsx")
         name = f"{versions[-1].spec.name} {versions[-1].spec.document.title}"
         workbook.write(out, found, s, target, name)
+        html = target.with_suffix(".html")
+        report.write(out, found, s, html, name)
     except (reading.BadExport, rosters.BadRoster) as e:
         for b in e.bad[:SHOWN_BAD]:
             sys.stderr.write(f"  {b.line()}\n")
@@ -115,7 +118,7 @@ def audit_payments(
     w(f"  checked by the engine: {s.checked:,} person-years"
       + (" (the batch path differed from the engine: the engine settled every one)"
          if s.fallback else "") + "\n")
-    w(f"  workbook: {target}  ({seconds:.1f} s, {s.records / max(seconds, 1e-9):,.0f} "
-      f"records/s)\n")
+    w(f"  workbook: {target}, report: {html}  ({seconds:.1f} s, "
+      f"{s.records / max(seconds, 1e-9):,.0f} records/s)\n")
     if fail_on_findings and s.findings:
         raise typer.Exit(1)

@@ -264,3 +264,7 @@ def draw(c: Comparison, out: Path) -> list[Path]:
     a, b = c.base_burden, c.new_burden
     return [tiers(c, w, out), categories(c, w, out), kinds(c, w, out),
             burden(c, a, b, w, out), people(c, w, out), caps(c, w, out)]
+
+
+# the pieces other reports draw with (the audit report, medaid.audit.report)
+figure, style = _figure, _style
