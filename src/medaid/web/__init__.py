@@ -16,6 +16,7 @@ from starlette.staticfiles import StaticFiles
 
 from medaid.web import (
     applications,
+    audit,
     charity,
     funds,
     indicators,
@@ -33,7 +34,7 @@ router = APIRouter(include_in_schema=False)
 # The menu lists the casework pages in the order their modules register them (imported
 # above; charity imports warnings, so 预警 comes before 慈善).
 for module in (signin, persons, settle, rosters, policy, applications, warnings, charity, funds,
-               indicators):
+               indicators, audit):
     router.include_router(module.router)
 
 
