@@ -93,8 +93,8 @@ def _entries_sql(dialect: str) -> str:
         boolean = "coalesce({e}, 0)"
     return f"""
 SELECT s.id, s.person_id, s.institution_id, CASE WHEN c.id IS NULL THEN 0 ELSE 1 END AS cancelled,
-  s.visit_kind AS kind, {days.format(col='s.start')} AS start,
-  {days.format(col='s."end"')} AS "end",
+  s.visit_kind AS kind, {days.format(col='s.start')} AS start_day,
+  {days.format(col='s."end"')} AS end_day,
   s.medfee_sumamt, s.fulamt_ownpay_amt, s.overlmt_selfpay, s.preselfpay_amt,
   CASE WHEN s.visit IS NULL THEN s.hifp_pay ELSE coalesce({v['hifp_pay']}, -1) END AS hifp,
   CASE WHEN s.visit IS NULL THEN s.hifmi_pay ELSE coalesce({v['hifmi_pay']}, -1) END AS hifmi,
@@ -110,22 +110,21 @@ JOIN institutions i ON i.id = s.institution_id
 LEFT JOIN settlements c ON c.reverses_id = s.id
 LEFT JOIN (SELECT settlement_id, {_ADJ_SUMS} FROM adjustments WHERE year = :y
            GROUP BY settlement_id) a ON a.settlement_id = s.id
-WHERE p.jurisdiction = :j AND s.year = :y AND s.kind = 'settle'
-ORDER BY s.person_id, s.id"""
+WHERE p.jurisdiction = :j AND s.year = :y AND s.kind = 'settle'"""
 
 
 def _identities_sql(dialect: str) -> str:
     days = ("({col} - DATE '1970-01-01')" if dialect == "postgresql"
             else "CAST(julianday({col}) - 2440587.5 AS INTEGER)")
     return f"""
-SELECT p.id AS person_id, coalesce(p.disability_grade, 0) AS grade,
+SELECT p.id AS person_id, coalesce(i.id, 0) AS ident_id,
+  coalesce(p.disability_grade, 0) AS grade,
   {days.format(col='p.tilted_application')} AS tilted, i.category,
   {days.format(col='i.from_date')} AS from_day, {days.format(col='i.to_date')} AS to_day,
   {days.format(col='i.application_date')} AS app_day
 FROM persons p LEFT JOIN identities i ON i.person_id = p.id
 WHERE p.jurisdiction = :j
-  AND EXISTS (SELECT 1 FROM settlements s WHERE s.person_id = p.id AND s.year = :y)
-ORDER BY p.id, i.id"""
+  AND EXISTS (SELECT 1 FROM settlements s WHERE s.person_id = p.id AND s.year = :y)"""
 
 
 _YEARS_SQL = """
@@ -133,27 +132,27 @@ SELECT y.id, y.person_id, y.version, y.pools FROM person_years y
 JOIN persons p ON p.id = y.person_id WHERE p.jurisdiction = :j AND y.year = :y"""
 
 
-def _read(conn: Connection, sql: str, params: dict[str, Any]) -> pa.Table:
-    """A query's rows as an Arrow table: PostgreSQL through COPY TO STDOUT (CSV)."""
+def _read(conn: Connection, sql: str, params: dict[str, Any], order: tuple[str, str]
+          ) -> pa.Table:
+    """A query's rows, ordered by the columns `order`, as an Arrow table. PostgreSQL sends
+    them as a few large CSV texts (rows aggregated by the server, a block per thousand
+    persons: row by row, a driver spends more on each row than the server does), which
+    Arrow parses; elsewhere rows are fetched."""
     if conn.dialect.name == "postgresql":
-        import psycopg  # only on PostgreSQL
-
-        raw = conn.connection.dbapi_connection
-        assert isinstance(raw, psycopg.Connection)
-        bound = sql
-        for k, value in params.items():  # only ints and jurisdiction codes (checked)
-            bound = bound.replace(f":{k}", str(value) if isinstance(value, int)
-                                  else "'" + str(value).replace("'", "''") + "'")
-        buf = io.BytesIO()
-        with raw.cursor() as cur, cur.copy(
-                f"COPY ({bound}) TO STDOUT (FORMAT csv, HEADER true)") as copy:
-            for block in copy:
-                buf.write(block)
-        buf.seek(0)
-        if not buf.getbuffer().nbytes:
-            return pa.table({})
-        return pacsv.read_csv(buf, convert_options=pacsv.ConvertOptions(
+        result = conn.execute(text(f"SELECT * FROM ({sql}) q LIMIT 0"), params)
+        names = list(result.keys())
+        result.close()
+        line = ", ".join(f"coalesce(q.{c}::text, '')" for c in names)
+        rows = conn.execute(text(
+            f"SELECT string_agg(concat_ws(',', {line}), E'\\n' ORDER BY q.{order[0]}, "
+            f"q.{order[1]}) FROM ({sql}) q GROUP BY q.{order[0]} / 1000 "
+            f"ORDER BY q.{order[0]} / 1000"), params).scalars().all()
+        if not rows:
+            return pa.table({n: pa.array([], pa.int64()) for n in names})
+        body = ",".join(names) + "\n" + "\n".join(rows) + "\n"
+        return pacsv.read_csv(io.BytesIO(body.encode()), convert_options=pacsv.ConvertOptions(
             strings_can_be_null=True, quoted_strings_can_be_null=False))
+    sql = f"SELECT * FROM ({sql}) q ORDER BY q.{order[0]}, q.{order[1]}"
     result = conn.execute(text(sql), params)
     names = list(result.keys())
     rows = result.all()
@@ -211,7 +210,7 @@ def read_year(conn: Connection, jurisdiction: str, year: int) -> Year:
     (on PostgreSQL a REPEATABLE READ one, so that the reads are one snapshot)."""
     t0 = time.perf_counter()
     key = {"j": jurisdiction, "y": int(year)}
-    e = _read(conn, _entries_sql(conn.dialect.name), key)
+    e = _read(conn, _entries_sql(conn.dialect.name), key, ("person_id", "id"))
     medfee = _int(e, "medfee_sumamt")
     fulamt, overlmt, preself = (_int(e, c) for c in ("fulamt_ownpay_amt", "overlmt_selfpay",
                                                      "preselfpay_amt"))
@@ -219,14 +218,14 @@ def read_year(conn: Connection, jurisdiction: str, year: int) -> Year:
              + _int(e, "rare", np.int8) * np.int8(FLAG_RARE)).astype(np.int8)
     vcols = VisitColumns(
         person=_int(e, "person_id"), kind=_codes(e, "kind", KINDS),
-        start=_int(e, "start", np.int32), end=_int(e, "end", np.int32), medfee=medfee,
+        start=_int(e, "start_day", np.int32), end=_int(e, "end_day", np.int32), medfee=medfee,
         inscp=medfee - fulamt - overlmt - preself, hifp=_int(e, "hifp", null=-1),
         hifmi=_int(e, "hifmi", null=-1), oth=_int(e, "oth"),
         location=_codes(e, "location", LOCATIONS), referral=_codes(e, "referral", REFERRALS),
         level=_int(e, "level", np.int8), flags=flags)
     net = {t: _int(e, f"net_{t}") for t in TIERS}
 
-    ids = _read(conn, _identities_sql(conn.dialect.name), key)
+    ids = _read(conn, _identities_sql(conn.dialect.name), key, ("person_id", "ident_id"))
     pid = _int(ids, "person_id")
     first = np.r_[True, pid[1:] != pid[:-1]] if len(pid) else np.zeros(0, bool)
     has = np.asarray(ids.column("category").is_valid().to_numpy(zero_copy_only=False), bool) \
@@ -380,56 +379,87 @@ def plan(uow: UnitOfWork, jurisdiction: str, year: int,
 def _explain(uow: UnitOfWork, out: BulkPlan, y: Year, res: Results, names: list[str],
              changed: I64, starts: I64, live_idx: I64, rules: dict[str, I64],
              versions: Sequence[model.Policy]) -> None:
-    """Step 3 for the person-years that differ: each visit's ledger pool additions, the
-    rules' (the batch's snapshots), the engine's settlement of each changed visit on the
-    batch's pools before it (its trace, and a check of the kernel)."""
+    """Step 3 for the person-years that differ: each visit's ledger pool additions against
+    the rules' (the batch's snapshots), then the engine's settlement of each changed
+    visit on the batch's pools before it (its trace, and a check of the kernel)."""
     conn = uow.session.connection()
     n = len(y)
     ends = np.r_[starts[1:], n]
     pos_of = np.full(n, -1, np.int64)  # entry → its row in the batch's results
     pos_of[live_idx] = np.arange(len(live_idx))
+    assert res.before is not None and res.years.end is not None
+    scale = res.plans.scale
+    end_of = {int(k): g for g, k in enumerate(res.years.person.tolist())}
     sel = np.concatenate([np.arange(starts[g], ends[g]) for g in changed.tolist()])
-    entry_ids = y.entry[sel].tolist()
-    detail = _entry_details(conn, y.jurisdiction, y.year, entry_ids)
+    ledger_deltas = _ledger_deltas(conn, y.entry[sel].tolist())
+    # the rules' pool additions of every live visit of these years: the snapshot after it
+    # (the next visit's before, or the year's end) less the one before
+    after_rows = np.empty((len(sel), res.before.shape[1]), np.int64)
+    before_rows = np.zeros_like(after_rows)
+    at_lo = 0
+    for g in changed.tolist():
+        lo, hi = int(starts[g]), int(ends[g])
+        at = np.arange(at_lo, at_lo + hi - lo)  # sel holds the years' entries in turn
+        at_lo += hi - lo
+        k = pos_of[lo:hi]
+        live_k = k[k >= 0]
+        if not len(live_k):
+            continue
+        eg = end_of[int(y.person[lo])]
+        nxt = np.r_[res.before[live_k[1:]], res.years.end[eg][None, :]]
+        live_at = at[k >= 0]
+        before_rows[live_at] = res.before[live_k]
+        after_rows[live_at] = nxt
+    delta_rows = after_rows - before_rows
+    explain: list[int] = []  # positions in sel with a difference
+    rule_deltas: dict[int, dict[str, Num]] = {}
+    for j, i in enumerate(sel.tolist()):
+        eid = int(y.entry[i])
+        rd = _pool_dict(names, delta_rows[j], scale) if pos_of[i] >= 0 else {}
+        ld = ledger_deltas.get(eid, {})
+        same = all(rules[t][i] == y.net[t][i] for t in TIERS)
+        if same and pools.encode(rd) == ld:
+            continue
+        rule_deltas[i] = rd
+        explain.append(i)
+    detail = _entry_details(conn, [int(y.entry[i]) for i in explain])
     pids = sorted({int(y.person[starts[g]]) for g in changed.tolist()})
     who = _persons(conn, pids)
-    scale = res.plans.scale
-    assert res.before is not None and res.years.end is not None
-    end_of = {int(k): g for g, k in enumerate(res.years.person.tolist())}
+    params: dict[int, Any] = {}
+    group_of = np.searchsorted(starts, np.asarray(explain, np.int64), side="right") - 1
+    todo: dict[int, list[int]] = {}
+    for i, g in zip(explain, group_of.tolist(), strict=True):
+        todo.setdefault(int(g), []).append(i)
     for g in changed.tolist():
         pid = int(y.person[starts[g]])
         psn_no, name, person = who[pid]
         stored = y.years.get(pid, (0, 0, {}))[2]
         plan = YearPlan(pid, psn_no, name, y.jurisdiction, y.year,
                         stored=pools.decode(stored))
-        rows = [i for i in range(int(starts[g]), int(ends[g])) if pos_of[i] >= 0]
         eg = end_of.get(pid)
         plan.pools = {} if eg is None else _pool_dict(names, res.years.end[eg], scale)
         ok = True
-        for i in range(int(starts[g]), int(ends[g])):
-            d = detail[int(y.entry[i])]
+        for i in todo.get(int(g), []):
+            eid = int(y.entry[i])
+            d = detail[eid]
             ledger = {t: int(y.net[t][i]) for t in TIERS}
             want = {t: int(rules[t][i]) for t in TIERS}
             k = int(pos_of[i])
-            if k >= 0:
-                before = _pool_dict(names, res.before[k], scale)
-                nxt = rows.index(i) + 1
-                after = _pool_dict(names, res.before[pos_of[rows[nxt]]], scale) \
-                    if nxt < len(rows) else plan.pools
-                rule_deltas = pools.deltas(before, after)
-            else:
-                before, rule_deltas = {}, {}
-            change_deltas = pools.deltas(d.deltas, rule_deltas)
+            change_deltas = pools.deltas(pools.decode(ledger_deltas.get(eid, {})),
+                                         rule_deltas[i])
             if want == ledger and not change_deltas:
                 continue
             if k >= 0:
+                before = _pool_dict(names, res.before[k], scale)
                 visit = visits.of_entry(d, d.level)
                 policy = model.in_force(versions, visit.end)
                 assert policy is not None
-                s, engine_after = settle_visit(policy, params_for(uow, policy, y.year),
-                                               person, before, visit, ROOT)
+                if id(policy) not in params:
+                    params[id(policy)] = params_for(uow, policy, y.year)
+                s, engine_after = settle_visit(policy, params[id(policy)], person, before,
+                                               visit, ROOT)
                 if {t: int(getattr(s, t)) for t in TIERS} != want or \
-                        pools.deltas(before, engine_after) != rule_deltas:
+                        pools.deltas(before, engine_after) != pools.deltas({}, rule_deltas[i]):
                     ok = False  # the kernel and the engine differ: the engine decides
                     break
                 category, rule_ids, trace = s.category, s.rules, trace_rows(s.trace)
@@ -450,7 +480,6 @@ class _Detail:
     route: str
     level: int | None
     category: str | None
-    deltas: dict[str, Num]
     visit: dict[str, Any] | None
     mdtrt_id: str
     visit_kind: str
@@ -468,11 +497,51 @@ class _Detail:
 _BATCH = 5_000
 
 
-def _entry_details(conn: Connection, jurisdiction: str, year: int, ids: list[int]
-                   ) -> dict[int, _Detail]:
-    """Entries of the person-years that differ: what a Change names, the route, the visit
-    as stored and the ledger's net pool additions."""
-    from sqlalchemy import bindparam, select
+def _member(col: Any, conn: Connection) -> Any:
+    """`col` among the list bound as "ids": an array on PostgreSQL (one parameter, not
+    thousands), an expanding IN elsewhere."""
+    from sqlalchemy import BigInteger, any_, bindparam
+    from sqlalchemy.dialects.postgresql import ARRAY
+
+    if conn.dialect.name == "postgresql":
+        return col == any_(bindparam("ids", type_=ARRAY(BigInteger)))
+    return col.in_(bindparam("ids", expanding=True))
+
+
+def _ledger_deltas(conn: Connection, ids: list[int]) -> dict[int, dict[str, Any]]:
+    """Each entry's net pool additions (its own, its cancellation's, its adjustments'), as
+    stored (`pools.encode`: ints, fractions as "n/d"); zeros left out."""
+    from sqlalchemy import bindparam
+
+    out: dict[int, dict[str, Any]] = {}
+    several: set[int] = set()
+    queries = (
+        "SELECT id, pool_deltas FROM settlements WHERE id {}",
+        "SELECT reverses_id, pool_deltas FROM settlements WHERE reverses_id {}",
+        "SELECT settlement_id, pool_deltas FROM adjustments WHERE settlement_id {}")
+    pg = conn.dialect.name == "postgresql"
+    for lo in range(0, len(ids), _BATCH * 4):
+        part = ids[lo:lo + _BATCH * 4]
+        for sql in queries:
+            stmt = text(sql.format("= ANY(:ids)")) if pg else \
+                text(sql.format("IN :ids")).bindparams(bindparam("ids", expanding=True))
+            for sid, raw in conn.execute(stmt, {"ids": part}):
+                d = _json(raw) or {}
+                sid = int(sid)
+                if sid in out:
+                    several.add(sid)
+                    out[sid] = pools.encode(pools.add(pools.decode(out[sid]),
+                                                      pools.decode(d)))
+                else:
+                    out[sid] = {k: v for k, v in d.items() if v not in (0, "0")}
+    for sid in several:
+        out[sid] = {k: v for k, v in out[sid].items() if v not in (0, "0")}
+    return out
+
+
+def _entry_details(conn: Connection, ids: list[int]) -> dict[int, _Detail]:
+    """What a Change names of each entry, its route and its visit as stored."""
+    from sqlalchemy import select
 
     from medaid.store.application_models import ApplicationVisit
     from medaid.store.models import Institution, Settlement
@@ -482,29 +551,20 @@ def _entry_details(conn: Connection, jurisdiction: str, year: int, ids: list[int
         part = ids[lo:lo + _BATCH]
         rows = conn.execute(select(
             Settlement.id, Settlement.setl_id, Settlement.medins_setl_id, Settlement.mdtrt_id,
-            Settlement.institution_id, Settlement.category, Settlement.pool_deltas,
-            Settlement.visit, Settlement.visit_kind, Settlement.start, Settlement.end,
+            Settlement.institution_id, Settlement.category, Settlement.visit,
+            Settlement.visit_kind, Settlement.start, Settlement.end,
             Settlement.medfee_sumamt, Settlement.fulamt_ownpay_amt, Settlement.overlmt_selfpay,
             Settlement.preselfpay_amt, Settlement.hifp_pay, Settlement.hifmi_pay,
             Settlement.oth_pay, Institution.level, Institution.kind,
         ).join(Institution, Institution.id == Settlement.institution_id).where(
-            Settlement.id.in_(bindparam("ids", expanding=True))), {"ids": part}).all()
+            _member(Settlement.id, conn)), {"ids": part}).all()
         paper = set(conn.execute(select(ApplicationVisit.setl_id).where(
             ApplicationVisit.setl_id.in_([r.setl_id for r in rows]))).scalars())
-        extra: dict[int, dict[str, Num]] = {}
-        for sid, d in conn.execute(select(Settlement.reverses_id, Settlement.pool_deltas).where(
-                Settlement.reverses_id.in_(bindparam("ids", expanding=True))), {"ids": part}):
-            extra[int(sid)] = pools.add(extra.get(int(sid), {}), pools.decode(_json(d) or {}))
-        for sid, d in conn.execute(select(Adjustment.settlement_id, Adjustment.pool_deltas).where(
-                Adjustment.settlement_id.in_(bindparam("ids", expanding=True))), {"ids": part}):
-            extra[int(sid)] = pools.add(extra.get(int(sid), {}), pools.decode(_json(d) or {}))
         for r in rows:
-            deltas = pools.add(pools.decode(_json(r.pool_deltas) or {}),
-                               extra.get(int(r.id), {}))
             route = "person" if r.setl_id in paper or r.kind == "office" else "batch"
             out[int(r.id)] = _Detail(
                 EntryRef(int(r.id), r.setl_id, r.medins_setl_id, r.mdtrt_id,
-                         int(r.institution_id)), route, r.level, r.category, deltas,
+                         int(r.institution_id)), route, r.level, r.category,
                 _json(r.visit) or None, r.mdtrt_id, r.visit_kind, r.start, r.end,
                 r.medfee_sumamt, r.fulamt_ownpay_amt, r.overlmt_selfpay, r.preselfpay_amt,
                 r.hifp_pay, r.hifmi_pay, r.oth_pay)
@@ -513,7 +573,7 @@ def _entry_details(conn: Connection, jurisdiction: str, year: int, ids: list[int
 
 def _persons(conn: Connection, ids: list[int]) -> dict[int, tuple[str, str, engine.Person]]:
     """psn_no, name and the engine's person (identities in their order) of each id."""
-    from sqlalchemy import bindparam, select
+    from sqlalchemy import select
 
     from medaid.store.models import Identity, Person
 
@@ -523,13 +583,13 @@ def _persons(conn: Connection, ids: list[int]) -> dict[int, tuple[str, str, engi
         found: dict[int, list[engine.Identity]] = {}
         for r in conn.execute(select(Identity.person_id, Identity.category, Identity.from_date,
                                      Identity.to_date, Identity.application_date).where(
-                Identity.person_id.in_(bindparam("ids", expanding=True))).order_by(
+                _member(Identity.person_id, conn)).order_by(
                 Identity.person_id, Identity.id), {"ids": part}):
             found.setdefault(int(r.person_id), []).append(engine.Identity(
                 r.category, r.from_date, r.to_date, r.application_date))
         for r in conn.execute(select(Person.id, Person.psn_no, Person.name,
                                      Person.disability_grade, Person.tilted_application).where(
-                Person.id.in_(bindparam("ids", expanding=True))), {"ids": part}):
+                _member(Person.id, conn)), {"ids": part}):
             out[int(r.id)] = (r.psn_no, r.name, engine.Person(
                 r.psn_no, tuple(found.get(int(r.id), ())), r.disability_grade,
                 r.tilted_application))
