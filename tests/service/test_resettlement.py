@@ -10,9 +10,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import pytest
 from api_helpers import World, certno, visit
 from openpyxl import load_workbook
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, select, text, update
 from sqlalchemy.orm import joinedload, sessionmaker
 from test_api_applications import Desk, invoice
 from typer.testing import CliRunner
@@ -243,3 +244,49 @@ def test_a_resettlement_waits_for_the_year_lock(world: World) -> None:
             "resettle", "test", "test"))
         uow.commit()
     assert plan.clean and plan.pools == plan.stored
+
+
+def test_a_settlement_waiting_for_an_identity_change_settles_on_the_new_identities(
+        world: World) -> None:
+    """PostgreSQL: a settlement whose statement read the person before an identity change
+    committed, and waited for the year's lock that change's re-settlement held, reads the
+    person again once it has the lock (the locked row's version is not its snapshot's)."""
+    import threading
+    import time
+
+    if _engine(world).dialect.name != "postgresql":
+        pytest.skip("SQLite: a write transaction holds the one write lock from its start")
+    h = world.institution()
+    world.person()  # dibao from 2023-01-15
+    first = world.client.post(SETTLE, headers=h, json=visit()).json()
+    assert first["maf_pay"] == 14400
+    with world.sessions() as s:
+        person_id = s.scalars(select(Person.id)).one()
+    change = _engine(world).connect()
+    tx = change.begin()
+    # the change's re-settlement: the year locked, the identity moved to April
+    change.execute(text("SELECT id FROM person_years WHERE person_id = :p FOR UPDATE"),
+                   {"p": person_id})
+    change.execute(text("UPDATE identities SET from_date = DATE '2023-04-01' "
+                        "WHERE person_id = :p"), {"p": person_id})
+    got: dict[str, Any] = {}
+
+    def settle() -> None:
+        got["r"] = world.client.post(SETTLE, headers=h, json=visit(
+            medins_setl_id="S-2", mdtrt_id="M-2"))
+
+    waiting = threading.Thread(target=settle)
+    waiting.start()
+    with _engine(world).connect() as probe:  # until the settlement waits for the lock
+        for _ in range(200):
+            if probe.execute(text("SELECT count(*) FROM pg_stat_activity WHERE "
+                                  "wait_event_type = 'Lock'")).scalar_one():
+                break
+            time.sleep(0.02)
+    change.execute(text("UPDATE person_years SET version = version + 1 "
+                        "WHERE person_id = :p"), {"p": person_id})
+    tx.commit()
+    change.close()
+    waiting.join(30)
+    assert got["r"].status_code == 201, got["r"].text
+    assert got["r"].json()["maf_pay"] == 0  # March: no identity in force any more

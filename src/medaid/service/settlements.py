@@ -218,6 +218,10 @@ def settle(uow: UnitOfWork, actor: Actor, req: VisitRequest, at: datetime | None
         person = _person_record(rows, req.psn_no, f"{ROOT}.psn_no")
         if rows[0].year_id is not None:
             locked = LockedYear(rows[0].year_id, pools.decode(rows[0].pools))
+            if rows[0].version != rows[0].seen_version:
+                # the year was written while this statement waited for its lock (an
+                # identity change's re-settlement): the person as now committed
+                person = find_person(uow, req.psn_no)
     else:
         person = find_person(uow, req.psn_no)
     try:

@@ -76,13 +76,20 @@ JSON_COLUMNS = tuple(c.name for c in Base.metadata.tables["settlements"].columns
 
 # PostgreSQL: PERSON's rows, each with the person's year of %(year)s locked FOR UPDATE
 # (year_id null when the person has none yet): the person and the lock in one statement.
+# `version` is the locked row's, as it is once the lock is granted (a row updated while
+# the statement waited is read again); `seen_version` is the statement's snapshot's, as
+# the person and identities were read. They differ when a write to the year (an identity
+# change's re-settlement, which holds the lock) committed while the statement waited:
+# the person is then read again (service.settlements.settle).
 PG_PERSON_LOCKING_YEAR = """
 SELECT p.id, p.psn_no, p.name, p.jurisdiction, p.district, p.disability_grade,
        p.tilted_application, i.category, i.department, i.from_date, i.to_date,
-       i.application_date, y.id AS year_id, y.pools
+       i.application_date, y.id AS year_id, y.pools, y.version,
+       (SELECT version FROM person_years
+        WHERE person_id = p.id AND year = %(year)s) AS seen_version
 FROM persons p
 LEFT JOIN identities i ON i.person_id = p.id
-LEFT JOIN LATERAL (SELECT id, pools FROM person_years
+LEFT JOIN LATERAL (SELECT id, pools, version FROM person_years
                    WHERE person_id = p.id AND year = %(year)s FOR UPDATE) y ON true
 WHERE p.psn_no = %(psn_no)s
 ORDER BY i.id"""
