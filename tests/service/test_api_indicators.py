@@ -10,7 +10,7 @@ import io
 from datetime import UTC, datetime
 from typing import Any
 
-from api_helpers import World, visit
+from api_helpers import World, certno, visit
 from openpyxl import load_workbook
 from sqlalchemy import text
 
@@ -256,3 +256,20 @@ def test_scopes_and_export(world: World) -> None:
     assert png.status_code == 200 and png.content.startswith(b"\x89PNG")
     assert world.client.get(f"{URL}/nothing/chart", headers=world.admin, params=params
                             ).status_code == 404
+
+
+def test_policy_range_self_pay_counts_re_settlement_adjustments(world: World) -> None:
+    """The roster moves P-001's dibao to April: re-settlement takes back the March stays'
+    assistance (adjustments), and NJ-K counts it: self-pay is what the ledger says now."""
+    nanjing_ledger(world)
+    r = world.client.post("/api/v1/rosters", headers=world.admin, json={
+        "jurisdiction": "nanjing", "district": "320102", "month": "2023-05", "records": [
+            {"name": "张三", "certno": certno("P-001"), "category": "低保",
+             "start": "2023-04-01", "department": "民政"}]})
+    assert r.status_code == 200, r.text
+    rows = {r["subject"]: r for r in indicator(world, "nanjing",
+                                               "inpatient_self_pay_share")["rows"]}
+    # A: (3,000 + 6,000) / 28,000 = 0.3214…; C: 2,000 / 5,000 = 0.40 (no assistance left)
+    a, c = rows["H32010200001"], rows["H32010200003"]
+    assert (a["numerator"], a["denominator"], a["value"]) == (9000.00, 28000.00, "0.3214")
+    assert (c["numerator"], c["denominator"], c["value"]) == (2000.00, 5000.00, "0.4000")

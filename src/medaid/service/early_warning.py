@@ -38,7 +38,7 @@ from medaid.service import auth
 from medaid.service.auth import Actor
 from medaid.service.parameters import params_for
 from medaid.service.uow import UnitOfWork
-from medaid.store.models import Identity, Person, Settlement
+from medaid.store.models import Adjustment, Identity, Person, Settlement
 from medaid.store.warning_models import WARNING_STATES, EarlyWarning, WarningEvent
 
 READERS = auth.CASEWORK
@@ -122,10 +122,20 @@ def burdens(uow: UnitOfWork, jurisdiction: str, year: int, on: date,
     if person_id is not None:
         sums = sums.where(Settlement.person_id == person_id)
         held = held.where(Identity.person_id == person_id)
+    # re-settlement's adjustments change what a person bore and was paid
+    adjusted = (select(Adjustment.person_id, func.sum(Adjustment.psn_part_amt),
+                       func.sum(Adjustment.maf_pay))
+                .join(Person, Person.id == Adjustment.person_id)
+                .where(Person.jurisdiction == jurisdiction, Adjustment.year == year)
+                .group_by(Adjustment.person_id))
+    if person_id is not None:
+        adjusted = adjusted.where(Adjustment.person_id == person_id)
     categories: dict[int, list[str]] = {}
     for pid, category in uow.session.execute(held):
         categories.setdefault(pid, []).append(category)
-    return [PersonBurden(pid, int(part), int(maf), tuple(categories.get(pid, ())))
+    more = {pid: (int(part), int(maf)) for pid, part, maf in uow.session.execute(adjusted)}
+    return [PersonBurden(pid, int(part) + more.get(pid, (0, 0))[0],
+                         int(maf) + more.get(pid, (0, 0))[1], tuple(categories.get(pid, ())))
             for pid, part, maf in uow.session.execute(sums)]
 
 

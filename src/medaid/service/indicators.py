@@ -34,7 +34,7 @@ from medaid.service.parameters import stored
 from medaid.service.rosters import registered
 from medaid.service.uow import UnitOfWork
 from medaid.store.identity_receipts import IdentityReceipt
-from medaid.store.models import Identity, Institution, Person, Settlement
+from medaid.store.models import Adjustment, Identity, Institution, Person, Settlement
 
 MONEY = ("policy_range_self_pay_share", "out_of_catalog_share")  # numerator, denominator: fen
 DIMENSIONS = ("category", "district", "month", "kind")
@@ -116,7 +116,7 @@ class _Visit:
     district: str
     month: str
     kind: str
-    sign: int  # 1 a settlement, −1 a cancellation
+    sign: int  # 1 a settlement, −1 a cancellation, 0 an adjustment
     medfee_sumamt: int
     fulamt_ownpay_amt: int
     inscp_scp_amt: int
@@ -136,15 +136,32 @@ def _visits(uow: UnitOfWork, jurisdiction: str, year: int, district: str | None,
          .where(Person.jurisdiction == jurisdiction, Settlement.year == year,
                 Settlement.category.is_not(None),
                 Institution.kind == "hospital"))  # not the office's paper invoices
+    # Re-settlement's adjustments (docs/RESETTLEMENT.md) change a visit's amounts, never its
+    # cost: each is a row of no visit (sign 0) and no cost whose policy-range self-pay is
+    # its psn_part_amt difference (the tiers of an adjustment add up to zero), counted
+    # under the visit's own institution, category, kind and month.
+    aq = (select(Institution.code, Institution.name, Institution.jurisdiction,
+                 Institution.district, Person.district, Settlement.category,
+                 Settlement.visit_kind, Settlement.end, Adjustment.psn_part_amt)
+          .join(Settlement, Settlement.id == Adjustment.settlement_id)
+          .join(Institution, Institution.id == Adjustment.institution_id)
+          .join(Person, Person.id == Adjustment.person_id)
+          .where(Person.jurisdiction == jurisdiction, Adjustment.year == year,
+                 Settlement.category.is_not(None), Institution.kind == "hospital"))
     if district is not None:
         q = q.where(Person.district == district)
+        aq = aq.where(Person.district == district)
     if institution_id is not None:
         q = q.where(Settlement.institution_id == institution_id)
+        aq = aq.where(Adjustment.institution_id == institution_id)
     return [_Visit((code, name), ij == jurisdiction, ij == jurisdiction and idist == pdist,
                    str(cat), pdist, f"{end:%Y-%m}", kind, 1 if entry == "settle" else -1,
                    fee, own, inscp, inscp - hifp - hifmi - oth - maf)
             for (code, name, ij, idist, pdist, cat, kind, end, entry, fee, own, inscp, hifp,
-                 hifmi, oth, maf) in uow.session.execute(q)]
+                 hifmi, oth, maf) in uow.session.execute(q)] + [
+        _Visit((code, name), ij == jurisdiction, ij == jurisdiction and idist == pdist,
+               str(cat), pdist, f"{end:%Y-%m}", kind, 0, 0, 0, 0, int(part))
+        for (code, name, ij, idist, pdist, cat, kind, end, part) in uow.session.execute(aq)]
 
 
 def _in_scope(ind: Indicator, v: _Visit) -> bool:
