@@ -568,6 +568,7 @@ policy_app.command("reform")(batch_commands.reform)
 app.command("audit-payments")(audit_commands.audit_payments)  # docs/AUDIT.md
 # Checking and copying the database (docs/RELIABILITY.md).
 app.add_typer(store_commands.ledger_app, name="ledger")
+app.add_typer(store_commands.parameter_app, name="parameter")
 app.add_typer(fund_commands.app, name="funds")
 app.add_typer(indicator_commands.app, name="indicators")
 app.add_typer(applications_cli.app, name="application")

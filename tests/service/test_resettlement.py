@@ -290,3 +290,36 @@ def test_a_settlement_waiting_for_an_identity_change_settles_on_the_new_identiti
     waiting.join(30)
     assert got["r"].status_code == 201, got["r"].text
     assert got["r"].json()["maf_pay"] == 0  # March: no identity in force any more
+
+
+def test_medaid_parameter_set_records_and_settles_again(world: World) -> None:
+    """`medaid parameter set`: the parameter as POST /api/v1/parameters records it, and the
+    same re-settlement (cause parameter), on the batch path; the same value again posts
+    nothing."""
+    h = world.institution("H36090200001", "yichun", "360902")
+    world.person("YC-1", "yichun", [{"category": "dibao_edge", "from": "2023-01-01"}],
+                 district="360902")
+    world.parameter("yichun", "income_per_capita_prev_year", 40000, 2023)
+    settled = world.client.post(SETTLE, headers=h, json=visit(psn_no="YC-1")).json()
+    args = ["parameter", "set", "--jurisdiction", "yichun", "--name",
+            "income_per_capita_prev_year", "--year", "2023", "--value", "30000", "--source",
+            "2022年统计公报", "--database", _url(world)]
+    r = CliRunner().invoke(app, args)
+    assert r.exit_code == 0, r.output
+    assert "adjusted 1" in r.output
+    world.client.app.state.cache.clear()  # type: ignore[attr-defined]
+    [adj] = adjustments(world)
+    assert adj.settlement.setl_id == settled["setl_id"]
+    assert (adj.cause, adj.cause_ref) == ("parameter",
+                                          "parameter:yichun.income_per_capita_prev_year/2023")
+    assert "30000" in adj.reason and "2022年统计公报" in adj.reason and adj.maf_pay > 0
+    with world.sessions() as s:
+        row = s.scalars(select(LocalParameter).where(
+            LocalParameter.name == "income_per_capita_prev_year")).one()
+    assert (row.value, row.source, row.year) == ("30000", "2022年统计公报", 2023)
+    invariant(world)
+    r = CliRunner().invoke(app, args)
+    assert r.exit_code == 0 and "adjusted 0" in r.output, r.output
+    assert len(adjustments(world)) == 1
+    r = CliRunner().invoke(app, [*args[:-4], "--value", "-1", "--source", "x", *args[-2:]])
+    assert r.exit_code == 2

@@ -128,13 +128,18 @@ def resettle_parameter(uow: UnitOfWork, subject: str, row: LocalParameter) -> No
     (of its year, or of every year) that the ledger holds."""
     uow.session.flush()
     pairs = resettle.jurisdiction_years(uow, row.jurisdiction, row.year)
-    cause = resettle.Cause(
+    cause = parameter_cause(row)
+    for person_id, years in resettle.by_person(pairs).items():
+        resettle.post_persons(uow, subject, {person_id: cause}, years)
+
+
+def parameter_cause(row: LocalParameter) -> resettle.Cause:
+    """Why the person-years of a parameter's jurisdiction (and year) are settled again."""
+    return resettle.Cause(
         "parameter", f"parameter:{row.jurisdiction}.{row.name}/{row.year or '*'}",
         f"本地参数 {row.name}{'' if row.year is None else f'（{row.year}年）'} 设为 "
         f"{row.value}（{row.source}）后重新结算 / local parameter {row.name} set to "
         f"{row.value}")
-    for person_id, years in resettle.by_person(pairs).items():
-        resettle.post_persons(uow, subject, {person_id: cause}, years)
 
 
 def parameter_json(row: LocalParameter) -> dict[str, Any]:

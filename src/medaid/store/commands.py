@@ -131,6 +131,74 @@ def ledger_resettle(
             sys.stdout.write(f"problem: person {p.psn_no} year {p.year}: {p.error}\n")
 
 
+parameter_app = typer.Typer(no_args_is_help=True, help="Local parameters (本地参数).")
+
+
+@parameter_app.command("set")
+def parameter_set(
+    jurisdiction: Annotated[str, typer.Option("--jurisdiction", "-j", help="e.g. nanjing")],
+    name: Annotated[str, typer.Option("--name", help="e.g. income_per_capita_prev_year")],
+    value: Annotated[str, typer.Option(
+        "--value", help="the value as JSON: 71000, 0.85, or an object for a structured "
+                        "parameter")],
+    source: Annotated[str, typer.Option("--source", help="where the value comes from")],
+    year: Annotated[int | None, typer.Option(
+        "--year", help="the year it is for (default: every year)")] = None,
+    database: DatabaseOpt = None,
+) -> None:
+    """Record a local parameter (as POST /api/v1/parameters does, audited) and settle
+    again, on the batch path, every person-year of its jurisdiction (of its year, or of
+    every year of the ledger): the differences are posted as adjustments with cause
+    `parameter`. Interrupted after the parameter is recorded, `medaid ledger resettle`
+    finishes the re-settlement."""
+    from sqlalchemy import select
+
+    from medaid.case import as_jurisdiction, as_year, dumps, parse_json
+    from medaid.money import to_yuan
+    from medaid.service import records, resettle_bulk
+    from medaid.service.parameters import check_value, put
+    from medaid.service.uow import UnitOfWork
+    from medaid.store import db
+    from medaid.store.models import Person, Settlement
+
+    try:
+        jurisdiction = as_jurisdiction(jurisdiction, "--jurisdiction")
+        if year is not None:
+            as_year(year, "--year")
+        raw = parse_json(value)
+        check_value(jurisdiction, name, raw, "--value")
+        engine = db.make_engine(database)
+        db.ensure_schema(engine)
+        sessions = db.sessions(engine)
+        with UnitOfWork(sessions) as uow:
+            row = put(uow, jurisdiction, name, year, dumps(raw), source)
+            cause = records.parameter_cause(row)
+            uow.commit_audited("cli", "parameter.set", f"parameter:{jurisdiction}.{name}",
+                               {"year": year, "value": row.value})
+            years = [year] if year is not None else sorted(set(uow.session.scalars(
+                select(Settlement.year).distinct().join(Person, Person.id ==
+                                                        Settlement.person_id)
+                .where(Person.jurisdiction == jurisdiction))))
+        for y in years:
+            with UnitOfWork(sessions) as uow:
+                bulk = resettle_bulk.plan(uow, jurisdiction, y)
+                uow.rollback()
+            posted = resettle_bulk.post(sessions, "cli", bulk, cause)
+            gain = sum(c.maf_pay for p in posted.plans for c in p.changes)
+            failed = [p for p in posted.plans if p.error is not None]
+            sys.stdout.write(f"{jurisdiction} {y}: {bulk.person_years} person-years settled "
+                             f"again; adjusted {len(posted.plans) - len(failed)} "
+                             f"(assistance {'+' if gain >= 0 else ''}{to_yuan(gain)} yuan); "
+                             f"{len(failed)} cannot be settled again\n")
+            for p in failed:
+                sys.stdout.write(f"problem: person {p.psn_no} year {p.year}: {p.error}\n")
+        engine.dispose()
+    except MedaidError as e:
+        fail(str(e))
+    sys.stdout.write(f"parameter {jurisdiction}.{name} ({year or 'every year'}) = "
+                     f"{value} recorded\n")
+
+
 @ledger_app.command("refunds")
 def ledger_refunds(
     year: Annotated[int | None, typer.Option("--year", help="only this year's")] = None,
