@@ -75,9 +75,23 @@ _VISIT_FIELDS = ("hifp_pay bigint, hifmi_pay bigint, oth_pay bigint, location te
                  "referral text, hospital_level int, heroic_injury bool, rare_disease bool")
 
 
+def _case(col: str, choices: Sequence[str]) -> str:
+    """A text column as its index into `choices` (unknown: very negative)."""
+    whens = " ".join(f"WHEN '{c}' THEN {i}" for i, c in enumerate(choices))
+    return f"(CASE {col} {whens} ELSE -1000000 END)"
+
+
+# Entry columns packed into one integer (`packed`), and the visit's two days (`days`).
+P_KIND, P_LOCATION, P_REFERRAL, P_LEVEL, P_HEROIC, P_RARE, P_CANCELLED = (
+    1, 32, 128, 512, 4096, 8192, 16384)
+DAYS = 65536  # days = start × DAYS + end (days since 1970-01-01)
+
+
 def _entries_sql(dialect: str) -> str:
-    """The year's `settle` entries, in (person, ledger) order: the visit as settled, net
-    ledger amounts, whether cancelled. Parameters :j, :y."""
+    """The year's `settle` entries: the visit as settled (kind, location, referral,
+    level, flags and whether cancelled packed into one integer, its days into another),
+    the amounts and each tier's net in the ledger. Integers only, never null.
+    Parameters :j, :y."""
     if dialect == "postgresql":
         v = {f: f"v.{f}" for f in ("hifp_pay", "hifmi_pay", "oth_pay", "location", "referral",
                                    "hospital_level", "heroic_injury", "rare_disease")}
@@ -91,23 +105,30 @@ def _entries_sql(dialect: str) -> str:
         lateral = ""
         days = "CAST(julianday({col}) - 2440587.5 AS INTEGER)"
         boolean = "coalesce({e}, 0)"
+    location = _case(f"coalesce({v['location']}, 'city')", LOCATIONS)
+    referral = _case(f"coalesce({v['referral']}, 'ok')", REFERRALS)
+    packed = " + ".join([
+        f"{_case('s.visit_kind', KINDS)} * {P_KIND}",
+        f"{location} * {P_LOCATION}", f"{referral} * {P_REFERRAL}",
+        f"coalesce(CASE WHEN s.visit IS NULL THEN i.level ELSE {v['hospital_level']} END, 0)"
+        f" * {P_LEVEL}",
+        f"{boolean.format(e=v['heroic_injury'])} * {P_HEROIC}",
+        f"{boolean.format(e=v['rare_disease'])} * {P_RARE}",
+        f"CASE WHEN c.id IS NULL THEN 0 ELSE {P_CANCELLED} END"])
     return f"""
-SELECT s.id, s.person_id, s.institution_id, CASE WHEN c.id IS NULL THEN 0 ELSE 1 END AS cancelled,
-  s.visit_kind AS kind, {days.format(col='s.start')} AS start_day,
-  {days.format(col='s."end"')} AS end_day,
-  s.medfee_sumamt, s.fulamt_ownpay_amt, s.overlmt_selfpay, s.preselfpay_amt,
+SELECT s.id, s.person_id, {packed} AS packed,
+  {days.format(col='s.start')} * {DAYS} + {days.format(col='s."end"')} AS days,
+  s.medfee_sumamt AS medfee,
+  s.medfee_sumamt - s.fulamt_ownpay_amt - s.overlmt_selfpay - s.preselfpay_amt AS inscp,
   CASE WHEN s.visit IS NULL THEN s.hifp_pay ELSE coalesce({v['hifp_pay']}, -1) END AS hifp,
   CASE WHEN s.visit IS NULL THEN s.hifmi_pay ELSE coalesce({v['hifmi_pay']}, -1) END AS hifmi,
   coalesce({v['oth_pay']}, s.oth_pay) AS oth,
-  coalesce({v['location']}, 'city') AS location, coalesce({v['referral']}, 'ok') AS referral,
-  coalesce(CASE WHEN s.visit IS NULL THEN i.level ELSE {v['hospital_level']} END, 0) AS level,
-  {boolean.format(e=v['heroic_injury'])} AS heroic, {boolean.format(e=v['rare_disease'])} AS rare,
   {_TIER_SQL}
 FROM settlements s
 JOIN persons p ON p.id = s.person_id
 JOIN institutions i ON i.id = s.institution_id
 {lateral}
-LEFT JOIN settlements c ON c.reverses_id = s.id
+LEFT JOIN settlements c ON c.reverses_id = s.id AND c.kind = 'cancel' AND c.year = :y
 LEFT JOIN (SELECT settlement_id, {_ADJ_SUMS} FROM adjustments WHERE year = :y
            GROUP BY settlement_id) a ON a.settlement_id = s.id
 WHERE p.jurisdiction = :j AND s.year = :y AND s.kind = 'settle'"""
@@ -130,6 +151,89 @@ WHERE p.jurisdiction = :j
 _YEARS_SQL = """
 SELECT y.id, y.person_id, y.version, y.pools FROM person_years y
 JOIN persons p ON p.id = y.person_id WHERE p.jurisdiction = :j AND y.year = :y"""
+
+
+def _codes_sql(col: str, choices: Sequence[str]) -> str:
+    """PostgreSQL: a text column as its index into `choices` (−1: none of them)."""
+    names = ", ".join("'" + c.replace("'", "''") + "'" for c in choices)
+    return f"coalesce(array_position(ARRAY[{names}]::text[], {col}::text) - 1, -1)"
+
+
+_COPY_HEADER = 19  # PGCOPY signature, flags, header extension length
+
+
+def _copy_part(raw: Any, sql: str, width: int) -> bytearray:
+    buf = bytearray()
+    with raw.cursor() as cur, cur.copy(f"COPY ({sql}) TO STDOUT (FORMAT binary)") as cp:
+        while block := cp.read():
+            buf += block
+    return buf
+
+
+def _read_copy(conn: Connection, sql: str, params: dict[str, Any],
+               order: tuple[str, str], parts: int = 2) -> pa.Table:
+    """PostgreSQL: a query's integer columns (never null) as numpy arrays, rows sorted by
+    `order`. Rows come by binary COPY, whose rows of int8 fields all have one size, so
+    numpy reads them in place; `parts` connections each COPY a share of the persons in
+    parallel (the server's work per row, the visit's JSON, is most of the time), all
+    reading the snapshot of `conn`'s transaction (pg_export_snapshot)."""
+    import threading
+
+    import psycopg  # only on PostgreSQL
+
+    result = conn.execute(text(f"SELECT * FROM ({sql}) q LIMIT 0"), params)
+    names = list(result.keys())
+    result.close()
+    cols = ", ".join(f"q.{c}::int8" for c in names)
+    bound = str(text(f"SELECT {cols} FROM ({sql}) q").bindparams(**params).compile(
+        dialect=conn.dialect, compile_kwargs={"literal_binds": True})).replace("%%", "%")
+    raw = conn.connection.dbapi_connection
+    assert isinstance(raw, psycopg.Connection)
+    queries = [f"{bound} WHERE q.{order[0]} % {parts} = {k}" for k in range(parts)]
+    bufs: list[bytearray] = [bytearray() for _ in queries]
+    errors: list[BaseException] = []
+    helpers = []
+    if parts > 1:
+        snapshot = raw.execute("SELECT pg_export_snapshot()").fetchone()
+        assert snapshot is not None
+        for k in range(1, parts):
+            other = psycopg.Connection.connect(raw.info.dsn, password=raw.info.password)
+            other.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            other.execute(f"SET TRANSACTION SNAPSHOT '{snapshot[0]}'")
+            other.execute("SET LOCAL jit = off")
+
+            def work(c: Any = other, k: int = k) -> None:
+                try:
+                    bufs[k] = _copy_part(c, queries[k], len(names))
+                except BaseException as e:
+                    errors.append(e)
+
+            t = threading.Thread(target=work)
+            t.start()
+            helpers.append((t, other))
+    try:
+        bufs[0] = _copy_part(raw, queries[0], len(names))
+    finally:
+        for t, other in helpers:
+            t.join()
+            other.close()
+    if errors:
+        raise errors[0]
+    fields = [("count", ">i2")]
+    for i in range(len(names)):
+        fields += [(f"length{i}", ">i4"), (names[i], ">i8")]
+    row = np.dtype(fields)
+    out: dict[str, list[Any]] = {c: [] for c in names}
+    for buf in bufs:
+        rows = max(0, (len(buf) - _COPY_HEADER - 2) // row.itemsize)
+        got = np.frombuffer(buf, row, count=rows, offset=_COPY_HEADER)
+        for c in names:
+            out[c].append(got[c].astype(np.int64))
+    arrays = {c: np.concatenate(v) for c, v in out.items()}
+    if len(arrays[names[0]]):
+        at = np.lexsort((arrays[order[1]], arrays[order[0]]))
+        arrays = {k: v[at] for k, v in arrays.items()}
+    return pa.table(arrays)
 
 
 def _read(conn: Connection, sql: str, params: dict[str, Any], order: tuple[str, str]
@@ -174,6 +278,11 @@ def _int(t: pa.Table, name: str, dtype: Any = np.int64, null: int = 0) -> Any:
 def _codes(t: pa.Table, name: str, choices: Sequence[str]) -> I8:
     if t.num_rows == 0:
         return np.zeros(0, np.int8)
+    if pa.types.is_integer(t.column(name).type):  # codes already (PostgreSQL)
+        codes = np.asarray(t.column(name).to_numpy(), np.int64)
+        if bool((codes < 0).any()) or bool((codes >= len(choices)).any()):
+            raise MedaidError(f"ledger entry with an unknown {name}")
+        return codes.astype(np.int8)
     enc = t.column(name).cast(pa.string()).combine_chunks().dictionary_encode()
     index = {c: i for i, c in enumerate(choices)}
     lookup = np.array([index.get(c, -1) for c in enc.dictionary.to_pylist()] or [0], np.int8)
@@ -193,7 +302,6 @@ class Year:
     year: int
     entry: I64  # settlements.id of each `settle` entry
     person: I64  # persons.id
-    institution: I64
     cancelled: npt.NDArray[np.bool_]
     visits: VisitColumns  # every entry's visit (live and cancelled)
     net: dict[str, I64]  # tier → the ledger's net amount per entry
@@ -210,19 +318,30 @@ def read_year(conn: Connection, jurisdiction: str, year: int) -> Year:
     (on PostgreSQL a REPEATABLE READ one, so that the reads are one snapshot)."""
     t0 = time.perf_counter()
     key = {"j": jurisdiction, "y": int(year)}
-    e = _read(conn, _entries_sql(conn.dialect.name), key, ("person_id", "id"))
-    medfee = _int(e, "medfee_sumamt")
-    fulamt, overlmt, preself = (_int(e, c) for c in ("fulamt_ownpay_amt", "overlmt_selfpay",
-                                                     "preselfpay_amt"))
-    flags = (_int(e, "heroic", np.int8) * np.int8(FLAG_HEROIC)
-             + _int(e, "rare", np.int8) * np.int8(FLAG_RARE)).astype(np.int8)
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("SET LOCAL jit = off")  # compiling costs more than it saves
+        e = _read_copy(conn, _entries_sql(conn.dialect.name), key, ("person_id", "id"))
+    else:
+        e = _read(conn, _entries_sql(conn.dialect.name), key, ("person_id", "id"))
+    n = e.num_rows
+    packed = _int(e, "packed")
+    if n and bool((packed < 0).any()):
+        raise MedaidError("a ledger entry of an unknown visit kind, location or referral")
+    days = _int(e, "days")
+
+    def field(unit: int, size: int) -> Any:
+        return ((packed // unit) % size).astype(np.int8)
+
+    medfee = _int(e, "medfee")
     vcols = VisitColumns(
-        person=_int(e, "person_id"), kind=_codes(e, "kind", KINDS),
-        start=_int(e, "start_day", np.int32), end=_int(e, "end_day", np.int32), medfee=medfee,
-        inscp=medfee - fulamt - overlmt - preself, hifp=_int(e, "hifp", null=-1),
+        person=_int(e, "person_id"), kind=field(P_KIND, 32),
+        start=(days // DAYS).astype(np.int32), end=(days % DAYS).astype(np.int32),
+        medfee=medfee, inscp=_int(e, "inscp"), hifp=_int(e, "hifp", null=-1),
         hifmi=_int(e, "hifmi", null=-1), oth=_int(e, "oth"),
-        location=_codes(e, "location", LOCATIONS), referral=_codes(e, "referral", REFERRALS),
-        level=_int(e, "level", np.int8), flags=flags)
+        location=field(P_LOCATION, 4), referral=field(P_REFERRAL, 4),
+        level=field(P_LEVEL, 8),
+        flags=(field(P_HEROIC, 2) * np.int8(FLAG_HEROIC)
+               + field(P_RARE, 2) * np.int8(FLAG_RARE)).astype(np.int8))
     net = {t: _int(e, f"net_{t}") for t in TIERS}
 
     ids = _read(conn, _identities_sql(conn.dialect.name), key, ("person_id", "ident_id"))
@@ -248,7 +367,7 @@ def read_year(conn: Connection, jurisdiction: str, year: int) -> Year:
     years = {int(r.person_id): (int(r.id), int(r.version), _json(r.pools) or {})
              for r in conn.execute(text(_YEARS_SQL), key)}
     return Year(jurisdiction, int(year), _int(e, "id"), vcols.person,
-                _int(e, "institution_id"), _int(e, "cancelled", np.int8) != 0, vcols, net,
+                field(P_CANCELLED, 2) != 0, vcols, net,
                 persons, years, time.perf_counter() - t0)
 
 
