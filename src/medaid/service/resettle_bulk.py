@@ -28,6 +28,7 @@ version names: a settlement cannot interleave. A second run finds nothing to pos
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import time
 from collections.abc import Callable, Sequence
@@ -149,7 +150,7 @@ WHERE p.jurisdiction = :j
 
 
 _YEARS_SQL = """
-SELECT y.id, y.person_id, y.version, y.pools FROM person_years y
+SELECT y.id, y.person_id, y.version, CAST(y.pools AS TEXT) AS pools FROM person_years y
 JOIN persons p ON p.id = y.person_id WHERE p.jurisdiction = :j AND y.year = :y"""
 
 
@@ -162,11 +163,32 @@ def _codes_sql(col: str, choices: Sequence[str]) -> str:
 _COPY_HEADER = 19  # PGCOPY signature, flags, header extension length
 
 
-def _copy_part(raw: Any, sql: str, width: int) -> bytearray:
+def _copy_part(raw: Any, sql: str) -> bytearray:
+    """COPY (sql) TO STDOUT in binary, every row appended to one buffer: libpq's rows
+    taken in a tight loop (psycopg's Copy object spends more per row than the row)."""
+    from psycopg import pq
+
+    pg = raw.pgconn
+    pg.send_query(f"COPY ({sql}) TO STDOUT (FORMAT binary)".encode())
+    started = pg.get_result()
+    if started is None or started.status != pq.ExecStatus.COPY_OUT:
+        message = "" if started is None else started.error_message.decode(errors="replace")
+        while pg.get_result() is not None:
+            pass
+        raise MedaidError(f"bulk read failed: {message}")
     buf = bytearray()
-    with raw.cursor() as cur, cur.copy(f"COPY ({sql}) TO STDOUT (FORMAT binary)") as cp:
-        while block := cp.read():
-            buf += block
+    get = pg.get_copy_data
+    while True:
+        n, data = get(0)
+        if n <= 0:
+            break
+        buf += data
+    failed = ""
+    while (r := pg.get_result()) is not None:
+        if r.status != pq.ExecStatus.COMMAND_OK:
+            failed = r.error_message.decode(errors="replace")
+    if n == -2 or failed:
+        raise MedaidError(f"bulk read failed: {failed or pg.error_message.decode()}")
     return buf
 
 
@@ -189,7 +211,19 @@ def _read_copy(conn: Connection, sql: str, params: dict[str, Any],
         dialect=conn.dialect, compile_kwargs={"literal_binds": True})).replace("%%", "%")
     raw = conn.connection.dbapi_connection
     assert isinstance(raw, psycopg.Connection)
-    queries = [f"{bound} WHERE q.{order[0]} % {parts} = {k}" for k in range(parts)]
+    # shares of the persons by ranges of their ids (each COPY comes, as a rule, in
+    # order: then the shares need no sort, only joining)
+    cut_sql = text("SELECT percentile_disc(CAST(:f AS float8)) WITHIN GROUP (ORDER BY id) "
+                   "FROM persons WHERE jurisdiction = :j")
+    found = [conn.execute(cut_sql, {"f": k / parts, "j": params["j"]}).scalar()
+             for k in range(1, parts)]
+    cuts = sorted({int(c) for c in found if c is not None})
+    parts = len(cuts) + 1
+    bounds = [None, *cuts, None]
+    queries = [f"{bound} WHERE true"
+               + ("" if lo is None else f" AND q.{order[0]} >= {lo}")
+               + ("" if hi is None else f" AND q.{order[0]} < {hi}")
+               for lo, hi in itertools.pairwise(bounds)]
     bufs: list[bytearray] = [bytearray() for _ in queries]
     errors: list[BaseException] = []
     helpers = []
@@ -204,7 +238,7 @@ def _read_copy(conn: Connection, sql: str, params: dict[str, Any],
 
             def work(c: Any = other, k: int = k) -> None:
                 try:
-                    bufs[k] = _copy_part(c, queries[k], len(names))
+                    bufs[k] = _copy_part(c, queries[k])
                 except BaseException as e:
                     errors.append(e)
 
@@ -212,7 +246,7 @@ def _read_copy(conn: Connection, sql: str, params: dict[str, Any],
             t.start()
             helpers.append((t, other))
     try:
-        bufs[0] = _copy_part(raw, queries[0], len(names))
+        bufs[0] = _copy_part(raw, queries[0])
     finally:
         for t, other in helpers:
             t.join()
@@ -230,8 +264,9 @@ def _read_copy(conn: Connection, sql: str, params: dict[str, Any],
         for c in names:
             out[c].append(got[c].astype(np.int64))
     arrays = {c: np.concatenate(v) for c, v in out.items()}
-    if len(arrays[names[0]]):
-        at = np.lexsort((arrays[order[1]], arrays[order[0]]))
+    a, b = arrays[order[0]], arrays[order[1]]
+    if len(a) > 1 and not bool(np.all((a[1:] > a[:-1]) | ((a[1:] == a[:-1]) & (b[1:] > b[:-1])))):
+        at = np.lexsort((b, a))
         arrays = {k: v[at] for k, v in arrays.items()}
     return pa.table(arrays)
 
@@ -306,7 +341,7 @@ class Year:
     visits: VisitColumns  # every entry's visit (live and cancelled)
     net: dict[str, I64]  # tier → the ledger's net amount per entry
     persons: PersonColumns
-    years: dict[int, tuple[int, int, dict[str, Any]]]  # person id → (year id, version, pools)
+    years: dict[int, tuple[int, int, str]]  # person id → (year id, version, pools as JSON)
     read_s: float = 0.0
 
     def __len__(self) -> int:
@@ -364,8 +399,9 @@ def read_year(conn: Connection, jurisdiction: str, year: int) -> Year:
         ident_from=_int(ids, "from_day", np.int32, NO_DATE)[has],
         ident_to=_int(ids, "to_day", np.int32, NO_DATE)[has],
         ident_application=_int(ids, "app_day", np.int32, NO_DATE)[has])
-    years = {int(r.person_id): (int(r.id), int(r.version), _json(r.pools) or {})
-             for r in conn.execute(text(_YEARS_SQL), key)}
+    # the pools as stored (JSON text): compared as text first (_stored_differs)
+    years = {int(pid): (int(yid), int(version), pools_text or "{}")
+             for yid, pid, version, pools_text in conn.execute(text(_YEARS_SQL), key)}
     return Year(jurisdiction, int(year), _int(e, "id"), vcols.person,
                 field(P_CANCELLED, 2) != 0, vcols, net,
                 persons, years, time.perf_counter() - t0)
@@ -411,8 +447,12 @@ def _pool_dict(names: Sequence[str], row: Any, scale: int) -> dict[str, Num]:
     return out
 
 
-def _stored_differs(stored: dict[str, Any], rules: dict[str, Num]) -> bool:
-    return {k: v for k, v in stored.items() if v not in (0, "0")} != pools.encode(rules)
+def _stored_differs(stored: str, rules: dict[str, Num]) -> bool:
+    """Whether stored pools (JSON text) are not `rules`: the same text is the same pools;
+    other text is compared by value (zeros left out)."""
+    if json.dumps(pools.encode(rules)) == stored:
+        return False
+    return resettle._exact(pools.decode(json.loads(stored) or {})) != resettle._exact(rules)
 
 
 def plan(uow: UnitOfWork, jurisdiction: str, year: int,
@@ -441,7 +481,7 @@ def plan(uow: UnitOfWork, jurisdiction: str, year: int,
         # names the reason of those that fail
         out.engine_only = sorted((int(p), year) for p in np.unique(y.person))
         for pid in np.unique(y.person).tolist():
-            out.versions[(pid, year)] = y.years.get(pid, (0, -1, {}))[1]
+            out.versions[(pid, year)] = y.years.get(pid, (0, -1, ""))[1]
             p = resettle.plan_year(uow, pid, year)
             if not p.clean:
                 out.plans.append(p)
@@ -476,7 +516,7 @@ def plan(uow: UnitOfWork, jurisdiction: str, year: int,
             continue
         row = end_of.get(pid)
         rules_pools = {} if row is None else _pool_dict(names, row, scale)
-        stored = y.years.get(pid, (0, 0, {}))[2]
+        stored = y.years.get(pid, (0, 0, "{}"))[2]
         if _stored_differs(stored, rules_pools):
             differs[g] = True
     out.timings["compare"] = time.perf_counter() - t2
@@ -490,7 +530,7 @@ def plan(uow: UnitOfWork, jurisdiction: str, year: int,
         _explain(uow, out, y, res, names, changed, starts, live_idx, rules, versions)
     for g in changed.tolist():
         pid = int(group_person[g])
-        out.versions[(pid, year)] = y.years.get(pid, (0, -1, {}))[1]
+        out.versions[(pid, year)] = y.years.get(pid, (0, -1, ""))[1]
     out.timings["explain"] = time.perf_counter() - t3
     return out
 
@@ -535,9 +575,9 @@ def _explain(uow: UnitOfWork, out: BulkPlan, y: Year, res: Results, names: list[
     for j, i in enumerate(sel.tolist()):
         eid = int(y.entry[i])
         rd = _pool_dict(names, delta_rows[j], scale) if pos_of[i] >= 0 else {}
-        ld = ledger_deltas.get(eid, {})
+        ld = ledger_deltas.get(eid, "{}")
         same = all(rules[t][i] == y.net[t][i] for t in TIERS)
-        if same and pools.encode(rd) == ld:
+        if same and json.dumps(pools.encode(rd)) == ld:  # as stored: equal; else compared
             continue
         rule_deltas[i] = rd
         explain.append(i)
@@ -552,9 +592,9 @@ def _explain(uow: UnitOfWork, out: BulkPlan, y: Year, res: Results, names: list[
     for g in changed.tolist():
         pid = int(y.person[starts[g]])
         psn_no, name, person = who[pid]
-        stored = y.years.get(pid, (0, 0, {}))[2]
+        stored = y.years.get(pid, (0, 0, "{}"))[2]
         plan = YearPlan(pid, psn_no, name, y.jurisdiction, y.year,
-                        stored=pools.decode(stored))
+                        stored=pools.decode(json.loads(stored) or {}))
         eg = end_of.get(pid)
         plan.pools = {} if eg is None else _pool_dict(names, res.years.end[eg], scale)
         ok = True
@@ -564,7 +604,7 @@ def _explain(uow: UnitOfWork, out: BulkPlan, y: Year, res: Results, names: list[
             ledger = {t: int(y.net[t][i]) for t in TIERS}
             want = {t: int(rules[t][i]) for t in TIERS}
             k = int(pos_of[i])
-            change_deltas = pools.deltas(pools.decode(ledger_deltas.get(eid, {})),
+            change_deltas = pools.deltas(pools.decode(json.loads(ledger_deltas.get(eid, "{}"))),
                                          rule_deltas[i])
             if want == ledger and not change_deltas:
                 continue
@@ -627,34 +667,37 @@ def _member(col: Any, conn: Connection) -> Any:
     return col.in_(bindparam("ids", expanding=True))
 
 
-def _ledger_deltas(conn: Connection, ids: list[int]) -> dict[int, dict[str, Any]]:
-    """Each entry's net pool additions (its own, its cancellation's, its adjustments'), as
-    stored (`pools.encode`: ints, fractions as "n/d"); zeros left out."""
+def _ledger_deltas(conn: Connection, ids: list[int]) -> dict[int, str]:
+    """Each entry's net pool additions (its own, its cancellation's, its adjustments') as
+    JSON text: as stored when the entry has nothing else (`pools.encode`, written by
+    json.dumps), else their exact sum so written. Text that differs from the rules' is
+    compared by value, so a different spelling of the same pools is no difference."""
     from sqlalchemy import bindparam
 
-    out: dict[int, dict[str, Any]] = {}
-    several: set[int] = set()
+    out: dict[int, str] = {}
+    more: dict[int, dict[str, Num]] = {}
     queries = (
-        "SELECT id, pool_deltas FROM settlements WHERE id {}",
-        "SELECT reverses_id, pool_deltas FROM settlements WHERE reverses_id {}",
-        "SELECT settlement_id, pool_deltas FROM adjustments WHERE settlement_id {}")
+        "SELECT id, pool_deltas{cast} FROM settlements WHERE id {member}",
+        "SELECT reverses_id, pool_deltas{cast} FROM settlements WHERE reverses_id {member}",
+        "SELECT settlement_id, pool_deltas{cast} FROM adjustments "
+        "WHERE settlement_id {member}")
     pg = conn.dialect.name == "postgresql"
     for lo in range(0, len(ids), _BATCH * 4):
         part = ids[lo:lo + _BATCH * 4]
-        for sql in queries:
-            stmt = text(sql.format("= ANY(:ids)")) if pg else \
-                text(sql.format("IN :ids")).bindparams(bindparam("ids", expanding=True))
+        for n, sql in enumerate(queries):
+            stmt = text(sql.format(cast="::text", member="= ANY(:ids)")) if pg else \
+                text(sql.format(cast="", member="IN :ids")).bindparams(
+                    bindparam("ids", expanding=True))
             for sid, raw in conn.execute(stmt, {"ids": part}):
-                d = _json(raw) or {}
                 sid = int(sid)
-                if sid in out:
-                    several.add(sid)
-                    out[sid] = pools.encode(pools.add(pools.decode(out[sid]),
-                                                      pools.decode(d)))
+                if n == 0:
+                    out[sid] = raw if isinstance(raw, str) else json.dumps(raw)
                 else:
-                    out[sid] = {k: v for k, v in d.items() if v not in (0, "0")}
-    for sid in several:
-        out[sid] = {k: v for k, v in out[sid].items() if v not in (0, "0")}
+                    d = pools.decode(_json(raw) or {})
+                    more[sid] = pools.add(more.get(sid, {}), d)
+    for sid, d in more.items():
+        own = pools.decode(json.loads(out.get(sid, "{}")) or {})
+        out[sid] = json.dumps(pools.encode(pools.add(own, d)))
     return out
 
 
