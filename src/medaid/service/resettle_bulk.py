@@ -434,6 +434,33 @@ def _snapshot_names(res: Results, versions: Sequence[model.Policy]) -> list[str]
             CI_BASE, CI_PAID]
 
 
+class _PoolText:
+    """A snapshot row as the JSON text `pools.encode` and json.dumps give for it (names
+    sorted, zeros left out, the tilted pool a fraction "n/d" unless whole), built without
+    Fractions for the integer pools: the fast side of comparisons with stored pools."""
+
+    def __init__(self, names: Sequence[str], scale: int) -> None:
+        self.order = sorted(range(len(names)), key=lambda j: names[j])
+        self.keys = [json.dumps(n) for n in names]
+        self.tilt = len(names) - kernel.SNAPSHOT_EXTRA
+        self.scale = scale
+
+    def __call__(self, row: Any) -> str:
+        values = row.tolist()
+        parts = []
+        for j in self.order:
+            v = values[j]
+            if v:
+                if j == self.tilt and self.scale != 1:
+                    f = Fraction(v, self.scale)
+                    text_v = str(f.numerator) if f.denominator == 1 else \
+                        f'"{f.numerator}/{f.denominator}"'
+                else:
+                    text_v = str(v)
+                parts.append(f"{self.keys[j]}: {text_v}")
+        return "{" + ", ".join(parts) + "}"
+
+
 def _pool_dict(names: Sequence[str], row: Any, scale: int) -> dict[str, Num]:
     out: dict[str, Num] = {}
     k = len(names) - kernel.SNAPSHOT_EXTRA
@@ -447,12 +474,13 @@ def _pool_dict(names: Sequence[str], row: Any, scale: int) -> dict[str, Num]:
     return out
 
 
-def _stored_differs(stored: str, rules: dict[str, Num]) -> bool:
-    """Whether stored pools (JSON text) are not `rules`: the same text is the same pools;
-    other text is compared by value (zeros left out)."""
-    if json.dumps(pools.encode(rules)) == stored:
+def _stored_differs(stored: str, rules_text: str, rules: Callable[[], dict[str, Num]]
+                    ) -> bool:
+    """Whether stored pools (JSON text) are not the rules' (`rules_text`, `rules()`): the
+    same text is the same pools; other text is compared by value (zeros left out)."""
+    if rules_text == stored:
         return False
-    return resettle._exact(pools.decode(json.loads(stored) or {})) != resettle._exact(rules)
+    return resettle._exact(pools.decode(json.loads(stored) or {})) != resettle._exact(rules())
 
 
 def plan(uow: UnitOfWork, jurisdiction: str, year: int,
@@ -511,13 +539,15 @@ def plan(uow: UnitOfWork, jurisdiction: str, year: int,
     assert res.years.end is not None and res.before is not None
     end_of = {int(k): res.years.end[g] for g, k in enumerate(res.years.person.tolist())}
     group_person = y.person[starts] if n else np.zeros(0, np.int64)
+    as_text = _PoolText(names, scale)
     for g, pid in enumerate(group_person.tolist()):
         if differs[g]:
             continue
         row = end_of.get(pid)
-        rules_pools = {} if row is None else _pool_dict(names, row, scale)
         stored = y.years.get(pid, (0, 0, "{}"))[2]
-        if _stored_differs(stored, rules_pools):
+        if _stored_differs(stored, "{}" if row is None else as_text(row),
+                           lambda row=row: {} if row is None else _pool_dict(names, row,
+                                                                              scale)):
             differs[g] = True
     out.timings["compare"] = time.perf_counter() - t2
     t3 = time.perf_counter()
@@ -527,7 +557,7 @@ def plan(uow: UnitOfWork, jurisdiction: str, year: int,
         changed = np.array([g for g in changed.tolist() if int(group_person[g]) in wanted],
                            np.int64)
     if len(changed):
-        _explain(uow, out, y, res, names, changed, starts, live_idx, rules, versions)
+        _explain(uow, out, y, res, names, changed, starts, live_idx, rules, bad, versions)
     for g in changed.tolist():
         pid = int(group_person[g])
         out.versions[(pid, year)] = y.years.get(pid, (0, -1, ""))[1]
@@ -537,7 +567,7 @@ def plan(uow: UnitOfWork, jurisdiction: str, year: int,
 
 def _explain(uow: UnitOfWork, out: BulkPlan, y: Year, res: Results, names: list[str],
              changed: I64, starts: I64, live_idx: I64, rules: dict[str, I64],
-             versions: Sequence[model.Policy]) -> None:
+             bad: npt.NDArray[np.bool_], versions: Sequence[model.Policy]) -> None:
     """Step 3 for the person-years that differ: each visit's ledger pool additions against
     the rules' (the batch's snapshots), then the engine's settlement of each changed
     visit on the batch's pools before it (its trace, and a check of the kernel)."""
@@ -572,14 +602,16 @@ def _explain(uow: UnitOfWork, out: BulkPlan, y: Year, res: Results, names: list[
     delta_rows = after_rows - before_rows
     explain: list[int] = []  # positions in sel with a difference
     rule_deltas: dict[int, dict[str, Num]] = {}
+    as_text = _PoolText(names, scale)
+    entries = y.entry[sel].tolist()
+    live = (pos_of[sel] >= 0).tolist()
+    differ = bad[sel].tolist()
     for j, i in enumerate(sel.tolist()):
-        eid = int(y.entry[i])
-        rd = _pool_dict(names, delta_rows[j], scale) if pos_of[i] >= 0 else {}
-        ld = ledger_deltas.get(eid, "{}")
-        same = all(rules[t][i] == y.net[t][i] for t in TIERS)
-        if same and json.dumps(pools.encode(rd)) == ld:  # as stored: equal; else compared
+        # as stored, the same text: equal; else compared by value below
+        if not differ[j] and (as_text(delta_rows[j]) if live[j] else "{}") == \
+                ledger_deltas.get(entries[j], "{}"):
             continue
-        rule_deltas[i] = rd
+        rule_deltas[i] = _pool_dict(names, delta_rows[j], scale) if live[j] else {}
         explain.append(i)
     detail = _entry_details(conn, [int(y.entry[i]) for i in explain])
     pids = sorted({int(y.person[starts[g]]) for g in changed.tolist()})
