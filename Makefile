@@ -41,13 +41,14 @@ lint: $(STAMP)
 
 ## bench: engine throughput, the batch path against the engine and DuckDB, `simulate`
 ## streaming 20 million visits (time, peak memory), then the API over HTTP on SQLite and
-## PostgreSQL
+## PostgreSQL, then bulk re-settlement of a million visits in PostgreSQL
 bench: $(STAMP)
 	$(BIN)/python bench/bench_engine.py
 	$(BIN)/python bench/bench_batch.py
 	$(BIN)/python bench/bench_stream.py
 	pg="$${MEDAID_TEST_POSTGRES_URL:-$$(bash .ci/postgres.sh 2>/dev/null || true)}"; \
-		$(BIN)/python bench/bench_api.py --postgres "$$pg"
+		$(BIN)/python bench/bench_api.py --postgres "$$pg" && \
+		$(BIN)/python bench/bench_resettle.py --postgres "$$pg"
 
 ## reforms: the report of each reform in reforms/ on a generated year of its jurisdiction,
 ## into out/reforms/NAME/ (report.md, report.html, report.xlsx, charts)
