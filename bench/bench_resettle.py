@@ -188,10 +188,8 @@ def _warm(jurisdiction: str, year: int) -> None:
     """Load the compiled kernel (numba's cache) before the clock starts."""
     from medaid.batch.schema import person_columns, visit_columns
     from medaid.batch.settle import settle_population
-    from medaid.batch.synthfile import _chunk
+    from medaid.batch.synthfile import _chunk, local_of
     from medaid.policy import model
-
-    from medaid.batch.synthfile import local_of
 
     visits, persons = _chunk((jurisdiction, year, 1, 0, 20))
     settle_population(model.versions(jurisdiction), local_of(jurisdiction, year, 1),

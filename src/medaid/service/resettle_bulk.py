@@ -41,7 +41,7 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.csv as pacsv
-from sqlalchemy import text
+from sqlalchemy import insert, text
 from sqlalchemy.engine import Connection
 
 from medaid.batch import kernel
@@ -61,7 +61,7 @@ from medaid.service.resettle import Cause, Change, EntryRef, YearPlan
 from medaid.service.uow import UnitOfWork
 from medaid.service.wire import ROOT, trace_rows
 from medaid.store import audit, pools, visits
-from medaid.store.models import TIERS, Adjustment, PersonYear
+from medaid.store.models import TIERS, Base, PersonYear
 
 I8 = npt.NDArray[np.int8]
 I32 = npt.NDArray[np.int32]
@@ -545,9 +545,10 @@ def plan(uow: UnitOfWork, jurisdiction: str, year: int,
             continue
         row = end_of.get(pid)
         stored = y.years.get(pid, (0, 0, "{}"))[2]
-        if _stored_differs(stored, "{}" if row is None else as_text(row),
-                           lambda row=row: {} if row is None else _pool_dict(names, row,
-                                                                              scale)):
+        def exact(row: Any = row) -> dict[str, Num]:
+            return {} if row is None else _pool_dict(names, row, scale)
+
+        if _stored_differs(stored, "{}" if row is None else as_text(row), exact):
             differs[g] = True
     out.timings["compare"] = time.perf_counter() - t2
     t3 = time.perf_counter()
@@ -627,23 +628,23 @@ def _explain(uow: UnitOfWork, out: BulkPlan, y: Year, res: Results, names: list[
         stored = y.years.get(pid, (0, 0, "{}"))[2]
         plan = YearPlan(pid, psn_no, name, y.jurisdiction, y.year,
                         stored=pools.decode(json.loads(stored) or {}))
-        eg = end_of.get(pid)
-        plan.pools = {} if eg is None else _pool_dict(names, res.years.end[eg], scale)
+        end_g = end_of.get(pid)
+        plan.pools = {} if end_g is None else _pool_dict(names, res.years.end[end_g], scale)
         ok = True
         for i in todo.get(int(g), []):
             eid = int(y.entry[i])
             d = detail[eid]
             ledger = {t: int(y.net[t][i]) for t in TIERS}
             want = {t: int(rules[t][i]) for t in TIERS}
-            k = int(pos_of[i])
+            k_at = int(pos_of[i])
             change_deltas = pools.deltas(pools.decode(json.loads(ledger_deltas.get(eid, "{}"))),
                                          rule_deltas[i])
             if want == ledger and not change_deltas:
                 continue
-            if k >= 0:
-                before = _pool_dict(names, res.before[k], scale)
+            if k_at >= 0:
+                before = _pool_dict(names, res.before[k_at], scale)
                 visit = visits.of_entry(d, d.level)
-                policy = model.in_force(versions, visit.end)
+                policy = model.in_force(list(versions), visit.end)
                 assert policy is not None
                 if id(policy) not in params:
                     params[id(policy)] = params_for(uow, policy, y.year)
@@ -656,7 +657,7 @@ def _explain(uow: UnitOfWork, out: BulkPlan, y: Year, res: Results, names: list[
                 category, rule_ids, trace = s.category, s.rules, trace_rows(s.trace)
             else:
                 category, rule_ids, trace = d.category, [], []
-            plan.changes.append(Change(d.ref, d.route, k >= 0, ledger, want, change_deltas,
+            plan.changes.append(Change(d.ref, d.route, k_at >= 0, ledger, want, change_deltas,
                                        category, rule_ids, trace))
         if not ok:
             out.engine_only.append((pid, y.year))
@@ -781,12 +782,11 @@ def _persons(conn: Connection, ids: list[int]) -> dict[int, tuple[str, str, engi
                 Identity.person_id, Identity.id), {"ids": part}):
             found.setdefault(int(r.person_id), []).append(engine.Identity(
                 r.category, r.from_date, r.to_date, r.application_date))
-        for r in conn.execute(select(Person.id, Person.psn_no, Person.name,
-                                     Person.disability_grade, Person.tilted_application).where(
-                _member(Person.id, conn)), {"ids": part}):
-            out[int(r.id)] = (r.psn_no, r.name, engine.Person(
-                r.psn_no, tuple(found.get(int(r.id), ())), r.disability_grade,
-                r.tilted_application))
+        for pid, psn_no, name, grade, tilted in conn.execute(select(
+                Person.id, Person.psn_no, Person.name, Person.disability_grade,
+                Person.tilted_application).where(_member(Person.id, conn)), {"ids": part}):
+            out[int(pid)] = (psn_no, name, engine.Person(
+                psn_no, tuple(found.get(int(pid), ())), grade, tilted))
     return out
 
 
@@ -898,8 +898,8 @@ def _write(uow: UnitOfWork, ready: list[YearPlan], locked: dict[tuple[int, int],
     if conn.dialect.name == "postgresql":
         _copy_adjustments(conn, rows)
     else:
-        table = Adjustment.__table__
-        conn.execute(table.insert(), [dict(zip(_ADJ_COLUMNS, r, strict=True)) for r in rows])
+        table = Base.metadata.tables["adjustments"]
+        conn.execute(insert(table), [dict(zip(_ADJ_COLUMNS, r, strict=True)) for r in rows])
     ids = [locked[(p.person_id, p.year)][0] for p in ready]
     saved = [{"year_id": locked[(p.person_id, p.year)][0], "new_pools": pools.encode(p.pools)}
              for p in ready if p.pools_differ]
