@@ -309,11 +309,7 @@ def settlement_json(s: Settlement) -> dict[str, Any]:
                            "rules": s.rules}
     for name in MONEY_FIELDS:
         out[name] = to_yuan(getattr(s, name))
-    out["trace"] = [
-        {"tier": t.tier, "rule": t.rule, "source": t.source, "detail": t.detail,
-         "amount": to_yuan(t.amount)}
-        for t in s.trace
-    ]
+    out["trace"] = [{**t.to_json(), "amount": to_yuan(t.amount)} for t in s.trace]
     return out
 
 

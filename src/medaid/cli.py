@@ -72,8 +72,12 @@ def settle(
     as_json: Annotated[bool, typer.Option("--json", help="JSON result (contract/CASE.md)")] = False,
     policy_file: Annotated[list[Path] | None, typer.Option(
         "--policy-file", help="a policy file of the same schema (repeatable)")] = None,
+    lang: Annotated[str, typer.Option(
+        "--lang", help="the explanation's language: zh (中文) or en")] = "zh",
 ) -> None:
     """Settle a case: a person and a year of visits through the three tiers."""
+    if lang not in ("zh", "en"):
+        fail("--lang: zh or en")
     try:
         extra = [model.load_policy(p) for p in policy_file or []]
         case = contract.parse_case(contract.parse_json(read_text(case_file)), extra)
@@ -83,7 +87,7 @@ def settle(
     if as_json:
         sys.stdout.write(contract.dumps(contract.result_json(result)) + "\n")
     else:
-        report.print_result(out, result)
+        report.print_result(out, result, lang)
 
 
 @policy_app.command("list")

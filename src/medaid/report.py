@@ -8,6 +8,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from medaid import labels
 from medaid.engine.settle import CaseResult
 from medaid.money import fmt
 from medaid.policy.conformance import Conformance
@@ -21,7 +22,7 @@ FIELDS = (("medfee_sumamt", "医疗费总额"), ("inscp_scp_amt", "符合政策�
           ("psn_part_amt", "个人负担总金额"))
 
 
-def print_result(console: Console, result: CaseResult) -> None:
+def print_result(console: Console, result: CaseResult, lang: str = "zh") -> None:
     """One block per visit (amounts, then the trace), then the year's totals; narrow
     terminals wrap the trace instead of truncating numbers."""
     console.print(f"[bold]{result.jurisdiction}[/bold] · {result.person_id}")
@@ -40,8 +41,9 @@ def print_result(console: Console, result: CaseResult) -> None:
         console.print(table)
         for t in s.trace:
             amount = f"{fmt(t.amount):>10}" if t.amount else " " * 10
-            console.print(f"  {t.tier:<10} {t.rule:<6} {amount}  {t.detail}  "
-                          f"[dim]({t.source})[/dim]")
+            tier = labels.label(labels.TIERS, t.tier, lang)
+            words, where = (t.text if lang == "zh" else t.detail), t.citation or t.source
+            console.print(f"  {tier:<10} {t.rule:<6} {amount}  {words}  [dim]({where})[/dim]")
     if len(result.settlements) > 1:
         table = Table(title="total", show_header=False, box=None, padding=(0, 2))
         table.add_column("field")

@@ -183,7 +183,7 @@ def test_a_lookback_visit_is_covered_inside_the_window_only(world: World) -> Non
     window = [t for t in by_id["IN"]["settlement"]["trace"] if t["rule"] == "NJ-W"]
     assert "look-back" in window[0]["detail"]
     assert by_id["OUT"]["settlement"] is None
-    assert "no identity in force" in by_id["OUT"]["not_covered"]
+    assert "无有效救助身份" in by_id["OUT"]["not_covered"]
     assert done["payment"]["amount"] == Decimal("6300.00")
     assert len(world.year(world.admin)["settlements"]) == 1
     ledger_clean(world)

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
-from medaid.engine.insurance import describe_segments
 from medaid.engine.types import TraceLine
 from medaid.engine.windows import Standing
-from medaid.money import fmt, fmt_ratio
 from medaid.policy.model import Line, Policy
 from medaid.policy.params import Num, Params, ResolvedLine
 
@@ -71,63 +70,57 @@ def evaluate(policy: Policy, params: Params, lines: list[Line], standing: Standi
     used: dict[str, Num] = {}
     for line in applicable:
         r = params.line(line, facts.year)
+        args: dict[str, Any]
         if r.grant is not None:
             pay = max(0, min(r.grant, facts.remaining - out.total))
-            detail = f"grant {fmt(r.grant)}, at most what the person still pays"
+            args = {"grant": r.grant}
+            code = "grant"
         else:
             assert r.curve is not None
+            curve = r.curve
             base = facts.line_base(line)
             before = used.get(line.pool, pools.get(line.pool, 0))
             after = before + base
             ratio = standing.ratio if line.rule in standing.ratio_rules else None  # NB-A3/A4
-            pay = max(0, min(r.curve.delta(before, after, facts.points, ratio, facts.per_visit),
+            pay = max(0, min(curve.delta(before, after, facts.points, ratio, facts.per_visit),
                              facts.base - out.total))  # never beyond what remains
-            detail = _describe(r, before, after, base, facts, ratio, standing.rule)
+            args = {"base": base, "before": int(before), "after": int(after),
+                    "deductible": curve.deductible, "segments": curve.segments,
+                    "points": facts.points, "ratio": ratio,
+                    "f_before": curve.value(before, facts.points, ratio),
+                    "f_after": curve.value(after, facts.points, ratio)}
+            if base != facts.base:
+                args["after_basic"] = True
+            if ratio is not None:
+                args["lookback_rule"] = standing.rule
+            if facts.per_visit:
+                args["per_visit"] = True
+            code = "line"
             used[line.pool] = after
             if line.tier == "assistance" and out.main is None:
                 out.main, out.main_before, out.main_after = r, before, after
         if not pay_out:
             pay = 0
-            detail = "counted into the year's base, not assisted: " + detail
+            args["counted_only"] = True
+        caps = []
         for pool, cap in r.caps:
             spent = int(used.get(pool, pools.get(pool, 0)))
             if pay > cap - spent:
                 pay = max(0, cap - spent)
-                detail += f"; cap pool {pool} {fmt(cap)} (paid {fmt(spent)})"
+                caps.append({"pool": pool, "cap": cap, "paid": spent})
             used[pool] = spent + pay
+        if caps:
+            args["caps"] = caps
         if line.tier == "special":
             out.special += pay
         else:
             out.assistance += pay
         if pay > 0:
             out.rules.append(line.rule)
-        out.trace.append(TraceLine(line.tier, line.rule, line.source, detail, pay))
+        out.trace.append(TraceLine(line.tier, line.rule, line.source, code, args, pay,
+                                   line.citation))
     out.updates = used
     return out
-
-
-def _describe(r: ResolvedLine, before: Num, after: Num, base: int, facts: VisitFacts,
-              ratio: int | None, lookback_rule: str) -> str:
-    curve = r.curve
-    assert curve is not None
-    if before == 0 and curve.deductible == 0 and len(curve.segments) == 1:
-        bp = ratio if ratio is not None else curve.segments[0][1] + facts.points
-        text = f"{fmt_ratio(max(0, bp))} × {fmt(base)}"
-    else:
-        text = (f"year's base {fmt(int(before))} → {fmt(int(after))}: "
-                + (f"deductible {fmt(curve.deductible)}, " if curve.deductible else "")
-                + describe_segments(curve, facts.points, ratio)
-                + f"; F {fmt(curve.value(before, facts.points, ratio))} → "
-                + fmt(curve.value(after, facts.points, ratio)))
-    if base != facts.base:
-        text += " (base after basic insurance only)"
-    if ratio is not None:
-        text += f" (look-back ratio, {lookback_rule})"
-    if facts.points:
-        text += f" (ratio {facts.points // 100:+d} points, referral)"
-    if facts.per_visit:
-        text += " (rounded per visit)"
-    return text
 
 
 def refusal(policy: Policy, category: str, setting: str) -> TraceLine:
@@ -135,10 +128,11 @@ def refusal(policy: Policy, category: str, setting: str) -> TraceLine:
     for r in policy.refusals:
         if (r.categories is None or category in r.categories) and (
                 r.kinds is None or setting in r.kinds):
-            return TraceLine("assistance", r.rule, r.source, r.reason)
-    label = policy.label(category)
-    return TraceLine("assistance", "none", policy.spec.document.file,
-                     f"no rule of the document covers {setting} for {category} ({label})")
+            return TraceLine("assistance", r.rule, r.source, "refusal", {"reason": r.reason},
+                             citation=r.citation)
+    return TraceLine("assistance", "none", policy.spec.document.file, "not_covered",
+                     {"category": category, "category_label": policy.label(category),
+                      "setting": setting}, citation=policy.reference(""))
 
 
 def choose(outcomes: list[Outcome]) -> Outcome:

@@ -10,10 +10,11 @@ start with `_`, which policy pools may not use.
 from __future__ import annotations
 
 from collections.abc import MutableMapping
+from typing import Any
 
 from medaid.engine.types import TraceLine, Visit
 from medaid.errors import InputError
-from medaid.money import BP, fmt, fmt_ratio
+from medaid.money import BP
 from medaid.policy.model import Policy
 from medaid.policy.params import Curve, Num, Params
 
@@ -35,13 +36,14 @@ def basic_insurance(params: Params, visit: Visit, year: int, pools: MutableMappi
     ratio = bi.ratio.get(level, bi.ratio.get(None, 0))
     inscp = visit.inscp_scp_amt
     pay = (2 * max(0, inscp - deductible) * ratio + BP) // (2 * BP)
-    detail = f"{fmt_ratio(ratio)} × ({fmt(inscp)} − deductible {fmt(deductible)})"
+    args: dict[str, Any] = {"ratio": ratio, "inscp": inscp, "deductible": deductible}
     used = int(pools.get(BASIC_PAID, 0))
     if bi.cap is not None and pay > bi.cap - used:
         pay = max(0, bi.cap - used)
-        detail += f", annual cap {fmt(bi.cap)} (used {fmt(used)})"
+        args.update(cap=bi.cap, paid=used)
     pools[BASIC_PAID] = used + pay
-    return pay, TraceLine("hifp", "§2.1", f"{SOURCE} basic_insurance", detail, pay)
+    return pay, TraceLine("hifp", "§2.1", f"{SOURCE} basic_insurance", "basic_insurance", args,
+                          pay, "本地参数 basic_insurance")
 
 
 def critical_illness(policy: Policy, params: Params, amount: int, year: int, tilted: bool,
@@ -54,34 +56,22 @@ def critical_illness(policy: Policy, params: Params, amount: int, year: int, til
         share = params.ratio_of(tilt.deductible_share, year, tilt.rule)
         curve = Curve((2 * curve.deductible * share + BP) // (2 * BP), curve.segments, curve.cap)
         points = tilt.ratio_points * 100
-        trace.append(TraceLine(
-            "hifmi", tilt.rule, policy.cite(tilt.article),
-            f"beneficiary: deductible {fmt_ratio(share)} of the standard, every ratio "
-            f"{tilt.ratio_points:+d} points"))
+        trace.append(TraceLine("hifmi", tilt.rule, policy.cite(tilt.article), "ci_tilt",
+                               {"share": share, "points": tilt.ratio_points},
+                               citation=policy.reference(tilt.article)))
     before = int(pools.get(CI_BASE, 0))
     after = before + amount
     pay = curve.value(after, points) - curve.value(before, points)
-    detail = (f"year's amount {fmt(before)} → {fmt(after)}: deductible {fmt(curve.deductible)}, "
-              f"{describe_segments(curve, points)}")
+    args: dict[str, Any] = {"before": before, "after": after, "deductible": curve.deductible,
+                            "segments": curve.segments, "points": points}
     paid = int(pools.get(CI_PAID, 0))
     if curve.cap is not None and pay > curve.cap - paid:
         pay = max(0, curve.cap - paid)
-        detail += f", cap {fmt(curve.cap)}"
+        args["cap"] = curve.cap
     pools[CI_BASE] = after
     pools[CI_PAID] = paid + pay
-    trace.append(TraceLine("hifmi", "§2.2", f"{SOURCE} critical_illness", detail, pay))
+    trace.append(TraceLine("hifmi", "§2.2", f"{SOURCE} critical_illness", "critical_illness",
+                           args, pay, "本地参数 critical_illness"))
     return pay, trace
 
 
-def describe_segments(curve: Curve, points: int = 0, ratio: int | None = None) -> str:
-    """'85% to 2000.00, then 80%' — the segments as a reader checks them."""
-    parts: list[str] = []
-    top = 0
-    for width, bp in curve.segments:
-        r = ratio if ratio is not None else min(BP, max(0, bp + points))
-        if width is None:
-            parts.append(f"{fmt_ratio(r)}" + (" above" if parts else ""))
-        else:
-            top += width
-            parts.append(f"{fmt_ratio(r)} to {fmt(top)}")
-    return ", then ".join(parts)

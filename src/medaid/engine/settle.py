@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from medaid.engine import insurance
 from medaid.engine.assistance import Outcome, VisitFacts, choose, evaluate
@@ -16,7 +17,6 @@ from medaid.engine.tilt import tilted
 from medaid.engine.types import Person, Settlement, TraceLine, Visit
 from medaid.engine.windows import Standing, standings
 from medaid.errors import InputError
-from medaid.money import fmt
 from medaid.policy import schema as s
 from medaid.policy.model import Line, Policy, in_force
 from medaid.policy.params import Num, Params
@@ -25,10 +25,13 @@ CHAIN = "RULES.md"
 NO_EFFECT = s.ReferralEffect()
 
 
+Note = tuple[str, dict[str, Any]]  # a trace line's code and arguments
+
+
 def _lines(policy: Policy, visit: Visit, grade: int | None
-           ) -> tuple[str, list[list[Line]], str | None]:
+           ) -> tuple[str, list[list[Line]], list[Note]]:
     """The kind the visit is settled as, the alternative sets of lines that may pay it, and
-    a note on how they were chosen.
+    notes on how they were chosen.
 
     A visit an exclusive rule matches is settled by that rule alone (NB-S3); where two
     match each is an alternative and the higher pays. Otherwise a kind the jurisdiction
@@ -42,20 +45,19 @@ def _lines(policy: Policy, visit: Visit, grade: int | None
         if ln.matches_visit(visit.kind, flags, grade):
             exclusive.setdefault(ln.rule, []).append(ln)
     if exclusive:
-        rules = " or ".join(exclusive)
-        return visit.kind, list(exclusive.values()), f"settled by {rules} alone"
+        return visit.kind, list(exclusive.values()), [("exclusive", {"rules": [*exclusive]})]
     setting = policy.spec.kind_fallback.get(visit.kind, visit.kind)  # type: ignore[call-overload]
-    notes = []
+    notes: list[Note] = []
     if setting != visit.kind:
-        notes.append(f"{visit.kind} has no rule of its own here: settled as {setting}")
+        notes.append(("kind_fallback", {"kind": visit.kind, "setting": setting}))
     alternatives: dict[str, list[Line]] = {}
     for ln in policy.alternative_lines:
         if ln.matches_visit(visit.kind, flags, grade):
             alternatives.setdefault(ln.rule, []).append(ln)
     if alternatives:
-        notes.append(f"{' and '.join(alternatives)} tried beside it, the higher applied")
+        notes.append(("alternatives", {"rules": [*alternatives]}))
     lines = [ln for ln in policy.regular_lines if ln.matches_visit(setting, flags, grade)]
-    return setting, [*alternatives.values(), lines], "; ".join(notes) or None
+    return setting, [*alternatives.values(), lines], notes
 
 
 def settle_visit(policy: Policy, params: Params, person: Person, pools: Mapping[str, Num],
@@ -64,9 +66,10 @@ def settle_visit(policy: Policy, params: Params, person: Person, pools: Mapping[
     year = visit.end.year
     new: dict[str, Num] = dict(pools)
     trace: list[TraceLine] = []
-    setting, lines, note = _lines(policy, visit, person.disability_grade)
-    if note:
-        trace.append(TraceLine("chain", "§1", f"{CHAIN} §1", note))
+    setting, lines, notes = _lines(policy, visit, person.disability_grade)
+    document = policy.reference("")
+    trace.extend(TraceLine("chain", "§1", f"{CHAIN} §1", code, args, citation=document)
+                 for code, args in notes)
     found = standings(policy, params, person, visit, setting, year)
     assisted = [st for st in found if st.mode != "tilt_lookback"]
 
@@ -91,9 +94,9 @@ def settle_visit(policy: Policy, params: Params, person: Person, pools: Mapping[
         inscp_scp_amt=inscp, hifp_pay=hifp, hifmi_pay=hifmi, oth_pay=oth, base=base,
         assistance=0, tilted=0, special=0, trace=trace)
     if not found:
-        trace.append(TraceLine("assistance", policy.spec.windows.rule,
-                               policy.cite(policy.spec.windows.article),
-                               f"no identity in force on {_dates(visit)}: no assistance, no tilt"))
+        w = policy.spec.windows
+        trace.append(TraceLine("assistance", w.rule, policy.cite(w.article), "no_identity",
+                               {"dates": _dates(visit)}, citation=policy.reference(w.article)))
         return settlement, new
 
     # Tier 3: the referral rule, then the highest benefit among the categories in force.
@@ -104,23 +107,20 @@ def settle_visit(policy: Policy, params: Params, person: Person, pools: Mapping[
     facts = VisitFacts(year, setting, base, max(0, inscp - hifp),
                        visit.medfee_sumamt - hifp - hifmi - oth, effect.ratio_points * 100,
                        policy.spec.rounding == "per_visit")
+    if ref is not None and (not effect.assistance or effect.ratio_points):
+        trace.append(TraceLine("assistance", ref.rule, policy.cite(ref.article), "referral",
+                               {"referral": visit.referral,
+                                "points": effect.ratio_points if effect.assistance else 0},
+                               citation=policy.reference(ref.article)))
     if not effect.assistance:
-        assert ref is not None
         settlement.category = found[0].category
-        trace.append(TraceLine("assistance", ref.rule, policy.cite(ref.article),
-                               f"referral {visit.referral}: no assistance, no tilt"))
         return settlement, new
-    if effect.ratio_points:
-        assert ref is not None
-        trace.append(TraceLine("assistance", ref.rule, policy.cite(ref.article),
-                               f"referral {visit.referral}: every ratio "
-                               f"{effect.ratio_points:+d} points, no tilt"))
     chosen = _highest(policy, params, lines, assisted or found, facts, new)
     settlement.category = chosen.standing.category
     settlement.assistance = chosen.assistance
     settlement.special = chosen.special
     settlement.rules.extend(chosen.rules)
-    trace.append(_window_line(chosen.standing, visit))
+    trace.append(_window_line(policy, chosen.standing, visit))
     trace.extend(chosen.trace)
     new.update(chosen.updates)
     new.update(_spending(params, lines, found, chosen, facts, pools))
@@ -144,12 +144,14 @@ def _highest(policy: Policy, params: Params, alternatives: list[list[Line]],
     ]
     chosen = choose(outcomes)
     if len(outcomes) > 1:
-        others = ", ".join(f"{o.standing.category} {'/'.join(o.rules) or '—'} {fmt(o.total)}"
-                           for o in outcomes if o is not chosen)
+        others = [{"category": o.standing.category,
+                   "category_label": policy.label(o.standing.category),
+                   "rules": o.rules, "total": o.total} for o in outcomes if o is not chosen]
         chosen.trace.insert(0, TraceLine(
-            "assistance", "§3", f"{CHAIN} §3",
-            f"highest benefit, never stacked: {chosen.standing.category} "
-            f"{fmt(chosen.total)} over {others}"))
+            "assistance", "§3", f"{CHAIN} §3", "highest",
+            {"category": chosen.standing.category,
+             "category_label": policy.label(chosen.standing.category), "total": chosen.total,
+             "others": others}, citation=policy.reference("")))
     return chosen
 
 
@@ -173,11 +175,11 @@ def _spending(params: Params, alternatives: list[list[Line]], found: list[Standi
     return out
 
 
-def _window_line(st: Standing, visit: Visit) -> TraceLine:
-    what = {"in_force": "in force", "lookback": "in its look-back period",
-            "tilt_lookback": "recognised this year: counted for tilted assistance"}[st.mode]
-    return TraceLine("assistance", st.rule, st.source,
-                     f"{st.category} {what} on {_dates(visit)}")
+def _window_line(policy: Policy, st: Standing, visit: Visit) -> TraceLine:
+    return TraceLine("assistance", st.rule, st.source, "window",
+                     {"mode": st.mode, "category": st.category,
+                      "category_label": policy.label(st.category), "dates": _dates(visit)},
+                     citation=st.citation)
 
 
 def _dates(visit: Visit) -> str:

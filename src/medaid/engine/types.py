@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
+
+from medaid.engine import wording
 
 INPATIENT_SETTINGS = frozenset({"inpatient", "childbirth"})  # stays: the stay rule applies
 
@@ -60,13 +64,41 @@ class Visit:
 
 @dataclass(frozen=True, slots=True)
 class TraceLine:
-    """One step of the explanation: which rule of which article, the arithmetic, the amount."""
+    """One step of the explanation: which rule of which article, what happened (a code and
+    its arguments, put into words by `engine.wording`), the amount."""
 
     tier: str  # hifp | hifmi | assistance | tilted | special | chain
     rule: str
-    source: str
-    detail: str
+    source: str  # the seed file and article, as the case contract reports it
+    code: str  # what happened (engine.wording.TEXTS)
+    args: Mapping[str, Any] = field(default_factory=dict)  # fen, bp, codes, labels, dates
     amount: int = 0  # fen; 0 for a refusal or a note
+    citation: str = ""  # the document's number and article: 南京市《宁政办发〔2023〕1号》（四）
+
+    @property
+    def text(self) -> str:
+        """In Chinese, as caseworkers, patients and officials read it."""
+        return wording.render(self.code, self.args, "zh")
+
+    @property
+    def detail(self) -> str:
+        """In English (`--lang en`, and the case contract's `detail`)."""
+        return wording.render(self.code, self.args, "en")
+
+    def to_json(self) -> dict[str, Any]:
+        """As the ledger keeps it and the API answers it (amount in fen)."""
+        return {"tier": self.tier, "rule": self.rule, "source": self.source,
+                "citation": self.citation, "code": self.code, "args": dict(self.args),
+                "text": self.text, "detail": self.detail, "amount": self.amount}
+
+    @classmethod
+    def from_json(cls, row: Mapping[str, Any]) -> TraceLine:
+        """A stored line; one written before lines had codes keeps its words."""
+        code = row.get("code") or "stored"
+        args = row.get("args") if row.get("code") else {
+            "detail": row.get("detail", ""), "text": row.get("text") or row.get("detail", "")}
+        return cls(row["tier"], row["rule"], row["source"], code, args or {},
+                   int(row.get("amount", 0)), row.get("citation", ""))
 
 
 @dataclass(slots=True)

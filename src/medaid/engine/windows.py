@@ -31,6 +31,7 @@ class Standing:
     source: str
     ratio: int | None = None  # a look-back ratio replacing the ratios of `ratio_rules`' lines
     ratio_rules: frozenset[str] = frozenset()
+    citation: str = ""  # the document's number and article
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +97,8 @@ def standings(policy: Policy, params: Params, person: Person, visit: Visit, sett
             if _covers(p.first, p.last, visit, stay):
                 ratio = None if p.ratio is None else params.ratio_of(p.ratio, year, p.rule)
                 found.append(Standing(ident.category, n, p.mode, p.rule,
-                                      policy.cite(p.article), ratio, p.ratio_rules))
+                                      policy.cite(p.article), ratio, p.ratio_rules,
+                                      policy.reference(p.article)))
                 break
     found.sort(key=lambda st: st.order)
     unique: dict[tuple[str, str, int | None], Standing] = {}  # one per category, mode, ratio

@@ -32,6 +32,7 @@ class Line:
     index: int
     rule: str
     source: str
+    citation: str  # 南京市《宁政办发〔2023〕1号》（四）
     tier: str
     categories: frozenset[str] | None  # None: every category
     kinds: frozenset[str] | None  # None: every kind
@@ -57,6 +58,7 @@ class Line:
 class Refusal:
     rule: str
     source: str
+    citation: str
     categories: frozenset[str] | None
     kinds: frozenset[str] | None
     reason: str
@@ -86,12 +88,7 @@ class Policy:
         return f"{self.spec.document.file} {article}"
 
     def reference(self, article: str) -> str:
-        """An article as people cite it: 南京市《宁政办发〔2023〕1号》（十六） (the document's
-        number when its title starts with one, else the whole title)."""
-        title = self.spec.document.title
-        number, _, rest = title.partition(" ")
-        short = number if rest and number.endswith("号") else title
-        return f"{self.spec.name}《{short}》{article}"
+        return reference(self.spec, article)
 
     def label(self, category: str) -> str:
         for c in self.spec.categories:
@@ -101,6 +98,15 @@ class Policy:
 
     def parameter(self, name: str) -> s.Parameter | None:
         return self.spec.parameters.get(name)
+
+
+def reference(spec: s.PolicyFile, article: str) -> str:
+    """An article as people cite it: 南京市《宁政办发〔2023〕1号》（十六） (the document's
+    number when its title starts with one, else the whole title)."""
+    title = spec.document.title
+    number, _, rest = title.partition(" ")
+    short = number if rest and number.endswith("号") else title
+    return f"{spec.name}《{short}》{article}"
 
 
 def _set(values: list[str] | list[s.Kind] | str) -> frozenset[str] | None:
@@ -183,6 +189,7 @@ def compile_policy(spec: s.PolicyFile, path: str = "<memory>") -> Policy:
             index=i,
             rule=ln.rule,
             source=f"{spec.document.file} {ln.article}",
+            citation=reference(spec, ln.article),
             tier=ln.tier,
             categories=_set(ln.categories),
             kinds=_set(ln.kinds),
@@ -196,8 +203,8 @@ def compile_policy(spec: s.PolicyFile, path: str = "<memory>") -> Policy:
         for i, ln in enumerate(spec.lines)
     )
     refusals = tuple(
-        Refusal(r.rule, f"{spec.document.file} {r.article}", _set(r.categories), _set(r.kinds),
-                r.reason)
+        Refusal(r.rule, f"{spec.document.file} {r.article}", reference(spec, r.article),
+                _set(r.categories), _set(r.kinds), r.reason)
         for r in spec.refusals
     )
     return Policy(

@@ -363,7 +363,7 @@ def approve(uow: UnitOfWork, actor: Actor, app_no: str) -> Application:
         year = uow.lock_year(person.id, v.end.year)
         p = settlements.posting(uow, person, inst, _request(app, v, inst), year)
         if p.values["category"] is None:  # no identity in force, nor a look-back period
-            v.not_covered = p.values["trace"][-1]["detail"]
+            v.not_covered = p.values["trace"][-1].get("text") or p.values["trace"][-1]["detail"]
             continue
         settlements.post(uow, actor, p, year)
         v.setl_id = p.values["setl_id"]

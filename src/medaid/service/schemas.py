@@ -68,9 +68,17 @@ class CancelIn(BaseModel):
 
 
 class TraceLineOut(BaseModel):
+    """One step of the explanation: `text` in Chinese, `detail` in English, both from
+    `code` and `args` (amounts in fen, ratios in basis points); `citation` is the
+    document's number and article."""
+
     tier: str
     rule: str
     source: str
+    citation: str = ""
+    code: str = ""
+    args: dict[str, Any] = {}
+    text: str = ""
     detail: str
     amount: SignedYuan
 

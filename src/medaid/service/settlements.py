@@ -23,7 +23,6 @@ from sqlalchemy.exc import IntegrityError
 from medaid.engine import types as engine
 from medaid.engine.settle import settle_visit
 from medaid.errors import Conflict, Forbidden, InputError, NotFound
-from medaid.money import to_yuan
 from medaid.policy import model
 from medaid.policy.params import Num
 from medaid.service import auth
@@ -314,9 +313,9 @@ def cancel(uow: UnitOfWork, actor: Actor, setl_id: str, psn_no: str | None,
     change = pools.decode(original.pool_deltas)
     uow.save_year(year, pools.add(year.pools, change, -1))
     negated = {name: -getattr(original, name) for name in AMOUNTS}
-    note = engine.TraceLine("chain", CANCEL_RULE, "撤销",
-                            f"cancels {setl_id}: its {to_yuan(original.maf_pay)} of assistance "
-                            f"and its pool additions are reversed", -original.maf_pay)
+    note = engine.TraceLine("chain", CANCEL_RULE, "撤销", "cancel",
+                            {"setl_id": setl_id, "maf_pay": original.maf_pay},
+                            -original.maf_pay, "撤销")
     entry = Settlement(
         setl_id=_new_id(), kind="cancel", reverses=original,
         institution_id=original.institution_id, medins_setl_id=original.medins_setl_id,

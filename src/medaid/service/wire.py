@@ -119,7 +119,7 @@ def visit_request(raw: dict[str, Any], settling: bool, path: str = ROOT,
 
 # -- out ---------------------------------------------------------------------------------------
 def trace_rows(trace: list[TraceLine]) -> list[dict[str, Any]]:
-    return [dataclasses.asdict(t) for t in trace]
+    return [t.to_json() for t in trace]
 
 
 def _result(s: Settlement, visit_amounts: dict[str, int]) -> dict[str, Any]:
@@ -145,7 +145,7 @@ def entry_json(e: models.Settlement, fixmedins_code: str, cancelled_by: str | No
         category=e.category, rules=list(e.rules), medfee_sumamt=e.medfee_sumamt,
         inscp_scp_amt=e.inscp_scp_amt, hifp_pay=e.hifp_pay, hifmi_pay=e.hifmi_pay,
         oth_pay=e.oth_pay, base=e.base, assistance=e.assistance, tilted=e.tilted,
-        special=e.special, trace=[TraceLine(**t) for t in e.trace])
+        special=e.special, trace=[TraceLine.from_json(t) for t in e.trace])
     head: dict[str, Any] = {
         "setl_id": e.setl_id, "entry": e.kind,
         "reverses": e.reverses.setl_id if e.reverses is not None else None,

@@ -48,7 +48,8 @@ FACTS = {"tier": "层次", "categories": "身份", "kinds": "就诊类别", "poo
          "reason": "原因", "base": "基数", "requires application": "须申请",
          "referral": "转诊", "locations": "就医地", "look-back": "回溯",
          "only visits flagged": "仅限", "disability grades": "残疾等级",
-         "exclusive": "排他", "alternative": "就高择一", "defined": "已规定", "timing": "时点", "note": "说明",
+         "exclusive": "排他", "alternative": "就高择一", "defined": "已规定", "timing": "时点",
+         "note": "说明",
          "disability grades, in full": "全额资助的残疾等级"}
 VERDICTS = {"meet": "符合", "break": "不符合", "undetermined": "待定"}
 

@@ -1,0 +1,256 @@
+"""What a trace line says, in Chinese (the default) and in English.
+
+The engine records each step as a code and its arguments (amounts in fen, ratios in basis
+points, codes and labels); this module is the one place that turns them into words, so
+pages, slips, workbooks, the API and the CLI explain an amount the same way. A code
+unknown here (a line from an older ledger row) reads as its stored text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from medaid import labels
+from medaid.money import fmt, fmt_ratio
+
+Args = Mapping[str, Any]
+
+
+def _money(fen: Any, lang: str) -> str:
+    if isinstance(fen, str):  # an exact fraction of a fen, already written for reading
+        return fen + ("元" if lang == "zh" else "")
+    return f"{fen / 100:,.2f}元" if lang == "zh" else fmt(int(fen))
+
+
+def _ratio(bp: int, points: int = 0, override: int | None = None) -> str:
+    return fmt_ratio(override if override is not None else min(10_000, max(0, bp + points)))
+
+
+def segments(segs: Sequence[Sequence[Any]], lang: str, points: int = 0,
+             ratio: int | None = None) -> str:
+    """'2,000.00元以内85%，以上80%' / '85% to 2000.00, then 80% above'."""
+    parts: list[str] = []
+    top = 0
+    for width, bp in segs:
+        r = _ratio(bp, points, ratio)
+        if width is None:
+            if lang == "zh":
+                parts.append(f"以上{r}" if parts else r)
+            else:
+                parts.append(r + (" above" if parts else ""))
+        else:
+            top += width
+            parts.append(f"{_money(top, lang)}以内{r}" if lang == "zh"
+                         else f"{r} to {_money(top, lang)}")
+    return ("，" if lang == "zh" else ", then ").join(parts)
+
+
+def _category(a: Args, lang: str, key: str = "category") -> str:
+    return str(a.get(f"{key}_label") or a[key]) if lang == "zh" else str(a[key])
+
+
+def _kind(code: str, lang: str) -> str:
+    return labels.label(labels.KINDS, code, lang)
+
+
+def _pool(code: str, lang: str) -> str:
+    return labels.label(labels.POOLS, code, lang)
+
+
+def _caps(a: Args, lang: str) -> str:
+    out = ""
+    for c in a.get("caps", ()):
+        if lang == "zh":
+            out += (f"；受{_pool(c['pool'], lang)}{_money(c['cap'], lang)}限制"
+                    f"（已支付{_money(c['paid'], lang)}）")
+        else:
+            out += (f"; cap pool {c['pool']} {_money(c['cap'], lang)} "
+                    f"(paid {_money(c['paid'], lang)})")
+    return out
+
+
+# -- one function per code ---------------------------------------------------------------
+def _line(a: Args, lang: str) -> str:
+    """An assistance line's arithmetic: a ratio of the base, or the year's cumulative F."""
+    zh = lang == "zh"
+    pts, ratio = a.get("points", 0), a.get("ratio")
+    segs = a["segments"]
+    if a["before"] == 0 and a["deductible"] == 0 and len(segs) == 1:
+        text = f"{_ratio(segs[0][1], pts, ratio)} × {_money(a['base'], lang)}"
+    elif zh:
+        text = (f"年度累计基数{_money(a['before'], lang)}→{_money(a['after'], lang)}，"
+                + (f"起付线{_money(a['deductible'], lang)}，" if a["deductible"] else "")
+                + segments(segs, lang, pts, ratio)
+                + f"；累计救助额{_money(a['f_before'], lang)}→{_money(a['f_after'], lang)}")
+    else:
+        text = (f"year's base {_money(a['before'], lang)} → {_money(a['after'], lang)}: "
+                + (f"deductible {_money(a['deductible'], lang)}, " if a["deductible"] else "")
+                + segments(segs, lang, pts, ratio)
+                + f"; F {_money(a['f_before'], lang)} → {_money(a['f_after'], lang)}")
+    if a.get("after_basic"):
+        text += "（基数为基本医保报销后的个人自付）" if zh else " (base after basic insurance only)"
+    if ratio is not None:
+        text += (f"（回溯期比例，{a['lookback_rule']}）" if zh
+                 else f" (look-back ratio, {a['lookback_rule']})")
+    if pts:
+        text += (f"（未按规定转诊，比例{pts // 100:+d}个百分点）" if zh
+                 else f" (ratio {pts // 100:+d} points, referral)")
+    if a.get("per_visit"):
+        text += "（逐次四舍五入）" if zh else " (rounded per visit)"
+    if a.get("counted_only"):
+        text = ("计入年度累计基数，不予救助：" if zh
+                else "counted into the year's base, not assisted: ") + text
+    return text + _caps(a, lang)
+
+
+def _grant(a: Args, lang: str) -> str:
+    if lang == "zh":
+        return f"定额救助{_money(a['grant'], lang)}，以个人仍需支付的金额为限" + _caps(a, lang)
+    return f"grant {_money(a['grant'], lang)}, at most what the person still pays" + _caps(a, lang)
+
+
+def _window(a: Args, lang: str) -> str:
+    mode, cat, dates = a["mode"], _category(a, lang), a["dates"]
+    if lang == "zh":
+        return {"in_force": f"{cat}身份在{dates}有效",
+                "lookback": f"{dates}在{cat}身份的回溯期内",
+                "tilt_lookback": f"{cat}为本年新认定对象：{dates}的费用计入倾斜救助"}[mode]
+    return {"in_force": f"{cat} in force on {dates}",
+            "lookback": f"{cat} in its look-back period on {dates}",
+            "tilt_lookback": f"{cat} recognised this year: {dates} counted for tilted "
+                             "assistance"}[mode]
+
+
+def _highest(a: Args, lang: str) -> str:
+    if lang == "zh":
+        others = "、".join(f"{o['category_label'] or o['category']}"
+                          f"（{'/'.join(o['rules']) or '—'}）{_money(o['total'], lang)}"
+                          for o in a["others"])
+        return (f"就高不叠加：按{_category(a, lang)}救助{_money(a['total'], lang)}，"
+                f"其他身份或标准：{others}")
+    others = ", ".join(f"{o['category']} {'/'.join(o['rules']) or '—'} "
+                       f"{_money(o['total'], lang)}" for o in a["others"])
+    return (f"highest benefit, never stacked: {a['category']} {_money(a['total'], lang)} "
+            f"over {others}")
+
+
+_NO_TILT = {  # why: (中文, English)
+    "undefined": ("文件规定具体办法另行制定，尚未规定", "the document leaves its measure to be "
+                  "defined later (另行制定)"),
+    "referral_rule": ("未按规定转诊的不予倾斜救助", "not for this referral (referral rule)"),
+    "not_covered": ("本文件未对该身份的此类就诊给予救助", "the document does not assist this "
+                    "category for this kind of visit"),
+    "referral": ("仅限已按规定转诊或备案的就诊", "only for referred visits"),
+    "location": ("仅限本统筹区或省内就医", "only in the city or the province"),
+    "kind": ("该就诊类别不在倾斜救助范围", "not a kind of visit it covers"),
+    "no_application": ("本年度未申请倾斜救助（依申请）", "no tilted-assistance application for the "
+                       "year (依申请)"),
+    "no_cap": ("该身份的救助不设封顶线", "the category's assistance has no cap"),
+}
+
+
+def _tilted(a: Args, lang: str) -> str:
+    zh = lang == "zh"
+    if a["how"] == "remainder":
+        how = (f"救助后剩余基数{_money(a['base'], lang)}−{_money(a['paid'], lang)}" if zh else
+               f"base left after assistance {_money(a['base'], lang)} − "
+               f"{_money(a['paid'], lang)}")
+    else:
+        how = (f"年度累计基数{_money(a['c_before'], lang)}→{_money(a['c_after'], lang)}中超过"
+               f"封顶点{_money(a['reach'], lang)}（救助限额{_money(a['cap'], lang)}）的部分"
+               f"{_money(a['tilted_base'], lang)}" if zh else
+               f"year's base {_money(a['c_before'], lang)} → {_money(a['c_after'], lang)} "
+               f"beyond S* = {_money(a['reach'], lang)} (cap {_money(a['cap'], lang)} reached): "
+               f"{_money(a['tilted_base'], lang)}")
+    pool = (f"；倾斜救助年度累计{_money(a['before'], lang)}→{_money(a['after'], lang)}，"
+            f"起付线{_money(a['deductible'], lang)}，{segments(a['segments'], lang)}" if zh else
+            f"; tilted pool {_money(a['before'], lang)} → {_money(a['after'], lang)}: "
+            f"deductible {_money(a['deductible'], lang)}, {segments(a['segments'], lang)}")
+    per_visit = ("（逐次四舍五入）" if zh else " (rounded per visit)") if a.get("per_visit") else ""
+    return how + pool + per_visit + _caps(a, lang)
+
+
+def _basic(a: Args, lang: str) -> str:
+    if lang == "zh":
+        text = (f"按本地参数计算：{fmt_ratio(a['ratio'])}×（{_money(a['inscp'], lang)}−起付线"
+                f"{_money(a['deductible'], lang)}）")
+        if a.get("cap") is not None:
+            text += f"，年度封顶{_money(a['cap'], lang)}（已支付{_money(a['paid'], lang)}）"
+        return text
+    text = (f"{fmt_ratio(a['ratio'])} × ({_money(a['inscp'], lang)} − deductible "
+            f"{_money(a['deductible'], lang)})")
+    if a.get("cap") is not None:
+        text += f", annual cap {_money(a['cap'], lang)} (used {_money(a['paid'], lang)})"
+    return text
+
+
+def _critical(a: Args, lang: str) -> str:
+    pts = a.get("points", 0)
+    if lang == "zh":
+        text = (f"按本地参数计算：年度累计{_money(a['before'], lang)}→{_money(a['after'], lang)}，"
+                f"起付线{_money(a['deductible'], lang)}，{segments(a['segments'], lang, pts)}")
+        if a.get("cap") is not None:
+            text += f"，封顶{_money(a['cap'], lang)}"
+        return text
+    text = (f"year's amount {_money(a['before'], lang)} → {_money(a['after'], lang)}: "
+            f"deductible {_money(a['deductible'], lang)}, {segments(a['segments'], lang, pts)}")
+    if a.get("cap") is not None:
+        text += f", cap {_money(a['cap'], lang)}"
+    return text
+
+
+def _refusal_referral(a: Args, lang: str) -> str:
+    ref = labels.label(labels.REFERRALS, a["referral"], lang)
+    if a.get("points"):
+        return (f"{ref}：各救助比例降低{-a['points']}个百分点，不享受倾斜救助" if lang == "zh"
+                else f"referral {a['referral']}: every ratio {a['points']:+d} points, no tilt")
+    return (f"{ref}：不予医疗救助和倾斜救助" if lang == "zh"
+            else f"referral {a['referral']}: no assistance, no tilt")
+
+
+TEXTS: dict[str, Callable[[Args, str], str]] = {
+    "line": _line,
+    "grant": _grant,
+    "window": _window,
+    "highest": _highest,
+    "tilted": _tilted,
+    "basic_insurance": _basic,
+    "critical_illness": _critical,
+    "referral": _refusal_referral,
+    "kind_fallback": lambda a, lang: (
+        f"{_kind(a['kind'], lang)}在本地政策中没有单列标准，按{_kind(a['setting'], lang)}结算"
+        if lang == "zh" else f"{a['kind']} has no rule of its own here: settled as {a['setting']}"),
+    "exclusive": lambda a, lang: (
+        f"按{'、'.join(a['rules'])}单独结算" if lang == "zh"
+        else f"settled by {' or '.join(a['rules'])} alone"),
+    "alternatives": lambda a, lang: (
+        f"同时按{'、'.join(a['rules'])}试算，就高不叠加" if lang == "zh"
+        else f"{' and '.join(a['rules'])} tried beside it, the higher applied"),
+    "no_identity": lambda a, lang: (
+        f"{a['dates']}无有效救助身份：不予医疗救助和倾斜救助" if lang == "zh"
+        else f"no identity in force on {a['dates']}: no assistance, no tilt"),
+    "refusal": lambda a, lang: str(a["reason"]),
+    "not_covered": lambda a, lang: (
+        f"本文件未规定{_category(a, lang)}的{_kind(a['setting'], lang)}救助" if lang == "zh"
+        else f"no rule of the document covers {a['setting']} for {a['category']}"),
+    "no_tilt": lambda a, lang: (
+        f"不予倾斜救助：{_NO_TILT[a['why']][0]}" if lang == "zh"
+        else f"no tilted assistance: {_NO_TILT[a['why']][1]}"),
+    "ci_tilt": lambda a, lang: (
+        f"救助对象：大病保险起付线为标准的{fmt_ratio(a['share'])}，各段比例提高{a['points']}个百分点"
+        if lang == "zh" else f"beneficiary: deductible {fmt_ratio(a['share'])} of the standard, "
+                             f"every ratio {a['points']:+d} points"),
+    "cancel": lambda a, lang: (
+        f"撤销结算{a['setl_id']}：冲回其医疗救助{_money(a['maf_pay'], lang)}及额度占用"
+        if lang == "zh" else f"cancels {a['setl_id']}: its {_money(a['maf_pay'], lang)} of "
+                             "assistance and its pool additions are reversed"),
+}
+
+
+def render(code: str, args: Args, lang: str = "zh") -> str:
+    """The words of a trace line's code and arguments in `lang` (zh or en)."""
+    found = TEXTS.get(code)
+    if found is None:  # an older ledger row: its stored words
+        return str(args.get("text" if lang == "zh" else "detail") or args.get("detail", ""))
+    return found(args, lang)
