@@ -48,7 +48,7 @@ def test_find_a_person_and_read_a_settlements_explanation(page: Any, server: Ser
     row = page.locator('tr[data-field="assistance"]')
     assert row.locator("td.num").inner_text() == "¥14,400.00"  # 90% × 16,000
     assert "NJ-A2" in row.inner_text() and "（四）" in row.inner_text()
-    assert "90% × 16000.00" in row.inner_text()
+    assert "90% × 16,000.00元" in row.inner_text()
     assert page.locator('tr[data-field="psn_part_amt"] td.num').inner_text() == "¥7,600.00"
 
 

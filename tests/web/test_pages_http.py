@@ -205,7 +205,7 @@ def test_settlement_page_shows_each_amount_with_its_rule_and_article(site: Site)
     # the worked stay (demo_world): base 16,000, NJ-A2 90% → 14,400, the person pays 7,600
     assert 'data-amount="14400.00">¥14,400.00' in r.text
     assert 'data-amount="7600.00">¥7,600.00' in r.text
-    assert "NJ-A2" in r.text and "（四）" in r.text and "90% × 16000.00" in r.text
+    assert "NJ-A2" in r.text and "（四）" in r.text and "90% × 16,000.00元" in r.text
 
 
 def test_a_report_file_is_served_only_by_its_listed_name(site: Site, tmp_path: object,

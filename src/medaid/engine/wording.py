@@ -242,9 +242,10 @@ TEXTS: dict[str, Callable[[Args, str], str]] = {
         if lang == "zh" else f"beneficiary: deductible {fmt_ratio(a['share'])} of the standard, "
                              f"every ratio {a['points']:+d} points"),
     "cancel": lambda a, lang: (
-        f"撤销结算{a['setl_id']}：冲回其医疗救助{_money(a['maf_pay'], lang)}及额度占用"
-        if lang == "zh" else f"cancels {a['setl_id']}: its {_money(a['maf_pay'], lang)} of "
-                             "assistance and its pool additions are reversed"),
+        f"撤销原结算（见 reverses）：冲回其医疗救助{_money(a['maf_pay'], lang)}及额度占用"
+        if lang == "zh" else f"cancels the settlement it reverses: its "
+                             f"{_money(a['maf_pay'], lang)} of assistance and its pool "
+                             "additions are reversed"),
 }
 
 

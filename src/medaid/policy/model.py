@@ -149,9 +149,9 @@ def _check_refs(spec: s.PolicyFile) -> None:
     rule_ids = {ln.rule for ln in spec.lines}
     for i, lb in enumerate(spec.windows.lookback):
         cats(f"windows.lookback[{i}]", lb.categories)
-        for r in lb.rules or []:
-            if r not in rule_ids:
-                raise PolicyError(f"windows.lookback[{i}].rules: no line has rule {r!r}")
+        for rule in lb.rules or []:
+            if rule not in rule_ids:
+                raise PolicyError(f"windows.lookback[{i}].rules: no line has rule {rule!r}")
         refs(f"windows.lookback[{i}]", lb)
     if spec.tilted:
         refs("tilted", spec.tilted)

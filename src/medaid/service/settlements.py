@@ -314,7 +314,7 @@ def cancel(uow: UnitOfWork, actor: Actor, setl_id: str, psn_no: str | None,
     uow.save_year(year, pools.add(year.pools, change, -1))
     negated = {name: -getattr(original, name) for name in AMOUNTS}
     note = engine.TraceLine("chain", CANCEL_RULE, "撤销", "cancel",
-                            {"setl_id": setl_id, "maf_pay": original.maf_pay},
+                            {"maf_pay": original.maf_pay},
                             -original.maf_pay, "撤销")
     entry = Settlement(
         setl_id=_new_id(), kind="cancel", reverses=original,
