@@ -184,15 +184,16 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _fresh_postgres(url: str) -> str:
-    """A new, empty database on the server of `url`, for this run alone."""
+def _fresh_postgres(url: str, prefix: str = "medaid_bench") -> str:
+    """A new, empty database on the server of `url`, for this run alone (also
+    bench_resettle.py's)."""
     from sqlalchemy import create_engine, text
     from sqlalchemy.engine import make_url
 
-    name = f"medaid_bench_{os.getpid()}"
+    name = f"{prefix}_{os.getpid()}"
     admin = create_engine(url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(text(f"DROP DATABASE IF EXISTS {name}"))
+        conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
         conn.execute(text(f"CREATE DATABASE {name}"))
     admin.dispose()
     return make_url(url).set(database=name).render_as_string(hide_password=False)

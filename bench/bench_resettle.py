@@ -40,35 +40,13 @@ from pathlib import Path
 
 import numpy as np
 
+from bench_api import _drop_postgres, _fresh_postgres  # the same script folder
+
 TARGET = 200_000
 
 
 def _load() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
-
-
-def _fresh_postgres(url: str) -> str:
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    name = f"medaid_bench_resettle_{os.getpid()}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        conn.execute(text(f"CREATE DATABASE {name}"))
-    admin.dispose()
-    return make_url(url).set(database=name).render_as_string(hide_password=False)
-
-
-def _drop_postgres(url: str, bench_url: str) -> None:
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f"DROP DATABASE IF EXISTS {make_url(bench_url).database} "
-                          f"WITH (FORCE)"))
-    admin.dispose()
 
 
 def build(args: argparse.Namespace, url: str) -> dict[str, float]:
@@ -216,7 +194,7 @@ def main() -> int:
         print("bench_resettle: no PostgreSQL (--postgres URL or MEDAID_TEST_POSTGRES_URL; "
               ".ci/postgres.sh prints one): skipped")
         return 0
-    url = _fresh_postgres(args.postgres)
+    url = _fresh_postgres(args.postgres, "medaid_bench_resettle")
     try:
         print(f"medaid bulk re-settlement benchmark: {args.jurisdiction} {args.year}, "
               f"{args.visits} visits, {args.parameter} corrected to {args.value}; "
