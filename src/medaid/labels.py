@@ -14,8 +14,8 @@ KINDS = {
     "inpatient": ("住院", "inpatient"),
     "dual_channel_drug": ("双通道药品", "dual-channel drugs"),
     "rare_disease_drug": ("罕见病用药", "rare-disease drugs"),
-    "rehabilitation": ("康复治疗", "rehabilitation"),
-    "childbirth": ("分娩", "childbirth"),
+    "rehabilitation": ("康复", "rehabilitation"),
+    "childbirth": ("生育", "childbirth"),
 }
 TIERS = {
     "hifp": ("基本医保", "basic insurance"),

@@ -19,6 +19,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from starlette.concurrency import run_in_threadpool
 
+from medaid import labels
 from medaid.dates import BEIJING
 from medaid.errors import Conflict, Forbidden, InputError, MedaidError, NotFound, Unauthenticated
 from medaid.money import fmt_yuan, to_fen
@@ -37,14 +38,10 @@ HEADERS = {
     "Cache-Control": "no-store",
 }
 
-ROLE_LABELS = {"hospital": "定点医院", "caseworker": "区经办", "finance": "财务",
-               "admin": "市级管理员", "auditor": "审计"}
+ROLE_LABELS = {code: zh for code, (zh, _) in labels.ROLES.items()}
 TIER_LABELS = {"hifp": "基本医保", "hifmi": "大病保险", "assistance": "医疗救助",
                "tilted": "倾斜救助", "special": "特殊救助", "chain": "结算"}
-KIND_LABELS = {"inpatient": "住院", "general_outpatient": "普通门诊",
-               "special_outpatient": "门诊特殊病种", "childbirth": "生育",
-               "pharmacy": "药店购药", "dual_channel_drug": "双通道药品",
-               "rare_disease_drug": "罕见病用药", "rehabilitation": "康复"}
+KIND_LABELS = {code: zh for code, (zh, _) in labels.KINDS.items()} | {"pharmacy": "药店购药"}
 CITY_LABELS = {"nanjing": "南京市", "jiangsu": "江苏省", "yichun": "宜春市",
                "ningbo": "宁波市", "changzhou": "常州市"}
 

@@ -14,6 +14,7 @@ from typing import Literal
 
 import polars as pl
 
+from medaid import labels
 from medaid.batch.compare import BANDS, Burden, Comparison
 from medaid.batch.summary import NONE
 from medaid.money import BP
@@ -22,15 +23,7 @@ from medaid.policy.schema import KINDS
 Format = Literal["text", "wan", "yuan", "count", "share"]
 Cell = str | int | Fraction | None
 
-KIND_LABELS = {
-    "general_outpatient": ("普通门诊", "general outpatient"),
-    "special_outpatient": ("门诊特殊病种", "special outpatient"),
-    "inpatient": ("住院", "inpatient"),
-    "dual_channel_drug": ("双通道药品", "dual-channel drugs"),
-    "rare_disease_drug": ("罕见病用药", "rare-disease drugs"),
-    "rehabilitation": ("康复", "rehabilitation"),
-    "childbirth": ("生育", "childbirth"),
-}
+KIND_LABELS = labels.KINDS
 TIER_LABELS = {  # the report's tiers: the funds that pay, then what is left to the person
     "medfee_sumamt": ("医疗费用总额", "total cost"),
     "hifp_pay": ("基本医保", "basic insurance"),
