@@ -102,11 +102,12 @@ def test_nb_a4_tekun_outpatient_full_ratio_cap_500():
     assert v["assistance"] == 500
 
 
-def test_nb_a4_yinbing_outpatient_sixty_percent_in_lookback():
-    # before from → 60% × 500 = 300
+def test_nb_a4_yinbing_outpatient_keeps_seventy_percent_in_lookback():
+    # before from: the 60% is NB-A3's alone (RULES Changes 2026-12-04) → NB-A4 70% × 400 = 280
     v = nb([ident("yinbing", "2023-06-01")], [base_visit("V1", "general_outpatient",
-                                                         "2023-03-01", base=500)])["V1"]
-    assert v["assistance"] == 300
+                                                         "2023-03-01", base=400)])["V1"]
+    assert v["assistance"] == 280
+    assert any(t["rule"] == "NB-A4" and t["amount"] == 280 for t in v["trace"])
 
 
 def test_nb_a4_outpatient_pay_counts_into_annual_cap():
@@ -310,7 +311,7 @@ def test_nb_s1_grant_limited_after_other_payments():
     assert (v["special"], v["psn_part_amt"]) == (500, 0)
 
 
-# -- amended 2026-12-04: caps are payout limits; the look-back ratio is NB-A3/A4's alone ----
+# -- amended 2026-12-04: caps are payout limits; the look-back ratio is NB-A3's alone -------
 def test_nb_lookback_visits_at_60_do_not_spend_the_70_curve():
     # V1 in the look-back: 60% × 100000 = 60000 of the 80000 cap. V2 in force: the 70% line's
     # F goes 70000 → 98000 (28000), the cap pool has 20000 left → 20000, not 10000
@@ -337,11 +338,11 @@ def test_nb_s3_is_not_cut_by_the_lookback_ratio():
 
 
 @pytest.mark.parametrize(("base", "assistance", "special"), [
-    (2000, 0, 1000),   # NB-S2 50% × 2000 = 1000 > NB-A4 60% × 2000 within 500
-    (800, 480, 0),     # NB-A4 60% × 800 = 480 > NB-S2 50% × 800 = 400
+    (2000, 0, 1000),   # NB-S2 50% × 2000 = 1000 > NB-A4 70% × 2000 within 500
+    (600, 420, 0),     # NB-A4 70% × 600 = 420 > NB-S2 50% × 600 = 300
 ])
 def test_nb_s2_beside_nb_a4_in_the_lookback(base, assistance, special):
-    # yinbing grade 1 in the look-back: NB-S2 keeps its 50%; NB-A4 pays the look-back 60%
+    # yinbing grade 1 in the look-back: NB-S2 keeps its 50%, NB-A4 its 70% (60% is NB-A3's)
     v = nb([ident("yinbing", "2023-07-01")],
            [base_visit("V1", "rehabilitation", "2023-03-01", base=base)],
            disability_grade=1)["V1"]
