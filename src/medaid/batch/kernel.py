@@ -141,7 +141,7 @@ def evaluate(p, alt, cat, ratio, lookback, pay_out, base, after_basic, remaining
     """`engine.assistance.evaluate` on `scratch` (a copy of the pools): returns
     (assistance, special, lines-paid mask, main line, C before, C after, missing line,
     covered: whether any line covers the category). A look-back `ratio` ≥ 0 replaces the
-    ratios of the lines its entry `lookback` names (NB-A3, NB-A4), of no other line."""
+    ratios of the lines its entry `lookback` names (NB-A3), of no other line."""
     assistance = 0
     special = 0
     mask = 0

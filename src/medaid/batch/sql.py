@@ -219,7 +219,7 @@ class Formulation:
                 parts.append(f"WHEN i.category IN ({in_cat}) AND {covers} THEN {j}")
             return "CASE " + " ".join(parts) + " ELSE NULL END" if parts else "NULL"
         lb_ratio, lb_plain = entries(True), entries(False)
-        # its ratio, on the lines of its `rules` only (NB-A3, NB-A4; never NB-S2/S3)
+        # its ratio, on the lines of its `rules` only (NB-A3; never NB-A4, NB-S1–S3)
         ratio_parts = []
         for j in range(len(w.lookback)):
             ratio = int(plans.lookback_ratio[p, j])

@@ -81,7 +81,7 @@ def evaluate(policy: Policy, params: Params, lines: list[Line], standing: Standi
             base = facts.line_base(line)
             before = used.get(line.pool, pools.get(line.pool, 0))
             after = before + base
-            ratio = standing.ratio if line.rule in standing.ratio_rules else None  # NB-A3/A4
+            ratio = standing.ratio if line.rule in standing.ratio_rules else None  # NB-A3 alone
             pay = max(0, min(curve.delta(before, after, facts.points, ratio, facts.per_visit),
                              facts.base - out.total))  # never beyond what remains
             args = {"base": base, "before": int(before), "after": int(after),

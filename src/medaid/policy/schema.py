@@ -79,7 +79,7 @@ class Lookback(Cited):
     months: int = Field(gt=0)
     before: Literal["from", "application"] = "from"
     # replaces the ratios of the lines of `rules` (default: this rule) for visits in the
-    # period (NB-A3: 60%, also NB-A4's "按照住院救助比例"); it never changes another line (a
+    # period (NB-A3: 60%, its own lines alone); it never changes another line (a
     # special grant), and a period with a ratio is tried before the window in force, so its
     # reading wins where the two overlap
     ratio: Ratio | None = None
