@@ -8,13 +8,13 @@ audit log records them, and whoever created or submitted an application may not 
 from __future__ import annotations
 
 import sys
-from datetime import date
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Column, Table
 
+from medaid import clock
 from medaid.errors import MedaidError
 from medaid.exits import fail
 
@@ -70,7 +70,7 @@ def list_(
 
     try:
         with _uow(database) as uow:
-            found = applications.listing(uow, CLI, date.today(), state, district, overdue)
+            found = applications.listing(uow, CLI, clock.today(), state, district, overdue)
     except MedaidError as e:
         fail(str(e))
     table = Table(Column("申请编号", no_wrap=True), Column("人员编号", no_wrap=True), "区",
@@ -96,7 +96,7 @@ def show(
 
     try:
         with _uow(database) as uow:
-            found = applications.get(uow, CLI, app_no, date.today())
+            found = applications.get(uow, CLI, app_no, clock.today())
     except MedaidError as e:
         fail(str(e))
     if as_json:
@@ -138,7 +138,7 @@ def approve(app_no: Annotated[str, typer.Argument(help="申请编号")], by: ByO
     try:
         with _uow(database) as uow:
             done = applications.approve(uow, _official(uow, by), app_no)
-            found = applications.application_json(done, date.today())
+            found = applications.application_json(done, clock.today())
     except MedaidError as e:
         fail(str(e))
     _print(found)
@@ -154,7 +154,7 @@ def reject(app_no: Annotated[str, typer.Argument(help="申请编号")], by: ByOp
     try:
         with _uow(database) as uow:
             done = applications.reject(uow, _official(uow, by), app_no, {"reason": reason})
-            found = applications.application_json(done, date.today())
+            found = applications.application_json(done, clock.today())
     except MedaidError as e:
         fail(str(e))
     _print(found)

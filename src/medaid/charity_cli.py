@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
@@ -19,6 +18,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from medaid import clock
 from medaid.errors import MedaidError
 from medaid.exits import fail
 from medaid.warning_cli import DatabaseOpt, uow_on
@@ -63,7 +63,7 @@ def add(
         "categories": category or [], "min_burden": _yuan(min_burden, "--min-burden"),
         "min_age": min_age, "max_age": max_age, "annual_slots": slots,
         "annual_budget": _yuan(budget, "--budget"),
-        "active_from": active_from or str(date.today()), "active_to": active_to}
+        "active_from": active_from or str(clock.today()), "active_to": active_to}
     try:
         with uow_on(database) as uow:
             p = charity.create_programme(uow, auth.CLI, raw)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 
-from medaid import applications_cli, charity_cli, extras, report, warning_cli
+from medaid import applications_cli, charity_cli, clock, extras, report, warning_cli
 from medaid import case as contract
 from medaid import funds_cli as fund_commands
 from medaid import indicators_cli as indicator_commands
@@ -290,14 +290,14 @@ def demo(
     from medaid.service.uow import UnitOfWork
     from medaid.store import db
 
-    year = year or date.today().year - 1
+    year = year or clock.today().year - 1
     engine = db.make_engine(database)
     try:
         db.ensure_schema(engine)
         with UnitOfWork(db.sessions(engine)) as uow:
             done = seeding.seed(uow, persons, year)
             people = seeding.demo_users(uow)
-            plan = seeding.import_demo_roster(uow, date.today())
+            plan = seeding.import_demo_roster(uow, clock.today())
             with out.status(f"settling the demo year {year} through the settlement service…"):
                 settled = demo_year.settle_year(uow, year)
             warned = demo_year.demo(uow, year)
@@ -376,7 +376,7 @@ def roster_check(
 ) -> None:
     """Parse a roster and list every bad row with its row number; exit 2 when any."""
     try:
-        day = date.fromisoformat(today) if today else date.today()
+        day = date.fromisoformat(today) if today else clock.today()
     except ValueError:
         fail(f"--today {today}: expected YYYY-MM-DD")
     try:
@@ -515,7 +515,7 @@ def import_file(
     unless a row is bad (exit 2, nothing stored) or --dry-run."""
     from medaid.service import auth, rosters
 
-    today = date.today()
+    today = clock.today()
     try:
         to = rosters.target(jurisdiction, district, month)
         parsed = roster.parse_roster(file, to.jurisdiction, today, department=department)

@@ -15,6 +15,7 @@ from sqlalchemy import text
 from typer.testing import CliRunner
 
 from medaid import case as contract
+from medaid import clock, workdays
 from medaid.cli import app as cli
 from medaid.service import applications, demo, users
 from medaid.service.auth import CLI
@@ -399,21 +400,15 @@ def test_invoices_imported_from_csv_and_xlsx(world: World) -> None:
 
 
 # -- deadlines, audit, CLI ---------------------------------------------------------------------
-def test_working_days_skip_weekends() -> None:
-    # Friday 2024-03-01 + 1 → Monday 03-04; + 20 → Friday 03-29
-    assert applications.add_working_days(date(2024, 3, 1), 1) == date(2024, 3, 4)
-    assert applications.add_working_days(date(2024, 3, 1), 20) == date(2024, 3, 29)
-
-
 def test_review_deadline_and_overdue(world: World) -> None:
     world.person()
     desk = Desk(world)
     with UnitOfWork(world.sessions) as uow:
-        applications.set_review_days(uow, CLI, "nanjing", 5, "test", date.today().year)
+        applications.set_review_days(uow, CLI, "nanjing", 5, "test", clock.today().year)
     late, fresh = desk.create(), desk.create(visits=[invoice("INV-7")])
     for app_no in (late, fresh):
         r = desk.post(f"/{app_no}/submit")
-        assert r.json()["review_due"] == str(applications.add_working_days(date.today(), 5))
+        assert r.json()["review_due"] == str(workdays.add_workdays(clock.today(), 5))
     with UnitOfWork(world.sessions) as uow:
         uow.session.execute(text("UPDATE applications SET review_due = :d WHERE app_no = :n"),
                             {"d": date(2020, 1, 2), "n": late})

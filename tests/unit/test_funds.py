@@ -12,9 +12,7 @@ from hypothesis import strategies as st
 
 from medaid.policy import model
 from medaid.policy.funds import Allocation, Funds
-from medaid.policy.indicators import Indicator
 from medaid.service.funds import installments, reserve_of
-from medaid.service.indicators import working_days
 
 NANJING = next(p for p in model.shipped() if p.jurisdiction == "nanjing").spec.funds
 assert NANJING is not None
@@ -59,21 +57,6 @@ def test_the_four_installments_make_the_budget(budget: int, received: int) -> No
 def test_shares_must_make_the_whole_budget() -> None:
     with pytest.raises(ValueError, match="whole budget"):
         Allocation(share=Decimal("0.2"), per="quarter", due_day=10)
-
-
-def test_working_days() -> None:
-    ind = Indicator(id="p", rule="YC-K", article="第二十条", label="推送",
-                    measure="roster_push_days", max=Decimal(7))
-    # Friday 3 March 2023 → Tuesday 14 March: 6–10 (5), 13, 14 = 7
-    assert working_days(date(2023, 3, 3), date(2023, 3, 14), ind) == 7
-    assert working_days(date(2023, 3, 3), date(2023, 3, 3), ind) == 0
-    assert working_days(date(2023, 3, 3), date(2023, 3, 1), ind) == 0  # received first
-    # 2023 National Day: 2–6 October holidays, Saturday 7 and Sunday 8 worked
-    holiday = ind.model_copy(update={
-        "holidays": [date(2023, 10, d) for d in range(2, 7)],
-        "extra_workdays": [date(2023, 10, 7), date(2023, 10, 8)]})
-    # Friday 29 Sep → Tuesday 10 Oct: 7, 8, 9, 10 = 4
-    assert working_days(date(2023, 9, 29), date(2023, 10, 10), holiday) == 4
 
 
 def test_every_shipped_policy_has_a_funds_section_and_cited_indicators() -> None:

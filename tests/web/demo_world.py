@@ -17,13 +17,14 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from medaid import clock
 from medaid.case import dumps
 from medaid.registry import idcard
 from medaid.service import applications, auth, demo, records, settlements, wire
 from medaid.service.uow import UnitOfWork
 from medaid.store.models import AMOUNTS
 
-YEAR = date.today().year
+YEAR = clock.today().year
 DISTRICT = "320102"
 HOSPITAL = "H32010200001"  # the demo's first Nanjing hospital, the hospital user's
 PSN_NO = "WEB-P-0001"
@@ -50,7 +51,7 @@ class Demo:
 def seed(uow: UnitOfWork) -> Demo:
     done = demo.seed(uow)
     people = demo.demo_users(uow)
-    demo.import_demo_roster(uow, date.today())
+    demo.import_demo_roster(uow, clock.today())
     records.create_person(uow, auth.CLI, {
         "psn_no": PSN_NO, "certno": CERTNO, "name": NAME, "jurisdiction": "nanjing",
         "district": DISTRICT, "identities": [

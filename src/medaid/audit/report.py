@@ -13,14 +13,15 @@ from __future__ import annotations
 import base64
 import io
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from medaid import clock
 from medaid.audit.causes import CAUSES, Finding
 from medaid.audit.resettle import Outcome
 from medaid.audit.summary import Group, Summary
+from medaid.dates import BEIJING
 from medaid.money import fmt_yuan
 
 SHOWN = 500  # findings listed in the report (the largest differences); the workbook has all
@@ -135,7 +136,7 @@ def render(out: Outcome, found: list[Finding], s: Summary, policy: str,
     return _env().get_template("audit.html.j2").render(
         s=s, source=out.records.source, policy=policy, charts=chart_uris
         if chart_uris is not None else charts(s), rows=rows(out, found), shown=SHOWN,
-        made=datetime.now().strftime("%Y-%m-%d %H:%M"))
+        made=clock.now().astimezone(BEIJING).strftime("%Y-%m-%d %H:%M"))
 
 
 def write(out: Outcome, found: list[Finding], s: Summary, target: str | Path,

@@ -22,6 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from medaid import clock
 from medaid.audit.export import BadCell
 from medaid.errors import InputError
 from medaid.policy.model import Policy
@@ -113,7 +114,7 @@ def read_roster(path: str | Path, policy: Policy, today: date | None = None) -> 
         raise InputError(p.name, f"无法读取文件 / cannot read: {e.strerror}") from None
     if head == b"PAR1":
         return _read_parquet(p, policy)
-    return _read_rows(p, policy, today or date.today())
+    return _read_rows(p, policy, today or clock.today())
 
 
 def _read_rows(p: Path, policy: Policy, today: date) -> Identities:

@@ -6,7 +6,6 @@ Its own module so that the policy schema only names it; `service.indicators` com
 
 from __future__ import annotations
 
-from datetime import date
 from decimal import Decimal
 from typing import Annotated, Literal
 
@@ -39,10 +38,6 @@ class Indicator(BaseModel):
     scope: Scope = "any"
     min: Annotated[Decimal, Field(ge=0)] | None = None
     max: Annotated[Decimal, Field(ge=0)] | None = None
-    # roster_push_days: the calendar's exceptions to Monday–Friday (the State Council's
-    # yearly holiday notice), as a deployment lists them
-    holidays: list[date] = []
-    extra_workdays: list[date] = []
     note: str | None = None
 
     @model_validator(mode="after")

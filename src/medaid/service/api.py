@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Callable
-from datetime import date
 from pathlib import Path as FilePath
 from typing import Annotated, Any, Literal
 
@@ -18,6 +17,7 @@ from fastapi.security import HTTPAuthorizationCredentials
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
+from medaid import clock
 from medaid.case import as_jurisdiction, as_text, dumps
 from medaid.errors import InputError
 from medaid.registry.roster import parse_roster
@@ -211,7 +211,7 @@ async def import_roster(request: Request, actor: ActorDep) -> Response:
     multipart form data (`file`, `jurisdiction`, `district`, `department`, `month`,
     `dry_run`), or JSON with `records`. The diff report answers; any bad row refuses the
     whole roster (422 with the report) and stores nothing."""
-    today = date.today()
+    today = clock.today()
     if request.headers.get("content-type", "").startswith("multipart/form-data"):
         form = await request.form()
         fields: dict[str, Any] = {k: v for k, v in form.items() if isinstance(v, str)}

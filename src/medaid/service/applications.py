@@ -14,13 +14,14 @@ import dataclasses
 import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 
+from medaid import clock, workdays
 from medaid.case import as_choice, as_date, as_jurisdiction, as_object, as_text, parse_json
 from medaid.engine.types import Visit
 from medaid.errors import Conflict, Forbidden, InputError, NotFound
@@ -107,16 +108,6 @@ def set_review_days(uow: UnitOfWork, actor: Actor, jurisdiction: str, days: int,
                        {"year": year, "value": days})
 
 
-def add_working_days(start: date, days: int) -> date:
-    """The `days`-th Monday-to-Friday after `start` (public holidays are not known here)."""
-    d = start
-    while days > 0:
-        d += timedelta(days=1)
-        if d.weekday() < 5:
-            days -= 1
-    return d
-
-
 # -- who ---------------------------------------------------------------------------------------
 def _principal(subject: str) -> str:
     """The user (or the token, or the command line) an audit subject names:
@@ -169,7 +160,7 @@ def _write(uow: UnitOfWork, actor: Actor, action: str, app: Application,
 
 
 def _now() -> datetime:
-    return datetime.now(UTC)
+    return clock.now()
 
 
 # -- visits in -------------------------------------------------------------------------------
@@ -292,7 +283,7 @@ def _submitted(uow: UnitOfWork, actor: Actor, app: Application, today: date) -> 
     if not app.visits:
         raise Conflict(f"application {app.app_no} has no visits: add them before submitting")
     app.submitted_by, app.submitted_on = actor.subject, today
-    app.review_due = add_working_days(today, review_days(uow, app.jurisdiction, today.year))
+    app.review_due = workdays.add_workdays(today, review_days(uow, app.jurisdiction, today.year))
 
 
 def checklist(uow: UnitOfWork, actor: Actor, app_no: str, raw: dict[str, Any], today: date
@@ -612,7 +603,7 @@ def demo(uow: UnitOfWork, year: int) -> DemoSummary:
         raise NotFound("demo", f"fewer than 3 Nanjing persons of {DEMO_DISTRICT} in "
                                f"assistance all {year}: run `medaid demo` first")
     clerk = Actor("caseworker", district=DEMO_DISTRICT, subject="demo:caseworker")
-    today = date.today()
+    today = clock.today()
     out: dict[str, str] = {}
     paid = 0
     for n, psn_no in enumerate(persons):

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 from starlette.datastructures import UploadFile
 
+from medaid import clock
 from medaid.errors import InputError
 from medaid.service import applications as use
 from medaid.service.api import ERRORS, ActorDep, _run, reply
@@ -100,7 +101,7 @@ async def create(request: Request, actor: ActorDep) -> Response:
     """A person's application with the visits concerned, entered by a caseworker of the
     person's district (or an admin)."""
     raw = await request.body()
-    today = date.today()
+    today = clock.today()
     return await _run(request, lambda uow: reply(use.application_json(
         use.create(uow, actor, parse_body(raw), today), today), 201))
 
@@ -114,7 +115,7 @@ async def listing(request: Request, actor: ActorDep,
                   ) -> Response:
     if state is not None and state not in STATES:
         raise InputError("state", f"one of {', '.join(STATES)}")
-    today = date.today()
+    today = clock.today()
     return await _run(request, lambda uow: reply({"applications": use.listing(
         uow, actor, today, state, district, overdue)}))
 
@@ -123,14 +124,14 @@ async def listing(request: Request, actor: ActorDep,
 async def get(app_no: AppNo, request: Request, actor: ActorDep) -> Response:
     """An application with its visits, documents, and after approval each visit's
     settlement with its trace."""
-    today = date.today()
+    today = clock.today()
     return await _run(request, lambda uow: reply(use.get(uow, actor, app_no, today)))
 
 
 @router.post("/applications/{app_no}/submit", responses=ONE)
 async def submit(app_no: AppNo, request: Request, actor: ActorDep) -> Response:
     """draft → submitted; the review deadline runs from today."""
-    today = date.today()
+    today = clock.today()
     return await _run(request, lambda uow: _answer(use.submit(uow, actor, app_no, today)))
 
 
@@ -139,7 +140,7 @@ async def submit(app_no: AppNo, request: Request, actor: ActorDep) -> Response:
 async def checklist(app_no: AppNo, request: Request, actor: ActorDep) -> Response:
     """Tick the documents received (or not): the application is then under review."""
     raw = await request.body()
-    today = date.today()
+    today = clock.today()
     return await _run(request, lambda uow: _answer(use.checklist(
         uow, actor, app_no, parse_body(raw), today)))
 
@@ -192,7 +193,7 @@ async def add_visits(app_no: AppNo, request: Request, actor: ActorDep) -> Respon
 
 
 def _answer(app: Application) -> Response:
-    return reply(use.application_json(app, date.today()))
+    return reply(use.application_json(app, clock.today()))
 
 
 def _file_name(given: str | None) -> str:

@@ -17,13 +17,14 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine, Row
 
+from medaid import clock
 from medaid.errors import Forbidden, NotFound, Unauthenticated
 from medaid.service.uow import UnitOfWork
 from medaid.store import db, queries
@@ -61,7 +62,7 @@ def issue(uow: UnitOfWork, role: str, institution_id: int | None = None,
     """A new token (its text is shown once; only its hash is kept). The caller commits."""
     token = secrets.token_urlsafe(32)
     uow.session.add(Token(token_hash=token_hash(token), role=role, institution_id=institution_id,
-                          district=district, user_id=user_id, created_at=datetime.now(UTC),
+                          district=district, user_id=user_id, created_at=clock.now(),
                           expires_at=expires_at, kind=kind))
     return token
 
@@ -98,7 +99,7 @@ def authenticate(engine: Engine, token: str) -> Actor:
 
 def _actor(row: Row[*tuple[Any, ...]] | None, kind: str = "api") -> Actor:
     if row is None or row.revoked_at is not None or (
-            row.expires_at is not None and row.expires_at <= datetime.now(UTC)):
+            row.expires_at is not None and row.expires_at <= clock.now()):
         raise Unauthenticated("unknown, revoked or expired token")
     if row.kind != kind:
         raise Unauthenticated("网页会话不能用作 API 令牌 / a web session is not an API token"

@@ -14,11 +14,12 @@ the programme's answer is recorded as accepted, or declined with a note.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import func, select
 
+from medaid import clock
 from medaid.case import as_date, as_opt_date, as_text, as_whole, as_year
 from medaid.errors import Conflict, InputError, NotFound
 from medaid.money import to_yuan
@@ -46,7 +47,7 @@ FIELDS = ("name", "organisation", "jurisdictions", "categories", "min_burden", "
 
 
 def _now() -> datetime:
-    return datetime.now(UTC)
+    return clock.now()
 
 
 # -- the register ------------------------------------------------------------------------------
@@ -244,7 +245,7 @@ def _referred(uow: UnitOfWork, person_id: int, year: int) -> dict[int, str]:
 def matches(uow: UnitOfWork, actor: Actor, psn_no: str, year: int, today: date | None = None
             ) -> tuple[Candidate, list[CharityProgramme]]:
     """The programmes a person-year matches now (none it was already referred to)."""
-    today = today or date.today()
+    today = today or clock.today()
     person = _person(uow, actor, psn_no, "psn_no")
     c = candidate(uow, person, year, today)
     referred = _referred(uow, person.id, year)
@@ -259,7 +260,7 @@ def matches(uow: UnitOfWork, actor: Actor, psn_no: str, year: int, today: date |
 # -- referrals ---------------------------------------------------------------------------------
 def refer(uow: UnitOfWork, actor: Actor, raw: dict[str, Any], today: date | None = None
           ) -> CharityReferral:
-    today = today or date.today()
+    today = today or clock.today()
     psn_no = as_text(raw.get("psn_no"), f"{ROOT}.psn_no")
     year = as_year(raw.get("year"), f"{ROOT}.year")
     pid = _count(raw.get("programme_id"), f"{ROOT}.programme_id", 1, 2**31 - 1)

@@ -10,12 +10,12 @@ from __future__ import annotations
 import random
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 from sqlalchemy import select
 
-from medaid import synth
+from medaid import clock, synth
 from medaid.case import dumps
 from medaid.registry import idcard
 from medaid.registry.plan import ImportPlan
@@ -80,11 +80,11 @@ class Seeded:
 
 def seed(uow: UnitOfWork, persons_per_jurisdiction: int = 60, year: int | None = None
          ) -> Seeded:
-    year = year or date.today().year
+    year = year or clock.today().year
     rng = random.Random(SEED)
     added, params, hospitals = 0, [], []
     sample = ""
-    expires = datetime.now(UTC) + timedelta(days=LIFETIME_DAYS)  # as `medaid token create`
+    expires = clock.now() + timedelta(days=LIFETIME_DAYS)  # as `medaid token create`
     for jurisdiction, districts in DISTRICTS.items():
         params += _parameters(uow, jurisdiction, year)
         for i, (name, level) in enumerate(HOSPITALS):

@@ -19,7 +19,7 @@ from __future__ import annotations
 import io
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -27,7 +27,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 from sqlalchemy import Select, func, select
 
-from medaid import sheets
+from medaid import clock, sheets
 from medaid.errors import Conflict, Forbidden, InputError, NotFound
 from medaid.money import fmt_ratio, fmt_yuan, to_yuan
 from medaid.policy import model
@@ -88,7 +88,7 @@ class Outcome:
 
 
 def _now() -> datetime:
-    return datetime.now(UTC)
+    return clock.now()
 
 
 def threshold_for(uow: UnitOfWork, jurisdiction: str, year: int) -> Threshold | None:
@@ -152,7 +152,7 @@ def person_burden(uow: UnitOfWork, person: Person, year: int, on: date) -> Perso
 
 def reference_day(year: int, today: date | None = None) -> date:
     """Whose identity is in force: on the year's last day, or today for the current year."""
-    return min(date(year, 12, 31), today or date.today())
+    return min(date(year, 12, 31), today or clock.today())
 
 
 def kind_of(spec: m.Monitoring, policy: Policy, categories: Iterable[str]

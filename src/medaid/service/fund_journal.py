@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 from sqlalchemy import func, select
 
+from medaid import clock
 from medaid.store.fund_models import JournalEntry, JournalLine
 
 # Accounts whose balance is normally a debit (assets, expense); the others are credits.
@@ -46,7 +47,7 @@ def post(session: Any, fund: Fund, year: int, kind: str, ref: str, memo: str, on
         raise AssertionError(f"unbalanced entry {kind} {ref}: {legs}")
     entry = JournalEntry(posted_on=on, jurisdiction=fund.jurisdiction, district=fund.district,
                          year=year, kind=kind, ref=ref, memo=memo,
-                         created_at=datetime.now(UTC), lines=lines)
+                         created_at=clock.now(), lines=lines)
     session.add(entry)
     return entry
 

@@ -15,12 +15,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import func, select, true
 
+from medaid import clock
 from medaid.case import as_choice, as_date, as_district, as_fen, as_jurisdiction, as_text, as_year
 from medaid.dates import BEIJING, add_months, month_end
 from medaid.errors import Conflict, Forbidden, InputError, NotFound, PolicyError
@@ -45,10 +46,6 @@ from medaid.store.fund_models import (
 from medaid.store.models import Adjustment, Institution, Person, Settlement
 
 WRITERS = ("finance", "admin")
-
-
-def today() -> date:
-    return datetime.now(BEIJING).date()
 
 
 # -- input -------------------------------------------------------------------------------------
@@ -129,13 +126,13 @@ def set_budget(uow: UnitOfWork, actor: Actor, raw: dict[str, Any]) -> FundBudget
                        f"budget; the budget cannot be less")
     if row is None:
         row = FundBudget(jurisdiction=fund.jurisdiction, district=fund.district, year=year,
-                         amount=amount, source=source, updated_at=datetime.now(UTC))
+                         amount=amount, source=source, updated_at=clock.now())
         s.add(row)
     else:
-        row.amount, row.source, row.updated_at = amount, source, datetime.now(UTC)
+        row.amount, row.source, row.updated_at = amount, source, clock.now()
     if amount != old:
         post(s, fund, year, "budget", f"budget:{fund}/{year}",
-             f"{year}年度预算 {to_yuan(amount)} 元（{source}）", today(),
+             f"{year}年度预算 {to_yuan(amount)} 元（{source}）", clock.today(),
              [("budget_receivable", amount - old, None), ("budget_revenue", old - amount, None)])
     _commit(uow, actor, "fund.budget", f"fund:{fund}/{year}",
             {"amount": amount, "previous": old, "source": source})
@@ -203,7 +200,7 @@ def schedule(uow: UnitOfWork, actor: Actor, fund: Fund, year: int, on: date | No
     policy, funds = rules(fund.jurisdiction, year)
     budget, received = budget_of(uow, fund, year), _received(uow, fund, year, "budget")
     return Schedule(fund, year, budget, received, funds.rule, policy.cite(funds.article),
-                    installments(budget, year, funds, received, on or today()))
+                    installments(budget, year, funds, received, on or clock.today()))
 
 
 def record_receipt(uow: UnitOfWork, actor: Actor, raw: dict[str, Any]) -> FundReceipt:
@@ -215,7 +212,7 @@ def record_receipt(uow: UnitOfWork, actor: Actor, raw: dict[str, Any]) -> FundRe
                         ("budget", "deficit"), "purpose")
     amount = as_fen(raw.get("amount"), f"{ROOT}.amount", positive=True)
     on = as_date(raw["received_on"], f"{ROOT}.received_on") if "received_on" in raw \
-        else today()
+        else clock.today()
     account = f"{purpose}_receivable"
     outstanding = balance(uow.session, fund, account, year=year)
     if amount > outstanding:
@@ -223,7 +220,7 @@ def record_receipt(uow: UnitOfWork, actor: Actor, raw: dict[str, Any]) -> FundRe
                        f"outstanding; a receipt of {to_yuan(amount)} is more")
     row = FundReceipt(jurisdiction=fund.jurisdiction, district=fund.district, year=year,
                       purpose=purpose, amount=amount, received_on=on,
-                      created_at=datetime.now(UTC))
+                      created_at=clock.now())
     uow.session.add(row)
     label = "预拨资金" if purpose == "budget" else "超支补足资金"
     post(uow.session, fund, year, "receipt", f"receipt:{fund}/{year}",
@@ -280,7 +277,7 @@ def create_batches(uow: UnitOfWork, actor: Actor, month: date, on: date | None =
     """The month's payment batch of every institution with assistance settled in it, once:
     a batch that exists is left as it is. Only a month that has ended (Beijing time)."""
     require_write(actor)
-    on = on or today()
+    on = on or clock.today()
     if month_end(month) >= on:
         raise InputError(f"{ROOT}.month", f"{month:%Y-%m} has not ended: a month is paid "
                                           f"after its last day")
@@ -306,7 +303,7 @@ def create_batches(uow: UnitOfWork, actor: Actor, month: date, on: date | None =
                           assistance=sum(ln.assistance for ln in lines),
                           reserve=sum(ln.reserve for ln in lines),
                           payment=sum(ln.payment for ln in lines),
-                          created_at=datetime.now(UTC), lines=lines)
+                          created_at=clock.now(), lines=lines)
         s.add(batch)
         s.flush()
         for ln in lines:
@@ -363,7 +360,7 @@ def approve_batch(uow: UnitOfWork, actor: Actor, batch_id: int) -> FundBatch:
     batch = get_batch(uow, actor, batch_id)
     if batch.status != "created":
         raise Conflict(f"batch {batch_id} is already {batch.status}")
-    batch.status, batch.approved_at = "approved", datetime.now(UTC)
+    batch.status, batch.approved_at = "approved", clock.now()
     _commit(uow, actor, "fund.batch.approve", f"batch:{batch_id}", {"payment": batch.payment})
     return batch
 
@@ -375,7 +372,7 @@ def pay_batch(uow: UnitOfWork, actor: Actor, batch_id: int, paid_on: date | None
     batch = get_batch(uow, actor, batch_id)
     if batch.status != "approved":
         raise Conflict(f"batch {batch_id} is {batch.status}: only an approved batch is paid")
-    on = paid_on or today()
+    on = paid_on or clock.today()
     batch.status, batch.paid_on = "paid", on
     for ln in batch.lines:
         post(uow.session, Fund(ln.jurisdiction, ln.district), batch.month.year, "payment",
@@ -453,7 +450,7 @@ def run_clearing(uow: UnitOfWork, actor: Actor, raw: dict[str, Any], on: date | 
     require_write(actor)
     fund, year = fund_of(raw), as_year(raw.get("year"), f"{ROOT}.year")
     on = as_date(raw["cleared_on"], f"{ROOT}.cleared_on") if "cleared_on" in raw \
-        else (on or today())
+        else (on or clock.today())
     if on <= date(year, 12, 31):
         raise InputError(f"{ROOT}.cleared_on", f"a year is cleared after it ends ({year})")
     _, funds = rules(fund.jurisdiction, year)
@@ -469,7 +466,7 @@ def run_clearing(uow: UnitOfWork, actor: Actor, raw: dict[str, Any], on: date | 
     clearing = FundClearing(jurisdiction=fund.jurisdiction, district=fund.district, year=year,
                             cleared_on=on, due=None if funds.clearing.due is None
                             else funds.clearing.due.of(year + 1),
-                            created_at=datetime.now(UTC), assessments=[])
+                            created_at=clock.now(), assessments=[])
     legs: list[Leg] = []
     for inst, reserve in sorted(reserves.items()):
         released = reserve_of(reserve, shares[inst])  # the same half-up rule
@@ -594,7 +591,7 @@ def clearing_json(uow: UnitOfWork, c: FundClearing, on: date | None = None) -> d
             "deficit": to_yuan(c.deficit),
             "deficit_due": None if c.deficit_due is None else str(c.deficit_due),
             "deficit_received": to_yuan(received),
-            "deficit_status": deficit_status(c, received, on or today()),
+            "deficit_status": deficit_status(c, received, on or clock.today()),
             "assessments": [{"fixmedins_code": a.institution.code,
                              "share": str(Decimal(a.share_bp) / BP),
                              "reserve": to_yuan(a.reserve), "released": to_yuan(a.released),
@@ -617,7 +614,7 @@ def report(uow: UnitOfWork, actor: Actor, jurisdiction: str, year: int,
     from medaid.service.fund_journal import check, normal_balance
 
     district = require_fund_read(actor, district)
-    on = on or today()
+    on = on or clock.today()
     policy, funds = rules(jurisdiction, year)
     s = uow.session
     districts = set(s.scalars(select(FundBudget.district).where(
@@ -671,7 +668,7 @@ def demo(uow: UnitOfWork, year: int, on: date | None = None) -> DemoFunds:
     pre-allocations due by `on` received on their due days, every ended month's batches
     created, approved and paid, and, once the year has ended, its clearing (assessment
     shares 1.00 and 0.80 in turn). Safe to run again: what exists is kept."""
-    actor, on = auth.CLI, on or today()
+    actor, on = auth.CLI, on or clock.today()
     months = [date(year, m, 1) for m in range(1, 13) if month_end(date(year, m, 1)) < on]
     spent: dict[Fund, int] = {}
     for m in range(1, 13):

@@ -14,13 +14,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from typing import Any
 
 from sqlalchemy import select
 
+from medaid import workdays
 from medaid.case import parse_json
 from medaid.dates import BEIJING
 from medaid.errors import Forbidden, PolicyError
@@ -220,18 +221,6 @@ def _visit_share(ind: Indicator, visits: list[_Visit], jurisdiction: str
 
 
 # -- the registry ------------------------------------------------------------------------------
-def working_days(start: date, end: date, ind: Indicator) -> int:
-    """Working days after `start` up to and including `end` (0 when `end` ≤ `start`):
-    Monday to Friday, less the listed holidays, plus the listed adjusted working days."""
-    holidays, extra = set(ind.holidays), set(ind.extra_workdays)
-    days, d = 0, start + timedelta(days=1)
-    while d <= end:
-        if (d.weekday() < 5 and d not in holidays) or d in extra:
-            days += 1
-        d += timedelta(days=1)
-    return days
-
-
 def _roster_push(uow: UnitOfWork, ind: Indicator, jurisdiction: str, year: int,
                  district: str | None) -> tuple[list[Row], dict[str, Any]]:
     """Per district: every recognition or exit dated in the year, the working days until the
@@ -249,7 +238,7 @@ def _roster_push(uow: UnitOfWork, ind: Indicator, jurisdiction: str, year: int,
     per: dict[str, list[int]] = {}
     items = []
     for d, category, effective, received_at in uow.session.execute(q):
-        n = working_days(effective, received_at.astimezone(BEIJING).date(), ind)
+        n = workdays.workdays_between(effective, received_at.astimezone(BEIJING).date())
         per.setdefault(d, []).append(n)
         items.append(({"category": category, "district": d, "month": f"{effective:%Y-%m}"},
                       int(n <= limit), 1))

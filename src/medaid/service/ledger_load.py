@@ -12,7 +12,7 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Mapping, Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import numpy as np
@@ -21,6 +21,7 @@ import pyarrow.csv as pacsv
 from sqlalchemy import func, insert, select
 from sqlalchemy.engine import Connection
 
+from medaid import clock
 from medaid.batch import kernel
 from medaid.batch.schema import FLAG_HEROIC, FLAG_RARE, NO_DATE, PersonColumns, VisitColumns
 from medaid.batch.settle import settle_population
@@ -175,7 +176,7 @@ def load(conn: Connection, versions: Sequence[Policy], local: Mapping[str, objec
             f'"heroic_injury": {"true" if med.flags[i] & FLAG_HEROIC else "false"}, '
             f'"rare_disease": {"true" if med.flags[i] & FLAG_RARE else "false"}}}')
     ids = np.arange(entry0 + 1, entry0 + 1 + n, dtype=np.int64)
-    now = datetime.now(UTC)
+    now = clock.now()
     start = pa.array(med.start, pa.int32()).cast(pa.date32())
     end = pa.array(med.end, pa.int32()).cast(pa.date32())
     kinds_arr = pa.DictionaryArray.from_arrays(pa.array(med.kind, pa.int8()), kind)

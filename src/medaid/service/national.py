@@ -33,6 +33,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from starlette.concurrency import run_in_threadpool
 
+from medaid import clock
 from medaid.case import as_district, as_object, as_text, dumps, known_fields
 from medaid.errors import (
     Conflict,
@@ -190,7 +191,7 @@ class Answer:
 async def national(request: Request, credentials: BearerDep) -> Response:
     """预结算, 结算 and 撤销 by `infno`, answered in the platform's form (`infcode`; the HTTP
     status as the REST API's)."""
-    received = datetime.now(UTC)
+    received = clock.now()
     raw = await request.body()
     def job() -> Answer:
         with UnitOfWork(request.app.state.sessions, request.app.state.cache) as uow:
@@ -211,7 +212,7 @@ async def national(request: Request, credentials: BearerDep) -> Response:
 def _reply(received: datetime, output: dict[str, Any] | None = None,
            error: str | None = None, warn: str | None = None, status: int = 200) -> Response:
     answer = {"infcode": -1 if error else 0, "inf_refmsgid": _refmsgid(received),
-              "refmsg_time": _stamp(received), "respond_time": _stamp(datetime.now(UTC)),
+              "refmsg_time": _stamp(received), "respond_time": _stamp(clock.now()),
               "err_msg": error, "warn_msg": warn, "output": output}
     return Response(dumps(answer, indent=None), status_code=status,
                     media_type="application/json",

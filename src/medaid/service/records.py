@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from medaid import clock
 from medaid.case import (
     as_district,
     as_jurisdiction,
@@ -78,7 +79,7 @@ def create_person(uow: UnitOfWork, actor: Actor, raw: dict[str, Any]) -> Person:
     psn_no = as_text(raw.get("psn_no"), f"{ROOT}.psn_no")
     certno = as_text(raw.get("certno"), f"{ROOT}.certno")
     try:
-        certno = idcard.validate(certno, date.today()).number
+        certno = idcard.validate(certno, clock.today()).number
     except idcard.IdCardError as e:
         raise InputError(f"{ROOT}.certno", str(e)) from None
     jurisdiction, district = _jurisdiction(raw), _district(raw)

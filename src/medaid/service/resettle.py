@@ -18,12 +18,12 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from fractions import Fraction
 from typing import Any
 
 from sqlalchemy import func, select
 
+from medaid import clock
 from medaid.errors import MedaidError
 from medaid.money import to_yuan
 from medaid.policy.params import Num
@@ -231,7 +231,7 @@ def post_year(uow: UnitOfWork, subject: str, person_id: int, year: int, cause: C
 
 def _append(uow: UnitOfWork, plan: YearPlan, cause: Cause, run_id: str,
             locked: LockedYear) -> None:
-    now = datetime.now(UTC)
+    now = clock.now()
     for c in plan.changes:
         e = c.entry
         uow.session.add(Adjustment(

@@ -33,7 +33,7 @@ import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from fractions import Fraction
 from typing import Any
 
@@ -44,6 +44,7 @@ import pyarrow.csv as pacsv
 from sqlalchemy import insert, text
 from sqlalchemy.engine import Connection
 
+from medaid import clock
 from medaid.batch import kernel
 from medaid.batch.schema import FLAG_HEROIC, FLAG_RARE, NO_DATE, PersonColumns, VisitColumns
 from medaid.batch.settle import Results, settle_population
@@ -885,7 +886,7 @@ def _write(uow: UnitOfWork, ready: list[YearPlan], locked: dict[tuple[int, int],
     if not ready:
         return 0
     conn = uow.session.connection()
-    now = datetime.now(UTC)
+    now = clock.now()
     rows: list[tuple[Any, ...]] = []
     for p in ready:
         for c in p.changes:

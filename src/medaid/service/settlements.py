@@ -14,12 +14,13 @@ import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Executable, select
 from sqlalchemy.exc import IntegrityError
 
+from medaid import clock
 from medaid.engine import types as engine
 from medaid.engine.settle import settle_visit
 from medaid.errors import Conflict, Forbidden, InputError, NotFound
@@ -343,4 +344,4 @@ def _new_id() -> str:
 
 
 def _now() -> datetime:
-    return datetime.now(UTC)
+    return clock.now()

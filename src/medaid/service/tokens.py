@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import or_, select
 
+from medaid import clock
 from medaid.errors import Conflict, InputError, NotFound
 from medaid.service import auth, users
 from medaid.service.auth import Actor
@@ -47,7 +48,7 @@ def _lifetime(days: int | None, path: str) -> timedelta:
 def _new(uow: UnitOfWork, role: str, institution_id: int | None, district: str | None,
          lifetime: timedelta) -> Issued:
     text = auth.issue(uow, role, institution_id, district,
-                      expires_at=datetime.now(UTC) + lifetime)
+                      expires_at=clock.now() + lifetime)
     uow.session.flush()
     row = uow.session.scalars(select(Token).where(
         Token.token_hash == auth.token_hash(text))).one()
@@ -73,7 +74,7 @@ def listing(uow: UnitOfWork, actor: Actor, ended: bool = False, sessions: bool =
     query = select(Token).order_by(Token.id)
     if not ended:
         query = query.where(Token.revoked_at.is_(None), or_(
-            Token.expires_at.is_(None), Token.expires_at > datetime.now(UTC)))
+            Token.expires_at.is_(None), Token.expires_at > clock.now()))
     if not sessions:
         query = query.where(Token.user_id.is_(None))
     rows = list(uow.session.scalars(query))
@@ -94,7 +95,7 @@ def revoke(uow: UnitOfWork, actor: Actor, token_id: int) -> Token:
     auth.require(actor, "admin")
     row = _find(uow, token_id)
     if row.revoked_at is None:
-        row.revoked_at = datetime.now(UTC)
+        row.revoked_at = clock.now()
         uow.commit_audited(actor.subject, "token.revoke", f"token:{row.id}", _detail(row))
     return row
 
@@ -111,7 +112,7 @@ def rotate(uow: UnitOfWork, actor: Actor, token_id: int, grace_days: int | None 
         raise InputError("grace_days", f"a whole number of days from 0 to {MAX_GRACE_DAYS}")
     lifetime = _lifetime(days, "days")
     old = _find(uow, token_id)
-    now = datetime.now(UTC)
+    now = clock.now()
     if old.user_id is not None:
         raise Conflict(f"token {token_id} is a user's login session: the user logs in again "
                        f"(revoke it to end it)")
@@ -140,7 +141,7 @@ def _detail(row: Token) -> dict[str, Any]:
 
 def state(row: Token, now: datetime | None = None) -> str:
     """active, expired or revoked."""
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     if row.revoked_at is not None:
         return "revoked"
     if row.expires_at is not None and row.expires_at <= now:

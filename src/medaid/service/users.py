@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
 from argon2 import PasswordHasher
@@ -22,7 +22,9 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from medaid import clock
 from medaid.case import as_district
+from medaid.dates import BEIJING
 from medaid.errors import Conflict, InputError, NotFound, Unauthenticated
 from medaid.service import auth
 from medaid.service.auth import Actor
@@ -32,7 +34,6 @@ from medaid.store.models import ROLES, Token, User
 SESSION = timedelta(hours=8)
 LOCK_AFTER = 5  # consecutive failed logins that lock an account
 LOCKOUT = timedelta(minutes=15)
-BEIJING = timezone(timedelta(hours=8), "北京时间")
 _hasher = PasswordHasher()
 # Verified against when the username is unknown, so that a wrong name costs as long as a
 # wrong password and does not reveal which names exist.
@@ -52,7 +53,7 @@ class Locked(Unauthenticated):
     @property
     def retry_after(self) -> int:
         """Seconds until the lock ends (at least 1)."""
-        return max(1, int((self.until - datetime.now(UTC)).total_seconds()) + 1)
+        return max(1, int((self.until - clock.now()).total_seconds()) + 1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +89,7 @@ def create(uow: UnitOfWork, actor: Actor, username: str, password: str, role: st
     user = uow.session.scalars(select(User).where(User.username == username)).first()
     if user is None:
         user = User(username=username, role=role, district=district,
-                    institution_id=institution_id, active=True, created_at=datetime.now(UTC))
+                    institution_id=institution_id, active=True, created_at=clock.now())
         uow.session.add(user)
     elif (user.role, user.district, user.institution_id) != (role, district, institution_id):
         raise Conflict(f"user {username} exists with another role or scope")
@@ -114,7 +115,7 @@ def login(uow: UnitOfWork, username: str, password: str, kind: str = "api") -> S
         right = True
     except (VerificationError, InvalidHashError):
         right = False
-    now = datetime.now(UTC)
+    now = clock.now()
     if user is None:
         _failed(uow, "user:?", username, "unknown user")
         raise Unauthenticated("unknown user or wrong password")
@@ -160,7 +161,7 @@ def logout(uow: UnitOfWork, token: str) -> None:
         Token.revoked_at.is_(None))).first()
     if row is None:
         return
-    row.revoked_at = datetime.now(UTC)
+    row.revoked_at = clock.now()
     uow.commit_audited(f"user:{row.user_id}/token:{row.id}", "logout", f"user:{row.user_id}",
                        {})
 
@@ -177,7 +178,7 @@ def deactivate(uow: UnitOfWork, actor: Actor, username: str) -> int:
     tokens = uow.session.scalars(select(Token).where(Token.user_id == user.id,
                                                      Token.revoked_at.is_(None))).all()
     for t in tokens:
-        t.revoked_at = datetime.now(UTC)
+        t.revoked_at = clock.now()
     revoked = len(tokens)
     uow.commit_audited(actor.subject, "user.deactivate", f"user:{user.id}",
                        {"username": username, "tokens_revoked": revoked})

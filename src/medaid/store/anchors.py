@@ -21,12 +21,12 @@ import hmac
 import json
 import os
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, select
 
+from medaid import clock
 from medaid.errors import MedaidError
 from medaid.store import audit
 from medaid.store.models import AuditEntry, AuditHead
@@ -146,7 +146,7 @@ def anchor(conn: Connection, key: bytes, file: Path) -> Anchor:
     found = read(file)
     seq, hash_ = conn.execute(select(AuditHead.seq, AuditHead.hash)
                               .where(AuditHead.id == audit.HEAD_ID)).one()
-    at = datetime.now(UTC).isoformat(timespec="seconds")
+    at = clock.now().isoformat(timespec="seconds")
     prev = found[-1].mac if found else ""
     made = Anchor(seq, hash_, at, prev, _mac(key, seq, hash_, at, prev))
     file.parent.mkdir(parents=True, exist_ok=True)

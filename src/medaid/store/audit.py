@@ -25,6 +25,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert, select, update
 
+from medaid import clock
 from medaid.store.models import AuditEntry, AuditHead
 
 GENESIS = "0" * 64
@@ -114,7 +115,7 @@ def append(conn: Connection, actor: str, action: str, obj: str,
         return seq
     seq, prev = conn.execute(_LOCK_HEAD).one()
     seq += 1
-    at = datetime.now(UTC)
+    at = clock.now()
     h = digest(prev, seq, at, actor, action, obj, detail)
     conn.execute(_APPEND, {"seq": seq, "at": at, "actor": actor, "action": action,
                            "object": obj, "detail": detail, "prev_hash": prev, "hash": h})

@@ -6,12 +6,12 @@ use case of `service.applications`, which checks role, scope and who may decide.
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response
 from starlette.datastructures import FormData
 
+from medaid import clock
 from medaid.errors import InputError
 from medaid.service import applications as use
 from medaid.service.uow import UnitOfWork
@@ -35,7 +35,7 @@ async def listing(request: Request,
     chosen = state if state in STATES else None
 
     def work(uow: UnitOfWork, who: Visitor) -> Response:
-        found = use.listing(uow, who.actor, date.today(), chosen)
+        found = use.listing(uow, who.actor, clock.today(), chosen)
         return render(who, "applications.html", active="applications", found=found,
                       state=chosen, STATES=STATES, STATE_LABELS=STATE_LABELS,
                       KINDS=KIND_LABELS)
@@ -48,7 +48,7 @@ AppNo = Annotated[str, Path(max_length=40)]
 
 def _detail(uow: UnitOfWork, who: Visitor, app_no: str, status: int = 200,
             error: str = "") -> Response:
-    app = use.get(uow, who.actor, app_no, date.today())  # scope and audit
+    app = use.get(uow, who.actor, app_no, clock.today())  # scope and audit
     return render(who, "application.html", status, active="applications", a=app,
                   error=error, STATE_LABELS=STATE_LABELS, KINDS=KIND_LABELS,
                   acts=who.actor.role in ACTORS)
@@ -68,9 +68,9 @@ async def act(app_no: AppNo, request: Request) -> Response:
             if action == "checklist":
                 items = {k.removeprefix("item:"): True for k in form if k.startswith("item:")}
                 known = [i["item"] for i in use.get(uow, who.actor, app_no,
-                                                    date.today())["checklist"]]
+                                                    clock.today())["checklist"]]
                 use.checklist(uow, who.actor, app_no,
-                              {"items": {i: i in items for i in known}}, date.today())
+                              {"items": {i: i in items for i in known}}, clock.today())
             elif action == "approve":
                 use.approve(uow, who.actor, app_no)
             elif action == "reject":

@@ -6,13 +6,13 @@ programme's answer. The form becomes the API's body and goes through the same ch
 
 from __future__ import annotations
 
-from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response
 from starlette.datastructures import FormData
 
+from medaid import clock
 from medaid.errors import InputError
 from medaid.policy import model
 from medaid.service import auth
@@ -78,7 +78,7 @@ def _page(uow: UnitOfWork, who: Visitor, year: int | None, state: str | None,
                   referrals=referrals, year=year, state=state, STATES=REFERRAL_LABELS,
                   jurisdictions=model.jurisdictions(), categories=dict(category_options()),
                   texts=TEXTS, money=MONEY, counts=COUNTS, dates=DATES,
-                  given=given or {"active_from": str(date.today())}, error=error,
+                  given=given or {"active_from": str(clock.today())}, error=error,
                   added=added, adds=who.actor.role == "admin",
                   decides=who.actor.role in ACTORS)
 

@@ -7,10 +7,10 @@ district, a hospital's institution), else the first one.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date
 
 from sqlalchemy import func, select
 
+from medaid import clock
 from medaid.errors import InputError
 from medaid.policy import model
 from medaid.service.auth import Actor
@@ -22,7 +22,7 @@ def year(uow: UnitOfWork, given: int | None) -> int:
     """The year asked for, else the ledger's latest year up to this one, else this one."""
     if given is not None:
         return given
-    this = date.today().year
+    this = clock.today().year
     latest = uow.session.scalar(select(func.max(Settlement.year)).where(
         Settlement.year <= this))
     return int(latest) if latest is not None else this

@@ -15,6 +15,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request, Response
 from sqlalchemy import or_, select
 
+from medaid import clock
 from medaid.errors import InputError
 from medaid.policy import model
 from medaid.registry import idcard
@@ -50,7 +51,7 @@ def search(uow: UnitOfWork, actor: Actor, text: str) -> list[Found]:
     by = "name"
     query = select(Person)
     try:
-        certno = idcard.validate(text.upper(), date.today()).number
+        certno = idcard.validate(text.upper(), clock.today()).number
         by, query = "certno", query.where(Person.certno == certno)
     except idcard.IdCardError:
         query = query.where(or_(Person.psn_no == text, Person.name.contains(text,
@@ -92,7 +93,7 @@ PsnNo = Annotated[str, Path(max_length=40)]
 @router.get("/persons/{psn_no}")
 async def person_page(psn_no: PsnNo, request: Request,
                       year: Annotated[int | None, Query(ge=1990, le=2100)] = None) -> Response:
-    shown = year or date.today().year
+    shown = year or clock.today().year
 
     def work(uow: UnitOfWork, who: Visitor) -> Response:
         data = records.person_year(uow, who.actor, psn_no, shown)  # scope, masking, audit

@@ -16,7 +16,6 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path as FilePath
 from typing import Any
 
@@ -24,6 +23,7 @@ from fastapi import APIRouter, Request, Response
 from sqlalchemy import select
 from starlette.datastructures import FormData, UploadFile
 
+from medaid import clock
 from medaid.errors import InputError
 from medaid.policy import model
 from medaid.registry.columns import LABELS, REQUIRED
@@ -80,7 +80,7 @@ def _run(uow: UnitOfWork, who: Visitor, item: Held, dry_run: bool
     """Parse the file and plan (or apply) it: the report, and whether it is good."""
     to = rosters.target(item.jurisdiction, item.district, item.month)
     auth.require_district(who.actor, to.district)
-    today = date.today()
+    today = clock.today()
     with tempfile.TemporaryDirectory() as folder:
         path = FilePath(folder) / item.name
         path.write_bytes(item.data)

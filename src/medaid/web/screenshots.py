@@ -25,6 +25,7 @@ from typing import Any
 import uvicorn
 from sqlalchemy import select
 
+from medaid import clock
 from medaid.case import dumps
 from medaid.registry import idcard
 from medaid.service import applications, auth, demo, demo_year, funds, settlements, wire
@@ -48,10 +49,10 @@ def _visit(psn_no: str, n: int, start: str, end: str, total: str, hifp: str,
 def seed(uow: UnitOfWork) -> tuple[dict[str, str], str, str]:
     """The demo, and two settled stays of a 玄武区 person in force this year: the users'
     passwords, that person's psn_no and the second settlement's setl_id."""
-    year = date.today().year
+    year = clock.today().year
     demo.seed(uow)
     passwords = {u.username: u.password for u in demo.demo_users(uow)}
-    demo.import_demo_roster(uow, date.today())
+    demo.import_demo_roster(uow, clock.today())
     applications.demo(uow, year)
     mid = date(year, 3, 1)
     psn_no = uow.session.scalars(
@@ -83,7 +84,7 @@ def casework_year(uow: UnitOfWork, year: int) -> None:
 def roster_file(folder: Path) -> tuple[Path, Path]:
     """A roster of 玄武区 with one bad row, and the same without it."""
     good = [f"{name},{idcard.make('320102', date(1958 + k, 3, 9), 700 + k)},{cat},"
-            f"{date.today().year}-01-01,民政"
+            f"{clock.today().year}-01-01,民政"
             for k, (name, cat) in enumerate((("陈建国", "低保"), ("林秀英", "特困"),
                                              ("黄明", "低边")))]
     bad = f"赵强,{idcard.make('320102', date(1970, 8, 1), 799)[:-1]}0,低保,2026-13-01,民政"
@@ -158,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _shots(psn_no: str, setl_id: str, bad_roster: Path, good_roster: Path
            ) -> list[tuple[str | None, list[tuple[str, Shot]]]]:
-    year = date.today().year
+    year = clock.today().year
 
     def search(page: Any) -> None:
         page.goto("/persons")
