@@ -1,7 +1,8 @@
-"""Shared helpers for the rule tests written from spec/RULES.md and contract/CASE.md.
-
-Cases are built as plain dicts exactly as CASE.md describes, sent through the JSON
-parser (so every number becomes a Decimal, as from the command line) and settled.
+"""Shared helpers for the rule tests written from spec/RULES.md and contract/CASE.md: the
+checks every case table's settlement passes (tests/unit/test_case_tables.py), and cases
+built as plain dicts exactly as CASE.md describes, for the tests that are not tables
+(errors, the command line), sent through the JSON parser (so every number becomes a
+Decimal, as from the command line) and settled.
 """
 
 from __future__ import annotations
@@ -9,27 +10,14 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from medaid.case import parse_case, parse_json, result_json, settle_case
 
-NANJING = "000_a8d7d8e3c7e8d865.txt"
-JIANGSU = "001_d3c6a34c97c545f3.txt"
-YICHUN = "002_6a683430150b9286.txt"
-NINGBO = "003_7a5b22609c886ac1.txt"
 CHANGZHOU = "004_ce34ab08bb0ffba6.txt"
 
 MEDAID = Path(sys.executable).parent / "medaid"
-
-OUTPATIENT_KINDS = ("general_outpatient", "special_outpatient", "dual_channel_drug",
-                    "rare_disease_drug", "rehabilitation")
-
-
-def D(x: str | int) -> Decimal:
-    return Decimal(str(x))
-
 
 def ident(category: str, start: str = "2023-01-01", to: str | None = None,
           application: str | None = None) -> dict[str, Any]:
@@ -136,14 +124,5 @@ def assert_chain(v: dict[str, Any]) -> None:
         assert v[name] >= 0, (name, v[name])
 
 
-# Nanjing's local parameters for the hand-computed cases: income 80,000 (NJ-A5's
-# deductible 8,000) and a critical-illness insurance to compute hifmi_pay from.
+# Nanjing's local parameters: income 80,000 (NJ-A5's deductible 8,000).
 NJ_LOCAL = {"income_per_capita_prev_year": 80000}
-NJ_CRITICAL = {"deductible": 15000,
-               "segments": [{"upto": 100000, "ratio": 0.60}, {"upto": None, "ratio": 0.70}],
-               "cap": None}
-
-
-def nj(identities: list[dict[str, Any]], visits: list[dict[str, Any]],
-       local: dict[str, Any] | None = None, **person: Any) -> dict[str, dict[str, Any]]:
-    return settle(case("nanjing", identities, visits, {**NJ_LOCAL, **(local or {})}, **person))
