@@ -17,6 +17,13 @@ counted. Reports settlements/s, p50/p99 latency, and the CPU time per request of
 server's processes, of the local PostgreSQL server's processes and of the driver (which
 shares the machine), and the load average at the start and the end; any answer but 201
 is counted, reported, and makes the exit status 1.
+
+On PostgreSQL the same run also measures what the database alone allows: each settlement's
+statements, exactly as the server sends them (captured from the real application settling
+the same workload in-process on a second database), replayed by a minimal psycopg loop on
+a third, freshly seeded one, with the same number of concurrent connections, one
+transaction each (lock the person-year, the ledger entry, the pools and the audit record,
+commit). The API's throughput is reported as a ratio to that loop's (target ≥ 0.6).
 PostgreSQL runs when --postgres (or $MEDAID_TEST_POSTGRES_URL) names a server: the
 benchmark creates its own database there and drops it after.
 """
@@ -41,6 +48,7 @@ from typing import Any
 
 WARMUP = 500
 TARGET_RATE, TARGET_P99_MS = 1000, 50  # on PostgreSQL
+TARGET_RATIO = 0.6  # the API's throughput against the psycopg loop's
 
 
 # -- the driver: a separate process ------------------------------------------------------------
@@ -210,6 +218,104 @@ def _drop_postgres(url: str, bench_url: str) -> None:
     admin.dispose()
 
 
+# -- the database's own limit: the server's statements replayed by psycopg -----------------------
+def _statements(url: str, work: list[tuple[str, str]]) -> list[list[tuple[str, Any]]]:
+    """Each settlement's statements (SQL and parameters, as the driver received them),
+    from the real application settling `work` in-process on the database `url`."""
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+    from starlette.testclient import TestClient
+
+    from medaid.service.app import create_app
+
+    captured: list[tuple[str, Any]] = []
+
+    def capture(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any,
+                executemany: bool) -> None:
+        captured.append((statement, parameters))
+
+    event.listen(Engine, "before_cursor_execute", capture)
+    out = []
+    try:
+        with TestClient(create_app(url)) as http:
+            for token, body in work:
+                captured.clear()
+                r = http.post("/api/v1/settlements", content=body, headers={
+                    "Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+                if r.status_code != 201:
+                    raise SystemExit(f"capturing the statements: {r.status_code} {r.text}")
+                out.append(list(captured))
+    finally:
+        event.remove(Engine, "before_cursor_execute", capture)
+    return out
+
+
+async def _replay(dsn: str, work: list[list[tuple[str, Any]]], clients: int,
+                  seconds: float) -> dict[str, Any]:
+    """`clients` psycopg connections, each settling one item at a time in a transaction of
+    its statements; the rate and latencies of the items after the warm-up."""
+    import psycopg
+
+    latencies: list[float] = []
+    next_item = 0
+    # opened once: a backend's CPU time is read from /proc while it is alive
+    conns = [await psycopg.AsyncConnection.connect(dsn) for _ in range(clients)]
+
+    async def client(conn: Any, items: list[list[tuple[str, Any]]], deadline: float,
+                     record: bool) -> None:
+        nonlocal next_item
+        while next_item < len(items) and time.perf_counter() < deadline:
+            statements = items[next_item]
+            next_item += 1
+            start = time.perf_counter()
+            for sql, params in statements:
+                await conn.execute(sql, params)
+            await conn.commit()
+            if record:
+                latencies.append(time.perf_counter() - start)
+
+    async def run(items: list[list[tuple[str, Any]]], record: bool) -> float:
+        nonlocal next_item
+        next_item = 0
+        start = time.perf_counter()
+        await asyncio.gather(*(client(c, items, start + seconds, record) for c in conns))
+        return time.perf_counter() - start
+
+    try:
+        await run(work[:WARMUP], record=False)
+        db_cpu = _postgres_cpu_seconds()
+        elapsed = await run(work[WARMUP:], record=True)
+        db_cpu = _postgres_cpu_seconds() - db_cpu
+    finally:
+        for c in conns:
+            await c.close()
+    latencies.sort()
+
+    def pct(p: float) -> float:
+        return latencies[min(len(latencies) - 1, int(p * len(latencies)))] * 1000
+
+    return {"settlements": len(latencies), "rate": len(latencies) / elapsed,
+            "p50_ms": pct(0.50), "p99_ms": pct(0.99),
+            "db_cpu_ms": db_cpu / max(1, len(latencies)) * 1000}
+
+
+def baseline(server: str, args: argparse.Namespace) -> dict[str, Any]:
+    """The psycopg loop on PostgreSQL: capture on one fresh database, replay on another."""
+    from sqlalchemy.engine import make_url
+
+    source, target = (_fresh_postgres(server, f"medaid_bench_{k}") for k in ("src", "dst"))
+    try:
+        statements = _statements(source, _workload(source, args.persons,
+                                                   args.requests + WARMUP, args.seed))
+        _workload(target, args.persons, 0, args.seed)  # the same roster, seeded alike
+        dsn = make_url(target).set(drivername="postgresql").render_as_string(
+            hide_password=False)
+        return asyncio.run(_replay(dsn, statements, args.clients, args.seconds))
+    finally:
+        for url in (source, target):
+            _drop_postgres(server, url)
+
+
 def _workload(url: str, persons: int, n: int, seed: int) -> list[tuple[str, str]]:
     """Seed the roster; (token, request body) for `n` settlements of generated visits."""
     from medaid import synth
@@ -363,6 +469,7 @@ def main() -> None:
           f"{args.seconds:g} s; {os.cpu_count()} CPUs, Python {platform.python_version()}, "
           f"load average {_load()}")
     results = []
+    loop: dict[str, Any] = {}  # the psycopg loop on PostgreSQL
     failed = False
     with tempfile.TemporaryDirectory() as tmp:
         if args.only in (None, "sqlite"):
@@ -376,6 +483,7 @@ def main() -> None:
                     results.append(bench("PostgreSQL", url, args))
                 finally:
                     _drop_postgres(args.postgres, url)
+                loop = baseline(args.postgres, args)
     print(f"load average at the end {_load()}")
     print(f"{'database':<12}{'workers':>8}{'settlements':>12}{'per s':>8}{'p50 ms':>8}"
           f"{'p99 ms':>8}  CPU ms a request: server, database, driver  answers")
@@ -389,6 +497,12 @@ def main() -> None:
             met = r["rate"] >= TARGET_RATE and r["p99_ms"] <= TARGET_P99_MS
             print(f"target on PostgreSQL: ≥ {TARGET_RATE}/s with p99 ≤ {TARGET_P99_MS} ms: "
                   f"{'met' if met else 'not met'}")
+            ratio = r["rate"] / loop["rate"]
+            print(f"psycopg loop, the same statements: {loop['settlements']} settlements, "
+                  f"{loop['rate']:.0f}/s, p50 {loop['p50_ms']:.1f} ms, p99 "
+                  f"{loop['p99_ms']:.1f} ms, database CPU {loop['db_cpu_ms']:.2f} ms a "
+                  f"settlement; the API's throughput is {ratio:.2f} of it (target ≥ "
+                  f"{TARGET_RATIO}: {'met' if ratio >= TARGET_RATIO else 'not met'})")
     sys.exit(1 if failed else 0)
 
 
