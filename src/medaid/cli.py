@@ -27,6 +27,7 @@ from medaid.policy import conformance, explain, model
 from medaid.policy.articles import ArticleNotFound
 from medaid.registry import roster, summary
 from medaid.store import commands as store_commands
+from medaid.registry.plan import ImportPlan
 
 if TYPE_CHECKING:
     from medaid.service.uow import UnitOfWork
@@ -512,7 +513,9 @@ def import_file(
     database: DatabaseOpt = None,
 ) -> None:
     """Import a monthly roster into the registry: the diff, applied in one transaction
-    unless a row is bad (exit 2, nothing stored) or --dry-run."""
+    unless a row is bad (exit 2, nothing stored) or --dry-run. --mode is required; a
+    complete list ending more than the exit share lists who ends and exits 2 unless
+    --confirm-exits."""
     from medaid.service import auth, rosters
 
     today = clock.today()
@@ -520,7 +523,13 @@ def import_file(
         to = rosters.target(jurisdiction, district, month)
         parsed = roster.parse_roster(file, to.jurisdiction, today, department=department)
         with _uow(database) as uow:
-            plan, applied = rosters.import_roster(uow, auth.CLI, parsed, to, today, dry_run)
+            try:
+                plan, applied = rosters.import_roster(uow, auth.CLI, parsed, to, today,
+                                                      dry_run, chosen, confirm_exits)
+            except rosters.ExitsUnconfirmed as e:
+                _exit_lines(e.plan)
+                fail(str(e))
+            check = rosters.exit_check(uow, plan)
     except MedaidError as e:
         fail(str(e))
     if parsed.errors:
@@ -530,6 +539,12 @@ def import_file(
         for bad in plan.errors:
             out.print(f"  第{bad.row}行 row {bad.row} {bad.value!r}: {bad.reason}",
                       markup=False)
+    mode: Annotated[str, typer.Option(
+        "--mode", help="complete: the department's complete list (who is absent exits); "
+                       "incremental: only who is listed (nobody exits)")] = "",
+    confirm_exits: Annotated[bool, typer.Option(
+        "--confirm-exits", help="apply a complete list that ends more than the exit share "
+                                "(`medaid roster exit-share`)")] = False,
     for line in summary.plan_lines(plan):
         out.print(line, markup=False)
     out.print("applied" if applied else "dry run: nothing stored" if plan.ok
@@ -539,11 +554,14 @@ def import_file(
 
 
 @premium_app.command("list")
+        chosen = rosters.as_mode(mode)
 def premium_list(
     jurisdiction: Annotated[str, typer.Argument(help="e.g. nanjing")],
     year: Annotated[int, typer.Option("--year", help="the premium year")],
     output: Annotated[Path, typer.Option("--out", help="the workbook to write (.xlsx)")],
     district: Annotated[str | None, typer.Option("--district", help="one district only")
+    if check.needs_confirmation:
+        _exit_lines(plan)
                         ] = None,
     database: DatabaseOpt = None,
 ) -> None:
@@ -559,6 +577,38 @@ def premium_list(
         output.write_bytes(premiums.listing_xlsx(lst, show_ids=True))
     except MedaidError as e:
         fail(str(e))
+def _exit_lines(plan: ImportPlan) -> None:
+    """Who a complete list ends: name, masked ID number, category."""
+    from medaid.registry.idcard import mask
+
+    policy = model.versions(plan.jurisdiction)[-1]
+    out.print(f"退出 exits（{len(plan.exited)}）:", markup=False)
+    for e in plan.exited:
+        i = e.identity
+        out.print(f"  {i.name}  {mask(i.certno)}  {policy.label(i.category)}  {e.end}",
+                  markup=False)
+
+
+@roster_app.command("exit-share")
+def roster_exit_share(
+    jurisdiction: Annotated[str, typer.Argument(help="e.g. nanjing")],
+    percent: Annotated[int, typer.Argument(help="0 to 100")],
+    source: Annotated[str, typer.Option("--source", help="the decision that sets it")],
+    database: DatabaseOpt = None,
+) -> None:
+    """Set the share of a district's open identities (percent; default 10) a complete
+    roster may end without --confirm-exits."""
+    from medaid.service import auth, rosters
+
+    try:
+        with _uow(database) as uow:
+            rosters.set_exit_share(uow, auth.CLI, jurisdiction, percent, source)
+    except MedaidError as e:
+        fail(str(e))
+    out.print(f"{jurisdiction}: 完整名单退出超过 {percent}% 须确认 / exits above {percent}% "
+              f"need --confirm-exits", markup=False)
+
+
     except OSError as e:
         fail(f"{output}: {e.strerror}")
     out.print(f"{output}: {lst.jurisdiction} {lst.year}: {len(lst.subsidies)} persons "

@@ -263,7 +263,8 @@ def test_policy_range_self_pay_counts_re_settlement_adjustments(world: World) ->
     assistance (adjustments), and NJ-K counts it: self-pay is what the ledger says now."""
     nanjing_ledger(world)
     r = world.client.post("/api/v1/rosters", headers=world.admin, json={
-        "jurisdiction": "nanjing", "district": "320102", "month": "2023-05", "records": [
+        "jurisdiction": "nanjing", "district": "320102", "month": "2023-05",
+        "mode": "incremental", "records": [
             {"name": "张三", "certno": certno("P-001"), "category": "低保",
              "start": "2023-04-01", "department": "民政"}]})
     assert r.status_code == 200, r.text

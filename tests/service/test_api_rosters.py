@@ -18,7 +18,7 @@ HEADER = ("姓名", "身份证号", "人员类别", "认定日期", "认定部�
 PEOPLE = [("王一", certno("a"), "低保", "2023-01-05", "民政"),
           ("王二", certno("b"), "特困", "2023-02-01", "民政"),
           ("王三", certno("c"), "低边", "2023-03-01", "民政")]
-FORM = {"jurisdiction": "nanjing", "district": "320102"}
+FORM = {"jurisdiction": "nanjing", "district": "320102", "mode": "complete"}
 
 
 def _csv(rows: list[tuple[str, ...]]) -> bytes:
@@ -57,7 +57,7 @@ def test_csv_import_reimport_and_exit(world: World) -> None:
     assert again.json()["counts"] | {} == {"new_persons": 0, "new_identities": 0,
                                            "changed": 0, "unchanged": 3, "exited": 0,
                                            "errors": 0}
-    later = _post(world, "低保.csv", _csv(PEOPLE[:2]), month="2024-02")
+    later = _post(world, "低保.csv", _csv(PEOPLE[:2]), month="2024-02", confirm_exits="true")
     assert later.status_code == 200
     exited = later.json()["exited"]
     assert [(e["certno"], e["to"]) for e in exited] == [(PEOPLE[2][1], "2024-01-31")]
@@ -90,7 +90,8 @@ def test_a_bad_row_refuses_the_whole_file(world: World) -> None:
 
 def test_bad_requests_are_422(world: World) -> None:
     for fields in ({"month": "2024-13"}, {"jurisdiction": "atlantis"}, {"district": "32"},
-                   {"dry_run": "maybe"}):
+                   {"dry_run": "maybe"}, {"mode": ""}, {"mode": "partial"},
+                   {"confirm_exits": "maybe"}):
         assert _post(world, "r.csv", _csv(PEOPLE), **fields).status_code == 422, fields
     assert _post(world, "r.xlsx", b"PK\x03\x04 not a workbook").status_code == 422
     assert _post(world, "r.csv", b"\x00\x01garbage").status_code == 422
@@ -107,7 +108,7 @@ def test_cli_import_and_premium_list(world: World, database_url: str, tmp_path: 
     f.write_bytes(_csv(PEOPLE))
     runner = CliRunner()
     args = ["import", str(f), "--jurisdiction", "nanjing", "--district", "320102",
-            "--month", "2024-01", "--database", database_url]
+            "--month", "2024-01", "--mode", "complete", "--database", database_url]
     r = runner.invoke(app, [*args, "--dry-run"])
     assert r.exit_code == 0 and "dry run" in r.output, r.output
     assert _stored(world) == (0, 0)

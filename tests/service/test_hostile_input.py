@@ -56,7 +56,7 @@ def test_a_roster_upload_may_be_larger(world: World) -> None:
     csv = b"\xef\xbb\xbf" + b"x" * (2 * limits.MAX_BODY)  # 2 MiB: read, then refused as bad
     r = world.client.post("/api/v1/rosters", headers=world.admin, files={
         "file": ("r.csv", csv, "text/csv")}, data={"jurisdiction": "nanjing",
-                                                  "district": "320102"})
+                                                  "district": "320102", "mode": "complete"})
     assert r.status_code == 422, r.text
     too_big = b"x" * (limits.MAX_UPLOAD + 1)
     _is_error(world.client.post("/api/v1/rosters", headers=world.admin, files={

@@ -146,7 +146,8 @@ def test_a_roster_change_settles_hospital_and_paper_visits_again(world: World) -
     paper = desk.approve(app_no)["visits"][0]["settlement"]
     assert paper["maf_pay"] > 0
     r = world.client.post("/api/v1/rosters", headers=world.admin, json={
-        "jurisdiction": "nanjing", "district": "320102", "month": "2023-05", "records": [
+        "jurisdiction": "nanjing", "district": "320102", "month": "2023-05",
+        "mode": "incremental", "records": [
             {"name": "张三", "certno": certno("P-001"), "category": "低保",
              "start": "2023-04-01", "department": "民政"}]})
     assert r.status_code == 200, r.text

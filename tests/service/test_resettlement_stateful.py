@@ -78,6 +78,7 @@ def machine(backend: str, calls: Counter[str]) -> type[RuleBasedStateMachine]:
             calls["identity"] += 1
             r = self.world.client.post("/api/v1/rosters", headers=self.world.admin, json={
                 "jurisdiction": "yichun", "district": DISTRICT, "month": "2024-01",
+                "mode": "complete",
                 "records": [{"name": "张三", "certno": certno("YC-1", DISTRICT),
                              "category": category, "start": f"2023-{month:02d}-01",
                              "department": "民政"}]})

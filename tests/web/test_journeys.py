@@ -87,6 +87,7 @@ def test_roster_with_a_bad_row_shows_row_and_reason_and_stores_nothing(
     browser_sign_in(page, server, "caseworker")
     page.get_by_role("link", name="名单导入", exact=True).click()
     page.get_by_label("名单文件（CSV 或 XLSX）").set_input_files(str(roster))
+    page.get_by_label("增量名单").check()
     page.get_by_role("button", name="试导入（不保存）").click()
     errors = page.locator("table.errors tbody tr")
     assert errors.count() == 1

@@ -1,7 +1,14 @@
 """The diff between a department's monthly roster and the registry: what an import does.
 
-A roster is the department's complete list for its month: everyone it lists is a
-beneficiary in that month, recognised by that department. So, per (person, department):
+A roster is read in one of two modes, which the importer chooses (MODES):
+
+- `complete`: the department's complete list for its month: everyone it lists is a
+  beneficiary in that month, recognised by that department, and everyone it does not
+  list is not;
+- `incremental`: only the persons it lists: new, recognised again or changed. Nobody is
+  ended by being absent from it.
+
+So, per (person, department):
 
 - listed, no identity of that department → new identity (and a new person when the ID
   number is nowhere in the registry);
@@ -10,9 +17,10 @@ beneficiary in that month, recognised by that department. So, per (person, depar
 - listed, otherwise → changed (the fields that differ are named) or unchanged; a value
   the roster leaves blank (district, grade, application date) is "not given", not a
   change; a blank exit date is one: the roster says the identity is open;
-- not listed, an identity of that department still open on the roster month's first day
-  → exited, dated the last day of the previous month: absence from month M's roster means
-  the identity was not in force in M. (Never before its own recognition date.)
+- not listed (complete lists only), an identity of that department still open on the
+  roster month's first day → exited, dated the last day of the previous month: absence
+  from month M's roster means the identity was not in force in M. (Never before its own
+  recognition date.)
 
 Identities of departments the roster does not speak for are left alone. A roster with
 any bad row plans nothing: `errors` is set and every list is empty.
@@ -50,6 +58,9 @@ class Exit:
     end: date  # the exit date to record
 
 
+MODES = ("complete", "incremental")
+
+
 @dataclass(frozen=True, slots=True)
 class ImportPlan:
     jurisdiction: str
@@ -61,6 +72,9 @@ class ImportPlan:
     unchanged: tuple[Unchanged, ...] = ()
     exited: tuple[Exit, ...] = ()
     errors: tuple[RowError, ...] = ()
+    mode: str = "complete"
+    # identities of the roster's departments open in its month: what exits are a share of
+    open_identities: int = 0
 
     @property
     def ok(self) -> bool:
@@ -90,9 +104,13 @@ def _changes(row: RosterRow, current: RegisteredIdentity) -> tuple[str, ...]:
 
 def plan_import(roster: Roster, current_identities: Iterable[RegisteredIdentity],
                 jurisdiction: str | Policy, today: date, *,
-                month: date | None = None) -> ImportPlan:
-    """The plan for importing `roster` (for `month`, default the month of `today`)."""
+                month: date | None = None, mode: str = "complete") -> ImportPlan:
+    """The plan for importing `roster` (for `month`, default the month of `today`) read
+    as a complete or an incremental list (`mode`)."""
     name = jurisdiction.jurisdiction if isinstance(jurisdiction, Policy) else jurisdiction
+    if mode not in MODES:
+        raise InputError("mode", f"名单类型须为 complete（完整名单）或 incremental（增量名单）"
+                                 f" / mode must be one of {', '.join(MODES)}")
     if roster.jurisdiction != name:
         raise InputError("jurisdiction", f"the roster was read for {roster.jurisdiction}, "
                                          f"not {name}")
@@ -102,7 +120,7 @@ def plan_import(roster: Roster, current_identities: Iterable[RegisteredIdentity]
                                   f"roster month {first:%Y-%m} is in the future")
     departments = tuple(sorted({r.department for r in roster.rows}))
     if roster.errors:
-        return ImportPlan(name, first, departments, errors=roster.errors)
+        return ImportPlan(name, first, departments, errors=roster.errors, mode=mode)
 
     known: set[str] = set()
     latest: dict[tuple[str, str | None], RegisteredIdentity] = {}
@@ -136,7 +154,8 @@ def plan_import(roster: Roster, current_identities: Iterable[RegisteredIdentity]
             unchanged.append(Unchanged(row, cur))
 
     exited = [Exit(c, max(prev_end, c.start)) for c in open_ones
-              if (normalize(c.certno), c.department) not in listed]
+              if mode == "complete" and (normalize(c.certno), c.department) not in listed]
     exited.sort(key=lambda e: (e.identity.certno, e.identity.start))
     return ImportPlan(name, first, departments, tuple(new_persons), tuple(new_identities),
-                      tuple(changed), tuple(unchanged), tuple(exited))
+                      tuple(changed), tuple(unchanged), tuple(exited), mode=mode,
+                      open_identities=len(open_ones))

@@ -209,8 +209,11 @@ def _flag(value: object, path: str) -> bool:
 async def import_roster(request: Request, actor: ActorDep) -> Response:
     """Import a department's monthly roster for a district: a CSV or XLSX file as
     multipart form data (`file`, `jurisdiction`, `district`, `department`, `month`,
-    `dry_run`), or JSON with `records`. The diff report answers; any bad row refuses the
-    whole roster (422 with the report) and stores nothing."""
+    `mode`, `dry_run`, `confirm_exits`), or JSON with `records`. `mode` is required:
+    `complete` (the department's complete list: who is absent exits) or `incremental`
+    (nobody exits). The diff report answers; any bad row refuses the whole roster (422 with
+    the report) and stores nothing; a complete list ending more than the district's exit
+    share without `confirm_exits` is a 409 and stores nothing."""
     today = clock.today()
     if request.headers.get("content-type", "").startswith("multipart/form-data"):
         form = await request.form()
@@ -227,6 +230,8 @@ async def import_roster(request: Request, actor: ActorDep) -> Response:
         department = as_text(department, "department")
     dry_run = _flag(fields.get("dry_run"), "dry_run")
     auth.require_district(actor, to.district)
+    mode = rosters.as_mode(fields.get("mode"))
+    confirm_exits = _flag(fields.get("confirm_exits"), "confirm_exits")
 
     def work(uow: UnitOfWork) -> Response:
         if data is None:
@@ -237,8 +242,10 @@ async def import_roster(request: Request, actor: ActorDep) -> Response:
                 path = FilePath(folder) / (name or "roster.csv")
                 path.write_bytes(data)
                 roster = parse_roster(path, to.jurisdiction, today, department=department)
-        plan, applied = rosters.import_roster(uow, actor, roster, to, today, dry_run)
-        report = rosters.report_json(plan, applied, dry_run, to, roster.source)
+        plan, applied = rosters.import_roster(uow, actor, roster, to, today, dry_run, mode,
+                                              confirm_exits)
+        report = rosters.report_json(plan, applied, dry_run, to, roster.source,
+                                     rosters.exit_check(uow, plan))
         if plan.ok:
             return reply(report)
         return reply({"error": {"status": 422, "path": "rows", "message":

@@ -4,6 +4,11 @@ and apply in one transaction — only when no row is bad and it is not a dry run
 The import names the district (6-digit code) its persons belong to; a row's own district
 text (`所属区`, written as offices write it) is not compared or stored. Every import, dry
 run or refusal is audited with its counts; the audit detail names no person.
+
+The importer says whether a file is the department's complete list or an incremental one
+(`registry.plan.MODES`). A complete list that would end more than a share of the
+department's open identities in the district (the local setting EXIT_SHARE) is applied
+only with the importer's explicit confirmation of who ends.
 """
 
 from __future__ import annotations
@@ -17,14 +22,16 @@ from typing import Any
 
 from sqlalchemy import select
 
-from medaid.case import as_district, as_jurisdiction
-from medaid.errors import InputError
+from medaid.case import as_district, as_jurisdiction, as_text, parse_json
+from medaid.errors import Conflict, InputError
 from medaid.registry import idcard
-from medaid.registry.plan import ImportPlan, plan_import
+from medaid.registry.plan import MODES, ImportPlan, plan_import
 from medaid.registry.roster import parse_records
 from medaid.registry.types import RegisteredIdentity, Roster, RosterRow, RowError
 from medaid.service import auth, resettle
+from medaid.service.applications import LocalSetting
 from medaid.service.auth import Actor
+from medaid.service.parameters import put, stored
 from medaid.service.uow import UnitOfWork
 from medaid.store.models import Identity, Person
 
@@ -51,6 +58,75 @@ def target(jurisdiction: object, district: object, month: object) -> Target:
         if m is None:
             raise InputError("month", "expected YYYY-MM")
     return Target(j, d, m)
+
+
+MODE_LABELS = {"complete": "部门完整名单", "incremental": "增量名单"}
+
+EXIT_SHARE = LocalSetting(
+    "roster_exit_confirm_percent", "完整名单退出人数须确认的比例（%）", 10,
+    "medaid's default, not a document's: a complete list that would end more than this "
+    "percentage of the department's open identities in the district is more likely a "
+    "partial file than a month's exits, so the importer confirms who ends; a deployment "
+    "sets its own with `medaid roster exit-share`")
+
+
+def exit_share(uow: UnitOfWork, jurisdiction: str, year: int) -> int:
+    text = stored(uow, jurisdiction, year).get(EXIT_SHARE.name)
+    return EXIT_SHARE.default if text is None else int(parse_json(text))
+
+
+def set_exit_share(uow: UnitOfWork, actor: Actor, jurisdiction: str, percent: int,
+                   source: str) -> None:
+    auth.require(actor, "admin")
+    as_jurisdiction(jurisdiction, "jurisdiction")
+    if not 0 <= percent <= 100:
+        raise InputError("percent", "须为 0 到 100 / 0 to 100")
+    put(uow, jurisdiction, EXIT_SHARE.name, None, str(percent), as_text(source, "source"))
+    uow.commit_audited(actor.subject, "parameter.set",
+                       f"parameter:{jurisdiction}.{EXIT_SHARE.name}", {"value": percent})
+
+
+@dataclass(frozen=True, slots=True)
+class ExitCheck:
+    """How many identities a complete list ends, of how many open, against the setting."""
+
+    exits: int
+    open: int
+    limit: int  # percent
+
+    @property
+    def percent(self) -> float:
+        return 100 * self.exits / self.open if self.open else 0.0
+
+    @property
+    def needs_confirmation(self) -> bool:
+        return self.exits > 0 and self.percent > self.limit
+
+
+class ExitsUnconfirmed(Conflict):
+    """A complete list ending more than the share, applied without confirming who ends."""
+
+    def __init__(self, plan: ImportPlan, check: ExitCheck) -> None:
+        super().__init__(
+            f"该名单按部门完整名单导入将使 {check.exits} 人的身份退出（占本辖区该部门在册身份 "
+            f"{check.open} 个的 {check.percent:.1f}%，超过 {check.limit}%）：请核对退出名单后"
+            f"确认退出再导入；若只是新增或变更，请按增量名单导入 / {check.exits} of {check.open} "
+            f"identities would end, more than {check.limit}%: confirm the exits, or import "
+            f"the file as an incremental list")
+        self.plan, self.check = plan, check
+
+
+def exit_check(uow: UnitOfWork, plan: ImportPlan) -> ExitCheck:
+    return ExitCheck(len(plan.exited), plan.open_identities,
+                     exit_share(uow, plan.jurisdiction, plan.month.year))
+
+
+def as_mode(value: object) -> str:
+    """The import mode, which must be given: nobody's list is read as complete by default."""
+    if value not in MODES:
+        raise InputError("mode", "请选择名单类型：complete（部门完整名单）或 incremental"
+                                 f"（增量名单） / mode: one of {', '.join(MODES)}")
+    return str(value)
 
 
 def registered(uow: UnitOfWork, jurisdiction: str, district: str | None
@@ -84,15 +160,27 @@ def records_roster(records: object, jurisdiction: str, today: date,
 
 
 def import_roster(uow: UnitOfWork, actor: Actor, roster: Roster, to: Target, today: date,
-                  dry_run: bool) -> tuple[ImportPlan, bool]:
-    """The plan, and whether it was applied; audited either way, committed."""
+                  dry_run: bool, mode: str, confirm_exits: bool = False
+                  ) -> tuple[ImportPlan, bool]:
+    """The plan, and whether it was applied; audited either way, committed.
+
+    ExitsUnconfirmed (after its refusal is audited) when a complete list ends more than
+    EXIT_SHARE of the open identities and `confirm_exits` is not given."""
     auth.require_district(actor, to.district)
     rows = tuple(dataclasses.replace(r, district=None) for r in roster.rows)
     current = registered(uow, to.jurisdiction, to.district)
     plan = plan_import(dataclasses.replace(roster, rows=rows), current, to.jurisdiction,
-                       today, month=to.month)
+                       today, month=to.month, mode=as_mode(mode))
     if plan.ok:
         plan = _known_elsewhere(uow, plan, to)
+    check = exit_check(uow, plan)
+    if plan.ok and not dry_run and check.needs_confirmation and not confirm_exits:
+        uow.commit_audited(actor.subject, "roster.exits_unconfirmed",
+                           f"roster:{to.jurisdiction}/{to.district}/{plan.month:%Y-%m}",
+                           {"source": roster.source, "mode": plan.mode,
+                            "counts": plan.counts(), "open": check.open,
+                            "limit": check.limit})
+        raise ExitsUnconfirmed(plan, check)
     applied = plan.ok and not dry_run
     if applied:
         touched = _apply(uow, plan, to)
@@ -107,7 +195,8 @@ def import_roster(uow: UnitOfWork, actor: Actor, roster: Roster, to: Target, tod
     uow.commit_audited(actor.subject, action,
                        f"roster:{to.jurisdiction}/{to.district}/{plan.month:%Y-%m}",
                        {"source": roster.source, "departments": list(plan.departments),
-                        "counts": plan.counts()})
+                        "mode": plan.mode, "counts": plan.counts(),
+                        "exits_confirmed": applied and check.needs_confirmation})
     return plan, applied
 
 
@@ -127,7 +216,8 @@ def _known_elsewhere(uow: UnitOfWork, plan: ImportPlan, to: Target) -> ImportPla
                             f"in {found[r.certno][0]} district {found[r.certno][1]}")
                    for r in plan.new_persons if r.certno in found and r not in here)
     if errors:
-        return ImportPlan(plan.jurisdiction, plan.month, plan.departments, errors=errors)
+        return ImportPlan(plan.jurisdiction, plan.month, plan.departments, errors=errors,
+                          mode=plan.mode)
     return dataclasses.replace(
         plan, new_persons=tuple(r for r in plan.new_persons if r.certno not in found),
         new_identities=plan.new_identities + tuple(here))
@@ -178,22 +268,27 @@ def _apply(uow: UnitOfWork, plan: ImportPlan, to: Target) -> dict[int, list[str]
 
 
 def report_json(plan: ImportPlan, applied: bool, dry_run: bool, to: Target,
-                source: str) -> dict[str, Any]:
+                source: str, check: ExitCheck) -> dict[str, Any]:
     """The diff report: whole ID numbers (only a caseworker of the district or an admin
-    imports), bad rows as the parser reported them (masked)."""
+    imports), bad rows as the parser reported them (masked); what the exits are a share
+    of, and whether they need confirming."""
     def row(r: RosterRow) -> dict[str, Any]:
         return {"row": r.row, "certno": r.certno, "name": r.name, "category": r.category,
                 "department": r.department, "from": str(r.start),
                 "to": None if r.end is None else str(r.end)}
 
     def identity(i: RegisteredIdentity) -> dict[str, Any]:
-        return {"certno": i.certno, "name": i.name, "category": i.category,
+        return {"certno": i.certno, "masked": idcard.mask(i.certno), "name": i.name,
+                "category": i.category,
                 "department": i.department, "from": str(i.start)}
 
     return {
         "source": source, "jurisdiction": to.jurisdiction, "district": to.district,
         "month": f"{plan.month:%Y-%m}", "departments": list(plan.departments),
-        "dry_run": dry_run, "applied": applied, "counts": plan.counts(),
+        "dry_run": dry_run, "applied": applied, "mode": plan.mode, "counts": plan.counts(),
+        "exit_check": {"exits": check.exits, "open": check.open, "limit": check.limit,
+                       "percent": round(check.percent, 1),
+                       "needs_confirmation": check.needs_confirmation},
         "new_persons": [row(r) for r in plan.new_persons],
         "new_identities": [row(r) for r in plan.new_identities],
         "changed": [row(c.row) | {"fields": list(c.fields)} for c in plan.changed],

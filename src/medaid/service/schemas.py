@@ -152,7 +152,12 @@ class ParameterIn(BaseModel):
     jurisdiction: str
     name: str = Field(description="a local parameter the jurisdiction's policy declares")
     year: int | None = Field(None, description="the visits' year it applies to; null: any")
+    mode: Literal["complete", "incremental"] = Field(
+        description="complete: the department's complete list (who is absent exits); "
+                    "incremental: only who is listed (nobody exits)")
     value: Any
+    confirm_exits: bool = Field(False, description="apply a complete list that ends more "
+                                "than the district's exit share (roster_exit_confirm_percent)")
     source: str = Field(description="where the value comes from")
 
 

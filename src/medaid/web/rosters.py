@@ -5,12 +5,15 @@ run: nothing stored), then confirm to apply it. The work is `service.rosters` an
 
 The confirmed file is the one checked: between the dry run and the confirmation it is
 held in this process's memory (never on disk: it carries ID numbers), bound to the
-session that uploaded it, for HOLD at most. Applying plans it again against the registry
-as it is then.
+session that uploaded it, for HOLD at most, with the mode chosen at upload (complete
+or incremental: there is no default). Applying plans it again against the registry as it
+is then; a complete list ending more than the district's exit share needs the box that
+confirms who ends ticked.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 import tempfile
 import threading
@@ -24,6 +27,7 @@ from sqlalchemy import select
 from starlette.datastructures import FormData, UploadFile
 
 from medaid import clock
+from medaid.case import as_filename
 from medaid.errors import InputError
 from medaid.policy import model
 from medaid.registry.columns import LABELS, REQUIRED
@@ -48,6 +52,7 @@ class Held:
     district: str
     department: str | None
     month: str | None
+    mode: str
     until: float
 
 
@@ -75,9 +80,10 @@ def _take(key: str, owner: str) -> Held:
     return item
 
 
-def _run(uow: UnitOfWork, who: Visitor, item: Held, dry_run: bool
-         ) -> tuple[dict[str, Any], bool]:
-    """Parse the file and plan (or apply) it: the report, and whether it is good."""
+def _run(uow: UnitOfWork, who: Visitor, item: Held, dry_run: bool,
+         confirm_exits: bool = False) -> tuple[dict[str, Any], bool]:
+    """Parse the file and plan (or apply) it: the report, and whether it is good.
+    ExitsUnconfirmed: a complete list ending too many, applied without confirmation."""
     to = rosters.target(item.jurisdiction, item.district, item.month)
     auth.require_district(who.actor, to.district)
     today = clock.today()
@@ -85,8 +91,10 @@ def _run(uow: UnitOfWork, who: Visitor, item: Held, dry_run: bool
         path = FilePath(folder) / item.name
         path.write_bytes(item.data)
         roster = parse_roster(path, to.jurisdiction, today, department=item.department)
-    plan, applied = rosters.import_roster(uow, who.actor, roster, to, today, dry_run)
-    return rosters.report_json(plan, applied, dry_run, to, roster.source), plan.ok
+    plan, applied = rosters.import_roster(uow, who.actor, roster, to, today, dry_run,
+                                          item.mode, confirm_exits)
+    return rosters.report_json(plan, applied, dry_run, to, roster.source,
+                               rosters.exit_check(uow, plan)), plan.ok
 
 
 def _home(uow: UnitOfWork, who: Visitor) -> str:
@@ -100,6 +108,7 @@ def _home(uow: UnitOfWork, who: Visitor) -> str:
 def _page(uow: UnitOfWork, who: Visitor, status: int = 200, **context: Any) -> Response:
     defaults: dict[str, Any] = {"report": None, "pending": "", "error": "", "given": {}}
     return render(who, "rosters.html", status, active="rosters", home=_home(uow, who),
+                  MODE_LABELS=rosters.MODE_LABELS,
                   jurisdictions=model.jurisdictions(), departments=DEPARTMENTS,
                   columns=[LABELS[f] for f in REQUIRED], **(defaults | context))
 
@@ -119,10 +128,10 @@ async def roster_check(request: Request) -> Response:
         try:
             if not isinstance(upload, UploadFile) or not upload.filename:
                 raise InputError("file", "请选择名单文件（CSV 或 XLSX）/ choose a roster file")
-            item = Held(who.csrf, upload.file.read(), FilePath(upload.filename).name,
+            item = Held(who.csrf, upload.file.read(), as_filename(upload.filename, "file"),
                         given.get("jurisdiction", ""), district,
                         given.get("department") or None, given.get("month") or None,
-                        time.monotonic() + HOLD)
+                        rosters.as_mode(given.get("mode")), time.monotonic() + HOLD)
             report, ok = _run(uow, who, item, dry_run=True)
         except InputError as e:
             return _page(uow, who, 422, error=str(e), given=given)
@@ -135,11 +144,18 @@ async def roster_check(request: Request) -> Response:
 @router.post("/rosters/apply")
 async def roster_apply(request: Request) -> Response:
     def work(uow: UnitOfWork, who: Visitor) -> Response:
+        form: FormData = request.state.form
         try:
-            item = _take(str(request.state.form.get("pending") or ""), who.csrf)
-            report, ok = _run(uow, who, item, dry_run=False)
+            item = _take(str(form.get("pending") or ""), who.csrf)
+            report, ok = _run(uow, who, item, dry_run=False,
+                              confirm_exits=form.get("confirm_exits") == "yes")
         except InputError as e:
             return _page(uow, who, 422, error=str(e))
+        except rosters.ExitsUnconfirmed as e:
+            # the same file waits again, for the confirmation it lacked
+            report, _ = _run(uow, who, item, dry_run=True)
+            return _page(uow, who, 409, error=str(e), report=report,
+                         pending=_hold(dataclasses.replace(item, until=time.monotonic() + HOLD)))
         return _page(uow, who, 200 if ok else 422, report=report)
 
     return await page(request, "rosters", work, form=True)

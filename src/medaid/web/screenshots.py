@@ -179,6 +179,7 @@ def _shots(psn_no: str, setl_id: str, bad_roster: Path, good_roster: Path
         def act(page: Any) -> None:
             page.goto("/rosters")
             page.get_by_label("名单文件（CSV 或 XLSX）").set_input_files(str(path))
+            page.get_by_label("部门完整名单").check()
             page.get_by_role("button", name="试导入（不保存）").click()
         return act
 
