@@ -26,8 +26,8 @@ from medaid.exits import fail
 from medaid.policy import conformance, explain, model
 from medaid.policy.articles import ArticleNotFound
 from medaid.registry import roster, summary
-from medaid.store import commands as store_commands
 from medaid.registry.plan import ImportPlan
+from medaid.store import commands as store_commands
 
 if TYPE_CHECKING:
     from medaid.service.uow import UnitOfWork
@@ -510,6 +510,12 @@ def import_file(
     month: Annotated[str | None, typer.Option(
         "--month", help="the roster's month, YYYY-MM (default: this month)")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="report, store nothing")] = False,
+    mode: Annotated[str, typer.Option(
+        "--mode", help="complete: the department's complete list (who is absent exits); "
+                       "incremental: only who is listed (nobody exits)")] = "",
+    confirm_exits: Annotated[bool, typer.Option(
+        "--confirm-exits", help="apply a complete list that ends more than the exit share "
+                                "(`medaid roster exit-share`)")] = False,
     database: DatabaseOpt = None,
 ) -> None:
     """Import a monthly roster into the registry: the diff, applied in one transaction
@@ -521,6 +527,7 @@ def import_file(
     today = clock.today()
     try:
         to = rosters.target(jurisdiction, district, month)
+        chosen = rosters.as_mode(mode)
         parsed = roster.parse_roster(file, to.jurisdiction, today, department=department)
         with _uow(database) as uow:
             try:
@@ -532,6 +539,8 @@ def import_file(
             check = rosters.exit_check(uow, plan)
     except MedaidError as e:
         fail(str(e))
+    if check.needs_confirmation:
+        _exit_lines(plan)
     if parsed.errors:
         for line in summary.check_lines(parsed):
             out.print(line, markup=False)
@@ -539,12 +548,6 @@ def import_file(
         for bad in plan.errors:
             out.print(f"  第{bad.row}行 row {bad.row} {bad.value!r}: {bad.reason}",
                       markup=False)
-    mode: Annotated[str, typer.Option(
-        "--mode", help="complete: the department's complete list (who is absent exits); "
-                       "incremental: only who is listed (nobody exits)")] = "",
-    confirm_exits: Annotated[bool, typer.Option(
-        "--confirm-exits", help="apply a complete list that ends more than the exit share "
-                                "(`medaid roster exit-share`)")] = False,
     for line in summary.plan_lines(plan):
         out.print(line, markup=False)
     out.print("applied" if applied else "dry run: nothing stored" if plan.ok
@@ -553,30 +556,6 @@ def import_file(
         raise typer.Exit(2)
 
 
-@premium_app.command("list")
-        chosen = rosters.as_mode(mode)
-def premium_list(
-    jurisdiction: Annotated[str, typer.Argument(help="e.g. nanjing")],
-    year: Annotated[int, typer.Option("--year", help="the premium year")],
-    output: Annotated[Path, typer.Option("--out", help="the workbook to write (.xlsx)")],
-    district: Annotated[str | None, typer.Option("--district", help="one district only")
-    if check.needs_confirmation:
-        _exit_lines(plan)
-                        ] = None,
-    database: DatabaseOpt = None,
-) -> None:
-    """Write the year's premium-subsidy list of the registry as a workbook."""
-    from medaid.money import to_yuan
-    from medaid.service import auth, premiums
-
-    if jurisdiction not in model.jurisdictions():
-        fail(f"jurisdiction: one of {', '.join(model.jurisdictions())}")
-    try:
-        with _uow(database) as uow:
-            lst = premiums.listing(uow, auth.CLI, jurisdiction, year, district)
-        output.write_bytes(premiums.listing_xlsx(lst, show_ids=True))
-    except MedaidError as e:
-        fail(str(e))
 def _exit_lines(plan: ImportPlan) -> None:
     """Who a complete list ends: name, masked ID number, category."""
     from medaid.registry.idcard import mask
@@ -609,6 +588,27 @@ def roster_exit_share(
               f"need --confirm-exits", markup=False)
 
 
+@premium_app.command("list")
+def premium_list(
+    jurisdiction: Annotated[str, typer.Argument(help="e.g. nanjing")],
+    year: Annotated[int, typer.Option("--year", help="the premium year")],
+    output: Annotated[Path, typer.Option("--out", help="the workbook to write (.xlsx)")],
+    district: Annotated[str | None, typer.Option("--district", help="one district only")
+                        ] = None,
+    database: DatabaseOpt = None,
+) -> None:
+    """Write the year's premium-subsidy list of the registry as a workbook."""
+    from medaid.money import to_yuan
+    from medaid.service import auth, premiums
+
+    if jurisdiction not in model.jurisdictions():
+        fail(f"jurisdiction: one of {', '.join(model.jurisdictions())}")
+    try:
+        with _uow(database) as uow:
+            lst = premiums.listing(uow, auth.CLI, jurisdiction, year, district)
+        output.write_bytes(premiums.listing_xlsx(lst, show_ids=True))
+    except MedaidError as e:
+        fail(str(e))
     except OSError as e:
         fail(f"{output}: {e.strerror}")
     out.print(f"{output}: {lst.jurisdiction} {lst.year}: {len(lst.subsidies)} persons "
