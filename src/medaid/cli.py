@@ -23,7 +23,8 @@ from medaid.audit import cli as audit_commands
 from medaid.batch import commands as batch_commands
 from medaid.errors import MedaidError
 from medaid.exits import fail
-from medaid.policy import conformance, explain, model
+from medaid.policy import amend, conformance, explain, model
+from medaid.policy import diff as policy_diff
 from medaid.policy.articles import ArticleNotFound
 from medaid.registry import roster, summary
 from medaid.registry.plan import ImportPlan
@@ -80,7 +81,7 @@ def settle(
     if lang not in ("zh", "en"):
         fail("--lang: zh or en")
     try:
-        extra = [model.load_policy(p) for p in policy_file or []]
+        extra = [amend.load(p) for p in policy_file or []]
         case = contract.parse_case(contract.parse_json(read_text(case_file)), extra)
         result = contract.settle_case(case)
     except MedaidError as e:
@@ -98,14 +99,34 @@ def policy_list() -> None:
 
 
 @policy_app.command("validate")
-def policy_validate(file: Annotated[Path, typer.Argument(help="a policy YAML file")]) -> None:
-    """Validate a policy file against the schema and its own references."""
+def policy_validate(file: Annotated[Path, typer.Argument(
+        help="a policy YAML file, or an amendment of one")]) -> None:
+    """Validate a policy file (or an amendment on its base) against the schema and its own
+    references."""
     try:
-        p = model.load_policy(file)
+        p = amend.load(file)
     except MedaidError as e:
         fail(str(e))
     out.print(f"ok: {file}: {p.jurisdiction} {p.spec.version}, in force from {p.in_force}, "
               f"{len(p.categories)} categories, {len(p.lines)} lines")
+
+
+@policy_app.command("diff")
+def policy_diff_command(
+    a: Annotated[str, typer.Argument(help="a policy: file, amendment, nanjing-2023 or nanjing")],
+    b: Annotated[str, typer.Argument(help="the other policy, as A")],
+    as_json: Annotated[bool, typer.Option("--json", help="the changes as JSON")] = False,
+) -> None:
+    """Two versions side by side, rule by rule: what changed, in Chinese."""
+    try:
+        found = policy_diff.diff(policy_diff.find(a), policy_diff.find(b))
+    except MedaidError as e:
+        fail(str(e))
+    if as_json:
+        sys.stdout.write(json.dumps(policy_diff.to_json(found), ensure_ascii=False, indent=2)
+                         + "\n")
+    else:
+        out.print(policy_diff.render(found), markup=False)
 
 
 @policy_app.command("show")

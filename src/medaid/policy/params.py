@@ -1,15 +1,21 @@
-"""Local parameters: the numbers a document leaves to local decision, resolved for a year.
+"""Local parameters: the numbers a document leaves to local decision, resolved for a visit.
 
 A value comes from, in order: the case's `local` override; the policy file's value for
-the visit's year; the policy file's default. None of these → `MissingParameter`, an
-error naming the parameter, never a guess. Money resolves to fen, ratios to basis points.
-Resolved lines are cached per year: a year's numbers never change within a case.
+the visit — the one for its year (`year:`), or the latest in force on its date (`from:`);
+the policy file's default. None of these → `MissingParameter`, an error naming the
+parameter, never a guess. Money resolves to fen, ratios to basis points.
+
+A visit is named by its date, or by its year where a calculation works a whole year at
+once; a year is refused for a parameter whose value changes inside it. Resolved numbers
+are cached per period: a year, cut at the dates the policy's values change.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 
 from medaid.errors import InputError, MissingParameter, PolicyError
@@ -26,7 +32,10 @@ from medaid.policy.structured import (
     parse_ratio,
 )
 
-__all__ = ["Curve", "Num", "Params", "ResolvedLine"]
+__all__ = ["Curve", "Num", "Params", "ResolvedLine", "When"]
+
+When = int | date  # a visit's date, or a whole year
+Period = tuple[int, int]  # (year, how many of the year's change dates have passed; −1: all year)
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,8 +54,22 @@ class Params:
         self.policy = policy
         self.local = local
         self.bounds = bounds  # False: read values as given (conformance judges them itself)
-        self._cache: dict[tuple[str, int], object] = {}
-        self._lines: dict[tuple[int, int], ResolvedLine] = {}
+        self._cache: dict[tuple[str, Period], object] = {}
+        self._lines: dict[tuple[int, Period], ResolvedLine] = {}
+        # the dates inside a year (not 1 January) at which some value of the policy changes
+        self._changes = sorted({v.since for p in policy.spec.parameters.values()
+                                for v in p.values if v.since is not None
+                                and (v.since.month, v.since.day) != (1, 1)})
+
+    def period(self, when: When) -> Period:
+        """The cache key of a visit: its year, and how many of the year's changes apply
+        (−1: the year has none, or a whole year is asked for)."""
+        if isinstance(when, int):
+            return when, -1
+        start = bisect_right(self._changes, date(when.year, 1, 1))
+        if start == bisect_right(self._changes, date(when.year, 12, 31)):
+            return when.year, -1
+        return when.year, bisect_right(self._changes, when) - start
 
     # -- raw values -----------------------------------------------------------------
     def _declared(self, name: str, needed_by: str) -> s.Parameter:
@@ -55,44 +78,44 @@ class Params:
             raise PolicyError(f"{self.policy.path}: {needed_by} uses undeclared parameter {name}")
         return p
 
-    def _raw(self, name: str, year: int, needed_by: str) -> tuple[object, str]:
+    def _raw(self, name: str, when: When, needed_by: str) -> tuple[object, str]:
         """The raw value and the path to report errors against."""
         p = self._declared(name, needed_by)
         if name in self.local:
             return self.local[name], f"local.{name}"
-        for v in p.values:
-            if v.year == year:
-                return v.value, f"{self.policy.path}: parameters.{name}"
+        found = _value(p, name, when)
+        if found is not None:
+            return found.value, f"{self.policy.path}: parameters.{name} ({found.when})"
         if p.default is not None:
             return p.default, f"{self.policy.path}: parameters.{name}"
         raise MissingParameter(self.policy.jurisdiction, name, needed_by)
 
-    def money(self, name: str, year: int, needed_by: str) -> int:
-        key = (name, year)
+    def money(self, name: str, when: When, needed_by: str) -> int:
+        key = (name, self.period(when))
         if key not in self._cache:
-            raw, path = self._raw(name, year, needed_by)
-            fen = self.amount(raw, year, needed_by) if isinstance(raw, s.ParamRef) \
+            raw, path = self._raw(name, when, needed_by)
+            fen = self.amount(raw, when, needed_by) if isinstance(raw, s.ParamRef) \
                 else parse_money(raw, path)
-            self._bounds(name, Decimal(fen) / 100, path, year)
+            self._bounds(name, Decimal(fen) / 100, path, when)
             self._cache[key] = fen
         value = self._cache[key]
         assert isinstance(value, int)
         return value
 
-    def ratio(self, name: str, year: int, needed_by: str) -> int:
-        key = (name, year)
+    def ratio(self, name: str, when: When, needed_by: str) -> int:
+        key = (name, self.period(when))
         if key not in self._cache:
-            raw, path = self._raw(name, year, needed_by)
+            raw, path = self._raw(name, when, needed_by)
             if isinstance(raw, s.ParamRef):
                 raise PolicyError(f"parameters.{name}: a ratio cannot refer to a parameter")
             bp = parse_ratio(raw, path)
-            self._bounds(name, Decimal(bp) / BP, path, year)
+            self._bounds(name, Decimal(bp) / BP, path, when)
             self._cache[key] = bp
         value = self._cache[key]
         assert isinstance(value, int)
         return value
 
-    def _bounds(self, name: str, value: Decimal, path: str, year: int) -> None:
+    def _bounds(self, name: str, value: Decimal, path: str, when: When) -> None:
         """The parameter's floor, ceiling and `below` (JS floors: key_cap ≥ 50% of basic_cap,
         low_income_ratio < key_ratio); a bound on a parameter nobody set is not checked."""
         p = self.policy.spec.parameters[name]
@@ -103,7 +126,7 @@ class Params:
         text = ""
         if isinstance(p.min, s.ParamRef):
             try:
-                floor = Decimal(self.amount(p.min, year, name)) / 100
+                floor = Decimal(self.amount(p.min, when, name)) / 100
             except MissingParameter:
                 floor = None
             text = f"{floor} ({p.min.times:%} of {p.min.param})" if floor is not None else ""
@@ -115,50 +138,50 @@ class Params:
             raise InputError(path, f"must be ≤ {p.max} ({why})")
         if p.below is not None:
             try:
-                limit = Decimal(self.ratio(p.below, year, name)) / BP
+                limit = Decimal(self.ratio(p.below, when, name)) / BP
             except MissingParameter:
                 return
             if value >= limit:
                 raise InputError(path, f"must be < {p.below} {limit} ({why})")
 
-    def critical_illness(self, year: int, needed_by: str) -> Curve:
-        key = ("critical_illness", year)
+    def critical_illness(self, when: When, needed_by: str) -> Curve:
+        key = ("critical_illness", self.period(when))
         if key not in self._cache:
-            raw, path = self._raw("critical_illness", year, needed_by)
+            raw, path = self._raw("critical_illness", when, needed_by)
             self._cache[key] = parse_critical_illness(raw, path)
         value = self._cache[key]
         assert isinstance(value, Curve)
         return value
 
-    def basic_insurance(self, year: int, needed_by: str) -> BasicInsurance:
-        key = ("basic_insurance", year)
+    def basic_insurance(self, when: When, needed_by: str) -> BasicInsurance:
+        key = ("basic_insurance", self.period(when))
         if key not in self._cache:
-            raw, path = self._raw("basic_insurance", year, needed_by)
+            raw, path = self._raw("basic_insurance", when, needed_by)
             self._cache[key] = parse_basic_insurance(raw, path)
         value = self._cache[key]
         assert isinstance(value, BasicInsurance)
         return value
 
     # -- policy numbers -------------------------------------------------------------
-    def amount(self, a: s.Amount, year: int, needed_by: str) -> int:
+    def amount(self, a: s.Amount, when: When, needed_by: str) -> int:
         if isinstance(a, s.ParamRef):
-            base = self.money(a.param, year, needed_by)
+            base = self.money(a.param, when, needed_by)
             return (2 * base * to_bp(a.times) + BP) // (2 * BP)
         return to_fen(a)
 
-    def ratio_of(self, r: s.Ratio, year: int, needed_by: str) -> int:
+    def ratio_of(self, r: s.Ratio, when: When, needed_by: str) -> int:
         if isinstance(r, s.ParamRef):
-            return self.ratio(r.param, year, needed_by) * to_bp(r.times) // BP
+            return self.ratio(r.param, when, needed_by) * to_bp(r.times) // BP
         return to_bp(r)
 
     def curve(self, deductible: s.Amount, segments: list[s.Segment], caps: list[s.Cap],
-              year: int, needed_by: str) -> tuple[Curve, tuple[tuple[str, int], ...]]:
+              when: When, needed_by: str) -> tuple[Curve, tuple[tuple[str, int], ...]]:
         resolved_caps = tuple((c.pool, amount) for c in caps
-                              if (amount := self._cap(c, year, needed_by)) is not None)
+                              if (amount := self._cap(c, when, needed_by)) is not None)
         segs: list[tuple[int | None, int]] = []
         prev = 0
         for seg in segments:
-            bp = self.ratio_of(seg.ratio, year, needed_by)
+            bp = self.ratio_of(seg.ratio, when, needed_by)
             if seg.upto is None:
                 segs.append((None, bp))
                 break
@@ -166,38 +189,60 @@ class Params:
             segs.append((top - prev, bp))
             prev = top
         # caps are payout limits, never part of F (RULES §3): they stay beside the curve
-        return Curve(self.amount(deductible, year, needed_by), tuple(segs), None), resolved_caps
+        return Curve(self.amount(deductible, when, needed_by), tuple(segs), None), resolved_caps
 
-    def _cap(self, cap: s.Cap, year: int, needed_by: str) -> int | None:
+    def _cap(self, cap: s.Cap, when: When, needed_by: str) -> int | None:
         try:
-            return self.amount(cap.amount, year, needed_by)
+            return self.amount(cap.amount, when, needed_by)
         except MissingParameter:
             if cap.optional:
                 return None
             raise
 
-    def tilted(self, year: int) -> tuple[Curve, tuple[tuple[str, int], ...]]:
-        """The tilted-assistance curve and caps of a year (the policy must define it)."""
-        key = (-1, year)
+    def tilted(self, when: When) -> tuple[Curve, tuple[tuple[str, int], ...]]:
+        """The tilted-assistance curve and caps of a visit (the policy must define it)."""
+        key = (-1, self.period(when))
         found = self._lines.get(key)
         if found is None:
             cfg = self.policy.spec.tilted
             assert cfg is not None
-            curve, caps = self.curve(cfg.deductible, cfg.segments, cfg.caps, year, cfg.rule)
+            curve, caps = self.curve(cfg.deductible, cfg.segments, cfg.caps, when, cfg.rule)
             found = self._lines[key] = ResolvedLine(None, curve, caps, None)
         assert found.curve is not None
         return found.curve, found.caps
 
-    def line(self, line: Line, year: int) -> ResolvedLine:
-        key = (line.index, year)
+    def line(self, line: Line, when: When) -> ResolvedLine:
+        key = (line.index, self.period(when))
         found = self._lines.get(key)
         if found is None:
             spec = line.spec
             if spec.grant is not None:
-                found = ResolvedLine(line, None, (), self.amount(spec.grant, year, line.rule))
+                found = ResolvedLine(line, None, (), self.amount(spec.grant, when, line.rule))
             else:
-                curve, caps = self.curve(spec.deductible, spec.segments, spec.caps, year,
+                curve, caps = self.curve(spec.deductible, spec.segments, spec.caps, when,
                                          line.rule)
                 found = ResolvedLine(line, curve, caps, None)
             self._lines[key] = found
         return found
+
+
+def _value(p: s.Parameter, name: str, when: When) -> s.ParamValue | None:
+    """The policy file's value for a visit: the one for its year, or the latest in force
+    on its date; None when none applies. A whole year cannot take a value that changes
+    inside it."""
+    year = when if isinstance(when, int) else when.year
+    dated = sorted((v for v in p.values if v.since is not None), key=lambda v: v.since or date.min)
+    if not dated:
+        return next((v for v in p.values if v.year == year), None)
+    if isinstance(when, int):
+        inside = [v.since for v in dated if v.since and v.since.year == when
+                  and (v.since.month, v.since.day) != (1, 1)]
+        if inside:
+            raise PolicyError(f"parameters.{name}: 取值于{inside[0]}变更，须按就诊日期取值，"
+                              f"不能按{when}年全年取值")
+        when = date(when, 1, 1)
+    found = None
+    for v in dated:
+        if v.since is not None and v.since <= when:
+            found = v
+    return found

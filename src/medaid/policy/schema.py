@@ -179,9 +179,26 @@ class CriticalIllnessTilt(Cited):
 
 
 class ParamValue(Strict):
-    year: int
+    """One value and its source: for the visits of one calendar year (`year`: e.g. the
+    previous year's income), or in force from a date until the parameter's next value
+    (`from`, as OpenFisca dates parameters: a raised cap from 2024-07-01)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    year: int | None = None
+    since: date | None = Field(default=None, alias="from")
     value: Decimal | ParamRef
     source: str
+
+    @model_validator(mode="after")
+    def _dated(self) -> ParamValue:
+        if (self.year is None) == (self.since is None):
+            raise ValueError("a value has either a year or a from date, exactly one")
+        return self
+
+    @property
+    def when(self) -> str:
+        return str(self.year) if self.year is not None else f"自{self.since}起"
 
 
 class Parameter(Strict):
@@ -191,7 +208,7 @@ class Parameter(Strict):
     # a number, a reference to another parameter, or a mapping for a structured type
     default: Annotated[Decimal | ParamRef | dict[str, object] | None,
                        Field(union_mode="left_to_right")] = None
-    values: list[ParamValue] = []  # by the year of the visit (e.g. the previous year's income)
+    values: list[ParamValue] = []  # by the year or the date of the visit (`ParamValue`)
     # floors and ceilings; a floor may be a share of another parameter (JS: key_cap ≥ 50%
     # of basic_cap), and `below` names a parameter this one must stay strictly under (JS:
     # low_income_ratio < key_ratio); both are checked when the value is used
@@ -204,6 +221,11 @@ class Parameter(Strict):
     def _sourced(self) -> Parameter:
         if self.default is not None and not self.source:
             raise ValueError("a default needs its source")
+        if len({v.year is None for v in self.values}) > 1:
+            raise ValueError("values are dated by year or by from date, not both")
+        keys = [v.year if v.year is not None else v.since for v in self.values]
+        if len(set(keys)) != len(keys):
+            raise ValueError("two values for the same year or from date")
         return self
 
 

@@ -1,0 +1,150 @@
+"""Amendments: a city's yearly change as a few dated lines on top of a base policy, not a
+copy of the file.
+
+An amendment names its base (`amends: nanjing-2023`, a shipped policy's file name, or a
+path relative to the amendment) and gives only what changes; the result is validated as a
+whole policy file. How the two merge:
+
+- a mapping merges key by key (`parameters`, `parameters.<name>`, `tilted`, `windows`…);
+- a list whose entries carry an `id` (categories) or a `rule` (lines, refusals) merges
+  entry by entry: an entry the base has (same id or rule) takes the fields given, another
+  is added at the end, and `removed: true` drops it. Where one rule id names several
+  entries, `match:` picks one by its other fields (`match: {kinds: [inpatient]}`);
+- a parameter's `values` merge by `year` or `from` date: a new dated value is added, one
+  for a date the base has replaces it;
+- anything else (a number, a list of segments) replaces the base's.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from medaid.errors import PolicyError
+from medaid.policy import model
+from medaid.policy import schema as s
+
+AMENDS = "amends"
+KEYS = ("id", "rule")  # what identifies an entry of a list, in this order
+SHIPPED_SUFFIX = ".yaml"
+
+
+def load(path: str | Path) -> model.Policy:
+    """A policy file or an amendment, validated and compiled."""
+    text = model.read_file(path)
+    data = model.yaml_mapping(text, str(path), "policy")
+    if AMENDS not in data:
+        return model.parse_policy(text, str(path))
+    merged = resolve(data, Path(path), (str(path),))
+    try:
+        spec = s.PolicyFile.model_validate(merged)
+    except ValidationError as e:
+        first = e.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        message = "unknown key" if first["type"] == "extra_forbidden" else first["msg"]
+        raise PolicyError(f"{path} (amending {data[AMENDS]}): {where}: {message}") from None
+    try:
+        return model.compile_policy(spec, str(path))
+    except PolicyError as e:
+        raise PolicyError(f"{path} (amending {data[AMENDS]}): {e}") from None
+
+
+def resolve(data: dict[str, Any], path: Path, seen: tuple[str, ...]) -> dict[str, Any]:
+    """The whole policy mapping an amendment stands for (its base may itself amend)."""
+    name = data[AMENDS]
+    if not isinstance(name, str) or not name:
+        raise PolicyError(f"{path}: amends: the base policy's name (nanjing-2023) or file")
+    base_text, base_path = _base_text(name, path)
+    if base_path in seen:
+        raise PolicyError(f"{path}: amends: {name} amends itself ({' → '.join(seen)})")
+    base = model.yaml_mapping(base_text, base_path, "policy")
+    if AMENDS in base:
+        base = resolve(base, Path(base_path), (*seen, base_path))
+    change = {k: v for k, v in data.items() if k != AMENDS}
+    merged: dict[str, Any] = merge(base, change, AMENDS)
+    return merged
+
+
+def _base_text(name: str, path: Path) -> tuple[str, str]:
+    local = path.parent / name
+    for candidate in (local, local.with_name(local.name + SHIPPED_SUFFIX)):
+        if candidate.is_file():
+            return model.read_file(candidate), str(candidate)
+    shipped = resources.files("medaid") / "policies" / f"{name}{SHIPPED_SUFFIX}"
+    if shipped.is_file():
+        return shipped.read_text(encoding="utf-8"), f"policies/{name}{SHIPPED_SUFFIX}"
+    known = sorted(f.name.removesuffix(SHIPPED_SUFFIX)
+                   for f in (resources.files("medaid") / "policies").iterdir()
+                   if f.name.endswith(SHIPPED_SUFFIX))
+    raise PolicyError(f"{path}: amends: no policy {name!r} (shipped: {', '.join(known)}; "
+                      "or a file beside the amendment)")
+
+
+def merge(base: Any, change: Any, where: str) -> Any:
+    """`change` applied on top of `base` (module docstring)."""
+    if isinstance(base, dict) and isinstance(change, dict):
+        out = dict(base)
+        for key, value in change.items():
+            here = f"{where}.{key}"
+            if key == "values" and isinstance(value, list) and isinstance(base.get(key), list):
+                out[key] = _merge_values(base[key], value, here)
+            elif key in out:
+                out[key] = merge(out[key], value, here)
+            else:
+                out[key] = value
+        return out
+    if isinstance(base, list) and isinstance(change, list) and _keyed(base) and _keyed(change):
+        return _merge_entries(base, change, where)
+    return change
+
+
+def _keyed(items: list[Any]) -> bool:
+    return bool(items) and all(isinstance(i, dict) and any(k in i for k in KEYS) for i in items)
+
+
+def _key(entry: dict[str, Any]) -> tuple[str, Any]:
+    name = next(k for k in KEYS if k in entry)
+    return name, entry[name]
+
+
+def _merge_entries(base: list[Any], change: list[Any], where: str) -> list[Any]:
+    out = list(base)
+    for entry in change:
+        key = _key(entry)
+        match = entry.get("match") or {}
+        if not isinstance(match, dict):
+            raise PolicyError(f"{where}: match: a mapping of the entry's fields")
+        found = [i for i, b in enumerate(out) if isinstance(b, dict) and _key(b) == key
+                 and all(b.get(f) == v for f, v in match.items())]
+        body = {k: v for k, v in entry.items() if k not in ("match", "removed")}
+        if len(found) > 1:
+            raise PolicyError(f"{where}: {key[0]} {key[1]} 在原文件中对应{len(found)}项，"
+                              "请用 match 指明哪一项（如 match: {kinds: [inpatient]}）")
+        if entry.get("removed"):
+            if not found:
+                raise PolicyError(f"{where}: {key[0]} {key[1]}: 原文件中没有此项，无从删除")
+            del out[found[0]]
+        elif found:
+            out[found[0]] = merge(out[found[0]], body, f"{where}[{key[1]}]")
+        elif match:
+            raise PolicyError(f"{where}: {key[0]} {key[1]}: 原文件中没有符合 match 的项")
+        else:
+            out.append(body)
+    return out
+
+
+def _when(value: Any) -> Any:
+    return (value.get("year"), value.get("from")) if isinstance(value, dict) else None
+
+
+def _merge_values(base: list[Any], change: list[Any], where: str) -> list[Any]:
+    """A parameter's dated values: by year or from date, the amendment's winning."""
+    out = {_when(v): v for v in base}
+    for v in change:
+        if _when(v) is None or _when(v) == (None, None):
+            raise PolicyError(f"{where}: a value needs its year or from date")
+        out[_when(v)] = v
+    return list(out.values())

@@ -1,0 +1,284 @@
+"""Two versions of a policy side by side, rule by rule (`medaid policy diff A B`).
+
+A change names where it is (a line by its rule id and article, a parameter by its name, a
+category by its id, any other section by its key), whether it was added, removed or
+changed, and for a change each field's two values, as exact text in Chinese (yuan, ratios
+as percentages, a parameter's values with their dates and sources).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from medaid.money import MoneyError, fmt, fmt_ratio, to_bp, to_fen
+from medaid.policy import model
+
+CHANGE = {"added": "新增", "removed": "删除", "changed": "修改"}
+SECTIONS = {
+    "document": "文件", "categories": "救助对象类别", "lines": "救助规则",
+    "refusals": "不予救助", "parameters": "参数", "tilted": "倾斜救助",
+    "windows": "身份起止", "referral": "转诊", "critical_illness_tilt": "大病保险倾斜",
+    "premium_subsidy": "参保资助", "pools": "累计池", "kind_fallback": "就诊类型归并",
+    "monitoring": "双预警", "funds": "资金管理", "indicators": "控费指标",
+    "framework": "框架", "rounding": "舍入", "name": "名称", "version": "版本",
+    "in_force": "施行日期", "jurisdiction": "统筹区",
+}
+FIELDS = {
+    "categories": "救助对象", "kinds": "就诊类型", "deductible": "起付标准",
+    "segments": "分段比例", "caps": "限额", "grant": "定额救助", "base": "救助基数",
+    "pool": "累计池", "flags": "就诊条件", "disability_grades": "残疾等级",
+    "exclusive": "排他适用", "alternative": "就高不叠加", "tier": "层级", "article": "条款",
+    "label": "名称", "reason": "理由", "type": "类型", "source": "来源", "default": "默认值",
+    "values": "取值", "min": "下限", "max": "上限", "below": "须低于", "used_by": "使用规则",
+    "referral": "转诊", "locations": "就医地", "requires_application": "须申请",
+    "lookback_months": "追溯月数", "defined": "已规定", "ratio_points": "比例增减（百分点）",
+    "deductible_share": "起付标准比例", "shares": "资助比例", "idet_type": "人员类别代码",
+    "js_class": "省框架类别", "title": "标题", "file": "文本",
+}
+RATIO_KEYS = frozenset({"ratio", "share", "deductible_share", "times", "max_share"})
+MONEY_KEYS = frozenset({"upto", "deductible", "amount", "grant"})
+KEYED = {"categories": "id", "lines": "rule", "refusals": "rule"}
+
+
+@dataclass
+class Field:
+    field: str
+    label: str
+    a: Any
+    b: Any
+    a_text: str
+    b_text: str
+
+
+@dataclass
+class Change:
+    section: str  # a top-level key of the policy file
+    key: str  # the rule id, category id, parameter name; "" for a whole section
+    change: str  # added, removed, changed
+    rule: str | None = None
+    article: str | None = None
+    label: str | None = None
+    fields: list[Field] = field(default_factory=list)
+
+
+@dataclass
+class Diff:
+    a: dict[str, str]
+    b: dict[str, str]
+    changes: list[Change]
+
+
+def find(name: str) -> model.Policy:
+    """A policy by file (a policy or an amendment), shipped file name (nanjing-2023) or
+    jurisdiction (its latest version)."""
+    from medaid.policy import amend, explain
+
+    if Path(name).is_file():
+        return amend.load(name)
+    for p in model.shipped():
+        if Path(p.path).stem == name:
+            return p
+    return explain.find_policy(name)
+
+
+def _head(p: model.Policy) -> dict[str, str]:
+    return {"jurisdiction": p.jurisdiction, "name": p.spec.name, "version": p.spec.version,
+            "in_force": p.in_force.isoformat(), "path": p.path,
+            "document": p.spec.document.title}
+
+
+def diff(a: model.Policy, b: model.Policy) -> Diff:
+    da = a.spec.model_dump(mode="json", by_alias=True)
+    db = b.spec.model_dump(mode="json", by_alias=True)
+    changes: list[Change] = []
+    for key in [*da, *(k for k in db if k not in da)]:
+        x, y = da.get(key), db.get(key)
+        if x == y:
+            continue
+        if key in KEYED:
+            changes += _entries(key, x or [], y or [], KEYED[key])
+        elif key == "parameters":
+            changes += _parameters(x or {}, y or {})
+        elif isinstance(x, dict) and isinstance(y, dict) and key not in ("document",):
+            changes.append(_section(key, x, y))
+        else:
+            changes.append(Change(key, "", "changed" if x is not None and y is not None
+                                  else ("added" if x is None else "removed"),
+                                  fields=[_field(key, x, y)]))
+    return Diff(_head(a), _head(b), changes)
+
+
+def _section(key: str, x: dict[str, Any], y: dict[str, Any]) -> Change:
+    fields = [_field(k, x.get(k), y.get(k)) for k in [*x, *(k for k in y if k not in x)]
+              if x.get(k) != y.get(k)]
+    return Change(key, "", "changed", rule=y.get("rule") or x.get("rule"),
+                  article=y.get("article") or x.get("article"), fields=fields)
+
+
+def _entries(section: str, xs: list[dict[str, Any]], ys: list[dict[str, Any]],
+             by: str) -> list[Change]:
+    """Entries paired by id or rule id, the n-th of a rule with the n-th of the same rule."""
+    def index(items: list[dict[str, Any]]) -> dict[tuple[str, int], dict[str, Any]]:
+        seen: dict[str, int] = {}
+        out = {}
+        for item in items:
+            k = str(item[by])
+            out[(k, seen.get(k, 0))] = item
+            seen[k] = seen.get(k, 0) + 1
+        return out
+
+    ix, iy = index(xs), index(ys)
+    out = []
+    for k in [*ix, *(k for k in iy if k not in ix)]:
+        x, y = ix.get(k), iy.get(k)
+        if x == y:
+            continue
+        one = y if y is not None else x
+        assert one is not None
+        c = Change(section, k[0], "added" if x is None else "removed" if y is None else "changed",
+                   rule=one.get("rule"), article=one.get("article"), label=one.get("label"))
+        if x is not None and y is not None:
+            c.fields = [_field(f, x.get(f), y.get(f)) for f in [*x, *(f for f in y if f not in x)]
+                        if x.get(f) != y.get(f)]
+        else:
+            c.fields = [_field(f, v if x is not None else None, v if y is not None else None)
+                        for f, v in one.items() if f not in (by, "article") and v not in
+                        (None, [], {}, False)]
+        out.append(c)
+    return out
+
+
+def _when(v: dict[str, Any]) -> str:
+    return str(v["year"]) if v.get("year") is not None else f"自{v['from']}起"
+
+
+def _parameters(xs: dict[str, Any], ys: dict[str, Any]) -> list[Change]:
+    out = []
+    for name in [*xs, *(n for n in ys if n not in xs)]:
+        x, y = xs.get(name), ys.get(name)
+        if x == y:
+            continue
+        one = y if y is not None else x
+        assert one is not None
+        c = Change("parameters", name, "added" if x is None else "removed" if y is None
+                   else "changed", label=one.get("label"))
+        x, y = x or {}, y or {}
+        for f in [*x, *(f for f in y if f not in x)]:
+            if f == "values" or x.get(f) == y.get(f):
+                continue
+            c.fields.append(_field(f, x.get(f), y.get(f), ratio=one.get("type") == "ratio"))
+        vx = {_when(v): v for v in x.get("values", [])}
+        vy = {_when(v): v for v in y.get("values", [])}
+        for when in [*vx, *(w for w in vy if w not in vx)]:
+            a, b = vx.get(when), vy.get(when)
+            if a != b:
+                c.fields.append(_field(f"values[{when}]", a, b, ratio=one.get("type") == "ratio",
+                                       label=f"取值 {when}"))
+        out.append(c)
+    return out
+
+
+def _field(key: str, a: Any, b: Any, ratio: bool = False, label: str | None = None) -> Field:
+    return Field(key, label or FIELDS.get(key, SECTIONS.get(key, key)), a, b,
+                 text(key, a, ratio), text(key, b, ratio))
+
+
+def _number(value: Any, ratio: bool) -> str:
+    try:
+        d = Decimal(str(value))
+        return fmt_ratio(to_bp(d)) if ratio else f"{fmt(to_fen(d))}元"
+    except (InvalidOperation, MoneyError):
+        return str(value)
+
+
+def text(key: str, value: Any, ratio: bool = False) -> str:
+    """A value of the policy file as a reader reads it."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, dict):
+        if set(value) >= {"param"} and set(value) <= {"param", "times"}:
+            times = Decimal(str(value.get("times", 1)))
+            return value["param"] if times == 1 else f"{fmt_ratio(to_bp(times))} × {value['param']}"
+        if "value" in value and "source" in value:  # a parameter's dated value
+            return f"{text('value', value['value'], ratio)}（{value['source']}）"
+        return "，".join(f"{FIELDS.get(k, k)} {text(k, v, ratio)}" for k, v in value.items()
+                        if v not in (None, [], {}))
+    if isinstance(value, list):
+        if key == "segments":
+            return _segments(value)
+        if key == "caps":
+            return "；".join(f"{c['pool']} {text('amount', c['amount'])}"
+                            + ("（设定时）" if c.get("optional") else "") for c in value) or "无"
+        return "、".join(text(key, v, ratio) for v in value) if value else "无"
+    if key in ("categories", "kinds") and value == "*":
+        return "全部"
+    if key in RATIO_KEYS or (ratio and key in ("value", "default", "min", "max")):
+        return _number(value, ratio=True)
+    if key in MONEY_KEYS or key in ("value", "default", "min", "max"):
+        return _number(value, ratio=False)
+    return str(value)
+
+
+def _segments(segs: list[dict[str, Any]]) -> str:
+    parts = []
+    for i, g in enumerate(segs):
+        r = text("ratio", g["ratio"])
+        if g.get("upto") is not None:
+            parts.append(f"{text('upto', g['upto'])}以内{r}")
+        else:
+            parts.append(f"以上{r}" if i else r)
+    if segs and segs[-1].get("upto") is not None:
+        parts.append("以上不救助")
+    return "，".join(parts) or "无"
+
+
+# -- output ---------------------------------------------------------------------------
+
+
+def _title(h: dict[str, str]) -> str:
+    return f"{h['name']} {h['version']}（{h['path']}，自{h['in_force']}起施行）"
+
+
+def where(c: Change) -> str:
+    section = SECTIONS.get(c.section, c.section)
+    if c.section == "parameters":
+        return f"参数 {c.key}" + (f"（{c.label}）" if c.label else "")
+    if c.section == "categories":
+        return f"救助对象类别 {c.key}" + (f"（{c.label}）" if c.label else "")
+    if c.rule:
+        article = c.article or ""
+        if article and not article.startswith("（"):
+            article = f"（{article}）"
+        return f"规则 {c.rule}{article}" + ("" if c.section == "lines" else f" {section}")
+    return section
+
+
+def render(d: Diff) -> str:
+    lines = [f"甲：{_title(d.a)}", f"乙：{_title(d.b)}", ""]
+    if not d.changes:
+        lines.append("两个版本相同。")
+        return "\n".join(lines)
+    for c in d.changes:
+        lines.append(f"{where(c)} {CHANGE[c.change]}")
+        for f in c.fields:
+            if c.change == "changed":
+                lines.append(f"  {f.label}：{f.a_text} → {f.b_text}")
+            else:
+                lines.append(f"  {f.label}：{f.b_text if c.change == 'added' else f.a_text}")
+    lines += ["", f"共{len(d.changes)}处变更。"]
+    return "\n".join(lines)
+
+
+def to_json(d: Diff) -> dict[str, Any]:
+    return {"a": d.a, "b": d.b, "changes": [
+        {**{k: v for k, v in asdict(c).items() if k != "fields"}, "where": where(c),
+         "change_label": CHANGE[c.change], "fields": [asdict(f) for f in c.fields]}
+        for c in d.changes]}
+
+
+__all__ = ["Change", "Diff", "Field", "diff", "find", "render", "to_json"]
