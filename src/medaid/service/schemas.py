@@ -152,12 +152,7 @@ class ParameterIn(BaseModel):
     jurisdiction: str
     name: str = Field(description="a local parameter the jurisdiction's policy declares")
     year: int | None = Field(None, description="the visits' year it applies to; null: any")
-    mode: Literal["complete", "incremental"] = Field(
-        description="complete: the department's complete list (who is absent exits); "
-                    "incremental: only who is listed (nobody exits)")
     value: Any
-    confirm_exits: bool = Field(False, description="apply a complete list that ends more "
-                                "than the district's exit share (roster_exit_confirm_percent)")
     source: str = Field(description="where the value comes from")
 
 
@@ -184,7 +179,12 @@ class RostersIn(BaseModel):
     district: str = Field(description="6-digit administrative-division code")
     department: str | None = Field(None, description="for records that name none")
     month: str | None = Field(None, description="YYYY-MM; the current month by default")
+    mode: Literal["complete", "incremental"] = Field(
+        description="complete: the department's complete list (who is absent exits); "
+                    "incremental: only who is listed (nobody exits)")
     dry_run: bool = False
+    confirm_exits: bool = Field(False, description="apply a complete list that ends more "
+                                "than the district's exit share (roster_exit_confirm_percent)")
     records: list[RosterRecordIn]
 
 
