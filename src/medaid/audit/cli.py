@@ -58,7 +58,7 @@ def audit_payments(
     from medaid.audit import export as reading
     from medaid.audit import roster as rosters
     from medaid.errors import MedaidError
-    from medaid.policy import model
+    from medaid.policy import amend, model
 
     t0 = time.perf_counter()
     if rounding not in (None, "per_visit", "cumulative"):
@@ -68,7 +68,7 @@ def audit_payments(
     except ValueError as e:
         fail(str(e))
     try:
-        extra = [model.load_policy(p) for p in policy_file or []]
+        extra = [amend.load(p) for p in policy_file or []]
         versions = model.versions(policy, extra)
         if not versions:
             known = sorted({*model.jurisdictions(), *(p.jurisdiction for p in extra)})

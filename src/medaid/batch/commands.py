@@ -136,11 +136,11 @@ def simulate(
     from medaid.batch.memory import keep_freed_memory
     from medaid.batch.stream import Scenario
     from medaid.batch.verify import EngineDifference
-    from medaid.policy import model
+    from medaid.policy import amend, model
     from medaid.policy.reform import load_reform
 
     keep_freed_memory()
-    extra = [model.load_policy(p) for p in policy_file or []]
+    extra = [amend.load(p) for p in policy_file or []]
     versions = model.versions(policy, extra)
     if not versions:
         known = sorted({*model.jurisdictions(), *(p.jurisdiction for p in extra)})
@@ -221,11 +221,11 @@ def reform(
         "--policy-file", help="a policy file of the same schema (repeatable)")] = None,
 ) -> None:
     """Apply a reform file and print the policy it makes, as a policy file (docs/REFORMS.md)."""
-    from medaid.policy import model
+    from medaid.policy import amend, model
     from medaid.policy.reform import load_reform, reformed_yaml
 
     found = load_reform(reform_file)
-    extra = [model.load_policy(p) for p in policy_file or []]
+    extra = [amend.load(p) for p in policy_file or []]
     versions = model.versions(found.jurisdiction, extra)
     if not versions:
         raise InputError(f"{reform_file}: policy", f"unknown jurisdiction {found.jurisdiction!r}")
