@@ -23,7 +23,8 @@ def test_sign_in_sets_a_strict_httponly_cookie_and_shows_the_roles_menu(
         page: Any, server: Server) -> None:
     browser_sign_in(page, server, "caseworker")
     assert page.locator("header nav a").all_inner_texts() == [
-        "人员", "结算", "名单导入", "申请", "预警", "慈善", "资金", "指标", "政策"]
+        "人员", "结算", "名单导入", "申请", "预警", "慈善", "资金", "指标", "人员名单", "结算清单",
+        "政策"]
     cookie = next(c for c in page.context.cookies() if c["name"] == "medaid_session")
     assert (cookie["httpOnly"], cookie["sameSite"], cookie["secure"]) == (True, "Strict", False)
     assert page.evaluate("document.cookie").find("medaid_session") == -1  # not readable by JS

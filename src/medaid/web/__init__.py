@@ -19,12 +19,15 @@ from medaid.web import (
     audit,
     charity,
     funds,
+    home,
     indicators,
+    lists,
     persons,
     policy,
     rosters,
     settle,
     signin,
+    slip,
     warnings,
 )
 
@@ -33,8 +36,8 @@ STATIC = Path(__file__).parent / "static"
 router = APIRouter(include_in_schema=False)
 # The menu lists the casework pages in the order their modules register them (imported
 # above; charity imports warnings, so 预警 comes before 慈善).
-for module in (signin, persons, settle, rosters, policy, applications, warnings, charity, funds,
-               indicators, audit):
+for module in (signin, home, persons, slip, settle, rosters, policy, applications, warnings, charity,
+               lists, funds, indicators, audit):
     router.include_router(module.router)
 
 

@@ -13,16 +13,16 @@ from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 
 from medaid import clock
 from medaid.errors import InputError
 from medaid.policy import model
 from medaid.registry import idcard
-from medaid.service import auth, records, settlements, wire
+from medaid.service import auth, records, settlements
 from medaid.service.auth import READ_ALL, Actor
 from medaid.service.uow import UnitOfWork
-from medaid.store.models import Person
+from medaid.store.models import Institution, Person, Settlement
 from medaid.web.guard import Visitor
 from medaid.web.render import page, render
 from medaid.web.views import MONTHS, amount_rows, pool_bars, timeline
@@ -87,34 +87,37 @@ async def search_results(request: Request) -> Response:
     return await page(request, "persons", work, form=True)
 
 
+def hospital_names(uow: UnitOfWork, codes: set[str]) -> dict[str, str]:
+    return {code: name for code, name in uow.session.execute(
+        select(Institution.code, Institution.name).where(Institution.code.in_(codes)))}
+
+
 PsnNo = Annotated[str, Path(max_length=40)]
+
+
+def latest_year(uow: UnitOfWork, psn_no: str) -> int:
+    """The year a person's page opens on: the latest with a settlement, not after this
+    year; this year when there is none."""
+    this_year = clock.today().year
+    found = uow.session.scalar(select(func.max(Settlement.year)).where(
+        Settlement.psn_no == psn_no, Settlement.year <= this_year))
+    return int(found) if found is not None else this_year
 
 
 @router.get("/persons/{psn_no}")
 async def person_page(psn_no: PsnNo, request: Request,
                       year: Annotated[int | None, Query(ge=1990, le=2100)] = None) -> Response:
-    shown = year or clock.today().year
-
     def work(uow: UnitOfWork, who: Visitor) -> Response:
+        shown = year or latest_year(uow, psn_no)
         data = records.person_year(uow, who.actor, psn_no, shown)  # scope, masking, audit
         person = settlements.find_person(uow, psn_no)
         policy = model.in_force(model.versions(person.jurisdiction), date(shown, 12, 31))
         rows = [] if policy is None else timeline(policy, person.person, shown)
         return render(who, "person.html", active="persons", p=data, year=shown,
                       timeline=rows, months=MONTHS, bars=pool_bars(data["pools"]),
-                      amount_rows=amount_rows, policy=policy)
+                      amount_rows=amount_rows, policy=policy,
+                      hospitals=hospital_names(uow, {s["fixmedins_code"]
+                                                     for s in data["settlements"]}))
 
     return await page(request, "persons", work)
 
-
-@router.get("/settlements/{setl_id}")
-async def settlement_page(setl_id: Annotated[str, Path(max_length=40)],
-                          request: Request) -> Response:
-    def work(uow: UnitOfWork, who: Visitor) -> Response:
-        entry, cancelled = settlements.get(uow, who.actor, setl_id)  # scope and audit
-        data = wire.entry_json(entry, entry.institution.code, cancelled)
-        return render(who, "settlement.html", active="", s=data, rows=amount_rows(data),
-                      jurisdiction=entry.policy.split(" ")[0],
-                      person_link=who.actor.role in ("caseworker", *READ_ALL))
-
-    return await page(request, "settlement", work)

@@ -19,7 +19,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from starlette.concurrency import run_in_threadpool
 
-from medaid import labels
+from medaid import divisions, labels
 from medaid.dates import BEIJING
 from medaid.errors import Conflict, Forbidden, InputError, MedaidError, NotFound, Unauthenticated
 from medaid.money import fmt_yuan, to_fen
@@ -115,7 +115,7 @@ def category_label(jurisdiction: str, category: str | None) -> str:
 _env = Environment(loader=PackageLoader("medaid.web", "templates"),
                    autoescape=select_autoescape(("html",), default=True),
                    undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-_env.filters.update(yuan=yuan, article=source_article, when=when)
+_env.filters.update(yuan=yuan, article=source_article, when=when, district=divisions.name)
 _env.globals.update(ROLE_LABELS=ROLE_LABELS, TIER_LABELS=TIER_LABELS, KIND_LABELS=KIND_LABELS,
                     CITY_LABELS=CITY_LABELS, category_label=category_label,
                     TITLES=document_titles())

@@ -1,0 +1,247 @@
+"""The pages of a day's work over HTTP (TestClient) on SQLite and PostgreSQL: the patient's
+结算单 (page and PDF), the lists with their filters, pages and Excel exports, the settle
+form's person look-up and its errors all at once, the HTML error pages, and the person
+page's year.
+
+On top of the demo world (demo_world.py: the dibao stay of 测试低保 at the demo's first
+hospital, 90% × 16,000 = 14,400 of assistance, 7,600 paid by the person) this module
+settles: a stay of 鼓楼区's 鼓楼病人 at the same hospital, a stay of 测试低保 at the
+second hospital, and a stay of 去年病人 last year only.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import re
+import zlib
+from dataclasses import dataclass
+from datetime import date
+
+import pytest
+from demo_world import CERTNO, DISTRICT, HOSPITAL, NAME, PSN_NO, YEAR, api_body, visit
+from fastapi.testclient import TestClient
+from openpyxl import load_workbook
+from sqlalchemy import func, select
+from web_helpers import Site, sign_in
+
+from medaid.registry import idcard
+from medaid.service import auth, funds, records, settlements, users, wire
+from medaid.service.uow import UnitOfWork
+from medaid.store.fund_models import FundBatch
+from medaid.store.models import Person
+
+OTHER = "320106"  # 南京市鼓楼区
+SECOND = "H32010600002"  # the demo's second Nanjing hospital, 南京市中医院
+
+
+@dataclass(frozen=True)
+class World:
+    gulou_setl: str
+    second_setl: str
+    last_year_psn: str
+
+
+def _settle(uow: UnitOfWork, tag: str, **fields: str) -> str:
+    req = wire.parse_visit_request(api_body(visit(medins_setl_id=f"WEB-D-S{tag}",
+                                                  mdtrt_id=f"WEB-D-M{tag}", **fields)),
+                                   settling=True)
+    return settlements.settle(uow, auth.CLI, req).entry.setl_id
+
+
+@pytest.fixture(scope="module")
+def world(site: Site) -> World:
+    with UnitOfWork(site.app.state.sessions) as uow:
+        for n, (psn_no, name, district) in enumerate((("WEB-D-G", "鼓楼病人", OTHER),
+                                                      ("WEB-D-L", "去年病人", DISTRICT))):
+            records.create_person(uow, auth.CLI, {
+                "psn_no": psn_no, "certno": idcard.make(district, date(1958, 4, 2 + n), 930 + n),
+                "name": name, "jurisdiction": "nanjing", "district": district,
+                "identities": [{"category": "dibao", "department": "民政",
+                                "from": f"{YEAR - 1}-01-01"}]})
+        gulou = _settle(uow, "1", psn_no="WEB-D-G")
+        second = _settle(uow, "2", fixmedins_code=SECOND, start=f"{YEAR}-05-01",
+                         end=f"{YEAR}-05-03")
+        _settle(uow, "3", psn_no="WEB-D-L", start=f"{YEAR - 1}-06-01", end=f"{YEAR - 1}-06-09")
+        funds.demo(uow, YEAR, on=date(YEAR + 1, 4, 1))
+        users.create(uow, auth.CLI, "gulou-day", "a long password 7", "caseworker", OTHER)
+    return World(gulou, second, "WEB-D-L")
+
+
+def _gulou(site: Site) -> TestClient:
+    c = site.client()
+    sign_in(c, "gulou-day", "a long password 7")
+    return c
+
+
+def _text(html: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+
+
+# -- 结算单 --------------------------------------------------------------------------------------
+def test_the_slip_names_the_person_the_hospital_and_the_three_tiers(site: Site, world: World
+                                                                     ) -> None:
+    for role in ("hospital", "caseworker", "finance"):
+        r = site.client(role).get(f"/settlements/{site.demo.setl_id}")
+        assert r.status_code == 200, role
+        text = _text(r.text)
+        assert NAME in text and idcard.mask(CERTNO) in text and CERTNO not in r.text
+        assert "南京市第一人民医院" in text and "玄武区" in text
+        number = " ".join(re.findall(".{4}", site.demo.setl_id.upper()))
+        assert f"结算单号 {number}" in text
+        for field, amount in (("medfee_sumamt", "¥60,000.00"), ("hifp_pay", "¥35,000.00"),
+                              ("hifmi_pay", "¥3,000.00"), ("maf_pay", "¥14,400.00"),
+                              ("psn_part_amt", "¥7,600.00")):
+            assert re.search(rf'data-field="{field}">{re.escape(amount)}<', r.text), field
+        assert "基本医保" in text and "大病保险" in text and "医疗救助" in text
+        assert "90% × 16,000.00元 南京市《宁政办发〔2023〕1号》（四） ¥14,400.00" in text
+        assert re.search(r"结算时间 \d{4}-\d\d-\d\d \d\d:\d\d（北京时间）", text)
+        assert "@media print" in site.client().get("/static/medaid.css").text
+
+
+def test_the_slip_is_read_only_within_scope(site: Site, world: World) -> None:
+    hospital = site.client("hospital")
+    assert hospital.get(f"/settlements/{world.gulou_setl}").status_code == 200
+    # another hospital's settlement, another district's person: refused, nothing shown
+    for c, setl_id in ((hospital, world.second_setl), (_gulou(site), site.demo.setl_id)):
+        for path in (f"/settlements/{setl_id}", f"/settlements/{setl_id}/pdf"):
+            r = c.get(path)
+            assert r.status_code in (403, 404) and NAME not in r.text, path
+            assert r.headers["content-type"].startswith("text/html")
+
+
+def _pdf_text(pdf: bytes) -> str:
+    """The text the PDF's pages draw: reportlab writes each page's content ASCII85 and
+    Flate encoded, the CID font's strings as UTF-16BE with octal escapes."""
+    out = []
+    for stream in re.findall(rb"stream\r?\n(.*?)endstream", pdf, re.S):
+        content = zlib.decompress(base64.a85decode(stream.strip().removesuffix(b"~>")))
+        for literal in re.findall(rb"\(((?:\\.|[^\\)])*)\) Tj", content, re.S):
+            raw = re.sub(rb"\\([0-7]{1,3}|.)", lambda m: bytes([int(m.group(1), 8)])
+                         if m.group(1)[:1].isdigit() else m.group(1), literal, flags=re.S)
+            out.append(raw.decode("utf-16-be", errors="replace"))
+    return "".join(out)
+
+
+def test_the_slip_downloads_as_a_pdf_in_chinese(site: Site, world: World) -> None:
+    r = site.client("hospital").get(f"/settlements/{site.demo.setl_id}/pdf")
+    assert r.status_code == 200 and r.headers["content-type"] == "application/pdf"
+    assert r.content.startswith(b"%PDF-") and b"/BaseFont /STSong-Light" in r.content
+    text = _pdf_text(r.content)
+    for expected in ("医疗救助一站式结算单", NAME, idcard.mask(CERTNO), "南京市第一人民医院",
+                     "¥14,400.00", "¥7,600.00", "《宁政办发〔2023〕1号》（四）", "北京时间"):
+        assert expected in text, expected
+    assert CERTNO not in text
+
+
+# -- lists -------------------------------------------------------------------------------------
+def _rows(html: str, attr: str) -> list[str]:
+    return re.findall(rf'<tr {attr}="([^"]+)"', html)
+
+
+def test_persons_by_district_and_category_a_page_at_a_time(site: Site, world: World) -> None:
+    with UnitOfWork(site.app.state.sessions) as uow:
+        everyone = uow.session.scalar(select(func.count()).select_from(Person)) or 0
+        in_district = uow.session.scalar(select(func.count()).select_from(Person).where(
+            Person.district == DISTRICT)) or 0
+    admin = site.client("admin")
+    first, second = admin.get("/lists/persons"), admin.get("/lists/persons?page=2")
+    assert everyone > 50 and f"共 {everyone} 人" in first.text
+    shown = _rows(first.text, "data-psn") + _rows(second.text, "data-psn")
+    assert len(_rows(first.text, "data-psn")) == 50 and len(set(shown)) == min(everyone, 100)
+    assert admin.get("/lists/persons?page=999").status_code == 422
+    # a caseworker: its district only, whatever it asks for
+    cw = site.client("caseworker").get("/lists/persons")
+    assert f"共 {in_district} 人" in cw.text and "WEB-D-G" not in cw.text
+    assert site.client("caseworker").get(f"/lists/persons?district={OTHER}").status_code == 403
+    dibao = site.client("caseworker").get("/lists/persons?category=dibao")
+    assert PSN_NO in dibao.text and "最低生活保障对象" in dibao.text
+    assert site.client("hospital").get("/lists/persons").status_code == 403
+    # the ID numbers: whole for a caseworker, masked for finance
+    assert CERTNO in dibao.text
+    assert CERTNO not in site.client("finance").get("/lists/persons?district=320102").text
+
+
+def test_the_persons_export_is_the_list_as_filtered(site: Site, world: World) -> None:
+    r = site.client("caseworker").get("/lists/persons/export?category=dibao")
+    assert r.status_code == 200 and r.headers["content-type"].startswith(
+        "application/vnd.openxmlformats")
+    ws = load_workbook(io.BytesIO(r.content)).active
+    assert ws is not None
+    rows = list(ws.iter_rows(min_row=3, values_only=True))
+    mine = next(row for row in rows if row[2] == PSN_NO)
+    assert mine[0] == NAME and mine[1] == CERTNO and mine[4] == "玄武区"
+    assert ws.cell(row=3, column=2).data_type == "s"  # an ID number is text, never a number
+    assert all(row[4] == "玄武区" for row in rows)
+
+
+def test_settlements_by_hospital_date_person_and_each_roles_scope(site: Site, world: World
+                                                                  ) -> None:
+    admin = site.client("admin")
+    all_ = admin.get("/lists/settlements").text
+    assert {site.demo.setl_id, world.gulou_setl, world.second_setl} <= set(
+        _rows(all_, "data-setl"))
+    by_hospital = admin.get(f"/lists/settlements?hospital={SECOND}").text
+    assert _rows(by_hospital, "data-setl") == [world.second_setl]
+    may = admin.get(f"/lists/settlements?first={YEAR}-05-01&last={YEAR}-05-31").text
+    assert _rows(may, "data-setl") == [world.second_setl]
+    person = admin.get(f"/lists/settlements?psn_no={PSN_NO}").text
+    assert set(_rows(person, "data-setl")) == {site.demo.setl_id, world.second_setl}
+    assert admin.get(f"/lists/settlements?first={YEAR}-05-01&last={YEAR}-04-01"
+                     ).status_code == 422
+    assert "结束日期早于开始日期" in admin.get(
+        f"/lists/settlements?first={YEAR}-05-01&last={YEAR}-04-01").text
+    assert admin.get("/lists/settlements?first=2026-13-01").status_code == 422
+    # the hospital: its own settlements; the caseworker: its district's persons'
+    hospital = set(_rows(site.client("hospital").get("/lists/settlements").text, "data-setl"))
+    assert world.gulou_setl in hospital and world.second_setl not in hospital
+    cw = set(_rows(site.client("caseworker").get("/lists/settlements").text, "data-setl"))
+    assert site.demo.setl_id in cw and world.second_setl in cw and world.gulou_setl not in cw
+    # one page's totals, in yuan
+    one = admin.get(f"/lists/settlements?psn_no={PSN_NO}&first={YEAR}-03-01&last={YEAR}-03-31")
+    assert re.search(r'data-total="maf_pay">¥14,400.00<', one.text)
+
+
+def test_the_settlements_export_writes_amounts_to_the_fen(site: Site, world: World) -> None:
+    r = site.client("hospital").get(f"/lists/settlements/export?psn_no={PSN_NO}")
+    ws = load_workbook(io.BytesIO(r.content)).active
+    assert ws is not None
+    rows = [row for row in ws.iter_rows(min_row=3, values_only=True)]
+    assert [row[-1] for row in rows] == [site.demo.setl_id]  # not the second hospital's
+    row = rows[0]
+    assert row[3] == "南京市第一人民医院" and row[4] == NAME and row[6] == "玄武区"
+    assert list(row[9:14]) == [60000, 35000, 3000, 14400, 7600]
+
+
+def test_a_batch_lists_its_settlements_and_they_add_up_to_it(site: Site, world: World) -> None:
+    with UnitOfWork(site.app.state.sessions) as uow:
+        batch = uow.session.scalars(select(FundBatch).join(FundBatch.institution).where(
+            FundBatch.institution.has(code=HOSPITAL))).first()
+        assert batch is not None
+        batch_id = batch.id
+    admin = site.client("admin").get(f"/funds/batches/{batch_id}/settlements")
+    assert admin.status_code == 200
+    listed = set(_rows(admin.text, "data-setl"))
+    assert {site.demo.setl_id, world.gulou_setl} <= listed and world.second_setl not in listed
+    assert re.search(r'data-field="reconcile">[^<]*一致', admin.text)
+    cw = site.client("caseworker").get(f"/funds/batches/{batch_id}/settlements")
+    assert world.gulou_setl not in cw.text and site.demo.setl_id in cw.text
+    assert "一致" in cw.text and "不一致" not in cw.text
+    export = site.client("finance").get(f"/funds/batches/{batch_id}/settlements/export")
+    ws = load_workbook(io.BytesIO(export.content)).active
+    assert ws is not None
+    assert {row[-1] for row in ws.iter_rows(min_row=3, values_only=True)} == listed
+
+
+# -- the person page's year --------------------------------------------------------------------
+def test_the_person_page_opens_on_the_latest_year_with_a_settlement(site: Site, world: World
+                                                                    ) -> None:
+    c = site.client("caseworker")
+    last_year = c.get(f"/persons/{world.last_year_psn}")
+    assert last_year.status_code == 200
+    assert f'name="year" type="number" min="1990" max="2100" value="{YEAR - 1}"' in last_year.text
+    assert "结算记录（1）" in last_year.text and "本年度没有结算记录" not in last_year.text
+    this_year = c.get(f"/persons/{PSN_NO}")
+    assert f'value="{YEAR}"' in this_year.text and "结算记录（2）" in this_year.text
+    asked = c.get(f"/persons/{world.last_year_psn}?year={YEAR}")
+    assert "本年度没有结算记录" in asked.text  # a year asked for is the year shown
