@@ -80,6 +80,15 @@ def _take(key: str, owner: str) -> Held:
     return item
 
 
+def staged(owner: str) -> list[tuple[str, Held, int]]:
+    """The session's checked rosters waiting for their confirmation: key, file, minutes
+    left."""
+    with _lock:
+        now = time.monotonic()
+        return [(k, v, int((v.until - now) // 60)) for k, v in _held.items()
+                if v.owner == owner and v.until >= now]
+
+
 def _run(uow: UnitOfWork, who: Visitor, item: Held, dry_run: bool,
          confirm_exits: bool = False) -> tuple[dict[str, Any], bool]:
     """Parse the file and plan (or apply) it: the report, and whether it is good.

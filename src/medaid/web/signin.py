@@ -1,4 +1,4 @@
-"""登录 sign in, 退出 sign out, and the home page with what the role may do."""
+"""登录 sign in, 退出 sign out."""
 
 from __future__ import annotations
 
@@ -10,14 +10,9 @@ from medaid.errors import Unauthenticated
 from medaid.service import users
 from medaid.service.uow import UnitOfWork
 from medaid.web import guard
-from medaid.web.render import HEADERS, error_page, html, page, render
+from medaid.web.render import HEADERS, error_page, html
 
 router = APIRouter()
-
-
-@router.get("/")
-async def home(request: Request) -> Response:
-    return await page(request, "home", lambda uow, who: render(who, "home.html", active="home"))
 
 
 def _signin_form(request: Request, status: int = 200, error: str = "",
