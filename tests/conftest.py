@@ -2,8 +2,9 @@
 databases on SQLite and PostgreSQL) is importable from each suite's conftest.
 
 `make test` runs in a few minutes: the long runs (tests marked `slow`: the reliability
-runs in small) wait for MEDAID_TEST_FULL=1, which CI sets. At the end the run says which
-suites it skipped and the one command that enables each.
+runs in small) wait for MEDAID_TEST_FULL=1, which CI sets, and the property and fuzzing
+tests draw a fifth of CI's examples (runs.py). At the end the run says which suites it
+skipped and the one command that enables each.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import shutil
 
 import pytest
 
-FULL = os.environ.get("MEDAID_TEST_FULL") == "1"
+from runs import FULL
 
 # What a skipped suite needs, and the command that provides it.
 ENABLE = {

@@ -31,6 +31,7 @@ from medaid.engine.settle import settle_year
 from medaid.engine.types import Visit
 from medaid.policy import model
 from medaid.policy.model import Policy
+from runs import examples
 
 JURISDICTIONS = synth.JURISDICTIONS
 VARIANTS = ("plain", "edgy", "computed", "shuffled")
@@ -198,7 +199,8 @@ def test_batch_equals_engine_through_parquet(j: str, tmp_path: Path) -> None:
     check(pop, res)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(40), deadline=None,
+          suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 2**31 - 1), j=st.sampled_from(JURISDICTIONS),
        variant=st.sampled_from(VARIANTS), n=st.integers(1, 12))
 def test_batch_equals_engine_on_any_seed(seed: int, j: str, variant: str, n: int) -> None:

@@ -2,13 +2,12 @@
 schemathesis over the OpenAPI document — positive and negative cases for every operation,
 with an admin token, on SQLite and PostgreSQL — finds no 5xx.
 
-SCHEMATHESIS_EXAMPLES (default 25) sets the examples per operation and mode; the short
-run keeps the whole file under a minute.
+The examples per operation and mode: 25 in CI, 5 in `make test` (tests/runs.py), or
+SCHEMATHESIS_EXAMPLES.
 """
 
 from __future__ import annotations
 
-import os
 from collections import Counter
 from typing import Any
 
@@ -20,8 +19,9 @@ from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 
 from medaid.service import limits
+from runs import examples
 
-EXAMPLES = int(os.environ.get("SCHEMATHESIS_EXAMPLES", "25"))
+EXAMPLES = examples(25, "SCHEMATHESIS_EXAMPLES")
 SETTLE = "/api/v1/settlements"
 
 

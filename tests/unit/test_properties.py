@@ -9,7 +9,6 @@ parameter resolution; the windows are re-derived from RULES §3–§4.
 from __future__ import annotations
 
 import dataclasses
-import os
 import random
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
@@ -30,12 +29,13 @@ from medaid.engine.types import INPATIENT_SETTINGS, Identity, Person, Settlement
 from medaid.policy import model
 from medaid.policy import schema as s
 from medaid.policy.model import Line, Policy
+from runs import drawn
 
 JURISDICTIONS = synth.JURISDICTIONS
 SEEDS = st.integers(0, 2**32 - 1)
 TIERS = ("assistance", "tilted", "special")
-SCALE = int(os.environ.get("MEDAID_PROPERTY_SCALE", "3"))  # ~15 s; 100 for a long hunt
-PROPS = settings(max_examples=150 * SCALE, deadline=None,
+SCALE = drawn(3, "MEDAID_PROPERTY_SCALE")  # CI ~15 s; 100 for a long hunt
+PROPS = settings(max_examples=round(150 * SCALE), deadline=None,
                  suppress_health_check=[HealthCheck.too_slow])
 
 
@@ -251,25 +251,25 @@ def check_caps(py: synth.PersonYear) -> None:
                 assert used[pool] <= cap, (v.id, "tilted", pool, used[pool], cap)
 
 
-@settings(PROPS, max_examples=600 * SCALE)
+@settings(PROPS, max_examples=round(600 * SCALE))
 @given(seed=SEEDS, j=st.sampled_from(JURISDICTIONS))
 def test_every_visit_adds_up_and_is_explained(seed: int, j: str) -> None:
     check_visits(synth.from_seed(seed, j))
 
 
-@settings(PROPS, max_examples=300 * SCALE)
+@settings(PROPS, max_examples=round(300 * SCALE))
 @given(seed=SEEDS, j=st.sampled_from(JURISDICTIONS))
 def test_every_visit_adds_up_with_rare_combinations(seed: int, j: str) -> None:
     check_visits(edgy(seed, j))
 
 
-@settings(PROPS, max_examples=600 * SCALE)
+@settings(PROPS, max_examples=round(600 * SCALE))
 @given(seed=SEEDS, j=st.sampled_from(JURISDICTIONS))
 def test_no_cap_pool_is_exceeded_over_the_year(seed: int, j: str) -> None:
     check_caps(synth.from_seed(seed, j))
 
 
-@settings(PROPS, max_examples=300 * SCALE)
+@settings(PROPS, max_examples=round(300 * SCALE))
 @given(seed=SEEDS, j=st.sampled_from(JURISDICTIONS))
 def test_no_cap_pool_is_exceeded_with_rare_combinations(seed: int, j: str) -> None:
     check_caps(edgy(seed, j))
@@ -371,7 +371,7 @@ def test_single_lines_cover_every_jurisdiction() -> None:
     assert len(SINGLE_LINES) > 100
 
 
-@settings(PROPS, max_examples=500 * SCALE)
+@settings(PROPS, max_examples=round(500 * SCALE))
 @given(seed=SEEDS, case=st.sampled_from(SINGLE_LINES))
 def test_single_line_year_sums_to_the_rounded_yearly_function(
         seed: int, case: tuple[str, str, str]) -> None:
