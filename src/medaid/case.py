@@ -1,7 +1,9 @@
 """The case contract (contract/CASE.md): JSON in, validated to the field; JSON out.
 
-Validation is by hand so that every message names its JSON path exactly
-(`visits[2].medfee_sumamt: must be ≥ 0`) and nothing is computed from a guess.
+A visit is parsed by a strict pydantic model built from medaid.fields (the same models
+parse the API's settlement requests and make its OpenAPI document); each field's
+converter below keeps its message, and every error names its JSON path exactly
+(`visits[2].medfee_sumamt: must be ≥ 0`); nothing is computed from a guess.
 """
 
 from __future__ import annotations
@@ -10,32 +12,42 @@ import difflib
 import json
 import re
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    PlainValidator,
+    ValidationError,
+    WithJsonSchema,
+    create_model,
+)
+from pydantic import Field as PydanticField
+from pydantic_core import PydanticCustomError
+
+from medaid import fields
 from medaid.engine.settle import CaseResult, settle_year
 from medaid.engine.types import Identity, Person, Settlement, Visit
 from medaid.errors import InputError, MissingParameter
+from medaid.fields import LOCATIONS as LOCATIONS  # read from here by the batch path
+from medaid.fields import REFERRALS as REFERRALS
 from medaid.money import MoneyError, to_fen, to_yuan
 from medaid.policy import model
 from medaid.policy.model import Policy
-from medaid.policy.schema import KINDS
 
-LOCATIONS = ("city", "province", "out_of_province")
-REFERRALS = ("ok", "unreferred", "unreferred_hardship")
-AMOUNTS = ("medfee_sumamt", "fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt",
-           "inscp_scp_amt", "hifp_pay", "hifmi_pay", "oth_pay")
-OPTIONAL_ZERO = ("preselfpay_amt", "oth_pay")
+# The fields, labels and bounds of a visit and a person are medaid.fields'; these names
+# stay for the modules that read them from here.
+AMOUNTS = tuple(f.name for f in fields.AMOUNTS)
 # The fields each object of a case may carry (CASE.md): anything else is an error naming
 # it, never ignored (a misspelt "othpay" would otherwise settle as if oth_pay were 0).
 CASE_FIELDS = ("jurisdiction", "local", "person", "visits")
 WORKED_CASE_FIELDS = ("expected", "note")  # a worked case's answer and arithmetic: not read
-PERSON_FIELDS = ("id", "identities", "disability_grade", "tilted_application")
-IDENTITY_FIELDS = ("category", "from", "to", "application")
-VISIT_FIELDS = ("id", "kind", "start", "end", "location", "referral", "hospital_level",
-                *AMOUNTS, "heroic_injury", "rare_disease")
+PERSON_FIELDS = (*(f.name for f in fields.PERSON), "identities")
+IDENTITY_FIELDS = tuple(f.name for f in fields.IDENTITY)
+VISIT_FIELDS = tuple(f.name for f in fields.VISIT)
 UNKNOWN_FIELD = "unknown field"
 
 
@@ -82,12 +94,36 @@ def _list(v: object, path: str) -> Sequence[Any]:
     return v
 
 
-def as_text(v: object, path: str) -> str:
+def _label(path: str) -> str:
+    """The label of the field a path ends in (`visits[0].medfee_sumamt` → 医疗费总额)."""
+    return fields.label(re.split(r"[.\[\]]+", path.strip(".[]"))[-1])
+
+
+def as_text(v: object, path: str, chars: int | None = None) -> str:
+    """A non-empty printable text, not only spaces, of at most `chars` characters."""
     if not isinstance(v, str) or not v:
         raise InputError(path, "must be a non-empty string")
+    if chars is not None and len(v) > chars:
+        raise InputError(path, f"{_label(path)}至多 {chars} 个字符（at most {chars} characters, "
+                         f"not {len(v)}）")
     if not v.isprintable():
         raise InputError(path, "must not contain control characters")
+    if not v.strip():
+        raise InputError(path, f"{_label(path)}不能只有空格（must not be blank）")
     return v
+
+
+FILENAME_BYTES = 255  # the longest file name a file system takes
+
+
+def as_filename(v: object, path: str) -> str:
+    """An uploaded file's name, without any folder: a name a file system takes."""
+    name = v.replace("\\", "/").rsplit("/", 1)[-1] if isinstance(v, str) else ""
+    if name in ("", ".", "..") or len(name.encode()) > FILENAME_BYTES \
+            or not name.isprintable():
+        raise InputError(path, f"文件名无效：须为不超过 {FILENAME_BYTES} 字节的文件名（not a "
+                         f"usable file name: at most {FILENAME_BYTES} bytes, not . or ..）")
+    return name
 
 
 def as_choice(v: object, path: str, choices: Sequence[str], what: str) -> str:
@@ -111,15 +147,16 @@ def as_district(v: object, path: str) -> str:
 
 
 def as_whole(v: object, path: str, low: int, high: int) -> int:
-    if isinstance(v, bool) or not isinstance(v, int | Decimal) or v != int(v) \
-            or not low <= v <= high:
+    # the range first: int() of a Decimal such as 1e999999999 would build a billion digits
+    if isinstance(v, bool) or not isinstance(v, int | Decimal) or not low <= v <= high \
+            or v != int(v):
         raise InputError(path, f"a whole number from {low} to {high}")
     return int(v)
 
 
 def as_year(v: object, path: str) -> int:
-    if isinstance(v, bool) or not isinstance(v, int | Decimal) or v != int(v) \
-            or not 1990 <= v <= 2100:
+    if isinstance(v, bool) or not isinstance(v, int | Decimal) or not 1990 <= v <= 2100 \
+            or v != int(v):
         raise InputError(path, "must be a year such as 2024")
     return int(v)
 
@@ -128,9 +165,13 @@ def as_date(v: object, path: str) -> date:
     if not isinstance(v, str):
         raise InputError(path, "must be a date as \"YYYY-MM-DD\"")
     try:
-        return date.fromisoformat(v) if len(v) == 10 else date.fromisoformat("invalid")
+        day = date.fromisoformat(v) if len(v) == 10 else date.fromisoformat("invalid")
     except ValueError:
-        raise InputError(path, f"not a valid date: {v!r} (YYYY-MM-DD)") from None
+        raise InputError(path, f"not a valid date: {v[:40]!r} (YYYY-MM-DD)") from None
+    if not fields.FIRST_DAY <= day <= fields.LAST_DAY:
+        raise InputError(path, f"{_label(path)}须在 {fields.FIRST_DAY} 至 {fields.LAST_DAY} 之间"
+                         f"（must be from {fields.FIRST_DAY} to {fields.LAST_DAY}）")
+    return day
 
 
 def as_opt_date(v: object, path: str) -> date | None:
@@ -143,10 +184,14 @@ def _bool(v: object, path: str) -> bool:
     return v
 
 
-def as_fen(v: object, path: str, positive: bool = False) -> int:
-    """An amount in yuan (at most two decimals) as fen: ≥ 0, or > 0 when `positive`."""
-    if isinstance(v, bool) or not isinstance(v, Decimal | int):
+def as_fen(v: object, path: str, positive: bool = False, high: int = fields.MAX_FEN) -> int:
+    """An amount in yuan (at most two decimals) as fen: ≥ 0, or > 0 when `positive`, and
+    at most `high` fen."""
+    if not isinstance(v, Decimal | int) or isinstance(v, bool):
         raise InputError(path, "must be a number (yuan)")
+    if abs(Decimal(v)) > Decimal(high) / 100:  # first: 1e999999999 is a valid Decimal
+        raise InputError(path, f"{_label(path)}不得超过 {to_yuan(high)} 元（at most "
+                         f"{to_yuan(high)} yuan）")
     try:
         fen = to_fen(v)
     except MoneyError as e:
@@ -169,8 +214,12 @@ def parse_person(raw: object, policy: Policy, path: str = "person", also: Collec
     """`also`, `identity_also`: fields a caller reads besides the case's (the API's)."""
     p = as_object(raw, path)
     known_fields(p, (*PERSON_FIELDS, *also), path)
-    identities = []
-    for i, item in enumerate(_list(p.get("identities", []), f"{path}.identities")):
+    identities: list[Identity] = []
+    items = _list(p.get("identities", []), f"{path}.identities")
+    if len(items) > fields.MAX_IDENTITIES:
+        raise InputError(f"{path}.identities", f"救助对象身份至多 {fields.MAX_IDENTITIES} 条（at "
+                         f"most {fields.MAX_IDENTITIES} identities, not {len(items)}）")
+    for i, item in enumerate(items):
         ip = f"{path}.identities[{i}]"
         ident = as_object(item, ip)
         known_fields(ident, (*IDENTITY_FIELDS, *identity_also), ip)
@@ -182,10 +231,14 @@ def parse_person(raw: object, policy: Policy, path: str = "person", also: Collec
         end = as_opt_date(ident.get("to"), f"{ip}.to")
         if end is not None and end < start:
             raise InputError(f"{ip}.to", f"exit date {end} is before {ip}.from {start}")
-        identities.append(Identity(str(category), start, end,
-                                   as_opt_date(ident.get("application"), f"{ip}.application")))
+        identity = Identity(str(category), start, end,
+                            as_opt_date(ident.get("application"), f"{ip}.application"))
+        if identity in identities:
+            raise InputError(ip, f"与 {path}.identities[{identities.index(identity)}] 重复"
+                             f"（duplicate of an identity above）")
+        identities.append(identity)
     return Person(
-        id=as_text(p.get("id"), f"{path}.id"),
+        id=as_text(p.get("id"), f"{path}.id", fields.PSN_NO_CHARS),
         identities=tuple(identities),
         disability_grade=_grade(p.get("disability_grade"), f"{path}.disability_grade"),
         tilted_application=as_opt_date(p.get("tilted_application"),
@@ -193,61 +246,162 @@ def parse_person(raw: object, policy: Policy, path: str = "person", also: Collec
     )
 
 
-def parse_visit(raw: object, path: str, also: Collection[str] = ()) -> Visit:
-    """`also`: fields a caller reads besides the case's (the API's psn_no, mdtrt_id, …)."""
-    v = as_object(raw, path)
-    known_fields(v, (*VISIT_FIELDS, *also), path)
-    kind = as_choice(v.get("kind"), f"{path}.kind", KINDS, "visit kind")
-    start = as_date(v.get("start"), f"{path}.start")
-    end = as_date(v.get("end"), f"{path}.end")
-    if end < start:
-        raise InputError(f"{path}.end", f"{end} is before {path}.start {start}")
-    amounts: dict[str, int | None] = {}
-    for name in AMOUNTS:
-        value = v.get(name)
-        if value is None:
-            if name in ("inscp_scp_amt", "hifp_pay", "hifmi_pay") or name in OPTIONAL_ZERO:
-                amounts[name] = None
-                continue
-            raise InputError(f"{path}.{name}", "required")
-        amounts[name] = as_fen(value, f"{path}.{name}")
-    total = amounts["medfee_sumamt"] or 0
-    outside = sum(amounts[n] or 0 for n in ("fulamt_ownpay_amt", "overlmt_selfpay",
-                                             "preselfpay_amt"))
+# -- the models: one per shape, built from medaid.fields ------------------------------------
+def _converter(f: fields.Field) -> Any:
+    """The field's check: the converters above, their message kept; None when absent."""
+    what = "visit kind" if f.name == "kind" else f.name
+
+    def convert(value: Any) -> Any:
+        if value is None and _nullable(f):
+            return None
+        if f.type == "amount":
+            if value is None:
+                raise InputError(f.name, "required")
+            return as_fen(value, f.name, high=fields.MAX_VISIT_FEN)
+        if f.type == "date":
+            return as_date(value, f.name)
+        if f.type == "choice":
+            return as_choice(value, f.name, f.choices, what)
+        if f.type == "flag":
+            return _bool(value, f.name)
+        if f.type == "level":
+            if isinstance(value, bool) or value not in (1, 2, 3):
+                raise InputError(f.name, "must be 1, 2, 3 or absent")
+            return int(value)
+        if f.type == "grade":
+            return _grade(value, f.name)
+        if f.type == "code" and isinstance(value, Decimal) and abs(value) < 10**8 \
+                and value == value.to_integral_value():
+            value = str(int(value))  # med_type sent as a number
+        return as_text(value, f.name, f.chars)
+
+    def validate(value: Any) -> Any:
+        try:
+            return convert(value)
+        except InputError as e:
+            raise PydanticCustomError("input", "{message}", {"message": e.message}) from None
+
+    return validate
+
+
+def _nullable(f: fields.Field) -> bool:
+    """Null (or absent) is allowed: an optional field with no default value."""
+    return not f.required and f.default is None
+
+
+def _json_schema(f: fields.Field) -> dict[str, Any]:
+    """What the OpenAPI document says of the field: what `_converter` accepts."""
+    one: dict[str, Any]
+    if f.type == "amount":
+        one = {"type": "number", "multipleOf": 0.01, "minimum": 0,
+               "maximum": fields.MAX_VISIT_YUAN}
+    elif f.type == "date":
+        one = {"type": "string", "format": "date",
+               "pattern": "^(19[0-9]{2}|20[0-9]{2}|2100)-[0-9]{2}-[0-9]{2}$"}
+    elif f.type == "choice":
+        one = {"enum": list(f.choices)}
+    elif f.type == "flag":
+        one = {"type": "boolean"}
+    elif f.type in ("level", "grade"):
+        one = {"type": "integer", "minimum": 1, "maximum": 3 if f.type == "level" else 4}
+    else:
+        one = {"type": "string", "minLength": 1, "maxLength": f.chars, "pattern": "\\S"}
+    text = f"{f.label}; {f.description}" if f.description else f.label
+    if _nullable(f):
+        return {"anyOf": [one, {"type": "null"}], "description": text}
+    return one | {"description": text}
+
+
+class _Shape(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _model(name: str, table: Sequence[fields.Field], doc: str,
+           required: Collection[str] = ()) -> type[BaseModel]:
+    """A model of `table`: strict (an unknown field is an error), every field checked by
+    its converter; `required` makes more fields required (medins_setl_id to settle)."""
+    defined: dict[str, Any] = {}
+    for f in table:
+        f = replace(f, required=True) if f.name in required else f
+        kind = Annotated[Any, PlainValidator(_converter(f)), WithJsonSchema(_json_schema(f))]
+        defined[f.name] = (kind, PydanticField(f.default, validate_default=True))
+    musts = [f.name for f in table if f.required or f.name in required]
+
+    def schema_extra(schema: dict[str, Any]) -> None:
+        schema["required"] = musts  # absent is checked by the converter, with its message
+
+    base = type(f"{name}Base", (_Shape,), {"model_config": ConfigDict(
+        extra="forbid", frozen=True, json_schema_extra=schema_extra)})
+    model: type[BaseModel] = create_model(name, __base__=base, __doc__=doc,
+                                          __module__=__name__, **defined)
+    return model
+
+
+CaseVisit = _model("CaseVisit", fields.VISIT, "A visit of a case (contract/CASE.md).")
+VisitIn = _model("VisitIn", fields.REQUEST,
+                 "A visit to pre-settle (national field names; amounts in yuan).")
+SettleVisitIn = _model("SettleVisitIn", fields.REQUEST,
+                       "A visit to settle: a pre-settlement's fields and the hospital's own "
+                       "settlement id.", required=("medins_setl_id",))
+
+
+def parse_model(model: type[BaseModel], raw: object, path: str) -> Any:
+    """`raw` (parsed JSON) as `model`, or the first error by its JSON path: an unknown
+    field first (CASE.md), then the fields in the table's order."""
+    obj = as_object(raw, path)
+    try:
+        return model.model_validate(obj)
+    except ValidationError as e:
+        errors = e.errors(include_url=False)
+        first = next((x for x in errors if x["type"] == "extra_forbidden"), errors[0])
+        where = path
+        for part in first["loc"]:
+            where = f"{where}[{part}]" if isinstance(part, int) else \
+                f"{where}.{part}" if where else str(part)
+        if first["type"] == "extra_forbidden":
+            raise InputError(where, unknown_message(str(first["loc"][-1]),
+                                                    list(model.model_fields))) from None
+        raise InputError(where, (first.get("ctx") or {}).get("message", first["msg"])
+                         ) from None
+
+
+def parse_visit(raw: object, path: str) -> Visit:
+    """A case's visit at `path`."""
+    return visit_of(parse_model(CaseVisit, raw, path), path)
+
+
+def visit_of(m: Any, path: str, kind: str | None = None, id: str | None = None) -> Visit:
+    """A parsed visit (CaseVisit, or a request whose `kind` and `id` the caller gives),
+    checked across its fields: dates in order, the amounts consistent."""
+    if m.end < m.start:
+        raise InputError(f"{path}.end", f"{m.end} is before {path}.start {m.start}")
+    total = m.medfee_sumamt
+    outside = m.fulamt_ownpay_amt + m.overlmt_selfpay + (m.preselfpay_amt or 0)
     if outside > total:
         raise InputError(f"{path}.medfee_sumamt",
                          f"{to_yuan(total)} is less than {path}.fulamt_ownpay_amt + "
                          f"{path}.overlmt_selfpay + {path}.preselfpay_amt = {to_yuan(outside)}")
     inscp = total - outside
-    given = amounts["inscp_scp_amt"]
-    if given is not None and given != inscp:
+    if m.inscp_scp_amt is not None and m.inscp_scp_amt != inscp:
         raise InputError(f"{path}.inscp_scp_amt",
-                         f"{to_yuan(given)} must equal medfee_sumamt − fulamt_ownpay_amt − "
-                         f"overlmt_selfpay − preselfpay_amt = {to_yuan(inscp)}")
+                         f"{to_yuan(m.inscp_scp_amt)} must equal medfee_sumamt − "
+                         f"fulamt_ownpay_amt − overlmt_selfpay − preselfpay_amt = "
+                         f"{to_yuan(inscp)}")
     paid = 0
     for name in ("hifp_pay", "hifmi_pay", "oth_pay"):
-        paid += amounts[name] or 0
+        paid += getattr(m, name) or 0
         if paid > inscp:
             raise InputError(f"{path}.{name}",
                              f"{path}.hifp_pay + {path}.hifmi_pay + {path}.oth_pay exceed the "
                              f"policy-range amount {path}.inscp_scp_amt {to_yuan(inscp)}")
-    level = v.get("hospital_level")
-    if level is not None and (isinstance(level, bool) or level not in (1, 2, 3)):
-        raise InputError(f"{path}.hospital_level", "must be 1, 2, 3 or absent")
     return Visit(
-        id=as_text(v.get("id"), f"{path}.id"), kind=kind, start=start, end=end,
-        medfee_sumamt=total,
-        fulamt_ownpay_amt=amounts["fulamt_ownpay_amt"] or 0,
-        overlmt_selfpay=amounts["overlmt_selfpay"] or 0,
-        preselfpay_amt=amounts["preselfpay_amt"] or 0,
-        hifp_pay=amounts["hifp_pay"], hifmi_pay=amounts["hifmi_pay"],
-        oth_pay=amounts["oth_pay"] or 0,
-        location=as_choice(v.get("location", "city"), f"{path}.location", LOCATIONS, "location"),
-        referral=as_choice(v.get("referral", "ok"), f"{path}.referral", REFERRALS, "referral"),
-        hospital_level=None if level is None else int(level),
-        heroic_injury=_bool(v.get("heroic_injury", False), f"{path}.heroic_injury"),
-        rare_disease=_bool(v.get("rare_disease", False), f"{path}.rare_disease"),
-    )
+        id=id if id is not None else m.id, kind=kind if kind is not None else m.kind,
+        start=m.start, end=m.end, medfee_sumamt=total,
+        fulamt_ownpay_amt=m.fulamt_ownpay_amt, overlmt_selfpay=m.overlmt_selfpay,
+        preselfpay_amt=m.preselfpay_amt or 0, hifp_pay=m.hifp_pay, hifmi_pay=m.hifmi_pay,
+        oth_pay=m.oth_pay or 0, location=m.location, referral=m.referral,
+        hospital_level=m.hospital_level, heroic_injury=m.heroic_injury,
+        rare_disease=m.rare_disease)
 
 
 def parse_local(raw: object, versions: Sequence[Policy]) -> dict[str, object]:

@@ -222,7 +222,8 @@ ROUTES: dict[tuple[str, str], Cell] = {
         json=visit(psn_no=PSN_A, medins_setl_id=f"X-{s.n()}", fixmedins_code=HOSPITAL_A))),
     ("GET", f"{V1}/settlements/{{setl_id}}"): _cell(
         {"hospital_own", "caseworker_own"} | READ_ALL,
-        lambda s: Request({"setl_id": s.fixed["setl_id"]})),
+        lambda s: Request({"setl_id": s.fixed["setl_id"]}),
+        unknown={"hospital_other", "caseworker_other"}),
     ("POST", f"{V1}/settlements/{{setl_id}}/cancel"): _cell(
         {"hospital_own", "admin"}, lambda s: Request({"setl_id": s.settlement()})),
     # the national platform's envelope (2304 here): the same callers as the settlement's

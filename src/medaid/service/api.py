@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from medaid import clock
-from medaid.case import as_jurisdiction, as_text, dumps
+from medaid.case import as_filename, as_jurisdiction, as_text, dumps
 from medaid.errors import InputError
 from medaid.registry.roster import parse_roster
 from medaid.service import auth, premiums, records, rosters, settlements, users, wire
@@ -32,6 +32,7 @@ from medaid.service.schemas import (
     PersonIn,
     RostersIn,
     SettlementOut,
+    SettleVisitIn,
     VisitIn,
     body,
 )
@@ -82,7 +83,7 @@ async def preview(request: Request, actor: ActorDep) -> Response:
 
 
 @router.post("/settlements", tags=["settlements"], summary="结算: settle",
-             openapi_extra=body(VisitIn),
+             openapi_extra=body(SettleVisitIn),
              responses={201: {"model": SettlementOut, "description": "settled"},
                         200: {"model": SettlementOut, "description": "a retry: as stored"}})
 async def settle(request: Request, credentials: BearerDep) -> Response:
@@ -221,7 +222,7 @@ async def import_roster(request: Request, actor: ActorDep) -> Response:
         upload = form.get("file")
         if not isinstance(upload, UploadFile):
             raise InputError("file", "a roster file (CSV or XLSX) is required")
-        data, name = await upload.read(), FilePath(upload.filename or "roster.csv").name
+        data, name = await upload.read(), as_filename(upload.filename or "roster.csv", "file")
     else:
         fields, data, name = wire.parse_body(await request.body()), None, "records"
     to = rosters.target(fields.get("jurisdiction"), fields.get("district"), fields.get("month"))

@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from medaid import clock
+from medaid import clock, fields
 from medaid.case import (
     as_district,
     as_jurisdiction,
@@ -63,7 +63,8 @@ def create_institution(uow: UnitOfWork, actor: Actor, raw: dict[str, Any]) -> In
     level = raw.get("level")
     if level is not None and (isinstance(level, bool) or level not in (1, 2, 3)):
         raise InputError(f"{ROOT}.level", "must be 1, 2, 3 or absent")
-    inst = Institution(code=code, name=as_text(raw.get("name"), f"{ROOT}.name"),
+    inst = Institution(code=code, name=as_text(raw.get("name"), f"{ROOT}.name",
+                                               fields.INSTITUTION_NAME_CHARS),
                        jurisdiction=_jurisdiction(raw), district=_district(raw),
                        level=None if level is None else int(level))
     uow.session.add(inst)
@@ -76,7 +77,7 @@ PERSON_IN = ("psn_no", "certno", "name", "jurisdiction", "district")  # besides 
 
 
 def create_person(uow: UnitOfWork, actor: Actor, raw: dict[str, Any]) -> Person:
-    psn_no = as_text(raw.get("psn_no"), f"{ROOT}.psn_no")
+    psn_no = as_text(raw.get("psn_no"), f"{ROOT}.psn_no", fields.PSN_NO_CHARS)
     certno = as_text(raw.get("certno"), f"{ROOT}.certno")
     try:
         certno = idcard.validate(certno, clock.today()).number
@@ -87,10 +88,12 @@ def create_person(uow: UnitOfWork, actor: Actor, raw: dict[str, Any]) -> Person:
     parsed = parse_person(raw | {"id": psn_no}, model.versions(jurisdiction)[-1], ROOT,
                           also=PERSON_IN, identity_also=("department",))
     departments = [None if i.get("department") is None
-                   else as_text(i["department"], f"{ROOT}.identities[{k}].department")
+                   else as_text(i["department"], f"{ROOT}.identities[{k}].department",
+                                fields.CODE_CHARS)
                    for k, i in enumerate(raw.get("identities") or [])]
     person = Person(psn_no=psn_no, certno=certno,
-                    name=as_text(raw.get("name"), f"{ROOT}.name"), jurisdiction=jurisdiction,
+                    name=as_text(raw.get("name"), f"{ROOT}.name", fields.NAME_CHARS),
+                    jurisdiction=jurisdiction,
                     district=district, disability_grade=parsed.disability_grade,
                     tilted_application=parsed.tilted_application,
                     identities=[Identity(category=i.category, department=dept,

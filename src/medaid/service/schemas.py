@@ -1,7 +1,9 @@
 """The API's request and response shapes, for the OpenAPI document at /docs.
 
-Requests are validated by `medaid.case` (so an error names its JSON path the way
-`medaid settle` does), not by these models: they describe, they do not parse.
+A settlement request's models parse: they are medaid.case's (VisitIn, SettleVisitIn),
+built from medaid.fields. The other request models here describe bodies that the use
+cases validate by JSON path (`medaid.case`'s converters); service.strict refuses a field
+they do not name.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from typing import Annotated, Any, Literal
 from fastapi import Path, Query
 from pydantic import BaseModel, Field, WithJsonSchema
 
-from medaid.policy.schema import Kind, Location, Referral
+from medaid.case import SettleVisitIn, VisitIn
 
 Yuan = Annotated[Decimal, WithJsonSchema({"type": "number", "multipleOf": 0.01, "minimum": 0,
                                           "description": "yuan, at most two decimals"})]
@@ -28,36 +30,7 @@ District = Annotated[str | None, _DISTRICT]
 DistrictCode = Annotated[str, _DISTRICT]
 
 
-class VisitIn(BaseModel):
-    """A visit to pre-settle or settle (national field names; amounts in yuan)."""
-
-    medins_setl_id: str | None = Field(
-        None, description="医药机构结算ID: the hospital's own settlement id (required to "
-        "settle; a retry with the same id and body returns the stored result)")
-    mdtrt_id: str = Field(description="就诊ID")
-    psn_no: str = Field(description="人员编号")
-    fixmedins_code: str | None = Field(
-        None, description="定点医药机构编号; a hospital token's own when absent")
-    med_type: str | None = Field(
-        None, description="医疗类别: 11 → general_outpatient, 14 → special_outpatient, "
-        "21/23/24 → inpatient, 52 → childbirth")
-    kind: Kind | None = Field(None, description="the visit kind, when med_type does not say")
-    start: date
-    end: date = Field(description="the pools are those of this date's year")
-    medfee_sumamt: Yuan = Field(description="医疗费总额")
-    fulamt_ownpay_amt: Yuan = Field(description="全自费金额")
-    overlmt_selfpay: Yuan = Field(description="超限价自费费用")
-    preselfpay_amt: Yuan = Field(Decimal(0), description="先行自付金额")
-    inscp_scp_amt: Yuan | None = Field(
-        None, description="符合政策范围金额: when given, must equal the total less the three")
-    hifp_pay: Yuan | None = Field(None, description="统筹基金支出; computed when absent")
-    hifmi_pay: Yuan | None = Field(None, description="大病保险支出; computed when absent")
-    oth_pay: Yuan = Field(Decimal(0), description="其他支出")
-    location: Location = "city"
-    referral: Referral = "ok"
-    hospital_level: int | None = Field(None, description="1–3; the institution's by default")
-    heroic_injury: bool = False
-    rare_disease: bool = False
+__all__ = ["SettleVisitIn", "VisitIn"]  # re-exported for the routers' documents
 
 
 class CancelIn(BaseModel):

@@ -276,7 +276,10 @@ def get(uow: UnitOfWork, actor: Actor, setl_id: str) -> tuple[Settlement, str | 
         raise NotFound("setl_id", f"no settlement {setl_id!r}")
     district = uow.session.scalars(select(Person.district).where(Person.id == entry.person_id)
                                    ).one()
-    auth.require_read(actor, entry.institution_id, district)
+    try:
+        auth.require_read(actor, entry.institution_id, district)
+    except Forbidden:  # another hospital's, another district's: as if it did not exist
+        raise NotFound("setl_id", f"no settlement {setl_id!r}") from None
     found = entry, cancelled_by(uow, entry)
     uow.commit_audited(actor.subject, "settlement.read", f"settlement:{setl_id}",
                        {"psn_no": entry.psn_no})

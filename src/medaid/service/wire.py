@@ -1,6 +1,7 @@
 """The API's JSON in the national platform's vocabulary: settlement requests in, ledger
-entries out. Validation is the case contract's (`medaid.case`), so a request's errors name
-its field by JSON path (`$.medfee_sumamt: must be ≥ 0`) exactly as `medaid settle` does.
+entries out. A request is parsed by the case contract's models (`medaid.case`), so its
+errors name the field by JSON path (`$.medfee_sumamt: must be ≥ 0`) exactly as `medaid
+settle` does.
 """
 
 from __future__ import annotations
@@ -10,34 +11,31 @@ import hashlib
 import json
 from collections.abc import Collection
 from dataclasses import dataclass
-from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
+from medaid import fields
 from medaid.case import (
-    VISIT_FIELDS,
+    SettleVisitIn,
+    VisitIn,
     as_object,
     as_text,
-    known_fields,
     parse_json,
-    parse_visit,
+    parse_model,
     settlement_json,
+    visit_of,
 )
 from medaid.engine.types import Settlement, TraceLine, Visit
 from medaid.errors import InputError
+from medaid.fields import MED_TYPES
 from medaid.money import to_yuan
 from medaid.policy.params import Num
 from medaid.service import strict
 from medaid.store import models
 
 ROOT = "$"
-# 医疗类别 → the engine's visit kind (spec/NATIONAL.md); other kinds are sent as `kind`.
-MED_TYPES = {"11": "general_outpatient", "14": "special_outpatient", "21": "inpatient",
-             "23": "inpatient", "24": "inpatient", "52": "childbirth"}
 OUTSIDE = models.SENT_AMOUNTS[1:]  # sent, and not in settlement_json
-# A request's fields besides the case's visit fields (whose `id` is the mdtrt_id here).
-REQUEST_FIELDS = ("psn_no", "mdtrt_id", "medins_setl_id", "fixmedins_code", "med_type")
-VISIT_REQUEST_FIELDS = (*REQUEST_FIELDS, *(f for f in VISIT_FIELDS if f != "id"))
+VISIT_REQUEST_FIELDS = tuple(f.name for f in fields.REQUEST)
 
 
 def parse_body(body: bytes) -> dict[str, Any]:
@@ -78,15 +76,6 @@ class VisitRequest:
         return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _med_type(raw: dict[str, Any], path: str) -> str | None:
-    value = raw.get("med_type")
-    if value is None:
-        return None
-    if isinstance(value, Decimal) and value == value.to_integral_value():
-        value = str(int(value))
-    return as_text(value, f"{path}.med_type")
-
-
 def parse_visit_request(body: bytes, settling: bool) -> VisitRequest:
     """`settling`: a settlement, which needs the hospital's own settlement id."""
     return visit_request(parse_body(body), settling)
@@ -94,27 +83,22 @@ def parse_visit_request(body: bytes, settling: bool) -> VisitRequest:
 
 def visit_request(raw: dict[str, Any], settling: bool, path: str = ROOT,
                   also: Collection[str] = ()) -> VisitRequest:
-    """A visit's fields as an object at `path` (the body, or a visit inside one); `raw`
-    gets the engine's `id` and `kind` filled in. A field that is neither a request's
-    (VISIT_REQUEST_FIELDS) nor one of `also` (what the caller reads itself) is an error."""
-    known_fields(raw, (*VISIT_REQUEST_FIELDS, *also), path)
-    psn_no = as_text(raw.get("psn_no"), f"{path}.psn_no")
-    mdtrt_id = as_text(raw.get("mdtrt_id"), f"{path}.mdtrt_id")
-    medins_setl_id = (as_text(raw.get("medins_setl_id"), f"{path}.medins_setl_id")
-                      if settling else optional_text(raw, "medins_setl_id", path))
-    med_type = _med_type(raw, path)
-    if raw.get("kind") is None:
-        if med_type is None:
+    """A visit's fields as an object at `path` (the body, or a visit inside one), parsed by
+    the request's model (medaid.case.VisitIn, SettleVisitIn); `also`: fields the caller
+    reads itself, left out of it."""
+    m = parse_model(SettleVisitIn if settling else VisitIn,
+                    {k: v for k, v in raw.items() if k not in also}, path)
+    kind = m.kind
+    if kind is None:
+        if m.med_type is None:
             raise InputError(f"{path}.med_type", "required (or `kind`)")
-        if med_type not in MED_TYPES:
+        if m.med_type not in MED_TYPES:
             raise InputError(f"{path}.med_type",
-                             f"med_type {med_type!r} has no visit kind (known: "
+                             f"med_type {m.med_type!r} has no visit kind (known: "
                              f"{', '.join(MED_TYPES)}); send `kind` for other visits")
-        raw["kind"] = MED_TYPES[med_type]
-    raw["id"] = mdtrt_id
-    return VisitRequest(psn_no, mdtrt_id, medins_setl_id,
-                        optional_text(raw, "fixmedins_code", path), med_type,
-                        parse_visit(raw, path, also=(*REQUEST_FIELDS, *also)))
+        kind = MED_TYPES[m.med_type]
+    return VisitRequest(m.psn_no, m.mdtrt_id, m.medins_setl_id, m.fixmedins_code, m.med_type,
+                        visit_of(m, path, kind=kind, id=m.mdtrt_id))
 
 
 # -- out ---------------------------------------------------------------------------------------
