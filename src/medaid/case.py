@@ -187,8 +187,8 @@ def _bool(v: object, path: str) -> bool:
 def as_fen(v: object, path: str, positive: bool = False, high: int = fields.MAX_FEN) -> int:
     """An amount in yuan (at most two decimals) as fen: ≥ 0, or > 0 when `positive`, and
     at most `high` fen."""
-    if not isinstance(v, Decimal | int) or isinstance(v, bool):
-        raise InputError(path, "must be a number (yuan)")
+    if not isinstance(v, Decimal | int) or isinstance(v, bool) or not Decimal(v).is_finite():
+        raise InputError(path, "must be a number (yuan)")  # NaN cannot even be compared
     if abs(Decimal(v)) > Decimal(high) / 100:  # first: 1e999999999 is a valid Decimal
         raise InputError(path, f"{_label(path)}不得超过 {to_yuan(high)} 元（at most "
                          f"{to_yuan(high)} yuan）")

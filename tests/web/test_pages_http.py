@@ -96,6 +96,18 @@ def test_a_caseworker_may_only_try_a_settlement_of_its_district(site: Site) -> N
     assert _settlements(site) == before  # a trial stores nothing
 
 
+@pytest.mark.parametrize("amount", ["1e20", "1e999999999", "NaN", "-Infinity"])
+def test_the_settle_form_refuses_an_amount_beyond_any_bill(site: Site, amount: str) -> None:
+    c = site.client("caseworker")
+    before = _settlements(site)
+    data = {k: v for k, v in visit(mdtrt_id="WEB-M-BIG").items() if k != "medins_setl_id"}
+    r = c.post("/settle", data=data | {"csrf": csrf_of(c), "action": "preview",
+                                       "medfee_sumamt": amount})
+    assert r.status_code == 422, r.text[-2000:]
+    assert '<span class="why">医疗费用总额：' in r.text  # named at its field, by its label
+    assert _settlements(site) == before
+
+
 def test_session_cookie_flags_and_secure_over_https(site: Site) -> None:
     for https in (False, True):
         c = site.client(https=https)
