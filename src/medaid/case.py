@@ -99,6 +99,17 @@ def _label(path: str) -> str:
     return fields.label(re.split(r"[.\[\]]+", path.strip(".[]"))[-1])
 
 
+def date_bound(path: str) -> str:
+    """What a date outside medaid.fields' range is told (the batch path says it too)."""
+    return (f"{_label(path)}须在 {fields.FIRST_DAY} 至 {fields.LAST_DAY} 之间（must be from "
+            f"{fields.FIRST_DAY} to {fields.LAST_DAY}）")
+
+
+def amount_bound(path: str, high: int) -> str:
+    """What an amount above `high` fen is told."""
+    return f"{_label(path)}不得超过 {to_yuan(high)} 元（at most {to_yuan(high)} yuan）"
+
+
 def as_text(v: object, path: str, chars: int | None = None) -> str:
     """A non-empty printable text, not only spaces, of at most `chars` characters."""
     if not isinstance(v, str) or not v:
@@ -169,8 +180,7 @@ def as_date(v: object, path: str) -> date:
     except ValueError:
         raise InputError(path, f"not a valid date: {v[:40]!r} (YYYY-MM-DD)") from None
     if not fields.FIRST_DAY <= day <= fields.LAST_DAY:
-        raise InputError(path, f"{_label(path)}须在 {fields.FIRST_DAY} 至 {fields.LAST_DAY} 之间"
-                         f"（must be from {fields.FIRST_DAY} to {fields.LAST_DAY}）")
+        raise InputError(path, date_bound(path))
     return day
 
 
@@ -190,8 +200,7 @@ def as_fen(v: object, path: str, positive: bool = False, high: int = fields.MAX_
     if not isinstance(v, Decimal | int) or isinstance(v, bool) or not Decimal(v).is_finite():
         raise InputError(path, "must be a number (yuan)")  # NaN cannot even be compared
     if abs(Decimal(v)) > Decimal(high) / 100:  # first: 1e999999999 is a valid Decimal
-        raise InputError(path, f"{_label(path)}不得超过 {to_yuan(high)} 元（at most "
-                         f"{to_yuan(high)} yuan）")
+        raise InputError(path, amount_bound(path, high))
     try:
         fen = to_fen(v)
     except MoneyError as e:

@@ -42,8 +42,9 @@ MED_TYPES = {"11": "general_outpatient", "14": "special_outpatient", "21": "inpa
 
 @dataclass(frozen=True)
 class Field:
-    """One field. `type`: amount (yuan in, fen out), date, text, choice, flag, level,
-    code (a text the platform may send as a number, such as med_type)."""
+    """One field. `type`: amount (yuan in, fen out), date, text, choice, flag, level
+    (hospital, 1–3), grade (disability, 1–4), code (a text the platform may send as a
+    number, such as med_type)."""
 
     name: str
     label: str  # the national platform's Chinese name
@@ -53,10 +54,14 @@ class Field:
     chars: int | None = None  # longest text
     choices: tuple[str, ...] = ()
     description: str = ""
+    computed: bool = False  # absent: computed from the local parameters (a null column)
+    stored: bool = True  # a column of a population's visits file (batch/schema.py)
 
 
-def _amount(name: str, label: str, required: bool = True, description: str = "") -> Field:
-    return Field(name, label, "amount", required, description=description)
+def _amount(name: str, label: str, required: bool = True, description: str = "",
+            computed: bool = False, stored: bool = True) -> Field:
+    return Field(name, label, "amount", required, description=description,
+                 computed=computed, stored=stored)
 
 
 AMOUNTS = (
@@ -65,9 +70,9 @@ AMOUNTS = (
     _amount("overlmt_selfpay", "超限价自费费用"),
     _amount("preselfpay_amt", "先行自付金额", False, "default 0"),
     _amount("inscp_scp_amt", "符合政策范围金额", False,
-            "when given, must equal the total less the three"),
-    _amount("hifp_pay", "统筹基金支出", False, "computed when absent"),
-    _amount("hifmi_pay", "大病保险支出", False, "computed when absent"),
+            "when given, must equal the total less the three", stored=False),
+    _amount("hifp_pay", "统筹基金支出", False, "computed when absent", computed=True),
+    _amount("hifmi_pay", "大病保险支出", False, "computed when absent", computed=True),
     _amount("oth_pay", "其他支出", False, "default 0"),
 )
 # A visit of a case (contract/CASE.md), in the order its checks run.
@@ -77,9 +82,9 @@ VISIT = (
     Field("end", "出院（结算）日期", "date",
           description="the pools are those of this date's year"),
     *AMOUNTS,
-    Field("hospital_level", "医院等级", "level", False, description="1–3"),
     Field("location", "就医地", "choice", False, "city", choices=LOCATIONS),
     Field("referral", "转诊备案", "choice", False, "ok", choices=REFERRALS),
+    Field("hospital_level", "医院等级", "level", False, description="1–3"),
     Field("heroic_injury", "见义勇为", "flag", False, False),
     Field("rare_disease", "罕见病", "flag", False, False),
     Field("id", "就诊ID", "text", chars=ID_CHARS),

@@ -1,12 +1,21 @@
 """The case contract's checks on visit amounts and dates, in one compiled pass.
 
 `first_problem` returns the first row that breaks a rule and which rule, so the error
-names the row and field exactly as `medaid.case.parse_visit` names a JSON path.
+names the row and field exactly as `medaid.case.parse_visit` names a JSON path. The
+bounds are medaid.fields', with the converters' words.
 """
 
 from __future__ import annotations
 
 from numba import njit
+
+from medaid import fields
+from medaid.batch.schema import AMOUNTS, EPOCH
+from medaid.case import amount_bound, date_bound
+
+HIGH = fields.MAX_VISIT_FEN  # checked before any sum: int64 sums of larger amounts overflow
+FIRST = (fields.FIRST_DAY - EPOCH).days  # days since 1970-01-01, as the columns hold dates
+LAST = (fields.LAST_DAY - EPOCH).days
 
 PROBLEMS = (
     ("medfee_sumamt", "must be ≥ 0"),
@@ -22,7 +31,11 @@ PROBLEMS = (
     ("hifmi_pay", "hifp_pay + hifmi_pay + oth_pay exceed the policy-range amount"),
     ("oth_pay", "hifp_pay + hifmi_pay + oth_pay exceed the policy-range amount"),
     ("hospital_level", "must be 1, 2, 3 or absent"),
+    *((name, amount_bound(name, HIGH)) for name in AMOUNTS),  # 13–19, in the columns' order
+    ("start", date_bound("start")),
+    ("end", date_bound("end")),
 )
+OVER, START_OUT, END_OUT = 13, 13 + len(AMOUNTS), 14 + len(AMOUNTS)
 
 
 @njit(cache=True, nogil=True)
@@ -34,6 +47,14 @@ def first_problem(medfee, ownpay, overlmt, preself, hifp, hifmi, oth, start, end
         for k, a in enumerate((medfee[i], ownpay[i], overlmt[i], preself[i])):
             if a < 0:
                 return i, k
+        for k, a in enumerate((medfee[i], ownpay[i], overlmt[i], preself[i], hifp[i],
+                               hifmi[i], oth[i])):
+            if a > HIGH:
+                return i, OVER + k
+        if start[i] < FIRST or start[i] > LAST:
+            return i, START_OUT
+        if end[i] < FIRST or end[i] > LAST:
+            return i, END_OUT
         if hifp[i] < -1:
             return i, 4
         if hifmi[i] < -1:

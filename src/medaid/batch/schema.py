@@ -24,6 +24,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from medaid import fields
 from medaid.case import LOCATIONS, REFERRALS, dumps, parse_json
 from medaid.engine.types import Person, Visit
 from medaid.errors import InputError
@@ -42,27 +43,17 @@ FLAGS = ("heroic_injury", "rare_disease")
 NULL = -1  # hifp_pay / hifmi_pay not given: computed from local parameters
 
 CODE = pa.dictionary(pa.int8(), pa.string())
-AMOUNTS = ("medfee_sumamt", "fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt",
-           "hifp_pay", "hifmi_pay", "oth_pay")
+AMOUNTS = tuple(f.name for f in fields.AMOUNTS if f.stored)
+_ARROW = {"amount": pa.int64(), "date": pa.date32(), "choice": CODE, "level": pa.int8(),
+          "flag": pa.bool_()}
 
+# The case contract's visit fields (medaid.fields) as columns: amounts in fen, null only
+# where the engine computes an absent value or for an absent hospital level.
 VISITS = pa.schema([
     pa.field("person_key", pa.int64(), nullable=False),
     pa.field("visit_id", pa.dictionary(pa.int32(), pa.string()), nullable=False),
-    pa.field("kind", CODE, nullable=False),
-    pa.field("start", pa.date32(), nullable=False),
-    pa.field("end", pa.date32(), nullable=False),
-    pa.field("medfee_sumamt", pa.int64(), nullable=False),
-    pa.field("fulamt_ownpay_amt", pa.int64(), nullable=False),
-    pa.field("overlmt_selfpay", pa.int64(), nullable=False),
-    pa.field("preselfpay_amt", pa.int64(), nullable=False),
-    pa.field("hifp_pay", pa.int64()),  # null: computed (basic_insurance)
-    pa.field("hifmi_pay", pa.int64()),  # null: computed (critical_illness)
-    pa.field("oth_pay", pa.int64(), nullable=False),
-    pa.field("location", CODE, nullable=False),
-    pa.field("referral", CODE, nullable=False),
-    pa.field("hospital_level", pa.int8()),
-    pa.field("heroic_injury", pa.bool_(), nullable=False),
-    pa.field("rare_disease", pa.bool_(), nullable=False),
+    *(pa.field(f.name, _ARROW[f.type], nullable=f.computed or f.type == "level")
+      for f in fields.VISIT if f.stored and f.name != "id"),
 ])
 
 IDENTITY = pa.struct([
