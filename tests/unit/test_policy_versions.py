@@ -173,10 +173,10 @@ def test_a_rule_with_several_lines_needs_match() -> None:
     base = [{"rule": "CZ-A1", "kinds": ["inpatient"], "segments": [{"ratio": 0.7}]},
             {"rule": "CZ-A1", "kinds": ["general_outpatient"], "segments": [{"ratio": 0.5}]}]
     with pytest.raises(PolicyError, match=r"对应2项.*match"):
-        amend.merge({"lines": base}, {"lines": [{"rule": "CZ-A1", "caps": []}]}, "amends")
+        amend.merge({"lines": base}, {"lines": [{"rule": "CZ-A1", "caps": []}]}, amend.AMENDS)
     out = amend.merge({"lines": base}, {"lines": [
         {"rule": "CZ-A1", "match": {"kinds": ["general_outpatient"]},
-         "segments": [{"ratio": 0.6}]}]}, "amends")
+         "segments": [{"ratio": 0.6}]}]}, amend.AMENDS)
     assert out["lines"] == [base[0], {**base[1], "segments": [{"ratio": 0.6}]}]
 
 

@@ -6,13 +6,13 @@ path relative to the amendment) and gives only what changes; the result is valid
 whole policy file. How the two merge:
 
 - a mapping merges key by key (`parameters`, `parameters.<name>`, `tilted`, `windows`…);
-- a list whose entries carry an `id` (categories) or a `rule` (lines, refusals) merges
-  entry by entry: an entry the base has (same id or rule) takes the fields given, another
+- the top-level lists `categories` and `indicators` (by `id`), `lines` and `refusals`
+  (by `rule`) merge entry by entry: an entry the base has takes the fields given, another
   is added at the end, and `removed: true` drops it. Where one rule id names several
   entries, `match:` picks one by its other fields (`match: {kinds: [inpatient]}`);
 - a parameter's `values` merge by `year` or `from` date: a new dated value is added, one
   for a date the base has replaces it;
-- anything else (a number, a list of segments) replaces the base's.
+- anything else (a number, a list of segments or look-backs) replaces the base's.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from medaid.policy import model
 from medaid.policy import schema as s
 
 AMENDS = "amends"
-KEYS = ("id", "rule")  # what identifies an entry of a list, in this order
+KEYED = {"categories": "id", "indicators": "id", "lines": "rule", "refusals": "rule"}
 SHIPPED_SUFFIX = ".yaml"
 
 
@@ -84,40 +84,36 @@ def _base_text(name: str, path: Path) -> tuple[str, str]:
 
 
 def merge(base: Any, change: Any, where: str) -> Any:
-    """`change` applied on top of `base` (module docstring)."""
+    """`change` applied on top of `base` (module docstring); `where` names the place,
+    the top level being the amendment itself (`AMENDS`)."""
     if isinstance(base, dict) and isinstance(change, dict):
         out = dict(base)
         for key, value in change.items():
             here = f"{where}.{key}"
-            if key == "values" and isinstance(value, list) and isinstance(base.get(key), list):
-                out[key] = _merge_values(base[key], value, here)
+            old = base.get(key)
+            if key == "values" and isinstance(value, list) and isinstance(old, list):
+                out[key] = _merge_values(old, value, here)
+            elif where == AMENDS and key in KEYED and isinstance(value, list) \
+                    and isinstance(old, list):
+                out[key] = _merge_entries(old, value, KEYED[key], here)
             elif key in out:
-                out[key] = merge(out[key], value, here)
+                out[key] = merge(old, value, here)
             else:
                 out[key] = value
         return out
-    if isinstance(base, list) and isinstance(change, list) and _keyed(base) and _keyed(change):
-        return _merge_entries(base, change, where)
     return change
 
 
-def _keyed(items: list[Any]) -> bool:
-    return bool(items) and all(isinstance(i, dict) and any(k in i for k in KEYS) for i in items)
-
-
-def _key(entry: dict[str, Any]) -> tuple[str, Any]:
-    name = next(k for k in KEYS if k in entry)
-    return name, entry[name]
-
-
-def _merge_entries(base: list[Any], change: list[Any], where: str) -> list[Any]:
+def _merge_entries(base: list[Any], change: list[Any], by: str, where: str) -> list[Any]:
     out = list(base)
     for entry in change:
-        key = _key(entry)
+        if not isinstance(entry, dict) or by not in entry:
+            raise PolicyError(f"{where}: each entry names its {by}")
+        key = (by, entry[by])
         match = entry.get("match") or {}
         if not isinstance(match, dict):
             raise PolicyError(f"{where}: match: a mapping of the entry's fields")
-        found = [i for i, b in enumerate(out) if isinstance(b, dict) and _key(b) == key
+        found = [i for i, b in enumerate(out) if isinstance(b, dict) and b.get(by) == key[1]
                  and all(b.get(f) == v for f, v in match.items())]
         body = {k: v for k, v in entry.items() if k not in ("match", "removed")}
         if len(found) > 1:
