@@ -5,7 +5,9 @@ A generated policy has 2–4 categories and 1–6 lines drawn from every shape t
 allows: lines sharing a deductible/segment pool, lines with and without caps, several
 lines on one cap pool with different caps (literal, from a parameter, optional), grants
 followed by curve lines, exclusive and alternative lines, special-tier lines, lines whose
-base is after basic insurance only, flags and disability grades, look-backs with and
+base is after basic insurance only or composed of the national amount fields (先行自付
+included, after some funds only), pools declared with their period (year or 单次 per
+visit), flags and disability grades, look-backs with and
 without a ratio and with `rules`, month-end exit for some categories, both rounding
 modes, a referral rule, a kind fallback, tilted assistance (remainder or beyond the cap,
 with its own cap pool or one shared with the lines) and parameters with floors. Ratios are
@@ -21,9 +23,10 @@ from typing import Any
 from hypothesis import strategies as st
 
 from medaid.engine.types import Identity, Person, Visit
-from medaid.policy.schema import KINDS
+from medaid.policy.schema import FUNDS, KINDS
 
 CATS = ("c0", "c1", "c2", "c3")
+SELF_PAY = ("preselfpay_amt", "overlmt_selfpay", "fulamt_ownpay_amt")
 BASE_POOLS = ("pa", "pb")
 CAP_POOLS = ("ka", "kb")
 RATIOS = tuple(Decimal(r) for r in ("0.5", "0.6", "0.7", "0.75", "0.8", "0.9", "1"))
@@ -85,8 +88,11 @@ def line(draw: st.DrawFn, i: int, cats: tuple[str, ...], rules: list[str]) -> di
     if draw(st.integers(0, 4)) == 0:
         out["grant"] = draw(amount())
     else:
-        if draw(st.integers(0, 3)) == 0:
+        how = draw(st.integers(0, 5))
+        if how == 0:
             out["base"] = "after_basic"
+        elif how == 1:  # a composition of the national amount fields
+            out["base"] = {"include": draw(_subset(SELF_PAY, 0)), "after": draw(_subset(FUNDS, 0))}
         pool = draw(st.sampled_from((None, *BASE_POOLS)))
         if pool:
             out["pool"] = pool
@@ -190,6 +196,10 @@ def policies(draw: st.DrawFn) -> dict[str, Any]:
         if tcap != "none":
             tilt["caps"] = [{"pool": "kt" if tcap == "own" else "ka", "amount": draw(amount())}]
         out["tilted"] = tilt
+    if draw(st.integers(0, 2)) == 0:  # pools declared, some per visit (单次)
+        used = {*BASE_POOLS, *CAP_POOLS, "kt", "tilted", *rules}
+        out["pools"] = {name: {"period": draw(st.sampled_from(("year", "year", "visit")))}
+                        for name in sorted(used)}
     return out
 
 

@@ -122,10 +122,11 @@ def test_generated_policies_settle_alike(data: st.DataObject) -> None:
 
 def test_the_generated_shapes_reach_duckdb_and_errors() -> None:
     """The strategies are not vacuous: a fixed draw of many examples reaches the DuckDB
-    formulation, the kernel's alternatives and the engine's refusals."""
-    seen = {"duckdb": 0, "alternative": 0, "error": 0}
+    formulation, the kernel's alternatives, pools per visit, composed bases and the
+    engine's refusals."""
+    seen = {"duckdb": 0, "alternative": 0, "error": 0, "visit_pool": 0, "base_parts": 0}
 
-    @settings(max_examples=25, deadline=None, database=None, derandomize=True,
+    @settings(max_examples=30, deadline=None, database=None, derandomize=True,
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
     @given(data=st.data())
     def run(data: st.DataObject) -> None:
@@ -136,6 +137,8 @@ def test_the_generated_shapes_reach_duckdb_and_errors() -> None:
                          [synth.PersonYear("gen", 2024, p, v, {}) for p, v in people],
                          [(i, k) for i, (_, v) in enumerate(people) for k in range(len(v))])
         seen["alternative"] += bool(policy.alternative_lines)
+        seen["visit_pool"] += bool(policy.visit_pools)
+        seen["base_parts"] += any(isinstance(ln.spec.base, s.Base) for ln in policy.lines)
         if _engine_error([policy], local, people) is not None:
             seen["error"] += 1
         seen["duckdb"] += three_ways(pop, [policy]) > 0

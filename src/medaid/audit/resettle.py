@@ -288,7 +288,8 @@ def run(rec: Records, ids: Identities, versions: Sequence[Policy],
         medfee=rec.medfee[scan], inscp=(rec.medfee - rec.fulamt - rec.overlmt - rec.preself)[scan],
         hifp=rec.hifp[scan], hifmi=rec.hifmi[scan], oth=rec.oth[scan],
         location=rec.location[scan], referral=rec.referral[scan], level=rec.level[scan],
-        flags=rec.flags[scan])
+        flags=rec.flags[scan],
+        selfpay=np.stack([rec.preself, rec.overlmt, rec.fulamt], axis=1)[scan])
     try:
         res = settle_population(versions, local, visits, persons)
     except MissingParameter as e:

@@ -21,6 +21,7 @@ import numpy as np
 from numba import njit
 
 from medaid.batch.plan import (
+    ALL_FUNDS,
     B_CAP,
     B_OK,
     C_CAP,
@@ -29,9 +30,10 @@ from medaid.batch.plan import (
     C_NSEG,
     C_OK,
     C_POINTS,
-    L_AFTER_BASIC,
+    L_AFTER,
     L_DED,
     L_GRANT,
+    L_INCLUDE,
     L_NCAPS,
     L_NSEG,
     L_OK,
@@ -48,6 +50,7 @@ from medaid.batch.plan import (
     T_NCAPS,
     T_NSEG,
     T_OK,
+    T_VISIT,
     TILT_BEYOND_CAP,
     TILT_NONE,
 )
@@ -135,7 +138,30 @@ def scaled_delta(before, after, scale, ded, segs, nseg, per_visit):  # type: ign
 
 
 @njit(cache=True, inline="always")
-def evaluate(p, alt, cat, ratio, lookback, pay_out, base, after_basic, remaining, points,  # type: ignore[no-untyped-def]
+def line_base(include, after, base, amt):  # type: ignore[no-untyped-def]
+    """`VisitFacts.line_base`: inscp + the included self-pay parts − the funds of `after`;
+    `amt` is (inscp, preselfpay, overlmt, fulamt_ownpay, hifp, hifmi, oth)."""
+    if include == 0 and after == ALL_FUNDS:
+        return base
+    v = amt[0]
+    for b in range(3):
+        if include & (1 << b):
+            v += amt[1 + b]
+        if after & (1 << b):
+            v -= amt[4 + b]
+    return max(0, v)
+
+
+@njit(cache=True, inline="always")
+def line_limit(include, base, amt):  # type: ignore[no-untyped-def]
+    """`VisitFacts.line_limit`: what remains of the line's parts after every fund."""
+    if include == 0:
+        return base
+    return line_base(include, ALL_FUNDS, -1, amt)
+
+
+@njit(cache=True, inline="always")
+def evaluate(p, alt, cat, ratio, lookback, pay_out, base, amt, remaining, points,  # type: ignore[no-untyped-def]
              per_visit, scratch, lines, segs, caps, covers, alt_line, alt_lines,
              lookback_rules):
     """`engine.assistance.evaluate` on `scratch` (a copy of the pools): returns
@@ -166,11 +192,13 @@ def evaluate(p, alt, cat, ratio, lookback, pay_out, base, after_basic, remaining
         else:
             slot = lines[p, li, L_POOL]
             before = scratch[slot]
-            after = before + (after_basic if lines[p, li, L_AFTER_BASIC] else base)
+            inc = lines[p, li, L_INCLUDE]
+            after = before + line_base(inc, lines[p, li, L_AFTER], base, amt)
             r = ratio if lookback >= 0 and lookback_rules[p, lookback, li] != 0 else -1
             d = curve_delta(before, after, lines[p, li, L_DED], segs[p, li],
                             lines[p, li, L_NSEG], points, r, per_visit)
-            pay = max(0, min(d, base - total))  # never below 0 nor beyond the base
+            # never below 0 nor beyond what remains of the line's parts
+            pay = max(0, min(d, line_limit(inc, base, amt) - total))
             scratch[slot] = after
             if lines[p, li, L_TIER] == 0 and main < 0:
                 main = li
@@ -197,7 +225,8 @@ def evaluate(p, alt, cat, ratio, lookback, pay_out, base, after_basic, remaining
 @njit(cache=True, nogil=True)
 def settle_range(g_lo, g_hi, group_off, plan, sel, medfee, inscp, hifp_in, hifmi_in, oth,  # type: ignore[no-untyped-def]
                  location, referral, level, applied, st_cat, st_mode, st_ratio, st_lb,
-                 st_problem, lookback_rules, per_visit_of, cat_order, lines, segs, caps, covers,
+                 st_problem, lookback_rules, per_visit_of, visit_slots, selfpay, cat_order, lines,
+                 segs, caps, covers,
                  sel_setting, sel_alt, alt_line, alt_lines, ref_tab, tilt, tilt_segs,
                  tilt_caps, tilt_referral, tilt_location, tilt_setting, ci, ci_segs, bi,
                  bi_level, scale, n_slots,
@@ -222,6 +251,7 @@ def settle_range(g_lo, g_hi, group_off, plan, sel, medfee, inscp, hifp_in, hifmi
     f_lb = np.zeros(slots, np.int64)
     f_key = np.zeros(slots, np.int64)
     done = np.full(n_slots, -1, np.int64)  # visit index: the pool advanced for that visit
+    amt = np.zeros(7, np.int64)  # line_base's amounts of the visit
     for g in range(g_lo, g_hi):
         lo = group_off[g]
         hi = group_off[g + 1]
@@ -232,14 +262,19 @@ def settle_range(g_lo, g_hi, group_off, plan, sel, medfee, inscp, hifp_in, hifmi
         ci_paid = 0
         cumulative = 0
         for i in range(lo, hi):
+            p = plan[i]
+            s = sel[i]
+            for k in range(n_slots):  # a pool per visit (单次) starts from 0
+                if visit_slots[p, k] != 0:
+                    pools[k] = 0
+            if tilt[p, T_VISIT] != 0:
+                tpool = 0
             if record:
                 before_o[i, :n_slots] = pools
                 before_o[i, n_slots] = tpool
                 before_o[i, n_slots + 1] = hifp_paid
                 before_o[i, n_slots + 2] = ci_base
                 before_o[i, n_slots + 3] = ci_paid
-            p = plan[i]
-            s = sel[i]
             err = 0
             cumulative += medfee[i]
             if cumulative > POOL_LIMIT:
@@ -315,7 +350,11 @@ def settle_range(g_lo, g_hi, group_off, plan, sel, medfee, inscp, hifp_in, hifmi
                 ci_paid += pay
                 hifmi = pay
             base = max(0, inscp[i] - hifp - hifmi - oth[i])
-            after_basic = max(0, inscp[i] - hifp)
+            amt[0] = inscp[i]
+            amt[1:4] = selfpay[i]
+            amt[4] = hifp
+            amt[5] = hifmi
+            amt[6] = oth[i]
             per_visit = per_visit_of[p] != 0
             hifp_o[i] = hifp
             hifmi_o[i] = hifmi
@@ -359,7 +398,7 @@ def settle_range(g_lo, g_hi, group_off, plan, sel, medfee, inscp, hifp_in, hifmi
                     if trials > 1:
                         scratch[:] = pools
                     assistance, special, mask, main, cb, ca, missing, covered = evaluate(
-                        p, a, f_cat[j], f_ratio[j], f_lb[j], pay_out, base, after_basic,
+                        p, a, f_cat[j], f_ratio[j], f_lb[j], pay_out, base, amt,
                         remaining, points, per_visit, target, lines, segs, caps, covers,
                         alt_line, alt_lines, lookback_rules)
                     if missing >= 0 and err == 0:
@@ -402,7 +441,8 @@ def settle_range(g_lo, g_hi, group_off, plan, sel, medfee, inscp, hifp_in, hifmi
                         if done[slot] == i:
                             continue
                         done[slot] = i
-                        pools[slot] += after_basic if lines[p, li, L_AFTER_BASIC] else base
+                        pools[slot] += line_base(lines[p, li, L_INCLUDE], lines[p, li, L_AFTER],
+                                                 base, amt)
             cat_o[i] = best_cat
             assist_o[i] = best_assist
             special_o[i] = best_special

@@ -43,9 +43,14 @@ MAX_LINES = 62  # the kernel reports the lines that paid as bits of an int64
 
 # Fields of the packed per-line array `lines[plan, line, field]`. A line's curve has no cap:
 # caps are payout limits on cap pools (`caps`), never part of F (RULES §3).
-L_TIER, L_GRANT, L_DED, L_NSEG, L_POOL, L_NCAPS, L_OK, L_REACH, L_AFTER_BASIC = range(9)
-# Fields of `tilt[plan, field]`; modes.
-T_MODE, T_APP, T_DED, T_NSEG, T_NCAPS, T_OK = range(6)
+# The base: inscp_scp_amt + the self-pay parts of L_INCLUDE (bits INCLUDE_BITS) − the funds
+# of L_AFTER (bits AFTER_BITS).
+L_TIER, L_GRANT, L_DED, L_NSEG, L_POOL, L_NCAPS, L_OK, L_REACH, L_INCLUDE, L_AFTER = range(10)
+INCLUDE_BITS = {"preselfpay_amt": 1, "overlmt_selfpay": 2, "fulamt_ownpay_amt": 4}  # selfpay
+AFTER_BITS = {"hifp_pay": 1, "hifmi_pay": 2, "oth_pay": 4}
+ALL_FUNDS = 7
+# Fields of `tilt[plan, field]`; modes. T_VISIT: the tilted pool starts from 0 at each visit.
+T_MODE, T_APP, T_DED, T_NSEG, T_NCAPS, T_OK, T_VISIT = range(7)
 TILT_NONE, TILT_REMAINDER, TILT_BEYOND_CAP = 0, 1, 2
 # Fields of `ci[plan, field]` (critical illness) and `bi[plan, field]` (basic insurance).
 C_OK, C_DED, C_DED_TILT, C_POINTS, C_NSEG, C_CAP = range(6)
@@ -98,6 +103,7 @@ class Plans:
     lookback_ratio: I64  # [plan, lookback entry] bp, −1: none (the line's own ratios)
     lookback_rules: npt.NDArray[np.int8]  # [plan, lookback entry, line]: its ratio applies
     per_visit: npt.NDArray[np.int8]  # [plan]: rounding per_visit (else cumulative)
+    visit_slots: npt.NDArray[np.int8]  # [plan, slot]: the pool starts from 0 at each visit
     problems: Problems
     rules: list[list[str]]  # [plan][line] rule id
     tilted_rule: list[str | None]  # [plan]
@@ -232,12 +238,12 @@ def compile_plans(versions: Sequence[Policy], local: Mapping[str, object],
     assert POOL_LIMIT * BP * 4 < INT64_HEADROOM  # a curve's scaled value and its doubling
 
     cat_order = np.full((n_plans, len(categories)), -1, np.int64)
-    lines = np.zeros((n_plans, n_lines, 9), np.int64)
+    lines = np.zeros((n_plans, n_lines, 10), np.int64)
     segs = np.zeros((n_plans, n_lines, n_segs, 2), np.int64)
     caps = np.zeros((n_plans, n_lines, n_caps, 2), np.int64)
     covers = np.zeros((n_plans, n_lines, len(categories)), np.int8)
     referral = np.zeros((n_plans, len(REFERRALS), 3), np.int64)
-    tilt = np.zeros((n_plans, 6), np.int64)
+    tilt = np.zeros((n_plans, 7), np.int64)
     tilt_segs = np.zeros((n_plans, n_tsegs, 2), np.int64)
     tilt_caps = np.zeros((n_plans, n_tcaps, 2), np.int64)
     tilt_referral = np.zeros((n_plans, len(REFERRALS)), np.int8)
@@ -271,7 +277,8 @@ def compile_plans(versions: Sequence[Policy], local: Mapping[str, object],
         for line in policy.lines:
             li = line.index
             lines[p, li, L_TIER] = 1 if line.tier == "special" else 0
-            lines[p, li, L_AFTER_BASIC] = line.spec.base == "after_basic"
+            lines[p, li, L_INCLUDE] = sum(INCLUDE_BITS[x] for x in line.base.include)
+            lines[p, li, L_AFTER] = sum(AFTER_BITS[x] for x in line.base.after)
             for c in categories:
                 covers[p, li, cat_index[c]] = line.covers(c)
             item = resolved[p][li]
@@ -307,6 +314,7 @@ def compile_plans(versions: Sequence[Policy], local: Mapping[str, object],
         if cfg is not None and cfg.defined:
             tilt[p, T_MODE] = TILT_REMAINDER if cfg.base == "remainder" else TILT_BEYOND_CAP
             tilt[p, T_APP] = int(cfg.requires_application)
+            tilt[p, T_VISIT] = int(cfg.pool in policy.visit_pools)
             for ri, name in enumerate(REFERRALS):
                 tilt_referral[p, ri] = name in cfg.referral
             for i, name in enumerate(LOCATIONS):
@@ -366,6 +374,11 @@ def compile_plans(versions: Sequence[Policy], local: Mapping[str, object],
                         sel_alt.append(len(alt_line) - 1)
                     sel_of[p, k, flags, g] = seen[key]
 
+    visit_slots = np.zeros((n_plans, max(1, len(pools))), np.int8)
+    for p, (vi, _) in enumerate(keys):
+        for name in versions[vi].visit_pools:
+            if name in pools:
+                visit_slots[p, pools.index(name)] = 1
     return Plans(
         versions=list(versions), keys=list(keys), categories=categories, pools=pools,
         scale=scale, cat_order=cat_order, lines=lines, segs=segs, caps=caps, covers=covers,
@@ -375,5 +388,6 @@ def compile_plans(versions: Sequence[Policy], local: Mapping[str, object],
         tilt_segs=tilt_segs, tilt_caps=tilt_caps, tilt_referral=tilt_referral,
         tilt_location=tilt_location, tilt_setting=tilt_setting, ci=ci_arr, ci_segs=ci_segs,
         bi=bi_arr, bi_level=bi_level, lookback_ratio=lookback_ratio,
-        lookback_rules=lookback_rules, per_visit=per_visit, problems=problems,
+        lookback_rules=lookback_rules, per_visit=per_visit, visit_slots=visit_slots,
+        problems=problems,
         rules=rules, tilted_rule=tilted_rule)

@@ -43,6 +43,7 @@ FLAGS = ("heroic_injury", "rare_disease")
 NULL = -1  # hifp_pay / hifmi_pay not given: computed from local parameters
 
 CODE = pa.dictionary(pa.int8(), pa.string())
+SELF_PAY = ("preselfpay_amt", "overlmt_selfpay", "fulamt_ownpay_amt")  # VisitColumns.selfpay
 AMOUNTS = tuple(f.name for f in fields.AMOUNTS if f.stored)
 _ARROW = {"amount": pa.int64(), "date": pa.date32(), "choice": CODE, "level": pa.int8(),
           "flag": pa.bool_()}
@@ -232,6 +233,13 @@ class VisitColumns:
     referral: I8
     level: I8  # 0: absent
     flags: I8  # FLAG_HEROIC | FLAG_RARE
+    # [visit, (preselfpay_amt, overlmt_selfpay, fulamt_ownpay_amt)]: what a line's base may
+    # include; −1 where the reader did not give them (an error only for such a line)
+    selfpay: I64 | None = None
+
+    def __post_init__(self) -> None:
+        if self.selfpay is None:
+            object.__setattr__(self, "selfpay", np.full((len(self.person), 3), -1, np.int64))
 
     def __len__(self) -> int:
         return len(self.person)
@@ -341,7 +349,9 @@ def visit_columns(t: pa.Table) -> VisitColumns:
         hifp=amounts["hifp_pay"], hifmi=amounts["hifmi_pay"], oth=amounts["oth_pay"],
         location=_code_column(t, "location", LOCATIONS, tb, "location"),
         referral=_code_column(t, "referral", REFERRALS, tb, "referral"),
-        level=level.astype(np.int8), flags=flags)
+        level=level.astype(np.int8), flags=flags,
+        selfpay=np.stack([amounts[name] for name in SELF_PAY], axis=1) if n
+        else np.zeros((0, 3), np.int64))
 
 
 def person_columns(t: pa.Table) -> PersonColumns:

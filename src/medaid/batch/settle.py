@@ -23,7 +23,7 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from medaid.batch import kernel, standings
-from medaid.batch.plan import POOL_LIMIT, T_APP, Plans, compile_plans
+from medaid.batch.plan import L_INCLUDE, POOL_LIMIT, T_APP, Plans, compile_plans
 from medaid.batch.schema import (
     EPOCH,
     NO_DATE,
@@ -36,7 +36,7 @@ from medaid.batch.schema import (
     visit_columns,
 )
 from medaid.engine.types import INPATIENT_SETTINGS
-from medaid.errors import InputError, MissingParameter
+from medaid.errors import InputError, MissingParameter, PolicyError
 from medaid.policy.model import Policy
 from medaid.policy.schema import KINDS
 
@@ -249,6 +249,12 @@ def settle_population(versions: Sequence[Policy], local: Mapping[str, object],
     keys, plan = _plans_of(versions, visits, year)
     plans = compile_plans(versions, local, keys)
     ident_cat = _identity_categories(persons, plans)
+    selfpay = visits.selfpay
+    assert selfpay is not None  # VisitColumns fills it
+    if n and bool((plans.lines[..., L_INCLUDE] != 0).any()) and bool((selfpay < 0).any()):
+        raise PolicyError(f"{versions[0].jurisdiction}: a line's base includes self-pay parts "
+                          "(preselfpay_amt, overlmt_selfpay, fulamt_ownpay_amt) that these "
+                          "visits do not carry")
 
     # The scan runs per person and calendar year, in the file's order within them: a file
     # grouped so (the usual case) is scanned as it is, any other through a stable sort.
@@ -318,7 +324,7 @@ def settle_population(versions: Sequence[Policy], local: Mapping[str, object],
             g_lo, g_hi, group_off, plan, sel, visits.medfee, visits.inscp, visits.hifp,
             visits.hifmi, visits.oth, visits.location, visits.referral, visits.level, applied,
             st.cat, st.mode, st.ratio, st.lookback, st.problem, plans.lookback_rules,
-            plans.per_visit,
+            plans.per_visit, plans.visit_slots, visits.selfpay,
             plans.cat_order, plans.lines, plans.segs, plans.caps,
             plans.covers, plans.sel_setting, plans.sel_alt, plans.alt_line, plans.alt_lines,
             plans.referral, plans.tilt, plans.tilt_segs, plans.tilt_caps, plans.tilt_referral,

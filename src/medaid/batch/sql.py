@@ -46,9 +46,10 @@ import pyarrow as pa
 from medaid.batch import schema
 from medaid.batch.plan import (
     GRADES,
-    L_AFTER_BASIC,
+    L_AFTER,
     L_DED,
     L_GRANT,
+    L_INCLUDE,
     L_NCAPS,
     L_NSEG,
     L_OK,
@@ -63,17 +64,19 @@ from medaid.batch.plan import (
     T_MODE,
     T_NCAPS,
     T_NSEG,
+    T_VISIT,
     TILT_BEYOND_CAP,
     TILT_NONE,
     TILT_REMAINDER,
     Plans,
     compile_plans,
 )
+from medaid.batch.schema import SELF_PAY
 from medaid.batch.settle import Results
 from medaid.case import LOCATIONS, REFERRALS
 from medaid.money import BP
 from medaid.policy.model import Policy
-from medaid.policy.schema import KINDS
+from medaid.policy.schema import FUNDS, KINDS
 
 MACROS = f"""
 CREATE OR REPLACE MACRO seg_part(rest, w) AS
@@ -197,7 +200,8 @@ class Formulation:
             lines.append((li, int(row[L_TIER]), int(row[L_GRANT]), int(row[L_DED]),
                           int(row[L_NSEG]), int(segs[0, 0]), int(segs[0, 1]),
                           int(segs[1, 0]) if second else -1, int(segs[1, 1]) if second else 0,
-                          bool(row[L_AFTER_BASIC]), pools[int(row[L_POOL])],
+                          int(row[L_INCLUDE]), int(row[L_AFTER]), pools[int(row[L_POOL])],
+                          bool(plans.visit_slots[p, int(row[L_POOL])]),
                           int(row[L_REACH]), *(slot in caps for slot in order)))
         cap_cols = [f"uses{k}" for k in range(len(order))]
         w = policy.spec.windows
@@ -251,6 +255,14 @@ class Formulation:
         persons = schema.persons_path(path)
         cat_list = ", ".join(_lit(c) for c, ok in cat_ok.items() if ok) or "''"
 
+        def per_visit_cap(slot: int) -> str:  # a cap pool per visit starts from 0 at each
+            return ", row" if plans.visit_slots[p, slot] else ""
+
+        def parts(mask: str, sign: str, names: Sequence[str]) -> str:
+            """± each amount field whose bit is set in the line's mask column."""
+            return " ".join(f"{sign} CASE WHEN ({mask} & {1 << b}) <> 0 THEN v.{name} ELSE 0 END"
+                            for b, name in enumerate(names))
+
         cap_steps = []
         source = "paid"
         for k, slot in enumerate(order):
@@ -259,7 +271,8 @@ class Formulation:
             cap_steps.append(f"""
 step{k} AS (SELECT *, CASE WHEN uses{k} THEN LEAST(cap{k}, s{k}) - LEAST(cap{k}, s{k} - e{k})
                          ELSE pay{k} END AS pay{k + 1}
-    FROM (SELECT *, SUM(e{k}) OVER (PARTITION BY person_key ORDER BY row) AS s{k}
+    FROM (SELECT *, SUM(e{k}) OVER (PARTITION BY person_key{per_visit_cap(slot)} ORDER BY row)
+                          AS s{k}
           FROM (SELECT *, CASE WHEN uses{k} THEN pay{k} ELSE 0 END AS e{k},
                        CASE {amount_case} ELSE 0 END AS cap{k} FROM {source}))),""")
             source = f"step{k}"
@@ -277,16 +290,19 @@ step{k} AS (SELECT *, CASE WHEN uses{k} THEN LEAST(cap{k}, s{k}) - LEAST(cap{k},
         if len(tcaps) > 1:
             raise NotImplementedError("more than one tilted cap pool")
         tilt_caps_sql = "t_pay"  # a cap pool of its own (YC-T), as for the lines
-        for _, amount in tcaps:
-            tilt_caps_sql = (f"LEAST({amount}, SUM(t_pay) OVER w) - LEAST({amount}, "
-                             f"SUM(t_pay) OVER w - t_pay)")
+        for slot, amount in tcaps:
+            tilt_caps_sql = f"LEAST({amount}, t_pay)" if plans.visit_slots[p, slot] else (
+                f"LEAST({amount}, SUM(t_pay) OVER w) - LEAST({amount}, SUM(t_pay) OVER w - t_pay)")
+        t_visit = ", row" if int(plans.tilt[p, T_VISIT]) else ""
+
         pv = _lit(per_visit)
         return f"""
 WITH
 route AS (SELECT * FROM {_values(route, ("kind", "flags", "grade", "category", "line", "ok",
                                           "setting"))}),
 lines AS (SELECT * FROM {_values(lines, ("line", "tier", "grant_", "ded", "nseg", "w1", "b1",
-                                          "w2", "b2", "ab", "pool", "reach", *cap_cols))}),
+                                          "w2", "b2", "inc", "af", "pool", "pool_visit",
+                                          "reach", *cap_cols))}),
 refs AS (SELECT * FROM {_values(ref, ("referral", "assist", "points", "tilt_ok"))}),
 pe AS (SELECT person_key, coalesce(disability_grade, 0) AS grade, tilted_application,
               identities[1] AS i, len(identities) AS n_ident
@@ -310,7 +326,6 @@ v2 AS (SELECT v.*,
                    ELSE 0 END AS mode,
               CASE WHEN lb_r IS NOT NULL THEN lb_r WHEN inside THEN NULL ELSE lb_p END AS lb,
               GREATEST(0, inscp - hifp_pay - hifmi_pay - oth_pay) AS base,
-              GREATEST(0, inscp - hifp_pay) AS after_basic,
               medfee_sumamt - hifp_pay - hifmi_pay - oth_pay AS remaining
        FROM v2a v),
 covered AS (SELECT * FROM (
@@ -319,11 +334,17 @@ covered AS (SELECT * FROM (
                    OVER (PARTITION BY person_key) AS person_ok FROM v2) WHERE person_ok),
 v3 AS (SELECT v.*, l.*, f.assist, f.points, f.tilt_ok,
               v.mode > 0 AND f.assist = 1 AND l.line IS NOT NULL AND v.line >= 0 AS lined,
-              CASE WHEN l.ab THEN v.after_basic ELSE v.base END AS lbase
+              CASE WHEN l.inc = 0 AND l.af = 7 THEN v.base
+                   ELSE GREATEST(0, v.inscp {parts("l.inc", "+", SELF_PAY)}
+                                         {parts("l.af", "-", FUNDS)}) END AS lbase,
+              CASE WHEN l.inc = 0 THEN v.base
+                   ELSE GREATEST(0, v.inscp {parts("l.inc", "+", SELF_PAY)}
+                                 - v.hifp_pay - v.hifmi_pay - v.oth_pay) END AS llimit
        FROM covered v JOIN refs f ON f.referral = v.referral
        LEFT JOIN lines l ON l.line = v.line),
 pooled AS (SELECT *, SUM(CASE WHEN lined AND grant_ < 0 THEN lbase ELSE 0 END)
-                     OVER (PARTITION BY person_key, pool ORDER BY row) AS c_after,
+                     OVER (PARTITION BY person_key, pool, CASE WHEN pool_visit THEN row END
+                           ORDER BY row) AS c_after,
                   {ratio_sql} AS ratio
            FROM v3),
 paid AS (SELECT *, c_after - CASE WHEN lined AND grant_ < 0 THEN lbase ELSE 0 END AS c_before,
@@ -331,7 +352,7 @@ paid AS (SELECT *, c_after - CASE WHEN lined AND grant_ < 0 THEN lbase ELSE 0 EN
                      WHEN grant_ >= 0 THEN GREATEST(0, LEAST(grant_, remaining))
                      ELSE GREATEST(0, LEAST(curve_delta(c_after, c_after - lbase, ded, nseg, w1,
                                                         b1, w2, b2, points, ratio, {pv}),
-                                            base)) END AS pay0
+                                            llimit)) END AS pay0
          FROM pooled),{"".join(cap_steps)}
 settled AS (SELECT *, CASE WHEN tier = 1 THEN {final_pay} ELSE 0 END AS special,
                    CASE WHEN lined AND tier = 0 THEN {final_pay} ELSE 0 END AS assistance,
@@ -343,7 +364,7 @@ tilting AS (SELECT *, CASE WHEN {tilt_mode} != {TILT_NONE} AND mode > 0 AND assi
                             AND location IN ({", ".join(_lit(x) for x in tloc) or "''"})
                             AND {app} THEN {tilt_base} ELSE NULL END AS t_add
             FROM settled),
-tpool AS (SELECT *, SUM(coalesce(t_add, 0)) OVER (PARTITION BY person_key ORDER BY row)
+tpool AS (SELECT *, SUM(coalesce(t_add, 0)) OVER (PARTITION BY person_key{t_visit} ORDER BY row)
                     AS t_after FROM tilting),
 tpaid AS (SELECT *, CASE WHEN t_add IS NULL THEN 0
                          ELSE GREATEST(0, LEAST(scaled_delta(t_after, t_after - t_add, {scale},

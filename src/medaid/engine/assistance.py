@@ -14,6 +14,7 @@ from typing import Any
 
 from medaid.engine.types import TraceLine
 from medaid.engine.windows import Standing
+from medaid.policy import schema as s
 from medaid.policy.model import Line, Policy
 from medaid.policy.params import Num, Params, ResolvedLine
 
@@ -45,13 +46,29 @@ class VisitFacts:
     year: int
     setting: str
     base: int  # the assistance base (政策范围内个人自付): inscp − hifp − hifmi − oth
-    after_basic: int  # inscp − hifp: the base of a line assisting after basic insurance only
     remaining: int  # what the person would still pay before tier 3
     points: int  # ratio change in bp from the referral rule (NJ-R: −2000)
     per_visit: bool = False  # rounding: per_visit
+    # inscp_scp_amt, the self-pay parts and the funds, as the national fields name them
+    amounts: Mapping[str, int] = field(default_factory=dict)
 
     def line_base(self, line: Line) -> int:
-        return self.after_basic if line.spec.base == "after_basic" else self.base
+        """The line's base: inscp_scp_amt plus its included self-pay parts, less the funds
+        it assists after."""
+        b = line.base
+        if not b.include and len(b.after) == len(s.FUNDS):
+            return self.base
+        a = self.amounts
+        return max(0, a["inscp_scp_amt"] + sum(a[x] for x in b.include)
+                   - sum(a[f] for f in b.after))
+
+    def line_limit(self, line: Line) -> int:
+        """What the line may pay at most: what remains of its parts after every fund."""
+        if not line.base.include:
+            return self.base
+        a = self.amounts
+        return max(0, a["inscp_scp_amt"] + sum(a[x] for x in line.base.include)
+                   - sum(a[f] for f in s.FUNDS))
 
 
 def evaluate(policy: Policy, params: Params, lines: list[Line], standing: Standing,
@@ -83,14 +100,18 @@ def evaluate(policy: Policy, params: Params, lines: list[Line], standing: Standi
             after = before + base
             ratio = standing.ratio if line.rule in standing.ratio_rules else None  # NB-A3 alone
             pay = max(0, min(curve.delta(before, after, facts.points, ratio, facts.per_visit),
-                             facts.base - out.total))  # never beyond what remains
+                             facts.line_limit(line) - out.total))  # never beyond what remains
             args = {"base": base, "before": int(before), "after": int(after),
                     "deductible": curve.deductible, "segments": curve.segments,
                     "points": facts.points, "ratio": ratio,
                     "f_before": curve.value(before, facts.points, ratio),
                     "f_after": curve.value(after, facts.points, ratio)}
-            if base != facts.base:
-                args["after_basic"] = True
+            if line.base == s.BASES["after_basic"]:
+                if base != facts.base:
+                    args["after_basic"] = True
+            elif line.base != s.BASES["after_all_funds"]:
+                args["base_parts"] = {"include": list(line.base.include),
+                                      "after": list(line.base.after)}
             if ratio is not None:
                 args["lookback_rule"] = standing.rule
             if facts.per_visit:

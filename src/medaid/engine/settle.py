@@ -64,6 +64,8 @@ def settle_visit(policy: Policy, params: Params, person: Person, pools: Mapping[
                  visit: Visit, path: str = "visit") -> tuple[Settlement, dict[str, Num]]:
     """Settle one visit against the person's pools of its year; returns the new pools."""
     year = visit.end.year
+    if policy.visit_pools:  # a pool per visit (单次) starts from 0 at each visit
+        pools = {k: v for k, v in pools.items() if k not in policy.visit_pools}
     new: dict[str, Num] = dict(pools)
     trace: list[TraceLine] = []
     setting, lines, notes = _lines(policy, visit, person.disability_grade)
@@ -104,9 +106,12 @@ def settle_visit(policy: Policy, params: Params, person: Person, pools: Mapping[
     ref = policy.spec.referral
     if ref is not None and visit.referral != "ok":
         effect = getattr(ref, visit.referral)
-    facts = VisitFacts(year, setting, base, max(0, inscp - hifp),
-                       visit.medfee_sumamt - hifp - hifmi - oth, effect.ratio_points * 100,
-                       policy.spec.rounding == "per_visit")
+    facts = VisitFacts(year, setting, base, visit.medfee_sumamt - hifp - hifmi - oth,
+                       effect.ratio_points * 100, policy.spec.rounding == "per_visit",
+                       {"inscp_scp_amt": inscp, "preselfpay_amt": visit.preselfpay_amt,
+                        "overlmt_selfpay": visit.overlmt_selfpay,
+                        "fulamt_ownpay_amt": visit.fulamt_ownpay_amt, "hifp_pay": hifp,
+                        "hifmi_pay": hifmi, "oth_pay": oth})
     if ref is not None and (not effect.assistance or effect.ratio_points):
         trace.append(TraceLine("assistance", ref.rule, policy.cite(ref.article), "referral",
                                {"referral": visit.referral,

@@ -27,6 +27,26 @@ def _ratio(bp: int, points: int = 0, override: int | None = None) -> str:
     return fmt_ratio(override if override is not None else min(10_000, max(0, bp + points)))
 
 
+AMOUNT_NAMES = {  # the national amount fields a line's base is composed of
+    "inscp_scp_amt": ("政策范围内费用", "inscp_scp_amt"),
+    "preselfpay_amt": ("先行自付", "preselfpay_amt"),
+    "overlmt_selfpay": ("超限价自付", "overlmt_selfpay"),
+    "fulamt_ownpay_amt": ("全自费", "fulamt_ownpay_amt"),
+    "hifp_pay": ("基本医保", "hifp_pay"),
+    "hifmi_pay": ("大病保险", "hifmi_pay"),
+    "oth_pay": ("其他支付", "oth_pay"),
+}
+
+
+def _base_parts(parts: Mapping[str, Sequence[str]], zh: bool) -> str:
+    """'（基数＝政策范围内费用＋先行自付−基本医保）' / ' (base = inscp_scp_amt + … − hifp_pay)'."""
+    k = 0 if zh else 1
+    text = AMOUNT_NAMES["inscp_scp_amt"][k]
+    text += "".join(("＋" if zh else " + ") + AMOUNT_NAMES[x][k] for x in parts["include"])
+    text += "".join(("−" if zh else " − ") + AMOUNT_NAMES[x][k] for x in parts["after"])
+    return f"（基数＝{text}）" if zh else f" (base = {text})"
+
+
 def segments(segs: Sequence[Sequence[Any]], lang: str, points: int = 0,
              ratio: int | None = None) -> str:
     """'2,000.00元以内85%，以上80%' / '85% to 2000.00, then 80% above'."""
@@ -90,6 +110,8 @@ def _line(a: Args, lang: str) -> str:
                 + f"; F {_money(a['f_before'], lang)} → {_money(a['f_after'], lang)}")
     if a.get("after_basic"):
         text += "（基数为基本医保报销后的个人自付）" if zh else " (base after basic insurance only)"
+    if a.get("base_parts"):
+        text += _base_parts(a["base_parts"], zh)
     if ratio is not None:
         text += (f"（回溯期比例，{a['lookback_rule']}）" if zh
                  else f" (look-back ratio, {a['lookback_rule']})")

@@ -150,6 +150,9 @@ def _line(t: _Text, ln: s.Line) -> Element:
         facts.append(("alternative", "tried beside the category's own line, the higher paid"))
     if ln.base == "after_basic":
         facts.append(("base", "after basic insurance only"))
+    elif isinstance(ln.base, s.Base):
+        facts.append(("base", " ".join(["inscp_scp_amt", *(f"+ {x}" for x in ln.base.include),
+                                        *(f"− {f}" for f in ln.base.after)])))
     facts.append(("pool", ln.pool or ln.rule))
     if ln.grant is not None:
         facts.append(("grant", t.amount(ln.grant)))

@@ -21,6 +21,7 @@ from pydantic import ValidationError
 from medaid.errors import InputError, PolicyError
 from medaid.policy import schema as s
 from medaid.policy.structured import PARSERS
+from medaid.policy.yaml_lines import line_of, parse_path
 
 INTERNAL_POOL_PREFIX = "_"
 
@@ -41,6 +42,7 @@ class Line:
     exclusive: bool
     alternative: bool
     pool: str
+    base: s.Base  # its composition from the national amount fields
     spec: s.Line
 
     def matches_visit(self, kind: str, flags: frozenset[str], grade: int | None) -> bool:
@@ -75,6 +77,7 @@ class Policy:
     regular_lines: tuple[Line, ...]
     refusals: tuple[Refusal, ...]
     order: dict[str, int]  # category → tie order
+    visit_pools: frozenset[str] = frozenset()  # pools that start from 0 at each visit
 
     @property
     def jurisdiction(self) -> str:
@@ -120,11 +123,12 @@ def _check_refs(spec: s.PolicyFile) -> None:
         raise PolicyError("categories: duplicate category id")
     params = spec.parameters
 
-    def cats(where: str, values: list[str] | str) -> None:
+    def cats(where: str, values: list[str] | str, key: str = "categories") -> None:
         if values != "*":
-            for c in values:
+            for k, c in enumerate(values):
                 if c not in known:
-                    raise PolicyError(f"{where}: unknown category {c!r}")
+                    raise PolicyError(f"{where}.{key}[{k}]: unknown category {c!r} "
+                                      f"(categories: {', '.join(c.id for c in spec.categories)})")
 
     def refs(where: str, node: object) -> None:
         if isinstance(node, s.ParamRef):
@@ -160,7 +164,7 @@ def _check_refs(spec: s.PolicyFile) -> None:
         if p.below is not None and p.below not in params:
             raise PolicyError(f"parameters.{name}.below: parameter {p.below!r} is not declared")
     if spec.windows.month_end_categories is not None:
-        cats("windows.month_end_categories", spec.windows.month_end_categories)
+        cats("windows", spec.windows.month_end_categories, "month_end_categories")
     base_pools = {ln.pool or ln.rule for ln in spec.lines if ln.grant is None}
     for i, line in enumerate(spec.lines):
         for c in line.caps:
@@ -180,6 +184,31 @@ def _check_refs(spec: s.PolicyFile) -> None:
     for k, v in spec.kind_fallback.items():
         if k == v:
             raise PolicyError(f"kind_fallback.{k}: maps to itself")
+    if spec.pools is not None:
+        for where, pool in _pools_used(spec):
+            if pool not in spec.pools:
+                raise PolicyError(f"{where}: pool {pool!r} is used but never defined under "
+                                  f"pools ({', '.join(spec.pools) or 'none'})")
+        for name in spec.pools:
+            if name.startswith(INTERNAL_POOL_PREFIX):
+                raise PolicyError(f"pools.{name}: pool names may not start with '_'")
+
+
+def _pools_used(spec: s.PolicyFile) -> list[tuple[str, str]]:
+    """Every pool the file names, with where: (path, pool)."""
+    out = []
+    for i, line in enumerate(spec.lines):
+        if line.grant is None:
+            out.append((f"lines[{i}].pool", line.pool or line.rule))
+        out += [(f"lines[{i}].caps[{k}].pool", c.pool) for k, c in enumerate(line.caps)]
+    if spec.tilted is not None:
+        out.append(("tilted.pool", spec.tilted.pool))
+        out += [(f"tilted.caps[{k}].pool", c.pool) for k, c in enumerate(spec.tilted.caps)]
+    return out
+
+
+def _base(ln: s.Line) -> s.Base:
+    return s.BASES[ln.base] if isinstance(ln.base, str) else ln.base
 
 
 def compile_policy(spec: s.PolicyFile, path: str = "<memory>") -> Policy:
@@ -198,6 +227,7 @@ def compile_policy(spec: s.PolicyFile, path: str = "<memory>") -> Policy:
             exclusive=ln.exclusive,
             alternative=ln.alternative,
             pool=ln.pool or ln.rule,
+            base=_base(ln),
             spec=ln,
         )
         for i, ln in enumerate(spec.lines)
@@ -217,13 +247,15 @@ def compile_policy(spec: s.PolicyFile, path: str = "<memory>") -> Policy:
         regular_lines=tuple(ln for ln in lines if not (ln.exclusive or ln.alternative)),
         refusals=refusals,
         order={c.id: i for i, c in enumerate(spec.categories)},
+        visit_pools=frozenset(name for name, p in (spec.pools or {}).items()
+                              if p.period == "visit"),
     )
 
 
-def _location(e: ValidationError) -> str:
-    first = e.errors()[0]
-    where = ".".join(str(p) for p in first["loc"])
-    return f"{where}: {first['msg']}"
+def _located(path: str, text: str, steps: list[str | int], message: str) -> str:
+    """`file:line: message`, the line being where `steps` lead in the file."""
+    line = line_of(text, steps)
+    return f"{path}:{line}: {message}" if line is not None else f"{path}: {message}"
 
 
 def yaml_mapping(text: str, path: str, what: str,
@@ -252,11 +284,16 @@ def parse_policy(text: str, path: str) -> Policy:
     try:
         spec = s.PolicyFile.model_validate(data)
     except ValidationError as e:
-        raise PolicyError(f"{path}: {_location(e)}") from None
+        first = e.errors()[0]
+        steps = list(first["loc"])
+        where = ".".join(str(p) for p in steps)
+        message = "unknown key" if first["type"] == "extra_forbidden" else first["msg"]
+        raise PolicyError(_located(path, text, steps, f"{where}: {message}")) from None
     try:
         return compile_policy(spec, path)
     except PolicyError as e:
-        raise PolicyError(f"{path}: {e}") from None
+        where = str(e).partition(": ")[0]
+        raise PolicyError(_located(path, text, parse_path(where), str(e))) from None
 
 
 def load_policy(path: str | Path) -> Policy:

@@ -118,6 +118,38 @@ class Cap(Strict):
     optional: bool = False  # a cap whose parameter nobody set is left out (JS outpatient_cap)
 
 
+SelfPayPart = Literal["preselfpay_amt", "overlmt_selfpay", "fulamt_ownpay_amt"]
+Fund = Literal["hifp_pay", "hifmi_pay", "oth_pay"]
+FUNDS: tuple[Fund, ...] = ("hifp_pay", "hifmi_pay", "oth_pay")
+
+
+class Base(Strict):
+    """What a line assists, from the national amount fields: the policy-range amount
+    (inscp_scp_amt) plus the self-pay parts of `include` (e.g. 先行自付 preselfpay_amt), less
+    the funds of `after` (every fund, RULES §1; basic insurance only, NJ-A3/A4/A6)."""
+
+    include: list[SelfPayPart] = []
+    after: list[Fund] = list(FUNDS)
+
+    @model_validator(mode="after")
+    def _once(self) -> Base:
+        if len(set(self.include)) != len(self.include) or len(set(self.after)) != len(self.after):
+            raise ValueError("each amount field at most once")
+        return self
+
+
+# the two readings the shipped documents use, by name
+BASES = {"after_all_funds": Base(), "after_basic": Base(after=["hifp_pay"])}
+
+
+class Pool(Strict):
+    """A named pool and the period it accumulates over: the person's year (年度累计) or
+    one visit (单次: a per-admission deductible, threshold or cap)."""
+
+    period: Literal["year", "visit"] = "year"
+    label: str | None = None
+
+
 class Line(Cited):
     """One rule line: who, which visits, and the payout function over a pool."""
 
@@ -130,9 +162,9 @@ class Line(Cited):
     # the exclusive lines alone (NB-S3)
     alternative: bool = False  # tried beside the regular lines of the visit's setting, the
     # higher applied, ties to this line (就高不叠加: NB-S1, NB-S2)
-    # what the line assists: the base after every fund (RULES §1), or after basic insurance
-    # only (NJ-A3/A4/A6); the payout never exceeds what remains after every fund either way
-    base: Literal["after_all_funds", "after_basic"] = "after_all_funds"
+    # what the line assists: a named reading (`BASES`) or its composition (`Base`); the
+    # payout never exceeds what remains of the same parts after every fund
+    base: Literal["after_all_funds", "after_basic"] | Base = "after_all_funds"
     pool: str | None = None  # base pool (deductible/segments); default: the rule id
     deductible: Amount = Decimal(0)
     segments: list[Segment] = []
@@ -261,6 +293,9 @@ class PolicyFile(Strict):
     # visit's payout rounded on its own, R(F(C_after) − F(C_before)), as the national
     # platform and published worked examples do
     rounding: Literal["cumulative", "per_visit"] = "cumulative"
+    # the pools and their periods; absent: every pool a line names is annual. Present: a
+    # pool a line or a cap names must be listed here
+    pools: dict[str, Pool] | None = None
     windows: Windows
     referral: ReferralRule | None = None
     parameters: dict[str, Parameter] = {}

@@ -1,0 +1,211 @@
+"""General constructs of the policy schema, each on a small city written for the test:
+pools per visit (单次), a line's base composed of the national amount fields, and the
+errors `medaid policy validate` reports with the file's line. Amounts in the docstrings are
+yuan; the engine works in fen."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import pytest
+import yaml
+
+from medaid.engine.settle import settle_year
+from medaid.engine.types import Identity, Person, Visit
+from medaid.errors import PolicyError
+from medaid.policy.model import Policy, parse_policy
+
+MEDAID = Path(sys.executable).parent / "medaid"
+PERSON = Person("P", (Identity("tekun", date(2024, 1, 1)),))
+
+HEAD = """\
+jurisdiction: city
+name: 某市
+version: "2024"
+in_force: 2024-01-01
+document: {file: city.txt, title: 某市医疗救助实施办法}
+categories:
+  - {id: tekun, label: 特困人员}
+  - {id: other, label: 其他救助对象}
+windows: {rule: W, article: 第三条, start: exact, end: exact, stay_rule: true}
+"""
+
+
+def city(body: str) -> Policy:
+    return parse_policy(HEAD + body, "city.yaml")
+
+
+def stay(vid: str, day: int, total: int, **amounts: int) -> Visit:
+    """An inpatient stay in fen; by default insurance paid nothing and all is in scope."""
+    d = date(2024, 3, day)
+    return Visit(vid, "inpatient", d, d, total, hifp_pay=amounts.pop("hifp", 0),
+                 hifmi_pay=amounts.pop("hifmi", 0), **amounts)
+
+
+def paid(policy: Policy, visits: list[Visit], tier: str = "assistance") -> list[int]:
+    result = settle_year([policy], {}, PERSON, visits)
+    return [getattr(s, tier) for s in result.settlements]
+
+
+LINE = """\
+lines:
+  - rule: A1
+    article: 第五条
+    categories: "*"
+    kinds: [inpatient]
+    pool: stay
+    deductible: 3500
+    segments: [{ratio: 0.5}]
+"""
+
+
+def test_a_pool_per_visit_applies_its_deductible_to_each_stay() -> None:
+    """Deductible 3,500 per stay (单次), 50%. Stays with bases 5,000 and 6,000:
+    (5,000 − 3,500) × 50% = 750 and (6,000 − 3,500) × 50% = 1,250. The same line over a
+    yearly pool pays 750, then F(11,000) − F(5,000) = 3,750 − 750 = 3,000."""
+    visits = [stay("V1", 1, 500_000), stay("V2", 9, 600_000)]
+    assert paid(city(LINE + "pools: {stay: {period: visit}}\n"), visits) == [75_000, 125_000]
+    assert paid(city(LINE + "pools: {stay: {period: year}}\n"), visits) == [75_000, 300_000]
+    assert paid(city(LINE), visits) == [75_000, 300_000]  # no `pools`: yearly
+
+
+def test_a_cap_pool_per_visit_limits_each_stay() -> None:
+    """Deductible 3,500 per stay, 50%, at most 1,000 per stay (cap pool per visit). Stays
+    of 6,000 and 9,000 would pay 1,250 and 2,750: each is held to 1,000. A yearly cap of
+    1,000 pays 1,000 and then nothing."""
+    body = LINE + "    caps: [{pool: stay_cap, amount: 1000}]\n"
+    visits = [stay("V1", 1, 600_000), stay("V2", 9, 900_000)]
+    per_visit = "pools: {stay: {period: visit}, stay_cap: {period: visit}}\n"
+    yearly = "pools: {stay: {period: visit}, stay_cap: {period: year}}\n"
+    assert paid(city(body + per_visit), visits) == [100_000, 100_000]
+    assert paid(city(body + yearly), visits) == [100_000, 0]
+
+
+TILTED = """\
+lines:
+  - {rule: A1, article: 第五条, categories: "*", kinds: "*", pool: main,
+     segments: [{ratio: 0.7}], caps: [{pool: main_cap, amount: 1000}]}
+tilted:
+  rule: T1
+  article: 第七条
+  base: remainder
+  pool: tilted
+  deductible: 3500
+  segments: [{ratio: 0.6}]
+"""
+
+
+def test_tilted_assistance_on_each_stays_remainder_above_a_per_visit_threshold() -> None:
+    """Assistance 70% within 1,000 a year; tilted 60% on each stay's remainder above 3,500
+    (单次). Stay 1, base 5,000: assistance 1,000, remainder 4,000, tilted
+    (4,000 − 3,500) × 60% = 300. Stay 2, base 4,000: assistance 0 (cap used), remainder
+    4,000, tilted again (4,000 − 3,500) × 60% = 300. Yearly, stay 2 would get
+    F(8,000) − F(4,000) = 2,700 − 300 = 2,400."""
+    visits = [stay("V1", 1, 500_000), stay("V2", 9, 400_000)]
+    per_visit = city(TILTED + "pools: {main: {}, main_cap: {}, tilted: {period: visit}}\n")
+    assert paid(per_visit, visits) == [100_000, 0]
+    assert paid(per_visit, visits, "tilted") == [30_000, 30_000]
+    assert paid(city(TILTED), visits, "tilted") == [30_000, 240_000]
+
+
+BASE = """\
+lines:
+  - rule: A1
+    article: 第五条
+    categories: "*"
+    kinds: "*"
+    base: {base}
+    segments: [{{ratio: 0.7}}]
+"""
+
+
+@pytest.mark.parametrize(("base", "expected"), [
+    # inscp 9,000 − hifp 6,000 − hifmi 1,000 = 2,000; × 70% = 1,400
+    ("after_all_funds", 140_000),
+    # 9,000 − 6,000 = 3,000 × 70% = 2,100, but no more than the 2,000 left after every fund
+    ("after_basic", 200_000),
+    # 先行自付 included: 9,000 + 1,000 − 6,000 − 1,000 = 3,000 × 70% = 2,100 (≤ 3,000 left)
+    ("{include: [preselfpay_amt]}", 210_000),
+    # 先行自付 included, after basic only: 4,000 × 70% = 2,800, held to the 3,000 left
+    ("{include: [preselfpay_amt], after: [hifp_pay]}", 280_000),
+    # 先行自付 and 超限价 included, after basic only: 4,500 × 70% = 3,150; left 3,500
+    ("{include: [preselfpay_amt, overlmt_selfpay], after: [hifp_pay]}", 315_000),
+])
+def test_a_lines_base_is_composed_of_the_national_amount_fields(base: str,
+                                                                expected: int) -> None:
+    """A stay of 12,000: 全自费 1,500, 超限价 500, 先行自付 1,000, so inscp 9,000; basic
+    insurance 6,000, critical illness 1,000. The line pays 70% of its base, never more than
+    what remains of the same parts after every fund."""
+    visit = stay("V1", 1, 1_200_000, fulamt_ownpay_amt=150_000, overlmt_selfpay=50_000,
+                 preselfpay_amt=100_000, hifp=600_000, hifmi=100_000)
+    assert paid(city(BASE.format(base=base)), [visit]) == [expected]
+
+
+def test_the_trace_names_a_composed_base() -> None:
+    visit = stay("V1", 1, 1_000_000, preselfpay_amt=100_000, hifp=600_000)
+    policy = city(BASE.format(base="{include: [preselfpay_amt], after: [hifp_pay]}"))
+    line = settle_year([policy], {}, PERSON, [visit]).settlements[0].trace[-1]
+    assert "基数＝政策范围内费用＋先行自付−基本医保" in line.text
+    assert "base = inscp_scp_amt + preselfpay_amt − hifp_pay" in line.detail
+
+
+# -- validation: the file's line is named -------------------------------------------------
+def error(body: str) -> str:
+    with pytest.raises(PolicyError) as e:
+        city(body)
+    return str(e.value)
+
+
+def line_no(text: str, needle: str) -> int:
+    """The 1-based line of the first line of `HEAD + body` containing `needle`."""
+    return next(i for i, t in enumerate((HEAD + text).splitlines(), 1) if needle in t)
+
+
+def test_an_unknown_key_is_named_with_its_line() -> None:
+    body = LINE.replace("    pool: stay\n", "    pool: stay\n    dedutcible: 100\n")
+    assert error(body) == f"city.yaml:{line_no(body, 'dedutcible')}: lines.0.dedutcible: " \
+        "unknown key"
+
+
+def test_a_pool_used_but_never_defined_is_named_with_its_line() -> None:
+    body = LINE + "    caps: [{pool: cap, amount: 1000}]\npools: {stay: {period: visit}}\n"
+    assert error(body) == (f"city.yaml:{line_no(body, 'caps:')}: lines[0].caps[0].pool: pool "
+                           "'cap' is used but never defined under pools (stay)")
+
+
+def test_a_category_a_line_names_but_the_file_never_lists() -> None:
+    body = LINE.replace('categories: "*"', "categories: [tekun, dibao]")
+    assert error(body) == (f"city.yaml:{line_no(body, 'dibao')}: lines[0] (A1).categories[1]: "
+                           "unknown category 'dibao' (categories: tekun, other)")
+
+
+def test_a_construct_that_cannot_run_is_named_with_its_line() -> None:
+    """A pool cannot be both a line's deductible pool and a cap pool."""
+    body = LINE + "    caps: [{pool: stay, amount: 1000}]\n"
+    assert error(body) == (f"city.yaml:{line_no(body, '- rule: A1')}: lines[0] (A1): pool "
+                           "'stay' is both a cap pool and a deductible/segment pool")
+
+
+def test_a_bad_value_and_a_repeated_field_in_a_base() -> None:
+    body = BASE.format(base="{include: [preselfpay_amt, preselfpay_amt]}")
+    assert error(body).startswith(f"city.yaml:{line_no(body, 'base:')}: lines.0.base")
+    body = LINE.replace("ratio: 0.5", "ratio: 1.5")
+    assert error(body).startswith(f"city.yaml:{line_no(body, 'ratio: 1.5')}: lines.0.segments")
+
+
+def test_policy_validate_names_the_line(tmp_path: Path) -> None:
+    body = LINE + "pools: {stay: {period: fortnight}}\n"
+    f = tmp_path / "city.yaml"
+    f.write_text(HEAD + body, encoding="utf-8")
+    done = subprocess.run([str(MEDAID), "policy", "validate", str(f)], capture_output=True,
+                          text=True, check=False)
+    assert done.returncode == 2
+    assert f"city.yaml:{line_no(body, 'fortnight')}: pools.stay.period" in done.stderr
+    f.write_text(HEAD + LINE + "pools: {stay: {period: visit}}\n", encoding="utf-8")
+    ok = subprocess.run([str(MEDAID), "policy", "validate", str(f)], capture_output=True,
+                        text=True, check=False)
+    assert ok.returncode == 0, ok.stderr
+    assert yaml.safe_load(HEAD)["jurisdiction"] in ok.stdout
