@@ -23,7 +23,7 @@ from demo_world import CERTNO, DISTRICT, HOSPITAL, NAME, PSN_NO, YEAR, api_body,
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 from sqlalchemy import func, select
-from web_helpers import Site, sign_in
+from web_helpers import CSRF, Site, sign_in
 
 from medaid.registry import idcard
 from medaid.service import auth, funds, records, settlements, users, wire
@@ -72,6 +72,12 @@ def _gulou(site: Site) -> TestClient:
     c = site.client()
     sign_in(c, "gulou-day", "a long password 7")
     return c
+
+
+def _csrf(c: TestClient) -> str:
+    found = CSRF.search(c.get("/settle").text)
+    assert found
+    return found.group(1)
 
 
 def _text(html: str) -> str:
@@ -245,3 +251,74 @@ def test_the_person_page_opens_on_the_latest_year_with_a_settlement(site: Site, 
     assert f'value="{YEAR}"' in this_year.text and "结算记录（2）" in this_year.text
     asked = c.get(f"/persons/{world.last_year_psn}?year={YEAR}")
     assert "本年度没有结算记录" in asked.text  # a year asked for is the year shown
+
+
+# -- forms that help ---------------------------------------------------------------------------
+def test_the_settle_form_names_the_person_before_settling(site: Site, world: World) -> None:
+    hospital = site.client("hospital")
+    r = hospital.get(f"/settle/person?psn_no={PSN_NO}&on={YEAR}-03-01")
+    assert r.status_code == 200 and r.headers["content-type"] == "application/json"
+    assert r.json() == {"psn_no": PSN_NO, "name": NAME, "categories": ["最低生活保障对象"],
+                        "district": "玄武区"}
+    before = hospital.get(f"/settle/person?psn_no={PSN_NO}&on={YEAR - 1}-12-31").json()
+    assert before["categories"] == []  # the identity starts on 1 January of this year
+    assert hospital.get("/settle/person?psn_no=NO-SUCH").status_code == 404
+    # a caseworker of another district: the answer for a number that exists nowhere
+    other = _gulou(site).get(f"/settle/person?psn_no={PSN_NO}")
+    assert other.status_code == 404 and NAME not in other.text
+    assert site.client("finance").get(f"/settle/person?psn_no={PSN_NO}").status_code == 403
+    assert 'id="person-found"' in hospital.get("/settle").text
+
+
+def test_every_error_of_the_settle_form_at_once_in_chinese(site: Site, world: World) -> None:
+    c = site.client("hospital")
+    form = visit(mdtrt_id="", start="2026-02-30", medfee_sumamt="abc",
+                 fulamt_ownpay_amt="-5", hifmi_pay="1.234")
+    r = c.post("/settle", data=form | {"csrf": _csrf(c), "action": "preview"})
+    assert r.status_code == 422
+    errors = re.findall(r'<span class="why">([^<]+)</span>', r.text)
+    assert sorted(errors) == sorted([
+        "就诊ID：必填", "入院/就诊日期：应为日期，如 2026-03-01",
+        "医疗费用总额：应为金额（元），如 1234.56", "全自费金额：不能为负数",
+        "大病保险支付：金额至多保留两位小数"]), errors
+    assert "有 5 处需要修改" in r.text
+    # what only the fields together get wrong, named at the field the parser names
+    r = c.post("/settle", data=visit(medfee_sumamt="100", fulamt_ownpay_amt="500")
+               | {"csrf": _csrf(c), "action": "preview"})
+    assert "医疗费用总额：小于全自费、超限价自付与先行自付之和" in r.text
+    r = c.post("/settle", data=visit(psn_no="NO-SUCH") | {"csrf": _csrf(c),
+                                                          "action": "preview"})
+    assert r.status_code == 422 and "人员编号：未找到此人员编号" in r.text
+    for page in (r.text,):
+        assert "$." not in page and "must be" not in page
+
+
+# -- error pages -------------------------------------------------------------------------------
+def test_the_pages_answer_html_error_pages_and_the_api_keeps_json(site: Site, world: World
+                                                                  ) -> None:
+    c = site.client("caseworker")
+    missing = c.get("/no-such-page")
+    assert missing.status_code == 404 and missing.headers["content-type"].startswith("text/html")
+    assert "没有这个页面" in missing.text
+    bad = c.get(f"/persons/{PSN_NO}?year=abc")
+    assert bad.status_code == 422 and "页面地址中的年度有误" in bad.text
+    assert c.post("/lists/persons").status_code == 405
+    assert "不接受这种请求" in c.post("/lists/persons").text
+    api = c.get("/api/v1/no-such-route")
+    assert api.status_code == 404 and api.json()["error"]["status"] == 404
+    forbidden = site.client("hospital").get("/lists/persons")
+    assert forbidden.status_code == 403 and "无权" in forbidden.text
+
+
+def test_an_internal_error_is_a_chinese_page_and_json_for_the_api(site: Site, world: World
+                                                                  ) -> None:
+    def boom() -> None:
+        raise RuntimeError("a bug")
+
+    site.app.add_api_route("/test-boom", boom)
+    site.app.add_api_route("/api/v1/test-boom", boom)
+    c = TestClient(site.app, raise_server_exceptions=False)
+    page = c.get("/test-boom")
+    assert page.status_code == 500 and "系统内部错误" in page.text and "a bug" not in page.text
+    api = c.get("/api/v1/test-boom")
+    assert api.status_code == 500 and api.json()["error"]["status"] == 500

@@ -39,6 +39,7 @@ from medaid.service.limits import BodyLimits
 from medaid.service.strict import strict_body
 from medaid.service.ttl import TtlCache
 from medaid.store import db
+from medaid.web.errors import for_pages
 
 
 def _error(status: int, message: str, path: str | None = None,
@@ -79,6 +80,10 @@ async def _http_error(_: Request, e: Exception) -> Response:
 async def _unavailable(_: Request, e: Exception) -> Response:
     return _error(503, "the database is unavailable or busy: retry",
                   headers={"Retry-After": "1"})
+
+
+async def _internal(_: Request, e: Exception) -> Response:
+    return _error(500, "internal error (logged)")
 
 
 THREADS = 8  # worker threads a process settles in; at most db.POOL_SIZE
@@ -133,8 +138,10 @@ def create_app(database_url: str | None = None, docs: bool | None = None) -> Fas
     app.include_router(tokens_api.router, dependencies=strict)
     app.include_router(national.router)  # the national platform's envelope: its own errors
     app.add_exception_handler(MedaidError, _medaid_error)
-    app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_exception_handler(HTTPException, _http_error)
-    app.add_exception_handler(OperationalError, _unavailable)
+    # the pages' addresses answer HTML error pages in Chinese (medaid.web.errors)
+    app.add_exception_handler(RequestValidationError, for_pages(_validation_error))
+    app.add_exception_handler(HTTPException, for_pages(_http_error))
+    app.add_exception_handler(OperationalError, for_pages(_unavailable))
+    app.add_exception_handler(Exception, for_pages(_internal))
     app.add_middleware(BodyLimits)  # oversized bodies 413, deep JSON 422 (service.limits)
     return app

@@ -22,6 +22,7 @@ from medaid.web import (
     home,
     indicators,
     lists,
+    person_lookup,
     persons,
     policy,
     rosters,
@@ -36,8 +37,8 @@ STATIC = Path(__file__).parent / "static"
 router = APIRouter(include_in_schema=False)
 # The menu lists the casework pages in the order their modules register them (imported
 # above; charity imports warnings, so 预警 comes before 慈善).
-for module in (signin, home, persons, slip, settle, rosters, policy, applications, warnings, charity,
-               lists, funds, indicators, audit):
+for module in (signin, home, persons, slip, person_lookup, settle, rosters, policy, applications,
+               warnings, charity, lists, funds, indicators, audit):
     router.include_router(module.router)
 
 

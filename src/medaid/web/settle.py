@@ -9,6 +9,7 @@ numbers the API answers, each with the trace lines that explain it.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -21,8 +22,9 @@ from medaid.errors import InputError
 from medaid.service import settlements, wire
 from medaid.service.uow import UnitOfWork
 from medaid.store.models import Institution
+from medaid.web import form_errors
 from medaid.web.guard import Visitor
-from medaid.web.render import field_errors, page, render
+from medaid.web.render import page, render
 from medaid.web.views import amount_rows
 
 router = APIRouter()
@@ -37,8 +39,12 @@ MED_TYPES = (("21", "住院"), ("14", "门诊特殊病种"), ("11", "普通门�
 SETTLERS = ("hospital", "admin")  # offered 结算 (the use case decides: others get a 403)
 
 
-def request_body(form: FormData, settling: bool) -> bytes:
-    """The API's JSON body for the form: texts as given, amounts as exact yuan."""
+LABELS = dict(TEXTS) | dict(AMOUNTS) | {"fixmedins_code": "定点医疗机构"}
+
+
+def request_fields(form: FormData, settling: bool) -> dict[str, Any]:
+    """The API's request fields for the form: texts as given, amounts as exact yuan (what
+    is not a number is passed on as typed, for the parser to name)."""
     raw: dict[str, Any] = {}
     for name, _ in TEXTS:
         value = str(form.get(name) or "").strip()
@@ -51,12 +57,21 @@ def request_body(form: FormData, settling: bool) -> bytes:
         try:
             raw[name] = Decimal(value or "0")
         except InvalidOperation:
-            raise InputError(f"$.{name}", "请填写金额（元），如 1234.56 / an amount in yuan"
-                             ) from None
+            raw[name] = value
     code = str(form.get("fixmedins_code") or "").strip()
     if code:
         raw["fixmedins_code"] = code
-    return dumps(raw).encode()
+    return raw
+
+
+def _parser(settling: bool) -> Callable[[dict[str, Any]], wire.VisitRequest]:
+    return lambda raw: wire.parse_visit_request(dumps(raw).encode(), settling)
+
+
+def _checked(raw: dict[str, Any], settling: bool) -> dict[str, str]:
+    """Every error of the form, in Chinese, by field (form_errors)."""
+    names = [n for n, _ in TEXTS if settling or n != "medins_setl_id"] + [n for n, _ in AMOUNTS]
+    return form_errors.all_errors(_parser(settling), raw, names, LABELS)
 
 
 def _institutions(uow: UnitOfWork, who: Visitor) -> list[tuple[str, str]]:
@@ -76,6 +91,11 @@ def _form(uow: UnitOfWork, who: Visitor, given: dict[str, str], status: int = 20
                   rows=result.pop("rows", []), **result)
 
 
+def _refused(uow: UnitOfWork, who: Visitor, given: dict[str, str], errors: dict[str, str]
+             ) -> Response:
+    return _form(uow, who, given, 422, errors=errors, message=f"有 {len(errors)} 处需要修改：")
+
+
 def _new_ids() -> dict[str, str]:
     """Fresh ids for a new form: a settlement sent twice from it is settled once."""
     tag = secrets.token_hex(4).upper()
@@ -93,8 +113,12 @@ async def settle_visit(request: Request) -> Response:
         form: FormData = request.state.form
         given = {k: str(v) for k, v in form.items() if isinstance(v, str) and k != "csrf"}
         settling = form.get("action") == "settle"
+        raw = request_fields(form, settling)
+        errors = _checked(raw, settling)
+        if errors:
+            return _refused(uow, who, given, errors)
         try:
-            req = wire.parse_visit_request(request_body(form, settling), settling)
+            req = _parser(settling)(raw)
             if settling:
                 done = settlements.settle(uow, who.actor, req)
                 result = wire.entry_json(done.entry, done.fixmedins_code)
@@ -102,8 +126,10 @@ async def settle_visit(request: Request) -> Response:
             else:
                 inst, s = settlements.preview(uow, who.actor, req)
                 result = wire.preview_json(req, inst.code, s)
-        except InputError as e:
-            return _form(uow, who, given, 422, errors=field_errors(e), message=str(e))
+        except InputError as e:  # the use case's: the person or institution named
+            field = form_errors.field_of(e)
+            return _refused(uow, who, given, {field: form_errors.labelled(field, e.message,
+                                                                          LABELS)})
         return _form(uow, who, given, result=result, rows=amount_rows(result),
                      settled=settling)
 
