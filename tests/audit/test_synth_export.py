@@ -33,7 +33,8 @@ def generate(tmp_path: Path, jurisdiction: str, suffix: str, persons: int = 300,
     return dict(manifest)
 
 
-def audited(tmp_path: Path, manifest: dict[str, object]) -> set[tuple[str, str, int]]:
+def audited(tmp_path: Path, manifest: dict[str, object], *more: str
+            ) -> set[tuple[str, str, int]]:
     extra: list[str] = []
     for code, kind in dict(manifest["med_types"]).items():  # type: ignore[call-overload]
         extra += ["--med-type", f"{code}={kind}"]
@@ -42,7 +43,7 @@ def audited(tmp_path: Path, manifest: dict[str, object]) -> set[tuple[str, str, 
                             "--roster", str(tmp_path / str(manifest["roster"])),
                             "--policy", str(manifest["jurisdiction"]),
                             "--local", str(tmp_path / str(manifest["local"])),
-                            "--out", str(out), *extra])
+                            "--out", str(out), *extra, *more])
     assert r.exit_code == 0, r.output
     ws = load_workbook(out, read_only=True)["差异明细"]
     rows = list(ws.iter_rows(values_only=True))

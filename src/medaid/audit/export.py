@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -415,11 +415,16 @@ def read_export(path: str | Path, med_types: dict[str, str] | None = None) -> Re
     """Read and check an export; BadExport lists every bad value with row and column."""
     table, rows, labels = read_table(path)
     source = Path(path).name
-    missing = [f for f in fields.REQUIRED if f not in table.column_names]
+    check_columns(table.column_names, source)
+    return records_of(table, rows, labels, source, med_types or fields.MED_TYPES)
+
+
+def check_columns(present: Collection[str], source: str) -> None:
+    """InputError naming the required national fields the export lacks."""
+    missing = [f for f in fields.REQUIRED if f not in present]
     if missing:
         raise InputError(source, f"缺少必需列：{'、'.join(fields.LABELS[f] for f in missing)} / "
                                  f"missing required columns: {', '.join(missing)}")
-    return records_of(table, rows, labels, source, med_types or fields.MED_TYPES)
 
 
 def records_of(table: pa.Table, rows: I64, labels: dict[str, str], source: str,

@@ -15,9 +15,11 @@ import io
 from dataclasses import dataclass
 from pathlib import Path
 
+import pyarrow as pa
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from medaid import clock
+from medaid.audit import detail
 from medaid.audit.causes import CAUSES, Finding
 from medaid.audit.resettle import Outcome
 from medaid.audit.summary import Group, Summary
@@ -47,25 +49,23 @@ class Row:
     explanation: str
 
 
+def rows_of(t: pa.Table, limit: int | None = SHOWN) -> list[Row]:
+    """The findings of a findings table, largest difference first (`limit` of them; None:
+    all)."""
+    if limit is not None:
+        t = detail.largest(t, limit)
+    c = t.to_pydict()
+    order = sorted(range(t.num_rows), key=lambda k: (-abs(c["diff"][k]), c["row"][k]))
+    return [Row(c["row"][k], c["setl_id"][k], c["psn_name"][k],
+                f"{c['fixmedins_code'][k]} {c['fixmedins_name'][k]}".strip(),
+                c["setl_time"][k], c["platform"][k], c["medaid"][k], c["diff"][k],
+                CAUSES[c["cause"][k]], c["rule"][k], c["article"][k], c["reason"][k],
+                c["explanation"][k]) for k in order]
+
+
 def rows(out: Outcome, found: list[Finding], limit: int | None = SHOWN) -> list[Row]:
     """The findings, largest difference first (`limit` of them; None: all)."""
-    import numpy as np
-
-    rec = out.records
-    diff = out.diff
-    order = sorted(found, key=lambda f: (-abs(int(diff[f.record])), f.record))
-    got = []
-    for f in order[:limit] if limit is not None else order:
-        i = f.record
-        name = rec.fixmedins_name[i].as_py() if rec.fixmedins_name is not None else None
-        got.append(Row(
-            int(rec.row[i]), str(rec.setl_id[i].as_py()),
-            str(rec.psn_name[i].as_py() or "") if rec.psn_name is not None else "",
-            f"{rec.fixmedins_code[i].as_py()} {name or ''}".strip(),
-            str(np.datetime64(int(rec.time[i]), "s")).replace("T", " "),
-            int(out.platform[i]), int(out.medaid[i]), int(diff[i]), CAUSES[f.cause],
-            f.rule or out.rules(i), f.article, f.reason, f.explanation))
-    return got
+    return rows_of(detail.table(out, found), limit)
 
 
 def _png(fig: object) -> str:
@@ -130,15 +130,25 @@ def _env() -> Environment:
     return env
 
 
+def render_table(s: Summary, source: str, t: pa.Table, policy: str,
+                 chart_uris: dict[str, str] | None = None) -> str:
+    """The report as one HTML document, from the findings' table."""
+    return _env().get_template("audit.html.j2").render(
+        s=s, source=source, policy=policy, charts=chart_uris
+        if chart_uris is not None else charts(s), rows=rows_of(t), shown=SHOWN,
+        made=clock.now().astimezone(BEIJING).strftime("%Y-%m-%d %H:%M"))
+
+
 def render(out: Outcome, found: list[Finding], s: Summary, policy: str,
            chart_uris: dict[str, str] | None = None) -> str:
     """The report as one HTML document."""
-    return _env().get_template("audit.html.j2").render(
-        s=s, source=out.records.source, policy=policy, charts=chart_uris
-        if chart_uris is not None else charts(s), rows=rows(out, found), shown=SHOWN,
-        made=clock.now().astimezone(BEIJING).strftime("%Y-%m-%d %H:%M"))
+    return render_table(s, out.records.source, detail.table(out, found), policy, chart_uris)
+
+
+def write_table(s: Summary, source: str, t: pa.Table, target: str | Path, policy: str) -> None:
+    Path(target).write_text(render_table(s, source, t, policy), encoding="utf-8")
 
 
 def write(out: Outcome, found: list[Finding], s: Summary, target: str | Path,
           policy: str) -> None:
-    Path(target).write_text(render(out, found, s, policy), encoding="utf-8")
+    write_table(s, out.records.source, detail.table(out, found), target, policy)

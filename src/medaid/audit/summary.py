@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -136,4 +136,43 @@ def summarise(out: Outcome, found: list[Finding], rounding: str) -> Summary:
                                if out.category(i) else "无有效身份"), False)
     s.by_rule = _groups(out, found, lambda i: (cause[i].rule or "—", cause[i].rule or "—"),
                         False)
+    return s
+
+
+def _merge_groups(lists: list[list[Group]]) -> dict[str, Group]:
+    merged: dict[str, Group] = {}
+    for groups in lists:
+        for g in groups:
+            m = merged.get(g.key)
+            if m is None:
+                merged[g.key] = replace(g)
+                continue
+            m.label = m.label or g.label
+            m.settlements += g.settlements
+            m.platform += g.platform
+            m.medaid += g.medaid
+            m.findings += g.findings
+            m.overpaid += g.overpaid
+            m.underpaid += g.underpaid
+    return merged
+
+
+def _by_size(groups: dict[str, Group]) -> list[Group]:
+    return sorted(groups.values(), key=lambda g: (-(g.overpaid + g.underpaid), g.key))
+
+
+def merge(parts: list[Summary], rounding: str) -> Summary:
+    """The totals of partitions that hold whole persons each: added up, the groups merged
+    by key and ordered as `summarise` orders them."""
+    s = Summary(**{f: sum(getattr(p, f) for p in parts) for f in (
+        "records", "settlements", "cancellations", "duplicates", "person_years", "persons",
+        "not_in_roster", "platform", "medaid", "overpaid", "underpaid", "findings",
+        "checked")}, fallback=any(p.fallback for p in parts), rounding=rounding)
+    s.by_institution = _by_size(_merge_groups([p.by_institution for p in parts]))
+    causes = _merge_groups([p.by_cause for p in parts])
+    s.by_cause = [causes[k] for k in CAUSE_ORDER if k in causes]
+    s.by_month = sorted(_merge_groups([p.by_month for p in parts]).values(),
+                        key=lambda g: g.key)
+    s.by_category = _by_size(_merge_groups([p.by_category for p in parts]))
+    s.by_rule = _by_size(_merge_groups([p.by_rule for p in parts]))
     return s

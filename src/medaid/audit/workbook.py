@@ -2,8 +2,10 @@
 
 Sheets: 汇总 (totals and how the audit ran), 差异明细 (one row per settlement whose
 医疗救助 differs: the platform's and medaid's amounts, the difference, the cause, the rule,
-the article, the reason and medaid's computation), 按机构 / 按差异类型 / 按月份 / 按类别 /
-按规则 (sums), and 逐笔核对 (every settlement, for exports up to `ALL_ROWS` records).
+the article, the reason and medaid's computation; at most `DETAIL_ROWS`, the largest
+differences, with every finding in the CSV beside when there are more), 按机构 /
+按差异类型 / 按月份 / 按类别 / 按规则 (sums), and 逐笔核对 (every settlement, for exports
+up to `ALL_ROWS` records).
 
 Every text cell is written as text (`data_type = "s"`): a name or id like
 `=HYPERLINK(...)` typed into the platform stays the text it was. The workbook is written
@@ -13,26 +15,29 @@ memory), so every cell is made here, text cells as text; none is ever a formula.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import BinaryIO
 
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from medaid.audit import fields
+from medaid.audit import detail
 from medaid.audit.causes import CAUSES, Finding
-from medaid.audit.resettle import CANCELLED, DUPLICATE, REVERSAL, Outcome
+from medaid.audit.resettle import REVERSAL, Outcome
 from medaid.audit.summary import Group, Summary
 from medaid.money import to_yuan
-from medaid.policy.schema import KINDS
 
 YUAN = "#,##0.00"
 ALL_ROWS = 20_000
+DETAIL_ROWS = 50_000  # findings listed in 差异明细 (the largest); the CSV has every one
 Cell = str | int | Decimal | None
 
 
@@ -66,23 +71,8 @@ def _y(fen: int) -> Decimal:
     return to_yuan(int(fen))
 
 
-def _text(a: object, i: int) -> str:
-    if a is None:
-        return ""
-    v = a[i].as_py()  # type: ignore[index]
-    return "" if v is None else str(v)
-
-
-def _status(out: Outcome, i: int) -> str:
-    st = int(out.status[i])
-    if st == CANCELLED:
-        return f"已撤销（第{int(out.records.row[out.partner[i]])}行）"
-    if st == DUPLICATE:
-        return f"重复（首次第{int(out.records.row[out.partner[i]])}行）"
-    return "有效"
-
-
-def _summary_sheet(ws: Worksheet, s: Summary, source: str, policy: str) -> None:
+def _summary_sheet(ws: Worksheet, s: Summary, source: str, policy: str, listed: int,
+                   everything: str | None) -> None:
     lines: list[tuple[str, Cell]] = [
         ("结算数据", source), ("政策", policy),
         ("舍入方式", "逐次舍入（per_visit）" if s.rounding == "per_visit"
@@ -95,6 +85,8 @@ def _summary_sheet(ws: Worksheet, s: Summary, source: str, policy: str) -> None:
         ("核定医疗救助（元）", _y(s.medaid)),
         ("多付（元）", _y(s.overpaid)), ("少付（元）", _y(s.underpaid)),
         ("差异笔数", s.findings),
+        ("差异明细所列笔数", listed if listed == s.findings else
+         f"{listed}（差异金额最大的{listed}笔；全部{s.findings}笔见{everything}）"),
         ("引擎复核的人员年度数", s.checked),
         ("核对方式", "逐人按引擎结算（批量结果与引擎不一致）" if s.fallback
          else "批量结算，差异与抽样由引擎复核"),
@@ -132,63 +124,80 @@ DETAIL = ("行号", "结算ID", "就诊ID", "人员编号", "姓名", "定点医
           "核定计算过程（规则、条款、算式）")
 DETAIL_WIDTHS = (8, 20, 20, 18, 10, 16, 24, 12, 20, 16, 14, 14, 14, 16, 8, 20, 12, 24, 12,
                  30, 50, 90)
+RECORD = ("row", "setl_id", "mdtrt_id", "psn_no", "psn_name", "fixmedins_code",
+          "fixmedins_name", "med_type", "setl_time", "status")
 
 
-def _time(out: Outcome, i: int) -> str:
-    import numpy as np
-
-    return str(np.datetime64(int(out.records.time[i]), "s")).replace("T", " ")
-
-
-def _record_cells(out: Outcome, i: int) -> list[Cell]:
-    rec = out.records
-    med = _text(rec.med_type, i)
-    return [int(rec.row[i]), _text(rec.setl_id, i), _text(rec.mdtrt_id, i),
-            _text(rec.psn_no, i), _text(rec.psn_name, i), _text(rec.fixmedins_code, i),
-            _text(rec.fixmedins_name, i),
-            f"{med} {fields.MED_TYPE_LABELS.get(med, fields.KIND_LABELS[KINDS[rec.kind[i]]])}",
-            _time(out, i), _status(out, i), _y(int(rec.medfee[i]))]
+def _detail_rows(t: pa.Table) -> Iterator[list[Cell]]:
+    c = t.to_pydict()
+    for k in range(t.num_rows):
+        d = c["diff"][k]
+        yield [*(c[f][k] for f in RECORD), _y(c["medfee"][k]), _y(c["platform"][k]),
+               _y(c["medaid"][k]), _y(d), "多付" if d > 0 else "少付", CAUSES[c["cause"][k]],
+               c["psn_idet_type"][k], c["category"][k], c["rule"][k], c["article"][k],
+               c["reason"][k], c["explanation"][k]]
 
 
-def _category(out: Outcome, i: int) -> str:
-    c = out.category(i)
-    if c is None:
-        return "无有效身份" if int(out.status[i]) not in (CANCELLED, DUPLICATE) else ""
-    return f"{out.versions[-1].label(c)}（{c}）"
+def _every_rows(t: pa.Table) -> Iterator[list[Cell]]:
+    c = t.to_pydict()
+    for k in range(t.num_rows):
+        yield [*(c[f][k] for f in RECORD), _y(c["medfee"][k]), _y(c["platform"][k]),
+               _y(c["medaid"][k]), _y(c["diff"][k]), c["category"][k], c["rule"][k]]
 
 
 def write(out: Outcome, found: list[Finding], s: Summary, target: str | Path | BinaryIO,
           policy: str) -> None:
+    """The workbook of one audited export (the 逐笔核对 sheet when it is small)."""
+    every = None
+    if len(out.records) <= ALL_ROWS:
+        every = detail.table(out, [], np.flatnonzero(out.status != REVERSAL))
+    write_tables(s, out.records.source, detail.table(out, found), every, target, policy)
+
+
+def write_tables(s: Summary, source: str, found: pa.Table, every: pa.Table | None,
+                 target: str | Path | BinaryIO, policy: str,
+                 everything: str | None = None) -> None:
+    """The workbook from the findings' table (row order): 差异明细 lists at most
+    `DETAIL_ROWS` of them, the largest differences, and 汇总 says so (`everything`
+    names the file that has them all)."""
+    shown = detail.largest(found, DETAIL_ROWS)
     wb = Workbook(write_only=True)
-    _summary_sheet(wb.create_sheet("汇总"), s, out.records.source, policy)
-    detail = wb.create_sheet("差异明细")
-    _header(detail, DETAIL, DETAIL_WIDTHS)
-    diff = out.diff
-    rec = out.records
-    for r, f in enumerate(found, start=2):
-        i = f.record
-        d = int(diff[i])
-        _row(detail, r, [*_record_cells(out, i), _y(int(out.platform[i])),
-                         _y(int(out.medaid[i])), _y(d), "多付" if d > 0 else "少付",
-                         CAUSES[f.cause], _text(rec.psn_idet_type, i), _category(out, i),
-                         f.rule or out.rules(i), f.article, f.reason, f.explanation],
-             money=(10, 11, 12, 13))
+    _summary_sheet(wb.create_sheet("汇总"), s, source, policy, shown.num_rows, everything)
+    ws = wb.create_sheet("差异明细")
+    _header(ws, DETAIL, DETAIL_WIDTHS)
+    for r, cells in enumerate(_detail_rows(shown), start=2):
+        _row(ws, r, cells, money=(10, 11, 12, 13))
     _group_sheet(wb, "按机构", "定点医药机构编号", s.by_institution, True)
     _group_sheet(wb, "按差异类型", "差异类型", s.by_cause, False)
     _group_sheet(wb, "按月份", "结算月份", s.by_month, False)
     _group_sheet(wb, "按类别", "核定适用类别", s.by_category, False)
     _group_sheet(wb, "按规则", "规则", s.by_rule, False)
-    if len(rec) <= ALL_ROWS:
-        every = wb.create_sheet("逐笔核对")
+    if every is not None:
+        ws = wb.create_sheet("逐笔核对")
         heads = (*DETAIL[:11], "平台医疗救助（元）", "核定医疗救助（元）", "差额（平台−核定，元）",
                  "核定适用类别", "规则")
-        _header(every, heads, DETAIL_WIDTHS[:16])
-        r = 1
-        for i in range(len(rec)):
-            if int(out.status[i]) == REVERSAL:
-                continue
-            r += 1
-            _row(every, r, [*_record_cells(out, i), _y(int(out.platform[i])),
-                            _y(int(out.medaid[i])), _y(int(diff[i])), _category(out, i),
-                            out.rules(i)], money=(10, 11, 12, 13))
+        _header(ws, heads, DETAIL_WIDTHS[:16])
+        for r, cells in enumerate(_every_rows(every), start=2):
+            _row(ws, r, cells, money=(10, 11, 12, 13))
     wb.save(target)  # write-only: every text cell above is text already
+
+
+def _yuan_text(fen: int) -> str:
+    return f"{'-' if fen < 0 else ''}{abs(fen) // 100}.{abs(fen) % 100:02d}"
+
+
+def write_csv(found: pa.Table, target: str | Path) -> None:
+    """Every finding as CSV (UTF-8 with BOM, as Excel opens it): the columns of 差异明细,
+    amounts in yuan."""
+    import pyarrow.csv as pcsv
+
+    yuan = {n: pa.array([_yuan_text(v) for v in found.column(n).to_pylist()], pa.string())
+            for n in ("medfee", "platform", "medaid", "diff")}
+    causes = pa.array([CAUSES[c] for c in found.column("cause").to_pylist()], pa.string())
+    side = pc.if_else(pc.greater(found.column("diff"), 0), "多付", "少付")
+    cols = [*(found.column(f) for f in RECORD), *yuan.values(), side, causes,
+            *(found.column(f) for f in ("psn_idet_type", "category", "rule", "article",
+                                        "reason", "explanation"))]
+    with open(target, "wb") as f:
+        f.write("\ufeff".encode())
+        pcsv.write_csv(pa.table(cols, names=list(DETAIL)), f)
