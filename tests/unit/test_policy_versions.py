@@ -252,3 +252,30 @@ def test_diff_of_two_shipped_jurisdictions_and_of_a_policy_with_itself() -> None
 def test_diff_of_an_unknown_policy_is_an_error() -> None:
     r = runner.invoke(app, ["policy", "diff", "nanjing", "atlantis"])
     assert r.exit_code == 2 and "unknown jurisdiction 'atlantis'" in r.stderr
+
+
+def test_settlement_takes_the_value_in_force_on_the_visit_date(tmp_path: Path) -> None:
+    """A mid-year change applies from its date: NJ-A4's 定额门诊补助 (its deductible) 300 → 500."""
+    text = """\
+amends: nanjing-2023
+version: "2024"
+in_force: 2024-01-01
+parameters:
+  youfu_outpatient_allowance:
+    values:
+      - {from: 2024-01-01, value: 300, source: "test: 2024 figure"}
+      - {from: 2024-07-01, value: 500, source: "test: raised from July"}
+"""
+    outpatient = {"kind": "general_outpatient", "medfee_sumamt": 1000, "fulamt_ownpay_amt": 0,
+                  "overlmt_selfpay": 0, "preselfpay_amt": 0, "hifp_pay": 0, "hifmi_pay": 0}
+    case = {"jurisdiction": "nanjing", "local": {},
+            "person": {"id": "P", "identities": [
+                {"category": "youfu", "from": "2024-01-01", "to": None, "application": None}]},
+            "visits": [{**outpatient, "id": "V1", "start": "2024-06-30", "end": "2024-06-30"},
+                       {**outpatient, "id": "V2", "start": "2024-07-01", "end": "2024-07-01"}]}
+    r = runner.invoke(app, ["settle", str(write(tmp_path, json.dumps(case), "case.json")),
+                            "--json", "--policy-file", str(write(tmp_path, text))])
+    assert r.exit_code == 0, r.stderr
+    visits = {v["id"]: v for v in json.loads(r.stdout)["visits"]}
+    assert visits["V1"]["assistance"] == 560   # 80% × (1,000 − 300)
+    assert visits["V2"]["assistance"] == 800   # 80% × (2,000 − 500) − 560 paid: the July curve

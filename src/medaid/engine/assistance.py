@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from medaid.engine.types import TraceLine
 from medaid.engine.windows import Standing
 from medaid.policy import schema as s
 from medaid.policy.model import Line, Policy
-from medaid.policy.params import Num, Params, ResolvedLine
+from medaid.policy.params import Num, Params, ResolvedLine, When
 
 
 @dataclass(slots=True)
@@ -51,6 +52,11 @@ class VisitFacts:
     per_visit: bool = False  # rounding: per_visit
     # inscp_scp_amt, the self-pay parts and the funds, as the national fields name them
     amounts: Mapping[str, int] = field(default_factory=dict)
+    day: date | None = None  # the visit's date: a parameter's value may change inside a year
+
+    @property
+    def when(self) -> When:
+        return self.day if self.day is not None else self.year
 
     def line_base(self, line: Line) -> int:
         """The line's base: inscp_scp_amt plus its included self-pay parts, less the funds
@@ -86,7 +92,7 @@ def evaluate(policy: Policy, params: Params, lines: list[Line], standing: Standi
         return out
     used: dict[str, Num] = {}
     for line in applicable:
-        r = params.line(line, facts.year)
+        r = params.line(line, facts.when)
         args: dict[str, Any]
         if r.grant is not None:
             pay = max(0, min(r.grant, facts.remaining - out.total))

@@ -16,7 +16,7 @@ from medaid.engine.types import TraceLine, Visit
 from medaid.errors import InputError
 from medaid.money import BP
 from medaid.policy.model import Policy
-from medaid.policy.params import Curve, Num, Params
+from medaid.policy.params import Curve, Num, Params, When
 
 BASIC_PAID = "_hifp_paid"
 CI_BASE = "_hifmi_base"
@@ -24,9 +24,9 @@ CI_PAID = "_hifmi_paid"
 SOURCE = "local parameter"
 
 
-def basic_insurance(params: Params, visit: Visit, year: int, pools: MutableMapping[str, Num],
+def basic_insurance(params: Params, visit: Visit, pools: MutableMapping[str, Num],
                     path: str) -> tuple[int, TraceLine]:
-    bi = params.basic_insurance(year, f"{path}.hifp_pay not given")
+    bi = params.basic_insurance(visit.end, f"{path}.hifp_pay not given")
     level = visit.hospital_level
     if (level not in bi.deductible and None not in bi.deductible) or \
             (level not in bi.ratio and None not in bi.ratio):
@@ -46,14 +46,14 @@ def basic_insurance(params: Params, visit: Visit, year: int, pools: MutableMappi
                           pay, "本地参数 basic_insurance")
 
 
-def critical_illness(policy: Policy, params: Params, amount: int, year: int, tilted: bool,
+def critical_illness(policy: Policy, params: Params, amount: int, when: When, tilted: bool,
                      pools: MutableMapping[str, Num], path: str) -> tuple[int, list[TraceLine]]:
-    curve = params.critical_illness(year, f"{path}.hifmi_pay not given")
+    curve = params.critical_illness(when, f"{path}.hifmi_pay not given")
     tilt = policy.spec.critical_illness_tilt
     points = 0
     trace: list[TraceLine] = []
     if tilted and tilt is not None:
-        share = params.ratio_of(tilt.deductible_share, year, tilt.rule)
+        share = params.ratio_of(tilt.deductible_share, when, tilt.rule)
         curve = Curve((2 * curve.deductible * share + BP) // (2 * BP), curve.segments, curve.cap)
         points = tilt.ratio_points * 100
         trace.append(TraceLine("hifmi", tilt.rule, policy.cite(tilt.article), "ci_tilt",

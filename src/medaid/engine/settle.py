@@ -80,12 +80,12 @@ def settle_visit(policy: Policy, params: Params, person: Person, pools: Mapping[
     if visit.hifp_pay is not None:
         hifp = visit.hifp_pay
     else:
-        hifp, line = insurance.basic_insurance(params, visit, year, new, path)
+        hifp, line = insurance.basic_insurance(params, visit, new, path)
         trace.append(line)
     if visit.hifmi_pay is not None:
         hifmi = visit.hifmi_pay
     else:
-        hifmi, lines_ci = insurance.critical_illness(policy, params, inscp - hifp, year,
+        hifmi, lines_ci = insurance.critical_illness(policy, params, inscp - hifp, visit.end,
                                                      bool(assisted), new, path)
         trace.extend(lines_ci)
     oth = visit.oth_pay
@@ -111,7 +111,7 @@ def settle_visit(policy: Policy, params: Params, person: Person, pools: Mapping[
                        {"inscp_scp_amt": inscp, "preselfpay_amt": visit.preselfpay_amt,
                         "overlmt_selfpay": visit.overlmt_selfpay,
                         "fulamt_ownpay_amt": visit.fulamt_ownpay_amt, "hifp_pay": hifp,
-                        "hifmi_pay": hifmi, "oth_pay": oth})
+                        "hifmi_pay": hifmi, "oth_pay": oth}, visit.end)
     if ref is not None and (not effect.assistance or effect.ratio_points):
         trace.append(TraceLine("assistance", ref.rule, policy.cite(ref.article), "referral",
                                {"referral": visit.referral,
@@ -173,7 +173,7 @@ def _spending(params: Params, alternatives: list[list[Line]], found: list[Standi
         for lines in alternatives:
             for line in lines:
                 if line.pool in done or not line.covers(st.category) or \
-                        params.line(line, facts.year).curve is None:
+                        params.line(line, facts.when).curve is None:
                     continue
                 done.add(line.pool)
                 out[line.pool] = pools.get(line.pool, 0) + facts.line_base(line)
