@@ -70,6 +70,16 @@ def test_a_line_resolves_by_the_visit_date_around_a_change() -> None:
         nj_a4, date(2024, 7, 1)).curve.deductible == 10000  # type: ignore[union-attr]
 
 
+def test_a_year_value_wins_in_its_year_over_a_from_value() -> None:
+    allowance = {**ALLOWANCE, "values": [*ALLOWANCE["values"],  # type: ignore[list-item]
+                                         {"year": 2024, "value": 400, "source": "test: 2024"}]}
+    p = Params(nanjing_with({"youfu_outpatient_allowance": allowance}), {})
+    got = [p.money("youfu_outpatient_allowance", d, "NJ-A4")
+           for d in (date(2023, 12, 31), date(2024, 8, 1), date(2025, 1, 1))]
+    assert got == [30000, 40000, 50000]
+    assert p.money("youfu_outpatient_allowance", 2024, "NJ-A4") == 40000
+
+
 def test_year_values_still_resolve_by_the_visit_year() -> None:
     p = Params(NANJING, {})
     assert p.money("income_per_capita_prev_year", 2023, "NJ-A5") == 6903900
@@ -79,8 +89,6 @@ def test_year_values_still_resolve_by_the_visit_year() -> None:
 
 
 @pytest.mark.parametrize(("values", "message"), [
-    ([{"year": 2023, "value": 1, "source": "x"}, {"from": "2024-01-01", "value": 2,
-                                                    "source": "y"}], "not both"),
     ([{"from": "2024-01-01", "value": 1, "source": "x"},
       {"from": "2024-01-01", "value": 2, "source": "y"}], "same year or from date"),
     ([{"value": 1, "source": "x"}], "either a year or a from date"),

@@ -227,13 +227,14 @@ class Params:
 
 
 def _value(p: s.Parameter, name: str, when: When) -> s.ParamValue | None:
-    """The policy file's value for a visit: the one for its year, or the latest in force
-    on its date; None when none applies. A whole year cannot take a value that changes
-    inside it."""
+    """The policy file's value for a visit: the one for its year (a year's value wins in
+    its year), else the latest in force on its date; None when none applies. A whole year
+    cannot take a value that changes inside it."""
     year = when if isinstance(when, int) else when.year
+    for v in p.values:
+        if v.year == year:
+            return v
     dated = sorted((v for v in p.values if v.since is not None), key=lambda v: v.since or date.min)
-    if not dated:
-        return next((v for v in p.values if v.year == year), None)
     if isinstance(when, int):
         inside = [v.since for v in dated if v.since and v.since.year == when
                   and (v.since.month, v.since.day) != (1, 1)]

@@ -253,8 +253,6 @@ class Parameter(Strict):
     def _sourced(self) -> Parameter:
         if self.default is not None and not self.source:
             raise ValueError("a default needs its source")
-        if len({v.year is None for v in self.values}) > 1:
-            raise ValueError("values are dated by year or by from date, not both")
         keys = [v.year if v.year is not None else v.since for v in self.values]
         if len(set(keys)) != len(keys):
             raise ValueError("two values for the same year or from date")
