@@ -15,7 +15,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, get_args
 
 from pydantic import (
     BaseModel,
@@ -218,43 +218,6 @@ def _grade(v: object, path: str) -> int | None:
     return int(v)
 
 
-def parse_person(raw: object, policy: Policy, path: str = "person", also: Collection[str] = (),
-                 identity_also: Collection[str] = ()) -> Person:
-    """`also`, `identity_also`: fields a caller reads besides the case's (the API's)."""
-    p = as_object(raw, path)
-    known_fields(p, (*PERSON_FIELDS, *also), path)
-    identities: list[Identity] = []
-    items = _list(p.get("identities", []), f"{path}.identities")
-    if len(items) > fields.MAX_IDENTITIES:
-        raise InputError(f"{path}.identities", f"救助对象身份至多 {fields.MAX_IDENTITIES} 条（at "
-                         f"most {fields.MAX_IDENTITIES} identities, not {len(items)}）")
-    for i, item in enumerate(items):
-        ip = f"{path}.identities[{i}]"
-        ident = as_object(item, ip)
-        known_fields(ident, (*IDENTITY_FIELDS, *identity_also), ip)
-        category = ident.get("category")
-        if category not in policy.categories:
-            raise InputError(f"{ip}.category", f"unknown category {category!r} for "
-                             f"{policy.jurisdiction} (one of: {', '.join(policy.categories)})")
-        start = as_date(ident.get("from"), f"{ip}.from")
-        end = as_opt_date(ident.get("to"), f"{ip}.to")
-        if end is not None and end < start:
-            raise InputError(f"{ip}.to", f"exit date {end} is before {ip}.from {start}")
-        identity = Identity(str(category), start, end,
-                            as_opt_date(ident.get("application"), f"{ip}.application"))
-        if identity in identities:
-            raise InputError(ip, f"与 {path}.identities[{identities.index(identity)}] 重复"
-                             f"（duplicate of an identity above）")
-        identities.append(identity)
-    return Person(
-        id=as_text(p.get("id"), f"{path}.id", fields.PSN_NO_CHARS),
-        identities=tuple(identities),
-        disability_grade=_grade(p.get("disability_grade"), f"{path}.disability_grade"),
-        tilted_application=as_opt_date(p.get("tilted_application"),
-                                     f"{path}.tilted_application"),
-    )
-
-
 # -- the models: one per shape, built from medaid.fields ------------------------------------
 def _converter(f: fields.Field) -> Any:
     """The field's check: the converters above, their message kept; None when absent."""
@@ -279,6 +242,8 @@ def _converter(f: fields.Field) -> Any:
             return int(value)
         if f.type == "grade":
             return _grade(value, f.name)
+        if f.type == "district":
+            return as_district(value, f.name)
         if f.type == "code" and isinstance(value, Decimal) and abs(value) < 10**8 \
                 and value == value.to_integral_value():
             value = str(int(value))  # med_type sent as a number
@@ -311,6 +276,8 @@ def _json_schema(f: fields.Field) -> dict[str, Any]:
         one = {"enum": list(f.choices)}
     elif f.type == "flag":
         one = {"type": "boolean"}
+    elif f.type == "district":
+        one = {"type": "string", "pattern": f"^[0-9]{{{DISTRICT_DIGITS}}}$"}
     elif f.type in ("level", "grade"):
         one = {"type": "integer", "minimum": 1, "maximum": 3 if f.type == "level" else 4}
     else:
@@ -326,10 +293,14 @@ class _Shape(BaseModel):
 
 
 def _model(name: str, table: Sequence[fields.Field], doc: str,
-           required: Collection[str] = ()) -> type[BaseModel]:
+           required: Collection[str] = (), items: type[BaseModel] | None = None
+           ) -> type[BaseModel]:
     """A model of `table`: strict (an unknown field is an error), every field checked by
-    its converter; `required` makes more fields required (medins_setl_id to settle)."""
+    its converter; `required` makes more fields required (medins_setl_id to settle);
+    `items`: the model of a person's `identities`."""
     defined: dict[str, Any] = {}
+    if items is not None:
+        defined["identities"] = (list[items], PydanticField(default_factory=list))  # type: ignore[valid-type]
     for f in table:
         f = replace(f, required=True) if f.name in required else f
         kind = Annotated[Any, PlainValidator(_converter(f)), WithJsonSchema(_json_schema(f))]
@@ -354,6 +325,27 @@ SettleVisitIn = _model("SettleVisitIn", fields.REQUEST,
                        "settlement id.", required=("medins_setl_id",))
 
 
+CaseIdentity = _model("CaseIdentity", fields.IDENTITY, "An identity of a case's person.")
+CasePerson = _model("CasePerson", fields.PERSON, "A case's person (contract/CASE.md).",
+                    items=CaseIdentity)
+IdentityIn = _model("IdentityIn", fields.IDENTITY_RECORD, "An identity (身份) to record.")
+PersonIn = _model("PersonIn", fields.PERSON_RECORD, "A person to record, with identities.",
+                  items=IdentityIn)
+# pydantic's words for a value of the wrong shape, as the converters say them
+_SHAPES = {"list_type": "must be a list", "model_type": "must be an object",
+           "dict_type": "must be an object"}
+
+
+def _fields_at(model: type[BaseModel], loc: Sequence[int | str]) -> list[str]:
+    """The fields of the model that holds the last field of `loc`."""
+    for part in loc[:-1]:
+        if isinstance(part, str):
+            inner = get_args(model.model_fields[part].annotation)
+            if inner and isinstance(inner[0], type) and issubclass(inner[0], BaseModel):
+                model = inner[0]
+    return list(model.model_fields)
+
+
 def parse_model(model: type[BaseModel], raw: object, path: str) -> Any:
     """`raw` (parsed JSON) as `model`, or the first error by its JSON path: an unknown
     field first (CASE.md), then the fields in the table's order."""
@@ -369,9 +361,39 @@ def parse_model(model: type[BaseModel], raw: object, path: str) -> Any:
                 f"{where}.{part}" if where else str(part)
         if first["type"] == "extra_forbidden":
             raise InputError(where, unknown_message(str(first["loc"][-1]),
-                                                    list(model.model_fields))) from None
-        raise InputError(where, (first.get("ctx") or {}).get("message", first["msg"])
-                         ) from None
+                                                    _fields_at(model, first["loc"]))) from None
+        message = (first.get("ctx") or {}).get("message") or _SHAPES.get(first["type"])
+        raise InputError(where, message or first["msg"]) from None
+
+
+def parse_person(raw: object, policy: Policy, path: str = "person") -> Person:
+    """A case's person at `path`, its identities' categories those of `policy`."""
+    return person_of(parse_model(CasePerson, raw, path), policy, path)
+
+
+def person_of(m: Any, policy: Policy, path: str, id: str | None = None) -> Person:
+    """A parsed person (CasePerson, or PersonIn whose `id` is the psn_no), checked across
+    its fields: categories of the policy, exit after recognition, no identity twice."""
+    if len(m.identities) > fields.MAX_IDENTITIES:
+        raise InputError(f"{path}.identities", f"救助对象身份至多 {fields.MAX_IDENTITIES} 条（at "
+                         f"most {fields.MAX_IDENTITIES} identities, not {len(m.identities)}）")
+    identities: list[Identity] = []
+    for i, ident in enumerate(m.identities):
+        ip = f"{path}.identities[{i}]"
+        if ident.category not in policy.categories:
+            raise InputError(f"{ip}.category", f"unknown category {ident.category!r} for "
+                             f"{policy.jurisdiction} (one of: {', '.join(policy.categories)})")
+        start = getattr(ident, "from")
+        if ident.to is not None and ident.to < start:
+            raise InputError(f"{ip}.to", f"exit date {ident.to} is before {ip}.from {start}")
+        identity = Identity(ident.category, start, ident.to, ident.application)
+        if identity in identities:
+            raise InputError(ip, f"与 {path}.identities[{identities.index(identity)}] 重复"
+                             f"（duplicate of an identity above）")
+        identities.append(identity)
+    return Person(id=id if id is not None else m.id, identities=tuple(identities),
+                  disability_grade=m.disability_grade,
+                  tilted_application=m.tilted_application)
 
 
 def parse_visit(raw: object, path: str) -> Visit:

@@ -43,8 +43,8 @@ MED_TYPES = {"11": "general_outpatient", "14": "special_outpatient", "21": "inpa
 @dataclass(frozen=True)
 class Field:
     """One field. `type`: amount (yuan in, fen out), date, text, choice, flag, level
-    (hospital, 1–3), grade (disability, 1–4), code (a text the platform may send as a
-    number, such as med_type)."""
+    (hospital, 1–3), grade (disability, 1–4), district (a 6-digit division code), code (a
+    text the platform may send as a number, such as med_type)."""
 
     name: str
     label: str  # the national platform's Chinese name
@@ -124,9 +124,23 @@ LABELS = {"name": "名称", "certno": "身份证号", "department": "认定部�
           "file": "文件", "filename": "文件名"}
 
 
+# A person and an identity as the API records them: the case's fields and the registry's.
+IDENTITY_RECORD = (*IDENTITY, Field("department", "认定部门", "text", False, chars=CODE_CHARS,
+                                    description="the recognising department: 民政, …"))
+PERSON_RECORD = (
+    Field("psn_no", "人员编号", "text", chars=PSN_NO_CHARS),
+    Field("certno", "身份证号", "text", chars=18,
+          description="18-digit resident ID number (GB 11643)"),
+    Field("name", "姓名", "text", chars=NAME_CHARS),
+    Field("jurisdiction", "统筹地区", "text", chars=CODE_CHARS),
+    Field("district", "区划代码", "district", description="6-digit administrative-division code"),
+    *(f for f in PERSON if f.name != "id"),
+)
+
+
 def label(name: str) -> str:
     """A field's Chinese label (its name when none is known)."""
-    for f in (*REQUEST, *VISIT, *PERSON, *IDENTITY):
+    for f in (*REQUEST, *VISIT, *PERSON, *IDENTITY_RECORD, *PERSON_RECORD):
         if f.name == name:
             return f.label
     return LABELS.get(name, name)

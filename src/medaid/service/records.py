@@ -13,13 +13,15 @@ from sqlalchemy import select
 
 from medaid import clock, fields
 from medaid.case import (
+    PersonIn,
     as_district,
     as_jurisdiction,
     as_text,
     as_year,
     dumps,
     parse_json,
-    parse_person,
+    parse_model,
+    person_of,
 )
 from medaid.engine import types as engine
 from medaid.errors import InputError, NotFound
@@ -73,38 +75,28 @@ def create_institution(uow: UnitOfWork, actor: Actor, raw: dict[str, Any]) -> In
     return inst
 
 
-PERSON_IN = ("psn_no", "certno", "name", "jurisdiction", "district")  # besides the case's
-
-
 def create_person(uow: UnitOfWork, actor: Actor, raw: dict[str, Any]) -> Person:
-    psn_no = as_text(raw.get("psn_no"), f"{ROOT}.psn_no", fields.PSN_NO_CHARS)
-    certno = as_text(raw.get("certno"), f"{ROOT}.certno")
+    m = parse_model(PersonIn, raw, ROOT)
     try:
-        certno = idcard.validate(certno, clock.today()).number
+        certno = idcard.validate(m.certno, clock.today()).number
     except idcard.IdCardError as e:
         raise InputError(f"{ROOT}.certno", str(e)) from None
-    jurisdiction, district = _jurisdiction(raw), _district(raw)
-    auth.require_district(actor, district)
-    parsed = parse_person(raw | {"id": psn_no}, model.versions(jurisdiction)[-1], ROOT,
-                          also=PERSON_IN, identity_also=("department",))
-    departments = [None if i.get("department") is None
-                   else as_text(i["department"], f"{ROOT}.identities[{k}].department",
-                                fields.CODE_CHARS)
-                   for k, i in enumerate(raw.get("identities") or [])]
-    person = Person(psn_no=psn_no, certno=certno,
-                    name=as_text(raw.get("name"), f"{ROOT}.name", fields.NAME_CHARS),
-                    jurisdiction=jurisdiction,
-                    district=district, disability_grade=parsed.disability_grade,
+    jurisdiction = _jurisdiction(raw)
+    auth.require_district(actor, m.district)
+    parsed = person_of(m, model.versions(jurisdiction)[-1], ROOT, id=m.psn_no)
+    person = Person(psn_no=m.psn_no, certno=certno, name=m.name, jurisdiction=jurisdiction,
+                    district=m.district, disability_grade=parsed.disability_grade,
                     tilted_application=parsed.tilted_application,
-                    identities=[Identity(category=i.category, department=dept,
+                    identities=[Identity(category=i.category, department=given.department,
                                          from_date=i.start, to_date=i.end,
                                          application_date=i.application)
-                                for i, dept in zip(parsed.identities, departments, strict=True)])
+                                for i, given in zip(parsed.identities, m.identities,
+                                                    strict=True)])
     uow.session.add(person)
-    uow.commit_audited(actor.subject, "person.create", f"person:{psn_no}",
-                       {"certno": idcard.mask(certno), "district": district,
+    uow.commit_audited(actor.subject, "person.create", f"person:{m.psn_no}",
+                       {"certno": idcard.mask(certno), "district": m.district,
                         "identities": len(person.identities)},
-                       f"a person with psn_no {psn_no} or certno {idcard.mask(certno)} "
+                       f"a person with psn_no {m.psn_no} or certno {idcard.mask(certno)} "
                        f"already exists")
     return person
 

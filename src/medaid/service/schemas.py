@@ -1,9 +1,9 @@
 """The API's request and response shapes, for the OpenAPI document at /docs.
 
-A settlement request's models parse: they are medaid.case's (VisitIn, SettleVisitIn),
-built from medaid.fields. The other request models here describe bodies that the use
-cases validate by JSON path (`medaid.case`'s converters); service.strict refuses a field
-they do not name.
+A settlement request's and a person's models parse: they are medaid.case's (VisitIn,
+SettleVisitIn, PersonIn), built from medaid.fields. The other request models here
+describe bodies that the use cases validate by JSON path (`medaid.case`'s converters);
+service.strict refuses a field they do not name.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 from fastapi import Path, Query
 from pydantic import BaseModel, Field, WithJsonSchema
 
-from medaid.case import SettleVisitIn, VisitIn
+from medaid.case import PersonIn, SettleVisitIn, VisitIn
 
 Yuan = Annotated[Decimal, WithJsonSchema({"type": "number", "multipleOf": 0.01, "minimum": 0,
                                           "description": "yuan, at most two decimals"})]
@@ -30,7 +30,7 @@ District = Annotated[str | None, _DISTRICT]
 DistrictCode = Annotated[str, _DISTRICT]
 
 
-__all__ = ["SettleVisitIn", "VisitIn"]  # re-exported for the routers' documents
+__all__ = ["PersonIn", "SettleVisitIn", "VisitIn"]  # re-exported for the routers' documents
 
 
 class CancelIn(BaseModel):
@@ -92,25 +92,6 @@ class SettlementOut(BaseModel):
     maf_pay: SignedYuan = Field(description="医疗救助基金支出 = assistance + tilted + special")
     psn_part_amt: SignedYuan = Field(description="个人负担总金额")
     trace: list[TraceLineOut]
-
-
-class IdentityIn(BaseModel):
-    category: str
-    department: str | None = Field(None, description="the recognising department: 民政, …")
-    from_: date = Field(alias="from")
-    to: date | None = None
-    application: date | None = None
-
-
-class PersonIn(BaseModel):
-    psn_no: str
-    certno: str = Field(description="18-digit resident ID number (GB 11643)")
-    name: str
-    jurisdiction: str
-    district: str = Field(description="6-digit administrative-division code")
-    disability_grade: int | None = None
-    tilted_application: date | None = None
-    identities: list[IdentityIn] = []
 
 
 class InstitutionIn(BaseModel):
