@@ -190,6 +190,19 @@ def _shots(psn_no: str, setl_id: str, bad_roster: Path, good_roster: Path
         page.get_by_role("button", name="核实").click()
         page.get_by_role("button", name="排除").click()
 
+    def print_slip(page: Any) -> None:
+        page.goto(f"/settlements/{setl_id}")
+        page.emulate_media(media="print")
+
+    def settle_errors(page: Any) -> None:
+        """Every error of the form at once, the person named above them."""
+        trial(page)
+        for name, value in (("medfee_sumamt", "abc"), ("fulamt_ownpay_amt", "-5"),
+                            ("hifmi_pay", "1.234")):
+            page.locator(f'[name="{name}"]').fill(value)
+        page.get_by_role("button", name="试算").click()
+        page.locator("#person-found").filter(has_text="·").wait_for()
+
     return [
         (None, [("01-login", lambda page: page.goto("/login"))]),
         ("caseworker", [
@@ -212,9 +225,17 @@ def _shots(psn_no: str, setl_id: str, bad_roster: Path, good_roster: Path
             ("20-batch", lambda page: (page.goto("/funds"),
                                        page.locator("table.batches a").first.click())),
             ("21-indicators-district", lambda page: page.goto("/indicators")),
+            ("30-person-list", lambda page: page.goto("/lists/persons?category=dibao")),
+            ("31-settlement-list", lambda page: page.goto("/lists/settlements")),
+            ("32-batch-settlements", lambda page: (
+                page.goto("/funds"), page.locator("table.batches a").first.click(),
+                page.get_by_role("link", name="结算明细（对账）").click())),
+            ("33-slip-print", print_slip),
+            ("35-not-found", lambda page: page.goto("/persons-list-typo")),
         ]),
         ("admin", [
             ("06-settle-trial", trial),
+            ("34-settle-errors", settle_errors),
             ("09-policy", lambda page: page.goto("/policy")),
             ("10-policy-nanjing", lambda page: page.goto("/policy/nanjing")),
             ("11-conformance", lambda page: page.goto("/policy/nanjing/conformance")),
@@ -225,7 +246,8 @@ def _shots(psn_no: str, setl_id: str, bad_roster: Path, good_roster: Path
             ("24-indicators-yichun",
              lambda page: page.goto(f"/indicators?jurisdiction=yichun&year={year}")),
         ]),
-        ("hospital", [("25-hospital-batches", lambda page: page.goto("/funds"))]),
+        ("hospital", [("25-hospital-batches", lambda page: page.goto("/funds")),
+                      ("36-hospital-settlements", lambda page: page.goto("/lists/settlements"))]),
     ]
 
 
