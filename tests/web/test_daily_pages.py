@@ -322,3 +322,18 @@ def test_an_internal_error_is_a_chinese_page_and_json_for_the_api(site: Site, wo
     assert page.status_code == 500 and "系统内部错误" in page.text and "a bug" not in page.text
     api = c.get("/api/v1/test-boom")
     assert api.status_code == 500 and api.json()["error"]["status"] == 500
+
+
+def test_a_cancelled_settlements_slip_says_so_and_so_does_the_cancellations(
+        site: Site, world: World) -> None:
+    with UnitOfWork(site.app.state.sessions) as uow:
+        setl_id = _settle(uow, "C", psn_no="WEB-D-G", start=f"{YEAR}-08-01", end=f"{YEAR}-08-02")
+        reverse = settlements.cancel(uow, auth.CLI, setl_id, None, None).setl_id
+    c = site.client("hospital")
+    original = _text(c.get(f"/settlements/{setl_id}").text)
+    assert re.search(rf"本结算已被撤销（撤销单\s*{reverse}\s*）", original)
+    cancelling = c.get(f"/settlements/{reverse}")
+    assert cancelling.status_code == 200
+    assert re.search(rf"这是撤销单：撤销\s*{setl_id}", _text(cancelling.text))
+    assert re.search(r'data-field="maf_pay">-¥14,400.00<', cancelling.text), cancelling.text
+    assert "撤销单" in _pdf_text(c.get(f"/settlements/{reverse}/pdf").content)
