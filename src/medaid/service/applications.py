@@ -25,7 +25,7 @@ from medaid import clock, workdays
 from medaid.case import as_choice, as_date, as_jurisdiction, as_object, as_text, parse_json
 from medaid.engine.types import Visit
 from medaid.errors import Conflict, Forbidden, InputError, NotFound
-from medaid.money import to_yuan
+from medaid.money import fmt_yuan, to_yuan
 from medaid.policy import model
 from medaid.registry import cells, files
 from medaid.registry.types import Problem
@@ -38,7 +38,7 @@ from medaid.service.wire import ROOT, VisitRequest, entry_json, visit_request
 from medaid.store import audit, queries
 from medaid.store.application_models import KINDS, Application, ApplicationPayment
 from medaid.store.application_models import ApplicationVisit as Row
-from medaid.store.models import Identity, Institution, Person
+from medaid.store.models import AuditEntry, Identity, Institution, Person
 
 READERS = ("caseworker", "admin", "auditor", "finance")
 WRITERS = ("caseworker", "admin")  # of the person's district, or the city
@@ -329,18 +329,55 @@ def reject(uow: UnitOfWork, actor: Actor, app_no: str, raw: dict[str, Any]) -> A
     return _write(uow, actor, "reject", app, {"reason": reason})
 
 
-def approve(uow: UnitOfWork, actor: Actor, app_no: str) -> Application:
+class AmountChanged(Conflict):
+    """An approval confirmed for one amount that would now pay another."""
+
+    def __init__(self, app_no: str, expected: int, now: int) -> None:
+        super().__init__(f"申请 {app_no} 的救助金额已变化：确认时为 {fmt_yuan(expected)}，现为 "
+                         f"{fmt_yuan(now)}；未批准，请重新核对金额后再确认 / the amount changed "
+                         f"from {expected} to {now} fen since it was confirmed: not approved")
+
+
+def approve(uow: UnitOfWork, actor: Actor, app_no: str, expected: int | None = None
+            ) -> Application:
     """Settle the covered visits in date order into the ledger and the person's pools,
     in one transaction, and owe the person the assistance they paid. Approving an
-    approved application changes nothing and answers it as it is."""
+    approved application changes nothing and answers it as it is. With `expected` (fen,
+    the amount the official confirmed), an approval that would pay another amount is
+    refused (AmountChanged) and nothing is stored."""
     app = _load(uow, actor, app_no, lock=True)
     auth.require_district(actor, app.district)
-    again = app.state == "approved"
-    if not again:
-        _move(app, "approve")
-    _not_own(actor, app, "approve")
-    if again:
+    if app.state == "approved":
+        _not_own(actor, app, "approve")
         return app
+    person, paid, setl_ids = _settle_visits(uow, actor, app)
+    if expected is not None and paid != expected:
+        raise AmountChanged(app.app_no, expected, paid)
+    app.decided_by, app.decided_at = actor.subject, _now()
+    if paid > 0:
+        app.payment = ApplicationPayment(person_id=person.id, amount=paid,
+                                         created_at=app.decided_at)
+    return _write(uow, actor, "approve", app, {"settlements": setl_ids, "maf_pay": paid})
+
+
+def approval_amount(uow: UnitOfWork, actor: Actor, app_no: str) -> int:
+    """What approving the application would pay now (fen): the approval itself, run and
+    rolled back, so that the figure is the one approving gives (and its refusals are the
+    same: state, documents, who may decide)."""
+    try:
+        app = _load(uow, actor, app_no, lock=True)
+        auth.require_district(actor, app.district)
+        return _settle_visits(uow, actor, app)[1]
+    finally:
+        uow.rollback()
+
+
+def _settle_visits(uow: UnitOfWork, actor: Actor, app: Application
+                   ) -> tuple[PersonRecord, int, list[str]]:
+    """The approval's settlements, posted in the caller's transaction (not committed):
+    the person, the assistance paid (fen) and the settlements' ids."""
+    _move(app, "approve")
+    _not_own(actor, app, "approve")
     missing = [i["item"] for i in app.checklist if not i["received"]]
     if missing:
         raise Conflict(f"application {app.app_no}: documents not received: "
@@ -360,11 +397,7 @@ def approve(uow: UnitOfWork, actor: Actor, app_no: str) -> Application:
         v.setl_id = p.values["setl_id"]
         paid += p.values["maf_pay"]
         setl_ids.append(v.setl_id)
-    app.decided_by, app.decided_at = actor.subject, _now()
-    if paid > 0:
-        app.payment = ApplicationPayment(person_id=person.id, amount=paid,
-                                         created_at=app.decided_at)
-    return _write(uow, actor, "approve", app, {"settlements": setl_ids, "maf_pay": paid})
+    return person, paid, setl_ids
 
 
 def _tilted_application(uow: UnitOfWork, actor: Actor, app: Application,
@@ -424,6 +457,30 @@ def get(uow: UnitOfWork, actor: Actor, app_no: str, today: date) -> dict[str, An
     out = application_json(app, today)
     uow.commit_audited(actor.subject, "application.read", f"application:{app_no}",
                        {"psn_no": app.psn_no})
+    return out
+
+
+# What each step of an application is called in its history.
+STEPS = {"create": "录入申请", "visits": "添加发票", "submit": "提交", "checklist": "核对材料",
+         "approve": "批准并结算", "reject": "驳回", "withdraw": "撤回"}
+
+
+def history(uow: UnitOfWork, app_no: str) -> list[dict[str, Any]]:
+    """The application's steps from the audit log, oldest first: when, who (by name), what,
+    and for an approval the assistance it settled (fen). The caller has checked that the
+    visitor may read the application."""
+    from medaid.service import audit_log
+
+    rows = list(uow.session.scalars(select(AuditEntry).where(
+        AuditEntry.object == f"application:{app_no}",
+        AuditEntry.action.in_([f"application.{s}" for s in STEPS])).order_by(AuditEntry.seq)))
+    who = audit_log.names(uow, [r.actor for r in rows])
+    out = []
+    for r in rows:
+        step = r.action.removeprefix("application.")
+        out.append({"at": r.at, "who": who[r.actor], "step": step, "label": STEPS[step],
+                    "amount": r.detail.get("maf_pay") if step == "approve" else None,
+                    "reason": r.detail.get("reason")})
     return out
 
 

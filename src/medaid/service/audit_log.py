@@ -103,11 +103,11 @@ def names(uow: UnitOfWork, subjects: Iterable[str]) -> dict[str, str]:
         if number.isdigit():
             (users if kind == "user" else tokens if kind == "token" else {})[s] = int(number)
     user_names = dict(uow.session.execute(select(User.id, User.username).where(
-        User.id.in_(set(users.values())))).tuples().all()) if users else {}
+        User.id.in_(sorted(set(users.values()))))).all()) if users else {}
     token_names = dict(uow.session.execute(
         select(Token.id, Institution.name).join(Institution,
                                                 Institution.id == Token.institution_id)
-        .where(Token.id.in_(set(tokens.values())))).tuples().all()) if tokens else {}
+        .where(Token.id.in_(sorted(set(tokens.values()))))).all()) if tokens else {}
     out: dict[str, str] = {}
     for s in subjects:
         if s in users and users[s] in user_names:

@@ -11,11 +11,14 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from sqlalchemy import select
+
 from medaid import workdays
 from medaid.service import applications, audit_log, auth, funds, listings
 from medaid.service import early_warning as ew
 from medaid.service.auth import Actor
 from medaid.service.uow import UnitOfWork
+from medaid.store.fund_models import FundBudget
 
 RECENT = 20  # settlements and audit entries shown
 WARNINGS = 10  # new warnings shown (the largest burdens first); the count is of all
@@ -53,15 +56,18 @@ def new_warnings(uow: UnitOfWork, actor: Actor) -> tuple[int, list[Any]]:
     return len(found), sorted(found, key=lambda w: -w.burden)[:WARNINGS]
 
 
-def fund_years(uow: UnitOfWork, actor: Actor, jurisdiction: str, year: int, today: date
-               ) -> dict[str, Any]:
-    """Each district's budget, what the payment batches spent, and what is left."""
-    report = funds.report(uow, actor, jurisdiction, year, on=today)
-    for f in report["funds"]:
+def fund_years(uow: UnitOfWork, actor: Actor, year: int, today: date
+               ) -> list[dict[str, Any]]:
+    """Each jurisdiction with a fund year (a budget set for `year`): each district's budget,
+    what the payment batches spent, and what is left."""
+    found = uow.session.scalars(select(FundBudget.jurisdiction).where(
+        FundBudget.year == year).distinct().order_by(FundBudget.jurisdiction))
+    reports = [funds.report(uow, actor, j, year, on=today) for j in found]
+    for f in (f for r in reports for f in r["funds"]):
         budget, spent = f["schedule"]["budget"], f["batches"]["assistance"]
         f["left"] = budget - spent
         f["used_percent"] = None if not budget else round(100 * spent / budget, 1)
-    return report
+    return reports
 
 
 def recent_settlements(uow: UnitOfWork, actor: Actor) -> list[listings.SettlementRow]:

@@ -17,10 +17,13 @@ from starlette.staticfiles import StaticFiles
 from medaid.web import (
     applications,
     audit,
+    audit_log,
+    cancel,
     charity,
     funds,
     home,
     indicators,
+    intake,
     lists,
     person_lookup,
     persons,
@@ -37,8 +40,8 @@ STATIC = Path(__file__).parent / "static"
 router = APIRouter(include_in_schema=False)
 # The menu lists the casework pages in the order their modules register them (imported
 # above; charity imports warnings, so 预警 comes before 慈善).
-for module in (signin, home, persons, slip, person_lookup, settle, rosters, policy, applications,
-               warnings, charity, lists, funds, indicators, audit):
+for module in (signin, home, persons, slip, cancel, person_lookup, settle, rosters, policy, intake,
+               applications, warnings, charity, lists, funds, indicators, audit, audit_log):
     router.include_router(module.router)
 
 

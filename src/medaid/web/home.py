@@ -37,9 +37,7 @@ def _queue(uow: UnitOfWork, who: Visitor) -> dict[str, Any]:
                 "staged": rosters.staged(who.csrf)}
     if role == "finance":
         year = choices.year(uow, None)
-        return {"funds": queue.fund_years(uow, who.actor,
-                                          choices.home_jurisdiction(uow, who.actor), year,
-                                          today)}
+        return {"year": year, "funds": queue.fund_years(uow, who.actor, year, today)}
     if role == "hospital":
         return {"settlements": queue.recent_settlements(uow, who.actor)}
     return {"entries": queue.recent_audit(uow, who.actor)}

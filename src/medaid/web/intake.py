@@ -1,0 +1,117 @@
+"""申请录入 Taking in an application: a caseworker enters the person and the kind of
+application (a draft), adds the invoices — typed in one by one or as an invoice list
+(CSV or XLSX, `applications.invoice_rows`) — and submits it for review. The use cases are
+`service.applications`'s (create, add_visits, submit), as through the API and the CLI.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from decimal import Decimal, InvalidOperation
+from pathlib import Path as FilePath
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Request, Response
+from starlette.datastructures import FormData, UploadFile
+
+from medaid import clock
+from medaid.errors import Conflict, InputError, MedaidError
+from medaid.service import applications as use
+from medaid.service.uow import UnitOfWork
+from medaid.store.application_models import KINDS
+from medaid.web import settle
+from medaid.web.applications import KIND_LABELS, after
+from medaid.web.applications import _detail as detail_page
+from medaid.web.guard import Visitor
+from medaid.web.render import page, render, status_of
+
+router = APIRouter()
+AppNo = Annotated[str, Path(max_length=40)]
+FIELDS = {"psn_no": "人员编号", "kind": "申请类型", "applied_on": "申请日期", "note": "备注"}
+
+
+def _form(who: Visitor, given: dict[str, str], status: int = 200, error: str = ""
+          ) -> Response:
+    return render(who, "application_new.html", status, active="applications", given=given,
+                  error=error, KINDS=[(k, KIND_LABELS.get(k, k)) for k in KINDS])
+
+
+def _labelled(e: InputError) -> str:
+    """An input error named by the form's label ('$.psn_no' → 人员编号)."""
+    name = (e.path or "").removeprefix("$.").split(".")[0].split("[")[0]
+    return f"{FIELDS.get(name, name)}：{e.message}" if name in FIELDS else str(e)
+
+
+@router.get("/applications/new")
+async def new_form(request: Request) -> Response:
+    return await page(request, "applications",
+                      lambda uow, who: _form(who, {"applied_on": str(clock.today())}))
+
+
+@router.post("/applications/new")
+async def create(request: Request) -> Response:
+    def work(uow: UnitOfWork, who: Visitor) -> Response:
+        form: FormData = request.state.form
+        given = {k: str(form.get(k) or "").strip() for k in FIELDS}
+        raw: dict[str, Any] = {k: v for k, v in given.items() if v}
+        try:
+            app = use.create(uow, who.actor, raw, clock.today())
+        except MedaidError as e:  # bad input, a person not found or of another district
+            uow.rollback()
+            message = _labelled(e) if isinstance(e, InputError) else str(e)
+            return _form(who, given, status_of(e), message)
+        return after(app.app_no, "created")
+
+    return await page(request, "applications", work, form=True)
+
+
+def _typed_visit(form: FormData) -> dict[str, Any]:
+    """One invoice as the API takes a visit: texts as typed, amounts as exact yuan."""
+    raw: dict[str, Any] = {}
+    for name in ("mdtrt_id", "med_type", "start", "end", "location", "institution_name"):
+        value = str(form.get(name) or "").strip()
+        if value:
+            raw[name] = value
+    for name, label in settle.AMOUNTS:
+        value = str(form.get(name) or "").strip().replace(",", "").removeprefix("¥")
+        try:
+            raw[name] = Decimal(value or "0")
+        except InvalidOperation:
+            raise InputError(f"发票.{name}", f"{label}应为金额（元），如 1234.56") from None
+    return raw
+
+
+@router.post("/applications/{app_no}/invoices")
+async def add_invoices(app_no: AppNo, request: Request) -> Response:
+    def work(uow: UnitOfWork, who: Visitor) -> Response:
+        form: FormData = request.state.form
+        upload = form.get("file")
+        try:
+            if isinstance(upload, UploadFile) and upload.filename:
+                name = FilePath(upload.filename).name
+                with tempfile.TemporaryDirectory() as folder:
+                    path = FilePath(folder) / name
+                    path.write_bytes(upload.file.read())
+                    rows = use.invoice_rows(path, name)
+                use.add_visits(uow, who.actor, app_no, rows, name)
+            else:
+                use.add_visits(uow, who.actor, app_no, [("发票", _typed_visit(form))], "form")
+        except (InputError, Conflict) as e:
+            uow.rollback()
+            return detail_page(uow, who, app_no, status_of(e), str(e))
+        return after(app_no, "invoices")
+
+    return await page(request, "applications", work, form=True)
+
+
+@router.post("/applications/{app_no}/submit")
+async def submit(app_no: AppNo, request: Request) -> Response:
+    def work(uow: UnitOfWork, who: Visitor) -> Response:
+        try:
+            use.submit(uow, who.actor, app_no, clock.today())
+        except Conflict as e:
+            uow.rollback()
+            return detail_page(uow, who, app_no, 409, str(e))
+        return after(app_no, "submitted")
+
+    return await page(request, "applications", work, form=True)
