@@ -34,7 +34,7 @@ from medaid.money import to_yuan
 from medaid.policy import model
 from medaid.policy.model import Policy
 
-JURISDICTIONS = ("nanjing", "jiangsu", "yichun", "ningbo", "changzhou")
+JURISDICTIONS = ("nanjing", "jiangsu", "yichun", "ningbo", "changzhou", "beijing")
 LAST_YEAR = 2025  # latest year drawn when the caller gives none
 
 # kind: (weight, median cost in yuan, lognormal sigma, share of inscp paid by hifp (lo, hi))
