@@ -245,14 +245,12 @@ class _Reader:
             words = col.dictionary
             if not pa.types.is_string(words.type):
                 words = words.cast(pa.string())
-            if self._any_blank(words):  # trimmed once per distinct value
-                words = pc.utf8_trim_whitespace(words)
+            words = pc.utf8_trim_whitespace(words)  # once per distinct value
             col = pa.DictionaryArray.from_arrays(col.indices, words).cast(pa.string())
         else:
             if not pa.types.is_string(col.type) and not pa.types.is_large_string(col.type):
                 col = col.cast(pa.string())
-            if self._any_blank(col):
-                col = pc.utf8_trim_whitespace(col)
+            col = pc.utf8_trim_whitespace(col)  # a copy: cheaper than looking for spaces
         empty = pc.or_kleene(pc.is_null(col), pc.equal(col, ""))
         if pc.any(empty).as_py():
             mask = empty.to_numpy(zero_copy_only=False)
@@ -260,11 +258,6 @@ class _Reader:
                 self.fail_mask(mask, name, None, "必填项为空", "required")
             col = pc.if_else(empty, pa.scalar(None, pa.string()), col)
         return col
-
-    @staticmethod
-    def _any_blank(col: pa.Array) -> bool:
-        """Leading/trailing spaces are rare: test cheaply before trimming a whole column."""
-        return bool(pc.any(pc.match_substring_regex(col, r"^\s|\s$")).as_py())
 
     def codes(self, name: str, values: Mapping[str, object]) -> I8 | None:
         """An optional coded column (medaid's words or the platform's Chinese) → int8 per

@@ -158,6 +158,21 @@ def _codes(a: pa.Array) -> tuple[I64, pa.Array]:
     return np.asarray(enc.indices.to_numpy(), np.int64), enc.dictionary
 
 
+def text_hashes(a: pa.Array) -> npt.NDArray[np.uint64]:
+    """A 64-bit hash of each string (fixed seed: the same in every process)."""
+    import polars as pl
+
+    h = pl.from_arrow(a.cast(pa.string()) if pa.types.is_dictionary(a.type) else a)
+    return np.asarray(h.hash(seed=0x5EED).to_numpy(), np.uint64)  # type: ignore[union-attr]
+
+
+def repeated(h: npt.NDArray[np.uint64]) -> npt.NDArray[np.bool_]:
+    """Whether each hash occurs more than once."""
+    import polars as pl
+
+    return np.asarray(pl.Series(h).is_duplicated().to_numpy(), bool)
+
+
 def _years(days: I32) -> I32:
     return (days.astype("datetime64[D]").astype("datetime64[Y]").astype(np.int64)
             + 1970).astype(np.int32)
@@ -169,21 +184,20 @@ def _pairs(rec: Records, person: I64) -> tuple[I8, I64]:
     status = np.where(rec.reversal, REVERSAL, LIVE).astype(np.int8)
     partner = np.full(n, -1, np.int64)
     bad: list[BadCell] = []
-    setl, setl_dict = _codes(rec.setl_id)
-    counts = np.bincount(setl, minlength=len(setl_dict))
-    if (counts > 1).any():
-        seen: dict[int, int] = {}
-        for i in np.flatnonzero(counts[setl] > 1).tolist():
-            s = int(setl[i])
+    # Unique ids are the rule: hashes find the few records that may share one, and only
+    # those are compared as text (a collision costs a comparison, never a finding).
+    twice = repeated(text_hashes(rec.setl_id))
+    if twice.any():
+        seen: dict[str, int] = {}
+        for i in np.flatnonzero(twice).tolist():
+            s = str(rec.setl_id[i].as_py())
             if s in seen:
-                bad.append(BadCell(int(rec.row[i]), "setl_id", str(rec.setl_id[i].as_py()),
+                bad.append(BadCell(int(rec.row[i]), "setl_id", s,
                                    f"结算ID与第{seen[s]}行重复 / duplicate of row {seen[s]}"))
             else:
                 seen[s] = int(rec.row[i])
-    mdtrt, mdtrt_dict = _codes(rec.mdtrt_id)
-    visit = person * max(1, len(mdtrt_dict)) + mdtrt
-    _, vinv, vcounts = np.unique(visit, return_inverse=True, return_counts=True)
-    involved = (vcounts[vinv] > 1) | rec.reversal
+    visit = text_hashes(rec.mdtrt_id) * np.uint64(0x9E3779B97F4A7C15) + person.astype(np.uint64)
+    involved = repeated(visit) | rec.reversal
     if involved.any():
         idx = np.flatnonzero(involved)
         order = idx[np.lexsort((rec.row[idx], rec.time[idx]))]  # settlement order
@@ -192,9 +206,10 @@ def _pairs(rec: Records, person: I64) -> tuple[I8, I64]:
             for i in order.tolist():
                 if not rec.reversal[i]:
                     by_setl[str(rec.setl_id[i].as_py())] = i
-        groups: dict[int, list[int]] = {}
-        for i in order.tolist():
-            groups.setdefault(int(vinv[i]), []).append(i)
+        groups: dict[tuple[int, str], list[int]] = {}
+        mdtrt = rec.mdtrt_id.take(pa.array(order)).to_pylist()
+        for i, m in zip(order.tolist(), mdtrt, strict=True):
+            groups.setdefault((int(person[i]), m), []).append(i)
         amounts = (rec.medfee, rec.fulamt, rec.overlmt, rec.preself, rec.hifp, rec.hifmi,
                    rec.oth)
         for members in groups.values():

@@ -14,8 +14,9 @@ of every `setl_id` during the pass, and the candidate rows are then compared as 
 
 What it keeps in memory is one record batch while splitting, one piece while auditing,
 the `setl_id` hashes (8 bytes a record) and the findings: a province-year runs on one
-machine. The engine checks `sample` person-years in all (shared among the pieces) and
-explains each piece's `explain` largest differences (so at least the export's).
+machine. The engine's work is shared among the pieces: each checks its share of the
+`sample` person-years and explains its share of the `explain` largest differences (its
+own largest), so a streamed audit costs the engine what a single pass does.
 """
 
 from __future__ import annotations
@@ -44,7 +45,6 @@ PARTITION_RECORDS = 1_000_000  # records per piece, about: a few hundred MB to a
 BATCH_RECORDS = 1 << 20  # records read at a time while splitting
 ROW = "__medaid_row__"  # the piece's column with each record's row in the export
 COMPRESSION = "lz4"  # written once, read once: fast beats small
-SEED = 0x5EED
 
 U64 = npt.NDArray[np.uint64]
 B = npt.NDArray[np.bool_]
@@ -80,8 +80,6 @@ class Streamed:
 def _text_hash(col: pa.ChunkedArray) -> tuple[U64, B]:
     """A hash of each value as `export` reads a text column (trimmed), and whether the
     value is there (not null, not blank)."""
-    import polars as pl
-
     arr = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
     if pa.types.is_dictionary(arr.type):  # hash each distinct value once
         h, ok = _text_hash(arr.dictionary)
@@ -92,8 +90,7 @@ def _text_hash(col: pa.ChunkedArray) -> tuple[U64, B]:
         arr = arr.cast(pa.string())
     arr = pc.utf8_trim_whitespace(arr)
     ok = pc.fill_null(pc.not_equal(arr, ""), False).to_numpy(zero_copy_only=False)
-    h = pl.from_arrow(arr).hash(seed=SEED).to_numpy()  # type: ignore[union-attr]
-    return np.asarray(h, np.uint64), np.asarray(ok, bool)
+    return resettle.text_hashes(arr), np.asarray(ok, bool)
 
 
 def _person_hash(t: pa.Table, names: Mapping[str, str]) -> U64:
@@ -151,14 +148,12 @@ def split(path: Path, count: int, folder: Path) -> Split:
 
 def _setl_twice(path: Path, column: str, hashes: list[U64], oks: list[B]) -> list[BadCell]:
     """Rows whose `setl_id` an earlier row has (as `resettle` reports them)."""
-    import polars as pl
-
     if not hashes:
         return []
     h = np.concatenate(hashes)
     ok = np.concatenate(oks)
     at = np.flatnonzero(ok)
-    twice = pl.Series(h[at]).is_duplicated().to_numpy()
+    twice = resettle.repeated(h[at])
     if not twice.any():
         return []
     rows = at[twice]  # candidates, in file order: compared as text
@@ -275,7 +270,8 @@ def audit(path: Path, ids: Identities, versions: Sequence[Policy],
     try:
         sp = split(path, count, folder)
         source = path.name
-        job = Job(sp.labels, source, med_types, rounding, explain, math.ceil(sample / count))
+        share = None if explain is None else math.ceil(explain / count)
+        job = Job(sp.labels, source, med_types, rounding, share, math.ceil(sample / count))
         if cluster or scheduler is not None:
             parts, where = _on_cluster(sp.pieces, job, ids, versions, local, workers,
                                        scheduler)
