@@ -287,3 +287,12 @@ parameters:
     visits = {v["id"]: v for v in json.loads(r.stdout)["visits"]}
     assert visits["V1"]["assistance"] == 560   # 80% × (1,000 − 300)
     assert visits["V2"]["assistance"] == 800   # 80% × (2,000 − 500) − 560 paid: the July curve
+
+
+def test_a_reader_sees_each_value_with_its_date() -> None:
+    from medaid.policy import explain
+
+    policy = nanjing_with({"youfu_outpatient_allowance": ALLOWANCE})
+    row = next(r for r in explain.parameters(policy) if r.name == "youfu_outpatient_allowance")
+    assert row.value == "自2023-01-01起: 300.00; 自2024-07-01起: 500.00"
+    assert "自2024-07-01起: test: raised from July" in row.source

@@ -272,7 +272,7 @@ def _value_text(p: s.Parameter, value: Decimal | s.ParamRef | dict[str, object])
 def parameters(policy: model.Policy) -> list[ParamRow]:
     rows = []
     for name, p in policy.spec.parameters.items():
-        given = [f"{v.year}: {_value_text(p, v.value)}" for v in p.values]
+        given = [f"{v.when}: {_value_text(p, v.value)}" for v in p.values]
         if p.default is not None:
             given.append(f"default {_value_text(p, p.default)}")
         bounds = [f"≥ {_value_text(p, p.min)}" if p.min is not None else "",
@@ -281,7 +281,7 @@ def parameters(policy: model.Policy) -> list[ParamRow]:
         if any(bounds):
             value += " (" + ", ".join(b for b in bounds if b) + ")"
         sources = [p.source] if p.source else []
-        sources += [f"{v.year}: {v.source}" for v in p.values]
+        sources += [f"{v.when}: {v.source}" for v in p.values]
         rows.append(ParamRow(name, p.type, p.label, value, "; ".join(sources) or "—",
                              ", ".join(p.used_by)))
     return rows
