@@ -296,3 +296,13 @@ def test_a_reader_sees_each_value_with_its_date() -> None:
     row = next(r for r in explain.parameters(policy) if r.name == "youfu_outpatient_allowance")
     assert row.value == "自2023-01-01起: 300.00; 自2024-07-01起: 500.00"
     assert "自2024-07-01起: test: raised from July" in row.source
+
+
+def test_diff_reads_each_section_in_its_own_terms() -> None:
+    out = policy_diff.render(policy_diff.diff(policy_diff.find("beijing"),
+                                              policy_diff.find("nanjing")))
+    assert "规则 NJ-K（六） 控费指标 新增\n  名称：救助对象在市域内定点医疗机构住院" in out
+    assert "  上限：0.1\n" in out                  # a share, not yuan
+    assert "救助对象类别 yinbing（因病致贫家庭重病患者） 删除" in out
+    for article in ("六（一）1", "六（二）1", "七"):   # a rule's lines, each by its article
+        assert f"规则 BJ-A1（{article}） 删除\n  救助对象：tekun、zhiqing\n" in out

@@ -40,7 +40,8 @@ FIELDS = {
 }
 RATIO_KEYS = frozenset({"ratio", "share", "deductible_share", "times", "max_share"})
 MONEY_KEYS = frozenset({"upto", "deductible", "amount", "grant"})
-KEYED = {"categories": "id", "lines": "rule", "refusals": "rule"}
+PARAMETER_VALUES = frozenset({"value", "default", "min", "max"})  # read in the parameter's unit
+KEYED = {"categories": "id", "indicators": "id", "lines": "rule", "refusals": "rule"}
 
 
 @dataclass
@@ -145,7 +146,7 @@ def _entries(section: str, xs: list[dict[str, Any]], ys: list[dict[str, Any]],
                         if x.get(f) != y.get(f)]
         else:
             c.fields = [_field(f, v if x is not None else None, v if y is not None else None)
-                        for f, v in one.items() if f not in (by, "article") and v not in
+                        for f, v in one.items() if f not in (by, "rule", "article") and v not in
                         (None, [], {}, False)]
         out.append(c)
     return out
@@ -169,21 +170,23 @@ def _parameters(xs: dict[str, Any], ys: dict[str, Any]) -> list[Change]:
         for f in [*x, *(f for f in y if f not in x)]:
             if f == "values" or x.get(f) == y.get(f):
                 continue
-            c.fields.append(_field(f, x.get(f), y.get(f), ratio=one.get("type") == "ratio"))
+            c.fields.append(_field(f, x.get(f), y.get(f), unit=one.get("type")))
         vx = {_when(v): v for v in x.get("values", [])}
         vy = {_when(v): v for v in y.get("values", [])}
         for when in [*vx, *(w for w in vy if w not in vx)]:
             a, b = vx.get(when), vy.get(when)
             if a != b:
-                c.fields.append(_field(f"values[{when}]", a, b, ratio=one.get("type") == "ratio",
+                c.fields.append(_field(f"values[{when}]", a, b, unit=one.get("type"),
                                        label=f"取值 {when}"))
         out.append(c)
     return out
 
 
-def _field(key: str, a: Any, b: Any, ratio: bool = False, label: str | None = None) -> Field:
+def _field(key: str, a: Any, b: Any, unit: str | None = None,
+           label: str | None = None) -> Field:
+    """`unit`: a parameter's type, which says how its values read (money, ratio)."""
     return Field(key, label or FIELDS.get(key, SECTIONS.get(key, key)), a, b,
-                 text(key, a, ratio), text(key, b, ratio))
+                 text(key, a, unit), text(key, b, unit))
 
 
 def _number(value: Any, ratio: bool) -> str:
@@ -194,7 +197,7 @@ def _number(value: Any, ratio: bool) -> str:
         return str(value)
 
 
-def text(key: str, value: Any, ratio: bool = False) -> str:
+def text(key: str, value: Any, unit: str | None = None) -> str:
     """A value of the policy file as a reader reads it."""
     if value is None:
         return "—"
@@ -205,8 +208,8 @@ def text(key: str, value: Any, ratio: bool = False) -> str:
             times = Decimal(str(value.get("times", 1)))
             return value["param"] if times == 1 else f"{fmt_ratio(to_bp(times))} × {value['param']}"
         if "value" in value and "source" in value:  # a parameter's dated value
-            return f"{text('value', value['value'], ratio)}（{value['source']}）"
-        return "，".join(f"{FIELDS.get(k, k)} {text(k, v, ratio)}" for k, v in value.items()
+            return f"{text('value', value['value'], unit)}（{value['source']}）"
+        return "，".join(f"{FIELDS.get(k, k)} {text(k, v, unit)}" for k, v in value.items()
                         if v not in (None, [], {}))
     if isinstance(value, list):
         if key == "segments":
@@ -214,12 +217,12 @@ def text(key: str, value: Any, ratio: bool = False) -> str:
         if key == "caps":
             return "；".join(f"{c['pool']} {text('amount', c['amount'])}"
                             + ("（设定时）" if c.get("optional") else "") for c in value) or "无"
-        return "、".join(text(key, v, ratio) for v in value) if value else "无"
+        return "、".join(text(key, v, unit) for v in value) if value else "无"
     if key in ("categories", "kinds") and value == "*":
         return "全部"
-    if key in RATIO_KEYS or (ratio and key in ("value", "default", "min", "max")):
+    if key in RATIO_KEYS or (unit == "ratio" and key in PARAMETER_VALUES):
         return _number(value, ratio=True)
-    if key in MONEY_KEYS or key in ("value", "default", "min", "max"):
+    if key in MONEY_KEYS or (unit == "money" and key in PARAMETER_VALUES):
         return _number(value, ratio=False)
     return str(value)
 
