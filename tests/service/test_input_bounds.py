@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from api_helpers import World, certno, visit
+from test_strict_input import example, medaid_settle
 
 SETTLE = "/api/v1/settlements"
 
@@ -93,6 +94,18 @@ def test_a_roster_upload_with_an_odd_name(world: World, name: str) -> None:
     assert 400 <= r.status_code < 500, r.text
 
 
+@pytest.mark.parametrize("day", ["9999-12-31", "2101-01-01", "0001-01-01"])
+def test_a_roster_date_out_of_range(world: World, day: str) -> None:
+    record = {"name": "赵六", "certno": certno("P-010"), "category": "dibao", "start": day,
+              "department": "民政"}
+    r = world.client.post("/api/v1/rosters", headers=world.admin, json={
+        "jurisdiction": "nanjing", "district": "320102", "dry_run": True, "mode": "complete",
+        "records": [record]})
+    assert r.status_code == 422, r.text
+    reasons = [p["reason"] for p in r.json()["report"]["errors"]]
+    assert len(reasons) == 1 and reasons[0].startswith(f"日期{day}过"), reasons
+
+
 def test_a_roster_of_one_person_many_times(world: World) -> None:
     record = {"name": "赵六", "certno": certno("P-010"), "category": "dibao",
               "start": "2023-01-15", "department": "民政"}
@@ -102,3 +115,19 @@ def test_a_roster_of_one_person_many_times(world: World) -> None:
     assert r.status_code == 422, r.text
     reasons = {p["reason"] for p in r.json()["report"]["errors"]}
     assert reasons == {"身份证号与第1行重复 / duplicate of row 1"}, sorted(reasons)[:3]
+
+
+@pytest.mark.parametrize(("change", "path"), [
+    (lambda c: c["visits"][0].update(medfee_sumamt=10**30), "visits[0].medfee_sumamt"),
+    (lambda c: c["visits"][0].update(end="9999-12-31"), "visits[0].end"),
+    (lambda c: c["visits"][0].update(id="V" * 65), "visits[0].id"),
+    (lambda c: c["person"]["identities"][0].update({"from": "0001-01-01"}),
+     "person.identities[0].from"),
+    (lambda c: c["person"].update(id=" "), "person.id"),
+], ids=["amount", "date", "visit-id", "identity-from", "blank-person-id"])
+def test_medaid_settle_refuses_the_same_bounds(change: Any, path: str) -> None:
+    case = example()
+    change(case)
+    done = medaid_settle(case)
+    assert (done.returncode, done.stdout) == (2, ""), done.stderr
+    assert done.stderr.startswith(f"error: {path}: "), done.stderr

@@ -10,6 +10,7 @@ import re
 import unicodedata
 from datetime import date, datetime
 
+from medaid.fields import FIRST_DAY, LAST_DAY
 from medaid.registry.types import Problem
 
 # 2023-01-05, 2023/1/5, 2023.1.5, 2023年1月5日, optionally with a midnight time that a
@@ -18,7 +19,6 @@ _DATE = re.compile(r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?(?:[ T]\d{1,2}
 _COMPACT = re.compile(r"(\d{4})(\d{2})(\d{2})")
 _GRADE = re.compile(r"([1-4一二三四])级?")
 _NUMERALS = {"一": 1, "二": 2, "三": 3, "四": 4}
-EARLIEST = date(1900, 1, 1)
 
 
 def text(value: object) -> str:
@@ -63,8 +63,11 @@ def parse_date(value: object) -> date | None:
 
 
 def _plausible(d: date) -> date:
-    if d < EARLIEST:
-        raise Problem(f"日期{d.isoformat()}过早", f"date {d.isoformat()} is before 1900")
+    """A date within the bounds every date medaid reads meets (medaid.fields)."""
+    if d < FIRST_DAY:
+        raise Problem(f"日期{d.isoformat()}过早", f"date {d.isoformat()} is before {FIRST_DAY}")
+    if d > LAST_DAY:
+        raise Problem(f"日期{d.isoformat()}过晚", f"date {d.isoformat()} is after {LAST_DAY}")
     return d
 
 
