@@ -305,4 +305,5 @@ def test_diff_reads_each_section_in_its_own_terms() -> None:
     assert "  上限：0.1\n" in out                  # a share, not yuan
     assert "救助对象类别 yinbing（因病致贫家庭重病患者） 删除" in out
     for article in ("六（一）1", "六（二）1", "七"):   # a rule's lines, each by its article
-        assert f"规则 BJ-A1（{article}） 删除\n  救助对象：tekun、zhiqing\n" in out
+        assert f"规则 BJ-A1（{article}） 删除\n  层级：assistance\n" \
+               "  救助对象：tekun、zhiqing\n" in out
