@@ -21,7 +21,8 @@ ENABLE = {
     "PostgreSQL": ("MEDAID_TEST_POSTGRES_URL",
                    "export MEDAID_TEST_POSTGRES_URL=$(bash .ci/postgres.sh)"),
     "Chromium": ("chromium", "apt-get install chromium fonts-noto-cjk"),
-    "the long runs (slow)": ("MEDAID_TEST_FULL", "MEDAID_TEST_FULL=1 make test"),
+    "the long runs (slow), CI's example counts": ("MEDAID_TEST_FULL",
+                                                  "MEDAID_TEST_FULL=1 make test"),
 }
 
 
@@ -45,7 +46,7 @@ def _missing() -> list[str]:
     if shutil.which("chromium") is None:
         gone.append("Chromium")
     if not FULL:
-        gone.append("the long runs (slow)")
+        gone.append("the long runs (slow), CI's example counts")
     return gone
 
 
