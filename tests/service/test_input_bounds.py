@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from api_helpers import World, certno, visit
+from test_national import data, envelope, failed
 from test_strict_input import example, medaid_settle
 
 SETTLE = "/api/v1/settlements"
@@ -38,6 +39,15 @@ def test_an_amount_beyond_any_bill(world: World, hospital: dict[str, str], url: 
     r = world.client.post(url, headers=hospital | {"content-type": "application/json"},
                           content=raw.encode())
     assert "100000000.00" in refused(r, "$.medfee_sumamt")
+    assert world.year(world.admin)["settlements"] == []
+
+
+@pytest.mark.parametrize(("field", "value"), [("medfee_sumamt", 10**30),
+                                              ("end", "9999-12-31"), ("mdtrt_id", "M" * 65)])
+def test_the_national_envelope_meets_the_same_bounds(world: World, hospital: dict[str, str],
+                                                     field: str, value: Any) -> None:
+    message = failed(world, hospital, envelope("2304", data(**{field: value})), 422)
+    assert message.startswith(f"input.data.{field}"), message
     assert world.year(world.admin)["settlements"] == []
 
 

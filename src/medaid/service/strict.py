@@ -5,8 +5,10 @@ Each route that reads a JSON body documents it (`openapi_extra=body(Model)`, the
 dependency of the API's routers, makes `wire.parse_body` refuse a body with a field the
 schema does not name, at any depth, by its JSON path (`{"error": {"path": "$.othpay",
 "message": "unknown field (did you mean oth_pay?)"}}`). A misspelt amount would otherwise
-settle as if it were absent, and overpay. The routes then validate the values as before
-(`medaid.case`).
+settle as if it were absent, and overpay. A settlement request's and a person's schema
+are those of the models that parse them (`medaid.case`, with `additionalProperties:
+false`), so for them this check and the model's agree; the other routes validate their
+values with `medaid.case`'s converters.
 """
 
 from __future__ import annotations
