@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 import numpy as np
+import pyarrow as pa
 
 from medaid.audit.causes import CAUSE_ORDER, CAUSES, Finding
 from medaid.audit.resettle import CANCELLED, DUPLICATE, LIVE, REVERSAL, Outcome
@@ -99,7 +100,6 @@ def summarise(out: Outcome, found: list[Finding], rounding: str) -> Summary:
         platform=int(out.platform.sum()), medaid=int(out.medaid.sum()),
         overpaid=int(diff[diff > 0].sum()), underpaid=int(-diff[diff < 0].sum()),
         findings=len(found), checked=out.checked, fallback=out.fallback, rounding=rounding)
-    names = rec.fixmedins_name.to_pylist() if rec.fixmedins_name is not None else None
     codes = rec.fixmedins_code
 
     # by institution over every settlement, vectorised
@@ -111,10 +111,11 @@ def summarise(out: Outcome, found: list[Finding], rounding: str) -> Summary:
     plat = np.bincount(inst[keep], weights=out.platform[keep], minlength=m)
     med = np.bincount(inst[keep], weights=out.medaid[keep], minlength=m)
     label: dict[int, str] = {}
-    if names is not None:
-        for i, k in enumerate(inst.tolist()):
-            if k not in label and names[i]:
-                label[k] = names[i]
+    if rec.fixmedins_name is not None:  # the first name given for each institution
+        named = np.flatnonzero(rec.fixmedins_name.is_valid().to_numpy(zero_copy_only=False))
+        kinds, first = np.unique(inst[named], return_index=True)
+        words = rec.fixmedins_name.take(pa.array(named[first])).to_pylist()
+        label = dict(zip(kinds.tolist(), words, strict=True))
     groups = [Group(str(c), label.get(k, ""), int(count[k]), round(plat[k]),
                     round(med[k])) for k, c in enumerate(enc.dictionary.to_pylist())]
     for f in found:
