@@ -12,6 +12,7 @@ from __future__ import annotations
 import html
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path as FilePath
 from typing import Annotated
@@ -19,6 +20,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import FileResponse
 
+from medaid import labels
 from medaid.errors import MedaidError, NotFound
 from medaid.policy import conformance, explain, model
 from medaid.policy.articles import ArticleNotFound, article_text
@@ -52,6 +54,29 @@ FACTS = {"tier": "层次", "categories": "身份", "kinds": "就诊类别", "poo
          "note": "说明",
          "disability grades, in full": "全额资助的残疾等级"}
 VERDICTS = {"meet": "符合", "break": "不符合", "undetermined": "待定"}
+
+
+_CODE = re.compile(r"[a-z][a-z0-9_]*")
+
+
+def readable(*policies: model.Policy) -> Callable[[str], str]:
+    """A fact as people read it: the codes of categories and visit kinds in it, and of
+    pools that cannot be English words (`main_cap`), by their Chinese labels (the policy
+    files' for categories, medaid.labels' else); a fact that is one tier's or pool's code
+    (`assistance`, `main`) by its label."""
+    names = {code: zh for code, (zh, _) in labels.KINDS.items()}
+    names |= {code: zh for code, (zh, _) in labels.POOLS.items() if "_" in code}
+    names |= {c.id: c.label for p in policies for c in p.spec.categories}
+    whole = {code: zh for table in (labels.TIERS, labels.POOLS)
+             for code, (zh, _) in table.items()}
+
+    def words(text: str) -> str:
+        text = str(text)
+        if text.strip() in whole:
+            return whole[text.strip()]
+        return _CODE.sub(lambda m: names.get(m.group(0), m.group(0)), text)
+
+    return words
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +139,8 @@ async def policy_page(jurisdiction: Jurisdiction, request: Request,
             shown.append((e, quote))
         return render(who, "policy.html", active="policy", policy=policy, shown=shown,
                       versions=model.versions(jurisdiction), params=explain.parameters(policy),
-                      WHAT=WHAT, FACTS=FACTS, frameworks=frameworks())
+                      WHAT=WHAT, FACTS=FACTS, frameworks=frameworks(),
+                      readable=readable(policy))
 
     return await page(request, "policy", work)
 
@@ -125,7 +151,8 @@ async def conformance_page(jurisdiction: Jurisdiction, request: Request,
                            ) -> Response:
     def work(uow: UnitOfWork, who: Visitor) -> Response:
         report = conformance.check(_find(jurisdiction, None), _find(against, None))
-        return render(who, "conformance.html", active="policy", r=report, VERDICTS=VERDICTS)
+        return render(who, "conformance.html", active="policy", r=report, VERDICTS=VERDICTS,
+                      readable=readable(report.city, report.framework))
 
     return await page(request, "policy", work)
 
