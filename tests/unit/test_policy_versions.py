@@ -71,7 +71,7 @@ def test_a_line_resolves_by_the_visit_date_around_a_change() -> None:
 
 
 def test_a_year_value_wins_in_its_year_over_a_from_value() -> None:
-    allowance = {**ALLOWANCE, "values": [*ALLOWANCE["values"],  # type: ignore[list-item]
+    allowance = {**ALLOWANCE, "values": [*ALLOWANCE["values"],
                                          {"year": 2024, "value": 400, "source": "test: 2024"}]}
     p = Params(nanjing_with({"youfu_outpatient_allowance": allowance}), {})
     got = [p.money("youfu_outpatient_allowance", d, "NJ-A4")
