@@ -151,11 +151,13 @@ def test_approve_an_application_with_its_checklist(page: Any, server: Server) ->
     page.locator("form.checklist input[type=checkbox]").first.check()
     page.get_by_role("button", name="保存材料核对").click()
     page.get_by_role("button", name="批准并结算").click()
+    shown = page.locator(".confirm-money .amount").inner_text()  # the amount, confirmed
+    page.get_by_role("button", name=f"确认批准并结算 {shown}").click()
     assert "已批准" in page.locator("h1").inner_text()
     paid = page.locator("dl.facts strong").inner_text()
     with UnitOfWork(server.app.state.sessions) as uow:
         entry = uow.session.scalars(select(Settlement).where(
             Settlement.psn_no == psn_no, Settlement.kind == "settle")
             .order_by(Settlement.id.desc())).first()
-    assert entry is not None and paid == f"¥{Decimal(entry.maf_pay) / 100:,.2f}"
+    assert entry is not None and paid == shown == f"¥{Decimal(entry.maf_pay) / 100:,.2f}"
     assert page.get_by_role("button", name="批准并结算").count() == 0
