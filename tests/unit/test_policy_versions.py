@@ -307,3 +307,14 @@ def test_diff_reads_each_section_in_its_own_terms() -> None:
     for article in ("六（一）1", "六（二）1", "七"):   # a rule's lines, each by its article
         assert f"规则 BJ-A1（{article}） 删除\n  层级：assistance\n" \
                "  救助对象：tekun、zhiqing\n" in out
+
+
+def test_a_shipped_version_may_be_an_amendment() -> None:
+    """What `shipped()` reads for a file of src/medaid/policies/: its base is shipped too."""
+    p = amend.parse(AMENDMENT, "policies/nanjing-2024.yaml")
+    assert (p.path, p.spec.version, p.jurisdiction) == ("policies/nanjing-2024.yaml", "2024",
+                                                        "nanjing")
+    assert model.in_force([NANJING, p], date(2024, 3, 1)) is p
+    assert model.in_force([NANJING, p], date(2023, 12, 31)) is NANJING
+    with pytest.raises(PolicyError, match="no policy 'nanjing-2024'"):
+        amend.parse("amends: nanjing-2024\n", "policies/nanjing-2025.yaml")

@@ -34,11 +34,16 @@ SHIPPED_SUFFIX = ".yaml"
 
 def load(path: str | Path) -> model.Policy:
     """A policy file or an amendment, validated and compiled."""
-    text = model.read_file(path)
-    data = model.yaml_mapping(text, str(path), "policy")
+    return parse(model.read_file(path), str(path), Path(path).parent)
+
+
+def parse(text: str, path: str, folder: Path | None = None) -> model.Policy:
+    """A policy or an amendment from its text; an amendment's base is a file in `folder`
+    (None: shipped policies only) or a shipped policy."""
+    data = model.yaml_mapping(text, path, "policy")
     if AMENDS not in data:
-        return model.parse_policy(text, str(path))
-    merged = resolve(data, Path(path), (str(path),))
+        return model.parse_policy(text, path)
+    merged = resolve(data, path, folder, (path,))
     try:
         spec = s.PolicyFile.model_validate(merged)
     except ValidationError as e:
@@ -52,30 +57,33 @@ def load(path: str | Path) -> model.Policy:
         raise PolicyError(f"{path} (amending {data[AMENDS]}): {e}") from None
 
 
-def resolve(data: dict[str, Any], path: Path, seen: tuple[str, ...]) -> dict[str, Any]:
+def resolve(data: dict[str, Any], path: str, folder: Path | None,
+            seen: tuple[str, ...]) -> dict[str, Any]:
     """The whole policy mapping an amendment stands for (its base may itself amend)."""
     name = data[AMENDS]
     if not isinstance(name, str) or not name:
         raise PolicyError(f"{path}: amends: the base policy's name (nanjing-2023) or file")
-    base_text, base_path = _base_text(name, path)
+    base_text, base_path, base_folder = _base_text(name, path, folder)
     if base_path in seen:
         raise PolicyError(f"{path}: amends: {name} amends itself ({' → '.join(seen)})")
     base = model.yaml_mapping(base_text, base_path, "policy")
     if AMENDS in base:
-        base = resolve(base, Path(base_path), (*seen, base_path))
+        base = resolve(base, base_path, base_folder, (*seen, base_path))
     change = {k: v for k, v in data.items() if k != AMENDS}
     merged: dict[str, Any] = merge(base, change, AMENDS)
     return merged
 
 
-def _base_text(name: str, path: Path) -> tuple[str, str]:
-    local = path.parent / name
-    for candidate in (local, local.with_name(local.name + SHIPPED_SUFFIX)):
-        if candidate.is_file():
-            return model.read_file(candidate), str(candidate)
+def _base_text(name: str, path: str, folder: Path | None) -> tuple[str, str, Path | None]:
+    """The base's text, the path to name it by, and the folder of its own base."""
+    if folder is not None:
+        local = folder / name
+        for candidate in (local, local.with_name(local.name + SHIPPED_SUFFIX)):
+            if candidate.is_file():
+                return model.read_file(candidate), str(candidate), candidate.parent
     shipped = resources.files("medaid") / "policies" / f"{name}{SHIPPED_SUFFIX}"
     if shipped.is_file():
-        return shipped.read_text(encoding="utf-8"), f"policies/{name}{SHIPPED_SUFFIX}"
+        return shipped.read_text(encoding="utf-8"), f"policies/{name}{SHIPPED_SUFFIX}", None
     known = sorted(f.name.removesuffix(SHIPPED_SUFFIX)
                    for f in (resources.files("medaid") / "policies").iterdir()
                    if f.name.endswith(SHIPPED_SUFFIX))

@@ -302,10 +302,13 @@ def load_policy(path: str | Path) -> Policy:
 
 @cache
 def shipped() -> tuple[Policy, ...]:
-    """Every policy file that ships with medaid, all jurisdictions and versions."""
+    """Every policy file that ships with medaid, all jurisdictions and versions; a version
+    may be an amendment of another (`policy.amend`)."""
+    from medaid.policy import amend  # it builds on this module
+
     root = resources.files("medaid") / "policies"
     found = [
-        parse_policy(f.read_text(encoding="utf-8"), f"policies/{f.name}")
+        amend.parse(f.read_text(encoding="utf-8"), f"policies/{f.name}")
         for f in sorted(root.iterdir(), key=lambda f: f.name)
         if f.name.endswith(".yaml")
     ]
