@@ -28,6 +28,7 @@ WARNINGS = 10  # new warnings shown (the largest burdens first); the count is of
 class Deadline:
     due: date
     left: int  # working days from today to the due day; negative: overdue by that many
+    provisional: bool  # the due year's holiday notice is not in the calendar yet
 
     @property
     def overdue(self) -> bool:
@@ -36,9 +37,10 @@ class Deadline:
 
 def deadline(due: date, today: date) -> Deadline:
     """Working days left to `due` (holidays and 调休 as `medaid.workdays` knows them)."""
+    provisional = not workdays.known(due.year)
     if due >= today:
-        return Deadline(due, workdays.workdays_between(today, due))
-    return Deadline(due, -workdays.workdays_between(due, today))
+        return Deadline(due, workdays.workdays_between(today, due), provisional)
+    return Deadline(due, -workdays.workdays_between(due, today), provisional)
 
 
 def waiting_applications(uow: UnitOfWork, actor: Actor, today: date) -> list[dict[str, Any]]:

@@ -232,6 +232,12 @@ def _shots(psn_no: str, setl_id: str, bad_roster: Path, good_roster: Path
                 page.get_by_role("link", name="结算明细（对账）").click())),
             ("33-slip-print", print_slip),
             ("35-not-found", lambda page: page.goto("/persons-list-typo")),
+            ("40-application-intake", lambda page: (page.emulate_media(media="screen"),
+                                                     page.goto("/applications/new"))),
+            ("41-approve-confirm", lambda page: (
+                page.goto("/applications?state=under_review"),
+                page.locator("table.list a").first.click(),
+                page.get_by_role("button", name="批准并结算").click())),
         ]),
         ("admin", [
             ("06-settle-trial", trial),
@@ -242,12 +248,22 @@ def _shots(psn_no: str, setl_id: str, bad_roster: Path, good_roster: Path
             ("22-charity-register", lambda page: page.goto("/charity")),
         ]),
         ("finance", [
+            ("42-finance-home", lambda page: page.goto("/")),
             ("23-funds-city", lambda page: page.goto(f"/funds?jurisdiction=nanjing&year={year}")),
             ("24-indicators-yichun",
              lambda page: page.goto(f"/indicators?jurisdiction=yichun&year={year}")),
         ]),
         ("hospital", [("25-hospital-batches", lambda page: page.goto("/funds")),
-                      ("36-hospital-settlements", lambda page: page.goto("/lists/settlements"))]),
+                      ("36-hospital-settlements", lambda page: page.goto("/lists/settlements")),
+                      ("43-hospital-home", lambda page: page.goto("/")),
+                      ("44-cancel-confirm", lambda page: (
+                          page.goto("/"),
+                          page.locator("#queue-settlements a", has_text="结算单").first.click(),
+                          page.get_by_role("link", name="撤销结算").click()))]),
+        ("auditor", [("45-audit-log", lambda page: page.goto("/audit-log")),
+                     ("46-audit-verify", lambda page: (
+                         page.goto("/audit-log"),
+                         page.get_by_role("button", name="校验哈希链").click()))]),
     ]
 
 
