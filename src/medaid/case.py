@@ -11,10 +11,11 @@ from __future__ import annotations
 import difflib
 import json
 import re
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
+from functools import partial
 from typing import Annotated, Any, get_args
 
 from pydantic import (
@@ -194,12 +195,24 @@ def _bool(v: object, path: str) -> bool:
     return v
 
 
+_YUAN: dict[int, Decimal] = {}  # a bound in fen → in yuan (computed once per bound)
+
+
 def as_fen(v: object, path: str, positive: bool = False, high: int = fields.MAX_FEN) -> int:
     """An amount in yuan (at most two decimals) as fen: ≥ 0, or > 0 when `positive`, and
     at most `high` fen."""
-    if not isinstance(v, Decimal | int) or isinstance(v, bool) or not Decimal(v).is_finite():
-        raise InputError(path, "must be a number (yuan)")  # NaN cannot even be compared
-    if abs(Decimal(v)) > Decimal(high) / 100:  # first: 1e999999999 is a valid Decimal
+    if isinstance(v, bool) or not isinstance(v, Decimal | int):
+        raise InputError(path, "must be a number (yuan)")
+    if isinstance(v, Decimal):
+        if not v.is_finite():  # NaN cannot even be compared
+            raise InputError(path, "must be a number (yuan)")
+        size = v.copy_abs()  # no arithmetic before the bound: 1e999999999 overflows it
+    else:
+        size = Decimal(abs(v))
+    bound = _YUAN.get(high)
+    if bound is None:
+        bound = _YUAN[high] = Decimal(high).scaleb(-2)
+    if size > bound:
         raise InputError(path, amount_bound(path, high))
     try:
         fen = to_fen(v)
@@ -219,39 +232,60 @@ def _grade(v: object, path: str) -> int | None:
 
 
 # -- the models: one per shape, built from medaid.fields ------------------------------------
-def _converter(f: fields.Field) -> Any:
-    """The field's check: the converters above, their message kept; None when absent."""
-    what = "visit kind" if f.name == "kind" else f.name
+def _amount(name: str) -> Callable[[Any], int]:
+    def check(value: Any) -> int:
+        if value is None:
+            raise InputError(name, "required")
+        return as_fen(value, name, high=fields.MAX_VISIT_FEN)
+    return check
 
-    def convert(value: Any) -> Any:
-        if value is None and _nullable(f):
-            return None
-        if f.type == "amount":
-            if value is None:
-                raise InputError(f.name, "required")
-            return as_fen(value, f.name, high=fields.MAX_VISIT_FEN)
-        if f.type == "date":
-            return as_date(value, f.name)
-        if f.type == "choice":
-            return as_choice(value, f.name, f.choices, what)
-        if f.type == "flag":
-            return _bool(value, f.name)
-        if f.type == "level":
-            if isinstance(value, bool) or value not in (1, 2, 3):
-                raise InputError(f.name, "must be 1, 2, 3 or absent")
-            return int(value)
-        if f.type == "grade":
-            return _grade(value, f.name)
-        if f.type == "district":
-            return as_district(value, f.name)
-        if f.type == "code" and isinstance(value, Decimal) and abs(value) < 10**8 \
+
+def _level(value: Any) -> int:
+    if isinstance(value, bool) or value not in (1, 2, 3):
+        raise InputError("hospital_level", "must be 1, 2, 3 or absent")
+    return int(value)
+
+
+def _code(f: fields.Field) -> Callable[[Any], str]:
+    def check(value: Any) -> str:
+        if isinstance(value, Decimal) and value.copy_abs() < 10**8 \
                 and value == value.to_integral_value():
             value = str(int(value))  # med_type sent as a number
         return as_text(value, f.name, f.chars)
+    return check
+
+
+def _converter(f: fields.Field) -> Callable[[Any], Any]:
+    """The field's check: the converters above, their message kept; None when absent and
+    the field may be (one closure per field: it runs for every field of every request)."""
+    name = f.name
+    what = "visit kind" if name == "kind" else name
+    check: Callable[[Any], Any]
+    if f.type == "amount":
+        check = _amount(name)
+    elif f.type == "date":
+        check = partial(as_date, path=name)
+    elif f.type == "choice":
+        check = partial(as_choice, path=name, choices=f.choices, what=what)
+    elif f.type == "flag":
+        check = partial(_bool, path=name)
+    elif f.type == "level":
+        check = _level
+    elif f.type == "grade":
+        check = partial(_grade, path=name)
+    elif f.type == "district":
+        check = partial(as_district, path=name)
+    elif f.type == "code":
+        check = _code(f)
+    else:
+        check = partial(as_text, path=name, chars=f.chars)
+    nullable = _nullable(f)
 
     def validate(value: Any) -> Any:
+        if value is None and nullable:
+            return None
         try:
-            return convert(value)
+            return check(value)
         except InputError as e:
             raise PydanticCustomError("input", "{message}", {"message": e.message}) from None
 

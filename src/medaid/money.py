@@ -10,6 +10,7 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 
 BP = 10_000  # basis points in 1.0: every ratio in a policy is an exact multiple of 1/BP
+MAX_DIGITS = 30  # digits before the point of any amount or ratio read (a 64-bit fen: 17)
 
 
 class MoneyError(ValueError):
@@ -22,8 +23,8 @@ def to_fen(value: Decimal | int | str) -> int:
         d = Decimal(value)
     except (InvalidOperation, TypeError) as e:
         raise MoneyError(f"not an amount: {value!r}") from e
-    if not d.is_finite():
-        raise MoneyError(f"not an amount: {value!r}")
+    if not d.is_finite() or d.adjusted() > MAX_DIGITS:  # 1e999999999 overflows d * 100
+        raise MoneyError(f"not an amount: {str(value)[:40]!r}")
     fen = d * 100
     if fen != fen.to_integral_value():
         raise MoneyError("at most two decimals (fen)")
@@ -55,8 +56,10 @@ def to_bp(value: Decimal | int | str) -> int:
         d = Decimal(value)
     except (InvalidOperation, TypeError) as e:
         raise MoneyError(f"not a ratio: {value!r}") from e
+    if not d.is_finite() or d.adjusted() > MAX_DIGITS:
+        raise MoneyError(f"not a ratio: {str(value)[:40]!r}")
     scaled = d * BP
-    if not d.is_finite() or scaled != scaled.to_integral_value():
+    if scaled != scaled.to_integral_value():
         raise MoneyError(f"ratio {value} is finer than 1/{BP}")
     return int(scaled)
 

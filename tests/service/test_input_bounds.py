@@ -29,7 +29,7 @@ def hospital(world: World) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("amount", ["1e308", "1e309", "1" + "0" * 30, "92000000000000000",
-                                    "100000000.01"])
+                                    "100000000.01", "1e999999999", "-1e999999999"])
 @pytest.mark.parametrize("url", [SETTLE, f"{SETTLE}/preview"])
 def test_an_amount_beyond_any_bill(world: World, hospital: dict[str, str], url: str,
                                    amount: str) -> None:
