@@ -26,7 +26,7 @@ import math
 import shutil
 import tempfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -52,7 +52,7 @@ B = npt.NDArray[np.bool_]
 
 @dataclass
 class Split:
-    pieces: list[str]
+    pieces: list[str]  # "" where no record hashed to the piece
     labels: dict[str, str]  # national field → the export's header
     records: int
     bad: list[BadCell]  # `setl_id`s used twice, across persons
@@ -101,6 +101,34 @@ def _person_hash(t: pa.Table, names: Mapping[str, str]) -> U64:
     return h
 
 
+def piece_of(h: U64, count: int) -> npt.NDArray[np.uint64]:
+    """The piece of each person's hash."""
+    return np.asarray((h >> np.uint64(20)) % np.uint64(count), np.uint64)
+
+
+def roster_pieces(ids: Identities, count: int) -> list[Identities]:
+    """The roster cut as the export is: each piece's persons only, so that a piece costs
+    what its own persons cost, not a province's roster."""
+    if count == 1:
+        return [ids]
+    piece = piece_of(resettle.text_hashes(pa.array(ids.keys, pa.string())), count)
+    out = []
+    for k in range(count):
+        who = np.flatnonzero(piece == k)
+        counts = ids.offsets[who + 1] - ids.offsets[who]
+        items = (np.repeat(ids.offsets[who] - np.cumsum(counts) + counts, counts)
+                 + np.arange(int(counts.sum()), dtype=np.int64))
+        at = items.tolist()
+        out.append(replace(
+            ids, keys=[ids.keys[i] for i in who.tolist()], grade=ids.grade[who],
+            offsets=np.concatenate([[0], np.cumsum(counts)]).astype(np.int64),
+            category=[ids.category[i] for i in at], start=ids.start[items],
+            end=ids.end[items], application=ids.application[items],
+            rows=[ids.rows[i] for i in at] if ids.rows else [],
+            tilted=None if ids.tilted is None else ids.tilted[who]))
+    return out
+
+
 def split(path: Path, count: int, folder: Path) -> Split:
     """The export in `count` pieces of whole persons (Parquet files in `folder`)."""
     source = path.name
@@ -122,7 +150,7 @@ def split(path: Path, count: int, folder: Path) -> Split:
                 h, ok = _text_hash(t.column(labels["setl_id"]))
                 setl.append(h)
                 setl_ok.append(ok)
-                piece = (_person_hash(t, labels) >> np.uint64(20)) % np.uint64(count)
+                piece = piece_of(_person_hash(t, labels), count)
                 t = t.append_column(ROW, pa.array(np.arange(row0 + 1, row0 + n + 1)))
                 row0 += n
                 order = np.argsort(piece, kind="stable")  # each piece's rows in file order
@@ -142,8 +170,8 @@ def split(path: Path, count: int, folder: Path) -> Split:
     except (OSError, pa.ArrowInvalid) as e:
         raise InputError(source, f"无法读取Parquet文件 / cannot read: {e}") from None
     bad = _setl_twice(path, labels["setl_id"], setl, setl_ok)
-    return Split([str(p) for k, p in enumerate(out) if writers[k] is not None], labels, row0,
-                 bad)
+    return Split([str(p) if writers[k] is not None else "" for k, p in enumerate(out)],
+                 labels, row0, bad)
 
 
 def _setl_twice(path: Path, column: str, hashes: list[U64], oks: list[B]) -> list[BadCell]:
@@ -214,7 +242,7 @@ def _work(piece: str, job: Job, ids: Identities, versions: Sequence[Policy],
         raise MedaidError(str(e)) from None
 
 
-def _on_cluster(pieces: list[str], job: Job, ids: Identities, versions: Sequence[Policy],
+def _on_cluster(pieces: list[tuple[str, Identities]], job: Job, versions: Sequence[Policy],
                 local: Mapping[str, object], workers: int, scheduler: str | None
                 ) -> tuple[list[Part], str]:
     from dask.distributed import Client, LocalCluster
@@ -228,8 +256,8 @@ def _on_cluster(pieces: list[str], job: Job, ids: Identities, versions: Sequence
         info = client.scheduler_info()
         where = f"Dask: {len(info.get('workers', {}))} workers at " \
                 f"{info.get('address', scheduler)}"
-        shared = client.scatter([ids, list(versions), dict(local)], broadcast=True)
-        futures = [client.submit(_work, p, job, *shared, pure=False) for p in pieces]
+        shared = client.scatter([list(versions), dict(local)], broadcast=True)
+        futures = [client.submit(_work, p, job, r, *shared, pure=False) for p, r in pieces]
         parts: list[Part] = client.gather(futures)
         return parts, where
     finally:
@@ -272,14 +300,14 @@ def audit(path: Path, ids: Identities, versions: Sequence[Policy],
         source = path.name
         share = None if explain is None else math.ceil(explain / count)
         job = Job(sp.labels, source, med_types, rounding, share, math.ceil(sample / count))
+        todo = [(p, r) for p, r in zip(sp.pieces, roster_pieces(ids, count), strict=True) if p]
         if cluster or scheduler is not None:
-            parts, where = _on_cluster(sp.pieces, job, ids, versions, local, workers,
-                                       scheduler)
+            parts, where = _on_cluster(todo, job, versions, local, workers, scheduler)
         else:
             parts, where = [], "one process"
-            for p in sp.pieces:  # after a bad cell: only read the rest, to list theirs
+            for p, r in todo:  # after a bad cell: only read the rest, to list theirs
                 ok = not any(q.unreadable for q in parts)
-                parts.append(audit_piece(p, job, ids, versions, local, settle=ok))
+                parts.append(audit_piece(p, job, r, versions, local, settle=ok))
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     unreadable = [b for q in parts if q.unreadable for b in q.bad]
@@ -292,4 +320,4 @@ def audit(path: Path, ids: Identities, versions: Sequence[Policy],
     done = [q for q in parts if q.summary is not None]
     total = summary.merge([q.summary for q in done if q.summary is not None], rounding)
     return Streamed(total, detail.merge([q.findings for q in done if q.findings is not None]),
-                    len(sp.pieces), where)
+                    len(todo), where)
