@@ -14,7 +14,7 @@ are found; the load average (1/5/15 minutes) is printed before and after, as oth
 shares the cores. `--stages` also times each stage of a one-pass audit in this process.
 
     .venv/bin/python bench/bench_audit.py [--records 1000000] [--stages] [--cluster]
-    .venv/bin/python bench/bench_audit.py --records 20000000 --cluster    # a province-year
+    .venv/bin/python bench/bench_audit.py --records 20000000 --cluster --folder /tmp/p20m
 """
 
 from __future__ import annotations
@@ -188,14 +188,23 @@ def main() -> int:
                     help="also run it with --cluster local (2 Dask workers)")
     ap.add_argument("--stages", action="store_true",
                     help="also time each stage of a one-pass audit in process")
+    ap.add_argument("--folder", type=Path, default=None,
+                    help="generate into this folder and keep it; an export of --records "
+                         "already there is audited again without generating")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(dir=os.environ.get("TMPDIR")) as tmp:
-        folder = Path(tmp)
-        t = time.perf_counter()
-        export, roster, wrong = generate(args.records, args.seed, folder)
-        print(f"generated {args.records:,} records ({wrong:,} wrong) in "
-              f"{time.perf_counter() - t:.1f} s; export "
-              f"{export.stat().st_size / 2**20:,.0f} MiB")
+        folder = args.folder or Path(tmp)
+        folder.mkdir(parents=True, exist_ok=True)
+        export, roster = folder / "export.parquet", folder / "roster.parquet"
+        if (folder / "injected.npy").exists() and \
+                pq.ParquetFile(export).metadata.num_rows == args.records:
+            print(f"the export of {args.records:,} records in {folder}")
+        else:
+            t = time.perf_counter()
+            export, roster, wrong = generate(args.records, args.seed, folder)
+            print(f"generated {args.records:,} records ({wrong:,} wrong) in "
+                  f"{time.perf_counter() - t:.1f} s; export "
+                  f"{export.stat().st_size / 2**20:,.0f} MiB")
         injected = np.load(folder / "injected.npy")
         medaid = Path(sys.executable).with_name("medaid")
         runs: list[list[str]] = [[], *([["--cluster", "local"]] if args.cluster else [])]
