@@ -337,3 +337,13 @@ def test_a_cancelled_settlements_slip_says_so_and_so_does_the_cancellations(
     assert re.search(rf"这是撤销单：撤销\s*{setl_id}", _text(cancelling.text))
     assert re.search(r'data-field="maf_pay">-¥14,400.00<', cancelling.text), cancelling.text
     assert "撤销单" in _pdf_text(c.get(f"/settlements/{reverse}/pdf").content)
+
+
+def test_a_use_cases_error_page_leads_in_chinese(site: Site, world: World) -> None:
+    r = site.client("caseworker").get("/settlements/no-such-settlement")
+    assert r.status_code == 404
+    text = _text(r.text)
+    assert "所查找的记录不存在，或不在您可查看的范围内。" in text and "详情：" in text
+    forbidden = site.client("hospital").get("/lists/persons")
+    assert "定点医院无权打开此页面" in _text(forbidden.text)
+    assert "may not open" not in forbidden.text

@@ -8,6 +8,7 @@ MedaidError as a page with the API's status: 403, 404, 409, 422.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -135,10 +136,21 @@ def render(visitor: Visitor | None, name: str, status: int = 200, active: str = 
                 csrf=visitor.csrf if visitor else "", **context)
 
 
+ERROR_LEADS = {403: "您的角色或辖区无权查看或办理此项。",
+               404: "所查找的记录不存在，或不在您可查看的范围内。",
+               409: "与已保存的记录冲突，未作任何更改。", 422: "输入有误，未作任何更改。"}
+
+
 def error_page(visitor: Visitor | None, status: int, message: str) -> HTMLResponse:
+    """A use case's error as a page: its Chinese (without an English gloss), else a
+    sentence in Chinese for the status with the message beside it as the detail."""
     titles = {403: "无权访问", 404: "未找到", 409: "与已有记录冲突", 422: "输入有误"}
+    if re.search(r"[\u4e00-\u9fff]", message):
+        shown, detail = re.sub(r"\s*/\s*[A-Za-z].*$", "", message), ""
+    else:
+        shown, detail = ERROR_LEADS.get(status, "请求未能完成。"), message
     return render(visitor, "error.html", status, title=titles.get(status, "出错了"),
-                  code=status, message=message)
+                  code=status, message=shown, detail=detail)
 
 
 def status_of(e: MedaidError) -> int:
