@@ -15,6 +15,7 @@ from datetime import date, datetime
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Select, exists, func, literal, select
+from sqlalchemy.orm import selectinload
 
 from medaid import clock
 from medaid.dates import BEIJING, add_months
@@ -118,7 +119,8 @@ def persons(uow: UnitOfWork, actor: Actor, district: str | None, category: str |
             Identity.person_id == Person.id, Identity.category == category,
             Identity.from_date <= today,
             (Identity.to_date.is_(None)) | (Identity.to_date >= today)))
-    query = select(Person).where(*where).order_by(Person.district, Person.psn_no)
+    query = (select(Person).options(selectinload(Person.identities)).where(*where)
+             .order_by(Person.district, Person.psn_no))
     count = select(func.count()).select_from(Person).where(*where)
     found, total, page_no, pages = _page(query, count, uow, page)
     rows = [PersonRow(p.psn_no, p.name, p.certno if actor.sees_ids else idcard.mask(p.certno),
