@@ -144,19 +144,19 @@ def _load() -> str:
     return " / ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
-def stages(export: Path, roster: Path) -> list[tuple[str, float]]:
-    """Each stage of a one-pass audit timed in this process."""
+def stages(export: Path, roster: Path) -> list[tuple[str, float, float]]:
+    """Each stage of a one-pass audit timed in this process: seconds, CPU seconds."""
     from medaid.audit import causes, detail, report, resettle, summary, workbook
     from medaid.audit import export as reading
     from medaid.audit import roster as rosters
     from medaid.policy import model
 
-    times: list[tuple[str, float]] = []
+    times: list[tuple[str, float, float]] = []
 
     def timed(name: str, f: Any) -> Any:
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         got = f()
-        times.append((name, time.perf_counter() - t))
+        times.append((name, time.perf_counter() - t, time.process_time() - c))
         return got
 
     versions = model.versions("nanjing")
@@ -219,33 +219,39 @@ def main() -> int:
             peak = _run_peak(cmd)
             if peak is None:
                 return 1
-            seconds, rss, stdout = peak
+            seconds, rss, cpu, stdout = peak
             print(stdout, end="")
             found = _found(out)
             exact = found == sorted(injected.tolist())
             ok &= exact
             print(f"end to end{' ' + ' '.join(extra) if extra else ''}: {args.records:,} "
                   f"records in {seconds:.1f} s = {args.records / seconds:,.0f} records/s "
-                  f"(process start included); peak RSS {rss:,.0f} MiB (workers included); "
+                  f"(process start included); CPU {cpu:.1f} s = {args.records / cpu:,.0f} "
+                  f"records per CPU-second; peak RSS {rss:,.0f} MiB (workers included); "
                   f"injected {len(injected):,}, found {len(found):,}, "
                   f"{'exactly those' if exact else 'NOT the same'}; load average {load} "
                   f"before, {_load()} after")
         if args.stages:
-            total = 0.0
-            for name, sec in stages(export, roster):
+            total = cpu_total = 0.0
+            print(f"  {'stage':32s} {'seconds':>9s} {'records/s':>11s} {'CPU s':>7s} "
+                  f"{'records/CPU-s':>13s}")
+            for name, sec, cpu in stages(export, roster):
                 total += sec
-                print(f"  {name:32s} {sec:7.2f} s  {args.records / max(sec, 1e-9):>13,.0f} "
-                      "records/s")
-            print(f"  {'all stages':32s} {total:7.2f} s  {args.records / total:>13,.0f} "
-                  f"records/s; load average {_load()}")
+                cpu_total += cpu
+                print(f"  {name:32s} {sec:9.2f} {args.records / max(sec, 1e-9):>11,.0f} "
+                      f"{cpu:7.2f} {args.records / max(cpu, 1e-9):>13,.0f}")
+            print(f"  {'all stages':32s} {total:9.2f} {args.records / total:>11,.0f} "
+                  f"{cpu_total:7.2f} {args.records / cpu_total:>13,.0f}; load average "
+                  f"{_load()}")
         return 0 if ok else 1
 
 
-def _run_peak(cmd: list[str]) -> tuple[float, float, str] | None:
+def _run_peak(cmd: list[str]) -> tuple[float, float, float, str] | None:
     """Run the command; seconds, the peak RSS of it and its children together (sampled),
-    and its output."""
+    its CPU seconds, and its output."""
     import psutil  # type: ignore[import-untyped]
 
+    cpu0 = _children_cpu()
     t = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     ps = psutil.Process(proc.pid)
@@ -264,7 +270,14 @@ def _run_peak(cmd: list[str]) -> tuple[float, float, str] | None:
         print(stdout)
         return None
     own = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    return seconds, max(peak / 2**20, own), stdout
+    return seconds, max(peak / 2**20, own), _children_cpu() - cpu0, stdout
+
+
+def _children_cpu() -> float:
+    """CPU seconds (user and system) of the finished child processes: what a run costs
+    whatever else shares the cores."""
+    u = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return u.ru_utime + u.ru_stime
 
 
 def _found(book: Path) -> list[int]:
