@@ -25,11 +25,11 @@ from medaid.store.application_models import KINDS, STATES, Application
 
 
 # -- shapes for the OpenAPI document (the use cases validate, by JSON path) ----------------
-class ApplicationVisitIn(VisitIn):
+class ApplicationVisitIn(VisitIn):  # type: ignore[valid-type, misc]  # a built model
     """A visit of the application: the settlement API's fields; `psn_no` is the
     application's, and `fixmedins_code` (free text) may name an institution elsewhere."""
 
-    psn_no: str | None = None  # type: ignore[assignment]
+    psn_no: str | None = None
     institution_name: str | None = Field(None, description="医疗机构名称, as on the invoice")
 
 

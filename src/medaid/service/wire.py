@@ -27,7 +27,7 @@ from medaid.case import (
 )
 from medaid.engine.types import Settlement, TraceLine, Visit
 from medaid.errors import InputError
-from medaid.fields import MED_TYPES
+from medaid.fields import MED_TYPES as MED_TYPES  # read from here by the demo
 from medaid.money import to_yuan
 from medaid.policy.params import Num
 from medaid.service import strict
