@@ -41,7 +41,7 @@ def test_create_person(world: World) -> None:
     ({"certno": "110105194902300028"}, "$.certno"),  # 30 February
     ({"psn_no": None}, "$.psn_no"),
     ({"name": ""}, "$.name"),
-    ({"jurisdiction": "beijing"}, "$.jurisdiction"),
+    ({"jurisdiction": "shanghai"}, "$.jurisdiction"),
     ({"district": "3201"}, "$.district"),
     ({"disability_grade": 5}, "$.disability_grade"),
     ({"tilted_application": "soon"}, "$.tilted_application"),

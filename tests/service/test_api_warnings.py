@@ -206,7 +206,7 @@ def test_district_scope_and_roles(world: World, nanjing: dict[str, str]) -> None
     assert _body(world.client.post("/api/v1/warnings/run", headers=world.admin,
                              json={"year": "2023"}))["error"]["path"] == "$.year"
     assert world.client.post("/api/v1/warnings/run", headers=world.admin, json={
-        "year": 2023, "jurisdiction": "beijing"}).status_code == 422
+        "year": 2023, "jurisdiction": "shanghai"}).status_code == 422
     assert world.client.get("/api/v1/warnings", headers=world.admin,
                             params={"status": "open"}).status_code == 422
     r = world.client.get("/api/v1/audit", headers=auditor, params={"limit": 1000})
