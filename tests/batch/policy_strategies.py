@@ -10,7 +10,8 @@ included, after some funds only), pools declared with their period (year or 单�
 visit), flags and disability grades, look-backs with and
 without a ratio and with `rules`, month-end exit for some categories, both rounding
 modes, a referral rule, a kind fallback, tilted assistance (remainder or beyond the cap,
-with its own cap pool or one shared with the lines) and parameters with floors. Ratios are
+with its own cap pool or one shared with the lines, for some categories only, with values
+by category) and parameters with floors. Ratios are
 drawn from a short list so that YC-T's S* keeps a small denominator.
 """
 
@@ -53,6 +54,9 @@ def _subset(items: tuple[str, ...] | list[str], min_size: int = 1) -> st.SearchS
 
 ratios = st.sampled_from(RATIOS)
 money = st.integers(0, 40).map(lambda n: Decimal(n * 250))
+# tilted assistance pays on what assistance left: often from the first yuan, so that small
+# generated visits reach it
+tilted_deductible = st.one_of(st.just(Decimal(0)), money)
 
 
 @st.composite
@@ -190,14 +194,25 @@ def policies(draw: st.DrawFn) -> dict[str, Any]:
             "locations": draw(_subset(("city", "province", "out_of_province"))),
             "kinds": draw(st.one_of(st.just("*"), _subset(KINDS))),
             "lookback_months": draw(st.sampled_from((0, 0, 3))),
-            "deductible": draw(money), "segments": [{"ratio": draw(ratios)}],
+            "deductible": draw(tilted_deductible), "segments": [{"ratio": draw(ratios)}],
             "defined": draw(st.sampled_from((True, True, True, False)))}
         tcap = draw(st.sampled_from(("none", "own", "shared")))
         if tcap != "none":
             tilt["caps"] = [{"pool": "kt" if tcap == "own" else "ka", "amount": draw(amount())}]
+        if draw(st.integers(0, 3)) == 0:  # only some categories
+            tilt["categories"] = draw(_subset(cats))
+        for k in range(draw(st.sampled_from((0, 0, 1, 2)))):  # values by category
+            entry: dict[str, Any] = {"categories": draw(_subset(cats))}
+            if draw(st.booleans()):
+                entry["deductible"] = draw(tilted_deductible)
+            if draw(st.booleans()):
+                entry["segments"] = [{"ratio": draw(ratios)}]
+            if draw(st.booleans()):
+                entry["caps"] = [{"pool": f"kt{k}", "amount": draw(amount())}]
+            tilt.setdefault("by_category", []).append(entry)
         out["tilted"] = tilt
     if draw(st.integers(0, 2)) == 0:  # pools declared, some per visit (单次)
-        used = {*BASE_POOLS, *CAP_POOLS, "kt", "tilted", *rules}
+        used = {*BASE_POOLS, *CAP_POOLS, "kt", "kt0", "kt1", "tilted", *rules}
         out["pools"] = {name: {"period": draw(st.sampled_from(("year", "year", "visit")))}
                         for name in sorted(used)}
     return out

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Sequence
+from datetime import date, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -30,7 +31,7 @@ from medaid.batch import schema, sql
 from medaid.batch.schema import Meta, PopulationWriter
 from medaid.batch.settle import Results
 from medaid.engine.settle import settle_year
-from medaid.engine.types import Person, Visit
+from medaid.engine.types import Identity, Person, Visit
 from medaid.errors import MedaidError, PolicyError
 from medaid.policy import model
 from medaid.policy import schema as s
@@ -229,3 +230,62 @@ def test_every_shipped_reform_settles_alike(path: Path) -> None:
         pop.local = _reformed_local(done, pop.local)
         covered = three_ways(pop, done.versions)
         assert variant == "edgy" or covered > 0, "DuckDB took no person-year"
+
+
+def _tilted_by_category(pools: bool) -> Policy:
+    """A fixed policy whose tilted assistance pays on most visits, with values by category
+    (c0 90% within 5,000; c1 50%; c2 tilted's own 60%; c3 none), maybe on a pool per visit."""
+    data = {
+        "jurisdiction": "gen", "name": "generated", "version": "1", "in_force": "2020-01-01",
+        "document": {"file": "gen.txt", "title": "generated"},
+        "categories": [{"id": c, "label": c} for c in ("c0", "c1", "c2", "c3")],
+        "windows": {"rule": "W", "article": "w", "start": "exact", "end": "exact",
+                    "stay_rule": True},
+        "lines": [{"rule": "A", "article": "a", "categories": "*", "kinds": "*", "pool": "main",
+                   "deductible": 100, "segments": [{"ratio": "0.7"}],
+                   "caps": [{"pool": "main_cap", "amount": 2000}]}],
+        "tilted": {"rule": "T", "article": "t", "base": "remainder", "kinds": "*",
+                   "locations": ["city", "province", "out_of_province"],
+                   "referral": ["ok", "unreferred", "unreferred_hardship"],
+                   "segments": [{"ratio": "0.6"}], "categories": ["c0", "c1", "c2"],
+                   "by_category": [
+                       {"categories": ["c0"], "segments": [{"ratio": "0.9"}],
+                        "caps": [{"pool": "c0_cap", "amount": 5000}]},
+                       {"categories": ["c1"], "deductible": 50,
+                        "segments": [{"ratio": "0.5"}]}]},
+    }
+    if pools:
+        data["pools"] = {"main": {}, "main_cap": {}, "c0_cap": {"period": "visit"},
+                         "tilted": {"period": "visit"}}
+    return compile_policy(s.PolicyFile.model_validate(data), "generated.yaml")
+
+
+@pytest.mark.parametrize("pools", [False, True], ids=["yearly", "per-visit"])
+def test_tilted_assistance_by_category_settles_alike(pools: bool) -> None:
+    """Engine, kernel and DuckDB on tilted assistance with values by category: drawn
+    populations, then one person per category with the same three stays, where each
+    category's entry pays its own amount (c3, which tilted assistance leaves out, nothing)."""
+    policy = _tilted_by_category(pools)
+
+    @settings(max_examples=15, deadline=None, database=None, derandomize=True,
+              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    @given(people=populations(list(policy.categories), max_persons=6))
+    def run(people: list[tuple[Person, list[Visit]]]) -> None:
+        three_ways(_population(people), [policy])
+
+    run()
+    day = date(2024, 3, 1)
+    stays = [Visit(f"V{k}", "inpatient", day + timedelta(days=10 * k),
+                   day + timedelta(days=10 * k + 3), total, hifp_pay=0, hifmi_pay=0)
+             for k, total in enumerate((300_000, 800_000, 50_000))]
+    people = [(Person(c, (Identity(c, date(2024, 1, 1)),)), stays) for c in policy.categories]
+    assert three_ways(_population(people), [policy]) == len(people) * len(stays)  # DuckDB too
+    tilted = {p.id: [st_.tilted for st_ in settle_year([policy], {}, p, v).settlements]
+              for p, v in people}
+    assert tilted["c3"] == [0, 0, 0]
+    assert len({tuple(tilted[c]) for c in ("c0", "c1", "c2")}) == 3, tilted
+
+
+def _population(people: Sequence[tuple[Person, list[Visit]]]) -> Population:
+    return Population("gen", {}, [synth.PersonYear("gen", 2024, p, v, {}) for p, v in people],
+                      [(i, k) for i, (_, v) in enumerate(people) for k in range(len(v))])

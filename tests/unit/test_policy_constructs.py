@@ -70,6 +70,9 @@ def test_a_pool_per_visit_applies_its_deductible_to_each_stay() -> None:
     assert paid(city(LINE + "pools: {stay: {period: visit}}\n"), visits) == [75_000, 125_000]
     assert paid(city(LINE + "pools: {stay: {period: year}}\n"), visits) == [75_000, 300_000]
     assert paid(city(LINE), visits) == [75_000, 300_000]  # no `pools`: yearly
+    second = settle_year([city(LINE + "pools: {stay: {period: visit}}\n")], {}, PERSON,
+                         visits).settlements[1].trace[-1]
+    assert "本次基数0.00元→6,000.00元" in second.text and "this visit's base" in second.detail
 
 
 def test_a_cap_pool_per_visit_limits_each_stay() -> None:
@@ -108,6 +111,8 @@ def test_tilted_assistance_on_each_stays_remainder_above_a_per_visit_threshold()
     per_visit = city(TILTED + "pools: {main: {}, main_cap: {}, tilted: {period: visit}}\n")
     assert paid(per_visit, visits) == [100_000, 0]
     assert paid(per_visit, visits, "tilted") == [30_000, 30_000]
+    tilted_line = settle_year([per_visit], {}, PERSON, visits).settlements[1].trace[-1]
+    assert "倾斜救助本次基数0.00元→4,000.00元" in tilted_line.text
     assert paid(city(TILTED), visits, "tilted") == [30_000, 240_000]
 
 
@@ -209,3 +214,52 @@ def test_policy_validate_names_the_line(tmp_path: Path) -> None:
                         text=True, check=False)
     assert ok.returncode == 0, ok.stderr
     assert yaml.safe_load(HEAD)["jurisdiction"] in ok.stdout
+
+
+# -- tilted assistance by category ------------------------------------------------------
+BY_CATEGORY = """\
+lines:
+  - {rule: A1, article: 第五条, categories: "*", kinds: "*", pool: main,
+     segments: [{ratio: 0.7}], caps: [{pool: main_cap, amount: 1000}]}
+tilted:
+  rule: T1
+  article: 第七条
+  base: remainder
+  deductible: 3000
+  segments: [{ratio: 0.6}]
+  caps: [{pool: tilted_cap, amount: 5000}]
+  by_category:
+    - {categories: [tekun], segments: [{ratio: 0.7}], caps: [{pool: tekun_cap, amount: 20000}]}
+"""
+
+
+def test_tilted_assistance_has_values_by_category() -> None:
+    """Tilted 70% within 20,000 for 特困, 60% within 5,000 for the others, each above a
+    yearly 3,000 of what assistance left. A stay of base 11,000: assistance 1,000 (cap),
+    remainder 10,000. 特困: (10,000 − 3,000) × 70% = 4,900. Other: (10,000 − 3,000) × 60%
+    = 4,200. A second such stay: assistance 0 (its cap used), remainder 11,000; 特困
+    11,000 × 70% = 7,700 more (12,600 ≤ 20,000); other 11,000 × 60% = 6,600, held to the
+    800 left of 5,000."""
+    policy = city(BY_CATEGORY)
+    visits = [stay("V1", 1, 1_100_000), stay("V2", 9, 1_100_000)]
+    assert paid(policy, visits, "tilted") == [490_000, 770_000]
+    other = Person("Q", (Identity("other", date(2024, 1, 1)),))
+    result = settle_year([policy], {}, other, visits)
+    assert [s.tilted for s in result.settlements] == [420_000, 80_000]
+
+
+def test_tilted_assistance_for_some_categories_only() -> None:
+    """`categories: [tekun]`: a person of another category gets no tilted assistance, and
+    the trace says why."""
+    policy = city(BY_CATEGORY.replace("  by_category:", "  categories: [tekun]\n  by_category:"))
+    other = Person("Q", (Identity("other", date(2024, 1, 1)),))
+    result = settle_year([policy], {}, other, [stay("V1", 1, 1_100_000)])
+    assert result.settlements[0].tilted == 0
+    assert "倾斜救助不含该身份" in result.settlements[0].trace[-1].text
+    assert paid(policy, [stay("V1", 1, 1_100_000)], "tilted") == [490_000]
+
+
+def test_a_tilted_category_the_file_never_lists() -> None:
+    body = BY_CATEGORY.replace("categories: [tekun]", "categories: [tekun, fanpin]")
+    assert error(body) == (f"city.yaml:{line_no(body, 'fanpin')}: tilted.by_category[0]"
+                           ".categories[1]: unknown category 'fanpin' (categories: tekun, other)")

@@ -45,14 +45,14 @@ from medaid.batch.plan import (
     R_POINTS,
     R_TILT,
     T_APP,
-    T_DED,
     T_MODE,
-    T_NCAPS,
-    T_NSEG,
-    T_OK,
     T_VISIT,
     TILT_BEYOND_CAP,
     TILT_NONE,
+    V_DED,
+    V_NCAPS,
+    V_NSEG,
+    V_OK,
 )
 from medaid.batch.standings import IN_FORCE, TILT_LOOKBACK
 from medaid.money import BP
@@ -227,7 +227,8 @@ def settle_range(g_lo, g_hi, group_off, plan, sel, medfee, inscp, hifp_in, hifmi
                  location, referral, level, applied, st_cat, st_mode, st_ratio, st_lb,
                  st_problem, lookback_rules, per_visit_of, visit_slots, selfpay, cat_order, lines,
                  segs, caps, covers,
-                 sel_setting, sel_alt, alt_line, alt_lines, ref_tab, tilt, tilt_segs,
+                 sel_setting, sel_alt, alt_line, alt_lines, ref_tab, tilt, tilt_entry, tilt_vals,
+                 tilt_segs,
                  tilt_caps, tilt_referral, tilt_location, tilt_setting, ci, ci_segs, bi,
                  bi_level, scale, n_slots,
                  hifp_o, hifmi_o, base_o, assist_o, tilted_o, special_o, cat_o, mask_o, err_o,
@@ -447,11 +448,14 @@ def settle_range(g_lo, g_hi, group_off, plan, sel, medfee, inscp, hifp_in, hifmi
             assist_o[i] = best_assist
             special_o[i] = best_special
 
-            # Tilted assistance (NJ-T remainder; YC-T beyond the cap, on the scaled pool).
+            # Tilted assistance (NJ-T remainder; YC-T beyond the cap, on the scaled pool),
+            # with the values of the applied category's entry (engine.tilt.tilted).
             pay = 0
             mode = tilt[p, T_MODE]
+            e = tilt_entry[p, best_cat] if best_cat >= 0 else -1
             if mode != TILT_NONE and ref_tab[p, ref, R_TILT] != 0 and best_covered \
-                    and tilt_referral[p, ref] != 0 and tilt_location[p, location[i]] != 0 \
+                    and e >= 0 and tilt_referral[p, ref] != 0 \
+                    and tilt_location[p, location[i]] != 0 \
                     and tilt_setting[p, sel_setting[s]] != 0 \
                     and (tilt[p, T_APP] == 0 or applied[i] != 0):
                 go = True
@@ -465,17 +469,17 @@ def settle_range(g_lo, g_hi, group_off, plan, sel, medfee, inscp, hifp_in, hifmi
                 else:
                     add = (base - best_total) * scale
                 if go:
-                    if err == 0 and tilt[p, T_OK] == 0:
-                        err = ERR_TILTED * ERR_SHIFT
+                    if err == 0 and tilt_vals[p, e, V_OK] == 0:
+                        err = ERR_TILTED * ERR_SHIFT + e
                     after = tpool + add
-                    pay = scaled_delta(tpool, after, scale, tilt[p, T_DED], tilt_segs[p],
-                                       tilt[p, T_NSEG], per_visit)
+                    pay = scaled_delta(tpool, after, scale, tilt_vals[p, e, V_DED],
+                                       tilt_segs[p, e], tilt_vals[p, e, V_NSEG], per_visit)
                     # never beyond what assistance left of the base (a grant may already
                     # exceed it), then within the cap pools
                     pay = max(0, min(pay, base - best_total))
-                    for k in range(tilt[p, T_NCAPS]):
-                        slot = tilt_caps[p, k, 0]
-                        amount = tilt_caps[p, k, 1]
+                    for k in range(tilt_vals[p, e, V_NCAPS]):
+                        slot = tilt_caps[p, e, k, 0]
+                        amount = tilt_caps[p, e, k, 1]
                         spent = pools[slot]
                         if pay > amount - spent:
                             pay = max(0, amount - spent)

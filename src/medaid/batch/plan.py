@@ -29,7 +29,7 @@ from medaid.engine.settle import NO_EFFECT, _lines
 from medaid.engine.types import Visit
 from medaid.errors import MedaidError, PolicyError
 from medaid.money import BP
-from medaid.policy.model import Policy
+from medaid.policy.model import Policy, tilted_entry, tilted_values
 from medaid.policy.params import Curve, Params
 from medaid.policy.schema import KINDS
 from medaid.policy.structured import BasicInsurance
@@ -50,7 +50,10 @@ INCLUDE_BITS = {"preselfpay_amt": 1, "overlmt_selfpay": 2, "fulamt_ownpay_amt": 
 AFTER_BITS = {"hifp_pay": 1, "hifmi_pay": 2, "oth_pay": 4}
 ALL_FUNDS = 7
 # Fields of `tilt[plan, field]`; modes. T_VISIT: the tilted pool starts from 0 at each visit.
-T_MODE, T_APP, T_DED, T_NSEG, T_NCAPS, T_OK, T_VISIT = range(7)
+T_MODE, T_APP, T_VISIT = range(3)
+# Fields of `tilt_vals[plan, entry, field]`: entry 0 tilted assistance's own values, k + 1
+# those of `by_category[k]` (`model.tilted_entry`).
+V_OK, V_DED, V_NSEG, V_NCAPS = range(4)
 TILT_NONE, TILT_REMAINDER, TILT_BEYOND_CAP = 0, 1, 2
 # Fields of `ci[plan, field]` (critical illness) and `bi[plan, field]` (basic insurance).
 C_OK, C_DED, C_DED_TILT, C_POINTS, C_NSEG, C_CAP = range(6)
@@ -64,7 +67,7 @@ class Problems:
     """Parameters a plan could not resolve: an error only for a visit that needs one."""
 
     lines: dict[tuple[int, int], MedaidError] = field(default_factory=dict)
-    tilted: dict[int, MedaidError] = field(default_factory=dict)
+    tilted: dict[tuple[int, int], MedaidError] = field(default_factory=dict)  # (plan, entry)
     critical_illness: dict[int, MedaidError] = field(default_factory=dict)
     basic_insurance: dict[int, MedaidError] = field(default_factory=dict)
     lookback: dict[tuple[int, int], MedaidError] = field(default_factory=dict)
@@ -91,8 +94,10 @@ class Plans:
     alt_lines: I64  # line indices, in policy order
     referral: I64  # [plan, referral, R_*]
     tilt: I64  # [plan, T_*]
-    tilt_segs: I64  # [plan, segment, 2]
-    tilt_caps: I64  # [plan, cap, 2]
+    tilt_entry: I64  # [plan, category] → entry of tilt_vals, −1: not assisted
+    tilt_vals: I64  # [plan, entry, V_*]
+    tilt_segs: I64  # [plan, entry, segment, 2]
+    tilt_caps: I64  # [plan, entry, cap, 2]
     tilt_referral: npt.NDArray[np.int8]  # [plan, referral]
     tilt_location: npt.NDArray[np.int8]  # [plan, location]
     tilt_setting: npt.NDArray[np.int8]  # [plan, kind]
@@ -155,7 +160,8 @@ def compile_plans(versions: Sequence[Policy], local: Mapping[str, object],
     # Resolve every number first (the shapes depend on them), then pack.
     resolved: list[list[tuple[Curve | None, tuple[tuple[str, int], ...], int | None] | None]] \
         = []
-    tilts: list[tuple[Curve, tuple[tuple[str, int], ...]] | None] = []
+    tilts: list[list[tuple[Curve, tuple[tuple[str, int], ...]] | None]] = []  # [plan][entry]
+    n_entries = 1
     cis: list[Curve | None] = []
     ci_tilts: list[tuple[int, int] | None] = []
     bis: list[BasicInsurance | None] = []
@@ -176,15 +182,20 @@ def compile_plans(versions: Sequence[Policy], local: Mapping[str, object],
             n_caps = max(n_caps, len(rl.caps))
         resolved.append(row)
         cfg = policy.spec.tilted
-        t = None
+        entries: list[tuple[Curve, tuple[tuple[str, int], ...]] | None] = []
         if cfg is not None and cfg.defined:
-            try:
-                t = par.tilted(year)
-                n_tsegs = max(n_tsegs, len(t[0].segments))
-                n_tcaps = max(n_tcaps, len(t[1]))
-            except MedaidError as e:
-                problems.tilted[p] = _kept(e)
-        tilts.append(t)
+            for ent in range(1 + len(cfg.by_category)):
+                try:
+                    t = par.tilted(year) if ent == 0 else \
+                        par.curve(*tilted_values(cfg, ent), year, cfg.rule)
+                    n_tsegs = max(n_tsegs, len(t[0].segments))
+                    n_tcaps = max(n_tcaps, len(t[1]))
+                    entries.append(t)
+                except MedaidError as e:
+                    problems.tilted[(p, ent)] = _kept(e)
+                    entries.append(None)
+            n_entries = max(n_entries, len(entries))
+        tilts.append(entries)
         try:
             ci: Curve | None = par.critical_illness(year, "hifmi_pay not given")
             assert ci is not None
@@ -243,9 +254,11 @@ def compile_plans(versions: Sequence[Policy], local: Mapping[str, object],
     caps = np.zeros((n_plans, n_lines, n_caps, 2), np.int64)
     covers = np.zeros((n_plans, n_lines, len(categories)), np.int8)
     referral = np.zeros((n_plans, len(REFERRALS), 3), np.int64)
-    tilt = np.zeros((n_plans, 7), np.int64)
-    tilt_segs = np.zeros((n_plans, n_tsegs, 2), np.int64)
-    tilt_caps = np.zeros((n_plans, n_tcaps, 2), np.int64)
+    tilt = np.zeros((n_plans, 3), np.int64)
+    tilt_entry = np.full((n_plans, max(1, len(categories))), -1, np.int64)
+    tilt_vals = np.zeros((n_plans, n_entries, 4), np.int64)
+    tilt_segs = np.zeros((n_plans, n_entries, n_tsegs, 2), np.int64)
+    tilt_caps = np.zeros((n_plans, n_entries, n_tcaps, 2), np.int64)
     tilt_referral = np.zeros((n_plans, len(REFERRALS)), np.int8)
     tilt_location = np.zeros((n_plans, len(LOCATIONS)), np.int8)
     tilt_setting = np.zeros((n_plans, len(KINDS)), np.int8)
@@ -321,17 +334,18 @@ def compile_plans(versions: Sequence[Policy], local: Mapping[str, object],
                 tilt_location[p, i] = name in cfg.locations
             for i, name in enumerate(KINDS):
                 tilt_setting[p, i] = cfg.kinds == "*" or name in cfg.kinds
-            found = tilts[p]
-            if found is not None:
+            for c in policy.categories:
+                which = tilted_entry(cfg, c)
+                tilt_entry[p, cat_index[c]] = -1 if which is None else which
+            for ent, found in enumerate(tilts[p]):
+                if found is None:
+                    continue
                 curve, tcaps = found
-                tilt[p, T_OK] = 1
-                tilt[p, T_DED] = curve.deductible
-                tilt[p, T_NSEG] = len(curve.segments)
                 assert curve.cap is None, "tilted caps are cap pools, never in F"
-                tilt_segs[p, :len(curve.segments)] = _curve_rows(curve)
-                tilt[p, T_NCAPS] = len(tcaps)
+                tilt_vals[p, ent] = (1, curve.deductible, len(curve.segments), len(tcaps))
+                tilt_segs[p, ent, :len(curve.segments)] = _curve_rows(curve)
                 for k, (pool, amount) in enumerate(tcaps):
-                    tilt_caps[p, k] = (slot(pool), amount)
+                    tilt_caps[p, ent, k] = (slot(pool), amount)
 
         ci = cis[p]
         ct = ci_tilts[p]
@@ -385,7 +399,8 @@ def compile_plans(versions: Sequence[Policy], local: Mapping[str, object],
         sel_of=sel_of, sel_setting=np.array(sel_setting, np.int8),
         sel_alt=np.array(sel_alt, np.int64), alt_line=np.array(alt_line, np.int64),
         alt_lines=np.array(alt_lines or [0], np.int64), referral=referral, tilt=tilt,
-        tilt_segs=tilt_segs, tilt_caps=tilt_caps, tilt_referral=tilt_referral,
+        tilt_entry=tilt_entry, tilt_vals=tilt_vals, tilt_segs=tilt_segs, tilt_caps=tilt_caps,
+        tilt_referral=tilt_referral,
         tilt_location=tilt_location, tilt_setting=tilt_setting, ci=ci_arr, ci_segs=ci_segs,
         bi=bi_arr, bi_level=bi_level, lookback_ratio=lookback_ratio,
         lookback_rules=lookback_rules, per_visit=per_visit, visit_slots=visit_slots,

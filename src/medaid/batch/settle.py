@@ -327,7 +327,8 @@ def settle_population(versions: Sequence[Policy], local: Mapping[str, object],
             plans.per_visit, plans.visit_slots, visits.selfpay,
             plans.cat_order, plans.lines, plans.segs, plans.caps,
             plans.covers, plans.sel_setting, plans.sel_alt, plans.alt_line, plans.alt_lines,
-            plans.referral, plans.tilt, plans.tilt_segs, plans.tilt_caps, plans.tilt_referral,
+            plans.referral, plans.tilt, plans.tilt_entry, plans.tilt_vals, plans.tilt_segs,
+            plans.tilt_caps, plans.tilt_referral,
             plans.tilt_location, plans.tilt_setting, plans.ci, plans.ci_segs, plans.bi,
             plans.bi_level, plans.scale, n_slots,
             out["hifp"], out["hifmi"], out["base"], out["assistance"], out["tilted"],
@@ -381,7 +382,7 @@ def _raise(plans: Plans, plan: I32, visits: VisitColumns, row: int, err: I32) ->
     if code == kernel.ERR_LINE:
         raise plans.problems.lines[(p, line)]
     if code == kernel.ERR_TILTED:
-        raise plans.problems.tilted[p]
+        raise plans.problems.tilted[(p, line)]
     if code == kernel.ERR_LOOKBACK:
         raise plans.problems.lookback[(p, line)]
     if code == kernel.ERR_BASIC:

@@ -36,7 +36,7 @@ cap pool with a line.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import duckdb
@@ -60,14 +60,14 @@ from medaid.batch.plan import (
     R_POINTS,
     R_TILT,
     T_APP,
-    T_DED,
     T_MODE,
-    T_NCAPS,
-    T_NSEG,
     T_VISIT,
     TILT_BEYOND_CAP,
     TILT_NONE,
     TILT_REMAINDER,
+    V_DED,
+    V_NCAPS,
+    V_NSEG,
     Plans,
     compile_plans,
 )
@@ -143,7 +143,7 @@ class Formulation:
         p = 0
         cats = plans.categories
         nseg = int(plans.lines[p, :, L_NSEG].max(initial=0))
-        if nseg > 2 or int(plans.tilt[p, T_NSEG]) > 1:
+        if nseg > 2 or int(plans.tilt_vals[p, :, V_NSEG].max()) > 1:
             raise NotImplementedError("a line of more than two segments")
         if plans.problems.lookback or plans.problems.tilted:
             raise NotImplementedError("a look-back ratio or tilted assistance without its "
@@ -186,8 +186,17 @@ class Formulation:
                     amounts[(c, slot)] = amount
             cat_ok[cat] = ok
         tilt_mode = int(plans.tilt[p, T_MODE])
-        tcaps = [tuple(int(x) for x in plans.tilt_caps[p, k])
-                 for k in range(int(plans.tilt[p, T_NCAPS]))]
+        # Tilted assistance's values by category (`model.tilted_entry`; a person-year the
+        # query takes has one category): deductible, segment, its cap pool if any.
+        t_entry = {cat: int(plans.tilt_entry[p, c]) for c, cat in enumerate(cats)}
+        tvals = {e: (int(plans.tilt_vals[p, e, V_DED]), int(plans.tilt_segs[p, e, 0, 0]),
+                     int(plans.tilt_segs[p, e, 0, 1]),
+                     [(int(plans.tilt_caps[p, e, k, 0]), int(plans.tilt_caps[p, e, k, 1]))
+                      for k in range(int(plans.tilt_vals[p, e, V_NCAPS]))])
+                 for e in range(plans.tilt_vals.shape[1])}
+        if any(len(v[3]) > 1 for v in tvals.values()):
+            raise NotImplementedError("more than one tilted cap pool")
+        tcaps = [cap for v in tvals.values() for cap in v[3]]
         if any(slot in order for slot, _ in tcaps):
             raise NotImplementedError("tilted assistance sharing a cap pool with a line")
 
@@ -250,8 +259,17 @@ class Formulation:
         tset = [k for i, k in enumerate(KINDS) if plans.tilt_setting[p, i]]
         tloc = [x for i, x in enumerate(LOCATIONS) if plans.tilt_location[p, i]]
         scale = plans.scale
-        td, tw, tb = (int(plans.tilt[p, T_DED]), int(plans.tilt_segs[p, 0, 0]),
-                      int(plans.tilt_segs[p, 0, 1]))
+
+        def by_category(value: Callable[[int], object], default: object = 0) -> str:
+            """A CASE over the person's category of the tilted value of its entry."""
+            whens = " ".join(f"WHEN category = {_lit(cat)} THEN {value(e)}"
+                             for cat, e in t_entry.items() if e >= 0)
+            return f"CASE {whens} ELSE {default} END" if whens else str(default)
+
+        td = by_category(lambda e: tvals[e][0])
+        tw = by_category(lambda e: tvals[e][1])
+        tb = by_category(lambda e: tvals[e][2])
+        t_cats = ", ".join(_lit(cat) for cat, e in t_entry.items() if e >= 0) or "''"
         persons = schema.persons_path(path)
         cat_list = ", ".join(_lit(c) for c, ok in cat_ok.items() if ok) or "''"
 
@@ -287,12 +305,16 @@ step{k} AS (SELECT *, CASE WHEN uses{k} THEN LEAST(cap{k}, s{k}) - LEAST(cap{k},
             tilt_base = "NULL"
         app = "year(tilted_application) = year(\"end\")" \
             if int(plans.tilt[p, T_APP]) else "TRUE"
-        if len(tcaps) > 1:
-            raise NotImplementedError("more than one tilted cap pool")
-        tilt_caps_sql = "t_pay"  # a cap pool of its own (YC-T), as for the lines
-        for slot, amount in tcaps:
-            tilt_caps_sql = f"LEAST({amount}, t_pay)" if plans.visit_slots[p, slot] else (
-                f"LEAST({amount}, SUM(t_pay) OVER w) - LEAST({amount}, SUM(t_pay) OVER w - t_pay)")
+
+        def capped(e: int) -> str:  # a cap pool of its own (YC-T), as for the lines
+            if not tvals[e][3]:
+                return "t_pay"
+            ((slot, amount),) = tvals[e][3]
+            if plans.visit_slots[p, slot]:
+                return f"LEAST({amount}, t_pay)"
+            return (f"LEAST({amount}, SUM(t_pay) OVER w) "
+                    f"- LEAST({amount}, SUM(t_pay) OVER w - t_pay)")
+        tilt_caps_sql = by_category(capped, "t_pay")
         t_visit = ", row" if int(plans.tilt[p, T_VISIT]) else ""
 
         pv = _lit(per_visit)
@@ -359,6 +381,7 @@ settled AS (SELECT *, CASE WHEN tier = 1 THEN {final_pay} ELSE 0 END AS special,
                    CASE WHEN lined THEN {final_pay} ELSE 0 END AS total
             FROM {source}),
 tilting AS (SELECT *, CASE WHEN {tilt_mode} != {TILT_NONE} AND mode > 0 AND assist = 1
+                            AND category IN ({t_cats})
                             AND tilt_ok = 1 AND line >= 0
                             AND setting IN ({", ".join(_lit(k) for k in tset) or "''"})
                             AND location IN ({", ".join(_lit(x) for x in tloc) or "''"})

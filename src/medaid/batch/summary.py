@@ -14,7 +14,7 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from medaid.batch.plan import L_NCAPS, T_NCAPS, Plans
+from medaid.batch.plan import L_NCAPS, V_NCAPS, Plans
 from medaid.batch.schema import NULL, VisitColumns
 from medaid.batch.settle import Results
 from medaid.policy.schema import KINDS
@@ -107,9 +107,10 @@ def cap_pools(plans: Plans) -> list[tuple[int, str, npt.NDArray[np.int64]]]:
         for li, rule in enumerate(plans.rules[p]):
             for k in range(int(plans.lines[p, li, L_NCAPS])):
                 add(p, int(plans.caps[p, li, k, 0]), int(plans.caps[p, li, k, 1]), rule)
-        for k in range(int(plans.tilt[p, T_NCAPS])):
-            add(p, int(plans.tilt_caps[p, k, 0]), int(plans.tilt_caps[p, k, 1]),
-                plans.tilted_rule[p] or "tilted")
+        for e in range(plans.tilt_vals.shape[1]):
+            for k in range(int(plans.tilt_vals[p, e, V_NCAPS])):
+                add(p, int(plans.tilt_caps[p, e, k, 0]), int(plans.tilt_caps[p, e, k, 1]),
+                    plans.tilted_rule[p] or "tilted")
     return [(slot, ", ".join(rules), amounts) for slot, (rules, amounts) in found.items()]
 
 

@@ -122,6 +122,8 @@ def evaluate(policy: Policy, params: Params, lines: list[Line], standing: Standi
                 args["lookback_rule"] = standing.rule
             if facts.per_visit:
                 args["per_visit"] = True
+            if line.pool in policy.visit_pools:
+                args["per_admission"] = True
             code = "line"
             used[line.pool] = after
             if line.tier == "assistance" and out.main is None:

@@ -16,7 +16,7 @@ from typing import Any
 from medaid.engine.assistance import Outcome, VisitFacts
 from medaid.engine.types import Person, TraceLine, Visit
 from medaid.money import fmt
-from medaid.policy.model import Policy
+from medaid.policy.model import Policy, tilted_entry, tilted_values
 from medaid.policy.params import Num, Params
 
 
@@ -33,12 +33,15 @@ def tilted(policy: Policy, params: Params, person: Person, visit: Visit, facts: 
         return 0, [], {}
     src, citation = policy.cite(cfg.article), policy.reference(cfg.article)
     why = None
+    entry = tilted_entry(cfg, chosen.standing.category)
     if not cfg.defined:
         why = "undefined"
     elif not allowed:
         why = "referral_rule"
     elif not chosen.covered:
         why = "not_covered"
+    elif entry is None:
+        why = "category"
     elif visit.referral not in cfg.referral:
         why = "referral"
     elif visit.location not in cfg.locations:
@@ -69,7 +72,10 @@ def tilted(policy: Policy, params: Params, person: Person, visit: Visit, facts: 
             base = int(base)
         args = {"how": "beyond_cap", "c_before": _fen(c_b), "c_after": _fen(c_a),
                 "reach": _fen(reach), "cap": cap or 0, "tilted_base": _fen(base)}
-    curve, caps = params.tilted(facts.year)
+    # the values of the category's entry (70% for 特困/低保, 60% for the others)
+    assert entry is not None
+    curve, caps = params.tilted(facts.when) if entry == 0 else \
+        params.curve(*tilted_values(cfg, entry), facts.when, cfg.rule)
     before = pools.get(cfg.pool, 0)
     after = before + base
     # never beyond what assistance left of the base (a grant may already exceed it)
@@ -79,6 +85,8 @@ def tilted(policy: Policy, params: Params, person: Person, visit: Visit, facts: 
                  "segments": curve.segments})
     if facts.per_visit:
         args["per_visit"] = True
+    if cfg.pool in policy.visit_pools:
+        args["per_admission"] = True
     updates: dict[str, Num] = {cfg.pool: after}
     capped = []
     for pool, amount in caps:

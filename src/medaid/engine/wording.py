@@ -99,12 +99,14 @@ def _line(a: Args, lang: str) -> str:
     if a["before"] == 0 and a["deductible"] == 0 and len(segs) == 1:
         text = f"{_ratio(segs[0][1], pts, ratio)} × {_money(a['base'], lang)}"
     elif zh:
-        text = (f"年度累计基数{_money(a['before'], lang)}→{_money(a['after'], lang)}，"
+        text = (("本次基数" if a.get("per_admission") else "年度累计基数")
+                + f"{_money(a['before'], lang)}→{_money(a['after'], lang)}，"
                 + (f"起付线{_money(a['deductible'], lang)}，" if a["deductible"] else "")
                 + segments(segs, lang, pts, ratio)
                 + f"；累计救助额{_money(a['f_before'], lang)}→{_money(a['f_after'], lang)}")
     else:
-        text = (f"year's base {_money(a['before'], lang)} → {_money(a['after'], lang)}: "
+        text = (("this visit's base " if a.get("per_admission") else "year's base ")
+                + f"{_money(a['before'], lang)} → {_money(a['after'], lang)}: "
                 + (f"deductible {_money(a['deductible'], lang)}, " if a["deductible"] else "")
                 + segments(segs, lang, pts, ratio)
                 + f"; F {_money(a['f_before'], lang)} → {_money(a['f_after'], lang)}")
@@ -169,6 +171,7 @@ _NO_TILT = {  # why: (中文, English)
     "no_application": ("本年度未申请倾斜救助（依申请）", "no tilted-assistance application for the "
                        "year (依申请)"),
     "no_cap": ("该身份的救助不设封顶线", "the category's assistance has no cap"),
+    "category": ("本文件的倾斜救助不含该身份", "not a category it assists"),
 }
 
 
@@ -185,7 +188,8 @@ def _tilted(a: Args, lang: str) -> str:
                f"year's base {_money(a['c_before'], lang)} → {_money(a['c_after'], lang)} "
                f"beyond S* = {_money(a['reach'], lang)} (cap {_money(a['cap'], lang)} reached): "
                f"{_money(a['tilted_base'], lang)}")
-    pool = (f"；倾斜救助年度累计{_money(a['before'], lang)}→{_money(a['after'], lang)}，"
+    pool = (("；倾斜救助本次基数" if a.get("per_admission") else "；倾斜救助年度累计")
+            + f"{_money(a['before'], lang)}→{_money(a['after'], lang)}，"
             f"起付线{_money(a['deductible'], lang)}，{segments(a['segments'], lang)}" if zh else
             f"; tilted pool {_money(a['before'], lang)} → {_money(a['after'], lang)}: "
             f"deductible {_money(a['deductible'], lang)}, {segments(a['segments'], lang)}")

@@ -239,6 +239,12 @@ def _tilted(t: _Text, tl: s.Tilted) -> Element:
     if tl.lookback_months:
         facts.append(("look-back", f"{tl.lookback_months} months before from, "
                                    "for persons recognised this year"))
+    if tl.categories != "*":
+        facts.append(("categories", names(tl.categories)))
+    for v in tl.by_category:
+        d, segs, caps = model.tilted_values(tl, 1 + tl.by_category.index(v))
+        facts.append((f"for {names(v.categories)}", f"deductible {t.amount(d)}, "
+                      f"{t.segments(segs)}, caps {t.caps(caps)}"))
     return Element("tilted", tl.rule, tl.article, tuple(facts))
 
 

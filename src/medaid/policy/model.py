@@ -159,6 +159,9 @@ def _check_refs(spec: s.PolicyFile) -> None:
         refs(f"windows.lookback[{i}]", lb)
     if spec.tilted:
         refs("tilted", spec.tilted)
+        cats("tilted", spec.tilted.categories)
+        for j, entry in enumerate(spec.tilted.by_category):
+            cats(f"tilted.by_category[{j}]", entry.categories)
     for name, p in params.items():
         refs(f"parameters.{name}", p)
         if p.below is not None and p.below not in params:
@@ -204,7 +207,32 @@ def _pools_used(spec: s.PolicyFile) -> list[tuple[str, str]]:
     if spec.tilted is not None:
         out.append(("tilted.pool", spec.tilted.pool))
         out += [(f"tilted.caps[{k}].pool", c.pool) for k, c in enumerate(spec.tilted.caps)]
+        for e, entry in enumerate(spec.tilted.by_category):
+            out += [(f"tilted.by_category[{e}].caps[{k}].pool", c.pool)
+                    for k, c in enumerate(entry.caps or [])]
     return out
+
+
+def tilted_entry(cfg: s.Tilted, category: str) -> int | None:
+    """Which values of tilted assistance a category gets: 0 its own, k + 1 those of
+    `by_category[k]` (the first listing the category), None: it assists not this category."""
+    if cfg.categories != "*" and category not in cfg.categories:
+        return None
+    for k, entry in enumerate(cfg.by_category):
+        if category in entry.categories:
+            return k + 1
+    return 0
+
+
+def tilted_values(cfg: s.Tilted, entry: int
+                  ) -> tuple[s.Amount, list[s.Segment], list[s.Cap]]:
+    """The deductible, segments and caps of `tilted_entry`'s entry."""
+    if entry == 0:
+        return cfg.deductible, cfg.segments, cfg.caps
+    v = cfg.by_category[entry - 1]
+    return (cfg.deductible if v.deductible is None else v.deductible,
+            cfg.segments if v.segments is None else v.segments,
+            cfg.caps if v.caps is None else v.caps)
 
 
 def _base(ln: s.Line) -> s.Base:

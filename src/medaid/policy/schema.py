@@ -189,6 +189,17 @@ class Refusal(Cited):
     reason: str
 
 
+class TiltedValues(Strict):
+    """Tilted assistance's values for some categories (e.g. 70% for 特困/低保/返贫致贫, 60%
+    for the others), each left out taking tilted assistance's own; caps are the entry's own
+    cap pools (each its own annual limit). The tilted base accumulates in the one pool."""
+
+    categories: list[str]
+    deductible: Amount | None = None
+    segments: list[Segment] | None = None
+    caps: list[Cap] | None = None
+
+
 class Tilted(Cited):
     """Tilted assistance (倾斜救助), after assistance."""
 
@@ -203,6 +214,10 @@ class Tilted(Cited):
     deductible: Amount = Decimal(0)
     segments: list[Segment]
     caps: list[Cap] = []
+    categories: list[str] | Literal["*"] = "*"  # the categories it assists at all
+    # values by category: the first entry listing the visit's category applies, else the
+    # values above
+    by_category: list[TiltedValues] = []
 
 
 class CriticalIllnessTilt(Cited):
