@@ -195,7 +195,7 @@ def _roster(s: Scene) -> Request:
     number = certno(f"R-{s.n()}")
     s.certnos.add(number)
     return Request(json={"jurisdiction": "nanjing", "district": OWN, "dry_run": True,
-                         "records": [{"name": "王五", "certno": number, "category": "低保",
+                         "mode": "incremental", "records": [{"name": "王五", "certno": number, "category": "低保",
                                       "start": "2023-01-01", "department": "民政"}]})
 
 
