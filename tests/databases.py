@@ -1,10 +1,14 @@
-"""The test databases, on SQLite and on PostgreSQL: empty, or migrated from a template.
+"""The test databases, on SQLite and on PostgreSQL: empty, or migrated.
 
 PostgreSQL runs when MEDAID_TEST_POSTGRES_URL is set (`.ci/postgres.sh` prints one). An
-empty database there is a schema of its own; a migrated one is a database copied from a
-template this process migrated once (`CREATE DATABASE … TEMPLATE`), as a SQLite one is a
-copy of a migrated file: migrating anew for every test cost half a second each. Names
-are unique per process, so test workers sharing the server do not meet.
+empty database there is a schema of its own. A migrated one is migrated once per process
+(test worker): a SQLite one is a copy of a migrated file; a PostgreSQL one is a database
+of the worker's, made once from a migrated template (`CREATE DATABASE … TEMPLATE`) and
+put back as the migrations left it before each test: its tables truncated and the
+migrations' own rows and sequences restored (making and dropping a database for each test
+cost 1–2 s of checkpoints). A test that changed the schema (a trigger dropped, a grant)
+gets its database dropped and a new one made. Names are unique per process, so test
+workers sharing the server do not meet.
 """
 
 from __future__ import annotations
@@ -16,11 +20,12 @@ import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Connection, Engine, MetaData, create_engine, text
 from sqlalchemy.engine import make_url
 
 POSTGRES = os.environ.get("MEDAID_TEST_POSTGRES_URL")
@@ -81,8 +86,35 @@ def _sqlite_template() -> Path:
     return path
 
 
+@dataclass(frozen=True)
+class _Template:
+    """A migrated PostgreSQL database, and how to put a copy of it back as it is."""
+    name: str
+    schema: str  # a fingerprint of the schema: tables, columns, triggers, grants, functions
+    restore: str  # SQL: empty every table, insert the migrations' own rows, set the sequences
+
+
+_SCHEMA = text("""
+    SELECT md5(string_agg(item, ',' ORDER BY item)) FROM (
+      SELECT concat_ws(':', 'n', nspname) FROM pg_namespace
+      UNION ALL SELECT concat_ws(':', 'c', c.relname, c.relkind, c.relacl)
+        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public'
+      UNION ALL SELECT concat_ws(':', 'a', c.relname, a.attname, a.atttypid::regtype,
+                                 a.attnotnull)
+        FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+        JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname = 'public' AND a.attnum > 0 AND NOT a.attisdropped
+      UNION ALL SELECT concat_ws(':', 't', tgname, tgenabled) FROM pg_trigger
+        WHERE NOT tgisinternal
+      UNION ALL SELECT concat_ws(':', 'k', conname) FROM pg_constraint c
+        JOIN pg_namespace n ON n.oid = c.connamespace WHERE n.nspname = 'public'
+      UNION ALL SELECT concat_ws(':', 'f', proname, md5(prosrc)) FROM pg_proc p
+        JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'public'
+    ) AS s(item)""")
+
+
 @cache
-def _postgres_template() -> str:
+def _postgres_template() -> _Template:
     name = f"tmpl_{uuid.uuid4().hex[:16]}"
     admin = _admin()
     with admin.connect() as conn:
@@ -90,7 +122,69 @@ def _postgres_template() -> str:
     admin.dispose()
     atexit.register(_drop_database, name)
     _migrate(_database_url(name))
-    return name
+    engine = create_engine(_database_url(name))
+    try:
+        with engine.connect() as conn:
+            meta = MetaData()
+            meta.reflect(conn)
+            # as a replica: no trigger fires (the append-only tables refuse a DELETE,
+            # rightly, elsewhere) and no foreign key is checked while the tables are emptied
+            sql = ["SET session_replication_role = replica"]
+            for table in meta.sorted_tables:  # alembic_version too: a test may set it
+                sql.append(f'DELETE FROM "{table.name}"')
+                rows = [dict(r._mapping) for r in conn.execute(table.select())]
+                if rows:
+                    sql.append(str(table.insert().values(rows).compile(
+                        conn, compile_kwargs={"literal_binds": True})))
+            sql += [f"SELECT setval('\"{seq}\"', {value}, {called})"
+                    for seq, value, called in conn.execute(text(
+                        "SELECT sequencename, coalesce(last_value, start_value), "
+                        "last_value IS NOT NULL FROM pg_sequences WHERE schemaname = 'public'"))]
+            sql.append("SET session_replication_role = origin")
+            return _Template(name, conn.scalar(_SCHEMA), ";\n".join(sql))
+    finally:
+        engine.dispose()
+
+
+_idle: list[str] = []  # this worker's migrated PostgreSQL databases not in use
+
+
+def _restore(conn: Connection, template: _Template) -> bool:
+    """Put a worker's database back as the migrations left it; False when a test changed
+    its schema (then it is dropped, not reused)."""
+    conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                      "WHERE datname = current_database() AND pid <> pg_backend_pid()"))
+    if conn.scalar(_SCHEMA) != template.schema:
+        return False
+    conn.exec_driver_sql(template.restore)  # one round trip; DELETE costs less than TRUNCATE
+    return True
+
+
+@contextmanager
+def _worker_database() -> Iterator[str]:
+    template = _postgres_template()
+    name = _idle.pop() if _idle else None
+    if name is not None:
+        engine = create_engine(_database_url(name), isolation_level="AUTOCOMMIT")
+        try:
+            with engine.connect() as conn:
+                reusable = _restore(conn, template)
+        finally:
+            engine.dispose()
+        if not reusable:
+            _drop_database(name)
+            name = None
+    if name is None:
+        name = f"t_{uuid.uuid4().hex[:16]}"
+        admin = _admin()
+        with admin.connect() as conn:
+            conn.execute(text(f"CREATE DATABASE {name} TEMPLATE {template.name}"))
+        admin.dispose()
+        atexit.register(_drop_database, name)
+    try:
+        yield _database_url(name)
+    finally:
+        _idle.append(name)
 
 
 def _drop_database(name: str) -> None:
@@ -105,19 +199,11 @@ def _drop_database(name: str) -> None:
 @contextmanager
 def migrated_database(backend: str, directory: Path) -> Iterator[str]:
     """The URL of a database at the migrations' head, with no rows but the migrations'
-    own: a copy of a SQLite file, or a PostgreSQL database made from a template."""
+    own: a copy of a SQLite file, or one of this worker's PostgreSQL databases, restored."""
     if backend == "sqlite":
         path = directory / "medaid.sqlite"
         shutil.copyfile(_sqlite_template(), path)
         yield f"sqlite:///{path}"
         return
-    template = _postgres_template()
-    name = f"t_{uuid.uuid4().hex[:16]}"
-    admin = _admin()
-    with admin.connect() as conn:
-        conn.execute(text(f"CREATE DATABASE {name} TEMPLATE {template}"))
-    admin.dispose()
-    try:
-        yield _database_url(name)
-    finally:
-        _drop_database(name)
+    with _worker_database() as url:
+        yield url

@@ -22,7 +22,6 @@ from databases import BACKENDS, empty_database
 from medaid.service import auth
 from medaid.service.app import create_app
 from medaid.service.uow import UnitOfWork
-from runs import examples
 
 SETTLE = "/api/v1/settlements"
 DISTRICT = "360902"
@@ -116,7 +115,7 @@ def test_random_event_sequences_keep_the_ledger_equal_to_the_rules(backend: str)
     calls: Counter[str] = Counter()
     run = machine(backend, calls)
     run.TestCase.settings = settings(
-        max_examples=examples(12), stateful_step_count=10, deadline=None,
+        max_examples=12, stateful_step_count=10, deadline=None,
         suppress_health_check=[HealthCheck.too_slow])
     run.TestCase().runTest()
     assert calls["settle"] and calls["identity"] and calls["parameter"], calls
