@@ -230,9 +230,9 @@ async def import_roster(request: Request, actor: ActorDep) -> Response:
     if department is not None:
         department = as_text(department, "department")
     dry_run = _flag(fields.get("dry_run"), "dry_run")
-    auth.require_district(actor, to.district)
     mode = rosters.as_mode(fields.get("mode"))
     confirm_exits = _flag(fields.get("confirm_exits"), "confirm_exits")
+    auth.require_district(actor, to.district)
 
     def work(uow: UnitOfWork) -> Response:
         if data is None:
