@@ -38,6 +38,7 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench reliability
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 ## bench: engine throughput, the batch path against the engine and DuckDB, `simulate`
 ## streaming 20 million visits (time, peak memory), then the API over HTTP on SQLite and
@@ -69,7 +70,7 @@ reforms: $(STAMP)
 ## screenshots: PNGs of each page at 1366×768 on the demo data, into out/screenshots/
 ## (Debian's chromium: `apt-get install chromium fonts-noto-cjk`)
 screenshots: $(STAMP)
-	$(BIN)/python -m medaid.web.screenshots --out out/screenshots
+	$(BIN)/python -m medaid.demo.screenshots --out out/screenshots
 
 ## reliability: the long reliability runs, each printing its figures (docs/RELIABILITY.md):
 ## a soak of 200 clients for 10 minutes on PostgreSQL, 10,000 settlements through 20
@@ -96,4 +97,4 @@ reliability: $(STAMP)
 	echo "== load average at the end $$(cut -d' ' -f1-3 /proc/loadavg)"; exit $$failed
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis .import_linter_cache .grimp_cache

@@ -4,13 +4,13 @@
                               [--seconds 30] [--workers N] [--persons 200]
                               [--client raw|httpx]
 
-For each database: a fresh database with a generated roster (`medaid.service.demo`: the
+For each database: a fresh database with a generated roster (`medaid.demo.seed`: the
 five jurisdictions, `--persons` each, hospitals with tokens, local parameters); the server
 (`medaid serve`, uvicorn, `--workers` processes: by default one on SQLite, whose single
 writer one process serializes best, two on PostgreSQL, one a core) on a free port of
 127.0.0.1; then a separate driver process: `--clients` concurrent clients (a minimal
 HTTP/1.1 client by default, httpx with `--client httpx`), each with its own connection,
-posting settlements of generated visits (`medaid.synth`) of random
+posting settlements of generated visits (`medaid.batch.synth`) of random
 persons at their jurisdiction's hospitals, each with its own medins_setl_id, until
 `--requests` are done or `--seconds` have passed. A warm-up of 500 settlements is not
 counted. Reports settlements/s, p50/p99 latency, and the CPU time per request of the
@@ -226,7 +226,7 @@ def _statements(url: str, work: list[tuple[str, str]]) -> list[list[tuple[str, A
     from sqlalchemy.engine import Engine
     from starlette.testclient import TestClient
 
-    from medaid.service.app import create_app
+    from medaid.api.app import create_app
 
     captured: list[tuple[str, Any]] = []
 
@@ -318,11 +318,11 @@ def baseline(server: str, args: argparse.Namespace) -> dict[str, Any]:
 
 def _workload(url: str, persons: int, n: int, seed: int) -> list[tuple[str, str]]:
     """Seed the roster; (token, request body) for `n` settlements of generated visits."""
-    from medaid import synth
-    from medaid.case import dumps
-    from medaid.money import to_yuan
-    from medaid.service import demo
-    from medaid.service.uow import UnitOfWork
+    from medaid.app.uow import UnitOfWork
+    from medaid.batch import synth
+    from medaid.core.money import to_yuan
+    from medaid.demo import seed as demo
+    from medaid.engine.case import dumps
     from medaid.store import db
 
     engine = db.make_engine(url)

@@ -28,8 +28,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow.compute as pc
 
-from medaid import synth
-from medaid.batch import schema, sql, synthfile
+from medaid.batch import schema, sql, synth, synthfile
 from medaid.batch.memory import keep_freed_memory
 from medaid.batch.settle import Results, settle_population
 from medaid.engine.settle import settle_year

@@ -2,7 +2,7 @@
 
     python bench/bench_engine.py [--visits N] [--seed S] [--repeat R]
 
-Generates a mixed year for all five jurisdictions with `medaid.synth` (N visits in all,
+Generates a mixed year for all five jurisdictions with `medaid.batch.synth` (N visits in all,
 split evenly; persons of 10–30 visits each), then times `settle_year` per person on one
 core. Policies are loaded, and every person-year generated, before the clock starts: the
 figure is the engine alone (insurance tiers as given, windows, highest benefit, pools,
@@ -22,8 +22,8 @@ import random
 import sys
 import time
 
-from medaid import synth
-from medaid.case import dumps, parse_case, parse_json, result_json, settle_case
+from medaid.batch import synth
+from medaid.engine.case import dumps, parse_case, parse_json, result_json, settle_case
 from medaid.engine.settle import settle_year
 from medaid.policy import model
 from medaid.policy.model import Policy

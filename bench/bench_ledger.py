@@ -22,11 +22,11 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from medaid.cli import app as cli
+from medaid.api.app import create_app
+from medaid.app import auth
+from medaid.app.uow import UnitOfWork
+from medaid.cli.main import app as cli
 from medaid.registry import idcard
-from medaid.service import auth
-from medaid.service.app import create_app
-from medaid.service.uow import UnitOfWork
 
 
 def main() -> int:

@@ -10,7 +10,7 @@ adjustment entries written (docs/RESETTLEMENT.md, docs/PERFORMANCE.md).
 1. `medaid synth` writes a year of `--persons` persons; its persons are repeated under new
    keys until the year holds `--visits` visits.
 2. A fresh PostgreSQL database, migrated; the year is loaded as a ledger in bulk
-   (`service.ledger_load`: settled on the batch path, COPYed in), as if every visit had
+   (`app.ledger_load`: settled on the batch path, COPYed in), as if every visit had
    been settled through the service.
 3. The parameter is corrected (the local parameter's row updated, as a correction made
    outside the API is).
@@ -53,6 +53,7 @@ def build(args: argparse.Namespace, url: str) -> dict[str, float]:
     """Steps 1–3: the year written, tiled, loaded, the parameter corrected."""
     from sqlalchemy import update
 
+    from medaid.app.ledger_load import load
     from medaid.batch import synthfile
     from medaid.batch.schema import (
         PersonColumns,
@@ -62,7 +63,6 @@ def build(args: argparse.Namespace, url: str) -> dict[str, float]:
         visit_columns,
     )
     from medaid.policy import model
-    from medaid.service.ledger_load import load
     from medaid.store import db
     from medaid.store.models import LocalParameter
 
@@ -121,9 +121,9 @@ def build(args: argparse.Namespace, url: str) -> dict[str, float]:
 
 def child(url: str, jurisdiction: str, year: int) -> None:
     """Step 4 in a process of its own: prints one JSON line."""
+    from medaid.app import resettle, resettle_bulk
+    from medaid.app.uow import UnitOfWork
     from medaid.batch import synthfile  # noqa: F401  (imports as the command does)
-    from medaid.service import resettle, resettle_bulk
-    from medaid.service.uow import UnitOfWork
     from medaid.store import db
 
     engine = db.make_engine(url)

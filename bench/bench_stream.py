@@ -29,7 +29,7 @@ from medaid.batch import schema, synthfile
 
 CHILD = """
 import json, resource, sys, time
-from medaid.cli import main
+from medaid.cli.main import main
 sys.argv = ["medaid", "simulate", *json.loads(sys.argv[1])]
 start = time.perf_counter()
 code = 0

@@ -101,9 +101,9 @@ def run() -> list[tuple[str, str, dict[str, Any], int, dict[str, Any]]]:
     """Each step's title, note, request, HTTP status and answer, from a fresh database."""
     from fastapi.testclient import TestClient
 
-    from medaid.service import auth
-    from medaid.service.app import create_app
-    from medaid.service.uow import UnitOfWork
+    from medaid.api.app import create_app
+    from medaid.app import auth
+    from medaid.app.uow import UnitOfWork
     from medaid.store.models import Institution
 
     with tempfile.TemporaryDirectory() as folder:
@@ -143,8 +143,8 @@ def markdown(steps: list[tuple[str, str, dict[str, Any], int, dict[str, Any]]]) 
 
 def _dumps(answer: dict[str, Any]) -> str:
     """The answer as the service writes it: money with two decimals."""
-    from medaid.case import dumps
-    from medaid.money import to_yuan
+    from medaid.core.money import to_yuan
+    from medaid.engine.case import dumps
 
     def money(value: Any, key: str = "") -> Any:
         if isinstance(value, dict):

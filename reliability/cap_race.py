@@ -47,9 +47,9 @@ def _tokens(url: str) -> tuple[str, str]:
     """An admin token, and a hospital token of HOSPITAL (created here)."""
     from sqlalchemy import select
 
-    from medaid.service import auth, records
-    from medaid.service.auth import CLI
-    from medaid.service.uow import UnitOfWork
+    from medaid.app import auth, records
+    from medaid.app.auth import CLI
+    from medaid.app.uow import UnitOfWork
     from medaid.store import db
     from medaid.store.models import Institution
 

@@ -41,7 +41,7 @@ import contextlib
 from openpyxl import Workbook
 from openpyxl.utils.exceptions import IllegalCharacterError
 
-from medaid.errors import InputError
+from medaid.core.errors import InputError
 from medaid.registry import idcard
 
 TODAY = date(2026, 1, 15)

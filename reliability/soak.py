@@ -8,7 +8,7 @@ A fresh database with the API benchmark's generated roster (`bench/bench_api.py`
 server (`medaid serve`, `--workers` processes: default 2 on PostgreSQL, 1 on SQLite) on a
 free port of 127.0.0.1; then the benchmark's driver: `--clients` keep-alive clients, each
 posting settlements one at a time, every one with a new medins_setl_id (visits generated
-by `medaid.synth`, reused in turn), until `--seconds` have passed or `--max-settlements`
+by `medaid.batch.synth`, reused in turn), until `--seconds` have passed or `--max-settlements`
 were sent. Reports the answers by status, settlements/s, p50/p99 latency and the server's
 resident memory (all its processes) at the start, the peak and the end. Then
 `medaid ledger verify`, and the ledger compared with the ids sent: each settled exactly
@@ -28,7 +28,7 @@ from decimal import Decimal
 from typing import Any, overload
 
 import harness
-from medaid.case import dumps
+from medaid.engine.case import dumps
 
 
 class Endless(Sequence[tuple[str, bytes]]):

@@ -1,5 +1,5 @@
 """`python -m medaid` is the `medaid` command."""
 
-from medaid.cli import main
+from medaid.cli.main import main
 
 main()

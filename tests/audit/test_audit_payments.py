@@ -21,7 +21,7 @@ from audit_helpers import (
 from openpyxl import load_workbook
 from typer.testing import CliRunner
 
-from medaid.cli import app
+from medaid.cli.main import app
 
 runner = CliRunner()
 

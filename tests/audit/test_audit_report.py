@@ -8,7 +8,7 @@ from pathlib import Path
 from audit_helpers import nanjing_year, write_csv, write_roster
 from typer.testing import CliRunner
 
-from medaid.cli import app
+from medaid.cli.main import app
 
 runner = CliRunner()
 

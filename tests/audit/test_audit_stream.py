@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 from medaid.audit import causes, detail, fields, resettle, stream, summary
 from medaid.audit import export as reading
 from medaid.audit import roster as rosters
-from medaid.cli import app
+from medaid.cli.main import app
 from medaid.policy import model
 
 runner = CliRunner()
@@ -32,7 +32,7 @@ def _inputs(tmp_path: Path, jurisdiction: str) -> Inputs:
     manifest = generate(tmp_path, jurisdiction, "parquet", persons=300, seed=5)
     versions = model.versions(jurisdiction)
     rounding = versions[-1].spec.rounding
-    from medaid import case as contract
+    from medaid.engine import case as contract
 
     local = contract.parse_local(contract.parse_json(
         (tmp_path / str(manifest["local"])).read_text(encoding="utf-8")), versions)

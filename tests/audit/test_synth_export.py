@@ -12,7 +12,7 @@ from openpyxl import load_workbook
 from typer.testing import CliRunner
 
 from medaid.audit.causes import CAUSES
-from medaid.cli import app
+from medaid.cli.main import app
 
 runner = CliRunner()
 LABEL_TO_CAUSE = {v: k for k, v in CAUSES.items()}

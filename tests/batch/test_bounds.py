@@ -1,4 +1,4 @@
-"""A population file's visits meet the bounds a request meets (medaid.fields): an amount
+"""A population file's visits meet the bounds a request meets (medaid.policy.fields): an amount
 past 100,000,000.00 yuan, which a 64-bit sum of several would overflow, or a date outside
 1900–2100 is refused naming the row and the field, with the parser's words."""
 
@@ -10,9 +10,9 @@ from datetime import date
 import pyarrow as pa
 import pytest
 
-from medaid import fields, synth
-from medaid.batch import schema
-from medaid.errors import InputError
+from medaid.batch import schema, synth
+from medaid.core.errors import InputError
+from medaid.policy import fields
 
 
 def _visits() -> pa.Table:

@@ -1,6 +1,6 @@
 """The batch path equals the engine to the fen, on every visit, in all five jurisdictions.
 
-Populations are drawn with `medaid.synth` (one seed per person), then settled twice: by
+Populations are drawn with `medaid.batch.synth` (one seed per person), then settled twice: by
 `engine.settle.settle_year` person by person, and by `batch.settle` over the whole
 population at once. Every amount, the category, the kind settled as and the rules that
 paid must be equal. Variants make the rare paths common: flags, births, disability
@@ -22,11 +22,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from medaid import synth
-from medaid.batch import schema
+from medaid.batch import schema, synth
 from medaid.batch.schema import Meta, PopulationWriter
 from medaid.batch.settle import Results, settle_file, settle_population
-from medaid.case import dumps
+from medaid.engine.case import dumps
 from medaid.engine.settle import settle_year
 from medaid.engine.types import Visit
 from medaid.policy import model

@@ -13,11 +13,10 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from medaid import synth
-from medaid.batch import schema, sql, synthfile, verify
+from medaid.batch import schema, sql, synth, synthfile, verify
 from medaid.batch.settle import Results, settle_file, settle_population
+from medaid.core.errors import InputError, MissingParameter
 from medaid.engine.settle import settle_year
-from medaid.errors import InputError, MissingParameter
 from medaid.policy import model
 
 MEDAID = [sys.executable, "-m", "medaid"]
@@ -93,8 +92,8 @@ def test_simulate_fails_loudly_when_the_batch_path_leaves_the_engine(
     random sample catches it; exit status 1, the person-year, visit and amounts named."""
     from typer.testing import CliRunner
 
-    from medaid import cli
     from medaid.batch import stream
+    from medaid.cli import main as cli
 
     real = stream.settle_population
 

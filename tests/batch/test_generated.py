@@ -26,13 +26,12 @@ from policy_strategies import policies, populations
 from pydantic import ValidationError
 from test_differential import Population, check, population, settle
 
-from medaid import synth
-from medaid.batch import schema, sql
+from medaid.batch import schema, sql, synth
 from medaid.batch.schema import Meta, PopulationWriter
 from medaid.batch.settle import Results
+from medaid.core.errors import MedaidError, PolicyError
 from medaid.engine.settle import settle_year
 from medaid.engine.types import Identity, Person, Visit
-from medaid.errors import MedaidError, PolicyError
 from medaid.policy import model
 from medaid.policy import schema as s
 from medaid.policy.model import Policy, compile_policy

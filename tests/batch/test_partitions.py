@@ -14,7 +14,7 @@ import pytest
 from medaid.batch import partition, schema, summary, synthfile
 from medaid.batch.settle import settle_file
 from medaid.batch.stream import Collector, Scenario, run_local
-from medaid.errors import InputError
+from medaid.core.errors import InputError
 from medaid.policy import model
 from medaid.policy.reform import parse_reform
 

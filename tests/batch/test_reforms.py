@@ -10,11 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from medaid import synth
-from medaid.batch import schema
+from medaid.batch import schema, synth
 from medaid.batch.compare import income, person_changes
 from medaid.batch.settle import Results, settle_population
-from medaid.errors import MissingParameter
+from medaid.core.errors import MissingParameter
 from medaid.policy import model
 from medaid.policy.model import Policy
 from medaid.policy.params import Params

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from medaid.extras import EXTRA_OF
+from medaid.core.extras import EXTRA_OF
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -30,9 +30,9 @@ def _run(body: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
 def test_the_server_settles_without_any_extra(tmp_path: Path) -> None:
     body = f"""
 from fastapi.testclient import TestClient
-from medaid.service.app import create_app
-from medaid.service import auth
-from medaid.service.uow import UnitOfWork
+from medaid.api.app import create_app
+from medaid.app import auth
+from medaid.app.uow import UnitOfWork
 app = create_app("sqlite:///{tmp_path / 'm.sqlite'}")
 with UnitOfWork(app.state.sessions) as uow:
     token = auth.issue(uow, "admin"); uow.commit()
@@ -48,7 +48,7 @@ print("ok")
 def test_a_command_needing_an_extra_names_it(tmp_path: Path) -> None:
     body = """
 import sys
-from medaid.cli import main
+from medaid.cli.main import main
 sys.argv = ["medaid", "synth", "--jurisdiction", "nanjing", "--persons", "5",
             "--year", "2023", "--out", "x.parquet"]
 main()

@@ -11,7 +11,7 @@ import pytest
 from openpyxl import load_workbook
 from registry_helpers import IDS, held
 
-from medaid.errors import MissingParameter, PolicyError
+from medaid.core.errors import MissingParameter, PolicyError
 from medaid.registry.premium import (
     SubsidyList,
     in_year,

@@ -8,7 +8,7 @@ from pathlib import Path
 from registry_helpers import IDS, with_wrong_check, write_csv, write_xlsx
 from typer.testing import CliRunner
 
-from medaid.cli import app
+from medaid.cli.main import app
 
 runner = CliRunner()
 

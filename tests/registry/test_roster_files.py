@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from registry_helpers import IDS, TODAY, make_id, with_wrong_check, write_csv, write_xlsx
 
-from medaid.errors import InputError
+from medaid.core.errors import InputError
 from medaid.registry import cells, departments, files
 from medaid.registry.categories import Categories
 from medaid.registry.idcard import mask

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from registry_helpers import IDS, TODAY, held, make_id, with_wrong_check, write_csv
 
-from medaid.errors import InputError
+from medaid.core.errors import InputError
 from medaid.registry.plan import Change, Exit
 from medaid.registry.roster import parse_records, parse_roster, plan_import
 from medaid.registry.summary import plan_lines

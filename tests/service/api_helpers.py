@@ -10,9 +10,9 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from medaid.app import auth
+from medaid.app.uow import UnitOfWork
 from medaid.registry import idcard
-from medaid.service import auth
-from medaid.service.uow import UnitOfWork
 from medaid.store.models import Institution
 
 

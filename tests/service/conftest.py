@@ -11,9 +11,9 @@ from api_helpers import World
 from fastapi.testclient import TestClient
 
 from databases import BACKENDS, migrated_database
-from medaid.service import auth
-from medaid.service.app import create_app
-from medaid.service.uow import UnitOfWork
+from medaid.api.app import create_app
+from medaid.app import auth
+from medaid.app.uow import UnitOfWork
 
 
 @pytest.fixture(params=BACKENDS)

@@ -17,9 +17,9 @@ import httpx
 from api_helpers import certno, visit
 from sqlalchemy import select
 
-from medaid.service import auth, records, users
-from medaid.service.auth import CLI
-from medaid.service.uow import UnitOfWork
+from medaid.app import auth, records, users
+from medaid.app.auth import CLI
+from medaid.app.uow import UnitOfWork
 from medaid.store import db
 from medaid.store.models import Institution
 
@@ -29,7 +29,7 @@ PASSWORD = "correct horse battery staple 42"
 # loggers at WARNING unless told): what an operator chasing a problem turns on
 SERVE = ("import logging, sys; logging.basicConfig(level=logging.DEBUG); "
          "logging.getLogger('sqlalchemy.engine').setLevel(logging.INFO); "
-         "from medaid.cli import main; sys.argv[0] = 'medaid'; main()")
+         "from medaid.cli.main import main; sys.argv[0] = 'medaid'; main()")
 
 
 def _free_port() -> int:

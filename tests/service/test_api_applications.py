@@ -14,12 +14,14 @@ from openpyxl import Workbook
 from sqlalchemy import text
 from typer.testing import CliRunner
 
-from medaid import case as contract
-from medaid import clock, workdays
-from medaid.cli import app as cli
-from medaid.service import applications, demo, users
-from medaid.service.auth import CLI
-from medaid.service.uow import UnitOfWork
+from medaid.app import applications, users
+from medaid.app.auth import CLI
+from medaid.app.uow import UnitOfWork
+from medaid.cli.main import app as cli
+from medaid.core import clock, workdays
+from medaid.demo import applications as demo_applications
+from medaid.demo import seed as demo
+from medaid.engine import case as contract
 from medaid.store import ledger_check
 
 API = "/api/v1/applications"
@@ -469,11 +471,11 @@ def test_demo_applications_on_the_demo_data(world: World) -> None:
     with UnitOfWork(world.sessions) as uow:
         seeded = demo.seed(uow, 60)
     with UnitOfWork(world.sessions) as uow:
-        made = applications.demo(uow, seeded.year)
+        made = demo_applications.demo(uow, seeded.year)
     assert sorted(made.applications.values()) == ["approved", "rejected", "under_review"]
     # a dibao/tekun/dibao_edge stay out of province: 90% or 100% of its base 48000 − 3000
     # − 800 − 26000 − 2000 = 16200 (NJ-A1/NJ-A2), never NJ-T (out of province)
     assert made.paid in (1458000, 1620000)
     with UnitOfWork(world.sessions) as uow:
-        assert applications.demo(uow, seeded.year) == made  # run again: nothing added
+        assert demo_applications.demo(uow, seeded.year) == made  # run again: nothing added
     ledger_clean(world)

@@ -15,7 +15,7 @@ from sqlalchemy import Connection, select, text
 from sqlalchemy.exc import DBAPIError
 from typer.testing import CliRunner
 
-from medaid.cli import app
+from medaid.cli.main import app
 from medaid.store import audit
 from medaid.store.models import AuditEntry, AuditHead
 

@@ -8,9 +8,9 @@ import pytest
 from api_helpers import World, visit
 from sqlalchemy import update
 
-from medaid.service import users
-from medaid.service.auth import CLI, token_hash
-from medaid.service.uow import UnitOfWork
+from medaid.app import users
+from medaid.app.auth import CLI, token_hash
+from medaid.app.uow import UnitOfWork
 from medaid.store.models import Token
 
 SETTLE = "/api/v1/settlements"

@@ -20,8 +20,8 @@ import pytest
 from api_helpers import World, visit
 from typer.testing import CliRunner
 
-from medaid.case import dumps
-from medaid.cli import app
+from medaid.cli.main import app
+from medaid.engine.case import dumps
 from medaid.registry import idcard
 
 OWN, OTHER = "320102", "320106"

@@ -16,9 +16,9 @@ import uvicorn
 from api_helpers import World, pool, visit
 from fastapi.testclient import TestClient
 
-from medaid.service import auth
-from medaid.service.app import create_app
-from medaid.service.uow import UnitOfWork
+from medaid.api.app import create_app
+from medaid.app import auth
+from medaid.app.uow import UnitOfWork
 from medaid.store import audit, ledger_check
 
 N = 50

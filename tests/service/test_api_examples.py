@@ -10,8 +10,8 @@ import pytest
 from api_helpers import World
 from typer.testing import CliRunner
 
-from medaid.cli import app as cli
-from medaid.service.demo import DISTRICTS
+from medaid.cli.main import app as cli
+from medaid.demo.seed import DISTRICTS
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "examples").glob("*.json"))

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from api_helpers import World, visit
 
-from medaid.service import settlements
+from medaid.app import settlements
 
 FUNDS = "/api/v1/funds"
 NANJING = {"jurisdiction": "nanjing", "district": "320102"}

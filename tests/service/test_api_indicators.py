@@ -94,7 +94,7 @@ def test_nanjing_inpatient_policy_range_self_pay_share(world: World) -> None:
 
 def test_the_assistance_office_is_not_a_hospital_to_judge(world: World) -> None:
     # The office that settles applications' paper invoices (kind office, as
-    # service.applications registers it) is left out of the hospitals' indicators.
+    # app.applications registers it) is left out of the hospitals' indicators.
     nanjing_ledger(world)
     with world.sessions() as s:
         s.execute(text("UPDATE institutions SET kind = 'office' WHERE code = 'H32010200003'"))

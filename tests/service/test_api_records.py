@@ -8,7 +8,7 @@ import pytest
 from api_helpers import World, certno, pool, visit
 from sqlalchemy import select
 
-from medaid.service.uow import UnitOfWork
+from medaid.app.uow import UnitOfWork
 from medaid.store.models import PersonYear
 
 PERSONS = "/api/v1/persons"

@@ -28,11 +28,11 @@ from fastapi.testclient import TestClient
 from starlette.routing import BaseRoute
 
 from databases import BACKENDS, empty_database
-from medaid.service import auth, settlements, tokens, users, wire
-from medaid.service import early_warning as ew
-from medaid.service.app import create_app
-from medaid.service.auth import CLI
-from medaid.service.uow import UnitOfWork
+from medaid.api.app import create_app
+from medaid.app import auth, settlements, tokens, users, wire
+from medaid.app import early_warning as ew
+from medaid.app.auth import CLI
+from medaid.app.uow import UnitOfWork
 
 OWN, OTHER = "320102", "320106"  # districts A and B
 HOSPITAL_A, HOSPITAL_B = "H32010200001", "H32010600002"
@@ -195,7 +195,8 @@ def _roster(s: Scene) -> Request:
     number = certno(f"R-{s.n()}")
     s.certnos.add(number)
     return Request(json={"jurisdiction": "nanjing", "district": OWN, "dry_run": True,
-                         "mode": "incremental", "records": [{"name": "王五", "certno": number, "category": "低保",
+                         "mode": "incremental",
+                         "records": [{"name": "王五", "certno": number, "category": "低保",
                                       "start": "2023-01-01", "department": "民政"}]})
 
 
@@ -346,7 +347,7 @@ ROUTES: dict[tuple[str, str], Cell] = {
     ("GET", f"{V1}/indicators/{{indicator_id}}/chart"): _cell(
         FUND_READ | {"hospital_own", "hospital_other"},
         lambda s: Request({"indicator_id": "inpatient_self_pay_share"}, params=NANJING_A)),
-    # tokens (service.tokens): admins only
+    # tokens (app.tokens): admins only
     ("GET", f"{V1}/tokens"): _cell({"admin"}, lambda s: Request()),
     ("POST", f"{V1}/tokens"): _cell({"admin"}, lambda s: Request(json={
         "role": "hospital", "fixmedins_code": HOSPITAL_A, "days": 30})),

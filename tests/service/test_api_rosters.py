@@ -11,7 +11,7 @@ from openpyxl import Workbook, load_workbook
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
-from medaid.cli import app
+from medaid.cli.main import app
 from medaid.store.models import Identity, Person
 
 HEADER = ("姓名", "身份证号", "人员类别", "认定日期", "认定部门")

@@ -17,7 +17,7 @@ import pytest
 from api_helpers import World, visit
 from openpyxl import load_workbook
 
-from medaid.case import dumps
+from medaid.engine.case import dumps
 
 THRESHOLD = "34519.50"
 AT = Decimal("72519.50")  # 72,519.50 − 38,000 = 34,519.50: exactly the threshold
@@ -272,8 +272,9 @@ def test_the_demo_year_raises_both_lists(database_url: str) -> None:
     """The demo's year settled through the settlement use case: every jurisdiction with a
     monitoring article warns, Nanjing on both lists; settling and running again changes
     nothing."""
-    from medaid.service import demo, demo_year
-    from medaid.service.uow import UnitOfWork
+    from medaid.app.uow import UnitOfWork
+    from medaid.demo import seed as demo
+    from medaid.demo import year as demo_year
     from medaid.store import db
 
     engine = db.make_engine(database_url)

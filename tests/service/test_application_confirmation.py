@@ -10,10 +10,10 @@ from api_helpers import World, certno
 from sqlalchemy import func, select
 from test_api_applications import Desk, invoice
 
-from medaid.errors import Conflict
-from medaid.service import applications
-from medaid.service.auth import Actor
-from medaid.service.uow import UnitOfWork
+from medaid.app import applications
+from medaid.app.auth import Actor
+from medaid.app.uow import UnitOfWork
+from medaid.core.errors import Conflict
 from medaid.store.application_models import Application
 from medaid.store.models import AuditEntry, Settlement
 

@@ -19,10 +19,10 @@ from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
 from databases import POSTGRES
-from medaid.cli import app
-from medaid.service import auth
-from medaid.service.app import create_app
-from medaid.service.uow import UnitOfWork
+from medaid.api.app import create_app
+from medaid.app import auth
+from medaid.app.uow import UnitOfWork
+from medaid.cli.main import app
 
 SETTLE = "/api/v1/settlements"
 

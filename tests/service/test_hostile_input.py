@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 
-from medaid.service import limits
+from medaid.api import limits
 from runs import examples
 
 EXAMPLES = examples(25, "SCHEMATHESIS_EXAMPLES")

@@ -17,7 +17,7 @@ from sqlalchemy import Engine, func, select, text, update
 from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
-from medaid.cli import app
+from medaid.cli.main import app
 from medaid.store import ledger_check
 from medaid.store.models import PersonYear, Settlement
 

@@ -1,4 +1,4 @@
-"""The national platform's envelope (medaid.service.national): each transaction, its fund
+"""The national platform's envelope (medaid.api.national): each transaction, its fund
 lines, its errors, retries, and the same numbers as the REST API, on the same ledger."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """The OpenAPI document is what the API accepts: each settlement endpoint's request schema
-is made from the models that parse it (medaid.case, from medaid.fields), so its
+is made from the models that parse it (medaid.engine.case, from medaid.policy.fields), so its
 properties, required fields and `additionalProperties: false` are theirs; every instance
 of the schema is accepted by the model, and a field the schema does not name is refused."""
 
@@ -14,10 +14,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from medaid import fields
-from medaid.case import SettleVisitIn, VisitIn, parse_json, parse_model
-from medaid.errors import InputError
-from medaid.service.app import create_app
+from medaid.api.app import create_app
+from medaid.core.errors import InputError
+from medaid.engine.case import SettleVisitIn, VisitIn, parse_json, parse_model
+from medaid.policy import fields
 
 ENDPOINTS = {"/api/v1/settlements/preview": (VisitIn, ()),
              "/api/v1/settlements": (SettleVisitIn, ("medins_setl_id",))}

@@ -18,10 +18,10 @@ from sqlalchemy.orm import joinedload, sessionmaker
 from test_api_applications import Desk, invoice
 from typer.testing import CliRunner
 
-from medaid.cli import app
-from medaid.dates import BEIJING
-from medaid.service import funds, resettle
-from medaid.service.uow import UnitOfWork
+from medaid.app import funds, resettle
+from medaid.app.uow import UnitOfWork
+from medaid.cli.main import app
+from medaid.core.dates import BEIJING
 from medaid.store import ledger_check
 from medaid.store.models import Adjustment, LocalParameter, Person
 

@@ -13,12 +13,12 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import sessionmaker
 
 from databases import BACKENDS, migrated_database
+from medaid.app import resettle, resettle_bulk
+from medaid.app.ledger_load import load
+from medaid.app.uow import UnitOfWork
 from medaid.batch import synthfile
 from medaid.batch.schema import person_columns, read_population, visit_columns
 from medaid.policy import model
-from medaid.service import resettle, resettle_bulk
-from medaid.service.ledger_load import load
-from medaid.service.uow import UnitOfWork
 from medaid.store import db, ledger_check
 from medaid.store.models import Adjustment, LocalParameter, PersonYear
 

@@ -19,9 +19,9 @@ from test_api_applications import Desk, invoice
 from test_resettlement import invariant as ledger_equals_rules
 
 from databases import BACKENDS, empty_database
-from medaid.service import auth
-from medaid.service.app import create_app
-from medaid.service.uow import UnitOfWork
+from medaid.api.app import create_app
+from medaid.app import auth
+from medaid.app.uow import UnitOfWork
 
 SETTLE = "/api/v1/settlements"
 DISTRICT = "360902"

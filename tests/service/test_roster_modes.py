@@ -11,7 +11,7 @@ from api_helpers import World, certno
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from medaid.cli import app
+from medaid.cli.main import app
 from medaid.registry import idcard
 from medaid.store.models import AuditEntry, Identity, Person
 

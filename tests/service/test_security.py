@@ -17,11 +17,11 @@ from sqlalchemy import select, text, update
 from test_api_audit import drop_append_only
 from typer.testing import CliRunner
 
-from medaid.cli import app as cli
-from medaid.service import tokens, users
-from medaid.service.app import create_app
-from medaid.service.auth import CLI, token_hash
-from medaid.service.uow import UnitOfWork
+from medaid.api.app import create_app
+from medaid.app import tokens, users
+from medaid.app.auth import CLI, token_hash
+from medaid.app.uow import UnitOfWork
+from medaid.cli.main import app as cli
 from medaid.store import audit
 from medaid.store.models import AuditEntry, AuditHead, Token, User
 

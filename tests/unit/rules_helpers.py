@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from medaid.case import parse_case, parse_json, result_json, settle_case
+from medaid.engine.case import parse_case, parse_json, result_json, settle_case
 
 CHANGZHOU = "004_ce34ab08bb0ffba6.txt"
 

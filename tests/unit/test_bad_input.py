@@ -10,8 +10,8 @@ import subprocess
 import pytest
 from rules_helpers import MEDAID, base_visit, case, ident, run_cli, visit
 
-from medaid.case import parse_case, parse_json, result_json, settle_case
-from medaid.errors import InputError
+from medaid.core.errors import InputError
+from medaid.engine.case import parse_case, parse_json, result_json, settle_case
 
 AMOUNTS = ["medfee_sumamt", "fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt",
            "hifp_pay", "hifmi_pay", "oth_pay"]

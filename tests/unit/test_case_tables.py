@@ -12,7 +12,7 @@ import pytest
 import yaml
 from rules_helpers import assert_all_amounts_traced, assert_chain, assert_traced
 
-from medaid.case import TOTAL_FIELDS, parse_case, result_json, settle_case
+from medaid.engine.case import TOTAL_FIELDS, parse_case, result_json, settle_case
 
 CASES = Path(__file__).parents[1] / "cases"
 KEYS = {"id", "rule", "why", "case", "expect", "totals", "trace", "traced"}

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from medaid.cli import app
-from medaid.errors import PolicyError
+from medaid.cli.main import app
+from medaid.core.errors import PolicyError
 from medaid.policy import conformance
 from medaid.policy.explain import find_policy
 

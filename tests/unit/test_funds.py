@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from medaid.casework.funds import installments, reserve_of
 from medaid.policy import model
 from medaid.policy.funds import Allocation, Funds
-from medaid.service.funds import installments, reserve_of
 
 NANJING = next(p for p in model.shipped() if p.jurisdiction == "nanjing").spec.funds
 assert NANJING is not None

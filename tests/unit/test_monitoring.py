@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from medaid.casework.warnings import kind_of
 from medaid.policy import model
 from medaid.policy import monitoring as m
-from medaid.service.early_warning import kind_of
 
 
 def test_burdens_after_insurance_and_after_assistance() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from typer.testing import CliRunner
 
-from medaid.cli import app
+from medaid.cli.main import app
 from medaid.policy import model
 from medaid.policy.articles import article_text
 

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from medaid.core.errors import PolicyError
 from medaid.engine.settle import settle_year
 from medaid.engine.types import Identity, Person, Visit
-from medaid.errors import PolicyError
 from medaid.policy.model import Policy, parse_policy
 
 MEDAID = Path(sys.executable).parent / "medaid"

@@ -11,8 +11,8 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from medaid.cli import app
-from medaid.errors import MissingParameter, PolicyError
+from medaid.cli.main import app
+from medaid.core.errors import MissingParameter, PolicyError
 from medaid.policy import amend, model
 from medaid.policy import diff as policy_diff
 from medaid.policy.params import Params

@@ -1,4 +1,4 @@
-"""Properties of the settlement engine over synthetic person-years (`medaid.synth`).
+"""Properties of the settlement engine over synthetic person-years (`medaid.batch.synth`).
 
 Each example is a seed and a jurisdiction; the person-year is derived from them, and a
 failure notes it as a CASE.md input (run it with `medaid settle - --json`). Caps, ratios
@@ -21,9 +21,9 @@ from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 from hypothesis.control import currently_in_test_context
 
-from medaid import synth
-from medaid.case import dumps
-from medaid.dates import add_months, month_end
+from medaid.batch import synth
+from medaid.core.dates import add_months, month_end
+from medaid.engine.case import dumps
 from medaid.engine.settle import settle_year
 from medaid.engine.types import INPATIENT_SETTINGS, Identity, Person, Settlement, Visit
 from medaid.policy import model

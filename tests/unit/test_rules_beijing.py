@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from medaid.case import parse_case, parse_json, result_json, settle_case
+from medaid.engine.case import parse_case, parse_json, result_json, settle_case
 
 SEED = "005_db2b6b169e953d9a.txt"
 

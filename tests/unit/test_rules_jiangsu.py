@@ -11,8 +11,8 @@ import json
 import pytest
 from rules_helpers import base_visit, case, ident
 
-from medaid.case import parse_case, parse_json, result_json, settle_case
-from medaid.errors import InputError
+from medaid.core.errors import InputError
+from medaid.engine.case import parse_case, parse_json, result_json, settle_case
 
 JL = {"basic_cap": 100000, "low_income_ratio": 0.6, "low_income_deductible": 2000,
       "other_ratio": 0.5, "other_deductible": 5000}

@@ -15,8 +15,8 @@ from rules_helpers import (
     visit,
 )
 
-from medaid.case import parse_case, parse_json, result_json, settle_case
-from medaid.errors import InputError
+from medaid.core.errors import InputError
+from medaid.engine.case import parse_case, parse_json, result_json, settle_case
 
 
 def input_error(c) -> InputError:

@@ -8,8 +8,8 @@ import json
 import pytest
 from rules_helpers import case, ident, stay
 
-from medaid.case import parse_case, parse_json, result_json, settle_case
-from medaid.errors import InputError
+from medaid.core.errors import InputError
+from medaid.engine.case import parse_case, parse_json, result_json, settle_case
 
 
 # -- YC-A5 -----------------------------------------------------------------------------------

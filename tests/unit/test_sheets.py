@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook, load_workbook
 
-from medaid import sheets
+from medaid.core import sheets
 
 
 @pytest.mark.parametrize("text", ["=1+1", '=HYPERLINK("http://x","y")', "=cmd|' /C calc'!A0"])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from medaid import clock, workdays
+from medaid.core import clock, workdays
 
 
 def test_weekdays_outside_holidays() -> None:

@@ -23,8 +23,8 @@ from demo_world import seed
 from web_helpers import Server, Site
 
 from databases import BACKENDS, migrated_database
-from medaid.service.app import create_app
-from medaid.service.uow import UnitOfWork
+from medaid.api.app import create_app
+from medaid.app.uow import UnitOfWork
 
 
 @pytest.fixture(scope="module", params=BACKENDS)

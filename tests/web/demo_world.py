@@ -17,11 +17,13 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from medaid import clock
-from medaid.case import dumps
+from medaid.app import auth, records, settlements, wire
+from medaid.app.uow import UnitOfWork
+from medaid.core import clock
+from medaid.demo import applications
+from medaid.demo import seed as demo
+from medaid.engine.case import dumps
 from medaid.registry import idcard
-from medaid.service import applications, auth, demo, records, settlements, wire
-from medaid.service.uow import UnitOfWork
 from medaid.store.models import AMOUNTS
 
 YEAR = clock.today().year

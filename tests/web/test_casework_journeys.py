@@ -9,10 +9,10 @@ from demo_world import DISTRICT, YEAR, api_body, visit
 from sqlalchemy import select
 from web_helpers import Server, browser_sign_in
 
+from medaid.app import auth, records, settlements, wire
+from medaid.app import early_warning as ew
+from medaid.app.uow import UnitOfWork
 from medaid.registry import idcard
-from medaid.service import auth, records, settlements, wire
-from medaid.service import early_warning as ew
-from medaid.service.uow import UnitOfWork
 from medaid.store.models import Person
 from medaid.store.warning_models import EarlyWarning
 

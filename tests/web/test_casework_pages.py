@@ -6,7 +6,7 @@ stay of 100,000 at the demo's first hospital: 100,000 − 40,000 basic insurance
 critical-illness insurance = 50,000 paid by the person, and no assistance (no identity).
 Nanjing's threshold (NJ-M, （十六）) is 50% × the demo's income parameter 72,000 = 36,000, so
 each of them is on the 因病致贫 list with a burden of ¥50,000.00, level 1 (50,000 // 36,000).
-The fund year is then filled by `funds.demo` as if on 1 April of the next year: budgets,
+The fund year is then filled by `demo_funds.demo` as if on 1 April of the next year: budgets,
 pre-allocations, the month's batches approved and paid, the clearing.
 """
 
@@ -25,10 +25,11 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 from web_helpers import Site, csrf_of, sign_in
 
+from medaid.app import auth, charity, funds, indicators, records, settlements, users, wire
+from medaid.app import early_warning as ew
+from medaid.app.uow import UnitOfWork
+from medaid.demo import funds as demo_funds
 from medaid.registry import idcard
-from medaid.service import auth, charity, funds, indicators, records, settlements, users, wire
-from medaid.service import early_warning as ew
-from medaid.service.uow import UnitOfWork
 from medaid.store.warning_models import EarlyWarning
 
 OTHER = "320106"  # 鼓楼区
@@ -62,7 +63,7 @@ def world(site: Site) -> World:
             "name": PROGRAMME, "organisation": "市慈善总会", "jurisdictions": ["nanjing"],
             "categories": ["none"], "min_burden": Decimal(10000),
             "active_from": f"{YEAR}-01-01"})
-        funds.demo(uow, YEAR, on=date(YEAR + 1, 4, 1))
+        demo_funds.demo(uow, YEAR, on=date(YEAR + 1, 4, 1))
         users.create(uow, auth.CLI, "gulou-cw", "a long password 2", "caseworker", OTHER)
         return World(found, p.id)
 

@@ -25,9 +25,10 @@ from openpyxl import load_workbook
 from sqlalchemy import func, select
 from web_helpers import CSRF, Site, sign_in
 
+from medaid.app import auth, records, settlements, users, wire
+from medaid.app.uow import UnitOfWork
+from medaid.demo import funds
 from medaid.registry import idcard
-from medaid.service import auth, funds, records, settlements, users, wire
-from medaid.service.uow import UnitOfWork
 from medaid.store.fund_models import FundBatch
 from medaid.store.models import Person
 

@@ -13,8 +13,8 @@ from demo_world import CERTNO, HOSPITAL, NAME, PSN_NO, api_body, visit
 from sqlalchemy import func, select
 from web_helpers import Server, browser_sign_in
 
+from medaid.app.uow import UnitOfWork
 from medaid.registry import idcard
-from medaid.service.uow import UnitOfWork
 from medaid.store.application_models import Application
 from medaid.store.models import Person, Settlement
 

@@ -1,9 +1,9 @@
 """Every page of the demo, as every role, is in the words a caseworker or a patient reads:
-no English of the trace vocabulary (the English labels of medaid.labels, the codes of
+no English of the trace vocabulary (the English labels of medaid.core.labels, the codes of
 pools and categories, the engine's notation), no internal file name (a seed document's
 `000_….txt`, RULES.md).
 
-The demo is the screenshots' (`web.screenshots.seed`: the service's demo, users, roster
+The demo is the screenshots' (`demo.screenshots.seed`: the service's demo, users, roster
 and applications, two settled stays, a settled year with its warnings, referrals, fund
 year and indicators). Each role starts at 首页 and follows every link to a page (not a
 download), at most a few of each kind of detail page.
@@ -22,11 +22,11 @@ from fastapi.testclient import TestClient
 from web_helpers import sign_in
 
 import medaid.seeds
-from medaid import labels
+from medaid.api.app import create_app
+from medaid.app.uow import UnitOfWork
+from medaid.core import labels
+from medaid.demo import screenshots
 from medaid.policy import model
-from medaid.service.app import create_app
-from medaid.service.uow import UnitOfWork
-from medaid.web import screenshots
 
 ROLES = ("admin", "auditor", "caseworker", "finance", "hospital")
 PER_KIND = 4  # detail pages of one kind (a person, a warning, a settlement …) per role

@@ -10,9 +10,9 @@ from demo_world import CERTNO, DISTRICT, NAME, PSN_NO, YEAR, visit
 from sqlalchemy import select
 from web_helpers import Site, csrf_of, sign_in
 
+from medaid.app import auth, records, users
+from medaid.app.uow import UnitOfWork
 from medaid.registry import idcard
-from medaid.service import auth, records, users
-from medaid.service.uow import UnitOfWork
 from medaid.store.models import AuditEntry, Settlement, Token
 
 PAGES = ("/", "/persons", f"/persons/{PSN_NO}", "/settle", "/rosters", "/applications",

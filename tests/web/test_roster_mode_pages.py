@@ -12,8 +12,8 @@ from typing import Any
 from sqlalchemy import select
 from web_helpers import Server, browser_sign_in
 
+from medaid.app.uow import UnitOfWork
 from medaid.registry import idcard
-from medaid.service.uow import UnitOfWork
 from medaid.store.models import Identity, Person
 
 DISTRICT = "320113"  # 栖霞区: no demo person lives there, so exits here touch no one else

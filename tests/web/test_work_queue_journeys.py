@@ -15,8 +15,8 @@ from demo_world import PSN_NO, YEAR, api_body, visit
 from sqlalchemy import select
 from web_helpers import Server, browser_sign_in
 
-from medaid.service import auth, funds
-from medaid.service.uow import UnitOfWork
+from medaid.app import auth, funds
+from medaid.app.uow import UnitOfWork
 from medaid.store import audit
 from medaid.store.application_models import Application, ApplicationPayment
 

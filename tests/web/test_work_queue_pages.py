@@ -13,8 +13,8 @@ from demo_world import DISTRICT, PSN_NO, YEAR
 from sqlalchemy import func, select
 from web_helpers import Site, csrf_of
 
-from medaid.service import auth, funds
-from medaid.service.uow import UnitOfWork
+from medaid.app import auth, funds
+from medaid.app.uow import UnitOfWork
 from medaid.store import audit
 from medaid.store.application_models import Application
 from medaid.store.models import AuditEntry, Settlement

@@ -22,8 +22,8 @@ import numpy as np
 
 from medaid.audit.resettle import CANCELLED, DUPLICATE, REVERSAL, Outcome, _days, settle_again
 from medaid.audit.roster import NO_DATE
+from medaid.core.money import fmt
 from medaid.engine.types import Settlement
-from medaid.money import fmt
 from medaid.policy.model import Policy, compile_policy, in_force
 
 CAUSES: dict[str, str] = {

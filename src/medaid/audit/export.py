@@ -28,7 +28,7 @@ import pyarrow.parquet as pq
 
 from medaid.audit import fields
 from medaid.batch.schema import FLAG_HEROIC, FLAG_RARE
-from medaid.errors import InputError
+from medaid.core.errors import InputError
 from medaid.policy.schema import KINDS
 from medaid.registry.files import decode
 

@@ -18,13 +18,13 @@ from pathlib import Path
 import pyarrow as pa
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from medaid import clock
 from medaid.audit import detail
 from medaid.audit.causes import CAUSES, Finding
 from medaid.audit.resettle import Outcome
 from medaid.audit.summary import Group, Summary
-from medaid.dates import BEIJING
-from medaid.money import fmt_yuan
+from medaid.core import clock
+from medaid.core.dates import BEIJING
+from medaid.core.money import fmt_yuan
 
 SHOWN = 500  # findings listed in the report (the largest differences); the workbook has all
 TOP_INSTITUTIONS = 12

@@ -34,10 +34,10 @@ from medaid.audit.export import BadCell, BadExport, Records
 from medaid.audit.roster import NO_DATE, Identities
 from medaid.batch.schema import FLAG_HEROIC, FLAG_RARE, PersonColumns, VisitColumns
 from medaid.batch.settle import settle_population
-from medaid.case import LOCATIONS, REFERRALS
+from medaid.core.errors import InputError, MissingParameter
+from medaid.engine.case import LOCATIONS, REFERRALS
 from medaid.engine.settle import settle_year
 from medaid.engine.types import Identity, Person, Settlement, Visit
-from medaid.errors import InputError, MissingParameter
 from medaid.policy.model import Policy, compile_policy
 from medaid.policy.schema import KINDS
 

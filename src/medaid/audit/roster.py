@@ -22,9 +22,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from medaid import clock
 from medaid.audit.export import BadCell
-from medaid.errors import InputError
+from medaid.core import clock
+from medaid.core.errors import InputError
 from medaid.policy.model import Policy
 from medaid.registry import cells, files, idcard
 from medaid.registry.categories import Categories

@@ -38,7 +38,7 @@ import pyarrow.parquet as pq
 from medaid.audit import causes, detail, fields, resettle, summary
 from medaid.audit.export import BadCell, BadExport, check_columns, records_of
 from medaid.audit.roster import Identities
-from medaid.errors import InputError, MedaidError
+from medaid.core.errors import InputError, MedaidError
 from medaid.policy.model import Policy
 
 PARTITION_RECORDS = 1_000_000  # records per piece, about: a few hundred MB to audit

@@ -50,13 +50,13 @@ from medaid.audit import roster as rosters
 from medaid.audit.causes import CAUSES, _variants
 from medaid.audit.resettle import CANCELLED, DUPLICATE, LIVE, REVERSAL, Outcome
 from medaid.batch import synthfile
-from medaid.case import dumps
-from medaid.errors import InputError
-from medaid.money import to_yuan
+from medaid.batch.synth import JURISDICTIONS
+from medaid.core.errors import InputError
+from medaid.core.money import to_yuan
+from medaid.engine.case import dumps
 from medaid.policy import model
 from medaid.policy.model import Policy
 from medaid.registry import idcard
-from medaid.synth import JURISDICTIONS
 
 I64 = npt.NDArray[np.int64]
 
@@ -281,7 +281,7 @@ def _write(table: pa.Table, path: Path) -> None:
     elif suffix == ".xlsx":
         from openpyxl import Workbook
 
-        from medaid import sheets
+        from medaid.core import sheets
 
         wb = Workbook(write_only=True)
         ws = wb.create_sheet()

@@ -33,7 +33,7 @@ from medaid.audit import detail
 from medaid.audit.causes import CAUSES, Finding
 from medaid.audit.resettle import REVERSAL, Outcome
 from medaid.audit.summary import Group, Summary
-from medaid.money import to_yuan
+from medaid.core.money import to_yuan
 
 YUAN = "#,##0.00"
 ALL_ROWS = 20_000

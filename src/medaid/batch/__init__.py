@@ -6,5 +6,5 @@ columnar), `kernel` (the compiled per-person scan), `settle` (arrays in, results
 `partition` (whole persons, a partition at a time), `stream` (a file settled partition by
 partition), `cluster` (the same on Dask), `summary` (totals), `compare` (baseline against
 reform), `report` (the reform report), `sql` (the DuckDB formulation), `memory` (reusing
-freed memory), `commands` (the CLI).
+freed memory), `synth` (generated years); the commands are in medaid.cli.
 """

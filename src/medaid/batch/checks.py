@@ -1,17 +1,17 @@
 """The case contract's checks on visit amounts and dates, in one compiled pass.
 
 `first_problem` returns the first row that breaks a rule and which rule, so the error
-names the row and field exactly as `medaid.case.parse_visit` names a JSON path. The
-bounds are medaid.fields', with the converters' words.
+names the row and field exactly as `medaid.engine.case.parse_visit` names a JSON path. The
+bounds are medaid.policy.fields', with the converters' words.
 """
 
 from __future__ import annotations
 
 from numba import njit
 
-from medaid import fields
 from medaid.batch.schema import AMOUNTS, EPOCH
-from medaid.case import amount_bound, date_bound
+from medaid.engine.case import amount_bound, date_bound
+from medaid.policy import fields
 
 HIGH = fields.MAX_VISIT_FEN  # checked before any sum: int64 sums of larger amounts overflow
 FIRST = (fields.FIRST_DAY - EPOCH).days  # days since 1970-01-01, as the columns hold dates

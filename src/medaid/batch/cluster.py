@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from medaid.batch.partition import Partition
 from medaid.batch.stream import Collector, Outcome, Scenario, settle_partition
 from medaid.batch.verify import SAMPLE, EngineDifference
-from medaid.errors import MedaidError
+from medaid.core.errors import MedaidError
 
 LOCAL_WORKERS = 2
 

@@ -20,8 +20,8 @@ import numpy.typing as npt
 from medaid.batch.schema import Meta
 from medaid.batch.settle import Results
 from medaid.batch.summary import Totals
-from medaid.errors import MedaidError
-from medaid.money import BP
+from medaid.core.errors import MedaidError
+from medaid.core.money import BP
 from medaid.policy.model import Policy, in_force
 from medaid.policy.params import Params
 from medaid.policy.reform import Change, Reform, Reformed

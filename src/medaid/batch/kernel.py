@@ -55,7 +55,7 @@ from medaid.batch.plan import (
     V_OK,
 )
 from medaid.batch.standings import IN_FORCE, TILT_LOOKBACK
-from medaid.money import BP
+from medaid.core.money import BP
 
 ERR_LINE, ERR_TILTED, ERR_BASIC, ERR_LEVEL, ERR_CRITICAL, ERR_LIMIT, ERR_LOOKBACK = range(1, 8)
 ERR_SHIFT = 256  # err = code * ERR_SHIFT + line index (ERR_LINE) or look-back entry

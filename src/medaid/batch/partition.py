@@ -32,7 +32,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from medaid.batch.schema import COMPRESSION, PERSONS, VISITS, Meta, persons_path, read_meta
-from medaid.errors import InputError
+from medaid.core.errors import InputError
 
 PARTITION_VISITS = 1_000_000  # visits per partition, about: memory is a few hundred MB
 HASH = np.uint64(0x9E3779B97F4A7C15)  # Fibonacci hashing: neighbouring keys spread evenly

@@ -24,11 +24,11 @@ import numpy as np
 import numpy.typing as npt
 
 from medaid.batch.schema import FLAG_HEROIC, FLAG_RARE
-from medaid.case import LOCATIONS, REFERRALS
+from medaid.core.errors import MedaidError, PolicyError
+from medaid.core.money import BP
+from medaid.engine.case import LOCATIONS, REFERRALS
 from medaid.engine.settle import NO_EFFECT, _lines
 from medaid.engine.types import Visit
-from medaid.errors import MedaidError, PolicyError
-from medaid.money import BP
 from medaid.policy.model import Policy, tilted_entry, tilted_values
 from medaid.policy.params import Curve, Params
 from medaid.policy.schema import KINDS

@@ -24,10 +24,10 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from medaid import fields
-from medaid.case import LOCATIONS, REFERRALS, dumps, parse_json
+from medaid.core.errors import InputError
+from medaid.engine.case import LOCATIONS, REFERRALS, dumps, parse_json
 from medaid.engine.types import Person, Visit
-from medaid.errors import InputError
+from medaid.policy import fields
 from medaid.policy.schema import KINDS
 
 I8 = npt.NDArray[np.int8]
@@ -48,7 +48,7 @@ AMOUNTS = tuple(f.name for f in fields.AMOUNTS if f.stored)
 _ARROW = {"amount": pa.int64(), "date": pa.date32(), "choice": CODE, "level": pa.int8(),
           "flag": pa.bool_()}
 
-# The case contract's visit fields (medaid.fields) as columns: amounts in fen, null only
+# The case contract's visit fields (medaid.policy.fields) as columns: amounts in fen, null only
 # where the engine computes an absent value or for an absent hospital level.
 VISITS = pa.schema([
     pa.field("person_key", pa.int64(), nullable=False),

@@ -35,8 +35,8 @@ from medaid.batch.schema import (
     read_population,
     visit_columns,
 )
+from medaid.core.errors import InputError, MissingParameter, PolicyError
 from medaid.engine.types import INPATIENT_SETTINGS
-from medaid.errors import InputError, MissingParameter, PolicyError
 from medaid.policy.model import Policy
 from medaid.policy.schema import KINDS
 

@@ -73,8 +73,8 @@ from medaid.batch.plan import (
 )
 from medaid.batch.schema import SELF_PAY
 from medaid.batch.settle import Results
-from medaid.case import LOCATIONS, REFERRALS
-from medaid.money import BP
+from medaid.core.money import BP
+from medaid.engine.case import LOCATIONS, REFERRALS
 from medaid.policy.model import Policy
 from medaid.policy.schema import FUNDS, KINDS
 

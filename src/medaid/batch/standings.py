@@ -19,7 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from medaid.batch.schema import NO_DATE, PersonColumns
-from medaid.errors import MedaidError
+from medaid.core.errors import MedaidError
 from medaid.policy.model import Policy
 
 I8 = npt.NDArray[np.int8]

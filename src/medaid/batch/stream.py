@@ -23,7 +23,7 @@ from medaid.batch import compare, partition, summary, verify
 from medaid.batch.partition import Partition
 from medaid.batch.schema import VISIT_INPUT, person_columns, visit_columns
 from medaid.batch.settle import settle_population
-from medaid.errors import InputError
+from medaid.core.errors import InputError
 from medaid.policy.model import Policy
 
 _ROW = re.compile(r"^(visits|persons)\[(\d+)\]")

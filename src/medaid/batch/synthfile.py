@@ -16,11 +16,11 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from medaid import synth
+from medaid.batch import synth
 from medaid.batch.schema import Meta, PopulationWriter, local_json, persons_path
 from medaid.batch.schema import persons_table as _persons_table
 from medaid.batch.schema import visits_table as _visits_table
-from medaid.errors import InputError
+from medaid.core.errors import InputError
 
 CHUNK = 4_000  # persons per chunk: about 60,000 visits
 

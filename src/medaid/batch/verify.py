@@ -26,11 +26,11 @@ from medaid.batch.schema import (
     VisitColumns,
 )
 from medaid.batch.settle import Results
-from medaid.case import LOCATIONS, REFERRALS
+from medaid.core.errors import MedaidError
+from medaid.core.money import fmt
+from medaid.engine.case import LOCATIONS, REFERRALS
 from medaid.engine.settle import settle_year
 from medaid.engine.types import Identity, Person, Visit
-from medaid.errors import MedaidError
-from medaid.money import fmt
 from medaid.policy.model import Policy
 from medaid.policy.schema import KINDS
 

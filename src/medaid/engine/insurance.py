@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import MutableMapping
 from typing import Any
 
+from medaid.core.errors import InputError
+from medaid.core.money import BP
 from medaid.engine.types import TraceLine, Visit
-from medaid.errors import InputError
-from medaid.money import BP
 from medaid.policy.model import Policy
 from medaid.policy.params import Curve, Num, Params, When
 

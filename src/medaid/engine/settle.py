@@ -11,12 +11,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from medaid.core.errors import InputError
 from medaid.engine import insurance
 from medaid.engine.assistance import Outcome, VisitFacts, choose, evaluate
 from medaid.engine.tilt import tilted
 from medaid.engine.types import Person, Settlement, TraceLine, Visit
 from medaid.engine.windows import Standing, standings
-from medaid.errors import InputError
 from medaid.policy import schema as s
 from medaid.policy.model import Line, Policy, in_force
 from medaid.policy.params import Num, Params

@@ -13,9 +13,9 @@ from collections.abc import Mapping
 from fractions import Fraction
 from typing import Any
 
+from medaid.core.money import fmt
 from medaid.engine.assistance import Outcome, VisitFacts
 from medaid.engine.types import Person, TraceLine, Visit
-from medaid.money import fmt
 from medaid.policy.model import Policy, tilted_entry, tilted_values
 from medaid.policy.params import Num, Params
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from medaid.dates import add_months, month_end, month_start
+from medaid.core.dates import add_months, month_end, month_start
 from medaid.engine.types import INPATIENT_SETTINGS, Identity, Person, Visit
 from medaid.policy.model import Policy
 from medaid.policy.params import Params

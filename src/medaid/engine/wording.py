@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from medaid import labels
-from medaid.money import fmt, fmt_ratio
+from medaid.core import labels
+from medaid.core.money import fmt, fmt_ratio
 
 Args = Mapping[str, Any]
 

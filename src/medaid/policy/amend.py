@@ -23,7 +23,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from medaid.errors import PolicyError
+from medaid.core.errors import PolicyError
 from medaid.policy import model
 from medaid.policy import schema as s
 

@@ -17,8 +17,8 @@ from decimal import Decimal
 from itertools import pairwise
 from typing import Literal
 
-from medaid.errors import MedaidError, MissingParameter, PolicyError
-from medaid.money import BP, MoneyError, fmt, fmt_ratio, to_bp, to_fen
+from medaid.core.errors import MedaidError, MissingParameter, PolicyError
+from medaid.core.money import BP, MoneyError, fmt, fmt_ratio, to_bp, to_fen
 from medaid.policy import schema as s
 from medaid.policy.explain import names, ref_text
 from medaid.policy.model import Line, Policy

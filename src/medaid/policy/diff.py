@@ -13,7 +13,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from medaid.money import MoneyError, fmt, fmt_ratio, to_bp, to_fen
+from medaid.core.money import MoneyError, fmt, fmt_ratio, to_bp, to_fen
 from medaid.policy import model
 
 CHANGE = {"added": "新增", "removed": "删除", "changed": "修改"}

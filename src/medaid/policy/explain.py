@@ -1,6 +1,6 @@
 """A policy told to a reader: its elements by rule id, its numbers as text, its articles.
 
-Pure functions over a compiled policy; `medaid.report` prints what they return. Every
+Pure functions over a compiled policy; `medaid.cli.report` prints what they return. Every
 element of a policy file that carries a rule id (lines, windows and their look-backs,
 referral, tilts, refusals, premium subsidy, a framework's floors) becomes one `Element`
 whose facts are already exact text: yuan to the fen, ratios as percentages, parameters
@@ -13,8 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from medaid.errors import MedaidError, PolicyError
-from medaid.money import MoneyError, fmt, fmt_ratio, to_bp, to_fen
+from medaid.core.errors import MedaidError, PolicyError
+from medaid.core.money import MoneyError, fmt, fmt_ratio, to_bp, to_fen
 from medaid.policy import model
 from medaid.policy import schema as s
 from medaid.policy.articles import article_text

@@ -2,7 +2,7 @@
 (专户, 分账核算; Nanjing's NJ-F numbers).
 
 Its own module so that the policy schema only names it; shares are decimals (0.25) made
-exact (basis points) where they are used (`service.funds`).
+exact (basis points) where they are used (`app.funds`).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The `indicators:` section of a policy file: the document's cost-control and service
 targets (NJ-K, CZ-K, YC-K, NB-G), each with its threshold, rule id and article.
 
-Its own module so that the policy schema only names it; `service.indicators` computes them.
+Its own module so that the policy schema only names it; `app.indicators` computes them.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from medaid.errors import InputError, PolicyError
+from medaid.core.errors import InputError, PolicyError
 from medaid.policy import schema as s
 from medaid.policy.structured import PARSERS
 from medaid.policy.yaml_lines import line_of, parse_path

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from medaid.money import apply_ratio
+from medaid.core.money import apply_ratio
 
 if TYPE_CHECKING:
     from medaid.policy.schema import PolicyFile

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from medaid.errors import InputError, MissingParameter, PolicyError
-from medaid.money import BP, to_bp, to_fen
+from medaid.core.errors import InputError, MissingParameter, PolicyError
+from medaid.core.money import BP, to_bp, to_fen
 from medaid.policy import schema as s
 from medaid.policy.model import Line, Policy
 from medaid.policy.structured import (

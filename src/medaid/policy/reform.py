@@ -37,7 +37,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from medaid.errors import InputError, PolicyError
+from medaid.core.errors import InputError, PolicyError
 from medaid.policy import model
 from medaid.policy import schema as s
 from medaid.policy.model import Policy, compile_policy

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 
-from medaid.errors import InputError
-from medaid.money import BP, MoneyError, to_bp, to_fen
+from medaid.core.errors import InputError
+from medaid.core.money import BP, MoneyError, to_bp, to_fen
 
 LEVELS = (1, 2, 3)
 Num = int | Fraction  # pool amounts in fen; Fraction only where YC-T makes them fractional

@@ -10,7 +10,7 @@ import re
 import unicodedata
 from datetime import date, datetime
 
-from medaid.fields import FIRST_DAY, LAST_DAY
+from medaid.policy.fields import FIRST_DAY, LAST_DAY
 from medaid.registry.types import Problem
 
 # 2023-01-05, 2023/1/5, 2023.1.5, 2023年1月5日, optionally with a midnight time that a
@@ -63,7 +63,7 @@ def parse_date(value: object) -> date | None:
 
 
 def _plausible(d: date) -> date:
-    """A date within the bounds every date medaid reads meets (medaid.fields)."""
+    """A date within the bounds every date medaid reads meets (medaid.policy.fields)."""
     if d < FIRST_DAY:
         raise Problem(f"日期{d.isoformat()}过早", f"date {d.isoformat()} is before {FIRST_DAY}")
     if d > LAST_DAY:

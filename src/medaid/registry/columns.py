@@ -10,7 +10,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 
-from medaid.errors import InputError
+from medaid.core.errors import InputError
 from medaid.registry.cells import text
 
 FIELDS: dict[str, tuple[str, ...]] = {

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from openpyxl import load_workbook
 
-from medaid.errors import InputError
+from medaid.core.errors import InputError
 
 Row = tuple[int, list[object]]
 

@@ -32,8 +32,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from medaid.dates import month_start
-from medaid.errors import InputError
+from medaid.core.dates import month_start
+from medaid.core.errors import InputError
 from medaid.policy.model import Policy
 from medaid.registry.idcard import normalize
 from medaid.registry.types import RegisteredIdentity, Roster, RosterRow, RowError

@@ -21,9 +21,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 
-from medaid.dates import add_months, month_start
-from medaid.errors import PolicyError
-from medaid.money import BP, apply_ratio
+from medaid.core.dates import add_months, month_start
+from medaid.core.errors import PolicyError
+from medaid.core.money import BP, apply_ratio
 from medaid.policy import schema as s
 from medaid.policy.model import Policy, in_force, versions
 from medaid.policy.params import Params

@@ -18,8 +18,8 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 from openpyxl.worksheet.worksheet import Worksheet
 
-from medaid import sheets
-from medaid.money import fmt_ratio, to_yuan
+from medaid.core import sheets
+from medaid.core.money import fmt_ratio, to_yuan
 from medaid.registry.idcard import mask
 from medaid.registry.premium import Subsidy, SubsidyList
 

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from datetime import date
 from pathlib import Path
 
-from medaid.errors import InputError
+from medaid.core.errors import InputError
 from medaid.policy import explain
 from medaid.policy.model import Policy
 from medaid.registry import cells, departments, files, idcard

@@ -26,8 +26,8 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from medaid import clock
-from medaid.errors import MedaidError
+from medaid.core import clock
+from medaid.core.errors import MedaidError
 from medaid.store import audit
 from medaid.store.models import AuditEntry, AuditHead
 

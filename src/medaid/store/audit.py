@@ -25,7 +25,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert, select, update
 
-from medaid import clock
+from medaid.core import clock
 from medaid.store.models import AuditEntry, AuditHead
 
 GENESIS = "0" * 64

@@ -21,7 +21,7 @@ from pathlib import Path
 from sqlalchemy import create_engine
 from sqlalchemy.engine import make_url
 
-from medaid.errors import MedaidError
+from medaid.core.errors import MedaidError
 from medaid.store import audit, db, ledger_check
 
 PAGES_PER_STEP = 1024  # pages copied per step: writers wait at most this long

@@ -22,14 +22,14 @@ from sqlalchemy import Connection, Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from medaid.errors import MedaidError
+from medaid.core.errors import MedaidError
 
 DEFAULT_URL = "sqlite:///medaid.sqlite"
 DEFERRED = "medaid_deferred"  # execution option: this SQLite transaction only reads
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_SECONDS = 30
 # Connections a process keeps open: at least the worker threads that use them at once
-# (service.app sets that many), since opening one to PostgreSQL costs a process and an
+# (api.app sets that many), since opening one to PostgreSQL costs a process and an
 # authentication handshake, far more than a settlement.
 POOL_SIZE = 20
 

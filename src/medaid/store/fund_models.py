@@ -5,7 +5,7 @@ double-entry journal every one of them posts to.
 Money is BigInteger fen. A fund is a jurisdiction's district (`jurisdiction`, `district`).
 The journal is append-only (a trigger refuses UPDATE and DELETE, migration 0005); a
 journal line has a debit or a credit, never both, and every entry's debits equal its
-credits (`service.funds.balance` checks it).
+credits (`app.funds.balance` checks it).
 """
 
 from __future__ import annotations

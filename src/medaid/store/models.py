@@ -267,7 +267,7 @@ class User(Base):
     institution_id: Mapped[int | None] = mapped_column(ForeignKey("institutions.id"))
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
-    # consecutive failed logins, and the end of a lockout (service.users.login)
+    # consecutive failed logins, and the end of a lockout (app.users.login)
     failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     locked_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
 

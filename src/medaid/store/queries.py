@@ -80,7 +80,7 @@ JSON_COLUMNS = tuple(c.name for c in Base.metadata.tables["settlements"].columns
 # the statement waited is read again); `seen_version` is the statement's snapshot's, as
 # the person and identities were read. They differ when a write to the year (an identity
 # change's re-settlement, which holds the lock) committed while the statement waited:
-# the person is then read again (service.settlements.settle).
+# the person is then read again (app.settlements.settle).
 PG_PERSON_LOCKING_YEAR = """
 SELECT p.id, p.psn_no, p.name, p.jurisdiction, p.district, p.disability_grade,
        p.tilted_application, i.category, i.department, i.from_date, i.to_date,

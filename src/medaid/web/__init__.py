@@ -1,9 +1,9 @@
 """The caseworkers' web pages: server-rendered (Jinja2, autoescaped), Chinese first.
 
-Served by the API's application (`service.app` includes `router` and mounts `static`).
+Served by the API's application (`api.app` includes `router` and mounts `static`).
 A signed-in user's session token lives in an HttpOnly, SameSite=Strict cookie; every
 POST form carries a per-session CSRF token; every page checks role and scope through the
-same use cases and `service.auth` checks as the JSON API, and reads of a person's record
+same use cases and `app.auth` checks as the JSON API, and reads of a person's record
 are audited the same way.
 """
 

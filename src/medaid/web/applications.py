@@ -1,7 +1,7 @@
 """申请 Applications (依申请救助, 事后救助): the list, one application with its documents
 checklist, visits and history (who did what, when, for how much), and the caseworker's
 acts on it — tick the documents received, approve (the visits are settled into the
-ledger), reject with a reason. Every act is a use case of `service.applications`, which
+ledger), reject with a reason. Every act is a use case of `app.applications`, which
 checks role, scope and who may decide.
 
 批准并结算 pays money, so it takes two steps: the first shows the amount approving would
@@ -21,10 +21,10 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import RedirectResponse
 from starlette.datastructures import FormData
 
-from medaid import clock, labels
-from medaid.errors import Conflict, Forbidden, InputError
-from medaid.service import applications as use
-from medaid.service.uow import UnitOfWork
+from medaid.app import applications as use
+from medaid.app.uow import UnitOfWork
+from medaid.core import clock, labels
+from medaid.core.errors import Conflict, Forbidden, InputError
 from medaid.store.application_models import STATES
 from medaid.web import settle
 from medaid.web.guard import Visitor

@@ -21,9 +21,9 @@ from typing import Any
 from fastapi import APIRouter, Path, Request, Response
 from starlette.datastructures import FormData, UploadFile
 
-from medaid.errors import InputError, MedaidError, NotFound
+from medaid.app.uow import UnitOfWork
+from medaid.core.errors import InputError, MedaidError, NotFound
 from medaid.policy import model
-from medaid.service.uow import UnitOfWork
 from medaid.web.guard import Visitor
 from medaid.web.render import HEADERS, Page, add_page, page, render
 

@@ -2,7 +2,7 @@
 (Beijing time), actor and action, a page at a time, each with who did it by name; and
 "校验哈希链", which recomputes the chain from its first entry (`store.audit.verify`) and
 says whether it is intact or where it first breaks. Reading and verifying are audited
-(`service.audit_log`).
+(`app.audit_log`).
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request, Response
 
-from medaid import labels
-from medaid.errors import InputError
-from medaid.service import audit_log as use
-from medaid.service.uow import UnitOfWork
+from medaid.app import audit_log as use
+from medaid.app.uow import UnitOfWork
+from medaid.core import labels
+from medaid.core.errors import InputError
 from medaid.store.audit import Verdict
 from medaid.web.guard import Visitor
 from medaid.web.render import Page, add_page, page, render

@@ -15,10 +15,10 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import RedirectResponse
 from starlette.datastructures import FormData
 
-from medaid.errors import Conflict, InputError
-from medaid.money import fmt_yuan, to_fen
-from medaid.service import settlements
-from medaid.service.uow import UnitOfWork
+from medaid.app import settlements
+from medaid.app.uow import UnitOfWork
+from medaid.core.errors import Conflict, InputError
+from medaid.core.money import fmt_yuan, to_fen
 from medaid.web.guard import Visitor
 from medaid.web.render import HEADERS, Page, add_page, page, render
 from medaid.web.slip import Slip, slip

@@ -1,7 +1,7 @@
 """慈善 Charity (社会力量参与): the register of programmes (an admin adds one through the
 form), and the referrals with their status, where a caseworker or an admin records the
 programme's answer. The form becomes the API's body and goes through the same checks
-(`service.charity`), which also decide who may read and write what.
+(`app.charity`), which also decide who may read and write what.
 """
 
 from __future__ import annotations
@@ -12,12 +12,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Request, Response
 from starlette.datastructures import FormData
 
-from medaid import clock
-from medaid.errors import InputError
+from medaid.app import auth
+from medaid.app import charity as use
+from medaid.app.uow import UnitOfWork
+from medaid.core import clock
+from medaid.core.errors import InputError
 from medaid.policy import model
-from medaid.service import auth
-from medaid.service import charity as use
-from medaid.service.uow import UnitOfWork
 from medaid.store.warning_models import REFERRAL_STATES
 from medaid.web import choices
 from medaid.web.guard import Visitor

@@ -10,11 +10,11 @@ from collections.abc import Iterable
 
 from sqlalchemy import func, select
 
-from medaid import clock
-from medaid.errors import InputError
+from medaid.app.auth import Actor
+from medaid.app.uow import UnitOfWork
+from medaid.core import clock
+from medaid.core.errors import InputError
 from medaid.policy import model
-from medaid.service.auth import Actor
-from medaid.service.uow import UnitOfWork
 from medaid.store.models import Institution, Person, Settlement
 
 

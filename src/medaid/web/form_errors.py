@@ -17,7 +17,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from medaid.errors import InputError
+from medaid.core.errors import InputError
 
 # A body every field of which the parser accepts: the dates as far apart as allowed and a
 # total large enough for any one amount, so a field probed alone meets no other's limit.

@@ -1,7 +1,7 @@
 """资金 Funds: a jurisdiction's fund year per district — budget against spending (a bar
 chart), the quarterly pre-allocation schedule with due dates and status, the payment
 batches per institution and month (and a batch's page with its lines), the clearing, the
-account balances and the balance check. Read through `service.funds` (`report`,
+account balances and the balance check. Read through `app.funds` (`report`,
 `list_batches`, `get_batch`) and `fund_journal.check`, which decide who reads what: a
 caseworker its district, a hospital its own batches only.
 """
@@ -13,12 +13,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response
 
-from medaid.errors import PolicyError
-from medaid.money import fmt_ratio, to_bp
+from medaid.app import funds as use
+from medaid.app.fund_journal import check
+from medaid.app.uow import UnitOfWork
+from medaid.core.errors import PolicyError
+from medaid.core.money import fmt_ratio, to_bp
 from medaid.policy import model
-from medaid.service import funds as use
-from medaid.service.fund_journal import check
-from medaid.service.uow import UnitOfWork
 from medaid.web import choices
 from medaid.web.charts import chart
 from medaid.web.guard import Visitor

@@ -1,6 +1,6 @@
 """Who is signed in, and the CSRF check of every form they post.
 
-The session is the token `service.users.login` issues (of kind web: the API refuses it,
+The session is the token `app.users.login` issues (of kind web: the API refuses it,
 and these pages refuse an API token), kept in an HttpOnly,
 SameSite=Strict cookie (Secure over https) and never shown in a page or a URL. A form's
 CSRF token is an HMAC of the session token: it needs no storage, changes with each
@@ -21,11 +21,11 @@ from fastapi.security import HTTPAuthorizationCredentials
 from sqlalchemy import select
 from starlette.datastructures import FormData
 
-from medaid.errors import Forbidden, Unauthenticated
-from medaid.service import auth
-from medaid.service.auth import Actor
-from medaid.service.uow import UnitOfWork
-from medaid.service.users import SESSION
+from medaid.app import auth
+from medaid.app.auth import Actor
+from medaid.app.uow import UnitOfWork
+from medaid.app.users import SESSION
+from medaid.core.errors import Forbidden, Unauthenticated
 from medaid.store.models import Token, User
 
 COOKIE = "medaid_session"

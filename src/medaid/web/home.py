@@ -4,7 +4,7 @@ A caseworker (and the city's admin) sees the applications waiting for a decision
 working days left, the new 因病致贫返贫 warnings and the rosters it checked and has not
 confirmed yet; a fund manager the districts' fund year, budget against spending; a
 hospital its latest settlements; an auditor the latest audit entries. The figures come
-from `service.work_queue`, which reads them through the use cases that own them.
+from `app.work_queue`, which reads them through the use cases that own them.
 """
 
 from __future__ import annotations
@@ -13,12 +13,12 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
-from medaid import clock, labels
+from medaid.app import early_warning as ew
+from medaid.app import rosters as roster_use
+from medaid.app import work_queue as queue
+from medaid.app.uow import UnitOfWork
+from medaid.core import clock, labels
 from medaid.policy import monitoring
-from medaid.service import early_warning as ew
-from medaid.service import rosters as roster_use
-from medaid.service import work_queue as queue
-from medaid.service.uow import UnitOfWork
 from medaid.web import choices, rosters
 from medaid.web.applications import KIND_LABELS, STATE_LABELS
 from medaid.web.guard import Visitor

@@ -1,7 +1,7 @@
 """指标 Indicators: a jurisdiction's year of the documents' cost-control and service
 indicators — each per institution (or district) with its value, threshold, 合格/不合格 and
 article, a chart of the values against the threshold, the statistics by category,
-district, month and visit kind, and the workbook. Computed by `service.indicators.compute`,
+district, month and visit kind, and the workbook. Computed by `app.indicators.compute`,
 which scopes a caseworker to its district and a hospital to itself, and audits the read.
 """
 
@@ -12,11 +12,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 
+from medaid.app import indicators as use
+from medaid.app import indicators_export as export
+from medaid.app.premiums import XLSX
+from medaid.app.uow import UnitOfWork
 from medaid.policy import model
-from medaid.service import indicators as use
-from medaid.service import indicators_export as export
-from medaid.service.premiums import XLSX
-from medaid.service.uow import UnitOfWork
 from medaid.store.models import ROLES
 from medaid.web import choices
 from medaid.web.charts import Chart, chart

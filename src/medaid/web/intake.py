@@ -1,7 +1,7 @@
 """申请录入 Taking in an application: a caseworker enters the person and the kind of
 application (a draft), adds the invoices — typed in one by one or as an invoice list
 (CSV or XLSX, `applications.invoice_rows`) — and submits it for review. The use cases are
-`service.applications`'s (create, add_visits, submit), as through the API and the CLI.
+`app.applications`'s (create, add_visits, submit), as through the API and the CLI.
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Request, Response
 from starlette.datastructures import FormData, UploadFile
 
-from medaid import clock
-from medaid.errors import Conflict, InputError, MedaidError
-from medaid.service import applications as use
-from medaid.service.uow import UnitOfWork
+from medaid.app import applications as use
+from medaid.app.uow import UnitOfWork
+from medaid.core import clock
+from medaid.core.errors import Conflict, InputError, MedaidError
 from medaid.store.application_models import KINDS
 from medaid.web import settle
 from medaid.web.applications import KIND_LABELS, after

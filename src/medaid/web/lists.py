@@ -1,7 +1,7 @@
 """名单与清单 Lists to work from, a page at a time, with filters and an Excel export of the
 list as filtered: persons by district and category (人员名单), settlements by date,
 hospital, person and category (结算清单; a hospital: its own), and a payment batch's
-settlements (to reconcile the batch). Scope and audit are `service.listings`'s.
+settlements (to reconcile the batch). Scope and audit are `app.listings`'s.
 """
 
 from __future__ import annotations
@@ -18,13 +18,13 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from sqlalchemy import select
 
-from medaid import divisions, labels, sheets
-from medaid.errors import InputError
-from medaid.money import to_yuan
+from medaid.app import funds, listings
+from medaid.app.listings import PersonRow, SettlementFilters, SettlementRow
+from medaid.app.uow import UnitOfWork
+from medaid.core import divisions, labels, sheets
+from medaid.core.errors import InputError
+from medaid.core.money import to_yuan
 from medaid.policy import model
-from medaid.service import funds, listings
-from medaid.service.listings import PersonRow, SettlementFilters, SettlementRow
-from medaid.service.uow import UnitOfWork
 from medaid.store.models import Institution, Person
 from medaid.web import choices
 from medaid.web.guard import Visitor

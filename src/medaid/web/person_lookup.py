@@ -13,11 +13,11 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 
-from medaid import clock, divisions
-from medaid.errors import NotFound
+from medaid.app import auth, settlements
+from medaid.app.uow import UnitOfWork
+from medaid.core import clock, divisions
+from medaid.core.errors import NotFound
 from medaid.policy import model
-from medaid.service import auth, settlements
-from medaid.service.uow import UnitOfWork
 from medaid.web.guard import Visitor
 from medaid.web.render import HEADERS, page
 

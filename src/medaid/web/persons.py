@@ -8,62 +8,24 @@ Searching is a POST form, so that an ID number never appears in a URL.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 
-from medaid import clock
-from medaid.errors import InputError
+from medaid.app import records, settlements
+from medaid.app.persons import LIMIT, search
+from medaid.app.uow import UnitOfWork
+from medaid.core import clock
+from medaid.core.errors import InputError
 from medaid.policy import model
-from medaid.registry import idcard
-from medaid.service import auth, records, settlements
-from medaid.service.auth import READ_ALL, Actor
-from medaid.service.uow import UnitOfWork
-from medaid.store.models import Institution, Person, Settlement
+from medaid.store.models import Institution, Settlement
 from medaid.web.guard import Visitor
 from medaid.web.render import page, render
 from medaid.web.views import MONTHS, amount_rows, pool_bars, timeline
 
 router = APIRouter()
-LIMIT = 50  # results shown; a longer list asks for a narrower name
-
-
-@dataclass(frozen=True, slots=True)
-class Found:
-    psn_no: str
-    name: str
-    certno: str  # masked for roles that do not see ID numbers
-    jurisdiction: str
-    district: str
-
-
-def search(uow: UnitOfWork, actor: Actor, text: str) -> list[Found]:
-    """Persons by whole ID number, person number, or part of the name; a caseworker's
-    search stays in the district. Audited with what was searched by, never the text."""
-    auth.require(actor, "caseworker", *READ_ALL)
-    text = text.strip()
-    if not 1 <= len(text) <= 40:
-        raise InputError("q", "请输入身份证号、人员编号或姓名 / an ID number, person number "
-                              "or name")
-    by = "name"
-    query = select(Person)
-    try:
-        certno = idcard.validate(text.upper(), clock.today()).number
-        by, query = "certno", query.where(Person.certno == certno)
-    except idcard.IdCardError:
-        query = query.where(or_(Person.psn_no == text, Person.name.contains(text,
-                                                                             autoescape=True)))
-    if actor.role == "caseworker":
-        query = query.where(Person.district == actor.district)
-    found = [Found(p.psn_no, p.name, p.certno if actor.sees_ids else idcard.mask(p.certno),
-                   p.jurisdiction, p.district)
-             for p in uow.session.scalars(query.order_by(Person.psn_no).limit(LIMIT + 1))]
-    uow.commit_audited(actor.subject, "person.search", "persons",
-                       {"by": by, "found": len(found)})
-    return found
 
 
 @router.get("/persons")
@@ -120,4 +82,3 @@ async def person_page(psn_no: PsnNo, request: Request,
                                                      for s in data["settlements"]}))
 
     return await page(request, "persons", work)
-

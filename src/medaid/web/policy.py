@@ -20,11 +20,11 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import FileResponse
 
-from medaid import labels
-from medaid.errors import MedaidError, NotFound
+from medaid.app.uow import UnitOfWork
+from medaid.core import labels
+from medaid.core.errors import MedaidError, NotFound
 from medaid.policy import conformance, explain, model
 from medaid.policy.articles import ArticleNotFound, article_text
-from medaid.service.uow import UnitOfWork
 from medaid.web.guard import Visitor
 from medaid.web.render import page, render
 
@@ -62,7 +62,7 @@ _CODE = re.compile(r"[a-z][a-z0-9_]*")
 def readable(*policies: model.Policy) -> Callable[[str], str]:
     """A fact as people read it: the codes of categories and visit kinds in it, and of
     pools that cannot be English words (`main_cap`), by their Chinese labels (the policy
-    files' for categories, medaid.labels' else); a fact that is one tier's or pool's code
+    files' for categories, medaid.core.labels' else); a fact that is one tier's or pool's code
     (`assistance`, `main`) by its label."""
     names = {code: zh for code, (zh, _) in labels.KINDS.items()}
     names |= {code: zh for code, (zh, _) in labels.POOLS.items() if "_" in code}

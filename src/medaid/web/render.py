@@ -20,10 +20,17 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from starlette.concurrency import run_in_threadpool
 
-from medaid import divisions, labels
-from medaid.dates import BEIJING
-from medaid.errors import Conflict, Forbidden, InputError, MedaidError, NotFound, Unauthenticated
-from medaid.money import fmt_yuan, to_fen
+from medaid.core import divisions, labels
+from medaid.core.dates import BEIJING
+from medaid.core.errors import (
+    Conflict,
+    Forbidden,
+    InputError,
+    MedaidError,
+    NotFound,
+    Unauthenticated,
+)
+from medaid.core.money import fmt_yuan, to_fen
 from medaid.policy import model
 from medaid.store.models import ROLES
 from medaid.web import guard
@@ -187,7 +194,7 @@ async def page(request: Request, key: str, work: Work, form: bool = False) -> Re
         return error_page(None, 403, str(e))
 
     def job() -> Response:
-        from medaid.service.uow import UnitOfWork
+        from medaid.app.uow import UnitOfWork
 
         with UnitOfWork(request.app.state.sessions, request.app.state.cache) as uow:
             try:

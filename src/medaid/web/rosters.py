@@ -1,6 +1,6 @@
 """名单导入 Rosters: upload a department's monthly roster (CSV or XLSX), see the diff
 against the district's registry and every bad row with its row number and reason (a dry
-run: nothing stored), then confirm to apply it. The work is `service.rosters` and
+run: nothing stored), then confirm to apply it. The work is `app.rosters` and
 `registry.roster`, as the API's and the CLI's import.
 
 The confirmed file is the one checked: between the dry run and the confirmation it is
@@ -26,15 +26,15 @@ from fastapi import APIRouter, Request, Response
 from sqlalchemy import select
 from starlette.datastructures import FormData, UploadFile
 
-from medaid import clock
-from medaid.case import as_filename
-from medaid.errors import InputError
+from medaid.app import auth, rosters
+from medaid.app.uow import UnitOfWork
+from medaid.core import clock
+from medaid.core.errors import InputError
+from medaid.engine.case import as_filename
 from medaid.policy import model
 from medaid.registry.columns import LABELS, REQUIRED
 from medaid.registry.departments import DEPARTMENTS
 from medaid.registry.roster import parse_roster
-from medaid.service import auth, rosters
-from medaid.service.uow import UnitOfWork
 from medaid.store.models import Person
 from medaid.web.guard import Visitor
 from medaid.web.render import page, render

@@ -17,10 +17,10 @@ from fastapi import APIRouter, Request, Response
 from sqlalchemy import select
 from starlette.datastructures import FormData
 
-from medaid.case import dumps
-from medaid.errors import InputError
-from medaid.service import settlements, wire
-from medaid.service.uow import UnitOfWork
+from medaid.app import settlements, wire
+from medaid.app.uow import UnitOfWork
+from medaid.core.errors import InputError
+from medaid.engine.case import dumps
 from medaid.store.models import Institution
 from medaid.web import form_errors
 from medaid.web.guard import Visitor

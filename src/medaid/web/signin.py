@@ -6,9 +6,9 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
-from medaid.errors import Unauthenticated
-from medaid.service import users
-from medaid.service.uow import UnitOfWork
+from medaid.app import users
+from medaid.app.uow import UnitOfWork
+from medaid.core.errors import Unauthenticated
 from medaid.web import guard
 from medaid.web.render import HEADERS, error_page, html
 

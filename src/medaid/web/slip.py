@@ -15,11 +15,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Request, Response
 from sqlalchemy import select
 
-from medaid import clock, divisions, labels
+from medaid.app import settlements, wire
+from medaid.app.auth import READ_ALL
+from medaid.app.uow import UnitOfWork
+from medaid.core import clock, divisions, labels
 from medaid.registry import idcard
-from medaid.service import settlements, wire
-from medaid.service.auth import READ_ALL
-from medaid.service.uow import UnitOfWork
 from medaid.store.models import Person
 from medaid.web.guard import Visitor
 from medaid.web.render import CITY_LABELS, category_label, page, render, when, yuan

@@ -2,7 +2,7 @@
 the workbook, and a warning's page — its burden against the threshold with the parameter
 and article, its history, the caseworker's steps (核实, 纳入救助, 排除 with a reason) and the
 charity programmes the person-year matches, with 转介. Every read and step is a use case of
-`service.early_warning` or `service.charity`, which check role and district and audit.
+`app.early_warning` or `app.charity`, which check role and district and audit.
 """
 
 from __future__ import annotations
@@ -13,13 +13,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Request, Response
 from starlette.datastructures import FormData
 
-from medaid.errors import InputError
-from medaid.money import fmt_ratio, to_yuan
+from medaid.app import charity
+from medaid.app import early_warning as ew
+from medaid.app.uow import UnitOfWork
+from medaid.core.errors import InputError
+from medaid.core.money import fmt_ratio, to_yuan
 from medaid.policy import model
 from medaid.policy import monitoring as m
-from medaid.service import charity
-from medaid.service import early_warning as ew
-from medaid.service.uow import UnitOfWork
 from medaid.web import choices
 from medaid.web.charts import chart
 from medaid.web.guard import Visitor

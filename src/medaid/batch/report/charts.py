@@ -36,7 +36,7 @@ from medaid.batch.report.tables import (
     yuan,
 )
 from medaid.batch.summary import NONE
-from medaid.money import BP
+from medaid.core.money import BP
 from medaid.policy.schema import KINDS
 
 CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans CJK JP", "Noto Sans SC", "Source Han Sans SC",

@@ -11,7 +11,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from medaid.batch.compare import Comparison
 from medaid.batch.report.markdown import CHART_AFTER, UNITS
 from medaid.batch.report.tables import Table, share, show, unit, wan
-from medaid.money import BP
+from medaid.core.money import BP
 
 
 @dataclass(frozen=True)

@@ -14,10 +14,10 @@ from typing import Literal
 
 import polars as pl
 
-from medaid import labels
 from medaid.batch.compare import BANDS, Burden, Comparison
 from medaid.batch.summary import NONE
-from medaid.money import BP
+from medaid.core import labels
+from medaid.core.money import BP
 from medaid.policy.schema import KINDS
 
 Format = Literal["text", "wan", "yuan", "count", "share"]

@@ -12,8 +12,8 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
-from medaid import sheets
 from medaid.batch.report.tables import Cell, Column, Table, unit
+from medaid.core import sheets
 
 SHEETS = {"overview": "概况", "changes": "改革内容", "tiers": "按层级", "categories": "按类别",
           "kinds": "按就诊类型", "caps": "封顶线", "burden": "个人负担分布",

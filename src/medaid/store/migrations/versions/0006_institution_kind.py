@@ -20,7 +20,7 @@ depends_on = None
 def upgrade() -> None:
     op.add_column("institutions", sa.Column("kind", sa.String(8), nullable=False,
                                             server_default="hospital"))
-    # the offices registered so far: service.applications.office_code, MA + district + 0000
+    # the offices registered so far: app.applications.office_code, MA + district + 0000
     op.execute("UPDATE institutions SET kind = 'office' "
                "WHERE code LIKE 'MA%' AND length(code) = 12 AND code LIKE '%0000'")
 

@@ -1,0 +1,1 @@
+"""Casework rules that need no database: funds, warnings."""

@@ -1,0 +1,2 @@
+"""The `medaid` command: one package, shared options in `options`.
+"""
