@@ -20,8 +20,9 @@ JIANGSU = find_policy("jiangsu")
 
 
 def check(city: str, **local: str) -> conformance.Conformance:
+    """The report in English (`--lang en`), whose reasons these tests read."""
     return conformance.check(find_policy(city), JIANGSU,
-                             {k: Decimal(v) for k, v in local.items()})
+                             {k: Decimal(v) for k, v in local.items()}, "en")
 
 
 def rows(r: conformance.Conformance, floor: str, rule: str) -> list[conformance.Row]:
@@ -153,7 +154,31 @@ def test_cli_json_and_summary() -> None:
     assert re.fullmatch(r"\d+ meet, \d+ break, \d+ undetermined", last)
     assert last == f"{summary['meet']} meet, {summary['break']} break, " \
                    f"{summary['undetermined']} undetermined"
-    assert "ratios fall as self-pay grows: 85% to 2000.00, then 80%" in text.stdout
+    assert "比例随自付累计下降：85% 至 2000.00，其后 80%" in text.stdout
+    english = runner.invoke(app, ["policy", "check", "nanjing", "--against", "jiangsu",
+                                  "--lang", "en"])
+    assert "ratios fall as self-pay grows: 85% to 2000.00, then 80%" in english.stdout
+
+
+def test_reasons_in_chinese_by_default() -> None:
+    r = conformance.check(find_policy("nanjing"), JIANGSU, {"basic_cap": Decimal("300000")})
+    assert dict(r.floors)["JS-X1"] == "重点救助对象各类就诊的救助比例 ≥ 70%"
+    x2 = next(x for x in r.rows if x.floor == "JS-X2" and x.cites[0][0] == "NJ-A5")
+    assert x2.verdict == "break"
+    assert x2.reason == "起付线 6903.90（2023年 10% × 本市上年居民人均可支配收入） > 0.00"
+    x3 = next(x for x in r.rows if x.floor == "JS-X3" and x.cites[0][0] == "NJ-A5")
+    assert x3.reason == ("封顶 main_cap 200000.00 ≥ 150000.00"
+                         "（基本医保年度封顶线 300000.00 的 50%）")
+    x4 = next(x for x in r.rows if x.floor == "JS-X4"
+              and x.subject == "general_outpatient, rehabilitation: 重点救助对象 > 低收入救助对象")
+    assert x4.reason == ("重点救助对象最低 70% (NJ-A6: linshi_illness) ≤ "
+                         "低收入救助对象最高 85% (NJ-A3: kunjing_child, dibao_edge)")
+    assert any(x.reason == "没有其他救助对象的救助标准可比较" for x in r.rows)
+    gap = next(x for x in r.rows if x.floor == "JS-X1" and x.verdict == "break")
+    assert gap.reason.startswith("重点救助对象无救助：优抚对象门诊特殊病种和住院待遇")
+    assert r.notes[0].startswith("JS-X3 只判断含住院的救助标准的封顶线")
+    assert not any(re.search(r"[A-Za-z]{4,} [a-z]{3,}", x.reason) for x in r.rows), \
+        [x.reason for x in r.rows]
 
 
 @pytest.mark.parametrize("args", [
@@ -162,6 +187,7 @@ def test_cli_json_and_summary() -> None:
     ["nanjing", "--against", "jiangsu", "--set", "basic_cap"],
     ["nanjing", "--against", "jiangsu", "--set", "basic_cap=lots"],
     ["nanjing", "--against", "jiangsu", "--set", "basic_cap=1.001"],  # finer than the fen
+    ["nanjing", "--against", "jiangsu", "--lang", "fr"],
 ])
 def test_cli_errors(args: list[str]) -> None:
     res = runner.invoke(app, ["policy", "check", *args])

@@ -41,25 +41,42 @@ def test_show_summarises_the_policy() -> None:
     order = [out.index(f"{c}  ") for c in ("tekun ", "orphan", "dibao ", "other_special")]
     assert order == sorted(order)
     assert "特困人员" in out and "市政府研究确定的其他特殊困难人员" in out
+    for text in ("start: 认定当月第一日",
+                 "unreferred_hardship: 各段比例 -20 个百分点，不予倾斜救助",
+                 "segments: 2000.00 以内 85%，以上 80%", "caps: main_cap 200000.00",
+                 "10% × 本市上年居民人均可支配收入（2023年 = 6903.90）",
+                 "宁政规字〔2016〕2号", "deductible: 20000.00", "segment ratios: +5 个百分点",
+                 "标准的 50%"):
+        assert text in out, text
+    assert "first day of the month" not in out and "no tilt" not in out
+    # Local parameters: value with source, or required.
+    assert "income_per_capita_prev_year — 本市上年居民人均可支配收入" in out
+    assert "value: 2023: 69039.00" in out
+    required = out[out.index("  critical_illness — 大病保险起付线"):].splitlines()[1]
+    assert required == "    value: 必须设定，尚未设定"
+
+
+def test_show_in_english() -> None:
+    code, out, _ = show("nanjing", "--lang", "en")
+    assert code == 0
     for text in ("first day of the month of from", "every ratio -20 points, no tilt",
                  "segments: 85% to 2000.00, 80% above", "caps: main_cap 200000.00",
                  "10% × income_per_capita_prev_year (= 6903.90 for 2023)",
                  "宁政规字〔2016〕2号", "deductible: 20000.00", "segment ratios: +5 points",
                  "50% of the standard"):
         assert text in out, text
-    # Local parameters: value with source, or required.
-    assert "income_per_capita_prev_year — 本市上年居民人均可支配收入" in out
-    assert "value: 2023: 69039.00" in out
     required = out[out.index("  critical_illness — 大病保险起付线"):].splitlines()[1]
     assert required == "    value: required — not set"
+    code, out, _ = show("ningbo", "--rule", "NB-A3", "--lang", "en")
+    assert code == 0 and "covers: 12 months before application" in out
 
 
 def test_show_framework_parameters_by_reference() -> None:
     code, out, _ = show("jiangsu")
     assert code == 0
-    assert "value: default 70% (≥ 70%)" in out
-    assert "value: default 50% × basic_cap" in out
-    assert "segments: key_ratio (= 70% for 2015)" in out
+    assert "value: 默认 70% (≥ 70%)" in out
+    assert "value: 默认 50% × basic_cap" in out
+    assert "segments: 重点医疗救助对象救助比例（2015年 = 70%）" in out
     assert "key_ratio_floor: 70%" in out
 
 
@@ -79,7 +96,7 @@ def test_show_rule_gathers_every_element_of_the_rule() -> None:
     # NB-A3 is a line and the look-back (60% in the 12 months before the application).
     code, out, _ = show("ningbo", "--rule", "NB-A3")
     assert code == 0
-    assert "covers: 12 months before application" in out
+    assert "covers: 申请之日前 12 个月" in out
     assert "ratio in the period: 60%" in out
     assert "segments: 70%" in out
     assert out.count("003_7a5b22609c886ac1.txt 三（二）1") == 1  # one article, quoted once
@@ -114,6 +131,7 @@ def test_show_framework_floors_by_rule() -> None:
     ("nanjing", "--rule", "YC-A1"),  # another jurisdiction's rule
     ("atlantis",),
     ("nanjing", "--version", "1999"),
+    ("nanjing", "--lang", "fr"),
 ])
 def test_show_errors(args: tuple[str, ...]) -> None:
     code, out, err = show(*args)

@@ -138,14 +138,20 @@ def policy_show(
         "--rule", help="a rule id (NJ-A3): its elements and the article quoted")] = None,
     version: Annotated[str | None, typer.Option(
         "--version", help="a version of the jurisdiction (default: the latest)")] = None,
+    lang: Annotated[str, typer.Option(
+        "--lang", help="the facts' language: zh (中文) or en")] = "zh",
 ) -> None:
     """A policy for a reader, or one rule with its numbers and the article it cites."""
+    if lang not in ("zh", "en"):
+        fail("--lang: zh or en")
+    words: explain.Lang = "en" if lang == "en" else "zh"
     try:
         p = explain.find_policy(jurisdiction, version)
         if rule is None:
-            report.print_policy(out, p, explain.elements(p), explain.parameters(p))
+            report.print_policy(out, p, explain.elements(p, words),
+                                explain.parameters(p, words))
             return
-        found = explain.elements_for(p, rule)
+        found = explain.elements_for(p, rule, words)
         if not found:
             fail(f"{p.jurisdiction} {p.spec.version}: no element carries rule {rule!r} "
                  f"(rules: {', '.join(explain.rule_ids(p))})")
@@ -166,8 +172,13 @@ def policy_check(
         "--set", help="NAME=VALUE, e.g. basic_cap=300000 (yuan; ratios as 0.7); repeatable")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="the report as JSON")] = False,
+    lang: Annotated[str, typer.Option(
+        "--lang", help="the reasons' language: zh (中文) or en")] = "zh",
 ) -> None:
     """JS-X conformance: which floors of the framework the city's rules meet or break."""
+    if lang not in ("zh", "en"):
+        fail("--lang: zh or en")
+    words: explain.Lang = "en" if lang == "en" else "zh"
     local: dict[str, Decimal] = {}
     for item in settings or []:
         name, _, value = (part.strip() for part in item.partition("="))
@@ -179,7 +190,8 @@ def policy_check(
             fail(f"--set {item}: expected NAME=VALUE with a number")
         local[name] = number
     try:
-        result = conformance.check(explain.find_policy(city), explain.find_policy(against), local)
+        result = conformance.check(explain.find_policy(city), explain.find_policy(against), local,
+                                   words)
     except MedaidError as e:
         fail(str(e))
     if as_json:

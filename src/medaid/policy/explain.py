@@ -5,14 +5,18 @@ element of a policy file that carries a rule id (lines, windows and their look-b
 referral, tilts, refusals, premium subsidy, a framework's floors) becomes one `Element`
 whose facts are already exact text: yuan to the fen, ratios as percentages, parameters
 by reference ("10% × income_per_capita_prev_year"), resolved for the in-force year where
-the policy file itself gives the value.
+the policy file itself gives the value. In Chinese (`lang="zh"`, the pages' and the CLI's
+default) a parameter reads as its label and every sentence as a caseworker says it; `en`
+is the same facts in English.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Literal, TypeVar
 
+from medaid.core import labels
 from medaid.core.errors import MedaidError, PolicyError
 from medaid.core.money import MoneyError, fmt, fmt_ratio, to_bp, to_fen
 from medaid.policy import model
@@ -21,6 +25,8 @@ from medaid.policy.articles import article_text
 from medaid.policy.params import Params
 
 Facts = tuple[tuple[str, str], ...]
+Lang = Literal["zh", "en"]  # zh for the pages and the CLI by default, en with --lang en
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,9 +80,24 @@ class _Text:
     """Numbers of one policy as text; references resolved for the in-force year when the
     policy file settles them (never a guess: an open parameter stays a reference)."""
 
-    def __init__(self, policy: model.Policy) -> None:
+    def __init__(self, policy: model.Policy, lang: Lang) -> None:
         self.params = Params(policy, local={})
         self.year = policy.in_force.year
+        self.lang = lang
+        self.labels = {n: p.label for n, p in policy.spec.parameters.items() if p.label}
+
+    def say(self, en: T, zh: T) -> T:
+        return zh if self.lang == "zh" else en
+
+    def ref(self, r: s.ParamRef) -> str:
+        """A parameter by name (en) or by the policy file's label (zh)."""
+        if self.lang == "en":
+            return ref_text(r)
+        name = self.labels.get(r.param, r.param)
+        return name if r.times == 1 else f"{fmt_ratio(to_bp(r.times))} × {name}"
+
+    def names(self, values: list[str] | list[s.Kind] | str) -> str:
+        return self.say("all", "全部") if values == "*" else ", ".join(values)
 
     def amount(self, a: s.Amount) -> str:
         if not isinstance(a, s.ParamRef):
@@ -84,8 +105,9 @@ class _Text:
         try:
             value = self.params.amount(a, self.year, "show")
         except MedaidError:
-            return ref_text(a)
-        return f"{ref_text(a)} (= {fmt(value)} for {self.year})"
+            return self.ref(a)
+        return self.say(f"{ref_text(a)} (= {fmt(value)} for {self.year})",
+                        f"{self.ref(a)}（{self.year}年 = {fmt(value)}）")
 
     def ratio(self, r: s.Ratio) -> str:
         if not isinstance(r, s.ParamRef):
@@ -93,23 +115,32 @@ class _Text:
         try:
             value = self.params.ratio_of(r, self.year, "show")
         except MedaidError:
-            return ref_text(r)
-        return f"{ref_text(r)} (= {fmt_ratio(value)} for {self.year})"
+            return self.ref(r)
+        return self.say(f"{ref_text(r)} (= {fmt_ratio(value)} for {self.year})",
+                        f"{self.ref(r)}（{self.year}年 = {fmt_ratio(value)}）")
 
     def segments(self, segs: list[s.Segment]) -> str:
-        """'85% to 2000.00, 80% above': bounds are cumulative, above the deductible."""
+        """'85% to 2000.00, 80% above' (zh '2000.00 以内 85%，以上 80%'): bounds are
+        cumulative, above the deductible."""
         if not segs:
-            return "none"
-        parts = [f"{self.ratio(g.ratio)} to {self.amount(g.upto)}" if g.upto is not None
-                 else f"{self.ratio(g.ratio)}" + (" above" if i else "")
-                 for i, g in enumerate(segs)]
+            return self.say("none", "无")
+        if self.lang == "en":
+            parts = [f"{self.ratio(g.ratio)} to {self.amount(g.upto)}" if g.upto is not None
+                     else f"{self.ratio(g.ratio)}" + (" above" if i else "")
+                     for i, g in enumerate(segs)]
+        else:
+            parts = [f"{self.amount(g.upto)} 以内 {self.ratio(g.ratio)}" if g.upto is not None
+                     else ("以上 " if i else "") + self.ratio(g.ratio)
+                     for i, g in enumerate(segs)]
         if segs[-1].upto is not None:
-            parts.append("nothing above")
-        return ", ".join(parts)
+            parts.append(self.say("nothing above", "以上不予救助"))
+        return self.say(", ", "，").join(parts)
 
     def caps(self, caps: list[s.Cap]) -> str:
-        return ", ".join(f"{c.pool} {self.amount(c.amount)}"
-                         + (" (when set)" if c.optional else "") for c in caps) or "no cap"
+        return self.say(", ", "，").join(
+            f"{c.pool} {self.amount(c.amount)}"
+            + (self.say(" (when set)", "（设定时）") if c.optional else "")
+            for c in caps) or self.say("no cap", "不封顶")
 
 
 def names(values: list[str] | list[s.Kind] | str) -> str:
@@ -120,15 +151,16 @@ def _ids(values: list[str] | str) -> tuple[str, ...]:
     return () if values == "*" else tuple(values)
 
 
-def _effect(e: s.ReferralEffect) -> str:
+def _effect(t: _Text, e: s.ReferralEffect) -> str:
     if not e.assistance:
-        parts = ["no assistance"]
+        parts = [t.say("no assistance", "不予救助")]
     elif e.ratio_points:
-        parts = [f"every ratio {e.ratio_points:+d} points"]
+        parts = [t.say(f"every ratio {e.ratio_points:+d} points",
+                       f"各段比例 {e.ratio_points:+d} 个百分点")]
     else:
-        parts = ["assistance as referred"]
-    parts.append("tilt" if e.tilt else "no tilt")
-    return ", ".join(parts)
+        parts = [t.say("assistance as referred", "按已转诊救助")]
+    parts.append(t.say("tilt", "可予倾斜救助") if e.tilt else t.say("no tilt", "不予倾斜救助"))
+    return t.say(", ", "，").join(parts)
 
 
 # -- elements ---------------------------------------------------------------------------
@@ -137,21 +169,24 @@ def _effect(e: s.ReferralEffect) -> str:
 def _line(t: _Text, ln: s.Line) -> Element:
     facts: list[tuple[str, str]] = [
         ("tier", ln.tier),
-        ("categories", names(ln.categories)),
-        ("kinds", names(ln.kinds)),
+        ("categories", t.names(ln.categories)),
+        ("kinds", t.names(ln.kinds)),
     ]
     if ln.flags:
         facts.append(("only visits flagged", ", ".join(ln.flags)))
     if ln.disability_grades is not None:
         facts.append(("disability grades", ", ".join(map(str, ln.disability_grades))))
     if ln.exclusive:
-        facts.append(("exclusive", "a visit it matches is settled by such lines alone"))
+        facts.append(("exclusive", t.say("a visit it matches is settled by such lines alone",
+                                          "符合的就诊只按此类标准救助")))
     if ln.alternative:
-        facts.append(("alternative", "tried beside the category's own line, the higher paid"))
+        facts.append(("alternative", t.say("tried beside the category's own line, the higher paid",
+                                            "与该身份本身的标准一并计算，取高者")))
     if ln.base == "after_basic":
-        facts.append(("base", "after basic insurance only"))
+        facts.append(("base", t.say("after basic insurance only", "仅经基本医保报销后")))
     elif isinstance(ln.base, s.Base):
-        facts.append(("base", " ".join(["inscp_scp_amt", *(f"+ {x}" for x in ln.base.include),
+        facts.append(("base", " ".join([t.say("inscp_scp_amt", "政策范围内费用"),
+                                        *(f"+ {x}" for x in ln.base.include),
                                         *(f"− {f}" for f in ln.base.after)])))
     facts.append(("pool", ln.pool or ln.rule))
     if ln.grant is not None:
@@ -164,21 +199,30 @@ def _line(t: _Text, ln: s.Line) -> Element:
     return Element("line", ln.rule, ln.article, tuple(facts), _ids(ln.categories))
 
 
-def elements(policy: model.Policy) -> list[Element]:
+_START = {"exact": ("the recognition date (from)", "认定之日"),
+          "month_start": ("first day of the month of from", "认定当月第一日")}
+_END = {"exact": ("the exit date (to)", "退出之日"),
+        "month_end": ("last day of the month of to", "退出当月最后一日")}
+_BEFORE = {"from": "认定之日", "application": "申请之日"}
+
+
+def elements(policy: model.Policy, lang: Lang = "zh") -> list[Element]:
     """Every rule-carrying element of the policy, in the file's reading order."""
-    spec, t = policy.spec, _Text(policy)
+    spec, t = policy.spec, _Text(policy, lang)
     w = spec.windows
     out = [Element("windows", w.rule, w.article, (
-        ("start", {"exact": "the recognition date (from)",
-                   "month_start": "first day of the month of from"}[w.start]),
-        ("end", {"exact": "the exit date (to)", "month_end": "last day of the month of to"}[w.end]
+        ("start", t.say(*_START[w.start])),
+        ("end", t.say(*_END[w.end])
          + ("" if w.end == "exact" or w.month_end_categories is None
-            else f" for {names(w.month_end_categories)}; the others the exit date (to)")),
-        ("stay rule", "any day of a stay counts" if w.stay_rule else "the discharge date decides"),
+            else t.say(f" for {names(w.month_end_categories)}; the others the exit date (to)",
+                       f"（{t.names(w.month_end_categories)}）；其他身份为退出之日"))),
+        ("stay rule", t.say("any day of a stay counts", "住院期间任一日在保即可")
+         if w.stay_rule else t.say("the discharge date decides", "以出院日期为准")),
     ))]
     for lb in w.lookback:
-        facts = [("categories", names(lb.categories)),
-                 ("covers", f"{lb.months} months before {lb.before}")]
+        facts = [("categories", t.names(lb.categories)),
+                 ("covers", t.say(f"{lb.months} months before {lb.before}",
+                                  f"{_BEFORE[lb.before]}前 {lb.months} 个月"))]
         if lb.ratio is not None:
             facts.append(("ratio in the period", f"{t.ratio(lb.ratio)} "
                           f"({', '.join(lb.rules or [lb.rule])})"))
@@ -186,29 +230,33 @@ def elements(policy: model.Policy) -> list[Element]:
     if spec.referral:
         r = spec.referral
         out.append(Element("referral", r.rule, r.article, (
-            ("unreferred", _effect(r.unreferred)),
-            ("unreferred_hardship", _effect(r.unreferred_hardship)))))
+            ("unreferred", _effect(t, r.unreferred)),
+            ("unreferred_hardship", _effect(t, r.unreferred_hardship)))))
     if spec.critical_illness_tilt:
         c = spec.critical_illness_tilt
         out.append(Element("critical_illness_tilt", c.rule, c.article, (
-            ("deductible", f"{t.ratio(c.deductible_share)} of the standard"),
-            ("segment ratios", f"{c.ratio_points:+d} points"))))
+            ("deductible", t.say(f"{t.ratio(c.deductible_share)} of the standard",
+                                 f"标准的 {t.ratio(c.deductible_share)}")),
+            ("segment ratios", t.say(f"{c.ratio_points:+d} points",
+                                     f"{c.ratio_points:+d} 个百分点")))))
     out += [_line(t, ln) for ln in spec.lines]
     out += [Element("refusal", r.rule, r.article, (
-        ("categories", names(r.categories)), ("kinds", names(r.kinds)), ("reason", r.reason)),
+        ("categories", t.names(r.categories)), ("kinds", t.names(r.kinds)),
+        ("reason", r.reason)),
         _ids(r.categories)) for r in spec.refusals]
     if spec.tilted:
         out.append(_tilted(t, spec.tilted))
     if spec.premium_subsidy:
         p = spec.premium_subsidy
-        facts = [(names(sh.categories), t.ratio(sh.share) + " of the individual premium"
+        facts = [(t.names(sh.categories), t.say(f"{t.ratio(sh.share)} of the individual premium",
+                                                f"个人缴费的 {t.ratio(sh.share)}")
                   if sh.share is not None else
                   (t.amount(sh.amount) if sh.amount is not None else "—")) for sh in p.shares]
         if p.disability_grades_full:
             facts.append(("disability grades, in full",
                           ", ".join(map(str, p.disability_grades_full))))
         if p.timing != "in_year":
-            facts.append(("timing", p.timing.replace("_", " ")))
+            facts.append(("timing", t.say(p.timing.replace("_", " "), "批准次月起")))
         if p.note:
             facts.append(("note", p.note))
         cats = tuple(c for sh in p.shares for c in sh.categories)
@@ -220,31 +268,43 @@ def elements(policy: model.Policy) -> list[Element]:
     return out
 
 
+_TILT_BASE = {"remainder": ("what remains of the base after assistance", "救助后剩余的基数"),
+              "beyond_cap": ("the cumulative base beyond the category's cap",
+                             "超过该身份年度封顶的累计基数")}
+
+
 def _tilted(t: _Text, tl: s.Tilted) -> Element:
     if not tl.defined:
-        return Element("tilted", tl.rule, tl.article,
-                       (("defined", "no: the document leaves it to a later measure"),))
+        return Element("tilted", tl.rule, tl.article, (("defined", t.say(
+            "no: the document leaves it to a later measure", "否：文件留待另行规定")),))
+    referral = [t.say(r, labels.REFERRALS[r][0]) if r in labels.REFERRALS else r
+                for r in tl.referral]
+    locations = [t.say(x, labels.LOCATIONS[x][0]) if x in labels.LOCATIONS else x
+                 for x in tl.locations]
     facts = [
-        ("base", {"remainder": "what remains of the base after assistance",
-                  "beyond_cap": "the cumulative base beyond the category's cap"}[tl.base]),
-        ("requires application", "yes" if tl.requires_application else "no"),
-        ("referral", ", ".join(tl.referral)),
-        ("locations", ", ".join(tl.locations)),
-        ("kinds", names(tl.kinds)),
+        ("base", t.say(*_TILT_BASE[tl.base])),
+        ("requires application", t.say("yes", "是") if tl.requires_application
+         else t.say("no", "否")),
+        ("referral", t.say(", ", "，").join(referral)),
+        ("locations", t.say(", ", "，").join(locations)),
+        ("kinds", t.names(tl.kinds)),
         ("pool", tl.pool),
         ("deductible", t.amount(tl.deductible)),
         ("segments", t.segments(tl.segments)),
         ("caps", t.caps(tl.caps)),
     ]
     if tl.lookback_months:
-        facts.append(("look-back", f"{tl.lookback_months} months before from, "
-                                   "for persons recognised this year"))
+        facts.append(("look-back", t.say(
+            f"{tl.lookback_months} months before from, for persons recognised this year",
+            f"当年新认定的对象，认定之日前 {tl.lookback_months} 个月")))
     if tl.categories != "*":
-        facts.append(("categories", names(tl.categories)))
+        facts.append(("categories", t.names(tl.categories)))
     for v in tl.by_category:
         d, segs, caps = model.tilted_values(tl, 1 + tl.by_category.index(v))
-        facts.append((f"for {names(v.categories)}", f"deductible {t.amount(d)}, "
-                      f"{t.segments(segs)}, caps {t.caps(caps)}"))
+        facts.append(t.say((f"for {names(v.categories)}", f"deductible {t.amount(d)}, "
+                            f"{t.segments(segs)}, caps {t.caps(caps)}"),
+                           (f"{t.names(v.categories)}适用", f"起付线 {t.amount(d)}，"
+                            f"{t.segments(segs)}，封顶 {t.caps(caps)}")))
     return Element("tilted", tl.rule, tl.article, tuple(facts))
 
 
@@ -252,8 +312,8 @@ def rule_ids(policy: model.Policy) -> list[str]:
     return list(dict.fromkeys(e.rule for e in elements(policy)))
 
 
-def elements_for(policy: model.Policy, rule: str) -> list[Element]:
-    return [e for e in elements(policy) if e.rule == rule]
+def elements_for(policy: model.Policy, rule: str, lang: Lang = "zh") -> list[Element]:
+    return [e for e in elements(policy, lang) if e.rule == rule]
 
 
 def quotes(policy: model.Policy, found: list[Element]) -> list[tuple[str, str]]:
@@ -275,15 +335,15 @@ def _value_text(p: s.Parameter, value: Decimal | s.ParamRef | dict[str, object])
     return _decimal_text(value, ratio=p.type == "ratio")
 
 
-def parameters(policy: model.Policy) -> list[ParamRow]:
+def parameters(policy: model.Policy, lang: Lang = "zh") -> list[ParamRow]:
     rows = []
     for name, p in policy.spec.parameters.items():
         given = [f"{v.when}: {_value_text(p, v.value)}" for v in p.values]
         if p.default is not None:
-            given.append(f"default {_value_text(p, p.default)}")
+            given.append(("默认 " if lang == "zh" else "default ") + _value_text(p, p.default))
         bounds = [f"≥ {_value_text(p, p.min)}" if p.min is not None else "",
                   f"≤ {_value_text(p, p.max)}" if p.max is not None else ""]
-        value = "; ".join(given) or "required — not set"
+        value = "; ".join(given) or ("必须设定，尚未设定" if lang == "zh" else "required — not set")
         if any(bounds):
             value += " (" + ", ".join(b for b in bounds if b) + ")"
         sources = [p.source] if p.source else []
