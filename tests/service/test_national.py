@@ -233,7 +233,8 @@ def test_a_bad_field_is_named_in_chinese_first(world: World, hospital: dict[str,
     err = failed(world, hospital, envelope("2303", data(start="2023-13-01")), 422)
     assert err.startswith("input.data.start（就诊/入院日期）：日期无效")
     err = failed(world, hospital, envelope("2304", data(psn_no="P-404")), 404)
-    assert err.startswith("input.data.psn_no（人员编号）：未找到该人员")
+    assert err == ("input.data.psn_no（人员编号）：未找到人员编号「P-404」 / "
+                   "no person with psn_no 'P-404'")
     err = failed(world, hospital, envelope("2304", data(psn_idet_type="23")), 422)
     assert err.startswith("input.data.psn_idet_type（人员身份类别）")
     env = envelope("2304", data())

@@ -307,7 +307,8 @@ def test_a_caseworker_cannot_tell_another_districts_person_from_none(world: Worl
     for psn_no in ("P-001", "P-NONE"):
         r = world.client.get(f"/api/v1/persons/{psn_no}/years/2023", headers=stranger)
         assert r.status_code == 404
-        assert r.json()["error"]["message"] == f"no person with psn_no {psn_no!r}"
+        assert r.json()["error"]["message"] == \
+            f"未找到人员编号「{psn_no}」 / no person with psn_no {psn_no!r}"
 
 
 def test_a_hospital_reads_only_the_persons_it_has_settled_for(world: World) -> None:
@@ -315,7 +316,7 @@ def test_a_hospital_reads_only_the_persons_it_has_settled_for(world: World) -> N
     world.person()
     r = world.client.get("/api/v1/persons/P-001/years/2023", headers=mine)
     assert r.status_code == 404 and r.json()["error"]["message"] == \
-        "no person with psn_no 'P-001'"
+        "未找到人员编号「P-001」 / no person with psn_no 'P-001'"
     assert world.client.post("/api/v1/settlements", headers=mine, json=visit()
                              ).status_code == 201
     assert world.client.get("/api/v1/persons/P-001/years/2023", headers=mine

@@ -289,7 +289,7 @@ def test_every_error_of_the_settle_form_at_once_in_chinese(site: Site, world: Wo
     assert "医疗费用总额：小于全自费、超限价自付与先行自付之和" in r.text
     r = c.post("/settle", data=visit(psn_no="NO-SUCH") | {"csrf": _csrf(c),
                                                           "action": "preview"})
-    assert r.status_code == 422 and "人员编号：未找到此人员编号" in r.text
+    assert r.status_code == 422 and "人员编号：未找到人员编号「NO-SUCH」" in r.text
     for page in (r.text,):
         assert "$." not in page and "must be" not in page
 

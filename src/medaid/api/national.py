@@ -130,7 +130,7 @@ MESSAGES = (  # medaid's message (its start) → the Chinese put before it
     ("must be true or false", "须为 true 或 false"), ("must be a date", "须为日期 YYYY-MM-DD"),
     ("not a valid date", "日期无效"), ("must be a 6-digit", "须为 6 位行政区划代码"),
     ("the body must be", "须为 UTF-8 编码的 JSON 对象"), ("malformed JSON", "不是合法的 JSON"),
-    ("must be 1, 2, 3", "取值无效"), ("unknown", "取值无效"), ("no person", "未找到该人员"),
+    ("must be 1, 2, 3", "取值无效"), ("unknown", "取值无效"),
     ("no institution", "未找到该定点医药机构"), ("no settlement", "未找到该结算"),
     ("no policy in force", "就诊日期无有效的救助政策"),
 )

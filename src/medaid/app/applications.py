@@ -27,7 +27,7 @@ from medaid.app.parameters import put, stored
 from medaid.app.settlements import InstitutionRecord, PersonRecord
 from medaid.app.uow import UnitOfWork
 from medaid.app.wire import ROOT, VisitRequest, entry_json, visit_request
-from medaid.core import clock, workdays
+from medaid.core import clock, labels, workdays
 from medaid.core.errors import Conflict, Forbidden, InputError, NotFound
 from medaid.core.money import fmt_yuan, to_yuan
 from medaid.engine.case import as_choice, as_date, as_jurisdiction, as_object, as_text, parse_json
@@ -118,7 +118,8 @@ def _principal(subject: str) -> str:
 def _not_own(actor: Actor, app: Application, what: str) -> None:
     me = _principal(actor.subject)
     if me in {_principal(s) for s in (app.created_by, app.submitted_by) if s}:
-        raise Forbidden(f"{me} created or submitted application {app.app_no} and may not "
+        raise Forbidden(f"申请 {app.app_no} 由您录入或提交，须由其他工作人员{ACTS[what]} / "
+                        f"{me} created or submitted application {app.app_no} and may not "
                         f"{what} it: another official decides")
 
 
@@ -131,13 +132,21 @@ TRANSITIONS: dict[str, tuple[tuple[str, ...], str]] = {
     "reject": (("under_review",), "rejected"),
     "withdraw": (("draft", "submitted", "under_review"), "withdrawn"),
 }
+ACTS = {"add visits to": "添加发票", "submit": "提交", "review": "审核", "approve": "批准",
+        "reject": "驳回", "withdraw": "撤回"}
+
+
+def _state(state: str) -> str:
+    return labels.APPLICATION_STATES[state][0]
 
 
 def _move(app: Application, action: str) -> None:
     allowed, to = TRANSITIONS[action]
     if app.state not in allowed:
-        raise Conflict(f"application {app.app_no} is {app.state}: cannot {action} it (only "
-                       f"when {' or '.join(allowed)})")
+        raise Conflict(f"申请 {app.app_no} 当前为{_state(app.state)}，不能{ACTS[action]}（仅限"
+                       f"{'或'.join(_state(s) for s in allowed)}时） / application "
+                       f"{app.app_no} is {app.state}: cannot {action} it (only when "
+                       f"{' or '.join(allowed)})")
     app.state = to
 
 
@@ -223,31 +232,49 @@ def _request(app: Application, v: Row, inst: InstitutionRecord) -> VisitRequest:
 
 
 # -- use cases -------------------------------------------------------------------------------
-def create(uow: UnitOfWork, actor: Actor, raw: dict[str, Any], today: date) -> Application:
-    """A draft application of a person of the caseworker's district, with its visits."""
+@dataclass(frozen=True, slots=True)
+class NewApplication:
+    psn_no: str
+    kind: str
+    applied_on: date
+    note: str | None
+
+
+def read_new(raw: Mapping[str, Any], today: date) -> NewApplication:
+    """A new application's own fields, each checked (what needs no database)."""
     psn_no = as_text(raw.get("psn_no"), f"{ROOT}.psn_no")
     kind = as_choice(raw.get("kind"), f"{ROOT}.kind", KINDS, "kind of application")
-    auth.require(actor, *WRITERS)
-    person = uow.session.scalars(select(Person).where(Person.psn_no == psn_no)).first()
-    if person is None:
-        raise NotFound(f"{ROOT}.psn_no", f"no person with psn_no {psn_no!r}")
-    auth.hide_outside_district(actor, person.district, f"{ROOT}.psn_no", psn_no)
-    auth.require_district(actor, person.district)
     applied = today if raw.get("applied_on") is None else as_date(raw["applied_on"],
                                                                   f"{ROOT}.applied_on")
     if applied > today:
-        raise InputError(f"{ROOT}.applied_on", f"{applied} is after today {today}")
+        raise InputError(f"{ROOT}.applied_on", f"不能晚于今天（{today}） / applied on "
+                                               f"{applied}, after today {today}")
+    note = raw.get("note")
+    return NewApplication(psn_no, kind, applied,
+                          None if note is None else as_text(note, f"{ROOT}.note"))
+
+
+def create(uow: UnitOfWork, actor: Actor, raw: dict[str, Any], today: date) -> Application:
+    """A draft application of a person of the caseworker's district, with its visits."""
+    new = read_new(raw, today)
+    psn_no, kind, applied = new.psn_no, new.kind, new.applied_on
+    auth.require(actor, *WRITERS)
+    person = uow.session.scalars(select(Person).where(Person.psn_no == psn_no)).first()
+    if person is None:
+        raise auth.no_person(f"{ROOT}.psn_no", psn_no)
+    auth.hide_outside_district(actor, person.district, f"{ROOT}.psn_no", psn_no)
+    auth.require_district(actor, person.district)
     if kind == "tilted":
         policy = model.in_force(model.versions(person.jurisdiction), applied)
         tilt = None if policy is None else policy.spec.tilted
         if tilt is None or not tilt.requires_application:
-            raise InputError(f"{ROOT}.kind", f"{person.jurisdiction} has no tilted assistance "
-                             f"on application on {applied}")
-    note = raw.get("note")
+            raise InputError(f"{ROOT}.kind", f"此人参保地在申请日期没有依申请的倾斜救助 / "
+                             f"{person.jurisdiction} has no tilted assistance on application "
+                             f"on {applied}")
     app = Application(
         app_no=f"SQ{today:%Y%m%d}{secrets.token_hex(4).upper()}", person_id=person.id,
         psn_no=psn_no, jurisdiction=person.jurisdiction, district=person.district, kind=kind,
-        state="draft", note=None if note is None else as_text(note, f"{ROOT}.note"),
+        state="draft", note=new.note,
         checklist=[{"item": d.item, "received": False} for d in CHECKLISTS[kind]],
         created_by=actor.subject, created_at=_now(), applied_on=applied)
     app.visits = _visit_rows(uow, app, _visit_list(raw.get("visits", []), f"{ROOT}.visits"))
@@ -262,7 +289,7 @@ def add_visits(uow: UnitOfWork, actor: Actor, app_no: str,
     _move(app, "add visits to")
     added = _visit_rows(uow, app, raws)
     if not added:
-        raise InputError(source, "no visits")
+        raise InputError(source, "没有发票 / no visits")
     app.visits.extend(added)
     return _write(uow, actor, "visits", app, {"source": source, "added": len(added)})
 
@@ -281,7 +308,8 @@ def submit(uow: UnitOfWork, actor: Actor, app_no: str, today: date) -> Applicati
 
 def _submitted(uow: UnitOfWork, actor: Actor, app: Application, today: date) -> None:
     if not app.visits:
-        raise Conflict(f"application {app.app_no} has no visits: add them before submitting")
+        raise Conflict(f"申请 {app.app_no} 尚无发票：请先添加再提交 / application "
+                       f"{app.app_no} has no visits: add them before submitting")
     app.submitted_by, app.submitted_on = actor.subject, today
     app.review_due = workdays.add_workdays(today, review_days(uow, app.jurisdiction, today.year))
 

@@ -132,12 +132,17 @@ def require_read(actor: Actor, institution_id: int | None, district: str) -> Non
     raise Forbidden(f"role {actor.role} may not read this record")
 
 
+def no_person(path: str, psn_no: str) -> NotFound:
+    """A person number unknown (or hidden from the actor): the one message for both."""
+    return NotFound(path, f"未找到人员编号「{psn_no}」 / no person with psn_no {psn_no!r}")
+
+
 def hide_outside_district(actor: Actor, district: str, path: str, psn_no: str) -> None:
     """A caseworker naming a person of another district is told what it is told of a
     number that exists nowhere (404), so it learns nothing of other districts' residents;
     other roles are checked by the caller as before."""
     if actor.role == "caseworker" and actor.district != district:
-        raise NotFound(path, f"no person with psn_no {psn_no!r}")
+        raise no_person(path, psn_no)
 
 
 def require_casework(actor: Actor, district: str, what: str) -> None:

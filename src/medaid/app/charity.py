@@ -214,7 +214,7 @@ def _person(uow: UnitOfWork, actor: Actor, psn_no: str, path: str, write: bool =
     auth.require(actor, *(auth.CASEWORK_WRITE if write else auth.CASEWORK))  # before the look-up
     person = uow.session.scalars(select(Person).where(Person.psn_no == psn_no)).first()
     if person is None:
-        raise NotFound(path, f"no person with psn_no {psn_no!r}")
+        raise auth.no_person(path, psn_no)
     auth.hide_outside_district(actor, person.district, path, psn_no)
     auth.require_casework(actor, person.district, psn_no)
     return person

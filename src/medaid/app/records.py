@@ -177,7 +177,7 @@ def person_year(uow: UnitOfWork, actor: Actor, psn_no: str, year: int) -> dict[s
         if uow.session.scalars(select(Entry.id).where(
                 Entry.person_id == p.id, Entry.institution_id == actor.institution_id
         ).limit(1)).first() is None:
-            raise NotFound("psn_no", f"no person with psn_no {psn_no!r}")
+            raise auth.no_person("psn_no", psn_no)
     else:
         auth.hide_outside_district(actor, p.district, "psn_no", psn_no)
         auth.require_read(actor, None, p.district)

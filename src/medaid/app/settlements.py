@@ -78,7 +78,7 @@ def find_person(uow: UnitOfWork, psn_no: str, path: str = f"{ROOT}.psn_no") -> P
 
 def _person_record(rows: Sequence[Any], psn_no: str, path: str) -> PersonRecord:
     if not rows:
-        raise NotFound(path, f"no person with psn_no {psn_no!r}")
+        raise auth.no_person(path, psn_no)
     p = rows[0]
     found = [r for r in rows if r.category is not None]
     return PersonRecord(

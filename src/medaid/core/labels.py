@@ -25,6 +25,14 @@ TIERS = {
     "special": ("专项救助", "special grants"),
     "chain": ("结算", "settlement"),
 }
+APPLICATION_STATES = {
+    "draft": ("草稿", "draft"),
+    "submitted": ("已提交", "submitted"),
+    "under_review": ("审核中", "under review"),
+    "approved": ("已批准", "approved"),
+    "rejected": ("已驳回", "rejected"),
+    "withdrawn": ("已撤回", "withdrawn"),
+}
 REFERRALS = {
     "ok": ("已按规定转诊或备案", "referred"),
     "unreferred": ("未按规定转诊", "unreferred"),

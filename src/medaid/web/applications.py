@@ -43,8 +43,7 @@ router = APIRouter()
 add_page(Page("applications", "申请", "/applications", use.READERS,
               "依申请救助、事后救助：查看申请，核对材料清单，批准或驳回"))
 
-STATE_LABELS = {"draft": "草稿", "submitted": "已提交", "under_review": "审核中",
-                "approved": "已批准", "rejected": "已驳回", "withdrawn": "已撤回"}
+STATE_LABELS = {k: zh for k, (zh, _) in labels.APPLICATION_STATES.items()}
 KIND_LABELS = {"post_hoc": "事后救助", "lookback": "回溯期救助", "tilted": "倾斜救助"}
 ACTORS = ("caseworker", "admin")  # who acts on an application (in its district)
 

@@ -40,7 +40,7 @@ WORDS = (
     (r"is less than", "小于全自费、超限价自付与先行自付之和"),
     (r"exceed the policy-range amount", "基本医保、大病保险与其他支付之和超过政策范围内费用"),
     (r"must equal medfee_sumamt", "应等于总额减去全自费、超限价自付与先行自付"),
-    (r"no person with psn_no", "未找到此人员编号（或不在本辖区）"),
+    (r"unknown kind of application", "请选择申请类型"),
     (r"no institution", "未找到此定点医疗机构"),
     (r"has no visit kind|unknown visit kind", "不是可结算的医疗类别"),
     (r"no policy in force", "就诊日期时当地尚无施行的政策"),
@@ -78,12 +78,14 @@ Parse = Callable[[dict[str, Any]], Any]
 
 
 def all_errors(parse: Parse, body: dict[str, Any], fields: list[str],
-               labels: Mapping[str, str]) -> dict[str, str]:
+               labels: Mapping[str, str], neutral: Mapping[str, Any] = NEUTRAL
+               ) -> dict[str, str]:
     """Field → its error in Chinese, for every field of `body` (and each of `fields` that
-    is absent) the parser refuses; '' holds an error of no field. Empty: `body` parses."""
+    is absent) the parser refuses; '' holds an error of no field. Empty: `body` parses.
+    `neutral`: a body the parser accepts (the visit's by default, for another form its own)."""
     errors: dict[str, str] = {}
     for name in fields:
-        probe = {k: v for k, v in NEUTRAL.items() if k != name}
+        probe = {k: v for k, v in neutral.items() if k != name}
         if name in body:
             probe[name] = body[name]
         try:

@@ -17,9 +17,9 @@ from starlette.datastructures import FormData, UploadFile
 from medaid.app import applications as use
 from medaid.app.uow import UnitOfWork
 from medaid.core import clock
-from medaid.core.errors import Conflict, InputError, MedaidError
+from medaid.core.errors import Conflict, InputError
 from medaid.store.application_models import KINDS
-from medaid.web import settle
+from medaid.web import form_errors, settle
 from medaid.web.applications import KIND_LABELS, after
 from medaid.web.applications import _detail as detail_page
 from medaid.web.guard import Visitor
@@ -28,18 +28,13 @@ from medaid.web.render import page, render, status_of
 router = APIRouter()
 AppNo = Annotated[str, Path(max_length=40)]
 FIELDS = {"psn_no": "人员编号", "kind": "申请类型", "applied_on": "申请日期", "note": "备注"}
+NEUTRAL = {"psn_no": "0", "kind": KINDS[0]}  # a new application's fields the reading accepts
 
 
-def _form(who: Visitor, given: dict[str, str], status: int = 200, error: str = ""
-          ) -> Response:
+def _form(who: Visitor, given: dict[str, str], status: int = 200,
+          errors: dict[str, str] | None = None) -> Response:
     return render(who, "application_new.html", status, active="applications", given=given,
-                  error=error, KINDS=[(k, KIND_LABELS.get(k, k)) for k in KINDS])
-
-
-def _labelled(e: InputError) -> str:
-    """An input error named by the form's label ('$.psn_no' → 人员编号)."""
-    name = (e.path or "").removeprefix("$.").split(".")[0].split("[")[0]
-    return f"{FIELDS.get(name, name)}：{e.message}" if name in FIELDS else str(e)
+                  errors=errors or {}, KINDS=[(k, KIND_LABELS.get(k, k)) for k in KINDS])
 
 
 @router.get("/applications/new")
@@ -54,12 +49,18 @@ async def create(request: Request) -> Response:
         form: FormData = request.state.form
         given = {k: str(form.get(k) or "").strip() for k in FIELDS}
         raw: dict[str, Any] = {k: v for k, v in given.items() if v}
+        today = clock.today()
+        errors = form_errors.all_errors(lambda body: use.read_new(body, today), raw,
+                                        list(FIELDS), FIELDS, NEUTRAL)
+        if errors:
+            return _form(who, given, 422, errors)
         try:
-            app = use.create(uow, who.actor, raw, clock.today())
-        except MedaidError as e:  # bad input, a person not found or of another district
+            app = use.create(uow, who.actor, raw, today)
+        except InputError as e:  # a person not found or of another district, a kind refused
             uow.rollback()
-            message = _labelled(e) if isinstance(e, InputError) else str(e)
-            return _form(who, given, status_of(e), message)
+            field = form_errors.field_of(e)
+            return _form(who, given, status_of(e),
+                         {field: form_errors.labelled(field, e.message, FIELDS)})
         return after(app.app_no, "created")
 
     return await page(request, "applications", work, form=True)
