@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from demo_world import PSN_NO
+from demo_world import PSN_NO, YEAR
 from sqlalchemy import func, select
 from web_helpers import Site, csrf_of
 
@@ -41,3 +41,30 @@ def test_the_intake_form_lists_every_error(site: Site) -> None:
     assert later.status_code == 422 and _errors(later.text) == [
         f"申请日期：不能晚于今天（{clock.today()}）"]
     assert _applications(site) == before
+
+
+def test_the_invoice_form_lists_every_error(site: Site) -> None:
+    c = site.client("caseworker")
+    csrf = csrf_of(c)
+    r = c.post("/applications/new", data={"csrf": csrf, "psn_no": PSN_NO, "kind": "post_hoc",
+                                          "applied_on": f"{YEAR}-01-02"})
+    assert r.status_code == 303, r.text
+    app_no = r.headers["location"].split("/")[2].split("?")[0]
+    r = c.post(f"/applications/{app_no}/invoices", data={
+        "csrf": csrf, "mdtrt_id": "", "med_type": "21", "location": "out_of_province",
+        "start": f"{YEAR}-02-31", "end": f"{YEAR}-02-05", "medfee_sumamt": "十万",
+        "fulamt_ownpay_amt": "-1", "hifp_pay": "1.234"})
+    assert r.status_code == 422
+    assert sorted(_errors(r.text)) == sorted([
+        "发票号：必填", "入院/就诊日期：应为日期，如 2026-03-01",
+        "医疗费用总额：应为金额（元），如 1234.56", "全自费金额：不能为负数",
+        "基本医保支付：金额至多保留两位小数"])
+    assert "有 5 处需要修改" in r.text and "$." not in r.text
+    ok = {"csrf": csrf, "mdtrt_id": "FP-1", "med_type": "21", "location": "out_of_province",
+          "start": f"{YEAR}-02-01", "end": f"{YEAR}-02-05", "medfee_sumamt": "20000"}
+    assert c.post(f"/applications/{app_no}/invoices", data=ok).status_code == 303
+    twice = c.post(f"/applications/{app_no}/invoices", data=ok)
+    assert twice.status_code == 422 and _errors(twice.text) == ["发票号：本申请中已有「FP-1」"]
+    with site.app.state.sessions() as s:
+        app = s.scalars(select(Application).where(Application.app_no == app_no)).one()
+        assert len(app.visits) == 1

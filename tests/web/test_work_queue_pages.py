@@ -124,7 +124,7 @@ def test_intake_creates_adds_an_invoice_and_submits(site: Site) -> None:
     bad = c.post(f"/applications/{app_no}/invoices", data={
         "csrf": csrf, "mdtrt_id": "FP-1", "med_type": "21", "start": f"{YEAR}-02-01",
         "end": f"{YEAR}-02-05", "medfee_sumamt": "十万"})
-    assert bad.status_code == 422 and "医疗费用总额应为金额" in bad.text
+    assert bad.status_code == 422 and "医疗费用总额：应为金额（元），如 1234.56" in bad.text
     r = c.post(f"/applications/{app_no}/invoices", data={
         "csrf": csrf, "mdtrt_id": "FP-1", "med_type": "21", "location": "out_of_province",
         "institution_name": "上海市第六人民医院", "start": f"{YEAR}-02-01",

@@ -188,8 +188,8 @@ def _visit_rows(uow: UnitOfWork, app: Application, raws: Iterable[tuple[str, Map
             raise InputError(f"{path}.end", f"no policy in force for {app.jurisdiction} on "
                              f"{req.visit.end}; in force from {versions[0].in_force}")
         if req.mdtrt_id in seen:
-            raise InputError(f"{path}.mdtrt_id", f"visit {req.mdtrt_id!r} is already in "
-                             f"application {app.app_no}")
+            raise InputError(f"{path}.mdtrt_id", f"本申请中已有「{req.mdtrt_id}」 / visit "
+                             f"{req.mdtrt_id!r} is already in application {app.app_no}")
         seen.add(req.mdtrt_id)
         name = fields.get("institution_name")
         if name is not None:

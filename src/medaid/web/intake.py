@@ -15,6 +15,7 @@ from fastapi import APIRouter, Path, Request, Response
 from starlette.datastructures import FormData, UploadFile
 
 from medaid.app import applications as use
+from medaid.app import wire
 from medaid.app.uow import UnitOfWork
 from medaid.core import clock
 from medaid.core.errors import Conflict, InputError
@@ -29,6 +30,11 @@ router = APIRouter()
 AppNo = Annotated[str, Path(max_length=40)]
 FIELDS = {"psn_no": "人员编号", "kind": "申请类型", "applied_on": "申请日期", "note": "备注"}
 NEUTRAL = {"psn_no": "0", "kind": KINDS[0]}  # a new application's fields the reading accepts
+INVOICE_TEXTS = {"mdtrt_id": "发票号", "med_type": "医疗类别", "institution_name": "医疗机构名称",
+                 "location": "就医地", "start": "入院/就诊日期", "end": "出院日期"}
+INVOICE_LABELS = INVOICE_TEXTS | dict(settle.AMOUNTS)
+# a visit the parser accepts (an application's visit has no settlement id of its own)
+INVOICE_NEUTRAL = {k: v for k, v in form_errors.NEUTRAL.items() if k != "medins_setl_id"}
 
 
 def _form(who: Visitor, given: dict[str, str], status: int = 200,
@@ -67,19 +73,30 @@ async def create(request: Request) -> Response:
 
 
 def _typed_visit(form: FormData) -> dict[str, Any]:
-    """One invoice as the API takes a visit: texts as typed, amounts as exact yuan."""
+    """One invoice as the API takes a visit: texts as typed, amounts as exact yuan (what is
+    not a number is passed on as typed, for the parser to name)."""
     raw: dict[str, Any] = {}
-    for name in ("mdtrt_id", "med_type", "start", "end", "location", "institution_name"):
+    for name in INVOICE_TEXTS:
         value = str(form.get(name) or "").strip()
         if value:
             raw[name] = value
-    for name, label in settle.AMOUNTS:
+    for name, _ in settle.AMOUNTS:
         value = str(form.get(name) or "").strip().replace(",", "").removeprefix("¥")
         try:
             raw[name] = Decimal(value or "0")
         except InvalidOperation:
-            raise InputError(f"发票.{name}", f"{label}应为金额（元），如 1234.56") from None
+            raw[name] = value
     return raw
+
+
+def _invoice_errors(raw: dict[str, Any]) -> dict[str, str]:
+    """Every error of the typed invoice, in Chinese, by its label (form_errors)."""
+    def parse(body: dict[str, Any]) -> Any:
+        return wire.visit_request(body | {"psn_no": "0"}, settling=False,
+                                  also=("institution_name",))
+
+    return form_errors.all_errors(parse, raw, list(INVOICE_LABELS), INVOICE_LABELS,
+                                  INVOICE_NEUTRAL)
 
 
 @router.post("/applications/{app_no}/invoices")
@@ -95,9 +112,22 @@ async def add_invoices(app_no: AppNo, request: Request) -> Response:
                     path.write_bytes(upload.file.read())
                     rows = use.invoice_rows(path, name)
                 use.add_visits(uow, who.actor, app_no, rows, name)
-            else:
-                use.add_visits(uow, who.actor, app_no, [("发票", _typed_visit(form))], "form")
-        except (InputError, Conflict) as e:
+                return after(app_no, "invoices")
+        except (InputError, Conflict) as e:  # the list's row and column, as the file says
+            uow.rollback()
+            return detail_page(uow, who, app_no, status_of(e), str(e))
+        raw = _typed_visit(form)
+        errors = _invoice_errors(raw)
+        if errors:
+            return detail_page(uow, who, app_no, 422, errors=errors)
+        try:
+            use.add_visits(uow, who.actor, app_no, [("$", raw)], "form")
+        except InputError as e:  # what the application refuses: no policy, a number twice
+            uow.rollback()
+            field = form_errors.field_of(e)
+            return detail_page(uow, who, app_no, status_of(e), errors={
+                field: form_errors.labelled(field, e.message, INVOICE_LABELS)})
+        except Conflict as e:
             uow.rollback()
             return detail_page(uow, who, app_no, status_of(e), str(e))
         return after(app_no, "invoices")
