@@ -68,3 +68,26 @@ def test_the_invoice_form_lists_every_error(site: Site) -> None:
     with site.app.state.sessions() as s:
         app = s.scalars(select(Application).where(Application.app_no == app_no)).one()
         assert len(app.visits) == 1
+
+
+def test_the_charity_programme_form_lists_every_error(site: Site) -> None:
+    c = site.client("admin")
+    form = {"csrf": csrf_of(c), "name": "", "organisation": "基金会", "min_burden": "五千",
+            "min_age": "-1", "max_age": "17", "annual_slots": "0",
+            "active_from": f"{YEAR}-02-30", "jurisdictions": ["atlantis"]}
+    r = c.post("/charity", data=form)
+    assert r.status_code == 422
+    assert sorted(_errors(r.text)) == sorted([
+        "项目名称：必填", "起助负担（元，三重制度后）：应为金额（元），如 1234.56",
+        "最低年龄：应为整数（在允许的范围内）", "年度名额：应为整数（在允许的范围内）",
+        "开始日期：应为日期，如 2026-03-01", "参保地：未知的参保地「atlantis」"])
+    # what only two fields together get wrong, named at the later one
+    good = form | {"name": "儿童救助", "min_burden": "5000", "min_age": "0",
+                   "annual_slots": "20", "active_from": f"{YEAR}-01-01",
+                   "jurisdictions": ["nanjing"]}
+    ages = c.post("/charity", data=good | {"min_age": "18"})
+    assert ages.status_code == 422 and _errors(ages.text) == ["最高年龄：不能小于最低年龄"]
+    ends = c.post("/charity", data=good | {"active_to": f"{YEAR - 1}-12-31"})
+    assert ends.status_code == 422 and _errors(ends.text) == [
+        "结束日期（可空）：不能早于开始日期"]
+    assert "儿童救助" not in c.get("/charity").text.split("</form>")[-1]

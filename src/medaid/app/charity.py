@@ -83,14 +83,16 @@ def _apply(p: CharityProgramme, raw: dict[str, Any], partial: bool) -> None:
         p.jurisdictions = _texts(raw.get("jurisdictions"), path("jurisdictions"))
         for i, j in enumerate(p.jurisdictions):
             if j not in model.jurisdictions():
-                raise InputError(f"{path('jurisdictions')}[{i}]", f"unknown jurisdiction {j!r}")
+                raise InputError(f"{path('jurisdictions')}[{i}]", f"未知的参保地「{j}」 / "
+                                 f"unknown jurisdiction {j!r}")
     if given("categories"):
         p.categories = _texts(raw.get("categories"), path("categories"))
     known = {c for j in (p.jurisdictions or model.jurisdictions())
              for v in model.versions(j) for c in v.categories} | {NO_IDENTITY}
     for i, c in enumerate(p.categories):
         if c not in known:
-            raise InputError(f"{path('categories')}[{i}]", f"no category {c!r} in "
+            raise InputError(f"{path('categories')}[{i}]", f"所选参保地没有救助身份「{c}」 / "
+                             f"no category {c!r} in "
                              f"{', '.join(p.jurisdictions) or 'any jurisdiction'} "
                              f"(or {NO_IDENTITY!r}: no identity in force)")
     if given("min_burden"):
@@ -101,7 +103,7 @@ def _apply(p: CharityProgramme, raw: dict[str, Any], partial: bool) -> None:
     if given("max_age"):
         p.max_age = _count(raw.get("max_age"), path("max_age"), 0, 150)
     if p.min_age is not None and p.max_age is not None and p.min_age > p.max_age:
-        raise InputError(path("max_age"), "must be ≥ min_age")
+        raise InputError(path("max_age"), "不能小于最低年龄 / must be ≥ min_age")
     if given("annual_budget"):
         budget = raw.get("annual_budget")
         p.annual_budget = None if budget is None else parse_money(budget,
@@ -113,19 +115,30 @@ def _apply(p: CharityProgramme, raw: dict[str, Any], partial: bool) -> None:
     if given("active_to"):
         p.active_to = as_opt_date(raw.get("active_to"), path("active_to"))
     if p.active_to is not None and p.active_to < p.active_from:
-        raise InputError(path("active_to"), "must be on or after active_from")
+        raise InputError(path("active_to"), "不能早于开始日期 / must be on or after "
+                                            "active_from")
 
 
-def create_programme(uow: UnitOfWork, actor: Actor, raw: dict[str, Any]) -> CharityProgramme:
-    auth.require(actor, "admin")
+def _same_name(name: str) -> str:
+    return f"已有同名的慈善项目「{name}」 / a programme named {name!r} already exists"
+
+
+def new_programme(raw: dict[str, Any]) -> CharityProgramme:
+    """A programme of `raw`, every field checked; not yet stored."""
     p = CharityProgramme(jurisdictions=[], categories=[], min_burden=0, min_age=None,
                          max_age=None, annual_budget=None, annual_slots=None, active_to=None,
                          created_at=_now())
     _apply(p, raw, partial=False)
+    return p
+
+
+def create_programme(uow: UnitOfWork, actor: Actor, raw: dict[str, Any]) -> CharityProgramme:
+    auth.require(actor, "admin")
+    p = new_programme(raw)
     uow.session.add(p)
     uow.commit_audited(actor.subject, "charity.create", f"charity:{p.name}",
                        {"organisation": p.organisation},
-                       f"a programme named {p.name!r} already exists")
+                       _same_name(p.name))
     return p
 
 
@@ -143,7 +156,7 @@ def update_programme(uow: UnitOfWork, actor: Actor, programme_id: int, raw: dict
     p = programme(uow, actor, programme_id)
     _apply(p, raw, partial=True)
     uow.commit_audited(actor.subject, "charity.update", f"charity:{programme_id}",
-                       {"fields": sorted(raw)}, f"a programme named {p.name!r} already exists")
+                       {"fields": sorted(raw)}, _same_name(p.name))
     return p
 
 

@@ -16,10 +16,10 @@ from medaid.app import auth
 from medaid.app import charity as use
 from medaid.app.uow import UnitOfWork
 from medaid.core import clock
-from medaid.core.errors import InputError
+from medaid.core.errors import Conflict, InputError
 from medaid.policy import model
 from medaid.store.warning_models import REFERRAL_STATES
-from medaid.web import choices
+from medaid.web import choices, form_errors
 from medaid.web.guard import Visitor
 from medaid.web.render import Page, add_page, page, render
 from medaid.web.warnings import REFERRAL_LABELS
@@ -33,6 +33,10 @@ TEXTS = (("name", "项目名称"), ("organisation", "实施机构"))
 MONEY = (("min_burden", "起助负担（元，三重制度后）"), ("annual_budget", "年度预算（元）"))
 COUNTS = (("min_age", "最低年龄"), ("max_age", "最高年龄"), ("annual_slots", "年度名额"))
 DATES = (("active_from", "开始日期"), ("active_to", "结束日期（可空）"))
+LABELS = dict(TEXTS + MONEY + COUNTS + DATES) | {"jurisdictions": "参保地",
+                                                  "categories": "救助身份"}
+# a programme the reading accepts, for each field to be checked on its own (form_errors)
+NEUTRAL = {"name": "0", "organisation": "0", "active_from": "2000-01-01"}
 
 
 def category_options() -> list[tuple[str, str]]:
@@ -58,7 +62,7 @@ def programme_body(form: FormData) -> dict[str, Any]:
             try:
                 raw[name] = Decimal(value)
             except InvalidOperation:
-                raise InputError(f"$.{name}", "请填写金额（元） / an amount in yuan") from None
+                raw[name] = value  # as typed, for the reading to name
     for name, _ in COUNTS:
         value = str(form.get(name) or "").strip()
         if value:
@@ -70,7 +74,7 @@ def programme_body(form: FormData) -> dict[str, Any]:
 
 def _page(uow: UnitOfWork, who: Visitor, year: int | None, state: str | None,
           status: int = 200, given: dict[str, str] | None = None, error: str = "",
-          added: str = "") -> Response:
+          added: str = "", errors: dict[str, str] | None = None) -> Response:
     programmes = use.programmes(uow, who.actor)
     referrals = use.referrals(uow, who.actor, year, state) \
         if who.actor.role in auth.CASEWORK else None
@@ -79,6 +83,7 @@ def _page(uow: UnitOfWork, who: Visitor, year: int | None, state: str | None,
                   jurisdictions=model.jurisdictions(), categories=dict(category_options()),
                   texts=TEXTS, money=MONEY, counts=COUNTS, dates=DATES,
                   given=given or {"active_from": str(clock.today())}, error=error,
+                  errors=errors or {},
                   added=added, adds=who.actor.role == "admin",
                   decides=who.actor.role in ACTORS)
 
@@ -102,11 +107,17 @@ async def add_programme(request: Request) -> Response:
         given = {k: str(v) for k, v in form.items() if isinstance(v, str) and k != "csrf"}
         given |= {k: ",".join(str(v) for v in form.getlist(k))
                   for k in ("jurisdictions", "categories")}
+        auth.require(who.actor, "admin")  # the role before the form: no other learns its rules
+        raw = programme_body(form)
+        errors = form_errors.all_errors(use.new_programme, raw, list(LABELS), LABELS, NEUTRAL)
+        if errors:
+            return _page(uow, who, None, None, 422, given, errors=errors)
         try:
-            p = use.create_programme(uow, who.actor, programme_body(form))
-        except InputError as e:
+            p = use.create_programme(uow, who.actor, raw)
+        except Conflict as e:  # a name already registered
             uow.rollback()
-            return _page(uow, who, None, None, 422, given, str(e))
+            return _page(uow, who, None, None, 409, given, errors={
+                "name": form_errors.labelled("name", str(e), LABELS)})
         return _page(uow, who, None, None, added=p.name)
 
     return await page(request, "charity", work, form=True)

@@ -33,6 +33,7 @@ WORDS = (
     (r"required|non-empty|missing", "必填"),
     (r"must be ≥ 0", "不能为负数"),
     (r"must be > 0", "应大于 0"),
+    (r"a whole number", "应为整数（在允许的范围内）"),
     (r"must be a number|an amount in yuan|valid decimal|number", "应为金额（元），如 1234.56"),
     (r"decimal places|two decimals|fraction of a fen|whole fen", "金额至多保留两位小数"),
     (r"not a valid date|must be a date|YYYY-MM-DD", "应为日期，如 2026-03-01"),
