@@ -158,7 +158,7 @@ def test_dismiss_without_a_reason_is_refused(site: Site, world: World) -> None:
     c.post(f"/warnings/{wid}", data={"csrf": csrf_of(c), "action": "verify"})
     r = c.post(f"/warnings/{wid}", data={"csrf": csrf_of(c), "action": "dismiss",
                                           "reason": "  "})
-    assert r.status_code == 422 and "排除理由必填" in r.text
+    assert r.status_code == 422 and "排除理由：排除须填写理由" in r.text
     with UnitOfWork(site.app.state.sessions) as uow:
         w = uow.session.get(EarlyWarning, wid)
         assert w is not None and w.status == "verified"
@@ -251,7 +251,7 @@ def test_the_programmes_answer_is_recorded_and_a_decline_needs_its_note(
     c = site.client("caseworker")
     refused = c.post(f"/charity/referrals/{rid}", data={"csrf": csrf_of(c),
                                                          "action": "decline"})
-    assert refused.status_code == 422 and "note" in refused.text
+    assert refused.status_code == 422 and "拒绝说明：拒绝须填写说明" in refused.text
     gulou = _gulou(site)  # a caseworker of another district
     forbidden = gulou.post(f"/charity/referrals/{rid}", data={"csrf": csrf_of(gulou),
                                                               "action": "accept"})

@@ -91,3 +91,25 @@ def test_the_charity_programme_form_lists_every_error(site: Site) -> None:
     assert ends.status_code == 422 and _errors(ends.text) == [
         "结束日期（可空）：不能早于开始日期"]
     assert "儿童救助" not in c.get("/charity").text.split("</form>")[-1]
+
+
+def test_an_application_act_refused_says_why_in_chinese(site: Site) -> None:
+    c = site.client("caseworker")
+    csrf = csrf_of(c)
+    r = c.post("/applications/new", data={"csrf": csrf, "psn_no": PSN_NO, "kind": "post_hoc",
+                                          "applied_on": f"{YEAR}-01-02"})
+    app_no = r.headers["location"].split("/")[2].split("?")[0]
+    empty = c.post(f"/applications/{app_no}/submit", data={"csrf": csrf})
+    assert empty.status_code == 409
+    assert f"申请 {app_no} 尚无发票：请先添加再提交" in empty.text
+    draft = c.post(f"/applications/{app_no}", data={"csrf": csrf, "action": "reject",
+                                                    "reason": "发票不符"})
+    assert draft.status_code == 409
+    assert f"申请 {app_no} 当前为草稿，不能驳回（仅限审核中时）" in draft.text
+    with site.app.state.sessions() as s:
+        waiting = s.scalars(select(Application.app_no).where(
+            Application.state == "under_review").order_by(Application.id)).first()
+    assert waiting
+    blank = c.post(f"/applications/{waiting}", data={"csrf": csrf, "action": "reject",
+                                                     "reason": ""})
+    assert blank.status_code == 422 and "驳回理由：必填" in blank.text

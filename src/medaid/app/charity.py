@@ -308,9 +308,10 @@ def decide(uow: UnitOfWork, actor: Actor, referral_id: int, accepted: bool, note
     r = referral(uow, actor, referral_id, write=True)
     auth.require_district(actor, r.person.district)
     if not accepted and not (note or "").strip():
-        raise InputError(f"{ROOT}.note", "a declined referral needs its note")
+        raise InputError(f"{ROOT}.note", "拒绝须填写说明 / a declined referral needs its note")
     if r.status != "referred":
-        raise Conflict(f"referral {referral_id} is already {r.status}")
+        raise Conflict(f"转介 {referral_id} 已有答复 / referral {referral_id} is already "
+                       f"{r.status}")
     r.status = "accepted" if accepted else "declined"
     r.decided_by, r.decided_at, r.decision_note = actor.subject, _now(), note
     uow.commit_audited(actor.subject, "charity.accept" if accepted else "charity.decline",

@@ -304,10 +304,11 @@ def step(uow: UnitOfWork, actor: Actor, warning_id: int, action: str, reason: st
     w = _load(uow, actor, warning_id, write=True)
     auth.require_district(actor, w.person.district)
     if action == "dismiss" and not (reason or "").strip():
-        raise InputError("$.reason", "a dismissal needs its reason")
+        raise InputError("$.reason", "排除须填写理由 / a dismissal needs its reason")
     if w.status not in starts:
-        raise Conflict(f"warning {warning_id} is {w.status}: {action} needs it "
-                       f"{' or '.join(starts)}")
+        raise Conflict(f"预警 {warning_id} 当前为{STATE_LABELS[w.status]}，仅在"
+                       f"{'或'.join(STATE_LABELS[s] for s in starts)}时可以这样处理 / warning "
+                       f"{warning_id} is {w.status}: {action} needs it {' or '.join(starts)}")
     now = _now()
     w.events.append(WarningEvent(at=now, actor=actor.subject, from_status=w.status,
                                  to_status=to, reason=reason))

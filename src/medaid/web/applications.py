@@ -26,13 +26,12 @@ from medaid.app.uow import UnitOfWork
 from medaid.core import clock, labels
 from medaid.core.errors import Conflict, Forbidden, InputError
 from medaid.store.application_models import STATES
-from medaid.web import settle
+from medaid.web import form_errors, settle
 from medaid.web.guard import Visitor
 from medaid.web.render import (
     HEADERS,
     Page,
     add_page,
-    field_errors,
     page,
     render,
     status_of,
@@ -46,6 +45,7 @@ add_page(Page("applications", "申请", "/applications", use.READERS,
 STATE_LABELS = {k: zh for k, (zh, _) in labels.APPLICATION_STATES.items()}
 KIND_LABELS = {"post_hoc": "事后救助", "lookback": "回溯期救助", "tilted": "倾斜救助"}
 ACTORS = ("caseworker", "admin")  # who acts on an application (in its district)
+ACT_LABELS = {"reason": "驳回理由", "expected": "确认的金额", "action": "操作", "items": "材料"}
 
 
 @router.get("/applications")
@@ -142,11 +142,11 @@ async def act(app_no: AppNo, request: Request) -> Response:
             if action == "reject":
                 use.reject(uow, who.actor, app_no, {"reason": str(form.get("reason") or "")})
                 return after(app_no, "rejected")
-            raise InputError("action", "checklist, approve or reject")
+            raise InputError("action", "请选择操作 / checklist, approve or reject")
         except (InputError, Conflict, Forbidden) as e:
             uow.rollback()
-            message = (f"{next(iter(field_errors(e).values()))}" if isinstance(e, InputError)
-                       else str(e))
+            message = (form_errors.labelled(form_errors.field_of(e), e.message, ACT_LABELS)
+                       if isinstance(e, InputError) else str(e))
             return _detail(uow, who, app_no, status_of(e), message)
 
     return await page(request, "applications", work, form=True)

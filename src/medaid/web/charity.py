@@ -35,6 +35,7 @@ COUNTS = (("min_age", "最低年龄"), ("max_age", "最高年龄"), ("annual_slo
 DATES = (("active_from", "开始日期"), ("active_to", "结束日期（可空）"))
 LABELS = dict(TEXTS + MONEY + COUNTS + DATES) | {"jurisdictions": "参保地",
                                                   "categories": "救助身份"}
+ANSWER_LABELS = {"note": "拒绝说明", "action": "答复"}
 # a programme the reading accepts, for each field to be checked on its own (form_errors)
 NEUTRAL = {"name": "0", "organisation": "0", "active_from": "2000-01-01"}
 
@@ -133,11 +134,13 @@ async def decide(referral_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
         note = str(form.get("note") or "").strip() or None
         try:
             if action not in ("accept", "decline"):
-                raise InputError("action", "accept or decline")
+                raise InputError("action", "请选择接受或拒绝 / accept or decline")
             use.decide(uow, who.actor, referral_id, action == "accept", note)
         except InputError as e:
             uow.rollback()
-            return _page(uow, who, None, None, 422, error=f"转介 {referral_id}：{e}")
+            field = form_errors.field_of(e)
+            return _page(uow, who, None, None, 422, error=f"转介 {referral_id}：" +
+                         form_errors.labelled(field, e.message, ANSWER_LABELS))
         return _page(uow, who, None, None)
 
     return await page(request, "charity", work, form=True)

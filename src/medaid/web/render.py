@@ -9,7 +9,7 @@ MedaidError as a page with the API's status: 403, 404, 409, 422.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -215,7 +215,3 @@ async def page(request: Request, key: str, work: Work, form: bool = False) -> Re
     return await run_in_threadpool(job)
 
 
-def field_errors(e: InputError) -> Mapping[str, str]:
-    """An input error by form field ('$.medfee_sumamt' → 'medfee_sumamt')."""
-    path = e.path or ""
-    return {path.removeprefix("$.").split("[")[0].split(".")[0]: e.message}

@@ -20,10 +20,10 @@ from medaid.core.errors import InputError
 from medaid.core.money import fmt_ratio, to_yuan
 from medaid.policy import model
 from medaid.policy import monitoring as m
-from medaid.web import choices
+from medaid.web import choices, form_errors
 from medaid.web.charts import chart
 from medaid.web.guard import Visitor
-from medaid.web.render import Page, add_page, field_errors, page, render, yuan
+from medaid.web.render import Page, add_page, page, render, yuan
 
 router = APIRouter()
 add_page(Page("warnings", "预警", "/warnings", ew.READERS,
@@ -31,6 +31,7 @@ add_page(Page("warnings", "预警", "/warnings", ew.READERS,
 
 ACTORS = ("caseworker", "admin")  # who steps a warning and refers (in its district)
 STEP_LABELS = {"verify": "核实", "enroll": "纳入救助", "dismiss": "排除"}
+LABELS = {"reason": "排除理由", "programme_id": "慈善项目", "note": "转介说明", "action": "操作"}
 REFERRAL_LABELS = {"referred": "已转介", "accepted": "已接受", "declined": "已拒绝"}
 Year = Annotated[int | None, Query(ge=1990, le=2100)]
 Filter = Annotated[str | None, Query(max_length=20)]
@@ -122,7 +123,7 @@ def _refer(uow: UnitOfWork, who: Visitor, warning_id: int, form: FormData) -> No
     raw: dict[str, Any] = {"psn_no": w.person.psn_no, "year": w.year}
     programme = str(form.get("programme_id") or "")
     if not programme.isdigit():
-        raise InputError("$.programme_id", "请选择慈善项目 / choose a programme")
+        raise InputError("$.programme_id", "请选择 / choose a programme")
     raw["programme_id"] = int(programme)
     note = str(form.get("note") or "").strip()
     if note:
@@ -142,12 +143,12 @@ async def act(warning_id: WarningId, request: Request) -> Response:
             elif action == "refer":
                 _refer(uow, who, warning_id, form)
             else:
-                raise InputError("action", "verify, enroll, dismiss or refer")
+                raise InputError("action", "请选择操作 / verify, enroll, dismiss or refer")
         except InputError as e:
             uow.rollback()
-            message = next(iter(field_errors(e).values()))
-            label = "排除理由必填" if e.path == "$.reason" else e.path
-            return _detail(uow, who, warning_id, 422, f"{label}: {message}")
+            field = form_errors.field_of(e)
+            return _detail(uow, who, warning_id, 422,
+                           form_errors.labelled(field, e.message, LABELS))
         return _detail(uow, who, warning_id)
 
     return await page(request, "warnings", work, form=True)
