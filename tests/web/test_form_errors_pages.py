@@ -113,3 +113,13 @@ def test_an_application_act_refused_says_why_in_chinese(site: Site) -> None:
     blank = c.post(f"/applications/{waiting}", data={"csrf": csrf, "action": "reject",
                                                      "reason": ""})
     assert blank.status_code == 422 and "驳回理由：必填" in blank.text
+
+
+def test_the_roster_form_lists_every_error(site: Site) -> None:
+    c = site.client("admin")
+    r = c.post("/rosters", data={"csrf": csrf_of(c), "jurisdiction": "atlantis",
+                                 "district": "3201", "month": "2026-13"})
+    assert r.status_code == 422
+    assert sorted(_errors(r.text)) == sorted([
+        "参保地：未知的参保地", "辖区代码：应为 6 位行政区划代码", "名单月份：应为年月，如 2026-03",
+        "名单类型：请选择名单类型：部门完整名单或增量名单", "名单文件：请选择名单文件"])

@@ -124,8 +124,8 @@ def exit_check(uow: UnitOfWork, plan: ImportPlan) -> ExitCheck:
 def as_mode(value: object) -> str:
     """The import mode, which must be given: nobody's list is read as complete by default."""
     if value not in MODES:
-        raise InputError("mode", "请选择名单类型：complete（部门完整名单）或 incremental"
-                                 f"（增量名单） / mode: one of {', '.join(MODES)}")
+        raise InputError("mode", "请选择名单类型：部门完整名单或增量名单 / mode: one of "
+                                 f"{', '.join(MODES)}")
     return str(value)
 
 

@@ -36,11 +36,26 @@ from medaid.registry.columns import LABELS, REQUIRED
 from medaid.registry.departments import DEPARTMENTS
 from medaid.registry.roster import parse_roster
 from medaid.store.models import Person
+from medaid.web import form_errors
 from medaid.web.guard import Visitor
 from medaid.web.render import page, render
 
 router = APIRouter()
 HOLD = 30 * 60  # seconds a checked roster waits for its confirmation
+FORM_LABELS = {"jurisdiction": "参保地", "district": "辖区代码", "month": "名单月份",
+               "mode": "名单类型", "file": "名单文件"}
+# the form's fields as the checks accept them, for each to be checked on its own
+NEUTRAL = {"jurisdiction": model.jurisdictions()[0], "district": "320102",
+           "mode": "incremental", "file": "roster.csv"}
+
+
+def _check_form(fields: dict[str, Any]) -> None:
+    """The form's own fields, as the import checks them (the file's rows are the report's)."""
+    if not fields.get("file"):
+        raise InputError("file", "请选择名单文件（CSV 或 XLSX）/ choose a roster file")
+    rosters.as_mode(fields.get("mode"))
+    rosters.target(fields.get("jurisdiction"), fields.get("district"),
+                   fields.get("month") or None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +130,8 @@ def _home(uow: UnitOfWork, who: Visitor) -> str:
 
 
 def _page(uow: UnitOfWork, who: Visitor, status: int = 200, **context: Any) -> Response:
-    defaults: dict[str, Any] = {"report": None, "pending": "", "error": "", "given": {}}
+    defaults: dict[str, Any] = {"report": None, "pending": "", "error": "", "given": {},
+                                "errors": {}}
     return render(who, "rosters.html", status, active="rosters", home=_home(uow, who),
                   MODE_LABELS=rosters.MODE_LABELS,
                   jurisdictions=model.jurisdictions(), departments=DEPARTMENTS,
@@ -134,9 +150,16 @@ async def roster_check(request: Request) -> Response:
         given = {k: str(v) for k, v in form.items() if isinstance(v, str) and k != "csrf"}
         upload = form.get("file")
         district = who.actor.district or given.get("district", "")
+        fields = {k: v for k, v in given.items() if k in FORM_LABELS and v} | {
+            "district": district}
+        if isinstance(upload, UploadFile) and upload.filename:
+            fields["file"] = upload.filename
+        errors = form_errors.all_errors(_check_form, fields, list(FORM_LABELS), FORM_LABELS,
+                                        NEUTRAL)
+        if errors:
+            return _page(uow, who, 422, errors=errors, given=given)
+        assert isinstance(upload, UploadFile)
         try:
-            if not isinstance(upload, UploadFile) or not upload.filename:
-                raise InputError("file", "请选择名单文件（CSV 或 XLSX）/ choose a roster file")
             item = Held(who.csrf, upload.file.read(), as_filename(upload.filename, "file"),
                         given.get("jurisdiction", ""), district,
                         given.get("department") or None, given.get("month") or None,
