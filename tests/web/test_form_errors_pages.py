@@ -123,3 +123,13 @@ def test_the_roster_form_lists_every_error(site: Site) -> None:
     assert sorted(_errors(r.text)) == sorted([
         "参保地：未知的参保地", "辖区代码：应为 6 位行政区划代码", "名单月份：应为年月，如 2026-03",
         "名单类型：请选择名单类型：部门完整名单或增量名单", "名单文件：请选择名单文件"])
+
+
+def test_the_payment_audit_form_lists_every_error(site: Site) -> None:
+    c = site.client("auditor")
+    r = c.post("/audit", data={"csrf": csrf_of(c), "jurisdiction": "atlantis",
+                               "rounding": "yearly"})
+    assert r.status_code == 422
+    assert sorted(_errors(r.text)) == sorted([
+        "政策（统筹地区）：请选择政策", "舍入方式：请选择逐次舍入或累计舍入",
+        "平台结算数据：请选择平台结算数据文件", "身份名单：请选择身份名单文件"])

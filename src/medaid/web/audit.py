@@ -24,6 +24,7 @@ from starlette.datastructures import FormData, UploadFile
 from medaid.app.uow import UnitOfWork
 from medaid.core.errors import InputError, MedaidError, NotFound
 from medaid.policy import model
+from medaid.web import form_errors
 from medaid.web.guard import Visitor
 from medaid.web.render import HEADERS, Page, add_page, page, render
 
@@ -119,8 +120,27 @@ def audit_files(export: FilePath, roster: FilePath, jurisdiction: str,
                audit_report.render(out, found, s, name, charts), name)
 
 
+FORM_LABELS = {"jurisdiction": "政策（统筹地区）", "rounding": "舍入方式",
+               "export": "平台结算数据", "roster": "身份名单"}
+ROUNDINGS = ("per_visit", "cumulative")
+# the form's fields as the checks accept them, for each to be checked on its own
+NEUTRAL = {"jurisdiction": model.jurisdictions()[0], "export": "export.csv",
+           "roster": "roster.csv"}
+
+
+def _check_form(fields: dict[str, Any]) -> None:
+    """The form's own fields (the files' rows are the audit's to read)."""
+    for field in ("export", "roster"):
+        if not fields.get(field):
+            raise InputError(field, f"请选择{FORM_LABELS[field]}文件 / choose a file")
+    if fields.get("jurisdiction") not in model.jurisdictions():
+        raise InputError("jurisdiction", "请选择政策 / unknown jurisdiction")
+    if fields.get("rounding") not in (None, *ROUNDINGS):
+        raise InputError("rounding", "请选择逐次舍入或累计舍入 / per_visit | cumulative")
+
+
 def _page(who: Visitor, status: int = 200, **context: Any) -> Response:
-    defaults: dict[str, Any] = {"run": None, "error": "", "given": {}}
+    defaults: dict[str, Any] = {"run": None, "error": "", "given": {}, "errors": {}}
     return render(who, "audit.html", status, active="audit", runs=_runs(),
                   jurisdictions=model.jurisdictions(), **(defaults | context))
 
@@ -135,14 +155,21 @@ async def audit_run(request: Request) -> Response:
     def work(uow: UnitOfWork, who: Visitor) -> Response:
         form: FormData = request.state.form
         given = {k: str(v) for k, v in form.items() if isinstance(v, str) and k != "csrf"}
+        fields: dict[str, Any] = {k: v for k, v in given.items() if k in FORM_LABELS and v}
+        for name in ("export", "roster"):
+            upload = form.get(name)
+            if isinstance(upload, UploadFile) and upload.filename:
+                fields[name] = upload.filename
+        errors = form_errors.all_errors(_check_form, fields, list(FORM_LABELS), FORM_LABELS,
+                                        NEUTRAL)
+        if errors:
+            return _page(who, 422, errors=errors, given=given)
         try:
             with tempfile.TemporaryDirectory() as tmp:
                 folder = FilePath(tmp)
                 export = _saved(folder / "export", form.get("export"), "export", "平台结算数据")
                 roster = _saved(folder / "roster", form.get("roster"), "roster", "身份名单")
                 rounding = given.get("rounding") or None
-                if rounding not in (None, "per_visit", "cumulative"):
-                    raise InputError("rounding", "per_visit | cumulative")
                 run = audit_files(export, roster, given.get("jurisdiction", ""), rounding,
                                   who.username)
         except MedaidError as e:
