@@ -1,11 +1,15 @@
 """Every error of a form at once, in Chinese, each naming its field by the form's label.
 
-The parser (`wire.parse_visit_request`, the API's) stops at the first error. To find them
-all without a second set of rules, each field is checked on its own: the parser is run on
-a body where every other field holds a value it accepts and that field holds what was
-typed; an error it reports at that field's path is that field's. The whole body is then
-parsed once more for what only the fields together can get wrong (amounts that do not add
-up, dates out of order). The parser's words are then said in Chinese here, where people
+Every page form goes through this: the settle form and an application's invoice (the
+visit parser, `wire`'s), a new application, a charity programme, a roster upload, a
+payment audit (each its use case's own reading), and the one-field action forms.
+
+A parser stops at the first error. To find them all without a second set of rules, each
+field is checked on its own: the parser is run on a body where every other field holds a
+value it accepts (`neutral`) and that field holds what was typed; an error it reports at
+that field's path is that field's. The whole body is then parsed once more for what only
+the fields together can get wrong (amounts that do not add up, dates out of order): the
+first of those is shown. The parser's words are then said in Chinese here, where people
 read them.
 """
 
