@@ -31,9 +31,12 @@ def test_an_invoice_with_three_bad_amounts_shows_three_messages(page: Any, serve
     assert sorted(alert.locator("li").all_inner_texts()) == sorted([
         "医疗费用总额：应为金额（元），如 1234.56", "全自费金额：不能为负数",
         "基本医保支付：金额至多保留两位小数"])
-    page.get_by_label("发票号").fill("FP-FORM-1")
-    page.get_by_label("入院/就诊日期").fill(f"{YEAR}-04-01")
-    page.get_by_label("出院日期").fill(f"{YEAR}-04-06")
+    # what was typed is there again, to correct
+    assert page.get_by_label("发票号").input_value() == "FP-FORM-1"
+    assert page.get_by_label("出院日期").input_value() == f"{YEAR}-04-06"
+    assert page.get_by_label("全自费金额（元）").input_value() == "-1"
     page.get_by_label("医疗费用总额（元）").fill("20000")
+    page.get_by_label("全自费金额（元）").fill("0")
+    page.get_by_label("基本医保支付（元）").fill("12000")
     page.get_by_role("button", name="添加这张发票").click()
     assert "发票已添加：本申请共 1 张" in page.locator("p.flash").inner_text()

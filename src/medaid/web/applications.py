@@ -78,12 +78,15 @@ DONE: dict[str, Callable[[dict[str, Any]], str]] = {
 
 def _detail(uow: UnitOfWork, who: Visitor, app_no: str, status: int = 200,
             error: str = "", done: str | None = None,
-            errors: dict[str, str] | None = None) -> Response:
-    """The application's page; `error` a refusal of an act, `errors` a form's (form_errors)."""
+            errors: dict[str, str] | None = None, given: dict[str, str] | None = None
+            ) -> Response:
+    """The application's page; `error` a refusal of an act, `errors` a form's (form_errors),
+    `given` what was typed into the invoice form, shown again with its errors."""
     app = use.get(uow, who.actor, app_no, clock.today())  # scope and audit
     flash = DONE[done](app) if done in DONE else ""
     return render(who, "application.html", status, active="applications", a=app,
-                  error=error, errors=errors or {}, flash=flash, history=use.history(uow, app_no),
+                  error=error, errors=errors or {}, given=given or {}, flash=flash,
+                  history=use.history(uow, app_no),
                   STATE_LABELS=STATE_LABELS, KINDS=KIND_LABELS,
                   acts=who.actor.role in ACTORS, MED_TYPES=settle.MED_TYPES,
                   INVOICE_AMOUNTS=settle.AMOUNTS,

@@ -89,6 +89,11 @@ def _typed_visit(form: FormData) -> dict[str, Any]:
     return raw
 
 
+def _given(form: FormData) -> dict[str, str]:
+    """What was typed into the invoice form, to show again with its errors."""
+    return {k: str(v) for k, v in form.items() if isinstance(v, str) and k in INVOICE_LABELS}
+
+
 def _invoice_errors(raw: dict[str, Any]) -> dict[str, str]:
     """Every error of the typed invoice, in Chinese, by its label (form_errors)."""
     def parse(body: dict[str, Any]) -> Any:
@@ -119,14 +124,15 @@ async def add_invoices(app_no: AppNo, request: Request) -> Response:
         raw = _typed_visit(form)
         errors = _invoice_errors(raw)
         if errors:
-            return detail_page(uow, who, app_no, 422, errors=errors)
+            return detail_page(uow, who, app_no, 422, errors=errors, given=_given(form))
         try:
             use.add_visits(uow, who.actor, app_no, [("$", raw)], "form")
         except InputError as e:  # what the application refuses: no policy, a number twice
             uow.rollback()
             field = form_errors.field_of(e)
             return detail_page(uow, who, app_no, status_of(e), errors={
-                field: form_errors.labelled(field, e.message, INVOICE_LABELS)})
+                field: form_errors.labelled(field, e.message, INVOICE_LABELS)},
+                given=_given(form))
         except Conflict as e:
             uow.rollback()
             return detail_page(uow, who, app_no, status_of(e), str(e))
