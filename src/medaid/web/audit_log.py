@@ -7,7 +7,6 @@ says whether it is intact or where it first breaks. Reading and verifying are au
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -19,6 +18,7 @@ from medaid.core import labels
 from medaid.core.errors import InputError
 from medaid.store.audit import Verdict
 from medaid.web.guard import Visitor
+from medaid.web.lists import query_date
 from medaid.web.render import Page, add_page, page, render
 
 router = APIRouter()
@@ -28,15 +28,6 @@ add_page(Page("audit_log", "审计日志", "/audit-log", use.READERS,
 ACTIONS = {k: zh for k, (zh, _) in labels.AUDIT_ACTIONS.items()}
 Text = Annotated[str | None, Query(max_length=80)]
 FILTERS = ("start", "end", "actor", "action")
-
-
-def _date(value: str | None, name: str, label: str) -> date | None:
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise InputError(name, f"{label}应为日期，如 2026-03-01 / a date") from None
 
 
 class Pages:
@@ -51,8 +42,8 @@ def _page(uow: UnitOfWork, who: Visitor, given: dict[str, str], page_no: int,
           verdict: Verdict | None = None, status: int = 200) -> Response:
     error = ""
     try:
-        f = use.Filters(_date(given.get("start"), "start", "开始日期"),
-                        _date(given.get("end"), "end", "结束日期"),
+        f = use.Filters(query_date(given.get("start"), "start", "开始日期"),
+                        query_date(given.get("end"), "end", "结束日期"),
                         given.get("actor") or None, given.get("action") or None)
         found, total = use.search(uow, who.actor, f, page_no)
     except InputError as e:

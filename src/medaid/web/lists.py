@@ -55,7 +55,8 @@ Text = Annotated[str | None, Query(max_length=40)]
 PageNo = Annotated[int, Query(ge=1, le=1_000_000)]
 
 
-def _date(value: str | None, name: str, label: str) -> date | None:
+def query_date(value: str | None, name: str, label: str) -> date | None:
+    """A page's optional date filter (ISO), refused in Chinese by its label."""
     if not value:
         return None
     try:
@@ -189,7 +190,8 @@ def _settlement_cells(r: SettlementRow) -> list[Any]:
 def _settlement_filters(first: str | None, last: str | None, hospital: str | None,
                         psn_no: str | None, category: str | None, district: str | None
                         ) -> SettlementFilters:
-    return SettlementFilters(_date(first, "first", "开始日期"), _date(last, "last", "结束日期"),
+    return SettlementFilters(query_date(first, "first", "开始日期"),
+                             query_date(last, "last", "结束日期"),
                              hospital or None, (psn_no or "").strip() or None, category or None,
                              district or None)
 
