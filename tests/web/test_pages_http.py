@@ -239,3 +239,17 @@ def test_a_report_file_is_served_only_by_its_listed_name(site: Site, tmp_path: o
     for bad in ("/policy/reforms/r1/../secret.html", "/policy/reforms/r1/report.txt",
                 "/policy/reforms/r2/report.html", "/policy/reforms/%2E%2E/secret.html"):
         assert c.get(bad).status_code == 404, bad
+
+
+@pytest.mark.parametrize("first", ["lists", "audit_log", "funds", "indicators"])
+def test_the_menu_order_does_not_depend_on_which_page_module_is_imported_first(
+        first: str) -> None:
+    import subprocess
+    import sys
+    code = (f"import medaid.web.{first}, medaid.web\n"
+            "from medaid.web.render import PAGES\n"
+            "print(' '.join(p.label for p in PAGES.values() if p.menu))")
+    labels = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,
+                            text=True).stdout.split()
+    assert labels == ["人员", "结算", "名单导入", "申请", "预警", "慈善", "资金", "指标",
+                      "人员名单", "结算清单", "稽核", "审计日志", "政策"]

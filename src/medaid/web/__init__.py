@@ -38,8 +38,6 @@ from medaid.web import (
 STATIC = Path(__file__).parent / "static"
 
 router = APIRouter(include_in_schema=False)
-# The menu lists the casework pages in the order their modules register them (imported
-# above; charity imports warnings, so 预警 comes before 慈善).
 for module in (signin, home, persons, slip, cancel, person_lookup, settle, rosters, policy, intake,
                applications, warnings, charity, lists, funds, indicators, audit, audit_log):
     router.include_router(module.router)

@@ -80,11 +80,19 @@ PAGES: dict[str, Page] = {p.key: p for p in (
 )}
 
 
+# The menu's order, fixed here rather than by which module happens to be imported first.
+MENU_ORDER = ("home", "persons", "settle", "settlement", "cancel", "rosters", "applications",
+              "warnings", "charity", "funds", "indicators", "person_list", "settlement_list",
+              "audit", "audit_log", "policy")
+
+
 def add_page(page: Page) -> None:
-    """Register a casework page (its menu entry and roles), placed before 政策."""
-    rest = [PAGES.pop(k) for k in list(PAGES)[list(PAGES).index("policy"):]]
-    for p in (page, *rest):
-        PAGES[p.key] = p
+    """Register a casework page (its menu entry and roles) at its place in MENU_ORDER."""
+    if page.key not in MENU_ORDER:
+        raise ValueError(f"page {page.key!r} has no place in MENU_ORDER")
+    PAGES[page.key] = page
+    for key in sorted(PAGES, key=MENU_ORDER.index):
+        PAGES[key] = PAGES.pop(key)
 
 
 # -- formatting ---------------------------------------------------------------------------
