@@ -167,15 +167,33 @@ def text_hashes(a: pa.Array) -> npt.NDArray[np.uint64]:
 
 
 def repeated(h: npt.NDArray[np.uint64]) -> npt.NDArray[np.bool_]:
-    """Whether each hash occurs more than once."""
-    import polars as pl
-
-    return np.asarray(pl.Series(h).is_duplicated().to_numpy(), bool)
+    """Whether each hash occurs more than once (a sort: 4× faster than a hash table here,
+    and the usual answer, none, needs nothing more)."""
+    s = np.sort(h)
+    twice = s[1:][s[1:] == s[:-1]]
+    if not len(twice):
+        return np.zeros(len(h), bool)
+    return np.isin(h, twice)
 
 
 def _years(days: I32) -> I32:
     return (days.astype("datetime64[D]").astype("datetime64[Y]").astype(np.int64)
             + 1970).astype(np.int32)
+
+
+def settlement_order(person: I64, year: I32, time: I64) -> I64:
+    """The order of records (given in file order) by person, year and `setl_time`, ties
+    in file order: one stable sort of the three packed in 63 bits (5× a lexsort), or
+    the lexsort where they do not fit."""
+    if not len(person):
+        return np.zeros(0, np.int64)
+    y0, t0 = int(year.min()), int(time.min())
+    ybits = (int(year.max()) - y0).bit_length()
+    tbits = (int(time.max()) - t0).bit_length()
+    if int(person.max()).bit_length() + ybits + tbits > 63:
+        return np.lexsort((np.arange(len(person)), time, year, person))
+    key = (((person.astype(np.int64) << ybits) | (year - y0)) << tbits) | (time - t0)
+    return np.argsort(key, kind="stable")
 
 
 def _pairs(rec: Records, person: I64) -> tuple[I8, I64]:
@@ -297,7 +315,7 @@ def run(rec: Records, ids: Identities, versions: Sequence[Policy],
     year = _years(rec.end)
 
     live = np.flatnonzero(status == LIVE)
-    scan = live[np.lexsort((rec.row[live], rec.time[live], year[live], person[live]))]
+    scan = live[settlement_order(person[live], year[live], rec.time[live])]
     visits = VisitColumns(
         person=person[scan], kind=rec.kind[scan], start=rec.start[scan], end=rec.end[scan],
         medfee=rec.medfee[scan], inscp=(rec.medfee - rec.fulamt - rec.overlmt - rec.preself)[scan],
