@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import base64
 import io
+import multiprocessing
+from collections.abc import Callable
+from concurrent.futures import BrokenExecutor, ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -122,6 +125,50 @@ def charts(s: Summary) -> dict[str, str]:
     return out
 
 
+def _ready() -> bool:
+    try:
+        import medaid.batch.report.charts  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+class ChartsAside:
+    """The charts drawn by a process of their own, forked before the audit starts: it
+    imports matplotlib (0.3–0.6 s) while the export is read and settled, and draws while
+    the workbook is written, on the other core. Where a process cannot be forked the
+    charts are drawn here, as `charts` does."""
+
+    def __init__(self) -> None:
+        self.pool: ProcessPoolExecutor | None = None
+        try:
+            self.pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"))
+            self.pool.submit(_ready)
+        except (ValueError, OSError):
+            self.pool = None
+
+    def draw(self, s: Summary) -> Callable[[], dict[str, str]]:
+        """Start drawing `s`'s charts; call the answer for them."""
+        if self.pool is None:
+            return lambda: charts(s)
+        try:
+            future = self.pool.submit(charts, s)
+        except BrokenExecutor:
+            return lambda: charts(s)
+
+        def result() -> dict[str, str]:
+            try:
+                return future.result()
+            except BrokenExecutor:  # the process died: draw them here
+                return charts(s)
+
+        return result
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=False, cancel_futures=True)
+
+
 def _env() -> Environment:
     env = Environment(loader=PackageLoader("medaid.audit", "templates"),
                       autoescape=select_autoescape(("html", "j2"), default=True),
@@ -145,8 +192,9 @@ def render(out: Outcome, found: list[Finding], s: Summary, policy: str,
     return render_table(s, out.records.source, detail.table(out, found), policy, chart_uris)
 
 
-def write_table(s: Summary, source: str, t: pa.Table, target: str | Path, policy: str) -> None:
-    Path(target).write_text(render_table(s, source, t, policy), encoding="utf-8")
+def write_table(s: Summary, source: str, t: pa.Table, target: str | Path, policy: str,
+                chart_uris: dict[str, str] | None = None) -> None:
+    Path(target).write_text(render_table(s, source, t, policy, chart_uris), encoding="utf-8")
 
 
 def write(out: Outcome, found: list[Finding], s: Summary, target: str | Path,

@@ -76,74 +76,79 @@ def audit_payments(
     from medaid.policy import amend, model
 
     t0 = time.perf_counter()
-    if rounding not in (None, "per_visit", "cumulative"):
-        fail(f"--rounding {rounding}: per_visit or cumulative")
+    aside = report.ChartsAside()  # forked before the audit starts its threads
     try:
-        med_types = fields.parse_med_types(med_type)
-    except ValueError as e:
-        fail(str(e))
-    try:
-        extra = [amend.load(p) for p in policy_file or []]
-        versions = model.versions(policy, extra)
-        if not versions:
-            known = sorted({*model.jurisdictions(), *(p.jurisdiction for p in extra)})
-            fail(f"--policy {policy}: unknown jurisdiction (one of: {', '.join(known)})")
-        chosen = rounding or versions[-1].spec.rounding
-        versions = resettle.with_rounding(versions, chosen)
-        local: dict[str, object] = {}
-        if local_file is not None:
-            try:
-                text = local_file.read_text(encoding="utf-8")
-            except OSError as e:
-                fail(f"{local_file}: cannot read: {e.strerror}")
-            local = contract.parse_local(contract.parse_json(text), versions)
-        if explain < 0:
-            fail(f"--explain {explain}: a number of findings, 0 or more")
-        if partition_records < 1:
-            fail(f"--partition-records {partition_records}: 1 or more")
-        if cluster not in (None, "local"):
-            fail(f"--cluster {cluster}: only 'local' (or --scheduler ADDRESS)")
-        if (cluster or scheduler) and not stream.is_parquet(export):
-            fail("--cluster/--scheduler: a Parquet export (CSV and XLSX are read whole)")
-        ids = rosters.read_roster(roster, versions[-1])
-        streamed = stream.pieces_of(export, partition_records) > 1 or cluster or scheduler
-        where = "one process"
-        if streamed:
-            run = stream.audit(export, ids, versions, local, med_types, chosen, explain,
-                               partition_records=partition_records,
-                               cluster=cluster is not None, workers=workers,
-                               scheduler=scheduler)
-            s, table, source = run.summary, run.findings, export.name
-            where = f"{run.pieces} pieces, {run.where}"
-            every = None
-        else:
-            records = reading.read_export(export, med_types)
-            out = resettle.run(records, ids, versions, local, explain_limit=explain)
-            found = causes.findings(out)
-            s = summary.summarise(out, found, chosen)
-            table, source = detail.table(out, found), records.source
-            every = detail.table(out, [], np.flatnonzero(out.status != resettle.REVERSAL)) \
-                if len(records) <= workbook.ALL_ROWS else None
-        target = out_file or Path(export.name.split(".")[0] + ".audit.xlsx")
-        name = f"{versions[-1].spec.name} {versions[-1].spec.document.title}"
-        everything = None
-        if table.num_rows > workbook.DETAIL_ROWS:
-            everything = target.with_suffix(".csv")
-            workbook.write_csv(table, everything)
-        workbook.write_tables(s, source, table, every, target, name,
-                              everything.name if everything else None)
-        html = target.with_suffix(".html")
-        report.write_table(s, source, table, html, name)
-    except (reading.BadExport, rosters.BadRoster) as e:
-        for b in e.bad[:SHOWN_BAD]:
-            sys.stderr.write(f"  {b.line()}\n")
-        if len(e.bad) > SHOWN_BAD:
-            sys.stderr.write(f"  … {len(e.bad) - SHOWN_BAD} more\n")
-        fail(str(e))
-    except MedaidError as e:
-        fail(str(e))
-    except OSError as e:
-        fail(f"{e.filename or ''}: {e.strerror}")
+        if rounding not in (None, "per_visit", "cumulative"):
+            fail(f"--rounding {rounding}: per_visit or cumulative")
+        try:
+            med_types = fields.parse_med_types(med_type)
+        except ValueError as e:
+            fail(str(e))
+        try:
+            extra = [amend.load(p) for p in policy_file or []]
+            versions = model.versions(policy, extra)
+            if not versions:
+                known = sorted({*model.jurisdictions(), *(p.jurisdiction for p in extra)})
+                fail(f"--policy {policy}: unknown jurisdiction (one of: {', '.join(known)})")
+            chosen = rounding or versions[-1].spec.rounding
+            versions = resettle.with_rounding(versions, chosen)
+            local: dict[str, object] = {}
+            if local_file is not None:
+                try:
+                    text = local_file.read_text(encoding="utf-8")
+                except OSError as e:
+                    fail(f"{local_file}: cannot read: {e.strerror}")
+                local = contract.parse_local(contract.parse_json(text), versions)
+            if explain < 0:
+                fail(f"--explain {explain}: a number of findings, 0 or more")
+            if partition_records < 1:
+                fail(f"--partition-records {partition_records}: 1 or more")
+            if cluster not in (None, "local"):
+                fail(f"--cluster {cluster}: only 'local' (or --scheduler ADDRESS)")
+            if (cluster or scheduler) and not stream.is_parquet(export):
+                fail("--cluster/--scheduler: a Parquet export (CSV and XLSX are read whole)")
+            ids = rosters.read_roster(roster, versions[-1])
+            streamed = stream.pieces_of(export, partition_records) > 1 or cluster or scheduler
+            where = "one process"
+            if streamed:
+                run = stream.audit(export, ids, versions, local, med_types, chosen, explain,
+                                   partition_records=partition_records,
+                                   cluster=cluster is not None, workers=workers,
+                                   scheduler=scheduler)
+                s, table, source = run.summary, run.findings, export.name
+                where = f"{run.pieces} pieces, {run.where}"
+                every = None
+            else:
+                records = reading.read_export(export, med_types)
+                out = resettle.run(records, ids, versions, local, explain_limit=explain)
+                found = causes.findings(out)
+                s = summary.summarise(out, found, chosen)
+                table, source = detail.table(out, found), records.source
+                every = detail.table(out, [], np.flatnonzero(out.status != resettle.REVERSAL)) \
+                    if len(records) <= workbook.ALL_ROWS else None
+            drawn = aside.draw(s)
+            target = out_file or Path(export.name.split(".")[0] + ".audit.xlsx")
+            name = f"{versions[-1].spec.name} {versions[-1].spec.document.title}"
+            everything = None
+            if table.num_rows > workbook.DETAIL_ROWS:
+                everything = target.with_suffix(".csv")
+                workbook.write_csv(table, everything)
+            workbook.write_tables(s, source, table, every, target, name,
+                                  everything.name if everything else None)
+            html = target.with_suffix(".html")
+            report.write_table(s, source, table, html, name, drawn())
+        except (reading.BadExport, rosters.BadRoster) as e:
+            for b in e.bad[:SHOWN_BAD]:
+                sys.stderr.write(f"  {b.line()}\n")
+            if len(e.bad) > SHOWN_BAD:
+                sys.stderr.write(f"  … {len(e.bad) - SHOWN_BAD} more\n")
+            fail(str(e))
+        except MedaidError as e:
+            fail(str(e))
+        except OSError as e:
+            fail(f"{e.filename or ''}: {e.strerror}")
+    finally:
+        aside.close()
     seconds = time.perf_counter() - t0
     w = sys.stdout.write
     w(f"稽核 audit of {source}: {policy}, rounding {chosen} ({where})\n")
