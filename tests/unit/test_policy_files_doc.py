@@ -25,7 +25,7 @@ DOCUMENTED = {
     "jurisdiction", "name", "version", "in_force", "document", "categories",
     "kind_fallback", "windows", "referral", "lines", "refusals", "tilted",
     "critical_illness_tilt", "parameters", "premium_subsidy", "monitoring", "funds",
-    "indicators", "rounding", "pools", "amends",
+    "indicators", "rounding", "pools", "amends", "stages", "statuses",
 }
 
 

@@ -29,7 +29,7 @@ from medaid.core.money import BP
 from medaid.engine.case import LOCATIONS, REFERRALS
 from medaid.engine.settle import NO_EFFECT, _lines
 from medaid.engine.types import Visit
-from medaid.policy.model import Policy, tilted_entry, tilted_values
+from medaid.policy.model import Policy, refuse_engine_only, tilted_entry, tilted_values
 from medaid.policy.params import Curve, Params
 from medaid.policy.schema import KINDS
 from medaid.policy.structured import BasicInsurance
@@ -140,6 +140,7 @@ def compile_plans(versions: Sequence[Policy], local: Mapping[str, object],
     """Compile the (version index, year) `keys` of one jurisdiction's `versions`."""
     categories: list[str] = []
     for v in versions:
+        refuse_engine_only(v, "批量结算")
         categories += [c for c in v.categories if c not in categories]
     cat_index = {c: i for i, c in enumerate(categories)}
     pools: list[str] = []

@@ -11,6 +11,7 @@ from rich.text import Text
 from medaid.core import labels
 from medaid.core.money import fmt
 from medaid.engine.settle import CaseResult
+from medaid.engine.types import TraceLine
 from medaid.policy.conformance import Conformance
 from medaid.policy.explain import Element, ParamRow
 from medaid.policy.model import Policy
@@ -18,7 +19,8 @@ from medaid.policy.model import Policy
 FIELDS = (("medfee_sumamt", "医疗费总额"), ("inscp_scp_amt", "符合政策范围金额"),
           ("hifp_pay", "基本医保统筹支出"), ("hifmi_pay", "大病保险支出"), ("oth_pay", "其他支出"),
           ("base", "救助基数（政策范围内自付）"), ("assistance", "医疗救助"),
-          ("tilted", "倾斜救助"), ("special", "专项救助"), ("maf_pay", "医疗救助基金支出"),
+          ("tilted", "倾斜救助"), ("special", "专项救助"), ("reassistance", "医疗再救助"),
+          ("maf_pay", "医疗救助基金支出"),
           ("psn_part_amt", "个人负担总金额"))
 
 
@@ -39,18 +41,28 @@ def print_result(console: Console, result: CaseResult, lang: str = "zh") -> None
             totals[name] += value
             table.add_row(label, fmt(value), name)
         console.print(table)
-        for t in s.trace:
-            amount = f"{fmt(t.amount):>10}" if t.amount else " " * 10
-            tier = labels.label(labels.TIERS, t.tier, lang)
-            words, where = (t.text if lang == "zh" else t.detail), t.citation or t.source
-            console.print(f"  {tier:<10} {t.rule:<6} {amount}  {words}  [dim]({where})[/dim]")
-    if len(result.settlements) > 1:
+        _trace(console, s.trace, lang)
+    for y in result.year_end:  # stages paid once over a person-year (`when: year_end`)
+        console.print(f"\n[bold]{y.year} 年终 {y.label}[/bold]  {y.rule}  {fmt(y.amount)}  "
+                      f"visits: {', '.join(y.visits)}")
+        _trace(console, y.trace, lang)
+        totals["maf_pay"] += y.amount
+        totals["psn_part_amt"] -= y.amount
+    if len(result.settlements) > 1 or result.year_end:
         table = Table(title="total", show_header=False, box=None, padding=(0, 2))
         table.add_column("field")
         table.add_column("amount", justify="right")
         for name, label in FIELDS:
             table.add_row(label, fmt(totals[name]))
         console.print(table)
+
+
+def _trace(console: Console, trace: Iterable[TraceLine], lang: str) -> None:
+    for t in trace:
+        amount = f"{fmt(t.amount):>10}" if t.amount else " " * 10
+        tier = labels.label(labels.TIERS, t.tier, lang)
+        words, where = (t.text if lang == "zh" else t.detail), t.citation or t.source
+        console.print(f"  {tier:<10} {t.rule:<6} {amount}  {words}  [dim]({where})[/dim]")
 
 
 def print_policies(console: Console, policies: Iterable[Policy]) -> None:

@@ -23,6 +23,7 @@ TIERS = {
     "assistance": ("医疗救助", "assistance"),
     "tilted": ("倾斜救助", "tilted assistance"),
     "special": ("专项救助", "special grants"),
+    "reassistance": ("医疗再救助", "re-assistance"),
     "chain": ("结算", "settlement"),
 }
 APPLICATION_STATES = {

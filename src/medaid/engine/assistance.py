@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from medaid.engine.caps import within_caps
 from medaid.engine.types import TraceLine
 from medaid.engine.windows import Standing
 from medaid.policy import schema as s
@@ -131,13 +132,8 @@ def evaluate(policy: Policy, params: Params, lines: list[Line], standing: Standi
         if not pay_out:
             pay = 0
             args["counted_only"] = True
-        caps = []
-        for pool, cap in r.caps:
-            spent = int(used.get(pool, pools.get(pool, 0)))
-            if pay > cap - spent:
-                pay = max(0, cap - spent)
-                caps.append({"pool": pool, "cap": cap, "paid": spent})
-            used[pool] = spent + pay
+        pay, caps = within_caps(pay, facts.line_base(line) if r.raised else 0, r.caps,
+                                r.raised or {}, pools, used)
         if caps:
             args["caps"] = caps
         if line.tier == "special":

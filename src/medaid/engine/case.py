@@ -20,6 +20,7 @@ from typing import Annotated, Any, get_args
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     PlainValidator,
     ValidationError,
@@ -32,7 +33,7 @@ from pydantic_core import PydanticCustomError
 from medaid.core.errors import InputError, MissingParameter
 from medaid.core.money import MoneyError, to_fen, to_yuan
 from medaid.engine.settle import CaseResult, settle_year
-from medaid.engine.types import Identity, Person, Settlement, Visit
+from medaid.engine.types import Held, Identity, Person, Settlement, Visit, YearEnd
 from medaid.policy import fields, model
 from medaid.policy.fields import LOCATIONS as LOCATIONS  # read from here by the batch path
 from medaid.policy.fields import REFERRALS as REFERRALS
@@ -326,14 +327,14 @@ class _Shape(BaseModel):
 
 
 def _model(name: str, table: Sequence[fields.Field], doc: str,
-           required: Collection[str] = (), items: type[BaseModel] | None = None
+           required: Collection[str] = (), lists: Mapping[str, Any] = {}
            ) -> type[BaseModel]:
     """A model of `table`: strict (an unknown field is an error), every field checked by
     its converter; `required` makes more fields required (medins_setl_id to settle);
-    `items`: the model of a person's `identities`."""
-    defined: dict[str, Any] = {}
-    if items is not None:
-        defined["identities"] = (list[items], PydanticField(default_factory=list))  # type: ignore[valid-type]
+    `lists`: the type of the items of each list field (a person's `identities`)."""
+    defined: dict[str, Any] = {
+        key: (list[item], PydanticField(default_factory=list))  # type: ignore[valid-type]
+        for key, item in lists.items()}
     for f in table:
         f = replace(f, required=True) if f.name in required else f
         kind = Annotated[Any, PlainValidator(_converter(f)), WithJsonSchema(_json_schema(f))]
@@ -359,11 +360,16 @@ SettleVisitIn = _model("SettleVisitIn", fields.REQUEST,
 
 
 CaseIdentity = _model("CaseIdentity", fields.IDENTITY, "An identity of a case's person.")
+CaseStatus = _model("CaseStatus", fields.STATUS,
+                    "A status the person holds (policy `statuses:`), with its dates.")
+# a status is an object, or its id alone for one held all along
+_StatusItem = Annotated[CaseStatus, BeforeValidator(  # type: ignore[valid-type]
+    lambda v: {"status": v} if isinstance(v, str) else v)]
 CasePerson = _model("CasePerson", fields.PERSON, "A case's person (contract/CASE.md).",
-                    items=CaseIdentity)
+                    lists={"identities": CaseIdentity, "statuses": _StatusItem})
 IdentityIn = _model("IdentityIn", fields.IDENTITY_RECORD, "An identity (身份) to record.")
 PersonIn = _model("PersonIn", fields.PERSON_RECORD, "A person to record, with identities.",
-                  items=IdentityIn)
+                  lists={"identities": IdentityIn})
 # pydantic's words for a value of the wrong shape, as the converters say them
 _SHAPES = {"list_type": "must be a list", "model_type": "must be an object",
            "dict_type": "must be an object"}
@@ -426,7 +432,24 @@ def person_of(m: Any, policy: Policy, path: str, id: str | None = None) -> Perso
         identities.append(identity)
     return Person(id=id if id is not None else m.id, identities=tuple(identities),
                   disability_grade=m.disability_grade,
-                  tilted_application=m.tilted_application)
+                  tilted_application=m.tilted_application,
+                  statuses=_statuses(getattr(m, "statuses", ()), policy, path))
+
+
+def _statuses(raw: Sequence[Any], policy: Policy, path: str) -> tuple[Held, ...]:
+    """The statuses a person holds, each one the policy declares (`statuses:`)."""
+    known = [st.id for st in policy.spec.statuses]
+    out = []
+    for i, m in enumerate(raw):
+        sp = f"{path}.statuses[{i}]"
+        if m.status not in known:
+            raise InputError(f"{sp}.status", f"{policy.jurisdiction} 的政策文件未定义人员状态 "
+                             f"{m.status!r}（已定义：{'、'.join(known) or '无'}）")
+        start, end = getattr(m, "from"), m.to
+        if start is not None and end is not None and end < start:
+            raise InputError(f"{sp}.to", f"终止日期 {end} 早于起始日期 {start}")
+        out.append(Held(m.status, start, end))
+    return tuple(out)
 
 
 def parse_visit(raw: object, path: str) -> Visit:
@@ -517,7 +540,7 @@ def settle_case(case: Case) -> CaseResult:
 
 # -- output ---------------------------------------------------------------------------------
 MONEY_FIELDS = ("medfee_sumamt", "inscp_scp_amt", "hifp_pay", "hifmi_pay", "oth_pay", "base",
-                "assistance", "tilted", "special", "maf_pay", "psn_part_amt")
+                "assistance", "tilted", "special", "reassistance", "maf_pay", "psn_part_amt")
 TOTAL_FIELDS = ("medfee_sumamt", "hifp_pay", "hifmi_pay", "oth_pay", "maf_pay", "psn_part_amt")
 
 
@@ -531,12 +554,24 @@ def settlement_json(s: Settlement) -> dict[str, Any]:
     return out
 
 
+def year_end_json(y: YearEnd) -> dict[str, Any]:
+    return {"year": y.year, "rule": y.rule, "label": y.label, "category": y.category,
+            "visits": y.visits, "amount": to_yuan(y.amount),
+            "trace": [{**t.to_json(), "amount": to_yuan(t.amount)} for t in y.trace]}
+
+
 def result_json(result: CaseResult) -> dict[str, Any]:
+    """The visits, the year-end stages' payouts, and the totals: a year-end payout is
+    medical assistance too (maf_pay) and lowers what the person pays (psn_part_amt)."""
     visits = [settlement_json(s) for s in result.settlements]
-    totals = {name: to_yuan(sum(getattr(s, name) for s in result.settlements))
-              for name in TOTAL_FIELDS}
+    sums = {name: sum(getattr(s, name) for s in result.settlements) for name in TOTAL_FIELDS}
+    year_end = sum(y.amount for y in result.year_end)
+    sums["maf_pay"] += year_end
+    sums["psn_part_amt"] -= year_end
+    totals = {name: to_yuan(v) for name, v in sums.items()} | {"year_end": to_yuan(year_end)}
     return {"jurisdiction": result.jurisdiction, "person_id": result.person_id,
-            "visits": visits, "totals": totals}
+            "visits": visits, "year_end": [year_end_json(y) for y in result.year_end],
+            "totals": totals}
 
 
 def dumps(data: object, indent: int | None = 2) -> str:

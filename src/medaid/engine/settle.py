@@ -8,14 +8,16 @@ end date; a case settles its visits in the order given.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from medaid.core.errors import InputError
-from medaid.engine import insurance
+from medaid.engine import insurance, stages
 from medaid.engine.assistance import Outcome, VisitFacts, choose, evaluate
+from medaid.engine.caps import RAISED
+from medaid.engine.conditions import meets
 from medaid.engine.tilt import tilted
-from medaid.engine.types import Person, Settlement, TraceLine, Visit
+from medaid.engine.types import Person, Settlement, TraceLine, Visit, YearEnd
 from medaid.engine.windows import Standing, standings
 from medaid.policy import schema as s
 from medaid.policy.model import Line, Policy, in_force
@@ -28,7 +30,7 @@ NO_EFFECT = s.ReferralEffect()
 Note = tuple[str, dict[str, Any]]  # a trace line's code and arguments
 
 
-def _lines(policy: Policy, visit: Visit, grade: int | None
+def _lines(policy: Policy, visit: Visit, grade: int | None, person: Person | None = None
            ) -> tuple[str, list[list[Line]], list[Note]]:
     """The kind the visit is settled as, the alternative sets of lines that may pay it, and
     notes on how they were chosen.
@@ -40,9 +42,13 @@ def _lines(policy: Policy, visit: Visit, grade: int | None
     that a tie goes to it (就高不叠加).
     """
     flags = visit.flags
+
+    def holds(ln: Line) -> bool:  # the line's conditions on the person and the visit
+        return person is None or not ln.conditional or meets(ln.spec, person, visit)
+
     exclusive: dict[str, list[Line]] = {}
     for ln in policy.exclusive_lines:
-        if ln.matches_visit(visit.kind, flags, grade):
+        if ln.matches_visit(visit.kind, flags, grade) and holds(ln):
             exclusive.setdefault(ln.rule, []).append(ln)
     if exclusive:
         return visit.kind, list(exclusive.values()), [("exclusive", {"rules": [*exclusive]})]
@@ -52,11 +58,12 @@ def _lines(policy: Policy, visit: Visit, grade: int | None
         notes.append(("kind_fallback", {"kind": visit.kind, "setting": setting}))
     alternatives: dict[str, list[Line]] = {}
     for ln in policy.alternative_lines:
-        if ln.matches_visit(visit.kind, flags, grade):
+        if ln.matches_visit(visit.kind, flags, grade) and holds(ln):
             alternatives.setdefault(ln.rule, []).append(ln)
     if alternatives:
         notes.append(("alternatives", {"rules": [*alternatives]}))
-    lines = [ln for ln in policy.regular_lines if ln.matches_visit(setting, flags, grade)]
+    lines = [ln for ln in policy.regular_lines
+             if ln.matches_visit(setting, flags, grade) and holds(ln)]
     return setting, [*alternatives.values(), lines], notes
 
 
@@ -65,10 +72,11 @@ def settle_visit(policy: Policy, params: Params, person: Person, pools: Mapping[
     """Settle one visit against the person's pools of its year; returns the new pools."""
     year = visit.end.year
     if policy.visit_pools:  # a pool per visit (单次) starts from 0 at each visit
-        pools = {k: v for k, v in pools.items() if k not in policy.visit_pools}
+        pools = {k: v for k, v in pools.items()
+                 if k.removeprefix(RAISED) not in policy.visit_pools}
     new: dict[str, Num] = dict(pools)
     trace: list[TraceLine] = []
-    setting, lines, notes = _lines(policy, visit, person.disability_grade)
+    setting, lines, notes = _lines(policy, visit, person.disability_grade, person)
     document = policy.reference("")
     trace.extend(TraceLine("chain", "§1", f"{CHAIN} §1", code, args, citation=document)
                  for code, args in notes)
@@ -136,6 +144,11 @@ def settle_visit(policy: Policy, params: Params, person: Person, pools: Mapping[
         settlement.rules.append(lines_t[-1].rule)
     trace.extend(lines_t)
     new.update(updates)
+    if policy.spec.stages:
+        lines_s, updates = stages.at_visit(policy, params, person, visit, settlement, new,
+                                           facts.per_visit)
+        trace.extend(lines_s)
+        new.update(updates)
     return settlement, new
 
 
@@ -196,6 +209,7 @@ class CaseResult:
     jurisdiction: str
     person_id: str
     settlements: list[Settlement]
+    year_end: list[YearEnd] = field(default_factory=list)  # `when: year_end` stages
 
 
 def settle_year(versions: Sequence[Policy], local: Mapping[str, object], person: Person,
@@ -205,6 +219,7 @@ def settle_year(versions: Sequence[Policy], local: Mapping[str, object], person:
     params: dict[int, Params] = {}
     pools: dict[int, dict[str, Num]] = {}
     out: list[Settlement] = []
+    last: dict[int, Policy] = {}  # the version in force at each year's last visit
     for i, visit in enumerate(visits):
         policy = in_force(list(versions), visit.end)
         path = f"visits[{i}]"
@@ -218,4 +233,11 @@ def settle_year(versions: Sequence[Policy], local: Mapping[str, object], person:
         settlement, pools[year] = settle_visit(policy, p, person, pools.get(year, {}), visit,
                                                path)
         out.append(settlement)
-    return CaseResult(versions[0].jurisdiction if versions else "", person.id, out)
+        last[year] = policy
+    year_end: list[YearEnd] = []
+    for year, policy in sorted(last.items()):  # each year's stages paid once, after its visits
+        if any(st.when == "year_end" for st in policy.spec.stages):
+            settled = [(v, st) for v, st in zip(visits, out, strict=True) if st.year == year]
+            year_end += stages.at_year_end(policy, params[id(policy)], person, settled,
+                                           pools[year])
+    return CaseResult(versions[0].jurisdiction if versions else "", person.id, out, year_end)

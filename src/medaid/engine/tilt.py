@@ -15,6 +15,7 @@ from typing import Any
 
 from medaid.core.money import fmt
 from medaid.engine.assistance import Outcome, VisitFacts
+from medaid.engine.caps import within_caps
 from medaid.engine.types import Person, TraceLine, Visit
 from medaid.policy.model import Policy, tilted_entry, tilted_values
 from medaid.policy.params import Num, Params
@@ -88,13 +89,7 @@ def tilted(policy: Policy, params: Params, person: Person, visit: Visit, facts: 
     if cfg.pool in policy.visit_pools:
         args["per_admission"] = True
     updates: dict[str, Num] = {cfg.pool: after}
-    capped = []
-    for pool, amount in caps:
-        spent = int(pools.get(pool, 0))
-        if pay > amount - spent:
-            pay = max(0, amount - spent)
-            capped.append({"pool": pool, "cap": amount, "paid": spent})
-        updates[pool] = spent + pay
+    pay, capped = within_caps(pay, 0, caps, {}, pools, updates)
     if capped:
         args["caps"] = capped
     return pay, [TraceLine("tilted", cfg.rule, src, "tilted", args, pay, citation)], updates

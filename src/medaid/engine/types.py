@@ -23,11 +23,27 @@ class Identity:
 
 
 @dataclass(frozen=True, slots=True)
+class Held:
+    """A person-level status (门诊特殊病种认定, …) held from `start` to `end` (open: None)."""
+
+    status: str
+    start: date | None = None
+    end: date | None = None
+
+    def on(self, day: date) -> bool:
+        return (self.start is None or self.start <= day) and (self.end is None or day <= self.end)
+
+
+@dataclass(frozen=True, slots=True)
 class Person:
     id: str
     identities: tuple[Identity, ...] = ()
     disability_grade: int | None = None
     tilted_application: date | None = None
+    statuses: tuple[Held, ...] = ()
+
+    def holds(self, status: str, day: date) -> bool:
+        return any(h.status == status and h.on(day) for h in self.statuses)
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,11 +137,26 @@ class Settlement:
     tilted: int
     special: int
     trace: list[TraceLine] = field(default_factory=list)
+    reassistance: int = 0  # the visit's payouts of the stages after tilted (再救助, grants)
 
     @property
     def maf_pay(self) -> int:
-        return self.assistance + self.tilted + self.special
+        return self.assistance + self.tilted + self.special + self.reassistance
 
     @property
     def psn_part_amt(self) -> int:
         return self.medfee_sumamt - self.hifp_pay - self.hifmi_pay - self.oth_pay - self.maf_pay
+
+
+@dataclass(slots=True)
+class YearEnd:
+    """A stage paid once over a person-year (`when: year_end`): a year-end grant,
+    re-assistance or ceiling, over the visits that qualified."""
+
+    year: int
+    rule: str
+    label: str
+    category: str
+    visits: list[str]
+    amount: int
+    trace: list[TraceLine] = field(default_factory=list)

@@ -235,7 +235,40 @@ def _refusal_referral(a: Args, lang: str) -> str:
             else f"referral {a['referral']}: no assistance, no tilt")
 
 
+def _stage(a: Args, lang: str) -> str:
+    """A stage after assistance: its measure, then its segments, grant or ceiling."""
+    zh = lang == "zh"
+    if "visits" in a:  # year-end: once over the year's qualifying visits
+        head = (f"{a['label']}（年终，{a['visits']}次就诊，按{_category(a, lang)}）：个人负担"
+                f"{_money(a['measure'], lang)}" if zh else
+                f"{a['label']} (year end, {a['visits']} visits, as {a['category']}): borne "
+                f"{_money(a['measure'], lang)}")
+    else:
+        head = (f"{a['label']}：本次个人负担{_money(a['measure'], lang)}，累计"
+                f"{_money(a['before'], lang)}→{_money(a['after'], lang)}" if zh else
+                f"{a['label']}: borne this visit {_money(a['measure'], lang)}, pool "
+                f"{_money(a['before'], lang)} → {_money(a['after'], lang)}")
+    if "segments" in a:
+        how = ((f"，起付线{_money(a['deductible'], lang)}，" if zh
+                else f", deductible {_money(a['deductible'], lang)}, ")
+               + segments(a["segments"], lang))
+    elif "grant" in a:
+        how = (f"，超过{_money(a['deductible'], lang)}给予一次性补助{_money(a['grant'], lang)}"
+               if zh else f", a grant of {_money(a['grant'], lang)} once above "
+                          f"{_money(a['deductible'], lang)}")
+    else:
+        of = AMOUNT_NAMES[a["of"]][0 if zh else 1] if "of" in a else ""
+        share = (f"（{of}{_money(a['of_total'], lang)}的{fmt_ratio(a['share'])}）" if zh else
+                 f" ({fmt_ratio(a['share'])} of {of} {_money(a['of_total'], lang)})"
+                 ) if "share" in a else ""
+        how = (f"，超过封顶线{_money(a['ceiling'], lang)}{share}的部分予以支付" if zh else
+               f", the part above the ceiling {_money(a['ceiling'], lang)}{share} paid")
+    return head + how + _caps(a, lang)
+
+
 TEXTS: dict[str, Callable[[Args, str], str]] = {
+    "stage": _stage,
+    "year_end_stage": _stage,
     "line": _line,
     "grant": _grant,
     "window": _window,

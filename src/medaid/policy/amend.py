@@ -6,10 +6,11 @@ path relative to the amendment) and gives only what changes; the result is valid
 whole policy file. How the two merge:
 
 - a mapping merges key by key (`parameters`, `parameters.<name>`, `tilted`, `windows`…);
-- the top-level lists `categories` and `indicators` (by `id`), `lines` and `refusals`
-  (by `rule`) merge entry by entry: an entry the base has takes the fields given, another
-  is added at the end, and `removed: true` drops it. Where one rule id names several
-  entries, `match:` picks one by its other fields (`match: {kinds: [inpatient]}`);
+- the top-level lists `categories`, `statuses` and `indicators` (by `id`), `lines`,
+  `refusals` and `stages` (by `rule`) merge entry by entry: an entry the base has takes
+  the fields given, another is added at the end, and `removed: true` drops it. Where one
+  rule id names several entries, `match:` picks one by its other fields
+  (`match: {kinds: [inpatient]}`);
 - a parameter's `values` merge by `year` or `from` date: a new dated value is added, one
   for a date the base has replaces it;
 - anything else (a number, a list of segments or look-backs) replaces the base's.
@@ -28,7 +29,8 @@ from medaid.policy import model
 from medaid.policy import schema as s
 
 AMENDS = "amends"
-KEYED = {"categories": "id", "indicators": "id", "lines": "rule", "refusals": "rule"}
+KEYED = {"categories": "id", "indicators": "id", "lines": "rule", "refusals": "rule",
+         "stages": "rule", "statuses": "id"}
 SHIPPED_SUFFIX = ".yaml"
 
 

@@ -118,6 +118,13 @@ IDENTITY = (
     Field("application", "申请日期", "date", False),
 )
 
+# A person-level status a policy's lines may require (policy `statuses:`), with its dates.
+STATUS = (
+    Field("status", "人员状态", "text", chars=CODE_CHARS),
+    Field("from", "起始日期", "date", False),
+    Field("to", "终止日期", "date", False),
+)
+
 
 # Labels of the fields of the other records the API and the pages take.
 LABELS = {"name": "名称", "certno": "身份证号", "department": "认定部门", "source": "来源",
@@ -140,7 +147,7 @@ PERSON_RECORD = (
 
 def label(name: str) -> str:
     """A field's Chinese label (its name when none is known)."""
-    for f in (*REQUEST, *VISIT, *PERSON, *IDENTITY_RECORD, *PERSON_RECORD):
+    for f in (*REQUEST, *VISIT, *PERSON, *IDENTITY_RECORD, *PERSON_RECORD, *STATUS):
         if f.name == name:
             return f.label
     return LABELS.get(name, name)

@@ -44,6 +44,7 @@ class Line:
     pool: str
     base: s.Base  # its composition from the national amount fields
     spec: s.Line
+    conditional: bool = False  # it names statuses or visit facts (s.Conditions)
 
     def matches_visit(self, kind: str, flags: frozenset[str], grade: int | None) -> bool:
         if self.kinds is not None and kind not in self.kinds:
@@ -78,6 +79,7 @@ class Policy:
     refusals: tuple[Refusal, ...]
     order: dict[str, int]  # category → tie order
     visit_pools: frozenset[str] = frozenset()  # pools that start from 0 at each visit
+    engine_only: tuple[str, ...] = ()  # constructs only the engine runs (`_engine_only`)
 
     @property
     def jurisdiction(self) -> str:
@@ -162,17 +164,41 @@ def _check_refs(spec: s.PolicyFile) -> None:
         cats("tilted", spec.tilted.categories)
         for j, entry in enumerate(spec.tilted.by_category):
             cats(f"tilted.by_category[{j}]", entry.categories)
+    statuses = [st.id for st in spec.statuses]
+    if len(set(statuses)) != len(statuses):
+        raise PolicyError("statuses: duplicate status id")
+
+    def conds(where: str, c: s.Conditions) -> None:
+        for k, st in enumerate(c.statuses):
+            if st not in statuses:
+                raise PolicyError(f"{where}.statuses[{k}]: unknown status {st!r} (statuses: "
+                                  f"{', '.join(statuses) or 'none'})")
+
+    for i, line in enumerate(spec.lines):
+        conds(f"lines[{i}]", line)
+    for i, stage in enumerate(spec.stages):
+        where = f"stages[{i}]"
+        cats(where, stage.categories)
+        refs(where, stage)
+        conds(where, stage)
+        for j, values in enumerate(stage.by_category):
+            cats(f"{where}.by_category[{j}]", values.categories)
+        for pool in [stage.pool or ""] + [c.pool for c in stage.caps]:
+            if pool.startswith(INTERNAL_POOL_PREFIX):
+                raise PolicyError(f"{where}: pool names may not start with '_'")
     for name, p in params.items():
         refs(f"parameters.{name}", p)
         if p.below is not None and p.below not in params:
             raise PolicyError(f"parameters.{name}.below: parameter {p.below!r} is not declared")
     if spec.windows.month_end_categories is not None:
         cats("windows", spec.windows.month_end_categories, "month_end_categories")
-    base_pools = {ln.pool or ln.rule for ln in spec.lines if ln.grant is None}
-    for i, line in enumerate(spec.lines):
-        for c in line.caps:
+    base_pools = {ln.pool or ln.rule for ln in spec.lines if ln.grant is None} | {
+        st.pool or st.rule for st in spec.stages}
+    for where, caps in [(f"lines[{i}] ({ln.rule})", ln.caps) for i, ln in enumerate(spec.lines)
+                        ] + [(f"stages[{i}]", st.caps) for i, st in enumerate(spec.stages)]:
+        for c in caps:
             if c.pool in base_pools:
-                raise PolicyError(f"lines[{i}] ({line.rule}): pool {c.pool!r} is both a cap "
+                raise PolicyError(f"{where}: pool {c.pool!r} is both a cap "
                                   "pool and a deductible/segment pool")
     for name, p in params.items():  # structured defaults are checked when the file loads
         for raw in [p.default, *(v.value for v in p.values)]:
@@ -204,6 +230,12 @@ def _pools_used(spec: s.PolicyFile) -> list[tuple[str, str]]:
         if line.grant is None:
             out.append((f"lines[{i}].pool", line.pool or line.rule))
         out += [(f"lines[{i}].caps[{k}].pool", c.pool) for k, c in enumerate(line.caps)]
+    for i, stage in enumerate(spec.stages):
+        out.append((f"stages[{i}].pool", stage.pool or stage.rule))
+        out += [(f"stages[{i}].caps[{k}].pool", c.pool) for k, c in enumerate(stage.caps)]
+        for e, values in enumerate(stage.by_category):
+            out += [(f"stages[{i}].by_category[{e}].caps[{k}].pool", c.pool)
+                    for k, c in enumerate(values.caps or [])]
     if spec.tilted is not None:
         out.append(("tilted.pool", spec.tilted.pool))
         out += [(f"tilted.caps[{k}].pool", c.pool) for k, c in enumerate(spec.tilted.caps)]
@@ -211,6 +243,28 @@ def _pools_used(spec: s.PolicyFile) -> list[tuple[str, str]]:
             out += [(f"tilted.by_category[{e}].caps[{k}].pool", c.pool)
                     for k, c in enumerate(entry.caps or [])]
     return out
+
+
+def _engine_only(spec: s.PolicyFile) -> tuple[str, ...]:
+    """The constructs of a policy that only the engine (`medaid settle`) runs so far: the
+    batch kernel, the ledger and the service refuse such a policy rather than settle it
+    without them (`refuse_engine_only`)."""
+    found = []
+    if spec.stages:
+        found.append("stages（再救助、一次性补助、个人负担封顶）")
+    if spec.statuses or any(s.conditional(ln) for ln in spec.lines):
+        found.append("条件（人员状态、就医地、医院等级、转诊）")
+    if any(c.raised is not None for ln in spec.lines for c in ln.caps):
+        found.append("caps[].raised（条件封顶线）")
+    return tuple(found)
+
+
+def refuse_engine_only(policy: Policy, where: str) -> None:
+    """A PolicyError naming what `where` cannot run of the policy, if anything."""
+    if policy.engine_only:
+        raise PolicyError(f"{policy.jurisdiction} {policy.spec.version}：{where}尚不支持"
+                          f"{'、'.join(policy.engine_only)}，这些规则目前只能由 medaid settle "
+                          "逐次结算")
 
 
 def tilted_entry(cfg: s.Tilted, category: str) -> int | None:
@@ -257,6 +311,7 @@ def compile_policy(spec: s.PolicyFile, path: str = "<memory>") -> Policy:
             pool=ln.pool or ln.rule,
             base=_base(ln),
             spec=ln,
+            conditional=s.conditional(ln),
         )
         for i, ln in enumerate(spec.lines)
     )
@@ -277,6 +332,7 @@ def compile_policy(spec: s.PolicyFile, path: str = "<memory>") -> Policy:
         order={c.id: i for i, c in enumerate(spec.categories)},
         visit_pools=frozenset(name for name, p in (spec.pools or {}).items()
                               if p.period == "visit"),
+        engine_only=_engine_only(spec),
     )
 
 

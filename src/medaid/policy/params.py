@@ -32,10 +32,13 @@ from medaid.policy.structured import (
     parse_ratio,
 )
 
-__all__ = ["Curve", "Num", "Params", "ResolvedLine", "When"]
+__all__ = ["Curve", "Num", "Params", "Raised", "ResolvedLine", "When"]
 
 When = int | date  # a visit's date, or a whole year
 Period = tuple[int, int]  # (year, how many of the year's change dates have passed; −1: all year)
+
+
+Raised = dict[str, tuple[int, int]]  # cap pool → (raised amount, own base to exceed), fen
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +47,7 @@ class ResolvedLine:
     curve: Curve | None  # None for a grant
     caps: tuple[tuple[str, int], ...]  # (pool, amount in fen)
     grant: int | None
+    raised: Raised | None = None  # the caps that a condition raises (s.RaisedCap)
 
 
 class Params:
@@ -176,8 +180,7 @@ class Params:
 
     def curve(self, deductible: s.Amount, segments: list[s.Segment], caps: list[s.Cap],
               when: When, needed_by: str) -> tuple[Curve, tuple[tuple[str, int], ...]]:
-        resolved_caps = tuple((c.pool, amount) for c in caps
-                              if (amount := self._cap(c, when, needed_by)) is not None)
+        resolved_caps, _ = self.caps(caps, when, needed_by)
         segs: list[tuple[int | None, int]] = []
         prev = 0
         for seg in segments:
@@ -190,6 +193,16 @@ class Params:
             prev = top
         # caps are payout limits, never part of F (RULES §3): they stay beside the curve
         return Curve(self.amount(deductible, when, needed_by), tuple(segs), None), resolved_caps
+
+    def caps(self, caps: list[s.Cap], when: When, needed_by: str
+             ) -> tuple[tuple[tuple[str, int], ...], Raised]:
+        """The cap pools' amounts, and those a condition raises (pool → (amount, over))."""
+        found = tuple((c.pool, amount) for c in caps
+                      if (amount := self._cap(c, when, needed_by)) is not None)
+        raised = {c.pool: (self.amount(c.raised.amount, when, needed_by),
+                           self.amount(c.raised.over, when, needed_by))
+                  for c in caps if c.raised is not None}
+        return found, raised
 
     def _cap(self, cap: s.Cap, when: When, needed_by: str) -> int | None:
         try:
@@ -221,7 +234,8 @@ class Params:
             else:
                 curve, caps = self.curve(spec.deductible, spec.segments, spec.caps, when,
                                          line.rule)
-                found = ResolvedLine(line, curve, caps, None)
+                raised = self.caps(spec.caps, when, line.rule)[1] or None
+                found = ResolvedLine(line, curve, caps, None, raised)
             self._lines[key] = found
         return found
 

@@ -112,10 +112,20 @@ class Segment(Strict):
     ratio: Ratio
 
 
+class RaisedCap(Strict):
+    """A cap that depends on a condition: from the visit whose own base exceeds `over` (one
+    stay's self-pay above the critical-illness deductible), the cap is `amount` for the rest
+    of the pool's period."""
+
+    amount: Amount
+    over: Amount
+
+
 class Cap(Strict):
     pool: str
     amount: Amount
     optional: bool = False  # a cap whose parameter nobody set is left out (JS outpatient_cap)
+    raised: RaisedCap | None = None
 
 
 SelfPayPart = Literal["preselfpay_amt", "overlmt_selfpay", "fulamt_ownpay_amt"]
@@ -150,7 +160,31 @@ class Pool(Strict):
     label: str | None = None
 
 
-class Line(Cited):
+class Status(Strict):
+    """A person-level status a document attaches a rule to (门诊特殊病种认定, 重度残疾): the
+    case names the statuses a person holds, with their dates (`person.statuses`)."""
+
+    id: str
+    label: str
+
+
+class Conditions(Strict):
+    """Who and which visits a line or stage is for, beyond category and kind: every
+    condition given must hold (a status on the visit's date; the visit's facts)."""
+
+    statuses: list[str] = []  # every status must be held on the visit's end date
+    locations: list[Location] | None = None  # 就医地: city, province, out_of_province
+    hospital_levels: list[int] | None = None  # 医院等级 1–3
+    referrals: list[Referral] | None = None
+
+
+def conditional(c: Conditions) -> bool:
+    """Whether any condition is set (without any, a line matches every visit)."""
+    return bool(c.statuses) or any(v is not None for v in (c.locations, c.hospital_levels,
+                                                           c.referrals))
+
+
+class Line(Cited, Conditions):
     """One rule line: who, which visits, and the payout function over a pool."""
 
     tier: Literal["assistance", "special"] = "assistance"
@@ -218,6 +252,88 @@ class Tilted(Cited):
     # values by category: the first entry listing the visit's category applies, else the
     # values above
     by_category: list[TiltedValues] = []
+
+
+class StageBase(Strict):
+    """What a stage after assistance measures, per visit: the policy-range amount
+    (inscp_scp_amt) plus the self-pay parts of `include`, less every fund and what
+    assistance, tilted assistance and the earlier stages paid of the visit."""
+
+    include: list[SelfPayPart] = []
+
+    @model_validator(mode="after")
+    def _once(self) -> StageBase:
+        if len(set(self.include)) != len(self.include):
+            raise ValueError("each amount field at most once")
+        return self
+
+
+# the two readings documents use, by name: 政策范围内个人负担 and 个人自付总额
+STAGE_BASES = {"remainder": StageBase(),
+               "out_of_pocket": StageBase(include=["preselfpay_amt", "overlmt_selfpay",
+                                                   "fulamt_ownpay_amt"])}
+
+
+class Ceiling(Strict):
+    """个人负担封顶: the part of the measure above `share` of the period's total of the national
+    amount field `of` (e.g. 10% of the year's policy-range cost), or above `amount`, or
+    above the lower of the two when both are given, is paid."""
+
+    share: Ratio | None = None
+    of: Literal["medfee_sumamt", "inscp_scp_amt"] = "inscp_scp_amt"
+    amount: Amount | None = None
+
+    @model_validator(mode="after")
+    def _some(self) -> Ceiling:
+        if self.share is None and self.amount is None:
+            raise ValueError("a ceiling needs a share (of a field) or an amount, or both")
+        return self
+
+
+class StageValues(Strict):
+    """A stage's values for some categories; each left out takes the stage's own."""
+
+    categories: list[str]
+    deductible: Amount | None = None
+    segments: list[Segment] | None = None
+    grant: Amount | None = None
+    ceiling: Ceiling | None = None
+    caps: list[Cap] | None = None
+
+
+class Stage(Cited, Conditions):
+    """A stage after assistance and tilted assistance (RULES §2 ends with tilted; these
+    follow it in the order listed): re-assistance 再救助 (segments over a pool), a flat
+    grant 一次性补助 once the measure passes `deductible`, or a ceiling 封顶 on what the
+    person bears. `when: visit` pays at each visit, cumulatively over its pool (`pools:`
+    gives the period, year or visit) like any line; `when: year_end` pays once per
+    person-year over the year's visits that qualify (`medaid settle` reports it under
+    `year_end`)."""
+
+    label: str
+    when: Literal["visit", "year_end"] = "visit"
+    base: Literal["remainder", "out_of_pocket"] | StageBase = "remainder"
+    categories: list[str] | Literal["*"] = "*"
+    kinds: list[Kind] | Literal["*"] = "*"
+    pool: str | None = None  # default: the rule id
+    deductible: Amount = Decimal(0)  # 起付标准; for a grant, the amount to exceed
+    segments: list[Segment] = []
+    grant: Amount | None = None
+    ceiling: Ceiling | None = None
+    caps: list[Cap] = []
+    by_category: list[StageValues] = []
+
+    @model_validator(mode="after")
+    def _payout(self) -> Stage:
+        forms = [bool(self.segments), self.grant is not None, self.ceiling is not None]
+        if sum(forms) != 1:
+            raise ValueError("a stage has exactly one of segments, grant or ceiling")
+        for entry in self.by_category:
+            given = [entry.segments is not None, entry.grant is not None,
+                     entry.ceiling is not None]
+            if any(g and not f for g, f in zip(given, forms, strict=True)):
+                raise ValueError("by_category gives a form of payout the stage does not have")
+        return self
 
 
 class CriticalIllnessTilt(Cited):
@@ -316,6 +432,8 @@ class PolicyFile(Strict):
     lines: list[Line]
     refusals: list[Refusal] = []
     tilted: Tilted | None = None
+    stages: list[Stage] = []  # after tilted assistance, in this order
+    statuses: list[Status] = []  # the person-level statuses lines and stages may require
     premium_subsidy: PremiumSubsidy | None = None
     framework: dict[str, str] = {}  # notes for a provincial framework (Jiangsu)
     monitoring: Monitoring | None = None  # 双预警 (policy.monitoring)

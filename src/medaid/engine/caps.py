@@ -1,0 +1,33 @@
+"""Cap pools: a payout within what each of its caps has left (RULES §3: caps are payout
+limits, never part of the cumulative function), a raised cap where its condition holds."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from medaid.policy.params import Num
+
+RAISED = "_raised:"  # a pool's flag: its cap is raised for the rest of the period
+
+
+def within_caps(pay: int, own: int, caps: Sequence[tuple[str, int]],
+                raised: Mapping[str, tuple[int, int]], pools: Mapping[str, Num],
+                used: dict[str, Num]) -> tuple[int, list[dict[str, int | str]]]:
+    """`pay` within each cap pool's rest; the pools' new amounts go into `used`. A cap of
+    `raised` (pool → (amount, over)) is the raised amount from the visit whose own base
+    `own` exceeds `over` (one stay's self-pay above a threshold), for the rest of the
+    pool's period."""
+    capped: list[dict[str, int | str]] = []
+    for pool, cap in caps:
+        if pool in raised:
+            flag = RAISED + pool
+            amount, over = raised[pool]
+            if used.get(flag, pools.get(flag, 0)) or own > over:
+                used[flag] = 1
+                cap = amount
+        spent = int(used.get(pool, pools.get(pool, 0)))
+        if pay > cap - spent:
+            pay = max(0, cap - spent)
+            capped.append({"pool": pool, "cap": cap, "paid": spent})
+        used[pool] = spent + pay
+    return pay, capped

@@ -1,0 +1,169 @@
+"""Stages after tilted assistance (policy `stages:`): re-assistance 再救助, a flat grant
+once a measure passes a threshold, a ceiling on what the person bears.
+
+A stage measures, per visit, what the person still bears of its base's parts (the
+policy-range amount plus any self-pay parts it includes, less every fund and what tiers
+3 and the earlier stages paid). `when: visit` stages pay at each visit, cumulatively over
+their pool like any line (RULES §3: `R(F(after)) − R(F(before))`, then the cap pools);
+`when: year_end` stages pay once over the person-year's qualifying visits, after the last.
+A stage never pays more than what it measures.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from medaid.core.money import BP
+from medaid.engine.caps import within_caps
+from medaid.engine.conditions import meets
+from medaid.engine.types import Person, Settlement, TraceLine, Visit, YearEnd
+from medaid.policy import schema as s
+from medaid.policy.model import Policy
+from medaid.policy.params import Num, Params, When
+
+
+def base_of(stage: s.Stage) -> s.StageBase:
+    return s.STAGE_BASES[stage.base] if isinstance(stage.base, str) else stage.base
+
+
+def measure(stage: s.Stage, visit: Visit, settled: Settlement) -> int:
+    """What the person still bears of the stage's parts of one visit, after every fund and
+    every payout of tier 3 and the stages before."""
+    parts = settled.inscp_scp_amt + sum(int(getattr(visit, p)) for p in base_of(stage).include)
+    return max(0, parts - settled.hifp_pay - settled.hifmi_pay - settled.oth_pay
+               - settled.maf_pay)
+
+
+def values(stage: s.Stage, category: str) -> s.Stage:
+    """The stage with the values of the first `by_category` entry listing the category."""
+    for entry in stage.by_category:
+        if category in entry.categories:
+            given = {k: v for k, v in entry.model_dump(exclude={"categories"},
+                                                       exclude_none=True).items()}
+            return stage.model_copy(update={k: getattr(entry, k) for k in given})
+    return stage
+
+
+def qualifies(stage: s.Stage, person: Person, visit: Visit, settled: Settlement) -> bool:
+    if settled.category is None:
+        return False
+    if stage.categories != "*" and settled.category not in stage.categories:
+        return False
+    if stage.kinds != "*" and settled.settled_as not in stage.kinds:
+        return False
+    return meets(stage, person, visit)
+
+
+def _ceiling(params: Params, c: s.Ceiling, total_of: int, when: When, rule: str
+             ) -> tuple[int, dict[str, Any]]:
+    """The ceiling in fen: `share` of the field's total (half-up), `amount`, or the lower."""
+    limits = []
+    args: dict[str, Any] = {}
+    if c.share is not None:
+        bp = params.ratio_of(c.share, when, rule)
+        limits.append((2 * total_of * bp + BP) // (2 * BP))
+        args.update({"share": bp, "of": c.of, "of_total": total_of})
+    if c.amount is not None:
+        limits.append(params.amount(c.amount, when, rule))
+    args["ceiling"] = min(limits)
+    return min(limits), args
+
+
+def at_visit(policy: Policy, params: Params, person: Person, visit: Visit,
+             settled: Settlement, pools: Mapping[str, Num], per_visit: bool
+             ) -> tuple[list[TraceLine], dict[str, Num]]:
+    """Run the `when: visit` stages on a settled visit: adds their payouts to
+    `settled.reassistance` and returns their trace lines and the pools' new amounts."""
+    trace: list[TraceLine] = []
+    used: dict[str, Num] = {}
+    when = visit.end
+    for stage in policy.spec.stages:
+        if stage.when != "visit" or not qualifies(stage, person, visit, settled):
+            continue
+        assert settled.category is not None
+        v = values(stage, settled.category)
+        m = measure(v, visit, settled)
+        pool = v.pool or v.rule
+        before = used.get(pool, pools.get(pool, 0))
+        after = before + m
+        args: dict[str, Any] = {"label": v.label, "measure": m, "before": int(before),
+                                "after": int(after)}
+        if v.segments:
+            curve, _ = params.curve(v.deductible, v.segments, [], when, v.rule)
+            pay = curve.delta(before, after, per_visit=per_visit)
+            args.update({"deductible": curve.deductible, "segments": curve.segments})
+        elif v.grant is not None:
+            threshold = params.amount(v.deductible, when, v.rule)
+            grant = params.amount(v.grant, when, v.rule)
+            pay = grant if before <= threshold < after else 0
+            args.update({"deductible": threshold, "grant": grant})
+        else:
+            assert v.ceiling is not None
+            limit, more = _ceiling(params, v.ceiling, getattr(settled, v.ceiling.of), when,
+                                   v.rule)
+            pay = max(0, m - limit)
+            args.update(more)
+        used[pool] = after
+        caps, raised = params.caps(v.caps, when, v.rule)
+        pay, capped = within_caps(min(pay, m), m, caps, raised, pools, used)
+        if capped:
+            args["caps"] = capped
+        settled.reassistance += pay
+        if pay > 0:
+            settled.rules.append(v.rule)
+        trace.append(TraceLine("reassistance", v.rule, policy.cite(v.article), "stage", args,
+                               pay, policy.reference(v.article)))
+    return trace, used
+
+
+def at_year_end(policy: Policy, params: Params, person: Person,
+                settled: Sequence[tuple[Visit, Settlement]], pools: dict[str, Num]
+                ) -> list[YearEnd]:
+    """Run the `when: year_end` stages over one person-year's settled visits (in order);
+    advances `pools` (their caps) and returns what each paid."""
+    out: list[YearEnd] = []
+    if not settled:
+        return out
+    year = settled[0][1].year
+    paid_before = 0  # what earlier year-end stages paid: no longer borne by the person
+    for stage in policy.spec.stages:
+        if stage.when != "year_end":
+            continue
+        mine = [(v, st) for v, st in settled if qualifies(stage, person, v, st)]
+        if not mine:
+            continue
+        category = min((st.category for _, st in mine if st.category is not None),
+                       key=lambda c: policy.order.get(c, len(policy.order)))
+        v = values(stage, category)
+        when = year  # the stage works the whole year at once
+        m = max(0, sum(measure(v, vi, st) for vi, st in mine) - paid_before)
+        args: dict[str, Any] = {"label": v.label, "measure": m, "visits": len(mine),
+                                "category": category, "category_label": policy.label(category)}
+        if v.segments:
+            curve, _ = params.curve(v.deductible, v.segments, [], when, v.rule)
+            pay = curve.value(m)
+            args.update({"deductible": curve.deductible, "segments": curve.segments})
+        elif v.grant is not None:
+            threshold = params.amount(v.deductible, when, v.rule)
+            grant = params.amount(v.grant, when, v.rule)
+            pay = grant if m > threshold else 0
+            args.update({"deductible": threshold, "grant": grant})
+        else:
+            assert v.ceiling is not None
+            total_of = sum(getattr(st, v.ceiling.of) for _, st in mine)
+            limit, more = _ceiling(params, v.ceiling, total_of, when, v.rule)
+            pay = max(0, m - limit)
+            args.update(more)
+        used: dict[str, Num] = {}
+        caps, raised = params.caps(v.caps, when, v.rule)
+        pay, capped = within_caps(min(pay, m), m, caps, raised, pools, used)
+        pools.update(used)
+        if capped:
+            args["caps"] = capped
+        paid_before += pay
+        line = TraceLine("reassistance", v.rule, policy.cite(v.article), "year_end_stage",
+                         args, pay, policy.reference(v.article))
+        out.append(YearEnd(year, v.rule, v.label, category, [vi.id for vi, _ in mine], pay,
+                           [line]))
+    return out

@@ -1,0 +1,236 @@
+"""Stages after assistance (再救助, a year's flat grant, a ceiling on what a person bears),
+conditions on a person's statuses and a visit's facts, and caps a condition raises, each
+on a small city written for the test. Amounts in the docstrings are yuan; the engine works
+in fen."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from dataclasses import replace
+from datetime import date
+from pathlib import Path
+
+import pytest
+from test_policy_constructs import MEDAID, PERSON, city, paid, stay
+
+from medaid.batch.plan import compile_plans
+from medaid.core.errors import PolicyError
+from medaid.engine.settle import settle_year
+from medaid.engine.types import Held, Identity, Person, Visit
+
+HALF = """\
+lines:
+  - {rule: A1, article: 第五条, categories: "*", kinds: "*", segments: [{ratio: 0.5}]}
+"""
+REASSIST = HALF + """\
+stages:
+  - rule: R1
+    article: 第九条
+    label: 再救助
+    deductible: 2000
+    segments: [{ratio: 0.6}]
+"""
+
+
+def test_reassistance_pays_on_what_assistance_left_above_its_yearly_threshold() -> None:
+    """Assistance 50%; 再救助 60% of the year's remainder above 2,000. Stay 1, base 10,000:
+    assistance 5,000, remainder 5,000, re-assistance (5,000 − 2,000) × 60% = 1,800. Stay 2,
+    base 4,000: assistance 2,000, remainder 2,000; the year's remainder 7,000 gives
+    F(7,000) − F(5,000) = 3,000 − 1,800 = 1,200."""
+    visits = [stay("V1", 1, 1_000_000), stay("V2", 9, 400_000)]
+    policy = city(REASSIST)
+    assert paid(policy, visits, "reassistance") == [180_000, 120_000]
+    result = settle_year([policy], {}, PERSON, visits).settlements
+    assert [s.maf_pay for s in result] == [680_000, 320_000]
+    assert [s.psn_part_amt for s in result] == [320_000, 80_000]
+    assert result[0].rules == ["A1", "R1"]
+    line = result[1].trace[-1]
+    assert line.tier == "reassistance" and line.citation == "某市《某市医疗救助实施办法》第九条"
+    assert ("再救助：本次个人负担2,000.00元，累计5,000.00元→7,000.00元，起付线2,000.00元"
+            in line.text)
+
+
+def test_reassistance_within_its_cap_and_by_category() -> None:
+    """The same, at most 2,000 a year: 1,800, then 200. 特困 at 80% instead: 2,400, then
+    F(7,000) − F(5,000) = 4,000 − 2,400 = 1,600 (cap 2,000: 2,400 > 2,000 → 2,000, then 0)."""
+    visits = [stay("V1", 1, 1_000_000), stay("V2", 9, 400_000)]
+    capped = REASSIST + "    caps: [{pool: r_cap, amount: 2000}]\n"
+    assert paid(city(capped), visits, "reassistance") == [180_000, 20_000]
+    by_category = capped + "    by_category: [{categories: [tekun], segments: [{ratio: 0.8}]}]\n"
+    assert paid(city(by_category), visits, "reassistance") == [200_000, 0]
+    other = Person("Q", (Identity("other", date(2024, 1, 1)),))
+    result = settle_year([city(by_category)], {}, other, visits).settlements
+    assert [s.reassistance for s in result] == [180_000, 20_000]
+
+
+def test_a_stage_on_what_the_person_pays_in_all() -> None:
+    """base: out_of_pocket includes what the person pays outside the policy range: a stay
+    of 10,000 with 2,000 全自费 has inscp 8,000; assistance 4,000; the person bears 6,000 in
+    all, of which 4,000 in range. 60% above 2,000: 2,400 (out of pocket) or 1,200."""
+    visit = stay("V1", 1, 1_000_000, fulamt_ownpay_amt=200_000)
+    assert paid(city(REASSIST), [visit], "reassistance") == [120_000]
+    whole = REASSIST.replace("    label: 再救助\n", "    label: 再救助\n    base: out_of_pocket\n")
+    assert paid(city(whole), [visit], "reassistance") == [240_000]
+
+
+GRANT = HALF + """\
+stages:
+  - rule: G1
+    article: 第十条
+    label: 年度一次性补助
+    when: year_end
+    base: out_of_pocket
+    deductible: 10000
+    grant: 2000
+"""
+
+
+def test_a_year_end_grant_once_the_years_self_pay_passes_its_threshold() -> None:
+    """Assistance 50%. Stays of 10,000 (2,000 全自费) and 6,000: the person bears 6,000 +
+    3,000 = 9,000, not above 10,000: no grant. A third stay of 4,000 (bears 2,000) makes
+    11,000: a grant of 2,000, once, reported for the year."""
+    two = [stay("V1", 1, 1_000_000, fulamt_ownpay_amt=200_000), stay("V2", 5, 600_000)]
+    policy = city(GRANT)
+    assert settle_year([policy], {}, PERSON, two).year_end[0].amount == 0
+    three = settle_year([policy], {}, PERSON, [*two, stay("V3", 9, 400_000)])
+    (grant,) = three.year_end
+    assert (grant.year, grant.rule, grant.amount, grant.visits) == (2024, "G1", 200_000,
+                                                                     ["V1", "V2", "V3"])
+    assert [s.reassistance for s in three.settlements] == [0, 0, 0]
+    assert "超过10,000.00元给予一次性补助2,000.00元" in grant.trace[0].text
+
+
+CEILING = HALF + """\
+stages:
+  - rule: F1
+    article: 第十一条
+    label: 个人负担封顶
+    when: year_end
+    kinds: [inpatient]
+    ceiling: {share: 0.10, of: inscp_scp_amt}
+"""
+
+
+def test_a_year_end_ceiling_pays_what_the_person_bears_above_a_share_of_the_years_cost(
+        ) -> None:
+    """Stays with inscp 8,000 and 6,000, assistance 50%: the person bears 4,000 + 3,000 =
+    7,000 in range; the ceiling is 10% × 14,000 = 1,400; 5,600 is paid at year end. An
+    outpatient visit is not among the stays the ceiling counts."""
+    visits = [stay("V1", 1, 1_000_000, fulamt_ownpay_amt=200_000), stay("V2", 5, 600_000),
+              Visit("O1", "general_outpatient", date(2024, 3, 7), date(2024, 3, 7), 100_000,
+                    hifp_pay=0, hifmi_pay=0)]
+    (ceiling,) = settle_year([city(CEILING)], {}, PERSON, visits).year_end
+    assert ceiling.amount == 560_000 and ceiling.visits == ["V1", "V2"]
+    fixed = CEILING.replace("{share: 0.10, of: inscp_scp_amt}", "{share: 0.10, amount: 1000}")
+    assert settle_year([city(fixed)], {}, PERSON, visits).year_end[0].amount == 600_000
+
+
+STATUS = """\
+statuses:
+  - {id: mts, label: 门诊特殊病种}
+lines:
+  - {rule: A1, article: 第五条, categories: "*", kinds: "*", segments: [{ratio: 0.5}]}
+  - {rule: A2, article: 第六条, categories: "*", kinds: [inpatient], alternative: true,
+     statuses: [mts], segments: [{ratio: 0.85}]}
+  - {rule: A3, article: 第七条, categories: "*", kinds: [general_outpatient],
+     locations: [out_of_province], hospital_levels: [3], segments: [{ratio: 0.3}]}
+"""
+
+
+def test_a_status_held_on_the_visits_date_changes_the_line() -> None:
+    """Certified for 门诊特殊病种 from 5 March: a stay on 1 March gets 50%, one on 9 March
+    85% (the alternative line, the higher applied)."""
+    person = replace(PERSON, statuses=(Held("mts", date(2024, 3, 5)),))
+    visits = [stay("V1", 1, 100_000), stay("V2", 9, 100_000)]
+    result = settle_year([city(STATUS)], {}, person, visits).settlements
+    assert [s.assistance for s in result] == [50_000, 85_000]
+    assert result[1].rules == ["A2"]
+    assert paid(city(STATUS), visits) == [50_000, 50_000]  # without the status
+
+
+def test_a_lines_visit_facts_choose_it() -> None:
+    """An outpatient visit out of the province at a level-3 hospital: A1 50% and A3 30%
+    both run (A3's conditions hold): 500 + 300 = 800 of the 1,000 borne. At a
+    level-2 hospital A3's conditions fail: 500."""
+    def visit(level: int) -> Visit:
+        d = date(2024, 3, 1)
+        return Visit("O1", "general_outpatient", d, d, 100_000, hifp_pay=0, hifmi_pay=0,
+                     location="out_of_province", hospital_level=level)
+    assert paid(city(STATUS), [visit(3)]) == [80_000]
+    assert paid(city(STATUS), [visit(2)]) == [50_000]
+
+
+RAISED = """\
+lines:
+  - rule: A1
+    article: 第五条
+    categories: "*"
+    kinds: "*"
+    segments: [{ratio: 0.5}]
+    caps: [{pool: yearly, amount: 3000, raised: {amount: 5000, over: 8000}}]
+"""
+
+
+def test_a_cap_raised_once_a_stays_own_base_passes_a_threshold() -> None:
+    """50% within 3,000 a year, raised to 5,000 from a stay whose base exceeds 8,000. Stay
+    1, base 6,000: 3,000 (the cap). Stay 2, base 9,000: the cap is now 5,000, 4,500 held to
+    the 2,000 left. Stay 3, base 2,000: nothing left. Without stay 2's size (base 7,000):
+    nothing after stay 1."""
+    policy = city(RAISED)
+    assert paid(policy, [stay("V1", 1, 600_000), stay("V2", 5, 900_000),
+                         stay("V3", 9, 200_000)]) == [300_000, 200_000, 0]
+    assert paid(policy, [stay("V1", 1, 600_000), stay("V2", 5, 700_000)]) == [300_000, 0]
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    (STATUS.replace("statuses: [mts]", "statuses: [mtz]"),
+     "city.yaml:15: lines[1].statuses[0]: unknown status 'mtz' (statuses: mts)"),
+    (REASSIST + "    grant: 500\n",
+     "city.yaml:13: stages.0: Value error, a stage has exactly one of segments, grant or "
+     "ceiling"),
+    (REASSIST + "    categories: [dibao]\n",
+     "city.yaml:18: stages[0].categories[0]: unknown category 'dibao'"),
+    (REASSIST + "    caps: [{pool: r_cap, amount: 10}]\npools: {A1: {}, R1: {}}\n",
+     "city.yaml:18: stages[0].caps[0].pool: pool 'r_cap' is used but never defined"),
+])
+def test_validate_names_the_stage_or_condition_and_its_line(body: str, message: str) -> None:
+    with pytest.raises(PolicyError) as e:
+        city(body)
+    assert str(e.value).startswith(message)
+
+
+def test_the_batch_kernel_refuses_what_only_the_engine_runs() -> None:
+    with pytest.raises(PolicyError, match="批量结算尚不支持stages"):
+        compile_plans([city(REASSIST)], {}, [(0, 2024)])
+    with pytest.raises(PolicyError, match="条件（人员状态"):
+        compile_plans([city(STATUS)], {}, [(0, 2024)])
+
+
+def test_medaid_settle_reports_statuses_stages_and_the_year_end(tmp_path: Path) -> None:
+    """Through the case contract: a person's statuses (an id, or an object with dates), the
+    visit's re-assistance, the year-end payout and the totals that include it."""
+    policy = tmp_path / "city.yaml"
+    from test_policy_constructs import HEAD
+    policy.write_text(HEAD + GRANT.replace("lines:\n", "statuses: [{id: mts, label: 门诊特殊病种}]"
+                                            "\nlines:\n"), encoding="utf-8")
+    case = {"jurisdiction": "city",
+            "person": {"id": "P", "identities": [{"category": "tekun", "from": "2024-01-01"}],
+                       "statuses": ["mts", {"status": "mts", "from": "2024-02-01"}]},
+            "visits": [{"id": f"V{i}", "kind": "inpatient", "start": f"2024-03-0{i}",
+                        "end": f"2024-03-0{i}", "medfee_sumamt": 8000, "fulamt_ownpay_amt": 0,
+                        "overlmt_selfpay": 0, "hifp_pay": 0, "hifmi_pay": 0}
+                       for i in (1, 2, 3)]}
+    done = subprocess.run([str(MEDAID), "settle", "-", "--json", "--policy-file", str(policy)],
+                          input=json.dumps(case), capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    # each stay: assistance 4,000, the person bears 4,000; 12,000 > 10,000: a grant of 2,000
+    assert out["year_end"][0]["amount"] == 2000.0 and out["year_end"][0]["rule"] == "G1"
+    assert out["totals"]["maf_pay"] == 14000.0 and out["totals"]["psn_part_amt"] == 10000.0
+    assert out["totals"]["year_end"] == 2000.0
+    assert [v["reassistance"] for v in out["visits"]] == [0.0, 0.0, 0.0]
+    case["person"]["statuses"] = ["mtx"]
+    bad = subprocess.run([str(MEDAID), "settle", "-", "--json", "--policy-file", str(policy)],
+                         input=json.dumps(case), capture_output=True, text=True)
+    assert bad.returncode == 2 and bad.stderr.startswith("error: person.statuses[0].status:")
