@@ -80,7 +80,7 @@ def print_policies(console: Console, policies: Iterable[Policy]) -> None:
 
 SECTIONS = (("windows", ("windows", "lookback")), ("referral", ("referral",)),
             ("lines", ("line",)), ("refusals", ("refusal",)),
-            ("tilted assistance", ("tilted",)),
+            ("tilted assistance", ("tilted",)), ("stages after assistance", ("stage",)),
             ("critical-illness tilt", ("critical_illness_tilt",)),
             ("premium subsidy", ("premium_subsidy",)), ("framework floors", ("framework",)))
 VERDICT_STYLE = {"meet": "green", "break": "bold red", "undetermined": "yellow"}

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from medaid.core.money import MoneyError, fmt, fmt_ratio, to_bp, to_fen
-from medaid.policy import model
+from medaid.policy import amend, model
 
 CHANGE = {"added": "新增", "removed": "删除", "changed": "修改"}
 SECTIONS = {
@@ -25,6 +25,7 @@ SECTIONS = {
     "monitoring": "双预警", "funds": "资金管理", "indicators": "控费指标",
     "framework": "框架", "rounding": "舍入", "name": "名称", "version": "版本",
     "in_force": "施行日期", "jurisdiction": "统筹区",
+    "stages": "救助后续阶段（再救助、补助、封顶）", "statuses": "人员状态",
 }
 FIELDS = {
     "categories": "救助对象", "kinds": "就诊类型", "deductible": "起付标准",
@@ -41,7 +42,7 @@ FIELDS = {
 RATIO_KEYS = frozenset({"ratio", "share", "deductible_share", "times", "max_share"})
 MONEY_KEYS = frozenset({"upto", "deductible", "amount", "grant"})
 PARAMETER_VALUES = frozenset({"value", "default", "min", "max"})  # read in the parameter's unit
-KEYED = {"categories": "id", "indicators": "id", "lines": "rule", "refusals": "rule"}
+KEYED = amend.KEYED  # entries paired as an amendment merges them
 
 
 @dataclass
@@ -75,7 +76,7 @@ class Diff:
 def find(name: str) -> model.Policy:
     """A policy by file (a policy or an amendment), shipped file name (nanjing-2023) or
     jurisdiction (its latest version)."""
-    from medaid.policy import amend, explain
+    from medaid.policy import explain
 
     if Path(name).is_file():
         return amend.load(name)

@@ -188,6 +188,7 @@ def _line(t: _Text, ln: s.Line) -> Element:
         facts.append(("base", " ".join([t.say("inscp_scp_amt", "政策范围内费用"),
                                         *(f"+ {x}" for x in ln.base.include),
                                         *(f"− {f}" for f in ln.base.after)])))
+    facts += _conditions(t, ln)
     facts.append(("pool", ln.pool or ln.rule))
     if ln.grant is not None:
         facts.append(("grant", t.amount(ln.grant)))
@@ -197,6 +198,56 @@ def _line(t: _Text, ln: s.Line) -> Element:
     if ln.label:
         facts.append(("label", ln.label))
     return Element("line", ln.rule, ln.article, tuple(facts), _ids(ln.categories))
+
+
+def _conditions(t: _Text, c: s.Conditions) -> list[tuple[str, str]]:
+    """A line's or a stage's conditions on the person's statuses and the visit's facts."""
+    facts = []
+    if c.statuses:
+        labels_of = {st.id: st.label for st in t.params.policy.spec.statuses}
+        facts.append(("statuses", t.say(", ".join(c.statuses),
+                                        "、".join(labels_of.get(x, x) for x in c.statuses))))
+    for key, values, table in (("locations", c.locations, labels.LOCATIONS),
+                               ("referrals", c.referrals, labels.REFERRALS)):
+        if values is not None:
+            facts.append((key, t.say(", ".join(values), "、".join(
+                table[v][0] if v in table else v for v in values))))
+    if c.hospital_levels is not None:
+        facts.append(("hospital levels", t.say(", ".join(map(str, c.hospital_levels)), "、".join(
+            f"{n}级" for n in c.hospital_levels))))
+    return facts
+
+
+_STAGE_BASE = {"remainder": ("what the person still bears in the policy range",
+                             "政策范围内个人负担"),
+               "out_of_pocket": ("all the person still bears", "个人负担总额（含范围外）")}
+
+
+def _stage(t: _Text, st: s.Stage) -> Element:
+    base = (t.say(*_STAGE_BASE[st.base]) if isinstance(st.base, str) else
+            " ".join([t.say("inscp_scp_amt", "政策范围内费用"),
+                      *(f"+ {x}" for x in st.base.include)]))
+    facts = [("label", st.label),
+             ("when", t.say("at each visit", "每次结算") if st.when == "visit"
+              else t.say("once at year end", "年终一次")),
+             ("base", base), ("categories", t.names(st.categories)),
+             ("kinds", t.names(st.kinds)), *_conditions(t, st)]
+    if st.segments:
+        facts += [("deductible", t.amount(st.deductible)), ("segments", t.segments(st.segments))]
+    elif st.grant is not None:
+        facts += [("above", t.amount(st.deductible)), ("grant", t.amount(st.grant))]
+    elif st.ceiling is not None:
+        c = st.ceiling
+        parts = ([t.say(f"{t.ratio(c.share)} of {c.of}", f"{c.of} 的 {t.ratio(c.share)}")]
+                 if c.share is not None else []) + (
+                     [t.amount(c.amount)] if c.amount is not None else [])
+        facts.append(("ceiling", t.say(" or ", "与").join(parts)))
+    facts.append(("caps", t.caps(st.caps)))
+    for v in st.by_category:
+        given = v.model_dump(exclude={"categories"}, exclude_none=True)
+        facts.append((t.say(f"for {names(v.categories)}", f"{t.names(v.categories)}适用"),
+                      ", ".join(sorted(given))))
+    return Element("stage", st.rule, st.article, tuple(facts), _ids(st.categories))
 
 
 _START = {"exact": ("the recognition date (from)", "认定之日"),
@@ -246,6 +297,7 @@ def elements(policy: model.Policy, lang: Lang = "zh") -> list[Element]:
         _ids(r.categories)) for r in spec.refusals]
     if spec.tilted:
         out.append(_tilted(t, spec.tilted))
+    out += [_stage(t, st) for st in spec.stages]
     if spec.premium_subsidy:
         p = spec.premium_subsidy
         facts = [(t.names(sh.categories), t.say(f"{t.ratio(sh.share)} of the individual premium",

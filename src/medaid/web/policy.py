@@ -41,7 +41,8 @@ REPORT_HEADERS = {"Content-Security-Policy": "sandbox; default-src 'none'; img-s
 
 WHAT = {"windows": "身份认定与在保期", "lookback": "回溯期", "referral": "转诊",
         "critical_illness_tilt": "大病保险倾斜", "line": "救助标准", "refusal": "不予救助",
-        "tilted": "倾斜救助", "premium_subsidy": "参保资助", "framework": "省级底线"}
+        "tilted": "倾斜救助", "stage": "救助后续阶段", "premium_subsidy": "参保资助",
+        "framework": "省级底线"}
 FACTS = {"tier": "层次", "categories": "身份", "kinds": "就诊类别", "pool": "额度池",
          "deductible": "起付线", "segments": "救助比例", "caps": "年度封顶", "label": "名称",
          "grant": "定额", "start": "在保期起", "end": "在保期止", "stay rule": "住院跨期",
@@ -51,7 +52,8 @@ FACTS = {"tier": "层次", "categories": "身份", "kinds": "就诊类别", "poo
          "referral": "转诊", "locations": "就医地", "look-back": "回溯",
          "only visits flagged": "仅限", "disability grades": "残疾等级",
          "exclusive": "排他", "alternative": "就高择一", "defined": "已规定", "timing": "时点",
-         "note": "说明",
+         "note": "说明", "statuses": "人员状态", "referrals": "转诊", "hospital levels": "医院等级",
+         "when": "时点", "above": "超过", "ceiling": "封顶线",
          "disability grades, in full": "全额资助的残疾等级"}
 VERDICTS = {"meet": "符合", "break": "不符合", "undetermined": "待定"}
 
