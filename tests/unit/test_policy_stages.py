@@ -12,12 +12,15 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from test_policy_constructs import MEDAID, PERSON, city, paid, stay
 
 from medaid.batch.plan import compile_plans
 from medaid.core.errors import PolicyError
 from medaid.engine.settle import settle_year
 from medaid.engine.types import Held, Identity, Person, Visit
+from runs import examples
 
 HALF = """\
 lines:
@@ -247,3 +250,45 @@ def test_the_rules_page_and_policy_diff_read_stages_and_conditions() -> None:
     printed = diff.render(diff.diff(policy, raised))
     assert ("规则 R1（第九条） 救助后续阶段（再救助、补助、封顶） 修改\n"
             "  分段比例：60% → 70%") in printed
+
+
+EVERY_FORM = STATUS + """\
+stages:
+  - {rule: R1, article: 第九条, label: 再救助, deductible: 1000, segments: [{ratio: 0.6}],
+     caps: [{pool: r_cap, amount: 3000}]}
+  - {rule: R2, article: 第九条, label: 单次封顶, kinds: [inpatient], base: out_of_pocket,
+     ceiling: {share: 0.2, of: medfee_sumamt}}
+  - {rule: G1, article: 第十条, label: 年度一次性补助, when: year_end, base: out_of_pocket,
+     deductible: 5000, grant: 2000}
+  - {rule: F1, article: 第十一条, label: 年终封顶, when: year_end,
+     ceiling: {share: 0.1, of: inscp_scp_amt, amount: 4000}}
+"""
+
+
+@settings(max_examples=examples(200), deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["inpatient", "general_outpatient"]),
+                          st.integers(0, 3_000_000), st.integers(0, 100),
+                          st.integers(0, 100), st.booleans()), min_size=1, max_size=8))
+def test_stages_never_pay_more_than_the_person_bears_nor_beyond_their_caps(
+        raw: list[tuple[str, int, int, int, bool]]) -> None:
+    """Whatever the visits: no payout is negative, a visit's tiers never exceed its total
+    (the person pays ≥ 0), the re-assistance cap holds over the year, and the year-end
+    stages pay at most what the person still bears."""
+    person = replace(PERSON, statuses=(Held("mts", date(2024, 3, 10)),))
+    visits = []
+    for i, (kind, total, own_pct, hifp_pct, far) in enumerate(raw):
+        d = date(2024, 3, 1 + 3 * i)
+        own = total * own_pct // 100
+        visits.append(Visit(f"V{i}", kind, d, d, total, fulamt_ownpay_amt=own,
+                            hifp_pay=(total - own) * hifp_pct // 100, hifmi_pay=0,
+                            location="out_of_province" if far else "city", hospital_level=3))
+    result = settle_year([city(EVERY_FORM)], {}, person, visits)
+    r1 = 0
+    for s_ in result.settlements:
+        assert min(s_.assistance, s_.tilted, s_.special, s_.reassistance) >= 0
+        assert s_.psn_part_amt >= 0
+        r1 += sum(t.amount for t in s_.trace if t.rule == "R1")
+    assert r1 <= 300_000
+    bears = sum(s_.psn_part_amt for s_ in result.settlements)
+    year_end = sum(y.amount for y in result.year_end)
+    assert all(y.amount >= 0 for y in result.year_end) and year_end <= bears
