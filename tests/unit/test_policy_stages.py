@@ -292,3 +292,8 @@ def test_stages_never_pay_more_than_the_person_bears_nor_beyond_their_caps(
     bears = sum(s_.psn_part_amt for s_ in result.settlements)
     year_end = sum(y.amount for y in result.year_end)
     assert all(y.amount >= 0 for y in result.year_end) and year_end <= bears
+
+
+def test_a_pool_per_admission_is_a_pool_per_visit() -> None:
+    body = REASSIST + "pools: {A1: {}, R1: {period: admission}}\n"
+    assert city(body).visit_pools == frozenset({"R1"})

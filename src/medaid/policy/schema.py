@@ -154,10 +154,15 @@ BASES = {"after_all_funds": Base(), "after_basic": Base(after=["hifp_pay"])}
 
 class Pool(Strict):
     """A named pool and the period it accumulates over: the person's year (年度累计) or
-    one visit (单次: a per-admission deductible, threshold or cap)."""
+    one visit (单次: a per-admission deductible, threshold or cap; `admission` is the same)."""
 
     period: Literal["year", "visit"] = "year"
     label: str | None = None
+
+    @field_validator("period", mode="before")
+    @classmethod
+    def _admission(cls, v: object) -> object:
+        return "visit" if v == "admission" else v  # 单次住院: the visit is the admission
 
 
 class Status(Strict):
