@@ -13,6 +13,8 @@ JIANGSU = "001_d3c6a34c97c545f3.txt"
 YICHUN = "002_6a683430150b9286.txt"
 NINGBO = "003_7a5b22609c886ac1.txt"
 CHANGZHOU = "004_ce34ab08bb0ffba6.txt"
+SUQIAN = "006_275884ea8ebb1b52.txt"
+ZICHUAN = "007_6601bf0c5d0b1b43.txt"
 
 CITED: dict[str, list[str]] = {
     NANJING: [
@@ -51,6 +53,8 @@ CITED: dict[str, list[str]] = {
         "五（二）",
     ],
     CHANGZHOU: ["（二）", "（三）", "（六）", "（七）", "（八）"],
+    SUQIAN: ["(一)", "(二)", "(三)", "第1段", "第5段"],
+    ZICHUAN: ["第1段", "第2段"],
 }
 
 
@@ -296,6 +300,8 @@ def test_changzhou_paragraphs_are_joined_and_bounded() -> None:
         (CHANGZHOU, "（十八）"),
         (CHANGZHOU, "no such article"),
         (CHANGZHOU, ""),
+        (ZICHUAN, "第3段"),
+        (ZICHUAN, "第0段"),
     ],
 )
 def test_unknown_article_raises(doc: str, ref: str) -> None:
@@ -303,6 +309,16 @@ def test_unknown_article_raises(doc: str, ref: str) -> None:
         article_text(doc, ref)
     assert doc in str(info.value)
     assert repr(ref) in str(info.value)
+
+
+def test_unnumbered_paragraphs_are_cited_by_position_after_the_header() -> None:
+    # the header above the first `---` rule (title, source, note) is not counted
+    assert article_text(ZICHUAN, "第1段").startswith("对特困人员、低保对象及返贫致贫人口")
+    assert article_text(ZICHUAN, "第二段").startswith("对经认定符合刚性支出困难家庭大病患者")
+    assert article_text(ZICHUAN, "第2段").endswith("年度救助限额为2万元。")
+    # numbered paragraphs and positions name the same text in a numbered page
+    assert article_text(SUQIAN, "第2段") == article_text(SUQIAN, "（一）")
+    assert article_text(SUQIAN, "第5段").startswith("以上医疗救助对象")
 
 
 def test_unknown_document_raises_article_not_found() -> None:

@@ -13,7 +13,10 @@ from numbered headings, each with a level:
 An article runs from its heading to just before the next heading of the same or a higher
 level (or a `---` rule). A reference names a path through that outline, outermost first,
 and may start at any depth as long as it names one place: "三（二）2", "第十条 4", "（四）",
-"3(2)". "第十条 2、3" names items 2 and 3 of 第十条, joined.
+"3(2)". "第十条 2、3" names items 2 and 3 of 第十条, joined. A text whose paragraphs carry no
+numbers (a published standard, an official answer) is cited by position: "第2段" is the
+second paragraph after the seed's first `---` rule (its header above it), or of the whole
+text when it has none.
 
 Page-break artefacts are cleaned up: lines broken mid-sentence are joined, markdown markup
 ('#', '**', '- ' bullets) is dropped and runs of whitespace collapse to one space. The text
@@ -46,6 +49,9 @@ _HEADINGS: tuple[tuple[int, re.Pattern[str]], ...] = (
     (SUB_ITEM, re.compile(r"\((\d+)\)")),
     (ITEM, re.compile(r"(\d+) ?\.(?!\d)")),
 )
+
+# A paragraph by position, for texts that number none ("第2段").
+_BY_POSITION = re.compile(rf"第(\d+|[{_CN}]+)段")
 
 # One step of a reference; a section may be written without its 、 ("三（二）").
 _REF_STEPS: tuple[tuple[int, re.Pattern[str]], ...] = (
@@ -85,6 +91,9 @@ def article_text(doc: str, article: str) -> str:
         outline = _outline(doc)
     except FileNotFoundError as exc:
         raise ArticleNotFound(f"{doc}: no such seed document (article {article!r})") from exc
+    by_position = _BY_POSITION.fullmatch(unicodedata.normalize("NFKC", article).strip())
+    if by_position:
+        return _paragraph_at(outline, _number(by_position.group(1)), doc, article)
     try:
         paths = _parse_reference(article)
     except ValueError as exc:
@@ -100,6 +109,16 @@ def article_text(doc: str, article: str) -> str:
         node = nodes[0]
         texts.append("\n".join(outline.paragraphs[node.start : node.end]))
     return "\n".join(texts)
+
+
+def _paragraph_at(outline: _Outline, number: int, doc: str, article: str) -> str:
+    """The number-th paragraph after the first `---` rule (a rule is an empty paragraph)."""
+    texts = outline.paragraphs
+    body = texts[texts.index("") + 1 :] if "" in texts else texts
+    body = [text for text in body if text]
+    if not 1 <= number <= len(body):
+        raise ArticleNotFound(f"{doc}: article {article!r} not found ({len(body)} paragraphs)")
+    return body[number - 1]
 
 
 # --- outline ------------------------------------------------------------------------------
