@@ -8,7 +8,9 @@ import json
 from dataclasses import asdict
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 from audit_helpers import GULOU, A, B, D, nanjing_year, stay, write_parquet, write_roster
@@ -42,9 +44,27 @@ def _inputs(tmp_path: Path, jurisdiction: str) -> Inputs:
     return tmp_path / str(manifest["export"]), ids, versions, local, med_types, rounding
 
 
-@pytest.mark.parametrize("jurisdiction", ["nanjing", "yichun"])
-def test_pieces_find_exactly_what_one_pass_finds(tmp_path: Path, jurisdiction: str) -> None:
+def _interleaved(export: Path) -> Path:
+    """The export with persons' records interleaved (each person's in their order): the
+    first record of every person, then every second one, …; no person is one run."""
+    t = pq.read_table(export)
+    person = pc.if_else(pc.equal(pc.utf8_trim_whitespace(t.column("certno")), ""),
+                        t.column("psn_no"), t.column("certno")).to_pylist()
+    seen: dict[str, int] = {}
+    nth = [seen.__setitem__(k, seen.get(k, -1) + 1) or seen[k] for k in person]
+    order = sorted(range(t.num_rows), key=lambda i: (nth[i], i))
+    out = export.with_name("interleaved.parquet")
+    pq.write_table(t.take(pa.array(order)), out)
+    return out
+
+
+@pytest.mark.parametrize(("jurisdiction", "grouped"),
+                         [("nanjing", True), ("yichun", True), ("nanjing", False)])
+def test_pieces_find_exactly_what_one_pass_finds(tmp_path: Path, jurisdiction: str,
+                                                 grouped: bool) -> None:
     export, ids, versions, local, med_types, rounding = _inputs(tmp_path, jurisdiction)
+    if not grouped:
+        export = _interleaved(export)
     # one pass, the engine explaining every finding (so both runs explain alike)
     out = resettle.run(reading.read_export(export, med_types), ids, versions, local,
                        explain_limit=None)
@@ -56,7 +76,7 @@ def test_pieces_find_exactly_what_one_pass_finds(tmp_path: Path, jurisdiction: s
 
     run = stream.audit(export, ids, versions, local, med_types, rounding, explain=None,
                        partition_records=(n + 3) // 4)
-    assert run.pieces == 4
+    assert run.pieces == 4 and run.in_place == grouped  # read in place, or split
     assert run.findings.num_rows == one.num_rows
     for name in one.column_names:  # every cell of every finding, in the same order
         assert run.findings.column(name).to_pylist() == one.column(name).to_pylist(), name
@@ -120,6 +140,35 @@ def test_split_keeps_each_person_whole_and_rows_in_file_order(tmp_path: Path) ->
             assert seen.setdefault(key, k) == k, key
     assert total == 200 and sp.records == 200 and sp.bad == []
     assert pa.types.is_int64(pq.read_schema(sp.pieces[0]).field(stream.ROW).type)
+
+
+def test_ranges_of_whole_persons_read_in_place(tmp_path: Path) -> None:
+    rows = [stay(f"P{k // 9}", [A, B, D][k // 9 % 3], "某", f"S{k}", f"M{k}",
+                 f"2023-03-{1 + k % 28:02d} 10:00:00", GULOU, "100", "50", "0")
+            for k in range(200)]  # persons of 9 records each, one after the other
+    for r in rows[::5]:
+        r[1] = " "  # a blank certno: the key is psn_no, so a person is split in two runs
+    export = write_parquet(tmp_path / "x.parquet", rows)
+    assert stream.runs_of_persons(export, 3) is None
+    for r in rows:
+        r[1] = ""
+    t = pq.read_table(write_parquet(tmp_path / "x.parquet", rows))
+    pq.write_table(t, export, row_group_size=30)  # row groups cut persons anywhere
+    runs = stream.runs_of_persons(export, 3)
+    assert runs is not None
+    cuts = [(p.lo, p.hi) for p in runs.pieces]
+    # at a person's first record, each moved to a row group's start where one is near
+    assert cuts == [(0, 63), (63, 126), (126, 200)]  # targets 66, 133 → 60, 120
+    assert all(lo % 9 == 0 for lo, _ in cuts)
+    assert runs.piece.tolist() == [0 if k * 9 < 63 else 1 if k * 9 < 126 else 2
+                                   for k in range(23)]
+    for lo, hi in [*cuts, (0, 200), (29, 31), (30, 60), (61, 62)]:
+        got = stream.read_rows(str(export), lo, hi, ["setl_id", "maf_pay"])
+        assert got.column("setl_id").to_pylist() == [f"S{k}" for k in range(lo, hi)]
+    ids = rosters.read_roster(write_roster(tmp_path / "roster.csv"), model.versions(
+        "nanjing")[-1])
+    assert [len(r) for r in stream.roster_pieces(ids, 3, runs)] == [0, 0, 0]
+    assert np.all(runs.hashes == resettle.text_hashes(pa.array([f"P{k}" for k in range(23)])))
 
 
 def test_cluster_needs_parquet(tmp_path: Path) -> None:

@@ -12,6 +12,12 @@ table are kept. Cancellations and duplicates are matched within a person, so wit
 piece; the one check across persons — a `setl_id` used twice — is made on a 64-bit hash
 of every `setl_id` during the pass, and the candidate rows are then compared as text.
 
+An export whose persons each lie in one run of consecutive records (one written person
+by person, as `medaid synth` and many platforms write it) needs no split: one pass over
+its person columns alone finds the runs, and each piece is a range of the export's rows,
+cut at a person's first record (near a row group's start where one is close), read in
+place. Its `setl_id` hashes are then taken from the pieces as they are read.
+
 What it keeps in memory is one record batch while splitting, one piece while auditing,
 the `setl_id` hashes (8 bytes a record) and the findings: a province-year runs on one
 machine. The engine's work is shared among the pieces: each checks its share of the
@@ -26,7 +32,9 @@ import math
 import shutil
 import tempfile
 from collections.abc import Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -43,11 +51,23 @@ from medaid.policy.model import Policy
 
 PARTITION_RECORDS = 1_000_000  # records per piece, about: a few hundred MB to audit
 BATCH_RECORDS = 1 << 20  # records read at a time while splitting
+NEAR_ROW_GROUP = 4  # a cut moves to a row group's start within a quarter of a piece
+RANGE_BATCH = 1 << 16  # records decoded at a time from a row group a piece takes part of
 ROW = "__medaid_row__"  # the piece's column with each record's row in the export
 COMPRESSION = "lz4"  # written once, read once: fast beats small
 
 U64 = npt.NDArray[np.uint64]
 B = npt.NDArray[np.bool_]
+
+
+@dataclass(frozen=True)
+class Piece:
+    """A piece's records: a file `split` wrote (with each record's row in the export), or
+    the export's rows [lo, hi) read in place."""
+
+    path: str
+    lo: int = 0
+    hi: int = -1  # −1: a file of its own
 
 
 @dataclass
@@ -67,6 +87,7 @@ class Part:
     findings: pa.Table | None = None
     bad: list[BadCell] = field(default_factory=list)
     unreadable: bool = False  # the bad values are the export's cells (not its pairings)
+    setl: U64 | None = None  # a piece read in place: the hash of each record's `setl_id`
 
 
 @dataclass
@@ -75,6 +96,7 @@ class Streamed:
     findings: pa.Table  # in row order
     pieces: int
     where: str  # how it ran: in this process, or on which cluster
+    in_place: bool = False  # pieces read in place (runs of whole persons), not split
 
 
 def _text_hash(col: pa.ChunkedArray) -> tuple[U64, B]:
@@ -106,12 +128,20 @@ def piece_of(h: U64, count: int) -> npt.NDArray[np.uint64]:
     return np.asarray((h >> np.uint64(20)) % np.uint64(count), np.uint64)
 
 
-def roster_pieces(ids: Identities, count: int) -> list[Identities]:
-    """The roster cut as the export is: each piece's persons only, so that a piece costs
-    what its own persons cost, not a province's roster."""
+def roster_pieces(ids: Identities, count: int, runs: Runs | None = None) -> list[Identities]:
+    """The roster cut as the export is (by the hash of each person, or by the run of the
+    person's records): each piece's persons only, so that a piece costs what its own
+    persons cost, not a province's roster."""
     if count == 1:
         return [ids]
-    piece = piece_of(resettle.text_hashes(pa.array(ids.keys, pa.string())), count)
+    h = resettle.text_hashes(pa.array(ids.keys, pa.string()))
+    if runs is None:
+        piece = piece_of(h, count)
+    else:  # a person not in the export is in no piece
+        order = np.argsort(runs.hashes)
+        at = np.minimum(np.searchsorted(runs.hashes, h, sorter=order), len(order) - 1)
+        found = runs.hashes[order[at]] == h
+        piece = np.where(found, runs.piece[order[at]], count).astype(np.uint64)
     out = []
     for k in range(count):
         who = np.flatnonzero(piece == k)
@@ -129,15 +159,92 @@ def roster_pieces(ids: Identities, count: int) -> list[Identities]:
     return out
 
 
+def _labels(f: pq.ParquetFile, source: str) -> dict[str, str]:
+    names = {fields.field_of(n): n for n in f.schema_arrow.names}
+    names.pop(None, None)
+    labels = {str(k): v for k, v in names.items()}
+    check_columns(labels, source)
+    return labels
+
+
+@dataclass(frozen=True)
+class Runs:
+    """An export whose persons each lie in one run of consecutive records, in ranges."""
+
+    pieces: list[Piece]
+    labels: dict[str, str]  # national field → the export's header
+    hashes: U64  # each run's person
+    piece: npt.NDArray[np.int64]  # each run's piece
+
+
+def runs_of_persons(path: Path, count: int) -> Runs | None:
+    """The export as about `count` ranges of whole persons read in place, or None when
+    some person's records are not one run of consecutive records (then it is `split`)."""
+    try:
+        f = pq.ParquetFile(path)
+        labels = _labels(f, path.name)
+        keys = [labels["psn_no"], *([labels["certno"]] if "certno" in labels else [])]
+        t = pq.read_table(path, columns=keys, read_dictionary=keys)  # each id hashed once
+    except (OSError, pa.ArrowInvalid) as e:
+        raise InputError(path.name, f"无法读取Parquet文件 / cannot read: {e}") from None
+    h = _person_hash(t, labels)
+    n = len(h)
+    if not n:
+        return None
+    firsts = np.concatenate([[0], np.flatnonzero(h[1:] != h[:-1]) + 1]).astype(np.int64)
+    if resettle.repeated(h[firsts]).any():
+        return None  # a person in two runs (or two persons' hashes equal: split anyway)
+    sizes = [f.metadata.row_group(g).num_rows for g in range(f.metadata.num_row_groups)]
+    starts = np.cumsum([0, *sizes])
+    cuts = [0]
+    for k in range(1, count):
+        target = k * n // count
+        near = int(starts[np.argmin(np.abs(starts - target))])
+        if abs(near - target) * NEAR_ROW_GROUP <= n // count:
+            target = near
+        at = int(np.searchsorted(firsts, target))  # the first person starting there or after
+        cut = int(firsts[at]) if at < len(firsts) else n
+        if cuts[-1] < cut < n:
+            cuts.append(cut)
+    cuts.append(n)
+    return Runs([Piece(str(path), lo, hi) for lo, hi in pairwise(cuts)], labels, h[firsts],
+                np.searchsorted(np.asarray(cuts[1:]), firsts, side="right"))
+
+
+def read_rows(path: str, lo: int, hi: int, columns: list[str]) -> pa.Table:
+    """Rows [lo, hi) of a Parquet file: its whole row groups as they are, of a row group
+    it takes part of only the batches up to `hi`."""
+    f = pq.ParquetFile(path)
+    parts = []
+    start = 0
+    for g in range(f.metadata.num_row_groups):
+        size = f.metadata.row_group(g).num_rows
+        a, b = max(lo, start), min(hi, start + size)
+        if a < b and a == start and b == start + size:
+            parts.append(f.read_row_group(g, columns=columns))
+        elif a < b:
+            at = start
+            for batch in f.iter_batches(RANGE_BATCH, row_groups=[g], columns=columns):
+                end = at + batch.num_rows
+                if end > a:
+                    first = max(a, at)
+                    parts.append(pa.Table.from_batches([batch.slice(first - at,
+                                                                    min(b, end) - first)]))
+                at = end
+                if at >= b:
+                    break
+        start += size
+        if start >= hi:
+            break
+    return pa.concat_tables(parts) if parts else f.schema_arrow.empty_table().select(columns)
+
+
 def split(path: Path, count: int, folder: Path) -> Split:
     """The export in `count` pieces of whole persons (Parquet files in `folder`)."""
     source = path.name
     try:
         f = pq.ParquetFile(path)
-        names = {fields.field_of(n): n for n in f.schema_arrow.names}
-        names.pop(None, None)
-        labels = {str(k): v for k, v in names.items()}
-        check_columns(labels, source)
+        labels = _labels(f, source)
         out = [folder / f"piece-{k:05d}.parquet" for k in range(count)]
         writers: list[pq.ParquetWriter | None] = [None] * count
         setl: list[U64] = []
@@ -211,30 +318,48 @@ class Job:
     sample: int
 
 
-def audit_piece(piece: str, job: Job, ids: Identities, versions: Sequence[Policy],
-                local: Mapping[str, object], settle: bool = True) -> Part:
-    """One piece read and audited (`settle=False`: only read, to report its bad cells)."""
-    t = pq.read_table(piece)
-    rows = np.asarray(t.column(ROW).to_numpy(), np.int64)
-    t = t.drop_columns([ROW])
-    t = t.rename_columns([str(fields.field_of(n)) for n in t.column_names])
+Loaded = tuple[pa.Table, npt.NDArray[np.int64]]
+
+
+def load_piece(piece: Piece, job: Job) -> Loaded:
+    """A piece's records (national field names) and their rows in the export."""
+    try:
+        if piece.hi < 0:
+            t = pq.read_table(piece.path)
+            rows = np.asarray(t.column(ROW).to_numpy(), np.int64)
+            t = t.drop_columns([ROW])
+        else:
+            t = read_rows(piece.path, piece.lo, piece.hi, list(job.labels.values()))
+            rows = np.arange(piece.lo + 1, piece.hi + 1, dtype=np.int64)
+    except (OSError, pa.ArrowInvalid) as e:
+        raise InputError(job.source, f"无法读取Parquet文件 / cannot read: {e}") from None
+    return t.rename_columns([str(fields.field_of(n)) for n in t.column_names]), rows
+
+
+def audit_piece(piece: Piece, job: Job, ids: Identities, versions: Sequence[Policy],
+                local: Mapping[str, object], settle: bool = True,
+                loaded: Loaded | None = None) -> Part:
+    """One piece read (or as `loaded`) and audited (`settle=False`: only read, to report
+    its bad cells)."""
+    t, rows = loaded or load_piece(piece, job)
     try:
         rec = records_of(t, rows, job.labels, job.source, job.med_types)
     except BadExport as e:
         return Part(len(rows), bad=e.bad, unreadable=True)
+    setl = resettle.text_hashes(rec.setl_id) if piece.hi >= 0 else None
     if not settle:
-        return Part(len(rec))
+        return Part(len(rec), setl=setl)
     try:
         out = resettle.run(rec, ids, versions, local, sample=job.sample,
                            explain_limit=job.explain)
     except BadExport as e:
-        return Part(len(rec), bad=e.bad)
+        return Part(len(rec), bad=e.bad, setl=setl)
     found = causes.findings(out)
     return Part(len(rec), summary.summarise(out, found, job.rounding),
-                detail.table(out, found))
+                detail.table(out, found), setl=setl)
 
 
-def _work(piece: str, job: Job, ids: Identities, versions: Sequence[Policy],
+def _work(piece: Piece, job: Job, ids: Identities, versions: Sequence[Policy],
           local: Mapping[str, object]) -> Part:
     try:
         return audit_piece(piece, job, ids, versions, local)
@@ -242,7 +367,24 @@ def _work(piece: str, job: Job, ids: Identities, versions: Sequence[Policy],
         raise MedaidError(str(e)) from None
 
 
-def _on_cluster(pieces: list[tuple[str, Identities]], job: Job, versions: Sequence[Policy],
+def _here(todo: list[tuple[Piece, Identities]], job: Job, versions: Sequence[Policy],
+          local: Mapping[str, object]) -> list[Part]:
+    """The pieces audited in this process, each read while the one before settles."""
+    parts: list[Part] = []
+    with ThreadPoolExecutor(1) as reader:
+        ahead: Future[Loaded] | None = reader.submit(load_piece, todo[0][0], job) \
+            if todo else None
+        for k, (p, r) in enumerate(todo):
+            assert ahead is not None
+            loaded = ahead.result()
+            ahead = reader.submit(load_piece, todo[k + 1][0], job) \
+                if k + 1 < len(todo) else None
+            ok = not any(q.unreadable for q in parts)  # after a bad cell: only read the rest
+            parts.append(audit_piece(p, job, r, versions, local, settle=ok, loaded=loaded))
+    return parts
+
+
+def _on_cluster(pieces: list[tuple[Piece, Identities]], job: Job, versions: Sequence[Policy],
                 local: Mapping[str, object], workers: int, scheduler: str | None
                 ) -> tuple[list[Part], str]:
     from dask.distributed import Client, LocalCluster
@@ -294,30 +436,40 @@ def audit(path: Path, ids: Identities, versions: Sequence[Policy],
     """Audit a Parquet export piece by piece; BadExport lists every bad value as a single
     pass would (the export's cells first; its pairings only when every cell reads)."""
     count = pieces_of(path, partition_records)
-    folder = Path(tempfile.mkdtemp(prefix=f".{path.name}.pieces-", dir=path.parent))
+    source = path.name
+    runs = runs_of_persons(path, count)
+    folder = None if runs is not None else \
+        Path(tempfile.mkdtemp(prefix=f".{path.name}.pieces-", dir=path.parent))
     try:
-        sp = split(path, count, folder)
-        source = path.name
-        share = None if explain is None else math.ceil(explain / count)
-        job = Job(sp.labels, source, med_types, rounding, share, math.ceil(sample / count))
-        todo = [(p, r) for p, r in zip(sp.pieces, roster_pieces(ids, count), strict=True) if p]
+        if runs is not None:
+            labels, pieces = runs.labels, runs.pieces
+            roster_of = roster_pieces(ids, len(pieces), runs)
+        else:
+            assert folder is not None
+            sp = split(path, count, folder)
+            labels, roster_of = sp.labels, roster_pieces(ids, count)
+            pieces = [Piece(p) if p else Piece("", 0, 0) for p in sp.pieces]
+        share = None if explain is None else math.ceil(explain / len(pieces))
+        job = Job(labels, source, med_types, rounding, share, math.ceil(sample / len(pieces)))
+        todo = [(p, r) for p, r in zip(pieces, roster_of, strict=True) if p.path]
         if cluster or scheduler is not None:
             parts, where = _on_cluster(todo, job, versions, local, workers, scheduler)
         else:
-            parts, where = [], "one process"
-            for p, r in todo:  # after a bad cell: only read the rest, to list theirs
-                ok = not any(q.unreadable for q in parts)
-                parts.append(audit_piece(p, job, r, versions, local, settle=ok))
+            parts, where = _here(todo, job, versions, local), "one process"
     finally:
-        shutil.rmtree(folder, ignore_errors=True)
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)
     unreadable = [b for q in parts if q.unreadable for b in q.bad]
     if unreadable:
         raise BadExport(source, unreadable)
+    across = sp.bad if runs is None else _setl_twice(
+        path, labels["setl_id"], [q.setl for q in parts if q.setl is not None],
+        [np.ones(len(q.setl), bool) for q in parts if q.setl is not None])
     paired = {(b.row, b.column, b.value, b.reason): b for b in
-              [*sp.bad, *(b for q in parts for b in q.bad)]}
+              [*across, *(b for q in parts for b in q.bad)]}
     if paired:
         raise BadExport(source, list(paired.values()))
     done = [q for q in parts if q.summary is not None]
     total = summary.merge([q.summary for q in done if q.summary is not None], rounding)
     return Streamed(total, detail.merge([q.findings for q in done if q.findings is not None]),
-                    len(todo), where)
+                    len(todo), where, runs is not None)
