@@ -51,7 +51,10 @@ def _interleaved(export: Path) -> Path:
     person = pc.if_else(pc.equal(pc.utf8_trim_whitespace(t.column("certno")), ""),
                         t.column("psn_no"), t.column("certno")).to_pylist()
     seen: dict[str, int] = {}
-    nth = [seen.__setitem__(k, seen.get(k, -1) + 1) or seen[k] for k in person]
+    nth = []
+    for k in person:
+        seen[k] = seen.get(k, -1) + 1
+        nth.append(seen[k])
     order = sorted(range(t.num_rows), key=lambda i: (nth[i], i))
     out = export.with_name("interleaved.parquet")
     pq.write_table(t.take(pa.array(order)), out)
