@@ -143,7 +143,8 @@ def test_simulate_errors_are_one_line(tmp_path: Path) -> None:
 @pytest.mark.parametrize("j", synth.JURISDICTIONS)
 def test_duckdb_equals_the_batch_path(j: str, tmp_path: Path) -> None:
     path = tmp_path / f"{j}.parquet"
-    synthfile.write(j, 400, 2024, path, seed=3, workers=1)
+    year = max(2024, synth.policy_of(j).in_force.year)  # a year the policy is in force
+    synthfile.write(j, 400, year, path, seed=3, workers=1)
     res, _ = settle_file(path, model.versions(j))
     q = sql.Formulation(model.versions(j), schema.read_meta(path).local[j])
     got = q.run(path)

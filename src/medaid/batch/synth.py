@@ -34,7 +34,8 @@ from medaid.engine.types import Identity, Person, Visit
 from medaid.policy import model
 from medaid.policy.model import Policy
 
-JURISDICTIONS = ("nanjing", "jiangsu", "yichun", "ningbo", "changzhou", "beijing")
+JURISDICTIONS = ("nanjing", "jiangsu", "yichun", "ningbo", "changzhou", "beijing", "suqian",
+                 "zichuan")
 LAST_YEAR = 2025  # latest year drawn when the caller gives none
 
 # kind: (weight, median cost in yuan, lognormal sigma, share of inscp paid by hifp (lo, hi))
