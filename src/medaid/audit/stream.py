@@ -31,8 +31,9 @@ import logging
 import math
 import shutil
 import tempfile
+import threading
 from collections.abc import Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from itertools import pairwise
 from pathlib import Path
@@ -53,6 +54,7 @@ PARTITION_RECORDS = 1_000_000  # records per piece, about: a few hundred MB to a
 BATCH_RECORDS = 1 << 20  # records read at a time while splitting
 NEAR_ROW_GROUP = 4  # a cut moves to a row group's start within a quarter of a piece
 RANGE_BATCH = 1 << 16  # records decoded at a time from a row group a piece takes part of
+THREADS = 2  # pieces audited at a time in one process
 ROW = "__medaid_row__"  # the piece's column with each record's row in the export
 COMPRESSION = "lz4"  # written once, read once: fast beats small
 
@@ -337,11 +339,9 @@ def load_piece(piece: Piece, job: Job) -> Loaded:
 
 
 def audit_piece(piece: Piece, job: Job, ids: Identities, versions: Sequence[Policy],
-                local: Mapping[str, object], settle: bool = True,
-                loaded: Loaded | None = None) -> Part:
-    """One piece read (or as `loaded`) and audited (`settle=False`: only read, to report
-    its bad cells)."""
-    t, rows = loaded or load_piece(piece, job)
+                local: Mapping[str, object], settle: bool = True) -> Part:
+    """One piece read and audited (`settle=False`: only read, to report its bad cells)."""
+    t, rows = load_piece(piece, job)
     try:
         rec = records_of(t, rows, job.labels, job.source, job.med_types)
     except BadExport as e:
@@ -369,19 +369,18 @@ def _work(piece: Piece, job: Job, ids: Identities, versions: Sequence[Policy],
 
 def _here(todo: list[tuple[Piece, Identities]], job: Job, versions: Sequence[Policy],
           local: Mapping[str, object]) -> list[Part]:
-    """The pieces audited in this process, each read while the one before settles."""
-    parts: list[Part] = []
-    with ThreadPoolExecutor(1) as reader:
-        ahead: Future[Loaded] | None = reader.submit(load_piece, todo[0][0], job) \
-            if todo else None
-        for k, (p, r) in enumerate(todo):
-            assert ahead is not None
-            loaded = ahead.result()
-            ahead = reader.submit(load_piece, todo[k + 1][0], job) \
-                if k + 1 < len(todo) else None
-            ok = not any(q.unreadable for q in parts)  # after a bad cell: only read the rest
-            parts.append(audit_piece(p, job, r, versions, local, settle=ok, loaded=loaded))
-    return parts
+    """The pieces audited in this process, THREADS at a time: reading, Arrow, numpy and
+    the kernel release the GIL, so the pieces share the cores."""
+    unreadable = threading.Event()  # after a bad cell: only read the rest, to list theirs
+
+    def one(p: Piece, r: Identities) -> Part:
+        part = audit_piece(p, job, r, versions, local, settle=not unreadable.is_set())
+        if part.unreadable:
+            unreadable.set()
+        return part
+
+    with ThreadPoolExecutor(THREADS) as pool:
+        return list(pool.map(one, *zip(*todo, strict=True))) if todo else []
 
 
 def _on_cluster(pieces: list[tuple[Piece, Identities]], job: Job, versions: Sequence[Policy],
