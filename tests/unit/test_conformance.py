@@ -151,13 +151,24 @@ def test_cli_json_and_summary() -> None:
                                "--set", "basic_cap=300000"])
     assert text.exit_code == 0  # a report, even with floors broken
     last = text.stdout.strip().splitlines()[-1]
-    assert re.fullmatch(r"\d+ meet, \d+ break, \d+ undetermined", last)
-    assert last == f"{summary['meet']} meet, {summary['break']} break, " \
-                   f"{summary['undetermined']} undetermined"
+    assert last == f"符合 {summary['meet']}，不符合 {summary['break']}，" \
+                   f"待定 {summary['undetermined']}"
     assert "比例随自付累计下降：85% 至 2000.00，其后 80%" in text.stdout
+    # The frame in Chinese, codes by their labels, the city's own labels first.
+    assert text.stdout.startswith(
+        "南京市 2023 对照 江苏省 2015（三（二）2）的省级底线，按 2023 年参数")
+    assert "基本医保年度封顶线（basic_cap）：300000.00" in text.stdout
+    assert "\n其他救助对象: 市政府研究确定的其他特殊困难人员\n" in text.stdout
+    assert ("  不符合       NJ-A5 （四）  本市户籍临时救助对象中的大重病患者 × "
+            "门诊特殊病种, 住院: 起付线 6903.90") in text.stdout
+    for english in ("meet", "break", "undetermined", "conformance", "note:", "linshi_illness"):
+        assert english not in text.stdout, english
     english = runner.invoke(app, ["policy", "check", "nanjing", "--against", "jiangsu",
                                   "--lang", "en"])
     assert "ratios fall as self-pay grows: 85% to 2000.00, then 80%" in english.stdout
+    last = english.stdout.strip().splitlines()[-1]
+    assert re.fullmatch(r"\d+ meet, \d+ break, \d+ undetermined", last)
+    assert english.stdout.startswith("JS-X conformance of nanjing 2023 against jiangsu 2015")
 
 
 def test_reasons_in_chinese_by_default() -> None:

@@ -35,30 +35,45 @@ RULES = sorted({(p.jurisdiction, rule) for p in model.shipped() for rule, _ in c
 def test_show_summarises_the_policy() -> None:
     code, out, _ = show("nanjing")
     assert code == 0
-    assert "南京市 (nanjing) version 2023, in force from 2023-01-01" in out
-    assert "宁政办发〔2023〕1号" in out
+    assert "南京市 (nanjing) 版本 2023，2023-01-01 起施行" in out
+    assert "政策文件：《宁政办发〔2023〕1号" in out
     # Categories in tie order with their Chinese labels.
     order = [out.index(f"{c}  ") for c in ("tekun ", "orphan", "dibao ", "other_special")]
     assert order == sorted(order)
     assert "特困人员" in out and "市政府研究确定的其他特殊困难人员" in out
-    for text in ("start: 认定当月第一日",
-                 "unreferred_hardship: 各段比例 -20 个百分点，不予倾斜救助",
-                 "segments: 2000.00 以内 85%，以上 80%", "caps: main_cap 200000.00",
+    for text in ("在保期起: 认定当月第一日",
+                 "未转诊（困难）: 各段比例 -20 个百分点，不予倾斜救助",
+                 "救助比例: 2000.00 以内 85%，以上 80%", "年度封顶: 年度救助限额 200000.00",
                  "10% × 本市上年居民人均可支配收入（2023年 = 6903.90）",
-                 "宁政规字〔2016〕2号", "deductible: 20000.00", "segment ratios: +5 个百分点",
-                 "标准的 50%"):
+                 "宁政规字〔2016〕2号", "起付线: 20000.00", "分段比例: +5 个百分点",
+                 "标准的 50%", "层次: 医疗救助", "就诊类别: 普通门诊, 门诊特殊病种, 住院",
+                 "1. tekun           特困人员  [重点救助对象]",
+                 "无单列标准的就诊类别：生育 → 住院"):
         assert text in out, text
     assert "first day of the month" not in out and "no tilt" not in out
+    # The frame is Chinese too: no English heading, no internal file name.
+    for english in ("version", "in force", "categories", "kinds", "windows", "lines",
+                    "local parameters", "value:", "source:", "used by",
+                    "000_a8d7d8e3c7e8d865.txt"):
+        assert english not in out, english
     # Local parameters: value with source, or required.
-    assert "income_per_capita_prev_year — 本市上年居民人均可支配收入" in out
-    assert "value: 2023: 69039.00" in out
+    assert ("income_per_capita_prev_year — 本市上年居民人均可支配收入 "
+            "(金额；用于 NJ-A5, NJ-A6)") in out
+    assert "取值: 2023: 69039.00" in out
     required = out[out.index("  critical_illness — 大病保险起付线"):].splitlines()[1]
-    assert required == "    value: 必须设定，尚未设定"
+    assert required == "    取值: 必须设定，尚未设定"
 
 
 def test_show_in_english() -> None:
     code, out, _ = show("nanjing", "--lang", "en")
     assert code == 0
+    assert "南京市 (nanjing) version 2023, in force from 2023-01-01" in out
+    assert "document 000_a8d7d8e3c7e8d865.txt: 宁政办发〔2023〕1号" in out
+    for text in ("categories, in tie order", "\nwindows\n", "\nlines\n", "local parameters",
+                 "tier: assistance", "kinds without a rule of their own: childbirth → inpatient",
+                 "1. tekun           特困人员  [key]",
+                 "income_per_capita_prev_year — 本市上年居民人均可支配收入 (money; used by"):
+        assert text in out, text
     for text in ("first day of the month of from", "every ratio -20 points, no tilt",
                  "segments: 85% to 2000.00, 80% above", "caps: main_cap 200000.00",
                  "10% × income_per_capita_prev_year (= 6903.90 for 2023)",
@@ -74,19 +89,21 @@ def test_show_in_english() -> None:
 def test_show_framework_parameters_by_reference() -> None:
     code, out, _ = show("jiangsu")
     assert code == 0
-    assert "value: 默认 70% (≥ 70%)" in out
-    assert "value: 默认 50% × basic_cap" in out
-    assert "segments: 重点医疗救助对象救助比例（2015年 = 70%）" in out
+    assert "取值: 默认 70% (≥ 70%)" in out
+    assert "取值: 默认 50% × basic_cap" in out
+    assert "救助比例: 重点医疗救助对象救助比例（2015年 = 70%）" in out
     assert "key_ratio_floor: 70%" in out
 
 
 def test_show_rule_nj_a3_numbers_and_article() -> None:
     code, out, _ = show("nanjing", "--rule", "NJ-A3")
     assert code == 0
-    assert "NJ-A3 （四）" in out
-    assert "2000" in out and "85%" in out and "80%" in out and "outpatient_cap 10000.00" in out
-    assert "dibao: 最低生活保障对象" in out
-    quoted = out[out.index("000_a8d7d8e3c7e8d865.txt （四）"):]
+    assert "南京市 (nanjing) 2023 · 规则 NJ-A3" in out
+    assert "\n救助标准\n  NJ-A3 （四）" in out
+    assert "2000" in out and "85%" in out and "80%" in out
+    assert "年度封顶: 门诊救助年度限额 10000.00" in out
+    assert "\n身份\n  dibao: 最低生活保障对象" in out
+    quoted = out[out.index("南京市《宁政办发〔2023〕1号》（四）"):]
     assert "2000 元内（含）按 85% 的比例" in quoted
     # Only NJ-A3's elements: not the lines of other rules.
     assert "NJ-A5" not in out
@@ -96,10 +113,11 @@ def test_show_rule_gathers_every_element_of_the_rule() -> None:
     # NB-A3 is a line and the look-back (60% in the 12 months before the application).
     code, out, _ = show("ningbo", "--rule", "NB-A3")
     assert code == 0
-    assert "covers: 申请之日前 12 个月" in out
-    assert "ratio in the period: 60%" in out
-    assert "segments: 70%" in out
-    assert out.count("003_7a5b22609c886ac1.txt 三（二）1") == 1  # one article, quoted once
+    assert "NB-A3 三（二）1（回溯）" in out
+    assert "覆盖: 申请之日前 12 个月" in out
+    assert "回溯期比例: 60%" in out
+    assert "救助比例: 70%" in out
+    assert out.count("《甬医保发〔2019〕27号》三（二）1") == 1  # one article, quoted once
 
 
 @pytest.mark.parametrize(("jurisdiction", "rule"), RULES)
@@ -142,4 +160,4 @@ def test_show_errors(args: tuple[str, ...]) -> None:
 
 def test_show_version() -> None:
     code, out, _ = show("yichun", "--version", "2022")
-    assert code == 0 and "宜春市 (yichun) version 2022" in out
+    assert code == 0 and "宜春市 (yichun) 版本 2022" in out

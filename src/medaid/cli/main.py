@@ -149,7 +149,7 @@ def policy_show(
         p = explain.find_policy(jurisdiction, version)
         if rule is None:
             report.print_policy(out, p, explain.elements(p, words),
-                                explain.parameters(p, words))
+                                explain.parameters(p, words), words)
             return
         found = explain.elements_for(p, rule, words)
         if not found:
@@ -160,7 +160,7 @@ def policy_show(
         fail(str(e))
     except ArticleNotFound as e:
         fail(str(e))
-    report.print_rule(out, p, rule, found, quoted)
+    report.print_rule(out, p, rule, found, quoted, words)
 
 
 @policy_app.command("check")
@@ -198,7 +198,7 @@ def policy_check(
         sys.stdout.write(json.dumps(conformance.to_json(result), ensure_ascii=False, indent=2)
                          + "\n")
     else:
-        report.print_conformance(out, result)
+        report.print_conformance(out, result, words)
 
 
 @db_app.command("upgrade")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from rich.console import Console
 from rich.table import Table
@@ -12,7 +12,8 @@ from medaid.core import labels
 from medaid.core.money import fmt
 from medaid.engine.settle import CaseResult
 from medaid.engine.types import TraceLine
-from medaid.policy.conformance import Conformance
+from medaid.policy import explain
+from medaid.policy.conformance import VERDICTS, Conformance
 from medaid.policy.explain import Element, ParamRow
 from medaid.policy.model import Policy
 
@@ -77,90 +78,133 @@ def print_policies(console: Console, policies: Iterable[Policy]) -> None:
 
 # -- policy show / check ------------------------------------------------------------------
 # Plain lines, never tables: Chinese text and long rule facts stay whole and greppable.
+# The frame is in the facts' language: Chinese by default, English with --lang en.
 
 SECTIONS = (("windows", ("windows", "lookback")), ("referral", ("referral",)),
-            ("lines", ("line",)), ("refusals", ("refusal",)),
-            ("tilted assistance", ("tilted",)), ("stages after assistance", ("stage",)),
-            ("critical-illness tilt", ("critical_illness_tilt",)),
-            ("premium subsidy", ("premium_subsidy",)), ("framework floors", ("framework",)))
+            ("line", ("line",)), ("refusal", ("refusal",)), ("tilted", ("tilted",)),
+            ("stage", ("stage",)), ("critical_illness_tilt", ("critical_illness_tilt",)),
+            ("premium_subsidy", ("premium_subsidy",)), ("framework", ("framework",)))
 VERDICT_STYLE = {"meet": "green", "break": "bold red", "undetermined": "yellow"}
+# The frame's words: (中文, English).
+FRAME = {
+    "version": ("版本 {version}，{in_force} 起施行", "version {version}, in force from {in_force}"),
+    "categories": ("救助对象身份（并列时按此顺序）", "categories, in tie order"),
+    "fallback": ("无单列标准的就诊类别：", "kinds without a rule of their own: "),
+    "lookback": ("（回溯）", "  (look-back)"),
+    "parameters": ("本地参数", "local parameters"),
+    "used_by": ("；用于 ", "; used by "),
+    "value": ("取值", "value"),
+    "source": ("依据", "source"),
+    "rule": ("规则", "rule"),
+    "legend": ("身份", "categories"),
+    "check": ("{city} {version} 对照 {framework} {fw_version}（{article}）的省级底线，"
+              "按 {year} 年参数",
+              "JS-X conformance of {city} {version} against {framework} {fw_version} "
+              "({article}), parameters for {year}"),
+    "basic_cap": ("基本医保年度封顶线（basic_cap）：", "basic_cap: "),
+    "unset": ("未设定（--set basic_cap=金额）", "not set (--set basic_cap=AMOUNT)"),
+    "note": ("注：", "note: "),
+}
+
+
+def _w(key: str, lang: str) -> str:
+    zh, en = FRAME[key]
+    return zh if lang == "zh" else en
 
 
 def _say(console: Console, text: str, style: str = "") -> None:
     console.print(Text(text, style=style))
 
 
-def _element(console: Console, e: Element, indent: str = "  ") -> None:
-    tag = "  (look-back)" if e.what == "lookback" else ""
+def _element(console: Console, e: Element, lang: str, words: Callable[[str], str],
+             indent: str = "  ") -> None:
+    tag = _w("lookback", lang) if e.what == "lookback" else ""
     _say(console, f"{indent}{e.rule} {e.article}{tag}".rstrip(), "bold")
     for name, value in e.facts:
-        _say(console, f"{indent}  {name}: {value}")
+        _say(console, f"{indent}  {words(labels.label(labels.POLICY_FACTS, name, lang))}: "
+                      f"{words(value)}")
+
+
+def _words(lang: str, *policies: Policy) -> Callable[[str], str]:
+    """Codes in facts by their Chinese labels for a Chinese reader, as the rules page does."""
+    return explain.readable(*policies) if lang == "zh" else str
 
 
 def print_policy(console: Console, policy: Policy, elements: list[Element],
-                 params: list[ParamRow]) -> None:
-    spec = policy.spec
-    _say(console, f"{spec.name} ({spec.jurisdiction}) version {spec.version}, "
-                  f"in force from {spec.in_force}", "bold")
-    _say(console, f"document {spec.document.file}: {spec.document.title}")
-    _say(console, "\ncategories, in tie order", "bold underline")
+                 params: list[ParamRow], lang: str = "zh") -> None:
+    spec, words = policy.spec, _words(lang, policy)
+    _say(console, f"{spec.name} ({spec.jurisdiction}) " + _w("version", lang).format(
+        version=spec.version, in_force=spec.in_force), "bold")
+    _say(console, f"政策文件：《{spec.document.title}》" if lang == "zh" else
+             f"document {spec.document.file}: {spec.document.title}")
+    _say(console, f"\n{_w('categories', lang)}", "bold underline")
     width = max(len(c.id) for c in spec.categories)
     for i, c in enumerate(spec.categories, 1):
-        cls = f"  [{c.js_class}]" if c.js_class else ""
+        cls = f"  [{labels.label(labels.JS_CLASSES, c.js_class, lang)}]" if c.js_class else ""
         _say(console, f"  {i:>2}. {c.id:<{width}}  {c.label}{cls}")
     if spec.kind_fallback:
-        _say(console, "kinds without a rule of their own: " + ", ".join(
-            f"{k} → {v}" for k, v in spec.kind_fallback.items()))
-    for title, whats in SECTIONS:
+        _say(console, _w("fallback", lang) + ", ".join(
+            f"{labels.label(labels.KINDS, k, lang)} → {labels.label(labels.KINDS, v, lang)}"
+            for k, v in spec.kind_fallback.items()))
+    for what, whats in SECTIONS:
         found = [e for e in elements if e.what in whats]
         if found:
-            _say(console, f"\n{title}", "bold underline")
+            _say(console, f"\n{labels.label(labels.POLICY_PARTS, what, lang)}", "bold underline")
             for e in found:
-                _element(console, e)
-    _say(console, "\nlocal parameters", "bold underline")
+                _element(console, e, lang, words)
+    _say(console, f"\n{_w('parameters', lang)}", "bold underline")
     for p in params:
-        used = f"; used by {p.used_by}" if p.used_by else ""
-        _say(console, f"  {p.name} — {p.label} ({p.type}{used})", "bold")
-        _say(console, f"    value: {p.value}")
-        _say(console, f"    source: {p.source}")
+        used = f"{_w('used_by', lang)}{p.used_by}" if p.used_by else ""
+        kind = labels.label(labels.PARAMETER_TYPES, p.type, lang)
+        _say(console, f"  {p.name} — {p.label} ({kind}{used})", "bold")
+        _say(console, f"    {_w('value', lang)}: {p.value}")
+        _say(console, f"    {_w('source', lang)}: {p.source}")
 
 
 def print_rule(console: Console, policy: Policy, rule: str, elements: list[Element],
-               quoted: list[tuple[str, str]]) -> None:
+               quoted: list[tuple[str, str]], lang: str = "zh") -> None:
+    words = _words(lang, policy)
     _say(console, f"{policy.spec.name} ({policy.jurisdiction}) {policy.spec.version} · "
-                  f"rule {rule}", "bold")
+                  f"{_w('rule', lang)} {rule}", "bold")
     for e in elements:
-        _say(console, f"\n{e.what.replace('_', ' ')}", "bold underline")
-        _element(console, e)
+        _say(console, f"\n{labels.label(labels.POLICY_PARTS, e.what, lang)}", "bold underline")
+        _element(console, e, lang, words)
     named = dict.fromkeys(c for e in elements for c in e.categories)
     if named:
-        _say(console, "\ncategories", "bold underline")
+        _say(console, f"\n{_w('legend', lang)}", "bold underline")
         for c in named:
             _say(console, f"  {c}: {policy.label(c)}")
     for article, text in quoted:
-        _say(console, f"\n{policy.spec.document.file} {article}", "bold underline")
+        where = policy.reference(article) if lang == "zh" else policy.cite(article)
+        _say(console, f"\n{where}", "bold underline")
         for para in text.splitlines():
             _say(console, f"  > {para}")
 
 
-def print_conformance(console: Console, r: Conformance) -> None:
-    fw = r.framework.spec
-    _say(console, f"JS-X conformance of {r.city.jurisdiction} {r.city.spec.version} against "
-                  f"{fw.jurisdiction} {fw.version} ({fw.framework.get('article', '')}), "
-                  f"parameters for {r.year}", "bold")
-    _say(console, "basic_cap: " + (fmt(r.basic_cap) if r.basic_cap is not None
-                                   else "not set (--set basic_cap=AMOUNT)"))
+def print_conformance(console: Console, r: Conformance, lang: str = "zh") -> None:
+    fw, words = r.framework.spec, _words(lang, r.city, r.framework)
+    _say(console, _w("check", lang).format(
+        city=r.city.spec.name if lang == "zh" else r.city.jurisdiction,
+        version=r.city.spec.version, framework=fw.name if lang == "zh" else fw.jurisdiction,
+        fw_version=fw.version, article=fw.framework.get("article", ""), year=r.year), "bold")
+    _say(console, _w("basic_cap", lang) + (fmt(r.basic_cap) if r.basic_cap is not None
+                                           else _w("unset", lang)))
     for cls, cats in r.classes:
-        _say(console, f"{cls}: {', '.join(cats) or '—'}")
+        _say(console, f"{labels.label(labels.JS_CLASSES, cls, lang)}: "
+                      f"{words(', '.join(cats)) or '—'}")
     for floor, text in r.floors:
-        _say(console, f"\n{floor}  {text}", "bold underline")
+        _say(console, f"\n{floor}  {words(text)}", "bold underline")
         for row in (x for x in r.rows if x.floor == floor):
             cites = ", ".join(f"{rule} {art}" for rule, art in row.cites) or "—"
+            verdict = labels.label(labels.VERDICTS, row.verdict, lang)
+            width = 12 - (len(verdict) if lang == "zh" else 0)  # a Chinese character is two wide
             console.print(Text.assemble(
-                ("  " + f"{row.verdict:<12}", VERDICT_STYLE[row.verdict]),
-                f" {cites}  {row.subject}: {row.reason}"))
+                ("  " + f"{verdict:<{width}}", VERDICT_STYLE[row.verdict]),
+                f" {cites}  {words(row.subject)}: {words(row.reason)}"))
     if r.notes:
         _say(console, "")
         for note in r.notes:
-            _say(console, f"note: {note}", "dim")
-    _say(console, f"\n{r.summary()}", "bold")
+            _say(console, f"{_w('note', lang)}{words(note)}", "dim")
+    _say(console, "\n" + ("，" if lang == "zh" else ", ").join(
+        f"{labels.label(labels.VERDICTS, v, lang)} {r.count(v)}" if lang == "zh"
+        else f"{r.count(v)} {v}" for v in VERDICTS), "bold")

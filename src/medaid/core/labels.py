@@ -60,6 +60,51 @@ POOLS = {
     "rare_disease_drug": ("罕见病用药救助", "rare-disease drug assistance"),
     "heroic": ("见义勇为救助", "heroic-injury assistance"),
 }
+# The parts of a policy file and the names of their facts, as the rules page and
+# `medaid policy show` head them (medaid.policy.explain gives the facts).
+POLICY_PARTS = {
+    "windows": ("身份认定与在保期", "windows"),
+    "lookback": ("回溯期", "look-back"),
+    "referral": ("转诊", "referral"),
+    "critical_illness_tilt": ("大病保险倾斜", "critical-illness tilt"),
+    "line": ("救助标准", "lines"),
+    "refusal": ("不予救助", "refusals"),
+    "tilted": ("倾斜救助", "tilted assistance"),
+    "stage": ("救助后续阶段", "stages after assistance"),
+    "premium_subsidy": ("参保资助", "premium subsidy"),
+    "framework": ("省级底线", "framework floors"),
+}
+POLICY_FACTS = {name: (zh, name) for name, zh in {
+    "tier": "层次", "categories": "身份", "kinds": "就诊类别", "pool": "额度池",
+    "deductible": "起付线", "segments": "救助比例", "caps": "年度封顶", "label": "名称",
+    "grant": "定额", "start": "在保期起", "end": "在保期止", "stay rule": "住院跨期",
+    "covers": "覆盖", "ratio in the period": "回溯期比例", "unreferred": "未转诊",
+    "unreferred_hardship": "未转诊（困难）", "segment ratios": "分段比例",
+    "reason": "原因", "base": "基数", "requires application": "须申请",
+    "referral": "转诊", "locations": "就医地", "look-back": "回溯",
+    "only visits flagged": "仅限", "disability grades": "残疾等级",
+    "exclusive": "排他", "alternative": "就高择一", "defined": "已规定", "timing": "时点",
+    "note": "说明", "statuses": "人员状态", "referrals": "转诊", "hospital levels": "医院等级",
+    "when": "时点", "above": "超过", "ceiling": "封顶线",
+    "disability grades, in full": "全额资助的残疾等级"}.items()}
+PARAMETER_TYPES = {
+    "money": ("金额", "money"),
+    "ratio": ("比例", "ratio"),
+    "critical_illness": ("大病保险参数", "critical_illness"),
+    "basic_insurance": ("基本医保参数", "basic_insurance"),
+}
+# A city's rules against a provincial framework's floors (medaid.policy.conformance): the
+# framework's classes of categories, and a floor's verdict.
+JS_CLASSES = {
+    "key": ("重点救助对象", "key"),
+    "low_income": ("低收入救助对象", "low_income"),
+    "other": ("其他救助对象", "other"),
+}
+VERDICTS = {
+    "meet": ("符合", "meet"),
+    "break": ("不符合", "break"),
+    "undetermined": ("待定", "undetermined"),
+}
 ROLES = {
     "hospital": ("定点医院", "hospital"),
     "caseworker": ("区经办", "caseworker"),

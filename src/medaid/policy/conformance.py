@@ -17,6 +17,7 @@ from decimal import Decimal
 from itertools import pairwise
 from typing import Literal
 
+from medaid.core import labels
 from medaid.core.errors import MedaidError, MissingParameter, PolicyError
 from medaid.core.money import BP, MoneyError, fmt, fmt_ratio, to_bp, to_fen
 from medaid.policy import schema as s
@@ -27,7 +28,6 @@ from medaid.policy.params import Params
 Verdict = Literal["meet", "break", "undetermined"]
 VERDICTS: tuple[Verdict, ...] = ("meet", "break", "undetermined")
 CLASSES = ("key", "low_income", "other")
-CLASS_NAMES = {"key": "重点救助对象", "low_income": "低收入救助对象", "other": "其他救助对象"}
 Cite = tuple[str, str]  # (rule id, article)
 
 
@@ -54,9 +54,6 @@ class Conformance:
 
     def count(self, verdict: Verdict) -> int:
         return sum(r.verdict == verdict for r in self.rows)
-
-    def summary(self) -> str:
-        return ", ".join(f"{self.count(v)} {v}" for v in VERDICTS)
 
 
 class _Unresolved(Exception):
@@ -100,7 +97,7 @@ class _Check:
         return self.say("all", "全部") if values == "*" else ", ".join(values)
 
     def cls_name(self, cls: str) -> str:
-        return self.say(cls, CLASS_NAMES[cls])
+        return labels.label(labels.JS_CLASSES, cls, self.lang)
 
     # -- numbers --------------------------------------------------------------------
     def _get(self, compute: Callable[..., int], *args: object) -> int:

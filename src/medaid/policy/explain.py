@@ -12,6 +12,8 @@ is the same facts in English.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal, TypeVar
@@ -403,6 +405,29 @@ def parameters(policy: model.Policy, lang: Lang = "zh") -> list[ParamRow]:
         rows.append(ParamRow(name, p.type, p.label, value, "; ".join(sources) or "—",
                              ", ".join(p.used_by)))
     return rows
+
+
+_CODE = re.compile(r"[a-z][a-z0-9_]*")
+
+
+def readable(*policies: model.Policy) -> Callable[[str], str]:
+    """A fact as people read it: the codes of categories and visit kinds in it, and of
+    pools that cannot be English words (`main_cap`), by their Chinese labels (the policy
+    files' for categories, the first policy's where two name one id, medaid.core.labels'
+    else); a fact that is one tier's or pool's code (`assistance`, `main`) by its label."""
+    names = {code: zh for code, (zh, _) in labels.KINDS.items()}
+    names |= {code: zh for code, (zh, _) in labels.POOLS.items() if "_" in code}
+    names |= {c.id: c.label for p in reversed(policies) for c in p.spec.categories}
+    whole = {code: zh for table in (labels.TIERS, labels.POOLS)
+             for code, (zh, _) in table.items()}
+
+    def words(text: str) -> str:
+        text = str(text)
+        if text.strip() in whole:
+            return whole[text.strip()]
+        return _CODE.sub(lambda m: names.get(m.group(0), m.group(0)), text)
+
+    return words
 
 
 def find_policy(jurisdiction: str, version: str | None = None) -> model.Policy:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import html
 import os
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path as FilePath
 from typing import Annotated
@@ -39,46 +38,9 @@ REPORT_HEADERS = {"Content-Security-Policy": "sandbox; default-src 'none'; img-s
                                              "style-src 'unsafe-inline'",
                   "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"}
 
-WHAT = {"windows": "身份认定与在保期", "lookback": "回溯期", "referral": "转诊",
-        "critical_illness_tilt": "大病保险倾斜", "line": "救助标准", "refusal": "不予救助",
-        "tilted": "倾斜救助", "stage": "救助后续阶段", "premium_subsidy": "参保资助",
-        "framework": "省级底线"}
-FACTS = {"tier": "层次", "categories": "身份", "kinds": "就诊类别", "pool": "额度池",
-         "deductible": "起付线", "segments": "救助比例", "caps": "年度封顶", "label": "名称",
-         "grant": "定额", "start": "在保期起", "end": "在保期止", "stay rule": "住院跨期",
-         "covers": "覆盖", "ratio in the period": "回溯期比例", "unreferred": "未转诊",
-         "unreferred_hardship": "未转诊（困难）", "segment ratios": "分段比例",
-         "reason": "原因", "base": "基数", "requires application": "须申请",
-         "referral": "转诊", "locations": "就医地", "look-back": "回溯",
-         "only visits flagged": "仅限", "disability grades": "残疾等级",
-         "exclusive": "排他", "alternative": "就高择一", "defined": "已规定", "timing": "时点",
-         "note": "说明", "statuses": "人员状态", "referrals": "转诊", "hospital levels": "医院等级",
-         "when": "时点", "above": "超过", "ceiling": "封顶线",
-         "disability grades, in full": "全额资助的残疾等级"}
-VERDICTS = {"meet": "符合", "break": "不符合", "undetermined": "待定"}
-
-
-_CODE = re.compile(r"[a-z][a-z0-9_]*")
-
-
-def readable(*policies: model.Policy) -> Callable[[str], str]:
-    """A fact as people read it: the codes of categories and visit kinds in it, and of
-    pools that cannot be English words (`main_cap`), by their Chinese labels (the policy
-    files' for categories, medaid.core.labels' else); a fact that is one tier's or pool's code
-    (`assistance`, `main`) by its label."""
-    names = {code: zh for code, (zh, _) in labels.KINDS.items()}
-    names |= {code: zh for code, (zh, _) in labels.POOLS.items() if "_" in code}
-    names |= {c.id: c.label for p in policies for c in p.spec.categories}
-    whole = {code: zh for table in (labels.TIERS, labels.POOLS)
-             for code, (zh, _) in table.items()}
-
-    def words(text: str) -> str:
-        text = str(text)
-        if text.strip() in whole:
-            return whole[text.strip()]
-        return _CODE.sub(lambda m: names.get(m.group(0), m.group(0)), text)
-
-    return words
+WHAT = {code: zh for code, (zh, _) in labels.POLICY_PARTS.items()}
+FACTS = {code: zh for code, (zh, _) in labels.POLICY_FACTS.items()}
+VERDICTS = {code: zh for code, (zh, _) in labels.VERDICTS.items()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,7 +104,7 @@ async def policy_page(jurisdiction: Jurisdiction, request: Request,
         return render(who, "policy.html", active="policy", policy=policy, shown=shown,
                       versions=model.versions(jurisdiction), params=explain.parameters(policy),
                       WHAT=WHAT, FACTS=FACTS, frameworks=frameworks(),
-                      readable=readable(policy))
+                      readable=explain.readable(policy))
 
     return await page(request, "policy", work)
 
@@ -154,7 +116,7 @@ async def conformance_page(jurisdiction: Jurisdiction, request: Request,
     def work(uow: UnitOfWork, who: Visitor) -> Response:
         report = conformance.check(_find(jurisdiction, None), _find(against, None))
         return render(who, "conformance.html", active="policy", r=report, VERDICTS=VERDICTS,
-                      readable=readable(report.city, report.framework))
+                      readable=explain.readable(report.city, report.framework))
 
     return await page(request, "policy", work)
 
