@@ -11,11 +11,13 @@ has its tables and says that the charts need it.
 from __future__ import annotations
 
 import base64
+import contextlib
 import io
 import multiprocessing
 from collections.abc import Callable
-from concurrent.futures import BrokenExecutor, ProcessPoolExecutor
 from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 
 import pyarrow as pa
@@ -125,12 +127,15 @@ def charts(s: Summary) -> dict[str, str]:
     return out
 
 
-def _ready() -> bool:
-    try:
+def _aside(conn: Connection) -> None:
+    """The charts' process: matplotlib imported at once, then one summary drawn."""
+    with contextlib.suppress(ImportError):
         import medaid.batch.report.charts  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    try:
+        s = conn.recv()
+    except (EOFError, OSError):  # the audit ended without a report
+        return
+    conn.send(charts(s))
 
 
 class ChartsAside:
@@ -140,33 +145,40 @@ class ChartsAside:
     charts are drawn here, as `charts` does."""
 
     def __init__(self) -> None:
-        self.pool: ProcessPoolExecutor | None = None
+        self.proc: BaseProcess | None = None
         try:
-            self.pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"))
-            self.pool.submit(_ready)
+            ctx = multiprocessing.get_context("fork")
+            self.conn, theirs = ctx.Pipe()
+            self.proc = ctx.Process(target=_aside, args=(theirs,), daemon=True)
+            self.proc.start()
+            theirs.close()
         except (ValueError, OSError):
-            self.pool = None
+            self.proc = None
 
     def draw(self, s: Summary) -> Callable[[], dict[str, str]]:
         """Start drawing `s`'s charts; call the answer for them."""
-        if self.pool is None:
+        if self.proc is None:
             return lambda: charts(s)
         try:
-            future = self.pool.submit(charts, s)
-        except BrokenExecutor:
+            self.conn.send(s)
+        except OSError:
             return lambda: charts(s)
 
         def result() -> dict[str, str]:
             try:
-                return future.result()
-            except BrokenExecutor:  # the process died: draw them here
+                got: dict[str, str] = self.conn.recv()
+            except (EOFError, OSError):  # the process died: draw them here
                 return charts(s)
+            return got
 
         return result
 
     def close(self) -> None:
-        if self.pool is not None:
-            self.pool.shutdown(wait=False, cancel_futures=True)
+        if self.proc is not None:
+            self.conn.close()
+            self.proc.terminate()  # at once, whatever it was doing
+            self.proc.join()
+            self.proc = None
 
 
 def _env() -> Environment:
