@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from typer.testing import CliRunner
 
@@ -161,3 +163,29 @@ def test_show_errors(args: tuple[str, ...]) -> None:
 def test_show_version() -> None:
     code, out, _ = show("yichun", "--version", "2022")
     assert code == 0 and "宜春市 (yichun) 版本 2022" in out
+
+
+def _english_words(text: str) -> list[str]:
+    return [w for w in re.findall(r"[A-Za-z]{3,}", text) if w != "medaid"]
+
+
+@pytest.mark.parametrize("policy", model.shipped(), ids=lambda p: p.jurisdiction)
+def test_parameter_sources_read_in_chinese(policy: model.Policy) -> None:
+    """An official reads a parameter's source on the rules page and in `policy show`: Chinese,
+    citing the document by number and article, no internal file names."""
+    for name, p in policy.spec.parameters.items():
+        for text in (p.source or "", *(v.source or "" for v in p.values)):
+            assert not _english_words(text), (name, text)
+            assert ".md" not in text and "RULES" not in text, (name, text)
+    code, out, _ = show(policy.jurisdiction)
+    assert code == 0
+    for line in (x for x in out.splitlines() if x.startswith("    依据: ")):
+        assert not _english_words(line), line
+
+
+def test_parameter_sources_cite_the_document_by_number_and_article() -> None:
+    nanjing = model.versions("nanjing")[-1].spec.parameters
+    assert "《宁政办发〔2023〕1号》（十六）" in (nanjing["warning_threshold_share"].source or "")
+    assert "《宁政办发〔2023〕1号》（四）" in (nanjing["income_per_capita_prev_year"].source or "")
+    key_cap = model.versions("jiangsu")[-1].spec.parameters["key_cap"].source or ""
+    assert key_cap.startswith("《省政府办公厅关于进一步完善医疗救助制度的实施意见》三（二）2：")
