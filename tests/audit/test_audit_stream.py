@@ -44,10 +44,15 @@ def _inputs(tmp_path: Path, jurisdiction: str) -> Inputs:
     return tmp_path / str(manifest["export"]), ids, versions, local, med_types, rounding
 
 
-def _interleaved(export: Path) -> Path:
-    """The export with persons' records interleaved (each person's in their order): the
-    first record of every person, then every second one, …; no person is one run."""
+def _rewritten(export: Path, interleaved: bool) -> Path:
+    """The export in row groups of 500 records; `interleaved`: with persons' records
+    interleaved (each person's in their order): the first record of every person, then
+    every second one, …; no person is one run."""
     t = pq.read_table(export)
+    out = export.with_name("rewritten.parquet")
+    if not interleaved:
+        pq.write_table(t, out, row_group_size=500)
+        return out
     person = pc.if_else(pc.equal(pc.utf8_trim_whitespace(t.column("certno")), ""),
                         t.column("psn_no"), t.column("certno")).to_pylist()
     seen: dict[str, int] = {}
@@ -56,8 +61,7 @@ def _interleaved(export: Path) -> Path:
         seen[k] = seen.get(k, -1) + 1
         nth.append(seen[k])
     order = sorted(range(t.num_rows), key=lambda i: (nth[i], i))
-    out = export.with_name("interleaved.parquet")
-    pq.write_table(t.take(pa.array(order)), out)
+    pq.write_table(t.take(pa.array(order)), out, row_group_size=500)
     return out
 
 
@@ -66,8 +70,7 @@ def _interleaved(export: Path) -> Path:
 def test_pieces_find_exactly_what_one_pass_finds(tmp_path: Path, jurisdiction: str,
                                                  grouped: bool) -> None:
     export, ids, versions, local, med_types, rounding = _inputs(tmp_path, jurisdiction)
-    if not grouped:
-        export = _interleaved(export)
+    export = _rewritten(export, interleaved=not grouped)
     # one pass, the engine explaining every finding (so both runs explain alike)
     out = resettle.run(reading.read_export(export, med_types), ids, versions, local,
                        explain_limit=None)
@@ -151,21 +154,24 @@ def test_ranges_of_whole_persons_read_in_place(tmp_path: Path) -> None:
             for k in range(200)]  # persons of 9 records each, one after the other
     for r in rows[::5]:
         r[1] = " "  # a blank certno: the key is psn_no, so a person is split in two runs
-    export = write_parquet(tmp_path / "x.parquet", rows)
+    export = tmp_path / "x.parquet"
+    t = pq.read_table(write_parquet(tmp_path / "t.parquet", rows))
+    pq.write_table(t, export, row_group_size=25)
     assert stream.runs_of_persons(export, 3) is None
     for r in rows:
         r[1] = ""
-    t = pq.read_table(write_parquet(tmp_path / "x.parquet", rows))
-    pq.write_table(t, export, row_group_size=30)  # row groups cut persons anywhere
+    t = pq.read_table(write_parquet(tmp_path / "t.parquet", rows))
+    pq.write_table(t, export, row_group_size=150)
+    assert stream.runs_of_persons(export, 3) is None  # a row group of 2.25 pieces
+    pq.write_table(t, export, row_group_size=25)  # row groups cut persons anywhere
     runs = stream.runs_of_persons(export, 3)
     assert runs is not None
     cuts = [(p.lo, p.hi) for p in runs.pieces]
-    # at a person's first record, each moved to a row group's start where one is near
-    assert cuts == [(0, 63), (63, 126), (126, 200)]  # targets 66, 133 → 60, 120
-    assert all(lo % 9 == 0 for lo, _ in cuts)
-    assert runs.piece.tolist() == [0 if k * 9 < 63 else 1 if k * 9 < 126 else 2
+    # a piece of ≥ 66.7 records ends with a row group (75, 150), and the person it cuts
+    assert cuts == [(0, 81), (81, 153), (153, 200)]
+    assert runs.piece.tolist() == [0 if k * 9 < 81 else 1 if k * 9 < 153 else 2
                                    for k in range(23)]
-    for lo, hi in [*cuts, (0, 200), (29, 31), (30, 60), (61, 62)]:
+    for lo, hi in [*cuts, (0, 200), (24, 26), (25, 50), (61, 62)]:
         got = stream.read_rows(str(export), lo, hi, ["setl_id", "maf_pay"])
         assert got.column("setl_id").to_pylist() == [f"S{k}" for k in range(lo, hi)]
     ids = rosters.read_roster(write_roster(tmp_path / "roster.csv"), model.versions(

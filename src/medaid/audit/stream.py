@@ -15,8 +15,8 @@ of every `setl_id` during the pass, and the candidate rows are then compared as 
 An export whose persons each lie in one run of consecutive records (one written person
 by person, as `medaid synth` and many platforms write it) needs no split: one pass over
 its person columns alone finds the runs, and each piece is a range of the export's rows,
-cut at a person's first record (near a row group's start where one is close), read in
-place. Its `setl_id` hashes are then taken from the pieces as they are read.
+whole row groups of about `partition_records` records (a person that the last one cuts
+goes with it), read in place. Its `setl_id` hashes are then taken from the pieces as they are read.
 
 What it keeps in memory is one record batch while splitting, one piece while auditing,
 the `setl_id` hashes (8 bytes a record) and the findings: a province-year runs on one
@@ -52,7 +52,7 @@ from medaid.policy.model import Policy
 
 PARTITION_RECORDS = 1_000_000  # records per piece, about: a few hundred MB to audit
 BATCH_RECORDS = 1 << 20  # records read at a time while splitting
-NEAR_ROW_GROUP = 4  # a cut moves to a row group's start within a quarter of a piece
+LARGEST_ROW_GROUP = 2  # pieces: read in place when no row group holds more than 2 pieces
 RANGE_BATCH = 1 << 16  # records decoded at a time from a row group a piece takes part of
 THREADS = 2  # pieces audited at a time in one process
 ROW = "__medaid_row__"  # the piece's column with each record's row in the export
@@ -181,7 +181,8 @@ class Runs:
 
 def runs_of_persons(path: Path, count: int) -> Runs | None:
     """The export as about `count` ranges of whole persons read in place, or None when
-    some person's records are not one run of consecutive records (then it is `split`)."""
+    some person's records are not one run of consecutive records, or a row group holds
+    more than LARGEST_ROW_GROUP pieces (then it is `split`)."""
     try:
         f = pq.ParquetFile(path)
         labels = _labels(f, path.name)
@@ -197,17 +198,17 @@ def runs_of_persons(path: Path, count: int) -> Runs | None:
     if resettle.repeated(h[firsts]).any():
         return None  # a person in two runs (or two persons' hashes equal: split anyway)
     sizes = [f.metadata.row_group(g).num_rows for g in range(f.metadata.num_row_groups)]
-    starts = np.cumsum([0, *sizes])
+    size = n / count
+    if count > 1 and max(sizes) > LARGEST_ROW_GROUP * size:
+        return None  # a row group is decoded from its start: pieces within one would
+        # decode it again and again
     cuts = [0]
-    for k in range(1, count):
-        target = k * n // count
-        near = int(starts[np.argmin(np.abs(starts - target))])
-        if abs(near - target) * NEAR_ROW_GROUP <= n // count:
-            target = near
-        at = int(np.searchsorted(firsts, target))  # the first person starting there or after
-        cut = int(firsts[at]) if at < len(firsts) else n
-        if cuts[-1] < cut < n:
-            cuts.append(cut)
+    for end in np.cumsum(sizes)[:-1].tolist():  # a piece ends with a row group…
+        if end - cuts[-1] >= size:
+            at = int(np.searchsorted(firsts, end))  # …or with the person it cuts
+            cut = int(firsts[at]) if at < len(firsts) else n
+            if cuts[-1] < cut < n:
+                cuts.append(cut)
     cuts.append(n)
     return Runs([Piece(str(path), lo, hi) for lo, hi in pairwise(cuts)], labels, h[firsts],
                 np.searchsorted(np.asarray(cuts[1:]), firsts, side="right"))
