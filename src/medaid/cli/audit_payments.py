@@ -71,12 +71,14 @@ def audit_payments(
     from medaid.audit import causes, detail, fields, report, resettle, stream, summary, workbook
     from medaid.audit import export as reading
     from medaid.audit import roster as rosters
+    from medaid.batch.memory import keep_freed_memory
     from medaid.core.errors import MedaidError
     from medaid.engine import case as contract
     from medaid.policy import amend, model
 
     t0 = time.perf_counter()
     aside = report.ChartsAside()  # forked before the audit starts its threads
+    keep_freed_memory()  # pieces reuse the memory of the ones before
     try:
         if rounding not in (None, "per_visit", "cumulative"):
             fail(f"--rounding {rounding}: per_visit or cumulative")
