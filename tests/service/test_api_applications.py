@@ -352,6 +352,11 @@ def test_bad_input_names_the_field(world: World) -> None:
         r = desk.post("", json=body)
         assert r.status_code == 422, (body, r.text)
         assert r.json()["error"]["path"] == path, r.text
+    # the date's messages name it by its label: the path is the contract's, the words Chinese
+    assert r.json()["error"]["message"].startswith("申请日期须在 1900-01-01 至 2100-12-31 之间")
+    r = desk.post("", json={"psn_no": "P-001", "kind": "post_hoc", "applied_on": "2099-01-01"})
+    assert r.status_code == 422 and r.json()["error"]["path"] == "$.applied_on"
+    assert r.json()["error"]["message"].startswith("申请日期 2099-01-01 不能晚于今天（")
     r = desk.post("", json={"psn_no": "NOBODY", "kind": "post_hoc"})
     assert r.status_code == 404
     app_no = desk.create()

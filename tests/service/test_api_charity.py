@@ -107,10 +107,22 @@ def test_the_referral_lifecycle(world: World, city: dict[str, int]) -> None:
     again = world.client.post(REFERRALS, headers=cw, json={
         "programme_id": city["C"], "psn_no": "EDGE", "year": 2023})
     assert again.status_code == 409 and "already referred to it for 2023 (referred)" in again.text
+    assert again.json()["error"]["message"].startswith(
+        "人员 EDGE 2023 年不符合慈善项目")
+    assert "：2023 年已转介此项目（已转介） / " in again.json()["error"]["message"]
+    r = world.client.post(REFERRALS, headers=cw, json={
+        "programme_id": city["B"], "psn_no": "EDGE", "year": 2023})
+    assert r.status_code == 409
+    assert "项目面向无救助身份，此人为低保边缘家庭成员" in r.json()["error"]["message"]
+    r = world.client.post(REFERRALS, headers=cw, json={
+        "programme_id": 999999, "psn_no": "EDGE", "year": 2023})
+    assert r.status_code == 404
+    assert r.json()["error"]["message"].startswith("没有编号为 999999 的慈善项目")
     assert _matches(world, "EDGE") == [city["A"]]  # C no more: EDGE 2023 is referred to it
     r = world.client.post(REFERRALS, headers=cw, json={
         "programme_id": city["A"], "psn_no": "LIGHT", "year": 2023})
     assert r.status_code == 409 and "below the programme's 20000.00" in r.text
+    assert "救助后个人负担" in r.text and "低于项目的 20000.00 元，且无预警" in r.text
     # C's one place for 2023 is taken while the referral is open.
     world.person("EDGE2", identities=[
         {"category": "dibao_edge", "department": "民政", "from": "2023-01-15"}],

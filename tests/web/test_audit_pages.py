@@ -74,6 +74,16 @@ def test_bad_rows_are_listed_and_nothing_is_audited(site: Site) -> None:
     assert "稽核结果：" not in r.text
 
 
+def test_an_unknown_jurisdiction_is_refused_in_chinese() -> None:
+    from medaid.core.errors import InputError
+    from medaid.web.audit import audit_files
+
+    with pytest.raises(InputError) as refused:
+        audit_files(EXPORT, ROSTER, "atlantis", None, "auditor")
+    assert refused.value.path == "jurisdiction"
+    assert refused.value.message.startswith("没有「atlantis」的政策，请选择政策")
+
+
 def test_the_upload_needs_the_forms_token(site: Site) -> None:
     c = site.client("auditor")
     r = c.post("/audit", data={"csrf": "wrong", "jurisdiction": "nanjing"}, files={

@@ -39,7 +39,7 @@ def test_the_intake_form_lists_every_error(site: Site) -> None:
     later = c.post("/applications/new", data={"csrf": csrf_of(c), "psn_no": PSN_NO,
                                               "kind": "post_hoc", "applied_on": "2099-01-01"})
     assert later.status_code == 422 and _errors(later.text) == [
-        f"申请日期：不能晚于今天（{clock.today()}）"]
+        f"申请日期 2099-01-01 不能晚于今天（{clock.today()}）"]
     assert _applications(site) == before
 
 

@@ -247,8 +247,8 @@ def read_new(raw: Mapping[str, Any], today: date) -> NewApplication:
     applied = today if raw.get("applied_on") is None else as_date(raw["applied_on"],
                                                                   f"{ROOT}.applied_on")
     if applied > today:
-        raise InputError(f"{ROOT}.applied_on", f"不能晚于今天（{today}） / applied on "
-                                               f"{applied}, after today {today}")
+        raise InputError(f"{ROOT}.applied_on", f"申请日期 {applied} 不能晚于今天（{today}） / "
+                                               f"must not be after today {today}")
     note = raw.get("note")
     return NewApplication(psn_no, kind, applied,
                           None if note is None else as_text(note, f"{ROOT}.note"))

@@ -24,7 +24,7 @@ from medaid.app import early_warning as ew
 from medaid.app.auth import Actor
 from medaid.app.uow import UnitOfWork
 from medaid.app.wire import ROOT
-from medaid.core import clock
+from medaid.core import clock, labels
 from medaid.core.errors import Conflict, InputError, NotFound
 from medaid.core.money import to_yuan
 from medaid.engine.case import as_date, as_opt_date, as_text, as_whole, as_year
@@ -146,7 +146,8 @@ def programme(uow: UnitOfWork, actor: Actor, programme_id: int) -> CharityProgra
     auth.require(actor, *REGISTER_READERS)
     p = uow.session.get(CharityProgramme, programme_id)
     if p is None:
-        raise NotFound("programme_id", f"no charity programme {programme_id}")
+        raise NotFound("programme_id", f"没有编号为 {programme_id} 的慈善项目 / "
+                                       f"no charity programme {programme_id}")
     return p
 
 
@@ -167,7 +168,8 @@ def delete_programme(uow: UnitOfWork, actor: Actor, programme_id: int) -> None:
     used = uow.session.scalar(select(func.count()).where(
         CharityReferral.programme_id == programme_id))
     if used:
-        raise Conflict(f"programme {programme_id} has {used} referrals: set active_to to end it")
+        raise Conflict(f"慈善项目 {programme_id} 已有 {used} 次转介，不能删除；请设定结束日期 / "
+                       f"programme {programme_id} has {used} referrals: set active_to to end it")
     uow.session.delete(p)
     uow.commit_audited(actor.subject, "charity.delete", f"charity:{programme_id}",
                        {"name": p.name}, f"programme {programme_id} is in use")
@@ -202,24 +204,44 @@ def why_not(p: CharityProgramme, c: Candidate, today: date, slots_used: int,
     status of the person-year's referral to it, if there is one (a person-year is
     referred to a programme once)."""
     if referred is not None:
-        return f"already referred to it for {c.year} ({referred})"
+        return (f"{c.year} 年已转介此项目（{labels.label(labels.REFERRAL_STATES, referred)}） / "
+                f"already referred to it for {c.year} ({referred})")
     if p.active_from > today or (p.active_to is not None and p.active_to < today):
-        return f"not active on {today}"
+        return f"项目在 {today} 不在有效期内 / not active on {today}"
     if p.jurisdictions and c.person.jurisdiction not in p.jurisdictions:
-        return f"not for {c.person.jurisdiction}"
+        return (f"项目不面向{_place(c.person.jurisdiction)} / "
+                f"not for {c.person.jurisdiction}")
     if p.categories:
         held = set(c.categories) or {NO_IDENTITY}
         if not held & set(p.categories):
-            return f"for {', '.join(p.categories)}, not {', '.join(sorted(held))}"
+            return (f"项目面向{_categories(c.person.jurisdiction, p.categories)}，此人为"
+                    f"{_categories(c.person.jurisdiction, sorted(held))} / "
+                    f"for {', '.join(p.categories)}, not {', '.join(sorted(held))}")
     if (p.min_age is not None and c.age < p.min_age) or (p.max_age is not None \
             and c.age > p.max_age):
-        return f"age {c.age} outside {p.min_age or 0}–{p.max_age if p.max_age is not None else ''}"
+        ages = f"{p.min_age or 0}–{p.max_age if p.max_age is not None else ''}"
+        return f"年龄 {c.age} 岁不在 {ages} 岁之间 / age {c.age} outside {ages}"
     if c.warning is None and c.after_assistance < p.min_burden:
-        return (f"burden after assistance {to_yuan(c.after_assistance)} below the "
-                f"programme's {to_yuan(p.min_burden)}, and no warning")
+        return (f"救助后个人负担 {to_yuan(c.after_assistance)} 元低于项目的 "
+                f"{to_yuan(p.min_burden)} 元，且无预警 / burden after assistance "
+                f"{to_yuan(c.after_assistance)} below the programme's {to_yuan(p.min_burden)}, "
+                f"and no warning")
     if p.annual_slots is not None and slots_used >= p.annual_slots:
-        return f"its {p.annual_slots} places for {c.year} are taken"
+        return (f"{c.year} 年的 {p.annual_slots} 个名额已满 / "
+                f"its {p.annual_slots} places for {c.year} are taken")
     return None
+
+
+def _place(jurisdiction: str) -> str:
+    found = model.versions(jurisdiction)
+    return found[-1].spec.name if found else jurisdiction
+
+
+def _categories(jurisdiction: str, ids: list[str]) -> str:
+    """Category ids by their labels in the person's policy (none: 无救助身份)."""
+    found = model.versions(jurisdiction)
+    return "、".join("无救助身份" if c == NO_IDENTITY else
+                    found[-1].label(c) if found else c for c in ids)
 
 
 def _person(uow: UnitOfWork, actor: Actor, psn_no: str, path: str, write: bool = False
@@ -278,19 +300,21 @@ def refer(uow: UnitOfWork, actor: Actor, raw: dict[str, Any], today: date | None
     year = as_year(raw.get("year"), f"{ROOT}.year")
     pid = _count(raw.get("programme_id"), f"{ROOT}.programme_id", 1, 2**31 - 1)
     if pid is None:
-        raise InputError(f"{ROOT}.programme_id", "required")
+        raise InputError(f"{ROOT}.programme_id", "必填 / required")
     note = raw.get("note")
     note = None if note is None else as_text(note, f"{ROOT}.note")
     person = _person(uow, actor, psn_no, f"{ROOT}.psn_no", write=True)
     auth.require_district(actor, person.district)  # auditors read only
     p = uow.session.get(CharityProgramme, pid)
     if p is None:
-        raise NotFound(f"{ROOT}.programme_id", f"no charity programme {pid}")
+        raise NotFound(f"{ROOT}.programme_id", f"没有编号为 {pid} 的慈善项目 / "
+                                               f"no charity programme {pid}")
     c = candidate(uow, person, year, today)
     why = why_not(p, c, today, _slots_used(uow, pid, year),
                   _referred(uow, person.id, year).get(pid))
     if why is not None:
-        raise Conflict(f"{psn_no} {year} does not match programme {pid}: {why}")
+        raise Conflict(f"人员 {psn_no} {year} 年不符合慈善项目 {pid} 的条件：{why} / "
+                       f"{psn_no} {year} does not match programme {pid}")
     r = CharityReferral(programme_id=pid, person_id=person.id, year=year,
                         warning_id=c.warning.id if c.warning else None,
                         burden=c.after_assistance, status="referred",
@@ -326,7 +350,8 @@ def referral(uow: UnitOfWork, actor: Actor, referral_id: int, write: bool = Fals
     auth.require(actor, *(auth.CASEWORK_WRITE if write else auth.CASEWORK))
     r = uow.session.get(CharityReferral, referral_id)
     if r is None:
-        raise NotFound("referral_id", f"no referral {referral_id}")
+        raise NotFound("referral_id", f"没有编号为 {referral_id} 的转介 / "
+                                      f"no referral {referral_id}")
     auth.require_casework(actor, r.person.district, f"referral {referral_id}")
     return r
 
@@ -336,7 +361,9 @@ def referrals(uow: UnitOfWork, actor: Actor, year: int | None = None,
               psn_no: str | None = None) -> list[CharityReferral]:
     auth.require(actor, *auth.CASEWORK)
     if status is not None and status not in REFERRAL_STATES:
-        raise InputError("status", f"one of {', '.join(REFERRAL_STATES)}")
+        raise InputError("status", "应为" + "、".join(
+            f"{labels.label(labels.REFERRAL_STATES, x)}（{x}）" for x in REFERRAL_STATES)
+            + f" / one of {', '.join(REFERRAL_STATES)}")
     q = select(CharityReferral).join(Person, Person.id == CharityReferral.person_id)
     if actor.role == "caseworker":
         q = q.where(Person.district == actor.district)

@@ -44,6 +44,12 @@ LOCATIONS = {
     "province": ("省内异地", "elsewhere in the province"),
     "out_of_province": ("省外", "out of the province"),
 }
+# A person-year's referral to a charity programme (medaid.app.charity).
+REFERRAL_STATES = {
+    "referred": ("已转介", "referred"),
+    "accepted": ("已接受", "accepted"),
+    "declined": ("已拒绝", "declined"),
+}
 # The pools the shipped policy files name; a pool of another file reads as its id.
 POOLS = {
     "main": ("年度救助基数", "the year's base"),

@@ -128,7 +128,9 @@ STATUS = (
 
 # Labels of the fields of the other records the API and the pages take.
 LABELS = {"name": "名称", "certno": "身份证号", "department": "认定部门", "source": "来源",
-          "file": "文件", "filename": "文件名"}
+          "file": "文件", "filename": "文件名", "applied_on": "申请日期", "note": "备注",
+          "reason": "理由", "year": "年度", "programme_id": "慈善项目",
+          "expected": "确认的金额"}
 
 
 # A person and an identity as the API records them: the case's fields and the registry's.

@@ -77,9 +77,12 @@ def field_of(e: InputError) -> str:
 
 
 def labelled(field: str, message: str, labels: Mapping[str, str]) -> str:
-    """'医疗费用总额：不能为负数' (an error of no field: the message alone)."""
+    """'医疗费用总额：不能为负数' (an error of no field, or one whose words begin with the
+    field's label already: the message alone)."""
     words = chinese(message)
-    return f"{labels[field]}：{words}" if field in labels else words
+    if field not in labels or words.startswith(labels[field]):
+        return words
+    return f"{labels[field]}：{words}"
 
 
 Parse = Callable[[dict[str, Any]], Any]

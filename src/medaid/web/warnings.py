@@ -16,6 +16,7 @@ from starlette.datastructures import FormData
 from medaid.app import charity
 from medaid.app import early_warning as ew
 from medaid.app.uow import UnitOfWork
+from medaid.core import labels
 from medaid.core.errors import InputError
 from medaid.core.money import fmt_ratio, to_yuan
 from medaid.policy import model
@@ -32,7 +33,7 @@ add_page(Page("warnings", "预警", "/warnings", ew.READERS,
 ACTORS = ("caseworker", "admin")  # who steps a warning and refers (in its district)
 STEP_LABELS = {"verify": "核实", "enroll": "纳入救助", "dismiss": "排除"}
 LABELS = {"reason": "排除理由", "programme_id": "慈善项目", "note": "转介说明", "action": "操作"}
-REFERRAL_LABELS = {"referred": "已转介", "accepted": "已接受", "declined": "已拒绝"}
+REFERRAL_LABELS = {code: zh for code, (zh, _) in labels.REFERRAL_STATES.items()}
 Year = Annotated[int | None, Query(ge=1990, le=2100)]
 Filter = Annotated[str | None, Query(max_length=20)]
 
