@@ -29,6 +29,7 @@ from medaid.api import funds as funds_api
 from medaid.api import indicators as indicators_api
 from medaid.api import national
 from medaid.api import tokens as tokens_api
+from medaid.api.fast import FastSettlements
 from medaid.api.limits import BodyLimits
 from medaid.api.routes import router
 from medaid.app import users
@@ -148,5 +149,6 @@ def create_app(database_url: str | None = None, docs: bool | None = None) -> Fas
     app.add_exception_handler(HTTPException, for_pages(_http_error))
     app.add_exception_handler(OperationalError, for_pages(_unavailable))
     app.add_exception_handler(Exception, for_pages(_internal))
+    app.add_middleware(FastSettlements)  # the settlement routes' own path (api.fast)
     app.add_middleware(BodyLimits)  # oversized bodies 413, deep JSON 422 (api.limits)
     return app

@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import UploadFile
+from starlette.datastructures import State, UploadFile
 
 from medaid.api.schemas import (
     CancelIn,
@@ -54,13 +54,15 @@ def reply(data: Any, status: int = 200) -> Response:
     return Response(dumps(data, indent=None), status_code=status, media_type="application/json")
 
 
-async def _run(request: Request, work: Callable[[UnitOfWork], Response]) -> Response:
-    """The use case in a worker thread, with a unit of work of its own."""
-    def job() -> Response:
-        with UnitOfWork(request.app.state.sessions, request.app.state.cache) as uow:
-            return work(uow)
+def use_case(state: State, work: Callable[[UnitOfWork], Response]) -> Response:
+    """`work` with a unit of work of its own on the app's database (`state`: the app's)."""
+    with UnitOfWork(state.sessions, state.cache) as uow:
+        return work(uow)
 
-    return await run_in_threadpool(job)
+
+async def _run(request: Request, work: Callable[[UnitOfWork], Response]) -> Response:
+    """The use case in a worker thread."""
+    return await run_in_threadpool(use_case, request.app.state, work)
 
 
 @router.get("/health", tags=["service"], responses={})
@@ -68,18 +70,33 @@ async def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
+# The two settlement routes are answered by api.fast ahead of FastAPI's routing, with
+# these functions (the caller looked up in the use case's own worker thread and unit of
+# work); the routes below document them and answer with the same functions.
+def preview_answer(uow: UnitOfWork, credentials: HTTPAuthorizationCredentials | None,
+                   raw: bytes) -> Response:
+    actor = auth.actor_of(uow, credentials)
+    req = wire.parse_visit_request(raw, settling=False)
+    inst, s = settlements.preview(uow, actor, req)
+    return reply(wire.preview_json(req, inst.code, s))
+
+
+def settle_answer(uow: UnitOfWork, credentials: HTTPAuthorizationCredentials | None,
+                  raw: bytes) -> Response:
+    actor = auth.actor_of(uow, credentials)
+    done = settlements.settle(uow, actor, wire.parse_visit_request(raw, settling=True))
+    if done.created:
+        return reply(wire.entry_json(done.entry, done.fixmedins_code), 201)
+    return reply(wire.entry_json(done.entry, done.fixmedins_code,
+                                 settlements.cancelled_by(uow, done.entry)))
+
+
 @router.post("/settlements/preview", tags=["settlements"], summary="预结算: pre-settle",
              openapi_extra=body(VisitIn), responses={200: {"model": SettlementOut}})
-async def preview(request: Request, actor: ActorDep) -> Response:
+async def preview(request: Request, credentials: BearerDep) -> Response:
     """Settle a visit against the person's pools as they are now, and store nothing."""
     raw = await request.body()
-
-    def work(uow: UnitOfWork) -> Response:
-        req = wire.parse_visit_request(raw, settling=False)
-        inst, s = settlements.preview(uow, actor, req)
-        return reply(wire.preview_json(req, inst.code, s))
-
-    return await _run(request, work)
+    return await _run(request, lambda uow: preview_answer(uow, credentials, raw))
 
 
 @router.post("/settlements", tags=["settlements"], summary="结算: settle",
@@ -92,18 +109,7 @@ async def settle(request: Request, credentials: BearerDep) -> Response:
     Idempotent on (institution, medins_setl_id): the same request again returns the
     stored settlement (200); another request under the same id is a 409."""
     raw = await request.body()
-
-    def work(uow: UnitOfWork) -> Response:
-        # The hot path: the caller is looked up here, in the use case's worker thread,
-        # not by a dependency that would take a worker thread of its own first.
-        actor = auth.actor_of(uow, credentials)
-        done = settlements.settle(uow, actor, wire.parse_visit_request(raw, settling=True))
-        if done.created:
-            return reply(wire.entry_json(done.entry, done.fixmedins_code), 201)
-        return reply(wire.entry_json(done.entry, done.fixmedins_code,
-                                     settlements.cancelled_by(uow, done.entry)))
-
-    return await _run(request, work)
+    return await _run(request, lambda uow: settle_answer(uow, credentials, raw))
 
 
 SetlId = Annotated[str, Path(max_length=40, description="结算ID")]

@@ -22,7 +22,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import Engine, Row
+from sqlalchemy import Engine
 
 from medaid.app.uow import UnitOfWork
 from medaid.core import clock
@@ -70,6 +70,16 @@ def issue(uow: UnitOfWork, role: str, institution_id: int | None = None,
 bearer = HTTPBearer(auto_error=False, description="a token from `medaid token create`")
 
 
+def credentials_of(authorization: str | None) -> HTTPAuthorizationCredentials | None:
+    """An Authorization header's bearer credentials, read as `bearer` reads them (None: no
+    header, another scheme, or no token), for a handler that reads its headers itself."""
+    scheme, _, param = (authorization or "").partition(" ")
+    param = param.strip()
+    if not (authorization and scheme and param) or scheme.lower() != "bearer":
+        return None
+    return HTTPAuthorizationCredentials(scheme=scheme, credentials=param)
+
+
 def current_actor(
         request: Request,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Actor:
@@ -85,8 +95,8 @@ def actor_of(uow: UnitOfWork, credentials: HTTPAuthorizationCredentials | None,
     and the unit of work it settles in (no thread and no connection of its own first)."""
     if credentials is None:
         raise Unauthenticated("send Authorization: Bearer TOKEN")
-    return _actor(uow.session.connection().execute(queries.TOKEN, {
-        "token_hash": token_hash(credentials.credentials)}).first(), kind)
+    found = uow.rows(queries.TOKEN, {"token_hash": token_hash(credentials.credentials)})
+    return _actor(found[0] if found else None, kind)
 
 
 def authenticate(engine: Engine, token: str) -> Actor:
@@ -97,7 +107,7 @@ def authenticate(engine: Engine, token: str) -> Actor:
     return _actor(row)
 
 
-def _actor(row: Row[*tuple[Any, ...]] | None, kind: str = "api") -> Actor:
+def _actor(row: Any, kind: str = "api") -> Actor:
     if row is None or row.revoked_at is not None or (
             row.expires_at is not None and row.expires_at <= clock.now()):
         raise Unauthenticated("unknown, revoked or expired token")

@@ -72,8 +72,7 @@ class InstitutionRecord:
 
 
 def find_person(uow: UnitOfWork, psn_no: str, path: str = f"{ROOT}.psn_no") -> PersonRecord:
-    rows = uow.session.connection().execute(queries.PERSON, {"psn_no": psn_no}).all()
-    return _person_record(rows, psn_no, path)
+    return _person_record(uow.rows(queries.PERSON, {"psn_no": psn_no}), psn_no, path)
 
 
 def _person_record(rows: Sequence[Any], psn_no: str, path: str) -> PersonRecord:
@@ -214,8 +213,8 @@ def settle(uow: UnitOfWork, actor: Actor, req: VisitRequest, at: datetime | None
     locked: LockedYear | None = None
     conn = uow.session.connection()
     if conn.dialect.name == "postgresql":  # the person and the lock on the year at once
-        rows = conn.exec_driver_sql(queries.PG_PERSON_LOCKING_YEAR, {
-            "psn_no": req.psn_no, "year": req.visit.end.year}).all()
+        rows = uow.rows(queries.PG_PERSON_LOCKING_YEAR, {
+            "psn_no": req.psn_no, "year": req.visit.end.year})
         person = _person_record(rows, req.psn_no, f"{ROOT}.psn_no")
         if rows[0].year_id is not None:
             locked = LockedYear(rows[0].year_id, pools.decode(rows[0].pools))

@@ -25,7 +25,8 @@ ROOT = "$"
 _BODY_SCHEMA: ContextVar[dict[str, Any] | None] = ContextVar("body_schema", default=None)
 
 
-def _schema(route: Any) -> dict[str, Any] | None:
+def route_schema(route: Any) -> dict[str, Any] | None:
+    """The body schema a route documents (None: none)."""
     extra = getattr(route, "openapi_extra", None) or {}
     schema = extra.get("requestBody", {}).get("content", {}).get("application/json", {})
     found: dict[str, Any] | None = schema.get("schema")
@@ -71,7 +72,13 @@ async def strict_body(request: Request) -> None:
     """The dependency: the route's documented body schema, for `check_body` to check the
     body against when the route parses it (after the caller is authenticated: no token is
     a 401 whatever the body holds)."""
-    _BODY_SCHEMA.set(_schema(request.scope.get("route")))
+    expect(route_schema(request.scope.get("route")))
+
+
+def expect(schema: dict[str, Any] | None) -> None:
+    """The schema `check_body` checks this request's body against (None: none), for a
+    handler that is not one of FastAPI's routes (api.fast)."""
+    _BODY_SCHEMA.set(schema)
 
 
 def check_body(value: Any) -> None:

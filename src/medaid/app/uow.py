@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -15,7 +16,6 @@ from medaid.app.ttl import TtlCache
 from medaid.core.errors import Conflict
 from medaid.policy.params import Num
 from medaid.store import audit, pools, queries
-from medaid.store.models import PersonYear
 
 
 class UnitOfWork:
@@ -39,6 +39,32 @@ class UnitOfWork:
     def open(self) -> bool:
         return self._session is not None
 
+    def rows(self, query: Select[*tuple[Any, ...]] | str, params: Mapping[str, Any]) -> list[Any]:
+        """The rows of a read of the settlement path (a statement of `store.queries`; a
+        text is the dialect's own SQL), attributes by column name. On PostgreSQL psycopg
+        runs it itself, from its text compiled once, on the session's connection and in its
+        transaction: SQLAlchemy's execution and result set-up cost more than the query
+        (which psycopg prepares after a few runs). Only for queries whose columns need no
+        conversion by SQLAlchemy there (a timestamptz comes with its zone, JSON as psycopg
+        decodes it)."""
+        conn = self.session.connection()
+        if conn.dialect.name != "postgresql":
+            if isinstance(query, str):
+                return list(conn.exec_driver_sql(query, dict(params)).all())
+            return list(conn.execute(query, params).all())
+        from psycopg.rows import namedtuple_row  # only on PostgreSQL (the postgres extra)
+
+        sql = query if isinstance(query, str) else queries.pg_text(query)
+        with _as_sqlalchemy_errors(sql, params), \
+                self._psycopg().cursor(row_factory=namedtuple_row) as cur:
+            cur.execute(sql, params)
+            found: list[Any] = cur.fetchall()
+            return found
+
+    def _psycopg(self) -> Any:
+        """The psycopg connection under the session's (PostgreSQL)."""
+        return self.session.connection().connection.dbapi_connection
+
     def commit(self) -> None:
         self.session.commit()
 
@@ -49,16 +75,11 @@ class UnitOfWork:
         A database error is raised as SQLAlchemy raises it from `execute` (a constraint
         violation as IntegrityError, a lost connection as OperationalError); the
         transaction is then to be rolled back."""
-        import psycopg  # only on PostgreSQL (the postgres extra)
-
-        raw = self.session.connection().connection.dbapi_connection
-        assert isinstance(raw, psycopg.Connection)
-        try:
-            with raw.pipeline():  # its exit sends both and waits for both answers
-                raw.execute(sql, params)
-                raw.execute("COMMIT")
-        except psycopg.Error as e:
-            raise DBAPIError.instance(sql, params, e, psycopg.Error) from e
+        raw = self._psycopg()
+        # the pipeline's exit sends both and waits for both answers
+        with _as_sqlalchemy_errors(sql, params), raw.pipeline():
+            raw.execute(sql, params)
+            raw.execute("COMMIT")
         self.session.commit()  # SQLAlchemy's side of the commit: nothing left to send
 
     def commit_audited(self, subject: str, action: str, obj: str, detail: dict[str, Any],
@@ -98,18 +119,27 @@ class UnitOfWork:
         wait here; on SQLite the transaction already holds the one write lock."""
         conn = self.session.connection()
         key = {"person_id": person_id, "year": year}
-        row = conn.execute(queries.YEAR_FOR_UPDATE, key).first()
-        if row is None:  # the person's first settlement of the year
-            make = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-            conn.execute(make(PersonYear).values(person_id=person_id, year=year, pools={},
-                                                 version=0)
-                         .on_conflict_do_nothing(index_elements=["person_id", "year"]))
-            row = conn.execute(queries.YEAR_FOR_UPDATE, key).one()
-        return LockedYear(row.id, pools.decode(row.pools))
+        found = self.rows(queries.YEAR_FOR_UPDATE, key)
+        if not found:  # the person's first settlement of the year
+            conn.execute(queries.NEW_YEAR[conn.dialect.name], key)
+            found = self.rows(queries.YEAR_FOR_UPDATE, key)
+        return LockedYear(found[0].id, pools.decode(found[0].pools))
 
     def save_year(self, year: LockedYear, new: Mapping[str, Num]) -> None:
         self.session.connection().execute(queries.SAVE_YEAR, {
             "year_id": year.id, "new_pools": pools.encode(new)})
+
+
+@contextmanager
+def _as_sqlalchemy_errors(sql: str, params: Mapping[str, Any]) -> Iterator[None]:
+    """psycopg's errors as SQLAlchemy raises them from `execute` (a constraint violation
+    as IntegrityError, a lost connection as OperationalError: the API's 503)."""
+    import psycopg  # only on PostgreSQL (the postgres extra)
+
+    try:
+        yield
+    except psycopg.Error as e:
+        raise DBAPIError.instance(sql, params, e, psycopg.Error) from e
 
 
 @dataclass(frozen=True, slots=True)

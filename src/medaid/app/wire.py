@@ -69,7 +69,8 @@ class VisitRequest:
 
     def digest(self) -> str:
         """What makes two requests under one medins_setl_id the same request."""
-        fields = dataclasses.asdict(self.visit)
+        # the visit's own fields (flat: asdict's deep copy costs more than the hash)
+        fields = {f.name: getattr(self.visit, f.name) for f in dataclasses.fields(self.visit)}
         fields.update(psn_no=self.psn_no, med_type=self.med_type,
                       start=str(self.visit.start), end=str(self.visit.end))
         text = json.dumps(fields, sort_keys=True, separators=(",", ":"))

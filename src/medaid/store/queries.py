@@ -7,7 +7,12 @@ and return plain rows.
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, bindparam, insert, or_, select, update
+from functools import cache
+from typing import Any
+
+from sqlalchemy import JSON, Select, bindparam, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql import psycopg
 
 from medaid.store import audit
 from medaid.store.models import (
@@ -44,6 +49,12 @@ LOCAL_PARAMETERS = select(LocalParameter.name, LocalParameter.year, LocalParamet
 YEAR_FOR_UPDATE = select(PersonYear.id, PersonYear.pools).where(
     PersonYear.person_id == bindparam("person_id"),
     PersonYear.year == bindparam("year")).with_for_update()
+# A person's first settlement of a year makes the year's row (by dialect: the one that
+# loses a race for it inserts nothing and locks the winner's).
+NEW_YEAR = {name: insert_of(PersonYear).values(
+    person_id=bindparam("person_id"), year=bindparam("year"), pools={}, version=0
+).on_conflict_do_nothing(index_elements=["person_id", "year"])
+    for name, insert_of in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))}
 SAVE_YEAR = (update(Base.metadata.tables["person_years"])
              .where(PersonYear.id == bindparam("year_id"))
              .values(pools=bindparam("new_pools", type_=PersonYear.pools.type),
@@ -53,6 +64,13 @@ TOUCH_YEAR = (update(Base.metadata.tables["person_years"])
               .values(version=PersonYear.version + 1))
 
 APPEND = insert(Base.metadata.tables["settlements"])
+
+
+@cache
+def pg_text(query: Select[*tuple[Any, ...]]) -> str:
+    """A statement of this module as PostgreSQL text with psycopg's named parameters
+    (`%(name)s`), compiled once: for psycopg to run itself (UnitOfWork.rows)."""
+    return str(query.compile(dialect=psycopg.dialect()))  # type: ignore[no-untyped-call]
 
 
 def _settle_sql() -> str:
