@@ -243,6 +243,33 @@ def test_cancel_checks(world: World, hospital: dict[str, str]) -> None:
                             ).json()["cancelled_by"] is None
 
 
+def test_cancel_with_the_confirmed_assistance(world: World, hospital: dict[str, str]) -> None:
+    """`maf_pay`: the assistance the caller confirmed it takes back; another amount is a 409
+    and nothing is cancelled, as on the cancel page."""
+    first = world.client.post(SETTLE, headers=hospital, json=visit()).json()
+    assert first["maf_pay"] == 14400
+    url = f"{SETTLE}/{first['setl_id']}/cancel"
+    used = pool(world.year(world.admin), "NJ-A2")["used"]
+    assert used > 0
+    for bad in ("x", -1, 1.001):
+        r = world.client.post(url, headers=hospital, json={"maf_pay": bad})
+        assert r.status_code == 422 and r.json()["error"]["path"] == "$.maf_pay", r.text
+    r = world.client.post(url, headers=hospital, json={"maf_pay": 14400.01})
+    assert r.status_code == 409, r.text
+    assert r.json()["error"]["message"].startswith(
+        f"结算 {first['setl_id']} 的医疗救助已变化：确认时为 ¥14,400.01，现为 ¥14,400.00；未撤销")
+    assert world.client.get(f"{SETTLE}/{first['setl_id']}", headers=hospital
+                            ).json()["cancelled_by"] is None
+    assert pool(world.year(world.admin), "NJ-A2")["used"] == used  # nothing taken back
+    r = world.client.post(url, headers=hospital, json={"maf_pay": 14400.00})
+    assert r.status_code == 201, r.text
+    assert r.json()["maf_pay"] == -14400
+    assert pool(world.year(world.admin), "NJ-A2")["used"] == 0
+    # a retry of the confirmed cancellation is the conflict of a cancelled settlement
+    r = world.client.post(url, headers=hospital, json={"maf_pay": 14400})
+    assert r.status_code == 409 and "已由" in r.json()["error"]["message"]
+
+
 def test_unknown_settlement_is_404(world: World, hospital: dict[str, str]) -> None:
     r = world.client.get(f"{SETTLE}/0123456789abcdef", headers=hospital)
     assert r.status_code == 404 and r.json()["error"]["path"] == "setl_id"

@@ -189,6 +189,24 @@ def test_a_cancellation_sent_again_answers_the_same_cancellation(
     assert pool(world.year(world.admin), "NJ-A2")["used"] == 0  # taken back once
 
 
+def test_a_cancellation_with_the_confirmed_assistance(world: World,
+                                                     hospital: dict[str, str]) -> None:
+    """`maf_pay` in 2305's input: the assistance the clerk confirmed it takes back; another
+    amount is refused (409) and nothing is cancelled."""
+    info = call(world, hospital, envelope("2304", data()))["output"]["setlinfo"]
+    ids = {k: info[k] for k in ("setl_id", "mdtrt_id", "psn_no")}
+    err = failed(world, hospital, envelope("2305", ids | {"maf_pay": 1.00}, msgid="M-0011"), 409)
+    assert err.startswith(f"与已有结算冲突 / 结算 {info['setl_id']} 的医疗救助已变化：确认时为 "
+                          "¥1.00，现为 ¥14,400.00；未撤销")
+    assert pool(world.year(world.admin), "NJ-A2")["used"] > 0  # nothing taken back
+    err = failed(world, hospital, envelope("2305", ids | {"maf_pay": "x"}, msgid="M-0012"), 422)
+    assert err.startswith("input.data.maf_pay（医疗救助基金支出）：")
+    done = call(world, hospital, envelope("2305", ids | {"maf_pay": info["maf_pay"]},
+                                          msgid="M-0013"))
+    assert done["output"]["setlinfo"]["maf_pay"] == -14400
+    assert pool(world.year(world.admin), "NJ-A2")["used"] == 0
+
+
 # -- the same numbers as the REST API -------------------------------------------------------
 @pytest.mark.parametrize("fields", [{}, CLINIC, {"hifp_pay": None, "hifmi_pay": None}],
                          ids=["inpatient", "outpatient", "insurance-computed"])

@@ -67,6 +67,9 @@ NATIONAL_INPUT = ("psn_idet_type", "insutype", "mdtrt_cert_type", "mdtrt_cert_no
 VISIT_INPUT = (*(f for f in wire.VISIT_REQUEST_FIELDS if f != "fixmedins_code"),
                *NATIONAL_INPUT)  # the envelope names the institution (fixmedins_code)
 CANCEL_INPUT = ("setl_id", "mdtrt_id", "psn_no")
+# medaid's own optional check on a cancellation, under the platform's name of the amount:
+# the assistance (医疗救助基金支出) the clerk confirmed it takes back.
+CANCEL_CHECKS = ("maf_pay",)
 INPATIENT_MED_TYPES = frozenset({"21", "23", "24", "52"})
 OUTPATIENT_MED_TYPES = frozenset({"11", "12", "13", "14", "51"})
 INPATIENT_KINDS = frozenset({"inpatient", "childbirth"})
@@ -122,6 +125,7 @@ LABELS = {
     "insutype": "险种类型", "mdtrt_cert_type": "就诊凭证类型", "mdtrt_cert_no": "就诊凭证编号",
     "psn_setlway": "个人结算方式", "acct_used_flag": "个人账户使用标志",
     "chrg_bchno": "收费批次号", "mid_setl_flag": "中途结算标志", "invono": "发票号",
+    "maf_pay": "医疗救助基金支出",
 }
 MESSAGES = (  # medaid's message (its start) → the Chinese put before it
     ("unknown field", "未知字段"), ("required", "必填"), ("must be ≥ 0", "不能为负数"),
@@ -156,7 +160,8 @@ class EnvelopeIn(BaseModel):
     sign_no: str | None = None
     input: dict[str, Any] = Field(description="{\"data\": {...}}: the REST API's settlement "
                                   "request (without fixmedins_code), or setl_id, mdtrt_id "
-                                  "and psn_no to cancel")
+                                  "and psn_no to cancel (and maf_pay, the assistance the "
+                                  "clerk confirmed it takes back)")
 
 
 class EnvelopeOut(BaseModel):
@@ -333,8 +338,9 @@ def _settle(uow: UnitOfWork, actor: Actor, env: Envelope) -> Answer:
 
 
 def _cancel(uow: UnitOfWork, actor: Actor, env: Envelope) -> Answer:
-    known_fields(env.data, CANCEL_INPUT, DATA)
+    known_fields(env.data, CANCEL_INPUT + CANCEL_CHECKS, DATA)
     setl_id, mdtrt_id, psn_no = (as_text(env.data.get(n), f"{DATA}.{n}") for n in CANCEL_INPUT)
+    maf_pay = wire.optional_fen(env.data, "maf_pay", DATA)
     inst = settlements.acting_institution(uow, actor, env.fixmedins_code)
     original = _entry(uow, setl_id)
     if original is not None and original.institution_id != inst.id and (
@@ -345,7 +351,7 @@ def _cancel(uow: UnitOfWork, actor: Actor, env: Envelope) -> Answer:
             actor.role != "hospital" or original.institution_id == actor.institution_id):
         _check_flow(TRANSACTIONS[env.infno], original.med_type, original.visit_kind, "infno")
     try:
-        entry = settlements.cancel(uow, actor, setl_id, psn_no, mdtrt_id)
+        entry = settlements.cancel(uow, actor, setl_id, psn_no, mdtrt_id, maf_pay)
     except Conflict:
         uow.rollback()
         original = _entry(uow, setl_id)

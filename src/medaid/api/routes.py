@@ -129,13 +129,15 @@ async def get_settlement(setl_id: SetlId, request: Request, actor: ActorDep) -> 
              openapi_extra=body(CancelIn, required=False),
              responses={201: {"model": SettlementOut, "description": "the reversing entry"}})
 async def cancel(setl_id: SetlId, request: Request, actor: ActorDep) -> Response:
-    """Append the reversing entry and take the settlement's pool additions back out."""
+    """Append the reversing entry and take the settlement's pool additions back out. With
+    `maf_pay`, only if the settlement still pays exactly that assistance (else a 409)."""
     raw = await request.body()
 
     def work(uow: UnitOfWork) -> Response:
         given = wire.parse_body(raw) if raw.strip() else {}
         entry = settlements.cancel(uow, actor, setl_id, wire.optional_text(given, "psn_no"),
-                                   wire.optional_text(given, "mdtrt_id"))
+                                   wire.optional_text(given, "mdtrt_id"),
+                                   wire.optional_fen(given, "maf_pay"))
         return reply(wire.entry_json(entry, entry.institution.code), 201)
 
     return await _run(request, work)

@@ -34,10 +34,16 @@ __all__ = ["PersonIn", "SettleVisitIn", "VisitIn"]  # re-exported for the router
 
 
 class CancelIn(BaseModel):
-    """Optional checks on a cancellation (2208/2305 carry them)."""
+    """Optional checks on a cancellation (2208/2305 carry them): a settlement that is not of
+    this person or visit is refused (422), one that no longer pays `maf_pay` is not
+    cancelled (409)."""
 
     psn_no: str | None = None
     mdtrt_id: str | None = None
+    maf_pay: Yuan | None = Field(None, description=(
+        "医疗救助基金支出: the assistance the caller confirmed the cancellation takes back; "
+        "a settlement paying another amount now (settled again since) is a 409, nothing "
+        "cancelled"))
 
 
 class TraceLineOut(BaseModel):

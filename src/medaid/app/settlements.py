@@ -27,6 +27,7 @@ from medaid.app.uow import LockedYear, UnitOfWork
 from medaid.app.wire import ROOT, VisitRequest, trace_rows
 from medaid.core import clock
 from medaid.core.errors import Conflict, Forbidden, InputError, NotFound
+from medaid.core.money import fmt_yuan, to_yuan
 from medaid.engine import types as engine
 from medaid.engine.settle import settle_visit
 from medaid.policy import model
@@ -291,11 +292,23 @@ def cancelled_by(uow: UnitOfWork, entry: Settlement) -> str | None:
                                .where(Settlement.reverses_id == entry.id)).first()
 
 
+class AmountChanged(Conflict):
+    """A cancellation confirmed for one amount of assistance, of a settlement that pays
+    another (the caller read another settlement, or a page that is not this one's)."""
+
+    def __init__(self, setl_id: str, expected: int, actual: int) -> None:
+        super().__init__(f"结算 {setl_id} 的医疗救助已变化：确认时为 {fmt_yuan(expected)}，"
+                         f"现为 {fmt_yuan(actual)}；未撤销，请重新核对 / maf_pay is "
+                         f"{to_yuan(actual)}, not {to_yuan(expected)}: not cancelled")
+        self.expected, self.actual = expected, actual
+
+
 def cancel(uow: UnitOfWork, actor: Actor, setl_id: str, psn_no: str | None,
-           mdtrt_id: str | None) -> Settlement:
+           mdtrt_id: str | None, maf_pay: int | None = None) -> Settlement:
     """撤销: append the reversing entry, take the settlement's pool additions back, and
     settle the person's year again (the visits after it were settled on pools that
-    included it)."""
+    included it). `maf_pay` (fen): the assistance the caller confirmed it takes back; a
+    settlement that pays another amount is not cancelled (AmountChanged)."""
     from medaid.app import resettle
     auth.require(actor, "hospital", "admin")  # before the look-up: others learn no ids
     original = uow.session.scalars(select(Settlement).where(Settlement.setl_id == setl_id)
@@ -309,11 +322,14 @@ def cancel(uow: UnitOfWork, actor: Actor, setl_id: str, psn_no: str | None,
             raise InputError(f"{ROOT}.{name}", f"{given!r} is not the {name} of settlement "
                              f"{setl_id} ({stored!r})")
     if original.kind != "settle":
-        raise Conflict(f"{setl_id} is itself a cancellation")
+        raise Conflict(f"{setl_id} 是撤销流水，不能再撤销 / {setl_id} is itself a cancellation")
     year = uow.lock_year(original.person_id, original.year)
     done = cancelled_by(uow, original)
     if done is not None:
-        raise Conflict(f"settlement {setl_id} is already cancelled by {done}")
+        raise Conflict(f"结算 {setl_id} 已由 {done} 撤销 / "
+                       f"settlement {setl_id} is already cancelled by {done}")
+    if maf_pay is not None and maf_pay != original.maf_pay:
+        raise AmountChanged(setl_id, maf_pay, original.maf_pay)
     change = pools.decode(original.pool_deltas)
     uow.save_year(year, pools.add(year.pools, change, -1))
     negated = {name: -getattr(original, name) for name in AMOUNTS}

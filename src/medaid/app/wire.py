@@ -20,6 +20,7 @@ from medaid.core.money import to_yuan
 from medaid.engine.case import (
     SettleVisitIn,
     VisitIn,
+    as_fen,
     as_object,
     as_text,
     parse_json,
@@ -54,6 +55,12 @@ def parse_body(body: bytes) -> dict[str, Any]:
 def optional_text(raw: dict[str, Any], name: str, path: str = ROOT) -> str | None:
     value = raw.get(name)
     return None if value is None else as_text(value, f"{path}.{name}")
+
+
+def optional_fen(raw: dict[str, Any], name: str, path: str = ROOT) -> int | None:
+    """An optional amount in yuan, as fen."""
+    value = raw.get(name)
+    return None if value is None else as_fen(value, f"{path}.{name}")
 
 
 @dataclass(frozen=True, slots=True)

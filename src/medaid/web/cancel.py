@@ -28,10 +28,6 @@ add_page(Page("cancel", "撤销结算", "/settlements", ("hospital", "admin"), m
 SetlId = Annotated[str, Path(max_length=40)]
 
 
-class AmountChanged(Conflict):
-    """A cancellation confirmed for one amount of a settlement that now pays another."""
-
-
 def _reversed(s: Slip) -> int:
     """The assistance (fen) cancelling the settlement takes back."""
     return to_fen(s.data["maf_pay"])
@@ -67,12 +63,12 @@ async def cancel(setl_id: SetlId, request: Request) -> Response:
             s = slip(uow, who, setl_id)
             if s.entry != "settle":
                 raise Conflict(f"{s.number} 是撤销单，不能再撤销 / a cancellation itself")
-            if _reversed(s) != int(text):
-                raise AmountChanged(
-                    f"结算 {s.number} 的医疗救助已变化：确认时为 {fmt_yuan(int(text))}，现为 "
-                    f"{fmt_yuan(_reversed(s))}；未撤销，请重新核对 / the amount changed: "
-                    f"not cancelled")
-            settlements.cancel(uow, who.actor, setl_id, None, None)
+            settlements.cancel(uow, who.actor, setl_id, None, None, int(text))
+        except settlements.AmountChanged as e:  # said with the settlement's readable number
+            uow.rollback()
+            return _page(uow, who, setl_id, 409,
+                         f"结算 {s.number} 的医疗救助已变化：确认时为 {fmt_yuan(e.expected)}，"
+                         f"现为 {fmt_yuan(e.actual)}；未撤销，请重新核对")
         except (InputError, Conflict) as e:
             uow.rollback()
             return _page(uow, who, setl_id, 409 if isinstance(e, Conflict) else 422, str(e))
