@@ -1,4 +1,6 @@
-"""`medaid settle` as the contract fixes it (contract/CASE.md), through the real command."""
+"""`medaid settle` as the contract fixes it (contract/CASE.md): what the shell sees through
+the real command (a case on stdin, JSON on stdout, one error line and exit 2), the rest in
+this process (tests/medaid_command.py)."""
 
 from __future__ import annotations
 
@@ -10,12 +12,15 @@ from pathlib import Path
 import pytest
 import yaml
 
+from medaid_command import medaid
+
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "examples").glob("*.json"))
 MEDAID = [sys.executable, "-m", "medaid"]
 
 
 def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    """The real `medaid` process."""
     return subprocess.run([*MEDAID, *args], input=stdin, capture_output=True, text=True,
                           timeout=60, check=False)
 
@@ -28,7 +33,7 @@ def without_expected(path: Path) -> tuple[dict[str, object], dict[str, object]]:
 @pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
 def test_example_settles_as_expected(path: Path) -> None:
     case, expected = without_expected(path)
-    done = run("settle", "-", "--json", stdin=json.dumps(case))
+    done = medaid("settle", "-", "--json", stdin=json.dumps(case))
     assert done.returncode == 0, done.stderr
     got = {v["id"]: v for v in json.loads(done.stdout)["visits"]}
     for want in expected["visits"]:  # type: ignore[attr-defined]
@@ -49,13 +54,13 @@ def test_money_is_printed_with_two_decimals() -> None:
 
 def test_totals_add_up() -> None:
     case, _ = without_expected(ROOT / "examples" / "nj-tekun-full.json")
-    out = json.loads(run("settle", "-", "--json", stdin=json.dumps(case)).stdout)
+    out = json.loads(medaid("settle", "-", "--json", stdin=json.dumps(case)).stdout)
     for key in ("medfee_sumamt", "maf_pay", "psn_part_amt"):
         assert out["totals"][key] == pytest.approx(sum(v[key] for v in out["visits"]))
 
 
 def test_table_output_shows_amounts_and_trace() -> None:
-    done = run("settle", str(ROOT / "examples" / "nj-dibao-inpatient.json"))
+    done = medaid("settle", str(ROOT / "examples" / "nj-dibao-inpatient.json"))
     assert done.returncode == 0, done.stderr
     assert "14400.00" in done.stdout
     assert "NJ-A2" in done.stdout and "（四）" in done.stdout
@@ -89,7 +94,8 @@ def test_a_city_medaid_does_not_ship_is_a_policy_file(tmp_path: Path) -> None:
     policy.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     case, _ = without_expected(ROOT / "examples" / "cz-caps.json")
     case["jurisdiction"] = "newcity"
-    done = run("settle", "-", "--json", "--policy-file", str(policy), stdin=json.dumps(case))
+    done = medaid("settle", "-", "--json", "--policy-file", str(policy),
+                  stdin=json.dumps(case))
     assert done.returncode == 0, done.stderr
     first = json.loads(done.stdout)["visits"][0]
     assert first["assistance"] == 6800.00  # 85% × (10000 − 2000)
@@ -98,6 +104,6 @@ def test_a_city_medaid_does_not_ship_is_a_policy_file(tmp_path: Path) -> None:
 def test_invalid_policy_file_is_reported_by_path(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("jurisdiction: x\nname: X\n", encoding="utf-8")
-    done = run("policy", "validate", str(bad))
+    done = medaid("policy", "validate", str(bad))
     assert done.returncode == 2
     assert done.stderr.startswith("error:") and "bad.yaml" in done.stderr

@@ -8,10 +8,9 @@ from typing import Any
 
 import pytest
 from api_helpers import World
-from typer.testing import CliRunner
 
-from medaid.cli.main import app as cli
 from medaid.demo.seed import DISTRICTS
+from medaid_command import medaid
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "examples").glob("*.json"))
@@ -23,8 +22,8 @@ COMPARED = ("year", "policy", "settled_as", "category", "rules", "medfee_sumamt"
 
 
 def medaid_settle(case: dict[str, Any]) -> dict[str, Any]:
-    done = CliRunner().invoke(cli, ["settle", "-", "--json"], input=json.dumps(case))
-    assert done.exit_code == 0, done.output
+    done = medaid("settle", "-", "--json", stdin=json.dumps(case))
+    assert done.returncode == 0, done.stderr
     return dict(json.loads(done.stdout))
 
 

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 from api_helpers import World, certno, visit
+
+from medaid_command import medaid
 
 ROOT = Path(__file__).resolve().parents[2]
 SETTLE = "/api/v1/settlements"
@@ -87,9 +88,7 @@ def test_no_token_is_still_401_whatever_the_body(world: World) -> None:
 
 
 def medaid_settle(case: dict[str, Any]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "medaid", "settle", "-", "--json"],
-                          input=json.dumps(case), capture_output=True, text=True, timeout=60,
-                          check=False)
+    return medaid("settle", "-", "--json", stdin=json.dumps(case))
 
 
 def example() -> dict[str, Any]:

@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 from medaid.engine.case import parse_case, parse_json, result_json, settle_case
+from medaid_command import medaid
 
 CHANGZHOU = "004_ce34ab08bb0ffba6.txt"
 
-MEDAID = Path(sys.executable).parent / "medaid"
 
 def ident(category: str, start: str = "2023-01-01", to: str | None = None,
           application: str | None = None) -> dict[str, Any]:
@@ -78,14 +77,13 @@ def settle(c: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 def run_cli(c: dict[str, Any] | str, tmp_path: Path, *, stdin: bool = False
             ) -> subprocess.CompletedProcess[str]:
+    """`medaid settle --json` on the case, from stdin or from a file."""
     text = c if isinstance(c, str) else _dumps(c)
     if stdin:
-        return subprocess.run([str(MEDAID), "settle", "-", "--json"], input=text,
-                              capture_output=True, text=True, timeout=120)
+        return medaid("settle", "-", "--json", stdin=text)
     path = tmp_path / "case.json"
     path.write_text(text, encoding="utf-8")
-    return subprocess.run([str(MEDAID), "settle", str(path), "--json"],
-                          capture_output=True, text=True, timeout=120)
+    return medaid("settle", str(path), "--json")
 
 
 def assert_traced(v: dict[str, Any], tier: str, rule: str, seed: str, article: str) -> None:

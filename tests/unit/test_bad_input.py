@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import copy
 import json
-import subprocess
 
 import pytest
-from rules_helpers import MEDAID, base_visit, case, ident, run_cli, visit
+from rules_helpers import base_visit, case, ident, run_cli, visit
 
 from medaid.core.errors import InputError
 from medaid.engine.case import parse_case, parse_json, result_json, settle_case
+from medaid_command import medaid
 
 AMOUNTS = ["medfee_sumamt", "fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt",
            "hifp_pay", "hifmi_pay", "oth_pay"]
@@ -273,7 +273,6 @@ def test_category_of_another_jurisdiction_for_jiangsu():
 def test_cli_table_output(tmp_path):
     path = tmp_path / "case.json"
     path.write_text(json.dumps(good()), encoding="utf-8")
-    run = subprocess.run([str(MEDAID), "settle", str(path)], capture_output=True, text=True,
-                         timeout=120)
+    run = medaid("settle", str(path))
     assert run.returncode == 0, run.stderr
     assert "NJ-A2" in run.stdout

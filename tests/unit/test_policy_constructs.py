@@ -5,8 +5,6 @@ yuan; the engine works in fen."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from datetime import date
 from pathlib import Path
 
@@ -17,8 +15,8 @@ from medaid.core.errors import PolicyError
 from medaid.engine.settle import settle_year
 from medaid.engine.types import Identity, Person, Visit
 from medaid.policy.model import Policy, parse_policy
+from medaid_command import medaid
 
-MEDAID = Path(sys.executable).parent / "medaid"
 PERSON = Person("P", (Identity("tekun", date(2024, 1, 1)),))
 
 HEAD = """\
@@ -205,13 +203,11 @@ def test_policy_validate_names_the_line(tmp_path: Path) -> None:
     body = LINE + "pools: {stay: {period: fortnight}}\n"
     f = tmp_path / "city.yaml"
     f.write_text(HEAD + body, encoding="utf-8")
-    done = subprocess.run([str(MEDAID), "policy", "validate", str(f)], capture_output=True,
-                          text=True, check=False)
+    done = medaid("policy", "validate", str(f))
     assert done.returncode == 2
     assert f"city.yaml:{line_no(body, 'fortnight')}: pools.stay.period" in done.stderr
     f.write_text(HEAD + LINE + "pools: {stay: {period: visit}}\n", encoding="utf-8")
-    ok = subprocess.run([str(MEDAID), "policy", "validate", str(f)], capture_output=True,
-                        text=True, check=False)
+    ok = medaid("policy", "validate", str(f))
     assert ok.returncode == 0, ok.stderr
     assert yaml.safe_load(HEAD)["jurisdiction"] in ok.stdout
 

@@ -6,7 +6,6 @@ in fen."""
 from __future__ import annotations
 
 import json
-import subprocess
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
@@ -14,12 +13,13 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_policy_constructs import MEDAID, PERSON, city, paid, stay
+from test_policy_constructs import PERSON, city, paid, stay
 
 from medaid.batch.plan import compile_plans
 from medaid.core.errors import PolicyError
 from medaid.engine.settle import settle_year
 from medaid.engine.types import Held, Identity, Person, Visit
+from medaid_command import medaid
 from runs import examples
 
 HALF = """\
@@ -224,8 +224,7 @@ def test_medaid_settle_reports_statuses_stages_and_the_year_end(tmp_path: Path) 
                         "end": f"2024-03-0{i}", "medfee_sumamt": 8000, "fulamt_ownpay_amt": 0,
                         "overlmt_selfpay": 0, "hifp_pay": 0, "hifmi_pay": 0}
                        for i in (1, 2, 3)]}
-    done = subprocess.run([str(MEDAID), "settle", "-", "--json", "--policy-file", str(policy)],
-                          input=json.dumps(case), capture_output=True, text=True)
+    done = medaid("settle", "-", "--json", "--policy-file", str(policy), stdin=json.dumps(case))
     assert done.returncode == 0, done.stderr
     out = json.loads(done.stdout)
     # each stay: assistance 4,000, the person bears 4,000; 12,000 > 10,000: a grant of 2,000
@@ -234,8 +233,7 @@ def test_medaid_settle_reports_statuses_stages_and_the_year_end(tmp_path: Path) 
     assert out["totals"]["year_end"] == 2000.0
     assert [v["reassistance"] for v in out["visits"]] == [0.0, 0.0, 0.0]
     case["person"]["statuses"] = ["mtx"]
-    bad = subprocess.run([str(MEDAID), "settle", "-", "--json", "--policy-file", str(policy)],
-                         input=json.dumps(case), capture_output=True, text=True)
+    bad = medaid("settle", "-", "--json", "--policy-file", str(policy), stdin=json.dumps(case))
     assert bad.returncode == 2 and bad.stderr.startswith("error: person.statuses[0].status:")
 
 
