@@ -86,7 +86,7 @@ def settle_answer(uow: UnitOfWork, credentials: HTTPAuthorizationCredentials | N
     actor = auth.actor_of(uow, credentials)
     done = settlements.settle(uow, actor, wire.parse_visit_request(raw, settling=True))
     if done.created:
-        return reply(wire.entry_json(done.entry, done.fixmedins_code), 201)
+        return reply(wire.entry_json(done.entry, done.fixmedins_code, rendered=True), 201)
     return reply(wire.entry_json(done.entry, done.fixmedins_code,
                                  settlements.cancelled_by(uow, done.entry)))
 

@@ -6,7 +6,6 @@ settle` does.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 from collections.abc import Collection
@@ -32,7 +31,7 @@ from medaid.engine.types import Settlement, TraceLine, Visit
 from medaid.policy import fields
 from medaid.policy.fields import MED_TYPES as MED_TYPES  # read from here by the demo
 from medaid.policy.params import Num
-from medaid.store import models
+from medaid.store import models, visits
 
 ROOT = "$"
 OUTSIDE = models.SENT_AMOUNTS[1:]  # sent, and not in settlement_json
@@ -76,8 +75,7 @@ class VisitRequest:
 
     def digest(self) -> str:
         """What makes two requests under one medins_setl_id the same request."""
-        # the visit's own fields (flat: asdict's deep copy costs more than the hash)
-        fields = {f.name: getattr(self.visit, f.name) for f in dataclasses.fields(self.visit)}
+        fields = visits.fields_of(self.visit)
         fields.update(psn_no=self.psn_no, med_type=self.med_type,
                       start=str(self.visit.start), end=str(self.visit.end))
         text = json.dumps(fields, sort_keys=True, separators=(",", ":"))
@@ -129,15 +127,17 @@ def preview_json(req: VisitRequest, code: str, s: Settlement) -> dict[str, Any]:
     return head | _result(s, {n: getattr(req.visit, n) for n in OUTSIDE})
 
 
-def entry_json(e: models.Settlement, fixmedins_code: str, cancelled_by: str | None = None
-               ) -> dict[str, Any]:
-    """A ledger entry as the API returns it (a cancellation: the amounts negated)."""
+def entry_json(e: models.Settlement, fixmedins_code: str, cancelled_by: str | None = None,
+               rendered: bool = False) -> dict[str, Any]:
+    """A ledger entry as the API returns it (a cancellation: the amounts negated). Its
+    trace lines are put into words again, in today's wording; `rendered`: the entry was
+    settled just now, its lines in words already (as written: the same words)."""
     s = Settlement(
         id=e.mdtrt_id, year=e.year, policy=e.policy, settled_as=e.settled_as,
         category=e.category, rules=list(e.rules), medfee_sumamt=e.medfee_sumamt,
         inscp_scp_amt=e.inscp_scp_amt, hifp_pay=e.hifp_pay, hifmi_pay=e.hifmi_pay,
         oth_pay=e.oth_pay, base=e.base, assistance=e.assistance, tilted=e.tilted,
-        special=e.special, trace=[TraceLine.from_json(t) for t in e.trace])
+        special=e.special, trace=[] if rendered else [TraceLine.from_json(t) for t in e.trace])
     head: dict[str, Any] = {
         "setl_id": e.setl_id, "entry": e.kind,
         "reverses": e.reverses.setl_id if e.reverses is not None else None,
@@ -145,7 +145,10 @@ def entry_json(e: models.Settlement, fixmedins_code: str, cancelled_by: str | No
         "mdtrt_id": e.mdtrt_id, "psn_no": e.psn_no, "fixmedins_code": fixmedins_code,
         "med_type": e.med_type, "kind": e.visit_kind, "start": str(e.start),
         "end": str(e.end), "setl_time": e.created_at.isoformat(timespec="seconds")}
-    return head | _result(s, {n: getattr(e, n) for n in OUTSIDE})
+    out = head | _result(s, {n: getattr(e, n) for n in OUTSIDE})
+    if rendered:
+        out["trace"] = [{**t, "amount": to_yuan(t["amount"])} for t in e.trace]
+    return out
 
 
 def pool_amount(value: Num) -> dict[str, Any]:

@@ -576,18 +576,16 @@ def result_json(result: CaseResult) -> dict[str, Any]:
 
 def dumps(data: object, indent: int | None = 2) -> str:
     """JSON with money as numbers with two decimals (14400.00), never a float's digits."""
-    return _FENCED.sub(r"\1", json.dumps(_mark(data), ensure_ascii=False, indent=indent))
+    return _FENCED.sub(r"\1", json.dumps(data, ensure_ascii=False, indent=indent,
+                                         default=_fence))
 
 
 _FENCED = re.compile(r'"\\u0000(-?[0-9]+(?:\.[0-9]+)?)\\u0000"')  # as json.dumps writes it
 
 
-def _mark(data: object) -> object:
-    """Decimals become strings fenced by NUL characters; `dumps` removes fence and quotes."""
-    if isinstance(data, Decimal):
-        return f"\u0000{data}\u0000"
-    if isinstance(data, dict):
-        return {k: _mark(v) for k, v in data.items()}
-    if isinstance(data, list):
-        return [_mark(v) for v in data]
-    return data
+def _fence(value: object) -> object:
+    """A Decimal as a string fenced by NUL characters, which `dumps` removes with the quotes
+    (json.dumps asks for each value it cannot write, at any depth)."""
+    if isinstance(value, Decimal):
+        return f"\u0000{value}\u0000"
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
