@@ -94,6 +94,7 @@ def test_a_cancellation_in_the_month_reduces_the_batch(world: World, march_2023:
 def test_a_month_that_has_not_ended_is_not_batched(world: World) -> None:
     r = world.client.post(f"{FUNDS}/batches", headers=world.admin, json={"month": "2999-01"})
     assert r.status_code == 422 and r.json()["error"]["path"] == "$.month"
+    assert r.json()["error"]["message"].startswith("2999-01 尚未结束：月末之后才能生成支付批次")
     r = world.client.post(f"{FUNDS}/batches", headers=world.admin, json={"month": "2023-13"})
     assert r.status_code == 422 and r.json()["error"]["path"] == "$.month"
 
@@ -120,9 +121,13 @@ def test_the_quarterly_schedule_sums_to_the_budget(world: World) -> None:
     too_much = world.client.post(f"{FUNDS}/receipts", headers=world.admin, json={
         **NANJING, "year": 2023, "amount": 700000.04})  # 700,000.03 is outstanding
     assert too_much.status_code == 409
+    assert too_much.json()["error"]["message"].startswith(
+        "基金 nanjing/320102 2023 年预算资金待到账 700000.03 元，到账 700000.04 元超出")
     lower = world.client.post(f"{FUNDS}/budgets", headers=world.admin, json={
         **NANJING, "year": 2023, "amount": 200000, "source": "cut"})
     assert lower.status_code == 409  # 300,000 already paid in
+    assert lower.json()["error"]["message"].startswith(
+        "本区 2023 年预算已到账 300000.00 元，预算不能少于此数")
 
 
 def _paid_batch(w: World) -> None:
@@ -153,6 +158,8 @@ def test_clearing_with_a_surplus(world: World, march_2023: None) -> None:
     b = make_batches(world)["created"][0]
     unpaid = _clear(world)
     assert unpaid.status_code == 409 and f"batch {b['id']}" in unpaid.json()["error"]["message"]
+    assert unpaid.json()["error"]["message"].startswith("基金 nanjing/320102 2023 年尚不能清算：")
+    assert f"支付批次 {b['id']}（2023-03）已生成" in unpaid.json()["error"]["message"]
     world.client.post(f"{FUNDS}/batches/{b['id']}/approve", headers=world.admin)
     world.client.post(f"{FUNDS}/batches/{b['id']}/pay", headers=world.admin, json={})
     r = _clear(world)

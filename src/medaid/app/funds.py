@@ -27,7 +27,7 @@ from medaid.app.fund_journal import Fund, Leg, balance, post
 from medaid.app.uow import UnitOfWork
 from medaid.app.wire import ROOT
 from medaid.casework.funds import Installment, installments, reserve_of
-from medaid.core import clock
+from medaid.core import clock, labels
 from medaid.core.dates import BEIJING, add_months, month_end
 from medaid.core.errors import Conflict, Forbidden, InputError, NotFound, PolicyError
 from medaid.core.money import BP, MoneyError, to_bp, to_yuan
@@ -61,11 +61,18 @@ WRITERS = ("finance", "admin")
 def _share(raw: object, path: str) -> int:
     """A share between 0 and 1 (0.9) → basis points."""
     if isinstance(raw, bool) or not isinstance(raw, int | Decimal) or not 0 <= raw <= 1:
-        raise InputError(path, "must be a number from 0 to 1")
+        raise InputError(path, "应为 0 至 1 之间的数 / must be a number from 0 to 1")
     try:
         return to_bp(raw)
     except MoneyError as e:
         raise InputError(path, str(e)) from None
+
+
+def _state(status: str) -> str:
+    return labels.label(labels.BATCH_STATES, status)
+
+
+PURPOSES = {"budget": "预算资金", "deficit": "超支补足资金"}
 
 
 def parse_month(raw: object, path: str) -> date:
@@ -73,7 +80,7 @@ def parse_month(raw: object, path: str) -> date:
     try:
         return date.fromisoformat(f"{text}-01") if len(text) == 7 else date.fromisoformat("x")
     except ValueError:
-        raise InputError(path, "expected a month as YYYY-MM") from None
+        raise InputError(path, "应为年月，如 2026-03 / expected a month as YYYY-MM") from None
 
 
 def fund_of(raw: dict[str, Any]) -> Fund:
@@ -86,7 +93,8 @@ def rules(jurisdiction: str, year: int) -> tuple[model.Policy, Funds]:
     """The `funds:` section of the version in force on 31 December of `year`."""
     policy = model.in_force(model.versions(jurisdiction), date(year, 12, 31))
     if policy is None or policy.spec.funds is None:
-        raise PolicyError(f"{jurisdiction}: no policy with a funds section in force in {year}")
+        raise PolicyError(f"{jurisdiction}：{year} 年没有施行中的含基金规则（funds）的政策 / "
+                          f"no policy with a funds section in force in {year}")
     return policy, policy.spec.funds
 
 
@@ -100,9 +108,11 @@ def require_fund_read(actor: Actor, district: str | None) -> str | None:
         return district
     if actor.role == "caseworker":
         if district not in (None, actor.district):
-            raise Forbidden(f"a caseworker of {actor.district} reads only its district's fund")
+            raise Forbidden(f"区经办只能查看本区（{actor.district}）的基金 / a caseworker of "
+                            f"{actor.district} reads only its district's fund")
         return actor.district
-    raise Forbidden(f"role {actor.role} may not read the fund ledger")
+    raise Forbidden(f"{labels.label(labels.ROLES, actor.role)}不能查看基金账 / "
+                    f"role {actor.role} may not read the fund ledger")
 
 
 def _commit(uow: UnitOfWork, actor: Actor, action: str, obj: str, detail: dict[str, Any]
@@ -124,14 +134,16 @@ def set_budget(uow: UnitOfWork, actor: Actor, raw: dict[str, Any]) -> FundBudget
     rules(fund.jurisdiction, year)
     s = uow.session
     if _clearing(uow, fund, year) is not None:
-        raise Conflict(f"fund {fund} {year} is already cleared; its budget is closed")
+        raise Conflict(f"基金 {fund} {year} 年已清算，预算已关闭 / "
+                       f"fund {fund} {year} is already cleared; its budget is closed")
     row = s.scalars(select(FundBudget).where(
         FundBudget.jurisdiction == fund.jurisdiction, FundBudget.district == fund.district,
         FundBudget.year == year)).first()
     old = 0 if row is None else row.amount
     received = _received(uow, fund, year, "budget")
     if amount < received:
-        raise Conflict(f"the district has already paid in {to_yuan(received)} yuan of {year}'s "
+        raise Conflict(f"本区 {year} 年预算已到账 {to_yuan(received)} 元，预算不能少于此数 / "
+                       f"the district has already paid in {to_yuan(received)} yuan of {year}'s "
                        f"budget; the budget cannot be less")
     if row is None:
         row = FundBudget(jurisdiction=fund.jurisdiction, district=fund.district, year=year,
@@ -195,8 +207,10 @@ def record_receipt(uow: UnitOfWork, actor: Actor, raw: dict[str, Any]) -> FundRe
     account = f"{purpose}_receivable"
     outstanding = balance(uow.session, fund, account, year=year)
     if amount > outstanding:
-        raise Conflict(f"fund {fund} {year}: {to_yuan(outstanding)} yuan of {purpose} is "
-                       f"outstanding; a receipt of {to_yuan(amount)} is more")
+        raise Conflict(f"基金 {fund} {year} 年{PURPOSES[purpose]}待到账 {to_yuan(outstanding)} 元，"
+                       f"到账 {to_yuan(amount)} 元超出 / fund {fund} {year}: "
+                       f"{to_yuan(outstanding)} yuan of {purpose} is outstanding; a receipt of "
+                       f"{to_yuan(amount)} is more")
     row = FundReceipt(jurisdiction=fund.jurisdiction, district=fund.district, year=year,
                       purpose=purpose, amount=amount, received_on=on,
                       created_at=clock.now())
@@ -249,7 +263,8 @@ def create_batches(uow: UnitOfWork, actor: Actor, month: date, on: date | None =
     require_write(actor)
     on = on or clock.today()
     if month_end(month) >= on:
-        raise InputError(f"{ROOT}.month", f"{month:%Y-%m} has not ended: a month is paid "
+        raise InputError(f"{ROOT}.month", f"{month:%Y-%m} 尚未结束：月末之后才能生成支付批次 / "
+                                          f"{month:%Y-%m} has not ended: a month is paid "
                                           f"after its last day")
     s = uow.session
     existing = {b.institution_id: b for b in s.scalars(
@@ -292,7 +307,8 @@ def create_batches(uow: UnitOfWork, actor: Actor, month: date, on: date | None =
 def get_batch(uow: UnitOfWork, actor: Actor, batch_id: int) -> FundBatch:
     batch = uow.session.get(FundBatch, batch_id)
     if batch is None:
-        raise NotFound("batch_id", f"no payment batch {batch_id}")
+        raise NotFound("batch_id", f"没有编号为 {batch_id} 的支付批次 / "
+                                   f"no payment batch {batch_id}")
     _require_batch_read(actor, batch)
     return batch
 
@@ -300,10 +316,12 @@ def get_batch(uow: UnitOfWork, actor: Actor, batch_id: int) -> FundBatch:
 def _require_batch_read(actor: Actor, batch: FundBatch) -> None:
     if actor.role == "hospital":
         if actor.institution_id != batch.institution_id:
-            raise Forbidden("a hospital reads only its own payment batches")
+            raise Forbidden("定点医院只能查看本院的支付批次 / "
+                            "a hospital reads only its own payment batches")
         return
     if actor.role == "caseworker" and all(ln.district != actor.district for ln in batch.lines):
-        raise Forbidden(f"this batch pays nothing for district {actor.district}")
+        raise Forbidden(f"此批次不含本区（{actor.district}）的结算 / "
+                        f"this batch pays nothing for district {actor.district}")
     if actor.role != "caseworker":
         auth.require(actor, *auth.READ_ALL)
 
@@ -329,7 +347,8 @@ def approve_batch(uow: UnitOfWork, actor: Actor, batch_id: int) -> FundBatch:
     require_write(actor)
     batch = get_batch(uow, actor, batch_id)
     if batch.status != "created":
-        raise Conflict(f"batch {batch_id} is already {batch.status}")
+        raise Conflict(f"支付批次 {batch_id} {_state(batch.status)} / "
+                       f"batch {batch_id} is already {batch.status}")
     batch.status, batch.approved_at = "approved", clock.now()
     _commit(uow, actor, "fund.batch.approve", f"batch:{batch_id}", {"payment": batch.payment})
     return batch
@@ -341,7 +360,8 @@ def pay_batch(uow: UnitOfWork, actor: Actor, batch_id: int, paid_on: date | None
     require_write(actor)
     batch = get_batch(uow, actor, batch_id)
     if batch.status != "approved":
-        raise Conflict(f"batch {batch_id} is {batch.status}: only an approved batch is paid")
+        raise Conflict(f"支付批次 {batch_id} {_state(batch.status)}：只有已审核的批次才能付款 / "
+                       f"batch {batch_id} is {batch.status}: only an approved batch is paid")
     on = paid_on or clock.today()
     batch.status, batch.paid_on = "paid", on
     for ln in batch.lines:
@@ -373,11 +393,13 @@ def _unfinished(uow: UnitOfWork, fund: Fund, year: int) -> list[str]:
         month = date(year, m, 1)
         for (inst, j, d), amount in month_assistance(uow, month).items():
             if amount and Fund(j, d) == fund and (inst, month) not in batched:
-                problems.append(f"{month:%Y-%m}: institution {inst} has no batch")
+                problems.append(f"{month:%Y-%m}：机构 {inst} 未生成支付批次 / "
+                                f"institution {inst} has no batch")
     for b in batched.values():
         if b.status != "paid" and any(Fund(ln.jurisdiction, ln.district) == fund
                                       for ln in b.lines):
-            problems.append(f"batch {b.id} ({b.month:%Y-%m}) is {b.status}")
+            problems.append(f"支付批次 {b.id}（{b.month:%Y-%m}）{_state(b.status)} / "
+                            f"batch {b.id} is {b.status}")
     return problems
 
 
@@ -387,26 +409,31 @@ def _assessments(uow: UnitOfWork, raw: object, reserves: dict[int, int]
     path = f"{ROOT}.assessments"
     items = raw if isinstance(raw, list) else None
     if items is None:
-        raise InputError(path, "a list of {fixmedins_code, share}")
+        raise InputError(path, "应为考核结果列表（fixmedins_code、share） / "
+                               "a list of {fixmedins_code, share}")
     codes = dict(uow.session.execute(select(Institution.code, Institution.id)).all())
     out: dict[int, int] = {}
     for k, item in enumerate(items):
         where = f"{path}[{k}]"
         if not isinstance(item, dict):
-            raise InputError(where, "must be an object")
+            raise InputError(where, "应为 JSON 对象 / must be an object")
         code = as_text(item.get("fixmedins_code"), f"{where}.fixmedins_code")
         if code not in codes:
-            raise InputError(f"{where}.fixmedins_code", f"no institution {code!r}")
+            raise InputError(f"{where}.fixmedins_code", f"没有定点医疗机构「{code}」 / "
+                                                        f"no institution {code!r}")
         inst = codes[code]
         if inst in out:
-            raise InputError(f"{where}.fixmedins_code", f"{code} is assessed twice")
+            raise InputError(f"{where}.fixmedins_code", f"{code} 的考核结果重复 / "
+                                                        f"{code} is assessed twice")
         if inst not in reserves:
             raise InputError(f"{where}.fixmedins_code",
+                             f"{code} 本年度没有考核预留款 / "
                              f"{code} holds no assessment reserve in this fund year")
         out[inst] = _share(item.get("share"), f"{where}.share")
     missing = sorted(c for c, i in codes.items() if i in reserves and i not in out)
     if missing:
-        raise InputError(path, f"an assessment share is needed for {', '.join(missing)}")
+        raise InputError(path, f"缺少考核结果：{'、'.join(missing)} / "
+                               f"an assessment share is needed for {', '.join(missing)}")
     return out
 
 
@@ -422,14 +449,16 @@ def run_clearing(uow: UnitOfWork, actor: Actor, raw: dict[str, Any], on: date | 
     on = as_date(raw["cleared_on"], f"{ROOT}.cleared_on") if "cleared_on" in raw \
         else (on or clock.today())
     if on <= date(year, 12, 31):
-        raise InputError(f"{ROOT}.cleared_on", f"a year is cleared after it ends ({year})")
+        raise InputError(f"{ROOT}.cleared_on", f"{year} 年结束后才能清算 / "
+                                               f"a year is cleared after it ends ({year})")
     _, funds = rules(fund.jurisdiction, year)
     s = uow.session
     if _clearing(uow, fund, year) is not None:
-        raise Conflict(f"fund {fund} {year} is already cleared")
+        raise Conflict(f"基金 {fund} {year} 年已清算 / fund {fund} {year} is already cleared")
     problems = _unfinished(uow, fund, year)
     if problems:
-        raise Conflict(f"fund {fund} {year} cannot be cleared yet: {'; '.join(problems)}")
+        raise Conflict(f"基金 {fund} {year} 年尚不能清算：{'；'.join(problems)} / "
+                       f"fund {fund} {year} cannot be cleared yet")
     reserves = {i: -int(r) for i, r in s.execute(
         _reserve_query(fund, year)).all() if r}
     shares = _assessments(uow, raw.get("assessments", []), reserves)
@@ -508,7 +537,8 @@ def get_clearing(uow: UnitOfWork, actor: Actor, fund: Fund, year: int) -> FundCl
     require_fund_read(actor, fund.district)
     c = _clearing(uow, fund, year)
     if c is None:
-        raise NotFound("year", f"fund {fund} {year} has not been cleared")
+        raise NotFound("year", f"基金 {fund} {year} 年尚未清算 / "
+                               f"fund {fund} {year} has not been cleared")
     return c
 
 

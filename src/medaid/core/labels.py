@@ -50,6 +50,12 @@ REFERRAL_STATES = {
     "accepted": ("已接受", "accepted"),
     "declined": ("已拒绝", "declined"),
 }
+# A month's payment batch to an institution (medaid.app.funds).
+BATCH_STATES = {
+    "created": ("已生成", "created"),
+    "approved": ("已审核", "approved"),
+    "paid": ("已支付", "paid"),
+}
 # The pools the shipped policy files name; a pool of another file reads as its id.
 POOLS = {
     "main": ("年度救助基数", "the year's base"),

@@ -16,6 +16,7 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from medaid.app import funds as use
 from medaid.app.fund_journal import check
 from medaid.app.uow import UnitOfWork
+from medaid.core import labels
 from medaid.core.errors import PolicyError
 from medaid.core.money import fmt_ratio, to_bp
 from medaid.policy import model
@@ -34,7 +35,7 @@ ACCOUNT_LABELS = {"bank": "专户存款", "budget_receivable": "应收预拨资�
                   "reserve_forfeited": "考核扣减", "assistance_expense": "医疗救助支出",
                   "surplus_carried_forward": "结余结转"}
 INSTALLMENT_LABELS = {"received": "已到账", "due": "待拨付", "overdue": "已逾期"}
-BATCH_LABELS = {"created": "已生成", "approved": "已审核", "paid": "已支付"}
+BATCH_LABELS = {code: zh for code, (zh, _) in labels.BATCH_STATES.items()}
 DEFICIT_LABELS = {"none": "无超支", "received": "已补足", "due": "待补足", "overdue": "已逾期"}
 LEGEND = (("budget", "年度预算"), ("spent", "救助支出（支付批次）"), ("paid", "已支付"))
 
