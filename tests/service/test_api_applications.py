@@ -273,6 +273,8 @@ def test_forbidden_transitions_are_409(world: World) -> None:
     r = desk.post(f"/{app_no}/approve", desk.reviewer)  # documents missing
     assert r.status_code == 409
     assert "invoices, insurance_statement" in r.json()["error"]["message"]
+    assert r.json()["error"]["message"].startswith(
+        f"申请 {app_no} 尚缺材料：医疗费用发票、")
     assert desk.post(f"/{app_no}/withdraw", json={"reason": "家属撤回"}).status_code == 200
     for action in ("approve", "withdraw", "submit"):
         assert desk.post(f"/{app_no}/{action}", desk.reviewer).status_code == 409
@@ -361,6 +363,7 @@ def test_bad_input_names_the_field(world: World) -> None:
     assert r.status_code == 404
     app_no = desk.create()
     r = desk.post(f"/{app_no}/checklist", json={"items": {"passport": True}})
+    assert r.json()["error"]["message"].startswith("不是此类申请的材料（应为 身份证或户口簿、")
     assert r.status_code == 422 and r.json()["error"]["path"] == "$.items.passport"
     r = desk.post(f"/{app_no}/checklist", json={"items": {"id_card": "yes"}})
     assert r.status_code == 422 and r.json()["error"]["path"] == "$.items.id_card"

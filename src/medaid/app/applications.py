@@ -33,6 +33,7 @@ from medaid.core.money import fmt_yuan, to_yuan
 from medaid.engine.case import as_choice, as_date, as_jurisdiction, as_object, as_text, parse_json
 from medaid.engine.types import Visit
 from medaid.policy import model
+from medaid.policy.fields import label as field_label
 from medaid.registry import cells, files
 from medaid.registry.types import Problem
 from medaid.store import audit, queries
@@ -101,7 +102,7 @@ def set_review_days(uow: UnitOfWork, actor: Actor, jurisdiction: str, days: int,
     auth.require(actor, "admin")
     as_jurisdiction(jurisdiction, "jurisdiction")
     if not 1 <= days <= 365:
-        raise InputError("days", "1 to 365 working days")
+        raise InputError("days", "审核期限应为 1 至 365 个工作日 / 1 to 365 working days")
     put(uow, jurisdiction, REVIEW_DAYS.name, year, str(days), as_text(source, "source"))
     uow.commit_audited(actor.subject, "parameter.set",
                        f"parameter:{jurisdiction}.{REVIEW_DAYS.name}",
@@ -157,7 +158,7 @@ def _load(uow: UnitOfWork, actor: Actor, app_no: str, lock: bool = False) -> App
     query = select(Application).where(Application.app_no == app_no)
     found = uow.session.scalars(query.with_for_update() if lock else query).first()
     if found is None:
-        raise NotFound("app_no", f"no application {app_no!r}")
+        raise NotFound("app_no", f"没有申请「{app_no}」 / no application {app_no!r}")
     return found
 
 
@@ -185,8 +186,10 @@ def _visit_rows(uow: UnitOfWork, app: Application, raws: Iterable[tuple[str, Map
         fields.pop("medins_setl_id", None)
         req = visit_request(fields, settling=False, path=path, also=("institution_name",))
         if model.in_force(versions, req.visit.end) is None:
-            raise InputError(f"{path}.end", f"no policy in force for {app.jurisdiction} on "
-                             f"{req.visit.end}; in force from {versions[0].in_force}")
+            raise InputError(f"{path}.end", f"{req.visit.end} 当地尚无施行的政策（"
+                             f"{versions[0].in_force} 起施行） / no policy in force for "
+                             f"{app.jurisdiction} on {req.visit.end}; in force from "
+                             f"{versions[0].in_force}")
         if req.mdtrt_id in seen:
             raise InputError(f"{path}.mdtrt_id", f"本申请中已有「{req.mdtrt_id}」 / visit "
                              f"{req.mdtrt_id!r} is already in application {app.app_no}")
@@ -198,7 +201,8 @@ def _visit_rows(uow: UnitOfWork, app: Application, raws: Iterable[tuple[str, Map
                                    ("fixmedins_code", req.fixmedins_code, 40),
                                    ("institution_name", name, 200)):
             if value is not None and len(value) > most:
-                raise InputError(f"{path}.{field}", f"at most {most} characters")
+                raise InputError(f"{path}.{field}", f"{field_label(field)}至多 {most} 个字符 / "
+                                                    f"at most {most} characters")
         v = req.visit
         rows.append(Row(
             seq=len(app.visits) + len(rows) + 1, mdtrt_id=req.mdtrt_id, med_type=req.med_type,
@@ -214,7 +218,7 @@ def _visit_rows(uow: UnitOfWork, app: Application, raws: Iterable[tuple[str, Map
 
 def _visit_list(raw: object, path: str) -> list[tuple[str, Mapping[str, Any]]]:
     if not isinstance(raw, list):
-        raise InputError(path, "must be a list of visits")
+        raise InputError(path, "应为就诊（发票）列表 / must be a list of visits")
     return [(f"{path}[{i}]", as_object(v, f"{path}[{i}]")) for i, v in enumerate(raw)]
 
 
@@ -324,10 +328,11 @@ def checklist(uow: UnitOfWork, actor: Actor, app_no: str, raw: dict[str, Any], t
     known = [d.item for d in CHECKLISTS[app.kind]]
     for name, received in items.items():
         if name not in known:
-            raise InputError(f"{ROOT}.items.{name}", f"not a document of a {app.kind} "
-                             f"application (one of: {', '.join(known)})")
+            raise InputError(f"{ROOT}.items.{name}", f"不是此类申请的材料（应为 "
+                             f"{'、'.join(d.label for d in CHECKLISTS[app.kind])}） / not a "
+                             f"document of a {app.kind} application (one of: {', '.join(known)})")
         if not isinstance(received, bool):
-            raise InputError(f"{ROOT}.items.{name}", "must be true or false")
+            raise InputError(f"{ROOT}.items.{name}", "应为 true 或 false / must be true or false")
     was = app.state
     _move(app, "review")
     if was == "draft":
@@ -408,7 +413,10 @@ def _settle_visits(uow: UnitOfWork, actor: Actor, app: Application
     _not_own(actor, app, "approve")
     missing = [i["item"] for i in app.checklist if not i["received"]]
     if missing:
-        raise Conflict(f"application {app.app_no}: documents not received: "
+        named = {d.item: d.label for d in CHECKLISTS[app.kind]}
+        lacking = "、".join(named.get(m, m) for m in missing)
+        raise Conflict(f"申请 {app.app_no} 尚缺材料：{lacking} / "
+                       f"application {app.app_no}: documents not received: "
                        f"{', '.join(missing)}")
     person = settlements.find_person(uow, app.psn_no, "psn_no")
     if app.kind == "tilted":
@@ -517,7 +525,8 @@ def listing(uow: UnitOfWork, actor: Actor, today: date, state: str | None = None
     auth.require(actor, *READERS)
     if actor.role == "caseworker":
         if district is not None and district != actor.district:
-            raise Forbidden(f"a caseworker of {actor.district} may not list {district}")
+            raise Forbidden(f"区经办只能查看本区（{actor.district}）的申请 / "
+                            f"a caseworker of {actor.district} may not list {district}")
         district = actor.district
     query = select(Application)
     if state is not None:
@@ -619,13 +628,13 @@ def invoice_rows(path: Path, name: str) -> list[tuple[str, Mapping[str, Any]]]:
     rows = iter(files.read_rows(path))
     head = next(rows, None)
     if head is None:
-        raise InputError(name, "empty file")
+        raise InputError(name, "文件是空的 / empty file")
     labels = {label: field for field, names in COLUMNS.items() for label in (field, *names)}
     columns = {labels[cells.text(c)]: i for i, c in enumerate(head[1])
                if cells.text(c) in labels}
     for need in ("mdtrt_id", "start", "end", "medfee_sumamt"):
         if need not in columns:
-            raise InputError(name, f"no column {need} ({'/'.join(COLUMNS[need])})")
+            raise InputError(name, f"缺少“{'/'.join(COLUMNS[need])}”列 / no column {need}")
     out: list[tuple[str, Mapping[str, Any]]] = []
     for number, row in rows:
         if all(not cells.text(c) for c in row):
@@ -647,7 +656,8 @@ def _cell(field: str, value: object, text: str, path: str) -> object:
         try:
             return Decimal(text.replace(",", ""))
         except InvalidOperation:
-            raise InputError(path, f"not a number: {text!r}") from None
+            raise InputError(path, f"应为金额（元），填写的是「{text}」 / not a number: "
+                                   f"{text!r}") from None
     if field in ("start", "end"):
         try:
             return str(cells.parse_date(value))
