@@ -11,13 +11,8 @@ has its tables and says that the charts need it.
 from __future__ import annotations
 
 import base64
-import contextlib
 import io
-import multiprocessing
-from collections.abc import Callable
 from dataclasses import dataclass
-from multiprocessing.connection import Connection
-from multiprocessing.process import BaseProcess
 from pathlib import Path
 
 import pyarrow as pa
@@ -125,60 +120,6 @@ def charts(s: Summary) -> dict[str, str]:
             w("元", "yuan"), inst, [f"{g.key} {g.label}".strip() if w.zh else g.key
                                     for g in inst], True)
     return out
-
-
-def _aside(conn: Connection) -> None:
-    """The charts' process: matplotlib imported at once, then one summary drawn."""
-    with contextlib.suppress(ImportError):
-        import medaid.batch.report.charts  # noqa: F401
-    try:
-        s = conn.recv()
-    except (EOFError, OSError):  # the audit ended without a report
-        return
-    conn.send(charts(s))
-
-
-class ChartsAside:
-    """The charts drawn by a process of their own, forked before the audit starts: it
-    imports matplotlib (0.3–0.6 s) while the export is read and settled, and draws while
-    the workbook is written, on the other core. Where a process cannot be forked the
-    charts are drawn here, as `charts` does."""
-
-    def __init__(self) -> None:
-        self.proc: BaseProcess | None = None
-        try:
-            ctx = multiprocessing.get_context("fork")
-            self.conn, theirs = ctx.Pipe()
-            self.proc = ctx.Process(target=_aside, args=(theirs,), daemon=True)
-            self.proc.start()
-            theirs.close()
-        except (ValueError, OSError):
-            self.proc = None
-
-    def draw(self, s: Summary) -> Callable[[], dict[str, str]]:
-        """Start drawing `s`'s charts; call the answer for them."""
-        if self.proc is None:
-            return lambda: charts(s)
-        try:
-            self.conn.send(s)
-        except OSError:
-            return lambda: charts(s)
-
-        def result() -> dict[str, str]:
-            try:
-                got: dict[str, str] = self.conn.recv()
-            except (EOFError, OSError):  # the process died: draw them here
-                return charts(s)
-            return got
-
-        return result
-
-    def close(self) -> None:
-        if self.proc is not None:
-            self.conn.close()
-            self.proc.terminate()  # at once, whatever it was doing
-            self.proc.join()
-            self.proc = None
 
 
 def _env() -> Environment:

@@ -66,6 +66,10 @@ def audit_payments(
 
     Exit status 0 when the audit ran (differences are findings, not errors; see
     --fail-on-findings), 2 for bad input."""
+    from medaid.audit.charts_aside import ChartsAside
+
+    t0 = time.perf_counter()
+    aside = ChartsAside()  # forked before the audit's imports and threads
     import numpy as np
 
     from medaid.audit import causes, detail, fields, report, resettle, stream, summary, workbook
@@ -76,8 +80,6 @@ def audit_payments(
     from medaid.engine import case as contract
     from medaid.policy import amend, model
 
-    t0 = time.perf_counter()
-    aside = report.ChartsAside()  # forked before the audit starts its threads
     keep_freed_memory()  # pieces reuse the memory of the ones before
     try:
         if rounding not in (None, "per_visit", "cumulative"):
