@@ -221,20 +221,22 @@ def _drop_postgres(url: str, bench_url: str) -> None:
 # -- the database's own limit: the server's statements replayed by psycopg -----------------------
 def _statements(url: str, work: list[tuple[str, str]]) -> list[list[tuple[str, Any]]]:
     """Each settlement's statements (SQL and parameters, as the driver received them),
-    from the real application settling `work` in-process on the database `url`."""
-    from sqlalchemy import event
-    from sqlalchemy.engine import Engine
+    from the real application settling `work` in-process on the database `url`: taken at
+    psycopg's own `execute`, which every statement passes, whether SQLAlchemy sends it or
+    the application does itself (the settlement path's reads and its write with COMMIT)."""
+    import psycopg
     from starlette.testclient import TestClient
 
     from medaid.api.app import create_app
 
     captured: list[tuple[str, Any]] = []
+    execute = psycopg.Cursor.execute
 
-    def capture(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any,
-                executemany: bool) -> None:
-        captured.append((statement, parameters))
+    def capture(cursor: Any, query: Any, params: Any = None, **kwargs: Any) -> Any:
+        captured.append((query, params))
+        return execute(cursor, query, params, **kwargs)
 
-    event.listen(Engine, "before_cursor_execute", capture)
+    psycopg.Cursor.execute = capture  # type: ignore[method-assign, assignment]
     out = []
     try:
         with TestClient(create_app(url)) as http:
@@ -246,7 +248,7 @@ def _statements(url: str, work: list[tuple[str, str]]) -> list[list[tuple[str, A
                     raise SystemExit(f"capturing the statements: {r.status_code} {r.text}")
                 out.append(list(captured))
     finally:
-        event.remove(Engine, "before_cursor_execute", capture)
+        psycopg.Cursor.execute = execute  # type: ignore[method-assign]
     return out
 
 
@@ -268,8 +270,15 @@ async def _replay(dsn: str, work: list[list[tuple[str, Any]]], clients: int,
             statements = items[next_item]
             next_item += 1
             start = time.perf_counter()
-            for sql, params in statements:
-                await conn.execute(sql, params)
+            for i, (sql, params) in enumerate(statements):
+                if sql == "COMMIT":
+                    continue  # sent with the statement before it
+                if statements[i + 1:i + 2] and statements[i + 1][0] == "COMMIT":
+                    async with conn.pipeline():  # as the server sends them: one round trip
+                        await conn.execute(sql, params)
+                        await conn.execute("COMMIT")
+                else:
+                    await conn.execute(sql, params)
             await conn.commit()
             if record:
                 latencies.append(time.perf_counter() - start)
