@@ -6,12 +6,14 @@ where every person is 低保 from the year's start and 2% exit in June — a mil
 at a time, each chunk settled once to obtain the right `maf_pay`, then known errors
 injected (0.1% overpaid by 1.00–100.00 yuan). The timed part is the command itself in a
 child process, from the export to the written workbook and HTML report: above
-`--partition-records` (the command's default: a million) the export is audited in hashed
-pieces of whole persons (`audit.stream`), with `--cluster` also on a local Dask cluster of
-two workers. Peak memory is the largest sum of the resident sets of the command and its
-child processes (sampled every 0.1 s). Each run checks that exactly the injected records
-are found; the load average (1/5/15 minutes) is printed before and after, as other work
-shares the cores. `--stages` also times each stage of a one-pass audit in this process.
+`--partition-records` (the command's default: a million) the export is audited in pieces
+of whole persons (`audit.stream`: written person by person, a row group of persons a
+million records at a time, it is read in place, not split), with `--cluster` also on a
+local Dask cluster of two workers. Peak memory is the largest sum of the resident sets of
+the command and its child processes (sampled every 0.1 s). Each run checks that exactly
+the injected records are found; the load average (1/5/15 minutes) is printed before and
+after, as other work shares the cores. `--stages` also times each stage of a one-pass
+audit in this process.
 
     .venv/bin/python bench/bench_audit.py [--records 1000000] [--stages] [--cluster]
     .venv/bin/python bench/bench_audit.py --records 20000000 --cluster --folder /tmp/p20m
