@@ -85,12 +85,13 @@ def test_hospital_acts_only_for_its_institution(
     theirs = world.client.get(f"{SETTLE}/{setl_id}", headers=other)
     nowhere = world.client.get(f"{SETTLE}/{'0' * 32}", headers=other)
     assert (theirs.status_code, theirs.json()["error"]["message"]) == (
-        404, f"no settlement {setl_id!r}")
+        404, f"未找到结算「{setl_id}」 / no settlement {setl_id!r}")
     assert nowhere.status_code == 404 and nowhere.json()["error"]["path"] == "setl_id"
     assert world.client.post(f"{SETTLE}/{setl_id}/cancel", headers=other).status_code == 403
     r = world.client.post(SETTLE, headers=other, json=visit(
         medins_setl_id="S-9", fixmedins_code="H32010200001"))
     assert r.status_code == 403
+    assert r.json()["error"]["message"].startswith("此令牌只能为定点医药机构 ")
     r = world.client.post(SETTLE, headers=mine, json=visit(
         medins_setl_id="S-9", fixmedins_code="H32010200001"))
     assert r.status_code == 201

@@ -77,6 +77,7 @@ def test_same_id_with_another_body_is_a_conflict(world: World, hospital: dict[st
     r = world.client.post(SETTLE, headers=hospital, json=visit(hifp_pay=34000))
     assert r.status_code == 409
     assert "S-1" in r.json()["error"]["message"]
+    assert r.json()["error"]["message"].startswith("医药机构结算ID S-1 已用于另一次结算")
     assert len(world.year(world.admin)["settlements"]) == 1
 
 
@@ -236,6 +237,8 @@ def test_cancel_checks(world: World, hospital: dict[str, str]) -> None:
     url = f"{SETTLE}/{first['setl_id']}/cancel"
     r = world.client.post(url, headers=hospital, json={"psn_no": "P-002"})
     assert r.status_code == 422 and r.json()["error"]["path"] == "$.psn_no"
+    assert r.json()["error"]["message"].startswith(
+        f"结算 {first['setl_id']} 的人员编号是「P-001」，不是「P-002」")
     r = world.client.post(url, headers=hospital, content=b"{nope",
                           )
     assert r.status_code == 422 and r.json()["error"]["path"] == "$"

@@ -196,7 +196,7 @@ def test_a_cancellation_with_the_confirmed_assistance(world: World,
     info = call(world, hospital, envelope("2304", data()))["output"]["setlinfo"]
     ids = {k: info[k] for k in ("setl_id", "mdtrt_id", "psn_no")}
     err = failed(world, hospital, envelope("2305", ids | {"maf_pay": 1.00}, msgid="M-0011"), 409)
-    assert err.startswith(f"与已有结算冲突 / 结算 {info['setl_id']} 的医疗救助已变化：确认时为 "
+    assert err.startswith(f"与已有结算冲突：结算 {info['setl_id']} 的医疗救助已变化：确认时为 "
                           "¥1.00，现为 ¥14,400.00；未撤销")
     assert pool(world.year(world.admin), "NJ-A2")["used"] > 0  # nothing taken back
     err = failed(world, hospital, envelope("2305", ids | {"maf_pay": "x"}, msgid="M-0012"), 422)
@@ -321,7 +321,7 @@ def test_a_hospital_cannot_cancel_another_hospitals_settlement(
     assert failed(world, hospital, envelope("2305", cancel | {"psn_no": "P-002"}),
                   422).startswith("input.data.psn_no（人员编号）")
     assert failed(world, hospital, envelope("2305", cancel | {"setl_id": "nope"}),
-                  404).startswith("input.data.setl_id（结算ID）：未找到该结算")
+                  404).startswith("input.data.setl_id（结算ID）：未找到结算「")
     assert pool(world.year(world.admin), "NJ-A2")["used"] == 16000  # still settled
     call(world, hospital, envelope("2305", cancel))
 

@@ -459,10 +459,11 @@ def err_msg(e: MedaidError) -> str:
         return f"{where or '报文'}：{_chinese(e.message)}"
     if isinstance(e, Unauthenticated):
         return f"令牌缺失、无效或已过期（Authorization: Bearer 令牌） / {e}"
+    said = "：" if _CJK.search(str(e)) else " / "  # medaid's own Chinese follows the heading
     if isinstance(e, Forbidden):
-        return f"无权办理：超出令牌的角色或机构范围 / {e}"
+        return f"无权办理：超出令牌的角色或机构范围{said}{e}"
     if isinstance(e, Conflict):
-        return f"与已有结算冲突 / {e}"
+        return f"与已有结算冲突{said}{e}"
     return _chinese(str(e))
 
 

@@ -31,6 +31,7 @@ from medaid.core.money import fmt_yuan, to_yuan
 from medaid.engine import types as engine
 from medaid.engine.settle import settle_visit
 from medaid.policy import model
+from medaid.policy.fields import label as field_label
 from medaid.policy.params import Num
 from medaid.store import audit, pools, queries, visits
 from medaid.store.models import (
@@ -103,17 +104,19 @@ def acting_institution(uow: UnitOfWork, actor: Actor, code: str | None,
             queries.INSTITUTION_BY_ID, {"id": actor.institution_id}))
         assert own is not None  # a foreign key of the token
         if code is not None and code != own.code:
-            raise Forbidden(f"this token settles for {own.code}, not {code}")
+            raise Forbidden(f"此令牌只能为定点医药机构 {own.code} 结算，不能为 {code} / "
+                            f"this token settles for {own.code}, not {code}")
         return own
     auth.require(actor, *naming)
     if code is None:
-        raise InputError(f"{ROOT}.fixmedins_code", "required for a token not bound to one "
-                         "institution")
+        raise InputError(f"{ROOT}.fixmedins_code", "必填：此令牌不属于某一定点医药机构 / required "
+                         "for a token not bound to one institution")
     named = uow.cache.get(("institution", code), lambda: load(queries.INSTITUTION_BY_CODE,
                                                               {"code": code}))
     if named is None:
         uow.cache.forget(("institution", code))  # it may be created next
-        raise NotFound(f"{ROOT}.fixmedins_code", f"no institution {code!r}")
+        raise NotFound(f"{ROOT}.fixmedins_code", f"未找到定点医药机构「{code}」 / "
+                                                 f"no institution {code!r}")
     return named
 
 
@@ -264,7 +267,9 @@ def _replay(uow: UnitOfWork, done: Settlement, digest: str) -> Settled:
                        f"medins_setl_id {done.medins_setl_id!r} was settled as {done.setl_id} "
                        f"and cancelled by {by}; settle again under a new medins_setl_id")
     if done.request_hash != digest:
-        raise Conflict(f"medins_setl_id {done.medins_setl_id!r} was settled as "
+        raise Conflict(f"医药机构结算ID {done.medins_setl_id} 已用于另一次结算（{done.setl_id}，"
+                       f"内容不同）；新的结算请使用新的医药机构结算ID / "
+                       f"medins_setl_id {done.medins_setl_id!r} was settled as "
                        f"{done.setl_id} with another request; a new settlement needs a new "
                        f"medins_setl_id")
     return Settled(done, done.institution.code, False)
@@ -274,13 +279,13 @@ def get(uow: UnitOfWork, actor: Actor, setl_id: str) -> tuple[Settlement, str | 
     """A ledger entry and the setl_id of the entry that cancelled it, if any."""
     entry = uow.session.scalars(select(Settlement).where(Settlement.setl_id == setl_id)).first()
     if entry is None:
-        raise NotFound("setl_id", f"no settlement {setl_id!r}")
+        raise NotFound("setl_id", f"未找到结算「{setl_id}」 / no settlement {setl_id!r}")
     district = uow.session.scalars(select(Person.district).where(Person.id == entry.person_id)
                                    ).one()
     try:
         auth.require_read(actor, entry.institution_id, district)
     except Forbidden:  # another hospital's, another district's: as if it did not exist
-        raise NotFound("setl_id", f"no settlement {setl_id!r}") from None
+        raise NotFound("setl_id", f"未找到结算「{setl_id}」 / no settlement {setl_id!r}") from None
     found = entry, cancelled_by(uow, entry)
     uow.commit_audited(actor.subject, "settlement.read", f"settlement:{setl_id}",
                        {"psn_no": entry.psn_no})
@@ -314,13 +319,14 @@ def cancel(uow: UnitOfWork, actor: Actor, setl_id: str, psn_no: str | None,
     original = uow.session.scalars(select(Settlement).where(Settlement.setl_id == setl_id)
                                    ).first()
     if original is None:
-        raise NotFound("setl_id", f"no settlement {setl_id!r}")
+        raise NotFound("setl_id", f"未找到结算「{setl_id}」 / no settlement {setl_id!r}")
     auth.require_settle(actor, original.institution_id)
     for name, given, stored in (("psn_no", psn_no, original.psn_no),
                                 ("mdtrt_id", mdtrt_id, original.mdtrt_id)):
         if given is not None and given != stored:
-            raise InputError(f"{ROOT}.{name}", f"{given!r} is not the {name} of settlement "
-                             f"{setl_id} ({stored!r})")
+            raise InputError(f"{ROOT}.{name}", f"结算 {setl_id} 的{field_label(name)}是"
+                             f"「{stored}」，不是「{given}」 / {given!r} is not the {name} of "
+                             f"settlement {setl_id} ({stored!r})")
     if original.kind != "settle":
         raise Conflict(f"{setl_id} 是撤销流水，不能再撤销 / {setl_id} is itself a cancellation")
     year = uow.lock_year(original.person_id, original.year)
