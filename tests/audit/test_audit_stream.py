@@ -123,6 +123,35 @@ def test_streamed_bad_input_by_row_as_one_pass(tmp_path: Path) -> None:
     assert err.splitlines()[-1].startswith("error: y.parquet: 1 bad value(s) in 1 row(s)")
 
 
+def test_bad_input_in_pieces_read_in_place_by_row_as_one_pass(tmp_path: Path) -> None:
+    year = nanjing_year()
+    rows = [*year[:2], year[6], *year[2:6]]  # each person's records one run
+    rows[4][3] = "S1"  # row 5, 李四's stay, reuses 张三's setl_id: another piece
+    export = tmp_path / "x.parquet"
+    pq.write_table(pq.read_table(write_parquet(tmp_path / "t.parquet", rows)), export,
+                   row_group_size=1)
+    runs = stream.runs_of_persons(export, 7)
+    assert runs is not None and [(p.lo, p.hi) for p in runs.pieces] == [
+        (0, 3), (3, 4), (4, 5), (5, 7)]  # a piece a person
+    code, out, err = _cli(tmp_path, export, "--partition-records", "1")
+    assert code == 2 and not (tmp_path / "f.xlsx").exists(), out
+    assert "第5行 row 5, setl_id 'S1': 结算ID与第1行重复" in err, err
+    rows[4][3] = "S4"
+    rows[5][5] = "99"  # row 6: no such med_type; the other pieces are only read
+    pq.write_table(pq.read_table(write_parquet(tmp_path / "t.parquet", rows)), export,
+                   row_group_size=1)
+    code, out, err = _cli(tmp_path, export, "--partition-records", "1")
+    assert code == 2 and out == ""
+    assert "第6行 row 6, med_type '99': 医疗类别不在医疗救助结算范围内" in err
+    assert err.splitlines()[-1].startswith("error: x.parquet: 1 bad value(s) in 1 row(s)")
+    rows[5][5] = "11"
+    pq.write_table(pq.read_table(write_parquet(tmp_path / "t.parquet", rows)), export,
+                   row_group_size=1)
+    code, out, err = _cli(tmp_path, export, "--partition-records", "1")
+    assert code == 0 and "(4 pieces, one process)" in out, err
+    assert "findings: 4" in out
+
+
 def test_split_keeps_each_person_whole_and_rows_in_file_order(tmp_path: Path) -> None:
     rows = [stay(f"P{k % 7}", [A, B, D][k % 3], "某", f"S{k}", f"M{k}",
                  f"2023-03-{1 + k % 28:02d} 10:00:00", GULOU, "100", "50", "0")
