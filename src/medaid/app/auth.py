@@ -25,7 +25,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine
 
 from medaid.app.uow import UnitOfWork
-from medaid.core import clock
+from medaid.core import clock, labels
 from medaid.core.errors import Forbidden, NotFound, Unauthenticated
 from medaid.store import db, queries
 from medaid.store.models import Token
@@ -120,7 +120,9 @@ def _actor(row: Any, kind: str = "api") -> Actor:
 
 def require(actor: Actor, *roles: str) -> None:
     if actor.role not in roles:
-        raise Forbidden(f"role {actor.role} may not do this (needs {' or '.join(roles)})")
+        raise Forbidden(f"{labels.label(labels.ROLES, actor.role)}无权办理此项（须为"
+                        f"{'或'.join(labels.label(labels.ROLES, r) for r in roles)}） / "
+                        f"role {actor.role} may not do this (needs {' or '.join(roles)})")
 
 
 def require_settle(actor: Actor, institution_id: int) -> None:
@@ -139,7 +141,8 @@ def require_read(actor: Actor, institution_id: int | None, district: str) -> Non
         return
     if actor.role == "caseworker" and actor.district == district:
         return
-    raise Forbidden(f"role {actor.role} may not read this record")
+    raise Forbidden(f"{labels.label(labels.ROLES, actor.role)}无权查看此记录 / "
+                    f"role {actor.role} may not read this record")
 
 
 def no_person(path: str, psn_no: str) -> NotFound:
@@ -160,7 +163,8 @@ def require_casework(actor: Actor, district: str, what: str) -> None:
     caseworker of that district."""
     require(actor, *CASEWORK)
     if actor.role == "caseworker" and actor.district != district:
-        raise Forbidden(f"{what} is outside district {actor.district}")
+        raise Forbidden(f"{what} 不在本区（{actor.district}） / "
+                        f"{what} is outside district {actor.district}")
 
 
 def require_district(actor: Actor, district: str) -> None:

@@ -251,7 +251,8 @@ def _scoped(actor: Actor, filters: Filters) -> Filters:
     if actor.role != "caseworker":
         return filters
     if filters.district not in (None, actor.district):
-        raise Forbidden(f"a caseworker of {actor.district} sees only its district")
+        raise Forbidden(f"区经办只能查看本区（{actor.district}）的预警 / "
+                        f"a caseworker of {actor.district} sees only its district")
     return Filters(filters.year, filters.jurisdiction, actor.district, filters.kind,
                    filters.status, filters.category)
 
@@ -285,7 +286,7 @@ def _load(uow: UnitOfWork, actor: Actor, warning_id: int, write: bool = False
     auth.require(actor, *(auth.CASEWORK_WRITE if write else READERS))
     w = uow.session.get(EarlyWarning, warning_id)
     if w is None:
-        raise NotFound("warning_id", f"no warning {warning_id}")
+        raise NotFound("warning_id", f"没有编号为 {warning_id} 的预警 / no warning {warning_id}")
     auth.require_casework(actor, w.person.district, f"warning {warning_id}")
     return w
 
@@ -410,9 +411,12 @@ def export_title(f: Filters) -> str:
 def check_filters(raw: Filters) -> Filters:
     """Choices checked against what exists (JSON paths of the query string)."""
     if raw.jurisdiction is not None and raw.jurisdiction not in model.jurisdictions():
-        raise InputError("jurisdiction", f"unknown jurisdiction {raw.jurisdiction!r}")
+        raise InputError("jurisdiction", f"没有「{raw.jurisdiction}」的政策 / "
+                                         f"unknown jurisdiction {raw.jurisdiction!r}")
     if raw.kind is not None and raw.kind not in m.KINDS:
-        raise InputError("kind", f"one of {', '.join(m.KINDS)}")
+        raise InputError("kind", "应为" + "、".join(m.KIND_LABELS[k] for k in m.KINDS)
+                         + f" / one of {', '.join(m.KINDS)}")
     if raw.status is not None and raw.status not in WARNING_STATES:
-        raise InputError("status", f"one of {', '.join(WARNING_STATES)}")
+        raise InputError("status", "应为" + "、".join(STATE_LABELS[x] for x in WARNING_STATES)
+                         + f" / one of {', '.join(WARNING_STATES)}")
     return raw

@@ -61,10 +61,11 @@ def create_institution(uow: UnitOfWork, actor: Actor, raw: dict[str, Any]) -> In
     auth.require(actor, "admin")
     code = as_text(raw.get("fixmedins_code"), f"{ROOT}.fixmedins_code")
     if len(code) != 12:
-        raise InputError(f"{ROOT}.fixmedins_code", "must be 12 characters")
+        raise InputError(f"{ROOT}.fixmedins_code", "定点医药机构编号应为 12 位 / "
+                                                   "must be 12 characters")
     level = raw.get("level")
     if level is not None and (isinstance(level, bool) or level not in (1, 2, 3)):
-        raise InputError(f"{ROOT}.level", "must be 1, 2, 3 or absent")
+        raise InputError(f"{ROOT}.level", "医院等级应为 1、2、3 或不填 / must be 1, 2, 3 or absent")
     inst = Institution(code=code, name=as_text(raw.get("name"), f"{ROOT}.name",
                                                fields.INSTITUTION_NAME_CHARS),
                        jurisdiction=_jurisdiction(raw), district=_district(raw),
@@ -109,7 +110,7 @@ def set_parameter(uow: UnitOfWork, actor: Actor, raw: dict[str, Any]) -> LocalPa
     if year is not None:
         year = as_year(year, f"{ROOT}.year")
     if "value" not in raw:
-        raise InputError(f"{ROOT}.value", "required")
+        raise InputError(f"{ROOT}.value", "必填 / required")
     check_value(jurisdiction, name, raw["value"], f"{ROOT}.value")
     row = put(uow, jurisdiction, name, None if year is None else int(year),
               dumps(raw["value"]), as_text(raw.get("source"), f"{ROOT}.source"))
@@ -279,5 +280,5 @@ def _unique(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def institution_by_code(uow: UnitOfWork, code: str) -> Institution:
     inst = uow.session.scalars(select(Institution).where(Institution.code == code)).first()
     if inst is None:
-        raise NotFound("institution", f"no institution {code!r}")
+        raise NotFound("institution", f"未找到定点医药机构「{code}」 / no institution {code!r}")
     return inst

@@ -56,7 +56,7 @@ def target(jurisdiction: object, district: object, month: object) -> Target:
         except ValueError:
             m = None
         if m is None:
-            raise InputError("month", "expected YYYY-MM")
+            raise InputError("month", "应为年月，如 2026-03 / expected YYYY-MM")
     return Target(j, d, m)
 
 
@@ -149,7 +149,7 @@ def records_roster(records: object, jurisdiction: str, today: date,
                    department: str | None) -> Roster:
     """A roster sent as JSON records (row n is records[n-1]), parsed like a file's rows."""
     if not isinstance(records, list) or not records:
-        raise InputError("$.records", "a non-empty list of objects")
+        raise InputError("$.records", "应为非空的名单记录列表 / a non-empty list of objects")
     rows: list[tuple[int, Mapping[str, object]]] = []
     for n, rec in enumerate(records, start=1):
         if not isinstance(rec, dict):

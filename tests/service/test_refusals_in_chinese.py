@@ -1,0 +1,39 @@
+"""Refusals a caseworker, a clerk or an official reads say Chinese first (roles by their
+labels, choices by theirs), the JSON path where the contract names one, medaid's English
+after."""
+
+from __future__ import annotations
+
+from api_helpers import World
+
+OWN = "320102"
+
+
+def _error(r: object) -> dict[str, str]:
+    body = r.json()  # type: ignore[attr-defined]
+    return dict(body["error"])
+
+
+def test_a_role_refused_reads_which_roles_may(world: World) -> None:
+    cw = world.token("caseworker", district=OWN)
+    r = world.client.post("/api/v1/institutions", headers=cw, json={
+        "fixmedins_code": "H32010200009", "name": "医院", "jurisdiction": "nanjing",
+        "district": OWN})
+    assert r.status_code == 403
+    assert _error(r)["message"].startswith("区经办无权办理此项（须为市级管理员）")
+
+
+def test_an_institution_refused_by_field(world: World) -> None:
+    r = world.client.post("/api/v1/institutions", headers=world.admin, json={
+        "fixmedins_code": "H1", "name": "医院", "jurisdiction": "nanjing", "district": OWN})
+    assert r.status_code == 422 and _error(r)["path"] == "$.fixmedins_code"
+    assert _error(r)["message"].startswith("定点医药机构编号应为 12 位")
+
+
+def test_warning_filters_name_their_choices_in_chinese(world: World) -> None:
+    for params, path, words in (
+            ({"status": "x"}, "status", "应为新预警、已核实"),
+            ({"jurisdiction": "atlantis"}, "jurisdiction", "没有「atlantis」的政策")):
+        r = world.client.get("/api/v1/warnings", headers=world.admin, params=params)
+        assert r.status_code == 422 and _error(r)["path"] == path, r.text
+        assert _error(r)["message"].startswith(words), r.text
