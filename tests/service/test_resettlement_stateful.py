@@ -18,7 +18,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 from test_api_applications import Desk, invoice
 from test_resettlement import invariant as ledger_equals_rules
 
-from databases import BACKENDS, empty_database
+from databases import BACKENDS, migrated_database
 from medaid.api.app import create_app
 from medaid.app import auth
 from medaid.app.uow import UnitOfWork
@@ -34,7 +34,7 @@ def machine(backend: str, calls: Counter[str]) -> type[RuleBasedStateMachine]:
             super().__init__()
             self.stack = ExitStack()
             directory = Path(self.stack.enter_context(TemporaryDirectory()))
-            app = create_app(self.stack.enter_context(empty_database(backend, directory)))
+            app = create_app(self.stack.enter_context(migrated_database(backend, directory)))
             self.stack.callback(app.state.engine.dispose)
             with UnitOfWork(app.state.sessions) as uow:
                 admin = auth.issue(uow, "admin")
