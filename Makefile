@@ -26,9 +26,11 @@ examples: $(STAMP)
 ## test: the project's tests on TEST_WORKERS processes, then the shared worked cases when
 ## ../shared is present; the long runs need MEDAID_TEST_FULL=1 (CI sets it), PostgreSQL
 ## MEDAID_TEST_POSTGRES_URL: the run ends by saying what it skipped and how to enable it
+## (compiled: each test process imports the package and the assertion-rewritten tests, so
+## they are compiled once into __pycache__ even where PYTHONDONTWRITEBYTECODE is set)
 TEST_WORKERS ?= auto
 test: $(STAMP)
-	$(BIN)/python -m pytest -n $(TEST_WORKERS)
+	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -n $(TEST_WORKERS)
 	@if [ -x $(SHARED)/bin/check-cases ]; then \
 		echo "== worked cases ($(SHARED)/cases/public, $(SHARED)/cases/amended)"; \
 		MEDAID=$(BIN)/medaid $(SHARED)/bin/check-cases $(SHARED)/cases/public \
