@@ -317,12 +317,35 @@ def baseline(server: str, args: argparse.Namespace) -> dict[str, Any]:
         statements = _statements(source, _workload(source, args.persons,
                                                    args.requests + WARMUP, args.seed))
         _workload(target, args.persons, 0, args.seed)  # the same roster, seeded alike
+        _same_years(source, target)
         dsn = make_url(target).set(drivername="postgresql").render_as_string(
             hide_password=False)
         return asyncio.run(_replay(dsn, statements, args.clients, args.seconds))
     finally:
         for url in (source, target):
             _drop_postgres(server, url)
+
+
+def _same_years(source: str, target: str) -> None:
+    """The persons' year rows of the capture made first on the replay's database, with
+    their ids: a settlement's write names its locked year by id, and the loop's concurrent
+    first settlements of a year would number the rows otherwise (and lock one row, update
+    another)."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(source)
+    with engine.connect() as conn:
+        years = [r._asdict() for r in conn.execute(text(
+            "SELECT id, person_id, year FROM person_years ORDER BY id"))]
+    engine.dispose()
+    engine = create_engine(target)
+    with engine.begin() as conn:
+        if years:
+            conn.execute(text("INSERT INTO person_years (id, person_id, year, pools, version) "
+                              "VALUES (:id, :person_id, :year, '{}', 0)"), years)
+        conn.execute(text("SELECT setval(pg_get_serial_sequence('person_years', 'id'), "
+                          "(SELECT coalesce(max(id), 0) + 1 FROM person_years), false)"))
+    engine.dispose()
 
 
 def _workload(url: str, persons: int, n: int, seed: int) -> list[tuple[str, str]]:
