@@ -343,8 +343,9 @@ def test_a_cancelled_settlements_slip_says_so_and_so_does_the_cancellations(
 def test_a_use_cases_error_page_leads_in_chinese(site: Site, world: World) -> None:
     r = site.client("caseworker").get("/settlements/no-such-settlement")
     assert r.status_code == 404
-    text = _text(r.text)
-    assert "所查找的记录不存在，或不在您可查看的范围内。" in text and "详情：" in text
+    text = _text(r.text)  # the use case's own Chinese, without its path or English
+    assert "结算ID：未找到结算「no-such-settlement」" in text and "setl_id" not in text
+    assert "no settlement" not in text
     forbidden = site.client("hospital").get("/lists/persons")
     assert "定点医院无权打开此页面" in _text(forbidden.text)
     assert "may not open" not in forbidden.text

@@ -164,7 +164,7 @@ def require_casework(actor: Actor, district: str, what: str) -> None:
     require(actor, *CASEWORK)
     if actor.role == "caseworker" and actor.district != district:
         raise Forbidden(f"{what} 不在本区（{actor.district}） / "
-                        f"{what} is outside district {actor.district}")
+                        f"outside district {actor.district}")
 
 
 def require_district(actor: Actor, district: str) -> None:

@@ -352,7 +352,7 @@ def referral(uow: UnitOfWork, actor: Actor, referral_id: int, write: bool = Fals
     if r is None:
         raise NotFound("referral_id", f"没有编号为 {referral_id} 的转介 / "
                                       f"no referral {referral_id}")
-    auth.require_casework(actor, r.person.district, f"referral {referral_id}")
+    auth.require_casework(actor, r.person.district, f"转介 {referral_id}")
     return r
 
 

@@ -287,7 +287,7 @@ def _load(uow: UnitOfWork, actor: Actor, warning_id: int, write: bool = False
     w = uow.session.get(EarlyWarning, warning_id)
     if w is None:
         raise NotFound("warning_id", f"没有编号为 {warning_id} 的预警 / no warning {warning_id}")
-    auth.require_casework(actor, w.person.district, f"warning {warning_id}")
+    auth.require_casework(actor, w.person.district, f"预警 {warning_id}")
     return w
 
 

@@ -130,7 +130,8 @@ STATUS = (
 LABELS = {"name": "名称", "certno": "身份证号", "department": "认定部门", "source": "来源",
           "file": "文件", "filename": "文件名", "applied_on": "申请日期", "note": "备注",
           "reason": "理由", "year": "年度", "programme_id": "慈善项目",
-          "expected": "确认的金额", "institution_name": "医疗机构名称"}
+          "expected": "确认的金额", "institution_name": "医疗机构名称",
+          "setl_id": "结算ID", "status": "状态"}
 
 
 # A person and an identity as the API records them: the case's fields and the registry's.

@@ -31,7 +31,7 @@ from medaid.core.errors import (
     Unauthenticated,
 )
 from medaid.core.money import fmt_yuan, to_fen
-from medaid.policy import model
+from medaid.policy import fields, model
 from medaid.store.models import ROLES
 from medaid.web import guard
 from medaid.web.guard import Visitor
@@ -156,12 +156,22 @@ ERROR_LEADS = {403: "您的角色或辖区无权查看或办理此项。",
                409: "与已保存的记录冲突，未作任何更改。", 422: "输入有误，未作任何更改。"}
 
 
+def _label_of_path(m: re.Match[str]) -> str:
+    """'$.visits[0].end: ' → '出院日期：'; a field without a label is not shown."""
+    name = re.split(r"[.\[\]]+", m.group(0).rstrip(": ").strip(".[]$"))[-1]
+    label = fields.label(name)
+    return "" if label == name else f"{label}："
+
+
 def error_page(visitor: Visitor | None, status: int, message: str) -> HTMLResponse:
-    """A use case's error as a page: its Chinese (without an English gloss), else a
-    sentence in Chinese for the status with the message beside it as the detail."""
+    """A use case's error as a page: its Chinese (without an English gloss, the field its
+    path names by its label), else a sentence in Chinese for the status with the message
+    beside it as the detail."""
     titles = {403: "无权访问", 404: "未找到", 409: "与已有记录冲突", 422: "输入有误"}
     if re.search(r"[\u4e00-\u9fff]", message):
-        shown, detail = re.sub(r"\s*/\s*[A-Za-z].*$", "", message), ""
+        shown = re.sub(r"^[$\w.\[\]]+: ", _label_of_path,
+                       re.sub(r"\s*/\s*[A-Za-z].*$", "", message))
+        detail = ""
     else:
         shown, detail = ERROR_LEADS.get(status, "请求未能完成。"), message
     return render(visitor, "error.html", status, title=titles.get(status, "出错了"),
