@@ -37,3 +37,12 @@ def test_warning_filters_name_their_choices_in_chinese(world: World) -> None:
         r = world.client.get("/api/v1/warnings", headers=world.admin, params=params)
         assert r.status_code == 422 and _error(r)["path"] == path, r.text
         assert _error(r)["message"].startswith(words), r.text
+
+
+def test_a_parameter_nobody_declared_lists_those_that_are(world: World) -> None:
+    r = world.client.post("/api/v1/parameters", headers=world.admin, json={
+        "jurisdiction": "nanjing", "name": "bogus", "value": 1, "year": 2023,
+        "source": "测试"})
+    assert r.status_code == 422 and _error(r)["path"] == "$.name"
+    assert _error(r)["message"].startswith("nanjing 没有本地参数「bogus」（可设定：")
+    assert "income_per_capita_prev_year" in _error(r)["message"]

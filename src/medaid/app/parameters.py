@@ -53,8 +53,8 @@ def check_value(jurisdiction: str, name: str, raw: Any, path: str) -> None:
     if not types:
         known = sorted({n for p in model.versions(jurisdiction) for n in p.spec.parameters})
         raise InputError(path.rsplit(".", 1)[0] + ".name",
-                         f"{jurisdiction} has no local parameter {name!r} (known: "
-                         f"{', '.join(known)})")
+                         f"{jurisdiction} 没有本地参数「{name}」（可设定：{'、'.join(known)}） / "
+                         f"{jurisdiction} has no local parameter {name!r}")
     for t in types:
         if t == "money":
             parse_money(raw, path)

@@ -41,7 +41,8 @@ def _lifetime(days: int | None, path: str) -> timedelta:
     if days is None:
         return timedelta(days=LIFETIME_DAYS)
     if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= MAX_DAYS:
-        raise InputError(path, f"a whole number of days from 1 to {MAX_DAYS}")
+        raise InputError(path, f"应为 1 至 {MAX_DAYS} 的整天数 / "
+                               f"a whole number of days from 1 to {MAX_DAYS}")
     return timedelta(days=days)
 
 
@@ -86,7 +87,7 @@ def listing(uow: UnitOfWork, actor: Actor, ended: bool = False, sessions: bool =
 def _find(uow: UnitOfWork, token_id: int) -> Token:
     row = uow.session.get(Token, token_id, with_for_update=True)
     if row is None:
-        raise NotFound("token_id", f"no token {token_id}")
+        raise NotFound("token_id", f"没有编号为 {token_id} 的令牌 / no token {token_id}")
     return row
 
 
@@ -109,15 +110,19 @@ def rotate(uow: UnitOfWork, actor: Actor, token_id: int, grace_days: int | None 
         grace_days = GRACE_DAYS
     if isinstance(grace_days, bool) or not isinstance(grace_days, int) \
             or not 0 <= grace_days <= MAX_GRACE_DAYS:
-        raise InputError("grace_days", f"a whole number of days from 0 to {MAX_GRACE_DAYS}")
+        raise InputError("grace_days", f"应为 0 至 {MAX_GRACE_DAYS} 的整天数 / "
+                                       f"a whole number of days from 0 to {MAX_GRACE_DAYS}")
     lifetime = _lifetime(days, "days")
     old = _find(uow, token_id)
     now = clock.now()
     if old.user_id is not None:
-        raise Conflict(f"token {token_id} is a user's login session: the user logs in again "
+        raise Conflict(f"令牌 {token_id} 是用户的登录会话，不能轮换：用户重新登录即可"
+                       f"（要结束它请吊销） / "
+                       f"token {token_id} is a user's login session: the user logs in again "
                        f"(revoke it to end it)")
     if old.revoked_at is not None or (old.expires_at is not None and old.expires_at <= now):
-        raise Conflict(f"token {token_id} is revoked or expired: create a new one")
+        raise Conflict(f"令牌 {token_id} 已吊销或过期，请签发新令牌 / "
+                       f"token {token_id} is revoked or expired: create a new one")
     new = _new(uow, old.role, old.institution_id, old.district, lifetime)
     ends = now + timedelta(days=grace_days)
     if old.expires_at is None or old.expires_at > ends:

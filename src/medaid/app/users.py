@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from medaid.app import auth
 from medaid.app.auth import Actor
 from medaid.app.uow import UnitOfWork
-from medaid.core import clock
+from medaid.core import clock, labels
 from medaid.core.dates import BEIJING
 from medaid.core.errors import Conflict, InputError, NotFound, Unauthenticated
 from medaid.engine.case import as_district
@@ -66,15 +66,18 @@ class Session:
 def check_scope(role: str, district: str | None, institution_id: int | None) -> None:
     """A caseworker has a district, a hospital user an institution, and no one else either."""
     if role not in ROLES:
-        raise InputError("role", f"one of {', '.join(ROLES)}")
+        raise InputError("role", "应为" + "、".join(
+            f"{labels.label(labels.ROLES, r)}（{r}）" for r in ROLES)
+            + f" / one of {', '.join(ROLES)}")
     if (role == "caseworker") != (district is not None):
-        raise InputError("district", "a caseworker needs a district, and only a caseworker "
-                                     "has one")
+        raise InputError("district", "区经办须指定所属区划，其他角色不指定 / a caseworker needs a "
+                                     "district, and only a caseworker has one")
     if district is not None:
         as_district(district, "district")
     if (role == "hospital") != (institution_id is not None):
-        raise InputError("institution", "a hospital user needs an institution, and only a "
-                                        "hospital user has one")
+        raise InputError("institution", "定点医院用户须指定所属机构，其他角色不指定 / a hospital "
+                                        "user needs an institution, and only a hospital user "
+                                        "has one")
 
 
 def create(uow: UnitOfWork, actor: Actor, username: str, password: str, role: str,
@@ -83,22 +86,23 @@ def create(uow: UnitOfWork, actor: Actor, username: str, password: str, role: st
     auth.require(actor, "admin")
     check_scope(role, district, institution_id)
     if not username.strip() or len(username) > 80:
-        raise InputError("username", "1 to 80 characters")
+        raise InputError("username", "用户名应为 1 至 80 个字符 / 1 to 80 characters")
     if len(password) < 12:
-        raise InputError("password", "at least 12 characters")
+        raise InputError("password", "密码至少 12 个字符 / at least 12 characters")
     user = uow.session.scalars(select(User).where(User.username == username)).first()
     if user is None:
         user = User(username=username, role=role, district=district,
                     institution_id=institution_id, active=True, created_at=clock.now())
         uow.session.add(user)
     elif (user.role, user.district, user.institution_id) != (role, district, institution_id):
-        raise Conflict(f"user {username} exists with another role or scope")
+        raise Conflict(f"用户 {username} 已存在，角色或范围不同 / "
+                       f"user {username} exists with another role or scope")
     user.password_hash = _hasher.hash(password)
     try:
         uow.session.flush()
     except IntegrityError:
         uow.rollback()
-        raise Conflict(f"user {username} already exists") from None
+        raise Conflict(f"用户 {username} 已存在 / user {username} already exists") from None
     uow.commit_audited(actor.subject, "user.set", f"user:{user.id}",
                        {"username": username, "role": role, "district": district,
                         "institution_id": institution_id})
@@ -173,7 +177,7 @@ def deactivate(uow: UnitOfWork, actor: Actor, username: str) -> int:
     auth.require(actor, "admin")
     user = uow.session.scalars(select(User).where(User.username == username)).first()
     if user is None:
-        raise NotFound("username", f"no user {username!r}")
+        raise NotFound("username", f"没有用户「{username}」 / no user {username!r}")
     user.active = False
     tokens = uow.session.scalars(select(Token).where(Token.user_id == user.id,
                                                      Token.revoked_at.is_(None))).all()
