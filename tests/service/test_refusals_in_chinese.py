@@ -46,3 +46,9 @@ def test_a_parameter_nobody_declared_lists_those_that_are(world: World) -> None:
     assert r.status_code == 422 and _error(r)["path"] == "$.name"
     assert _error(r)["message"].startswith("nanjing 没有本地参数「bogus」（可设定：")
     assert "income_per_capita_prev_year" in _error(r)["message"]
+
+
+def test_an_application_state_filter_names_the_states(world: World) -> None:
+    r = world.client.get("/api/v1/applications", headers=world.admin, params={"state": "lost"})
+    assert r.status_code == 422 and _error(r)["path"] == "state"
+    assert _error(r)["message"].startswith("应为草稿、已提交、审核中")

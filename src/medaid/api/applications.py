@@ -19,7 +19,7 @@ from medaid.api.schemas import District, SettlementOut, VisitIn, Yuan, body
 from medaid.app import applications as use
 from medaid.app.uow import UnitOfWork
 from medaid.app.wire import parse_body
-from medaid.core import clock
+from medaid.core import clock, labels
 from medaid.core.errors import InputError
 from medaid.store.application_models import KINDS, STATES, Application
 
@@ -114,7 +114,9 @@ async def listing(request: Request, actor: ActorDep,
                       description="only those past their review deadline")] = False
                   ) -> Response:
     if state is not None and state not in STATES:
-        raise InputError("state", f"one of {', '.join(STATES)}")
+        raise InputError("state", "应为" + "、".join(
+            labels.label(labels.APPLICATION_STATES, x) for x in STATES)
+            + f" / one of {', '.join(STATES)}")
     today = clock.today()
     return await _run(request, lambda uow: reply({"applications": use.listing(
         uow, actor, today, state, district, overdue)}))
@@ -176,7 +178,8 @@ async def add_visits(app_no: AppNo, request: Request, actor: ActorDep) -> Respon
     if request.headers.get("content-type", "").startswith("multipart/form-data"):
         upload = (await request.form()).get("file")
         if not isinstance(upload, UploadFile):
-            raise InputError("file", "an invoice list (CSV or XLSX) is required")
+            raise InputError("file", "请上传发票清单（CSV 或 XLSX） / "
+                                     "an invoice list (CSV or XLSX) is required")
         data, name = await upload.read(), _file_name(upload.filename)
 
         def from_file(uow: UnitOfWork) -> Response:

@@ -48,7 +48,8 @@ async def indicator_chart(
         r = indicators.compute(uow, actor, j, year, district)
         found = next((x for x in r.results if x.indicator.id == indicator_id), None)
         if found is None:
-            raise NotFound("indicator_id", f"{j} {year} has no indicator {indicator_id!r} "
+            raise NotFound("indicator_id", f"{j} {year} 年没有您可查看的指标「{indicator_id}」 / "
+                                           f"{j} {year} has no indicator {indicator_id!r} "
                                            f"(for this caller)")
         return Response(indicators_export.chart(found), media_type="image/png")
 

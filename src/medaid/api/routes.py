@@ -211,7 +211,7 @@ def _flag(value: object, path: str) -> bool:
         return bool(value)
     if isinstance(value, str) and value.lower() in ("true", "1", "false", "0", ""):
         return value.lower() in ("true", "1")
-    raise InputError(path, "true or false")
+    raise InputError(path, "应为 true 或 false / true or false")
 
 
 @router.post("/rosters", tags=["persons"], openapi_extra=body(RostersIn))
@@ -229,7 +229,8 @@ async def import_roster(request: Request, actor: ActorDep) -> Response:
         fields: dict[str, Any] = {k: v for k, v in form.items() if isinstance(v, str)}
         upload = form.get("file")
         if not isinstance(upload, UploadFile):
-            raise InputError("file", "a roster file (CSV or XLSX) is required")
+            raise InputError("file", "请上传名单文件（CSV 或 XLSX） / "
+                                     "a roster file (CSV or XLSX) is required")
         data, name = await upload.read(), as_filename(upload.filename or "roster.csv", "file")
     else:
         fields, data, name = wire.parse_body(await request.body()), None, "records"

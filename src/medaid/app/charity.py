@@ -55,7 +55,7 @@ def _texts(raw: object, path: str) -> list[str]:
     if raw is None:
         return []
     if not isinstance(raw, list):
-        raise InputError(path, "must be a list")
+        raise InputError(path, "应为列表 / must be a list")
     return [as_text(v, f"{path}[{i}]") for i, v in enumerate(raw)]
 
 
@@ -67,7 +67,8 @@ def _apply(p: CharityProgramme, raw: dict[str, Any], partial: bool) -> None:
     """Set the fields `raw` gives (all of them unless `partial`), each checked."""
     unknown = sorted(set(raw) - set(FIELDS))
     if unknown:
-        raise InputError(f"{ROOT}.{unknown[0]}", f"unknown field (known: {', '.join(FIELDS)})")
+        raise InputError(f"{ROOT}.{unknown[0]}", f"未知字段 / unknown field (known: "
+                                                 f"{', '.join(FIELDS)})")
 
     def given(name: str) -> bool:
         return not partial or name in raw

@@ -258,7 +258,9 @@ def _enrolment(uow: UnitOfWork, ind: Indicator, jurisdiction: str, year: int,
     policy = policy_for(jurisdiction, year)
     cfg = policy.spec.premium_subsidy
     if cfg is None:
-        raise PolicyError(f"{jurisdiction}: {ind.rule} needs the premium_subsidy section")
+        raise PolicyError(f"{jurisdiction}：指标 {ind.rule} 需要政策的参保资助（premium_subsidy）"
+                          f"部分 / "
+                          f"{ind.rule} needs the premium_subsidy section")
     local = {n: parse_json(t) for n, t in stored(uow, jurisdiction, year).items()}
     held = registered(uow, jurisdiction, district)
     listed = {x.certno for x in subsidy_list(policy, year, held, local=local).subsidies}
@@ -293,7 +295,8 @@ def compute(uow: UnitOfWork, actor: Actor, jurisdiction: str, year: int,
     institution_id = None
     if actor.role == "caseworker":
         if district not in (None, actor.district):
-            raise Forbidden(f"a caseworker of {actor.district} reads only its district")
+            raise Forbidden(f"区经办只能查看本区（{actor.district}）的指标 / "
+                            f"a caseworker of {actor.district} reads only its district")
         district = actor.district
     elif actor.role == "hospital":
         institution_id = actor.institution_id
@@ -301,7 +304,8 @@ def compute(uow: UnitOfWork, actor: Actor, jurisdiction: str, year: int,
         auth.require(actor, *auth.READ_ALL)
     policy = model.in_force(model.versions(jurisdiction), date(year, 12, 31))
     if policy is None:
-        raise PolicyError(f"{jurisdiction}: no policy in force in {year}")
+        raise PolicyError(f"{jurisdiction}：{year} 年没有施行中的政策 / "
+                          f"no policy in force in {year}")
     visits: list[_Visit] | None = None
     results = []
     for ind in policy.spec.indicators:

@@ -28,7 +28,8 @@ def listing(uow: UnitOfWork, actor: Actor, jurisdiction: str, year: int,
             district: str | None = None) -> SubsidyList:
     if actor.role == "caseworker":
         if district not in (None, actor.district):
-            raise Forbidden(f"a caseworker of {actor.district} lists only its district")
+            raise Forbidden(f"区经办只能查看本区（{actor.district}）的名单 / "
+                            f"a caseworker of {actor.district} lists only its district")
         district = actor.district
     else:
         auth.require(actor, *auth.READ_ALL)

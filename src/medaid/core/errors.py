@@ -26,8 +26,9 @@ class MissingParameter(InputError):
     def __init__(self, jurisdiction: str, name: str, needed_by: str) -> None:
         super().__init__(
             f"local.{name}",
-            f"{jurisdiction}: local parameter {name} is required ({needed_by}); "
-            f"set it under \"local\" in the case or in the policy file",
+            f"{jurisdiction}：本地参数 {name} 尚未设定（{needed_by} 需要），请在案例的 local 或"
+            f"政策文件中设定 / {jurisdiction}: local parameter {name} is required "
+            f"({needed_by}); set it under \"local\" in the case or in the policy file",
         )
         self.name = name
 
