@@ -177,7 +177,10 @@ def test_split_keeps_each_person_whole_and_rows_in_file_order(tmp_path: Path) ->
     assert pa.types.is_int64(pq.read_schema(sp.pieces[0]).field(stream.ROW).type)
 
 
-def test_ranges_of_whole_persons_read_in_place(tmp_path: Path) -> None:
+@pytest.mark.parametrize("batch", [stream.BATCH_RECORDS, 7])  # 7: runs cross batches
+def test_ranges_of_whole_persons_read_in_place(tmp_path: Path, batch: int,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(stream, "BATCH_RECORDS", batch)
     rows = [stay(f"P{k // 9}", [A, B, D][k // 9 % 3], "某", f"S{k}", f"M{k}",
                  f"2023-03-{1 + k % 28:02d} 10:00:00", GULOU, "100", "50", "0")
             for k in range(200)]  # persons of 9 records each, one after the other

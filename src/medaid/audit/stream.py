@@ -101,26 +101,43 @@ class Streamed:
     in_place: bool = False  # pieces read in place (runs of whole persons), not split
 
 
-def _text_hash(col: pa.ChunkedArray) -> tuple[U64, B]:
+Hashed = dict[tuple[int, ...], tuple[pa.Array, U64, B]]
+
+
+def _text_hash(col: pa.ChunkedArray | pa.Array, seen: Hashed | None = None
+               ) -> tuple[U64, B]:
     """A hash of each value as `export` reads a text column (trimmed), and whether the
-    value is there (not null, not blank)."""
-    arr = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
-    if pa.types.is_dictionary(arr.type):  # hash each distinct value once
-        h, ok = _text_hash(arr.dictionary)
-        idx = np.asarray(arr.indices.fill_null(0).to_numpy(), np.int64)
-        valid = np.asarray(arr.indices.is_valid().to_numpy(zero_copy_only=False), bool)
+    value is there (not null, not blank). A dictionary column's dictionaries are hashed
+    once each (`seen` keeps them, alive, by their buffers), chunk by chunk, never unified."""
+    if isinstance(col, pa.ChunkedArray):
+        if pa.types.is_dictionary(col.type) and col.num_chunks != 1:
+            got = [_text_hash(c, seen) for c in col.chunks] or [_text_hash(
+                pa.array([], pa.string()))]
+            return np.concatenate([h for h, _ in got]), np.concatenate([ok for _, ok in got])
+        col = col.combine_chunks()
+    if pa.types.is_dictionary(col.type):
+        d = col.dictionary
+        seen = {} if seen is None else seen
+        key = (len(d), *(b.address if b is not None else 0 for b in d.buffers()))
+        if key not in seen:
+            seen[key] = (d, *_text_hash(d))
+        _, h, ok = seen[key]
+        idx = np.asarray(col.indices.fill_null(0).to_numpy(), np.int64)
+        if not col.null_count:
+            return h[idx], ok[idx]
+        valid = np.asarray(col.indices.is_valid().to_numpy(zero_copy_only=False), bool)
         return h[idx], ok[idx] & valid
-    if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
-        arr = arr.cast(pa.string())
-    arr = pc.utf8_trim_whitespace(arr)
-    ok = pc.fill_null(pc.not_equal(arr, ""), False).to_numpy(zero_copy_only=False)
-    return resettle.text_hashes(arr), np.asarray(ok, bool)
+    if not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
+        col = col.cast(pa.string())
+    col = pc.utf8_trim_whitespace(col)
+    ok = pc.fill_null(pc.not_equal(col, ""), False).to_numpy(zero_copy_only=False)
+    return resettle.text_hashes(col), np.asarray(ok, bool)
 
 
-def _person_hash(t: pa.Table, names: Mapping[str, str]) -> U64:
-    h, _ = _text_hash(t.column(names["psn_no"]))
+def _person_hash(t: pa.Table, names: Mapping[str, str], seen: Hashed | None = None) -> U64:
+    h, _ = _text_hash(t.column(names["psn_no"]), seen)
     if "certno" in names:
-        hc, ok = _text_hash(t.column(names["certno"]))
+        hc, ok = _text_hash(t.column(names["certno"]), seen)
         h = np.where(ok, hc, h)
     return h
 
@@ -183,19 +200,33 @@ def runs_of_persons(path: Path, count: int) -> Runs | None:
     """The export as about `count` ranges of whole persons read in place, or None when
     some person's records are not one run of consecutive records, or a row group holds
     more than LARGEST_ROW_GROUP pieces (then it is `split`)."""
+    # batch by batch, keeping only where each run starts and its person's hash
+    starts: list[npt.NDArray[np.int64]] = []
+    heads: list[U64] = []
+    n = 0
+    last = None  # the hash of the record before the batch
     try:
         f = pq.ParquetFile(path)
         labels = _labels(f, path.name)
         keys = [labels["psn_no"], *([labels["certno"]] if "certno" in labels else [])]
-        t = pq.read_table(path, columns=keys, read_dictionary=keys)  # each id hashed once
+        f = pq.ParquetFile(path, read_dictionary=keys)  # each id hashed once a row group
+        seen: Hashed = {}
+        for batch in f.iter_batches(BATCH_RECORDS, columns=keys):
+            h = _person_hash(pa.Table.from_batches([batch]), labels, seen)
+            if not len(h):
+                continue
+            at = np.flatnonzero(h[1:] != h[:-1]) + 1
+            if last is None or h[0] != last:
+                at = np.concatenate([[0], at])
+            starts.append(at.astype(np.int64) + n)
+            heads.append(h[at])
+            n, last = n + len(h), h[-1]
     except (OSError, pa.ArrowInvalid) as e:
         raise InputError(path.name, f"无法读取Parquet文件 / cannot read: {e}") from None
-    h = _person_hash(t, labels)
-    n = len(h)
     if not n:
         return None
-    firsts = np.concatenate([[0], np.flatnonzero(h[1:] != h[:-1]) + 1]).astype(np.int64)
-    if resettle.repeated(h[firsts]).any():
+    firsts, first_hash = np.concatenate(starts), np.concatenate(heads)
+    if resettle.repeated(first_hash).any():
         return None  # a person in two runs (or two persons' hashes equal: split anyway)
     sizes = [f.metadata.row_group(g).num_rows for g in range(f.metadata.num_row_groups)]
     size = n / count
@@ -205,12 +236,12 @@ def runs_of_persons(path: Path, count: int) -> Runs | None:
     cuts = [0]
     for end in np.cumsum(sizes)[:-1].tolist():  # a piece ends with a row group…
         if end - cuts[-1] >= size:
-            at = int(np.searchsorted(firsts, end))  # …or with the person it cuts
-            cut = int(firsts[at]) if at < len(firsts) else n
+            k = int(np.searchsorted(firsts, end))  # …or with the person it cuts
+            cut = int(firsts[k]) if k < len(firsts) else n
             if cuts[-1] < cut < n:
                 cuts.append(cut)
     cuts.append(n)
-    return Runs([Piece(str(path), lo, hi) for lo, hi in pairwise(cuts)], labels, h[firsts],
+    return Runs([Piece(str(path), lo, hi) for lo, hi in pairwise(cuts)], labels, first_hash,
                 np.searchsorted(np.asarray(cuts[1:]), firsts, side="right"))
 
 
