@@ -18,16 +18,30 @@ import os
 import shutil
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
-from sqlalchemy import Connection, Engine, MetaData, create_engine, text
+from sqlalchemy import (
+    JSON,
+    Column,
+    Connection,
+    Engine,
+    MetaData,
+    Table,
+    Text,
+    cast,
+    create_engine,
+    select,
+    text,
+)
 from sqlalchemy.engine import make_url
 
+T = TypeVar("T")
 POSTGRES = os.environ.get("MEDAID_TEST_POSTGRES_URL")
 BACKENDS = [
     pytest.param("sqlite", id="sqlite"),
@@ -113,6 +127,34 @@ _SCHEMA = text("""
     ) AS s(item)""")
 
 
+def _restore_sql(conn: Connection) -> str:
+    """SQL that puts a database of this schema back as `conn`'s is now: every table emptied
+    and its rows inserted, every sequence set; one round trip."""
+    meta = MetaData()
+    meta.reflect(conn)
+    # as a replica: no trigger fires (the append-only tables refuse a DELETE, rightly,
+    # elsewhere) and no foreign key is checked while the tables are emptied
+    sql = ["SET session_replication_role = replica"]
+    for table in meta.sorted_tables:  # alembic_version too: a test may set it
+        sql.append(f'DELETE FROM "{table.name}"')
+        # JSON has no literal form in SQLAlchemy: read and written as its exact text
+        as_text = Table(table.name, MetaData(), *(
+            Column(c.name, Text() if isinstance(c.type, JSON) else c.type)
+            for c in table.columns))
+        rows = [dict(r._mapping) for r in conn.execute(select(*(
+            cast(c, Text).label(c.name) if isinstance(c.type, JSON) else c
+            for c in table.columns)))]
+        if rows:
+            sql.append(str(as_text.insert().values(rows).compile(
+                conn, compile_kwargs={"literal_binds": True})))
+    sql += [f"SELECT setval('\"{seq}\"', {value}, {called})"
+            for seq, value, called in conn.execute(text(
+                "SELECT sequencename, coalesce(last_value, start_value), "
+                "last_value IS NOT NULL FROM pg_sequences WHERE schemaname = 'public'"))]
+    sql.append("SET session_replication_role = origin")
+    return ";\n".join(sql)
+
+
 @cache
 def _postgres_template() -> _Template:
     name = f"tmpl_{uuid.uuid4().hex[:16]}"
@@ -125,23 +167,7 @@ def _postgres_template() -> _Template:
     engine = create_engine(_database_url(name))
     try:
         with engine.connect() as conn:
-            meta = MetaData()
-            meta.reflect(conn)
-            # as a replica: no trigger fires (the append-only tables refuse a DELETE,
-            # rightly, elsewhere) and no foreign key is checked while the tables are emptied
-            sql = ["SET session_replication_role = replica"]
-            for table in meta.sorted_tables:  # alembic_version too: a test may set it
-                sql.append(f'DELETE FROM "{table.name}"')
-                rows = [dict(r._mapping) for r in conn.execute(table.select())]
-                if rows:
-                    sql.append(str(table.insert().values(rows).compile(
-                        conn, compile_kwargs={"literal_binds": True})))
-            sql += [f"SELECT setval('\"{seq}\"', {value}, {called})"
-                    for seq, value, called in conn.execute(text(
-                        "SELECT sequencename, coalesce(last_value, start_value), "
-                        "last_value IS NOT NULL FROM pg_sequences WHERE schemaname = 'public'"))]
-            sql.append("SET session_replication_role = origin")
-            return _Template(name, conn.scalar(_SCHEMA), ";\n".join(sql))
+            return _Template(name, conn.scalar(_SCHEMA), _restore_sql(conn))
     finally:
         engine.dispose()
 
@@ -207,3 +233,46 @@ def migrated_database(backend: str, directory: Path) -> Iterator[str]:
         return
     with _worker_database() as url:
         yield url
+
+
+_seeded: dict[tuple[str, Callable[[str], Any]], tuple[str, Any]] = {}
+
+
+@contextmanager
+def seeded_database(backend: str, directory: Path, seed: Callable[[str], T]
+                    ) -> Iterator[tuple[str, T]]:
+    """The URL of a database as `seed(url)` filled a migrated one, and what `seed` answered;
+    seeded once per process: a copy of the seeded SQLite file, or one of this worker's
+    PostgreSQL databases with the seeded rows put back (seeding a demo year costs seconds,
+    a copy a fraction of one)."""
+    key = (backend, seed)
+    if key not in _seeded:
+        if backend == "sqlite":
+            folder = Path(tempfile.mkdtemp(prefix="medaid-seeded-"))
+            atexit.register(shutil.rmtree, folder, True)
+            with migrated_database(backend, folder) as url:
+                made = seed(url)
+            _seeded[key] = (str(folder / "medaid.sqlite"), made)
+        else:
+            with _worker_database() as url:
+                made = seed(url)
+                engine = create_engine(url)
+                try:
+                    with engine.connect() as conn:
+                        _seeded[key] = (_restore_sql(conn), made)
+                finally:
+                    engine.dispose()
+    seeded, made = _seeded[key]
+    if backend == "sqlite":
+        path = directory / "medaid.sqlite"
+        shutil.copyfile(seeded, path)
+        yield f"sqlite:///{path}", made
+        return
+    with _worker_database() as url:
+        engine = create_engine(url)
+        try:
+            with engine.begin() as conn:
+                conn.exec_driver_sql(seeded)
+        finally:
+            engine.dispose()
+        yield url, made

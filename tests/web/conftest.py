@@ -19,28 +19,32 @@ from typing import Any
 
 import pytest
 import uvicorn
-from demo_world import seed
+from demo_world import Demo, seed
 from web_helpers import Server, Site
 
-from databases import BACKENDS, migrated_database
+from databases import BACKENDS, seeded_database
 from medaid.api.app import create_app
 from medaid.app.uow import UnitOfWork
 
 
+def _seeded(url: str) -> Demo:
+    app = create_app(url)
+    try:
+        with UnitOfWork(app.state.sessions) as uow:
+            return seed(uow)
+    finally:
+        app.state.engine.dispose()
+
+
 @pytest.fixture(scope="module", params=BACKENDS)
-def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-                 ) -> Iterator[str]:
-    with migrated_database(request.param, tmp_path_factory.mktemp("web")) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def site(database_url: str) -> Iterator[Site]:
-    app = create_app(database_url)
-    with UnitOfWork(app.state.sessions) as uow:
-        made = seed(uow)
-    yield Site(app, made)
-    app.state.engine.dispose()
+def site(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+         ) -> Iterator[Site]:
+    """Each module's own copy of the demo deployment, seeded once per test process."""
+    with seeded_database(request.param, tmp_path_factory.mktemp("web"), _seeded
+                         ) as (url, made):
+        app = create_app(url)
+        yield Site(app, made)
+        app.state.engine.dispose()
 
 
 # -- a real server and a real browser ----------------------------------------------------------
@@ -52,22 +56,21 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    app = create_app(f"sqlite:///{tmp_path_factory.mktemp('server') / 'medaid.sqlite'}")
-    with UnitOfWork(app.state.sessions) as uow:
-        made = seed(uow)
-    port = _free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                            access_log=False)
-    running = uvicorn.Server(config)
-    thread = threading.Thread(target=running.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not running.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield Server(f"http://127.0.0.1:{port}", made, app)
-    running.should_exit = True
-    thread.join(10)
+    with seeded_database("sqlite", tmp_path_factory.mktemp("server"), _seeded) as (url, made):
+        app = create_app(url)
+        port = _free_port()
+        config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
+                                access_log=False)
+        running = uvicorn.Server(config)
+        thread = threading.Thread(target=running.run, daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 20
+        while not running.started:
+            assert time.monotonic() < deadline, "uvicorn did not start"
+            time.sleep(0.05)
+        yield Server(f"http://127.0.0.1:{port}", made, app)
+        running.should_exit = True
+        thread.join(10)
 
 
 def chromium() -> str:
