@@ -120,8 +120,12 @@ def test_errors_of_the_fast_path_get_the_apps_handlers(
 
 
 def test_reads_of_the_settlement_path_fail_as_sqlalchemy_fails(world: World) -> None:
-    with UnitOfWork(world.sessions) as uow, pytest.raises(DBAPIError):
-        uow.rows("SELECT no_such_column FROM persons", {})
+    """A database error is SQLAlchemy's (the app's handlers know it), and its message
+    keeps the parameters out (an ID number must not reach a log)."""
+    with UnitOfWork(world.sessions) as uow, pytest.raises(DBAPIError) as failed:
+        uow.rows("SELECT no_such_column FROM persons WHERE psn_no = %(psn_no)s",
+                 {"psn_no": "320102194001011234"})
+    assert "320102194001011234" not in str(failed.value)
 
 
 def test_a_requests_digest_is_the_one_stored_before() -> None:

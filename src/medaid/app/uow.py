@@ -133,13 +133,14 @@ class UnitOfWork:
 @contextmanager
 def _as_sqlalchemy_errors(sql: str, params: Mapping[str, Any]) -> Iterator[None]:
     """psycopg's errors as SQLAlchemy raises them from `execute` (a constraint violation
-    as IntegrityError, a lost connection as OperationalError: the API's 503)."""
+    as IntegrityError, a lost connection as OperationalError: the API's 503), without the
+    parameters in the message (ID numbers and names: db.make_engine hides them too)."""
     import psycopg  # only on PostgreSQL (the postgres extra)
 
     try:
         yield
     except psycopg.Error as e:
-        raise DBAPIError.instance(sql, params, e, psycopg.Error) from e
+        raise DBAPIError.instance(sql, params, e, psycopg.Error, hide_parameters=True) from e
 
 
 @dataclass(frozen=True, slots=True)
