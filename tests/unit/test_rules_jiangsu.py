@@ -55,3 +55,16 @@ def test_js_floors_are_errors_naming_the_parameter(cat, local, path):
     e = js_error([ident(cat)], [base_visit("V1", "inpatient", "2023-02-01", base=10000)],
                  {**JL, **local})
     assert e.path == path
+
+
+def test_a_ratio_below_the_frameworks_floor_is_refused_by_its_label() -> None:
+    from decimal import Decimal
+
+    from medaid.policy.explain import find_policy
+    from medaid.policy.params import Params
+
+    with pytest.raises(InputError) as refused:
+        Params(find_policy("jiangsu"), local={"key_ratio": Decimal("0.5")}).ratio(
+            "key_ratio", 2023, "JS-A1")
+    assert refused.value.path == "local.key_ratio"
+    assert refused.value.message.startswith("重点医疗救助对象救助比例不得低于 0.7（JS-A1） / ")

@@ -64,10 +64,12 @@ def resolve(data: dict[str, Any], path: str, folder: Path | None,
     """The whole policy mapping an amendment stands for (its base may itself amend)."""
     name = data[AMENDS]
     if not isinstance(name, str) or not name:
-        raise PolicyError(f"{path}: amends: the base policy's name (nanjing-2023) or file")
+        raise PolicyError(f"{path}: amends: 应为所修订政策的名称（如 nanjing-2023）或文件 / "
+                          f"the base policy's name (nanjing-2023) or file")
     base_text, base_path, base_folder = _base_text(name, path, folder)
     if base_path in seen:
-        raise PolicyError(f"{path}: amends: {name} amends itself ({' → '.join(seen)})")
+        raise PolicyError(f"{path}: amends: {name} 循环修订自身（{' → '.join(seen)}） / "
+                          f"{name} amends itself")
     base = model.yaml_mapping(base_text, base_path, "policy")
     if AMENDS in base:
         base = resolve(base, base_path, base_folder, (*seen, base_path))
@@ -89,8 +91,8 @@ def _base_text(name: str, path: str, folder: Path | None) -> tuple[str, str, Pat
     known = sorted(f.name.removesuffix(SHIPPED_SUFFIX)
                    for f in (resources.files("medaid") / "policies").iterdir()
                    if f.name.endswith(SHIPPED_SUFFIX))
-    raise PolicyError(f"{path}: amends: no policy {name!r} (shipped: {', '.join(known)}; "
-                      "or a file beside the amendment)")
+    raise PolicyError(f"{path}: amends: 没有政策「{name}」（内置：{'、'.join(known)}；"
+                      f"或修订文件旁的文件） / no policy {name!r}")
 
 
 def merge(base: Any, change: Any, where: str) -> Any:
@@ -118,11 +120,12 @@ def _merge_entries(base: list[Any], change: list[Any], by: str, where: str) -> l
     out = list(base)
     for entry in change:
         if not isinstance(entry, dict) or by not in entry:
-            raise PolicyError(f"{where}: each entry names its {by}")
+            raise PolicyError(f"{where}: 每一项须写明 {by} / each entry names its {by}")
         key = (by, entry[by])
         match = entry.get("match") or {}
         if not isinstance(match, dict):
-            raise PolicyError(f"{where}: match: a mapping of the entry's fields")
+            raise PolicyError(f"{where}: match: 应为该项字段的映射 / "
+                              f"a mapping of the entry's fields")
         found = [i for i, b in enumerate(out) if isinstance(b, dict) and b.get(by) == key[1]
                  and all(b.get(f) == v for f, v in match.items())]
         body = {k: v for k, v in entry.items() if k not in ("match", "removed")}
@@ -151,6 +154,7 @@ def _merge_values(base: list[Any], change: list[Any], where: str) -> list[Any]:
     out = {_when(v): v for v in base}
     for v in change:
         if _when(v) is None or _when(v) == (None, None):
-            raise PolicyError(f"{where}: a value needs its year or from date")
+            raise PolicyError(f"{where}: 每个取值须写明 year 或 from 日期 / "
+                              f"a value needs its year or from date")
         out[_when(v)] = v
     return list(out.values())

@@ -75,7 +75,8 @@ class _Check:
         missing = [k for k in ("key_ratio_floor", "key_deductible", "cap_share_of_basic_cap")
                    if k not in fw]
         if missing:
-            raise PolicyError(f"{framework.jurisdiction}: framework lacks {', '.join(missing)}")
+            raise PolicyError(f"{framework.jurisdiction}：省级底线（framework）缺少 "
+                              f"{'、'.join(missing)} / framework lacks {', '.join(missing)}")
         self.city, self.framework = city, framework
         self.key_ratio = _floor(fw["key_ratio_floor"], "key_ratio_floor")
         self.key_deductible = _floor(fw["key_deductible"], "key_deductible", money=True)

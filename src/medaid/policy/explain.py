@@ -434,12 +434,14 @@ def find_policy(jurisdiction: str, version: str | None = None) -> model.Policy:
     """A shipped policy: the given version, or the latest."""
     found = model.versions(jurisdiction)
     if not found:
-        raise PolicyError(f"unknown jurisdiction {jurisdiction!r} "
-                          f"(known: {', '.join(model.jurisdictions())})")
+        known = "、".join(model.jurisdictions())
+        raise PolicyError(f"没有「{jurisdiction}」的政策（可选：{known}） / "
+                          f"unknown jurisdiction {jurisdiction!r}")
     if version is None:
         return found[-1]
     for p in found:
         if p.spec.version == version:
             return p
-    raise PolicyError(f"{jurisdiction}: no version {version!r} "
-                      f"(versions: {', '.join(p.spec.version for p in found)})")
+    versions = "、".join(p.spec.version for p in found)
+    raise PolicyError(f"{jurisdiction} 没有 {version} 版本（现有：{versions}） / "
+                      f"no version {version!r}")

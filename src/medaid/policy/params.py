@@ -79,7 +79,8 @@ class Params:
     def _declared(self, name: str, needed_by: str) -> s.Parameter:
         p = self.policy.parameter(name)
         if p is None:
-            raise PolicyError(f"{self.policy.path}: {needed_by} uses undeclared parameter {name}")
+            raise PolicyError(f"{self.policy.path}：{needed_by} 使用了未声明的参数 {name} / "
+                              f"{needed_by} uses undeclared parameter {name}")
         return p
 
     def _raw(self, name: str, when: When, needed_by: str) -> tuple[object, str]:
@@ -111,7 +112,8 @@ class Params:
         if key not in self._cache:
             raw, path = self._raw(name, when, needed_by)
             if isinstance(raw, s.ParamRef):
-                raise PolicyError(f"parameters.{name}: a ratio cannot refer to a parameter")
+                raise PolicyError(f"parameters.{name}：比例不能引用其他参数 / "
+                                  f"a ratio cannot refer to a parameter")
             bp = parse_ratio(raw, path)
             self._bounds(name, Decimal(bp) / BP, path, when)
             self._cache[key] = bp
@@ -137,16 +139,19 @@ class Params:
         elif p.min is not None:
             floor, text = p.min, str(p.min)
         if floor is not None and value < floor:
-            raise InputError(path, f"must be ≥ {text} ({why})")
+            raise InputError(path, f"{p.label}不得低于 {text}（{why}） / must be ≥ {text} ({why})")
         if p.max is not None and value > p.max:
-            raise InputError(path, f"must be ≤ {p.max} ({why})")
+            raise InputError(path, f"{p.label}不得高于 {p.max}（{why}） / "
+                                   f"must be ≤ {p.max} ({why})")
         if p.below is not None:
             try:
                 limit = Decimal(self.ratio(p.below, when, name)) / BP
             except MissingParameter:
                 return
             if value >= limit:
-                raise InputError(path, f"must be < {p.below} {limit} ({why})")
+                other = self.policy.parameter(p.below)
+                raise InputError(path, f"{p.label}须低于{other.label if other else p.below} "
+                                       f"{limit}（{why}） / must be < {p.below} {limit} ({why})")
 
     def critical_illness(self, when: When, needed_by: str) -> Curve:
         key = ("critical_illness", self.period(when))
