@@ -21,7 +21,9 @@ from medaid.batch.schema import person_columns, read_population, visit_columns
 from medaid.policy import model
 from medaid.store import db, ledger_check
 from medaid.store.models import Adjustment, LocalParameter, PersonYear
+from runs import examples
 
+PERSONS = examples(150)  # a generated ledger's persons: 150 in CI, 30 in `make test`
 CASES = [("nanjing", 2023, "income_per_capita_prev_year", "52000"),
          ("yichun", 2023, "income_per_capita_prev_year", "30000"),
          ("jiangsu", 2023, "low_income_deductible", "800")]
@@ -33,7 +35,7 @@ def url(request: pytest.FixtureRequest, tmp_path: Path):  # type: ignore[no-unty
         yield u
 
 
-def _ledger(url: str, tmp_path: Path, jurisdiction: str, year: int, persons: int = 150
+def _ledger(url: str, tmp_path: Path, jurisdiction: str, year: int, persons: int = PERSONS
             ) -> sessionmaker:  # type: ignore[type-arg]
     path = tmp_path / f"{jurisdiction}.parquet"
     synthfile.write(jurisdiction, persons, year, path, seed=11, workers=1)
