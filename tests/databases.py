@@ -1,4 +1,4 @@
-"""The test databases, on SQLite and on PostgreSQL: empty, or migrated.
+"""The test databases, on SQLite and on PostgreSQL: empty, migrated, or seeded.
 
 PostgreSQL runs when MEDAID_TEST_POSTGRES_URL is set (`.ci/postgres.sh` prints one). An
 empty database there is a schema of its own. A migrated one is migrated once per process
@@ -8,7 +8,8 @@ put back as the migrations left it before each test: its tables truncated and th
 migrations' own rows and sequences restored (making and dropping a database for each test
 cost 1–2 s of checkpoints). A test that changed the schema (a trigger dropped, a grant)
 gets its database dropped and a new one made. Names are unique per process, so test
-workers sharing the server do not meet.
+workers sharing the server do not meet. A seeded one (the pages' demo year) is seeded once
+per process and copied for each use.
 """
 
 from __future__ import annotations
@@ -173,6 +174,16 @@ def _postgres_template() -> _Template:
 
 
 _idle: list[str] = []  # this worker's migrated PostgreSQL databases not in use
+# one connection kept open to each of them: a new one costs PostgreSQL a process and the
+# catalogue read afresh (20 ms of each test's restore)
+_kept: dict[str, Engine] = {}
+
+
+def _kept_open(name: str) -> Engine:
+    if name not in _kept:
+        _kept[name] = create_engine(_database_url(name), isolation_level="AUTOCOMMIT",
+                                    pool_size=1)
+    return _kept[name]
 
 
 def _restore(conn: Connection, template: _Template) -> bool:
@@ -188,16 +199,14 @@ def _restore(conn: Connection, template: _Template) -> bool:
 
 @contextmanager
 def _worker_database() -> Iterator[str]:
+    """The name of one of this worker's databases, as the migrations left it."""
     template = _postgres_template()
     name = _idle.pop() if _idle else None
     if name is not None:
-        engine = create_engine(_database_url(name), isolation_level="AUTOCOMMIT")
-        try:
-            with engine.connect() as conn:
-                reusable = _restore(conn, template)
-        finally:
-            engine.dispose()
+        with _kept_open(name).connect() as conn:
+            reusable = _restore(conn, template)
         if not reusable:
+            _kept.pop(name).dispose()
             _drop_database(name)
             name = None
     if name is None:
@@ -208,7 +217,7 @@ def _worker_database() -> Iterator[str]:
         admin.dispose()
         atexit.register(_drop_database, name)
     try:
-        yield _database_url(name)
+        yield name
     finally:
         _idle.append(name)
 
@@ -231,8 +240,8 @@ def migrated_database(backend: str, directory: Path) -> Iterator[str]:
         shutil.copyfile(_sqlite_template(), path)
         yield f"sqlite:///{path}"
         return
-    with _worker_database() as url:
-        yield url
+    with _worker_database() as name:
+        yield _database_url(name)
 
 
 _seeded: dict[tuple[str, Callable[[str], Any]], tuple[str, Any]] = {}
@@ -254,9 +263,9 @@ def seeded_database(backend: str, directory: Path, seed: Callable[[str], T]
                 made = seed(url)
             _seeded[key] = (str(folder / "medaid.sqlite"), made)
         else:
-            with _worker_database() as url:
-                made = seed(url)
-                engine = create_engine(url)
+            with _worker_database() as name:
+                made = seed(_database_url(name))
+                engine = create_engine(_database_url(name))
                 try:
                     with engine.connect() as conn:
                         _seeded[key] = (_restore_sql(conn), made)
@@ -268,11 +277,7 @@ def seeded_database(backend: str, directory: Path, seed: Callable[[str], T]
         shutil.copyfile(seeded, path)
         yield f"sqlite:///{path}", made
         return
-    with _worker_database() as url:
-        engine = create_engine(url)
-        try:
-            with engine.begin() as conn:
-                conn.exec_driver_sql(seeded)
-        finally:
-            engine.dispose()
-        yield url, made
+    with _worker_database() as name:
+        with _kept_open(name).connect() as conn:
+            conn.exec_driver_sql(seeded)
+        yield _database_url(name), made
