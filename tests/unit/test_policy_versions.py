@@ -206,7 +206,10 @@ def test_a_visit_after_the_amendment_is_settled_under_it(tmp_path: Path) -> None
 def test_validate_takes_an_amendment(tmp_path: Path) -> None:
     r = runner.invoke(app, ["policy", "validate", str(write(tmp_path, AMENDMENT))])
     assert r.exit_code == 0, r.stderr
-    assert "nanjing 2024, in force from 2024-01-01" in r.stdout
+    assert "南京市 (nanjing) 2024，2024-01-01 起施行，11 个救助对象身份，" in r.stdout
+    english = runner.invoke(app, ["policy", "validate", str(write(tmp_path, AMENDMENT)),
+                                  "--lang", "en"])
+    assert "nanjing 2024, in force from 2024-01-01" in english.stdout
 
 
 # -- diff -----------------------------------------------------------------------------

@@ -101,16 +101,26 @@ def policy_list() -> None:
 
 
 @policy_app.command("validate")
-def policy_validate(file: Annotated[Path, typer.Argument(
-        help="a policy YAML file, or an amendment of one")]) -> None:
+def policy_validate(
+    file: Annotated[Path, typer.Argument(help="a policy YAML file, or an amendment of one")],
+    lang: Annotated[str, typer.Option(
+        "--lang", help="the summary's language: zh (中文) or en")] = "zh",
+) -> None:
     """Validate a policy file (or an amendment on its base) against the schema and its own
     references."""
+    if lang not in ("zh", "en"):
+        fail("--lang: zh or en")
     try:
         p = amend.load(file)
     except MedaidError as e:
         fail(str(e))
-    out.print(f"ok: {file}: {p.jurisdiction} {p.spec.version}, in force from {p.in_force}, "
-              f"{len(p.categories)} categories, {len(p.lines)} lines")
+    if lang == "zh":
+        out.print(f"ok: {file}：{p.spec.name} ({p.jurisdiction}) {p.spec.version}，"
+                  f"{p.in_force} 起施行，{len(p.categories)} 个救助对象身份，"
+                  f"{len(p.lines)} 条救助标准", markup=False)
+    else:
+        out.print(f"ok: {file}: {p.jurisdiction} {p.spec.version}, in force from {p.in_force}, "
+                  f"{len(p.categories)} categories, {len(p.lines)} lines", markup=False)
 
 
 @policy_app.command("diff")
