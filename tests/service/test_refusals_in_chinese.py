@@ -5,6 +5,10 @@ after."""
 from __future__ import annotations
 
 from api_helpers import World
+from sqlalchemy import select
+
+from medaid.app.uow import UnitOfWork
+from medaid.store.models import LocalParameter
 
 OWN = "320102"
 
@@ -52,3 +56,16 @@ def test_an_application_state_filter_names_the_states(world: World) -> None:
     r = world.client.get("/api/v1/applications", headers=world.admin, params={"state": "lost"})
     assert r.status_code == 422 and _error(r)["path"] == "state"
     assert _error(r)["message"].startswith("应为草稿、已提交、审核中")
+
+
+def test_a_parameter_below_its_floor_is_refused_before_it_is_stored(world: World) -> None:
+    """Jiangsu's key_ratio may not be below 0.70 (JS-A1): 0.50 is a 422 naming the value,
+    and nothing is stored."""
+    r = world.client.post("/api/v1/parameters", headers=world.admin, json={
+        "jurisdiction": "jiangsu", "name": "key_ratio", "value": 0.5, "year": 2023,
+        "source": "测试"})
+    assert r.status_code == 422 and _error(r)["path"] == "$.value", r.text
+    assert "0.7" in _error(r)["message"]
+    with UnitOfWork(world.sessions) as uow:
+        assert uow.session.scalars(select(LocalParameter).where(
+            LocalParameter.name == "key_ratio")).first() is None

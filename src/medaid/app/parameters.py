@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select
 
 from medaid.app.uow import UnitOfWork
-from medaid.core.errors import InputError
+from medaid.core.errors import InputError, MissingParameter
 from medaid.engine.case import parse_json
 from medaid.policy import model
 from medaid.policy.model import Policy
@@ -46,8 +46,10 @@ def params_for(uow: UnitOfWork, policy: Policy, year: int) -> Params:
     return found
 
 
-def check_value(jurisdiction: str, name: str, raw: Any, path: str) -> None:
-    """A value every version of the jurisdiction that declares `name` can use."""
+def check_value(jurisdiction: str, name: str, raw: Any, path: str,
+                year: int | None = None) -> None:
+    """A value every version of the jurisdiction that declares `name` can use, within the
+    parameter's floor and ceiling (for `year`, or for each version's first year)."""
     declared = [p.parameter(name) for p in model.versions(jurisdiction)]
     types = {d.type for d in declared if d is not None}
     if not types:
@@ -62,6 +64,18 @@ def check_value(jurisdiction: str, name: str, raw: Any, path: str) -> None:
             parse_ratio(raw, path)
         else:
             PARSERS[t](raw, path)
+    for policy in model.versions(jurisdiction):  # its floor and ceiling, before it is stored
+        p = policy.parameter(name)
+        if p is None or p.type not in ("money", "ratio"):
+            continue
+        read = Params(policy, {name: raw}).money if p.type == "money" else \
+            Params(policy, {name: raw}).ratio
+        try:
+            read(name, year if year is not None else policy.in_force, name)
+        except InputError as e:
+            raise InputError(path, e.message) from None
+        except MissingParameter:
+            pass  # a floor that is a share of a parameter nobody set is checked at settlement
 
 
 def put(uow: UnitOfWork, jurisdiction: str, name: str, year: int | None, text: str,

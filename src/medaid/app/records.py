@@ -111,7 +111,7 @@ def set_parameter(uow: UnitOfWork, actor: Actor, raw: dict[str, Any]) -> LocalPa
         year = as_year(year, f"{ROOT}.year")
     if "value" not in raw:
         raise InputError(f"{ROOT}.value", "必填 / required")
-    check_value(jurisdiction, name, raw["value"], f"{ROOT}.value")
+    check_value(jurisdiction, name, raw["value"], f"{ROOT}.value", year)
     row = put(uow, jurisdiction, name, None if year is None else int(year),
               dumps(raw["value"]), as_text(raw.get("source"), f"{ROOT}.source"))
     resettle_parameter(uow, actor.subject, row)
