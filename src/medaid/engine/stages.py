@@ -70,6 +70,33 @@ def _ceiling(params: Params, c: s.Ceiling, total_of: int, when: When, rule: str
     return min(limits), args
 
 
+def _payout(params: Params, v: s.Stage, before: Num, m: int, of_total: int, when: When,
+            per_visit: bool, pools: Mapping[str, Num], used: dict[str, Num],
+            args: dict[str, Any]) -> int:
+    """What the stage pays as its measure goes from `before` to `before + m` (a year-end
+    stage: from 0 to the year's measure), within its caps; `args` gets the arithmetic."""
+    after = before + m
+    if v.segments:
+        curve, _ = params.curve(v.deductible, v.segments, [], when, v.rule)
+        pay = curve.delta(before, after, per_visit=per_visit)
+        args.update({"deductible": curve.deductible, "segments": curve.segments})
+    elif v.grant is not None:
+        threshold = params.amount(v.deductible, when, v.rule)
+        grant = params.amount(v.grant, when, v.rule)
+        pay = grant if before <= threshold < after else 0  # once, as the measure passes it
+        args.update({"deductible": threshold, "grant": grant})
+    else:
+        assert v.ceiling is not None
+        limit, more = _ceiling(params, v.ceiling, of_total, when, v.rule)
+        pay = max(0, m - limit)
+        args.update(more)
+    caps, raised = params.caps(v.caps, when, v.rule)
+    pay, capped = within_caps(min(pay, m), m, caps, raised, pools, used)
+    if capped:
+        args["caps"] = capped
+    return pay
+
+
 def at_visit(policy: Policy, params: Params, person: Person, visit: Visit,
              settled: Settlement, pools: Mapping[str, Num], per_visit: bool
              ) -> tuple[list[TraceLine], dict[str, Num]]:
@@ -86,29 +113,11 @@ def at_visit(policy: Policy, params: Params, person: Person, visit: Visit,
         m = measure(v, visit, settled)
         pool = v.pool or v.rule
         before = used.get(pool, pools.get(pool, 0))
-        after = before + m
         args: dict[str, Any] = {"label": v.label, "measure": m, "before": int(before),
-                                "after": int(after)}
-        if v.segments:
-            curve, _ = params.curve(v.deductible, v.segments, [], when, v.rule)
-            pay = curve.delta(before, after, per_visit=per_visit)
-            args.update({"deductible": curve.deductible, "segments": curve.segments})
-        elif v.grant is not None:
-            threshold = params.amount(v.deductible, when, v.rule)
-            grant = params.amount(v.grant, when, v.rule)
-            pay = grant if before <= threshold < after else 0
-            args.update({"deductible": threshold, "grant": grant})
-        else:
-            assert v.ceiling is not None
-            limit, more = _ceiling(params, v.ceiling, getattr(settled, v.ceiling.of), when,
-                                   v.rule)
-            pay = max(0, m - limit)
-            args.update(more)
-        used[pool] = after
-        caps, raised = params.caps(v.caps, when, v.rule)
-        pay, capped = within_caps(min(pay, m), m, caps, raised, pools, used)
-        if capped:
-            args["caps"] = capped
+                                "after": int(before + m)}
+        used[pool] = before + m
+        pay = _payout(params, v, before, m, getattr(settled, v.ceiling.of) if v.ceiling else 0,
+                      when, per_visit, pools, used, args)
         settled.reassistance += pay
         if pay > 0:
             settled.rules.append(v.rule)
@@ -140,27 +149,10 @@ def at_year_end(policy: Policy, params: Params, person: Person,
         m = max(0, sum(measure(v, vi, st) for vi, st in mine) - paid_before)
         args: dict[str, Any] = {"label": v.label, "measure": m, "visits": len(mine),
                                 "category": category, "category_label": policy.label(category)}
-        if v.segments:
-            curve, _ = params.curve(v.deductible, v.segments, [], when, v.rule)
-            pay = curve.value(m)
-            args.update({"deductible": curve.deductible, "segments": curve.segments})
-        elif v.grant is not None:
-            threshold = params.amount(v.deductible, when, v.rule)
-            grant = params.amount(v.grant, when, v.rule)
-            pay = grant if m > threshold else 0
-            args.update({"deductible": threshold, "grant": grant})
-        else:
-            assert v.ceiling is not None
-            total_of = sum(getattr(st, v.ceiling.of) for _, st in mine)
-            limit, more = _ceiling(params, v.ceiling, total_of, when, v.rule)
-            pay = max(0, m - limit)
-            args.update(more)
+        of_total = sum(getattr(st, v.ceiling.of) for _, st in mine) if v.ceiling else 0
         used: dict[str, Num] = {}
-        caps, raised = params.caps(v.caps, when, v.rule)
-        pay, capped = within_caps(min(pay, m), m, caps, raised, pools, used)
+        pay = _payout(params, v, 0, m, of_total, when, False, pools, used, args)
         pools.update(used)
-        if capped:
-            args["caps"] = capped
         paid_before += pay
         line = TraceLine("reassistance", v.rule, policy.cite(v.article), "year_end_stage",
                          args, pay, policy.reference(v.article))
