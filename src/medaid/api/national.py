@@ -97,12 +97,18 @@ FLOW_NAMES = {"outpatient": "门诊", "inpatient": "住院"}
 # (310 employees, 390 residents, the default: assistance's persons are nearly all
 # resident-insured) and the trace tiers that explain its amount.
 MAF = ("610100", "医疗救助基金")
+# Re-assistance (the stages after tilted assistance) has its own line, a regional extension
+# of the assistance fund (spec/NATIONAL.md, "Codes that agree across sources"); the 610100
+# line carries the rest of maf_pay.
+REASSISTANCE = ("610102", "医疗再救助")
+PAID = ("hifp_pay", "hifmi_pay", "maf_pay", "oth_pay")  # fund_pay_sumamt
 FUNDS: tuple[tuple[str, dict[str, tuple[str, str]], tuple[str, ...]], ...] = (
     ("hifp_pay", {"310": ("310100", "职工基本医疗保险统筹基金"),
                   "390": ("390100", "城乡居民基本医疗保险基金")}, ("hifp",)),
     ("hifmi_pay", {"310": ("330100", "大额医疗费用补助"),
                    "390": ("390200", "城乡居民大病医疗保险基金")}, ("hifmi",)),
     ("maf_pay", {"": MAF}, ("assistance", "tilted", "special", "chain")),
+    ("reassistance", {"": REASSISTANCE}, ("reassistance",)),
     ("oth_pay", {"": ("999997", "其他基金")}, ()),
 )
 ZERO = Decimal("0.00")
@@ -389,7 +395,7 @@ def _answer(rest: dict[str, Any], national: Mapping[str, str],
                    "medaid": {k: rest[k] for k in (
                        "entry", "reverses", "cancelled_by", "year", "policy", "settled_as",
                        "category", "rules", "base", "assistance", "tilted", "special",
-                       "trace") if k in rest}}, tuple(notes))
+                       "reassistance", "trace") if k in rest}}, tuple(notes))
 
 
 def idet_type(policy: str, category: str | None) -> str | None:
@@ -412,7 +418,7 @@ def _national_time(iso: str | None) -> str | None:
 
 def setlinfo(rest: dict[str, Any], idet: str | None, insutype: str | None) -> dict[str, Any]:
     """The settlement in the platform's `setlinfo` fields (a cancellation: negated)."""
-    funds = sum((rest[name] for name, _, _ in FUNDS), ZERO)
+    funds = sum((rest[name] for name in PAID), ZERO)
     return {
         "setl_id": rest["setl_id"], "mdtrt_id": rest["mdtrt_id"], "psn_no": rest["psn_no"],
         "insutype": insutype, "psn_idet_type": idet, "med_type": rest["med_type"],
@@ -430,12 +436,12 @@ def setlinfo(rest: dict[str, Any], idet: str | None, insutype: str | None) -> di
 
 def setldetail(rest: dict[str, Any], insutype: str | None) -> list[dict[str, Any]]:
     """One line per fund that paid, and always the assistance fund's (610100), with the
-    trace lines that explain it."""
+    trace lines that explain it; re-assistance (610102) is taken out of 610100's line."""
     family = "310" if insutype is not None and insutype.startswith(("31", "32", "33", "37")) \
         else "390"
     lines = []
     for name, codes, tiers in FUNDS:
-        amount = rest[name]
+        amount = rest[name] - (rest["reassistance"] if name == "maf_pay" else ZERO)
         code, label = codes.get(family) or codes[""]
         if amount == 0 and code != MAF[0]:
             continue

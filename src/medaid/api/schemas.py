@@ -95,7 +95,10 @@ class SettlementOut(BaseModel):
     assistance: SignedYuan
     tilted: SignedYuan
     special: SignedYuan
-    maf_pay: SignedYuan = Field(description="医疗救助基金支出 = assistance + tilted + special")
+    reassistance: SignedYuan = Field(
+        description="医疗再救助: the visit's stages after tilted assistance (policy `stages:`)")
+    maf_pay: SignedYuan = Field(
+        description="医疗救助基金支出 = assistance + tilted + special + reassistance")
     psn_part_amt: SignedYuan = Field(description="个人负担总金额")
     trace: list[TraceLineOut]
 

@@ -200,6 +200,7 @@ def load(conn: Connection, versions: Sequence[Policy], local: Mapping[str, objec
         "inscp_scp_amt": res.inscp_scp_amt, "hifp_pay": res.hifp_pay,
         "hifmi_pay": res.hifmi_pay, "oth_pay": res.oth_pay, "base": res.base,
         "assistance": res.assistance, "tilted": res.tilted, "special": res.special,
+        "reassistance": np.zeros(n, np.int64),  # the batch path settles no stages
         "maf_pay": res.maf_pay, "psn_part_amt": res.psn_part_amt, "trace": ["[]"] * n,
         "pool_deltas": pa.array(pool_json.tolist(), pa.string()),
         "created_at": pa.array([now] * n, pa.timestamp("us", tz="UTC")),

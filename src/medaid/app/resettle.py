@@ -26,7 +26,7 @@ from sqlalchemy import func, select
 from medaid.app import settlements
 from medaid.app.uow import LockedYear, UnitOfWork
 from medaid.app.wire import trace_rows
-from medaid.core import clock
+from medaid.core import clock, labels
 from medaid.core.errors import MedaidError
 from medaid.core.money import to_yuan
 from medaid.policy.params import Num
@@ -36,6 +36,7 @@ from medaid.store.models import TIERS, Adjustment, Person, PersonYear, Settlemen
 
 TIER_LABELS = {"hifp_pay": "统筹基金支出", "hifmi_pay": "大病保险支出", "base": "救助基数",
                "assistance": "医疗救助", "tilted": "倾斜救助", "special": "特殊救助",
+               "reassistance": labels.TIERS["reassistance"][0],
                "maf_pay": "医疗救助基金支出", "psn_part_amt": "个人负担"}
 ROUTE_LABELS = {"batch": "并入机构下一支付批次", "person": "列入个人退补清单"}
 

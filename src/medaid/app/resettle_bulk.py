@@ -521,7 +521,8 @@ def plan(uow: UnitOfWork, jurisdiction: str, year: int,
     # the rules per entry: a live visit as settled again, a cancelled one nothing
     rules = {t: np.zeros(n, np.int64) for t in TIERS}
     for t in TIERS:
-        rules[t][live_idx] = getattr(res, t)
+        if hasattr(res, t):  # a kernel without stages pays no re-assistance: zeros
+            rules[t][live_idx] = getattr(res, t)
     bad = np.zeros(n, bool)
     for t in TIERS:
         bad |= rules[t] != y.net[t]

@@ -129,7 +129,6 @@ def compute(uow: UnitOfWork, p: PersonRecord, visit: engine.Visit,
         first = model.versions(p.jurisdiction)[0]
         raise InputError(f"{ROOT}.end", f"no policy in force for {p.jurisdiction} on "
                          f"{visit.end}; in force from {first.in_force}")
-    model.refuse_engine_only(policy, "结算服务")
     return settle_visit(policy, params_for(uow, policy, visit.end.year), p.person, before,
                         visit, ROOT)
 

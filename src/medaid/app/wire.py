@@ -137,7 +137,8 @@ def entry_json(e: models.Settlement, fixmedins_code: str, cancelled_by: str | No
         category=e.category, rules=list(e.rules), medfee_sumamt=e.medfee_sumamt,
         inscp_scp_amt=e.inscp_scp_amt, hifp_pay=e.hifp_pay, hifmi_pay=e.hifmi_pay,
         oth_pay=e.oth_pay, base=e.base, assistance=e.assistance, tilted=e.tilted,
-        special=e.special, trace=[] if rendered else [TraceLine.from_json(t) for t in e.trace])
+        special=e.special, reassistance=e.reassistance,
+        trace=[] if rendered else [TraceLine.from_json(t) for t in e.trace])
     head: dict[str, Any] = {
         "setl_id": e.setl_id, "entry": e.kind,
         "reverses": e.reverses.setl_id if e.reverses is not None else None,

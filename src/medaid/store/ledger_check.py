@@ -43,7 +43,7 @@ MAX_PROBLEMS = 1000  # kept in the report; the count goes on beyond
 PAID = ("hifp_pay", "hifmi_pay", "oth_pay", "maf_pay", "psn_part_amt")
 AMOUNT_COLUMNS = ("medfee_sumamt", "fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt",
                   "inscp_scp_amt", "hifp_pay", "hifmi_pay", "oth_pay", "base", "assistance",
-                  "tilted", "special", "maf_pay", "psn_part_amt")
+                  "tilted", "special", "reassistance", "maf_pay", "psn_part_amt")
 _LEDGER = select(Settlement.id, Settlement.setl_id, Settlement.kind, Settlement.reverses_id,
                  Settlement.institution_id, Settlement.medins_setl_id, Settlement.person_id,
                  Settlement.psn_no, Settlement.year, Settlement.pool_deltas,

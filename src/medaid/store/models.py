@@ -45,7 +45,7 @@ ROLES = ("hospital", "caseworker", "finance", "admin", "auditor")
 # The visit's amounts as the hospital sent them, then every amount the settlement gave (fen).
 SENT_AMOUNTS = ("medfee_sumamt", "fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt")
 SETTLED_AMOUNTS = ("inscp_scp_amt", "hifp_pay", "hifmi_pay", "oth_pay", "base", "assistance",
-                   "tilted", "special", "maf_pay", "psn_part_amt")
+                   "tilted", "special", "reassistance", "maf_pay", "psn_part_amt")
 AMOUNTS = SENT_AMOUNTS + SETTLED_AMOUNTS
 
 
@@ -161,6 +161,8 @@ class Settlement(Base):
     assistance: Mapped[int] = mapped_column(BigInteger)
     tilted: Mapped[int] = mapped_column(BigInteger)
     special: Mapped[int] = mapped_column(BigInteger)
+    # the visit's stages after tilted (再救助, grants: policy `stages:`), inside maf_pay
+    reassistance: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     maf_pay: Mapped[int] = mapped_column(BigInteger)
     psn_part_amt: Mapped[int] = mapped_column(BigInteger)
     trace: Mapped[list[dict[str, Any]]] = mapped_column(JSON)  # amounts in fen
@@ -175,8 +177,8 @@ class Settlement(Base):
 
 
 # The tiers an adjustment corrects, each a difference in fen (RESETTLEMENT.md).
-TIERS = ("hifp_pay", "hifmi_pay", "base", "assistance", "tilted", "special", "maf_pay",
-         "psn_part_amt")
+TIERS = ("hifp_pay", "hifmi_pay", "base", "assistance", "tilted", "special", "reassistance",
+         "maf_pay", "psn_part_amt")
 CAUSES = ("cancel", "roster", "application", "parameter", "resettle")
 ROUTES = ("batch", "person")  # the institution's next payment batch; the person (paper)
 
@@ -214,6 +216,7 @@ class Adjustment(Base):
     assistance: Mapped[int] = mapped_column(BigInteger)
     tilted: Mapped[int] = mapped_column(BigInteger)
     special: Mapped[int] = mapped_column(BigInteger)
+    reassistance: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     maf_pay: Mapped[int] = mapped_column(BigInteger)
     psn_part_amt: Mapped[int] = mapped_column(BigInteger)
     pool_deltas: Mapped[dict[str, int | str]] = mapped_column(JSON)  # the change, store.pools

@@ -48,7 +48,8 @@ HEADERS = {
 
 ROLE_LABELS = {code: zh for code, (zh, _) in labels.ROLES.items()}
 TIER_LABELS = {"hifp": "基本医保", "hifmi": "大病保险", "assistance": "医疗救助",
-               "tilted": "倾斜救助", "special": "特殊救助", "chain": "结算"}
+               "tilted": "倾斜救助", "special": "特殊救助",
+               "reassistance": labels.TIERS["reassistance"][0], "chain": "结算"}
 KIND_LABELS = {code: zh for code, (zh, _) in labels.KINDS.items()} | {"pharmacy": "药店购药"}
 # each shipped jurisdiction by the name its policy file gives (宿迁市, 淄博市淄川区)
 CITY_LABELS = {p.jurisdiction: p.spec.name for p in model.shipped()}

@@ -30,6 +30,8 @@ router = APIRouter()
 # What the slip shows as the three tiers and the rest, in reading order (field, label).
 TIER_ROWS = (("hifp_pay", labels.TIERS["hifp"][0]), ("hifmi_pay", labels.TIERS["hifmi"][0]),
              ("maf_pay", labels.TIERS["assistance"][0]))
+# Shown under the assistance it is part of, where the visit's stages paid any.
+PART_ROWS = (("reassistance", f"其中：{labels.TIERS['reassistance'][0]}"),)
 
 
 def grouped(number: str) -> str:
@@ -92,7 +94,8 @@ def slip(uow: UnitOfWork, who: Visitor, setl_id: str) -> Slip:
         category=category_label(jurisdiction, entry.category),
         settled_at=when(entry.created_at), printed_at=when(clock.now()),
         total=yuan(data["medfee_sumamt"]),
-        tiers=[(f, label, yuan(data[f])) for f, label in TIER_ROWS],
+        tiers=[(f, label, yuan(data[f])) for f, label in TIER_ROWS]
+        + [(f, label, yuan(data[f])) for f, label in PART_ROWS if data[f]],
         pays=yuan(data["psn_part_amt"]), reasons=reasons, data=data)
 
 

@@ -11,6 +11,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from medaid.core import labels
 from medaid.engine import types as engine
 from medaid.engine.windows import periods
 from medaid.policy.model import Policy
@@ -27,7 +28,8 @@ AMOUNTS = (
     ("assistance", "医疗救助", "assistance", ""),
     ("tilted", "倾斜救助", "tilted", ""),
     ("special", "特殊救助", "special", ""),
-    ("maf_pay", "医疗救助合计", "chain", "医疗救助 + 倾斜救助 + 特殊救助"),
+    ("reassistance", labels.TIERS["reassistance"][0], "reassistance", ""),
+    ("maf_pay", "医疗救助合计", "chain", "医疗救助 + 倾斜救助 + 特殊救助 + 医疗再救助"),
     ("psn_part_amt", "个人负担", None, "总额 − 基本医保 − 大病保险 − 其他支付 − 医疗救助合计"),
 )
 TIERS = ("hifp_pay", "hifmi_pay", "maf_pay")  # the three tiers, shown strong
