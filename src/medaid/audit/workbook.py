@@ -49,7 +49,7 @@ def _row(ws: Worksheet, r: int, values: Sequence[Cell], money: Sequence[int] = (
     """Append row `r` (rows come in order: the sheet is write-only). A plain value goes
     as it is, a cell object (a third of the detail sheet's time) only where it must: text
     openpyxl would read as a formula, a sum in yuan, a bold cell."""
-    cells: list[Cell | WriteOnlyCell] = []
+    cells: list[object] = []
     for c, v in enumerate(values):
         if not bold and c not in money and not (isinstance(v, str) and v.startswith("=")):
             cells.append(v)
