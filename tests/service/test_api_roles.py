@@ -339,6 +339,9 @@ ROUTES: dict[tuple[str, str], Cell] = {
     ("GET", f"{FUNDS}/balance"): _cell(FUND_READ, lambda s: Request(
         params={"jurisdiction": "nanjing", "district": OWN})),
     ("GET", f"{FUNDS}/report"): _cell(FUND_READ, lambda s: Request(params=NANJING_A)),
+    # the year-end stages of a district-year: finance and admins
+    ("POST", f"{V1}/year-end"): _cell(FUND_WRITE, lambda s: Request(
+        json=NANJING_A | {"year": 2023})),
     # indicators (docs/INDICATORS.md): finance, admins, auditors; the district's caseworker;
     # a hospital its own per-institution indicators
     ("GET", f"{V1}/indicators"): _cell(FUND_READ | {"hospital_own", "hospital_other"},
@@ -436,7 +439,7 @@ def test_the_table_names_every_route_and_only_routes(tmp_path: Path) -> None:
     assert routes == documented  # the walk above found every route
     assert routes >= UNGUARDED
     assert set(ROUTES) == routes - UNGUARDED
-    assert len(ROUTES) == 56  # the count docs/RELIABILITY.md gives
+    assert len(ROUTES) == 57  # the count docs/RELIABILITY.md gives
 
 
 def _send(s: Scene, route: tuple[str, str], actor: str) -> Any:

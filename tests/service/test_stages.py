@@ -10,23 +10,32 @@ Amounts in docstrings are yuan."""
 
 from __future__ import annotations
 
-from datetime import date
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 from api_helpers import World
+from sqlalchemy.exc import IntegrityError
 
+from medaid.app import year_end as ye
+from medaid.app.fund_journal import Fund, balance
+from medaid.app.uow import UnitOfWork
+from medaid.core import clock
 from medaid.core.money import to_yuan
 from medaid.engine.settle import CaseResult, settle_year
 from medaid.engine.types import Held, Identity, Person, Visit
 from medaid.policy import model
+from medaid.store.models import YearEndPayout
 
 CITY = model.load_policy(Path(__file__).parent / "cities" / "mucheng-2026.yaml")
 HOSPITAL = "H11010100001"
 SETTLE = "/api/v1/settlements"
 NATIONAL = "/api/v1/national"
+YEAR_END = "/api/v1/year-end"
 TIER_FIELDS = ("hifp_pay", "hifmi_pay", "base", "assistance", "tilted", "special",
                "reassistance", "maf_pay", "psn_part_amt")
 STAY_1 = {"medins_setl_id": "S-1", "mdtrt_id": "M-1", "psn_no": "P-001", "med_type": "21",
@@ -145,3 +154,98 @@ def test_cancelling_reverses_the_reassistance_and_settles_the_rest_again(city: W
     assert Decimal(str(adj["maf_pay"])) == Decimal(-1200)
     used = {p["pool"]: p["used"] for p in year["pools"]}
     assert used["MC-R"] == 15000 and used["r_cap"] == 7800
+
+
+# -- the year-end stages ------------------------------------------------------------------------
+AFTER_THE_YEAR = datetime(2027, 1, 5, 9, 0)  # Beijing time
+
+
+def year_end(world: World, status: int = 200, **fields: Any) -> dict[str, Any]:
+    finance = world.token("finance")
+    with clock.frozen(AFTER_THE_YEAR):
+        r = world.client.post(YEAR_END, headers=finance,
+                              json={"jurisdiction": "mucheng", "year": 2026} | fields)
+    assert r.status_code == status, r.text
+    return dict(r.json())
+
+
+def expense(world: World) -> int:
+    """The fund's assistance expense of the year, fen (what the clearing closes)."""
+    with UnitOfWork(world.sessions) as uow:
+        return balance(uow.session, Fund("mucheng", "110101"), "assistance_expense", year=2026)
+
+
+def test_the_year_end_ceiling_is_paid_once_as_the_engine_pays_it(city: World) -> None:
+    """The person bears 60,000 − 20,000 − 20,000 − 10,800 = 9,200 and 40,000 − 10,000 −
+    15,000 − 9,000 = 6,000: 15,200, above 10% of 100,000: MC-F pays 5,200, once. Stay 2
+    cancelled: 9,200 above 10% of 60,000 = 6,000: 3,200, so the next run recovers 2,000."""
+    h = hospital(city)
+    city.client.post(SETTLE, headers=h, json=STAY_1)
+    second = city.client.post(SETTLE, headers=h, json=STAY_2).json()
+    ref = reference([STAY_1, STAY_2])
+    (ceiling,) = ref.year_end
+    assert ceiling.amount == 520000
+    answer = year_end(city)
+    assert answer["person_years"] == 1 and answer["amount"] == 5200
+    (stage,) = answer["results"][0]["stages"]
+    assert (stage["rule"], stage["label"], stage["visits"]) == ("MC-F", "个人负担封顶",
+                                                                ["M-1", "M-2"])
+    assert Decimal(str(stage["amount"])) == to_yuan(ceiling.amount)
+    again = year_end(city)  # nothing changed: nothing paid
+    assert again["person_years"] == 1 and again["results"] == [] and again["amount"] == 0
+    entries = city.year(city.admin, year=2026)["year_end"]
+    assert [(e["rule"], e["seq"], e["amount"], e["total"]) for e in entries] == [
+        ("MC-F", 1, 5200, 5200)]
+    assert entries[0]["trace"][0]["text"].startswith("个人负担封顶（年终，2次就诊，按低保对象）")
+    assert expense(city) == 520000
+
+    r = city.client.post(f"{SETTLE}/{second['setl_id']}/cancel", headers=h, json={})
+    assert r.status_code == 201, r.text
+    assert reference([STAY_1]).year_end[0].amount == 320000
+    assert year_end(city, dry_run=True)["amount"] == -2000  # a dry run pays nothing
+    assert year_end(city)["amount"] == -2000
+    entries = city.year(city.admin, year=2026)["year_end"]
+    assert [(e["seq"], e["amount"], e["total"]) for e in entries] == [
+        (1, 5200, 5200), (2, -2000, 3200)]
+    assert expense(city) == 320000
+    assert city.year(h, year=2026)["year_end"] == []  # not the hospital's to read
+
+
+def test_concurrent_year_end_runs_pay_once(city: World) -> None:
+    h = hospital(city)
+    for body in (STAY_1, STAY_2):
+        city.client.post(SETTLE, headers=h, json=body)
+    with UnitOfWork(city.sessions) as uow:
+        pairs = ye.person_years(uow, "mucheng", 2026)
+    start = threading.Barrier(4)
+
+    def one(_: int) -> list[ye.YearEndPlan]:
+        start.wait()
+        return ye.run(city.sessions, "test", pairs)
+
+    with ThreadPoolExecutor(4) as pool_:
+        runs = list(pool_.map(one, range(4)))
+    assert sorted(sum(p.amount for p in r) for r in runs) == [0, 0, 0, 520000]
+    with UnitOfWork(city.sessions) as uow:
+        (entry,) = ye.payouts(uow, pairs[0][0], 2026)
+        assert entry.amount == 520000
+        # the unique key refuses a second entry of the same sequence, whoever writes it
+        uow.session.add(YearEndPayout(**{
+            c.name: getattr(entry, c.name) for c in YearEndPayout.__table__.columns
+            if c.name != "id"} | {"payout_id": "another"}))
+        with pytest.raises(IntegrityError):
+            uow.session.flush()
+
+
+def test_year_end_refusals_say_why_in_chinese(city: World) -> None:
+    r = city.client.post(YEAR_END, headers=city.token("finance"),
+                         json={"jurisdiction": "mucheng", "year": 2026})
+    assert r.status_code == 422 and "2026 年尚未结束" in r.json()["error"]["message"]
+    assert r.json()["error"]["path"] == "$.year"
+    hospital_token = hospital(city)
+    with clock.frozen(AFTER_THE_YEAR):
+        r = city.client.post(YEAR_END, headers=hospital_token,
+                             json={"jurisdiction": "mucheng", "year": 2026})
+    assert r.status_code == 403
+    missing = year_end(city, 404, psn_no="P-404")
+    assert missing["error"]["path"] == "$.psn_no" and "P-404" in missing["error"]["message"]

@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from medaid.app import auth, resettle
+from medaid.app import auth, resettle, year_end
 from medaid.app.auth import Actor
 from medaid.app.parameters import check_value, params_for, put
 from medaid.app.settlements import find_person
@@ -212,6 +212,9 @@ def person_year(uow: UnitOfWork, actor: Actor, psn_no: str, year: int) -> dict[s
         "settlements": [entry_json(e, e.institution.code, cancels.get(e.id))
                         for e in entries],
         "adjustments": [adjustment_json(a, shown[a.settlement_id]) for a in adjusted],
+        # the year-end stages' payouts are the person's, not a hospital's to read
+        "year_end": [] if actor.role == "hospital" else
+        [year_end.payout_json(e) for e in year_end.payouts(uow, p.id, year)],
     }
     uow.commit_audited(actor.subject, "person.read", f"person:{psn_no}", {"year": year})
     return out

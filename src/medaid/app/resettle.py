@@ -29,6 +29,8 @@ from medaid.app.wire import trace_rows
 from medaid.core import clock, labels
 from medaid.core.errors import MedaidError
 from medaid.core.money import to_yuan
+from medaid.engine.types import Settlement as EngineSettlement
+from medaid.engine.types import Visit
 from medaid.policy.params import Num
 from medaid.store import audit, pools, queries, visits
 from medaid.store.application_models import ApplicationVisit
@@ -100,6 +102,8 @@ class YearPlan:
     pools: dict[str, Num] = field(default_factory=dict)  # what the rules leave
     stored: dict[str, Num] = field(default_factory=dict)  # what person_years holds
     error: str | None = None  # the year cannot be settled again: why
+    # each live visit and the engine's settlement of it now, in ledger order (year-end)
+    settled: list[tuple[Visit, EngineSettlement]] = field(default_factory=list)
 
     @property
     def pools_differ(self) -> bool:
@@ -186,6 +190,7 @@ def plan_year(uow: UnitOfWork, person_id: int, year: int) -> YearPlan:
             if live:
                 visit = visits.of_entry(e, e.institution.level)
                 result, after = settlements.compute(uow, person, visit, running)
+                plan.settled.append((visit, result))
                 rules, rule_deltas = _amounts(result), pools.deltas(running, after)
                 running = after
                 category, rule_ids, trace = result.category, result.rules, \
@@ -201,7 +206,7 @@ def plan_year(uow: UnitOfWork, person_id: int, year: int) -> YearPlan:
                                            change_deltas, category, rule_ids, trace))
         plan.pools = running
     except MedaidError as e:
-        plan.error, plan.changes = str(e), []
+        plan.error, plan.changes, plan.settled = str(e), [], []
     return plan
 
 

@@ -320,3 +320,38 @@ class AuditHead(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     seq: Mapped[int] = mapped_column(BigInteger)
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class YearEndPayout(Base):
+    """One entry of the append-only year-end ledger: what a `when: year_end` stage (a
+    year's grant, re-assistance or ceiling) pays a person for a year, over the year's
+    settled visits. A later run over changed visits appends the difference as the next
+    entry (`seq`), so a stage's payout for a person-year is the sum of its entries, and the
+    unique key (person, year, rule, seq) lets no two runs append the same entry."""
+
+    __tablename__ = "year_end_payouts"
+    __table_args__ = (
+        UniqueConstraint("person_id", "year", "rule", "seq"),
+        Index("ix_year_end_payouts_person_year", "person_id", "year"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
+                                    primary_key=True)
+    payout_id: Mapped[str] = mapped_column(String(40), unique=True)
+    run_id: Mapped[str] = mapped_column(String(40))  # the year-end run that wrote it
+    person_id: Mapped[int] = mapped_column(ForeignKey("persons.id"))
+    psn_no: Mapped[str] = mapped_column(String(40))
+    jurisdiction: Mapped[str] = mapped_column(String(40))
+    district: Mapped[str] = mapped_column(String(12))  # the person's, whose fund pays it
+    year: Mapped[int] = mapped_column(Integer)
+    policy: Mapped[str] = mapped_column(String(80))  # the version in force at the year's end
+    rule: Mapped[str] = mapped_column(String(40))  # the stage's rule id
+    label: Mapped[str] = mapped_column(String(80))
+    seq: Mapped[int] = mapped_column(Integer)  # 1 the first payout, then each difference
+    category: Mapped[str | None] = mapped_column(String(40))
+    visits: Mapped[list[str]] = mapped_column(JSON)  # mdtrt_id of the qualifying visits
+    amount: Mapped[int] = mapped_column(BigInteger)  # this entry: the payout or a difference
+    total: Mapped[int] = mapped_column(BigInteger)  # the stage's payout for the year now
+    trace: Mapped[list[dict[str, Any]]] = mapped_column(JSON)  # amounts in fen
+    created_by: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -1,0 +1,63 @@
+"""`medaid year-end`: the year-end stages (年终救助) of a city-, district- or person-year,
+from the server's shell, as the API's finance route pays them (app.year_end).
+
+Exit status: 0 paid (or nothing to pay), 1 a person-year could not be paid (named), 2 a
+user error.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from medaid.cli.options import DatabaseOpt
+from medaid.core.errors import MedaidError
+from medaid.core.exits import fail
+
+
+def year_end(
+    jurisdiction: Annotated[str, typer.Option("--jurisdiction", "-j", help="e.g. nanjing")],
+    year: Annotated[int, typer.Option("--year", help="a year that has ended")],
+    district: Annotated[str | None, typer.Option(
+        "--district", help="only this district's persons (6-digit code)")] = None,
+    psn_no: Annotated[str | None, typer.Option("--psn-no", help="only this person")] = None,
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", help="pay nothing: say what each person-year would get")] = False,
+    database: DatabaseOpt = None,
+) -> None:
+    """Pay the policy's `when: year_end` stages (a year's grant, re-assistance, a ceiling
+    on what a person bears) over each person-year's settled visits; a stage already paid
+    pays only the difference if its visits changed, never twice."""
+    from medaid.app import year_end as use_case
+    from medaid.app.auth import CLI
+    from medaid.core.money import fmt_yuan
+    from medaid.engine.case import as_district, as_jurisdiction, as_year
+    from medaid.store import db
+
+    try:
+        jurisdiction = as_jurisdiction(jurisdiction, "--jurisdiction")
+        as_year(year, "--year")
+        if district is not None:
+            as_district(district, "--district")
+        engine = db.make_engine(database)
+        db.ensure_schema(engine)
+        found, plans = use_case.run_for(db.sessions(engine), CLI, jurisdiction, year,
+                                        district, psn_no, dry_run, ("--year", "--psn-no"))
+        engine.dispose()
+    except MedaidError as e:
+        fail(str(e))
+    paid = [p for p in plans if p.error is None]
+    for p in paid:
+        stages = "，".join(f"{s.label}（{s.rule}）{fmt_yuan(s.difference)}"
+                          for s in p.changes)
+        sys.stdout.write(f"{p.psn_no} {p.name} {year}：{stages}\n")
+    verb = "应支付" if dry_run else "已支付"
+    sys.stdout.write(f"{jurisdiction} {year} 年终救助：{found} 个人员年度，{verb} {len(paid)} 个，"
+                     f"合计 {fmt_yuan(sum(p.amount for p in paid))}\n")
+    failed = [p for p in plans if p.error is not None]
+    for p in failed:
+        sys.stdout.write(f"未支付：{p.psn_no} {p.name} {year}：{p.error}\n")
+    if failed:
+        raise typer.Exit(1)
