@@ -169,34 +169,61 @@ def line_no(text: str, needle: str) -> int:
 
 def test_an_unknown_key_is_named_with_its_line() -> None:
     body = LINE.replace("    pool: stay\n", "    pool: stay\n    dedutcible: 100\n")
-    assert error(body) == f"city.yaml:{line_no(body, 'dedutcible')}: lines.0.dedutcible: " \
-        "unknown key"
+    assert error(body) == f"city.yaml:{line_no(body, 'dedutcible')}: lines[0].dedutcible: " \
+        "未知的键「dedutcible」（是否应为「deductible」？） / unknown key (did you mean " \
+        "deductible?)"
+
+
+def test_a_misspelt_required_key_is_named_not_the_key_it_left_missing() -> None:
+    body = LINE.replace("    segments:", "    segmets:")
+    assert error(body) == f"city.yaml:{line_no(body, 'segmets')}: lines[0].segmets: " \
+        "未知的键「segmets」（是否应为「segments」？） / unknown key (did you mean segments?)"
+
+
+def test_a_value_outside_its_choices_is_named_with_them() -> None:
+    body = LINE + "rounding: per_vist\n"
+    assert error(body) == f"city.yaml:{line_no(body, 'per_vist')}: rounding: 取值「per_vist」" \
+        "无效，应为：cumulative、per_visit / Input should be 'cumulative' or 'per_visit'"
+
+
+@pytest.mark.parametrize("day", ["2024-02-30", "2024-13-01"])
+def test_an_impossible_date_is_an_error_at_its_line(day: str) -> None:
+    text = HEAD.replace("in_force: 2024-01-01", f"in_force: {day}") + LINE
+    with pytest.raises(PolicyError) as e:
+        parse_policy(text, "city.yaml")
+    assert str(e.value) == f"city.yaml:4: 不是有效的 YAML / not valid YAML: 「{day}」不是有效的" \
+        "日期 / not a valid date"
 
 
 def test_a_pool_used_but_never_defined_is_named_with_its_line() -> None:
     body = LINE + "    caps: [{pool: cap, amount: 1000}]\npools: {stay: {period: visit}}\n"
-    assert error(body) == (f"city.yaml:{line_no(body, 'caps:')}: lines[0].caps[0].pool: pool "
-                           "'cap' is used but never defined under pools (stay)")
+    assert error(body) == (f"city.yaml:{line_no(body, 'caps:')}: lines[0].caps[0].pool: 累计池"
+                           "「cap」被使用但未在 pools 中定义（已定义：stay） / pool 'cap' is used "
+                           "but never defined under pools")
 
 
 def test_a_category_a_line_names_but_the_file_never_lists() -> None:
     body = LINE.replace('categories: "*"', "categories: [tekun, dibao]")
     assert error(body) == (f"city.yaml:{line_no(body, 'dibao')}: lines[0] (A1).categories[1]: "
-                           "unknown category 'dibao' (categories: tekun, other)")
+                           "未列于 categories 的身份「dibao」（已列：tekun, other） / "
+                           "unknown category 'dibao'")
 
 
 def test_a_construct_that_cannot_run_is_named_with_its_line() -> None:
     """A pool cannot be both a line's deductible pool and a cap pool."""
     body = LINE + "    caps: [{pool: stay, amount: 1000}]\n"
-    assert error(body) == (f"city.yaml:{line_no(body, '- rule: A1')}: lines[0] (A1): pool "
-                           "'stay' is both a cap pool and a deductible/segment pool")
+    assert error(body) == (f"city.yaml:{line_no(body, '- rule: A1')}: lines[0] (A1): 累计池"
+                           "「stay」不能既是封顶池又是起付线/分段累计池 / pool 'stay' is both a "
+                           "cap pool and a deductible/segment pool")
 
 
 def test_a_bad_value_and_a_repeated_field_in_a_base() -> None:
     body = BASE.format(base="{include: [preselfpay_amt, preselfpay_amt]}")
-    assert error(body).startswith(f"city.yaml:{line_no(body, 'base:')}: lines.0.base")
+    assert error(body) == f"city.yaml:{line_no(body, 'base:')}: lines[0].base: " \
+        "每个金额字段只能列一次 / each amount field at most once"
     body = LINE.replace("ratio: 0.5", "ratio: 1.5")
-    assert error(body).startswith(f"city.yaml:{line_no(body, 'ratio: 1.5')}: lines.0.segments")
+    assert error(body) == f"city.yaml:{line_no(body, 'ratio: 1.5')}: " \
+        "lines[0].segments[0].ratio: 1.5 不得大于 1 / Input should be less than or equal to 1"
 
 
 def test_policy_validate_names_the_line(tmp_path: Path) -> None:
@@ -258,4 +285,5 @@ def test_tilted_assistance_for_some_categories_only() -> None:
 def test_a_tilted_category_the_file_never_lists() -> None:
     body = BY_CATEGORY.replace("categories: [tekun]", "categories: [tekun, fanpin]")
     assert error(body) == (f"city.yaml:{line_no(body, 'fanpin')}: tilted.by_category[0]"
-                           ".categories[1]: unknown category 'fanpin' (categories: tekun, other)")
+                           ".categories[1]: 未列于 categories 的身份「fanpin」（已列：tekun, "
+                           "other） / unknown category 'fanpin'")

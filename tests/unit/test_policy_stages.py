@@ -188,14 +188,15 @@ def test_a_cap_raised_once_a_stays_own_base_passes_a_threshold() -> None:
 
 @pytest.mark.parametrize(("body", "message"), [
     (STATUS.replace("statuses: [mts]", "statuses: [mtz]"),
-     "city.yaml:15: lines[1].statuses[0]: unknown status 'mtz' (statuses: mts)"),
+     "city.yaml:15: lines[1].statuses[0]: 未在 statuses 中声明的人员状态「mtz」（已声明：mts） / "
+     "unknown status 'mtz'"),
     (REASSIST + "    grant: 500\n",
-     "city.yaml:13: stages.0: Value error, a stage has exactly one of segments, grant or "
-     "ceiling"),
+     "city.yaml:13: stages[0]: 一个阶段须有 segments、grant、ceiling 三者之一，且只能有其一 / "
+     "a stage has exactly one of segments, grant or ceiling"),
     (REASSIST + "    categories: [dibao]\n",
-     "city.yaml:18: stages[0].categories[0]: unknown category 'dibao'"),
+     "city.yaml:18: stages[0].categories[0]: 未列于 categories 的身份「dibao」"),
     (REASSIST + "    caps: [{pool: r_cap, amount: 10}]\npools: {A1: {}, R1: {}}\n",
-     "city.yaml:18: stages[0].caps[0].pool: pool 'r_cap' is used but never defined"),
+     "city.yaml:18: stages[0].caps[0].pool: 累计池「r_cap」被使用但未在 pools 中定义"),
 ])
 def test_validate_names_the_stage_or_condition_and_its_line(body: str, message: str) -> None:
     with pytest.raises(PolicyError) as e:

@@ -168,9 +168,10 @@ def test_an_amendment_may_amend_an_amendment(tmp_path: Path) -> None:
     ("amends: shanghai-2030\n", "no policy 'shanghai-2030'"),
     ("amends: amend.yaml\n", "amends itself"),
     ("amends: nanjing-2023\nlines:\n  - {rule: NJ-A9, removed: true}\n", "没有此项"),
-    ("amends: nanjing-2023\nlines:\n  - {rule: NJ-A2, ratio: 0.9}\n", "lines.1.ratio: unknown key"),
+    ("amends: nanjing-2023\nlines:\n  - {rule: NJ-A2, ratio: 0.9}\n",
+     r"lines\[1\].ratio: 此处不能用键「ratio」"),
     ("amends: nanjing-2023\nlines:\n  - {rule: NJ-A2, categories: [nobody]}\n",
-     "unknown category 'nobody'"),
+     "未列于 categories 的身份「nobody」"),
 ])
 def test_amendment_errors_name_what_is_wrong(tmp_path: Path, text: str, message: str) -> None:
     with pytest.raises(PolicyError, match=message):

@@ -25,7 +25,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from medaid.core.errors import PolicyError
-from medaid.policy import model
+from medaid.policy import model, schema_errors
 from medaid.policy import schema as s
 
 AMENDS = "amends"
@@ -49,10 +49,8 @@ def parse(text: str, path: str, folder: Path | None = None) -> model.Policy:
     try:
         spec = s.PolicyFile.model_validate(merged)
     except ValidationError as e:
-        first = e.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        message = "unknown key" if first["type"] == "extra_forbidden" else first["msg"]
-        raise PolicyError(f"{path} (amending {data[AMENDS]}): {where}: {message}") from None
+        _, message = schema_errors.describe(e.errors(), merged)
+        raise PolicyError(f"{path}（修订 {data[AMENDS]}）: {message}") from None
     try:
         return model.compile_policy(spec, str(path))
     except PolicyError as e:

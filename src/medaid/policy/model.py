@@ -20,6 +20,7 @@ from pydantic import ValidationError
 
 from medaid.core.errors import InputError, PolicyError
 from medaid.policy import schema as s
+from medaid.policy import schema_errors
 from medaid.policy.structured import PARSERS
 from medaid.policy.yaml_lines import line_of, parse_path
 
@@ -122,20 +123,22 @@ def _check_refs(spec: s.PolicyFile) -> None:
     """Cross-references the schema alone cannot see."""
     known = {c.id for c in spec.categories}
     if len(known) != len(spec.categories):
-        raise PolicyError("categories: duplicate category id")
+        raise PolicyError("categories: 救助对象身份 id 重复 / duplicate category id")
     params = spec.parameters
 
     def cats(where: str, values: list[str] | str, key: str = "categories") -> None:
         if values != "*":
             for k, c in enumerate(values):
                 if c not in known:
-                    raise PolicyError(f"{where}.{key}[{k}]: unknown category {c!r} "
-                                      f"(categories: {', '.join(c.id for c in spec.categories)})")
+                    ids = ", ".join(c.id for c in spec.categories)
+                    raise PolicyError(f"{where}.{key}[{k}]: 未列于 categories 的身份「{c}」"
+                                      f"（已列：{ids}） / unknown category {c!r}")
 
     def refs(where: str, node: object) -> None:
         if isinstance(node, s.ParamRef):
             if node.param not in params:
-                raise PolicyError(f"{where}: parameter {node.param!r} is not declared")
+                raise PolicyError(f"{where}: 参数「{node.param}」未在 parameters 中声明 / "
+                                  f"parameter {node.param!r} is not declared")
         elif isinstance(node, s.Strict):
             for key in type(node).model_fields:
                 refs(f"{where}.{key}", getattr(node, key))
@@ -149,7 +152,8 @@ def _check_refs(spec: s.PolicyFile) -> None:
         refs(where, line)
         for pool in [line.pool or ""] + [c.pool for c in line.caps]:
             if pool.startswith(INTERNAL_POOL_PREFIX):
-                raise PolicyError(f"{where}: pool names may not start with '_'")
+                raise PolicyError(f"{where}: 累计池名称不得以「_」开头 / "
+                                  "pool names may not start with '_'")
     for i, r in enumerate(spec.refusals):
         cats(f"refusals[{i}]", r.categories)
     rule_ids = {ln.rule for ln in spec.lines}
@@ -157,7 +161,8 @@ def _check_refs(spec: s.PolicyFile) -> None:
         cats(f"windows.lookback[{i}]", lb.categories)
         for rule in lb.rules or []:
             if rule not in rule_ids:
-                raise PolicyError(f"windows.lookback[{i}].rules: no line has rule {rule!r}")
+                raise PolicyError(f"windows.lookback[{i}].rules: 没有规则编号为「{rule}」的救助标准"
+                                  f" / no line has rule {rule!r}")
         refs(f"windows.lookback[{i}]", lb)
     if spec.tilted:
         refs("tilted", spec.tilted)
@@ -166,13 +171,14 @@ def _check_refs(spec: s.PolicyFile) -> None:
             cats(f"tilted.by_category[{j}]", entry.categories)
     statuses = [st.id for st in spec.statuses]
     if len(set(statuses)) != len(statuses):
-        raise PolicyError("statuses: duplicate status id")
+        raise PolicyError("statuses: 人员状态 id 重复 / duplicate status id")
 
     def conds(where: str, c: s.Conditions) -> None:
         for k, st in enumerate(c.statuses):
             if st not in statuses:
-                raise PolicyError(f"{where}.statuses[{k}]: unknown status {st!r} (statuses: "
-                                  f"{', '.join(statuses) or 'none'})")
+                raise PolicyError(f"{where}.statuses[{k}]: 未在 statuses 中声明的人员状态「{st}」"
+                                  f"（已声明：{', '.join(statuses) or '无'}） / "
+                                  f"unknown status {st!r}")
 
     for i, line in enumerate(spec.lines):
         conds(f"lines[{i}]", line)
@@ -185,11 +191,13 @@ def _check_refs(spec: s.PolicyFile) -> None:
             cats(f"{where}.by_category[{j}]", values.categories)
         for pool in [stage.pool or ""] + [c.pool for c in stage.caps]:
             if pool.startswith(INTERNAL_POOL_PREFIX):
-                raise PolicyError(f"{where}: pool names may not start with '_'")
+                raise PolicyError(f"{where}: 累计池名称不得以「_」开头 / "
+                                  "pool names may not start with '_'")
     for name, p in params.items():
         refs(f"parameters.{name}", p)
         if p.below is not None and p.below not in params:
-            raise PolicyError(f"parameters.{name}.below: parameter {p.below!r} is not declared")
+            raise PolicyError(f"parameters.{name}.below: 参数「{p.below}」未在 parameters 中声明"
+                              f" / parameter {p.below!r} is not declared")
     if spec.windows.month_end_categories is not None:
         cats("windows", spec.windows.month_end_categories, "month_end_categories")
     base_pools = {ln.pool or ln.rule for ln in spec.lines if ln.grant is None} | {
@@ -198,29 +206,33 @@ def _check_refs(spec: s.PolicyFile) -> None:
                         ] + [(f"stages[{i}]", st.caps) for i, st in enumerate(spec.stages)]:
         for c in caps:
             if c.pool in base_pools:
-                raise PolicyError(f"{where}: pool {c.pool!r} is both a cap "
-                                  "pool and a deductible/segment pool")
+                raise PolicyError(f"{where}: 累计池「{c.pool}」不能既是封顶池又是起付线/分段累计池"
+                                  f" / pool {c.pool!r} is both a cap pool and a "
+                                  "deductible/segment pool")
     for name, p in params.items():  # structured defaults are checked when the file loads
         for raw in [p.default, *(v.value for v in p.values)]:
             if isinstance(raw, dict):
                 parse = PARSERS.get(p.type)
                 if parse is None:
-                    raise PolicyError(f"parameters.{name}: a {p.type} is not a mapping")
+                    raise PolicyError(f"parameters.{name}: {p.type} 类参数不能写成键值映射 / "
+                                      f"a {p.type} is not a mapping")
                 try:
                     parse(raw, f"parameters.{name}")
                 except InputError as e:
                     raise PolicyError(str(e)) from None
     for k, v in spec.kind_fallback.items():
         if k == v:
-            raise PolicyError(f"kind_fallback.{k}: maps to itself")
+            raise PolicyError(f"kind_fallback.{k}: 不能回退到自身 / maps to itself")
     if spec.pools is not None:
         for where, pool in _pools_used(spec):
             if pool not in spec.pools:
-                raise PolicyError(f"{where}: pool {pool!r} is used but never defined under "
-                                  f"pools ({', '.join(spec.pools) or 'none'})")
+                raise PolicyError(f"{where}: 累计池「{pool}」被使用但未在 pools 中定义"
+                                  f"（已定义：{', '.join(spec.pools) or '无'}） / "
+                                  f"pool {pool!r} is used but never defined under pools")
         for name in spec.pools:
             if name.startswith(INTERNAL_POOL_PREFIX):
-                raise PolicyError(f"pools.{name}: pool names may not start with '_'")
+                raise PolicyError(f"pools.{name}: 累计池名称不得以「_」开头 / "
+                                  "pool names may not start with '_'")
 
 
 def _pools_used(spec: s.PolicyFile) -> list[tuple[str, str]]:
@@ -342,13 +354,33 @@ def _located(path: str, text: str, steps: list[str | int], message: str) -> str:
     return f"{path}:{line}: {message}" if line is not None else f"{path}: {message}"
 
 
+class _Loader(yaml.SafeLoader):
+    """YAML's safe loader, with an impossible date (2024-02-30) an error at its line
+    rather than Python's ValueError."""
+
+
+def _timestamp(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> object:
+    try:
+        return yaml.SafeLoader.construct_yaml_timestamp(loader, node)
+    except ValueError:
+        raise yaml.constructor.ConstructorError(
+            None, None, f"「{node.value}」不是有效的日期 / not a valid date",
+            node.start_mark) from None
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp)
+
+
 def yaml_mapping(text: str, path: str, what: str,
                  error: type[PolicyError] = PolicyError) -> dict[str, Any]:
     """YAML text that must be a mapping (a policy or reform file), or `error` saying why."""
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_Loader)  # a safe loader
+    except yaml.MarkedYAMLError as e:
+        at = f"{path}:{e.problem_mark.line + 1}" if e.problem_mark else path
+        raise error(f"{at}: 不是有效的 YAML / not valid YAML: {e.problem}") from None
     except yaml.YAMLError as e:
-        raise error(f"{path}: not valid YAML: {e}") from None
+        raise error(f"{path}: 不是有效的 YAML / not valid YAML: {e}") from None
     if not isinstance(data, dict):
         raise error(f"{path}: a {what} file is a mapping")
     return data
@@ -368,11 +400,8 @@ def parse_policy(text: str, path: str) -> Policy:
     try:
         spec = s.PolicyFile.model_validate(data)
     except ValidationError as e:
-        first = e.errors()[0]
-        steps = list(first["loc"])
-        where = ".".join(str(p) for p in steps)
-        message = "unknown key" if first["type"] == "extra_forbidden" else first["msg"]
-        raise PolicyError(_located(path, text, steps, f"{where}: {message}")) from None
+        steps, message = schema_errors.describe(e.errors(), data)
+        raise PolicyError(_located(path, text, steps, message)) from None
     try:
         return compile_policy(spec, path)
     except PolicyError as e:

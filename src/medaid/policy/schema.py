@@ -144,7 +144,7 @@ class Base(Strict):
     @model_validator(mode="after")
     def _once(self) -> Base:
         if len(set(self.include)) != len(self.include) or len(set(self.after)) != len(self.after):
-            raise ValueError("each amount field at most once")
+            raise ValueError("每个金额字段只能列一次 / each amount field at most once")
         return self
 
 
@@ -214,10 +214,12 @@ class Line(Cited, Conditions):
     @model_validator(mode="after")
     def _payout(self) -> Line:
         if self.exclusive and self.alternative:
-            raise ValueError("a line is exclusive or alternative, not both")
+            raise ValueError("一条救助标准不能同时是 exclusive 和 alternative / "
+                             "a line is exclusive or alternative, not both")
         if (self.grant is not None) != bool(self.segments):
             return self
-        raise ValueError("a line has either segments or a grant, exactly one")
+        raise ValueError("一条救助标准须有 segments 或 grant，且只能有其一 / "
+                         "a line has either segments or a grant, exactly one")
 
 
 class Refusal(Cited):
@@ -269,7 +271,7 @@ class StageBase(Strict):
     @model_validator(mode="after")
     def _once(self) -> StageBase:
         if len(set(self.include)) != len(self.include):
-            raise ValueError("each amount field at most once")
+            raise ValueError("每个金额字段只能列一次 / each amount field at most once")
         return self
 
 
@@ -291,7 +293,8 @@ class Ceiling(Strict):
     @model_validator(mode="after")
     def _some(self) -> Ceiling:
         if self.share is None and self.amount is None:
-            raise ValueError("a ceiling needs a share (of a field) or an amount, or both")
+            raise ValueError("封顶线须有 share（某字段的比例）或 amount，或两者 / "
+                             "a ceiling needs a share (of a field) or an amount, or both")
         return self
 
 
@@ -332,12 +335,14 @@ class Stage(Cited, Conditions):
     def _payout(self) -> Stage:
         forms = [bool(self.segments), self.grant is not None, self.ceiling is not None]
         if sum(forms) != 1:
-            raise ValueError("a stage has exactly one of segments, grant or ceiling")
+            raise ValueError("一个阶段须有 segments、grant、ceiling 三者之一，且只能有其一 / "
+                             "a stage has exactly one of segments, grant or ceiling")
         for entry in self.by_category:
             given = [entry.segments is not None, entry.grant is not None,
                      entry.ceiling is not None]
             if any(g and not f for g, f in zip(given, forms, strict=True)):
-                raise ValueError("by_category gives a form of payout the stage does not have")
+                raise ValueError("by_category 给出了该阶段没有的支付方式 / "
+                                 "by_category gives a form of payout the stage does not have")
         return self
 
 
@@ -353,7 +358,7 @@ class ParamValue(Strict):
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
-    year: int | None = None
+    year: int | None = Field(default=None, ge=1900, le=2100)
     since: date | None = Field(default=None, alias="from")
     value: Decimal | ParamRef
     source: str
@@ -361,7 +366,8 @@ class ParamValue(Strict):
     @model_validator(mode="after")
     def _dated(self) -> ParamValue:
         if (self.year is None) == (self.since is None):
-            raise ValueError("a value has either a year or a from date, exactly one")
+            raise ValueError("一个取值须有 year 或 from，且只能有其一 / "
+                             "a value has either a year or a from date, exactly one")
         return self
 
     @property
@@ -388,10 +394,11 @@ class Parameter(Strict):
     @model_validator(mode="after")
     def _sourced(self) -> Parameter:
         if self.default is not None and not self.source:
-            raise ValueError("a default needs its source")
+            raise ValueError("默认值须注明来源（source） / a default needs its source")
         keys = [v.year if v.year is not None else v.since for v in self.values]
         if len(set(keys)) != len(keys):
-            raise ValueError("two values for the same year or from date")
+            raise ValueError("同一年份或起始日期有两个取值 / "
+                             "two values for the same year or from date")
         return self
 
 
@@ -449,5 +456,5 @@ class PolicyFile(Strict):
     @classmethod
     def _slug(cls, v: str) -> str:
         if not v.isidentifier() or v.lower() != v:
-            raise ValueError("a lower-case identifier, e.g. nanjing")
+            raise ValueError("应为小写英文标识，如 nanjing / a lower-case identifier, e.g. nanjing")
         return v

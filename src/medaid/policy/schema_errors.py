@@ -1,0 +1,126 @@
+"""A policy file's schema errors as an official reads them: the YAML path of the key at
+fault (not pydantic's union tags), in Chinese first, and a misspelt key named as such with
+the key it probably meant, rather than the required key it left missing."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Sequence
+from functools import cache
+from typing import Any
+
+from pydantic import BaseModel
+from pydantic_core import ErrorDetails
+
+from medaid.policy import schema as s
+
+Step = str | int
+
+_QUOTED = re.compile(r"'([^']*)'")
+
+
+def _within(node: Any, step: Step) -> bool:
+    if isinstance(node, dict):
+        return step in node
+    return isinstance(node, list) and isinstance(step, int) and 0 <= step < len(node)
+
+
+def _path(loc: Sequence[Step], data: Any, missing: bool = False) -> list[Step]:
+    """The steps of `loc` that lead through `data`; the others are pydantic's names for
+    the branches of a union, but for the key a `missing` error names, kept at the end."""
+    out: list[Step] = []
+    node = data
+    for k, step in enumerate(loc):
+        if _within(node, step):
+            node = node[step]
+        elif not (missing and k == len(loc) - 1):
+            continue
+        out.append(step)
+    return out
+
+
+def dotted(steps: Sequence[Step]) -> str:
+    """['stages', 0, 'caps', 1, 'pool'] → 'stages[0].caps[1].pool'."""
+    text = ""
+    for step in steps:
+        text += f"[{step}]" if isinstance(step, int) else (f".{step}" if text else str(step))
+    return text
+
+
+@cache
+def _keys() -> tuple[str, ...]:
+    """Every key a policy file's models know: what a misspelt key is compared with."""
+    found: set[str] = set()
+    for value in vars(s).values():
+        if isinstance(value, type) and issubclass(value, BaseModel):
+            for name, f in value.model_fields.items():
+                found.add(f.alias or name)
+    return tuple(sorted(found))
+
+
+def _meant(key: str, missing: Sequence[str]) -> str | None:
+    close = difflib.get_close_matches(key, missing, n=1, cutoff=0.6) or \
+        difflib.get_close_matches(key, _keys(), n=1, cutoff=0.75)
+    return close[0] if close else None
+
+
+def _choices(ctx: dict[str, Any] | None) -> str:
+    expected = str((ctx or {}).get("expected", ""))
+    return "、".join(_QUOTED.findall(expected)) or expected
+
+
+def _words(e: ErrorDetails, key: Step | None, missing: Sequence[str]) -> str:
+    """Chinese, then English after ' / '."""
+    kind, ctx, given = e["type"], e.get("ctx"), e.get("input")
+    if kind == "extra_forbidden":
+        meant = _meant(str(key), missing)
+        if meant == key:  # a key of another part of the file
+            return f"此处不能用键「{key}」 / not a key here"
+        if meant:
+            return f"未知的键「{key}」（是否应为「{meant}」？） / unknown key (did you mean " \
+                   f"{meant}?)"
+        return f"未知的键「{key}」 / unknown key"
+    if kind == "missing":
+        return f"缺少必填的键「{key}」 / required key missing"
+    if kind in ("literal_error", "enum"):
+        return f"取值「{given}」无效，应为：{_choices(ctx)} / {e['msg']}"
+    if kind.startswith(("date_", "datetime_")):
+        return f"「{given}」不是有效的日期，应写作 YYYY-MM-DD / not a valid date (YYYY-MM-DD)"
+    bounds = {"less_than_equal": ("不得大于", "le"), "greater_than_equal": ("不得小于", "ge"),
+              "less_than": ("应小于", "lt"), "greater_than": ("应大于", "gt")}
+    if kind in bounds:
+        words, name = bounds[kind]
+        return f"{given} {words} {(ctx or {}).get(name)} / {e['msg']}"
+    types = {"decimal": "数字", "int": "整数", "float": "数字", "bool": "true 或 false",
+             "string": "文字", "list": "列表", "dict": "键值映射", "model": "键值映射"}
+    for prefix, what in types.items():
+        if kind.startswith(prefix + "_"):
+            return f"应为{what} / {e['msg']}"
+    if kind == "value_error":
+        return str(e["msg"]).removeprefix("Value error, ")
+    return str(e["msg"])
+
+
+def _rank(e: ErrorDetails) -> int:
+    """Which error of a union's branches to report: a key the schema does not know first,
+    a branch the value does not even have the shape of (a mapping given where a word is
+    expected, a number where a mapping is) last."""
+    if e["type"] == "extra_forbidden":
+        return 0
+    scalar = not isinstance(e.get("input"), dict | list)
+    if (e["type"] in ("literal_error", "enum") and not scalar) or e["type"].endswith("_type"):
+        return 2
+    return 1
+
+
+def describe(errors: Sequence[ErrorDetails], data: Any) -> tuple[list[Step], str]:
+    """The error to report first (a key the schema does not know before all else: its
+    misspelling is what left a required key missing) as its YAML path and its words."""
+    first = min(errors, key=_rank)
+    steps = _path(first["loc"], data, first["type"] == "missing")
+    parent = steps[:-1]
+    missing = [str(e["loc"][-1]) for e in errors
+               if e["type"] == "missing" and _path(e["loc"], data, True)[:-1] == parent]
+    key = steps[-1] if steps else None
+    return steps, f"{dotted(steps)}: {_words(first, key, missing)}"
