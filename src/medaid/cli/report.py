@@ -45,8 +45,9 @@ def print_result(console: Console, result: CaseResult, lang: str = "zh") -> None
         _trace(console, s.trace, lang)
     for y in result.year_end:  # stages paid once over a person-year (`when: year_end`)
         console.print(f"\n[bold]{y.year} 年终 {y.label}[/bold]  {y.rule}  {fmt(y.amount)}  "
-                      f"visits: {', '.join(y.visits)}")
+                      f"就诊：{'、'.join(y.visits)}")
         _trace(console, y.trace, lang)
+        totals["year_end"] = totals.get("year_end", 0) + y.amount
         totals["maf_pay"] += y.amount
         totals["psn_part_amt"] -= y.amount
     if len(result.settlements) > 1 or result.year_end:
@@ -55,6 +56,8 @@ def print_result(console: Console, result: CaseResult, lang: str = "zh") -> None
         table.add_column("amount", justify="right")
         for name, label in FIELDS:
             table.add_row(label, fmt(totals[name]))
+            if name == "reassistance" and "year_end" in totals:
+                table.add_row("年终救助", fmt(totals["year_end"]))
         console.print(table)
 
 
@@ -62,6 +65,8 @@ def _trace(console: Console, trace: Iterable[TraceLine], lang: str) -> None:
     for t in trace:
         amount = f"{fmt(t.amount):>10}" if t.amount else " " * 10
         tier = labels.label(labels.TIERS, t.tier, lang)
+        if t.tier == "reassistance" and lang == "zh":  # a stage by its own name: 一次性补助…
+            tier = t.args.get("label") or tier
         words, where = (t.text if lang == "zh" else t.detail), t.citation or t.source
         console.print(f"  {tier:<10} {t.rule:<6} {amount}  {words}  [dim]({where})[/dim]")
 

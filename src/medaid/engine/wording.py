@@ -28,6 +28,7 @@ def _ratio(bp: int, points: int = 0, override: int | None = None) -> str:
 
 
 AMOUNT_NAMES = {  # the national amount fields a line's base is composed of
+    "medfee_sumamt": ("医疗费用总额", "medfee_sumamt"),
     "inscp_scp_amt": ("政策范围内费用", "inscp_scp_amt"),
     "preselfpay_amt": ("先行自付", "preselfpay_amt"),
     "overlmt_selfpay": ("超限价自付", "overlmt_selfpay"),
