@@ -33,10 +33,13 @@ from medaid.app import auth, settlements, tokens, users, wire
 from medaid.app import early_warning as ew
 from medaid.app.auth import CLI
 from medaid.app.uow import UnitOfWork
+from medaid.policy import model
 
 OWN, OTHER = "320102", "320106"  # districts A and B
 HOSPITAL_A, HOSPITAL_B = "H32010200001", "H32010600002"
 PSN_A, PSN_B = "P-A", "P-B"
+PSN_S = "P-S"  # of district A, in a city whose policy declares a status
+STATUS_CITY = model.load_policy(Path(__file__).parent / "cities" / "mucheng-2026.yaml")
 ACTORS = ("no_token", "hospital_own", "hospital_other", "caseworker_own", "caseworker_other",
           "finance", "admin", "auditor")
 SEES_IDS = {"caseworker_own", "caseworker_other", "admin", "auditor"}  # Actor.sees_ids
@@ -239,6 +242,13 @@ ROUTES: dict[tuple[str, str], Cell] = {
         lambda s: Request({"psn_no": PSN_A, "year": 2023}),
         unknown={"hospital_other", "caseworker_other"}),
     ("POST", f"{V1}/persons"): _cell(DISTRICT_WRITE, _person_body),
+    ("POST", f"{V1}/persons/{{psn_no}}/statuses"): _cell(
+        DISTRICT_WRITE, lambda s: Request({"psn_no": PSN_S}, json={
+            "status": "mts", "from": f"2026-01-{s.n() % 28 + 1:02d}"}),
+        unknown={"caseworker_other"}),
+    ("GET", f"{V1}/persons/{{psn_no}}/statuses"): _cell(
+        {"caseworker_own"} | READ_ALL, lambda s: Request({"psn_no": PSN_S}),
+        unknown={"caseworker_other"}),
     ("POST", f"{V1}/institutions"): _cell({"admin"}, lambda s: Request(json={
         "fixmedins_code": f"H{OWN}9{s.n():04d}", "name": "x", "jurisdiction": "nanjing",
         "district": OWN})),
@@ -385,7 +395,11 @@ MASKED = re.compile(r"\d{6}\*{8}\d{3}[\dX]")
 @pytest.fixture(scope="module", params=BACKENDS)
 def scene(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
           ) -> Iterator[Scene]:
-    with empty_database(request.param, tmp_path_factory.mktemp("roles")) as url:
+    shipped = model.shipped()
+    with pytest.MonkeyPatch.context() as patch, \
+            empty_database(request.param, tmp_path_factory.mktemp("roles")) as url:
+        # a city that declares a status, deployed beside the shipped ones
+        patch.setattr(model, "shipped", lambda: (*shipped, STATUS_CITY))
         app = create_app(url)
         with UnitOfWork(app.state.sessions) as uow:
             setup = auth.issue(uow, "admin")
@@ -401,6 +415,7 @@ def _scene(world: World) -> Scene:
     world.institution(HOSPITAL_B, district=OTHER)
     s.person(PSN_A)
     s.person(PSN_B, district=OTHER)
+    s.certnos.add(world.person(PSN_S, jurisdiction="mucheng", identities=[])["certno"])
     s.headers = {
         "no_token": {}, "hospital_own": world.token("hospital", HOSPITAL_A),
         "hospital_other": world.token("hospital", HOSPITAL_B),
@@ -439,7 +454,7 @@ def test_the_table_names_every_route_and_only_routes(tmp_path: Path) -> None:
     assert routes == documented  # the walk above found every route
     assert routes >= UNGUARDED
     assert set(ROUTES) == routes - UNGUARDED
-    assert len(ROUTES) == 57  # the count docs/RELIABILITY.md gives
+    assert len(ROUTES) == 59  # the count docs/RELIABILITY.md gives
 
 
 def _send(s: Scene, route: tuple[str, str], actor: str) -> Any:

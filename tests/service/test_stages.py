@@ -249,3 +249,85 @@ def test_year_end_refusals_say_why_in_chinese(city: World) -> None:
     assert r.status_code == 403
     missing = year_end(city, 404, psn_no="P-404")
     assert missing["error"]["path"] == "$.psn_no" and "P-404" in missing["error"]["message"]
+
+
+# -- person statuses ------------------------------------------------------------------------------
+MTS = {"status": "mts", "from": "2026-05-01"}
+CERTIFIED = (Held("mts", date(2026, 5, 1)),)
+
+
+def record_status(world: World, body: dict[str, Any], status: int = 200) -> dict[str, Any]:
+    r = world.client.post("/api/v1/persons/P-001/statuses",
+                          headers=world.token("caseworker", district="110101"), json=body)
+    assert r.status_code == status, r.text
+    return dict(r.json())
+
+
+def envelope(body: dict[str, Any], msgid: str) -> dict[str, Any]:
+    return {"infno": "2304", "msgid": msgid, "mdtrtarea_admvs": "110101",
+            "insuplc_admdvs": "110101", "recer_sys_code": "MEDAID", "infver": "V1.0",
+            "opter_type": "1", "opter": "001", "opter_name": "收费员",
+            "inf_time": f"{body['end']} 12:00:00", "fixmedins_code": HOSPITAL,
+            "fixmedins_name": "医院", "sign_no": "S1",
+            "input": {"data": {k: v for k, v in body.items() if k != "medins_setl_id"}}}
+
+
+def test_the_whole_city_through_rest_and_envelope_equals_medaid_settle(city: World) -> None:
+    """Certified for 门诊特殊病种 from 1 May: stay 1 (March) as before, 20,000 and 再救助
+    10,800; stay 2 (June) at 85% (MC-A2): 25,500 (the raised cap: 45,500 ≤ 50,000), its
+    remainder 4,500 makes the year's 24,500: 再救助 13,500 − 10,800 = 2,700. The person
+    bears 9,200 + 1,800 = 11,000, above 10,000: the year-end ceiling pays 1,000."""
+    listed = record_status(city, MTS)["statuses"]
+    assert [(s["status"], s["label"], s["from"], s["to"]) for s in listed] == [
+        ("mts", "门诊特殊病种认定", "2026-05-01", None)]
+    ref = reference([STAY_1, STAY_2], CERTIFIED)
+    h = hospital(city)
+    rest = city.client.post(SETTLE, headers=h, json=STAY_1).json()
+    assert amounts(rest) == expected(ref, 0)
+    r = city.client.post(NATIONAL, headers=h, json=envelope(STAY_2, "MSG-2"))
+    out = r.json()["output"]
+    assert out["medaid"]["rules"] == ["MC-A2", "MC-R"]
+    by_type = {d["fund_pay_type"]: Decimal(str(d["fund_payamt"])) for d in out["setldetail"]}
+    s2 = ref.settlements[1]
+    assert (by_type["610100"], by_type["610102"]) == (to_yuan(s2.assistance),
+                                                     to_yuan(s2.reassistance))
+    assert (s2.assistance, s2.reassistance) == (2550000, 270000)
+    stored = city.client.get(f"{SETTLE}/{out['setlinfo']['setl_id']}", headers=h).json()
+    assert amounts(stored) == expected(ref, 1)
+    (ceiling,) = ref.year_end
+    assert ceiling.amount == 100000
+    assert year_end(city)["amount"] == to_yuan(ceiling.amount)
+
+
+def test_a_status_recorded_after_settlement_settles_the_year_again(city: World) -> None:
+    """Settled uncertified, stay 2 paid 15,000 and 再救助 9,000; the certificate recorded
+    from 1 May makes it 25,500 and 2,700: an adjustment of +10,500 and −6,300."""
+    h = hospital(city)
+    for body in (STAY_1, STAY_2):
+        assert city.client.post(SETTLE, headers=h, json=body).status_code == 201
+    record_status(city, MTS)
+    year = city.year(city.admin, year=2026)
+    (adj,) = year["adjustments"]
+    before, after = reference([STAY_1, STAY_2]), reference([STAY_1, STAY_2], CERTIFIED)
+    for tier in ("assistance", "reassistance", "maf_pay"):
+        assert Decimal(str(adj[tier])) == to_yuan(getattr(after.settlements[1], tier)
+                                                  - getattr(before.settlements[1], tier))
+    assert (adj["assistance"], adj["reassistance"]) == (10500, -6300)
+    assert adj["cause"] == "roster" and "门诊特殊病种认定" in adj["reason"]
+    # ended on 31 May: stay 2 is uncertified again
+    record_status(city, MTS | {"to": "2026-05-31"})
+    adjustments = city.year(city.admin, year=2026)["adjustments"]
+    assert [a["assistance"] for a in adjustments] == [10500, -10500]
+
+
+def test_a_status_the_policy_does_not_declare_is_refused_in_chinese(city: World) -> None:
+    error = record_status(city, {"status": "dialysis"}, 422)["error"]
+    assert error["path"] == "$.status"
+    assert error["message"].startswith(
+        "mucheng 的政策文件未定义人员状态「dialysis」（已定义：mts（门诊特殊病种认定））")
+    error = record_status(city, MTS | {"to": "2026-04-01"}, 422)["error"]
+    assert error["path"] == "$.to" and "早于起始日期" in error["message"]
+    r = city.client.post("/api/v1/persons/P-001/statuses", headers=hospital(city), json=MTS)
+    assert r.status_code == 403
+    assert city.client.get("/api/v1/persons/P-001/statuses",
+                           headers=city.admin).json()["statuses"] == []

@@ -28,6 +28,7 @@ from medaid.api import early_warning as early_warning_api
 from medaid.api import funds as funds_api
 from medaid.api import indicators as indicators_api
 from medaid.api import national
+from medaid.api import statuses as statuses_api
 from medaid.api import tokens as tokens_api
 from medaid.api import year_end as year_end_api
 from medaid.api.fast import FastSettlements
@@ -144,6 +145,7 @@ def create_app(database_url: str | None = None, docs: bool | None = None) -> Fas
     app.include_router(indicators_api.router, dependencies=strict)
     app.include_router(tokens_api.router, dependencies=strict)
     app.include_router(year_end_api.router, dependencies=strict)
+    app.include_router(statuses_api.router, dependencies=strict)
     app.include_router(national.router)  # the national platform's envelope: its own errors
     app.add_exception_handler(MedaidError, _medaid_error)
     # the pages' addresses answer HTML error pages in Chinese (medaid.web.errors)

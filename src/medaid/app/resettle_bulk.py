@@ -769,15 +769,23 @@ def _entry_details(conn: Connection, ids: list[int]) -> dict[int, _Detail]:
 
 
 def _persons(conn: Connection, ids: list[int]) -> dict[int, tuple[str, str, engine.Person]]:
-    """psn_no, name and the engine's person (identities in their order) of each id."""
+    """psn_no, name and the engine's person (identities and statuses in their order) of
+    each id."""
     from sqlalchemy import select
 
-    from medaid.store.models import Identity, Person
+    from medaid.store.models import Identity, Person, PersonStatus
 
     out: dict[int, tuple[str, str, engine.Person]] = {}
     for lo in range(0, len(ids), _BATCH):
         part = ids[lo:lo + _BATCH]
         found: dict[int, list[engine.Identity]] = {}
+        held: dict[int, list[engine.Held]] = {}
+        for s in conn.execute(select(PersonStatus.person_id, PersonStatus.status,
+                                     PersonStatus.from_date, PersonStatus.to_date).where(
+                _member(PersonStatus.person_id, conn)).order_by(
+                PersonStatus.person_id, PersonStatus.id), {"ids": part}):
+            held.setdefault(int(s.person_id), []).append(engine.Held(
+                s.status, s.from_date, s.to_date))
         for r in conn.execute(select(Identity.person_id, Identity.category, Identity.from_date,
                                      Identity.to_date, Identity.application_date).where(
                 _member(Identity.person_id, conn)).order_by(
@@ -788,7 +796,8 @@ def _persons(conn: Connection, ids: list[int]) -> dict[int, tuple[str, str, engi
                 Person.id, Person.psn_no, Person.name, Person.disability_grade,
                 Person.tilted_application).where(_member(Person.id, conn)), {"ids": part}):
             out[int(pid)] = (psn_no, name, engine.Person(
-                psn_no, tuple(found.get(int(pid), ())), grade, tilted))
+                psn_no, tuple(found.get(int(pid), ())), grade, tilted,
+                tuple(held.get(int(pid), ()))))
     return out
 
 

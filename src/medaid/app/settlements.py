@@ -74,7 +74,18 @@ class InstitutionRecord:
 
 
 def find_person(uow: UnitOfWork, psn_no: str, path: str = f"{ROOT}.psn_no") -> PersonRecord:
-    return _person_record(uow.rows(queries.PERSON, {"psn_no": psn_no}), psn_no, path)
+    return with_statuses(uow, _person_record(uow.rows(queries.PERSON, {"psn_no": psn_no}),
+                                             psn_no, path))
+
+
+def with_statuses(uow: UnitOfWork, p: PersonRecord) -> PersonRecord:
+    """The person with the statuses they hold (app.statuses), read only where a version
+    of their jurisdiction declares any: a city without them spends no query."""
+    if not any(v.spec.statuses for v in model.versions(p.jurisdiction)):
+        return p
+    held = tuple(engine.Held(r.status, r.from_date, r.to_date)
+                 for r in uow.rows(queries.PERSON_STATUSES, {"person_id": p.id}))
+    return dataclasses.replace(p, person=dataclasses.replace(p.person, statuses=held))
 
 
 def _person_record(rows: Sequence[Any], psn_no: str, path: str) -> PersonRecord:
@@ -218,7 +229,7 @@ def settle(uow: UnitOfWork, actor: Actor, req: VisitRequest, at: datetime | None
     if conn.dialect.name == "postgresql":  # the person and the lock on the year at once
         rows = uow.rows(queries.PG_PERSON_LOCKING_YEAR, {
             "psn_no": req.psn_no, "year": req.visit.end.year})
-        person = _person_record(rows, req.psn_no, f"{ROOT}.psn_no")
+        person = with_statuses(uow, _person_record(rows, req.psn_no, f"{ROOT}.psn_no"))
         if rows[0].year_id is not None:
             locked = LockedYear(rows[0].year_id, pools.decode(rows[0].pools))
             if rows[0].version != rows[0].seen_version:

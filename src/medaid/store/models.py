@@ -118,6 +118,22 @@ class Identity(Base):
     person: Mapped[Person] = relationship(back_populates="identities")
 
 
+class PersonStatus(Base):
+    """A status a person holds (policy `statuses:`, 门诊特殊病种认定, …) from `from_date` to
+    `to_date` (null: open), and who recorded it when; read when the person's visits are
+    settled (a line's or a stage's `statuses` condition)."""
+
+    __tablename__ = "person_statuses"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("persons.id"), index=True)
+    status: Mapped[str] = mapped_column(String(40))
+    from_date: Mapped[date | None] = mapped_column(Date)  # null: held all along
+    to_date: Mapped[date | None] = mapped_column(Date)
+    recorded_by: Mapped[str] = mapped_column(String(120))
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
 class Settlement(Base):
     """One entry of the append-only settlement ledger."""
 

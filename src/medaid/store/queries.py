@@ -21,6 +21,7 @@ from medaid.store.models import (
     Institution,
     LocalParameter,
     Person,
+    PersonStatus,
     PersonYear,
     Token,
 )
@@ -41,6 +42,10 @@ PERSON = (select(Person.id, Person.psn_no, Person.name, Person.jurisdiction, Per
           .outerjoin(Identity, Identity.person_id == Person.id)
           .where(Person.psn_no == bindparam("psn_no"))
           .order_by(Identity.id))
+
+PERSON_STATUSES = select(PersonStatus.status, PersonStatus.from_date, PersonStatus.to_date
+                         ).where(PersonStatus.person_id == bindparam("person_id")
+                                 ).order_by(PersonStatus.id)
 
 LOCAL_PARAMETERS = select(LocalParameter.name, LocalParameter.year, LocalParameter.value).where(
     LocalParameter.jurisdiction == bindparam("jurisdiction"),

@@ -1,0 +1,105 @@
+"""A person's statuses (policy `statuses:`, e.g. 门诊特殊病种认定): recorded with their dates
+and who recorded them, read when the person's visits are settled.
+
+A status the person's jurisdiction does not declare is refused, naming it. Recording one
+(or ending one: the same status and start again, with an end date) settles the person's
+ledger years again, as an identity change does, so that the visits its dates reach are
+paid as the rules now say (docs/RESETTLEMENT.md).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select
+
+from medaid.app import auth, resettle
+from medaid.app.auth import READ_ALL, Actor
+from medaid.app.uow import UnitOfWork
+from medaid.app.wire import ROOT
+from medaid.core import clock
+from medaid.core.errors import InputError
+from medaid.engine.case import as_opt_date, as_text
+from medaid.policy import model
+from medaid.store.models import Person, PersonStatus
+
+
+def declared(jurisdiction: str) -> dict[str, str]:
+    """status id → label, of every version of the jurisdiction."""
+    return {st.id: st.label for v in model.versions(jurisdiction) for st in v.spec.statuses}
+
+
+def _person(uow: UnitOfWork, actor: Actor, psn_no: str) -> Person:
+    person = uow.session.scalars(select(Person).where(Person.psn_no == psn_no)).first()
+    if person is None:
+        raise auth.no_person("psn_no", psn_no)
+    auth.hide_outside_district(actor, person.district, "psn_no", psn_no)
+    return person
+
+
+def record(uow: UnitOfWork, actor: Actor, psn_no: str, raw: dict[str, Any]) -> PersonStatus:
+    """Record a status `{status, from, to}` (dates optional: held all along, open); the
+    same status from the same date again sets its end. Settles the person's years again;
+    committed."""
+    auth.require(actor, "caseworker", "admin")  # before the look-up: others learn no ids
+    person = _person(uow, actor, psn_no)
+    auth.require_district(actor, person.district)
+    status = as_text(raw.get("status"), f"{ROOT}.status")
+    known = declared(person.jurisdiction)
+    if status not in known:
+        listed = "、".join(f"{k}（{v}）" for k, v in known.items()) or "无"
+        raise InputError(f"{ROOT}.status", f"{person.jurisdiction} 的政策文件未定义人员状态"
+                         f"「{status}」（已定义：{listed}） / the policy declares no status "
+                         f"{status!r}")
+    start: date | None = as_opt_date(raw.get("from"), f"{ROOT}.from")
+    end: date | None = as_opt_date(raw.get("to"), f"{ROOT}.to")
+    if start is not None and end is not None and end < start:
+        raise InputError(f"{ROOT}.to", f"终止日期 {end} 早于起始日期 {start} / ends before it "
+                                       f"starts")
+    row = uow.session.scalars(select(PersonStatus).where(
+        PersonStatus.person_id == person.id, PersonStatus.status == status,
+        PersonStatus.from_date.is_(None) if start is None
+        else PersonStatus.from_date == start)).first()
+    if row is None:
+        row = PersonStatus(person_id=person.id, status=status, from_date=start)
+        uow.session.add(row)
+    row.to_date, row.recorded_by, row.recorded_at = end, actor.subject, clock.now()
+    uow.session.flush()
+    what = f"{known[status]} {start or '—'}～{end or ''}"
+    resettle.post_persons(uow, actor.subject, {person.id: resettle.Cause(
+        "roster", f"person_status:{row.id}",
+        f"人员状态变更（{what}）后重新结算 / settled again after a status changed")})
+    uow.commit_audited(actor.subject, "person.status", f"person:{psn_no}",
+                       {"status": status, "from": None if start is None else str(start),
+                        "to": None if end is None else str(end)})
+    return row
+
+
+def of_person(uow: UnitOfWork, actor: Actor, psn_no: str) -> list[PersonStatus]:
+    """The statuses recorded for a person (read as the person's record is read)."""
+    auth.require(actor, "caseworker", *READ_ALL)
+    person = _person(uow, actor, psn_no)
+    auth.require_read(actor, None, person.district)
+    rows = recorded(uow, psn_no)
+    uow.commit_audited(actor.subject, "person.read", f"person:{psn_no}", {"statuses": True})
+    return rows
+
+
+def person_of(uow: UnitOfWork, psn_no: str) -> Person:
+    return uow.session.scalars(select(Person).where(Person.psn_no == psn_no)).one()
+
+
+def recorded(uow: UnitOfWork, psn_no: str) -> list[PersonStatus]:
+    """A person's statuses as recorded, in the order recorded (no check, no audit)."""
+    return list(uow.session.scalars(select(PersonStatus).join(
+        Person, Person.id == PersonStatus.person_id).where(Person.psn_no == psn_no
+                                                           ).order_by(PersonStatus.id)))
+
+
+def status_json(row: PersonStatus, labels: dict[str, str]) -> dict[str, Any]:
+    return {"status": row.status, "label": labels.get(row.status, row.status),
+            "from": None if row.from_date is None else str(row.from_date),
+            "to": None if row.to_date is None else str(row.to_date),
+            "recorded_by": row.recorded_by,
+            "recorded_at": row.recorded_at.isoformat(timespec="seconds")}
