@@ -30,6 +30,7 @@ from medaid.engine.settle import CaseResult, settle_year
 from medaid.engine.types import Held, Identity, Person, Visit
 from medaid.policy import model
 from medaid.store.models import YearEndPayout
+from medaid_command import medaid
 
 CITY = model.load_policy(Path(__file__).parent / "cities" / "mucheng-2026.yaml")
 HOSPITAL = "H11010100001"
@@ -331,3 +332,29 @@ def test_a_status_the_policy_does_not_declare_is_refused_in_chinese(city: World)
     assert r.status_code == 403
     assert city.client.get("/api/v1/persons/P-001/statuses",
                            headers=city.admin).json()["statuses"] == []
+
+
+def test_the_commands_record_a_status_and_pay_the_year_end(city: World, database_url: str
+                                                           ) -> None:
+    h = hospital(city)
+    for body in (STAY_1, STAY_2):
+        assert city.client.post(SETTLE, headers=h, json=body).status_code == 201
+    done = medaid("person-status", "--psn-no", "P-001", "--status", "mts", "--from",
+                  "2026-05-01", "--database", database_url)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "P-001 门诊特殊病种认定（mts）2026-05-01～\n"
+    assert [a["assistance"] for a in city.year(city.admin, year=2026)["adjustments"]] == [10500]
+    refused = medaid("person-status", "--psn-no", "P-001", "--status", "dialysis",
+                     "--database", database_url)
+    assert refused.returncode == 2
+    assert refused.stderr.startswith(
+        "error: --status: mucheng 的政策文件未定义人员状态「dialysis」")
+    with clock.frozen(AFTER_THE_YEAR):
+        paid = medaid("year-end", "-j", "mucheng", "--year", "2026", "--database",
+                      database_url)
+        again = medaid("year-end", "-j", "mucheng", "--year", "2026", "--database",
+                       database_url)
+    assert paid.returncode == again.returncode == 0, paid.stderr
+    assert paid.stdout == ("P-001 张三 2026：个人负担封顶（MC-F）¥1,000.00\n"
+                           "mucheng 2026 年终救助：1 个人员年度，已支付 1 个，合计 ¥1,000.00\n")
+    assert again.stdout == "mucheng 2026 年终救助：1 个人员年度，已支付 0 个，合计 ¥0.00\n"

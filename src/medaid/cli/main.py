@@ -23,6 +23,7 @@ from medaid.cli import indicators as indicator_commands
 from medaid.cli import ledger as store_commands
 from medaid.cli import report
 from medaid.cli import simulate as batch_commands
+from medaid.cli import statuses as statuses_cli
 from medaid.cli import warning as warning_cli
 from medaid.cli import year_end as year_end_cli
 from medaid.cli.options import DatabaseOpt, unit_of_work
@@ -666,6 +667,7 @@ app.add_typer(applications_cli.app, name="application")
 app.add_typer(warning_cli.app, name="warn")
 app.add_typer(charity_cli.app, name="charity")
 app.command("year-end")(year_end_cli.year_end)  # 年终救助 (docs/FUNDS.md)
+app.command("person-status")(statuses_cli.person_status)  # 人员状态
 app.command("backup")(store_commands.backup)
 app.command("restore")(store_commands.restore)
 
