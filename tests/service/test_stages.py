@@ -10,6 +10,7 @@ Amounts in docstrings are yuan."""
 
 from __future__ import annotations
 
+import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime
@@ -19,9 +20,12 @@ from typing import Any
 
 import pytest
 from api_helpers import World
+from fastapi.testclient import TestClient
 from sqlalchemy.exc import IntegrityError
 
+from medaid.app import users
 from medaid.app import year_end as ye
+from medaid.app.auth import CLI
 from medaid.app.fund_journal import Fund, balance
 from medaid.app.uow import UnitOfWork
 from medaid.core import clock
@@ -358,3 +362,28 @@ def test_the_commands_record_a_status_and_pay_the_year_end(city: World, database
     assert paid.stdout == ("P-001 张三 2026：个人负担封顶（MC-F）¥1,000.00\n"
                            "mucheng 2026 年终救助：1 个人员年度，已支付 1 个，合计 ¥1,000.00\n")
     assert again.stdout == "mucheng 2026 年终救助：1 个人员年度，已支付 0 个，合计 ¥0.00\n"
+
+
+def test_the_pages_show_the_reassistance_the_status_and_the_year_end(city: World) -> None:
+    """A caseworker of the district reads the slip (医疗再救助 under the assistance it is
+    part of) and the person's year (the status, the year-end payout)."""
+    record_status(city, MTS)
+    h = hospital(city)
+    first = city.client.post(SETTLE, headers=h, json=STAY_1).json()
+    city.client.post(SETTLE, headers=h, json=STAY_2)
+    year_end(city)
+    with UnitOfWork(city.sessions) as uow:
+        users.create(uow, CLI, "区经办", "correct horse battery", "caseworker", "110101")
+        uow.commit()
+    browser = TestClient(city.client.app, follow_redirects=False)
+    csrf = re.search(r'name="csrf" value="([^"]+)"', browser.get("/login").text)
+    assert csrf is not None
+    assert browser.post("/login", data={"csrf": csrf.group(1), "username": "区经办",
+                                        "password": "correct horse battery"}
+                        ).status_code == 303
+    slip = browser.get(f"/settlements/{first['setl_id']}").text
+    assert re.search(r'<span>其中：医疗再救助</span><strong data-field="reassistance">'
+                     r'¥?10,800\.00', slip), slip
+    person = browser.get("/persons/P-001?year=2026").text
+    assert "门诊特殊病种认定" in person and "2026-05-01" in person
+    assert "年终救助" in person and "个人负担封顶" in person and "1,000.00" in person

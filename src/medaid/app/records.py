@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from medaid.app import auth, resettle, year_end
+from medaid.app import auth, resettle, statuses, year_end
 from medaid.app.auth import Actor
 from medaid.app.parameters import check_value, params_for, put
 from medaid.app.settlements import find_person
@@ -201,12 +201,16 @@ def person_year(uow: UnitOfWork, actor: Actor, psn_no: str, year: int) -> dict[s
     # a cancellation is of the same person, year and institution as what it cancels
     cancels = {e.reverses_id: e.setl_id for e in entries if e.reverses_id is not None}
     policy = model.in_force(model.versions(p.jurisdiction), last)  # the year's last
+    labels = statuses.declared(p.jurisdiction)
     out = {
         "psn_no": psn_no, "certno": certno if actor.sees_ids else idcard.mask(certno),
         "name": p.name, "jurisdiction": p.jurisdiction,
         "district": p.district, "year": year,
         "policy": None if policy is None else f"{policy.jurisdiction} {policy.spec.version}",
         "identities": [identity_json(i, dept) for i, dept in in_year],
+        "statuses": [statuses.status_json(r, labels) for r in statuses.recorded(uow, psn_no)
+                     if (r.from_date is None or r.from_date <= last)
+                     and (r.to_date is None or r.to_date >= first)],
         "pools": [] if policy is None else _pools(uow, policy, year,
                                                   {i.category for i, _ in in_year}, used),
         "settlements": [entry_json(e, e.institution.code, cancels.get(e.id))
