@@ -186,6 +186,29 @@ def test_a_cap_raised_once_a_stays_own_base_passes_a_threshold() -> None:
     assert paid(policy, [stay("V1", 1, 600_000), stay("V2", 5, 700_000)]) == [300_000, 0]
 
 
+def test_only_the_kinds_a_raised_cap_names_may_raise_it_and_every_line_reads_it() -> None:
+    """Stays 50%, special outpatient 40%, one yearly limit of 3,000 raised to 5,000 once a
+    stay's own base exceeds 8,000. A special-outpatient visit of base 9,000: 3,600 held to
+    3,000, and it raises nothing (not a stay); a stay of base 9,000 then raises the limit:
+    4,500 held to the 2,000 left. Another year: a stay of 9,000 raises it and gets 4,500;
+    a special-outpatient visit of 2,000 after it reads the raised limit: 800 held to 500."""
+    raised = "raised: {amount: 5000, over: 8000, kinds: [inpatient]}"
+    policy = city(f"""\
+lines:
+  - {{rule: A1, article: 第五条, categories: "*", kinds: [inpatient], segments: [{{ratio: 0.5}}],
+     caps: [{{pool: yearly, amount: 3000, {raised}}}]}}
+  - {{rule: A2, article: 第五条, categories: "*", kinds: [special_outpatient],
+     segments: [{{ratio: 0.4}}], caps: [{{pool: yearly, amount: 3000, {raised}}}]}}
+""")
+    day = date(2024, 3, 3)
+    special = Visit("M1", "special_outpatient", day, day, 900_000, hifp_pay=0, hifmi_pay=0)
+    assert paid(policy, [replace(special, id="M1"), stay("V2", 5, 900_000)]) == \
+        [300_000, 200_000]
+    later = replace(special, id="M2", start=date(2024, 3, 9), end=date(2024, 3, 9),
+                    medfee_sumamt=200_000)
+    assert paid(policy, [stay("V1", 1, 900_000), later]) == [450_000, 50_000]
+
+
 @pytest.mark.parametrize(("body", "message"), [
     (STATUS.replace("statuses: [mts]", "statuses: [mtz]"),
      "city.yaml:15: lines[1].statuses[0]: 未在 statuses 中声明的人员状态「mtz」（已声明：mts） / "

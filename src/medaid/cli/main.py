@@ -145,7 +145,8 @@ def policy_diff_command(
 
 @policy_app.command("show")
 def policy_show(
-    jurisdiction: Annotated[str, typer.Argument(help="e.g. nanjing")],
+    jurisdiction: Annotated[str, typer.Argument(
+        help="a jurisdiction (nanjing), a shipped file's name (nanjing-2023) or a policy file")],
     rule: Annotated[str | None, typer.Option(
         "--rule", help="a rule id (NJ-A3): its elements and the article quoted")] = None,
     version: Annotated[str | None, typer.Option(
@@ -158,7 +159,8 @@ def policy_show(
         fail("--lang: zh or en")
     words: explain.Lang = "en" if lang == "en" else "zh"
     try:
-        p = explain.find_policy(jurisdiction, version)
+        p = policy_diff.find(jurisdiction) if version is None else \
+            explain.find_policy(jurisdiction, version)
         if rule is None:
             report.print_policy(out, p, explain.elements(p, words),
                                 explain.parameters(p, words), words)

@@ -106,13 +106,16 @@ def evaluate(policy: Policy, params: Params, lines: list[Line], standing: Standi
             before = used.get(line.pool, pools.get(line.pool, 0))
             after = before + base
             ratio = standing.ratio if line.rule in standing.ratio_rules else None  # NB-A3 alone
-            pay = max(0, min(curve.delta(before, after, facts.points, ratio, facts.per_visit),
-                             facts.line_limit(line) - out.total))  # never beyond what remains
+            due = curve.delta(before, after, facts.points, ratio, facts.per_visit)
+            limit = facts.line_limit(line) - out.total  # never beyond what remains
+            pay = max(0, min(due, limit))
             args = {"base": base, "before": int(before), "after": int(after),
                     "deductible": curve.deductible, "segments": curve.segments,
                     "points": facts.points, "ratio": ratio,
                     "f_before": curve.value(before, facts.points, ratio),
                     "f_after": curve.value(after, facts.points, ratio)}
+            if due > limit:
+                args["limited_to"] = max(0, limit)
             if line.base == s.BASES["after_basic"]:
                 if base != facts.base:
                     args["after_basic"] = True
@@ -132,8 +135,8 @@ def evaluate(policy: Policy, params: Params, lines: list[Line], standing: Standi
         if not pay_out:
             pay = 0
             args["counted_only"] = True
-        pay, caps = within_caps(pay, facts.line_base(line) if r.raised else 0, r.caps,
-                                r.raised or {}, pools, used)
+        pay, caps = within_caps(pay, facts.line_base(line) if r.raised else 0, facts.setting,
+                                r.caps, r.raised or {}, pools, used)
         if caps:
             args["caps"] = caps
         if line.tier == "special":

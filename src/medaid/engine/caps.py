@@ -5,24 +5,25 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from medaid.policy.params import Num
+from medaid.policy.params import Num, Raised
 
 RAISED = "_raised:"  # a pool's flag: its cap is raised for the rest of the period
 
 
-def within_caps(pay: int, own: int, caps: Sequence[tuple[str, int]],
-                raised: Mapping[str, tuple[int, int]], pools: Mapping[str, Num],
-                used: dict[str, Num]) -> tuple[int, list[dict[str, int | str]]]:
+def within_caps(pay: int, own: int, kind: str | None, caps: Sequence[tuple[str, int]],
+                raised: Raised, pools: Mapping[str, Num], used: dict[str, Num]
+                ) -> tuple[int, list[dict[str, int | str]]]:
     """`pay` within each cap pool's rest; the pools' new amounts go into `used`. A cap of
-    `raised` (pool → (amount, over)) is the raised amount from the visit whose own base
-    `own` exceeds `over` (one stay's self-pay above a threshold), for the rest of the
-    pool's period."""
+    `raised` is the raised amount from the visit (of the kinds it names; `kind` None: a
+    year's measure, of no one kind) whose own base `own` exceeds `over` (one stay's
+    self-pay above a threshold), for the rest of the pool's period."""
     capped: list[dict[str, int | str]] = []
     for pool, cap in caps:
         if pool in raised:
             flag = RAISED + pool
-            amount, over = raised[pool]
-            if used.get(flag, pools.get(flag, 0)) or own > over:
+            amount, over, kinds = raised[pool]
+            may_raise = kinds is None or kind in kinds
+            if used.get(flag, pools.get(flag, 0)) or (may_raise and own > over):
                 used[flag] = 1
                 cap = amount
         spent = int(used.get(pool, pools.get(pool, 0)))

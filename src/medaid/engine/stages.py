@@ -71,10 +71,11 @@ def _ceiling(params: Params, c: s.Ceiling, total_of: int, when: When, rule: str
 
 
 def _payout(params: Params, v: s.Stage, before: Num, m: int, of_total: int, when: When,
-            per_visit: bool, pools: Mapping[str, Num], used: dict[str, Num],
+            per_visit: bool, kind: str | None, pools: Mapping[str, Num], used: dict[str, Num],
             args: dict[str, Any]) -> int:
     """What the stage pays as its measure goes from `before` to `before + m` (a year-end
-    stage: from 0 to the year's measure), within its caps; `args` gets the arithmetic."""
+    stage: from 0 to the year's measure, of no one `kind`), within its caps; `args` gets
+    the arithmetic."""
     after = before + m
     if v.segments:
         curve, _ = params.curve(v.deductible, v.segments, [], when, v.rule)
@@ -91,7 +92,7 @@ def _payout(params: Params, v: s.Stage, before: Num, m: int, of_total: int, when
         pay = max(0, m - limit)
         args.update(more)
     caps, raised = params.caps(v.caps, when, v.rule)
-    pay, capped = within_caps(min(pay, m), m, caps, raised, pools, used)
+    pay, capped = within_caps(min(pay, m), m, kind, caps, raised, pools, used)
     if capped:
         args["caps"] = capped
     return pay
@@ -117,7 +118,7 @@ def at_visit(policy: Policy, params: Params, person: Person, visit: Visit,
                                 "after": int(before + m)}
         used[pool] = before + m
         pay = _payout(params, v, before, m, getattr(settled, v.ceiling.of) if v.ceiling else 0,
-                      when, per_visit, pools, used, args)
+                      when, per_visit, settled.settled_as, pools, used, args)
         settled.reassistance += pay
         if pay > 0:
             settled.rules.append(v.rule)
@@ -151,7 +152,7 @@ def at_year_end(policy: Policy, params: Params, person: Person,
                                 "category": category, "category_label": policy.label(category)}
         of_total = sum(getattr(st, v.ceiling.of) for _, st in mine) if v.ceiling else 0
         used: dict[str, Num] = {}
-        pay = _payout(params, v, 0, m, of_total, when, False, pools, used, args)
+        pay = _payout(params, v, 0, m, of_total, when, False, None, pools, used, args)
         pools.update(used)
         paid_before += pay
         line = TraceLine("reassistance", v.rule, policy.cite(v.article), "year_end_stage",

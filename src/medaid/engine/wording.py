@@ -123,6 +123,9 @@ def _line(a: Args, lang: str) -> str:
                  else f" (ratio {pts // 100:+d} points, referral)")
     if a.get("per_visit"):
         text += "（逐次四舍五入）" if zh else " (rounded per visit)"
+    if "limited_to" in a:
+        text += (f"；以本次尚需个人负担的{_money(a['limited_to'], lang)}为限" if zh
+                 else f"; limited to the {_money(a['limited_to'], lang)} the person still bears")
     if a.get("counted_only"):
         text = ("计入年度累计基数，不予救助：" if zh
                 else "counted into the year's base, not assisted: ") + text

@@ -142,7 +142,15 @@ class _Text:
         return self.say(", ", "，").join(
             f"{c.pool} {self.amount(c.amount)}"
             + (self.say(" (when set)", "（设定时）") if c.optional else "")
+            + (self.raised(c.raised) if c.raised is not None else "")
             for c in caps) or self.say("no cap", "不封顶")
+
+    def raised(self, r: s.RaisedCap) -> str:
+        which = "" if r.kinds == "*" else self.say(f" ({names(r.kinds)})", f"（{names(r.kinds)}）")
+        return self.say(f", {self.amount(r.amount)} once a visit's base{which} exceeds "
+                        f"{self.amount(r.over)}",
+                        f"，单次就诊{which}基数超过 {self.amount(r.over)} 后提高至 "
+                        f"{self.amount(r.amount)}")
 
 
 def names(values: list[str] | list[s.Kind] | str) -> str:

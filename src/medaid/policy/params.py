@@ -38,7 +38,8 @@ When = int | date  # a visit's date, or a whole year
 Period = tuple[int, int]  # (year, how many of the year's change dates have passed; −1: all year)
 
 
-Raised = dict[str, tuple[int, int]]  # cap pool → (raised amount, own base to exceed), fen
+# cap pool → (raised amount, own base to exceed (fen), the visit kinds whose base may raise it)
+Raised = dict[str, tuple[int, int, tuple[str, ...] | None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,11 +202,12 @@ class Params:
 
     def caps(self, caps: list[s.Cap], when: When, needed_by: str
              ) -> tuple[tuple[tuple[str, int], ...], Raised]:
-        """The cap pools' amounts, and those a condition raises (pool → (amount, over))."""
+        """The cap pools' amounts, and those a condition raises (`Raised`)."""
         found = tuple((c.pool, amount) for c in caps
                       if (amount := self._cap(c, when, needed_by)) is not None)
         raised = {c.pool: (self.amount(c.raised.amount, when, needed_by),
-                           self.amount(c.raised.over, when, needed_by))
+                           self.amount(c.raised.over, when, needed_by),
+                           None if c.raised.kinds == "*" else tuple(map(str, c.raised.kinds)))
                   for c in caps if c.raised is not None}
         return found, raised
 

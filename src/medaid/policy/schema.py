@@ -115,10 +115,12 @@ class Segment(Strict):
 class RaisedCap(Strict):
     """A cap that depends on a condition: from the visit whose own base exceeds `over` (one
     stay's self-pay above the critical-illness deductible), the cap is `amount` for the rest
-    of the pool's period."""
+    of the pool's period. `kinds`: the visits whose base may raise it (a stay's: `[inpatient]`);
+    once raised, it is raised for every line whose cap on the pool says `raised`."""
 
     amount: Amount
     over: Amount
+    kinds: list[Kind] | Literal["*"] = "*"
 
 
 class Cap(Strict):

@@ -85,23 +85,26 @@ class BasicInsurance:
 
 def _segments(raw: object, path: str) -> tuple[tuple[int | None, int], ...]:
     if not isinstance(raw, list) or not raw:
-        raise InputError(path, "a non-empty list of {upto, ratio}")
+        raise InputError(path, "应为非空的分段列表 {upto, ratio} / "
+                               "a non-empty list of {upto, ratio}")
     out: list[tuple[int | None, int]] = []
     prev = 0
     for i, seg in enumerate(raw):
         p = f"{path}[{i}]"
         if not isinstance(seg, Mapping) or "ratio" not in seg:
-            raise InputError(p, "needs ratio (and upto, null for the open segment)")
+            raise InputError(p, "须有 ratio（及 upto，最后一段可为 null） / "
+                                "needs ratio (and upto, null for the open segment)")
         ratio = parse_ratio(seg["ratio"], f"{p}.ratio")
         upto = seg.get("upto")
         if upto is None:
             if i != len(raw) - 1:
-                raise InputError(f"{p}.upto", "only the last segment may be open")
+                raise InputError(f"{p}.upto", "只有最后一段可以不设上限 / "
+                                              "only the last segment may be open")
             out.append((None, ratio))
             continue
         top = parse_money(upto, f"{p}.upto")
         if top <= prev:
-            raise InputError(f"{p}.upto", "segments must rise")
+            raise InputError(f"{p}.upto", "分段上限须逐段升高 / segments must rise")
         out.append((top - prev, ratio))
         prev = top
     return tuple(out)
@@ -140,9 +143,10 @@ def _by_level(raw: object, path: str, money: bool) -> dict[int | None, int]:
             try:
                 level = int(str(k))
             except ValueError:
-                raise InputError(f"{path}.{k}", "hospital level 1, 2 or 3") from None
+                raise InputError(f"{path}.{k}", "医院等级应为 1、2 或 3 / "
+                                                "hospital level 1, 2 or 3") from None
             if level not in LEVELS:
-                raise InputError(f"{path}.{k}", "hospital level 1, 2 or 3")
+                raise InputError(f"{path}.{k}", "医院等级应为 1、2 或 3 / hospital level 1, 2 or 3")
             out[level] = conv(v, f"{path}.{k}")
         return out
     return {None: conv(raw, path)}
@@ -150,12 +154,14 @@ def _by_level(raw: object, path: str, money: bool) -> dict[int | None, int]:
 
 def parse_critical_illness(raw: object, path: str) -> Curve:
     if not isinstance(raw, Mapping):
-        raise InputError(path, "needs deductible, segments and cap")
+        raise InputError(path, "须为含 deductible、segments、cap 的键值映射 / "
+                               "needs deductible, segments and cap")
     for key in raw:
         if key not in ("deductible", "segments", "cap"):
-            raise InputError(f"{path}.{key}", "unknown key (deductible, segments, cap)")
+            raise InputError(f"{path}.{key}",
+                             "未知的键（可用：deductible、segments、cap） / unknown key")
     if "segments" not in raw:
-        raise InputError(f"{path}.segments", "required")
+        raise InputError(f"{path}.segments", "必填 / required")
     cap = raw.get("cap")
     return Curve(
         deductible=parse_money(raw.get("deductible", 0), f"{path}.deductible"),
@@ -166,12 +172,14 @@ def parse_critical_illness(raw: object, path: str) -> Curve:
 
 def parse_basic_insurance(raw: object, path: str) -> BasicInsurance:
     if not isinstance(raw, Mapping):
-        raise InputError(path, "needs deductible, ratio and cap")
+        raise InputError(path, "须为含 deductible、ratio、cap 的键值映射 / "
+                               "needs deductible, ratio and cap")
     for key in raw:
         if key not in ("deductible", "ratio", "cap"):
-            raise InputError(f"{path}.{key}", "unknown key (deductible, ratio, cap)")
+            raise InputError(f"{path}.{key}",
+                             "未知的键（可用：deductible、ratio、cap） / unknown key")
     if "ratio" not in raw:
-        raise InputError(f"{path}.ratio", "required")
+        raise InputError(f"{path}.ratio", "必填 / required")
     cap = raw.get("cap")
     return BasicInsurance(
         deductible=_by_level(raw.get("deductible", 0), f"{path}.deductible", money=True),
