@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from medaid.casework.funds import installments, reserve_of
+from medaid.casework.funds import deficit_status, installments, reserve_of
 from medaid.policy import model
 from medaid.policy.funds import Allocation, Funds
 
@@ -68,3 +68,12 @@ def test_every_shipped_policy_has_a_funds_section_and_cited_indicators() -> None
     assert NANJING.clearing.due is not None and NANJING.clearing.due.of(2024) == date(2024, 3, 31)
     assert NANJING.clearing.deficit_due is not None
     assert NANJING.clearing.deficit_due.of(2024) == date(2024, 6, 30)
+
+
+def test_a_clearings_deficit_is_due_until_its_day_then_overdue_until_received() -> None:
+    due = date(2024, 6, 30)
+    assert deficit_status(0, due, 0, date(2024, 7, 1)) == "none"
+    assert deficit_status(10_000, due, 9_999, due) == "due"
+    assert deficit_status(10_000, due, 9_999, date(2024, 7, 1)) == "overdue"
+    assert deficit_status(10_000, due, 10_000, date(2024, 7, 1)) == "received"
+    assert deficit_status(10_000, None, 0, date(2030, 1, 1)) == "due"

@@ -26,7 +26,7 @@ from medaid.app.auth import Actor
 from medaid.app.fund_journal import Fund, Leg, balance, post
 from medaid.app.uow import UnitOfWork
 from medaid.app.wire import ROOT
-from medaid.casework.funds import Installment, installments, reserve_of
+from medaid.casework.funds import Installment, deficit_status, installments, reserve_of
 from medaid.core import clock, labels
 from medaid.core.dates import BEIJING, add_months, month_end
 from medaid.core.errors import Conflict, Forbidden, InputError, NotFound, PolicyError
@@ -133,7 +133,7 @@ def set_budget(uow: UnitOfWork, actor: Actor, raw: dict[str, Any]) -> FundBudget
     source = as_text(raw.get("source"), f"{ROOT}.source")
     rules(fund.jurisdiction, year)
     s = uow.session
-    if _clearing(uow, fund, year) is not None:
+    if clearing_of(uow, fund, year) is not None:
         raise Conflict(f"基金 {fund} {year} 年已清算，预算已关闭 / "
                        f"fund {fund} {year} is already cleared; its budget is closed")
     row = s.scalars(select(FundBudget).where(
@@ -376,7 +376,7 @@ def pay_batch(uow: UnitOfWork, actor: Actor, batch_id: int, paid_on: date | None
 
 
 # -- annual clearing ---------------------------------------------------------------------------
-def _clearing(uow: UnitOfWork, fund: Fund, year: int) -> FundClearing | None:
+def clearing_of(uow: UnitOfWork, fund: Fund, year: int) -> FundClearing | None:
     return uow.session.scalars(select(FundClearing).where(
         FundClearing.jurisdiction == fund.jurisdiction, FundClearing.district == fund.district,
         FundClearing.year == year)).first()
@@ -453,14 +453,14 @@ def run_clearing(uow: UnitOfWork, actor: Actor, raw: dict[str, Any], on: date | 
                                                f"a year is cleared after it ends ({year})")
     _, funds = rules(fund.jurisdiction, year)
     s = uow.session
-    if _clearing(uow, fund, year) is not None:
+    if clearing_of(uow, fund, year) is not None:
         raise Conflict(f"基金 {fund} {year} 年已清算 / fund {fund} {year} is already cleared")
     problems = _unfinished(uow, fund, year)
     if problems:
         raise Conflict(f"基金 {fund} {year} 年尚不能清算：{'；'.join(problems)} / "
                        f"fund {fund} {year} cannot be cleared yet")
     reserves = {i: -int(r) for i, r in s.execute(
-        _reserve_query(fund, year)).all() if r}
+        reserve_query(fund, year)).all() if r}
     shares = _assessments(uow, raw.get("assessments", []), reserves)
     clearing = FundClearing(jurisdiction=fund.jurisdiction, district=fund.district, year=year,
                             cleared_on=on, due=None if funds.clearing.due is None
@@ -506,7 +506,7 @@ def run_clearing(uow: UnitOfWork, actor: Actor, raw: dict[str, Any], on: date | 
     return clearing
 
 
-def _reserve_query(fund: Fund, year: int) -> Any:
+def reserve_query(fund: Fund, year: int) -> Any:
     return (select(JournalLine.institution_id, func.sum(JournalLine.debit - JournalLine.credit))
             .join(JournalEntry, JournalEntry.id == JournalLine.entry_id)
             .where(JournalEntry.jurisdiction == fund.jurisdiction,
@@ -524,18 +524,9 @@ def _merge(legs: Iterable[Leg]) -> list[Leg]:
     return [(a, amount, i) for (a, i), amount in out.items()]
 
 
-def deficit_status(c: FundClearing, received: int, on: date) -> str:
-    """A deficit's status: none, received, due, or overdue after its due day."""
-    if not c.deficit:
-        return "none"
-    if received >= c.deficit:
-        return "received"
-    return "overdue" if c.deficit_due is not None and on > c.deficit_due else "due"
-
-
 def get_clearing(uow: UnitOfWork, actor: Actor, fund: Fund, year: int) -> FundClearing:
     require_fund_read(actor, fund.district)
-    c = _clearing(uow, fund, year)
+    c = clearing_of(uow, fund, year)
     if c is None:
         raise NotFound("year", f"基金 {fund} {year} 年尚未清算 / "
                                f"fund {fund} {year} has not been cleared")
@@ -591,7 +582,8 @@ def clearing_json(uow: UnitOfWork, c: FundClearing, on: date | None = None) -> d
             "deficit": to_yuan(c.deficit),
             "deficit_due": None if c.deficit_due is None else str(c.deficit_due),
             "deficit_received": to_yuan(received),
-            "deficit_status": deficit_status(c, received, on or clock.today()),
+            "deficit_status": deficit_status(c.deficit, c.deficit_due, received,
+                                             on or clock.today()),
             "assessments": [{"fixmedins_code": a.institution.code,
                              "share": str(Decimal(a.share_bp) / BP),
                              "reserve": to_yuan(a.reserve), "released": to_yuan(a.released),
@@ -630,7 +622,7 @@ def report(uow: UnitOfWork, actor: Actor, jurisdiction: str, year: int,
         lines = [ln for b in batches for ln in b.lines
                  if ln.jurisdiction == jurisdiction and ln.district == d]
         books = check(s, jurisdiction, d)
-        cleared = _clearing(uow, fund, year)
+        cleared = clearing_of(uow, fund, year)
         out.append({
             "district": d,
             "schedule": schedule_json(schedule(uow, actor, fund, year, on)),

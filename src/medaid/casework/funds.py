@@ -47,3 +47,12 @@ def reserve_of(assistance: int, reserve_bp: int) -> int:
     + reserve = assistance exactly."""
     magnitude = (2 * abs(assistance) * reserve_bp + BP) // (2 * BP)
     return magnitude if assistance >= 0 else -magnitude
+
+
+def deficit_status(deficit: int, due: date | None, received: int, on: date) -> str:
+    """A clearing's deficit: none, received, due, or overdue after its due day."""
+    if not deficit:
+        return "none"
+    if received >= deficit:
+        return "received"
+    return "overdue" if due is not None and on > due else "due"

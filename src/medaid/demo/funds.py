@@ -11,14 +11,14 @@ from sqlalchemy import select
 from medaid.app import auth
 from medaid.app.fund_journal import Fund
 from medaid.app.funds import (
-    _clearing,
-    _reserve_query,
     approve_batch,
     budget_of,
+    clearing_of,
     create_batches,
     month_assistance,
     pay_batch,
     record_receipt,
+    reserve_query,
     run_clearing,
     schedule,
     set_budget,
@@ -56,7 +56,7 @@ def demo(uow: UnitOfWork, year: int, on: date | None = None) -> DemoFunds:
             spent[Fund(j, d)] = spent.get(Fund(j, d), 0) + amount
     budgets = 0
     for k, (fund, amount) in enumerate(sorted(spent.items(), key=lambda x: str(x[0]))):
-        if budget_of(uow, fund, year) or _clearing(uow, fund, year) is not None:
+        if budget_of(uow, fund, year) or clearing_of(uow, fund, year) is not None:
             continue
         factor = DEMO_BUDGET_FACTORS[k % len(DEMO_BUDGET_FACTORS)]
         budget = max(1, int(amount * factor / 1_000_000 + 1)) * 1_000_000
@@ -83,10 +83,10 @@ def demo(uow: UnitOfWork, year: int, on: date | None = None) -> DemoFunds:
     clearings = 0
     if on > date(year, 12, 31):
         for k, fund in enumerate(sorted(spent, key=str)):
-            if _clearing(uow, fund, year) is not None:
+            if clearing_of(uow, fund, year) is not None:
                 continue
             held = sorted(i for i, r in uow.session.execute(
-                _reserve_query(fund, year)).all() if r)
+                reserve_query(fund, year)).all() if r)
             codes = dict(uow.session.execute(select(Institution.id, Institution.code)
                                              .where(Institution.id.in_(held))).all())
             run_clearing(uow, actor, {
