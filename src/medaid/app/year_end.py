@@ -95,6 +95,9 @@ def plan(uow: UnitOfWork, person_id: int, year: int) -> YearEndPlan:
                func.count()).where(YearEndPayout.person_id == person_id,
                                    YearEndPayout.year == year)
         .group_by(YearEndPayout.rule))}
+    if not paid and not any(st.when == "year_end" for v in model.versions(row.jurisdiction)
+                            for st in v.spec.stages):
+        return out  # a city without year-end stages: nothing to settle again
     again = resettle.plan_year(uow, person_id, year)
     if again.error is not None:
         out.error = f"本年度不能按现行规则重新结算：{again.error}"
