@@ -164,6 +164,18 @@ def test_an_amendment_may_amend_an_amendment(tmp_path: Path) -> None:
     assert nj_a2.spec.segments[0].ratio == Decimal("0.95")
 
 
+def test_an_amendment_of_a_file_beside_it_brings_that_file_as_the_version_before(
+        tmp_path: Path) -> None:
+    """Given alone, `b.yaml` (2025, amending the file nanjing-2024.yaml beside it) brings
+    nanjing-2024.yaml too; given twice, or with its base, each file is one version."""
+    base = write(tmp_path, AMENDMENT, "nanjing-2024.yaml")
+    b = write(tmp_path, "amends: nanjing-2024\nversion: '2025'\nin_force: 2025-01-01\n",
+              "b.yaml")
+    assert [p.spec.version for p in amend.load_all([b])] == ["2024", "2025"]
+    assert [p.spec.version for p in amend.load_all([base, b, b])] == ["2024", "2025"]
+    assert [p.spec.version for p in amend.load_all([base])] == ["2024"]  # a shipped base
+
+
 @pytest.mark.parametrize(("text", "message"), [
     ("amends: shanghai-2030\n", "no policy 'shanghai-2030'"),
     ("amends: amend.yaml\n", "amends itself"),

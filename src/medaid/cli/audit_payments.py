@@ -89,7 +89,7 @@ def audit_payments(
         except ValueError as e:
             fail(str(e))
         try:
-            extra = [amend.load(p) for p in policy_file or []]
+            extra = amend.load_all(policy_file or [])
             versions = model.versions(policy, extra)
             if not versions:
                 known = sorted({*model.jurisdictions(), *(p.jurisdiction for p in extra)})

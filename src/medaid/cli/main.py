@@ -85,7 +85,7 @@ def settle(
     if lang not in ("zh", "en"):
         fail("--lang: zh or en")
     try:
-        extra = [amend.load(p) for p in policy_file or []]
+        extra = amend.load_all(policy_file or [])
         case = contract.parse_case(contract.parse_json(read_text(case_file)), extra)
         result = contract.settle_case(case)
     except MedaidError as e:

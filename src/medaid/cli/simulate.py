@@ -140,7 +140,7 @@ def simulate(
     from medaid.policy.reform import load_reform
 
     keep_freed_memory()
-    extra = [amend.load(p) for p in policy_file or []]
+    extra = amend.load_all(policy_file or [])
     versions = model.versions(policy, extra)
     if not versions:
         known = sorted({*model.jurisdictions(), *(p.jurisdiction for p in extra)})
@@ -225,7 +225,7 @@ def reform(
     from medaid.policy.reform import load_reform, reformed_yaml
 
     found = load_reform(reform_file)
-    extra = [amend.load(p) for p in policy_file or []]
+    extra = amend.load_all(policy_file or [])
     versions = model.versions(found.jurisdiction, extra)
     if not versions:
         raise InputError(f"{reform_file}: policy", f"unknown jurisdiction {found.jurisdiction!r}")

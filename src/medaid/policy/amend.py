@@ -18,6 +18,7 @@ whole policy file. How the two merge:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,33 @@ SHIPPED_SUFFIX = ".yaml"
 def load(path: str | Path) -> model.Policy:
     """A policy file or an amendment, validated and compiled."""
     return parse(model.read_file(path), str(path), Path(path).parent)
+
+
+def load_all(paths: Sequence[str | Path]) -> list[model.Policy]:
+    """Policy files given as versions of their jurisdiction (`--policy-file`): an amendment
+    of a file beside it brings that file too, as the version before it, unless given
+    itself; bases before the amendments on them."""
+    found: dict[Path, model.Policy] = {}
+
+    def add(path: Path) -> None:
+        if path.resolve() in found:
+            return
+        text = model.read_file(path)
+        name = model.yaml_mapping(text, str(path), "policy").get(AMENDS)
+        base = _local_base(name, path.parent) if isinstance(name, str) else None
+        if base is not None:
+            add(base)
+        found[path.resolve()] = parse(text, str(path), path.parent)
+
+    for p in paths:
+        add(Path(p))
+    return list(found.values())
+
+
+def _local_base(name: str, folder: Path) -> Path | None:
+    local = folder / name
+    return next((c for c in (local, local.with_name(local.name + SHIPPED_SUFFIX))
+                 if c.is_file()), None)
 
 
 def parse(text: str, path: str, folder: Path | None = None) -> model.Policy:
@@ -78,11 +106,9 @@ def resolve(data: dict[str, Any], path: str, folder: Path | None,
 
 def _base_text(name: str, path: str, folder: Path | None) -> tuple[str, str, Path | None]:
     """The base's text, the path to name it by, and the folder of its own base."""
-    if folder is not None:
-        local = folder / name
-        for candidate in (local, local.with_name(local.name + SHIPPED_SUFFIX)):
-            if candidate.is_file():
-                return model.read_file(candidate), str(candidate), candidate.parent
+    local = None if folder is None else _local_base(name, folder)
+    if local is not None:
+        return model.read_file(local), str(local), local.parent
     shipped = resources.files("medaid") / "policies" / f"{name}{SHIPPED_SUFFIX}"
     if shipped.is_file():
         return shipped.read_text(encoding="utf-8"), f"policies/{name}{SHIPPED_SUFFIX}", None
