@@ -30,7 +30,16 @@ from medaid.batch.plan import (
     C_NSEG,
     C_OK,
     C_POINTS,
+    FORM_GRANT,
+    FORM_SEGMENTS,
+    K_AMOUNT,
+    K_FLAG,
+    K_KINDS,
+    K_OVER,
+    K_RAISED,
+    K_SLOT,
     L_AFTER,
+    L_COND,
     L_DED,
     L_GRANT,
     L_INCLUDE,
@@ -44,6 +53,21 @@ from medaid.batch.plan import (
     R_ASSIST,
     R_POINTS,
     R_TILT,
+    S_COND,
+    S_INCLUDE,
+    S_KINDS,
+    S_POOL,
+    S_VISIT,
+    S_WHEN,
+    SV_AMOUNT,
+    SV_DED,
+    SV_FORM,
+    SV_GRANT,
+    SV_NCAPS,
+    SV_NSEG,
+    SV_OF,
+    SV_OK,
+    SV_SHARE,
     T_APP,
     T_MODE,
     T_VISIT,
@@ -57,8 +81,10 @@ from medaid.batch.plan import (
 from medaid.batch.standings import IN_FORCE, TILT_LOOKBACK
 from medaid.core.money import BP
 
-ERR_LINE, ERR_TILTED, ERR_BASIC, ERR_LEVEL, ERR_CRITICAL, ERR_LIMIT, ERR_LOOKBACK = range(1, 8)
-ERR_SHIFT = 256  # err = code * ERR_SHIFT + line index (ERR_LINE) or look-back entry
+(ERR_LINE, ERR_TILTED, ERR_BASIC, ERR_LEVEL, ERR_CRITICAL, ERR_LIMIT, ERR_LOOKBACK,
+ ERR_STAGE) = range(1, 9)
+ERR_SHIFT = 256  # err = code * ERR_SHIFT + line index (ERR_LINE), look-back entry, or a
+# stage's stage × entries + entry (ERR_STAGE)
 # Pool snapshots (settle_range's before_o, end_o): the pool slots, then these.
 SNAPSHOT_EXTRA = 4  # tilted pool × scale, basic insurance paid, critical-illness base, paid
 
@@ -161,9 +187,73 @@ def line_limit(include, base, amt):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True, inline="always")
+def holds(cond, vmask):  # type: ignore[no-untyped-def]
+    """Whether the conditions `cond` (−1: none) hold for a visit whose bits are `vmask`."""
+    return cond < 0 or (vmask >> cond) & 1 != 0
+
+
+@njit(cache=True, inline="always")
+def of_kind(kinds, kind):  # type: ignore[no-untyped-def]
+    """Whether `kind` (−1: a year's measure, of no one kind) is among the bits `kinds`
+    (−1: any)."""
+    return kinds == -1 or (kind >= 0 and (kinds >> kind) & 1 != 0)
+
+
+@njit(cache=True, inline="always")
+def within_caps(pay, own, kind, rows, n, pools):  # type: ignore[no-untyped-def]
+    """`engine.caps.within_caps` on `pools` in place: `pay` within each cap pool's rest
+    (rows of K_*), a raised cap's amount from the visit of its kinds whose own base `own`
+    exceeds its threshold, for the rest of the pool's period (its flag slot)."""
+    for k in range(n):
+        cap = rows[k, K_AMOUNT]
+        if rows[k, K_RAISED] >= 0:
+            flag = rows[k, K_FLAG]
+            if pools[flag] != 0 or (of_kind(rows[k, K_KINDS], kind) and own > rows[k, K_OVER]):
+                pools[flag] = 1
+                cap = rows[k, K_RAISED]
+        slot = rows[k, K_SLOT]
+        spent = pools[slot]
+        if pay > cap - spent:
+            pay = max(0, cap - spent)
+        pools[slot] = spent + pay
+    return pay
+
+
+@njit(cache=True, inline="always")
+def stage_measure(include, amt, maf):  # type: ignore[no-untyped-def]
+    """`engine.stages.measure`: what the person still bears of the stage's parts of a visit
+    (`amt` as `line_base` reads it) after every fund and `maf`, tier 3's payouts so far."""
+    v = amt[0] - amt[4] - amt[5] - amt[6] - maf
+    for b in range(3):
+        if include & (1 << b):
+            v += amt[1 + b]
+    return max(0, v)
+
+
+@njit(cache=True, inline="always")
+def stage_pay(vals, segs, caps, before, m, of_total, per_visit, kind, pools):  # type: ignore[no-untyped-def]
+    """`engine.stages._payout`: what a stage pays as its measure goes from `before` to
+    `before + m`, within its caps (on `pools`, in place)."""
+    form = vals[SV_FORM]
+    after = before + m
+    if form == FORM_SEGMENTS:
+        pay = curve_delta(before, after, vals[SV_DED], segs, vals[SV_NSEG], 0, -1, per_visit)
+    elif form == FORM_GRANT:
+        pay = vals[SV_GRANT] if before <= vals[SV_DED] < after else 0
+    else:
+        limit = -1
+        if vals[SV_SHARE] >= 0:
+            limit = (2 * of_total * vals[SV_SHARE] + BP) // (2 * BP)
+        if vals[SV_AMOUNT] >= 0 and (limit < 0 or vals[SV_AMOUNT] < limit):
+            limit = vals[SV_AMOUNT]
+        pay = max(0, m - limit)
+    return within_caps(min(pay, m), m, kind, caps, vals[SV_NCAPS], pools)
+
+
+@njit(cache=True, inline="always")
 def evaluate(p, alt, cat, ratio, lookback, pay_out, base, amt, remaining, points,  # type: ignore[no-untyped-def]
              per_visit, scratch, lines, segs, caps, covers, alt_line, alt_lines,
-             lookback_rules):
+             lookback_rules, vmask, kind):
     """`engine.assistance.evaluate` on `scratch` (a copy of the pools): returns
     (assistance, special, lines-paid mask, main line, C before, C after, missing line,
     covered: whether any line covers the category). A look-back `ratio` ≥ 0 replaces the
@@ -178,7 +268,7 @@ def evaluate(p, alt, cat, ratio, lookback, pay_out, base, amt, remaining, points
     covered = False
     for i in range(alt_line[alt], alt_line[alt + 1]):
         li = alt_lines[i]
-        if covers[p, li, cat] == 0:
+        if covers[p, li, cat] == 0 or not holds(lines[p, li, L_COND], vmask):
             continue
         covered = True
         if lines[p, li, L_OK] == 0:
@@ -206,13 +296,8 @@ def evaluate(p, alt, cat, ratio, lookback, pay_out, base, amt, remaining, points
                 c_after = after
         if not pay_out:
             pay = 0
-        for k in range(lines[p, li, L_NCAPS]):
-            slot = caps[p, li, k, 0]
-            amount = caps[p, li, k, 1]
-            spent = scratch[slot]
-            if pay > amount - spent:
-                pay = max(0, amount - spent)
-            scratch[slot] = spent + pay
+        own = line_base(lines[p, li, L_INCLUDE], lines[p, li, L_AFTER], base, amt)
+        pay = within_caps(pay, own, kind, caps[p, li], lines[p, li, L_NCAPS], scratch)
         if lines[p, li, L_TIER] == 1:
             special += pay
         else:
@@ -230,9 +315,10 @@ def settle_range(g_lo, g_hi, group_off, plan, sel, medfee, inscp, hifp_in, hifmi
                  sel_setting, sel_alt, alt_line, alt_lines, ref_tab, tilt, tilt_entry, tilt_vals,
                  tilt_segs,
                  tilt_caps, tilt_referral, tilt_location, tilt_setting, ci, ci_segs, bi,
-                 bi_level, scale, n_slots,
+                 bi_level, scale, n_slots, vmask, stages, n_stages, stage_entry, stage_vals,
+                 stage_segs, stage_caps,
                  hifp_o, hifmi_o, base_o, assist_o, tilted_o, special_o, cat_o, mask_o, err_o,
-                 pools_o, before_o, end_o):
+                 pools_o, before_o, end_o, reassist_o, year_end_o):
     """Person-years g_lo..g_hi−1, each from empty pools, visits in order; `pools_o[g]` gets
     person-year g's pools at its end (what each cap pool has paid). Releases the GIL: the
     caller runs ranges of person-years on several threads.
@@ -240,7 +326,11 @@ def settle_range(g_lo, g_hi, group_off, plan, sel, medfee, inscp, hifp_in, hifmi
     `before_o` (rows: one per visit, or none) gets every pool before each visit and
     `end_o` (one row per person-year) every pool at its end: the pool slots, then the
     tilted pool (× scale), basic insurance paid, the critical-illness base and paid
-    (`SNAPSHOT_EXTRA`); re-settlement reads each visit's pool additions from them."""
+    (`SNAPSHOT_EXTRA`); re-settlement reads each visit's pool additions from them.
+
+    The stages after tilted assistance (`engine.stages`): `reassist_o[i]` gets what the
+    `when: visit` stages paid of visit i, `year_end_o[g, k]` what the `when: year_end`
+    stage k of the year's last plan paid person-year g (−1: no visit qualified)."""
     record = before_o.shape[0] > 0
     slots = st_mode.shape[0]
     pools = np.zeros(n_slots, np.int64)
@@ -363,6 +453,7 @@ def settle_range(g_lo, g_hi, group_off, plan, sel, medfee, inscp, hifp_in, hifmi
             assist_o[i] = 0
             special_o[i] = 0
             tilted_o[i] = 0
+            reassist_o[i] = 0
             mask_o[i] = 0
             cat_o[i] = -1
             err_o[i] = err
@@ -401,7 +492,7 @@ def settle_range(g_lo, g_hi, group_off, plan, sel, medfee, inscp, hifp_in, hifmi
                     assistance, special, mask, main, cb, ca, missing, covered = evaluate(
                         p, a, f_cat[j], f_ratio[j], f_lb[j], pay_out, base, amt,
                         remaining, points, per_visit, target, lines, segs, caps, covers,
-                        alt_line, alt_lines, lookback_rules)
+                        alt_line, alt_lines, lookback_rules, vmask[i], sel_setting[s])
                     if missing >= 0 and err == 0:
                         err = ERR_LINE * ERR_SHIFT + missing
                     if first or assistance + special > best_total:
@@ -427,7 +518,7 @@ def settle_range(g_lo, g_hi, group_off, plan, sel, medfee, inscp, hifp_in, hifmi
             for k in range(alt_line[best_alt], alt_line[best_alt + 1]):
                 li = alt_lines[k]
                 if covers[p, li, best_cat] != 0 and lines[p, li, L_OK] != 0 \
-                        and lines[p, li, L_GRANT] < 0:
+                        and lines[p, li, L_GRANT] < 0 and holds(lines[p, li, L_COND], vmask[i]):
                     done[lines[p, li, L_POOL]] = i
             for j in range(n):
                 if f_mode[j] != IN_FORCE:
@@ -436,7 +527,8 @@ def settle_range(g_lo, g_hi, group_off, plan, sel, medfee, inscp, hifp_in, hifmi
                     for k in range(alt_line[a], alt_line[a + 1]):
                         li = alt_lines[k]
                         if covers[p, li, f_cat[j]] == 0 or lines[p, li, L_OK] == 0 \
-                                or lines[p, li, L_GRANT] >= 0:
+                                or lines[p, li, L_GRANT] >= 0 \
+                                or not holds(lines[p, li, L_COND], vmask[i]):
                             continue
                         slot = lines[p, li, L_POOL]
                         if done[slot] == i:
@@ -486,8 +578,82 @@ def settle_range(g_lo, g_hi, group_off, plan, sel, medfee, inscp, hifp_in, hifmi
                         pools[slot] = spent + pay
                     tpool = after
             tilted_o[i] = pay
+
+            # The `when: visit` stages, in order, each on what the person still bears.
+            maf = best_total + pay
+            kind = sel_setting[s]
+            for k in range(n_stages[p]):
+                e = stage_entry[p, k, best_cat]
+                if stages[p, k, S_WHEN] != S_VISIT or e < 0 \
+                        or not of_kind(stages[p, k, S_KINDS], kind) \
+                        or not holds(stages[p, k, S_COND], vmask[i]):
+                    continue
+                if stage_vals[p, k, e, SV_OK] == 0:
+                    if err == 0:
+                        err = ERR_STAGE * ERR_SHIFT + k * stage_vals.shape[2] + e
+                    continue
+                m = stage_measure(stages[p, k, S_INCLUDE], amt, maf)
+                slot = stages[p, k, S_POOL]
+                before = pools[slot]
+                pools[slot] = before + m
+                of_total = medfee[i] if stage_vals[p, k, e, SV_OF] == 0 else inscp[i]
+                got = stage_pay(stage_vals[p, k, e], stage_segs[p, k, e], stage_caps[p, k, e],
+                                before, m, of_total, per_visit, kind, pools)
+                reassist_o[i] += got
+                maf += got
             mask_o[i] = best_mask
             err_o[i] = err
+
+        # The `when: year_end` stages of the year's last plan, over its qualifying visits.
+        pl = plan[hi - 1]
+        paid_before = 0  # what earlier year-end stages paid: no longer borne
+        for k in range(n_stages[pl]):
+            year_end_o[g, k] = -1
+            if stages[pl, k, S_WHEN] == S_VISIT:
+                continue
+            cat = -1
+            key = 0
+            count = 0
+            for i in range(lo, hi):
+                c = cat_o[i]
+                if c < 0 or stage_entry[pl, k, c] < 0 \
+                        or not of_kind(stages[pl, k, S_KINDS], sel_setting[sel[i]]) \
+                        or not holds(stages[pl, k, S_COND], vmask[i]):
+                    continue
+                order = cat_order[pl, c] if cat_order[pl, c] >= 0 else cat_order.shape[1]
+                if count == 0 or order < key:
+                    cat = c
+                    key = order
+                count += 1
+            if count == 0:
+                continue
+            e = stage_entry[pl, k, cat]
+            if stage_vals[pl, k, e, SV_OK] == 0:
+                if err_o[hi - 1] == 0:
+                    err_o[hi - 1] = ERR_STAGE * ERR_SHIFT + k * stage_vals.shape[2] + e
+                continue
+            include = stages[pl, k, S_INCLUDE]
+            m = 0
+            of_total = 0
+            for i in range(lo, hi):
+                c = cat_o[i]
+                if c < 0 or stage_entry[pl, k, c] < 0 \
+                        or not of_kind(stages[pl, k, S_KINDS], sel_setting[sel[i]]) \
+                        or not holds(stages[pl, k, S_COND], vmask[i]):
+                    continue
+                amt[0] = inscp[i]
+                amt[1:4] = selfpay[i]
+                amt[4] = hifp_o[i]
+                amt[5] = hifmi_o[i]
+                amt[6] = oth[i]
+                m += stage_measure(include, amt, assist_o[i] + tilted_o[i] + special_o[i]
+                                   + reassist_o[i])
+                of_total += medfee[i] if stage_vals[pl, k, e, SV_OF] == 0 else inscp[i]
+            m = max(0, m - paid_before)
+            got = stage_pay(stage_vals[pl, k, e], stage_segs[pl, k, e], stage_caps[pl, k, e],
+                            0, m, of_total, False, -1, pools)
+            year_end_o[g, k] = got
+            paid_before += got
         pools_o[g, :] = pools
         if record:
             end_o[g, :n_slots] = pools

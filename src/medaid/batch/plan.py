@@ -26,11 +26,14 @@ import numpy.typing as npt
 from medaid.batch.schema import FLAG_HEROIC, FLAG_RARE
 from medaid.core.errors import MedaidError, PolicyError
 from medaid.core.money import BP
+from medaid.engine.caps import RAISED
 from medaid.engine.case import LOCATIONS, REFERRALS
 from medaid.engine.settle import NO_EFFECT, _lines
+from medaid.engine.stages import base_of, values
 from medaid.engine.types import Visit
+from medaid.policy import schema as s
 from medaid.policy.model import Policy, refuse_engine_only, tilted_entry, tilted_values
-from medaid.policy.params import Curve, Params
+from medaid.policy.params import Curve, Params, Raised
 from medaid.policy.schema import KINDS
 from medaid.policy.structured import BasicInsurance
 
@@ -45,7 +48,15 @@ MAX_LINES = 62  # the kernel reports the lines that paid as bits of an int64
 # caps are payout limits on cap pools (`caps`), never part of F (RULES §3).
 # The base: inscp_scp_amt + the self-pay parts of L_INCLUDE (bits INCLUDE_BITS) − the funds
 # of L_AFTER (bits AFTER_BITS).
-L_TIER, L_GRANT, L_DED, L_NSEG, L_POOL, L_NCAPS, L_OK, L_REACH, L_INCLUDE, L_AFTER = range(10)
+# L_COND: the index of the line's conditions in `Plans.conditions`, −1: none.
+L_TIER, L_GRANT, L_DED, L_NSEG, L_POOL, L_NCAPS, L_OK, L_REACH, L_INCLUDE, L_AFTER, L_COND = \
+    range(11)
+# Fields of a cap row (`caps[plan, line, cap]`, `stage_caps[plan, stage, entry, cap]`): its
+# pool slot and amount; a raised cap's amount (−1: none), the own base to exceed, the kinds
+# whose base may raise it (bits of KINDS, −1: any, as a year's measure of no one kind) and the
+# slot of its flag (`engine.caps.RAISED`).
+K_SLOT, K_AMOUNT, K_RAISED, K_OVER, K_KINDS, K_FLAG = range(6)
+ANY_KIND = -1
 INCLUDE_BITS = {"preselfpay_amt": 1, "overlmt_selfpay": 2, "fulamt_ownpay_amt": 4}  # selfpay
 AFTER_BITS = {"hifp_pay": 1, "hifmi_pay": 2, "oth_pay": 4}
 ALL_FUNDS = 7
@@ -60,6 +71,21 @@ C_OK, C_DED, C_DED_TILT, C_POINTS, C_NSEG, C_CAP = range(6)
 B_OK, B_CAP = range(2)
 # Fields of `referral[plan, referral, field]`.
 R_ASSIST, R_POINTS, R_TILT = range(3)
+# Fields of `stages[plan, stage, field]` (policy `stages:`, in order): when (S_YEAR_END or
+# visit), the conditions' index (−1: none), the kinds it runs on (bits of KINDS, −1: any),
+# its pool slot and the self-pay parts its base includes (INCLUDE_BITS).
+S_WHEN, S_COND, S_KINDS, S_POOL, S_INCLUDE = range(5)
+S_VISIT, S_YEAR_END = 0, 1
+# Fields of `stage_vals[plan, stage, entry, field]` (entry 0 the stage's own values, k + 1
+# those of `by_category[k]`): resolved, the form (segments, grant, ceiling), deductible or a
+# grant's threshold, segments, grant, the ceiling's share (bp, −1: none), of which field
+# (CEILING_OF) and amount (−1: none), caps.
+(SV_OK, SV_FORM, SV_DED, SV_NSEG, SV_GRANT, SV_SHARE, SV_OF, SV_AMOUNT,
+ SV_NCAPS) = range(9)
+FORM_SEGMENTS, FORM_GRANT, FORM_CEILING = range(3)
+CEILING_OF = ("medfee_sumamt", "inscp_scp_amt")
+ConditionKey = tuple[tuple[str, ...], tuple[str, ...] | None, tuple[int, ...] | None,
+                     tuple[str, ...] | None]
 
 
 @dataclass
@@ -71,6 +97,7 @@ class Problems:
     critical_illness: dict[int, MedaidError] = field(default_factory=dict)
     basic_insurance: dict[int, MedaidError] = field(default_factory=dict)
     lookback: dict[tuple[int, int], MedaidError] = field(default_factory=dict)
+    stages: dict[tuple[int, int, int], MedaidError] = field(default_factory=dict)  # (p, k, e)
 
 
 @dataclass
@@ -112,6 +139,15 @@ class Plans:
     problems: Problems
     rules: list[list[str]]  # [plan][line] rule id
     tilted_rule: list[str | None]  # [plan]
+    conditions: list[ConditionKey]  # the distinct conditions of every line and stage
+    stages: I64  # [plan, stage, S_*]; n_stages[plan] of them
+    n_stages: I64  # [plan]
+    stage_entry: I64  # [plan, stage, category] → entry of stage_vals, −1: not this category
+    stage_vals: I64  # [plan, stage, entry, SV_*]
+    stage_segs: I64  # [plan, stage, entry, segment, 2]
+    stage_caps: I64  # [plan, stage, entry, cap, K_*]
+    stage_rules: list[list[str]]  # [plan][stage] rule id
+    stage_labels: list[list[str]]  # [plan][stage] label
 
     @property
     def n(self) -> int:
@@ -126,6 +162,63 @@ def _kept(e: MedaidError) -> MedaidError:
 
 def _curve_rows(curve: Curve) -> list[tuple[int, int]]:
     return [(-1 if w is None else w, bp) for w, bp in curve.segments]
+
+
+def condition_key(c: s.Conditions) -> ConditionKey | None:
+    """The conditions of a line or stage as a key (None: none set)."""
+    if not s.conditional(c):
+        return None
+    return (tuple(c.statuses), None if c.locations is None else tuple(c.locations),
+            None if c.hospital_levels is None else tuple(c.hospital_levels),
+            None if c.referrals is None else tuple(c.referrals))
+
+
+def kinds_bits(kinds: Sequence[str] | None) -> int:
+    """Bits of KINDS; None (any kind): ANY_KIND."""
+    return ANY_KIND if kinds is None else sum(1 << KINDS.index(k) for k in kinds)
+
+
+def _stage_entries(stage: s.Stage, categories: Sequence[str]) -> dict[str, int]:
+    """Each category's entry of the stage's values: k + 1 for the first `by_category[k]`
+    listing it, else 0 (`engine.stages.values`)."""
+    out = {}
+    for c in categories:
+        out[c] = next((k + 1 for k, e in enumerate(stage.by_category) if c in e.categories), 0)
+    return out
+
+
+StageResolved = tuple[int, int, list[tuple[int, int]], int, int, int, int,
+                      tuple[tuple[str, int], ...], Raised]
+
+
+def _stage_values(par: Params, v: s.Stage, year: int) -> StageResolved:
+    """(form, deductible or threshold, segments, grant, share bp, of, amount, caps, raised)
+    of a stage's values for a year, in the order the engine resolves them (`_payout`)."""
+    form, ded, rows, grant, share, of, amount = FORM_SEGMENTS, 0, [], 0, -1, 0, -1
+    if v.segments:
+        curve, _ = par.curve(v.deductible, v.segments, [], year, v.rule)
+        ded, rows = curve.deductible, _curve_rows(curve)
+    elif v.grant is not None:
+        form = FORM_GRANT
+        ded = par.amount(v.deductible, year, v.rule)
+        grant = par.amount(v.grant, year, v.rule)
+    else:
+        assert v.ceiling is not None
+        form, of = FORM_CEILING, CEILING_OF.index(v.ceiling.of)
+        if v.ceiling.share is not None:
+            share = par.ratio_of(v.ceiling.share, year, v.rule)
+        if v.ceiling.amount is not None:
+            amount = par.amount(v.ceiling.amount, year, v.rule)
+    caps, raised = par.caps(v.caps, year, v.rule)
+    return form, ded, rows, grant, share, of, amount, caps, raised
+
+
+def _first(stage: s.Stage, e: int) -> str:
+    """A category whose values are entry `e` of the stage (any of `by_category[e − 1]`'s
+    that no earlier entry lists; else its first: the entry is then never used)."""
+    entry = stage.by_category[e - 1]
+    earlier = {c for x in stage.by_category[:e - 1] for c in x.categories}
+    return next((c for c in entry.categories if c not in earlier), entry.categories[0])
 
 
 def _probe(kind: str, flags: int) -> Visit:
@@ -156,11 +249,13 @@ def compile_plans(versions: Sequence[Policy], local: Mapping[str, object],
     if n_lines > MAX_LINES:
         raise PolicyError(f"{versions[0].jurisdiction}: more than {MAX_LINES} lines")
     n_segs, n_caps, n_tsegs, n_tcaps, n_csegs, n_lb = 1, 1, 1, 1, 1, 1
+    n_stages, n_sentries, n_ssegs, n_scaps = 1, 1, 1, 1
+    stage_res: list[list[list[StageResolved | None]]] = []  # [plan][stage][entry]
     problems = Problems()
 
     # Resolve every number first (the shapes depend on them), then pack.
-    resolved: list[list[tuple[Curve | None, tuple[tuple[str, int], ...], int | None] | None]] \
-        = []
+    resolved: list[list[tuple[Curve | None, tuple[tuple[str, int], ...], int | None,
+                              Raised | None] | None]] = []
     tilts: list[list[tuple[Curve, tuple[tuple[str, int], ...]] | None]] = []  # [plan][entry]
     n_entries = 1
     cis: list[Curve | None] = []
@@ -169,7 +264,8 @@ def compile_plans(versions: Sequence[Policy], local: Mapping[str, object],
     lb_ratios: list[list[int]] = []
     for p, (vi, year) in enumerate(keys):
         policy, par = versions[vi], params[vi]
-        row: list[tuple[Curve | None, tuple[tuple[str, int], ...], int | None] | None] = []
+        row: list[tuple[Curve | None, tuple[tuple[str, int], ...], int | None,
+                        Raised | None] | None] = []
         for line in policy.lines:
             try:
                 rl = par.line(line, year)
@@ -177,7 +273,7 @@ def compile_plans(versions: Sequence[Policy], local: Mapping[str, object],
                 problems.lines[(p, line.index)] = _kept(e)
                 row.append(None)
                 continue
-            row.append((rl.curve, rl.caps, rl.grant))
+            row.append((rl.curve, rl.caps, rl.grant, rl.raised))
             if rl.curve is not None:
                 n_segs = max(n_segs, len(rl.curve.segments))
             n_caps = max(n_caps, len(rl.caps))
@@ -227,6 +323,24 @@ def compile_plans(versions: Sequence[Policy], local: Mapping[str, object],
                 ratios.append(-1)
         n_lb = max(n_lb, len(ratios))
         lb_ratios.append(ratios)
+        got: list[list[StageResolved | None]] = []
+        for k, stage in enumerate(policy.spec.stages):
+            entries_k: list[StageResolved | None] = []
+            for ent in range(1 + len(stage.by_category)):
+                own = stage if ent == 0 else values(stage, _first(stage, ent))
+                try:
+                    sr = _stage_values(par, own, year)
+                except MedaidError as err:
+                    problems.stages[(p, k, ent)] = _kept(err)
+                    entries_k.append(None)
+                    continue
+                n_ssegs = max(n_ssegs, len(sr[2]))
+                n_scaps = max(n_scaps, len(sr[7]))
+                entries_k.append(sr)
+            n_sentries = max(n_sentries, len(entries_k))
+            got.append(entries_k)
+        n_stages = max(n_stages, len(got))
+        stage_res.append(got)
 
     # YC-T: the tilted pool's denominator is the lcm of every S* a line can reach.
     scale = 1
@@ -250,9 +364,35 @@ def compile_plans(versions: Sequence[Policy], local: Mapping[str, object],
     assert POOL_LIMIT * BP * 4 < INT64_HEADROOM  # a curve's scaled value and its doubling
 
     cat_order = np.full((n_plans, len(categories)), -1, np.int64)
-    lines = np.zeros((n_plans, n_lines, 10), np.int64)
+    lines = np.zeros((n_plans, n_lines, 11), np.int64)
+    conditions: list[ConditionKey] = []
+
+    def cond(c: s.Conditions) -> int:
+        key = condition_key(c)
+        if key is None:
+            return -1
+        if key not in conditions:
+            conditions.append(key)
+        return conditions.index(key)
+
+    def cap_row(pool: str, amount: int, raised: Raised | None) -> tuple[int, ...]:
+        r = (raised or {}).get(pool)
+        if r is None:
+            return (slot(pool), amount, -1, 0, ANY_KIND, 0)
+        return (slot(pool), amount, r[0], r[1], kinds_bits(r[2]), slot(RAISED + pool))
+
+    stages = np.zeros((n_plans, n_stages, 5), np.int64)
+    n_stages_of = np.zeros(n_plans, np.int64)
+    stage_entry = np.full((n_plans, n_stages, max(1, len(categories))), -1, np.int64)
+    stage_vals = np.zeros((n_plans, n_stages, n_sentries, 9), np.int64)
+    stage_segs = np.zeros((n_plans, n_stages, n_sentries, n_ssegs, 2), np.int64)
+    stage_caps = np.zeros((n_plans, n_stages, n_sentries, n_scaps, 6), np.int64)
+    stage_caps[..., K_RAISED] = -1
+    stage_rules: list[list[str]] = []
+    stage_labels: list[list[str]] = []
     segs = np.zeros((n_plans, n_lines, n_segs, 2), np.int64)
-    caps = np.zeros((n_plans, n_lines, n_caps, 2), np.int64)
+    caps = np.zeros((n_plans, n_lines, n_caps, 6), np.int64)
+    caps[..., K_RAISED] = -1  # unused rows raise nothing
     covers = np.zeros((n_plans, n_lines, len(categories)), np.int8)
     referral = np.zeros((n_plans, len(REFERRALS), 3), np.int64)
     tilt = np.zeros((n_plans, 3), np.int64)
@@ -297,9 +437,10 @@ def compile_plans(versions: Sequence[Policy], local: Mapping[str, object],
                 covers[p, li, cat_index[c]] = line.covers(c)
             item = resolved[p][li]
             lines[p, li, L_POOL] = slot(line.pool)
+            lines[p, li, L_COND] = cond(line.spec)
             if item is None:
                 continue
-            curve, line_caps, grant = item
+            curve, line_caps, grant, raised = item
             lines[p, li, L_OK] = 1
             lines[p, li, L_GRANT] = -1 if grant is None else grant
             lines[p, li, L_REACH] = -1
@@ -315,7 +456,31 @@ def compile_plans(versions: Sequence[Policy], local: Mapping[str, object],
                     lines[p, li, L_REACH] = int(scaled)
             lines[p, li, L_NCAPS] = len(line_caps)
             for k, (pool, amount) in enumerate(line_caps):
-                caps[p, li, k] = (slot(pool), amount)
+                caps[p, li, k] = cap_row(pool, amount, raised)
+
+        n_stages_of[p] = len(policy.spec.stages)
+        stage_rules.append([st.rule for st in policy.spec.stages])
+        stage_labels.append([st.label for st in policy.spec.stages])
+        for k, stage in enumerate(policy.spec.stages):
+            stages[p, k] = (S_YEAR_END if stage.when == "year_end" else S_VISIT, cond(stage),
+                            kinds_bits(None if stage.kinds == "*" else stage.kinds),
+                            slot(stage.pool or stage.rule),
+                            sum(INCLUDE_BITS[x] for x in base_of(stage).include))
+            # every category of the run: a year-end stage reads the visits of the year,
+            # whichever version settled them (a category of another counts under "*")
+            for c, ent in _stage_entries(stage, categories).items():
+                if stage.categories == "*" or c in stage.categories:
+                    stage_entry[p, k, cat_index[c]] = ent
+            for ent, found_s in enumerate(stage_res[p][k]):
+                if found_s is None:
+                    continue
+                form, ded, rows, grant, share, of, amount, scaps, sraised = found_s
+                stage_vals[p, k, ent] = (1, form, ded, len(rows), grant, share, of, amount,
+                                         len(scaps))
+                if rows:
+                    stage_segs[p, k, ent, :len(rows)] = rows
+                for j, (pool, amount_j) in enumerate(scaps):
+                    stage_caps[p, k, ent, j] = cap_row(pool, amount_j, sraised)
 
         ref = policy.spec.referral
         for ri, name in enumerate(REFERRALS):
@@ -389,11 +554,13 @@ def compile_plans(versions: Sequence[Policy], local: Mapping[str, object],
                         sel_alt.append(len(alt_line) - 1)
                     sel_of[p, k, flags, g] = seen[key]
 
+    if len(conditions) > MAX_LINES or n_stages * n_sentries > 256:
+        raise PolicyError(f"{versions[0].jurisdiction}: more than {MAX_LINES} distinct "
+                          "conditions, or 256 stage values, than the kernel packs")
     visit_slots = np.zeros((n_plans, max(1, len(pools))), np.int8)
     for p, (vi, _) in enumerate(keys):
-        for name in versions[vi].visit_pools:
-            if name in pools:
-                visit_slots[p, pools.index(name)] = 1
+        for i, name in enumerate(pools):  # a raised flag lasts its pool's period
+            visit_slots[p, i] = name.removeprefix(RAISED) in versions[vi].visit_pools
     return Plans(
         versions=list(versions), keys=list(keys), categories=categories, pools=pools,
         scale=scale, cat_order=cat_order, lines=lines, segs=segs, caps=caps, covers=covers,
@@ -406,4 +573,7 @@ def compile_plans(versions: Sequence[Policy], local: Mapping[str, object],
         bi=bi_arr, bi_level=bi_level, lookback_ratio=lookback_ratio,
         lookback_rules=lookback_rules, per_visit=per_visit, visit_slots=visit_slots,
         problems=problems,
-        rules=rules, tilted_rule=tilted_rule)
+        rules=rules, tilted_rule=tilted_rule, conditions=conditions, stages=stages,
+        n_stages=n_stages_of, stage_entry=stage_entry, stage_vals=stage_vals,
+        stage_segs=stage_segs, stage_caps=stage_caps, stage_rules=stage_rules,
+        stage_labels=stage_labels)

@@ -14,7 +14,7 @@ local parameters, as the engine does), 0 for an absent hospital level.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -64,6 +64,14 @@ IDENTITY = pa.struct([
     pa.field("application", pa.date32()),
 ])
 
+# A person-level status a policy declares (`statuses:`), held from `from` to `to` (either
+# open: null), as `medaid settle` reads `person.statuses`.
+STATUS = pa.struct([
+    pa.field("status", pa.string(), nullable=False),
+    pa.field("from", pa.date32()),
+    pa.field("to", pa.date32()),
+])
+
 PERSONS = pa.schema([
     pa.field("person_key", pa.int64(), nullable=False),
     pa.field("person_id", pa.string(), nullable=False),
@@ -71,6 +79,7 @@ PERSONS = pa.schema([
     pa.field("tilted_application", pa.date32()),
     pa.field("identities", pa.list_(pa.field("item", IDENTITY, nullable=False)),
              nullable=False),
+    pa.field("statuses", pa.list_(pa.field("item", STATUS, nullable=False))),
 ])
 
 RESULTS = pa.schema([
@@ -174,6 +183,7 @@ def persons_table(rows: Iterable[tuple[int, Person]]) -> pa.Table:
     grades: list[int | None] = []
     tilted: list[int | None] = []
     idents: list[list[dict[str, object]]] = []
+    statuses: list[list[dict[str, object]]] = []
     for key, p in rows:
         keys.append(key)
         ids.append(p.id)
@@ -181,10 +191,13 @@ def persons_table(rows: Iterable[tuple[int, Person]]) -> pa.Table:
         tilted.append(_days(p.tilted_application))
         idents.append([{"category": i.category, "from": i.start, "to": i.end,
                         "application": i.application} for i in p.identities])
+        statuses.append([{"status": h.status, "from": h.start, "to": h.end}
+                         for h in p.statuses])
     return pa.Table.from_arrays([
         pa.array(keys, pa.int64()), pa.array(ids, pa.string()), pa.array(grades, pa.int8()),
         pa.array(tilted, pa.int32()).view(pa.date32()),
-        pa.array(idents, PERSONS.field("identities").type)], schema=PERSONS)
+        pa.array(idents, PERSONS.field("identities").type),
+        pa.array(statuses, PERSONS.field("statuses").type)], schema=PERSONS)
 
 
 COMPRESSION = "lz4"  # fast to decode: the batch path reads at millions of rows a second
@@ -258,6 +271,12 @@ class PersonColumns:
     ident_from: I32
     ident_to: I32  # NO_DATE: open
     ident_application: I32  # NO_DATE: none
+    # statuses in CSR form (`status_offsets`, empty: nobody holds one), dates NO_DATE: open
+    status_offsets: I64 = field(default_factory=lambda: np.zeros(1, np.int64))
+    status_names: list[str] = field(default_factory=list)
+    status_id: I32 = field(default_factory=lambda: np.zeros(0, np.int32))
+    status_from: I32 = field(default_factory=lambda: np.zeros(0, np.int32))
+    status_to: I32 = field(default_factory=lambda: np.zeros(0, np.int32))
 
 
 NO_DATE = np.iinfo(np.int32).min  # an absent date
@@ -386,7 +405,29 @@ def person_columns(t: pa.Table) -> PersonColumns:
         ident_cat=np.asarray(enc.indices.to_numpy(zero_copy_only=False), dtype=np.int32),
         ident_from=ident_from, ident_to=ident_to,
         ident_application=_date_column(items, "application", "persons.identities",
-                                       nullable=True))
+                                       nullable=True),
+        **_statuses(t))
+
+
+def _statuses(t: pa.Table) -> dict[str, Any]:
+    """The persons' statuses in CSR form (`PersonColumns.status_*`); a file without the
+    column holds none."""
+    if "statuses" not in t.column_names:
+        return {}
+    lists = t.column("statuses").combine_chunks()
+    if lists.null_count:
+        lists = lists.fill_null([])
+    offsets = np.asarray(lists.offsets.to_numpy(), dtype=np.int64)
+    items = pa.Table.from_struct_array(lists.flatten())
+    names = items.column("status").combine_chunks()
+    if names.null_count:
+        raise InputError("persons.statuses.status", "required")
+    enc = names.dictionary_encode()
+    return {"status_offsets": offsets - offsets[0],
+            "status_names": [str(c) for c in enc.dictionary.to_pylist()],
+            "status_id": np.asarray(enc.indices.to_numpy(zero_copy_only=False), np.int32),
+            "status_from": _date_column(items, "from", "persons.statuses", nullable=True),
+            "status_to": _date_column(items, "to", "persons.statuses", nullable=True)}
 
 
 VISIT_INPUT = [f.name for f in VISITS if f.name != "visit_id"]  # what settling reads

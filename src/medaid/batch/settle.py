@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import timedelta
 from itertools import pairwise
 from pathlib import Path
@@ -23,7 +23,15 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from medaid.batch import kernel, standings
-from medaid.batch.plan import L_INCLUDE, POOL_LIMIT, T_APP, Plans, compile_plans
+from medaid.batch.plan import (
+    L_INCLUDE,
+    POOL_LIMIT,
+    S_INCLUDE,
+    T_APP,
+    ConditionKey,
+    Plans,
+    compile_plans,
+)
 from medaid.batch.schema import (
     EPOCH,
     NO_DATE,
@@ -36,6 +44,7 @@ from medaid.batch.schema import (
     visit_columns,
 )
 from medaid.core.errors import InputError, MissingParameter, PolicyError
+from medaid.engine.case import LOCATIONS, REFERRALS
 from medaid.engine.types import INPATIENT_SETTINGS
 from medaid.policy.model import Policy
 from medaid.policy.schema import KINDS
@@ -61,6 +70,9 @@ class PersonYears:
     pools: I64  # [person-year, pool slot]: each pool at the end of the year (fen; base pools
     # hold the cumulative base, cap pools what they have paid)
     end: I64 | None = None  # with snapshots: [person-year, slot + kernel.SNAPSHOT_EXTRA]
+    # [person-year, stage]: what each `when: year_end` stage of the year's last plan paid
+    # (`engine.stages.at_year_end`), −1: not run (no visit qualified, or a visit stage)
+    year_end: I64 = field(default_factory=lambda: np.zeros((0, 1), np.int64))
 
     def __len__(self) -> int:
         return len(self.person)
@@ -94,12 +106,17 @@ class Results:
     tilted: I64
     special: I64
     years: PersonYears
+    reassistance: I64  # what the `when: visit` stages paid (再救助, within maf_pay)
     # with snapshots: [visit, slot + kernel.SNAPSHOT_EXTRA], every pool before the visit
     before: I64 | None = None
 
     @property
     def maf_pay(self) -> I64:
-        return self.assistance + self.tilted + self.special
+        return self.assistance + self.tilted + self.special + self.reassistance
+
+    def year_end_paid(self) -> I64:
+        """What the year-end stages paid each person-year (`PersonYears`), in all."""
+        return np.asarray(np.maximum(self.years.year_end, 0).sum(axis=1), np.int64)
 
     @property
     def psn_part_amt(self) -> I64:
@@ -236,6 +253,52 @@ def _selections(plans: Plans, plan: I32, kind: I8, flags: I8, grade: I8) -> I32:
     return np.asarray(plans.sel_of.reshape(-1)[flat], np.int32)
 
 
+def condition_bits(conditions: Sequence[ConditionKey], visits: VisitColumns,
+                   persons: PersonColumns, person: I64) -> I64:
+    """Bit c of a visit: whether `conditions[c]` holds for it (`engine.conditions.meets`):
+    every status held on its end date, its location, hospital level and referral listed."""
+    n = len(visits)
+    out = np.zeros(n, np.int64)
+    held: dict[str, npt.NDArray[np.bool_]] = {}
+    for c, (statuses, locations, levels, referrals) in enumerate(conditions):
+        ok = np.ones(n, bool)
+        for name in statuses:
+            if name not in held:
+                held[name] = _holds(persons, person, visits.end, name)
+            ok &= held[name]
+        if locations is not None:
+            ok &= np.isin(visits.location, [LOCATIONS.index(x) for x in locations])
+        if levels is not None:
+            ok &= np.isin(visits.level, list(levels))
+        if referrals is not None:
+            ok &= np.isin(visits.referral, [REFERRALS.index(x) for x in referrals])
+        out |= ok.astype(np.int64) << c
+    return out
+
+
+def _holds(persons: PersonColumns, person: I64, day: I32, name: str) -> npt.NDArray[np.bool_]:
+    """Whether each visit's person holds status `name` on `day` (`Person.holds`)."""
+    out = np.zeros(len(person), bool)
+    if name not in persons.status_names:
+        return out
+    entries = np.flatnonzero(persons.status_id == persons.status_names.index(name))
+    owner = np.searchsorted(persons.status_offsets, entries, side="right") - 1
+    n_persons = len(persons.status_offsets) - 1
+    rank = np.zeros(len(entries), np.int64)  # the entry's place among its person's
+    for k in range(1, len(entries)):
+        if owner[k] == owner[k - 1]:
+            rank[k] = rank[k - 1] + 1
+    for r in range(int(rank.max()) + 1 if len(entries) else 0):
+        table = np.full(n_persons, -1, np.int64)
+        table[owner[rank == r]] = entries[rank == r]
+        j = table[person]
+        has = j >= 0
+        lo = persons.status_from[np.where(has, j, 0)]
+        hi = persons.status_to[np.where(has, j, 0)]
+        out |= has & ((lo == NO_DATE) | (lo <= day)) & ((hi == NO_DATE) | (day <= hi))
+    return out
+
+
 def settle_population(versions: Sequence[Policy], local: Mapping[str, object],
                       visits: VisitColumns, persons: PersonColumns,
                       threads: int | None = None, snapshots: bool = False) -> Results:
@@ -251,8 +314,10 @@ def settle_population(versions: Sequence[Policy], local: Mapping[str, object],
     ident_cat = _identity_categories(persons, plans)
     selfpay = visits.selfpay
     assert selfpay is not None  # VisitColumns fills it
-    if n and bool((plans.lines[..., L_INCLUDE] != 0).any()) and bool((selfpay < 0).any()):
-        raise PolicyError(f"{versions[0].jurisdiction}: a line's base includes self-pay parts "
+    if n and (bool((plans.lines[..., L_INCLUDE] != 0).any())
+              or bool((plans.stages[..., S_INCLUDE] != 0).any())) and bool((selfpay < 0).any()):
+        raise PolicyError(f"{versions[0].jurisdiction}: a line's or stage's base includes "
+                          "self-pay parts "
                           "(preselfpay_amt, overlmt_selfpay, fulamt_ownpay_amt) that these "
                           "visits do not carry")
 
@@ -267,6 +332,8 @@ def settle_population(versions: Sequence[Policy], local: Mapping[str, object],
         visits = VisitColumns(**{f.name: getattr(visits, f.name)[perm] for f in fields(visits)})
         person, year, plan = person[perm], year[perm], plan[perm]
         group_off, _ = kernel.group_starts(person, year)
+    vmask = condition_bits(plans.conditions, visits, persons, person) if plans.conditions \
+        else np.zeros(n, np.int64)
 
     grade = persons.grade
     sel = np.empty(n, np.int32)
@@ -281,7 +348,8 @@ def settle_population(versions: Sequence[Policy], local: Mapping[str, object],
     slots = max(1, int(counts.max()) if len(counts) else 1)
     st = standings.Standings.empty(slots, n)
     out = {name: np.empty(n, np.int64) for name in (
-        "hifp", "hifmi", "base", "assistance", "tilted", "special", "mask")}
+        "hifp", "hifmi", "base", "assistance", "tilted", "special", "mask", "reassistance")}
+    year_end = np.full((len(group_off) - 1, plans.stages.shape[1]), -1, np.int64)
     n_slots = max(1, len(plans.pools))
     pools_o = np.zeros((len(group_off) - 1, n_slots), np.int64)
     width = n_slots + kernel.SNAPSHOT_EXTRA
@@ -330,9 +398,11 @@ def settle_population(versions: Sequence[Policy], local: Mapping[str, object],
             plans.referral, plans.tilt, plans.tilt_entry, plans.tilt_vals, plans.tilt_segs,
             plans.tilt_caps, plans.tilt_referral,
             plans.tilt_location, plans.tilt_setting, plans.ci, plans.ci_segs, plans.bi,
-            plans.bi_level, plans.scale, n_slots,
+            plans.bi_level, plans.scale, n_slots, vmask, plans.stages, plans.n_stages,
+            plans.stage_entry, plans.stage_vals, plans.stage_segs, plans.stage_caps,
             out["hifp"], out["hifmi"], out["base"], out["assistance"], out["tilted"],
-            out["special"], cat_o, out["mask"], err_o, pools_o, before_o, end_o)
+            out["special"], cat_o, out["mask"], err_o, pools_o, before_o, end_o,
+            out["reassistance"], year_end)
 
     # Person-years are independent: ranges of them run on threads (numpy and the kernel
     # release the GIL), each of about the same number of visits.
@@ -351,7 +421,7 @@ def settle_population(versions: Sequence[Policy], local: Mapping[str, object],
     years = PersonYears(group_off, perm, visits.person[starts] if n else np.zeros(0, np.int64),
                         year[starts] if n else np.zeros(0, np.int32),
                         plan[ends] if n else np.zeros(0, np.int32), pools_o,
-                        end_o if snapshots else None)
+                        end_o if snapshots else None, year_end)
     if perm is not None:  # back to the file's order
         inverse = np.empty(n, np.int64)
         inverse[perm] = np.arange(n)
@@ -370,6 +440,7 @@ def settle_population(versions: Sequence[Policy], local: Mapping[str, object],
         inscp_scp_amt=visits.inscp, hifp_pay=out["hifp"], hifmi_pay=out["hifmi"],
         oth_pay=visits.oth, base=out["base"], assistance=out["assistance"],
         tilted=out["tilted"], special=out["special"], years=years,
+        reassistance=out["reassistance"],
         before=before_o if snapshots else None)
 
 
@@ -385,6 +456,8 @@ def _raise(plans: Plans, plan: I32, visits: VisitColumns, row: int, err: I32) ->
         raise plans.problems.tilted[(p, line)]
     if code == kernel.ERR_LOOKBACK:
         raise plans.problems.lookback[(p, line)]
+    if code == kernel.ERR_STAGE:
+        raise plans.problems.stages[(p, *divmod(line, plans.stage_vals.shape[2]))]
     if code == kernel.ERR_BASIC:
         e = plans.problems.basic_insurance[p]
         raise MissingParameter(j, "basic_insurance", f"{path}.hifp_pay not given") \

@@ -29,8 +29,9 @@ What it does not express — a person-year is left to the kernel when any of the
 
 And a whole file is left to the kernel (`supported` False, `reason` says why) when it has
 more than one policy version or year, a line of more than two segments or tilted
-assistance of more than one, more than one tilted cap pool, or tilted assistance sharing a
-cap pool with a line.
+assistance of more than one, more than one tilted cap pool, tilted assistance sharing a
+cap pool with a line, stages after tilted assistance, conditions on a line, or a raised
+cap (each named in `reason`).
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ import pyarrow as pa
 from medaid.batch import schema
 from medaid.batch.plan import (
     GRADES,
+    K_RAISED,
     L_AFTER,
     L_DED,
     L_GRANT,
@@ -145,6 +147,14 @@ class Formulation:
         nseg = int(plans.lines[p, :, L_NSEG].max(initial=0))
         if nseg > 2 or int(plans.tilt_vals[p, :, V_NSEG].max()) > 1:
             raise NotImplementedError("a line of more than two segments")
+        # what the kernel runs and this query does not say: the file is the kernel's
+        if int(plans.n_stages[p]):
+            raise NotImplementedError("DuckDB 查询不表达 stages（再救助、一次性补助、"
+                                      "个人负担封顶）")
+        if plans.conditions:
+            raise NotImplementedError("DuckDB 查询不表达条件（人员状态、就医地、医院等级、转诊）")
+        if bool((plans.caps[..., K_RAISED] >= 0).any()):
+            raise NotImplementedError("DuckDB 查询不表达 caps[].raised（条件封顶线）")
         if plans.problems.lookback or plans.problems.tilted:
             raise NotImplementedError("a look-back ratio or tilted assistance without its "
                                       "parameters (the kernel names the error)")
@@ -177,7 +187,7 @@ class Formulation:
                     continue
                 prev = -1
                 for kk in range(int(plans.lines[p, li, L_NCAPS])):
-                    slot, amount = (int(x) for x in plans.caps[p, li, kk])
+                    slot, amount = (int(x) for x in plans.caps[p, li, kk, :2])
                     ok &= seen.setdefault(slot, amount) == amount
                     if slot not in order:
                         order.append(slot)

@@ -259,15 +259,13 @@ def _pools_used(spec: s.PolicyFile) -> list[tuple[str, str]]:
 
 def _engine_only(spec: s.PolicyFile) -> tuple[str, ...]:
     """The constructs of a policy that only the engine (`medaid settle`) runs so far: the
-    batch kernel, the ledger and the service refuse such a policy rather than settle it
-    without them (`refuse_engine_only`)."""
+    batch kernel refuses such a policy rather than settle it without them
+    (`refuse_engine_only`)."""
     found = []
-    if spec.stages:
-        found.append("stages（再救助、一次性补助、个人负担封顶）")
-    if spec.statuses or any(s.conditional(ln) for ln in spec.lines):
-        found.append("条件（人员状态、就医地、医院等级、转诊）")
-    if any(c.raised is not None for ln in spec.lines for c in ln.caps):
-        found.append("caps[].raised（条件封顶线）")
+    # a condition on an exclusive or alternative line decides which set of lines settles
+    # the visit, which the batch plan fixes by kind, flags and grade alone
+    if any(s.conditional(ln) and (ln.exclusive or ln.alternative) for ln in spec.lines):
+        found.append("排他或替代救助标准上的条件（人员状态、就医地、医院等级、转诊）")
     return tuple(found)
 
 
