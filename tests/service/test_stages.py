@@ -33,6 +33,7 @@ from medaid.core.money import to_yuan
 from medaid.engine.settle import CaseResult, settle_year
 from medaid.engine.types import Held, Identity, Person, Visit
 from medaid.policy import model
+from medaid.store.fund_models import FundClearing
 from medaid.store.models import YearEndPayout
 from medaid_command import medaid
 
@@ -387,3 +388,23 @@ def test_the_pages_show_the_reassistance_the_status_and_the_year_end(city: World
     person = browser.get("/persons/P-001?year=2026").text
     assert "门诊特殊病种认定" in person and "2026-05-01" in person
     assert "年终救助" in person and "个人负担封顶" in person and "1,000.00" in person
+
+
+def test_a_cleared_fund_year_pays_no_year_end_stage(city: World) -> None:
+    """Once the district's fund year is cleared, its year-end stages are not paid: the
+    person-year is named with the reason, and nothing is written."""
+    h = hospital(city)
+    for body in (STAY_1, STAY_2):
+        city.client.post(SETTLE, headers=h, json=body)
+    with UnitOfWork(city.sessions) as uow:
+        uow.session.add(FundClearing(
+            jurisdiction="mucheng", district="110101", year=2026,
+            cleared_on=date(2027, 1, 4), due=None, opening_surplus=0, budget=0, assistance=0,
+            released=0, forfeited=0, surplus=0, deficit=0, deficit_due=None,
+            created_at=clock.now()))
+        uow.commit()
+    answer = year_end(city)
+    (refused,) = answer["results"]
+    assert answer["amount"] == 0 and refused["psn_no"] == "P-001"
+    assert refused["error"].startswith("基金 mucheng/110101 2026 年已清算，不能再支付年终救助")
+    assert city.year(city.admin, year=2026)["year_end"] == [] and expense(city) == 0
