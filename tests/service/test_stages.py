@@ -408,3 +408,18 @@ def test_a_cleared_fund_year_pays_no_year_end_stage(city: World) -> None:
     assert answer["amount"] == 0 and refused["psn_no"] == "P-001"
     assert refused["error"].startswith("基金 mucheng/110101 2026 年已清算，不能再支付年终救助")
     assert city.year(city.admin, year=2026)["year_end"] == [] and expense(city) == 0
+
+
+def test_bulk_resettlement_of_the_city_finds_nothing_to_change(city: World,
+                                                               database_url: str) -> None:
+    """The ledger settled with the status, stages and the raised cap equals the rules:
+    `medaid ledger resettle` over the city-year posts nothing."""
+    record_status(city, MTS)
+    h = hospital(city)
+    for body in (STAY_1, STAY_2):
+        city.client.post(SETTLE, headers=h, json=body)
+    done = medaid("ledger", "resettle", "-j", "mucheng", "--year", "2026", "--database",
+                  database_url)
+    assert done.returncode == 0, done.stderr
+    assert "mucheng 2026: 1 person-years settled again; adjusted 0 " in done.stdout
+    assert city.year(city.admin, year=2026)["adjustments"] == []
