@@ -23,11 +23,12 @@ from api_helpers import World
 from fastapi.testclient import TestClient
 from sqlalchemy.exc import IntegrityError
 
-from medaid.app import users
+from medaid.app import resettle_bulk, users
 from medaid.app import year_end as ye
 from medaid.app.auth import CLI
 from medaid.app.fund_journal import Fund, balance
 from medaid.app.uow import UnitOfWork
+from medaid.batch.schema import NO_DATE
 from medaid.core import clock
 from medaid.core.money import to_yuan
 from medaid.engine.settle import CaseResult, settle_year
@@ -423,3 +424,16 @@ def test_bulk_resettlement_of_the_city_finds_nothing_to_change(city: World,
     assert done.returncode == 0, done.stderr
     assert "mucheng 2026: 1 person-years settled again; adjusted 0 " in done.stdout
     assert city.year(city.admin, year=2026)["adjustments"] == []
+
+
+def test_the_bulk_path_reads_each_persons_statuses(city: World) -> None:
+    """`ledger resettle`'s columnar read gives the batch kernel the statuses the engine
+    reads: 门诊特殊病种认定 from 1 May 2026 (day 20,574 since 1970), open."""
+    record_status(city, MTS)
+    for body in (STAY_1, STAY_2):
+        city.client.post(SETTLE, headers=hospital(city), json=body)
+    with UnitOfWork(city.sessions) as uow:
+        persons = resettle_bulk.read_year(uow.session.connection(), "mucheng", 2026).persons
+    assert persons.status_names == ["mts"] and persons.status_offsets.tolist() == [0, 1]
+    assert persons.status_from.tolist() == [(date(2026, 5, 1) - date(1970, 1, 1)).days]
+    assert persons.status_to.tolist() == [NO_DATE]

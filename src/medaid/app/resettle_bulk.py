@@ -27,6 +27,7 @@ version names: a settlement cannot interleave. A second run finds nothing to pos
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import itertools
 import json
@@ -148,6 +149,40 @@ SELECT p.id AS person_id, coalesce(i.id, 0) AS ident_id,
 FROM persons p LEFT JOIN identities i ON i.person_id = p.id
 WHERE p.jurisdiction = :j
   AND EXISTS (SELECT 1 FROM settlements s WHERE s.person_id = p.id AND s.year = :y)"""
+
+
+def _statuses_sql(dialect: str) -> str:
+    """The statuses of the persons `_identities_sql` reads, in person and record order."""
+    days = ("({col} - DATE '1970-01-01')" if dialect == "postgresql"
+            else "CAST(julianday({col}) - 2440587.5 AS INTEGER)")
+    return f"""
+SELECT st.person_id, st.status, {days.format(col='st.from_date')} AS from_day,
+  {days.format(col='st.to_date')} AS to_day
+FROM person_statuses st JOIN persons p ON p.id = st.person_id
+WHERE p.jurisdiction = :j
+  AND EXISTS (SELECT 1 FROM settlements s WHERE s.person_id = p.id AND s.year = :y)
+ORDER BY st.person_id, st.id"""
+
+
+def _with_statuses(conn: Connection, persons: PersonColumns, key: dict[str, Any]
+                   ) -> PersonColumns:
+    """The persons with the statuses they hold (rare: read row by row), in CSR form."""
+    rows = conn.execute(text(_statuses_sql(conn.dialect.name)), key).all()
+    if not rows:
+        return persons
+    names = sorted({r.status for r in rows})
+    owner = np.searchsorted(persons.key, np.array([r.person_id for r in rows], np.int64))
+
+    def day(value: int | None) -> int:
+        return NO_DATE if value is None else int(value)
+
+    return dataclasses.replace(
+        persons, status_names=names,
+        status_offsets=np.r_[0, np.cumsum(np.bincount(owner, minlength=len(persons.key)))
+                             ].astype(np.int64),
+        status_id=np.array([names.index(r.status) for r in rows], np.int32),
+        status_from=np.array([day(r.from_day) for r in rows], np.int32),
+        status_to=np.array([day(r.to_day) for r in rows], np.int32))
 
 
 _YEARS_SQL = """
@@ -400,6 +435,7 @@ def read_year(conn: Connection, jurisdiction: str, year: int) -> Year:
         ident_from=_int(ids, "from_day", np.int32, NO_DATE)[has],
         ident_to=_int(ids, "to_day", np.int32, NO_DATE)[has],
         ident_application=_int(ids, "app_day", np.int32, NO_DATE)[has])
+    persons = _with_statuses(conn, persons, key)
     # the pools as stored (JSON text): compared as text first (_stored_differs)
     years = {int(pid): (int(yid), int(version), pools_text or "{}")
              for yid, pid, version, pools_text in conn.execute(text(_YEARS_SQL), key)}
