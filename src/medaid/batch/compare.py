@@ -63,10 +63,10 @@ class PersonChanges:
 
 
 def _per_person(res: Results) -> tuple[I64, I64]:
-    """Person keys and each person's maf_pay over all their years (person-years of one
-    person are adjacent in the scan)."""
+    """Person keys and each person's maf_pay over all their years, with the year-end
+    stages' payouts (person-years of one person are adjacent in the scan)."""
     years = res.years
-    maf = years.total(res.maf_pay)
+    maf = years.total(res.maf_pay) + res.year_end_paid()
     if not len(maf):
         return np.zeros(0, np.int64), maf
     starts = np.flatnonzero(np.r_[True, years.person[1:] != years.person[:-1]])

@@ -318,7 +318,7 @@ def settle_range(g_lo, g_hi, group_off, plan, sel, medfee, inscp, hifp_in, hifmi
                  bi_level, scale, n_slots, vmask, stages, n_stages, stage_entry, stage_vals,
                  stage_segs, stage_caps,
                  hifp_o, hifmi_o, base_o, assist_o, tilted_o, special_o, cat_o, mask_o, err_o,
-                 pools_o, before_o, end_o, reassist_o, year_end_o):
+                 pools_o, before_o, end_o, reassist_o, stage_mask_o, year_end_o):
     """Person-years g_lo..g_hi−1, each from empty pools, visits in order; `pools_o[g]` gets
     person-year g's pools at its end (what each cap pool has paid). Releases the GIL: the
     caller runs ranges of person-years on several threads.
@@ -329,7 +329,8 @@ def settle_range(g_lo, g_hi, group_off, plan, sel, medfee, inscp, hifp_in, hifmi
     (`SNAPSHOT_EXTRA`); re-settlement reads each visit's pool additions from them.
 
     The stages after tilted assistance (`engine.stages`): `reassist_o[i]` gets what the
-    `when: visit` stages paid of visit i, `year_end_o[g, k]` what the `when: year_end`
+    `when: visit` stages paid of visit i (`stage_mask_o[i]`, bit k: stage k paid),
+    `year_end_o[g, k]` what the `when: year_end`
     stage k of the year's last plan paid person-year g (−1: no visit qualified)."""
     record = before_o.shape[0] > 0
     slots = st_mode.shape[0]
@@ -454,6 +455,7 @@ def settle_range(g_lo, g_hi, group_off, plan, sel, medfee, inscp, hifp_in, hifmi
             special_o[i] = 0
             tilted_o[i] = 0
             reassist_o[i] = 0
+            stage_mask_o[i] = 0
             mask_o[i] = 0
             cat_o[i] = -1
             err_o[i] = err
@@ -601,6 +603,8 @@ def settle_range(g_lo, g_hi, group_off, plan, sel, medfee, inscp, hifp_in, hifmi
                                 before, m, of_total, per_visit, kind, pools)
                 reassist_o[i] += got
                 maf += got
+                if got > 0:
+                    stage_mask_o[i] |= np.int64(1) << k
             mask_o[i] = best_mask
             err_o[i] = err
 

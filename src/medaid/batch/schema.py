@@ -92,7 +92,7 @@ RESULTS = pa.schema([
     pa.field("rules", pa.dictionary(pa.int32(), pa.string()), nullable=False),  # "NJ-A2+NJ-T"
     *(pa.field(name, pa.int64(), nullable=False) for name in (
         "medfee_sumamt", "inscp_scp_amt", "hifp_pay", "hifmi_pay", "oth_pay", "base",
-        "assistance", "tilted", "special", "maf_pay", "psn_part_amt")),
+        "assistance", "tilted", "special", "reassistance", "maf_pay", "psn_part_amt")),
 ])
 
 

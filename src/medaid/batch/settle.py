@@ -107,6 +107,7 @@ class Results:
     special: I64
     years: PersonYears
     reassistance: I64  # what the `when: visit` stages paid (再救助, within maf_pay)
+    stage_mask: I64  # bit k: the plan's stage k paid the visit
     # with snapshots: [visit, slot + kernel.SNAPSHOT_EXTRA], every pool before the visit
     before: I64 | None = None
 
@@ -129,6 +130,11 @@ class Results:
     def rules(self) -> tuple[I32, list[str]]:
         """Each visit's rules (`NJ-A2+NJ-T`, '' for none) as dictionary codes and names."""
         paid, paid_codes = _factorize((self.line_mask << 1) | (self.tilted > 0))
+        stage_codes = np.zeros(len(paid_codes), np.int64)
+        if bool(self.stage_mask.any()):  # then the stages that paid, in their order
+            span = int(self.stage_mask.max()) + 1
+            paid, both = _factorize(paid.astype(np.int64) * span + self.stage_mask)
+            paid_codes, stage_codes = paid_codes[both // span], both % span
         n = self.plans.n
         ids, codes = _factorize(paid.astype(np.int64) * n + self.plan) if n > 1 else \
             (paid, np.arange(len(paid_codes), dtype=np.int64))
@@ -140,6 +146,8 @@ class Results:
             tilted_rule = self.plans.tilted_rule[p]
             if tilted and tilted_rule:
                 found.append(tilted_rule)
+            stages = int(stage_codes[k])
+            found += [r for i, r in enumerate(self.plans.stage_rules[p]) if stages >> i & 1]
             names.append("+".join(found))
         return ids, names
 
@@ -163,7 +171,8 @@ class Results:
                                            pa.array(rule_names, pa.string())),
         ]
         for name in ("medfee_sumamt", "inscp_scp_amt", "hifp_pay", "hifmi_pay", "oth_pay",
-                     "base", "assistance", "tilted", "special", "maf_pay", "psn_part_amt"):
+                     "base", "assistance", "tilted", "special", "reassistance", "maf_pay",
+                     "psn_part_amt"):
             columns.append(pa.array(getattr(self, name), pa.int64()))
         return pa.Table.from_arrays(columns, schema=RESULTS)
 
@@ -348,7 +357,8 @@ def settle_population(versions: Sequence[Policy], local: Mapping[str, object],
     slots = max(1, int(counts.max()) if len(counts) else 1)
     st = standings.Standings.empty(slots, n)
     out = {name: np.empty(n, np.int64) for name in (
-        "hifp", "hifmi", "base", "assistance", "tilted", "special", "mask", "reassistance")}
+        "hifp", "hifmi", "base", "assistance", "tilted", "special", "mask", "reassistance",
+        "stage_mask")}
     year_end = np.full((len(group_off) - 1, plans.stages.shape[1]), -1, np.int64)
     n_slots = max(1, len(plans.pools))
     pools_o = np.zeros((len(group_off) - 1, n_slots), np.int64)
@@ -400,9 +410,9 @@ def settle_population(versions: Sequence[Policy], local: Mapping[str, object],
             plans.tilt_location, plans.tilt_setting, plans.ci, plans.ci_segs, plans.bi,
             plans.bi_level, plans.scale, n_slots, vmask, plans.stages, plans.n_stages,
             plans.stage_entry, plans.stage_vals, plans.stage_segs, plans.stage_caps,
-            out["hifp"], out["hifmi"], out["base"], out["assistance"], out["tilted"],
+                out["hifp"], out["hifmi"], out["base"], out["assistance"], out["tilted"],
             out["special"], cat_o, out["mask"], err_o, pools_o, before_o, end_o,
-            out["reassistance"], year_end)
+            out["reassistance"], out["stage_mask"], year_end)
 
     # Person-years are independent: ranges of them run on threads (numpy and the kernel
     # release the GIL), each of about the same number of visits.
@@ -440,7 +450,7 @@ def settle_population(versions: Sequence[Policy], local: Mapping[str, object],
         inscp_scp_amt=visits.inscp, hifp_pay=out["hifp"], hifmi_pay=out["hifmi"],
         oth_pay=visits.oth, base=out["base"], assistance=out["assistance"],
         tilted=out["tilted"], special=out["special"], years=years,
-        reassistance=out["reassistance"],
+        reassistance=out["reassistance"], stage_mask=out["stage_mask"],
         before=before_o if snapshots else None)
 
 

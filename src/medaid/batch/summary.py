@@ -14,23 +14,29 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from medaid.batch.plan import L_NCAPS, V_NCAPS, Plans
+from medaid.batch.plan import L_NCAPS, SV_NCAPS, V_NCAPS, Plans
 from medaid.batch.schema import NULL, VisitColumns
 from medaid.batch.settle import Results
+from medaid.core import labels
 from medaid.policy.schema import KINDS
 
 TIERS = ("medfee_sumamt", "inscp_scp_amt", "hifp_pay", "hifmi_pay", "oth_pay", "base",
-         "assistance", "tilted", "special", "maf_pay", "psn_part_amt")
+         "assistance", "tilted", "special", "reassistance", "maf_pay", "psn_part_amt",
+         "year_end")
+YEAR_END = "year_end"  # the year-end stages' payouts, per person-year (not in a visit's maf_pay)
 LABELS = {
     "medfee_sumamt": "total cost 医疗费总额", "inscp_scp_amt": "policy range 政策范围内",
     "hifp_pay": "basic insurance 基本医保", "hifmi_pay": "critical illness 大病保险",
     "oth_pay": "other funds 其他", "base": "assistance base 救助基数",
     "assistance": "assistance 医疗救助", "tilted": "tilted 倾斜救助",
-    "special": "special grants 专项救助", "maf_pay": "assistance fund 救助基金合计",
+    "special": "special grants 专项救助",
+    "reassistance": f"re-assistance {labels.TIERS['reassistance'][0]}",
+    "maf_pay": "assistance fund 救助基金合计",
+    YEAR_END: f"year-end {labels.TIERS['reassistance'][0]}（年终）",
     "psn_part_amt": "person pays 个人负担",
 }
-GROUP_AMOUNTS = ("medfee_sumamt", "base", "assistance", "tilted", "special", "maf_pay",
-                 "psn_part_amt")
+GROUP_AMOUNTS = ("medfee_sumamt", "base", "assistance", "tilted", "special", "reassistance",
+                 "maf_pay", "psn_part_amt")
 NONE = "(no category in force)"
 _CAP_SCHEMA = {"pool": pl.String, "rules": pl.String, "cap_min": pl.Int64, "cap_max": pl.Int64,
                "reached": pl.Int64}
@@ -52,9 +58,10 @@ class Totals:
 
 def _amounts(res: Results) -> dict[str, npt.NDArray[np.int64]]:
     """Every tier's amount per visit (the derived ones computed once)."""
-    found = {name: getattr(res, name) for name in TIERS if name not in ("maf_pay",
-                                                                         "psn_part_amt")}
-    found["maf_pay"] = found["assistance"] + found["tilted"] + found["special"]
+    found = {name: getattr(res, name) for name in TIERS if name not in (
+        "maf_pay", "psn_part_amt", YEAR_END)}
+    found["maf_pay"] = found["assistance"] + found["tilted"] + found["special"] \
+        + found["reassistance"]
     found["psn_part_amt"] = found["medfee_sumamt"] - found["hifp_pay"] - found["hifmi_pay"] \
         - found["oth_pay"] - found["maf_pay"]
     return found
@@ -111,6 +118,11 @@ def cap_pools(plans: Plans) -> list[tuple[int, str, npt.NDArray[np.int64]]]:
             for k in range(int(plans.tilt_vals[p, e, V_NCAPS])):
                 add(p, int(plans.tilt_caps[p, e, k, 0]), int(plans.tilt_caps[p, e, k, 1]),
                     plans.tilted_rule[p] or "tilted")
+        for k, rule in enumerate(plans.stage_rules[p]):
+            for e in range(plans.stage_vals.shape[2]):
+                for j in range(int(plans.stage_vals[p, k, e, SV_NCAPS])):
+                    add(p, int(plans.stage_caps[p, k, e, j, 0]),
+                        int(plans.stage_caps[p, k, e, j, 1]), rule)
     return [(slot, ", ".join(rules), amounts) for slot, (rules, amounts) in found.items()]
 
 
@@ -137,7 +149,8 @@ def totals(res: Results, visits: VisitColumns) -> Totals:
     by_kind = _counts(_named(df.group_by("kind").agg(*agg), "kind", KINDS))
     return Totals(
         visits=len(df), persons=int(df["person"].n_unique()) if len(df) else 0,
-        tiers={n: int(amounts[n].sum()) for n in TIERS},  # int64: exact
+        tiers={**{n: int(amounts[n].sum()) for n in TIERS if n != YEAR_END},  # int64: exact
+               YEAR_END: int(res.year_end_paid().sum())},
         by_category=by_cat, by_kind=by_kind, person_years=len(res.years),
         computed={"hifp_pay": int((visits.hifp == NULL).sum()),
                   "hifmi_pay": int((visits.hifmi == NULL).sum())},

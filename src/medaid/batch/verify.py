@@ -4,10 +4,11 @@
 the engine (`engine.settle.settle_year`) is the reference. In every partition, under every
 scenario, `check` draws `sample` person-years at random, rebuilds their persons and visits
 from the same columns the kernel read, settles them with the engine and compares every
-visit per tier (insurance, base, assistance, tilted, special), the category applied, the
-kind settled as and the rules that paid. Any difference raises `EngineDifference`, which
-names the person-year, the visit and each differing amount: the command then stops with a
-non-zero exit status instead of reporting totals that are not the rules'.
+visit per tier (insurance, base, assistance, tilted, special, re-assistance), the category
+applied, the kind settled as and the rules that paid, and each year-end stage's payout.
+Any difference raises `EngineDifference`, which names the person-year, the visit and each
+differing amount: the command then stops with a non-zero exit status instead of reporting
+totals that are not the rules'.
 """
 
 from __future__ import annotations
@@ -30,12 +31,12 @@ from medaid.core.errors import MedaidError
 from medaid.core.money import fmt
 from medaid.engine.case import LOCATIONS, REFERRALS
 from medaid.engine.settle import settle_year
-from medaid.engine.types import Identity, Person, Visit
+from medaid.engine.types import Held, Identity, Person, Visit
 from medaid.policy.model import Policy
 from medaid.policy.schema import KINDS
 
 SAMPLE = 32  # person-years per partition and scenario, settled again by the engine
-AMOUNTS = ("hifp_pay", "hifmi_pay", "base", "assistance", "tilted", "special")
+AMOUNTS = ("hifp_pay", "hifmi_pay", "base", "assistance", "tilted", "special", "reassistance")
 
 
 class EngineDifference(MedaidError):
@@ -58,8 +59,15 @@ def person_of(persons: PersonColumns, row: int) -> Person:
                  else _day(persons.ident_application[k]))
         for k in range(lo, hi))
     tapp = int(persons.tilted_application[row])
+    offsets = persons.status_offsets  # a single 0: nobody holds a status
+    lo, hi = (int(offsets[row]), int(offsets[row + 1])) if row + 1 < len(offsets) else (0, 0)
+    held = tuple(
+        Held(persons.status_names[int(persons.status_id[k])],
+             None if persons.status_from[k] == NO_DATE else _day(persons.status_from[k]),
+             None if persons.status_to[k] == NO_DATE else _day(persons.status_to[k]))
+        for k in range(lo, hi))
     return Person(str(int(persons.key[row])), idents, int(persons.grade[row]) or None,
-                  None if tapp == NO_DATE else _day(tapp))
+                  None if tapp == NO_DATE else _day(tapp), held)
 
 
 def visit_of(visits: VisitColumns, row: int, vid: str) -> Visit:
@@ -67,9 +75,13 @@ def visit_of(visits: VisitColumns, row: int, vid: str) -> Visit:
     hifp, hifmi = int(visits.hifp[row]), int(visits.hifmi[row])
     medfee = int(visits.medfee[row])
     flags = int(visits.flags[row])
+    assert visits.selfpay is not None  # VisitColumns fills it
+    pre, over, own = (int(x) for x in visits.selfpay[row])
+    parts = {"fulamt_ownpay_amt": medfee - int(visits.inscp[row])} if pre < 0 else \
+        {"fulamt_ownpay_amt": own, "overlmt_selfpay": over, "preselfpay_amt": pre}
     return Visit(
         vid, KINDS[int(visits.kind[row])], _day(visits.start[row]),
-        _day(visits.end[row]), medfee, medfee - int(visits.inscp[row]),
+        _day(visits.end[row]), medfee, **parts,
         hifp_pay=None if hifp < 0 else hifp, hifmi_pay=None if hifmi < 0 else hifmi,
         oth_pay=int(visits.oth[row]), location=LOCATIONS[int(visits.location[row])],
         referral=REFERRALS[int(visits.referral[row])],
@@ -121,6 +133,14 @@ def check(versions: Sequence[Policy], local: Mapping[str, object], visits: Visit
                 raise EngineDifference(
                     f"the batch path and the engine differ on {where}, visit {k + 1} of "
                     f"{len(rows)} ({ids[k]}): {diff} — the totals would not be the rules'")
+        plan = int(years.plan[g])
+        got_ye = [(res.plans.stage_rules[plan][k], int(a))
+                  for k, a in enumerate(years.year_end[g].tolist()) if a >= 0]
+        want_ye = [(y.rule, y.amount) for y in engine.year_end]
+        if got_ye != want_ye:
+            raise EngineDifference(
+                f"the batch path and the engine differ on {where}, the year-end stages: "
+                f"batch {got_ye}, engine {want_ye} — the totals would not be the rules'")
     return len(chosen)
 
 
