@@ -7,6 +7,7 @@ Decimal form here; `policy.params` turns them into fen and basis points for a ye
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
@@ -411,10 +412,16 @@ def load_policy(path: str | Path) -> Policy:
     return parse_policy(read_file(path), str(path))
 
 
+POLICY_DIR_ENV = "MEDAID_POLICY_DIR"  # a deployment's own policy files, beside the shipped
+
+
 @cache
 def shipped() -> tuple[Policy, ...]:
-    """Every policy file that ships with medaid, all jurisdictions and versions; a version
-    may be an amendment of another (`policy.amend`)."""
+    """Every policy medaid knows, all jurisdictions and versions: the files that ship with
+    it, then the `.yaml` files of the folders `MEDAID_POLICY_DIR` names (os.pathsep
+    between them): a city's own file, settled by the service and every command as a
+    shipped one is. A version may be an amendment of another (`policy.amend`); a local
+    file may not repeat a version medaid already has."""
     from medaid.policy import amend  # it builds on this module
 
     root = resources.files("medaid") / "policies"
@@ -423,7 +430,18 @@ def shipped() -> tuple[Policy, ...]:
         for f in sorted(root.iterdir(), key=lambda f: f.name)
         if f.name.endswith(".yaml")
     ]
-    return tuple(found)
+    folders = [Path(d) for d in os.environ.get(POLICY_DIR_ENV, "").split(os.pathsep) if d]
+    for folder in folders:
+        if not folder.is_dir():
+            raise PolicyError(f"{POLICY_DIR_ENV}={folder}: 不是目录 / not a folder")
+    local = amend.load_all([f for d in folders for f in sorted(d.glob("*.yaml"))])
+    seen = {(p.jurisdiction, p.spec.version): p.path for p in found}
+    for p in local:
+        other = seen.setdefault((p.jurisdiction, p.spec.version), p.path)
+        if other != p.path:
+            raise PolicyError(f"{p.path}: {p.jurisdiction} {p.spec.version} 已由 {other} 定义 "
+                              f"/ {p.jurisdiction} {p.spec.version} is already {other}")
+    return (*found, *local)
 
 
 def versions(jurisdiction: str, extra: Iterable[Policy] = ()) -> list[Policy]:
