@@ -103,7 +103,7 @@ def assert_traced(v: dict[str, Any], tier: str, rule: str, seed: str, article: s
 
 def assert_all_amounts_traced(v: dict[str, Any]) -> None:
     """Every non-zero tier-3 amount has non-zero trace lines with a rule id and a seed source."""
-    for tier in ("assistance", "tilted", "special"):
+    for tier in ("assistance", "tilted", "special", "reassistance"):
         if v[tier] == 0:
             continue
         lines = [t for t in v["trace"] if t["amount"] != 0 and t["rule"] in v["rules"]]
@@ -114,11 +114,13 @@ def assert_all_amounts_traced(v: dict[str, Any]) -> None:
 
 
 def assert_chain(v: dict[str, Any]) -> None:
-    """§2: maf = assistance + tilted + special; psn = total − hifp − hifmi − oth − maf."""
-    assert v["maf_pay"] == v["assistance"] + v["tilted"] + v["special"]
+    """§2: maf = assistance + tilted + special + the stages' re-assistance; psn = total −
+    hifp − hifmi − oth − maf."""
+    assert v["maf_pay"] == v["assistance"] + v["tilted"] + v["special"] + v["reassistance"]
     assert v["psn_part_amt"] == (v["medfee_sumamt"] - v["hifp_pay"] - v["hifmi_pay"]
                                  - v["oth_pay"] - v["maf_pay"])
-    for name in ("base", "assistance", "tilted", "special", "maf_pay", "psn_part_amt"):
+    for name in ("base", "assistance", "tilted", "special", "reassistance", "maf_pay",
+                 "psn_part_amt"):
         assert v[name] >= 0, (name, v[name])
 
 

@@ -6,7 +6,8 @@ real person:
 
 * identities from the policy's own categories (`model.versions(j)[-1]`), sometimes two,
   in force all year, starting or ending in the year, or both; Ningbo `yinbing` with
-  application dates; a Yichun tilted-assistance application some of the time;
+  application dates; a Yichun tilted-assistance application some of the time; each
+  status the policy declares (`statuses:`) held by about a third of persons, with dates;
 * visits mostly `general_outpatient`, then `inpatient` and `special_outpatient`, a few of
   every other kind; costs lognormal (heavy-tailed for stays and drugs), out-of-catalog
   and pre-self-pay shares, `hifp_pay`/`hifmi_pay`/`oth_pay` as plausible shares of the
@@ -30,7 +31,7 @@ from decimal import Decimal
 from typing import Any
 
 from medaid.core.money import to_yuan
-from medaid.engine.types import Identity, Person, Visit
+from medaid.engine.types import Held, Identity, Person, Visit
 from medaid.policy import model
 from medaid.policy.model import Policy
 
@@ -126,7 +127,23 @@ def generate_person(rng: random.Random, jurisdiction: str, year: int, pid: str |
     grade = rng.randint(1, 4) if not simple and rng.random() < 0.12 else None
     if pid is None:
         pid = f"{jurisdiction[:2].upper()}-{rng.randrange(10**8):08d}"
-    return Person(pid, idents, grade, tilted_application)
+    held = () if simple else _statuses(rng, policy, year)
+    return Person(pid, idents, grade, tilted_application, held)
+
+
+def _statuses(rng: random.Random, policy: Policy, year: int) -> tuple[Held, ...]:
+    """Each status the policy declares, held by about a third of persons: from before the
+    year or a day in it, until a day in it or open (a policy without statuses draws
+    nothing, so its persons are those of earlier seeds)."""
+    found = []
+    first, last = _first_day(policy, year), date(year, 12, 31)
+    for status in policy.spec.statuses:
+        if rng.random() >= 0.3:
+            continue
+        start = _day(rng, first, last) if rng.random() < 0.5 else None
+        end = _day(rng, start or first, last) if rng.random() < 0.3 else None
+        found.append(Held(status.id, start, end))
+    return tuple(found)
 
 
 def _share(rng: random.Random, amount: int, lo: float, hi: float) -> int:
@@ -271,6 +288,9 @@ def case_dict(py: PersonYear) -> dict[str, Any]:
                 for i in p.identities],
             "disability_grade": p.disability_grade,
             "tilted_application": p.tilted_application and p.tilted_application.isoformat(),
+            **({"statuses": [{"status": h.status, "from": h.start and h.start.isoformat(),
+                              "to": h.end and h.end.isoformat()} for h in p.statuses]}
+               if p.statuses else {}),
         },
         "visits": [
             {"id": v.id, "kind": v.kind, "start": v.start.isoformat(),
