@@ -36,7 +36,7 @@ from medaid.policy import model
 
 TARGET_RATE = 5_000_000  # visits/s end to end, this 2-core machine
 TARGET_RATIO = 100  # × the looped engine
-FIELDS = ("hifp_pay", "hifmi_pay", "base", "assistance", "tilted", "special")
+FIELDS = ("hifp_pay", "hifmi_pay", "base", "assistance", "tilted", "special", "reassistance")
 
 
 def batch_pass(path: Path, j: str) -> tuple[Results, np.ndarray, float]:
