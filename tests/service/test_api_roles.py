@@ -16,6 +16,7 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Callable, Iterator
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,12 +34,14 @@ from medaid.app import auth, settlements, tokens, users, wire
 from medaid.app import early_warning as ew
 from medaid.app.auth import CLI
 from medaid.app.uow import UnitOfWork
+from medaid.core import clock
 from medaid.policy import model
 
 OWN, OTHER = "320102", "320106"  # districts A and B
 HOSPITAL_A, HOSPITAL_B = "H32010200001", "H32010600002"
 PSN_A, PSN_B = "P-A", "P-B"
 PSN_S = "P-S"  # of district A, in a city whose policy declares a status
+AFTER_2026 = datetime(2027, 1, 5, 9, 0)  # the city's year-end stages are paid after it
 STATUS_CITY = model.load_policy(Path(__file__).parent / "cities" / "mucheng-2026.yaml")
 ACTORS = ("no_token", "hospital_own", "hospital_other", "caseworker_own", "caseworker_other",
           "finance", "admin", "auditor")
@@ -244,7 +247,7 @@ ROUTES: dict[tuple[str, str], Cell] = {
     ("POST", f"{V1}/persons"): _cell(DISTRICT_WRITE, _person_body),
     ("POST", f"{V1}/persons/{{psn_no}}/statuses"): _cell(
         DISTRICT_WRITE, lambda s: Request({"psn_no": PSN_S}, json={
-            "status": "mts", "from": f"2026-01-{s.n() % 28 + 1:02d}"}),
+            "status": "mts", **dict.fromkeys(("from", "to"), f"2026-01-{s.n() % 28 + 1:02d}")}),
         unknown={"caseworker_other"}),
     ("GET", f"{V1}/persons/{{psn_no}}/statuses"): _cell(
         {"caseworker_own"} | READ_ALL, lambda s: Request({"psn_no": PSN_S}),
@@ -349,9 +352,10 @@ ROUTES: dict[tuple[str, str], Cell] = {
     ("GET", f"{FUNDS}/balance"): _cell(FUND_READ, lambda s: Request(
         params={"jurisdiction": "nanjing", "district": OWN})),
     ("GET", f"{FUNDS}/report"): _cell(FUND_READ, lambda s: Request(params=NANJING_A)),
-    # the year-end stages of a district-year: finance and admins
+    # the year-end stages of a district-year of a city that has them: finance and admins
+    # (asked once 2026 has ended: _send)
     ("POST", f"{V1}/year-end"): _cell(FUND_WRITE, lambda s: Request(
-        json=NANJING_A | {"year": 2023})),
+        json={"jurisdiction": "mucheng", "year": 2026, "district": OWN})),
     # indicators (docs/INDICATORS.md): finance, admins, auditors; the district's caseworker;
     # a hospital its own per-institution indicators
     ("GET", f"{V1}/indicators"): _cell(FUND_READ | {"hospital_own", "hospital_other"},
@@ -463,8 +467,9 @@ def _send(s: Scene, route: tuple[str, str], actor: str) -> Any:
     kw: dict[str, Any] = {"params": req.params}
     if req.json is not None:
         kw["json"] = req.json
-    return s.world.client.request(method, template.format(**req.path),
-                                  headers=s.headers[actor], **kw)
+    with clock.frozen(AFTER_2026) if template == f"{V1}/year-end" else nullcontext():
+        return s.world.client.request(method, template.format(**req.path),
+                                      headers=s.headers[actor], **kw)
 
 
 @pytest.mark.parametrize("route", list(ROUTES), ids=" ".join)

@@ -47,7 +47,8 @@ async def run(request: Request, actor: ActorDep) -> Response:
     def work() -> dict[str, Any]:
         found, plans = year_end.run_for(request.app.state.sessions, actor, jurisdiction, year,
                                         district, psn_no, dry_run,
-                                        (f"{ROOT}.year", f"{ROOT}.psn_no"))
+                                        (f"{ROOT}.year", f"{ROOT}.psn_no",
+                                         f"{ROOT}.jurisdiction"))
         return {"jurisdiction": jurisdiction, "year": year, "district": district,
                 "dry_run": dry_run, "person_years": found,
                 "amount": to_yuan(sum(p.amount for p in plans if p.error is None)),

@@ -24,6 +24,8 @@ from medaid.engine.case import as_opt_date, as_text
 from medaid.policy import model
 from medaid.store.models import Person, PersonStatus
 
+STATUS_CHARS = 40  # person_statuses.status
+
 
 def declared(jurisdiction: str) -> dict[str, str]:
     """status id → label, of every version of the jurisdiction."""
@@ -45,7 +47,9 @@ def record(uow: UnitOfWork, actor: Actor, psn_no: str, raw: dict[str, Any]) -> P
     auth.require(actor, "caseworker", "admin")  # before the look-up: others learn no ids
     person = _person(uow, actor, psn_no)
     auth.require_district(actor, person.district)
-    status = as_text(raw.get("status"), f"{ROOT}.status")
+    # one record of a person's statuses at a time (two at once would both find no overlap)
+    uow.session.execute(select(Person.id).where(Person.id == person.id).with_for_update())
+    status = as_text(raw.get("status"), f"{ROOT}.status", STATUS_CHARS)
     known = declared(person.jurisdiction)
     if status not in known:
         listed = "、".join(f"{k}（{v}）" for k, v in known.items()) or "无"
@@ -57,10 +61,18 @@ def record(uow: UnitOfWork, actor: Actor, psn_no: str, raw: dict[str, Any]) -> P
     if start is not None and end is not None and end < start:
         raise InputError(f"{ROOT}.to", f"终止日期 {end} 早于起始日期 {start} / ends before it "
                                        f"starts")
-    row = uow.session.scalars(select(PersonStatus).where(
-        PersonStatus.person_id == person.id, PersonStatus.status == status,
-        PersonStatus.from_date.is_(None) if start is None
-        else PersonStatus.from_date == start)).first()
+    same = list(uow.session.scalars(select(PersonStatus).where(
+        PersonStatus.person_id == person.id, PersonStatus.status == status)
+        .order_by(PersonStatus.id)))
+    row = next((r for r in same if r.from_date == start), None)
+    for other in same:
+        if other is not row and _overlap(start, end, other.from_date, other.to_date):
+            raise InputError(f"{ROOT}.from",
+                             f"{known[status]}（{status}）{_period(start, end)} 与已登记的 "
+                             f"{_period(other.from_date, other.to_date)} 重叠；结束已登记的认定请"
+                             f"给出其起始日期（from）和终止日期（to） / overlaps the period "
+                             f"recorded from {other.from_date or 'the start'}: to end it, "
+                             f"give its own from with a to")
     if row is None:
         row = PersonStatus(person_id=person.id, status=status, from_date=start)
         uow.session.add(row)
@@ -74,6 +86,16 @@ def record(uow: UnitOfWork, actor: Actor, psn_no: str, raw: dict[str, Any]) -> P
                        {"status": status, "from": None if start is None else str(start),
                         "to": None if end is None else str(end)})
     return row
+
+
+def _overlap(a_from: date | None, a_to: date | None, b_from: date | None,
+             b_to: date | None) -> bool:
+    return (a_from or date.min) <= (b_to or date.max) and (b_from or date.min) <= \
+        (a_to or date.max)
+
+
+def _period(start: date | None, end: date | None) -> str:
+    return f"{start or '起'}～{end or '今'}"
 
 
 def of_person(uow: UnitOfWork, actor: Actor, psn_no: str) -> list[PersonStatus]:

@@ -36,12 +36,14 @@ from medaid.core import clock
 from medaid.core.errors import Conflict, InputError, NotFound
 from medaid.core.money import to_yuan
 from medaid.engine import stages
+from medaid.engine.case import as_text
 from medaid.policy import model
 from medaid.store import audit
 from medaid.store.fund_models import FundClearing
 from medaid.store.models import Person, Settlement, YearEndPayout
 
 RUNNERS = ("finance", "admin")
+PSN_NO_CHARS = 40  # persons.psn_no
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,15 +222,36 @@ def run(sessions: Any, subject: str, pairs: Iterable[tuple[int, int]], dry_run: 
     return out
 
 
+def has_stages(jurisdiction: str, year: int) -> bool:
+    """Whether a version of the jurisdiction in force in `year` has a `when: year_end`
+    stage."""
+    versions = model.versions(jurisdiction)
+    first = model.in_force(versions, date(year, 1, 1))
+    during = [v for v in versions if (first is not None and v is first)
+              or date(year, 1, 1) < v.in_force <= date(year, 12, 31)]
+    return any(st.when == "year_end" for v in during for st in v.spec.stages)
+
+
 def run_for(sessions: Any, actor: Actor, jurisdiction: str, year: int,
             district: str | None = None, psn_no: str | None = None, dry_run: bool = False,
-            paths: tuple[str, str] = ("year", "psn_no")) -> tuple[int, list[YearEndPlan]]:
+            paths: tuple[str, str, str] = ("year", "psn_no", "jurisdiction")
+            ) -> tuple[int, list[YearEndPlan]]:
     """The run of a finance or admin user over a city-, district- or person-year: the
     person-years found and the plans with a payout or an error. `paths`: how the caller
-    names the year and the person (`$.year` in a body, `--year` on the command line)."""
+    names the year, the person and the jurisdiction (`$.year` in a body, `--year` on the
+    command line). A jurisdiction-year without year-end stages (and no payout to correct)
+    is refused, naming the jurisdiction."""
     auth.require(actor, *RUNNERS)
     check_year_ended(year, paths[0])
+    if psn_no is not None:
+        as_text(psn_no, paths[1], PSN_NO_CHARS)
     with UnitOfWork(sessions) as uow:
+        if not has_stages(jurisdiction, year) and uow.session.scalars(
+                select(YearEndPayout.id).where(YearEndPayout.jurisdiction == jurisdiction,
+                                               YearEndPayout.year == year)).first() is None:
+            raise InputError(paths[2], f"{jurisdiction} {year} 年施行的政策文件没有年终救助"
+                                       f"（when: year_end 的救助阶段），无需办理 / the policy "
+                                       f"of {jurisdiction} in {year} has no year-end stage")
         pairs = person_years(uow, jurisdiction, year, district, psn_no, paths[1])
         uow.rollback()
     plans = run(sessions, actor.subject, pairs, dry_run)

@@ -44,7 +44,8 @@ def year_end(
         engine = db.make_engine(database)
         db.ensure_schema(engine)
         found, plans = use_case.run_for(db.sessions(engine), CLI, jurisdiction, year,
-                                        district, psn_no, dry_run, ("--year", "--psn-no"))
+                                        district, psn_no, dry_run,
+                                        ("--year", "--psn-no", "--jurisdiction"))
         engine.dispose()
     except MedaidError as e:
         fail(str(e))

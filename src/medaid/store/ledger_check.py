@@ -11,9 +11,15 @@ recomputes everything the ledger implies and compares:
   same institution, hospital id, person and year — with the original's amounts and pool
   deltas negated;
 - every entry's amounts add up: hifp_pay + hifmi_pay + oth_pay + maf_pay + psn_part_amt
-  = medfee_sumamt;
+  = medfee_sumamt, and its assistance fund's tiers: assistance + tilted + special +
+  reassistance = maf_pay;
 - every adjustment (re-settlement's 补差) adjusts a `settle` entry of its person-year and
-  its differences add up: hifp_pay + hifmi_pay + maf_pay + psn_part_amt = 0;
+  its differences add up: hifp_pay + hifmi_pay + maf_pay + psn_part_amt = 0, and its
+  tiers' differences make maf_pay's;
+- the year-end ledger (年终救助): each stage's entries of a person-year are numbered 1, 2,
+  … and each entry's total is the sum of its amounts so far, never below zero; what they
+  pay a person-year is what the fund journal's year-end entries of it expense (and, with
+  the audit log, what its `year_end` audit entries say);
 - every person-year's stored pools equal the sum of the pool deltas of its settlements
   that are not cancelled and of its adjustments (exact: fractions stay fractions);
 - every `settle` and `cancel` entry of the audit log names a ledger entry, and every
@@ -34,13 +40,22 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine, func, select
 
 from medaid.store import db, pools
-from medaid.store.models import Adjustment, AuditEntry, Institution, PersonYear, Settlement
+from medaid.store.fund_models import JournalEntry, JournalLine
+from medaid.store.models import (
+    Adjustment,
+    AuditEntry,
+    Institution,
+    PersonYear,
+    Settlement,
+    YearEndPayout,
+)
 
 MAX_PROBLEMS = 1000  # kept in the report; the count goes on beyond
 PAID = ("hifp_pay", "hifmi_pay", "oth_pay", "maf_pay", "psn_part_amt")
+MAF_TIERS = ("assistance", "tilted", "special", "reassistance")  # their sum is maf_pay
 AMOUNT_COLUMNS = ("medfee_sumamt", "fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt",
                   "inscp_scp_amt", "hifp_pay", "hifmi_pay", "oth_pay", "base", "assistance",
                   "tilted", "special", "reassistance", "maf_pay", "psn_part_amt")
@@ -156,6 +171,10 @@ def verify(conn: Connection, audit: bool = True) -> LedgerReport:
                            f"{' + '.join(f'{n} {a[n]}' for n in PAID)} = "
                            f"{sum(a[n] for n in PAID)}, not medfee_sumamt "
                            f"{a['medfee_sumamt']}")
+        if sum(a[n] for n in MAF_TIERS) != a["maf_pay"]:
+            report.problem(f"{e.kind} {e.setl_id} ({key(e)}): tiers do not add up: "
+                           f"{' + '.join(f'{n} {a[n]}' for n in MAF_TIERS)} = "
+                           f"{sum(a[n] for n in MAF_TIERS)}, not maf_pay {a['maf_pay']}")
         if e.deltas is None:
             report.problem(f"{e.kind} {e.setl_id} ({key(e)}): pool deltas unreadable: "
                            f"{row.pool_deltas!r}")
@@ -231,6 +250,7 @@ def verify(conn: Connection, audit: bool = True) -> LedgerReport:
                            f"gives {_show(expected[(person_id, year)])}")
     report.person_years = len(stored_years | years)
 
+    _year_end(conn, report, audit)
     if audit:
         _against_audit(conn, report, settled, cancels)
     return report
@@ -244,7 +264,7 @@ def _adjustments(conn: Connection, report: LedgerReport, settled: dict[int, _Ent
         select(Adjustment.adj_id, Adjustment.settlement_id, Adjustment.person_id,
                Adjustment.year, Adjustment.pool_deltas,
                *(getattr(Adjustment, n) for n in ("hifp_pay", "hifmi_pay", "maf_pay",
-                                                  "psn_part_amt")))
+                                                  "psn_part_amt", *MAF_TIERS)))
         .order_by(Adjustment.id))
     years = set()
     for row in rows:
@@ -258,6 +278,11 @@ def _adjustments(conn: Connection, report: LedgerReport, settled: dict[int, _Ent
             report.problem(f"adjustment {row.adj_id}: differences do not add up: hifp_pay "
                            f"{row.hifp_pay} + hifmi_pay {row.hifmi_pay} + maf_pay "
                            f"{row.maf_pay} + psn_part_amt {row.psn_part_amt} = {total}, not 0")
+        tiers = sum(getattr(row, n) for n in MAF_TIERS)
+        if tiers != row.maf_pay:
+            report.problem(f"adjustment {row.adj_id}: tiers do not add up: "
+                           f"{' + '.join(f'{n} {getattr(row, n)}' for n in MAF_TIERS)} = "
+                           f"{tiers}, not maf_pay {row.maf_pay}")
         deltas = _exact(row.pool_deltas)
         if deltas is None:
             report.problem(f"adjustment {row.adj_id}: pool deltas unreadable: "
@@ -265,6 +290,61 @@ def _adjustments(conn: Connection, report: LedgerReport, settled: dict[int, _Ent
         else:
             _add(expected[(row.person_id, row.year)], deltas)
     return years
+
+
+def _year_end(conn: Connection, report: LedgerReport, audit: bool) -> None:
+    """The year-end ledger adds up, stage by stage, and agrees with the fund journal (and
+    the audit log) person-year by person-year."""
+    paid: Counter[tuple[str, str, int, str]] = Counter()  # fund-year and reference → fen
+    by_ref: Counter[str] = Counter()
+    last: dict[tuple[int, int, str], tuple[int, int]] = {}  # stage → (seq, total)
+    for row in conn.execution_options(yield_per=2000).execute(
+            select(YearEndPayout.payout_id, YearEndPayout.person_id, YearEndPayout.psn_no,
+                   YearEndPayout.jurisdiction, YearEndPayout.district, YearEndPayout.year,
+                   YearEndPayout.rule, YearEndPayout.seq, YearEndPayout.amount,
+                   YearEndPayout.total)
+            .order_by(YearEndPayout.person_id, YearEndPayout.year, YearEndPayout.rule,
+                      YearEndPayout.seq, YearEndPayout.id)):
+        stage = (row.person_id, row.year, row.rule)
+        seq, total = last.get(stage, (0, 0))
+        what = f"year-end payout {row.payout_id} (person {row.psn_no} year {row.year} " \
+               f"{row.rule} #{row.seq})"
+        if row.seq != seq + 1:
+            report.problem(f"{what}: follows entry #{seq} of its stage")
+        if total + row.amount != row.total:
+            report.problem(f"{what}: total {row.total}, but its entries sum to "
+                           f"{total + row.amount}")
+        if row.total < 0:
+            report.problem(f"{what}: total {row.total} below zero")
+        last[stage] = (row.seq, total + row.amount)
+        ref = f"person_year:{row.psn_no}/{row.year}"
+        paid[(row.jurisdiction, row.district, row.year, ref[:80])] += row.amount
+        by_ref[ref] += row.amount
+    journal: Counter[tuple[str, str, int, str]] = Counter()
+    for j, d, y, ref, amount in conn.execute(
+            select(JournalEntry.jurisdiction, JournalEntry.district, JournalEntry.year,
+                   JournalEntry.ref, func.sum(JournalLine.debit - JournalLine.credit))
+            .join(JournalLine, JournalLine.entry_id == JournalEntry.id)
+            .where(JournalEntry.kind == "year_end",
+                   JournalLine.account == "assistance_expense")
+            .group_by(JournalEntry.jurisdiction, JournalEntry.district, JournalEntry.year,
+                      JournalEntry.ref)):
+        journal[(j, d, int(y), ref)] = int(amount)
+    for k in sorted(set(paid) | set(journal)):
+        if paid[k] != journal[k]:
+            report.problem(f"year-end {k[3]} of fund {k[0]}/{k[1]} {k[2]}: the year-end "
+                           f"ledger pays {paid[k]}, the fund journal expenses {journal[k]}")
+    if not audit:
+        return
+    logged: Counter[str] = Counter()
+    for obj, detail in conn.execute(select(AuditEntry.object, AuditEntry.detail)
+                                    .where(AuditEntry.action == "year_end")):
+        said = detail.get("amount") if isinstance(detail, Mapping) else None
+        logged[str(obj)] += said if isinstance(said, int) else 0
+    for ref in sorted(set(by_ref) | set(logged)):
+        if by_ref[ref] != logged[ref]:
+            report.problem(f"year-end {ref}: the year-end ledger pays {by_ref[ref]}, its "
+                           f"audit entries say {logged[ref]}")
 
 
 def _against_audit(conn: Connection, report: LedgerReport, settled: dict[int, _Entry],

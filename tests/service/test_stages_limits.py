@@ -1,0 +1,164 @@
+"""The year-end stages and person statuses against those who would misuse them: a status
+period that overlaps another (an end recorded without its start), values beyond the
+columns, a caseworker of another district, a jurisdiction without year-end stages, and
+`medaid ledger verify` checking re-assistance and the year-end ledger against the fund
+journal and the audit log. The city is tests/service/cities/mucheng-2026.yaml (see
+test_stages)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from api_helpers import World
+from sqlalchemy import select
+from test_stages import MTS, SETTLE, STAY_1, STAY_2, city, expense, hospital, year_end
+
+from medaid.app.uow import UnitOfWork
+from medaid.core import clock
+from medaid.store import ledger_check
+from medaid.store.models import Adjustment, AuditEntry, YearEndPayout
+
+__all__ = ["city"]  # the fixture
+STATUSES = "/api/v1/persons/P-001/statuses"
+
+
+def post_status(world: World, body: Any, headers: dict[str, str] | None = None) -> Any:
+    return world.client.post(STATUSES, json=body, headers=headers or world.token(
+        "caseworker", district="110101"))
+
+
+def recorded(world: World) -> list[tuple[str | None, str | None]]:
+    r = world.client.get(STATUSES, headers=world.admin)
+    assert r.status_code == 200, r.text
+    return [(s["from"], s["to"]) for s in r.json()["statuses"]]
+
+
+def verify(world: World) -> list[str]:
+    with ledger_check.snapshot(world.client.app.state.engine) as conn:  # type: ignore[attr-defined]
+        return ledger_check.verify(conn).problems
+
+
+def test_an_end_recorded_without_its_start_is_refused_not_held_all_along(city: World) -> None:
+    """Certified from 1 May, open; `{mts, to: 31 May}` would be a second period held from
+    always to 31 May, so the person would hold the status all along: refused, naming
+    from, and nothing settled again. Ended with its own start it is ended."""
+    assert post_status(city, MTS).status_code == 200
+    r = post_status(city, {"status": "mts", "to": "2026-05-31"})
+    assert r.status_code == 422, r.text
+    error = r.json()["error"]
+    assert error["path"] == "$.from"
+    assert error["message"].startswith("门诊特殊病种认定（mts）起～2026-05-31 与已登记的 "
+                                       "2026-05-01～今 重叠")
+    r = post_status(city, MTS | {"from": "2026-07-01"})  # inside the open period
+    assert r.status_code == 422 and "重叠" in r.json()["error"]["message"]
+    assert recorded(city) == [("2026-05-01", None)]
+    assert post_status(city, MTS | {"to": "2026-05-31"}).status_code == 200
+    assert post_status(city, {"status": "mts", "from": "2026-09-01"}).status_code == 200
+    assert post_status(city, {"status": "mts", "to": "2025-12-31"}).status_code == 200
+    assert recorded(city) == [("2026-05-01", "2026-05-31"), ("2026-09-01", None),
+                              (None, "2025-12-31")]
+    # an end that would reach into the next period is refused too
+    r = post_status(city, MTS | {"to": "2026-09-30"})
+    assert r.status_code == 422 and "2026-09-01～今" in r.json()["error"]["message"]
+
+
+def test_a_status_and_a_person_number_longer_than_their_columns_are_refused(city: World
+                                                                            ) -> None:
+    r = post_status(city, {"status": "x" * 5000})
+    assert r.status_code == 422 and r.json()["error"]["path"] == "$.status"
+    assert "至多 40 个字符" in r.json()["error"]["message"]
+    assert len(r.text) < 400  # the value is not echoed back
+    answer = year_end(city, 422, psn_no="P" * 5000)
+    assert answer["error"]["path"] == "$.psn_no" and len(str(answer)) < 400
+
+
+def test_statuses_are_hidden_from_other_districts_and_every_access_is_audited(city: World
+                                                                             ) -> None:
+    other = city.token("caseworker", district="110102")
+    unknown = city.client.get("/api/v1/persons/P-404/statuses", headers=other)
+    for r in (post_status(city, MTS, other), city.client.get(STATUSES, headers=other)):
+        assert r.status_code == 404 and r.json() == unknown.json() | {
+            "error": unknown.json()["error"] | {"message": r.json()["error"]["message"]}}
+        assert r.json()["error"]["message"] == unknown.json()["error"]["message"].replace(
+            "P-404", "P-001")
+    assert city.client.get(STATUSES, headers=hospital(city)).status_code == 403
+    assert post_status(city, MTS, city.token("finance")).status_code == 403
+    assert post_status(city, MTS, city.token("auditor")).status_code == 403
+    assert recorded(city) == []
+    assert post_status(city, MTS).status_code == 200
+    assert city.client.get(STATUSES, headers=city.token("auditor")).status_code == 200
+    with UnitOfWork(city.sessions) as uow:
+        logged = [(a, o, d) for a, o, d in uow.session.execute(
+            select(AuditEntry.action, AuditEntry.object, AuditEntry.detail)
+            .where(AuditEntry.object == "person:P-001").order_by(AuditEntry.seq))]
+    assert ("person.status", "person:P-001",
+            {"status": "mts", "from": "2026-05-01", "to": None}) in logged
+    assert [d for a, _, d in logged if a == "person.read"] == [{"statuses": True}] * 2
+
+
+def test_a_jurisdiction_without_year_end_stages_is_refused(city: World) -> None:
+    """nanjing's policy pays nothing at year end: the run is refused, naming the
+    jurisdiction, rather than answer that no one was owed anything."""
+    answer = year_end(city, 422, jurisdiction="nanjing")
+    assert answer["error"]["path"] == "$.jurisdiction"
+    assert answer["error"]["message"].startswith(
+        "nanjing 2026 年施行的政策文件没有年终救助")
+    assert year_end(city, 422, year=2025)["error"]["path"] == "$.jurisdiction"  # none in 2025
+
+
+def test_a_person_year_whose_visits_are_all_cancelled_gets_back_to_nothing(city: World
+                                                                         ) -> None:
+    """Paid 5,200 at year end, then both stays cancelled: the next run recovers 5,200
+    (the stage's total 0), the one after pays nothing, and the fund's expense of the year
+    is what the settlements left: nothing."""
+    h = hospital(city)
+    ids = [city.client.post(SETTLE, headers=h, json=b).json()["setl_id"]
+           for b in (STAY_1, STAY_2)]
+    assert year_end(city)["amount"] == 5200
+    for sid in ids:
+        assert city.client.post(f"{SETTLE}/{sid}/cancel", headers=h, json={}
+                                ).status_code == 201
+    back = year_end(city)
+    assert back["amount"] == -5200
+    (stage,) = back["results"][0]["stages"]
+    assert (stage["total"], stage["paid_before"], stage["visits"]) == (0, 5200, [])
+    assert year_end(city)["results"] == []
+    assert expense(city) == 0
+    assert verify(city) == []
+
+
+def test_ledger_verify_checks_reassistance_and_the_year_end_ledger(city: World) -> None:
+    """A clean ledger with re-assistance, a status, year-end payouts and a recovery
+    verifies; an adjustment whose tiers do not make its maf_pay, and a year-end entry the
+    fund journal and the audit log know nothing of, are reported."""
+    h = hospital(city)
+    city.client.post(SETTLE, headers=h, json=STAY_1)
+    second = city.client.post(SETTLE, headers=h, json=STAY_2).json()
+    assert post_status(city, MTS).status_code == 200
+    assert year_end(city)["amount"] == 1000
+    city.client.post(f"{SETTLE}/{second['setl_id']}/cancel", headers=h, json={})
+    assert year_end(city)["amount"] == 2200  # 9,200 above 6,000: 3,200 in all
+    assert verify(city) == []
+    with UnitOfWork(city.sessions) as uow:
+        adj = uow.session.scalars(select(Adjustment)).first()
+        assert adj is not None and adj.reassistance == -630000
+        uow.session.add(Adjustment(**{
+            c.name: getattr(adj, c.name) for c in Adjustment.__table__.columns
+            if c.name not in ("id", "adj_id")} | {"adj_id": "forged", "reassistance": 0,
+                                                 "pool_deltas": {}}))
+        paid = uow.session.scalars(select(YearEndPayout).order_by(YearEndPayout.seq)).all()
+        assert [(p.seq, p.amount, p.total) for p in paid] == [(1, 100000, 100000),
+                                                              (2, 220000, 320000)]
+        uow.session.add(YearEndPayout(**{
+            c.name: getattr(paid[-1], c.name) for c in YearEndPayout.__table__.columns
+            if c.name != "id"} | {"payout_id": "forged", "seq": 3, "amount": 50000,
+                                 "total": 370000, "created_at": clock.now()}))
+        uow.commit()
+    problems = verify(city)
+    assert any(p.startswith("adjustment forged: tiers do not add up: assistance 1050000 + "
+                            "tilted 0 + special 0 + reassistance 0 = 1050000, not maf_pay "
+                            "420000") for p in problems), problems
+    assert "year-end person_year:P-001/2026 of fund mucheng/110101 2026: the year-end " \
+           "ledger pays 370000, the fund journal expenses 320000" in problems
+    assert "year-end person_year:P-001/2026: the year-end ledger pays 370000, its audit " \
+           "entries say 320000" in problems
