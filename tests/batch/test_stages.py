@@ -123,7 +123,8 @@ def policies(draw: st.DrawFn) -> str:
         cond = draw(conditions())
         cats = draw(st.lists(st.sampled_from(CATEGORIES), min_size=1, unique=True))
         kinds = draw(st.lists(st.sampled_from(KINDS), min_size=1, unique=True))
-        lines.append(f"  - {{rule: A{i + 2}, article: 第六条, categories: {_flow(cats)}, "
+        choice = draw(st.sampled_from(["", "", "alternative: true, ", "exclusive: true, "]))
+        lines.append(f"  - {{rule: A{i + 2}, article: 第六条, {choice}categories: {_flow(cats)}, "
                      f"kinds: {_flow(kinds)}, "
                      f"deductible: {draw(st.integers(0, 3000))}, segments: {_segments(draw)}"
                      f"{', ' + cond if cond else ''}, caps: {draw(caps(cap_pools))}}}")

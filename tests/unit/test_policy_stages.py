@@ -227,12 +227,14 @@ def test_validate_names_the_stage_or_condition_and_its_line(body: str, message: 
     assert str(e.value).startswith(message)
 
 
-def test_the_batch_kernel_refuses_what_only_the_engine_runs() -> None:
-    """Stages run in the kernel; a condition on an alternative line (which set of lines
-    settles the visit) does not."""
+def test_the_batch_kernel_compiles_stages_and_a_condition_choosing_the_lines() -> None:
+    """Stages and a condition on an alternative line (which set of lines settles the
+    visit) compile for the kernel: the visit's selection depends on whether it holds."""
     assert compile_plans([city(REASSIST)], {}, [(0, 2024)]).n_stages.tolist() == [1]
-    with pytest.raises(PolicyError, match="批量结算尚不支持排他或替代救助标准上的条件"):
-        compile_plans([city(STATUS)], {}, [(0, 2024)])
+    plans = compile_plans([city(STATUS)], {}, [(0, 2024)])
+    assert plans.sel_of.shape[4] == 2 and len(plans.sel_conditions) == 1
+    stays = plans.sel_of[0, 2, 0, 0]  # inpatient, no flags, no grade: without and with mts
+    assert stays[0] != stays[1]
 
 
 def test_medaid_settle_reports_statuses_stages_and_the_year_end(tmp_path: Path) -> None:

@@ -326,7 +326,8 @@ def settle_range(g_lo, g_hi, group_off, plan, sel, medfee, inscp, hifp_in, hifmi
     `before_o` (rows: one per visit, or none) gets every pool before each visit and
     `end_o` (one row per person-year) every pool at its end: the pool slots, then the
     tilted pool (× scale), basic insurance paid, the critical-illness base and paid
-    (`SNAPSHOT_EXTRA`); re-settlement reads each visit's pool additions from them.
+    (`SNAPSHOT_EXTRA`), before the year-end stages; re-settlement reads each visit's pool
+    additions from them. `pools_o[g]` includes what the year-end stages drew on their caps.
 
     The stages after tilted assistance (`engine.stages`): `reassist_o[i]` gets what the
     `when: visit` stages paid of visit i (`stage_mask_o[i]`, bit k: stage k paid),
@@ -608,6 +609,13 @@ def settle_range(g_lo, g_hi, group_off, plan, sel, medfee, inscp, hifp_in, hifmi
             mask_o[i] = best_mask
             err_o[i] = err
 
+        if record:  # after the last visit: the year-end stages are an entry of their own
+            end_o[g, :n_slots] = pools
+            end_o[g, n_slots] = tpool
+            end_o[g, n_slots + 1] = hifp_paid
+            end_o[g, n_slots + 2] = ci_base
+            end_o[g, n_slots + 3] = ci_paid
+
         # The `when: year_end` stages of the year's last plan, over its qualifying visits.
         pl = plan[hi - 1]
         paid_before = 0  # what earlier year-end stages paid: no longer borne
@@ -659,12 +667,6 @@ def settle_range(g_lo, g_hi, group_off, plan, sel, medfee, inscp, hifp_in, hifmi
             year_end_o[g, k] = got
             paid_before += got
         pools_o[g, :] = pools
-        if record:
-            end_o[g, :n_slots] = pools
-            end_o[g, n_slots] = tpool
-            end_o[g, n_slots + 1] = hifp_paid
-            end_o[g, n_slots + 2] = ci_base
-            end_o[g, n_slots + 3] = ci_paid
 
 
 @njit(cache=True)

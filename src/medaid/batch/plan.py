@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from fractions import Fraction
 
@@ -32,7 +32,7 @@ from medaid.engine.settle import NO_EFFECT, _lines
 from medaid.engine.stages import base_of, values
 from medaid.engine.types import Visit
 from medaid.policy import schema as s
-from medaid.policy.model import Policy, refuse_engine_only, tilted_entry, tilted_values
+from medaid.policy.model import Line, Policy, refuse_engine_only, tilted_entry, tilted_values
 from medaid.policy.params import Curve, Params, Raised
 from medaid.policy.schema import KINDS
 from medaid.policy.structured import BasicInsurance
@@ -43,6 +43,7 @@ POOL_LIMIT = 10**12  # fen (10 billion yuan): a person-year's cumulative cost ne
 INT64_HEADROOM = 2**62
 GRADES = (None, 1, 2, 3, 4)  # index 0: no disability grade
 MAX_LINES = 62  # the kernel reports the lines that paid as bits of an int64
+MAX_SELECTION_CONDITIONS = 6  # distinct conditions on exclusive or alternative lines
 
 # Fields of the packed per-line array `lines[plan, line, field]`. A line's curve has no cap:
 # caps are payout limits on cap pools (`caps`), never part of F (RULES §3).
@@ -114,7 +115,9 @@ class Plans:
     segs: I64  # [plan, line, segment, (width or −1, bp)]
     caps: I64  # [plan, line, cap, (slot, amount)]
     covers: npt.NDArray[np.int8]  # [plan, line, category]
-    sel_of: npt.NDArray[np.int32]  # [plan, kind, flags, grade] → selection
+    sel_of: npt.NDArray[np.int32]  # [plan, kind, flags, grade, held] → selection; `held`:
+    # bit j set where `sel_conditions[j]` holds for the visit
+    sel_conditions: I64  # indices into `conditions`: those of exclusive or alternative lines
     sel_setting: npt.NDArray[np.int8]  # [selection] → the kind it is settled as
     sel_alt: I64  # [selection + 1] offsets into alternatives
     alt_line: I64  # [alternative + 1] offsets into alt_lines
@@ -219,6 +222,17 @@ def _first(stage: s.Stage, e: int) -> str:
     entry = stage.by_category[e - 1]
     earlier = {c for x in stage.by_category[:e - 1] for c in x.categories}
     return next((c for c in entry.categories if c not in earlier), entry.categories[0])
+
+
+def _holding(policy: Policy, holding: set[ConditionKey]) -> Policy:
+    """The policy with only the exclusive and alternative lines whose conditions are in
+    `holding` (or that have none): what `settle._lines` reads for a visit where exactly
+    those hold."""
+    def kept(ln: Line) -> bool:
+        key = condition_key(ln.spec)
+        return key is None or key in holding
+    return replace(policy, exclusive_lines=tuple(filter(kept, policy.exclusive_lines)),
+                   alternative_lines=tuple(filter(kept, policy.alternative_lines)))
 
 
 def _probe(kind: str, flags: int) -> Visit:
@@ -369,8 +383,9 @@ def compile_plans(versions: Sequence[Policy], local: Mapping[str, object],
 
     def cond(c: s.Conditions) -> int:
         key = condition_key(c)
-        if key is None:
-            return -1
+        return -1 if key is None else cond_of(key)
+
+    def cond_of(key: ConditionKey) -> int:
         if key not in conditions:
             conditions.append(key)
         return conditions.index(key)
@@ -410,7 +425,20 @@ def compile_plans(versions: Sequence[Policy], local: Mapping[str, object],
     lookback_ratio = np.full((n_plans, n_lb), -1, np.int64)
     lookback_rules = np.zeros((n_plans, n_lb, n_lines), np.int8)
     per_visit = np.zeros(n_plans, np.int8)
-    sel_of = np.zeros((n_plans, len(KINDS), 4, len(GRADES)), np.int32)
+    # Conditions on exclusive or alternative lines decide which set of lines settles a visit:
+    # the selection is compiled for every combination of them holding (few: at most
+    # MAX_SELECTION_CONDITIONS distinct ones).
+    sel_keys: list[ConditionKey] = []
+    for vi in sorted({vi for vi, _ in keys}):
+        for line in (*versions[vi].exclusive_lines, *versions[vi].alternative_lines):
+            ck = condition_key(line.spec)
+            if ck is not None and ck not in sel_keys:
+                sel_keys.append(ck)
+    if len(sel_keys) > MAX_SELECTION_CONDITIONS:
+        raise PolicyError(f"{versions[0].jurisdiction}：排他或替代救助标准上的条件超过 "
+                          f"{MAX_SELECTION_CONDITIONS} 种，批量结算无法逐一编译")
+    sel_conditions = np.array([cond_of(k) for k in sel_keys] or [0], np.int64)[:len(sel_keys)]
+    sel_of = np.zeros((n_plans, len(KINDS), 4, len(GRADES), 1 << len(sel_keys)), np.int32)
     sel_setting: list[int] = []
     sel_alt = [0]
     alt_line = [0]
@@ -539,20 +567,23 @@ def compile_plans(versions: Sequence[Policy], local: Mapping[str, object],
 
         # Which lines may pay a visit, by kind, flags and grade: the engine decides.
         seen: dict[tuple[int, tuple[tuple[int, ...], ...]], int] = {}
-        for k, kind in enumerate(KINDS):
-            for flags in range(4):
-                for g, grade in enumerate(GRADES):
-                    setting, alternatives, _ = _lines(policy, _probe(kind, flags), grade)
-                    key = (KINDS.index(setting),
-                           tuple(tuple(ln.index for ln in alt) for alt in alternatives))
-                    if key not in seen:
-                        seen[key] = len(sel_setting)
-                        sel_setting.append(key[0])
-                        for alt in key[1]:
-                            alt_lines.extend(alt)
-                            alt_line.append(len(alt_lines))
-                        sel_alt.append(len(alt_line) - 1)
-                    sel_of[p, k, flags, g] = seen[key]
+        for held in range(sel_of.shape[4]):
+            holding = {ck for j, ck in enumerate(sel_keys) if held >> j & 1}
+            chosen = policy if not sel_keys else _holding(policy, holding)
+            for k, kind in enumerate(KINDS):
+                for flags in range(4):
+                    for g, grade in enumerate(GRADES):
+                        setting, alternatives, _ = _lines(chosen, _probe(kind, flags), grade)
+                        key = (KINDS.index(setting),
+                               tuple(tuple(ln.index for ln in alt) for alt in alternatives))
+                        if key not in seen:
+                            seen[key] = len(sel_setting)
+                            sel_setting.append(key[0])
+                            for alt in key[1]:
+                                alt_lines.extend(alt)
+                                alt_line.append(len(alt_lines))
+                            sel_alt.append(len(alt_line) - 1)
+                        sel_of[p, k, flags, g, held] = seen[key]
 
     if len(conditions) > MAX_LINES or n_stages * n_sentries > 256:
         raise PolicyError(f"{versions[0].jurisdiction}: more than {MAX_LINES} distinct "
@@ -564,7 +595,7 @@ def compile_plans(versions: Sequence[Policy], local: Mapping[str, object],
     return Plans(
         versions=list(versions), keys=list(keys), categories=categories, pools=pools,
         scale=scale, cat_order=cat_order, lines=lines, segs=segs, caps=caps, covers=covers,
-        sel_of=sel_of, sel_setting=np.array(sel_setting, np.int8),
+        sel_of=sel_of, sel_conditions=sel_conditions, sel_setting=np.array(sel_setting, np.int8),
         sel_alt=np.array(sel_alt, np.int64), alt_line=np.array(alt_line, np.int64),
         alt_lines=np.array(alt_lines or [0], np.int64), referral=referral, tilt=tilt,
         tilt_entry=tilt_entry, tilt_vals=tilt_vals, tilt_segs=tilt_segs, tilt_caps=tilt_caps,

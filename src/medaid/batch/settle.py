@@ -255,10 +255,14 @@ def _identity_categories(persons: PersonColumns, plans: Plans) -> I32:
     return np.asarray(codes, np.int32)
 
 
-def _selections(plans: Plans, plan: I32, kind: I8, flags: I8, grade: I8) -> I32:
-    """Each visit's selection of alternative line sets, by plan, kind, flags and grade."""
+def _selections(plans: Plans, plan: I32, kind: I8, flags: I8, grade: I8, vmask: I64) -> I32:
+    """Each visit's selection of alternative line sets, by plan, kind, flags, grade and
+    which conditions of exclusive or alternative lines hold (`Plans.sel_conditions`)."""
     shape = plans.sel_of.shape
-    flat = ((plan * shape[1] + kind) * shape[2] + flags) * shape[3] + grade
+    held = np.zeros(len(plan), np.int64)
+    for j, c in enumerate(plans.sel_conditions.tolist()):
+        held |= ((vmask >> c) & 1) << j
+    flat = (((plan * shape[1] + kind) * shape[2] + flags) * shape[3] + grade) * shape[4] + held
     return np.asarray(plans.sel_of.reshape(-1)[flat], np.int32)
 
 
@@ -377,7 +381,8 @@ def settle_population(versions: Sequence[Policy], local: Mapping[str, object],
         lo, hi = int(group_off[g_lo]), int(group_off[g_hi])
         part_visits = slice(lo, hi)
         sel[part_visits] = _selections(plans, plan[part_visits], visits.kind[part_visits],
-                                       visits.flags[part_visits], grade[person[part_visits]])
+                                       visits.flags[part_visits], grade[person[part_visits]],
+                                       vmask[part_visits])
         setting[part_visits] = plans.sel_setting[sel[part_visits]]
         if tapp_year is not None:
             applied[part_visits] = tapp_year[person[part_visits]] == year[part_visits]

@@ -164,7 +164,7 @@ class Formulation:
         for k, kind in enumerate(KINDS):
             for flags in range(4):
                 for g in range(len(GRADES)):
-                    s = int(plans.sel_of[p, k, flags, g])
+                    s = int(plans.sel_of[p, k, flags, g, 0])  # no conditions here
                     alts = range(int(plans.sel_alt[s]), int(plans.sel_alt[s + 1]))
                     for c, cat in enumerate(cats):
                         paying = [int(plans.alt_lines[i]) for a in alts

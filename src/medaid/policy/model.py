@@ -261,13 +261,10 @@ def _pools_used(spec: s.PolicyFile) -> list[tuple[str, str]]:
 def _engine_only(spec: s.PolicyFile) -> tuple[str, ...]:
     """The constructs of a policy that only the engine (`medaid settle`) runs so far: the
     batch kernel refuses such a policy rather than settle it without them
-    (`refuse_engine_only`)."""
-    found = []
-    # a condition on an exclusive or alternative line decides which set of lines settles
-    # the visit, which the batch plan fixes by kind, flags and grade alone
-    if any(s.conditional(ln) and (ln.exclusive or ln.alternative) for ln in spec.lines):
-        found.append("排他或替代救助标准上的条件（人员状态、就医地、医院等级、转诊）")
-    return tuple(found)
+    (`refuse_engine_only`). Every construct of the schema runs in the kernel now (stages,
+    conditions, raised caps); a new one the engine runs first is named here until then."""
+    del spec
+    return ()
 
 
 def refuse_engine_only(policy: Policy, where: str) -> None:
