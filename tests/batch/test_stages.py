@@ -309,3 +309,48 @@ def test_a_synthetic_year_of_a_city_written_with_stages() -> None:
     assert int((res.reassistance > 0).sum()) >= 10
     assert bool((res.maf_pay == res.assistance + res.tilted + res.special
                  + res.reassistance).all())
+
+
+def test_simulate_sums_re_assistance_and_the_year_end(tmp_path: Path) -> None:
+    """`medaid simulate` over a generated zichuan year, with its 再救助 and a year-end grant
+    added by an amendment: the tiers 医疗再救助 and 年终救助 are the engine's sums, and the
+    engine check (which compares both) holds."""
+    from test_files_and_sql import run
+
+    from medaid.batch import synthfile
+    from medaid.core.money import fmt
+    from medaid.policy.amend import parse as parse_amendment
+
+    path = tmp_path / "zichuan.parquet"
+    assert run("synth", "--jurisdiction", "zichuan", "--persons", "120", "--year", "2025",
+               "--out", str(path), "--seed", "5", "--workers", "1").returncode == 0
+    amendment = tmp_path / "zichuan-ye.yaml"
+    amendment.write_text("""\
+amends: zichuan-2025
+version: "2025-ye"
+in_force: 2025-11-11
+stages:
+  - {rule: ZC-T, article: 第1段, label: 再救助,
+     categories: [tekun, dibao, fanpin, dibao_edge, jiance],
+     deductible: 5000, segments: [{ratio: 0.70}],
+     caps: [{pool: key_reassistance_cap, amount: 20000}],
+     by_category: [{categories: [dibao_edge, jiance], deductible: 10000,
+                    caps: [{pool: edge_reassistance_cap, amount: 20000}]}]}
+  - {rule: ZC-G, article: 第1段, label: 年度一次性补助, when: year_end, base: out_of_pocket,
+     deductible: 3000, grant: 1000}
+""", encoding="utf-8")
+    done = run("simulate", str(path), "--policy", "zichuan", "--policy-file", str(amendment))
+    assert done.returncode == 0, done.stderr
+    assert "equal to the fen" in done.stdout
+    policy = parse_amendment(amendment.read_text(encoding="utf-8"), str(amendment))
+    local = schema.read_meta(path).local["zichuan"]
+    reassistance = year_end = 0
+    for k in range(120):
+        py = synthfile.person_year("zichuan", 2025, 5, k)
+        got = settle_year([policy], local, py.person, py.visits)
+        reassistance += sum(s.reassistance for s in got.settlements)
+        year_end += sum(y.amount for y in got.year_end)
+    assert reassistance > 0 and year_end > 0
+    lines = done.stdout.splitlines()
+    assert any("re-assistance 医疗再救助" in ln and fmt(reassistance) in ln for ln in lines)
+    assert any("year-end stages 年终救助" in ln and fmt(year_end) in ln for ln in lines)

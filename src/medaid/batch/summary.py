@@ -32,7 +32,7 @@ LABELS = {
     "special": "special grants 专项救助",
     "reassistance": f"re-assistance {labels.TIERS['reassistance'][0]}",
     "maf_pay": "assistance fund 救助基金合计",
-    YEAR_END: f"year-end {labels.TIERS['reassistance'][0]}（年终）",
+    YEAR_END: "year-end stages 年终救助",
     "psn_part_amt": "person pays 个人负担",
 }
 GROUP_AMOUNTS = ("medfee_sumamt", "base", "assistance", "tilted", "special", "reassistance",
