@@ -7,11 +7,24 @@ test_stages)."""
 
 from __future__ import annotations
 
+from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from api_helpers import World
 from sqlalchemy import select
-from test_stages import MTS, SETTLE, STAY_1, STAY_2, city, expense, hospital, year_end
+from test_stages import (
+    AFTER_THE_YEAR,
+    HOSPITAL,
+    MTS,
+    SETTLE,
+    STAY_1,
+    STAY_2,
+    city,
+    expense,
+    hospital,
+    year_end,
+)
 
 from medaid.app.uow import UnitOfWork
 from medaid.core import clock
@@ -162,3 +175,37 @@ def test_ledger_verify_checks_reassistance_and_the_year_end_ledger(city: World) 
            "ledger pays 370000, the fund journal expenses 320000" in problems
     assert "year-end person_year:P-001/2026: the year-end ledger pays 370000, its audit " \
            "entries say 320000" in problems
+
+
+FUNDS = "/api/v1/funds"
+
+
+def test_a_fund_year_is_not_cleared_while_a_year_end_payout_is_owed(city: World) -> None:
+    """Once cleared, a fund year pays no year-end stage: so the clearing waits for them,
+    naming the person-years owed. Paid (5,200), the year clears, and its assistance is
+    the ledger's maf_pay and the year-end payouts together, to the fen."""
+    h = hospital(city)
+    with clock.frozen(datetime(2026, 6, 15, 10, 0)):
+        settled = [city.client.post(SETTLE, headers=h, json=b).json() for b in (STAY_1, STAY_2)]
+    clearing = {"jurisdiction": "mucheng", "district": "110101", "year": 2026,
+                "cleared_on": "2027-01-20",
+                "assessments": [{"fixmedins_code": HOSPITAL, "share": 1}]}
+    with clock.frozen(AFTER_THE_YEAR):
+        (batch,) = city.client.post(f"{FUNDS}/batches", headers=city.admin,
+                                    json={"month": "2026-06"}).json()["created"]
+        for step, body in (("approve", None), ("pay", {"paid_on": "2026-07-05"})):
+            r = city.client.post(f"{FUNDS}/batches/{batch['id']}/{step}", headers=city.admin,
+                                 json=body)
+            assert r.status_code == 200, r.text
+        early = city.client.post(f"{FUNDS}/clearings", headers=city.admin, json=clearing)
+    assert early.status_code == 409, early.text
+    assert "年终救助尚未办理完毕：P-001 1 个人员年度" in early.json()["error"]["message"]
+    assert year_end(city)["amount"] == 5200
+    with clock.frozen(AFTER_THE_YEAR):
+        r = city.client.post(f"{FUNDS}/clearings", headers=city.admin, json=clearing)
+    assert r.status_code == 201, r.text
+    maf = sum(Decimal(str(s["maf_pay"])) for s in settled)
+    assert maf == Decimal(30800 + 24000)
+    assert Decimal(str(r.json()["assistance"])) == maf + 5200
+    assert year_end(city)["results"] == []  # nothing owed, nothing refused
+    assert verify(city) == []

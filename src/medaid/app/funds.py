@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlalchemy import func, select, true
 
-from medaid.app import auth
+from medaid.app import auth, year_end
 from medaid.app.auth import Actor
 from medaid.app.fund_journal import Fund, Leg, balance, post
 from medaid.app.uow import UnitOfWork
@@ -384,8 +384,14 @@ def clearing_of(uow: UnitOfWork, fund: Fund, year: int) -> FundClearing | None:
 
 def _unfinished(uow: UnitOfWork, fund: Fund, year: int) -> list[str]:
     """Why the year cannot be cleared yet: months with assistance and no batch, batches
-    not paid."""
+    not paid, year-end stages (年终救助) owed to a person-year or not payable."""
     problems = []
+    owed = year_end.owed(uow, fund.jurisdiction, fund.district, year)
+    if owed:
+        named = "、".join(p.psn_no for p in owed[:5]) + (" 等" if len(owed) > 5 else "")
+        problems.append(f"年终救助尚未办理完毕：{named} {len(owed)} 个人员年度（medaid "
+                        f"year-end 或 POST /api/v1/year-end） / year-end stages are owed to "
+                        f"{len(owed)} person-years")
     batched = {(b.institution_id, b.month): b for b in uow.session.scalars(
         select(FundBatch).where(FundBatch.month >= date(year, 1, 1),
                                 FundBatch.month <= date(year, 12, 1)))}

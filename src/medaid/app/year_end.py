@@ -232,6 +232,19 @@ def has_stages(jurisdiction: str, year: int) -> bool:
     return any(st.when == "year_end" for v in during for st in v.spec.stages)
 
 
+def owed(uow: UnitOfWork, jurisdiction: str, district: str, year: int) -> list[YearEndPlan]:
+    """The person-years of a district-year whose year-end stages would pay or recover
+    something now, or cannot be settled again: what its fund's clearing waits for (once a
+    year is cleared no stage of it is paid). Writes nothing."""
+    if not has_stages(jurisdiction, year) and uow.session.scalars(
+            select(YearEndPayout.id).where(YearEndPayout.jurisdiction == jurisdiction,
+                                           YearEndPayout.year == year)).first() is None:
+        return []
+    plans = (plan(uow, person_id, y)
+             for person_id, y in person_years(uow, jurisdiction, year, district))
+    return [p for p in plans if p.changes or p.error is not None]
+
+
 def run_for(sessions: Any, actor: Actor, jurisdiction: str, year: int,
             district: str | None = None, psn_no: str | None = None, dry_run: bool = False,
             paths: tuple[str, str, str] = ("year", "psn_no", "jurisdiction")
