@@ -354,3 +354,50 @@ stages:
     lines = done.stdout.splitlines()
     assert any("re-assistance 医疗再救助" in ln and fmt(reassistance) in ln for ln in lines)
     assert any("year-end stages 年终救助" in ln and fmt(year_end) in ln for ln in lines)
+
+
+FIRST_HALF = """\
+statuses:
+  - {id: mts, label: 门诊特殊病种}
+lines:
+  - {rule: A1, article: 第五条, categories: "*", kinds: "*", segments: [{ratio: 0.5}]}
+stages:
+  - {rule: R1, article: 第九条, label: 再救助, deductible: 2000, segments: [{ratio: 0.6}],
+     caps: [{pool: r_cap, amount: 3000, raised: {amount: 6000, over: 9000}}]}
+"""
+YEAR_END_STAGES = """\
+  - {rule: G1, article: 第十条, label: 年度一次性补助, when: year_end, base: out_of_pocket,
+     categories: [other], statuses: [mts], deductible: 4000, grant: 1500}
+  - {rule: F1, article: 第十一条, label: 年终封顶, when: year_end, kinds: [inpatient],
+     ceiling: {share: 0.1, of: inscp_scp_amt, amount: 8000}}
+"""
+
+
+@settings(max_examples=examples(60), deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(people())
+def test_a_year_under_two_versions_takes_the_last_ones_year_end_stages(
+        pop: list[tuple[Person, list[Visit]]]) -> None:
+    """A version from 1 July adds year-end stages: a person-year whose last visit falls
+    under it runs them over every qualifying visit of the year (those of the first version
+    too), as the engine does; one ending before it runs none."""
+    first = parse_policy(HEAD + FIRST_HALF, "city.yaml")
+    second = parse_policy(HEAD.replace("in_force: 2024-01-01", "in_force: 2024-07-01")
+                          .replace('version: "2024"', 'version: "2024-07"')
+                          + FIRST_HALF + YEAR_END_STAGES, "city-2.yaml")
+    versions = [first, second]
+    visits = schema.visits_table((i, v) for i, (_, vs) in enumerate(pop) for v in vs)
+    persons = schema.persons_table((i, p) for i, (p, _) in enumerate(pop))
+    res = settle_population(versions, {}, schema.visit_columns(visits),
+                            schema.person_columns(persons))
+    row = 0
+    for g, (person, vs) in enumerate(pop):
+        engine = settle_year(versions, {}, person, vs)
+        for s in engine.settlements:
+            assert (int(res.reassistance[row]), int(res.maf_pay[row])) == (s.reassistance,
+                                                                            s.maf_pay)
+            row += 1
+        plan = int(res.years.plan[g])
+        got = [(res.plans.stage_rules[plan][k], int(a))
+               for k, a in enumerate(res.years.year_end[g].tolist()) if a >= 0]
+        assert got == [(y.rule, y.amount) for y in engine.year_end]
