@@ -17,6 +17,7 @@ from datetime import date
 from pathlib import Path
 
 import numpy as np
+import pyarrow.parquet as pq
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -401,3 +402,24 @@ def test_a_year_under_two_versions_takes_the_last_ones_year_end_stages(
         got = [(res.plans.stage_rules[plan][k], int(a))
                for k, a in enumerate(res.years.year_end[g].tolist()) if a >= 0]
         assert got == [(y.rule, y.amount) for y in engine.year_end]
+
+
+def test_a_persons_file_written_before_statuses_is_read_and_split(tmp_path: Path) -> None:
+    """A persons file without the `statuses` column (as written before it) holds no status:
+    it is read, and split into pieces with its own columns."""
+    from medaid.batch import partition
+
+    d = date(2024, 3, 1)
+    person = Person("P", (Identity("tekun", date(2024, 1, 1)),))
+    visits = schema.visits_table([(0, Visit("V", "inpatient", d, d, 900_000, hifp_pay=0,
+                                            hifmi_pay=0))])
+    path = tmp_path / "year.parquet"
+    with PopulationWriter(path, Meta(schema.persons_path(path).name, {}, {})) as w:
+        w.write(visits, schema.persons_table([(0, person)]))
+    old = schema.persons_table([(0, person)]).drop_columns(["statuses"])
+    pq.write_table(old, schema.persons_path(path))
+    _, persons_t, _ = schema.read_population(path, schema.VISIT_INPUT)
+    assert schema.person_columns(persons_t).status_names == []
+    parts = partition.split(path, schema.persons_path(path), 2, tmp_path / "pieces")
+    assert sum(p.rows for p in parts) == 1
+    assert sum(pq.read_table(p.persons).num_rows for p in parts) == 1

@@ -225,7 +225,8 @@ def split(visits: Path, persons: Path, count: int, folder: Path) -> list[Partiti
     p = [persons_path(x) for x in v]
     try:
         _split_file(visits, v, count, _visits_schema(visits))
-        _split_file(persons, p, count, PERSONS)
+        own = pq.read_schema(persons).names  # a file written before statuses lacks them
+        _split_file(persons, p, count, pa.schema([f for f in PERSONS if f.name in own]))
     except (OSError, pa.ArrowInvalid) as e:
         raise InputError(str(visits), f"cannot split into pieces: {e}") from None
     return [Partition(k, count, str(v[k]), str(p[k]), None, None, None, None,
