@@ -209,3 +209,21 @@ def test_a_fund_year_is_not_cleared_while_a_year_end_payout_is_owed(city: World)
     assert Decimal(str(r.json()["assistance"])) == maf + 5200
     assert year_end(city)["results"] == []  # nothing owed, nothing refused
     assert verify(city) == []
+
+
+def test_a_hospital_reads_neither_statuses_nor_year_end_payouts_in_the_persons_year(
+        city: World) -> None:
+    """The statuses route refuses a hospital (403); the person's year it may read (a
+    person it settled for) does not list them either, nor the year-end payouts."""
+    assert post_status(city, MTS).status_code == 200
+    h = hospital(city)
+    city.client.post(SETTLE, headers=h, json=STAY_1)
+    city.client.post(SETTLE, headers=h, json=STAY_2)
+    year_end(city)
+    assert city.client.get(STATUSES, headers=h).status_code == 403
+    seen = city.year(h, year=2026)
+    assert seen["statuses"] == [] and seen["year_end"] == []
+    assert "门诊特殊病种认定" not in str(seen)
+    full = city.year(city.token("caseworker", district="110101"), year=2026)
+    assert [s["status"] for s in full["statuses"]] == ["mts"]
+    assert [e["rule"] for e in full["year_end"]] == ["MC-F"]

@@ -208,9 +208,11 @@ def person_year(uow: UnitOfWork, actor: Actor, psn_no: str, year: int) -> dict[s
         "district": p.district, "year": year,
         "policy": None if policy is None else f"{policy.jurisdiction} {policy.spec.version}",
         "identities": [identity_json(i, dept) for i, dept in in_year],
-        "statuses": [statuses.status_json(r, labels) for r in statuses.recorded(uow, psn_no)
-                     if (r.from_date is None or r.from_date <= last)
-                     and (r.to_date is None or r.to_date >= first)],
+        # a person's statuses are casework (a hospital may not read them: app.statuses)
+        "statuses": [] if actor.role == "hospital" else
+        [statuses.status_json(r, labels) for r in statuses.recorded(uow, psn_no)
+         if (r.from_date is None or r.from_date <= last)
+         and (r.to_date is None or r.to_date >= first)],
         "pools": [] if policy is None else _pools(uow, policy, year,
                                                   {i.category for i, _ in in_year}, used),
         "settlements": [entry_json(e, e.institution.code, cancels.get(e.id))
