@@ -7,10 +7,14 @@ test_stages)."""
 
 from __future__ import annotations
 
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from api_helpers import World
 from sqlalchemy import select
 from test_stages import (
@@ -26,8 +30,11 @@ from test_stages import (
     year_end,
 )
 
+from medaid.app import resettle, statuses
+from medaid.app.auth import Actor
 from medaid.app.uow import UnitOfWork
 from medaid.core import clock
+from medaid.core.errors import InputError
 from medaid.store import ledger_check
 from medaid.store.models import Adjustment, AuditEntry, YearEndPayout
 
@@ -227,3 +234,34 @@ def test_a_hospital_reads_neither_statuses_nor_year_end_payouts_in_the_persons_y
     full = city.year(city.token("caseworker", district="110101"), year=2026)
     assert [s["status"] for s in full["statuses"]] == ["mts"]
     assert [e["rule"] for e in full["year_end"]] == ["MC-F"]
+
+
+def test_two_overlapping_periods_recorded_at_once_are_not_both_kept(
+        city: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two caseworkers record the same status from 1 May and from 1 July at the same
+    moment: one is recorded, the other is refused as overlapping it (the person's row
+    lock orders them; without it each would find no period to overlap while the other
+    settles the person's years again, slowed down here)."""
+    actor = Actor("caseworker", district="110101", subject="test")
+    start = threading.Barrier(2)
+    settle_again = resettle.post_persons
+
+    def slowly(*args: Any, **kwargs: Any) -> Any:
+        time.sleep(0.5)
+        return settle_again(*args, **kwargs)
+
+    monkeypatch.setattr(resettle, "post_persons", slowly)
+
+    def one(day: str) -> str:
+        start.wait()
+        with UnitOfWork(city.sessions) as uow:
+            try:
+                statuses.record(uow, actor, "P-001", {"status": "mts", "from": day})
+            except InputError as e:
+                return e.message
+        return "recorded"
+
+    with ThreadPoolExecutor(2) as pool:
+        answers = list(pool.map(one, ("2026-05-01", "2026-07-01")))
+    assert sorted(a[:8] for a in answers) == ["recorded", "门诊特殊病种认定"[:8]], answers
+    assert len(recorded(city)) == 1
