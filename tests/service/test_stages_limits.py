@@ -37,6 +37,7 @@ from medaid.core import clock
 from medaid.core.errors import InputError
 from medaid.store import ledger_check
 from medaid.store.models import Adjustment, AuditEntry, YearEndPayout
+from medaid_command import medaid
 
 __all__ = ["city"]  # the fixture
 STATUSES = "/api/v1/persons/P-001/statuses"
@@ -265,3 +266,25 @@ def test_two_overlapping_periods_recorded_at_once_are_not_both_kept(
         answers = list(pool.map(one, ("2026-05-01", "2026-07-01")))
     assert sorted(a[:8] for a in answers) == ["recorded", "门诊特殊病种认定"[:8]], answers
     assert len(recorded(city)) == 1
+
+
+def test_the_status_command_names_its_options_in_every_refusal(city: World, database_url: str
+                                                              ) -> None:
+    def refused(*args: str) -> str:
+        done = medaid("person-status", *args, "--database", database_url)
+        assert done.returncode == 2 and done.stdout == "", done
+        return done.stderr
+
+    assert refused("--psn-no", "P-404", "--status", "mts").startswith(
+        "error: --psn-no: 未找到人员编号「P-404」")
+    assert refused("--psn-no", "P-001", "--status", "mts", "--from", "2026-13-01"
+                   ).startswith("error: --from: ")
+    assert medaid("person-status", "--psn-no", "P-001", "--status", "mts", "--from",
+                  "2026-05-01", "--database", database_url).returncode == 0
+    assert refused("--psn-no", "P-001", "--status", "mts", "--to", "2026-05-31").startswith(
+        "error: --from: 门诊特殊病种认定（mts）起～2026-05-31 与已登记的 2026-05-01～今 重叠")
+    with clock.frozen(AFTER_THE_YEAR):
+        done = medaid("year-end", "-j", "nanjing", "--year", "2026", "--database",
+                      database_url)
+    assert done.returncode == 2 and done.stderr.startswith(
+        "error: --jurisdiction: nanjing 2026 年施行的政策文件没有年终救助")

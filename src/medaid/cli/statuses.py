@@ -35,8 +35,9 @@ def person_status(
             for row in statuses.recorded(uow, psn_no):
                 sys.stdout.write(f"{psn_no} {labels.get(row.status, row.status)}（{row.status}）"
                                  f"{row.from_date or '—'}～{row.to_date or ''}\n")
-    except InputError as e:  # named as the option that gave it
-        fail(f"--{e.path.removeprefix('$.')}: {e.message}" if e.path.startswith("$.")
+    except InputError as e:  # named as the option that gave it (an unknown person too)
+        option = {"psn_no": "psn-no"}.get(e.path, e.path.removeprefix("$."))
+        fail(f"--{option}: {e.message}" if e.path.startswith("$.") or e.path == "psn_no"
              else str(e))
     except MedaidError as e:
         fail(str(e))
