@@ -330,16 +330,22 @@ def _same_years(source: str, target: str) -> None:
     """The persons' year rows of the capture made first on the replay's database, with
     their ids: a settlement's write names its locked year by id, and the loop's concurrent
     first settlements of a year would number the rows otherwise (and lock one row, update
-    another)."""
+    another); and the capture's tokens, whose rows the settlement's read looks up."""
     from sqlalchemy import create_engine, text
 
     engine = create_engine(source)
     with engine.connect() as conn:
         years = [r._asdict() for r in conn.execute(text(
             "SELECT id, person_id, year FROM person_years ORDER BY id"))]
+        tokens = [r._asdict() for r in conn.execute(text(
+            "SELECT id, token_hash FROM tokens ORDER BY id"))]
     engine.dispose()
     engine = create_engine(target)
     with engine.begin() as conn:
+        # the same tokens (the seed draws each anew): the settlement's read finds the
+        # caller's token and locks the year only for a token that may settle
+        conn.execute(text("UPDATE tokens SET token_hash = 'old:' || id"))
+        conn.execute(text("UPDATE tokens SET token_hash = :token_hash WHERE id = :id"), tokens)
         if years:
             conn.execute(text("INSERT INTO person_years (id, person_id, year, pools, version) "
                               "VALUES (:id, :person_id, :year, '{}', 0)"), years)

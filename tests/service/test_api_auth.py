@@ -6,12 +6,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from api_helpers import World, visit
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from medaid.app import users
 from medaid.app.auth import CLI, token_hash
 from medaid.app.uow import UnitOfWork
-from medaid.store.models import Token
+from medaid.core import clock
+from medaid.store.models import Settlement, Token
 
 SETTLE = "/api/v1/settlements"
 ROUTES = [("post", "/api/v1/settlements/preview"), ("post", SETTLE),
@@ -49,6 +50,32 @@ def test_revoked_and_expired_tokens_are_401(world: World) -> None:
     assert world.client.post(SETTLE + "/preview", headers=h, json=visit()).status_code == 200
     _expire(world, h, revoked_at=datetime.now(UTC))
     assert world.client.post(SETTLE + "/preview", headers=h, json=visit()).status_code == 401
+
+
+def test_a_settlement_refuses_a_revoked_or_expired_token_first_and_writes_nothing(
+        world: World) -> None:
+    """A settlement reads its token with the person and the lock on their year (one
+    statement on PostgreSQL): a token expired, revoked or expired by the clock is still a
+    401 at once, before an unknown person's 404, and nothing is written."""
+    h = world.institution()
+    world.person()
+
+    def settle(n: str, **fields: str) -> int:
+        return world.client.post(SETTLE, headers=h, json=visit(
+            medins_setl_id=n, mdtrt_id=n, **fields)).status_code
+
+    assert settle("A") == 201
+    _expire(world, h, expires_at=datetime.now(UTC) - timedelta(seconds=1))
+    assert (settle("B"), settle("C", psn_no="P-404")) == (401, 401)
+    _expire(world, h, expires_at=datetime.now(UTC) + timedelta(hours=1))
+    assert (settle("D"), settle("E", psn_no="P-404")) == (201, 404)
+    with clock.frozen(datetime.now(UTC) + timedelta(hours=2)):
+        assert settle("F") == 401
+    _expire(world, h, revoked_at=datetime.now(UTC))
+    assert (settle("G"), settle("H", medfee_sumamt="x")) == (401, 401)
+    with UnitOfWork(world.sessions) as uow:
+        assert uow.session.scalars(select(Settlement.medins_setl_id).order_by(
+            Settlement.id)).all() == ["A", "D"]
 
 
 def test_a_deactivated_users_sessions_stop_at_once(world: World) -> None:

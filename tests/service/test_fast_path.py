@@ -103,7 +103,7 @@ def test_errors_of_the_fast_path_get_the_apps_handlers(
     def unavailable(*_: Any) -> None:
         raise OperationalError("SELECT", {}, Exception("the server closed the connection"))
 
-    monkeypatch.setattr(settlements, "settle", unavailable)
+    monkeypatch.setattr(settlements, "settle_by_token", unavailable)
     r = world.client.post(SETTLE, headers=hospital, json=visit())
     assert (r.status_code, r.headers["retry-after"]) == (503, "1")
     assert r.json()["error"]["message"] == "the database is unavailable or busy: retry"
@@ -111,7 +111,7 @@ def test_errors_of_the_fast_path_get_the_apps_handlers(
     def bug(*_: Any) -> None:
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr(settlements, "settle", bug)
+    monkeypatch.setattr(settlements, "settle_by_token", bug)
     quiet = TestClient(world.client.app, raise_server_exceptions=False)
     r = quiet.post(SETTLE, headers=hospital, json=visit())
     assert r.status_code == 500

@@ -83,8 +83,15 @@ def preview_answer(uow: UnitOfWork, credentials: HTTPAuthorizationCredentials | 
 
 def settle_answer(uow: UnitOfWork, credentials: HTTPAuthorizationCredentials | None,
                   raw: bytes) -> Response:
-    actor = auth.actor_of(uow, credentials)
-    done = settlements.settle(uow, actor, wire.parse_visit_request(raw, settling=True))
+    if credentials is None:
+        auth.actor_of(uow, credentials)  # 401
+    try:
+        req = wire.parse_visit_request(raw, settling=True)
+    except Exception:
+        auth.actor_of(uow, credentials)  # a refused token's 401 before the body's 422
+        raise
+    # the token read with the person and the lock on their year (PostgreSQL)
+    done = settlements.settle_by_token(uow, credentials, req)
     if done.created:
         return reply(wire.entry_json(done.entry, done.fixmedins_code, rendered=True), 201)
     return reply(wire.entry_json(done.entry, done.fixmedins_code,

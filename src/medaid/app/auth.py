@@ -107,6 +107,27 @@ def authenticate(engine: Engine, token: str) -> Actor:
     return _actor(row)
 
 
+@dataclass(frozen=True, slots=True)
+class TokenRow:
+    """A token's row as `queries.TOKEN` reads it, from a statement that reads it beside
+    other rows (the settlement's: queries.PG_TOKEN_PERSON_LOCKING_YEAR)."""
+
+    id: int
+    role: str
+    institution_id: int | None
+    district: str | None
+    user_id: int | None
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    kind: str
+
+
+def actor_of_row(row: Any, kind: str = "api") -> Actor:
+    """The caller of a token's row (None: no token has the hash), refused as `actor_of`
+    refuses it: 401 for an unknown, revoked or expired token or one of another kind."""
+    return _actor(row, kind)
+
+
 def _actor(row: Any, kind: str = "api") -> Actor:
     if row is None or row.revoked_at is not None or (
             row.expires_at is not None and row.expires_at <= clock.now()):

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from fastapi.security import HTTPAuthorizationCredentials
 from sqlalchemy import Executable, select
 from sqlalchemy.exc import IntegrityError
 
@@ -224,20 +225,63 @@ def settle(uow: UnitOfWork, actor: Actor, req: VisitRequest, at: datetime | None
     is rare, so the common case spends no query looking for one first."""
     assert req.medins_setl_id is not None
     inst = acting_institution(uow, actor, req.fixmedins_code)
-    locked: LockedYear | None = None
-    conn = uow.session.connection()
-    if conn.dialect.name == "postgresql":  # the person and the lock on the year at once
-        rows = uow.rows(queries.PG_PERSON_LOCKING_YEAR, {
-            "psn_no": req.psn_no, "year": req.visit.end.year})
-        person = with_statuses(uow, _person_record(rows, req.psn_no, f"{ROOT}.psn_no"))
-        if rows[0].year_id is not None:
-            locked = LockedYear(rows[0].year_id, pools.decode(rows[0].pools))
-            if rows[0].version != rows[0].seen_version:
-                # the year was written while this statement waited for its lock (an
-                # identity change's re-settlement): the person as now committed
-                person = find_person(uow, req.psn_no)
+    if _postgresql(uow):  # the person and the lock on the year at once
+        person, locked = _locked_person(uow, uow.rows(queries.PG_PERSON_LOCKING_YEAR, {
+            "psn_no": req.psn_no, "year": req.visit.end.year}), req)
     else:
+        person, locked = find_person(uow, req.psn_no), None
+    return _settle_locked(uow, actor, inst, req, person, locked, at)
+
+
+def settle_by_token(uow: UnitOfWork, credentials: HTTPAuthorizationCredentials | None,
+                    req: VisitRequest) -> Settled:
+    """`settle` for the caller of a bearer token (None: none sent), refused as `settle`'s
+    caller is (401, then 403, then 404). On PostgreSQL the token is read in the statement
+    that reads the person and locks the year (queries.PG_TOKEN_PERSON_LOCKING_YEAR), one
+    round trip for the three, so a revoked or expired token is refused by the row read in
+    this very transaction, as `auth.actor_of` refuses it."""
+    if credentials is None or not _postgresql(uow):
+        return settle(uow, auth.actor_of(uow, credentials), req)
+    assert req.medins_setl_id is not None
+    rows = uow.rows(queries.PG_TOKEN_PERSON_LOCKING_YEAR, {
+        "token_hash": auth.token_hash(credentials.credentials), "now": clock.now(),
+        "psn_no": req.psn_no, "year": req.visit.end.year})
+    r = rows[0]
+    actor = auth.actor_of_row(None if r.token_id is None else auth.TokenRow(
+        r.token_id, r.token_role, r.token_institution_id, r.token_district, r.token_user_id,
+        r.token_expires_at, r.token_revoked_at, r.token_kind))
+    inst = acting_institution(uow, actor, req.fixmedins_code)
+    if r.may_settle:
+        person, locked = _locked_person(uow, rows if r.id is not None else [], req)
+    else:  # the statement took no lock (the token's row refused above is the rule)
+        locked = None if r.id is None else uow.lock_year(r.id, req.visit.end.year)
         person = find_person(uow, req.psn_no)
+    return _settle_locked(uow, actor, inst, req, person, locked, None)
+
+
+def _postgresql(uow: UnitOfWork) -> bool:
+    return bool(uow.session.connection().dialect.name == "postgresql")
+
+
+def _locked_person(uow: UnitOfWork, rows: Sequence[Any], req: VisitRequest
+                   ) -> tuple[PersonRecord, LockedYear | None]:
+    """The person of rows of PG_PERSON_LOCKING_YEAR's columns, and their year if locked."""
+    person = with_statuses(uow, _person_record(rows, req.psn_no, f"{ROOT}.psn_no"))
+    if rows[0].year_id is None:
+        return person, None
+    if rows[0].version != rows[0].seen_version:
+        # the year was written while the statement waited for its lock (an identity
+        # change's re-settlement): the person as now committed
+        person = find_person(uow, req.psn_no)
+    return person, LockedYear(rows[0].year_id, pools.decode(rows[0].pools))
+
+
+def _settle_locked(uow: UnitOfWork, actor: Actor, inst: InstitutionRecord, req: VisitRequest,
+                   person: PersonRecord, locked: LockedYear | None, at: datetime | None
+                   ) -> Settled:
+    """Settle `req` for `person`, their year locked (None: lock it now), and commit."""
+    assert req.medins_setl_id is not None
+    conn = uow.session.connection()
     try:
         year = locked or uow.lock_year(person.id, req.visit.end.year)
         p = posting(uow, person, inst, req, year, at)

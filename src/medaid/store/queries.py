@@ -116,3 +116,32 @@ LEFT JOIN LATERAL (SELECT id, pools, version FROM person_years
                    WHERE person_id = p.id AND year = %(year)s FOR UPDATE) y ON true
 WHERE p.psn_no = %(psn_no)s
 ORDER BY i.id"""
+
+# PostgreSQL: a settlement's one read, PG_PERSON_LOCKING_YEAR with the caller's token
+# (TOKEN's columns as token_*, null when no token has the hash; one row with a null id
+# when no person has the number). The year is locked only for a token that may settle now
+# (`may_settle`: not revoked, not expired at %(now)s, an API token of a hospital or an
+# admin), so a refused caller holds no lock while its 401 or 403 is answered; the caller
+# still checks the token's row itself (app.auth), the person's statement and the year's
+# versions as PG_PERSON_LOCKING_YEAR's are checked.
+PG_TOKEN_PERSON_LOCKING_YEAR = """
+SELECT t.id AS token_id, t.role AS token_role, t.institution_id AS token_institution_id,
+       t.district AS token_district, t.user_id AS token_user_id,
+       t.expires_at AS token_expires_at, t.revoked_at AS token_revoked_at,
+       t.kind AS token_kind, coalesce(t.may_settle, false) AS may_settle,
+       p.id, p.psn_no, p.name, p.jurisdiction, p.district, p.disability_grade,
+       p.tilted_application, i.category, i.department, i.from_date, i.to_date,
+       i.application_date, y.id AS year_id, y.pools, y.version,
+       (SELECT version FROM person_years
+        WHERE person_id = p.id AND year = %(year)s) AS seen_version
+FROM (SELECT 1) AS one
+LEFT JOIN (SELECT id, role, institution_id, district, user_id, expires_at, revoked_at, kind,
+                  revoked_at IS NULL AND (expires_at IS NULL OR expires_at > %(now)s)
+                  AND kind = 'api' AND role IN ('hospital', 'admin') AS may_settle
+           FROM tokens WHERE token_hash = %(token_hash)s) t ON true
+LEFT JOIN persons p ON p.psn_no = %(psn_no)s
+LEFT JOIN identities i ON i.person_id = p.id
+LEFT JOIN LATERAL (SELECT id, pools, version FROM person_years
+                   WHERE person_id = p.id AND year = %(year)s AND t.may_settle
+                   FOR UPDATE) y ON true
+ORDER BY i.id"""
