@@ -12,7 +12,9 @@ the engine's (`engine.settle.settle_year`).
 from __future__ import annotations
 
 import re
+import tempfile
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -85,8 +87,8 @@ def caps(draw: st.DrawFn, pools: list[str]) -> str:
     return _flow(found)
 
 
-def _segments(draw: st.DrawFn) -> str:
-    n = draw(st.integers(1, 3))
+def _segments(draw: st.DrawFn, most: int = 3) -> str:
+    n = draw(st.integers(1, most))
     rows = []
     at = 0  # `upto` is cumulative above the deductible: increasing
     for i in range(n):
@@ -98,10 +100,10 @@ def _segments(draw: st.DrawFn) -> str:
 
 
 @st.composite
-def payout(draw: st.DrawFn, form: str) -> str:
+def payout(draw: st.DrawFn, form: str, most: int = 3) -> str:
     if form == "segments":
         return (f"deductible: {draw(st.integers(0, 5000))}, "
-                f"segments: {_segments(draw)}")
+                f"segments: {_segments(draw, most)}")
     if form == "grant":
         return f"deductible: {draw(st.integers(0, 8000))}, grant: {draw(st.integers(0, 3000))}"
     parts = []
@@ -195,6 +197,47 @@ def people(draw: st.DrawFn) -> list[tuple[Person, list[Visit]]]:
     return out
 
 
+@st.composite
+def sql_policies(draw: st.DrawFn) -> str:
+    """A policy file whose every stage DuckDB's query says: a line of one or two segments,
+    `when: visit` stages of at most two segments and one cap pool of their own each, no
+    conditions and no raised caps."""
+    text = ("lines:\n  - {rule: A1, article: 第五条, categories: \"*\", kinds: \"*\", "
+            f"deductible: {draw(st.integers(0, 3000))}, segments: [{{ratio: 0.5}}], "
+            f"caps: [{{pool: c1, amount: {draw(st.integers(0, 20000))}}}]}}\nstages:\n")
+    for k in range(draw(st.integers(1, 3))):
+        form = draw(st.sampled_from(["segments", "grant", "ceiling"]))
+        keys = [f"rule: R{k}", "article: 第九条", f"label: 阶段{k}",
+                f"base: {draw(st.sampled_from(['remainder', 'out_of_pocket']))}",
+                draw(payout(form, 2)),
+                f"caps: [{{pool: s{k}, amount: {draw(st.integers(0, 8000))}}}]"]
+        if draw(st.booleans()):
+            keys.append("categories: [other]")
+        if draw(st.booleans()):
+            keys.append("kinds: [inpatient, special_outpatient]")
+        if draw(st.booleans()):
+            keys.append(f"by_category: [{{categories: [other], {draw(payout(form, 2))}, "
+                        f"caps: [{{pool: e{k}, amount: {draw(st.integers(0, 8000))}}}]}}]")
+        text += "  - {" + ", ".join(keys) + "}\n"
+    return text
+
+
+@settings(max_examples=examples(60), deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(sql_policies(), people())
+def test_duckdb_says_a_visit_stage_as_the_kernel_pays_it(
+        body: str, pop: list[tuple[Person, list[Visit]]]) -> None:
+    """Where DuckDB's query says the stages, each visit it settles equals the kernel's (and
+    so the engine's) re-assistance and tiers."""
+    policy = parse_policy(HEAD + body, "city.yaml")
+    people_ = [(replace(p, statuses=()), vs) for p, vs in pop]
+    res = _settle(policy, people_)
+    assert not differences(policy, people_, res)
+    with tempfile.TemporaryDirectory() as tmp:
+        q_rows = _duckdb(policy, people_, res, Path(tmp))
+    assert q_rows > 0, body
+
+
 def _settle(policy: Policy, pop: list[tuple[Person, list[Visit]]]) -> Results:
     visits = schema.visits_table((i, v) for i, (_, vs) in enumerate(pop) for v in vs)
     persons = schema.persons_table((i, p) for i, (p, _) in enumerate(pop))
@@ -241,6 +284,8 @@ def test_stages_conditions_and_raised_caps_batch_equals_engine(
     res = _settle(policy, pop)
     found = differences(policy, pop, res)
     assert not found, f"{len(found)} differ:\n" + "\n".join(found[:3]) + "\n" + body
+    with tempfile.TemporaryDirectory() as tmp:  # where its query says the file: DuckDB too
+        _duckdb(policy, pop, res, Path(tmp))
 
 
 def test_a_status_file_round_trip_and_the_engine_check_read_statuses(tmp_path: Path) -> None:
@@ -278,12 +323,14 @@ stages:
     assert check([policy], {}, vc, pc, res, 1, np.random.default_rng(0)) == 1
 
 
-def test_duckdb_names_a_stage_and_leaves_the_file_to_the_kernel(tmp_path: Path) -> None:
+def test_duckdb_names_a_year_end_stage_and_leaves_the_file_to_the_kernel(
+        tmp_path: Path) -> None:
     body = """\
 lines:
   - {rule: A1, article: 第五条, categories: "*", kinds: "*", segments: [{ratio: 0.5}]}
 stages:
-  - {rule: R1, article: 第九条, label: 再救助, deductible: 2000, segments: [{ratio: 0.6}]}
+  - {rule: G1, article: 第十条, label: 年度一次性补助, when: year_end, deductible: 2000,
+     grant: 500}
 """
     policy = parse_policy(HEAD + body, "city.yaml")
     d = date(2024, 3, 1)
@@ -295,7 +342,21 @@ stages:
                 schema.persons_table([(0, person)]))
     q = sql.Formulation([policy], {})
     assert len(q.run(path)) == 0
-    assert not q.supported and "stages（再救助" in q.reason
+    assert not q.supported and "年终 stages" in q.reason
+
+
+def _duckdb(policy: Policy, pop: list[tuple[Person, list[Visit]]], res: Results,
+            tmp: Path) -> int:
+    """Visits DuckDB settled, each asserted equal to the batch path (so to the engine)."""
+    path = tmp / "year.parquet"
+    with PopulationWriter(path, Meta(schema.persons_path(path).name, {}, {})) as w:
+        w.write(schema.visits_table((i, v) for i, (_, vs) in enumerate(pop) for v in vs),
+                schema.persons_table((i, p) for i, (p, _) in enumerate(pop)))
+    q = sql.Formulation([policy], {})
+    got = q.run(path)
+    person = np.asarray(pq.read_table(path, columns=["person_key"]).column(0).to_numpy())
+    assert sql.differences(got, res, person) == 0, q.reason
+    return len(got)
 
 
 def test_a_synthetic_year_of_a_city_written_with_stages() -> None:

@@ -9,9 +9,12 @@ line drawing on it has the same cap, what it lets through is min(cap, S_after) �
 min(cap, S_before) of the running sum S of what reaches it. Tilted assistance runs over a
 second running sum (NJ-T; YC-T with exact 128-bit scaled S*, S* from the main line's
 smallest cap), clamped to what assistance left of the base and then within its own cap
-pool. A look-back ratio applies to the lines of its entry's `rules` only, and look-backs
-with a ratio are tried before the window in force. The query is generated from the
-compiled plan (`batch.plan`), so it holds no policy number.
+pool. Each `when: visit` stage after it (再救助, a grant, a ceiling) is one more step: its
+measure (what the person still bears after every fund and every payout before it) over a
+running sum per person-year (or per visit), its form by the person's category, then its
+own cap pool the same way. A look-back ratio applies to the lines of its entry's `rules`
+only, and look-backs with a ratio are tried before the window in force. The query is
+generated from the compiled plan (`batch.plan`), so it holds no policy number.
 
 What it does not express — a person-year is left to the kernel when any of these holds:
 
@@ -30,8 +33,10 @@ What it does not express — a person-year is left to the kernel when any of the
 And a whole file is left to the kernel (`supported` False, `reason` says why) when it has
 more than one policy version or year, a line of more than two segments or tilted
 assistance of more than one, more than one tilted cap pool, tilted assistance sharing a
-cap pool with a line, stages after tilted assistance, conditions on a line, or a raised
-cap (each named in `reason`).
+cap pool with a line, a year-end stage (`when: year_end`: a payout over the year's
+qualifying visits, after the last), a stage of more than two segments or one cap pool or
+sharing a cap pool, conditions on a line or stage, or a raised cap (each named in
+`reason`).
 """
 
 from __future__ import annotations
@@ -46,6 +51,8 @@ import pyarrow as pa
 
 from medaid.batch import schema
 from medaid.batch.plan import (
+    FORM_GRANT,
+    FORM_SEGMENTS,
     GRADES,
     K_RAISED,
     L_AFTER,
@@ -61,6 +68,20 @@ from medaid.batch.plan import (
     R_ASSIST,
     R_POINTS,
     R_TILT,
+    S_INCLUDE,
+    S_KINDS,
+    S_POOL,
+    S_WHEN,
+    S_YEAR_END,
+    SV_AMOUNT,
+    SV_DED,
+    SV_FORM,
+    SV_GRANT,
+    SV_NCAPS,
+    SV_NSEG,
+    SV_OF,
+    SV_OK,
+    SV_SHARE,
     T_APP,
     T_MODE,
     T_VISIT,
@@ -148,9 +169,10 @@ class Formulation:
         if nseg > 2 or int(plans.tilt_vals[p, :, V_NSEG].max()) > 1:
             raise NotImplementedError("a line of more than two segments")
         # what the kernel runs and this query does not say: the file is the kernel's
-        if int(plans.n_stages[p]):
-            raise NotImplementedError("DuckDB 查询不表达 stages（再救助、一次性补助、"
-                                      "个人负担封顶）")
+        if bool((plans.stages[p, :int(plans.n_stages[p]), S_WHEN] == S_YEAR_END).any()):
+            raise NotImplementedError("DuckDB 查询不表达年终 stages（when: year_end）")
+        if bool((plans.stage_caps[..., K_RAISED] >= 0).any()):
+            raise NotImplementedError("DuckDB 查询不表达 stages 的 caps[].raised（条件封顶线）")
         if plans.conditions:
             raise NotImplementedError("DuckDB 查询不表达条件（人员状态、就医地、医院等级、转诊）")
         if bool((plans.caps[..., K_RAISED] >= 0).any()):
@@ -328,6 +350,7 @@ step{k} AS (SELECT *, CASE WHEN uses{k} THEN LEAST(cap{k}, s{k}) - LEAST(cap{k},
         t_visit = ", row" if int(plans.tilt[p, T_VISIT]) else ""
 
         pv = _lit(per_visit)
+        stage_sql, reassistance = self._stages(plans, p, cats, order, tcaps, pv)
         return f"""
 WITH
 route AS (SELECT * FROM {_values(route, ("kind", "flags", "grade", "category", "line", "ok",
@@ -402,15 +425,99 @@ tpool AS (SELECT *, SUM(coalesce(t_add, 0)) OVER (PARTITION BY person_key{t_visi
 tpaid AS (SELECT *, CASE WHEN t_add IS NULL THEN 0
                          ELSE GREATEST(0, LEAST(scaled_delta(t_after, t_after - t_add, {scale},
                                                              {td}, {tw}, {tb}, {pv}),
-                                                base - total)) END AS t_pay FROM tpool)
-SELECT row, assistance, special, {tilt_caps_sql} AS tilted
-FROM tpaid
-WINDOW w AS (PARTITION BY person_key ORDER BY row)
+                                                base - total)) END AS t_pay FROM tpool),
+tcapped AS (SELECT *, {tilt_caps_sql} AS tilted FROM tpaid
+            WINDOW w AS (PARTITION BY person_key ORDER BY row)),{stage_sql}
+SELECT row, assistance, special, tilted, {reassistance} AS reassistance
+FROM stage{int(plans.n_stages[p])}
 ORDER BY row
 """
 
+    @staticmethod
+    def _stages(plans: Plans, p: int, cats: Sequence[str], taken: Sequence[int],
+                tcaps: Sequence[tuple[int, int]], pv: str) -> tuple[str, str]:
+        """The `when: visit` stages (`engine.stages.at_visit`), one step each after tilted
+        assistance: its measure over its pool, its form by the person's category, then
+        its cap pool, the way tilted assistance's is; returns the steps and the sum."""
+        out = ["\nstage0 AS (SELECT * FROM tcapped),"]
+        used = {*taken, *(slot for slot, _ in tcaps)}
+        pays: list[str] = []
+        for k in range(int(plans.n_stages[p])):
+            row = plans.stages[p, k]
+            slot = int(row[S_POOL])
+            entries = {cat: int(plans.stage_entry[p, k, c]) for c, cat in enumerate(cats)}
+            whens: dict[str, list[str]] = {"form": [], "cap": []}
+            for cat, e in entries.items():
+                if e < 0:
+                    continue
+                v = plans.stage_vals[p, k, e]
+                segs = plans.stage_segs[p, k, e]
+                if int(v[SV_NSEG]) > 2:
+                    raise NotImplementedError("a stage of more than two segments")
+                if int(v[SV_NCAPS]) > 1:
+                    raise NotImplementedError("a stage of more than one cap pool")
+                if not int(v[SV_OK]):
+                    raise NotImplementedError("a stage without its parameters (the kernel "
+                                              "names the error)")
+                form = int(v[SV_FORM])
+                ded = int(v[SV_DED])
+                if form == FORM_SEGMENTS:
+                    second = segs.shape[0] > 1
+                    expr = (f"curve_delta(s_after, s_after - m, {ded}, {int(v[SV_NSEG])}, "
+                            f"{int(segs[0, 0])}, {int(segs[0, 1])}, "
+                            f"{int(segs[1, 0]) if second else -1}, "
+                            f"{int(segs[1, 1]) if second else 0}, 0, -1, {pv})")
+                elif form == FORM_GRANT:
+                    expr = (f"CASE WHEN s_after - m <= {ded} AND {ded} < s_after "
+                            f"THEN {int(v[SV_GRANT])} ELSE 0 END")
+                else:
+                    field = ("medfee_sumamt", "inscp")[int(v[SV_OF])]
+                    limits = []
+                    if int(v[SV_SHARE]) >= 0:
+                        limits.append(f"fdiv(2 * CAST({field} AS HUGEINT) * {int(v[SV_SHARE])}"
+                                      f" + {BP}, {2 * BP})")
+                    if int(v[SV_AMOUNT]) >= 0:
+                        limits.append(str(int(v[SV_AMOUNT])))
+                    expr = f"GREATEST(0, m - LEAST({', '.join(limits)}))"
+                whens["form"].append(f"WHEN category = {_lit(cat)} THEN {expr}")
+                cap = "raw"
+                if int(v[SV_NCAPS]):
+                    c_slot, amount = (int(x) for x in plans.stage_caps[p, k, e, 0, :2])
+                    if c_slot in used:
+                        raise NotImplementedError("a stage sharing a cap pool")
+                    part = ", row" if plans.visit_slots[p, c_slot] else ""
+                    cum = f"SUM(raw) OVER (PARTITION BY person_key{part} ORDER BY row)"
+                    cap = f"LEAST({amount}, {cum}) - LEAST({amount}, {cum} - raw)"
+                whens["cap"].append(f"WHEN category = {_lit(cat)} THEN {cap}")
+            used |= {int(plans.stage_caps[p, k, e, 0, 0]) for e in range(
+                plans.stage_vals.shape[2]) if int(plans.stage_vals[p, k, e, SV_NCAPS])}
+            kinds = [name for i, name in enumerate(KINDS)
+                     if int(row[S_KINDS]) == -1 or int(row[S_KINDS]) >> i & 1]
+            listed = ", ".join(_lit(c) for c, e in entries.items() if e >= 0) or "''"
+            include = " ".join(f"+ v.{name}" for b, name in enumerate(SELF_PAY)
+                               if int(row[S_INCLUDE]) >> b & 1)
+            before = " + ".join(["assistance", "special", "tilted", *pays]) or "0"
+            part = ", row" if plans.visit_slots[p, slot] else ""
+            form_sql = "CASE " + " ".join(whens["form"]) + " ELSE 0 END" \
+                if whens["form"] else "0"
+            cap_sql = "CASE " + " ".join(whens["cap"]) + " ELSE 0 END" if whens["cap"] else "0"
+            out.append(f"""
+stage{k}m AS (SELECT v.*, CASE WHEN mode > 0 AND assist = 1 AND category IN ({listed})
+                                AND setting IN ({", ".join(_lit(x) for x in kinds) or "''"})
+                           THEN GREATEST(0, v.inscp {include} - hifp_pay - hifmi_pay - oth_pay
+                                            - ({before})) ELSE NULL END AS m
+              FROM stage{k} v),
+stage{k}s AS (SELECT *, SUM(coalesce(m, 0)) OVER (PARTITION BY person_key{part} ORDER BY row)
+                        AS s_after FROM stage{k}m),
+stage{k}r AS (SELECT *, CASE WHEN m IS NULL THEN 0 ELSE GREATEST(0, LEAST({form_sql}, m))
+                        END AS raw FROM stage{k}s),
+stage{k + 1} AS (SELECT * EXCLUDE (m, s_after, raw), {cap_sql} AS r{k} FROM stage{k}r),""")
+            pays.append(f"r{k}")
+        return "".join(out), " + ".join(pays) or "0"
+
     def run(self, path: str | Path) -> pa.Table:
-        """(row, assistance, special, tilted) for the visits of covered person-years."""
+        """(row, assistance, special, tilted, reassistance) for the visits of covered
+        person-years."""
         path = Path(path)
         try:
             text = self.query(path, self.year or _year(path))
@@ -418,7 +525,8 @@ ORDER BY row
             self.supported, self.reason = False, str(e)
             return pa.table({"row": pa.array([], pa.int64()),
                              **{n: pa.array([], pa.int64())
-                                for n in ("assistance", "special", "tilted")}})
+                                for n in ("assistance", "special", "tilted",
+                                          "reassistance")}})
         con = duckdb.connect()
         con.execute(MACROS)
         rel = con.sql(text)
@@ -446,6 +554,6 @@ def differences(got: pa.Table, res: Results, person: np.ndarray) -> int:
     """Visits the query settled differently from the batch path."""
     rows = np.asarray(got.column("row").to_numpy(), np.int64)
     bad = np.zeros(len(rows), bool)
-    for name in ("assistance", "special", "tilted"):
+    for name in ("assistance", "special", "tilted", "reassistance"):
         bad |= np.asarray(got.column(name).to_numpy(), np.int64) != getattr(res, name)[rows]
     return int(bad.sum())
