@@ -12,10 +12,9 @@ from starlette.concurrency import run_in_threadpool
 from medaid.api.routes import ERRORS, ActorDep, reply
 from medaid.api.schemas import body
 from medaid.app import year_end
-from medaid.app.wire import ROOT, optional_text, parse_body
+from medaid.app.wire import ROOT, parse_body
 from medaid.core.errors import InputError
 from medaid.core.money import to_yuan
-from medaid.engine.case import as_district, as_jurisdiction, as_year
 
 router = APIRouter(prefix="/api/v1", tags=["year-end"], responses=ERRORS)
 
@@ -35,11 +34,9 @@ async def run(request: Request, actor: ActorDep) -> Response:
     stages over its settled visits; a stage already paid pays only a difference. Answers
     the person-years found and those with a payout or an error."""
     raw = parse_body(await request.body())
-    jurisdiction = as_jurisdiction(raw.get("jurisdiction"), f"{ROOT}.jurisdiction")
-    year = as_year(raw.get("year"), f"{ROOT}.year")
-    district = None if raw.get("district") is None else \
-        as_district(raw["district"], f"{ROOT}.district")
-    psn_no = optional_text(raw, "psn_no")
+    jurisdiction, year, district, psn_no = year_end.fields(
+        raw, {name: f"{ROOT}.{name}" for name in ("jurisdiction", "year", "district",
+                                                  "psn_no")})
     dry_run = raw.get("dry_run", False)
     if not isinstance(dry_run, bool):
         raise InputError(f"{ROOT}.dry_run", "须为 true 或 false / must be true or false")

@@ -33,14 +33,14 @@ def year_end(
     from medaid.app import year_end as use_case
     from medaid.app.auth import CLI
     from medaid.core.money import fmt_yuan
-    from medaid.engine.case import as_district, as_jurisdiction, as_year
     from medaid.store import db
 
     try:
-        jurisdiction = as_jurisdiction(jurisdiction, "--jurisdiction")
-        as_year(year, "--year")
-        if district is not None:
-            as_district(district, "--district")
+        jurisdiction, year, district, psn_no = use_case.fields(
+            {"jurisdiction": jurisdiction, "year": year, "district": district,
+             "psn_no": psn_no},
+            {name: f"--{name.replace('_', '-')}" for name in ("jurisdiction", "year",
+                                                             "district", "psn_no")})
         engine = db.make_engine(database)
         db.ensure_schema(engine)
         found, plans = use_case.run_for(db.sessions(engine), CLI, jurisdiction, year,
