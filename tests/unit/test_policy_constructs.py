@@ -195,6 +195,17 @@ def test_an_impossible_date_is_an_error_at_its_line(day: str) -> None:
         "日期 / not a valid date"
 
 
+@pytest.mark.parametrize(("segments", "words"), [
+    ("[{upto: 101, ratio: 0.3}, {upto: 100, ratio: 0.3}, {ratio: 0.45}]",
+     "分段上限须逐段升高：100 不高于前一段的 101"),
+    ("[{ratio: 0.3}, {upto: 100, ratio: 0.45}]", "只有最后一段可以不设上限（upto）"),
+])
+def test_segments_rise_and_only_the_last_is_open(segments: str, words: str) -> None:
+    body = LINE.replace("segments: [{ratio: 0.5}]", f"segments: {segments}")
+    assert error(body).startswith(f"city.yaml:{line_no(body, 'segments:')}: "
+                                  f"lines[0].segments: {words}")
+
+
 def test_a_pool_used_but_never_defined_is_named_with_its_line() -> None:
     body = LINE + "    caps: [{pool: cap, amount: 1000}]\npools: {stay: {period: visit}}\n"
     assert error(body) == (f"city.yaml:{line_no(body, 'caps:')}: lines[0].caps[0].pool: 累计池"

@@ -34,7 +34,7 @@ def test_a_citys_own_file_is_a_jurisdiction_like_the_shipped(policy_dir: Path) -
 
 def test_a_local_file_may_not_repeat_a_version_medaid_has(policy_dir: Path) -> None:
     (policy_dir / "nj.yaml").write_text("amends: nanjing-2023\n", encoding="utf-8")
-    with pytest.raises(PolicyError, match="nanjing 2023 已由 policies/nanjing-2023.yaml 定义"):
+    with pytest.raises(PolicyError, match=r"nanjing 2023 已由 policies/nanjing-2023\.yaml 定义"):
         model.shipped()
 
 

@@ -13,7 +13,14 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from medaid.policy.funds import Funds
 from medaid.policy.indicators import Indicator
@@ -112,6 +119,26 @@ class Segment(Strict):
     ratio: Ratio
 
 
+def _rising(segments: list[Segment]) -> list[Segment]:
+    """Bounds that rise from 0, only the last open: a curve the engine and the kernel read
+    alike (a falling bound would be a negative width)."""
+    prev = Decimal(0)
+    for i, seg in enumerate(segments):
+        if seg.upto is None:
+            if i != len(segments) - 1:
+                raise ValueError("只有最后一段可以不设上限（upto） / only the last segment may "
+                                 "be open")
+        elif seg.upto <= prev:
+            raise ValueError(f"分段上限须逐段升高：{seg.upto} 不高于前一段的 {prev} / segments "
+                             f"must rise: {seg.upto} after {prev}")
+        else:
+            prev = seg.upto
+    return segments
+
+
+Segments = Annotated[list[Segment], AfterValidator(_rising)]
+
+
 class RaisedCap(Strict):
     """A cap that depends on a condition: from the visit whose own base exceeds `over` (one
     stay's self-pay above the critical-illness deductible), the cap is `amount` for the rest
@@ -208,7 +235,7 @@ class Line(Cited, Conditions):
     base: Literal["after_all_funds", "after_basic"] | Base = "after_all_funds"
     pool: str | None = None  # base pool (deductible/segments); default: the rule id
     deductible: Amount = Decimal(0)
-    segments: list[Segment] = []
+    segments: Segments = []
     caps: list[Cap] = []
     grant: Amount | None = None  # a fixed grant instead of segments (NB-S1)
     label: str | None = None
@@ -239,7 +266,7 @@ class TiltedValues(Strict):
 
     categories: list[str]
     deductible: Amount | None = None
-    segments: list[Segment] | None = None
+    segments: Segments | None = None
     caps: list[Cap] | None = None
 
 
@@ -255,7 +282,7 @@ class Tilted(Cited):
     lookback_months: int = 0  # persons recognised this year: months before `from` counted
     pool: str = "tilted"
     deductible: Amount = Decimal(0)
-    segments: list[Segment]
+    segments: Segments
     caps: list[Cap] = []
     categories: list[str] | Literal["*"] = "*"  # the categories it assists at all
     # values by category: the first entry listing the visit's category applies, else the
@@ -305,7 +332,7 @@ class StageValues(Strict):
 
     categories: list[str]
     deductible: Amount | None = None
-    segments: list[Segment] | None = None
+    segments: Segments | None = None
     grant: Amount | None = None
     ceiling: Ceiling | None = None
     caps: list[Cap] | None = None
@@ -327,7 +354,7 @@ class Stage(Cited, Conditions):
     kinds: list[Kind] | Literal["*"] = "*"
     pool: str | None = None  # default: the rule id
     deductible: Amount = Decimal(0)  # 起付标准; for a grant, the amount to exceed
-    segments: list[Segment] = []
+    segments: Segments = []
     grant: Amount | None = None
     ceiling: Ceiling | None = None
     caps: list[Cap] = []
