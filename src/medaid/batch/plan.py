@@ -32,7 +32,7 @@ from medaid.engine.settle import NO_EFFECT, _lines
 from medaid.engine.stages import base_of, values
 from medaid.engine.types import Visit
 from medaid.policy import schema as s
-from medaid.policy.model import Line, Policy, refuse_engine_only, tilted_entry, tilted_values
+from medaid.policy.model import Line, Policy, tilted_entry, tilted_values
 from medaid.policy.params import Curve, Params, Raised
 from medaid.policy.schema import KINDS
 from medaid.policy.structured import BasicInsurance
@@ -247,7 +247,6 @@ def compile_plans(versions: Sequence[Policy], local: Mapping[str, object],
     """Compile the (version index, year) `keys` of one jurisdiction's `versions`."""
     categories: list[str] = []
     for v in versions:
-        refuse_engine_only(v, "批量结算")
         categories += [c for c in v.categories if c not in categories]
     cat_index = {c: i for i, c in enumerate(categories)}
     pools: list[str] = []

@@ -81,7 +81,6 @@ class Policy:
     refusals: tuple[Refusal, ...]
     order: dict[str, int]  # category → tie order
     visit_pools: frozenset[str] = frozenset()  # pools that start from 0 at each visit
-    engine_only: tuple[str, ...] = ()  # constructs only the engine runs (`_engine_only`)
 
     @property
     def jurisdiction(self) -> str:
@@ -258,23 +257,6 @@ def _pools_used(spec: s.PolicyFile) -> list[tuple[str, str]]:
     return out
 
 
-def _engine_only(spec: s.PolicyFile) -> tuple[str, ...]:
-    """The constructs of a policy that only the engine (`medaid settle`) runs so far: the
-    batch kernel refuses such a policy rather than settle it without them
-    (`refuse_engine_only`). Every construct of the schema runs in the kernel now (stages,
-    conditions, raised caps); a new one the engine runs first is named here until then."""
-    del spec
-    return ()
-
-
-def refuse_engine_only(policy: Policy, where: str) -> None:
-    """A PolicyError naming what `where` cannot run of the policy, if anything."""
-    if policy.engine_only:
-        raise PolicyError(f"{policy.jurisdiction} {policy.spec.version}：{where}尚不支持"
-                          f"{'、'.join(policy.engine_only)}，这些规则目前只能由 medaid settle "
-                          "逐次结算")
-
-
 def tilted_entry(cfg: s.Tilted, category: str) -> int | None:
     """Which values of tilted assistance a category gets: 0 its own, k + 1 those of
     `by_category[k]` (the first listing the category), None: it assists not this category."""
@@ -340,7 +322,6 @@ def compile_policy(spec: s.PolicyFile, path: str = "<memory>") -> Policy:
         order={c.id: i for i, c in enumerate(spec.categories)},
         visit_pools=frozenset(name for name, p in (spec.pools or {}).items()
                               if p.period == "visit"),
-        engine_only=_engine_only(spec),
     )
 
 
