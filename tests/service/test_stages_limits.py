@@ -313,3 +313,40 @@ def test_every_refusal_of_the_two_routes_says_chinese_first_naming_the_field(cit
         error = r.json()["error"]
         assert (error["path"], error["message"][:len(words)]) == (path, words), error
     assert recorded(city) == []
+
+
+def test_a_status_recorded_in_error_is_withdrawn_as_if_never_held(city: World,
+                                                                  database_url: str) -> None:
+    """Recorded for the wrong person, a status could only be ended, at the earliest on
+    its first day (still held that day); withdrawn with its own from it is gone, stay 2
+    is paid as before (+10,500 then −10,500) and the audit log keeps what it was."""
+    h = hospital(city)
+    for body in (STAY_1, STAY_2):
+        assert city.client.post(SETTLE, headers=h, json=body).status_code == 201
+    assert post_status(city, MTS).status_code == 200
+    for body, path in ((MTS | {"withdrawn": True, "to": "2026-05-31"}, "$.to"),
+                       (MTS | {"withdrawn": "yes"}, "$.withdrawn"),
+                       ({"status": "mts", "from": "2026-05-02", "withdrawn": True}, "$.from")):
+        r = post_status(city, body)
+        assert r.status_code == 422 and r.json()["error"]["path"] == path, r.text
+    r = post_status(city, {"status": "mts", "from": "2026-05-02", "withdrawn": True})
+    assert r.json()["error"]["message"].startswith(
+        "门诊特殊病种认定（mts）没有起始日期为 2026-05-02 的登记，无可撤销")
+    r = post_status(city, MTS | {"withdrawn": True})
+    assert r.status_code == 200 and r.json()["statuses"] == [], r.text
+    adjustments = city.year(city.admin, year=2026)["adjustments"]
+    assert [a["assistance"] for a in adjustments] == [10500, -10500]
+    assert "撤销误登记的人员状态" in adjustments[-1]["reason"]
+    with UnitOfWork(city.sessions) as uow:
+        (last,) = uow.session.scalars(select(AuditEntry.detail).where(
+            AuditEntry.action == "person.status").order_by(AuditEntry.seq.desc()).limit(1))
+    assert last == {"status": "mts", "from": "2026-05-01", "to": None, "withdrawn": True}
+    assert verify(city) == []
+    # the command withdraws as the route does
+    assert medaid("person-status", "--psn-no", "P-001", "--status", "mts", "--from",
+                  "2026-05-01", "--database", database_url).returncode == 0
+    done = medaid("person-status", "--psn-no", "P-001", "--status", "mts", "--from",
+                  "2026-05-01", "--withdraw", "--database", database_url)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "P-001 已撤销 门诊特殊病种认定（mts）2026-05-01～\n"
+    assert recorded(city) == []

@@ -26,6 +26,8 @@ class StatusIn(BaseModel):
     status: str = Field(description="a status the person's policy declares (`statuses:`)")
     from_: date | None = Field(None, alias="from", description="held from (none: all along)")
     to: date | None = Field(None, description="held to (none: open)")
+    withdrawn: bool = Field(False, description="recorded in error: remove the one of this "
+                                               "status and from (as if never held)")
 
 
 def _listed(uow: UnitOfWork, psn_no: str, rows: list[PersonStatus]) -> Response:
@@ -38,8 +40,9 @@ def _listed(uow: UnitOfWork, psn_no: str, rows: list[PersonStatus]) -> Response:
 @router.post("/persons/{psn_no}/statuses", openapi_extra=body(StatusIn),
              summary="人员状态: record a status the person holds, or end it")
 async def record(psn_no: PsnNo, request: Request, actor: ActorDep) -> Response:
-    """`{status, from, to}`: the same status from the same date again sets its end. The
-    person's ledger years are settled again. Answers the person's statuses."""
+    """`{status, from, to}`: the same status from the same date again sets its end;
+    `{status, from, withdrawn: true}` removes one recorded in error. The person's ledger
+    years are settled again. Answers the person's statuses."""
     raw = parse_body(await request.body())
 
     def work(uow: UnitOfWork) -> Response:

@@ -44,7 +44,8 @@ def _person(uow: UnitOfWork, actor: Actor, psn_no: str) -> Person:
 
 def record(uow: UnitOfWork, actor: Actor, psn_no: str, raw: dict[str, Any]) -> PersonStatus:
     """Record a status `{status, from, to}` (dates optional: held all along, open); the
-    same status from the same date again sets its end. Settles the person's years again;
+    same status from the same date again sets its end; `withdrawn: true` with its status
+    and from removes one recorded in error. Settles the person's years again;
     committed."""
     auth.require(actor, "caseworker", "admin")  # before the look-up: others learn no ids
     person = _person(uow, actor, psn_no)
@@ -62,6 +63,13 @@ def record(uow: UnitOfWork, actor: Actor, psn_no: str, raw: dict[str, Any]) -> P
                          f"{status!r}")
     start: date | None = chinese_first(DATE_WORDS, as_opt_date, raw.get("from"), f"{ROOT}.from")
     end: date | None = chinese_first(DATE_WORDS, as_opt_date, raw.get("to"), f"{ROOT}.to")
+    withdrawn = raw.get("withdrawn", False)
+    if not isinstance(withdrawn, bool):
+        raise InputError(f"{ROOT}.withdrawn", "须为 true 或 false / must be true or false")
+    if withdrawn and end is not None:
+        raise InputError(f"{ROOT}.to", "撤销误登记的认定只需其状态和起始日期（from），"
+                                       "不填终止日期 / a withdrawal names the status and "
+                                       "its from only")
     if start is not None and end is not None and end < start:
         raise InputError(f"{ROOT}.to", f"终止日期 {end} 早于起始日期 {start} / ends before it "
                                        f"starts")
@@ -69,6 +77,8 @@ def record(uow: UnitOfWork, actor: Actor, psn_no: str, raw: dict[str, Any]) -> P
         PersonStatus.person_id == person.id, PersonStatus.status == status)
         .order_by(PersonStatus.id)))
     row = next((r for r in same if r.from_date == start), None)
+    if withdrawn:
+        return _withdraw(uow, actor, person, psn_no, known[status], status, start, row)
     for other in same:
         if other is not row and _overlap(start, end, other.from_date, other.to_date):
             raise InputError(f"{ROOT}.from",
@@ -89,6 +99,27 @@ def record(uow: UnitOfWork, actor: Actor, psn_no: str, raw: dict[str, Any]) -> P
     uow.commit_audited(actor.subject, "person.status", f"person:{psn_no}",
                        {"status": status, "from": None if start is None else str(start),
                         "to": None if end is None else str(end)})
+    return row
+
+
+def _withdraw(uow: UnitOfWork, actor: Actor, person: Person, psn_no: str, label: str,
+              status: str, start: date | None, row: PersonStatus | None) -> PersonStatus:
+    """Remove a status recorded in error (as if never held): the person's years settled
+    again, the audit log keeping what it was."""
+    if row is None:
+        raise InputError(f"{ROOT}.from", f"{label}（{status}）没有起始日期为 {start or '空'} 的"
+                                         f"登记，无可撤销 / no such status recorded from "
+                                         f"{start or 'the start'}")
+    was = {"status": status, "from": None if start is None else str(start),
+           "to": None if row.to_date is None else str(row.to_date)}
+    uow.session.delete(row)
+    uow.session.flush()
+    resettle.post_persons(uow, actor.subject, {person.id: resettle.Cause(
+        "roster", f"person_status:{row.id}",
+        f"撤销误登记的人员状态（{label} {_period(start, row.to_date)}）后重新结算 / settled "
+        f"again after a status recorded in error was withdrawn")})
+    uow.commit_audited(actor.subject, "person.status", f"person:{psn_no}",
+                       was | {"withdrawn": True})
     return row
 
 

@@ -22,16 +22,24 @@ def person_status(
     end: Annotated[str | None, typer.Option(
         "--to", help="held to YYYY-MM-DD (default: open); the same --from again ends it")
     ] = None,
+    withdraw: Annotated[bool, typer.Option(
+        "--withdraw", help="remove the status recorded from --from in error (as if never "
+                           "held)")] = False,
     database: DatabaseOpt = None,
 ) -> None:
-    """Record that a person holds a status from --from to --to (门诊特殊病种认定, …)."""
+    """Record that a person holds a status from --from to --to (门诊特殊病种认定, …), or
+    withdraw one recorded in error."""
     from medaid.app import statuses
     from medaid.app.auth import CLI
 
     try:
         with unit_of_work(database) as uow:
-            statuses.record(uow, CLI, psn_no, {"status": status, "from": start, "to": end})
+            row = statuses.record(uow, CLI, psn_no, {"status": status, "from": start,
+                                                     "to": end, "withdrawn": withdraw})
             labels = statuses.declared(statuses.person_of(uow, psn_no).jurisdiction)
+            if withdraw:
+                sys.stdout.write(f"{psn_no} 已撤销 {labels.get(status, status)}（{status}）"
+                                 f"{row.from_date or '—'}～{row.to_date or ''}\n")
             for row in statuses.recorded(uow, psn_no):
                 sys.stdout.write(f"{psn_no} {labels.get(row.status, row.status)}（{row.status}）"
                                  f"{row.from_date or '—'}～{row.to_date or ''}\n")
