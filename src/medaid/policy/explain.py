@@ -242,6 +242,21 @@ def _stage(t: _Text, st: s.Stage) -> Element:
               else t.say("once at year end", "年终一次")),
              ("base", base), ("categories", t.names(st.categories)),
              ("kinds", t.names(st.kinds)), *_conditions(t, st)]
+    facts += _stage_payout(t, st)
+    for v in st.by_category:  # the stage with the entry's values, said on one line
+        given = v.model_dump(exclude={"categories"}, exclude_none=True)
+        own = _stage_payout(t, st.model_copy(update={k: getattr(v, k) for k in given}))
+        facts.append((t.say(f"for {names(v.categories)}", f"{t.names(v.categories)}适用"),
+                      t.say("; ", "；").join(
+                          f"{labels.label(labels.POLICY_FACTS, k, t.lang)} {value}"
+                          for k, value in own)))
+    return Element("stage", st.rule, st.article, tuple(facts), _ids(st.categories))
+
+
+def _stage_payout(t: _Text, st: s.Stage) -> list[tuple[str, str]]:
+    """How a stage pays: its segments over a deductible, a grant above a threshold or a
+    ceiling; then its caps."""
+    facts: list[tuple[str, str]] = []
     if st.segments:
         facts += [("deductible", t.amount(st.deductible)), ("segments", t.segments(st.segments))]
     elif st.grant is not None:
@@ -252,12 +267,7 @@ def _stage(t: _Text, st: s.Stage) -> Element:
                  if c.share is not None else []) + (
                      [t.amount(c.amount)] if c.amount is not None else [])
         facts.append(("ceiling", t.say(" or ", "与").join(parts)))
-    facts.append(("caps", t.caps(st.caps)))
-    for v in st.by_category:
-        given = v.model_dump(exclude={"categories"}, exclude_none=True)
-        facts.append((t.say(f"for {names(v.categories)}", f"{t.names(v.categories)}适用"),
-                      ", ".join(sorted(given))))
-    return Element("stage", st.rule, st.article, tuple(facts), _ids(st.categories))
+    return [*facts, ("caps", t.caps(st.caps))]
 
 
 _START = {"exact": ("the recognition date (from)", "认定之日"),
