@@ -497,6 +497,8 @@ def main() -> None:
     ap.add_argument("--only", choices=("sqlite", "postgresql"))
     ap.add_argument("--client", choices=("raw", "httpx"), default="raw",
                     help="the driver's HTTP client: a minimal HTTP/1.1 one (default) or httpx")
+    ap.add_argument("--no-loop", action="store_true",
+                    help="on PostgreSQL, the API alone: not the psycopg loop after it")
     ap.add_argument("--drive", help=argparse.SUPPRESS)
     ap.add_argument("--url", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -521,7 +523,8 @@ def main() -> None:
                     results.append(bench("PostgreSQL", url, args))
                 finally:
                     _drop_postgres(args.postgres, url)
-                loop = baseline(args.postgres, args)
+                if not args.no_loop:
+                    loop = baseline(args.postgres, args)
     print(f"load average at the end {_load()}")
     print(f"{'database':<12}{'workers':>8}{'settlements':>12}{'per s':>8}{'p50 ms':>8}"
           f"{'p99 ms':>8}  CPU ms a request: server, database, driver  answers")
@@ -535,6 +538,8 @@ def main() -> None:
             met = r["rate"] >= TARGET_RATE and r["p99_ms"] <= TARGET_P99_MS
             print(f"target on PostgreSQL: ≥ {TARGET_RATE}/s with p99 ≤ {TARGET_P99_MS} ms: "
                   f"{'met' if met else 'not met'}")
+            if not loop:
+                continue
             ratio = r["rate"] / loop["rate"]
             print(f"psycopg loop, the same statements: {loop['settlements']} settlements, "
                   f"{loop['rate']:.0f}/s, p50 {loop['p50_ms']:.1f} ms, p99 "
