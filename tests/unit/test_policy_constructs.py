@@ -206,6 +206,18 @@ def test_segments_rise_and_only_the_last_is_open(segments: str, words: str) -> N
                                   f"lines[0].segments: {words}")
 
 
+@pytest.mark.parametrize(("old", "new", "words"), [
+    ("ratio: 0.5", "ratio: 0.50123", "segments[0].ratio: 比例最多四位小数（万分之一）：0.50123"),
+    ("deductible: 3500", "deductible: 3500.001", "deductible: 金额最多两位小数（分）：3500.001"),
+    ("deductible: 3500", "deductible: {param: p, times: 0.05123}",
+     "deductible.times: 比例最多四位小数（万分之一）：0.05123"),
+])
+def test_a_number_finer_than_a_fen_or_a_basis_point_is_refused_at_its_line(
+        old: str, new: str, words: str) -> None:
+    body = LINE.replace(old, new)
+    assert error(body).startswith(f"city.yaml:{line_no(body, new)}: lines[0].{words}")
+
+
 def test_a_pool_used_but_never_defined_is_named_with_its_line() -> None:
     body = LINE + "    caps: [{pool: cap, amount: 1000}]\npools: {stay: {period: visit}}\n"
     assert error(body) == (f"city.yaml:{line_no(body, 'caps:')}: lines[0].caps[0].pool: 累计池"
@@ -298,3 +310,16 @@ def test_a_tilted_category_the_file_never_lists() -> None:
     assert error(body) == (f"city.yaml:{line_no(body, 'fanpin')}: tilted.by_category[0]"
                            ".categories[1]: 未列于 categories 的身份「fanpin」（已列：tekun, "
                            "other） / unknown category 'fanpin'")
+
+
+def test_a_file_without_kind_fallback_settles_unnamed_kinds_as_their_setting() -> None:
+    """RULES §1: rehabilitation, which no line names, is settled as general outpatient
+    where a line names that; a line naming rehabilitation, or `kind_fallback: {}`, keeps
+    it its own."""
+    outpatient = LINE.replace("kinds: [inpatient]", "kinds: [general_outpatient]")
+    assert dict(city(outpatient).spec.kind_fallback) == {
+        "rehabilitation": "general_outpatient"}
+    both = outpatient.replace("[general_outpatient]", "[general_outpatient, rehabilitation]")
+    assert dict(city(both).spec.kind_fallback) == {}
+    assert dict(city(outpatient + "kind_fallback: {}\n").spec.kind_fallback) == {}
+    assert dict(city(LINE.replace("kinds: [inpatient]", 'kinds: "*"')).spec.kind_fallback) == {}

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -47,7 +47,23 @@ Kind = Literal[
 Referral = Literal["ok", "unreferred", "unreferred_hardship"]
 Location = Literal["city", "province", "out_of_province"]
 Flag = Literal["heroic_injury", "rare_disease"]
-Number = Annotated[Decimal, Field(ge=0)]
+def _fen(value: Decimal) -> Decimal:
+    """An amount in yuan that is a whole number of fen (8000, 3500.50), refused when the
+    file loads rather than when a visit first reads it."""
+    if value != value.quantize(Decimal("0.01")):
+        raise ValueError(f"金额最多两位小数（分）：{value} / at most two decimals (fen)")
+    return value
+
+
+def _bp(value: Decimal) -> Decimal:
+    """A ratio or multiplier of whole basis points (0.85, 0.0525)."""
+    if value != value.quantize(Decimal("0.0001")):
+        raise ValueError(f"比例最多四位小数（万分之一）：{value} / at most four decimals "
+                         "(basis points)")
+    return value
+
+
+Number = Annotated[Decimal, Field(ge=0), AfterValidator(_fen)]
 
 
 class Strict(BaseModel):
@@ -58,11 +74,11 @@ class ParamRef(Strict):
     """A value taken from a local parameter, optionally scaled (10% × income)."""
 
     param: str
-    times: Number = Decimal(1)
+    times: Annotated[Decimal, Field(ge=0), AfterValidator(_bp)] = Decimal(1)
 
 
 Amount = Number | ParamRef  # yuan, literal or from a local parameter
-Ratio = Annotated[Decimal, Field(ge=0, le=1)] | ParamRef
+Ratio = Annotated[Decimal, Field(ge=0, le=1), AfterValidator(_bp)] | ParamRef
 
 
 class Cited(Strict):
@@ -208,7 +224,7 @@ class Conditions(Strict):
 
     statuses: list[str] = []  # every status must be held on the visit's end date
     locations: list[Location] | None = None  # 就医地: city, province, out_of_province
-    hospital_levels: list[int] | None = None  # 医院等级 1–3
+    hospital_levels: list[Literal[1, 2, 3]] | None = None  # 医院等级 1–3
     referrals: list[Referral] | None = None
 
 
@@ -451,6 +467,24 @@ class Document(Strict):
     title: str
 
 
+# RULES §1: a kind the rules do not name is settled as the setting it belongs to
+SETTING_OF: dict[str, str] = {"childbirth": "inpatient", "rehabilitation": "general_outpatient",
+                              "dual_channel_drug": "special_outpatient",
+                              "rare_disease_drug": "special_outpatient"}
+
+
+def _default_fallback(data: dict[str, Any]) -> dict[str, str]:
+    """RULES §1 for a file that writes no `kind_fallback`: each kind of `SETTING_OF` no line
+    or refusal names goes to its setting, where a line names that setting (a file whose
+    lines cover every kind, `kinds: "*"`, needs none)."""
+    named: set[str] = set()
+    for entry in [*(data.get("lines") or []), *(data.get("refusals") or [])]:
+        kinds = entry.get("kinds") if isinstance(entry, dict) else None
+        if isinstance(kinds, list):
+            named.update(str(k) for k in kinds)
+    return {k: v for k, v in SETTING_OF.items() if k not in named and v in named}
+
+
 class PolicyFile(Strict):
     jurisdiction: str
     name: str
@@ -480,6 +514,13 @@ class PolicyFile(Strict):
     monitoring: Monitoring | None = None  # 双预警 (policy.monitoring)
     funds: Funds | None = None  # 专户, 预拨, 拨付, 清算 (policy.funds)
     indicators: list[Indicator] = []  # 控费和服务指标 (policy.indicators)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _fallback(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "kind_fallback" not in data:
+            return {**data, "kind_fallback": _default_fallback(data)}
+        return data
 
     @field_validator("jurisdiction")
     @classmethod
