@@ -99,6 +99,12 @@ def test_a_city_medaid_does_not_ship_is_a_policy_file(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     first = json.loads(done.stdout)["visits"][0]
     assert first["assistance"] == 6800.00  # 85% × (10000 − 2000)
+    case["jurisdiction"] = "changzhou"  # the file would go unused: an error, not Changzhou
+    done = medaid("settle", "-", "--json", "--policy-file", str(policy),
+                  stdin=json.dumps(case))
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr.startswith("error: jurisdiction: 案例为 changzhou，而 --policy-file 为 "
+                                  "newcity")
 
 
 def test_invalid_policy_file_is_reported_by_path(tmp_path: Path) -> None:

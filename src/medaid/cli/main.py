@@ -87,6 +87,11 @@ def settle(
     try:
         extra = amend.load_all(policy_file or [])
         case = contract.parse_case(contract.parse_json(read_text(case_file)), extra)
+        if extra and not any(p in case.versions for p in extra):  # a file given and unused
+            named = "、".join(sorted({p.jurisdiction for p in extra}))
+            fail(f"jurisdiction: 案例为 {case.versions[0].jurisdiction}，而 --policy-file 为 "
+                 f"{named}：政策文件未被使用 / the case's jurisdiction is not the policy "
+                 f"file's ({named})")
         result = contract.settle_case(case)
     except MedaidError as e:
         fail(str(e))
