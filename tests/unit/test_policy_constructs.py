@@ -5,6 +5,7 @@ yuan; the engine works in fen."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -323,3 +324,16 @@ def test_a_file_without_kind_fallback_settles_unnamed_kinds_as_their_setting() -
     assert dict(city(both).spec.kind_fallback) == {}
     assert dict(city(outpatient + "kind_fallback: {}\n").spec.kind_fallback) == {}
     assert dict(city(LINE.replace("kinds: [inpatient]", 'kinds: "*"')).spec.kind_fallback) == {}
+
+
+def test_a_visit_no_line_holds_for_says_whose_conditions_failed() -> None:
+    """A stay without its hospital's level, under a line for level-1 hospitals only: the
+    trace names the line whose conditions do not hold, before the refusal."""
+    policy = city(LINE.replace("kinds: [inpatient]", "kinds: [inpatient]\n    "
+                                                     "hospital_levels: [1]"))
+    result = settle_year([policy], {}, PERSON, [stay("V1", 1, 600_000)])
+    codes = [(t.code, dict(t.args)) for t in result.settlements[0].trace]
+    assert ("conditions_unmet", {"rules": ["A1"]}) in codes
+    assert result.settlements[0].assistance == 0
+    levelled = replace(stay("V1", 1, 600_000), hospital_level=1)
+    assert settle_year([policy], {}, PERSON, [levelled]).settlements[0].assistance == 125_000

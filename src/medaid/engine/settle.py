@@ -62,8 +62,11 @@ def _lines(policy: Policy, visit: Visit, grade: int | None, person: Person | Non
             alternatives.setdefault(ln.rule, []).append(ln)
     if alternatives:
         notes.append(("alternatives", {"rules": [*alternatives]}))
-    lines = [ln for ln in policy.regular_lines
-             if ln.matches_visit(setting, flags, grade) and holds(ln)]
+    matching = [ln for ln in policy.regular_lines if ln.matches_visit(setting, flags, grade)]
+    lines = [ln for ln in matching if holds(ln)]
+    if matching and not lines:  # why the lines of the visit's kind pay nothing: conditions
+        notes.append(("conditions_unmet", {"rules": list(dict.fromkeys(
+            ln.rule for ln in matching))}))
     return setting, [*alternatives.values(), lines], notes
 
 

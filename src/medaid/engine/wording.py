@@ -290,6 +290,10 @@ TEXTS: dict[str, Callable[[Args, str], str]] = {
     "alternatives": lambda a, lang: (
         f"同时按{'、'.join(a['rules'])}试算，就高不叠加" if lang == "zh"
         else f"{' and '.join(a['rules'])} tried beside it, the higher applied"),
+    "conditions_unmet": lambda a, lang: (
+        f"{'、'.join(a['rules'])}的条件（人员状态、就医地、医院等级或转诊）本次不符，不按其结算"
+        if lang == "zh" else f"the conditions of {', '.join(a['rules'])} (status, location, "
+        "hospital level or referral) do not hold for this visit"),
     "no_identity": lambda a, lang: (
         f"{a['dates']}无有效救助身份：不予医疗救助和倾斜救助" if lang == "zh"
         else f"no identity in force on {a['dates']}: no assistance, no tilt"),
