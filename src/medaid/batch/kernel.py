@@ -200,6 +200,14 @@ def of_kind(kinds, kind):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True, inline="always")
+def stage_takes(stages, stage_entry, p, k, c, kind, vmask):  # type: ignore[no-untyped-def]
+    """Whether stage k of plan p takes a visit of category `c` (−1: none) settled as `kind`
+    whose condition bits are `vmask` (`engine.stages.qualifies`)."""
+    return c >= 0 and stage_entry[p, k, c] >= 0 and of_kind(stages[p, k, S_KINDS], kind) \
+        and holds(stages[p, k, S_COND], vmask)
+
+
+@njit(cache=True, inline="always")
 def within_caps(pay, own, kind, rows, n, pools):  # type: ignore[no-untyped-def]
     """`engine.caps.within_caps` on `pools` in place: `pay` within each cap pool's rest
     (rows of K_*), a raised cap's amount from the visit of its kinds whose own base `own`
@@ -586,11 +594,10 @@ def settle_range(g_lo, g_hi, group_off, plan, sel, medfee, inscp, hifp_in, hifmi
             maf = best_total + pay
             kind = sel_setting[s]
             for k in range(n_stages[p]):
-                e = stage_entry[p, k, best_cat]
-                if stages[p, k, S_WHEN] != S_VISIT or e < 0 \
-                        or not of_kind(stages[p, k, S_KINDS], kind) \
-                        or not holds(stages[p, k, S_COND], vmask[i]):
+                if stages[p, k, S_WHEN] != S_VISIT \
+                        or not stage_takes(stages, stage_entry, p, k, best_cat, kind, vmask[i]):
                     continue
+                e = stage_entry[p, k, best_cat]
                 if stage_vals[p, k, e, SV_OK] == 0:
                     if err == 0:
                         err = ERR_STAGE * ERR_SHIFT + k * stage_vals.shape[2] + e
@@ -628,9 +635,8 @@ def settle_range(g_lo, g_hi, group_off, plan, sel, medfee, inscp, hifp_in, hifmi
             count = 0
             for i in range(lo, hi):
                 c = cat_o[i]
-                if c < 0 or stage_entry[pl, k, c] < 0 \
-                        or not of_kind(stages[pl, k, S_KINDS], sel_setting[sel[i]]) \
-                        or not holds(stages[pl, k, S_COND], vmask[i]):
+                if not stage_takes(stages, stage_entry, pl, k, c, sel_setting[sel[i]],
+                                   vmask[i]):
                     continue
                 order = cat_order[pl, c] if cat_order[pl, c] >= 0 else cat_order.shape[1]
                 if count == 0 or order < key:
@@ -649,9 +655,8 @@ def settle_range(g_lo, g_hi, group_off, plan, sel, medfee, inscp, hifp_in, hifmi
             of_total = 0
             for i in range(lo, hi):
                 c = cat_o[i]
-                if c < 0 or stage_entry[pl, k, c] < 0 \
-                        or not of_kind(stages[pl, k, S_KINDS], sel_setting[sel[i]]) \
-                        or not holds(stages[pl, k, S_COND], vmask[i]):
+                if not stage_takes(stages, stage_entry, pl, k, c, sel_setting[sel[i]],
+                                   vmask[i]):
                     continue
                 amt[0] = inscp[i]
                 amt[1:4] = selfpay[i]
