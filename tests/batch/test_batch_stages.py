@@ -33,18 +33,8 @@ from medaid.engine.settle import settle_year
 from medaid.engine.types import Held, Identity, Person, Visit
 from medaid.policy.model import Policy, parse_policy
 from runs import examples
+from small_city import HEAD, city
 
-HEAD = """\
-jurisdiction: city
-name: 某市
-version: "2024"
-in_force: 2024-01-01
-document: {file: city.txt, title: 某市医疗救助实施办法}
-categories:
-  - {id: tekun, label: 特困人员}
-  - {id: other, label: 其他救助对象}
-windows: {rule: W, article: 第三条, start: exact, end: exact, stay_rule: true}
-"""
 TIERS = ("hifp_pay", "hifmi_pay", "base", "assistance", "tilted", "special", "reassistance",
          "maf_pay", "psn_part_amt")
 KINDS = ["inpatient", "general_outpatient", "special_outpatient"]
@@ -229,7 +219,7 @@ def test_duckdb_says_a_visit_stage_as_the_kernel_pays_it(
         body: str, pop: list[tuple[Person, list[Visit]]]) -> None:
     """Where DuckDB's query says the stages, each visit it settles equals the kernel's (and
     so the engine's) re-assistance and tiers."""
-    policy = parse_policy(HEAD + body, "city.yaml")
+    policy = city(body)
     people_ = [(replace(p, statuses=()), vs) for p, vs in pop]
     res = _settle(policy, people_)
     assert not differences(policy, people_, res)
@@ -273,7 +263,7 @@ def differences(policy: Policy, pop: list[tuple[Person, list[Visit]]], res: Resu
 @given(policies(), people())
 def test_stages_conditions_and_raised_caps_batch_equals_engine(
         body: str, pop: list[tuple[Person, list[Visit]]]) -> None:
-    policy = parse_policy(HEAD + body, "city.yaml")
+    policy = city(body)
     try:
         for person, visits in pop:
             settle_year([policy], {}, person, visits)
@@ -303,7 +293,7 @@ stages:
   - {rule: G1, article: 第十条, label: 年度一次性补助, when: year_end, base: out_of_pocket,
      deductible: 1000, grant: 500}
 """
-    policy = parse_policy(HEAD + body, "city.yaml")
+    policy = city(body)
     person = Person("P", (Identity("tekun", date(2024, 1, 1)),),
                     statuses=(Held("mts", date(2024, 3, 5)),))
     day1, day2 = date(2024, 3, 1), date(2024, 3, 9)
@@ -332,7 +322,7 @@ stages:
   - {rule: G1, article: 第十条, label: 年度一次性补助, when: year_end, deductible: 2000,
      grant: 500}
 """
-    policy = parse_policy(HEAD + body, "city.yaml")
+    policy = city(body)
     d = date(2024, 3, 1)
     person = Person("P", (Identity("tekun", date(2024, 1, 1)),))
     path = tmp_path / "year.parquet"

@@ -17,24 +17,10 @@ from medaid.engine.settle import settle_year
 from medaid.engine.types import Identity, Person, Visit
 from medaid.policy.model import Policy, parse_policy
 from medaid_command import medaid
+from small_city import HEAD, city
 
 PERSON = Person("P", (Identity("tekun", date(2024, 1, 1)),))
 
-HEAD = """\
-jurisdiction: city
-name: 某市
-version: "2024"
-in_force: 2024-01-01
-document: {file: city.txt, title: 某市医疗救助实施办法}
-categories:
-  - {id: tekun, label: 特困人员}
-  - {id: other, label: 其他救助对象}
-windows: {rule: W, article: 第三条, start: exact, end: exact, stay_rule: true}
-"""
-
-
-def city(body: str) -> Policy:
-    return parse_policy(HEAD + body, "city.yaml")
 
 
 def stay(vid: str, day: int, total: int, **amounts: int) -> Visit:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_policy_constructs import PERSON, city, paid, stay
+from test_policy_constructs import PERSON, paid, stay
 
 from medaid.batch.plan import compile_plans
 from medaid.core.errors import PolicyError
@@ -21,6 +21,7 @@ from medaid.engine.settle import settle_year
 from medaid.engine.types import Held, Identity, Person, Visit
 from medaid_command import medaid
 from runs import examples
+from small_city import city
 
 HALF = """\
 lines:
@@ -241,7 +242,7 @@ def test_medaid_settle_reports_statuses_stages_and_the_year_end(tmp_path: Path) 
     """Through the case contract: a person's statuses (an id, or an object with dates), the
     visit's re-assistance, the year-end payout and the totals that include it."""
     policy = tmp_path / "city.yaml"
-    from test_policy_constructs import HEAD
+    from small_city import HEAD
     policy.write_text(HEAD + GRANT.replace("lines:\n", "statuses: [{id: mts, label: 门诊特殊病种}]"
                                             "\nlines:\n"), encoding="utf-8")
     case = {"jurisdiction": "city",
