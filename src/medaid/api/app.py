@@ -23,11 +23,11 @@ from starlette.exceptions import HTTPException
 
 from medaid import web
 from medaid.api import applications as applications_api
+from medaid.api import caller, national
 from medaid.api import charity as charity_api
 from medaid.api import early_warning as early_warning_api
 from medaid.api import funds as funds_api
 from medaid.api import indicators as indicators_api
-from medaid.api import national
 from medaid.api import statuses as statuses_api
 from medaid.api import tokens as tokens_api
 from medaid.api import year_end as year_end_api
@@ -35,7 +35,6 @@ from medaid.api.fast import FastSettlements
 from medaid.api.limits import BodyLimits
 from medaid.api.routes import router
 from medaid.app import users
-from medaid.app.strict import strict_body
 from medaid.app.ttl import TtlCache
 from medaid.core.errors import (
     Conflict,
@@ -134,7 +133,7 @@ def create_app(database_url: str | None = None, docs: bool | None = None) -> Fas
     app.state.engine = engine
     app.state.sessions = db.sessions(engine)
     app.state.cache = TtlCache()
-    strict = [Depends(strict_body)]  # a body field the route does not document: 422
+    strict = [Depends(caller.strict_body)]  # a body field the route does not document: 422
     app.include_router(router, dependencies=strict)
     app.include_router(web.router)  # the caseworkers' pages (medaid.web)
     app.mount("/static", web.static_files(), name="static")

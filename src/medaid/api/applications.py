@@ -14,7 +14,8 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 from starlette.datastructures import UploadFile
 
-from medaid.api.routes import ERRORS, ActorDep, _run, reply
+from medaid.api.caller import ActorDep
+from medaid.api.routes import ERRORS, _run, reply
 from medaid.api.schemas import District, SettlementOut, VisitIn, Yuan, body
 from medaid.app import applications as use
 from medaid.app.uow import UnitOfWork

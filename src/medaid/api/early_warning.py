@@ -7,7 +7,8 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
 
-from medaid.api.routes import ERRORS, ActorDep, _run, reply
+from medaid.api.caller import ActorDep
+from medaid.api.routes import ERRORS, _run, reply
 from medaid.api.schemas import District, OptYear, RowId, body
 from medaid.app import auth, wire
 from medaid.app import early_warning as ew

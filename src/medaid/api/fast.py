@@ -20,20 +20,19 @@ from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from fastapi.security import HTTPAuthorizationCredentials
 from starlette.requests import Request
 from starlette.responses import Response
 
-from medaid.api import routes
+from medaid.api import caller, routes
 from medaid.api.limits import ASGIApp, Receive, Scope, Send
-from medaid.app import auth, strict
+from medaid.app import strict
 from medaid.app.uow import UnitOfWork
 
 # Threads a process settles in, each with a connection while it works: with the other
 # routes' threads (api.app.THREADS) within the connections a process keeps (db.POOL_SIZE).
 THREADS = 8
 
-Answer = Callable[[UnitOfWork, HTTPAuthorizationCredentials | None, bytes], Response]
+Answer = Callable[[UnitOfWork, str | None, bytes], Response]
 Handler = Callable[[Request, Exception], Awaitable[Response]]
 
 ANSWERS: Mapping[str, Answer] = {
@@ -60,12 +59,12 @@ class FastSettlements:
         if raw is None:  # the client went away
             return
         app = scope["app"]
-        credentials = auth.credentials_of(_header(scope, b"authorization"))
+        token = caller.token_of(_header(scope, b"authorization"))
         schema = self._schema(app, path)
 
         def work(uow: UnitOfWork) -> Response:
             strict.expect(schema)
-            return answer(uow, credentials, raw)
+            return answer(uow, token, raw)
 
         try:
             response = await asyncio.get_running_loop().run_in_executor(

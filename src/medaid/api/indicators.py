@@ -6,7 +6,8 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 
-from medaid.api.routes import ERRORS, ActorDep, _run, reply
+from medaid.api.caller import ActorDep
+from medaid.api.routes import ERRORS, _run, reply
 from medaid.api.schemas import District, Year
 from medaid.app import indicators, indicators_export
 from medaid.app.premiums import XLSX

@@ -24,15 +24,15 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request, Response
-from fastapi.security import HTTPAuthorizationCredentials
+from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from starlette.concurrency import run_in_threadpool
 
+from medaid.api.caller import TokenDep
 from medaid.api.schemas import body
 from medaid.app import auth, settlements, wire
 from medaid.app.auth import Actor
@@ -53,7 +53,6 @@ from medaid.store.models import Settlement
 PATH = "/api/v1/national"
 PLATFORM_PATH = "/fsi/api/rsfComIfsService/callService"  # the platform's own gateway path
 router = APIRouter(tags=["national"])
-BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(auth.bearer)]
 
 CST = timezone(timedelta(hours=8), "CST")  # the platform's times are Beijing time
 ENVELOPE = ("infno", "msgid", "mdtrtarea_admvs", "insuplc_admdvs", "recer_sys_code",
@@ -199,14 +198,14 @@ class Answer:
 @router.post(PATH, summary="国家医保平台接口: the platform's message envelope",
              openapi_extra=body(EnvelopeIn), responses={200: {"model": EnvelopeOut}})
 @router.post(PLATFORM_PATH, include_in_schema=False)
-async def national(request: Request, credentials: BearerDep) -> Response:
+async def national(request: Request, token: TokenDep) -> Response:
     """预结算, 结算 and 撤销 by `infno`, answered in the platform's form (`infcode`; the HTTP
     status as the REST API's)."""
     received = clock.now()
     raw = await request.body()
     def job() -> Answer:
         with UnitOfWork(request.app.state.sessions, request.app.state.cache) as uow:
-            actor = auth.actor_of(uow, credentials)  # no valid token: 401, whatever the body
+            actor = auth.actor_of(uow, token)  # no valid token: 401, whatever the body
             env = envelope(raw)
             return HANDLERS[TRANSACTIONS[env.infno].action](uow, actor, env)
 

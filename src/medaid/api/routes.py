@@ -12,11 +12,11 @@ from collections.abc import Callable
 from pathlib import Path as FilePath
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
-from fastapi.security import HTTPAuthorizationCredentials
+from fastapi import APIRouter, Path, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import State, UploadFile
 
+from medaid.api.caller import ActorDep, TokenDep
 from medaid.api.schemas import (
     CancelIn,
     ErrorOut,
@@ -31,7 +31,6 @@ from medaid.api.schemas import (
     body,
 )
 from medaid.app import auth, premiums, records, rosters, settlements, users, wire
-from medaid.app.auth import Actor, current_actor
 from medaid.app.uow import UnitOfWork
 from medaid.core import clock
 from medaid.core.errors import InputError
@@ -46,8 +45,6 @@ ERRORS: dict[int | str, dict[str, Any]] = {
         (409, "conflicts with the ledger"), (422, "bad input: the field is named"))}
 
 router = APIRouter(prefix="/api/v1", responses=ERRORS)
-ActorDep = Annotated[Actor, Depends(current_actor)]
-BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(auth.bearer)]
 
 
 def reply(data: Any, status: int = 200) -> Response:
@@ -73,25 +70,25 @@ async def health() -> dict[str, str]:
 # The two settlement routes are answered by api.fast ahead of FastAPI's routing, with
 # these functions (the caller looked up in the use case's own worker thread and unit of
 # work); the routes below document them and answer with the same functions.
-def preview_answer(uow: UnitOfWork, credentials: HTTPAuthorizationCredentials | None,
+def preview_answer(uow: UnitOfWork, token: str | None,
                    raw: bytes) -> Response:
-    actor = auth.actor_of(uow, credentials)
+    actor = auth.actor_of(uow, token)
     req = wire.parse_visit_request(raw, settling=False)
     inst, s = settlements.preview(uow, actor, req)
     return reply(wire.preview_json(req, inst.code, s))
 
 
-def settle_answer(uow: UnitOfWork, credentials: HTTPAuthorizationCredentials | None,
+def settle_answer(uow: UnitOfWork, token: str | None,
                   raw: bytes) -> Response:
-    if credentials is None:
-        auth.actor_of(uow, credentials)  # 401
+    if token is None:
+        auth.actor_of(uow, token)  # 401
     try:
         req = wire.parse_visit_request(raw, settling=True)
     except Exception:
-        auth.actor_of(uow, credentials)  # a refused token's 401 before the body's 422
+        auth.actor_of(uow, token)  # a refused token's 401 before the body's 422
         raise
     # the token read with the person and the lock on their year (PostgreSQL)
-    done = settlements.settle_by_token(uow, credentials, req)
+    done = settlements.settle_by_token(uow, token, req)
     if done.created:
         return reply(wire.entry_json(done.entry, done.fixmedins_code, rendered=True), 201)
     return reply(wire.entry_json(done.entry, done.fixmedins_code,
@@ -100,23 +97,23 @@ def settle_answer(uow: UnitOfWork, credentials: HTTPAuthorizationCredentials | N
 
 @router.post("/settlements/preview", tags=["settlements"], summary="预结算: pre-settle",
              openapi_extra=body(VisitIn), responses={200: {"model": SettlementOut}})
-async def preview(request: Request, credentials: BearerDep) -> Response:
+async def preview(request: Request, token: TokenDep) -> Response:
     """Settle a visit against the person's pools as they are now, and store nothing."""
     raw = await request.body()
-    return await _run(request, lambda uow: preview_answer(uow, credentials, raw))
+    return await _run(request, lambda uow: preview_answer(uow, token, raw))
 
 
 @router.post("/settlements", tags=["settlements"], summary="结算: settle",
              openapi_extra=body(SettleVisitIn),
              responses={201: {"model": SettlementOut, "description": "settled"},
                         200: {"model": SettlementOut, "description": "a retry: as stored"}})
-async def settle(request: Request, credentials: BearerDep) -> Response:
+async def settle(request: Request, token: TokenDep) -> Response:
     """Settle a visit and commit it with the person's pools in one transaction.
 
     Idempotent on (institution, medins_setl_id): the same request again returns the
     stored settlement (200); another request under the same id is a 409."""
     raw = await request.body()
-    return await _run(request, lambda uow: settle_answer(uow, credentials, raw))
+    return await _run(request, lambda uow: settle_answer(uow, token, raw))
 
 
 SetlId = Annotated[str, Path(max_length=40, description="结算ID")]

@@ -9,7 +9,8 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request, Response
 from pydantic import BaseModel, Field
 
-from medaid.api.routes import ERRORS, ActorDep, _run, reply
+from medaid.api.caller import ActorDep
+from medaid.api.routes import ERRORS, _run, reply
 from medaid.api.schemas import body
 from medaid.app import statuses
 from medaid.app.uow import UnitOfWork

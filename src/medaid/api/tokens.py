@@ -9,7 +9,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
 
-from medaid.api.routes import ERRORS, ActorDep, _run, reply
+from medaid.api.caller import ActorDep
+from medaid.api.routes import ERRORS, _run, reply
 from medaid.api.schemas import RowId, body
 from medaid.app import auth, records, tokens
 from medaid.app.uow import UnitOfWork

@@ -9,7 +9,8 @@ from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from medaid.api.routes import ERRORS, ActorDep, reply
+from medaid.api.caller import ActorDep
+from medaid.api.routes import ERRORS, reply
 from medaid.api.schemas import body
 from medaid.app import year_end
 from medaid.app.wire import ROOT, parse_body

@@ -18,10 +18,8 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import Depends, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine
 
 from medaid.app.uow import UnitOfWork
@@ -67,35 +65,12 @@ def issue(uow: UnitOfWork, role: str, institution_id: int | None = None,
     return token
 
 
-bearer = HTTPBearer(auto_error=False, description="a token from `medaid token create`")
-
-
-def credentials_of(authorization: str | None) -> HTTPAuthorizationCredentials | None:
-    """An Authorization header's bearer credentials, read as `bearer` reads them (None: no
-    header, another scheme, or no token), for a handler that reads its headers itself."""
-    scheme, _, param = (authorization or "").partition(" ")
-    param = param.strip()
-    if not (authorization and scheme and param) or scheme.lower() != "bearer":
-        return None
-    return HTTPAuthorizationCredentials(scheme=scheme, credentials=param)
-
-
-def current_actor(
-        request: Request,
-        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Actor:
-    """The caller of an HTTP request (a FastAPI dependency)."""
-    if credentials is None:
+def actor_of(uow: UnitOfWork, token: str | None, kind: str = "api") -> Actor:
+    """The caller of a token (None: none sent), looked up in the unit of work the caller's
+    request works in (no thread and no connection of its own first)."""
+    if token is None:
         raise Unauthenticated("send Authorization: Bearer TOKEN")
-    return authenticate(request.app.state.engine, credentials.credentials)
-
-
-def actor_of(uow: UnitOfWork, credentials: HTTPAuthorizationCredentials | None,
-             kind: str = "api") -> Actor:
-    """`current_actor` for a route that looks its caller up itself, in the worker thread
-    and the unit of work it settles in (no thread and no connection of its own first)."""
-    if credentials is None:
-        raise Unauthenticated("send Authorization: Bearer TOKEN")
-    found = uow.rows(queries.TOKEN, {"token_hash": token_hash(credentials.credentials)})
+    found = uow.rows(queries.TOKEN, {"token_hash": token_hash(token)})
     return _actor(found[0] if found else None, kind)
 
 

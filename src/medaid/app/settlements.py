@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from fastapi.security import HTTPAuthorizationCredentials
 from sqlalchemy import Executable, select
 from sqlalchemy.exc import IntegrityError
 
@@ -233,18 +232,17 @@ def settle(uow: UnitOfWork, actor: Actor, req: VisitRequest, at: datetime | None
     return _settle_locked(uow, actor, inst, req, person, locked, at)
 
 
-def settle_by_token(uow: UnitOfWork, credentials: HTTPAuthorizationCredentials | None,
-                    req: VisitRequest) -> Settled:
+def settle_by_token(uow: UnitOfWork, token: str | None, req: VisitRequest) -> Settled:
     """`settle` for the caller of a bearer token (None: none sent), refused as `settle`'s
     caller is (401, then 403, then 404). On PostgreSQL the token is read in the statement
     that reads the person and locks the year (queries.PG_TOKEN_PERSON_LOCKING_YEAR), one
     round trip for the three, so a revoked or expired token is refused by the row read in
     this very transaction, as `auth.actor_of` refuses it."""
-    if credentials is None or not _postgresql(uow):
-        return settle(uow, auth.actor_of(uow, credentials), req)
+    if token is None or not _postgresql(uow):
+        return settle(uow, auth.actor_of(uow, token), req)
     assert req.medins_setl_id is not None
     rows = uow.rows(queries.PG_TOKEN_PERSON_LOCKING_YEAR, {
-        "token_hash": auth.token_hash(credentials.credentials), "now": clock.now(),
+        "token_hash": auth.token_hash(token), "now": clock.now(),
         "psn_no": req.psn_no, "year": req.visit.end.year})
     r = rows[0]
     actor = auth.actor_of_row(None if r.token_id is None else auth.TokenRow(

@@ -1,8 +1,8 @@
 """Strict request bodies: a field the API does not know is a 422 naming it, never ignored.
 
 Each route that reads a JSON body documents it (`openapi_extra=body(Model)`, the schema at
-/docs); that schema is also the list of fields the route accepts. `strict_body`, a
-dependency of the API's routers, makes `wire.parse_body` refuse a body with a field the
+/docs); that schema is also the list of fields the route accepts. `api.caller.strict_body`,
+a dependency of the API's routers, makes `wire.parse_body` refuse a body with a field the
 schema does not name, at any depth, by its JSON path (`{"error": {"path": "$.othpay",
 "message": "unknown field (did you mean oth_pay?)"}}`). A misspelt amount would otherwise
 settle as if it were absent, and overpay. A settlement request's and a person's schema
@@ -15,8 +15,6 @@ from __future__ import annotations
 
 from contextvars import ContextVar
 from typing import Any
-
-from fastapi import Request
 
 from medaid.core.errors import InputError
 from medaid.engine.case import unknown_message
@@ -66,13 +64,6 @@ def _object_schema(schema: dict[str, Any]) -> dict[str, Any] | None:
     if props is None or schema.get("additionalProperties") not in (None, False):
         return None
     return dict(props)
-
-
-async def strict_body(request: Request) -> None:
-    """The dependency: the route's documented body schema, for `check_body` to check the
-    body against when the route parses it (after the caller is authenticated: no token is
-    a 401 whatever the body holds)."""
-    expect(route_schema(request.scope.get("route")))
 
 
 def expect(schema: dict[str, Any] | None) -> None:

@@ -17,7 +17,6 @@ import secrets
 from dataclasses import dataclass
 
 from fastapi import Request, Response
-from fastapi.security import HTTPAuthorizationCredentials
 from sqlalchemy import select
 from starlette.datastructures import FormData
 
@@ -75,8 +74,7 @@ async def checked_form(request: Request) -> FormData:
 
 def visitor(uow: UnitOfWork, token: str) -> Visitor:
     """The user of a session token (Unauthenticated when unknown, revoked or expired)."""
-    actor = auth.actor_of(uow, HTTPAuthorizationCredentials(scheme="Bearer", credentials=token),
-                          kind="web")
+    actor = auth.actor_of(uow, token, kind="web")
     name = uow.session.scalars(select(User.username).join(Token, Token.user_id == User.id)
                                .where(Token.token_hash == auth.token_hash(token))).first()
     if name is None:  # a hospital system's bearer token is not a web session
