@@ -126,7 +126,8 @@ def settle_visit(policy: Policy, params: Params, person: Person, pools: Mapping[
     if ref is not None and (not effect.assistance or effect.ratio_points):
         trace.append(TraceLine("assistance", ref.rule, policy.cite(ref.article), "referral",
                                {"referral": visit.referral,
-                                "points": effect.ratio_points if effect.assistance else 0},
+                                "points": effect.ratio_points if effect.assistance else 0,
+                                "tilt": effect.assistance and effect.tilt},
                                citation=policy.reference(ref.article)))
     if not effect.assistance:
         settlement.category = found[0].category
@@ -199,7 +200,8 @@ def _spending(params: Params, alternatives: list[list[Line]], found: list[Standi
 def _window_line(policy: Policy, st: Standing, visit: Visit) -> TraceLine:
     return TraceLine("assistance", st.rule, st.source, "window",
                      {"mode": st.mode, "category": st.category,
-                      "category_label": policy.label(st.category), "dates": _dates(visit)},
+                      "category_label": policy.label(st.category), "dates": _dates(visit),
+                      "period": st.period},
                      citation=st.citation)
 
 

@@ -32,6 +32,7 @@ class Standing:
     ratio: int | None = None  # a look-back ratio replacing the ratios of `ratio_rules`' lines
     ratio_rules: frozenset[str] = frozenset()
     citation: str = ""  # the document's number and article
+    period: str = ""  # the days the period covers, as a trace reads them
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +46,10 @@ class Period:
     article: str
     ratio: Ratio | None = None  # a look-back's ratio, unresolved (a parameter reference)
     ratio_rules: frozenset[str] = frozenset()  # the rules whose lines it applies to
+
+    @property
+    def days(self) -> str:
+        return f"{self.first}–{self.last}" if self.last is not None else f"{self.first}起"
 
 
 def periods(policy: Policy, person: Person, ident: Identity, year: int) -> list[Period]:
@@ -98,7 +103,7 @@ def standings(policy: Policy, params: Params, person: Person, visit: Visit, sett
                 ratio = None if p.ratio is None else params.ratio_of(p.ratio, year, p.rule)
                 found.append(Standing(ident.category, n, p.mode, p.rule,
                                       policy.cite(p.article), ratio, p.ratio_rules,
-                                      policy.reference(p.article)))
+                                      policy.reference(p.article), p.days))
                 break
     found.sort(key=lambda st: st.order)
     unique: dict[tuple[str, str, int | None], Standing] = {}  # one per category, mode, ratio

@@ -139,15 +139,18 @@ def _grant(a: Args, lang: str) -> str:
 
 
 def _window(a: Args, lang: str) -> str:
-    mode, cat, dates = a["mode"], _category(a, lang), a["dates"]
+    mode, cat, dates, period = a["mode"], _category(a, lang), a["dates"], a.get("period")
     if lang == "zh":
-        return {"in_force": f"{cat}身份在{dates}有效",
-                "lookback": f"{dates}在{cat}身份的回溯期内",
-                "tilt_lookback": f"{cat}为本年新认定对象：{dates}的费用计入倾斜救助"}[mode]
-    return {"in_force": f"{cat} in force on {dates}",
-            "lookback": f"{cat} in its look-back period on {dates}",
+        held = f"（{period}）" if period else ""
+        return {"in_force": f"{cat}身份{held}覆盖{dates}的就诊",
+                "lookback": f"{dates}在{cat}身份的回溯期{held}内",
+                "tilt_lookback": f"{cat}为本年新认定对象：{dates}的费用计入倾斜救助"
+                                 f"{'（回溯期' + period + '）' if period else ''}"}[mode]
+    held = f" ({period})" if period else ""
+    return {"in_force": f"{cat}{held} covers the visit of {dates}",
+            "lookback": f"{cat} in its look-back period{held} on {dates}",
             "tilt_lookback": f"{cat} recognised this year: {dates} counted for tilted "
-                             "assistance"}[mode]
+                             f"assistance{held}"}[mode]
 
 
 def _highest(a: Args, lang: str) -> str:
@@ -232,9 +235,15 @@ def _critical(a: Args, lang: str) -> str:
 
 def _refusal_referral(a: Args, lang: str) -> str:
     ref = labels.label(labels.REFERRALS, a["referral"], lang)
+    tilt = a.get("tilt", False)
     if a.get("points"):
-        return (f"{ref}：各救助比例降低{-a['points']}个百分点，不享受倾斜救助" if lang == "zh"
-                else f"referral {a['referral']}: every ratio {a['points']:+d} points, no tilt")
+        change = (f"降低{-a['points']}" if a["points"] < 0 else f"提高{a['points']}")
+        return (f"{ref}：各救助比例{change}个百分点" + ("" if tilt else "，不享受倾斜救助")
+                if lang == "zh" else f"referral {a['referral']}: every ratio "
+                f"{a['points']:+d} points" + ("" if tilt else ", no tilt"))
+    if a.get("assistance", False):  # only tilted assistance is refused
+        return (f"{ref}：不享受倾斜救助" if lang == "zh"
+                else f"referral {a['referral']}: no tilt")
     return (f"{ref}：不予医疗救助和倾斜救助" if lang == "zh"
             else f"referral {a['referral']}: no assistance, no tilt")
 
