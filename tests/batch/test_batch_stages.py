@@ -117,6 +117,8 @@ def policies(draw: st.DrawFn) -> str:
         cats = draw(st.lists(st.sampled_from(CATEGORIES), min_size=1, unique=True))
         kinds = draw(st.lists(st.sampled_from(KINDS), min_size=1, unique=True))
         choice = draw(st.sampled_from(["", "", "alternative: true, ", "exclusive: true, "]))
+        # a line of its own pool, or one sharing A1's (a pool advances once per visit)
+        choice += draw(st.sampled_from(["", "pool: A1, "]))
         lines.append(f"  - {{rule: A{i + 2}, article: 第六条, {choice}categories: {_flow(cats)}, "
                      f"kinds: {_flow(kinds)}, "
                      f"deductible: {draw(st.integers(0, 3000))}, segments: {_segments(draw)}"

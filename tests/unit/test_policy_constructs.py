@@ -323,3 +323,26 @@ def test_a_visit_no_line_holds_for_says_whose_conditions_failed() -> None:
     assert result.settlements[0].assistance == 0
     levelled = replace(stay("V1", 1, 600_000), hospital_level=1)
     assert settle_year([policy], {}, PERSON, [levelled]).settlements[0].assistance == 125_000
+
+
+def test_two_lines_that_add_up_on_one_pool_advance_it_once_per_visit() -> None:
+    """RULES §3: a deductible pool advances by the visit's base once per pool per visit,
+    however many lines of the category draw on it (here 70% everywhere, 10% more at
+    level-1 hospitals, over one 5,000 deductible)."""
+    policy = city("""\
+lines:
+  - {rule: A1, article: 第四条, categories: [other], kinds: [inpatient], pool: annual,
+     deductible: 5000, segments: [{ratio: 0.70}]}
+  - {rule: A2, article: 第四条, categories: [other], kinds: [inpatient], pool: annual,
+     hospital_levels: [1], deductible: 5000, segments: [{ratio: 0.10}]}
+pools: {annual: {period: year}}
+""")
+    person = Person("P", (Identity("other", date(2024, 1, 1)),))
+    visits = [replace(stay("V1", 1, 300000), hospital_level=1),
+              replace(stay("V2", 2, 300000), hospital_level=2),
+              replace(stay("V3", 3, 100000), hospital_level=1)]
+    result = settle_year([policy], {}, person, visits)
+    # 3,000 under the deductible; then 1,000 above it at 70%; then 1,000 at 70% + 10%
+    assert [s.assistance for s in result.settlements] == [0, 70000, 80000]
+    last = [t.args for t in result.settlements[2].trace if t.code == "line"]
+    assert [(a["before"], a["after"]) for a in last] == [(600000, 700000)] * 2

@@ -291,13 +291,26 @@ def evaluate(p, alt, cat, ratio, lookback, pay_out, base, amt, remaining, points
             slot = lines[p, li, L_POOL]
             before = scratch[slot]
             inc = lines[p, li, L_INCLUDE]
+            # a pool advances once per visit (engine.assistance.evaluate): a later line on
+            # the slot an earlier one advanced reads the same movement
+            again = False
+            for k in range(alt_line[alt], i):
+                lk = alt_lines[k]
+                if lines[p, lk, L_POOL] == slot and lines[p, lk, L_GRANT] < 0 \
+                        and lines[p, lk, L_OK] != 0 and covers[p, lk, cat] != 0 \
+                        and holds(lines[p, lk, L_COND], vmask):
+                    before -= line_base(lines[p, lk, L_INCLUDE], lines[p, lk, L_AFTER], base,
+                                        amt)
+                    again = True
+                    break
             after = before + line_base(inc, lines[p, li, L_AFTER], base, amt)
             r = ratio if lookback >= 0 and lookback_rules[p, lookback, li] != 0 else -1
             d = curve_delta(before, after, lines[p, li, L_DED], segs[p, li],
                             lines[p, li, L_NSEG], points, r, per_visit)
             # never below 0 nor beyond what remains of the line's parts
             pay = max(0, min(d, line_limit(inc, base, amt) - total))
-            scratch[slot] = after
+            if not again:
+                scratch[slot] = after
             if lines[p, li, L_TIER] == 0 and main < 0:
                 main = li
                 c_before = before

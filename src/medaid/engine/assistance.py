@@ -92,6 +92,7 @@ def evaluate(policy: Policy, params: Params, lines: list[Line], standing: Standi
         out.covered = False
         return out
     used: dict[str, Num] = {}
+    advanced: set[str] = set()  # base pools this visit has advanced (once each, RULES §3)
     for line in applicable:
         r = params.line(line, facts.when)
         args: dict[str, Any]
@@ -103,7 +104,11 @@ def evaluate(policy: Policy, params: Params, lines: list[Line], standing: Standi
             assert r.curve is not None
             curve = r.curve
             base = facts.line_base(line)
-            before = used.get(line.pool, pools.get(line.pool, 0))
+            # a pool advances once per visit: a second line drawing on it (two lines that
+            # add up) reads the same movement from where the visit found it
+            again = line.pool in advanced
+            before = pools.get(line.pool, 0) if again else used.get(line.pool,
+                                                                    pools.get(line.pool, 0))
             after = before + base
             ratio = standing.ratio if line.rule in standing.ratio_rules else None  # NB-A3 alone
             due = curve.delta(before, after, facts.points, ratio, facts.per_visit)
@@ -129,7 +134,9 @@ def evaluate(policy: Policy, params: Params, lines: list[Line], standing: Standi
             if line.pool in policy.visit_pools:
                 args["per_admission"] = True
             code = "line"
-            used[line.pool] = after
+            if not again:
+                used[line.pool] = after
+                advanced.add(line.pool)
             if line.tier == "assistance" and out.main is None:
                 out.main, out.main_before, out.main_after = r, before, after
         if not pay_out:
