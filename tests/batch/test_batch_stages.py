@@ -56,7 +56,7 @@ def conditions(draw: st.DrawFn) -> str:
             st.sampled_from(["city", "province", "out_of_province"]), min_size=1,
             unique=True))))
     if draw(st.integers(0, 3)) == 0:
-        out.append("hospital_levels: " + _flow(draw(st.lists(st.integers(1, 3), min_size=1,
+        out.append("hospital_levels: " + _flow(draw(st.lists(st.integers(0, 3), min_size=1,
                                                               unique=True))))
     if draw(st.integers(0, 4)) == 0:
         out.append("referrals: " + _flow(draw(st.lists(

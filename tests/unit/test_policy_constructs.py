@@ -346,3 +346,17 @@ pools: {annual: {period: year}}
     assert [s.assistance for s in result.settlements] == [0, 70000, 80000]
     last = [t.args for t in result.settlements[2].trace if t.code == "line"]
     assert [(a["before"], a["after"]) for a in last] == [(600000, 700000)] * 2
+
+
+def test_a_visit_without_a_hospital_level_is_level_0_unrated() -> None:
+    """一级及以下: `hospital_levels: [0, 1]`, 0 for a visit sent without a level."""
+    policy = city("""\
+lines:
+  - {rule: A1, article: 第四条, categories: "*", kinds: [inpatient], hospital_levels: [0, 1],
+     segments: [{ratio: 0.90}]}
+  - {rule: A2, article: 第四条, categories: "*", kinds: [inpatient], hospital_levels: [2, 3],
+     segments: [{ratio: 0.70}]}
+""")
+    got = paid(policy, [stay("V1", 1, 100000), replace(stay("V2", 2, 100000), hospital_level=1),
+                        replace(stay("V3", 3, 100000), hospital_level=3)])
+    assert got == [90000, 90000, 70000]

@@ -12,7 +12,8 @@ def meets(cond: s.Conditions, person: Person, visit: Visit) -> bool:
         return False
     if cond.locations is not None and visit.location not in cond.locations:
         return False
-    if cond.hospital_levels is not None and visit.hospital_level not in cond.hospital_levels:
+    if cond.hospital_levels is not None \
+            and (visit.hospital_level or 0) not in cond.hospital_levels:  # 0: 未定级
         return False
     return cond.referrals is None or visit.referral in cond.referrals
 

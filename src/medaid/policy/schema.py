@@ -224,7 +224,8 @@ class Conditions(Strict):
 
     statuses: list[str] = []  # every status must be held on the visit's end date
     locations: list[Location] | None = None  # 就医地: city, province, out_of_province
-    hospital_levels: list[Literal[1, 2, 3]] | None = None  # 医院等级 1–3
+    # 医院等级 1–3; 0: 未定级 (a visit without a level: a clinic below the first level)
+    hospital_levels: list[Literal[0, 1, 2, 3]] | None = None
     referrals: list[Referral] | None = None
 
 
