@@ -360,3 +360,14 @@ lines:
     got = paid(policy, [stay("V1", 1, 100000), replace(stay("V2", 2, 100000), hospital_level=1),
                         replace(stay("V3", 3, 100000), hospital_level=3)])
     assert got == [90000, 90000, 70000]
+
+
+def test_tilted_assistance_for_a_kind_no_line_covers_is_refused_at_its_line() -> None:
+    """Tilted assistance follows assistance: a kind it names that no line covers would be
+    silently never paid."""
+    body = LINE + ("tilted: {rule: T, article: 第八条, base: remainder, "
+                   "kinds: [general_outpatient, inpatient], segments: [{ratio: 0.6}]}\n"
+                   "pools: {stay: {period: visit}, tilted: {period: year}}\n")
+    assert error(body).startswith(
+        f"city.yaml:{line_no(body, 'general_outpatient')}: tilted.kinds[0]: "
+        "没有救助标准（lines）覆盖「普通门诊」")

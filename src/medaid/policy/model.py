@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from medaid.core import labels
 from medaid.core.errors import InputError, PolicyError
 from medaid.policy import schema as s
 from medaid.policy import schema_errors
@@ -169,6 +170,7 @@ def _check_refs(spec: s.PolicyFile) -> None:
         cats("tilted", spec.tilted.categories)
         for j, entry in enumerate(spec.tilted.by_category):
             cats(f"tilted.by_category[{j}]", entry.categories)
+        _check_tilted_kinds(spec)
     statuses = [st.id for st in spec.statuses]
     if len(set(statuses)) != len(statuses):
         raise PolicyError("statuses: 人员状态 id 重复 / duplicate status id")
@@ -233,6 +235,24 @@ def _check_refs(spec: s.PolicyFile) -> None:
             if name.startswith(INTERNAL_POOL_PREFIX):
                 raise PolicyError(f"pools.{name}: 累计池名称不得以「_」开头 / "
                                   "pool names may not start with '_'")
+
+
+def _check_tilted_kinds(spec: s.PolicyFile) -> None:
+    """Tilted assistance follows assistance (RULES §2): a visit no line covers gets none, so
+    a kind `tilted.kinds` names that no line names would be silently never paid."""
+    tilted = spec.tilted
+    assert tilted is not None
+    if tilted.kinds == "*" or any(ln.kinds == "*" for ln in spec.lines):
+        return
+    named = {k for ln in spec.lines if ln.kinds != "*" for k in ln.kinds}
+    for k, kind in enumerate(tilted.kinds):
+        if kind not in named:
+            name = labels.label(labels.KINDS, kind)
+            raise PolicyError(
+                f"tilted.kinds[{k}]: 没有救助标准（lines）覆盖「{name}」，倾斜救助在医疗救助"
+                f"之后，对这类就诊永不支付；如该类费用应计入，请为其写一条"
+                f"救助标准（比例可为 0） / no line covers {kind!r}: tilted assistance follows "
+                "assistance and would never pay for it")
 
 
 def _pools_used(spec: s.PolicyFile) -> list[tuple[str, str]]:
