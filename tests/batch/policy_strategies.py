@@ -144,7 +144,7 @@ def policies(draw: st.DrawFn) -> dict[str, Any]:
         lookback.append(lb)
     windows: dict[str, Any] = {
         "rule": "W", "article": "w", "start": draw(st.sampled_from(("exact", "month_start"))),
-        "end": draw(st.sampled_from(("exact", "month_end"))),
+        "end": draw(st.sampled_from(("exact", "day_before", "month_end"))),
         "stay_rule": draw(st.booleans()), "lookback": lookback}
     if windows["end"] == "month_end" and draw(st.booleans()):
         windows["month_end_categories"] = draw(_subset(cats, 0))

@@ -371,3 +371,16 @@ def test_tilted_assistance_for_a_kind_no_line_covers_is_refused_at_its_line() ->
     assert error(body).startswith(
         f"city.yaml:{line_no(body, 'general_outpatient')}: tilted.kinds[0]: "
         "没有救助标准（lines）覆盖「普通门诊」")
+
+
+@pytest.mark.parametrize(("end", "paid_on_exit_day"), [("exact", True), ("day_before", False)])
+def test_a_window_may_end_the_day_before_the_exit(end: str, paid_on_exit_day: bool) -> None:
+    """自退出之日起停止享受: with `end: day_before` the exit day itself is not covered."""
+    policy = parse_policy(HEAD.replace("end: exact", f"end: {end}")
+                          + LINE.replace("kinds: [inpatient]", 'kinds: "*"')
+                          + "pools: {stay: {period: visit}}\n", "city.yaml")
+    person = Person("P", (Identity("tekun", date(2024, 1, 1), date(2024, 3, 10)),))
+    day = date(2024, 3, 10)
+    out = Visit("V1", "general_outpatient", day, day, 1_000_000, hifp_pay=0, hifmi_pay=0)
+    result = settle_year([policy], {}, person, [out])
+    assert (result.settlements[0].assistance > 0) is paid_on_exit_day

@@ -282,7 +282,8 @@ class Formulation:
                        f"year(v.\"end\") AND v.\"end\" >= CAST(i.\"from\" - INTERVAL {tlb} MONTH "
                        f"AS DATE) AND probe <= i.\"from\" - 1")
         first = "date_trunc('month', i.\"from\")" if w.start == "month_start" else 'i."from"'
-        last = "i.\"to\"" if w.end == "exact" else "last_day(i.\"to\")"
+        last = {"exact": "i.\"to\"", "day_before": "CAST(i.\"to\" - 1 AS DATE)"}.get(
+            w.end, "last_day(i.\"to\")")
         if w.end == "month_end" and w.month_end_categories is not None:  # JS-W: key ones only
             listed = ", ".join(_lit(c) for c in w.month_end_categories) or "NULL"
             last = f"CASE WHEN i.category IN ({listed}) THEN last_day(i.\"to\") ELSE i.\"to\" END"

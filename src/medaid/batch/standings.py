@@ -115,6 +115,8 @@ def compute(policy: Policy, persons: PersonColumns, ident_cat: I32, categories: 
     closed = to != NO_DATE
     if w.end == "exact":
         exit_day = to
+    elif w.end == "day_before":
+        exit_day = to - 1
     else:  # month-end exit, only for `month_end_categories` when listed (JS-W)
         listed = w.month_end_categories
         month_end_cat = np.array([listed is None or c in listed for c in categories] or [False])

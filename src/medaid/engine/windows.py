@@ -60,6 +60,8 @@ def periods(policy: Policy, person: Person, ident: Identity, year: int) -> list[
     month_end_exit = w.end == "month_end" and (
         w.month_end_categories is None or ident.category in w.month_end_categories)
     last = month_end(ident.end) if ident.end is not None and month_end_exit else ident.end
+    if last is not None and w.end == "day_before":
+        last -= DAY
     in_force = Period("in_force", first, last, w.rule, w.article)
     lookbacks = []
     for lb in w.lookback:

@@ -273,6 +273,7 @@ def _stage_payout(t: _Text, st: s.Stage) -> list[tuple[str, str]]:
 _START = {"exact": ("the recognition date (from)", "认定之日"),
           "month_start": ("first day of the month of from", "认定当月第一日")}
 _END = {"exact": ("the exit date (to)", "退出之日"),
+        "day_before": ("the day before the exit date (to)", "退出之日前一日"),
         "month_end": ("last day of the month of to", "退出当月最后一日")}
 _BEFORE = {"from": "认定之日", "application": "申请之日"}
 
@@ -284,7 +285,7 @@ def elements(policy: model.Policy, lang: Lang = "zh") -> list[Element]:
     out = [Element("windows", w.rule, w.article, (
         ("start", t.say(*_START[w.start])),
         ("end", t.say(*_END[w.end])
-         + ("" if w.end == "exact" or w.month_end_categories is None
+         + ("" if w.end != "month_end" or w.month_end_categories is None
             else t.say(f" for {names(w.month_end_categories)}; the others the exit date (to)",
                        f"（{t.names(w.month_end_categories)}）；其他身份为退出之日"))),
         ("stay rule", t.say("any day of a stay counts", "住院期间任一日在保即可")

@@ -111,7 +111,9 @@ class Lookback(Cited):
 
 class Windows(Cited):
     start: Literal["exact", "month_start"]
-    end: Literal["exact", "month_end"]
+    # exact: to the exit day itself; day_before: not on it (自退出之日起停止享受);
+    # month_end: to the last day of its month (自次月起不再享受)
+    end: Literal["exact", "day_before", "month_end"]
     # the categories `end: month_end` applies to (JS-W: the listed key categories); None:
     # every category; the others end on `to` exactly
     month_end_categories: list[str] | None = None
