@@ -135,7 +135,8 @@ def policies(draw: st.DrawFn) -> dict[str, Any]:
         lb: dict[str, Any] = {
             "rule": draw(st.sampled_from([f"LB{j}", *line_rules])), "article": f"lb{j}",
             "categories": draw(_subset(cats)), "months": draw(st.integers(1, 6)),
-            "before": draw(st.sampled_from(("from", "application")))}
+            "before": draw(st.sampled_from(("from", "application"))),
+            "new_this_year": draw(st.booleans())}
         if draw(st.booleans()):
             lb["ratio"] = draw(st.one_of(ratios, st.just({"param": "p_ratio",
                                                           "times": Decimal("0.8")})))

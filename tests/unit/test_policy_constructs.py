@@ -384,3 +384,20 @@ def test_a_window_may_end_the_day_before_the_exit(end: str, paid_on_exit_day: bo
     out = Visit("V1", "general_outpatient", day, day, 1_000_000, hifp_pay=0, hifmi_pay=0)
     result = settle_year([policy], {}, person, [out])
     assert (result.settlements[0].assistance > 0) is paid_on_exit_day
+
+
+@pytest.mark.parametrize("new_only", [True, False])
+def test_a_lookback_only_for_persons_recognised_this_year(new_only: bool) -> None:
+    """当年新认定的对象，认定前3个月的费用纳入救助 (`new_this_year`): recognised on 2024-01-15,
+    a stay of 2024-01-05 is in the look-back either way; one of 2023-12-10 only where every
+    recognition has its look-back (the person was not recognised in 2023)."""
+    head = HEAD.replace("in_force: 2024-01-01", "in_force: 2023-01-01").replace(
+        "stay_rule: true}", "stay_rule: true, lookback: [{rule: W, article: 第三条, "
+        f"categories: [tekun], months: 3, new_this_year: {str(new_only).lower()}}}]}}")
+    policy = parse_policy(head + LINE + "pools: {stay: {period: visit}}\n", "city.yaml")
+    person = Person("P", (Identity("tekun", date(2024, 1, 15)),))
+    visits = [Visit(v, "inpatient", d, d, 1_000_000, hifp_pay=0, hifmi_pay=0)
+              for v, d in (("V1", date(2023, 12, 10)), ("V2", date(2024, 1, 5)))]
+    got = [settle_year([policy], {}, person, [v]).settlements[0].assistance > 0
+           for v in visits]
+    assert got == [not new_only, True]

@@ -261,6 +261,9 @@ class Formulation:
                 in_cat = ", ".join(_lit(c) for c in lb.categories)
                 covers = (f"v.\"end\" >= CAST({anchor} - INTERVAL {lb.months} MONTH AS DATE) "
                           f"AND probe <= {anchor} - 1")
+                if lb.new_this_year:  # 当年新认定
+                    covers += ' AND year(i."from") = year(v."end")'
+
                 parts.append(f"WHEN i.category IN ({in_cat}) AND {covers} THEN {j}")
             return "CASE " + " ".join(parts) + " ELSE NULL END" if parts else "NULL"
         lb_ratio, lb_plain = entries(True), entries(False)

@@ -133,6 +133,7 @@ def compute(policy: Policy, persons: PersonColumns, ident_cat: I32, categories: 
     # a look-back with a ratio of its own is tried before the window (NB-A3 after recognition)
     with_ratio = [lb for lb in lookbacks if w.lookback[lb[0]].ratio is not None]
     without = [lb for lb in lookbacks if w.lookback[lb[0]].ratio is None]
+    from_year = np.concatenate((year_of(frm), [-2])).astype(np.int32)
     tilted = policy.spec.tilted
     tilt_months = tilted.lookback_months if tilted is not None else 0
     if tilt_months:
@@ -141,7 +142,6 @@ def compute(policy: Policy, persons: PersonColumns, ident_cat: I32, categories: 
         tapp = persons.tilted_application
         applied_year = np.where(tapp != NO_DATE, year_of(np.where(tapp == NO_DATE, 0, tapp)),
                                 -1).astype(np.int32)
-        from_year = np.concatenate((year_of(frm), [-2])).astype(np.int32)
 
     probe = np.where(stay, start, end)  # a stay is covered when any of its days is
     if out is None:
@@ -178,7 +178,11 @@ def compute(policy: Policy, persons: PersonColumns, ident_cat: I32, categories: 
                 if not len(candidates):
                     continue
                 ci = idx[candidates]
-                hit = candidates[(e[candidates] >= lo[ci]) & (pr[candidates] <= hi[ci])]
+                fits = (e[candidates] >= lo[ci]) & (pr[candidates] <= hi[ci])
+                if w.lookback[j].new_this_year:  # 当年新认定: recognised in the visit's year
+                    fits &= from_year[ci] == year[candidates if rows is None
+                                                  else rows[candidates]]
+                hit = candidates[fits]
                 if len(hit):
                     rows_hit = hit if rows is None else rows[hit]
                     plans = plan[rows_hit]

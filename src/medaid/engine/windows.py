@@ -65,6 +65,8 @@ def periods(policy: Policy, person: Person, ident: Identity, year: int) -> list[
     in_force = Period("in_force", first, last, w.rule, w.article)
     lookbacks = []
     for lb in w.lookback:
+        if lb.new_this_year and ident.start.year != year:  # 当年新认定 only
+            continue
         if ident.category in lb.categories:
             anchor = ident.application if lb.before == "application" and ident.application \
                 else ident.start

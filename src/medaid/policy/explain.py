@@ -295,6 +295,8 @@ def elements(policy: model.Policy, lang: Lang = "zh") -> list[Element]:
         facts = [("categories", t.names(lb.categories)),
                  ("covers", t.say(f"{lb.months} months before {lb.before}",
                                   f"{_BEFORE[lb.before]}前 {lb.months} 个月"))]
+        if lb.new_this_year:
+            facts.append(("recognised", t.say("this year only", "仅当年新认定的对象")))
         if lb.ratio is not None:
             facts.append(("ratio in the period", f"{t.ratio(lb.ratio)} "
                           f"({', '.join(lb.rules or [lb.rule])})"))

@@ -101,6 +101,7 @@ class Lookback(Cited):
     categories: list[str]
     months: int = Field(gt=0)
     before: Literal["from", "application"] = "from"
+    new_this_year: bool = False  # 当年新认定: only an identity recognised in the visit's year
     # replaces the ratios of the lines of `rules` (default: this rule) for visits in the
     # period (NB-A3: 60%, its own lines alone); it never changes another line (a
     # special grant), and a period with a ratio is tried before the window in force, so its
