@@ -32,7 +32,7 @@ import math
 import shutil
 import tempfile
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from itertools import pairwise
@@ -465,16 +465,21 @@ def is_parquet(path: Path) -> bool:
         return False
 
 
-def audit(path: Path, ids: Identities, versions: Sequence[Policy],
-          local: Mapping[str, object], med_types: dict[str, str], rounding: str,
-          explain: int | None = resettle.EXPLAIN, sample: int = resettle.SAMPLE,
+def audit(path: Path, roster: Identities | Callable[[], Identities],
+          versions: Sequence[Policy], local: Mapping[str, object], med_types: dict[str, str],
+          rounding: str, explain: int | None = resettle.EXPLAIN, sample: int = resettle.SAMPLE,
           partition_records: int = PARTITION_RECORDS, cluster: bool = False,
           workers: int = 2, scheduler: str | None = None) -> Streamed:
     """Audit a Parquet export piece by piece; BadExport lists every bad value as a single
-    pass would (the export's cells first; its pairings only when every cell reads)."""
+    pass would (the export's cells first; its pairings only when every cell reads).
+    `roster` may be what gives it when called (its read in flight on another thread: the
+    export's runs of persons are found meanwhile); its error comes before the export's."""
     count = pieces_of(path, partition_records)
     source = path.name
-    runs = runs_of_persons(path, count)
+    try:
+        runs = runs_of_persons(path, count)
+    finally:
+        ids = roster() if callable(roster) else roster
     folder = None if runs is not None else \
         Path(tempfile.mkdtemp(prefix=f".{path.name}.pieces-", dir=path.parent))
     try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Annotated
 
@@ -111,18 +112,20 @@ def audit_payments(
                 fail(f"--cluster {cluster}: only 'local' (or --scheduler ADDRESS)")
             if (cluster or scheduler) and not stream.is_parquet(export):
                 fail("--cluster/--scheduler: a Parquet export (CSV and XLSX are read whole)")
-            ids = rosters.read_roster(roster, versions[-1])
             streamed = stream.pieces_of(export, partition_records) > 1 or cluster or scheduler
             where = "one process"
-            if streamed:
-                run = stream.audit(export, ids, versions, local, med_types, chosen, explain,
-                                   partition_records=partition_records,
-                                   cluster=cluster is not None, workers=workers,
-                                   scheduler=scheduler)
+            if streamed:  # the roster read while the export's persons are found
+                with ThreadPoolExecutor(1) as reading_roster:
+                    ids_read = reading_roster.submit(rosters.read_roster, roster, versions[-1])
+                    run = stream.audit(export, ids_read.result, versions, local, med_types,
+                                       chosen, explain, partition_records=partition_records,
+                                       cluster=cluster is not None, workers=workers,
+                                       scheduler=scheduler)
                 s, table, source = run.summary, run.findings, export.name
                 where = f"{run.pieces} pieces, {run.where}"
                 every = None
             else:
+                ids = rosters.read_roster(roster, versions[-1])
                 records = reading.read_export(export, med_types)
                 out = resettle.run(records, ids, versions, local, explain_limit=explain)
                 found = causes.findings(out)
