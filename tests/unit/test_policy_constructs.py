@@ -15,6 +15,7 @@ import yaml
 from medaid.core.errors import PolicyError
 from medaid.engine.settle import settle_year
 from medaid.engine.types import Identity, Person, Visit
+from medaid.engine.wording import render
 from medaid.policy.model import Policy, parse_policy
 from medaid_command import medaid
 from small_city import HEAD, city
@@ -244,6 +245,9 @@ def test_policy_validate_names_the_line(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert f"city.yaml:{line_no(body, 'fortnight')}: pools.stay.period" in done.stderr
     f.write_text(HEAD + LINE + "pools: {stay: {period: visit}}\n", encoding="utf-8")
+    # the city's document beside its file, with the articles the file cites
+    (tmp_path / "city.txt").write_text("第三条 救助对象认定当日起享受待遇。\n"
+                                       "第五条 住院费用按50%救助。\n", encoding="utf-8")
     ok = medaid("policy", "validate", str(f))
     assert ok.returncode == 0, ok.stderr
     assert yaml.safe_load(HEAD)["jurisdiction"] in ok.stdout
@@ -401,3 +405,13 @@ def test_a_lookback_only_for_persons_recognised_this_year(new_only: bool) -> Non
     got = [settle_year([policy], {}, person, [v]).settlements[0].assistance > 0
            for v in visits]
     assert got == [not new_only, True]
+
+
+def test_a_cap_pool_is_named_in_the_trace_by_the_label_the_file_gives_it() -> None:
+    capped = "segments: [{ratio: 0.5}]\n    caps: [{pool: main_cap, amount: 100}]"
+    policy = city(LINE.replace("segments: [{ratio: 0.5}]", capped)
+                  + "pools: {stay: {period: visit}, main_cap: {label: 年度救助限额}}\n")
+    settled = settle_year([policy], {}, PERSON, [stay("V1", 1, 1_000_000)]).settlements[0]
+    line = next(t for t in settled.trace if t.code == "line")
+    assert settled.assistance == 10_000
+    assert "受年度救助限额100.00元限制" in render(line.code, line.args)

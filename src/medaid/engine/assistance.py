@@ -143,7 +143,7 @@ def evaluate(policy: Policy, params: Params, lines: list[Line], standing: Standi
             pay = 0
             args["counted_only"] = True
         pay, caps = within_caps(pay, facts.line_base(line) if r.raised else 0, facts.setting,
-                                r.caps, r.raised or {}, pools, used)
+                                r.caps, r.raised or {}, pools, used, policy.pool_labels)
         if caps:
             args["caps"] = caps
         if line.tier == "special":

@@ -11,12 +11,14 @@ RAISED = "_raised:"  # a pool's flag: its cap is raised for the rest of the peri
 
 
 def within_caps(pay: int, own: int, kind: str | None, caps: Sequence[tuple[str, int]],
-                raised: Raised, pools: Mapping[str, Num], used: dict[str, Num]
+                raised: Raised, pools: Mapping[str, Num], used: dict[str, Num],
+                names: Mapping[str, str] | None = None
                 ) -> tuple[int, list[dict[str, int | str]]]:
     """`pay` within each cap pool's rest; the pools' new amounts go into `used`. A cap of
     `raised` is the raised amount from the visit (of the kinds it names; `kind` None: a
     year's measure, of no one kind) whose own base `own` exceeds `over` (one stay's
-    self-pay above a threshold), for the rest of the pool's period."""
+    self-pay above a threshold), for the rest of the pool's period. `names`: the labels
+    the policy file gives its pools, for the trace (年度救助限额 rather than main_cap)."""
     capped: list[dict[str, int | str]] = []
     for pool, cap in caps:
         if pool in raised:
@@ -30,5 +32,7 @@ def within_caps(pay: int, own: int, kind: str | None, caps: Sequence[tuple[str, 
         if pay > cap - spent:
             pay = max(0, cap - spent)
             capped.append({"pool": pool, "cap": cap, "paid": spent})
+            if names and pool in names:
+                capped[-1]["label"] = names[pool]
         used[pool] = spent + pay
     return pay, capped

@@ -92,7 +92,8 @@ def _payout(params: Params, v: s.Stage, before: Num, m: int, of_total: int, when
         pay = max(0, m - limit)
         args.update(more)
     caps, raised = params.caps(v.caps, when, v.rule)
-    pay, capped = within_caps(min(pay, m), m, kind, caps, raised, pools, used)
+    pay, capped = within_caps(min(pay, m), m, kind, caps, raised, pools, used,
+                              params.policy.pool_labels)
     if capped:
         args["caps"] = capped
     return pay

@@ -89,7 +89,7 @@ def tilted(policy: Policy, params: Params, person: Person, visit: Visit, facts: 
     if cfg.pool in policy.visit_pools:
         args["per_admission"] = True
     updates: dict[str, Num] = {cfg.pool: after}
-    pay, capped = within_caps(pay, 0, None, caps, {}, pools, updates)
+    pay, capped = within_caps(pay, 0, None, caps, {}, pools, updates, policy.pool_labels)
     if capped:
         args["caps"] = capped
     return pay, [TraceLine("tilted", cfg.rule, src, "tilted", args, pay, citation)], updates

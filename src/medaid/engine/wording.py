@@ -83,7 +83,7 @@ def _caps(a: Args, lang: str) -> str:
     out = ""
     for c in a.get("caps", ()):
         if lang == "zh":
-            out += (f"；受{_pool(c['pool'], lang)}{_money(c['cap'], lang)}限制"
+            out += (f"；受{c.get('label') or _pool(c['pool'], lang)}{_money(c['cap'], lang)}限制"
                     f"（已支付{_money(c['paid'], lang)}）")
         else:
             out += (f"; cap pool {c['pool']} {_money(c['cap'], lang)} "

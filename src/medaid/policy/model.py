@@ -11,7 +11,7 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
-from functools import cache
+from functools import cache, cached_property
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -96,6 +96,11 @@ class Policy:
 
     def reference(self, article: str) -> str:
         return reference(self.spec, article)
+
+    @cached_property
+    def pool_labels(self) -> dict[str, str]:
+        """The labels the file gives its pools (`pools: {main_cap: {label: 年度救助限额}}`)."""
+        return {name: p.label for name, p in (self.spec.pools or {}).items() if p.label}
 
     def label(self, category: str) -> str:
         for c in self.spec.categories:
