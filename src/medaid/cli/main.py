@@ -31,7 +31,7 @@ from medaid.core import clock, extras
 from medaid.core.errors import MedaidError
 from medaid.core.exits import fail
 from medaid.engine import case as contract
-from medaid.policy import amend, conformance, explain, model
+from medaid.policy import amend, citations, conformance, explain, model
 from medaid.policy import diff as policy_diff
 from medaid.policy.articles import ArticleNotFound
 from medaid.registry import roster, summary
@@ -119,8 +119,14 @@ def policy_validate(
         fail("--lang: zh or en")
     try:
         p = amend.load(file)
+        found = [amend.located(file, steps, message)
+                 for steps, message in citations.problems(p)]
     except MedaidError as e:
         fail(str(e))
+    for message in found[:-1]:
+        sys.stderr.write(f"error: {message}\n")
+    if found:
+        fail(found[-1])
     if lang == "zh":
         out.print(f"ok: {file}：{p.spec.name} ({p.jurisdiction}) {p.spec.version}，"
                   f"{p.in_force} 起施行，{len(p.categories)} 个救助对象身份，"
@@ -172,8 +178,8 @@ def policy_show(
             return
         found = explain.elements_for(p, rule, words)
         if not found:
-            fail(f"{p.jurisdiction} {p.spec.version}: no element carries rule {rule!r} "
-                 f"(rules: {', '.join(explain.rule_ids(p))})")
+            fail(f"{p.jurisdiction} {p.spec.version}：没有规则编号为「{rule}」的内容（已有："
+                 f"{'、'.join(explain.rule_ids(p))}） / no element carries rule {rule!r}")
         quoted = explain.quotes(p, found)
     except MedaidError as e:
         fail(str(e))

@@ -28,6 +28,8 @@ from pydantic import ValidationError
 from medaid.core.errors import PolicyError
 from medaid.policy import model, schema_errors
 from medaid.policy import schema as s
+from medaid.policy.schema_errors import Step
+from medaid.policy.yaml_lines import line_of, parse_path
 
 AMENDS = "amends"
 KEYED = {"categories": "id", "indicators": "id", "lines": "rule", "refusals": "rule",
@@ -69,25 +71,49 @@ def _local_base(name: str, folder: Path) -> Path | None:
 
 def parse(text: str, path: str, folder: Path | None = None) -> model.Policy:
     """A policy or an amendment from its text; an amendment's base is a file in `folder`
-    (None: shipped policies only) or a shipped policy."""
+    (None: shipped policies only) or a shipped policy. An error names the amendment's line
+    where the amendment gives the entry at fault."""
     data = model.yaml_mapping(text, path, "policy")
     if AMENDS not in data:
         return model.parse_policy(text, path)
-    merged = resolve(data, path, folder, (path,))
+    base = resolved_base(data, path, folder, (path,))
+    try:
+        merged: dict[str, Any] = merge(base, _change(data), AMENDS)
+    except PolicyError as e:
+        where = str(e).partition(": ")[0].removeprefix(AMENDS + ".")
+        raise PolicyError(model.located(path, text, parse_path(where), str(e))) from None
     try:
         spec = s.PolicyFile.model_validate(merged)
     except ValidationError as e:
-        _, message = schema_errors.describe(e.errors(), merged)
-        raise PolicyError(f"{path}（修订 {data[AMENDS]}）: {message}") from None
+        steps, message = schema_errors.describe(e.errors(), merged)
+        missing = [str(x["loc"][-1]) for x in e.errors() if x["type"] == "missing"
+                   and tuple(x["loc"][:2]) == tuple(steps[:2])]
+        added = _added(base, merged, steps, missing)
+        if added is not None:
+            message = added
+        raise PolicyError(_at(text, path, data, merged, steps, message)) from None
     try:
         return model.compile_policy(spec, str(path))
     except PolicyError as e:
-        raise PolicyError(f"{path} (amending {data[AMENDS]}): {e}") from None
+        where = str(e).partition(": ")[0]
+        raise PolicyError(_at(text, path, data, merged, parse_path(where), str(e))) from None
+
+
+def _change(data: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in data.items() if k != AMENDS}
 
 
 def resolve(data: dict[str, Any], path: str, folder: Path | None,
             seen: tuple[str, ...]) -> dict[str, Any]:
     """The whole policy mapping an amendment stands for (its base may itself amend)."""
+    merged: dict[str, Any] = merge(resolved_base(data, path, folder, seen), _change(data),
+                                   AMENDS)
+    return merged
+
+
+def resolved_base(data: dict[str, Any], path: str, folder: Path | None,
+                  seen: tuple[str, ...]) -> dict[str, Any]:
+    """The whole policy mapping an amendment's base stands for."""
     name = data[AMENDS]
     if not isinstance(name, str) or not name:
         raise PolicyError(f"{path}: amends: 应为所修订政策的名称（如 nanjing-2023）或文件 / "
@@ -99,9 +125,85 @@ def resolve(data: dict[str, Any], path: str, folder: Path | None,
     base = model.yaml_mapping(base_text, base_path, "policy")
     if AMENDS in base:
         base = resolve(base, base_path, base_folder, (*seen, base_path))
-    change = {k: v for k, v in data.items() if k != AMENDS}
-    merged: dict[str, Any] = merge(base, change, AMENDS)
-    return merged
+    return base
+
+
+# what an entry of each keyed section is, for an entry the base lacks
+ENTRY_WORDS = {"lines": ("救助标准", "line"), "refusals": ("不予救助条目", "refusal"),
+               "stages": ("阶段", "stage"), "categories": ("救助对象身份", "category"),
+               "statuses": ("人员状态", "status"), "indicators": ("指标", "indicator")}
+
+
+def _added(base: dict[str, Any], merged: dict[str, Any], steps: Sequence[Step],
+           missing: Sequence[str]) -> str | None:
+    """For required keys `missing` in an entry the amendment adds (its rule id or id is not
+    the base's: most often a misspelt one), what to say of it; else None."""
+    entry = _entry(merged, steps)
+    if entry is None or not missing:
+        return None
+    section = str(steps[0])
+    key = entry.get(KEYED[section])
+    known = [str(b.get(KEYED[section])) for b in base.get(section) or [] if isinstance(b, dict)]
+    if key in known:
+        return None
+    zh, en = ENTRY_WORDS[section]
+    ids = list(dict.fromkeys(known))
+    keys = "、".join(f"「{k}」" for k in dict.fromkeys(missing))
+    return (f"{schema_errors.dotted(steps[:2])}: {key} 不是所修订版本的{zh}（已有："
+            f"{'、'.join(ids) or '无'}）；若是新增的{zh}，还缺少必填的键{keys} / {key} is not a "
+            f"{en} of the base version (known: {', '.join(ids) or 'none'})")
+
+
+def _entry(merged: dict[str, Any], steps: Sequence[Step]) -> dict[str, Any] | None:
+    """The entry of a keyed section (`lines`, `categories`…) that `steps` lead into."""
+    if len(steps) < 2 or steps[0] not in KEYED or not isinstance(steps[1], int):
+        return None
+    entries = merged.get(str(steps[0]))
+    if not isinstance(entries, list) or not 0 <= steps[1] < len(entries):
+        return None
+    entry = entries[steps[1]]
+    return entry if isinstance(entry, dict) else None
+
+
+def change_steps(data: dict[str, Any], merged: dict[str, Any], steps: Sequence[Step]
+                 ) -> list[Step] | None:
+    """Where in the amendment `data` the path `steps` of the merged policy lies: an entry
+    of a keyed section by its rule id or id, a key the amendment gives as it is; None where
+    the amendment does not give it (the base does)."""
+    if not steps or steps[0] not in data:
+        return None
+    entry = _entry(merged, steps)
+    if entry is None:
+        return list(steps)
+    section = str(steps[0])
+    by = KEYED[section]
+    given = data.get(section)
+    for j, e in enumerate(given if isinstance(given, list) else []):
+        if isinstance(e, dict) and e.get(by) == entry.get(by):
+            return [section, j, *steps[2:]]
+    return None
+
+
+def _at(text: str, path: str, data: dict[str, Any], merged: dict[str, Any],
+        steps: Sequence[Step], message: str) -> str:
+    """`path:line: message` at the amendment's line for `steps`, or, where the base gives
+    what is at fault, `path (amending BASE): message`."""
+    mine = change_steps(data, merged, steps)
+    line = line_of(text, mine) if mine is not None else None
+    if line is None:
+        return f"{path}（修订 {data[AMENDS]}）: {message}"
+    return f"{path}:{line}: {message}"
+
+
+def located(path: str | Path, steps: Sequence[Step], message: str) -> str:
+    """`file:line: message` for a problem at `steps` of the policy the file `path` stands
+    for (a policy file, or an amendment: the line of what it gives)."""
+    text = model.read_file(path)
+    data = model.yaml_mapping(text, str(path), "policy")
+    if AMENDS not in data:
+        return model.located(str(path), text, list(steps), message)
+    merged = resolve(data, str(path), Path(path).parent, (str(path),))
+    return _at(text, str(path), data, merged, steps, message)
 
 
 def _base_text(name: str, path: str, folder: Path | None) -> tuple[str, str, Path | None]:
@@ -142,28 +244,32 @@ def merge(base: Any, change: Any, where: str) -> Any:
 
 def _merge_entries(base: list[Any], change: list[Any], by: str, where: str) -> list[Any]:
     out = list(base)
-    for entry in change:
+    for j, entry in enumerate(change):
+        here = f"{where}[{j}]"
         if not isinstance(entry, dict) or by not in entry:
-            raise PolicyError(f"{where}: 每一项须写明 {by} / each entry names its {by}")
+            raise PolicyError(f"{here}: 每一项须写明 {by} / each entry names its {by}")
         key = (by, entry[by])
         match = entry.get("match") or {}
         if not isinstance(match, dict):
-            raise PolicyError(f"{where}: match: 应为该项字段的映射 / "
+            raise PolicyError(f"{here}: match: 应为该项字段的映射 / "
                               f"a mapping of the entry's fields")
         found = [i for i, b in enumerate(out) if isinstance(b, dict) and b.get(by) == key[1]
                  and all(b.get(f) == v for f, v in match.items())]
         body = {k: v for k, v in entry.items() if k not in ("match", "removed")}
         if len(found) > 1:
-            raise PolicyError(f"{where}: {key[0]} {key[1]} 在原文件中对应{len(found)}项，"
-                              "请用 match 指明哪一项（如 match: {kinds: [inpatient]}）")
+            raise PolicyError(f"{here}: {key[0]} {key[1]} 在原文件中对应{len(found)}项，"
+                              "请用 match 指明哪一项（如 match: {kinds: [inpatient]}） / "
+                              f"{len(found)} entries have {key[0]} {key[1]}: say which with match")
         if entry.get("removed"):
             if not found:
-                raise PolicyError(f"{where}: {key[0]} {key[1]}: 原文件中没有此项，无从删除")
+                raise PolicyError(f"{here}: {key[0]} {key[1]}: 原文件中没有此项，无从删除 / "
+                                  "the base has no such entry to remove")
             del out[found[0]]
         elif found:
             out[found[0]] = merge(out[found[0]], body, f"{where}[{key[1]}]")
         elif match:
-            raise PolicyError(f"{where}: {key[0]} {key[1]}: 原文件中没有符合 match 的项")
+            raise PolicyError(f"{here}: {key[0]} {key[1]}: 原文件中没有符合 match 的项 / "
+                              "no entry of the base matches")
         else:
             out.append(body)
     return out

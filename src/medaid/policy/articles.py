@@ -1,7 +1,8 @@
 """Articles of the seed policy documents, by the references policy rules cite.
 
-A seed is a Chinese policy document kept verbatim in `medaid.seeds`. Its outline is read
-from numbered headings, each with a level:
+A seed is a Chinese policy document kept verbatim in `medaid.seeds`; a city's own document
+is a text file beside its policy file or in a folder of `MEDAID_POLICY_DIR`, found before
+the seeds (`document_text`). Its outline is read from numbered headings, each with a level:
 
     chapter   第N章            1
     section   N、               2   (N in Chinese numerals)
@@ -29,10 +30,12 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import resources
+from pathlib import Path
 
-__all__ = ["ArticleNotFound", "article_text", "seed_text"]
+__all__ = ["ArticleNotFound", "DocumentNotFound", "article_text", "document_text", "seed_text"]
 
 _CN = "零一二三四五六七八九十百"
 _CN_DIGITS = {ch: i for i, ch in enumerate("零一二三四五六七八九")}
@@ -75,37 +78,67 @@ class ArticleNotFound(LookupError):
     """A reference that names no article (or more than one) of a seed document."""
 
 
+class DocumentNotFound(ArticleNotFound):
+    """A document that is neither beside the policy file, in a deployment's folder nor
+    shipped."""
+
+
 @functools.cache
 def seed_text(doc: str) -> str:
     """The verbatim text of a seed document by file name (e.g. '000_a8d7d8e3c7e8d865.txt'),
     read with importlib.resources from the package `medaid.seeds`; cached."""
-    if not doc or doc.startswith(".") or "/" in doc or "\\" in doc:
+    if not _plain_name(doc):
         raise FileNotFoundError(f"not a seed document name: {doc!r}")
     return resources.files("medaid.seeds").joinpath(doc).read_text(encoding="utf-8")
 
 
-def article_text(doc: str, article: str) -> str:
-    """The text of one article of a seed, by the reference used in policy files.
-    Raises ArticleNotFound (message names doc and article) when it is not there."""
+def _plain_name(doc: str) -> bool:
+    return bool(doc) and not doc.startswith(".") and "/" not in doc and "\\" not in doc
+
+
+def document_text(doc: str, folders: Sequence[Path] = ()) -> str:
+    """A policy's document by its file name: the first of `folders` (the policy file's own,
+    then a deployment's) that holds it, else the shipped seed. Raises DocumentNotFound."""
+    if _plain_name(doc):
+        for folder in folders:
+            try:
+                return (folder / doc).read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError):
+                continue
     try:
-        outline = _outline(doc)
-    except FileNotFoundError as exc:
-        raise ArticleNotFound(f"{doc}: no such seed document (article {article!r})") from exc
+        return seed_text(doc)
+    except (OSError, UnicodeDecodeError):
+        places = "、".join([*(str(f.resolve()) for f in folders), "内置文本 src/medaid/seeds"])
+        raise DocumentNotFound(
+            f"{doc}：找不到政策文件的文本（已查找：{places}） / no such document "
+            f"(looked beside the policy file, in MEDAID_POLICY_DIR and in the shipped seeds)"
+        ) from None
+
+
+def article_text(doc: str, article: str, folders: Sequence[Path] = ()) -> str:
+    """The text of one article of a document, by the reference used in policy files; the
+    document is looked up as `document_text` does. Raises ArticleNotFound (its message
+    names doc and article) when it is not there."""
+    outline = _outline(document_text(doc, folders))
     by_position = _BY_POSITION.fullmatch(unicodedata.normalize("NFKC", article).strip())
     if by_position:
         return _paragraph_at(outline, _number(by_position.group(1)), doc, article)
     try:
         paths = _parse_reference(article)
     except ValueError as exc:
-        raise ArticleNotFound(f"{doc}: article {article!r}: {exc}") from exc
+        raise ArticleNotFound(f"{doc}：无法识别条款「{article}」 / article {article!r}: {exc}"
+                              ) from exc
     texts = []
     for path in paths:
         nodes = [outline.root]
         for step in path:
             nodes = [found for node in nodes for found in _descendants(node, step)]
-        if len(nodes) != 1:
-            why = "not found" if not nodes else f"ambiguous ({len(nodes)} matches)"
-            raise ArticleNotFound(f"{doc}: article {article!r} {why}")
+        if not nodes:
+            raise ArticleNotFound(f"{doc}：条款「{article}」在文本中未找到 / article "
+                                  f"{article!r} not found")
+        if len(nodes) > 1:
+            raise ArticleNotFound(f"{doc}：条款「{article}」在文本中有 {len(nodes)} 处，不唯一 / "
+                                  f"article {article!r} ambiguous ({len(nodes)} matches)")
         node = nodes[0]
         texts.append("\n".join(outline.paragraphs[node.start : node.end]))
     return "\n".join(texts)
@@ -117,7 +150,8 @@ def _paragraph_at(outline: _Outline, number: int, doc: str, article: str) -> str
     body = texts[texts.index("") + 1 :] if "" in texts else texts
     body = [text for text in body if text]
     if not 1 <= number <= len(body):
-        raise ArticleNotFound(f"{doc}: article {article!r} not found ({len(body)} paragraphs)")
+        raise ArticleNotFound(f"{doc}：条款「{article}」在文本中未找到（共 {len(body)} 段） / "
+                              f"article {article!r} not found ({len(body)} paragraphs)")
     return body[number - 1]
 
 
@@ -146,9 +180,9 @@ class _Paragraph:
     closed: bool  # the next line starts a new paragraph
 
 
-@functools.cache
-def _outline(doc: str) -> _Outline:
-    paragraphs = _paragraphs(seed_text(doc))
+@functools.lru_cache(maxsize=64)
+def _outline(text: str) -> _Outline:
+    paragraphs = _paragraphs(text)
     root = _Node(level=-1, number=0, start=0)
     stack = [root]
     for index, para in enumerate(paragraphs):

@@ -23,7 +23,6 @@ from medaid.core.errors import MedaidError, PolicyError
 from medaid.core.money import MoneyError, fmt, fmt_ratio, to_bp, to_fen
 from medaid.policy import model
 from medaid.policy import schema as s
-from medaid.policy.articles import article_text
 from medaid.policy.params import Params
 
 Facts = tuple[tuple[str, str], ...]
@@ -392,11 +391,11 @@ def elements_for(policy: model.Policy, rule: str, lang: Lang = "zh") -> list[Ele
 
 
 def quotes(policy: model.Policy, found: list[Element]) -> list[tuple[str, str]]:
-    """(article, text) for each distinct article the elements cite, from the seed.
+    """(article, text) for each distinct article the elements cite, from the document
+    (beside the policy file, in a deployment's folder or shipped).
     Raises articles.ArticleNotFound when the policy cites an article the seed lacks."""
-    doc = policy.spec.document.file
     cited = dict.fromkeys(e.article for e in found if e.article)
-    return [(a, article_text(doc, a)) for a in cited]
+    return [(a, policy.article_text(a)) for a in cited]
 
 
 # -- parameters and versions ------------------------------------------------------------

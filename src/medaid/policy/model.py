@@ -17,12 +17,12 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from medaid.core import labels
 from medaid.core.errors import InputError, PolicyError
+from medaid.policy import articles, schema_errors
 from medaid.policy import schema as s
-from medaid.policy import schema_errors
 from medaid.policy.structured import PARSERS
 from medaid.policy.yaml_lines import line_of, parse_path
 
@@ -110,6 +110,20 @@ class Policy:
 
     def parameter(self, name: str) -> s.Parameter | None:
         return self.spec.parameters.get(name)
+
+    def article_text(self, article: str) -> str:
+        """An article of the policy's document, found beside the policy file, in a
+        deployment's folder or among the shipped seeds (articles.ArticleNotFound if not)."""
+        return articles.article_text(self.spec.document.file, article,
+                                     document_folders(self.path))
+
+
+def document_folders(path: str) -> tuple[Path, ...]:
+    """Where the document of the policy file at `path` is looked for before the shipped
+    seeds: the policy file's own folder, then the folders of `MEDAID_POLICY_DIR`."""
+    here = [Path(path).parent] if Path(path).is_file() else []
+    local = [Path(d) for d in os.environ.get(POLICY_DIR_ENV, "").split(os.pathsep) if d]
+    return tuple(dict.fromkeys([*here, *local]))
 
 
 def reference(spec: s.PolicyFile, article: str) -> str:
@@ -200,8 +214,14 @@ def _check_refs(spec: s.PolicyFile) -> None:
             if pool.startswith(INTERNAL_POOL_PREFIX):
                 raise PolicyError(f"{where}: 累计池名称不得以「_」开头 / "
                                   "pool names may not start with '_'")
+    ids = used_by_ids(spec)
     for name, p in params.items():
         refs(f"parameters.{name}", p)
+        for j, used in enumerate(p.used_by):
+            if used not in ids:
+                known_ids = "、".join(ids)
+                raise PolicyError(f"parameters.{name}.used_by[{j}]: 没有规则编号或用途「{used}」"
+                                  f"（可用：{known_ids}） / no rule or use {used!r}")
         if p.below is not None and p.below not in params:
             raise PolicyError(f"parameters.{name}.below: 参数「{p.below}」未在 parameters 中声明"
                               f" / parameter {p.below!r} is not declared")
@@ -258,6 +278,31 @@ def _check_tilted_kinds(spec: s.PolicyFile) -> None:
                 f"之后，对这类就诊永不支付；如该类费用应计入，请为其写一条"
                 f"救助标准（比例可为 0） / no line covers {kind!r}: tilted assistance follows "
                 "assistance and would never pay for it")
+
+
+# what a parameter is used by besides rules: the insurance a case leaves out and medaid
+# computes (`basic_insurance`, `critical_illness`), and the early warnings (双预警)
+USES = ("hifp_pay", "hifmi_pay", "monitoring")
+
+
+def used_by_ids(spec: s.PolicyFile) -> list[str]:
+    """What a parameter's `used_by` may name: every rule id the file carries (lines,
+    windows, referral, tilts, stages, funds…) and the uses of `USES`."""
+    found: list[str] = []
+
+    def walk(node: object) -> None:
+        rule = getattr(node, "rule", None)
+        if isinstance(rule, str):
+            found.append(rule)
+        if isinstance(node, BaseModel):
+            for key in type(node).model_fields:
+                walk(getattr(node, key))
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(spec)
+    return list(dict.fromkeys([*found, *USES]))
 
 
 def _pools_used(spec: s.PolicyFile) -> list[tuple[str, str]]:
@@ -350,7 +395,7 @@ def compile_policy(spec: s.PolicyFile, path: str = "<memory>") -> Policy:
     )
 
 
-def _located(path: str, text: str, steps: list[str | int], message: str) -> str:
+def located(path: str, text: str, steps: list[str | int], message: str) -> str:
     """`file:line: message`, the line being where `steps` lead in the file."""
     line = line_of(text, steps)
     return f"{path}:{line}: {message}" if line is not None else f"{path}: {message}"
@@ -403,12 +448,12 @@ def parse_policy(text: str, path: str) -> Policy:
         spec = s.PolicyFile.model_validate(data)
     except ValidationError as e:
         steps, message = schema_errors.describe(e.errors(), data)
-        raise PolicyError(_located(path, text, steps, message)) from None
+        raise PolicyError(located(path, text, steps, message)) from None
     try:
         return compile_policy(spec, path)
     except PolicyError as e:
         where = str(e).partition(": ")[0]
-        raise PolicyError(_located(path, text, parse_path(where), str(e))) from None
+        raise PolicyError(located(path, text, parse_path(where), str(e))) from None
 
 
 def load_policy(path: str | Path) -> Policy:

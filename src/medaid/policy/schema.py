@@ -124,8 +124,19 @@ class Windows(Cited):
 
 class ReferralEffect(Strict):
     assistance: bool = True  # False: no assistance at all
-    ratio_points: int = 0  # percentage points added to every ratio (negative lowers)
+    # percentage points added to every ratio: a penalty, so −100..0 (降低20个百分点: -20);
+    # no shipped document raises a ratio for an unreferred visit
+    ratio_points: int = 0
     tilt: bool = True
+
+    @field_validator("ratio_points")
+    @classmethod
+    def _penalty(cls, v: int) -> int:
+        if not -100 <= v <= 0:
+            raise ValueError(f"未转诊的救助比例只能降低：ratio_points 应在 -100 到 0 之间（降低20个"
+                             f"百分点写 -20），不能是 {v} / ratio_points lowers the ratios of an "
+                             f"unreferred visit: from -100 to 0, not {v}")
+        return v
 
 
 class ReferralRule(Cited):

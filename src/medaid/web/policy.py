@@ -23,7 +23,7 @@ from medaid.app.uow import UnitOfWork
 from medaid.core import labels
 from medaid.core.errors import MedaidError, NotFound
 from medaid.policy import conformance, explain, model
-from medaid.policy.articles import ArticleNotFound, article_text
+from medaid.policy.articles import ArticleNotFound
 from medaid.web.guard import Visitor
 from medaid.web.render import page, render
 
@@ -93,11 +93,10 @@ async def policy_page(jurisdiction: Jurisdiction, request: Request,
                       ) -> Response:
     def work(uow: UnitOfWork, who: Visitor) -> Response:
         policy = _find(jurisdiction, version)
-        doc = policy.spec.document.file
         shown = []
         for e in explain.elements(policy):
             try:
-                quote = article_text(doc, e.article) if e.article else ""
+                quote = policy.article_text(e.article) if e.article else ""
             except ArticleNotFound as missing:
                 quote = f"（未找到条款原文：{missing}）"
             shown.append((e, quote))

@@ -1,0 +1,179 @@
+"""`medaid policy validate` refuses what would otherwise settle wrongly or cite nothing:
+a referral penalty out of range, a parameter used by a rule that is not there, a document
+or an article that cannot be found, and an amendment's misspelt rule id, each in Chinese
+first at its YAML line; and a city's own document text is quoted by `policy show`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from medaid.cli.main import app
+from medaid.policy import model
+
+runner = CliRunner()
+
+CITY = """\
+jurisdiction: jiashi
+name: 嘉市
+version: "2025"
+in_force: 2025-01-01
+document: {file: jiashi-seed.txt, title: 嘉市医疗救助实施办法}
+categories:
+  - {id: tekun, label: 特困人员}
+windows: {rule: JX-W, article: 第三条, start: exact, end: exact, stay_rule: true}
+referral:
+  rule: JX-R
+  article: 第四条
+  unreferred: {ratio_points: -10}
+parameters:
+  income:
+    type: money
+    label: 上年居民人均可支配收入
+    used_by: [JX-A1]
+lines:
+  - rule: JX-A1
+    article: 第二条
+    categories: [tekun]
+    kinds: [inpatient]
+    segments: [{ratio: 1.00}]
+"""
+TEXT = """\
+嘉市医疗救助实施办法
+---
+第一条 为做好医疗救助工作，制定本办法。
+第二条 特困人员住院费用个人自付部分按100%救助。
+第三条 救助对象认定当日起享受待遇。
+第四条 未按规定转诊的，救助比例降低10个百分点。
+"""
+
+
+@pytest.fixture
+def folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    monkeypatch.delenv(model.POLICY_DIR_ENV, raising=False)
+    model.shipped.cache_clear()
+    yield tmp_path
+    model.shipped.cache_clear()
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    r = runner.invoke(app, list(args))
+    return r.exit_code, r.stdout, r.stderr
+
+
+def validate(folder: Path, text: str, name: str = "jiashi-2025.yaml") -> tuple[int, str, str]:
+    f = folder / name
+    f.write_text(text, encoding="utf-8")
+    return run("policy", "validate", str(f))
+
+
+def line_no(text: str, needle: str) -> int:
+    return next(i for i, line in enumerate(text.splitlines(), 1) if needle in line)
+
+
+def test_a_city_with_its_text_beside_it_is_valid_and_quoted(folder: Path) -> None:
+    (folder / "jiashi-seed.txt").write_text(TEXT, encoding="utf-8")
+    code, out, err = validate(folder, CITY)
+    assert code == 0, err
+    code, out, err = run("policy", "show", str(folder / "jiashi-2025.yaml"), "--rule", "JX-A1")
+    assert code == 0, err
+    assert "> 第二条 特困人员住院费用个人自付部分按100%救助。" in out
+
+
+def test_the_text_may_be_in_a_deployments_folder(folder: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    texts = folder / "texts"
+    texts.mkdir()
+    (texts / "jiashi-seed.txt").write_text(TEXT, encoding="utf-8")
+    monkeypatch.setenv(model.POLICY_DIR_ENV, str(texts))
+    assert validate(folder, CITY)[0] == 0
+    code, out, err = run("policy", "show", str(folder / "jiashi-2025.yaml"), "--rule", "JX-R")
+    assert code == 0, err
+    assert "救助比例降低10个百分点" in out
+
+
+@pytest.mark.parametrize("points", [-110, 20, 1])
+def test_a_referral_penalty_lies_from_minus_100_to_0(folder: Path, points: int) -> None:
+    (folder / "jiashi-seed.txt").write_text(TEXT, encoding="utf-8")
+    text = CITY.replace("ratio_points: -10", f"ratio_points: {points}")
+    code, out, err = validate(folder, text)
+    assert (code, out) == (2, "")
+    at = f"{folder / 'jiashi-2025.yaml'}:{line_no(text, 'unreferred:')}"
+    assert err.startswith(f"error: {at}: referral.unreferred.ratio_points: 未转诊的救助比例只能"
+                          "降低：ratio_points 应在 -100 到 0 之间（降低20个百分点写 -20），"
+                          f"不能是 {points} / ")
+    for edge in (-100, 0):
+        assert validate(folder, CITY.replace("ratio_points: -10",
+                                             f"ratio_points: {edge}"))[0] == 0
+
+
+def test_used_by_names_a_rule_of_the_file(folder: Path) -> None:
+    (folder / "jiashi-seed.txt").write_text(TEXT, encoding="utf-8")
+    text = CITY.replace("used_by: [JX-A1]", "used_by: [JX-A1, JX-A9]")
+    code, _, err = validate(folder, text)
+    assert code == 2
+    assert err == (f"error: {folder / 'jiashi-2025.yaml'}:{line_no(text, 'used_by')}: "
+                   "parameters.income.used_by[1]: 没有规则编号或用途「JX-A9」（可用：JX-W、JX-R、"
+                   "JX-A1、hifp_pay、hifmi_pay、monitoring） / no rule or use 'JX-A9'\n")
+
+
+def test_a_document_that_cannot_be_found_is_an_error_at_its_line(folder: Path) -> None:
+    code, out, err = validate(folder, CITY)
+    assert (code, out) == (2, "")
+    assert err.startswith(f"error: {folder / 'jiashi-2025.yaml'}:5: document.file: "
+                          "jiashi-seed.txt：找不到政策文件的文本（已查找：")
+    assert err.count("\n") == 1
+    code, _, err = run("policy", "show", str(folder / "jiashi-2025.yaml"), "--rule", "JX-A1")
+    assert code == 2 and err.startswith("error: jiashi-seed.txt：找不到政策文件的文本")
+
+
+def test_each_article_not_in_the_text_is_an_error_at_its_line(folder: Path) -> None:
+    (folder / "jiashi-seed.txt").write_text(TEXT, encoding="utf-8")
+    text = CITY.replace("article: 第二条", "article: 第九条").replace("article: 第四条",
+                                                                  "article: 第八条")
+    code, _, err = validate(folder, text)
+    f = folder / "jiashi-2025.yaml"
+    assert code == 2
+    assert err.splitlines() == [
+        f"error: {f}:{line_no(text, '第八条')}: referral.article: jiashi-seed.txt：条款「第八条」"
+        "在文本中未找到 / article '第八条' not found",
+        f"error: {f}:{line_no(text, '第九条')}: lines[0].article: jiashi-seed.txt：条款「第九条」"
+        "在文本中未找到 / article '第九条' not found"]
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in (
+    Path(__file__).resolve().parents[2] / "src" / "medaid" / "policies").glob("*.yaml")))
+def test_every_shipped_file_is_valid_with_its_citations(name: str) -> None:
+    path = Path(__file__).resolve().parents[2] / "src" / "medaid" / "policies" / name
+    code, out, err = run("policy", "validate", str(path))
+    assert code == 0, err
+    assert out.startswith("ok: ")
+
+
+def test_an_amendments_misspelt_rule_is_named_at_its_line(folder: Path) -> None:
+    text = ('amends: suqian-2024\nversion: "2025"\nin_force: 2025-01-01\nlines:\n'
+            '  - rule: SQ-A9\n    segments: [{ratio: 0.95}]\n')
+    code, _, err = validate(folder, text, "suqian-2025.yaml")
+    assert code == 2
+    assert err == (f"error: {folder / 'suqian-2025.yaml'}:5: lines[6]: SQ-A9 不是所修订版本的"
+                   "救助标准（已有：SQ-A1、SQ-A2、SQ-A3）；若是新增的救助标准，还缺少必填的键「article」、"
+                   "「categories」、「kinds」 / SQ-A9 is not a line of the base version (known: "
+                   "SQ-A1, SQ-A2, SQ-A3)\n")
+
+
+def test_an_amendments_errors_name_its_own_lines(folder: Path) -> None:
+    text = ('amends: suqian-2024\nversion: "2025"\nin_force: 2025-01-01\nlines:\n'
+            '  - rule: SQ-A1\n    match: {kinds: [general_outpatient]}\n'
+            '    segments: [{ratio: 1.5}]\n')
+    code, _, err = validate(folder, text, "suqian-2025.yaml")
+    assert code == 2
+    assert err.startswith(f"error: {folder / 'suqian-2025.yaml'}:7: lines[0].segments[0].ratio: "
+                          "1.5 不得大于 1")
+    text = text.replace("1.5", "0.9") + "  - rule: SQ-A2\n    caps: []\n"
+    code, _, err = validate(folder, text, "suqian-2025.yaml")
+    assert err == (f"error: {folder / 'suqian-2025.yaml'}:8: amends.lines[1]: rule SQ-A2 "
+                   "在原文件中对应2项，请用 match 指明哪一项（如 match: {kinds: [inpatient]}） / 2 "
+                   "entries have rule SQ-A2: say which with match\n")
