@@ -49,7 +49,8 @@ class Period:
 
     @property
     def days(self) -> str:
-        return f"{self.first}–{self.last}" if self.last is not None else f"{self.first}起"
+        """`first–last`, or `first–` when open (the trace's wording says 起 / from)."""
+        return f"{self.first}–{self.last or ''}"
 
 
 def periods(policy: Policy, person: Person, ident: Identity, year: int) -> list[Period]:

@@ -140,8 +140,16 @@ def _grant(a: Args, lang: str) -> str:
     return f"grant {_money(a['grant'], lang)}, at most what the person still pays" + _caps(a, lang)
 
 
+def _period(days: str | None, lang: str) -> str | None:
+    """A window's days, `first–last` or open `first–`."""
+    if not days or not days.endswith("–"):
+        return days
+    return f"{days[:-1]}起" if lang == "zh" else f"from {days[:-1]}"
+
+
 def _window(a: Args, lang: str) -> str:
-    mode, cat, dates, period = a["mode"], _category(a, lang), a["dates"], a.get("period")
+    mode, cat, dates = a["mode"], _category(a, lang), a["dates"]
+    period = _period(a.get("period"), lang)
     if lang == "zh":
         held = f"（{period}）" if period else ""
         return {"in_force": f"{cat}身份{held}覆盖{dates}的就诊",
