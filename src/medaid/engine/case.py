@@ -30,6 +30,7 @@ from pydantic import (
 from pydantic import Field as PydanticField
 from pydantic_core import PydanticCustomError
 
+from medaid.core import labels
 from medaid.core.errors import InputError, MissingParameter
 from medaid.core.money import MoneyError, to_fen, to_yuan
 from medaid.engine.settle import CaseResult, settle_year
@@ -65,13 +66,13 @@ def parse_json(text: str) -> Any:
     try:
         return json.loads(text, parse_float=Decimal, parse_int=Decimal)
     except json.JSONDecodeError as e:
-        raise InputError("$", f"malformed JSON at line {e.lineno} column {e.colno}: {e.msg}"
-                         ) from None
+        raise InputError("$", f"不是合法的 JSON（第 {e.lineno} 行第 {e.colno} 列） / malformed "
+                         f"JSON at line {e.lineno} column {e.colno}: {e.msg}") from None
 
 
 def as_object(v: object, path: str) -> Mapping[str, Any]:
     if not isinstance(v, Mapping):
-        raise InputError(path, "must be an object")
+        raise InputError(path, "须为 JSON 对象 / must be an object")
     return v
 
 
@@ -91,7 +92,7 @@ def unknown_message(name: str, known: Collection[str]) -> str:
 
 def _list(v: object, path: str) -> Sequence[Any]:
     if not isinstance(v, list):
-        raise InputError(path, "must be a list")
+        raise InputError(path, "须为列表 / must be a list")
     return v
 
 
@@ -138,15 +139,29 @@ def as_filename(v: object, path: str) -> str:
     return name
 
 
+# the Chinese of the codes a choice offers, by the field's name
+CHOICE_LABELS = {"kind": labels.KINDS, "referral": labels.REFERRALS,
+                 "location": labels.LOCATIONS}
+
+
 def as_choice(v: object, path: str, choices: Sequence[str], what: str) -> str:
     if v not in choices:
-        raise InputError(path, f"unknown {what} {v!r} (one of: {', '.join(choices)})")
+        english = f"unknown {what} {v!r} (one of: {', '.join(choices)})"
+        table = CHOICE_LABELS.get(re.split(r"[.\[\]]+", path.strip(".[]"))[-1], {})
+        if not all(c in table for c in choices):  # a choice the caller words itself
+            raise InputError(path, english)
+        offered = "、".join(f"{c}（{table[c][0]}）" for c in choices)
+        raise InputError(path, f"{_label(path)}「{v}」无效，可选：{offered} / {english}")
     assert isinstance(v, str)
     return v
 
 
 def as_jurisdiction(v: object, path: str) -> str:
-    return as_choice(v, path, model.jurisdictions(), "jurisdiction")
+    known = model.jurisdictions()
+    if v not in known:  # the pages and the national envelope say it in their own words
+        raise InputError(path, f"unknown jurisdiction {v!r} (one of: {', '.join(known)})")
+    assert isinstance(v, str)
+    return v
 
 
 DISTRICT_DIGITS = 6  # an administrative-division code (区划代码, admdvs)
@@ -195,6 +210,7 @@ def _bool(v: object, path: str) -> bool:
     return v
 
 
+NOT_YUAN = "应为金额（元），如 1234.56 / must be a number (yuan)"
 _YUAN: dict[int, Decimal] = {}  # a bound in fen → in yuan (computed once per bound)
 
 
@@ -202,10 +218,10 @@ def as_fen(v: object, path: str, positive: bool = False, high: int = fields.MAX_
     """An amount in yuan (at most two decimals) as fen: ≥ 0, or > 0 when `positive`, and
     at most `high` fen."""
     if isinstance(v, bool) or not isinstance(v, Decimal | int):
-        raise InputError(path, "must be a number (yuan)")
+        raise InputError(path, NOT_YUAN)
     if isinstance(v, Decimal):
         if not v.is_finite():  # NaN cannot even be compared
-            raise InputError(path, "must be a number (yuan)")
+            raise InputError(path, NOT_YUAN)
         size = v.copy_abs()  # no arithmetic before the bound: 1e999999999 overflows it
     else:
         size = Decimal(abs(v))
@@ -217,9 +233,10 @@ def as_fen(v: object, path: str, positive: bool = False, high: int = fields.MAX_
     try:
         fen = to_fen(v)
     except MoneyError as e:
-        raise InputError(path, str(e)) from None
+        raise InputError(path, f"金额至多保留两位小数 / {e}") from None
     if fen < 0 or (positive and fen == 0):
-        raise InputError(path, "must be > 0" if positive else "must be ≥ 0")
+        raise InputError(path, "应大于 0 / must be > 0" if positive else
+                         "不能为负数 / must be ≥ 0")
     return fen
 
 
@@ -227,7 +244,7 @@ def _grade(v: object, path: str) -> int | None:
     if v is None:
         return None
     if isinstance(v, bool) or not isinstance(v, Decimal | int) or v not in (1, 2, 3, 4):
-        raise InputError(path, "must be 1, 2, 3, 4 or null")
+        raise InputError(path, "残疾等级应为 1、2、3、4 或 null / must be 1, 2, 3, 4 or null")
     return int(v)
 
 
@@ -242,7 +259,8 @@ def _amount(name: str) -> Callable[[Any], int]:
 
 def _level(value: Any) -> int:
     if isinstance(value, bool) or value not in (1, 2, 3):
-        raise InputError("hospital_level", "must be 1, 2, 3 or absent")
+        raise InputError("hospital_level",
+                         "医院等级应为 1、2、3 或不填 / must be 1, 2, 3 or absent")
     return int(value)
 
 
@@ -420,11 +438,15 @@ def person_of(m: Any, policy: Policy, path: str, id: str | None = None) -> Perso
     for i, ident in enumerate(m.identities):
         ip = f"{path}.identities[{i}]"
         if ident.category not in policy.categories:
-            raise InputError(f"{ip}.category", f"unknown category {ident.category!r} for "
-                             f"{policy.jurisdiction} (one of: {', '.join(policy.categories)})")
+            known = "、".join(f"{c}（{policy.label(c)}）" for c in policy.categories)
+            raise InputError(f"{ip}.category", f"{policy.spec.name}没有救助对象身份「"
+                             f"{ident.category}」，可选：{known} / unknown category "
+                             f"{ident.category!r} for {policy.jurisdiction} (one of: "
+                             f"{', '.join(policy.categories)})")
         start = getattr(ident, "from")
         if ident.to is not None and ident.to < start:
-            raise InputError(f"{ip}.to", f"exit date {ident.to} is before {ip}.from {start}")
+            raise InputError(f"{ip}.to", f"退出日期 {ident.to} 早于认定日期 {start} / exit date "
+                             f"{ident.to} is before {ip}.from {start}")
         identity = Identity(ident.category, start, ident.to, ident.application)
         if identity in identities:
             raise InputError(ip, f"与 {path}.identities[{identities.index(identity)}] 重复"
@@ -461,16 +483,20 @@ def visit_of(m: Any, path: str, kind: str | None = None, id: str | None = None) 
     """A parsed visit (CaseVisit, or a request whose `kind` and `id` the caller gives),
     checked across its fields: dates in order, the amounts consistent."""
     if m.end < m.start:
-        raise InputError(f"{path}.end", f"{m.end} is before {path}.start {m.start}")
+        raise InputError(f"{path}.end", f"早于入院/就诊日期 {m.start} / {m.end} "
+                         f"is before {path}.start {m.start}")
     total = m.medfee_sumamt
     outside = m.fulamt_ownpay_amt + m.overlmt_selfpay + (m.preselfpay_amt or 0)
     if outside > total:
         raise InputError(f"{path}.medfee_sumamt",
-                         f"{to_yuan(total)} is less than {path}.fulamt_ownpay_amt + "
+                         f"小于全自费、超限价自付与先行自付之和 {to_yuan(outside)} / "
+                         f"{to_yuan(total)} is less than "
+                         f"{path}.fulamt_ownpay_amt + "
                          f"{path}.overlmt_selfpay + {path}.preselfpay_amt = {to_yuan(outside)}")
     inscp = total - outside
     if m.inscp_scp_amt is not None and m.inscp_scp_amt != inscp:
         raise InputError(f"{path}.inscp_scp_amt",
+                         f"应等于总额减去全自费、超限价自付与先行自付，即 {to_yuan(inscp)} / "
                          f"{to_yuan(m.inscp_scp_amt)} must equal medfee_sumamt − "
                          f"fulamt_ownpay_amt − overlmt_selfpay − preselfpay_amt = "
                          f"{to_yuan(inscp)}")
@@ -479,6 +505,8 @@ def visit_of(m: Any, path: str, kind: str | None = None, id: str | None = None) 
         paid += getattr(m, name) or 0
         if paid > inscp:
             raise InputError(f"{path}.{name}",
+                             f"基本医保、大病保险与其他支付之和超过政策范围内费用 "
+                             f"{to_yuan(inscp)} / "
                              f"{path}.hifp_pay + {path}.hifmi_pay + {path}.oth_pay exceed the "
                              f"policy-range amount {path}.inscp_scp_amt {to_yuan(inscp)}")
     return Visit(
@@ -502,7 +530,9 @@ def parse_local(raw: object, versions: Sequence[Policy]) -> dict[str, object]:
     anywhere = mine | {n for p in model.shipped() for n in p.spec.parameters}
     for name in local:
         if name not in anywhere:
-            raise InputError(f"local.{name}", f"unknown local parameter (known for "
+            raise InputError(f"local.{name}", f"{versions[0].jurisdiction} 没有本地参数「{name}」"
+                             f"（已知：{'、'.join(sorted(mine)) or '无'}） / unknown local "
+                             f"parameter (known for "
                              f"{versions[0].jurisdiction}: {', '.join(sorted(mine))})")
     return {k: v for k, v in local.items() if k in mine}
 
@@ -517,16 +547,24 @@ def parse_case(raw: object, extra: Sequence[Policy] = ()) -> Case:
     jurisdiction = c.get("jurisdiction")
     known = sorted({*model.jurisdictions(), *(p.jurisdiction for p in extra)})
     if jurisdiction not in known:
-        raise InputError("jurisdiction",
-                         f"unknown jurisdiction {jurisdiction!r} (one of: {', '.join(known)})")
+        raise InputError("jurisdiction", f"没有统筹区「{jurisdiction}」的政策，可选："
+                         f"{'、'.join(known)} / unknown jurisdiction {jurisdiction!r} (one of: "
+                         f"{', '.join(known)})")
     versions = model.versions(str(jurisdiction), extra)
     person = parse_person(c.get("person"), versions[-1])
     visits = [parse_visit(v, f"visits[{i}]") for i, v in enumerate(_list(c.get("visits"),
                                                                          "visits"))]
     seen: dict[str, int] = {}
     for i, v in enumerate(visits):
+        if model.in_force(versions, v.end) is None:
+            first = versions[0]
+            raise InputError(f"visits[{i}].end", f"{v.end} {first.spec.name}尚无施行的医疗救助政策"
+                             f"（最早的版本 {first.in_force} 起施行） / no policy in force for "
+                             f"{first.jurisdiction} on {v.end} (visits[{i}].start {v.start}); "
+                             f"in force from {first.in_force}")
         if v.id in seen:
-            raise InputError(f"visits[{i}].id", f"duplicate of visits[{seen[v.id]}].id {v.id!r}")
+            raise InputError(f"visits[{i}].id", f"与 visits[{seen[v.id]}].id 重复「{v.id}」 / "
+                             f"duplicate of visits[{seen[v.id]}].id {v.id!r}")
         seen[v.id] = i
     return Case(versions, parse_local(c.get("local"), versions), person, visits)
 

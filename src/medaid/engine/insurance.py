@@ -26,7 +26,7 @@ SOURCE = "local parameter"
 
 def basic_insurance(params: Params, visit: Visit, pools: MutableMapping[str, Num],
                     path: str) -> tuple[int, TraceLine]:
-    bi = params.basic_insurance(visit.end, f"{path}.hifp_pay not given")
+    bi = params.basic_insurance(visit.end, f"{path}.hifp_pay")
     level = visit.hospital_level
     if (level not in bi.deductible and None not in bi.deductible) or \
             (level not in bi.ratio and None not in bi.ratio):
@@ -48,7 +48,7 @@ def basic_insurance(params: Params, visit: Visit, pools: MutableMapping[str, Num
 
 def critical_illness(policy: Policy, params: Params, amount: int, when: When, tilted: bool,
                      pools: MutableMapping[str, Num], path: str) -> tuple[int, list[TraceLine]]:
-    curve = params.critical_illness(when, f"{path}.hifmi_pay not given")
+    curve = params.critical_illness(when, f"{path}.hifmi_pay")
     tilt = policy.spec.critical_illness_tilt
     points = 0
     trace: list[TraceLine] = []

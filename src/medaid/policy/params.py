@@ -80,8 +80,9 @@ class Params:
     def _declared(self, name: str, needed_by: str) -> s.Parameter:
         p = self.policy.parameter(name)
         if p is None:
-            raise PolicyError(f"{self.policy.path}：{needed_by} 使用了未声明的参数 {name} / "
-                              f"{needed_by} uses undeclared parameter {name}")
+            raise PolicyError(f"{self.policy.path}：政策文件未在 parameters 中声明参数 {name}"
+                              f"（{needed_by} 需要） / {needed_by} uses undeclared parameter "
+                              f"{name}")
         return p
 
     def _raw(self, name: str, when: When, needed_by: str) -> tuple[object, str]:
