@@ -24,6 +24,7 @@ from medaid.app import early_warning as ew
 from medaid.app.auth import Actor
 from medaid.app.uow import UnitOfWork
 from medaid.app.wire import ROOT
+from medaid.casework.charity import NO_IDENTITY, Seeker, why_not
 from medaid.core import clock, labels
 from medaid.core.errors import Conflict, InputError, NotFound
 from medaid.core.money import to_yuan
@@ -39,7 +40,6 @@ from medaid.store.warning_models import (
     EarlyWarning,
 )
 
-NO_IDENTITY = "none"  # a programme for persons with no identity in force (因病致贫)
 HOLDING = ("referred", "accepted")  # referrals that take one of a year's slots
 REGISTER_READERS = ("admin", "auditor", "caseworker", "finance")
 FIELDS = ("name", "organisation", "jurisdictions", "categories", "min_burden", "min_age",
@@ -198,51 +198,10 @@ class Candidate:
         born = idcard.birth_date(self.person.certno)
         return self.on.year - born.year - ((self.on.month, self.on.day) < (born.month, born.day))
 
-
-def why_not(p: CharityProgramme, c: Candidate, today: date, slots_used: int,
-            referred: str | None) -> str | None:
-    """Why the programme does not match the person-year; None: it matches. `referred`: the
-    status of the person-year's referral to it, if there is one (a person-year is
-    referred to a programme once)."""
-    if referred is not None:
-        return (f"{c.year} 年已转介此项目（{labels.label(labels.REFERRAL_STATES, referred)}） / "
-                f"already referred to it for {c.year} ({referred})")
-    if p.active_from > today or (p.active_to is not None and p.active_to < today):
-        return f"项目在 {today} 不在有效期内 / not active on {today}"
-    if p.jurisdictions and c.person.jurisdiction not in p.jurisdictions:
-        return (f"项目不面向{_place(c.person.jurisdiction)} / "
-                f"not for {c.person.jurisdiction}")
-    if p.categories:
-        held = set(c.categories) or {NO_IDENTITY}
-        if not held & set(p.categories):
-            return (f"项目面向{_categories(c.person.jurisdiction, p.categories)}，此人为"
-                    f"{_categories(c.person.jurisdiction, sorted(held))} / "
-                    f"for {', '.join(p.categories)}, not {', '.join(sorted(held))}")
-    if (p.min_age is not None and c.age < p.min_age) or (p.max_age is not None \
-            and c.age > p.max_age):
-        ages = f"{p.min_age or 0}–{p.max_age if p.max_age is not None else ''}"
-        return f"年龄 {c.age} 岁不在 {ages} 岁之间 / age {c.age} outside {ages}"
-    if c.warning is None and c.after_assistance < p.min_burden:
-        return (f"救助后个人负担 {to_yuan(c.after_assistance)} 元低于项目的 "
-                f"{to_yuan(p.min_burden)} 元，且无预警 / burden after assistance "
-                f"{to_yuan(c.after_assistance)} below the programme's {to_yuan(p.min_burden)}, "
-                f"and no warning")
-    if p.annual_slots is not None and slots_used >= p.annual_slots:
-        return (f"{c.year} 年的 {p.annual_slots} 个名额已满 / "
-                f"its {p.annual_slots} places for {c.year} are taken")
-    return None
-
-
-def _place(jurisdiction: str) -> str:
-    found = model.versions(jurisdiction)
-    return found[-1].spec.name if found else jurisdiction
-
-
-def _categories(jurisdiction: str, ids: list[str]) -> str:
-    """Category ids by their labels in the person's policy (none: 无救助身份)."""
-    found = model.versions(jurisdiction)
-    return "、".join("无救助身份" if c == NO_IDENTITY else
-                    found[-1].label(c) if found else c for c in ids)
+    @property
+    def seeker(self) -> Seeker:
+        return Seeker(self.person.jurisdiction, self.year, self.age, self.categories,
+                      self.after_assistance, self.warning is not None)
 
 
 def _person(uow: UnitOfWork, actor: Actor, psn_no: str, path: str, write: bool = False
@@ -287,7 +246,8 @@ def matches(uow: UnitOfWork, actor: Actor, psn_no: str, year: int, today: date |
     referred = _referred(uow, person.id, year)
     found = [p for p in uow.session.scalars(select(CharityProgramme)
                                             .order_by(CharityProgramme.id))
-             if why_not(p, c, today, _slots_used(uow, p.id, year), referred.get(p.id)) is None]
+             if why_not(p, c.seeker, today, _slots_used(uow, p.id, year),
+                        referred.get(p.id)) is None]
     uow.commit_audited(actor.subject, "charity.match", f"person:{psn_no}",
                        {"year": year, "programmes": [p.id for p in found]})
     return c, found
@@ -311,7 +271,7 @@ def refer(uow: UnitOfWork, actor: Actor, raw: dict[str, Any], today: date | None
         raise NotFound(f"{ROOT}.programme_id", f"没有编号为 {pid} 的慈善项目 / "
                                                f"no charity programme {pid}")
     c = candidate(uow, person, year, today)
-    why = why_not(p, c, today, _slots_used(uow, pid, year),
+    why = why_not(p, c.seeker, today, _slots_used(uow, pid, year),
                   _referred(uow, person.id, year).get(pid))
     if why is not None:
         raise Conflict(f"人员 {psn_no} {year} 年不符合慈善项目 {pid} 的条件：{why} / "

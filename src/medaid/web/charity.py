@@ -15,6 +15,7 @@ from starlette.datastructures import FormData
 from medaid.app import auth
 from medaid.app import charity as use
 from medaid.app.uow import UnitOfWork
+from medaid.casework.charity import NO_IDENTITY
 from medaid.core import clock
 from medaid.core.errors import Conflict, InputError
 from medaid.policy import model
@@ -46,7 +47,7 @@ def category_options() -> list[tuple[str, str]]:
     for j in model.jurisdictions():
         for c in model.versions(j)[-1].spec.categories:
             seen.setdefault(c.id, c.label)
-    return [*sorted(seen.items()), (use.NO_IDENTITY, "无身份（因病致贫）")]
+    return [*sorted(seen.items()), (NO_IDENTITY, "无身份（因病致贫）")]
 
 
 def programme_body(form: FormData) -> dict[str, Any]:
