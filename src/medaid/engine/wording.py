@@ -264,7 +264,8 @@ def _stage(a: Args, lang: str) -> str:
     if "visits" in a:  # year-end: once over the year's qualifying visits
         head = (f"{a['label']}（年终，{a['visits']}次就诊，按{_category(a, lang)}）：个人负担"
                 f"{_money(a['measure'], lang)}" if zh else
-                f"{a['label']} (year end, {a['visits']} visits, as {a['category']}): borne "
+                f"{a['label']} (year end, {a['visits']} visit{'' if a['visits'] == 1 else 's'}, "
+                f"as {a['category']}): borne "
                 f"{_money(a['measure'], lang)}")
     else:
         head = (f"{a['label']}：本次个人负担{_money(a['measure'], lang)}，累计"

@@ -418,6 +418,20 @@ def _timestamp(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> object:
 _Loader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp)
 
 
+# what YAML's own words for the commonest slips of a hand-written file mean
+YAML_PROBLEMS = (
+    ("'\\t'", "缩进含有制表符（Tab），YAML 只能用空格缩进"),
+    ("mapping values are not allowed",
+     "此处不能写「键: 值」：多半是缩进不齐，或值里的冒号未加引号"),
+    ("could not find expected ':'", "缺少「:」：键与值之间须有冒号和空格"),
+    ("found duplicate anchor", "锚点重复"),
+    ("expected <block end>", "缩进不齐：同一层的键须左对齐"),
+)
+# the Chinese of the kinds of file that must be a mapping
+MAPPING_FILES = {"policy": ("政策文件", "jurisdiction: …、lines: … 等"),
+                 "reform": ("政策调整方案文件", "title: …、policy: …、operations: … 等")}
+
+
 def yaml_mapping(text: str, path: str, what: str,
                  error: type[PolicyError] = PolicyError) -> dict[str, Any]:
     """YAML text that must be a mapping (a policy or reform file), or `error` saying why."""
@@ -425,11 +439,13 @@ def yaml_mapping(text: str, path: str, what: str,
         data = yaml.load(text, Loader=_Loader)  # a safe loader
     except yaml.MarkedYAMLError as e:
         at = f"{path}:{e.problem_mark.line + 1}" if e.problem_mark else path
-        raise error(f"{at}: 不是有效的 YAML / not valid YAML: {e.problem}") from None
+        meant = next((f"：{zh}" for words, zh in YAML_PROBLEMS if words in str(e.problem)), "")
+        raise error(f"{at}: 不是有效的 YAML{meant} / not valid YAML: {e.problem}") from None
     except yaml.YAMLError as e:
         raise error(f"{path}: 不是有效的 YAML / not valid YAML: {e}") from None
     if not isinstance(data, dict):
-        raise error(f"{path}: a {what} file is a mapping")
+        zh, keys = MAPPING_FILES.get(what, (what, "…"))
+        raise error(f"{path}: {zh}应为键值映射（{keys}） / a {what} file is a mapping")
     return data
 
 

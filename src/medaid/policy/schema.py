@@ -158,6 +158,9 @@ def _rising(segments: list[Segment]) -> list[Segment]:
             if i != len(segments) - 1:
                 raise ValueError("只有最后一段可以不设上限（upto） / only the last segment may "
                                  "be open")
+        elif seg.upto <= 0:
+            raise ValueError(f"第一段的上限（upto）须大于 0，不能是 {seg.upto} / the first "
+                             f"segment's bound must be above 0, not {seg.upto}")
         elif seg.upto <= prev:
             raise ValueError(f"分段上限须逐段升高：{seg.upto} 不高于前一段的 {prev} / segments "
                              f"must rise: {seg.upto} after {prev}")

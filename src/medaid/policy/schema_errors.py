@@ -66,8 +66,15 @@ def _meant(key: str, missing: Sequence[str]) -> str | None:
 
 
 def _choices(ctx: dict[str, Any] | None) -> str:
+    """pydantic's "'exact' or 'month_start'", "1, 2 or 3" as exact、month_start, 1、2、3."""
     expected = str((ctx or {}).get("expected", ""))
-    return "、".join(_QUOTED.findall(expected)) or expected
+    return "、".join(_QUOTED.findall(expected) or re.split(r", | or ", expected))
+
+
+def _given(value: Any) -> str:
+    """A value as the file wrote it: YAML's null (`~`, or nothing after the colon) said as
+    such, not as Python's None."""
+    return "空值（null）" if value is None else str(value)
 
 
 def _words(e: ErrorDetails, key: Step | None, missing: Sequence[str]) -> str:
@@ -84,7 +91,7 @@ def _words(e: ErrorDetails, key: Step | None, missing: Sequence[str]) -> str:
     if kind == "missing":
         return f"缺少必填的键「{key}」 / required key missing"
     if kind in ("literal_error", "enum"):
-        return f"取值「{given}」无效，应为：{_choices(ctx)} / {e['msg']}"
+        return f"取值「{_given(given)}」无效，应为：{_choices(ctx)} / {e['msg']}"
     if kind.startswith(("date_", "datetime_")):
         return f"「{given}」不是有效的日期，应写作 YYYY-MM-DD / not a valid date (YYYY-MM-DD)"
     bounds = {"less_than_equal": ("不得大于", "le"), "greater_than_equal": ("不得小于", "ge"),
