@@ -235,8 +235,8 @@ def test_diff_of_a_policy_and_its_amendment_rule_by_rule(tmp_path: Path) -> None
     out = r.stdout
     assert "甲：南京市 2023（policies/nanjing-2023.yaml，自2023-01-01起施行）" in out
     assert "规则 NJ-A2（四） 修改\n  分段比例：90% → 95%" in out
-    assert "规则 NJ-A3（四） 修改\n  限额：outpatient_cap 10000.00元 → outpatient_cap 12000.00元" \
-        in out
+    assert "规则 NJ-A3（四） 修改\n  限额：门诊救助年度限额 10000.00元 → 门诊救助年度限额 " \
+           "12000.00元" in out
     assert "规则 NJ-T（五） 倾斜救助 修改" in out
     assert "参数 income_per_capita_prev_year（本市上年居民人均可支配收入） 修改\n" \
            "  取值 2024：— → " in out
@@ -320,9 +320,12 @@ def test_diff_reads_each_section_in_its_own_terms() -> None:
     assert "规则 NJ-K（六） 控费指标 新增\n  名称：救助对象在市域内定点医疗机构住院" in out
     assert "  上限：0.1\n" in out                  # a share, not yuan
     assert "救助对象类别 yinbing（因病致贫家庭重病患者） 删除" in out
-    for article in ("六（一）1", "六（二）1", "七"):   # a rule's lines, each by its article
-        assert f"规则 BJ-A1（{article}） 删除\n  层级：assistance\n" \
-               "  救助对象：tekun、zhiqing\n" in out
+    # a rule's lines, each by its article and which of its entries, in Chinese
+    for n, (article, kind) in enumerate([("六（一）1", "普通门诊"), ("六（二）1", "住院"),
+                                         ("七", "门诊特殊病种")], 1):
+        assert f"规则 BJ-A1（{article}） 第{n}项（{kind}） 删除\n  层级：医疗救助\n" \
+               "  救助对象：特困人员、民政部门管理的因公（病）致残返城知青\n" \
+               f"  就诊类型：{kind}\n  救助基数：经基本医保、大病保险和其他基金支付后\n" in out
 
 
 def test_a_shipped_version_may_be_an_amendment() -> None:

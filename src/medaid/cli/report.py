@@ -109,6 +109,7 @@ FRAME = {
     "basic_cap": ("基本医保年度封顶线（basic_cap）：", "basic_cap: "),
     "unset": ("未设定（--set basic_cap=金额）", "not set (--set basic_cap=AMOUNT)"),
     "note": ("注：", "note: "),
+    "none": ("无", "none"),
 }
 
 
@@ -158,6 +159,8 @@ def print_policy(console: Console, policy: Policy, elements: list[Element],
             for e in found:
                 _element(console, e, lang, words)
     _say(console, f"\n{_w('parameters', lang)}", "bold underline")
+    if not params:
+        _say(console, f"  {_w('none', lang)}")
     for p in params:
         used = f"{_w('used_by', lang)}{p.used_by}" if p.used_by else ""
         kind = labels.label(labels.PARAMETER_TYPES, p.type, lang)

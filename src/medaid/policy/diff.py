@@ -13,8 +13,9 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+from medaid.core import labels
 from medaid.core.money import MoneyError, fmt, fmt_ratio, to_bp, to_fen
-from medaid.policy import amend, model
+from medaid.policy import amend, explain, model
 
 CHANGE = {"added": "新增", "removed": "删除", "changed": "修改"}
 SECTIONS = {
@@ -38,7 +39,23 @@ FIELDS = {
     "lookback_months": "追溯月数", "defined": "已规定", "ratio_points": "比例增减（百分点）",
     "deductible_share": "起付标准比例", "shares": "资助比例", "idet_type": "人员类别代码",
     "js_class": "省框架类别", "title": "标题", "file": "文本",
+    "rule": "规则编号", "unreferred": "未转诊", "unreferred_hardship": "未转诊（困难）",
+    "assistance": "予以救助", "tilt": "可予倾斜救助", "statuses": "人员状态",
+    "hospital_levels": "医院等级", "referrals": "转诊", "when": "时点", "ceiling": "封顶",
+    "by_category": "分身份取值", "lookback": "回溯", "start": "在保期起", "end": "在保期止",
+    "stay_rule": "住院跨期", "months": "月数", "before": "起算", "period": "累计期间",
+    "upto": "上限", "ratio": "比例", "amount": "金额", "optional": "设定时适用",
+    "raised": "提高后的限额", "over": "超过", "include": "计入", "after": "扣除",
+    "share": "比例", "of": "所占字段", "param": "参数", "times": "倍数",
 }
+# codes whose values read by their Chinese labels (medaid.core.labels)
+CODES = {"kinds": labels.KINDS, "locations": labels.LOCATIONS, "referral": labels.REFERRALS,
+         "referrals": labels.REFERRALS,
+         "base": {"after_all_funds": ("经基本医保、大病保险和其他基金支付后", "after all funds"),
+                  "after_basic": ("仅经基本医保报销后", "after basic insurance"),
+                  "remainder": ("政策范围内个人负担", "remainder"),
+                  "out_of_pocket": ("个人负担总额（含范围外）", "out of pocket"),
+                  "beyond_cap": ("超过该身份年度封顶的累计基数", "beyond the cap")}}
 RATIO_KEYS = frozenset({"ratio", "share", "deductible_share", "times", "max_share"})
 MONEY_KEYS = frozenset({"upto", "deductible", "amount", "grant"})
 PARAMETER_VALUES = frozenset({"value", "default", "min", "max"})  # read in the parameter's unit
@@ -64,6 +81,8 @@ class Change:
     article: str | None = None
     label: str | None = None
     fields: list[Field] = field(default_factory=list)
+    # which entry, where one rule id names several: 第2项（门诊特殊病种、住院）
+    entry: str | None = None
 
 
 @dataclass
@@ -76,8 +95,6 @@ class Diff:
 def find(name: str) -> model.Policy:
     """A policy by file (a policy or an amendment), shipped file name (nanjing-2023) or
     jurisdiction (its latest version)."""
-    from medaid.policy import explain
-
     if Path(name).is_file():
         return amend.load(name)
     for p in model.shipped():
@@ -110,6 +127,10 @@ def diff(a: model.Policy, b: model.Policy) -> Diff:
             changes.append(Change(key, "", "changed" if x is not None and y is not None
                                   else ("added" if x is None else "removed"),
                                   fields=[_field(key, x, y)]))
+    words = explain.readable(b, a)  # categories and pools by the files' labels
+    for c in changes:
+        for f in c.fields:
+            f.a_text, f.b_text = words(f.a_text), words(f.b_text)
     return Diff(_head(a), _head(b), changes)
 
 
@@ -133,6 +154,7 @@ def _entries(section: str, xs: list[dict[str, Any]], ys: list[dict[str, Any]],
         return out
 
     ix, iy = index(xs), index(ys)
+    several = {k for (k, n) in [*ix, *iy] if n > 0}
     out = []
     for k in [*ix, *(k for k in iy if k not in ix)]:
         x, y = ix.get(k), iy.get(k)
@@ -141,7 +163,8 @@ def _entries(section: str, xs: list[dict[str, Any]], ys: list[dict[str, Any]],
         one = y if y is not None else x
         assert one is not None
         c = Change(section, k[0], "added" if x is None else "removed" if y is None else "changed",
-                   rule=one.get("rule"), article=one.get("article"), label=one.get("label"))
+                   rule=one.get("rule"), article=one.get("article"), label=one.get("label"),
+                   entry=_which(k[1], (x or one).get("kinds")) if k[0] in several else None)
         if x is not None and y is not None:
             c.fields = [_field(f, x.get(f), y.get(f)) for f in [*x, *(f for f in y if f not in x)]
                         if x.get(f) != y.get(f)]
@@ -151,6 +174,11 @@ def _entries(section: str, xs: list[dict[str, Any]], ys: list[dict[str, Any]],
                         (None, [], {}, False)]
         out.append(c)
     return out
+
+
+def _which(n: int, kinds: Any) -> str:
+    """The n-th (0-based) entry of a rule id, with the visit kinds it names."""
+    return f"第{n + 1}项" + (f"（{text('kinds', kinds)}）" if kinds else "")
 
 
 def _when(v: dict[str, Any]) -> str:
@@ -210,8 +238,9 @@ def text(key: str, value: Any, unit: str | None = None) -> str:
             return value["param"] if times == 1 else f"{fmt_ratio(to_bp(times))} × {value['param']}"
         if "value" in value and "source" in value:  # a parameter's dated value
             return f"{text('value', value['value'], unit)}（{value['source']}）"
-        return "，".join(f"{FIELDS.get(k, k)} {text(k, v, unit)}" for k, v in value.items()
-                        if v not in (None, [], {}))
+        return "，".join(f"{FIELDS.get(k, k)}（{text(k, v, unit)}）" if isinstance(v, dict)
+                        else f"{FIELDS.get(k, k)} {text(k, v, unit)}"
+                        for k, v in value.items() if v not in (None, [], {}))
     if isinstance(value, list):
         if key == "segments":
             return _segments(value)
@@ -221,6 +250,8 @@ def text(key: str, value: Any, unit: str | None = None) -> str:
         return "、".join(text(key, v, unit) for v in value) if value else "无"
     if key in ("categories", "kinds") and value == "*":
         return "全部"
+    if key in CODES and str(value) in CODES[key]:
+        return CODES[key][str(value)][0]
     if key in RATIO_KEYS or (unit == "ratio" and key in PARAMETER_VALUES):
         return _number(value, ratio=True)
     if key in MONEY_KEYS or (unit == "money" and key in PARAMETER_VALUES):
@@ -256,9 +287,10 @@ def where(c: Change) -> str:
         return f"救助对象类别 {c.key}" + (f"（{c.label}）" if c.label else "")
     if c.rule:
         article = c.article or ""
-        if article and not article.startswith("（"):
+        if article and not article.startswith(("（", "(")):
             article = f"（{article}）"
-        return f"规则 {c.rule}{article}" + ("" if c.section == "lines" else f" {section}")
+        entry = f" {c.entry}" if c.entry else ""
+        return f"规则 {c.rule}{article}{entry}" + ("" if c.section == "lines" else f" {section}")
     return section
 
 

@@ -160,7 +160,8 @@ def _ids(values: list[str] | str) -> tuple[str, ...]:
     return () if values == "*" else tuple(values)
 
 
-def _effect(t: _Text, e: s.ReferralEffect) -> str:
+def _effect(t: _Text, e: s.ReferralEffect, tilted: bool) -> str:
+    """What a referral does to a visit; its tilt only where the city has tilted assistance."""
     if not e.assistance:
         parts = [t.say("no assistance", "不予救助")]
     elif e.ratio_points:
@@ -168,7 +169,9 @@ def _effect(t: _Text, e: s.ReferralEffect) -> str:
                        f"各段比例 {e.ratio_points:+d} 个百分点")]
     else:
         parts = [t.say("assistance as referred", "按已转诊救助")]
-    parts.append(t.say("tilt", "可予倾斜救助") if e.tilt else t.say("no tilt", "不予倾斜救助"))
+    if tilted:
+        parts.append(t.say("tilt", "可予倾斜救助") if e.tilt else
+                     t.say("no tilt", "不予倾斜救助"))
     return t.say(", ", "，").join(parts)
 
 
@@ -303,8 +306,9 @@ def elements(policy: model.Policy, lang: Lang = "zh") -> list[Element]:
     if spec.referral:
         r = spec.referral
         out.append(Element("referral", r.rule, r.article, (
-            ("unreferred", _effect(t, r.unreferred)),
-            ("unreferred_hardship", _effect(t, r.unreferred_hardship)))))
+            ("unreferred", _effect(t, r.unreferred, spec.tilted is not None)),
+            ("unreferred_hardship", _effect(t, r.unreferred_hardship,
+                                            spec.tilted is not None)))))
     if spec.critical_illness_tilt:
         c = spec.critical_illness_tilt
         out.append(Element("critical_illness_tilt", c.rule, c.article, (
@@ -431,13 +435,16 @@ _CODE = re.compile(r"[a-z][a-z0-9_]*")
 
 
 def readable(*policies: model.Policy) -> Callable[[str], str]:
-    """A fact as people read it: the codes of categories and visit kinds in it, and of
-    pools that cannot be English words (`main_cap`), by their Chinese labels (the policy
-    files' for categories, the first policy's where two name one id, medaid.core.labels'
-    else); a fact that is one tier's or pool's code (`assistance`, `main`) by its label."""
+    """A fact as people read it: the codes of categories and visit kinds in it, of pools
+    that cannot be English words (`main_cap`) and of every pool its file labels under
+    `pools:`, by their Chinese labels (the policy files' for categories and pools, the
+    first policy's where two name one id, medaid.core.labels' else); a fact that is one
+    tier's or pool's code (`assistance`, `main`) by its label."""
     names = {code: zh for code, (zh, _) in labels.KINDS.items()}
     names |= {code: zh for code, (zh, _) in labels.POOLS.items() if "_" in code}
     names |= {c.id: c.label for p in reversed(policies) for c in p.spec.categories}
+    names |= {pool: given.label for p in reversed(policies)  # the file's own pool labels
+              for pool, given in (p.spec.pools or {}).items() if given.label}
     whole = {code: zh for table in (labels.TIERS, labels.POOLS)
              for code, (zh, _) in table.items()}
 

@@ -454,7 +454,7 @@ def read_file(path: str | Path, error: type[PolicyError] = PolicyError) -> str:
     try:
         return p.read_text(encoding="utf-8")
     except OSError as e:
-        raise error(f"{p}: cannot read: {e.strerror}") from None
+        raise error(f"{p}: 无法读取文件 / cannot read: {e.strerror}") from None
 
 
 def parse_policy(text: str, path: str) -> Policy:

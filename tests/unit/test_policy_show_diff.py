@@ -1,0 +1,101 @@
+"""`policy show` and `policy diff` as an official reads them: whole lines, the file's own
+pool labels, no tilt where the city has none, Chinese for every key and code, and which
+entry of a rule id changed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from medaid.cli.main import app
+
+runner = CliRunner()
+
+CITY = """\
+jurisdiction: jiashi
+name: 嘉市
+version: "2025"
+in_force: 2025-01-01
+document: {file: jiashi.txt, title: 嘉市医疗救助实施办法}
+categories:
+  - {id: tekun, label: 特困人员}
+  - {id: dibao, label: 低保对象}
+windows: {rule: JX-W, article: 第三条, start: exact, end: exact, stay_rule: true}
+referral:
+  rule: JX-R
+  article: 第四条
+  unreferred: {ratio_points: -10}
+pools:
+  inpatient_cap: {label: 住院救助年度限额}
+  JX-A1: {}
+lines:
+  - rule: JX-A1
+    article: 第二条
+    categories: [tekun]
+    kinds: [inpatient]
+    segments: [{ratio: 1.00}]
+    caps: [{pool: inpatient_cap, amount: 30000}]
+  - rule: JX-A1
+    article: 第二条
+    categories: [tekun]
+    kinds: [special_outpatient]
+    segments: [{ratio: 0.90}]
+    caps: [{pool: inpatient_cap, amount: 30000}]
+"""
+AMENDMENT = """\
+amends: jiashi-2025
+version: "2026"
+in_force: 2026-01-01
+referral:
+  unreferred: {ratio_points: -20}
+lines:
+  - rule: JX-A1
+    match: {kinds: [special_outpatient]}
+    kinds: [special_outpatient, rare_disease_drug]
+    categories: [tekun, dibao]
+    caps: [{pool: inpatient_cap, amount: 40000}]
+"""
+
+
+def run(*args: str) -> str:
+    r = runner.invoke(app, list(args))
+    assert r.exit_code == 0, r.stderr
+    return r.stdout
+
+
+def files(tmp_path: Path) -> tuple[str, str]:
+    (tmp_path / "jiashi-2025.yaml").write_text(CITY, encoding="utf-8")
+    (tmp_path / "jiashi-2026.yaml").write_text(AMENDMENT, encoding="utf-8")
+    return str(tmp_path / "jiashi-2025.yaml"), str(tmp_path / "jiashi-2026.yaml")
+
+
+def test_show_uses_the_files_pool_labels_and_says_no_tilt_without_tilted(
+        tmp_path: Path) -> None:
+    base, _ = files(tmp_path)
+    out = run("policy", "show", base)
+    assert out.endswith("\n本地参数\n  无\n")
+    assert "年度封顶: 住院救助年度限额 30000.00" in out and "inpatient_cap" not in out
+    assert "未转诊: 各段比例 -10 个百分点\n" in out
+    assert "未转诊（困难）: 按已转诊救助\n" in out
+    assert "倾斜救助" not in out  # the city has none
+
+
+def test_show_with_tilted_assistance_says_whether_a_referral_keeps_it() -> None:
+    out = run("policy", "show", "nanjing")
+    assert "未转诊（困难）: 各段比例 -20 个百分点，不予倾斜救助" in out
+
+
+def test_diff_in_chinese_with_labels_and_the_entry_that_changed(tmp_path: Path) -> None:
+    base, amendment = files(tmp_path)
+    out = run("policy", "diff", base, amendment)
+    assert ("规则 JX-R（第四条） 转诊 修改\n  未转诊：予以救助 是，比例增减（百分点） -10，"
+            "可予倾斜救助 是 → 予以救助 是，比例增减（百分点） -20，可予倾斜救助 是\n") in out
+    assert ("规则 JX-A1（第二条） 第2项（门诊特殊病种） 修改\n"
+            "  救助对象：特困人员 → 特困人员、低保对象\n"
+            "  就诊类型：门诊特殊病种 → 门诊特殊病种、罕见病用药\n"
+            "  限额：住院救助年度限额 30000.00元 → 住院救助年度限额 40000.00元\n") in out
+    for code in ("unreferred", "assistance", "tilt", "special_outpatient", "inpatient_cap",
+                 "dibao"):
+        assert code not in out, code
+    assert "第1项" not in out  # the first entry did not change
