@@ -177,3 +177,15 @@ def test_an_amendments_errors_name_its_own_lines(folder: Path) -> None:
     assert err == (f"error: {folder / 'suqian-2025.yaml'}:8: amends.lines[1]: rule SQ-A2 "
                    "在原文件中对应2项，请用 match 指明哪一项（如 match: {kinds: [inpatient]}） / 2 "
                    "entries have rule SQ-A2: say which with match\n")
+
+
+def test_an_amendment_merges_stages_by_rule_as_lines() -> None:
+    from medaid.policy import amend
+
+    base = {"stages": [{"rule": "R1", "label": "再救助", "deductible": 2000},
+                       {"rule": "G1", "label": "补助", "grant": 2000}]}
+    out = amend.merge(base, {"stages": [{"rule": "R1", "deductible": 3000},
+                                        {"rule": "G1", "removed": True},
+                                        {"rule": "F1", "label": "封顶"}]}, amend.AMENDS)
+    assert out["stages"] == [{"rule": "R1", "label": "再救助", "deductible": 3000},
+                             {"rule": "F1", "label": "封顶"}]
