@@ -142,6 +142,9 @@ def policies(draw: st.DrawFn) -> dict[str, Any]:
                                                           "times": Decimal("0.8")})))
             if draw(st.booleans()):
                 lb["rules"] = draw(_subset(line_rules))
+        elif draw(st.booleans()):  # 计入累计，不予救助, perhaps only on an application
+            lb["counts_only"] = True
+            lb["with_tilted_application"] = draw(st.booleans())
         lookback.append(lb)
     windows: dict[str, Any] = {
         "rule": "W", "article": "w", "start": draw(st.sampled_from(("exact", "month_start"))),

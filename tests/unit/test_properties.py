@@ -105,7 +105,8 @@ def _covers(first: date, last: date | None, v: Visit, stay: bool) -> bool:
 
 def standing_categories(p: Policy, person: Person, v: Visit, setting: str
                         ) -> tuple[set[str], set[str]]:
-    """(categories in force or in a look-back period, categories only counted for YC-T)."""
+    """(categories in force or in a look-back period, categories only counted: a
+    `counts_only` look-back, YC-T)."""
     w = p.spec.windows
     stay = w.stay_rule and setting in INPATIENT_SETTINGS
     year = v.end.year
@@ -119,18 +120,16 @@ def standing_categories(p: Policy, person: Person, v: Visit, setting: str
         if _covers(first, last, v, stay):
             covered.add(ident.category)
             continue
-        for lb in w.lookback:
-            if ident.category in lb.categories:
-                anchor = ident.application if lb.before == "application" and \
-                    ident.application else ident.start
-                if _covers(add_months(anchor, -lb.months), anchor - timedelta(days=1), v, stay):
-                    covered.add(ident.category)
-        t = p.spec.tilted
         app = person.tilted_application
-        if t and t.lookback_months and app and app.year == year and ident.start.year == year \
-                and _covers(add_months(ident.start, -t.lookback_months),
-                            ident.start - timedelta(days=1), v, stay):
-            counted.add(ident.category)
+        for lb in w.lookback:
+            if ident.category not in lb.categories \
+                    or (lb.new_this_year and ident.start.year != year) \
+                    or (lb.with_tilted_application and not (app and app.year == year)):
+                continue
+            anchor = ident.application if lb.before == "application" and \
+                ident.application else ident.start
+            if _covers(add_months(anchor, -lb.months), anchor - timedelta(days=1), v, stay):
+                (counted if lb.counts_only else covered).add(ident.category)
     return covered, counted - covered
 
 

@@ -78,7 +78,7 @@ from medaid.batch.plan import (
     V_NSEG,
     V_OK,
 )
-from medaid.batch.standings import IN_FORCE, TILT_LOOKBACK
+from medaid.batch.standings import COUNTED, IN_FORCE
 from medaid.core.money import BP
 
 (ERR_LINE, ERR_TILTED, ERR_BASIC, ERR_LEVEL, ERR_CRITICAL, ERR_LIMIT, ERR_LOOKBACK,
@@ -430,7 +430,7 @@ def settle_range(g_lo, g_hi, group_off, plan, sel, medfee, inscp, hifp_in, hifmi
                 n += 1
             assisted = 0
             for j in range(n):
-                if f_mode[j] != TILT_LOOKBACK:
+                if f_mode[j] != COUNTED:
                     assisted += 1
 
             # Tiers 1 and 2: as given, or computed from local parameters.
@@ -505,9 +505,9 @@ def settle_range(g_lo, g_hi, group_off, plan, sel, medfee, inscp, hifp_in, hifmi
             n_alt = sel_alt[s + 1] - sel_alt[s]
             trials = (assisted if assisted > 0 else n) * n_alt
             for j in range(n):
-                if assisted > 0 and f_mode[j] == TILT_LOOKBACK:
+                if assisted > 0 and f_mode[j] == COUNTED:
                     continue
-                pay_out = f_mode[j] != TILT_LOOKBACK
+                pay_out = f_mode[j] != COUNTED
                 for a in range(sel_alt[s], sel_alt[s + 1]):
                     # One trial (the usual case) is the choice: it works on the pools directly.
                     target = pools if trials == 1 else scratch

@@ -263,10 +263,15 @@ class Formulation:
                           f"AND probe <= {anchor} - 1")
                 if lb.new_this_year:  # 当年新认定
                     covers += ' AND year(i."from") = year(v."end")'
+                if lb.with_tilted_application:  # 依申请
+                    covers += ' AND year(tilted_application) = year(v."end")'
 
                 parts.append(f"WHEN i.category IN ({in_cat}) AND {covers} THEN {j}")
             return "CASE " + " ".join(parts) + " ELSE NULL END" if parts else "NULL"
         lb_ratio, lb_plain = entries(True), entries(False)
+        # a `counts_only` look-back's visits count into the pools, paid nothing (mode 3)
+        counted = ", ".join(str(j) for j, lb in enumerate(w.lookback) if lb.counts_only) \
+            or "NULL"
         # its ratio, on the lines of its `rules` only (NB-A3; never NB-A4, NB-S1–S3)
         ratio_parts = []
         for j in range(len(w.lookback)):
@@ -277,13 +282,6 @@ class Formulation:
                                    f"THEN {ratio}")
         ratio_sql = "CASE " + " ".join(ratio_parts) + " ELSE -1 END" if ratio_parts else "-1"
         per_visit = bool(plans.per_visit[p])
-        tilted = policy.spec.tilted
-        tlb = tilted.lookback_months if tilted is not None else 0
-        tilt_lb = "FALSE"
-        if tlb:
-            tilt_lb = (f"year(tilted_application) = year(v.\"end\") AND year(i.\"from\") = "
-                       f"year(v.\"end\") AND v.\"end\" >= CAST(i.\"from\" - INTERVAL {tlb} MONTH "
-                       f"AS DATE) AND probe <= i.\"from\" - 1")
         first = "date_trunc('month', i.\"from\")" if w.start == "month_start" else 'i."from"'
         last = {"exact": "i.\"to\"", "day_before": "CAST(i.\"to\" - 1 AS DATE)"}.get(
             w.end, "last_day(i.\"to\")")
@@ -380,8 +378,8 @@ v2a AS (SELECT v.*, i.category AS category, {lb_ratio} AS lb_r,
         FROM v1 v),
 v2 AS (SELECT v.*,
               CASE WHEN lb_r IS NOT NULL THEN 2 WHEN inside THEN 1
+                   WHEN lb_p IN ({counted}) THEN 3
                    WHEN lb_p IS NOT NULL THEN 2
-                   WHEN {tilt_lb} THEN 3
                    ELSE 0 END AS mode,
               CASE WHEN lb_r IS NOT NULL THEN lb_r WHEN inside THEN NULL ELSE lb_p END AS lb,
               GREATEST(0, inscp - hifp_pay - hifmi_pay - oth_pay) AS base,

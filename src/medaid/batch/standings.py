@@ -27,7 +27,8 @@ I16 = npt.NDArray[np.int16]
 I32 = npt.NDArray[np.int32]
 I64 = npt.NDArray[np.int64]
 
-NONE, IN_FORCE, LOOKBACK, TILT_LOOKBACK = 0, 1, 2, 3
+# COUNTED: in a `counts_only` look-back (engine mode `counted`): into the pools, not paid
+NONE, IN_FORCE, LOOKBACK, COUNTED = 0, 1, 2, 3
 OPEN = np.iinfo(np.int32).max  # no exit date
 
 
@@ -134,14 +135,10 @@ def compute(policy: Policy, persons: PersonColumns, ident_cat: I32, categories: 
     with_ratio = [lb for lb in lookbacks if w.lookback[lb[0]].ratio is not None]
     without = [lb for lb in lookbacks if w.lookback[lb[0]].ratio is None]
     from_year = np.concatenate((year_of(frm), [-2])).astype(np.int32)
-    tilted = policy.spec.tilted
-    tilt_months = tilted.lookback_months if tilted is not None else 0
-    if tilt_months:
-        t_lo = np.concatenate((add_months(frm, -tilt_months), never))
-        t_hi = np.concatenate((frm - 1, never - 1))
-        tapp = persons.tilted_application
-        applied_year = np.where(tapp != NO_DATE, year_of(np.where(tapp == NO_DATE, 0, tapp)),
-                                -1).astype(np.int32)
+    tapp = persons.tilted_application  # the year of a person's tilted application; −1: none
+    applied_year = np.where(tapp != NO_DATE, year_of(np.where(tapp == NO_DATE, 0, tapp)),
+                            -1).astype(np.int32) if any(
+        lb.with_tilted_application for lb in w.lookback) else None
 
     probe = np.where(stay, start, end)  # a stay is covered when any of its days is
     if out is None:
@@ -179,9 +176,13 @@ def compute(policy: Policy, persons: PersonColumns, ident_cat: I32, categories: 
                     continue
                 ci = idx[candidates]
                 fits = (e[candidates] >= lo[ci]) & (pr[candidates] <= hi[ci])
-                if w.lookback[j].new_this_year:  # 当年新认定: recognised in the visit's year
-                    fits &= from_year[ci] == year[candidates if rows is None
-                                                  else rows[candidates]]
+                lb = w.lookback[j]
+                rows_c = candidates if rows is None else rows[candidates]
+                if lb.new_this_year:  # 当年新认定: recognised in the visit's year
+                    fits &= from_year[ci] == year[rows_c]
+                if lb.with_tilted_application:  # 依申请: applied in the visit's year
+                    assert applied_year is not None
+                    fits &= applied_year[person[rows_c]] == year[rows_c]
                 hit = candidates[fits]
                 if len(hit):
                     rows_hit = hit if rows is None else rows[hit]
@@ -190,18 +191,10 @@ def compute(policy: Policy, persons: PersonColumns, ident_cat: I32, categories: 
                         if (int(p), j) in problems:
                             bad = rows_hit[plans == p]
                             problem[bad] = np.where(problem[bad] == 0, j + 1, problem[bad])
-                    m[hit] = LOOKBACK
+                    m[hit] = COUNTED if lb.counts_only else LOOKBACK
                     ratio[k, rows_hit] = lookback_ratio[plans, j]
                     entry[k, rows_hit] = j
                     pending[hit] = False
-        if tilt_months:
-            candidates = np.flatnonzero(pending)
-            rows_c = candidates if rows is None else rows[candidates]
-            ci = idx[candidates]
-            vy = year[rows_c]
-            hit = candidates[(applied_year[person[rows_c]] == vy) & (from_year[ci] == vy)
-                             & (e[candidates] >= t_lo[ci]) & (pr[candidates] <= t_hi[ci])]
-            m[hit] = TILT_LOOKBACK
         if rows is None:
             cat[k] = c
             mode[k] = m

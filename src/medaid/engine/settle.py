@@ -84,7 +84,7 @@ def settle_visit(policy: Policy, params: Params, person: Person, pools: Mapping[
     trace.extend(TraceLine("chain", "§1", f"{CHAIN} §1", code, args, citation=document)
                  for code, args in notes)
     found = standings(policy, params, person, visit, setting, year)
-    assisted = [st for st in found if st.mode != "tilt_lookback"]
+    assisted = [st for st in found if st.mode != "counted"]
 
     # Tiers 1 and 2: as the platform gave them, or computed from local parameters.
     inscp = visit.inscp_scp_amt
@@ -161,7 +161,7 @@ def _highest(policy: Policy, params: Params, alternatives: list[list[Line]],
     """就高不叠加 among the standings (and alternative exclusive rules); a YC-T look-back
     standing is counted, not assisted."""
     outcomes = [
-        evaluate(policy, params, lines, st, facts, pools, pay_out=st.mode != "tilt_lookback")
+        evaluate(policy, params, lines, st, facts, pools, pay_out=st.mode != "counted")
         for st in found for lines in alternatives
     ]
     chosen = choose(outcomes)

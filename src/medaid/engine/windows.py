@@ -26,7 +26,7 @@ class Standing:
 
     category: str
     order: int  # tie order of the category in the policy
-    mode: str  # in_force | lookback | tilt_lookback
+    mode: str  # in_force | lookback | counted (a look-back counted, not paid)
     rule: str  # the window rule that grants it
     source: str
     ratio: int | None = None  # a look-back ratio replacing the ratios of `ratio_rules`' lines
@@ -39,7 +39,7 @@ class Standing:
 class Period:
     """A stretch of days an identity covers: its window in force, or a look-back period."""
 
-    mode: str  # in_force | lookback | tilt_lookback
+    mode: str  # in_force | lookback | counted (a look-back counted, not paid)
     first: date
     last: date | None  # None: open
     rule: str
@@ -54,8 +54,9 @@ class Period:
 
 
 def periods(policy: Policy, person: Person, ident: Identity, year: int) -> list[Period]:
-    """The periods `ident` covers for visits of `year`, in the order they are tried: its
-    window in force, then each look-back of its category, then the tilted look-back."""
+    """The periods `ident` covers for visits of `year`, in the order they are tried: the
+    look-backs with a ratio of their own, its window in force, then the other look-backs
+    of its category (a `counts_only` one as `counted`)."""
     w = policy.spec.windows
     first = month_start(ident.start) if w.start == "month_start" else ident.start
     month_end_exit = w.end == "month_end" and (
@@ -65,25 +66,23 @@ def periods(policy: Policy, person: Person, ident: Identity, year: int) -> list[
         last -= DAY
     in_force = Period("in_force", first, last, w.rule, w.article)
     lookbacks = []
+    applied = person.tilted_application is not None and person.tilted_application.year == year
     for lb in w.lookback:
         if lb.new_this_year and ident.start.year != year:  # 当年新认定 only
+            continue
+        if lb.with_tilted_application and not applied:  # 依申请
             continue
         if ident.category in lb.categories:
             anchor = ident.application if lb.before == "application" and ident.application \
                 else ident.start
-            lookbacks.append(Period("lookback", add_months(anchor, -lb.months), anchor - DAY,
+            mode = "counted" if lb.counts_only else "lookback"
+            lookbacks.append(Period(mode, add_months(anchor, -lb.months), anchor - DAY,
                                     lb.rule, lb.article, lb.ratio,
                                     frozenset(lb.rules or [lb.rule])))
     # a look-back with a ratio of its own wins over the window where the two overlap (NB-A3:
     # an application after recognition); one without only extends the window
     found = [p for p in lookbacks if p.ratio is not None] + [in_force] \
         + [p for p in lookbacks if p.ratio is None]
-    # YC-T: a person recognised this year who applied for tilted assistance this year
-    tilted = policy.spec.tilted
-    applied = person.tilted_application is not None and person.tilted_application.year == year
-    if tilted and tilted.lookback_months and applied and ident.start.year == year:
-        found.append(Period("tilt_lookback", add_months(ident.start, -tilted.lookback_months),
-                            ident.start - DAY, tilted.rule, tilted.article))
     return found
 
 

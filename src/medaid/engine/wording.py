@@ -154,11 +154,15 @@ def _window(a: Args, lang: str) -> str:
         held = f"（{period}）" if period else ""
         return {"in_force": f"{cat}身份{held}覆盖{dates}的就诊",
                 "lookback": f"{dates}在{cat}身份的回溯期{held}内",
+                "counted": f"{dates}在{cat}身份的回溯期{held}内：费用计入年度累计，不予救助",
+                # a trace stored before `counts_only` look-backs (YC-T's own)
                 "tilt_lookback": f"{cat}为本年新认定对象：{dates}的费用计入倾斜救助"
                                  f"{'（回溯期' + period + '）' if period else ''}"}[mode]
     held = f" ({period})" if period else ""
     return {"in_force": f"{cat}{held} covers the visit of {dates}",
             "lookback": f"{cat} in its look-back period{held} on {dates}",
+            "counted": f"{cat} in its look-back period{held} on {dates}: counted into the "
+                       "year's pools, not paid",
             "tilt_lookback": f"{cat} recognised this year: {dates} counted for tilted "
                              f"assistance{held}"}[mode]
 

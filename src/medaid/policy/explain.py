@@ -299,6 +299,12 @@ def elements(policy: model.Policy, lang: Lang = "zh") -> list[Element]:
                                   f"{_BEFORE[lb.before]}前 {lb.months} 个月"))]
         if lb.new_this_year:
             facts.append(("recognised", t.say("this year only", "仅当年新认定的对象")))
+        if lb.with_tilted_application:
+            facts.append(("application", t.say("tilted assistance applied for this year",
+                                               "仅当年申请倾斜救助的对象")))
+        if lb.counts_only:
+            facts.append(("paid", t.say("counted into the pools, not paid",
+                                        "计入年度累计，不予救助")))
         if lb.ratio is not None:
             facts.append(("ratio in the period", f"{t.ratio(lb.ratio)} "
                           f"({', '.join(lb.rules or [lb.rule])})"))
@@ -371,10 +377,6 @@ def _tilted(t: _Text, tl: s.Tilted) -> Element:
         ("segments", t.segments(tl.segments)),
         ("caps", t.caps(tl.caps)),
     ]
-    if tl.lookback_months:
-        facts.append(("look-back", t.say(
-            f"{tl.lookback_months} months before from, for persons recognised this year",
-            f"当年新认定的对象，认定之日前 {tl.lookback_months} 个月")))
     if tl.categories != "*":
         facts.append(("categories", t.names(tl.categories)))
     for v in tl.by_category:

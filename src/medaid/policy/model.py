@@ -353,8 +353,25 @@ def _base(ln: s.Line) -> s.Base:
     return s.BASES[ln.base] if isinstance(ln.base, str) else ln.base
 
 
+def tilted_lookback(spec: s.PolicyFile) -> s.PolicyFile:
+    """The file with `tilted.lookback_months` written out as the look-back it stands for:
+    every category, that many months before recognition, for a person recognised in the
+    visit's year who applied for tilted assistance in it, counted into the pools and not
+    paid (YC-T, RULES §4.3)."""
+    t = spec.tilted
+    if t is None or not t.lookback_months:
+        return spec
+    lb = s.Lookback(rule=t.rule, article=t.article, categories=[c.id for c in spec.categories],
+                    months=t.lookback_months, new_this_year=True, counts_only=True,
+                    with_tilted_application=True)
+    return spec.model_copy(update={
+        "windows": spec.windows.model_copy(update={"lookback": [*spec.windows.lookback, lb]}),
+        "tilted": t.model_copy(update={"lookback_months": 0})})
+
+
 def compile_policy(spec: s.PolicyFile, path: str = "<memory>") -> Policy:
     _check_refs(spec)
+    spec = tilted_lookback(spec)
     lines = tuple(
         Line(
             index=i,

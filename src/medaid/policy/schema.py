@@ -102,12 +102,24 @@ class Lookback(Cited):
     months: int = Field(gt=0)
     before: Literal["from", "application"] = "from"
     new_this_year: bool = False  # 当年新认定: only an identity recognised in the visit's year
+    # 计入累计，不予救助: the period's visits count into every pool the lines and tilted
+    # assistance measure (deductibles, segments, tilted) and no line pays them (YC-T)
+    counts_only: bool = False
+    # only for a person who applied for tilted assistance in the visit's year (依申请, YC-T)
+    with_tilted_application: bool = False
     # replaces the ratios of the lines of `rules` (default: this rule) for visits in the
     # period (NB-A3: 60%, its own lines alone); it never changes another line (a
     # special grant), and a period with a ratio is tried before the window in force, so its
     # reading wins where the two overlap
     ratio: Ratio | None = None
     rules: list[str] | None = None
+
+    @model_validator(mode="after")
+    def _paid_or_counted(self) -> Lookback:
+        if self.counts_only and (self.ratio is not None or self.rules is not None):
+            raise ValueError("只计入累计的回溯期（counts_only）不支付，不能有 ratio 或 rules / "
+                             "a counts_only look-back pays nothing: no ratio or rules")
+        return self
 
 
 class Windows(Cited):
@@ -313,7 +325,10 @@ class Tilted(Cited):
     referral: list[Referral] = ["ok"]
     locations: list[Location] = ["city", "province"]
     kinds: list[Kind] | Literal["*"] = "*"
-    lookback_months: int = 0  # persons recognised this year: months before `from` counted
+    # shorthand for a look-back of every category, `months` before `from`, for persons
+    # recognised this year who applied for tilted assistance, counted and not paid
+    # (`tilted_lookback`; YC-T: 当年新增对象追溯到身份认定前3个月内)
+    lookback_months: int = 0
     pool: str = "tilted"
     deductible: Amount = Decimal(0)
     segments: Segments
