@@ -93,8 +93,9 @@ def test_every_instance_of_the_schema_is_accepted(document: dict[str, Any], path
                            for k, v in body.items()})
         parsed = parse_model(model, parse_json(text), "$")
         assert parsed.psn_no == body["psn_no"]
-        with pytest.raises(InputError, match=r"^\$\.medfee_sumamtt: unknown field \(did you "
-                                             r"mean medfee_sumamt\?\)$"):
+        unknown = (r"^\$\.medfee_sumamtt: 未知字段（是否应为 medfee_sumamt？） / "
+                   r"unknown field \(did you mean medfee_sumamt\?\)$")
+        with pytest.raises(InputError, match=unknown):
             parse_model(model, parse_json(text) | {"medfee_sumamtt": 1}, "$")
 
     accepted()

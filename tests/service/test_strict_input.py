@@ -29,7 +29,7 @@ def refused(r: Any, path: str) -> str:
     assert r.status_code == 422, r.text
     error = r.json()["error"]
     assert error["path"] == path, error
-    assert error["message"].startswith("unknown field"), error
+    assert error["message"].startswith("未知字段"), error
     return str(error["message"])
 
 
@@ -37,7 +37,8 @@ def test_a_misspelt_amount_is_refused_not_ignored(world: World, hospital: dict[s
                                                   ) -> None:
     for url in (f"{SETTLE}/preview", SETTLE):
         r = world.client.post(url, headers=hospital, json=visit(othpay=3000))
-        assert refused(r, "$.othpay") == "unknown field (did you mean oth_pay?)"
+        assert refused(r, "$.othpay") == ("未知字段（是否应为 oth_pay？） / unknown field (did you "
+                                          "mean oth_pay?)")
     assert world.year(world.admin)["settlements"] == []
     # what it would have cost: the same visit with oth_pay read pays 3,000 less assistance
     paid = world.client.post(f"{SETTLE}/preview", headers=hospital, json=visit(oth_pay=3000))
@@ -107,7 +108,7 @@ def test_medaid_settle_names_the_unknown_field(where: Any, path: str) -> None:
     where(case)["othpay"] = 3000
     done = medaid_settle(case)
     assert (done.returncode, done.stdout) == (2, "")
-    assert done.stderr.startswith(f"error: {path}: unknown field"), done.stderr
+    assert done.stderr.startswith(f"error: {path}: 未知字段"), done.stderr
 
 
 def test_a_worked_case_may_carry_its_answer_and_arithmetic() -> None:

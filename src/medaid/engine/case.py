@@ -50,7 +50,7 @@ WORKED_CASE_FIELDS = ("expected", "note")  # a worked case's answer and arithmet
 PERSON_FIELDS = (*(f.name for f in fields.PERSON), "identities")
 IDENTITY_FIELDS = tuple(f.name for f in fields.IDENTITY)
 VISIT_FIELDS = tuple(f.name for f in fields.VISIT)
-UNKNOWN_FIELD = "unknown field"
+UNKNOWN_FIELD = "未知字段 / unknown field"
 
 
 @dataclass(frozen=True)
@@ -87,7 +87,9 @@ def known_fields(v: Mapping[str, Any], known: Collection[str], path: str) -> Non
 
 def unknown_message(name: str, known: Collection[str]) -> str:
     close = difflib.get_close_matches(name, [str(k) for k in known], n=1, cutoff=0.75)
-    return f"{UNKNOWN_FIELD} (did you mean {close[0]}?)" if close else UNKNOWN_FIELD
+    if not close:
+        return UNKNOWN_FIELD
+    return f"未知字段（是否应为 {close[0]}？） / unknown field (did you mean {close[0]}?)"
 
 
 def _list(v: object, path: str) -> Sequence[Any]:
