@@ -189,12 +189,12 @@ class _Causes:
         if exited:
             k = max(exited, key=lambda k: int(ids.end[k]))
             return self.finding(i, "after_exit", w.rule,
-                                f"{p.label(ids.category[k])}身份已于{_days(ids.end[k])}退出，"
+                                f"{p.label(ids.category(k))}身份已于{_days(ids.end[k])}退出，"
                                 f"就医日期{_days(day_lo)}在退出之后", art)
         if later:
             k = min(later, key=lambda k: int(ids.start[k]))
             return self.finding(i, "not_yet", w.rule,
-                                f"{p.label(ids.category[k])}身份于{_days(ids.start[k])}认定，"
+                                f"{p.label(ids.category(k))}身份于{_days(ids.start[k])}认定，"
                                 f"就医日期{_days(day_hi)}在认定之前", art)
         return self.finding(i, "no_identity", w.rule, "就医期间无有效的救助身份", art)
 

@@ -134,7 +134,7 @@ def person_from_roster(key: str, ids: Identities, r: int) -> Person:
         return Person(key)
     lo, hi = int(ids.offsets[r]), int(ids.offsets[r + 1])
     return Person(key, tuple(
-        Identity(ids.category[k], _days(ids.start[k]),
+        Identity(ids.category(k), _days(ids.start[k]),
                  None if ids.end[k] == NO_DATE else _days(ids.end[k]),
                  None if ids.application[k] == NO_DATE else _days(ids.application[k]))
         for k in range(lo, hi)), disability_grade=int(ids.grade[r]) or None,
@@ -272,7 +272,7 @@ def _pairs(rec: Records, person: I64) -> tuple[I8, I64]:
 
 def _persons(keys: pa.Array, ids: Identities) -> tuple[I64, PersonColumns, list[str]]:
     """Each person's row in the roster, and the batch path's persons (key = index)."""
-    at = pc.index_in(keys, value_set=pa.array(ids.keys, pa.string()))
+    at = pc.index_in(keys, value_set=ids.keys)
     roster_of = np.asarray(at.fill_null(-1).to_numpy(), np.int64)
     n = len(keys)
     has = roster_of >= 0
@@ -284,9 +284,8 @@ def _persons(keys: pa.Array, ids: Identities) -> tuple[I64, PersonColumns, list[
     starts = np.repeat(ids.offsets[r] if len(ids) else np.zeros(n, np.int64), counts)
     within = np.arange(total, dtype=np.int64) - np.repeat(offsets[:-1], counts)
     items = starts + within
-    names = sorted(set(ids.category)) or [""]
-    code = {c: k for k, c in enumerate(names)}
-    cat_all = np.fromiter((code[c] for c in ids.category), np.int32, len(ids.category))
+    names = ids.categories or [""]
+    cat_all = ids.category_code
     grade = np.where(has, ids.grade[r] if len(ids) else 0, 0).astype(np.int8)
     persons = PersonColumns(
         key=np.arange(n, dtype=np.int64), grade=grade,

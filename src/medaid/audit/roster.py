@@ -39,24 +39,39 @@ TILTED = ("倾斜救助申请日期", "倾斜救助申请时间", "tilted_applic
 
 @dataclass
 class Identities:
-    """Each person's identities (CSR by person), keyed by ID number."""
+    """Each person's identities (CSR by person), keyed by ID number. Columns, not Python
+    objects: a province's roster of millions is read, cut into pieces and looked up
+    without a Python object per person."""
 
-    keys: list[str]  # the persons, in roster order
+    keys: pa.Array  # string: the persons, in roster order
     grade: npt.NDArray[np.int8]  # disability grade, 0: none
     offsets: npt.NDArray[np.int64]
-    category: list[str]  # per identity: a category id of the policy
+    category_code: npt.NDArray[np.int32]  # per identity: an index into `categories`
+    categories: list[str]  # category ids of the policy (sorted, distinct)
     start: npt.NDArray[np.int32]  # days since 1970-01-01
     end: npt.NDArray[np.int32]  # NO_DATE: open
     application: npt.NDArray[np.int32]
-    rows: list[int] = field(default_factory=list)  # per identity: its roster row
+    rows: npt.NDArray[np.int64] = field(  # per identity: its roster row
+        default_factory=lambda: np.zeros(0, np.int64))
     # per person: the date of a tilted-assistance application (YC-T), NO_DATE: none
     tilted: npt.NDArray[np.int32] | None = None
+
+    def category(self, k: int) -> str:
+        """Identity k's category id."""
+        return self.categories[int(self.category_code[k])]
 
     def tilted_of(self, r: int) -> int:
         return NO_DATE if self.tilted is None else int(self.tilted[r])
 
     def __len__(self) -> int:
         return len(self.keys)
+
+
+def _codes(ids: list[str]) -> tuple[npt.NDArray[np.int32], list[str]]:
+    """Category ids as codes into their sorted distinct list."""
+    names = sorted(set(ids))
+    at = {c: k for k, c in enumerate(names)}
+    return np.fromiter((at[c] for c in ids), np.int32, len(ids)), names
 
 
 class BadRoster(InputError):
@@ -100,9 +115,11 @@ def _build(source: str, rows: list[Row]) -> Identities:
         given = [r[7] for r in items if r[7] != NO_DATE]
         tilted.append(min(given) if given else NO_DATE)
         offsets.append(len(cat))
-    return Identities(keys, np.asarray(grade, np.int8), np.asarray(offsets, np.int64), cat,
-                      np.asarray(start, np.int32), np.asarray(end, np.int32),
-                      np.asarray(app, np.int32), numbers, np.asarray(tilted, np.int32))
+    code, names = _codes(cat)
+    return Identities(pa.array(keys, pa.string()), np.asarray(grade, np.int8),
+                      np.asarray(offsets, np.int64), code, names, np.asarray(start, np.int32),
+                      np.asarray(end, np.int32), np.asarray(app, np.int32),
+                      np.asarray(numbers, np.int64), np.asarray(tilted, np.int32))
 
 
 def read_roster(path: str | Path, policy: Policy, today: date | None = None) -> Identities:
@@ -281,12 +298,14 @@ def _read_parquet(p: Path, policy: Policy) -> Identities:
     order = np.lexsort((np.arange(n), start, person))
     counts = np.bincount(person, minlength=len(enc.dictionary))
     offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-    cat_ids = np.asarray(resolved or [""], object)[idx[order]]
+    ids_of = sorted(set(resolved))  # the dictionary's spellings → category ids
+    spelled = np.asarray([ids_of.index(c) for c in resolved] or [0], np.int32)
+    cat_codes = spelled[idx[order]]
     g = np.zeros(len(enc.dictionary), np.int64)
     np.maximum.at(g, person, grade)
     tilted = np.full(len(enc.dictionary), np.iinfo(np.int32).max, np.int64)
     np.minimum.at(tilted, person, np.where(tilt == NO_DATE, np.iinfo(np.int32).max, tilt))
     tilted = np.where(tilted == np.iinfo(np.int32).max, NO_DATE, tilted)
-    return Identities(enc.dictionary.to_pylist(), g.astype(np.int8), offsets,
-                      cat_ids.tolist(), start[order], end[order], app[order],
-                      (order + 1).tolist(), tilted.astype(np.int32))
+    return Identities(enc.dictionary.cast(pa.string()), g.astype(np.int8), offsets,
+                      cat_codes, ids_of, start[order], end[order], app[order],
+                      (order + 1).astype(np.int64), tilted.astype(np.int32))

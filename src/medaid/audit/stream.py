@@ -153,7 +153,7 @@ def roster_pieces(ids: Identities, count: int, runs: Runs | None = None) -> list
     persons cost, not a province's roster."""
     if count == 1:
         return [ids]
-    h = resettle.text_hashes(pa.array(ids.keys, pa.string()))
+    h = resettle.text_hashes(ids.keys)
     if runs is None:
         piece = piece_of(h, count)
     else:  # a person not in the export is in no piece
@@ -173,13 +173,12 @@ def roster_pieces(ids: Identities, count: int, runs: Runs | None = None) -> list
         counts = ids.offsets[who + 1] - ids.offsets[who]
         items = (np.repeat(ids.offsets[who] - np.cumsum(counts) + counts, counts)
                  + np.arange(int(counts.sum()), dtype=np.int64))
-        at = items.tolist()
         out.append(replace(
-            ids, keys=list(map(ids.keys.__getitem__, who.tolist())), grade=ids.grade[who],
+            ids, keys=ids.keys.take(who), grade=ids.grade[who],
             offsets=np.concatenate([[0], np.cumsum(counts)]).astype(np.int64),
-            category=list(map(ids.category.__getitem__, at)), start=ids.start[items],
+            category_code=ids.category_code[items], start=ids.start[items],
             end=ids.end[items], application=ids.application[items],
-            rows=list(map(ids.rows.__getitem__, at)) if ids.rows else [],
+            rows=ids.rows[items] if len(ids.rows) else ids.rows,
             tilted=None if ids.tilted is None else ids.tilted[who]))
     return out
 
