@@ -1,7 +1,8 @@
 """Whether a policy's citations resolve: its document is found (beside the policy file, in
 a deployment's folder or among the shipped seeds) and every article it cites is in that
-text. `medaid policy validate` reports each that does not, at its YAML line; settlement
-itself never reads the text, so a file whose document is not at hand still settles."""
+text. `medaid policy validate` reports each article that is not, at its YAML line, and
+warns of a document not at hand (its articles then unchecked); settlement itself never
+reads the text, so a file whose document is not at hand still settles."""
 
 from __future__ import annotations
 
@@ -40,15 +41,22 @@ def cited(spec: s.PolicyFile) -> list[tuple[list[Step], str]]:
     return out
 
 
-def problems(policy: model.Policy) -> list[tuple[list[Step], str]]:
-    """(YAML path, message) of the document that cannot be found, or of each article
-    not found in its text; none when every citation resolves."""
-    doc = policy.spec.document.file
-    folders = model.document_folders(policy.path)
+def missing_document(policy: model.Policy) -> tuple[list[Step], str] | None:
+    """(YAML path, message) when the policy's document cannot be found; None: found."""
     try:
-        document_text(doc, folders)
+        document_text(policy.spec.document.file, model.document_folders(policy.path))
     except DocumentNotFound as e:
-        return [(["document", "file"], f"document.file: {e}")]
+        zh, _, en = str(e).partition(" / ")
+        return ["document", "file"], (f"document.file: {zh}；条文未核对 / "
+                                      f"{en or zh}; articles not checked")
+    return None
+
+
+def problems(policy: model.Policy) -> list[tuple[list[Step], str]]:
+    """(YAML path, message) of each article not found in the policy's document; none when
+    every citation resolves or the document is not at hand (`missing_document`)."""
+    if missing_document(policy) is not None:
+        return []
     out = []
     for steps, article in cited(policy.spec):
         try:
