@@ -4,11 +4,12 @@ Each route that reads a JSON body documents it (`openapi_extra=body(Model)`, the
 /docs); that schema is also the list of fields the route accepts. `api.caller.strict_body`,
 a dependency of the API's routers, makes `wire.parse_body` refuse a body with a field the
 schema does not name, at any depth, by its JSON path (`{"error": {"path": "$.othpay",
-"message": "未知字段（是否应为 oth_pay？） / unknown field (did you mean oth_pay?)"}}`). A misspelt amount would otherwise
-settle as if it were absent, and overpay. A settlement request's and a person's schema
-are those of the models that parse them (`medaid.engine.case`, with `additionalProperties:
-false`), so for them this check and the model's agree; the other routes validate their
-values with `medaid.engine.case`'s converters.
+"message": "未知字段（是否应为 oth_pay？） / unknown field (did you mean oth_pay?)"}}`). A
+misspelt amount would otherwise settle as if it were absent, and overpay. A settlement
+request's and a person's schema are those of the models that parse them
+(`medaid.engine.case`, with `additionalProperties: false`), so for them this check and the
+model's agree; the other routes validate their values with `medaid.engine.case`'s
+converters.
 """
 
 from __future__ import annotations
