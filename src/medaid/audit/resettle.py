@@ -49,6 +49,7 @@ EPOCH = date(1970, 1, 1)
 LIVE, CANCELLED, REVERSAL, DUPLICATE = 0, 1, 2, 3
 SAMPLE = 200  # person-years settled by both paths as a check on every run
 EXPLAIN = 200  # findings explained by the engine's trace (the largest differences first)
+YEAR_TABLE_DAYS = 100_000  # the years of a range of days up to this wide by a table
 
 
 def with_rounding(versions: Sequence[Policy], rounding: str | None) -> list[Policy]:
@@ -177,6 +178,16 @@ def repeated(h: npt.NDArray[np.uint64]) -> npt.NDArray[np.bool_]:
 
 
 def _years(days: I32) -> I32:
+    """The calendar year of each day: numpy's calendar once per day of the range, then a
+    lookup (40× the conversion of a million days, which costs a piece 40 ms)."""
+    lo = int(days.min()) if len(days) else 0
+    hi = int(days.max()) if len(days) else -1
+    if hi - lo > YEAR_TABLE_DAYS:
+        return _calendar_years(days)
+    return _calendar_years(np.arange(lo, hi + 1, dtype=np.int64))[days.astype(np.int64) - lo]
+
+
+def _calendar_years(days: npt.NDArray[np.integer[Any]]) -> I32:
     return (days.astype("datetime64[D]").astype("datetime64[Y]").astype(np.int64)
             + 1970).astype(np.int32)
 

@@ -90,9 +90,12 @@ def summarise(out: Outcome, found: list[Finding], rounding: str) -> Summary:
     rec = out.records
     diff = out.diff
     st = out.status
-    live = np.flatnonzero(st == LIVE)
-    py = len(np.unique(out.person[live].astype(np.int64) * 4096 + out.year[live])) \
-        if len(live) else 0
+    if out.group_off is not None:  # the live settlements' person-years, as settled
+        py = len(out.group_off) - 1
+    else:
+        live = np.flatnonzero(st == LIVE)
+        py = len(np.unique(out.person[live].astype(np.int64) * 4096 + out.year[live])) \
+            if len(live) else 0
     s = Summary(
         records=len(rec), settlements=int((st != REVERSAL).sum()),
         cancellations=int((st == CANCELLED).sum()), duplicates=int((st == DUPLICATE).sum()),
