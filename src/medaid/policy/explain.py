@@ -90,6 +90,10 @@ class _Text:
     def say(self, en: T, zh: T) -> T:
         return zh if self.lang == "zh" else en
 
+    def switches(self, *found: tuple[bool, str, str, str]) -> list[tuple[str, str]]:
+        """The facts of the switches that are on: (on, key, English, Chinese) each."""
+        return [(key, self.say(en, zh)) for on, key, en, zh in found if on]
+
     def ref(self, r: s.ParamRef) -> str:
         """A parameter by name (en) or by the policy file's label (zh)."""
         if self.lang == "en":
@@ -188,12 +192,11 @@ def _line(t: _Text, ln: s.Line) -> Element:
         facts.append(("only visits flagged", ", ".join(ln.flags)))
     if ln.disability_grades is not None:
         facts.append(("disability grades", ", ".join(map(str, ln.disability_grades))))
-    if ln.exclusive:
-        facts.append(("exclusive", t.say("a visit it matches is settled by such lines alone",
-                                          "符合的就诊只按此类标准救助")))
-    if ln.alternative:
-        facts.append(("alternative", t.say("tried beside the category's own line, the higher paid",
-                                            "与该身份本身的标准一并计算，取高者")))
+    facts += t.switches(
+        (ln.exclusive, "exclusive", "a visit it matches is settled by such lines alone",
+         "符合的就诊只按此类标准救助"),
+        (ln.alternative, "alternative", "tried beside the category's own line, the higher paid",
+         "与该身份本身的标准一并计算，取高者"))
     if ln.base == "after_basic":
         facts.append(("base", t.say("after basic insurance only", "仅经基本医保报销后")))
     elif isinstance(ln.base, s.Base):
@@ -297,14 +300,11 @@ def elements(policy: model.Policy, lang: Lang = "zh") -> list[Element]:
         facts = [("categories", t.names(lb.categories)),
                  ("covers", t.say(f"{lb.months} months before {lb.before}",
                                   f"{_BEFORE[lb.before]}前 {lb.months} 个月"))]
-        if lb.new_this_year:
-            facts.append(("recognised", t.say("this year only", "仅当年新认定的对象")))
-        if lb.with_tilted_application:
-            facts.append(("application", t.say("tilted assistance applied for this year",
-                                               "仅当年申请倾斜救助的对象")))
-        if lb.counts_only:
-            facts.append(("paid", t.say("counted into the pools, not paid",
-                                        "计入年度累计，不予救助")))
+        facts += t.switches(
+            (lb.new_this_year, "recognised", "this year only", "仅当年新认定的对象"),
+            (lb.with_tilted_application, "application",
+             "tilted assistance applied for this year", "仅当年申请倾斜救助的对象"),
+            (lb.counts_only, "paid", "counted into the pools, not paid", "计入年度累计，不予救助"))
         if lb.ratio is not None:
             facts.append(("ratio in the period", f"{t.ratio(lb.ratio)} "
                           f"({', '.join(lb.rules or [lb.rule])})"))
