@@ -180,6 +180,12 @@ def policies(draw: st.DrawFn) -> dict[str, Any]:
                                        "childbirth": "inpatient"})))
     if fallback:
         out["kind_fallback"] = fallback
+    if draw(st.booleans()):  # refused for some categories by its own kind (§1), perhaps
+        # a kind that falls back: the others' visits still fall back
+        out["refusals"] = [{"rule": "X", "article": "x", "categories": draw(_subset(cats)),
+                            "kinds": draw(_subset(("childbirth", "rehabilitation",
+                                                   "general_outpatient"))),
+                            "reason": "不予救助"}]
     if draw(st.booleans()):
         out["referral"] = {
             "rule": "REF", "article": "ref",

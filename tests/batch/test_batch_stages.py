@@ -476,3 +476,32 @@ def test_a_persons_file_written_before_statuses_is_read_and_split(tmp_path: Path
     parts = partition.split(path, schema.persons_path(path), 2, tmp_path / "pieces")
     assert sum(p.rows for p in parts) == 1
     assert sum(pq.read_table(p.persons).num_rows for p in parts) == 1
+
+
+@pytest.mark.parametrize("fallback", ["", "kind_fallback: {childbirth: inpatient}\n"])
+def test_a_refusal_by_kind_wins_over_the_fallback_for_its_categories_alone(
+        fallback: str) -> None:
+    """RULES §1: childbirth, which no line names, is settled as a stay; a refusal of
+    childbirth for `other` refuses it for them alone, whether the fallback is written or
+    not, in the engine, the kernel and DuckDB alike."""
+    policy = city(fallback + """\
+lines:
+  - {rule: A1, article: 第五条, categories: [tekun], kinds: [inpatient], segments: [{ratio: 1}]}
+  - {rule: A2, article: 第五条, categories: [other], kinds: [inpatient],
+     segments: [{ratio: 0.7}]}
+refusals:
+  - {rule: X, article: 第七条, categories: [other], kinds: [childbirth], reason: 生育不予救助}
+""")
+    d = date(2024, 3, 1)
+    pop = [(Person(f"P-{c}", (Identity(c, date(2024, 1, 1)),)),
+            [Visit(f"V-{c}-{k}", k, d, d, 800_000, hifp_pay=600_000, hifmi_pay=0)
+             for k in ("childbirth", "inpatient")]) for c in ("tekun", "other")]
+    engine = [[s.assistance for s in settle_year([policy], {}, p, vs).settlements]
+              for p, vs in pop]
+    assert engine == [[200_000, 200_000], [0, 140_000]]
+    refused = settle_year([policy], {}, *pop[1]).settlements[0].trace
+    assert [t.rule for t in refused if t.code == "refusal"] == ["X"]
+    res = _settle(policy, pop)
+    assert not differences(policy, pop, res)
+    with tempfile.TemporaryDirectory() as tmp:
+        _duckdb(policy, pop, res, Path(tmp))

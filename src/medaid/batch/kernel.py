@@ -336,7 +336,8 @@ def settle_range(g_lo, g_hi, group_off, plan, sel, medfee, inscp, hifp_in, hifmi
                  sel_setting, sel_alt, alt_line, alt_lines, ref_tab, tilt, tilt_entry, tilt_vals,
                  tilt_segs,
                  tilt_caps, tilt_referral, tilt_location, tilt_setting, ci, ci_segs, bi,
-                 bi_level, scale, n_slots, vmask, stages, n_stages, stage_entry, stage_vals,
+                 bi_level, scale, n_slots, vmask, refused, stages, n_stages, stage_entry,
+                 stage_vals,
                  stage_segs, stage_caps,
                  hifp_o, hifmi_o, base_o, assist_o, tilted_o, special_o, cat_o, mask_o, err_o,
                  pools_o, before_o, end_o, reassist_o, stage_mask_o, year_end_o):
@@ -513,10 +514,14 @@ def settle_range(g_lo, g_hi, group_off, plan, sel, medfee, inscp, hifp_in, hifmi
                     target = pools if trials == 1 else scratch
                     if trials > 1:
                         scratch[:] = pools
-                    assistance, special, mask, main, cb, ca, missing, covered = evaluate(
-                        p, a, f_cat[j], f_ratio[j], f_lb[j], pay_out, base, amt,
-                        remaining, points, per_visit, target, lines, segs, caps, covers,
-                        alt_line, alt_lines, lookback_rules, vmask[i], sel_setting[s])
+                    if (refused[i] >> f_cat[j]) & 1:  # refused by its own kind (§1)
+                        assistance, special, mask, main, cb, ca, missing, covered = \
+                            0, 0, 0, -1, 0, 0, -1, False
+                    else:
+                        assistance, special, mask, main, cb, ca, missing, covered = evaluate(
+                            p, a, f_cat[j], f_ratio[j], f_lb[j], pay_out, base, amt,
+                            remaining, points, per_visit, target, lines, segs, caps, covers,
+                            alt_line, alt_lines, lookback_rules, vmask[i], sel_setting[s])
                     if missing >= 0 and err == 0:
                         err = ERR_LINE * ERR_SHIFT + missing
                     if first or assistance + special > best_total:
@@ -539,13 +544,14 @@ def settle_range(g_lo, g_hi, group_off, plan, sel, medfee, inscp, hifp_in, hifmi
             # Deductible and segment pools measure spending (engine.settle._spending): every
             # such pool of a line covering the visit under a category in force advances by
             # that line's base, once per visit; those the applied outcome drew on already did.
+            best_refused = best_cat >= 0 and (refused[i] >> best_cat) & 1
             for k in range(alt_line[best_alt], alt_line[best_alt + 1]):
                 li = alt_lines[k]
-                if covers[p, li, best_cat] != 0 and lines[p, li, L_OK] != 0 \
+                if not best_refused and covers[p, li, best_cat] != 0 and lines[p, li, L_OK] != 0 \
                         and lines[p, li, L_GRANT] < 0 and holds(lines[p, li, L_COND], vmask[i]):
                     done[lines[p, li, L_POOL]] = i
             for j in range(n):
-                if f_mode[j] != IN_FORCE:
+                if f_mode[j] != IN_FORCE or (refused[i] >> f_cat[j]) & 1:
                     continue
                 for a in range(sel_alt[s], sel_alt[s + 1]):
                     for k in range(alt_line[a], alt_line[a + 1]):

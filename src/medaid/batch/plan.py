@@ -139,6 +139,9 @@ class Plans:
     lookback_rules: npt.NDArray[np.int8]  # [plan, lookback entry, line]: its ratio applies
     per_visit: npt.NDArray[np.int8]  # [plan]: rounding per_visit (else cumulative)
     visit_slots: npt.NDArray[np.int8]  # [plan, slot]: the pool starts from 0 at each visit
+    # [plan, kind] bits of the categories a refusal names for the kind itself: a visit of
+    # it settled as another setting (§1) is refused for them (engine.assistance.refused)
+    refused: I64
     problems: Problems
     rules: list[list[str]]  # [plan][line] rule id
     tilted_rule: list[str | None]  # [plan]
@@ -588,9 +591,16 @@ def compile_plans(versions: Sequence[Policy], local: Mapping[str, object],
         raise PolicyError(f"{versions[0].jurisdiction}: more than {MAX_LINES} distinct "
                           "conditions, or 256 stage values, than the kernel packs")
     visit_slots = np.zeros((n_plans, max(1, len(pools))), np.int8)
+    refused = np.zeros((n_plans, len(KINDS)), np.int64)
+    if len(categories) > 63:
+        raise PolicyError(f"{versions[0].jurisdiction}: more than 63 categories, more than the "
+                          "kernel packs")
     for p, (vi, _) in enumerate(keys):
         for i, name in enumerate(pools):  # a raised flag lasts its pool's period
             visit_slots[p, i] = name.removeprefix(RAISED) in versions[vi].visit_pools
+        for k, kind in enumerate(KINDS):
+            refused[p, k] = sum(1 << cat_index[c] for c in versions[vi].categories
+                                if versions[vi].refused(c, kind))
     return Plans(
         versions=list(versions), keys=list(keys), categories=categories, pools=pools,
         scale=scale, cat_order=cat_order, lines=lines, segs=segs, caps=caps, covers=covers,
@@ -602,7 +612,7 @@ def compile_plans(versions: Sequence[Policy], local: Mapping[str, object],
         tilt_location=tilt_location, tilt_setting=tilt_setting, ci=ci_arr, ci_segs=ci_segs,
         bi=bi_arr, bi_level=bi_level, lookback_ratio=lookback_ratio,
         lookback_rules=lookback_rules, per_visit=per_visit, visit_slots=visit_slots,
-        problems=problems,
+        refused=refused, problems=problems,
         rules=rules, tilted_rule=tilted_rule, conditions=conditions, stages=stages,
         n_stages=n_stages_of, stage_entry=stage_entry, stage_vals=stage_vals,
         stage_segs=stage_segs, stage_caps=stage_caps, stage_rules=stage_rules,

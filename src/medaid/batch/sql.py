@@ -192,6 +192,8 @@ class Formulation:
                         paying = [int(plans.alt_lines[i]) for a in alts
                                   for i in range(int(plans.alt_line[a]), int(plans.alt_line[a + 1]))
                                   if plans.covers[p, int(plans.alt_lines[i]), c]]
+                        if int(plans.sel_setting[s]) != k and (int(plans.refused[p, k]) >> c) & 1:
+                            paying = []  # refused by its own kind, not settled as the setting
                         ok = len(alts) == 1 and len(paying) <= 1 and all(
                             plans.lines[p, li, L_OK] for li in paying)
                         route.append((kind, flags, g, cat, paying[0] if paying else -1, ok,

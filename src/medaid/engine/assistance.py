@@ -54,6 +54,7 @@ class VisitFacts:
     # inscp_scp_amt, the self-pay parts and the funds, as the national fields name them
     amounts: Mapping[str, int] = field(default_factory=dict)
     day: date | None = None  # the visit's date: a parameter's value may change inside a year
+    kind: str | None = None  # the visit's own kind where it is settled as another (§1)
 
     @property
     def when(self) -> When:
@@ -86,9 +87,11 @@ def evaluate(policy: Policy, params: Params, lines: list[Line], standing: Standi
     Each line pays `min(R(F(C_after)) − R(F(C_before)), cap_left)` for each cap pool it
     draws on, never below 0 nor beyond what remains of the base (RULES §3)."""
     out = Outcome(standing)
-    applicable = [ln for ln in lines if ln.covers(standing.category)]
+    by_kind = refused(policy, standing.category, facts)
+    applicable = [] if by_kind else [ln for ln in lines if ln.covers(standing.category)]
     if not applicable:
-        out.trace.append(refusal(policy, standing.category, facts.setting))
+        out.trace.append(refusal(policy, standing.category,
+                                 facts.kind if by_kind and facts.kind else facts.setting))
         out.covered = False
         return out
     used: dict[str, Num] = {}
@@ -156,6 +159,12 @@ def evaluate(policy: Policy, params: Params, lines: list[Line], standing: Standi
                                    line.citation))
     out.updates = used
     return out
+
+
+def refused(policy: Policy, category: str, facts: VisitFacts) -> bool:
+    """A visit settled as another setting (§1) that a refusal names for the category by its
+    own kind: the refusal wins over the fallback."""
+    return facts.kind is not None and policy.refused(category, facts.kind)
 
 
 def refusal(policy: Policy, category: str, setting: str) -> TraceLine:

@@ -13,7 +13,7 @@ from typing import Any
 
 from medaid.core.errors import InputError
 from medaid.engine import insurance, stages
-from medaid.engine.assistance import Outcome, VisitFacts, choose, evaluate
+from medaid.engine.assistance import Outcome, VisitFacts, choose, evaluate, refused
 from medaid.engine.caps import RAISED
 from medaid.engine.conditions import meets
 from medaid.engine.tilt import tilted
@@ -122,7 +122,8 @@ def settle_visit(policy: Policy, params: Params, person: Person, pools: Mapping[
                        {"inscp_scp_amt": inscp, "preselfpay_amt": visit.preselfpay_amt,
                         "overlmt_selfpay": visit.overlmt_selfpay,
                         "fulamt_ownpay_amt": visit.fulamt_ownpay_amt, "hifp_pay": hifp,
-                        "hifmi_pay": hifmi, "oth_pay": oth}, visit.end)
+                        "hifmi_pay": hifmi, "oth_pay": oth}, visit.end,
+                       visit.kind if setting != visit.kind else None)
     if ref is not None and (not effect.assistance or effect.ratio_points):
         trace.append(TraceLine("assistance", ref.rule, policy.cite(ref.article), "referral",
                                {"referral": visit.referral,
@@ -185,7 +186,7 @@ def _spending(params: Params, alternatives: list[list[Line]], found: list[Standi
     done = set(chosen.updates)
     out: dict[str, Num] = {}
     for st in found:
-        if st.mode != "in_force":
+        if st.mode != "in_force" or refused(params.policy, st.category, facts):
             continue
         for lines in alternatives:
             for line in lines:

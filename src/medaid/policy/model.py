@@ -102,6 +102,12 @@ class Policy:
         """The labels the file gives its pools (`pools: {main_cap: {label: 年度救助限额}}`)."""
         return {name: p.label for name, p in (self.spec.pools or {}).items() if p.label}
 
+    def refused(self, category: str, kind: str) -> bool:
+        """Whether a refusal names the category and this kind of visit explicitly: such a
+        visit is refused even where it would fall back to another setting's lines."""
+        return any((r.categories is None or category in r.categories)
+                   and r.kinds is not None and kind in r.kinds for r in self.refusals)
+
     def label(self, category: str) -> str:
         for c in self.spec.categories:
             if c.id == category:

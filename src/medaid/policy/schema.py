@@ -508,10 +508,11 @@ SETTING_OF: dict[str, str] = {"childbirth": "inpatient", "rehabilitation": "gene
 
 def _default_fallback(data: dict[str, Any]) -> dict[str, str]:
     """RULES §1 for a file that writes no `kind_fallback`: each kind of `SETTING_OF` no line
-    or refusal names goes to its setting, where a line names that setting (a file whose
-    lines cover every kind, `kinds: "*"`, needs none)."""
+    names goes to its setting, where a line names that setting (a file whose lines cover
+    every kind, `kinds: "*"`, needs none). A refusal naming the kind for some categories
+    refuses it for them alone; the others' visits still fall back."""
     named: set[str] = set()
-    for entry in [*(data.get("lines") or []), *(data.get("refusals") or [])]:
+    for entry in data.get("lines") or []:
         kinds = entry.get("kinds") if isinstance(entry, dict) else None
         if isinstance(kinds, list):
             named.update(str(k) for k in kinds)
