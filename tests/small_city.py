@@ -17,6 +17,28 @@ categories:
 windows: {rule: W, article: 第三条, start: exact, end: exact, stay_rule: true}
 """
 
+# local insurance parameters (tiers 1 and 2 computed when a visit does not give them), the
+# critical-illness tilt for tekun alone and without its cap, one line at 80%
+INSURED = """\
+parameters:
+  basic_insurance:
+    type: basic_insurance
+    label: 基本医保
+    source: 第二条
+    default: {deductible: {"1": 300, "2": 600, "3": 900}, ratio: {"1": 0.9, "2": 0.85,
+              "3": 0.8}, cap: 300000}
+  critical_illness:
+    type: critical_illness
+    label: 大病保险
+    source: 第二条
+    default: {deductible: 15000, segments: [{upto: 85000, ratio: 0.6}, {upto: null,
+              ratio: 0.7}], cap: 400000}
+critical_illness_tilt: {rule: C, article: 第二条, deductible_share: 0.5, ratio_points: 5,
+                        categories: [tekun], no_cap: true}
+lines:
+  - {rule: A1, article: 第五条, categories: "*", kinds: "*", segments: [{ratio: 0.8}]}
+"""
+
 
 def city(body: str) -> Policy:
     """The city with `body` (its lines, pools, stages…) after its head."""

@@ -194,7 +194,10 @@ def policies(draw: st.DrawFn) -> dict[str, Any]:
             "unreferred_hardship": draw(st.sampled_from(({}, {"ratio_points": -10})))}
     if draw(st.booleans()):
         out["critical_illness_tilt"] = {"rule": "CIT", "article": "cit",
-                                        "deductible_share": Decimal("0.5"), "ratio_points": 5}
+                                        "deductible_share": Decimal("0.5"), "ratio_points": 5,
+                                        "no_cap": draw(st.booleans())}
+        if draw(st.booleans()):  # for some categories only
+            out["critical_illness_tilt"]["categories"] = draw(_subset(cats))
     if draw(st.booleans()):
         tilt: dict[str, Any] = {
             "rule": "T", "article": "t",

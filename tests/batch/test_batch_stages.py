@@ -33,7 +33,7 @@ from medaid.engine.settle import settle_year
 from medaid.engine.types import Held, Identity, Person, Visit
 from medaid.policy.model import Policy, parse_policy
 from runs import examples
-from small_city import HEAD, city
+from small_city import HEAD, INSURED, city
 
 TIERS = ("hifp_pay", "hifmi_pay", "base", "assistance", "tilted", "special", "reassistance",
          "maf_pay", "psn_part_amt")
@@ -505,3 +505,24 @@ refusals:
     assert not differences(policy, pop, res)
     with tempfile.TemporaryDirectory() as tmp:
         _duckdb(policy, pop, res, Path(tmp))
+
+
+def test_insurance_computed_with_the_tilt_for_some_categories_and_given_visits() -> None:
+    """Tiers 1 and 2 computed in the kernel as in the engine: the critical-illness tilt for
+    tekun alone and without its cap, and a visit whose insurance was given counting into
+    the year's insurance pools before one computed."""
+    policy = city(INSURED)
+    d1, d2 = date(2024, 3, 1), date(2024, 4, 1)
+    pop = [(Person(f"P-{c}", (Identity(c, date(2024, 1, 1)),)), [
+        Visit(f"V-{c}-1", "inpatient", d1, d1, 30_000_000, hifp_pay=29_000_000, hifmi_pay=0),
+        Visit(f"V-{c}-2", "inpatient", d2, d2, 5_000_000, hospital_level=3),
+        Visit(f"V-{c}-3", "inpatient", d2, d2, 100_000_000, hifp_pay=30_000_000)])
+        for c in ("tekun", "other")]
+    res = _settle(policy, pop)
+    assert not differences(policy, pop, res)
+    # V2: basic insurance within what V1 left of the 300,000 cap; the year's amount 10,000
+    # → 50,000: tekun (7,500, 65%) 27,625 − 1,625, other (15,000, 60%) 21,000
+    assert res.hifp_pay.tolist()[1::3] == [1_000_000, 1_000_000]
+    assert res.hifmi_pay.tolist()[1::3] == [2_600_000, 2_100_000]
+    # V3 (700,000 more): tekun without a cap 548,375 − 27,625; other to its 400,000 cap
+    assert res.hifmi_pay.tolist()[2::3] == [52_075_000, 37_900_000]

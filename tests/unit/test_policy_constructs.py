@@ -18,7 +18,7 @@ from medaid.engine.types import Identity, Person, Visit
 from medaid.engine.wording import render
 from medaid.policy.model import Policy, parse_policy
 from medaid_command import medaid
-from small_city import HEAD, city
+from small_city import HEAD, INSURED, city
 
 PERSON = Person("P", (Identity("tekun", date(2024, 1, 1)),))
 
@@ -415,3 +415,34 @@ def test_a_cap_pool_is_named_in_the_trace_by_the_label_the_file_gives_it() -> No
     line = next(t for t in settled.trace if t.code == "line")
     assert settled.assistance == 10_000
     assert "受年度救助限额100.00元限制" in render(line.code, line.args)
+
+
+
+
+def test_the_critical_illness_tilt_for_its_categories_without_its_cap() -> None:
+    """大病保险倾斜 for 特困 only (起付线减半、比例提高5个百分点、取消封顶线): a tekun stay is
+    paid past the 400,000 cap, an `other` one by the standard curve and cap."""
+    policy = city(INSURED)
+    d = date(2024, 3, 1)
+    stay_ = Visit("V1", "inpatient", d, d, 100_000_000, hifp_pay=30_000_000)  # fen
+    hifmi = {c: settle_year([policy], {}, Person("P", (Identity(c, date(2024, 1, 1)),)),
+                            [stay_]).settlements[0].hifmi_pay for c in ("tekun", "other")}
+    # tekun: 7,500 deductible, 85,000 at 65%, the rest (607,500) at 75%, no cap (in fen)
+    assert hifmi["tekun"] == 85_000 * 65 + 607_500 * 75
+    assert hifmi["other"] == 40_000_000  # 51,000 + 420,000 capped at 400,000
+
+
+def test_insurance_the_platform_gave_counts_into_the_years_pools() -> None:
+    """A stay whose insurance was given still counts into the year: a later stay computed
+    from local parameters continues the critical-illness total and the basic cap."""
+    policy = city(INSURED)
+    person = Person("P", (Identity("other", date(2024, 1, 1)),))
+    d1, d2 = date(2024, 3, 1), date(2024, 4, 1)
+    given = Visit("V1", "inpatient", d1, d1, 2_000_000, hifp_pay=600_000, hifmi_pay=0)
+    computed = Visit("V2", "inpatient", d2, d2, 1_000_000, hifp_pay=600_000)
+    second = settle_year([policy], {}, person, [given, computed]).settlements[1]
+    assert second.hifmi_pay == 180_000  # 14,000 + 4,000: 3,000 above 15,000, at 60%
+    big = Visit("V1", "inpatient", d1, d1, 200_000_000, hifp_pay=29_000_000, hifmi_pay=0)
+    level3 = Visit("V2", "inpatient", d2, d2, 5_000_000, hospital_level=3)
+    after = settle_year([policy], {}, person, [big, level3]).settlements[1]
+    assert after.hifp_pay == 1_000_000  # what is left of the 300,000 annual cap

@@ -30,6 +30,8 @@ from medaid.batch.plan import (
     C_NSEG,
     C_OK,
     C_POINTS,
+    C_TILT_CATS,
+    C_TILT_NO_CAP,
     FORM_GRANT,
     FORM_SEGMENTS,
     K_AMOUNT,
@@ -449,13 +451,21 @@ def settle_range(g_lo, g_hi, group_off, plan, sel, medfee, inscp, hifp_in, hifmi
                     pay = max(0, cap - hifp_paid)
                 hifp_paid += pay
                 hifp = pay
+            else:  # given: still the year's (insurance.given)
+                hifp_paid += hifp
             hifmi = hifmi_in[i]
             if hifmi < 0:
                 if err == 0 and ci[p, C_OK] == 0:
                     err = ERR_CRITICAL * ERR_SHIFT
-                ded = ci[p, C_DED_TILT] if assisted > 0 else ci[p, C_DED]
-                pts = ci[p, C_POINTS] if assisted > 0 else 0
-                cap = ci[p, C_CAP]
+                # the tilt, for a person with a category of its own in force (insurance.tilted)
+                ci_tilted = False
+                for j in range(n):
+                    if f_mode[j] != COUNTED and (ci[p, C_TILT_CATS] == -1
+                                                 or (ci[p, C_TILT_CATS] >> f_cat[j]) & 1):
+                        ci_tilted = True
+                ded = ci[p, C_DED_TILT] if ci_tilted else ci[p, C_DED]
+                pts = ci[p, C_POINTS] if ci_tilted else 0
+                cap = -1 if ci_tilted and ci[p, C_TILT_NO_CAP] != 0 else ci[p, C_CAP]
                 after = ci_base + inscp[i] - hifp
                 pay = curve_value(after, ded, ci_segs[p], ci[p, C_NSEG], cap, pts, -1) \
                     - curve_value(ci_base, ded, ci_segs[p], ci[p, C_NSEG], cap, pts, -1)
@@ -464,6 +474,9 @@ def settle_range(g_lo, g_hi, group_off, plan, sel, medfee, inscp, hifp_in, hifmi
                 ci_base = after
                 ci_paid += pay
                 hifmi = pay
+            else:
+                ci_base += inscp[i] - hifp
+                ci_paid += hifmi
             base = max(0, inscp[i] - hifp - hifmi - oth[i])
             amt[0] = inscp[i]
             amt[1:4] = selfpay[i]

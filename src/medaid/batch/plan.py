@@ -68,7 +68,9 @@ T_MODE, T_APP, T_VISIT = range(3)
 V_OK, V_DED, V_NSEG, V_NCAPS = range(4)
 TILT_NONE, TILT_REMAINDER, TILT_BEYOND_CAP = 0, 1, 2
 # Fields of `ci[plan, field]` (critical illness) and `bi[plan, field]` (basic insurance).
-C_OK, C_DED, C_DED_TILT, C_POINTS, C_NSEG, C_CAP = range(6)
+# C_TILT_CATS: bits of the categories the tilt is for (−1: any); C_TILT_NO_CAP: 1 when the
+# tilt removes the cap (取消封顶线)
+C_OK, C_DED, C_DED_TILT, C_POINTS, C_NSEG, C_CAP, C_TILT_CATS, C_TILT_NO_CAP = range(8)
 B_OK, B_CAP = range(2)
 # Fields of `referral[plan, referral, field]`.
 R_ASSIST, R_POINTS, R_TILT = range(3)
@@ -420,7 +422,7 @@ def compile_plans(versions: Sequence[Policy], local: Mapping[str, object],
     tilt_referral = np.zeros((n_plans, len(REFERRALS)), np.int8)
     tilt_location = np.zeros((n_plans, len(LOCATIONS)), np.int8)
     tilt_setting = np.zeros((n_plans, len(KINDS)), np.int8)
-    ci_arr = np.zeros((n_plans, 6), np.int64)
+    ci_arr = np.zeros((n_plans, 8), np.int64)
     ci_segs = np.zeros((n_plans, n_csegs, 2), np.int64)
     bi_arr = np.zeros((n_plans, 2), np.int64)
     bi_level = np.zeros((n_plans, 4, 3), np.int64)
@@ -549,10 +551,14 @@ def compile_plans(versions: Sequence[Policy], local: Mapping[str, object],
             ci_arr[p, C_OK] = 1
             ci_arr[p, C_DED] = ci.deductible
             ci_arr[p, C_DED_TILT] = ci.deductible
-            if ct is not None:
+            cit = policy.spec.critical_illness_tilt
+            if ct is not None and cit is not None:
                 share, points = ct
                 ci_arr[p, C_DED_TILT] = (2 * ci.deductible * share + BP) // (2 * BP)
                 ci_arr[p, C_POINTS] = points
+                ci_arr[p, C_TILT_CATS] = -1 if cit.categories == "*" else sum(
+                    1 << cat_index[c] for c in cit.categories)
+                ci_arr[p, C_TILT_NO_CAP] = int(cit.no_cap)
             ci_arr[p, C_NSEG] = len(ci.segments)
             ci_arr[p, C_CAP] = -1 if ci.cap is None else ci.cap
             ci_segs[p, :len(ci.segments)] = _curve_rows(ci)

@@ -9,7 +9,7 @@ start with `_`, which policy pools may not use.
 
 from __future__ import annotations
 
-from collections.abc import MutableMapping
+from collections.abc import Collection, MutableMapping
 from typing import Any
 
 from medaid.core.errors import InputError
@@ -46,18 +46,39 @@ def basic_insurance(params: Params, visit: Visit, pools: MutableMapping[str, Num
                           pay, "本地参数 basic_insurance")
 
 
-def critical_illness(policy: Policy, params: Params, amount: int, when: When, tilted: bool,
+def tilted(policy: Policy, categories: Collection[str]) -> bool:
+    """Whether the critical-illness tilt applies to a person with these categories in force
+    (NJ-C, CZ-C: any; a city's own may name some)."""
+    tilt = policy.spec.critical_illness_tilt
+    return tilt is not None and bool(categories) and (
+        tilt.categories == "*" or any(c in tilt.categories for c in categories))
+
+
+def given(visit: Visit, hifp: int, hifmi: int, pools: MutableMapping[str, Num]) -> None:
+    """A visit whose insurance the platform gave still counts into the year's insurance
+    pools, so that a later visit computed from local parameters continues the year: its
+    basic insurance within the annual cap, its critical-illness amount on the year's total."""
+    if visit.hifp_pay is not None:
+        pools[BASIC_PAID] = int(pools.get(BASIC_PAID, 0)) + hifp
+    if visit.hifmi_pay is not None:
+        pools[CI_BASE] = int(pools.get(CI_BASE, 0)) + visit.inscp_scp_amt - hifp
+        pools[CI_PAID] = int(pools.get(CI_PAID, 0)) + hifmi
+
+
+def critical_illness(policy: Policy, params: Params, amount: int, when: When, tilt_on: bool,
                      pools: MutableMapping[str, Num], path: str) -> tuple[int, list[TraceLine]]:
     curve = params.critical_illness(when, f"{path}.hifmi_pay")
     tilt = policy.spec.critical_illness_tilt
     points = 0
     trace: list[TraceLine] = []
-    if tilted and tilt is not None:
+    if tilt_on and tilt is not None:
         share = params.ratio_of(tilt.deductible_share, when, tilt.rule)
-        curve = Curve((2 * curve.deductible * share + BP) // (2 * BP), curve.segments, curve.cap)
+        curve = Curve((2 * curve.deductible * share + BP) // (2 * BP), curve.segments,
+                      None if tilt.no_cap else curve.cap)
         points = tilt.ratio_points * 100
         trace.append(TraceLine("hifmi", tilt.rule, policy.cite(tilt.article), "ci_tilt",
-                               {"share": share, "points": tilt.ratio_points},
+                               {"share": share, "points": tilt.ratio_points,
+                                "no_cap": tilt.no_cap},
                                citation=policy.reference(tilt.article)))
     before = int(pools.get(CI_BASE, 0))
     after = before + amount

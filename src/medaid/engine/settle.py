@@ -96,9 +96,11 @@ def settle_visit(policy: Policy, params: Params, person: Person, pools: Mapping[
     if visit.hifmi_pay is not None:
         hifmi = visit.hifmi_pay
     else:
-        hifmi, lines_ci = insurance.critical_illness(policy, params, inscp - hifp, visit.end,
-                                                     bool(assisted), new, path)
+        hifmi, lines_ci = insurance.critical_illness(
+            policy, params, inscp - hifp, visit.end,
+            insurance.tilted(policy, [st.category for st in assisted]), new, path)
         trace.extend(lines_ci)
+    insurance.given(visit, hifp, hifmi, new)
     oth = visit.oth_pay
     base = max(0, inscp - hifp - hifmi - oth)
     settlement = Settlement(

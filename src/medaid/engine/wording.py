@@ -330,8 +330,10 @@ TEXTS: dict[str, Callable[[Args, str], str]] = {
         else f"no tilted assistance: {_NO_TILT[a['why']][1]}"),
     "ci_tilt": lambda a, lang: (
         f"救助对象：大病保险起付线为标准的{fmt_ratio(a['share'])}，各段比例提高{a['points']}个百分点"
+        + ("，不设封顶线" if a.get("no_cap") else "")
         if lang == "zh" else f"beneficiary: deductible {fmt_ratio(a['share'])} of the standard, "
-                             f"every ratio {a['points']:+d} points"),
+                             f"every ratio {a['points']:+d} points"
+                             + (", no cap" if a.get("no_cap") else "")),
     "cancel": lambda a, lang: (
         f"撤销原结算（见 reverses）：冲回其医疗救助{_money(a['maf_pay'], lang)}及额度占用"
         if lang == "zh" else f"cancels the settlement it reverses: its "

@@ -190,6 +190,8 @@ def _check_refs(spec: s.PolicyFile) -> None:
                 raise PolicyError(f"windows.lookback[{i}].rules: 没有规则编号为「{rule}」的救助标准"
                                   f" / no line has rule {rule!r}")
         refs(f"windows.lookback[{i}]", lb)
+    if spec.critical_illness_tilt:
+        cats("critical_illness_tilt", spec.critical_illness_tilt.categories)
     if spec.tilted:
         refs("tilted", spec.tilted)
         cats("tilted", spec.tilted.categories)

@@ -425,8 +425,14 @@ class Stage(Cited, Conditions):
 
 
 class CriticalIllnessTilt(Cited):
+    """大病保险倾斜 for assisted persons: the deductible a share of the standard, every
+    segment ratio raised, and (`no_cap`) no annual cap (取消封顶线), for a person with an
+    identity of `categories` in force (default: any)."""
+
     deductible_share: Ratio
     ratio_points: int
+    categories: list[str] | Literal["*"] = "*"
+    no_cap: bool = False
 
 
 class ParamValue(Strict):
