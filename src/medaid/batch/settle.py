@@ -44,6 +44,7 @@ from medaid.batch.schema import (
     visit_columns,
 )
 from medaid.core.errors import InputError, MissingParameter, PolicyError
+from medaid.engine import insurance
 from medaid.engine.case import LOCATIONS, REFERRALS
 from medaid.engine.types import INPATIENT_SETTINGS
 from medaid.policy.model import Policy
@@ -482,8 +483,7 @@ def _raise(plans: Plans, plan: I32, visits: VisitColumns, row: int, err: I32) ->
         raise MissingParameter(j, "basic_insurance", f"{path}.hifp_pay not given") \
             if isinstance(e, MissingParameter) else e
     if code == kernel.ERR_LEVEL:
-        raise InputError(f"{path}.hospital_level",
-                         "required to compute hifp_pay: basic_insurance is set by hospital level")
+        raise InputError(f"{path}.hospital_level", insurance.LEVEL_REQUIRED)
     if code == kernel.ERR_CRITICAL:
         e = plans.problems.critical_illness[p]
         raise MissingParameter(j, "critical_illness", f"{path}.hifmi_pay not given") \

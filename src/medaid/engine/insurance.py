@@ -22,6 +22,8 @@ BASIC_PAID = "_hifp_paid"
 CI_BASE = "_hifmi_base"
 CI_PAID = "_hifmi_paid"
 SOURCE = "local parameter"
+LEVEL_REQUIRED = ("须给出医院等级：未给出 hifp_pay 时，基本医保按医院等级计算 / "
+                  "required to compute hifp_pay: basic_insurance is set by hospital level")
 
 
 def basic_insurance(params: Params, visit: Visit, pools: MutableMapping[str, Num],
@@ -30,8 +32,7 @@ def basic_insurance(params: Params, visit: Visit, pools: MutableMapping[str, Num
     level = visit.hospital_level
     if (level not in bi.deductible and None not in bi.deductible) or \
             (level not in bi.ratio and None not in bi.ratio):
-        raise InputError(f"{path}.hospital_level",
-                         "required to compute hifp_pay: basic_insurance is set by hospital level")
+        raise InputError(f"{path}.hospital_level", LEVEL_REQUIRED)
     deductible = bi.deductible.get(level, bi.deductible.get(None, 0))
     ratio = bi.ratio.get(level, bi.ratio.get(None, 0))
     inscp = visit.inscp_scp_amt
