@@ -100,8 +100,9 @@ def evaluate(policy: Policy, params: Params, lines: list[Line], standing: Standi
         r = params.line(line, facts.when)
         args: dict[str, Any]
         if r.grant is not None:
-            pay = max(0, min(r.grant, facts.remaining - out.total))
-            args = {"grant": r.grant}
+            bears = max(0, facts.remaining - out.total)  # what the person still pays
+            pay = min(r.grant, bears)
+            args = {"grant": r.grant, "bears": bears}
             code = "grant"
         else:
             assert r.curve is not None

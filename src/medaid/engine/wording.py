@@ -49,10 +49,12 @@ def _base_parts(parts: Mapping[str, Sequence[str]], zh: bool) -> str:
 
 
 def segments(segs: Sequence[Sequence[Any]], lang: str, points: int = 0,
-             ratio: int | None = None) -> str:
-    """'2,000.00元以内85%，以上80%' / '85% to 2000.00, then 80% above'."""
+             ratio: int | None = None, deductible: int = 0) -> str:
+    """'2,000.00元以内85%，以上80%' / '85% to 2000.00, then 80% above'; the bounds are
+    amounts above the deductible, so with one: '起付线以上2,000.00元以内85%…'."""
     parts: list[str] = []
     top = 0
+    above = "起付线以上" if deductible and lang == "zh" else ""
     for width, bp in segs:
         r = _ratio(bp, points, ratio)
         if width is None:
@@ -62,8 +64,9 @@ def segments(segs: Sequence[Sequence[Any]], lang: str, points: int = 0,
                 parts.append(r + (" above" if parts else ""))
         else:
             top += width
-            parts.append(f"{_money(top, lang)}以内{r}" if lang == "zh"
-                         else f"{r} to {_money(top, lang)}")
+            parts.append(f"{'' if parts else above}{_money(top, lang)}以内{r}" if lang == "zh"
+                         else f"{r} to {_money(top, lang)}"
+                         + (" above the deductible" if deductible and not parts else ""))
     return ("，" if lang == "zh" else ", then ").join(parts)
 
 
@@ -103,14 +106,14 @@ def _line(a: Args, lang: str) -> str:
         text = (("本次基数" if a.get("per_admission") else "年度累计基数")
                 + f"{_money(a['before'], lang)}→{_money(a['after'], lang)}，"
                 + (f"起付线{_money(a['deductible'], lang)}，" if a["deductible"] else "")
-                + segments(segs, lang, pts, ratio)
+                + segments(segs, lang, pts, ratio, a["deductible"])
                 + f"；按本标准计算的累计救助额{_money(a['f_before'], lang)}→"
                 f"{_money(a['f_after'], lang)}，本次为其差额")
     else:
         text = (("this visit's base " if a.get("per_admission") else "year's base ")
                 + f"{_money(a['before'], lang)} → {_money(a['after'], lang)}: "
                 + (f"deductible {_money(a['deductible'], lang)}, " if a["deductible"] else "")
-                + segments(segs, lang, pts, ratio)
+                + segments(segs, lang, pts, ratio, a["deductible"])
                 + f"; this line's cumulative amount {_money(a['f_before'], lang)} → "
                 f"{_money(a['f_after'], lang)}, this visit the difference")
     if a.get("after_basic"):
@@ -135,6 +138,11 @@ def _line(a: Args, lang: str) -> str:
 
 
 def _grant(a: Args, lang: str) -> str:
+    bears = a.get("bears")  # what the person still paid of the visit (absent: an old trace)
+    if bears is not None and bears < a["grant"]:
+        return (f"定额救助{_money(a['grant'], lang)}，以本次个人仍需支付的{_money(bears, lang)}为限"
+                if lang == "zh" else f"grant {_money(a['grant'], lang)}, limited to the "
+                f"{_money(bears, lang)} the person still pays") + _caps(a, lang)
     if lang == "zh":
         return f"定额救助{_money(a['grant'], lang)}，以个人仍需支付的金额为限" + _caps(a, lang)
     return f"grant {_money(a['grant'], lang)}, at most what the person still pays" + _caps(a, lang)
@@ -211,9 +219,11 @@ def _tilted(a: Args, lang: str) -> str:
                f"{_money(a['tilted_base'], lang)}")
     pool = (("；倾斜救助本次基数" if a.get("per_admission") else "；倾斜救助年度累计")
             + f"{_money(a['before'], lang)}→{_money(a['after'], lang)}，"
-            f"起付线{_money(a['deductible'], lang)}，{segments(a['segments'], lang)}" if zh else
+            f"起付线{_money(a['deductible'], lang)}，"
+            f"{segments(a['segments'], lang, deductible=a['deductible'])}" if zh else
             f"; tilted pool {_money(a['before'], lang)} → {_money(a['after'], lang)}: "
-            f"deductible {_money(a['deductible'], lang)}, {segments(a['segments'], lang)}")
+            f"deductible {_money(a['deductible'], lang)}, "
+            f"{segments(a['segments'], lang, deductible=a['deductible'])}")
     per_visit = ("（逐次四舍五入）" if zh else " (rounded per visit)") if a.get("per_visit") else ""
     return how + pool + per_visit + _caps(a, lang)
 
@@ -236,12 +246,14 @@ def _critical(a: Args, lang: str) -> str:
     pts = a.get("points", 0)
     if lang == "zh":
         text = (f"按本地参数计算：年度累计{_money(a['before'], lang)}→{_money(a['after'], lang)}，"
-                f"起付线{_money(a['deductible'], lang)}，{segments(a['segments'], lang, pts)}")
+                f"起付线{_money(a['deductible'], lang)}，"
+                f"{segments(a['segments'], lang, pts, deductible=a['deductible'])}")
         if a.get("cap") is not None:
             text += f"，封顶{_money(a['cap'], lang)}"
         return text
     text = (f"year's amount {_money(a['before'], lang)} → {_money(a['after'], lang)}: "
-            f"deductible {_money(a['deductible'], lang)}, {segments(a['segments'], lang, pts)}")
+            f"deductible {_money(a['deductible'], lang)}, "
+            f"{segments(a['segments'], lang, pts, deductible=a['deductible'])}")
     if a.get("cap") is not None:
         text += f", cap {_money(a['cap'], lang)}"
     return text
@@ -279,7 +291,7 @@ def _stage(a: Args, lang: str) -> str:
     if "segments" in a:
         how = ((f"，起付线{_money(a['deductible'], lang)}，" if zh
                 else f", deductible {_money(a['deductible'], lang)}, ")
-               + segments(a["segments"], lang))
+               + segments(a["segments"], lang, deductible=a["deductible"]))
     elif "grant" in a:
         how = (f"，超过{_money(a['deductible'], lang)}给予一次性补助{_money(a['grant'], lang)}"
                if zh else f", a grant of {_money(a['grant'], lang)} once above "
