@@ -446,3 +446,25 @@ def test_insurance_the_platform_gave_counts_into_the_years_pools() -> None:
     level3 = Visit("V2", "inpatient", d2, d2, 5_000_000, hospital_level=3)
     after = settle_year([policy], {}, person, [big, level3]).settlements[1]
     assert after.hifp_pay == 1_000_000  # what is left of the 300,000 annual cap
+
+
+def test_one_limit_shared_by_several_lines_is_written_once_on_its_pool() -> None:
+    """门诊慢特病和住院合并计算年度救助限额6万元: the limit on the pool, each line's cap
+    naming the pool alone; a line may still give its own amount."""
+    body = """\
+lines:
+  - {rule: A1, article: 第四条, categories: "*", kinds: [inpatient], segments: [{ratio: 0.5}],
+     caps: [{pool: main_cap}]}
+  - {rule: A2, article: 第四条, categories: "*", kinds: [special_outpatient],
+     segments: [{ratio: 0.5}], caps: [{pool: main_cap}]}
+pools: {A1: {period: year}, A2: {period: year}, main_cap: {amount: 600, label: 年度救助限额}}
+"""
+    d = date(2024, 3, 1)
+    visits = [stay("V1", 1, 100_000),
+              Visit("V2", "special_outpatient", d, d, 100_000, hifp_pay=0, hifmi_pay=0)]
+    assert paid(city(body), visits) == [50_000, 10_000]  # 500, then what is left of 600
+    own = body.replace("caps: [{pool: main_cap}]}\n  - {rule: A2",
+                       "caps: [{pool: main_cap, amount: 400}]}\n  - {rule: A2")
+    assert paid(city(own), visits) == [40_000, 20_000]
+    missing = body.replace(", main_cap: {amount: 600, label: 年度救助限额}", ", main_cap: {}")
+    assert "lines[0].caps[0].amount: 缺少必填的键「amount」" in error(missing)

@@ -232,6 +232,9 @@ class Pool(Strict):
 
     period: Literal["year", "visit"] = "year"
     label: str | None = None
+    # a cap pool's limit (年度救助限额), for each cap on the pool that gives no `amount`: one
+    # limit shared by several lines is written once
+    amount: Amount | None = None
 
     @field_validator("period", mode="before")
     @classmethod
@@ -525,6 +528,38 @@ def _default_fallback(data: dict[str, Any]) -> dict[str, str]:
     return {k: v for k, v in SETTING_OF.items() if k not in named and v in named}
 
 
+def _pool_amounts(data: dict[str, Any]) -> dict[str, Any]:
+    """Each cap that gives no `amount` takes its pool's (`pools: {main_cap: {amount: …}}`);
+    one whose pool has none is left for the schema to name as missing."""
+    pools = data.get("pools")
+    limits = {name: p["amount"] for name, p in pools.items()
+              if isinstance(p, dict) and "amount" in p} if isinstance(pools, dict) else {}
+    if not limits:
+        return data
+
+    def fill(caps: object) -> object:
+        if not isinstance(caps, list):
+            return caps
+        return [{**c, "amount": limits[c["pool"]]} if isinstance(c, dict) and "amount" not in c
+                and c.get("pool") in limits else c for c in caps]
+
+    def entry(e: object) -> object:
+        if not isinstance(e, dict):
+            return e
+        out = {**e, "caps": fill(e["caps"])} if "caps" in e else dict(e)
+        if isinstance(e.get("by_category"), list):
+            out["by_category"] = [entry(v) for v in e["by_category"]]
+        return out
+
+    out = dict(data)
+    for key in ("lines", "stages"):
+        if isinstance(data.get(key), list):
+            out[key] = [entry(e) for e in data[key]]
+    if isinstance(data.get("tilted"), dict):
+        out["tilted"] = entry(data["tilted"])
+    return out
+
+
 class PolicyFile(Strict):
     jurisdiction: str
     name: str
@@ -559,8 +594,8 @@ class PolicyFile(Strict):
     @classmethod
     def _fallback(cls, data: Any) -> Any:
         if isinstance(data, dict) and "kind_fallback" not in data:
-            return {**data, "kind_fallback": _default_fallback(data)}
-        return data
+            data = {**data, "kind_fallback": _default_fallback(data)}
+        return _pool_amounts(data) if isinstance(data, dict) else data
 
     @field_validator("jurisdiction")
     @classmethod
