@@ -468,3 +468,12 @@ pools: {A1: {period: year}, A2: {period: year}, main_cap: {amount: 600, label: �
     assert paid(city(own), visits) == [40_000, 20_000]
     missing = body.replace(", main_cap: {amount: 600, label: 年度救助限额}", ", main_cap: {}")
     assert "lines[0].caps[0].amount: 缺少必填的键「amount」" in error(missing)
+
+
+def test_computed_insurance_cites_its_parameter_by_label_and_source() -> None:
+    policy = city(INSURED)
+    d = date(2024, 3, 1)
+    trace = settle_year([policy], {}, PERSON, [Visit("V1", "inpatient", d, d, 1_000_000,
+                                                     hospital_level=1)]).settlements[0].trace
+    cited = {t.tier: t.citation for t in trace if t.tier in ("hifp", "hifmi")}
+    assert cited == {"hifp": "本地参数「基本医保」：第二条", "hifmi": "本地参数「大病保险」：第二条"}

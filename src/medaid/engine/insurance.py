@@ -44,7 +44,7 @@ def basic_insurance(params: Params, visit: Visit, pools: MutableMapping[str, Num
         args.update(cap=bi.cap, paid=used)
     pools[BASIC_PAID] = used + pay
     return pay, TraceLine("hifp", "§2.1", f"{SOURCE} basic_insurance", "basic_insurance", args,
-                          pay, "本地参数 basic_insurance")
+                          pay, _citation(params, "basic_insurance", visit.end))
 
 
 def tilted(policy: Policy, categories: Collection[str]) -> bool:
@@ -93,7 +93,17 @@ def critical_illness(policy: Policy, params: Params, amount: int, when: When, ti
     pools[CI_BASE] = after
     pools[CI_PAID] = paid + pay
     trace.append(TraceLine("hifmi", "§2.2", f"{SOURCE} critical_illness", "critical_illness",
-                           args, pay, "本地参数 critical_illness"))
+                           args, pay, _citation(params, "critical_illness", when)))
     return pay, trace
+
+
+def _citation(params: Params, name: str, when: When) -> str:
+    """The local parameter a computed tier comes from, by the label its policy gives it and
+    where its value comes from (本地参数「大病保险」：…第二条)."""
+    p = params.policy.parameter(name)
+    if p is None:
+        return f"本地参数 {name}"
+    source = params.source_of(name, when)
+    return f"本地参数「{p.label}」" + (f"：{source}" if source else "")
 
 

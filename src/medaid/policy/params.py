@@ -85,6 +85,15 @@ class Params:
                               f"{name}")
         return p
 
+    def source_of(self, name: str, when: When) -> str | None:
+        """Where a parameter's value for `when` comes from: the source the policy gives its
+        value or default; None when the case sets it (`local`) or none is given."""
+        p = self.policy.parameter(name)
+        if p is None or name in self.local:
+            return None
+        found = _value(p, name, when)
+        return found.source if found is not None else p.source
+
     def _raw(self, name: str, when: When, needed_by: str) -> tuple[object, str]:
         """The raw value and the path to report errors against."""
         p = self._declared(name, needed_by)
