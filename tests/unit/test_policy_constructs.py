@@ -476,4 +476,5 @@ def test_computed_insurance_cites_its_parameter_by_label_and_source() -> None:
     trace = settle_year([policy], {}, PERSON, [Visit("V1", "inpatient", d, d, 1_000_000,
                                                      hospital_level=1)]).settlements[0].trace
     cited = {t.tier: t.citation for t in trace if t.tier in ("hifp", "hifmi")}
-    assert cited == {"hifp": "本地参数「基本医保」：第二条", "hifmi": "本地参数「大病保险」：第二条"}
+    assert cited == {"hifp": "本地参数「基本医保」：第二条",
+                     "hifmi": "本地参数「大病保险」：第二条"}

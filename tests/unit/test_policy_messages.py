@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from test_policy_constructs import PERSON, stay
 from typer.testing import CliRunner
 
@@ -60,7 +61,9 @@ lines:
     assert "分段上限须逐段升高：400 不高于前一段的 500" in validate(tmp_path, rising)
 
 
-def test_a_year_end_stage_over_one_visit_says_one_visit() -> None:
+@pytest.mark.parametrize(("days", "zh", "en"), [((1,), "1次就诊", "1 visit"),
+                                               ((1, 5), "2次就诊", "2 visits")])
+def test_a_year_end_stage_counts_its_visits(days: tuple[int, ...], zh: str, en: str) -> None:
     policy = city("""\
 lines:
   - {rule: A1, article: 第五条, categories: "*", kinds: "*", segments: [{ratio: 0.5}]}
@@ -68,19 +71,7 @@ stages:
   - {rule: G1, article: 第十条, label: 年度一次性补助, when: year_end, base: out_of_pocket,
      deductible: 1000, grant: 2000}
 """)
-    (grant,) = settle_year([policy], {}, PERSON, [stay("V1", 1, 1_000_000)]).year_end
-    assert "（年终，1次就诊，" in grant.trace[0].text
-    assert "(year end, 1 visit, as " in grant.trace[0].detail
-
-
-def test_more_visits_are_plural() -> None:
-    policy = city("""\
-lines:
-  - {rule: A1, article: 第五条, categories: "*", kinds: "*", segments: [{ratio: 0.5}]}
-stages:
-  - {rule: G1, article: 第十条, label: 年度一次性补助, when: year_end, base: out_of_pocket,
-     deductible: 1000, grant: 2000}
-""")
-    stays = [stay("V1", 1, 1_000_000), stay("V2", 5, 1_000_000)]
+    stays = [stay(f"V{d}", d, 1_000_000) for d in days]
     (grant,) = settle_year([policy], {}, PERSON, stays).year_end
-    assert "(year end, 2 visits, as " in grant.trace[0].detail
+    assert f"（年终，{zh}，" in grant.trace[0].text
+    assert f"(year end, {en}, as " in grant.trace[0].detail

@@ -8,40 +8,20 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
+from jiashi_city import head
 from medaid.cli.main import app
 
 runner = CliRunner()
 
-CITY = """\
-jurisdiction: jiashi
-name: 嘉市
-version: "2025"
-in_force: 2025-01-01
-document: {file: jiashi.txt, title: 嘉市医疗救助实施办法}
-categories:
-  - {id: tekun, label: 特困人员}
-  - {id: dibao, label: 低保对象}
-windows: {rule: JX-W, article: 第三条, start: exact, end: exact, stay_rule: true}
-referral:
-  rule: JX-R
-  article: 第四条
-  unreferred: {ratio_points: -10}
+CITY = head("jiashi.txt", ["tekun", "dibao"]) + """\
 pools:
   inpatient_cap: {label: 住院救助年度限额}
   JX-A1: {}
 lines:
-  - rule: JX-A1
-    article: 第二条
-    categories: [tekun]
-    kinds: [inpatient]
-    segments: [{ratio: 1.00}]
-    caps: [{pool: inpatient_cap, amount: 30000}]
-  - rule: JX-A1
-    article: 第二条
-    categories: [tekun]
-    kinds: [special_outpatient]
-    segments: [{ratio: 0.90}]
-    caps: [{pool: inpatient_cap, amount: 30000}]
+  - {rule: JX-A1, article: 第二条, categories: [tekun], kinds: [inpatient],
+     segments: [{ratio: 1.00}], caps: [{pool: inpatient_cap, amount: 30000}]}
+  - {rule: JX-A1, article: 第二条, categories: [tekun], kinds: [special_outpatient],
+     segments: [{ratio: 0.90}], caps: [{pool: inpatient_cap, amount: 30000}]}
 """
 AMENDMENT = """\
 amends: jiashi-2025

@@ -11,24 +11,13 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from jiashi_city import head
 from medaid.cli.main import app
 from medaid.policy import model
 
 runner = CliRunner()
 
-CITY = """\
-jurisdiction: jiashi
-name: 嘉市
-version: "2025"
-in_force: 2025-01-01
-document: {file: jiashi-seed.txt, title: 嘉市医疗救助实施办法}
-categories:
-  - {id: tekun, label: 特困人员}
-windows: {rule: JX-W, article: 第三条, start: exact, end: exact, stay_rule: true}
-referral:
-  rule: JX-R
-  article: 第四条
-  unreferred: {ratio_points: -10}
+CITY = head("jiashi-seed.txt", ["tekun"]) + """\
 parameters:
   income:
     type: money
