@@ -152,6 +152,30 @@ def test_bad_input_in_pieces_read_in_place_by_row_as_one_pass(tmp_path: Path) ->
     assert "findings: 4" in out
 
 
+def test_streamed_roster_read_beside_the_export_still_reported_first(tmp_path: Path) -> None:
+    """The roster is read on a thread while the export's persons are found: a bad roster
+    is reported before a bad export, as when it was read first."""
+    from audit_helpers import ROSTER
+
+    bad = [list(r) for r in ROSTER]
+    bad[2][2] = "外星人"  # 李四: no such category
+    roster = write_roster(tmp_path / "bad-roster.csv", bad)
+    export = write_parquet(tmp_path / "x.parquet", nanjing_year())
+    no_maf = tmp_path / "no-maf.parquet"
+    pq.write_table(pq.read_table(export).drop_columns(["maf_pay"]), no_maf)
+    for path in (export, no_maf):  # a good export, then one the runs' pass refuses
+        r = runner.invoke(app, ["audit-payments", str(path), "--roster", str(roster),
+                                "--policy", "nanjing", "--out", str(tmp_path / "f.xlsx"),
+                                "--partition-records", "2"])
+        assert r.exit_code == 2 and not (tmp_path / "f.xlsx").exists(), r.stdout
+        assert "bad-roster.csv" in r.stderr and "外星人" in r.stderr, r.stderr
+        assert "maf_pay" not in r.stderr
+    r = runner.invoke(app, ["audit-payments", str(no_maf), "--roster",
+                            str(write_roster(tmp_path / "roster.csv")), "--policy", "nanjing",
+                            "--out", str(tmp_path / "f.xlsx"), "--partition-records", "2"])
+    assert r.exit_code == 2 and "maf_pay" in r.stderr, r.stderr
+
+
 def test_split_keeps_each_person_whole_and_rows_in_file_order(tmp_path: Path) -> None:
     rows = [stay(f"P{k % 7}", [A, B, D][k % 3], "某", f"S{k}", f"M{k}",
                  f"2023-03-{1 + k % 28:02d} 10:00:00", GULOU, "100", "50", "0")
