@@ -526,3 +526,18 @@ def test_insurance_computed_with_the_tilt_for_some_categories_and_given_visits()
     assert res.hifmi_pay.tolist()[1::3] == [2_600_000, 2_100_000]
     # V3 (700,000 more): tekun without a cap 548,375 − 27,625; other to its 400,000 cap
     assert res.hifmi_pay.tolist()[2::3] == [52_075_000, 37_900_000]
+
+
+def test_the_critical_illness_cap_limits_what_the_year_paid_given_or_computed() -> None:
+    """The cap is a payout limit, never inside F: after a stay the platform settled with
+    300,000 of critical-illness insurance, a computed one pays its own F (70% of 100,000)
+    within what is left of the 400,000 cap, not F's capped difference (0)."""
+    policy = city(INSURED)
+    d1, d2 = date(2024, 3, 1), date(2024, 4, 1)
+    pop = [(Person("P", (Identity("other", date(2024, 1, 1)),)), [
+        Visit("V1", "inpatient", d1, d1, 100_000_000, hifp_pay=30_000_000,
+              hifmi_pay=30_000_000),
+        Visit("V2", "inpatient", d2, d2, 10_000_000, hifp_pay=0)])]
+    res = _settle(policy, pop)
+    assert not differences(policy, pop, res)
+    assert int(res.hifmi_pay[1]) == 7_000_000

@@ -109,11 +109,9 @@ def curve_scaled(c, ded, segs, nseg, points, ratio):  # type: ignore[no-untyped-
 
 
 @njit(cache=True, inline="always")
-def curve_value(c, ded, segs, nseg, cap, points, ratio):  # type: ignore[no-untyped-def]
-    """`Curve.value`: R(F(c)) in fen, then capped: a cap inside F is critical-illness
-    insurance's alone (a line's caps are cap pools, −1 here)."""
-    v = (2 * curve_scaled(c, ded, segs, nseg, points, ratio) + BP) // (2 * BP)
-    return cap if cap >= 0 and v >= cap else v
+def curve_value(c, ded, segs, nseg, points, ratio):  # type: ignore[no-untyped-def]
+    """`Curve.value`: R(F(c)) in fen (a cap is a payout limit, never inside F)."""
+    return (2 * curve_scaled(c, ded, segs, nseg, points, ratio) + BP) // (2 * BP)
 
 
 @njit(cache=True, inline="always")
@@ -124,8 +122,8 @@ def curve_delta(before, after, ded, segs, nseg, points, ratio, per_visit):  # ty
         diff = curve_scaled(after, ded, segs, nseg, points, ratio) \
             - curve_scaled(before, ded, segs, nseg, points, ratio)
         return (2 * diff + BP) // (2 * BP)
-    return curve_value(after, ded, segs, nseg, -1, points, ratio) \
-        - curve_value(before, ded, segs, nseg, -1, points, ratio)
+    return curve_value(after, ded, segs, nseg, points, ratio) \
+        - curve_value(before, ded, segs, nseg, points, ratio)
 
 
 @njit(cache=True, inline="always")
@@ -467,8 +465,9 @@ def settle_range(g_lo, g_hi, group_off, plan, sel, medfee, inscp, hifp_in, hifmi
                 pts = ci[p, C_POINTS] if ci_tilted else 0
                 cap = -1 if ci_tilted and ci[p, C_TILT_NO_CAP] != 0 else ci[p, C_CAP]
                 after = ci_base + inscp[i] - hifp
-                pay = curve_value(after, ded, ci_segs[p], ci[p, C_NSEG], cap, pts, -1) \
-                    - curve_value(ci_base, ded, ci_segs[p], ci[p, C_NSEG], cap, pts, -1)
+                # the cap a payout limit on what the year paid, never inside F (insurance)
+                pay = curve_value(after, ded, ci_segs[p], ci[p, C_NSEG], pts, -1) \
+                    - curve_value(ci_base, ded, ci_segs[p], ci[p, C_NSEG], pts, -1)
                 if cap >= 0 and pay > cap - ci_paid:
                     pay = max(0, cap - ci_paid)
                 ci_base = after

@@ -83,6 +83,8 @@ def critical_illness(policy: Policy, params: Params, amount: int, when: When, ti
                                citation=policy.reference(tilt.article)))
     before = int(pools.get(CI_BASE, 0))
     after = before + amount
+    # the cap is a payout limit on what the year has paid (given or computed), never part
+    # of F: a year whose earlier visits the platform settled continues from what they paid
     pay = curve.value(after, points) - curve.value(before, points)
     args: dict[str, Any] = {"before": before, "after": after, "deductible": curve.deductible,
                             "segments": curve.segments, "points": points}

@@ -22,7 +22,9 @@ Num = int | Fraction  # pool amounts in fen; Fraction only where YC-T makes them
 
 @dataclass(frozen=True, slots=True)
 class Curve:
-    """A cumulative payout function F over a pool: deductible, segments, cap (RULES §3).
+    """A cumulative payout function F over a pool: deductible and segments (RULES §3),
+    with the limit on what it pays in a year (`cap`: critical-illness insurance's; a
+    line's caps are cap pools). The cap is a payout limit, never part of F.
 
     `segments` are (width in fen or None for open, ratio in bp) above the deductible.
     """
@@ -45,16 +47,15 @@ class Curve:
         return total
 
     def value(self, c: Num, points: int = 0, ratio: int | None = None) -> int:
-        """R(F(c)) in fen: rounded half-up, then capped (the cap is whole fen)."""
-        v = int((2 * self.scaled(c, points, ratio) + BP) // (2 * BP))
-        return v if self.cap is None or v < self.cap else self.cap
+        """R(F(c)) in fen: rounded half-up."""
+        return int((2 * self.scaled(c, points, ratio) + BP) // (2 * BP))
 
     def delta(self, before: Num, after: Num, points: int = 0, ratio: int | None = None,
               per_visit: bool = False) -> int:
         """What the curve pays as the pool goes from `before` to `after`, in fen:
         R(F(after)) − R(F(before)) (cumulative rounding, RULES §3), or R(F(after) − F(before))
         when each visit is rounded on its own (`rounding: per_visit`)."""
-        if per_visit and self.cap is None:
+        if per_visit:
             diff = self.scaled(after, points, ratio) - self.scaled(before, points, ratio)
             return int((2 * diff + BP) // (2 * BP))
         return self.value(after, points, ratio) - self.value(before, points, ratio)
