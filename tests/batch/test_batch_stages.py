@@ -398,16 +398,19 @@ stages:
     assert "equal to the fen" in done.stdout
     policy = parse_amendment(amendment.read_text(encoding="utf-8"), str(amendment))
     local = schema.read_meta(path).local["zichuan"]
-    reassistance = year_end = 0
+    reassistance = year_end = fund = 0
     for k in range(120):
         py = synthfile.person_year("zichuan", 2025, 5, k)
         got = settle_year([policy], local, py.person, py.visits)
         reassistance += sum(s.reassistance for s in got.settlements)
         year_end += sum(y.amount for y in got.year_end)
+        fund += sum(s.maf_pay for s in got.settlements)
     assert reassistance > 0 and year_end > 0
     lines = done.stdout.splitlines()
     assert any("re-assistance 医疗再救助" in ln and fmt(reassistance) in ln for ln in lines)
     assert any("year-end stages 年终救助" in ln and fmt(year_end) in ln for ln in lines)
+    # the fund's total counts the year-end payouts, as `medaid settle`'s totals do
+    assert any("救助基金合计（含年终救助）" in ln and fmt(fund + year_end) in ln for ln in lines)
 
 
 FIRST_HALF = """\

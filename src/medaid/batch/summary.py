@@ -31,7 +31,7 @@ LABELS = {
     "assistance": "assistance 医疗救助", "tilted": "tilted 倾斜救助",
     "special": "special grants 专项救助",
     "reassistance": f"re-assistance {labels.TIERS['reassistance'][0]}",
-    "maf_pay": "assistance fund 救助基金合计",
+    "maf_pay": "assistance fund 救助基金合计（含年终救助）",
     YEAR_END: "year-end stages 年终救助",
     "psn_part_amt": "person pays 个人负担",
 }
@@ -147,15 +147,21 @@ def totals(res: Results, visits: VisitColumns) -> Totals:
     by_cat = df.group_by("category").agg(pl.col("person").n_unique().alias("persons"), *agg)
     by_cat = _counts(_named(by_cat, "category", [*res.plans.categories, NONE]))
     by_kind = _counts(_named(df.group_by("kind").agg(*agg), "kind", KINDS))
+    year_end = res.year_end_paid()
+    tiers = {n: int(amounts[n].sum()) for n in TIERS if n != YEAR_END}  # int64: exact
+    # the fund's total and what persons bear count the year-end stages, as `medaid settle`'s
+    # totals do; the visits' rows (by category, by kind) are the visits' own
+    tiers[YEAR_END] = int(year_end.sum())
+    tiers["maf_pay"] += tiers[YEAR_END]
+    tiers["psn_part_amt"] -= tiers[YEAR_END]
     return Totals(
         visits=len(df), persons=int(df["person"].n_unique()) if len(df) else 0,
-        tiers={**{n: int(amounts[n].sum()) for n in TIERS if n != YEAR_END},  # int64: exact
-               YEAR_END: int(res.year_end_paid().sum())},
+        tiers=tiers,
         by_category=by_cat, by_kind=by_kind, person_years=len(res.years),
         computed={"hifp_pay": int((visits.hifp == NULL).sum()),
                   "hifmi_pay": int((visits.hifmi == NULL).sum())},
         caps=_caps(res), year=np.asarray(res.years.year, np.int32),
-        psn_part=res.years.total(amounts["psn_part_amt"]))
+        psn_part=res.years.total(amounts["psn_part_amt"]) - year_end)
 
 
 def _sum_frames(frames: Sequence[pl.DataFrame], keys: list[str]) -> pl.DataFrame:
