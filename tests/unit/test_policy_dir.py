@@ -42,3 +42,25 @@ def test_a_folder_that_is_not_there_is_named(policy_dir: Path) -> None:
     shutil.rmtree(policy_dir)
     with pytest.raises(PolicyError, match="不是目录"):
         model.shipped()
+
+
+def test_a_citys_own_file_generates_a_population_and_simulates(policy_dir: Path) -> None:
+    """`medaid synth` and `simulate` take a deployment's city as they take a shipped one;
+    the engine check settles it again to the fen."""
+    from typer.testing import CliRunner
+
+    from medaid.cli.main import app
+
+    shutil.copy(CITY, policy_dir / CITY.name)
+    out = policy_dir / "pop" / "mucheng.parquet"
+    out.parent.mkdir()
+    runner = CliRunner()
+    made = runner.invoke(app, ["synth", "--jurisdiction", "mucheng", "--persons", "60",
+                               "--year", "2026", "--out", str(out), "--seed", "3",
+                               "--workers", "1"])
+    assert made.exit_code == 0, made.output
+    done = runner.invoke(app, ["simulate", str(out), "--policy", "mucheng"])
+    assert done.exit_code == 0 and "equal to the fen" in done.output, done.output
+    unknown = runner.invoke(app, ["synth", "--jurisdiction", "nowhere", "--persons", "1",
+                                  "--year", "2026", "--out", str(out)])
+    assert unknown.exit_code == 2 and "未知的医疗救助政策「nowhere」" in unknown.output

@@ -21,6 +21,7 @@ from medaid.batch.schema import Meta, PopulationWriter, local_json, persons_path
 from medaid.batch.schema import persons_table as _persons_table
 from medaid.batch.schema import visits_table as _visits_table
 from medaid.core.errors import InputError
+from medaid.policy import model
 
 CHUNK = 4_000  # persons per chunk: about 60,000 visits
 
@@ -54,9 +55,10 @@ def write(jurisdiction: str, persons: int, year: int, out: str | Path, seed: int
           progress: Callable[[int, int], None] | None = None) -> tuple[int, int]:
     """Write `persons` person-years; returns (persons, visits). `progress(persons, visits)`
     is called after each chunk."""
-    if jurisdiction not in synth.JURISDICTIONS:
-        raise InputError("--jurisdiction", f"unknown jurisdiction {jurisdiction!r} (one of: "
-                         f"{', '.join(synth.JURISDICTIONS)})")
+    known = model.jurisdictions()  # the shipped ones and a deployment's (MEDAID_POLICY_DIR)
+    if jurisdiction not in known:
+        raise InputError("--jurisdiction", f"未知的医疗救助政策「{jurisdiction}」，可选："
+                         f"{'、'.join(known)} / unknown jurisdiction {jurisdiction!r}")
     first = synth.policy_of(jurisdiction).in_force
     if year < first.year or year > 9999:
         raise InputError("--year", f"{jurisdiction}'s policy is in force from {first}")
