@@ -75,3 +75,17 @@ stages:
     (grant,) = settle_year([policy], {}, PERSON, stays).year_end
     assert f"（年终，{zh}，" in grant.trace[0].text
     assert f"(year end, {en}, as " in grant.trace[0].detail
+
+
+def test_a_grant_not_reached_says_so() -> None:
+    """超过20,000元给予一次性补助 reads 未超过…，不予一次性补助 where the year stays at it."""
+    policy = city("""\
+lines:
+  - {rule: A1, article: 第五条, categories: "*", kinds: "*", segments: [{ratio: 0.5}]}
+stages:
+  - {rule: G1, article: 第十条, label: 年度一次性补助, when: year_end, base: out_of_pocket,
+     deductible: 5000, grant: 2000}
+""")
+    (grant,) = settle_year([policy], {}, PERSON, [stay("V1", 1, 1_000_000)]).year_end
+    assert grant.amount == 0
+    assert "个人负担5,000.00元，未超过5,000.00元，不予一次性补助" in grant.trace[0].text

@@ -293,9 +293,14 @@ def _stage(a: Args, lang: str) -> str:
                 else f", deductible {_money(a['deductible'], lang)}, ")
                + segments(a["segments"], lang, deductible=a["deductible"]))
     elif "grant" in a:
-        how = (f"，超过{_money(a['deductible'], lang)}给予一次性补助{_money(a['grant'], lang)}"
-               if zh else f", a grant of {_money(a['grant'], lang)} once above "
-                          f"{_money(a['deductible'], lang)}")
+        reached = a.get("after", a["measure"])  # the period's measure so far
+        if reached <= a["deductible"]:
+            how = (f"，未超过{_money(a['deductible'], lang)}，不予一次性补助" if zh
+                   else f", not above {_money(a['deductible'], lang)}: no grant")
+        else:
+            how = (f"，超过{_money(a['deductible'], lang)}给予一次性补助{_money(a['grant'], lang)}"
+                   if zh else f", a grant of {_money(a['grant'], lang)} once above "
+                              f"{_money(a['deductible'], lang)}")
     else:
         of = AMOUNT_NAMES[a["of"]][0 if zh else 1] if "of" in a else ""
         share = (f"（{of}{_money(a['of_total'], lang)}的{fmt_ratio(a['share'])}）" if zh else
