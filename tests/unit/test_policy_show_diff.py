@@ -79,3 +79,15 @@ def test_diff_in_chinese_with_labels_and_the_entry_that_changed(tmp_path: Path) 
                  "dibao"):
         assert code not in out, code
     assert "第1项" not in out  # the first entry did not change
+
+
+def test_show_says_the_rounding_and_the_pools_of_one_visit(tmp_path: Path) -> None:
+    base, _ = files(tmp_path)
+    assert "舍入：按年度累计额四舍五入到分（各次之和等于全年）\n" in run("policy", "show", base)
+    per_visit = tmp_path / "jiashi-2025.yaml"
+    one_visit = "  JX-A1: {period: visit, label: 单次住院起付}"
+    per_visit.write_text(CITY.replace("  JX-A1: {}", one_visit) + "rounding: per_visit\n",
+                         encoding="utf-8")
+    out = run("policy", "show", str(per_visit))
+    assert "舍入：每次就诊的救助额各自四舍五入到分\n" in out
+    assert "单次（每次就诊从零起算）的额度池：单次住院起付\n" in out

@@ -95,6 +95,12 @@ FRAME = {
     "version": ("版本 {version}，{in_force} 起施行", "version {version}, in force from {in_force}"),
     "categories": ("救助对象身份（并列时按此顺序）", "categories, in tie order"),
     "fallback": ("无单列标准的就诊类别：", "kinds without a rule of their own: "),
+    "cumulative": ("舍入：按年度累计额四舍五入到分（各次之和等于全年）",
+                   "rounding: on the year's cumulative amounts, to the fen"),
+    "per_visit": ("舍入：每次就诊的救助额各自四舍五入到分",
+                  "rounding: each visit's payout on its own"),
+    "per_visit_pools": ("单次（每次就诊从零起算）的额度池：", "pools of one visit (from nothing "
+                        "at each visit): "),
     "lookback": ("（回溯）", "  (look-back)"),
     "parameters": ("本地参数", "local parameters"),
     "used_by": ("；用于 ", "; used by "),
@@ -152,6 +158,10 @@ def print_policy(console: Console, policy: Policy, elements: list[Element],
         _say(console, _w("fallback", lang) + ", ".join(
             f"{labels.label(labels.KINDS, k, lang)} → {labels.label(labels.KINDS, v, lang)}"
             for k, v in spec.kind_fallback.items()))
+    _say(console, _w(spec.rounding, lang))
+    if policy.visit_pools:
+        _say(console, _w("per_visit_pools", lang) + ", ".join(
+            words(policy.pool_labels.get(name, name)) for name in sorted(policy.visit_pools)))
     for what, whats in SECTIONS:
         found = [e for e in elements if e.what in whats]
         if found:
