@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from medaid.cli.main import app
 from medaid.engine.settle import settle_year
+from medaid.policy.model import Policy
 from small_city import HEAD, city
 
 runner = CliRunner()
@@ -61,31 +62,29 @@ lines:
     assert "分段上限须逐段升高：400 不高于前一段的 500" in validate(tmp_path, rising)
 
 
+def year_end_grant(deductible: int) -> Policy:
+    """A line at 50% and a grant of 2,000 once the year's out-of-pocket passes `deductible`."""
+    return city(f"""\
+lines:
+  - {{rule: A1, article: 第五条, categories: "*", kinds: "*", segments: [{{ratio: 0.5}}]}}
+stages:
+  - {{rule: G1, article: 第十条, label: 年度一次性补助, when: year_end, base: out_of_pocket,
+     deductible: {deductible}, grant: 2000}}
+""")
+
+
 @pytest.mark.parametrize(("days", "zh", "en"), [((1,), "1次就诊", "1 visit"),
                                                ((1, 5), "2次就诊", "2 visits")])
 def test_a_year_end_stage_counts_its_visits(days: tuple[int, ...], zh: str, en: str) -> None:
-    policy = city("""\
-lines:
-  - {rule: A1, article: 第五条, categories: "*", kinds: "*", segments: [{ratio: 0.5}]}
-stages:
-  - {rule: G1, article: 第十条, label: 年度一次性补助, when: year_end, base: out_of_pocket,
-     deductible: 1000, grant: 2000}
-""")
     stays = [stay(f"V{d}", d, 1_000_000) for d in days]
-    (grant,) = settle_year([policy], {}, PERSON, stays).year_end
+    (grant,) = settle_year([year_end_grant(1000)], {}, PERSON, stays).year_end
     assert f"（年终，{zh}，" in grant.trace[0].text
     assert f"(year end, {en}, as " in grant.trace[0].detail
 
 
 def test_a_grant_not_reached_says_so() -> None:
     """超过20,000元给予一次性补助 reads 未超过…，不予一次性补助 where the year stays at it."""
-    policy = city("""\
-lines:
-  - {rule: A1, article: 第五条, categories: "*", kinds: "*", segments: [{ratio: 0.5}]}
-stages:
-  - {rule: G1, article: 第十条, label: 年度一次性补助, when: year_end, base: out_of_pocket,
-     deductible: 5000, grant: 2000}
-""")
+    policy = year_end_grant(5000)
     (grant,) = settle_year([policy], {}, PERSON, [stay("V1", 1, 1_000_000)]).year_end
     assert grant.amount == 0
     assert "个人负担5,000.00元，未超过5,000.00元，不予一次性补助" in grant.trace[0].text
