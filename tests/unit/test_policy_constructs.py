@@ -14,7 +14,7 @@ import yaml
 
 from medaid.core.errors import PolicyError
 from medaid.engine.settle import settle_year
-from medaid.engine.types import Held, Identity, Person, Visit
+from medaid.engine.types import Identity, Person, Visit
 from medaid.engine.wording import render
 from medaid.policy.model import Policy, parse_policy
 from medaid_command import medaid
@@ -478,18 +478,3 @@ def test_computed_insurance_cites_its_parameter_by_label_and_source() -> None:
     cited = {t.tier: t.citation for t in trace if t.tier in ("hifp", "hifmi")}
     assert cited == {"hifp": "本地参数「基本医保」：第二条",
                      "hifmi": "本地参数「大病保险」：第二条"}
-
-
-def test_a_line_for_a_status_names_it_in_the_trace() -> None:
-    policy = city("""\
-statuses:
-  - {id: zhongcan, label: 重度残疾}
-lines:
-  - {rule: A1, article: 第五条, categories: "*", kinds: [inpatient], segments: [{ratio: 0.8}]}
-  - {rule: A2, article: 第五条, categories: "*", kinds: [inpatient], alternative: true,
-     statuses: [zhongcan], segments: [{ratio: 0.9}]}
-""")
-    person = replace(PERSON, statuses=(Held("zhongcan", date(2024, 1, 1), None),))
-    settled = settle_year([policy], {}, person, [stay("V1", 1, 100_000)]).settlements[0]
-    (line,) = [t for t in settled.trace if t.code == "line" and t.rule == "A2"]
-    assert settled.assistance == 90_000 and "（人员状态：重度残疾）" in render(line.code, line.args)

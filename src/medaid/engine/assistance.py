@@ -133,8 +133,6 @@ def evaluate(policy: Policy, params: Params, lines: list[Line], standing: Standi
                                       "after": list(line.base.after)}
             if ratio is not None:
                 args["lookback_rule"] = standing.rule
-            if line.spec.statuses:  # the person's statuses the line is for (重度残疾…)
-                args["statuses"] = [policy.status_label(st) for st in line.spec.statuses]
             if facts.per_visit:
                 args["per_visit"] = True
             if line.pool in policy.visit_pools:

@@ -120,9 +120,6 @@ def _line(a: Args, lang: str) -> str:
         text += "（基数为基本医保报销后的个人自付）" if zh else " (base after basic insurance only)"
     if a.get("base_parts"):
         text += _base_parts(a["base_parts"], zh)
-    if a.get("statuses"):
-        text += (f"（人员状态：{'、'.join(a['statuses'])}）" if zh
-                 else f" (status: {', '.join(a['statuses'])})")
     if ratio is not None:
         text += (f"（回溯期比例，{a['lookback_rule']}）" if zh
                  else f" (look-back ratio, {a['lookback_rule']})")

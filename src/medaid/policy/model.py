@@ -108,9 +108,6 @@ class Policy:
         return any((r.categories is None or category in r.categories)
                    and r.kinds is not None and kind in r.kinds for r in self.refusals)
 
-    def status_label(self, status: str) -> str:
-        return next((st.label for st in self.spec.statuses if st.id == status), status)
-
     def label(self, category: str) -> str:
         for c in self.spec.categories:
             if c.id == category:
