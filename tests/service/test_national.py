@@ -249,7 +249,7 @@ def test_a_bad_field_is_named_in_chinese_first(world: World, hospital: dict[str,
     err = failed(world, hospital, envelope("2304", data(medfee_sumamt=-1)), 422)
     assert err == "input.data.medfee_sumamt（医疗费总额）：不能为负数 / must be ≥ 0"
     err = failed(world, hospital, envelope("2303", data(start="2023-13-01")), 422)
-    assert err.startswith("input.data.start（就诊/入院日期）：日期无效")
+    assert err.startswith("input.data.start（就诊/入院日期）：应为日期，如 2026-03-01")
     err = failed(world, hospital, envelope("2304", data(psn_no="P-404")), 404)
     assert err == ("input.data.psn_no（人员编号）：未找到人员编号「P-404」 / "
                    "no person with psn_no 'P-404'")

@@ -37,7 +37,7 @@ def test_an_institution_refused_by_field(world: World) -> None:
 def test_warning_filters_name_their_choices_in_chinese(world: World) -> None:
     for params, path, words in (
             ({"status": "x"}, "status", "应为新预警、已核实"),
-            ({"jurisdiction": "atlantis"}, "jurisdiction", "没有「atlantis」的政策")):
+            ({"jurisdiction": "atlantis"}, "jurisdiction", "没有统筹区「atlantis」的政策")):
         r = world.client.get("/api/v1/warnings", headers=world.admin, params=params)
         assert r.status_code == 422 and _error(r)["path"] == path, r.text
         assert _error(r)["message"].startswith(words), r.text

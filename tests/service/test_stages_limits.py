@@ -293,19 +293,19 @@ def test_the_status_command_names_its_options_in_every_refusal(city: World, data
 def test_every_refusal_of_the_two_routes_says_chinese_first_naming_the_field(city: World
                                                                            ) -> None:
     for fields, path, words in (
-            ({"jurisdiction": "atlantis"}, "$.jurisdiction", "统筹地区应为已有政策文件的地区"),
-            ({"year": "2026"}, "$.year", "年度应为 1990 至 2100 之间的整数年份"),
-            ({"year": 1800}, "$.year", "年度应为"),
-            ({"district": "1" * 100}, "$.district", "区划代码应为 6 位数字"),
-            ({"psn_no": ""}, "$.psn_no", "人员编号应为"),
+            ({"jurisdiction": "atlantis"}, "$.jurisdiction", "没有统筹区「atlantis」的政策"),
+            ({"year": "2026"}, "$.year", "应为 1990 至 2100 之间的整数年份"),
+            ({"year": 1800}, "$.year", "应为 1990 至 2100"),
+            ({"district": "1" * 100}, "$.district", "应为 6 位行政区划代码"),
+            ({"psn_no": ""}, "$.psn_no", "必填"),
             ({"dry_run": "yes"}, "$.dry_run", "须为 true 或 false")):
         error = year_end(city, 422, **fields)["error"]
         assert (error["path"], error["message"][:len(words)]) == (path, words), error
     for body, path, words in (
-            ({"status": 5}, "$.status", "人员状态应为政策文件定义的状态编号"),
-            ({}, "$.status", "人员状态应为"),
-            (MTS | {"from": "2026-02-30"}, "$.from", "日期应为 YYYY-MM-DD 格式的有效日期"),
-            (MTS | {"to": 20260531}, "$.to", "日期应为"),
+            ({"status": 5}, "$.status", "应为文本"),
+            ({}, "$.status", "必填"),
+            (MTS | {"from": "2026-02-30"}, "$.from", "应为日期，如 2026-03-01"),
+            (MTS | {"to": 20260531}, "$.to", "应为日期"),
             (MTS | {"from": "1899-12-31"}, "$.from", "认定日期须在 1900-01-01 至 2100-12-31 之间"),
             (MTS | {"to": "2101-01-01"}, "$.to", "退出日期须在 1900-01-01 至 2100-12-31 之间")):
         r = post_status(city, body)

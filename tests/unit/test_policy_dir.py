@@ -63,4 +63,25 @@ def test_a_citys_own_file_generates_a_population_and_simulates(policy_dir: Path)
     assert done.exit_code == 0 and "equal to the fen" in done.output, done.output
     unknown = runner.invoke(app, ["synth", "--jurisdiction", "nowhere", "--persons", "1",
                                   "--year", "2026", "--out", str(out)])
-    assert unknown.exit_code == 2 and "未知的医疗救助政策「nowhere」" in unknown.output
+    assert unknown.exit_code == 2 and "没有统筹区「nowhere」的政策，可选：" in unknown.output
+    assert "mucheng" in unknown.output  # the deployment's city is offered beside the shipped
+
+
+def test_a_citys_own_file_writes_a_platform_export(policy_dir: Path) -> None:
+    """`synth --platform-export` takes a deployment's city too: the export and its roster are
+    written, and an unknown city is told in Chinese which ones there are."""
+    from typer.testing import CliRunner
+
+    from medaid.cli.main import app
+
+    shutil.copy(CITY, policy_dir / CITY.name)
+    out = policy_dir / "export" / "mucheng.csv"
+    out.parent.mkdir()
+    runner = CliRunner()
+    made = runner.invoke(app, ["synth", "--platform-export", "--jurisdiction", "mucheng",
+                               "--persons", "40", "--year", "2026", "--out", str(out)])
+    assert made.exit_code == 0, made.output
+    assert out.stat().st_size > 0 and len(out.read_text().splitlines()) > 1
+    unknown = runner.invoke(app, ["synth", "--platform-export", "--jurisdiction", "nowhere",
+                                  "--persons", "1", "--year", "2026", "--out", str(out)])
+    assert unknown.exit_code == 2 and "没有统筹区「nowhere」的政策" in unknown.output

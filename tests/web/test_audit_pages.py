@@ -81,7 +81,7 @@ def test_an_unknown_jurisdiction_is_refused_in_chinese() -> None:
     with pytest.raises(InputError) as refused:
         audit_files(EXPORT, ROSTER, "atlantis", None, "auditor")
     assert refused.value.path == "jurisdiction"
-    assert refused.value.message.startswith("没有「atlantis」的政策，请选择政策")
+    assert refused.value.message.startswith("没有统筹区「atlantis」的政策，可选：")
 
 
 def test_the_upload_needs_the_forms_token(site: Site) -> None:

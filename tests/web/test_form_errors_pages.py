@@ -11,9 +11,13 @@ from sqlalchemy import func, select
 from web_helpers import Site, csrf_of
 
 from medaid.core import clock
+from medaid.policy import model
 from medaid.store.application_models import Application
 
 ERRORS = re.compile(r'<ul class="errors">(.*?)</ul>', re.S)
+# a wrong 参保地 is offered the cities there are: their Chinese names, in their codes' order
+WRONG_CITY = "参保地：没有统筹区「atlantis」的政策，可选：" + "、".join(
+    model.versions(j)[-1].spec.name for j in model.jurisdictions())
 
 
 def _errors(html: str) -> list[str]:
@@ -79,8 +83,8 @@ def test_the_charity_programme_form_lists_every_error(site: Site) -> None:
     assert r.status_code == 422
     assert sorted(_errors(r.text)) == sorted([
         "项目名称：必填", "起助负担（元，三重制度后）：应为金额（元），如 1234.56",
-        "最低年龄：应为整数（在允许的范围内）", "年度名额：应为整数（在允许的范围内）",
-        "开始日期：应为日期，如 2026-03-01", "参保地：未知的参保地「atlantis」"])
+        "最低年龄：应为 0 至 150 的整数", "年度名额：应为 1 至 1000000 的整数",
+        "开始日期：应为日期，如 2026-03-01", WRONG_CITY])
     # what only two fields together get wrong, named at the later one
     good = form | {"name": "儿童救助", "min_burden": "5000", "min_age": "0",
                    "annual_slots": "20", "active_from": f"{YEAR}-01-01",
@@ -121,7 +125,7 @@ def test_the_roster_form_lists_every_error(site: Site) -> None:
                                  "district": "3201", "month": "2026-13"})
     assert r.status_code == 422
     assert sorted(_errors(r.text)) == sorted([
-        "参保地：未知的参保地", "辖区代码：应为 6 位行政区划代码", "名单月份：应为年月，如 2026-03",
+        WRONG_CITY, "辖区代码：应为 6 位行政区划代码", "名单月份：应为年月，如 2026-03",
         "名单类型：请选择名单类型：部门完整名单或增量名单", "名单文件：请选择名单文件"])
 
 

@@ -134,10 +134,8 @@ LABELS = {
 }
 MESSAGES = (  # medaid's message (its start) → the Chinese put before it
     ("unknown field", "未知字段"), ("required", "必填"), ("must be ≥ 0", "不能为负数"),
-    ("must be > 0", "须大于 0"), ("must be a non-empty string", "须为非空字符串"),
+    ("must be > 0", "须大于 0"),
     ("must be a number (yuan)", "须为金额（元）"), ("must be an object", "须为 JSON 对象"),
-    ("must be true or false", "须为 true 或 false"), ("must be a date", "须为日期 YYYY-MM-DD"),
-    ("not a valid date", "日期无效"), ("must be a 6-digit", "须为 6 位行政区划代码"),
     ("the body must be", "须为 UTF-8 编码的 JSON 对象"), ("malformed JSON", "不是合法的 JSON"),
     ("must be 1, 2, 3", "取值无效"), ("unknown", "取值无效"),
     ("no institution", "未找到该定点医药机构"), ("no settlement", "未找到该结算"),

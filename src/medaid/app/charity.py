@@ -28,7 +28,7 @@ from medaid.casework.charity import NO_IDENTITY, Seeker, why_not
 from medaid.core import clock, labels
 from medaid.core.errors import Conflict, InputError, NotFound
 from medaid.core.money import to_yuan
-from medaid.engine.case import as_date, as_opt_date, as_text, as_whole, as_year
+from medaid.engine.case import as_date, as_jurisdiction, as_opt_date, as_text, as_whole, as_year
 from medaid.policy import model
 from medaid.policy.structured import parse_money
 from medaid.registry import idcard
@@ -83,9 +83,7 @@ def _apply(p: CharityProgramme, raw: dict[str, Any], partial: bool) -> None:
     if given("jurisdictions"):
         p.jurisdictions = _texts(raw.get("jurisdictions"), path("jurisdictions"))
         for i, j in enumerate(p.jurisdictions):
-            if j not in model.jurisdictions():
-                raise InputError(f"{path('jurisdictions')}[{i}]", f"未知的参保地「{j}」 / "
-                                 f"unknown jurisdiction {j!r}")
+            as_jurisdiction(j, f"{path('jurisdictions')}[{i}]")
     if given("categories"):
         p.categories = _texts(raw.get("categories"), path("categories"))
     known = {c for j in (p.jurisdictions or model.jurisdictions())

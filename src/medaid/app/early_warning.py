@@ -34,6 +34,7 @@ from medaid.casework.warnings import Threshold, kind_of
 from medaid.core import clock, sheets
 from medaid.core.errors import Conflict, Forbidden, InputError, NotFound
 from medaid.core.money import fmt_ratio, fmt_yuan, to_yuan
+from medaid.engine.case import as_jurisdiction
 from medaid.policy import model
 from medaid.policy import monitoring as m
 from medaid.registry import idcard
@@ -410,9 +411,8 @@ def export_title(f: Filters) -> str:
 
 def check_filters(raw: Filters) -> Filters:
     """Choices checked against what exists (JSON paths of the query string)."""
-    if raw.jurisdiction is not None and raw.jurisdiction not in model.jurisdictions():
-        raise InputError("jurisdiction", f"没有「{raw.jurisdiction}」的政策 / "
-                                         f"unknown jurisdiction {raw.jurisdiction!r}")
+    if raw.jurisdiction is not None:
+        as_jurisdiction(raw.jurisdiction, "jurisdiction")
     if raw.kind is not None and raw.kind not in m.KINDS:
         raise InputError("kind", "应为" + "、".join(m.KIND_LABELS[k] for k in m.KINDS)
                          + f" / one of {', '.join(m.KINDS)}")

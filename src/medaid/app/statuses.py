@@ -18,7 +18,6 @@ from medaid.app import auth, resettle
 from medaid.app.auth import READ_ALL, Actor
 from medaid.app.uow import UnitOfWork
 from medaid.app.wire import ROOT
-from medaid.app.year_end import chinese_first
 from medaid.core import clock
 from medaid.core.errors import InputError
 from medaid.engine.case import as_opt_date, as_text
@@ -26,7 +25,6 @@ from medaid.policy import model
 from medaid.store.models import Person, PersonStatus
 
 STATUS_CHARS = 40  # person_statuses.status
-DATE_WORDS = "日期应为 YYYY-MM-DD 格式的有效日期（不填：起始日期为一直持有，终止日期为仍持有）"
 
 
 def declared(jurisdiction: str) -> dict[str, str]:
@@ -52,17 +50,15 @@ def record(uow: UnitOfWork, actor: Actor, psn_no: str, raw: dict[str, Any]) -> P
     auth.require_district(actor, person.district)
     # one record of a person's statuses at a time (two at once would both find no overlap)
     uow.session.execute(select(Person.id).where(Person.id == person.id).with_for_update())
-    status = chinese_first(f"人员状态应为政策文件定义的状态编号（不超过 {STATUS_CHARS} 个字符）",
-                           lambda v, p: as_text(v, p, STATUS_CHARS), raw.get("status"),
-                           f"{ROOT}.status")
+    status = as_text(raw.get("status"), f"{ROOT}.status", STATUS_CHARS)
     known = declared(person.jurisdiction)
     if status not in known:
         listed = "、".join(f"{k}（{v}）" for k, v in known.items()) or "无"
         raise InputError(f"{ROOT}.status", f"{person.jurisdiction} 的政策文件未定义人员状态"
                          f"「{status}」（已定义：{listed}） / the policy declares no status "
                          f"{status!r}")
-    start: date | None = chinese_first(DATE_WORDS, as_opt_date, raw.get("from"), f"{ROOT}.from")
-    end: date | None = chinese_first(DATE_WORDS, as_opt_date, raw.get("to"), f"{ROOT}.to")
+    start = as_opt_date(raw.get("from"), f"{ROOT}.from")  # none: held all along
+    end = as_opt_date(raw.get("to"), f"{ROOT}.to")  # none: still held
     withdrawn = raw.get("withdrawn", False)
     if not isinstance(withdrawn, bool):
         raise InputError(f"{ROOT}.withdrawn", "须为 true 或 false / must be true or false")

@@ -17,12 +17,11 @@ entry of kind `year_end`: assistance_expense against bank), so the clearing coun
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -187,35 +186,16 @@ def person_years(uow: UnitOfWork, jurisdiction: str, year: int, district: str | 
     return sorted((int(p), year) for p in uow.session.scalars(q))
 
 
-T = TypeVar("T")
-_CHINESE = re.compile(r"[\u3400-\u9fff「（]")
-
-
-def chinese_first(zh: str, convert: Callable[[Any, str], T], value: object, path: str) -> T:
-    """`convert(value, path)`, its refusal said in Chinese first (`zh`) where the shared
-    converter speaks English only; a message already Chinese is left as it is."""
-    try:
-        return convert(value, path)
-    except InputError as e:
-        if _CHINESE.match(e.message):
-            raise
-        raise InputError(e.path, f"{zh} / {e.message}") from None
-
-
 def fields(raw: dict[str, Any], paths: dict[str, str]
            ) -> tuple[str, int, str | None, str | None]:
     """A run's jurisdiction, year, district and person as the caller gave them (`paths`:
     how it names each), checked, each refusal Chinese first."""
-    jurisdiction = chinese_first(
-        f"统筹地区应为已有政策文件的地区（{'、'.join(model.jurisdictions())}）", as_jurisdiction,
-        raw.get("jurisdiction"), paths["jurisdiction"])
-    year = chinese_first("年度应为 1990 至 2100 之间的整数年份，如 2026", as_year,
-                         raw.get("year"), paths["year"])
-    district = None if raw.get("district") is None else chinese_first(
-        "区划代码应为 6 位数字", as_district, raw["district"], paths["district"])
-    psn_no = None if raw.get("psn_no") is None else chinese_first(
-        f"人员编号应为不超过 {PSN_NO_CHARS} 个字符的文本",
-        lambda v, p: as_text(v, p, PSN_NO_CHARS), raw["psn_no"], paths["psn_no"])
+    jurisdiction = as_jurisdiction(raw.get("jurisdiction"), paths["jurisdiction"])
+    year = as_year(raw.get("year"), paths["year"])
+    district = None if raw.get("district") is None else as_district(raw["district"],
+                                                                     paths["district"])
+    psn_no = None if raw.get("psn_no") is None else as_text(raw["psn_no"], paths["psn_no"],
+                                                            PSN_NO_CHARS)
     return jurisdiction, year, district, psn_no
 
 

@@ -50,7 +50,6 @@ from medaid.audit import roster as rosters
 from medaid.audit.causes import CAUSES, _variants
 from medaid.audit.resettle import CANCELLED, DUPLICATE, LIVE, REVERSAL, Outcome
 from medaid.batch import synthfile
-from medaid.batch.synth import JURISDICTIONS
 from medaid.core.errors import InputError
 from medaid.core.money import to_yuan
 from medaid.engine.case import dumps
@@ -309,8 +308,7 @@ def write(jurisdiction: str, persons: int, year: int, out: str | Path, seed: int
           rate: float = 0.001, per_kind: int = 1) -> Manifest:
     """Write the export, its roster and the manifest; `rate` of the records of each kind
     (at least `per_kind` where the data allow one) carry an error."""
-    if jurisdiction not in JURISDICTIONS:
-        raise InputError("--jurisdiction", f"unknown jurisdiction {jurisdiction!r}")
+    synthfile.check(jurisdiction, persons, year, seed)
     out = Path(out)
     b = _Builder(jurisdiction, persons, year, seed)
     versions = model.versions(jurisdiction)

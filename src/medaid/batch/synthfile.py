@@ -21,7 +21,7 @@ from medaid.batch.schema import Meta, PopulationWriter, local_json, persons_path
 from medaid.batch.schema import persons_table as _persons_table
 from medaid.batch.schema import visits_table as _visits_table
 from medaid.core.errors import InputError
-from medaid.policy import model
+from medaid.engine.case import as_jurisdiction
 
 CHUNK = 4_000  # persons per chunk: about 60,000 visits
 
@@ -50,20 +50,26 @@ def local_of(jurisdiction: str, year: int, seed: int) -> dict[str, object]:
     return synth.generate_local(random.Random(seed), jurisdiction, year)
 
 
+def check(jurisdiction: str, persons: int, year: int, seed: int) -> None:
+    """What a synthetic year is asked for: a city with a policy (a shipped one or a
+    deployment's, MEDAID_POLICY_DIR) in force that year, and counts in range."""
+    as_jurisdiction(jurisdiction, "--jurisdiction")
+    first = synth.policy_of(jurisdiction).in_force
+    if year < first.year or year > 9999:
+        raise InputError("--year", f"{jurisdiction} 的政策自 {first} 起施行，年份应不早于 "
+                         f"{first.year} / the policy is in force from {first}")
+    if persons < 0:
+        raise InputError("--persons", "人数不能为负数 / must be ≥ 0")
+    if not 0 <= seed < 2**31:
+        raise InputError("--seed", f"应为 0 至 {2**31 - 1} 的整数 / out of range")
+
+
 def write(jurisdiction: str, persons: int, year: int, out: str | Path, seed: int = 0,
           workers: int | None = None,
           progress: Callable[[int, int], None] | None = None) -> tuple[int, int]:
     """Write `persons` person-years; returns (persons, visits). `progress(persons, visits)`
     is called after each chunk."""
-    known = model.jurisdictions()  # the shipped ones and a deployment's (MEDAID_POLICY_DIR)
-    if jurisdiction not in known:
-        raise InputError("--jurisdiction", f"未知的医疗救助政策「{jurisdiction}」，可选："
-                         f"{'、'.join(known)} / unknown jurisdiction {jurisdiction!r}")
-    first = synth.policy_of(jurisdiction).in_force
-    if year < first.year or year > 9999:
-        raise InputError("--year", f"{jurisdiction}'s policy is in force from {first}")
-    if persons < 0 or not 0 <= seed < 2**31:
-        raise InputError("--persons" if persons < 0 else "--seed", "out of range")
+    check(jurisdiction, persons, year, seed)
     out = Path(out)
     local = local_of(jurisdiction, year, seed)
     meta = Meta(persons_path(out).name, {jurisdiction: local_json(local)},

@@ -93,8 +93,7 @@ def audit_payments(
             extra = amend.load_all(policy_file or [])
             versions = model.versions(policy, extra)
             if not versions:
-                known = sorted({*model.jurisdictions(), *(p.jurisdiction for p in extra)})
-                fail(f"--policy {policy}: unknown jurisdiction (one of: {', '.join(known)})")
+                fail(f"--policy {policy}: {model.unknown_jurisdiction(policy, extra)}")
             chosen = rounding or versions[-1].spec.rounding
             versions = resettle.with_rounding(versions, chosen)
             local: dict[str, object] = {}

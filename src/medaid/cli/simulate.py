@@ -143,9 +143,7 @@ def simulate(
     extra = amend.load_all(policy_file or [])
     versions = model.versions(policy, extra)
     if not versions:
-        known = sorted({*model.jurisdictions(), *(p.jurisdiction for p in extra)})
-        raise InputError("--policy", f"unknown jurisdiction {policy!r} (one of: "
-                         f"{', '.join(known)})")
+        raise InputError("--policy", model.unknown_jurisdiction(policy, extra))
     if cluster not in (None, "local"):
         raise InputError("--cluster", f"{cluster!r}: only 'local' (or --scheduler ADDRESS)")
     if cluster and scheduler:
@@ -228,7 +226,8 @@ def reform(
     extra = amend.load_all(policy_file or [])
     versions = model.versions(found.jurisdiction, extra)
     if not versions:
-        raise InputError(f"{reform_file}: policy", f"unknown jurisdiction {found.jurisdiction!r}")
+        raise InputError(f"{reform_file}: policy",
+                         model.unknown_jurisdiction(found.jurisdiction, extra))
     done = found.apply(versions)
     for k, policy in enumerate(done.versions):
         sys.stdout.write(("---\n" if k else "") + reformed_yaml(policy))

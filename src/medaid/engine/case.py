@@ -117,12 +117,13 @@ def amount_bound(path: str, high: int) -> str:
 def as_text(v: object, path: str, chars: int | None = None) -> str:
     """A non-empty printable text, not only spaces, of at most `chars` characters."""
     if not isinstance(v, str) or not v:
-        raise InputError(path, "must be a non-empty string")
+        raise InputError(path, "必填 / must be a non-empty string" if v in (None, "") else
+                         "应为文本 / must be a non-empty string")
     if chars is not None and len(v) > chars:
         raise InputError(path, f"{_label(path)}至多 {chars} 个字符（at most {chars} characters, "
                          f"not {len(v)}）")
     if not v.isprintable():
-        raise InputError(path, "must not contain control characters")
+        raise InputError(path, "含有不可见字符 / must not contain control characters")
     if not v.strip():
         raise InputError(path, f"{_label(path)}不能只有空格（must not be blank）")
     return v
@@ -158,10 +159,10 @@ def as_choice(v: object, path: str, choices: Sequence[str], what: str) -> str:
     return v
 
 
-def as_jurisdiction(v: object, path: str) -> str:
-    known = model.jurisdictions()
-    if v not in known:  # the pages and the national envelope say it in their own words
-        raise InputError(path, f"unknown jurisdiction {v!r} (one of: {', '.join(known)})")
+def as_jurisdiction(v: object, path: str, extra: Sequence[Policy] = ()) -> str:
+    """A jurisdiction with a policy: a shipped one, a deployment's, or one of `extra`."""
+    if not model.versions(str(v), extra):
+        raise InputError(path, model.unknown_jurisdiction(v, extra))
     assert isinstance(v, str)
     return v
 
@@ -171,7 +172,8 @@ DISTRICT_DIGITS = 6  # an administrative-division code (区划代码, admdvs)
 
 def as_district(v: object, path: str) -> str:
     if not isinstance(v, str) or len(v) != DISTRICT_DIGITS or not v.isdigit():
-        raise InputError(path, "must be a 6-digit administrative-division code")
+        raise InputError(path, "应为 6 位行政区划代码 / must be a 6-digit administrative-division "
+                         "code")
     return v
 
 
@@ -179,24 +181,29 @@ def as_whole(v: object, path: str, low: int, high: int) -> int:
     # the range first: int() of a Decimal such as 1e999999999 would build a billion digits
     if isinstance(v, bool) or not isinstance(v, int | Decimal) or not low <= v <= high \
             or v != int(v):
-        raise InputError(path, f"a whole number from {low} to {high}")
+        raise InputError(path, f"应为 {low} 至 {high} 的整数 / a whole number from {low} to {high}")
     return int(v)
 
 
 def as_year(v: object, path: str) -> int:
     if isinstance(v, bool) or not isinstance(v, int | Decimal) or not 1990 <= v <= 2100 \
             or v != int(v):
-        raise InputError(path, "must be a year such as 2024")
+        raise InputError(path, "应为 1990 至 2100 之间的整数年份，如 2026 / must be a year such "
+                         "as 2026")
     return int(v)
+
+
+NOT_DATE = "应为日期，如 2026-03-01"
 
 
 def as_date(v: object, path: str) -> date:
     if not isinstance(v, str):
-        raise InputError(path, "must be a date as \"YYYY-MM-DD\"")
+        raise InputError(path, f"{NOT_DATE} / must be a date as \"YYYY-MM-DD\"")
     try:
         day = date.fromisoformat(v) if len(v) == 10 else date.fromisoformat("invalid")
     except ValueError:
-        raise InputError(path, f"not a valid date: {v[:40]!r} (YYYY-MM-DD)") from None
+        raise InputError(path, f"{NOT_DATE} / not a valid date: {v[:40]!r} (YYYY-MM-DD)") \
+            from None
     if not fields.FIRST_DAY <= day <= fields.LAST_DAY:
         raise InputError(path, date_bound(path))
     return day
@@ -208,7 +215,7 @@ def as_opt_date(v: object, path: str) -> date | None:
 
 def _bool(v: object, path: str) -> bool:
     if not isinstance(v, bool):
-        raise InputError(path, "must be true or false")
+        raise InputError(path, "应为 true 或 false / must be true or false")
     return v
 
 
@@ -254,7 +261,7 @@ def _grade(v: object, path: str) -> int | None:
 def _amount(name: str) -> Callable[[Any], int]:
     def check(value: Any) -> int:
         if value is None:
-            raise InputError(name, "required")
+            raise InputError(name, "必填 / required")
         return as_fen(value, name, high=fields.MAX_VISIT_FEN)
     return check
 
@@ -546,13 +553,8 @@ def parse_case(raw: object, extra: Sequence[Policy] = ()) -> Case:
     """A validated case; `extra` policies (from --policy-file) join the shipped ones."""
     c = as_object(raw, "$")
     known_fields(c, (*CASE_FIELDS, *WORKED_CASE_FIELDS), "")
-    jurisdiction = c.get("jurisdiction")
-    known = sorted({*model.jurisdictions(), *(p.jurisdiction for p in extra)})
-    if jurisdiction not in known:
-        raise InputError("jurisdiction", f"没有统筹区「{jurisdiction}」的政策，可选："
-                         f"{'、'.join(known)} / unknown jurisdiction {jurisdiction!r} (one of: "
-                         f"{', '.join(known)})")
-    versions = model.versions(str(jurisdiction), extra)
+    jurisdiction = as_jurisdiction(c.get("jurisdiction"), "jurisdiction", extra)
+    versions = model.versions(jurisdiction, extra)
     person = parse_person(c.get("person"), versions[-1])
     visits = [parse_visit(v, f"visits[{i}]") for i, v in enumerate(_list(c.get("visits"),
                                                                          "visits"))]

@@ -463,9 +463,7 @@ def find_policy(jurisdiction: str, version: str | None = None) -> model.Policy:
     """A shipped policy: the given version, or the latest."""
     found = model.versions(jurisdiction)
     if not found:
-        known = "、".join(model.jurisdictions())
-        raise PolicyError(f"没有「{jurisdiction}」的政策（可选：{known}） / "
-                          f"unknown jurisdiction {jurisdiction!r}")
+        raise PolicyError(model.unknown_jurisdiction(jurisdiction))
     if version is None:
         return found[-1]
     for p in found:

@@ -543,6 +543,15 @@ def jurisdictions() -> list[str]:
     return sorted({p.jurisdiction for p in shipped()})
 
 
+def unknown_jurisdiction(name: object, extra: Iterable[Policy] = ()) -> str:
+    """What a name with no policy is told: the ones there are, in Chinese first."""
+    names = {p.jurisdiction: p.spec.name for p in (*shipped(), *extra)}
+    known = sorted(names)
+    offered = "、".join(f"{names[j]}（{j}）" for j in known)
+    return (f"没有统筹区「{name}」的政策，可选：{offered} / unknown jurisdiction {name!r} "
+            f"(one of: {', '.join(known)})")
+
+
 def in_force(candidates: list[Policy], day: date) -> Policy | None:
     """The latest version in force on `day`, or None before the first."""
     chosen = None

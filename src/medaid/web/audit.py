@@ -98,8 +98,7 @@ def audit_files(export: FilePath, roster: FilePath, jurisdiction: str,
 
     versions = model.versions(jurisdiction)
     if not versions:
-        raise InputError("jurisdiction", f"没有「{jurisdiction}」的政策，请选择政策 / "
-                                         f"unknown jurisdiction {jurisdiction!r}")
+        raise InputError("jurisdiction", model.unknown_jurisdiction(jurisdiction))
     chosen = rounding or versions[-1].spec.rounding
     versions = resettle.with_rounding(versions, chosen)
     try:
