@@ -105,12 +105,32 @@ def payout(draw: st.DrawFn, form: str, most: int = 3) -> str:
     return "ceiling: {" + ", ".join(parts) + "}"
 
 
+def a1_kinds() -> st.SearchStrategy[str]:
+    """The first line's kinds: all, or all but general outpatient (which a refusal may then
+    close to the stages)."""
+    return st.sampled_from(['"*"', "[inpatient, special_outpatient]"])
+
+
+@st.composite
+def closures(draw: st.DrawFn) -> str:
+    """Maybe a refusal of general outpatient visits for `other`, maybe a referral rule
+    leaving unreferred visits unassisted: visits closed to the stages too."""
+    text = ""
+    if draw(st.booleans()):
+        text += ("refusals:\n  - {rule: B1, article: 第六条, categories: [other], "
+                 "kinds: [general_outpatient], reason: 不予救助}\n")
+    if draw(st.booleans()):
+        text += ("referral: {rule: RF, article: 第七条, unreferred: {assistance: false, "
+                 "tilt: false}}\n")
+    return text
+
+
 @st.composite
 def policies(draw: st.DrawFn) -> str:
     """A policy file's text: lines (some conditional, some capped and raised), tilted
     assistance maybe, and one to four stages."""
     cap_pools = ["c1", "c2", "c3"]
-    lines = [f"  - {{rule: A1, article: 第五条, categories: \"*\", kinds: \"*\", "
+    lines = [f"  - {{rule: A1, article: 第五条, categories: \"*\", kinds: {draw(a1_kinds())}, "
              f"segments: {_segments(draw)}, caps: {draw(caps(cap_pools))}}}"]
     for i in range(draw(st.integers(0, 2))):
         cond = draw(conditions())
@@ -156,7 +176,7 @@ def policies(draw: st.DrawFn) -> str:
     pools.update(s1="year", s2=draw(st.sampled_from(["year", "visit"])))
     if "tilted" in text:
         pools["tilted"] = "year"
-    text += "stages:\n" + "\n".join(stages) + "\n"
+    text += "stages:\n" + "\n".join(stages) + "\n" + draw(closures())
     text += "pools: {" + ", ".join(f"{k}: {{period: {v}}}" for k, v in pools.items()) + "}\n"
     if draw(st.booleans()):
         text += "rounding: per_visit\n"
@@ -194,7 +214,8 @@ def sql_policies(draw: st.DrawFn) -> str:
     """A policy file whose every stage DuckDB's query says: a line of one or two segments,
     `when: visit` stages of at most two segments and one cap pool of their own each, no
     conditions and no raised caps."""
-    text = ("lines:\n  - {rule: A1, article: 第五条, categories: \"*\", kinds: \"*\", "
+    text = (f"{draw(closures())}lines:\n  - {{rule: A1, article: 第五条, categories: \"*\", "
+            f"kinds: {draw(a1_kinds())}, "
             f"deductible: {draw(st.integers(0, 3000))}, segments: [{{ratio: 0.5}}], "
             f"caps: [{{pool: c1, amount: {draw(st.integers(0, 20000))}}}]}}\nstages:\n")
     for k in range(draw(st.integers(1, 3))):

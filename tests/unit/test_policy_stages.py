@@ -130,6 +130,43 @@ def test_a_year_end_ceiling_pays_what_the_person_bears_above_a_share_of_the_year
     assert settle_year([city(fixed)], {}, PERSON, visits).year_end[0].amount == 600_000
 
 
+def test_no_stage_takes_a_stay_the_referral_rule_leaves_unassisted() -> None:
+    """未按规定转诊的，不享受医疗救助和年度个人负担封顶待遇: a stay of 40,000 (insurance
+    22,000) unreferred gets nothing, neither at the visit nor in the year's ceiling of
+    3,000 — which a referred stay of the same amounts gets: 18,000 − 3,000 = 15,000
+    (assistance 0 here, so the person bears 18,000)."""
+    body = ("referral: {rule: RF, article: 第七条, unreferred: {assistance: false, "
+            "tilt: false}}\nlines:\n  - {rule: A1, article: 第五条, categories: [other], "
+            "kinds: \"*\", segments: [{ratio: 0.5}]}\nstages:\n"
+            "  - {rule: F1, article: 第十一条, label: 个人负担封顶, when: year_end, "
+            "ceiling: {amount: 3000}}\n"
+            "  - {rule: R1, article: 第九条, label: 再救助, segments: [{ratio: 0.5}]}\n")
+    policy = city(body)
+    unreferred = replace(stay("V1", 2, 4_000_000, hifp=2_200_000), referral="unreferred")
+    result = settle_year([policy], {}, PERSON, [unreferred])
+    assert result.settlements[0].maf_pay == 0 and result.settlements[0].closed
+    assert result.year_end == []
+    referred = settle_year([policy], {}, PERSON, [replace(unreferred, referral="ok")])
+    assert [s.reassistance for s in referred.settlements] == [900_000]
+    assert [(y.rule, y.amount) for y in referred.year_end] == [("F1", 600_000)]
+
+
+def test_a_refused_childbirth_gets_no_stage_through_the_inpatient_fallback() -> None:
+    """因病致贫重病患者的住院分娩费用不纳入医疗救助: childbirth falls back to the stays'
+    lines, but the refusal names it for the category, so the 再救助 of stays (60%) pays it
+    nothing either; a stay of the same amounts gets 60% × 2,000 = 1,200."""
+    body = ("kind_fallback: {childbirth: inpatient}\nlines:\n"
+            "  - {rule: A1, article: 第五条, categories: [tekun], kinds: [inpatient], "
+            "segments: [{ratio: 0.0}]}\n"
+            "refusals:\n  - {rule: B1, article: 第六条, categories: [tekun], "
+            "kinds: [childbirth], reason: 住院分娩费用不纳入医疗救助}\n"
+            "stages:\n  - {rule: R1, article: 第九条, label: 再救助, kinds: [inpatient], "
+            "segments: [{ratio: 0.6}]}\n")
+    birth = replace(stay("V1", 2, 500_000, hifp=300_000), kind="childbirth")
+    assert paid(city(body), [birth], "reassistance") == [0]
+    assert paid(city(body), [replace(birth, kind="inpatient")], "reassistance") == [120_000]
+
+
 STATUS = """\
 statuses:
   - {id: mts, label: 门诊特殊病种}

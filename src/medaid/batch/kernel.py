@@ -200,11 +200,12 @@ def of_kind(kinds, kind):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True, inline="always")
-def stage_takes(stages, stage_entry, p, k, c, kind, vmask):  # type: ignore[no-untyped-def]
+def stage_takes(stages, stage_entry, p, k, c, kind, vmask, shut):  # type: ignore[no-untyped-def]
     """Whether stage k of plan p takes a visit of category `c` (−1: none) settled as `kind`
-    whose condition bits are `vmask` (`engine.stages.qualifies`)."""
-    return c >= 0 and stage_entry[p, k, c] >= 0 and of_kind(stages[p, k, S_KINDS], kind) \
-        and holds(stages[p, k, S_COND], vmask)
+    whose condition bits are `vmask`, not closed to assistance (`shut`)
+    (`engine.stages.qualifies`)."""
+    return c >= 0 and not shut and stage_entry[p, k, c] >= 0 \
+        and of_kind(stages[p, k, S_KINDS], kind) and holds(stages[p, k, S_COND], vmask)
 
 
 @njit(cache=True, inline="always")
@@ -336,7 +337,7 @@ def settle_range(g_lo, g_hi, group_off, plan, sel, medfee, inscp, hifp_in, hifmi
                  sel_setting, sel_alt, alt_line, alt_lines, ref_tab, tilt, tilt_entry, tilt_vals,
                  tilt_segs,
                  tilt_caps, tilt_referral, tilt_location, tilt_setting, ci, ci_segs, bi,
-                 bi_level, scale, n_slots, vmask, refused, stages, n_stages, stage_entry,
+                 bi_level, scale, n_slots, vmask, refused, closed, stages, n_stages, stage_entry,
                  stage_vals,
                  stage_segs, stage_caps,
                  hifp_o, hifmi_o, base_o, assist_o, tilted_o, special_o, cat_o, mask_o, err_o,
@@ -366,6 +367,10 @@ def settle_range(g_lo, g_hi, group_off, plan, sel, medfee, inscp, hifp_in, hifmi
     f_lb = np.zeros(slots, np.int64)
     f_key = np.zeros(slots, np.int64)
     done = np.full(n_slots, -1, np.int64)  # visit index: the pool advanced for that visit
+    # visit i − first: closed to assistance (unreferred where the referral rule allows none,
+    # or refused for its category and nothing covers it): no stage takes it
+    first_visit = group_off[g_lo]
+    shut = np.zeros(group_off[g_hi] - first_visit, np.bool_)
     amt = np.zeros(7, np.int64)  # line_base's amounts of the visit
     for g in range(g_lo, g_hi):
         lo = group_off[g]
@@ -501,6 +506,7 @@ def settle_range(g_lo, g_hi, group_off, plan, sel, medfee, inscp, hifp_in, hifmi
             ref = referral[i]
             if ref_tab[p, ref, R_ASSIST] == 0:
                 cat_o[i] = f_cat[0]
+                shut[i - first_visit] = True
                 continue
             points = ref_tab[p, ref, R_POINTS]
             remaining = medfee[i] - hifp - hifmi - oth[i]
@@ -579,6 +585,8 @@ def settle_range(g_lo, g_hi, group_off, plan, sel, medfee, inscp, hifp_in, hifmi
                         pools[slot] += line_base(lines[p, li, L_INCLUDE], lines[p, li, L_AFTER],
                                                  base, amt)
             cat_o[i] = best_cat
+            shut[i - first_visit] = not best_covered and best_cat >= 0 \
+                and (closed[i] >> best_cat) & 1 != 0
             assist_o[i] = best_assist
             special_o[i] = best_special
 
@@ -626,7 +634,8 @@ def settle_range(g_lo, g_hi, group_off, plan, sel, medfee, inscp, hifp_in, hifmi
             kind = sel_setting[s]
             for k in range(n_stages[p]):
                 if stages[p, k, S_WHEN] != S_VISIT \
-                        or not stage_takes(stages, stage_entry, p, k, best_cat, kind, vmask[i]):
+                        or not stage_takes(stages, stage_entry, p, k, best_cat, kind, vmask[i],
+                                           shut[i - first_visit]):
                     continue
                 e = stage_entry[p, k, best_cat]
                 if stage_vals[p, k, e, SV_OK] == 0:
@@ -667,7 +676,7 @@ def settle_range(g_lo, g_hi, group_off, plan, sel, medfee, inscp, hifp_in, hifmi
             for i in range(lo, hi):
                 c = cat_o[i]
                 if not stage_takes(stages, stage_entry, pl, k, c, sel_setting[sel[i]],
-                                   vmask[i]):
+                                   vmask[i], shut[i - first_visit]):
                     continue
                 order = cat_order[pl, c] if cat_order[pl, c] >= 0 else cat_order.shape[1]
                 if count == 0 or order < key:
@@ -687,7 +696,7 @@ def settle_range(g_lo, g_hi, group_off, plan, sel, medfee, inscp, hifp_in, hifmi
             for i in range(lo, hi):
                 c = cat_o[i]
                 if not stage_takes(stages, stage_entry, pl, k, c, sel_setting[sel[i]],
-                                   vmask[i]):
+                                   vmask[i], shut[i - first_visit]):
                     continue
                 amt[0] = inscp[i]
                 amt[1:4] = selfpay[i]

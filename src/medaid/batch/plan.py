@@ -144,6 +144,10 @@ class Plans:
     # [plan, kind] bits of the categories a refusal names for the kind itself: a visit of
     # it settled as another setting (§1) is refused for them (engine.assistance.refused)
     refused: I64
+    # plan × kind: bits of the categories a refusal names for that kind (or every kind); a
+    # visit no line covers is closed to the stages where its kind's or its setting's bit is
+    # set (engine Policy.closes)
+    closed: I64
     problems: Problems
     rules: list[list[str]]  # [plan][line] rule id
     tilted_rule: list[str | None]  # [plan]
@@ -598,6 +602,7 @@ def compile_plans(versions: Sequence[Policy], local: Mapping[str, object],
                           "conditions, or 256 stage values, than the kernel packs")
     visit_slots = np.zeros((n_plans, max(1, len(pools))), np.int8)
     refused = np.zeros((n_plans, len(KINDS)), np.int64)
+    closed = np.zeros((n_plans, len(KINDS)), np.int64)
     if len(categories) > 63:
         raise PolicyError(f"{versions[0].jurisdiction}: more than 63 categories, more than the "
                           "kernel packs")
@@ -607,6 +612,8 @@ def compile_plans(versions: Sequence[Policy], local: Mapping[str, object],
         for k, kind in enumerate(KINDS):
             refused[p, k] = sum(1 << cat_index[c] for c in versions[vi].categories
                                 if versions[vi].refused(c, kind))
+            closed[p, k] = sum(1 << cat_index[c] for c in versions[vi].categories
+                               if versions[vi].closes_kind(c, kind))
     return Plans(
         versions=list(versions), keys=list(keys), categories=categories, pools=pools,
         scale=scale, cat_order=cat_order, lines=lines, segs=segs, caps=caps, covers=covers,
@@ -618,7 +625,7 @@ def compile_plans(versions: Sequence[Policy], local: Mapping[str, object],
         tilt_location=tilt_location, tilt_setting=tilt_setting, ci=ci_arr, ci_segs=ci_segs,
         bi=bi_arr, bi_level=bi_level, lookback_ratio=lookback_ratio,
         lookback_rules=lookback_rules, per_visit=per_visit, visit_slots=visit_slots,
-        refused=refused, problems=problems,
+        refused=refused, closed=closed, problems=problems,
         rules=rules, tilted_rule=tilted_rule, conditions=conditions, stages=stages,
         n_stages=n_stages_of, stage_entry=stage_entry, stage_vals=stage_vals,
         stage_segs=stage_segs, stage_caps=stage_caps, stage_rules=stage_rules,

@@ -354,6 +354,7 @@ def settle_population(versions: Sequence[Policy], local: Mapping[str, object],
     setting = np.empty(n, np.int8)
     applied = np.zeros(n, np.int8)
     refused = np.zeros(n, np.int64)  # bits of the categories refusing the visit by its kind
+    closed = np.zeros(n, np.int64)  # bits of the categories a refusal closes the visit to
     tapp_year = None
     if bool(plans.tilt[:, T_APP].any()):  # YC-T: an application in the visit's year
         tapp = persons.tilted_application
@@ -389,6 +390,8 @@ def settle_population(versions: Sequence[Policy], local: Mapping[str, object],
         kind = visits.kind[part_visits]
         refused[part_visits] = np.where(setting[part_visits] != kind,
                                         plans.refused[plan[part_visits], kind], 0)
+        closed[part_visits] = plans.closed[plan[part_visits], kind] \
+            | plans.closed[plan[part_visits], setting[part_visits]]
         if tapp_year is not None:
             applied[part_visits] = tapp_year[person[part_visits]] == year[part_visits]
         for vi in used:
@@ -418,7 +421,8 @@ def settle_population(versions: Sequence[Policy], local: Mapping[str, object],
             plans.referral, plans.tilt, plans.tilt_entry, plans.tilt_vals, plans.tilt_segs,
             plans.tilt_caps, plans.tilt_referral,
             plans.tilt_location, plans.tilt_setting, plans.ci, plans.ci_segs, plans.bi,
-            plans.bi_level, plans.scale, n_slots, vmask, refused, plans.stages, plans.n_stages,
+            plans.bi_level, plans.scale, n_slots, vmask, refused, closed, plans.stages,
+            plans.n_stages,
             plans.stage_entry, plans.stage_vals, plans.stage_segs, plans.stage_caps,
                 out["hifp"], out["hifmi"], out["base"], out["assistance"], out["tilted"],
             out["special"], cat_o, out["mask"], err_o, pools_o, before_o, end_o,

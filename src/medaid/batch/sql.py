@@ -196,8 +196,10 @@ class Formulation:
                             paying = []  # refused by its own kind, not settled as the setting
                         ok = len(alts) == 1 and len(paying) <= 1 and all(
                             plans.lines[p, li, L_OK] for li in paying)
+                        setting = int(plans.sel_setting[s])
+                        shut = bool((int(plans.closed[p, k] | plans.closed[p, setting]) >> c) & 1)
                         route.append((kind, flags, g, cat, paying[0] if paying else -1, ok,
-                                      KINDS[int(plans.sel_setting[s])]))
+                                      KINDS[setting], shut))
         # Cap pools per category: one amount each, in one order for all its lines.
         pools = plans.pools
         order: list[int] = []
@@ -358,7 +360,7 @@ step{k} AS (SELECT *, CASE WHEN uses{k} THEN LEAST(cap{k}, s{k}) - LEAST(cap{k},
         return f"""
 WITH
 route AS (SELECT * FROM {_values(route, ("kind", "flags", "grade", "category", "line", "ok",
-                                          "setting"))}),
+                                          "setting", "shut"))}),
 lines AS (SELECT * FROM {_values(lines, ("line", "tier", "grant_", "ded", "nseg", "w1", "b1",
                                           "w2", "b2", "inc", "af", "pool", "pool_visit",
                                           "reach", *cap_cols))}),
@@ -370,7 +372,7 @@ v0 AS (SELECT file_row_number AS row, v.*, pe.grade, pe.tilted_application, pe.i
               CAST(heroic_injury AS INT) + 2 * CAST(rare_disease AS INT) AS flags,
               medfee_sumamt - fulamt_ownpay_amt - overlmt_selfpay - preselfpay_amt AS inscp
        FROM read_parquet('{path}', file_row_number = true) v JOIN pe USING (person_key)),
-v1 AS (SELECT v.*, r.line, r.ok, r.setting,
+v1 AS (SELECT v.*, r.line, r.ok, r.setting, r.shut,
               CASE WHEN {stay} THEN v.start ELSE v."end" END AS probe
        FROM v0 v JOIN route r ON r.kind = v.kind AND r.flags = v.flags AND r.grade = v.grade
                               AND r.category = v.i.category),
@@ -506,7 +508,8 @@ ORDER BY row
                 if whens["form"] else "0"
             cap_sql = "CASE " + " ".join(whens["cap"]) + " ELSE 0 END" if whens["cap"] else "0"
             out.append(f"""
-stage{k}m AS (SELECT v.*, CASE WHEN mode > 0 AND assist = 1 AND category IN ({listed})
+stage{k}m AS (SELECT v.*, CASE WHEN mode > 0 AND assist = 1 AND NOT (shut AND v.line < 0)
+                                AND category IN ({listed})
                                 AND setting IN ({", ".join(_lit(x) for x in kinds) or "''"})
                            THEN GREATEST(0, v.inscp {include} - hifp_pay - hifmi_pay - oth_pay
                                             - ({before})) ELSE NULL END AS m

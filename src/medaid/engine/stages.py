@@ -46,7 +46,7 @@ def values(stage: s.Stage, category: str) -> s.Stage:
 
 
 def qualifies(stage: s.Stage, person: Person, visit: Visit, settled: Settlement) -> bool:
-    if settled.category is None:
+    if settled.category is None or settled.closed:
         return False
     if stage.categories != "*" and settled.category not in stage.categories:
         return False

@@ -138,6 +138,10 @@ class Settlement:
     special: int
     trace: list[TraceLine] = field(default_factory=list)
     reassistance: int = 0  # the visit's payouts of the stages after tilted (再救助, grants)
+    # closed to medical assistance (unreferred where the referral rule allows none, or a
+    # refusal names the category for it and no line covers it): no stage takes it, at the
+    # visit or at year end
+    closed: bool = False
 
     @property
     def maf_pay(self) -> int:

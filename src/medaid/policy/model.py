@@ -108,6 +108,17 @@ class Policy:
         return any((r.categories is None or category in r.categories)
                    and r.kinds is not None and kind in r.kinds for r in self.refusals)
 
+    def closes(self, category: str, kind: str, setting: str) -> bool:
+        """Whether a refusal names the category for visits of this kind or of the setting it
+        is settled as: where no line covers such a visit, no stage after assistance takes
+        it either (a 再救助, a grant or a ceiling is medical assistance too)."""
+        return self.closes_kind(category, kind) or self.closes_kind(category, setting)
+
+    def closes_kind(self, category: str, kind: str) -> bool:
+        """Whether a refusal names the category for this kind of visit (or for every kind)."""
+        return any((r.categories is None or category in r.categories)
+                   and (r.kinds is None or kind in r.kinds) for r in self.refusals)
+
     def label(self, category: str) -> str:
         for c in self.spec.categories:
             if c.id == category:
