@@ -15,7 +15,7 @@ import re
 import tempfile
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -158,6 +158,8 @@ def policies(draw: st.DrawFn) -> str:
         base = draw(st.sampled_from(["remainder", "out_of_pocket"]))
         keys = [f"rule: R{k}", "article: 第九条", f"label: 阶段{k}", f"when: {when}",
                 f"base: {base}", draw(payout(form)), f"caps: {draw(caps(['s1', 's2']))}"]
+        if when == "year_end" and draw(st.booleans()):
+            keys.append("category_at: year_end")
         if draw(st.booleans()):
             keys.append("categories: " + _flow(draw(st.lists(st.sampled_from(CATEGORIES),
                                                              min_size=1, unique=True))))
@@ -190,9 +192,14 @@ def people(draw: st.DrawFn) -> list[tuple[Person, list[Visit]]]:
         held = tuple(Held("mts", date(2024, draw(st.integers(1, 12)), 1),
                           draw(st.sampled_from([None, date(2024, 9, 30)])))
                      for _ in range(draw(st.integers(0, 2))))
-        person = Person(f"P{n}", (Identity(draw(st.sampled_from(CATEGORIES)),
-                                           date(2024, draw(st.integers(1, 6)), 1)),),
-                        statuses=held)
+        first = Identity(draw(st.sampled_from(CATEGORIES)), date(2024, draw(st.integers(1, 6)), 1))
+        # maybe an exit, and maybe another identity after it: the identity held at the
+        # year's end is not always the visits' first-listed one
+        exit_ = draw(st.sampled_from([None, date(2024, 7, 31), date(2024, 10, 15)]))
+        identities = (first,) if exit_ is None else (replace(first, end=exit_),)
+        if exit_ is not None and draw(st.booleans()):
+            identities += (Identity(draw(st.sampled_from(CATEGORIES)), exit_ + timedelta(1)),)
+        person = Person(f"P{n}", identities, statuses=held)
         visits = []
         for i in range(draw(st.integers(1, 7))):
             d = date(2024, 1 + i, draw(st.integers(1, 28)))
@@ -243,7 +250,8 @@ def test_duckdb_says_a_visit_stage_as_the_kernel_pays_it(
     """Where DuckDB's query says the stages, each visit it settles equals the kernel's (and
     so the engine's) re-assistance and tiers."""
     policy = city(body)
-    people_ = [(replace(p, statuses=()), vs) for p, vs in pop]
+    # the query settles persons of one identity (others are the kernel's)
+    people_ = [(replace(p, statuses=(), identities=p.identities[:1]), vs) for p, vs in pop]
     res = _settle(policy, people_)
     assert not differences(policy, people_, res)
     with tempfile.TemporaryDirectory() as tmp:
@@ -449,6 +457,32 @@ YEAR_END_STAGES = """\
   - {rule: F1, article: 第十一条, label: 年终封顶, when: year_end, kinds: [inpatient],
      ceiling: {share: 0.1, of: inscp_scp_amt, amount: 8000}}
 """
+
+
+def test_the_kernel_takes_the_identity_held_at_the_years_end() -> None:
+    """A year-end ceiling by the identity held at the year's end (3,000; 7,000 for 其他),
+    assistance 50%, stays of 10,000 and 6,000 leaving 8,000 borne: 特困 then 其他 pays
+    8,000 − 7,000 = 1,000; 其他 until May then 特困 until October (the one held last) pays
+    5,000; the kernel as the engine."""
+    policy = city("""\
+lines:
+  - {rule: A1, article: 第五条, categories: "*", kinds: "*", segments: [{ratio: 0.5}]}
+stages:
+  - {rule: F2, article: 第十二条, label: 个人负担封顶, when: year_end, category_at: year_end,
+     ceiling: {amount: 3000}, by_category: [{categories: [other], ceiling: {amount: 7000}}]}
+""")
+    def stays(*days: date) -> list[Visit]:
+        return [Visit(f"V{k}", "inpatient", d, d, total, hifp_pay=0, hifmi_pay=0)
+                for k, (d, total) in enumerate(zip(days, (1_000_000, 600_000), strict=True))]
+    changed = Person("P1", (Identity("tekun", date(2024, 1, 1), date(2024, 6, 30)),
+                            Identity("other", date(2024, 7, 1))))
+    exited = Person("P2", (Identity("other", date(2024, 1, 1), date(2024, 5, 31)),
+                           Identity("tekun", date(2024, 6, 1), date(2024, 10, 31))))
+    pop = [(changed, stays(date(2024, 3, 1), date(2024, 9, 1))),
+           (exited, stays(date(2024, 6, 5), date(2024, 6, 9)))]
+    res = _settle(policy, pop)
+    assert not differences(policy, pop, res)
+    assert res.years.year_end[:, 0].tolist() == [100_000, 500_000]
 
 
 @settings(max_examples=examples(60), deadline=None,

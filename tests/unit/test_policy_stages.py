@@ -130,6 +130,43 @@ def test_a_year_end_ceiling_pays_what_the_person_bears_above_a_share_of_the_year
     assert settle_year([city(fixed)], {}, PERSON, visits).year_end[0].amount == 600_000
 
 
+HELD = HALF + """\
+stages:
+  - rule: F2
+    article: 第十二条
+    label: 个人负担封顶
+    when: year_end
+    category_at: year_end
+    ceiling: {amount: 3000}
+    by_category: [{categories: [other], ceiling: {amount: 7000}}]
+"""
+
+
+def test_a_year_end_ceiling_by_the_identity_held_at_the_years_end() -> None:
+    """年度内救助身份发生变化的，按年末所具有的救助身份执行: 特困 until June (ceiling 3,000),
+    其他 from July (7,000). Assistance 50%: a stay of 10,000 in March and one of 6,000 in
+    September leave 5,000 + 3,000 = 8,000 borne; by the identity held at the year's end
+    (其他) 8,000 − 7,000 = 1,000, over both stays. By the visits' first-listed category
+    (特困) it would be 8,000 − 3,000 = 5,000. Where 其他 ended in May and 特困 was held from
+    June to October, the one held last (特困) gives 5,000."""
+    person = Person("P", (Identity("tekun", date(2024, 1, 1), date(2024, 6, 30)),
+                          Identity("other", date(2024, 7, 1))))
+    visits = [stay("V1", 1, 1_000_000), replace(stay("V2", 1, 600_000), start=date(2024, 9, 1),
+                                                end=date(2024, 9, 1))]
+    (held,) = settle_year([city(HELD)], {}, person, visits).year_end
+    assert (held.category, held.amount, held.visits) == ("other", 100_000, ["V1", "V2"])
+    assert "按年末救助身份其他救助对象" in held.trace[0].text
+    by_visits = HELD.replace("    category_at: year_end\n", "")
+    assert settle_year([city(by_visits)], {}, person, visits).year_end[0].amount == 500_000
+    exited = Person("P", (Identity("other", date(2024, 1, 1), date(2024, 5, 31)),
+                          Identity("tekun", date(2024, 6, 1), date(2024, 10, 31))))
+    early = [replace(v, start=date(2024, 6, 5), end=date(2024, 6, 5)) for v in visits]
+    (last,) = settle_year([city(HELD)], {}, exited, early).year_end
+    assert (last.category, last.amount) == ("tekun", 500_000)
+    with pytest.raises(PolicyError, match="只用于年终阶段"):
+        city(HELD.replace("    when: year_end\n", ""))
+
+
 def test_no_stage_takes_a_stay_the_referral_rule_leaves_unassisted() -> None:
     """未按规定转诊的，不享受医疗救助和年度个人负担封顶待遇: a stay of 40,000 (insurance
     22,000) unreferred gets nothing, neither at the visit nor in the year's ceiling of

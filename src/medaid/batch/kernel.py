@@ -61,6 +61,7 @@ from medaid.batch.plan import (
     S_POOL,
     S_VISIT,
     S_WHEN,
+    S_YEAR_END_HELD,
     SV_AMOUNT,
     SV_DED,
     SV_FORM,
@@ -80,6 +81,7 @@ from medaid.batch.plan import (
     V_NSEG,
     V_OK,
 )
+from medaid.batch.schema import NO_DATE
 from medaid.batch.standings import COUNTED, IN_FORCE
 from medaid.core.money import BP
 
@@ -337,7 +339,8 @@ def settle_range(g_lo, g_hi, group_off, plan, sel, medfee, inscp, hifp_in, hifmi
                  sel_setting, sel_alt, alt_line, alt_lines, ref_tab, tilt, tilt_entry, tilt_vals,
                  tilt_segs,
                  tilt_caps, tilt_referral, tilt_location, tilt_setting, ci, ci_segs, bi,
-                 bi_level, scale, n_slots, vmask, refused, closed, stages, n_stages, stage_entry,
+                 bi_level, scale, n_slots, vmask, refused, closed, held, stages, n_stages,
+                 stage_entry,
                  stage_vals,
                  stage_segs, stage_caps,
                  hifp_o, hifmi_o, base_o, assist_o, tilted_o, special_o, cat_o, mask_o, err_o,
@@ -670,16 +673,19 @@ def settle_range(g_lo, g_hi, group_off, plan, sel, medfee, inscp, hifp_in, hifmi
             year_end_o[g, k] = -1
             if stages[pl, k, S_WHEN] == S_VISIT:
                 continue
-            cat = -1
+            # by the identity held at the year's end (`held[g]`), or the first-listed among
+            # the visits' categories
+            at_end = stages[pl, k, S_WHEN] == S_YEAR_END_HELD
+            cat = held[g] if at_end else -1
             key = 0
             count = 0
             for i in range(lo, hi):
                 c = cat_o[i]
-                if not stage_takes(stages, stage_entry, pl, k, c, sel_setting[sel[i]],
-                                   vmask[i], shut[i - first_visit]):
+                if not stage_takes(stages, stage_entry, pl, k, cat if at_end and c >= 0 else c,
+                                   sel_setting[sel[i]], vmask[i], shut[i - first_visit]):
                     continue
                 order = cat_order[pl, c] if cat_order[pl, c] >= 0 else cat_order.shape[1]
-                if count == 0 or order < key:
+                if not at_end and (count == 0 or order < key):
                     cat = c
                     key = order
                 count += 1
@@ -695,8 +701,8 @@ def settle_range(g_lo, g_hi, group_off, plan, sel, medfee, inscp, hifp_in, hifmi
             of_total = 0
             for i in range(lo, hi):
                 c = cat_o[i]
-                if not stage_takes(stages, stage_entry, pl, k, c, sel_setting[sel[i]],
-                                   vmask[i], shut[i - first_visit]):
+                if not stage_takes(stages, stage_entry, pl, k, cat if at_end and c >= 0 else c,
+                                   sel_setting[sel[i]], vmask[i], shut[i - first_visit]):
                     continue
                 amt[0] = inscp[i]
                 amt[1:4] = selfpay[i]
@@ -712,6 +718,35 @@ def settle_range(g_lo, g_hi, group_off, plan, sel, medfee, inscp, hifp_in, hifmi
             year_end_o[g, k] = got
             paid_before += got
         pools_o[g, :] = pools
+
+
+@njit(cache=True)
+def held_at_year_end(group_off, person, year_first, year_last, plan, ident_off, ident_from,  # type: ignore[no-untyped-def]
+                     ident_to, ident_cat, cat_order):
+    """Per person-year, the category of the identity held at the year's end
+    (`engine.stages.held_at_year_end`): the first in the tie order of the year's last plan
+    among those held on its last day, else among those held last in the year; −1: none."""
+    out = np.full(len(group_off) - 1, -1, np.int64)
+    for g in range(len(group_off) - 1):
+        lo, hi = group_off[g], group_off[g + 1]
+        pr, pl, first, last = person[lo], plan[hi - 1], year_first[g], year_last[g]
+        latest = np.int64(-(2 ** 62))
+        for j in range(ident_off[pr], ident_off[pr + 1]):
+            c, to = ident_cat[j], ident_to[j]
+            if c < 0 or cat_order[pl, c] < 0 or ident_from[j] > last \
+                    or (to != NO_DATE and to < first):
+                continue
+            latest = max(latest, last if to == NO_DATE or to > last else to)
+        key = 0
+        for j in range(ident_off[pr], ident_off[pr + 1]):
+            c, to = ident_cat[j], ident_to[j]
+            if c < 0 or cat_order[pl, c] < 0 or ident_from[j] > last \
+                    or (to != NO_DATE and to < latest):
+                continue
+            if out[g] < 0 or cat_order[pl, c] < key:
+                out[g] = c
+                key = cat_order[pl, c]
+    return out
 
 
 @njit(cache=True)

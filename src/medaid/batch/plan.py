@@ -74,11 +74,12 @@ C_OK, C_DED, C_DED_TILT, C_POINTS, C_NSEG, C_CAP, C_TILT_CATS, C_TILT_NO_CAP = r
 B_OK, B_CAP = range(2)
 # Fields of `referral[plan, referral, field]`.
 R_ASSIST, R_POINTS, R_TILT = range(3)
-# Fields of `stages[plan, stage, field]` (policy `stages:`, in order): when (S_YEAR_END or
-# visit), the conditions' index (−1: none), the kinds it runs on (bits of KINDS, −1: any),
-# its pool slot and the self-pay parts its base includes (INCLUDE_BITS).
+# Fields of `stages[plan, stage, field]` (policy `stages:`, in order): when (S_VISIT,
+# S_YEAR_END, or S_YEAR_END_HELD: at year end, by the identity held then), the conditions'
+# index (−1: none), the kinds it runs on (bits of KINDS, −1: any), its pool slot and the
+# self-pay parts its base includes (INCLUDE_BITS).
 S_WHEN, S_COND, S_KINDS, S_POOL, S_INCLUDE = range(5)
-S_VISIT, S_YEAR_END = 0, 1
+S_VISIT, S_YEAR_END, S_YEAR_END_HELD = 0, 1, 2
 # Fields of `stage_vals[plan, stage, entry, field]` (entry 0 the stage's own values, k + 1
 # those of `by_category[k]`): resolved, the form (segments, grant, ceiling), deductible or a
 # grant's threshold, segments, grant, the ceiling's share (bp, −1: none), of which field
@@ -498,7 +499,9 @@ def compile_plans(versions: Sequence[Policy], local: Mapping[str, object],
         stage_rules.append([st.rule for st in policy.spec.stages])
         stage_labels.append([st.label for st in policy.spec.stages])
         for k, stage in enumerate(policy.spec.stages):
-            stages[p, k] = (S_YEAR_END if stage.when == "year_end" else S_VISIT, cond(stage),
+            when = S_VISIT if stage.when == "visit" else \
+                S_YEAR_END_HELD if stage.category_at == "year_end" else S_YEAR_END
+            stages[p, k] = (when, cond(stage),
                             kinds_bits(None if stage.kinds == "*" else stage.kinds),
                             slot(stage.pool or stage.rule),
                             sum(INCLUDE_BITS[x] for x in base_of(stage).include))

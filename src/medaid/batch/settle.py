@@ -27,6 +27,8 @@ from medaid.batch.plan import (
     L_INCLUDE,
     POOL_LIMIT,
     S_INCLUDE,
+    S_WHEN,
+    S_YEAR_END_HELD,
     T_APP,
     ConditionKey,
     Plans,
@@ -240,6 +242,22 @@ def _plans_of(versions: Sequence[Policy], visits: VisitColumns, year: I32
     return keys, table[code]
 
 
+def _held_at_year_end(plans: Plans, persons: PersonColumns, ident_cat: I32, group_off: I64,
+                      person: I64, year: I32, plan: I32) -> I64:
+    """Per person-year, the category held at the year's end, for the year-end stages that
+    go by it (`category_at: year_end`); −1 for all where no plan has one."""
+    n_groups = len(group_off) - 1
+    if not bool((plans.stages[..., S_WHEN] == S_YEAR_END_HELD).any()) or not n_groups:
+        return np.full(n_groups, -1, np.int64)
+    years = year[group_off[:-1]].astype(np.int64)
+    first = (years - 1970).astype("datetime64[Y]").astype("datetime64[D]").astype(np.int64)
+    last = (years - 1969).astype("datetime64[Y]").astype("datetime64[D]").astype(np.int64) - 1
+    out: I64 = kernel.held_at_year_end(group_off, person, first, last, plan,
+                                       persons.ident_offsets, persons.ident_from,
+                                       persons.ident_to, ident_cat, plans.cat_order)
+    return out
+
+
 def _identity_categories(persons: PersonColumns, plans: Plans) -> I32:
     index = {c: i for i, c in enumerate(plans.categories)}
     known = plans.versions[-1].categories
@@ -367,6 +385,7 @@ def settle_population(versions: Sequence[Policy], local: Mapping[str, object],
         "hifp", "hifmi", "base", "assistance", "tilted", "special", "mask", "reassistance",
         "stage_mask")}
     year_end = np.full((len(group_off) - 1, plans.stages.shape[1]), -1, np.int64)
+    held = _held_at_year_end(plans, persons, ident_cat, group_off, person, year, plan)
     n_slots = max(1, len(plans.pools))
     pools_o = np.zeros((len(group_off) - 1, n_slots), np.int64)
     width = n_slots + kernel.SNAPSHOT_EXTRA
@@ -421,7 +440,7 @@ def settle_population(versions: Sequence[Policy], local: Mapping[str, object],
             plans.referral, plans.tilt, plans.tilt_entry, plans.tilt_vals, plans.tilt_segs,
             plans.tilt_caps, plans.tilt_referral,
             plans.tilt_location, plans.tilt_setting, plans.ci, plans.ci_segs, plans.bi,
-            plans.bi_level, plans.scale, n_slots, vmask, refused, closed, plans.stages,
+            plans.bi_level, plans.scale, n_slots, vmask, refused, closed, held, plans.stages,
             plans.n_stages,
             plans.stage_entry, plans.stage_vals, plans.stage_segs, plans.stage_caps,
                 out["hifp"], out["hifmi"], out["base"], out["assistance"], out["tilted"],

@@ -71,8 +71,8 @@ from medaid.batch.plan import (
     S_INCLUDE,
     S_KINDS,
     S_POOL,
+    S_VISIT,
     S_WHEN,
-    S_YEAR_END,
     SV_AMOUNT,
     SV_DED,
     SV_FORM,
@@ -169,7 +169,7 @@ class Formulation:
         if nseg > 2 or int(plans.tilt_vals[p, :, V_NSEG].max()) > 1:
             raise NotImplementedError("a line of more than two segments")
         # what the kernel runs and this query does not say: the file is the kernel's
-        if bool((plans.stages[p, :int(plans.n_stages[p]), S_WHEN] == S_YEAR_END).any()):
+        if bool((plans.stages[p, :int(plans.n_stages[p]), S_WHEN] != S_VISIT).any()):
             raise NotImplementedError("DuckDB 查询不表达年终 stages（when: year_end）")
         if bool((plans.stage_caps[..., K_RAISED] >= 0).any()):
             raise NotImplementedError("DuckDB 查询不表达 stages 的 caps[].raised（条件封顶线）")

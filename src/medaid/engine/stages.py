@@ -12,6 +12,7 @@ A stage never pays more than what it measures.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import date
 from typing import Any
 
 from medaid.core.money import BP
@@ -45,14 +46,31 @@ def values(stage: s.Stage, category: str) -> s.Stage:
     return stage
 
 
-def qualifies(stage: s.Stage, person: Person, visit: Visit, settled: Settlement) -> bool:
+def qualifies(stage: s.Stage, person: Person, visit: Visit, settled: Settlement,
+              category: str | None = None) -> bool:
+    """Whether the stage takes an assisted visit: of its kinds and conditions, and of its
+    categories by the visit's own category, or by `category` (the year-end identity)."""
     if settled.category is None or settled.closed:
         return False
-    if stage.categories != "*" and settled.category not in stage.categories:
+    if stage.categories != "*" and (category or settled.category) not in stage.categories:
         return False
     if stage.kinds != "*" and settled.settled_as not in stage.kinds:
         return False
     return meets(stage, person, visit)
+
+
+def held_at_year_end(policy: Policy, person: Person, year: int) -> str | None:
+    """The identity the person holds at the year's end (年末所具有的救助身份): the first in
+    the tie order of those held on 31 December, else of those held last in the year (an
+    exit before the year's end); None where none is held in the year."""
+    first, last = date(year, 1, 1), date(year, 12, 31)
+    held = [i for i in person.identities if i.category in policy.order
+            and i.start <= last and (i.end is None or i.end >= first)]
+    if not held:
+        return None
+    latest = max(last if i.end is None or i.end > last else i.end for i in held)
+    at_end = [i.category for i in held if i.end is None or i.end >= latest]
+    return min(at_end, key=lambda c: policy.order[c])
 
 
 def _ceiling(params: Params, c: s.Ceiling, total_of: int, when: When, rule: str
@@ -141,16 +159,22 @@ def at_year_end(policy: Policy, params: Params, person: Person,
     for stage in policy.spec.stages:
         if stage.when != "year_end":
             continue
-        mine = [(v, st) for v, st in settled if qualifies(stage, person, v, st)]
+        held = held_at_year_end(policy, person, year) if stage.category_at == "year_end" \
+            else None
+        if stage.category_at == "year_end" and held is None:
+            continue
+        mine = [(v, st) for v, st in settled if qualifies(stage, person, v, st, held)]
         if not mine:
             continue
-        category = min((st.category for _, st in mine if st.category is not None),
-                       key=lambda c: policy.order.get(c, len(policy.order)))
+        category = held or min((st.category for _, st in mine if st.category is not None),
+                               key=lambda c: policy.order.get(c, len(policy.order)))
         v = values(stage, category)
         when = year  # the stage works the whole year at once
         m = max(0, sum(measure(v, vi, st) for vi, st in mine) - paid_before)
         args: dict[str, Any] = {"label": v.label, "measure": m, "visits": len(mine),
                                 "category": category, "category_label": policy.label(category)}
+        if held is not None:
+            args["held_at_year_end"] = True
         of_total = sum(getattr(st, v.ceiling.of) for _, st in mine) if v.ceiling else 0
         used: dict[str, Num] = {}
         pay = _payout(params, v, 0, m, of_total, when, False, None, pools, used, args)

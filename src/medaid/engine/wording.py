@@ -278,10 +278,11 @@ def _stage(a: Args, lang: str) -> str:
     """A stage after assistance: its measure, then its segments, grant or ceiling."""
     zh = lang == "zh"
     if "visits" in a:  # year-end: once over the year's qualifying visits
-        head = (f"{a['label']}（年终，{a['visits']}次就诊，按{_category(a, lang)}）：个人负担"
-                f"{_money(a['measure'], lang)}" if zh else
+        held = a.get("held_at_year_end")
+        head = (f"{a['label']}（年终，{a['visits']}次就诊，按{'年末救助身份' if held else ''}"
+                f"{_category(a, lang)}）：个人负担{_money(a['measure'], lang)}" if zh else
                 f"{a['label']} (year end, {a['visits']} visit{'' if a['visits'] == 1 else 's'}, "
-                f"as {a['category']}): borne "
+                f"as {a['category']}{', held at the year end' if held else ''}): borne "
                 f"{_money(a['measure'], lang)}")
     else:
         head = (f"{a['label']}：本次个人负担{_money(a['measure'], lang)}，累计"
@@ -297,6 +298,10 @@ def _stage(a: Args, lang: str) -> str:
         if reached <= a["deductible"]:
             how = (f"，未超过{_money(a['deductible'], lang)}，不予一次性补助" if zh
                    else f", not above {_money(a['deductible'], lang)}: no grant")
+        elif a.get("before", 0) > a["deductible"]:  # passed at an earlier visit
+            how = (f"，此前已超过{_money(a['deductible'], lang)}，一次性补助已给予，本次不再补助"
+                   if zh else f", above {_money(a['deductible'], lang)} already: the grant "
+                              "was given before")
         else:
             how = (f"，超过{_money(a['deductible'], lang)}给予一次性补助{_money(a['grant'], lang)}"
                    if zh else f", a grant of {_money(a['grant'], lang)} once above "

@@ -13,7 +13,7 @@ is the same facts in English.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal, TypeVar
@@ -21,7 +21,7 @@ from typing import Literal, TypeVar
 from medaid.core import labels
 from medaid.core.errors import MedaidError, PolicyError
 from medaid.core.money import MoneyError, fmt, fmt_ratio, to_bp, to_fen
-from medaid.policy import model
+from medaid.policy import fields, model
 from medaid.policy import schema as s
 from medaid.policy.params import Params
 
@@ -200,9 +200,7 @@ def _line(t: _Text, ln: s.Line) -> Element:
     if ln.base == "after_basic":
         facts.append(("base", t.say("after basic insurance only", "仅经基本医保报销后")))
     elif isinstance(ln.base, s.Base):
-        facts.append(("base", " ".join([t.say("inscp_scp_amt", "政策范围内费用"),
-                                        *(f"+ {x}" for x in ln.base.include),
-                                        *(f"− {f}" for f in ln.base.after)])))
+        facts.append(("base", _parts(t, ln.base.include, ln.base.after)))
     facts += _conditions(t, ln)
     facts.append(("pool", ln.pool or ln.rule))
     if ln.grant is not None:
@@ -233,6 +231,16 @@ def _conditions(t: _Text, c: s.Conditions) -> list[tuple[str, str]]:
     return facts
 
 
+def _parts(t: _Text, include: Sequence[str], after: Sequence[str] = ()) -> str:
+    """A composed base: the policy-range amount, the self-pay parts it adds and the funds
+    it subtracts, by their national names (`inscp_scp_amt + preselfpay_amt − hifp_pay`) or
+    their Chinese labels."""
+    def name(field: str) -> str:
+        return t.say(field, fields.label(field))
+    return " ".join([name("inscp_scp_amt"), *(f"+ {name(x)}" for x in include),
+                     *(f"− {name(f)}" for f in after)])
+
+
 _STAGE_BASE = {"remainder": ("what the person still bears in the policy range",
                              "政策范围内个人负担"),
                "out_of_pocket": ("all the person still bears", "个人负担总额（含范围外）")}
@@ -240,11 +248,12 @@ _STAGE_BASE = {"remainder": ("what the person still bears in the policy range",
 
 def _stage(t: _Text, st: s.Stage) -> Element:
     base = (t.say(*_STAGE_BASE[st.base]) if isinstance(st.base, str) else
-            " ".join([t.say("inscp_scp_amt", "政策范围内费用"),
-                      *(f"+ {x}" for x in st.base.include)]))
-    facts = [("label", st.label),
-             ("when", t.say("at each visit", "每次结算") if st.when == "visit"
-              else t.say("once at year end", "年终一次")),
+            _parts(t, st.base.include))
+    when = t.say("at each visit", "每次结算") if st.when == "visit" else \
+        t.say("once at year end", "年终一次")
+    if st.category_at == "year_end":
+        when += t.say(", by the identity held at the year's end", "，按年末所具有的救助身份")
+    facts = [("label", st.label), ("when", when),
              ("base", base), ("categories", t.names(st.categories)),
              ("kinds", t.names(st.kinds)), *_conditions(t, st)]
     facts += _stage_payout(t, st)

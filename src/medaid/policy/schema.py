@@ -401,6 +401,10 @@ class Stage(Cited, Conditions):
 
     label: str
     when: Literal["visit", "year_end"] = "visit"
+    # a year-end stage's category: the first-listed among its visits' (`visits`), or the
+    # identity the person holds at the year's end (`year_end`: 按年末所具有的救助身份执行),
+    # whose values then apply to every visit of the year the stage's kinds take
+    category_at: Literal["visits", "year_end"] = "visits"
     base: Literal["remainder", "out_of_pocket"] | StageBase = "remainder"
     categories: list[str] | Literal["*"] = "*"
     kinds: list[Kind] | Literal["*"] = "*"
@@ -418,6 +422,9 @@ class Stage(Cited, Conditions):
         if sum(forms) != 1:
             raise ValueError("一个阶段须有 segments、grant、ceiling 三者之一，且只能有其一 / "
                              "a stage has exactly one of segments, grant or ceiling")
+        if self.category_at == "year_end" and self.when != "year_end":
+            raise ValueError("category_at: year_end 只用于年终阶段（when: year_end） / only a "
+                             "year-end stage takes the identity held at the year's end")
         for entry in self.by_category:
             given = [entry.segments is not None, entry.grant is not None,
                      entry.ceiling is not None]
