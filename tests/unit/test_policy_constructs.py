@@ -448,6 +448,26 @@ def test_insurance_the_platform_gave_counts_into_the_years_pools() -> None:
     assert after.hifp_pay == 1_000_000  # what is left of the 300,000 annual cap
 
 
+def test_basic_insurance_may_give_a_level_for_visits_without_one() -> None:
+    """一级及以下（含未定级）起付线200元: level 0 is a visit without a level; a stay of
+    10,000 there pays (10,000 − 200) × 90% = 8,820, in the engine and the kernel alike."""
+    from medaid.batch import schema
+    from medaid.batch.settle import settle_population
+
+    body = INSURED.replace('deductible: {"1": 300,', 'deductible: {"0": 200, "1": 300,').replace(
+        'ratio: {"1": 0.9,', 'ratio: {"0": 0.9, "1": 0.9,')
+    d = date(2024, 3, 1)
+    unrated = Visit("V1", "inpatient", d, d, 1_000_000, hifmi_pay=0)
+    policy = city(body)
+    assert settle_year([policy], {}, PERSON, [unrated]).settlements[0].hifp_pay == 882_000
+    res = settle_population([policy], {}, schema.visit_columns(schema.visits_table(
+        [(0, unrated)])), schema.person_columns(schema.persons_table([(0, PERSON)])))
+    assert int(res.hifp_pay[0]) == 882_000
+    wrong = body.replace('{"0": 200,', '{"4": 200,')
+    assert "医院等级应为 0（未定级）、1、2 或 3" in error(wrong)
+    assert "比例应在 0 至 1 之间" in error(body.replace('ratio: {"0": 0.9', 'ratio: {"0": 90'))
+
+
 def test_one_limit_shared_by_several_lines_is_written_once_on_its_pool() -> None:
     """门诊慢特病和住院合并计算年度救助限额6万元: the limit on the pool, each line's cap
     naming the pool alone; a line may still give its own amount."""

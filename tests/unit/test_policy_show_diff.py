@@ -91,3 +91,35 @@ def test_show_says_the_rounding_and_the_pools_of_one_visit(tmp_path: Path) -> No
     out = run("policy", "show", str(per_visit))
     assert "舍入：每次就诊的救助额各自四舍五入到分\n" in out
     assert "单次（每次就诊从零起算）的额度池：单次住院起付\n" in out
+
+
+def test_diff_shows_a_raised_cap_and_a_ceiling_without_a_field_it_does_not_read(
+        tmp_path: Path) -> None:
+    """A raise from 80,000 to 90,000 is a change an official must see; a fixed ceiling
+    names no amount field (its `of` reads only a share)."""
+    raised = CITY.replace("caps: [{pool: inpatient_cap, amount: 30000}]}\n  - {rule: JX-A1",
+                          "caps: [{pool: inpatient_cap, amount: 30000, raised: {amount: 80000, "
+                          "over: 20000, kinds: [inpatient]}}]}\n  - {rule: JX-A1", 1)
+    (tmp_path / "jiashi-2025.yaml").write_text(raised.replace("  JX-A1: {}\n",
+                                                              "  JX-A1: {}\n  JX-F: {}\n") + """\
+stages:
+  - {rule: JX-F, article: 第二条, label: 个人负担封顶, when: year_end, ceiling: {amount: 3000}}
+""", encoding="utf-8")
+    (tmp_path / "jiashi-2026.yaml").write_text("""\
+amends: jiashi-2025
+version: "2026"
+in_force: 2026-01-01
+lines:
+  - rule: JX-A1
+    match: {kinds: [inpatient]}
+    caps: [{pool: inpatient_cap, amount: 30000, raised: {amount: 90000, over: 20000,
+            kinds: [inpatient]}}]
+stages:
+  - {rule: JX-F, ceiling: {amount: 4000}}
+""", encoding="utf-8")
+    out = run("policy", "diff", str(tmp_path / "jiashi-2025.yaml"),
+              str(tmp_path / "jiashi-2026.yaml"))
+    assert ("限额：住院救助年度限额 30000.00元（单次就诊（住院）基数超过 20000.00元 后提高至 "
+            "80000.00元） → 住院救助年度限额 30000.00元（单次就诊（住院）基数超过 20000.00元 后"
+            "提高至 90000.00元）") in out
+    assert "封顶：金额 3000.00元 → 金额 4000.00元" in out and "inscp_scp_amt" not in out

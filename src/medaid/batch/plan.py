@@ -572,12 +572,11 @@ def compile_plans(versions: Sequence[Policy], local: Mapping[str, object],
         bi = bis[p]
         if bi is not None:
             bi_arr[p] = (1, -1 if bi.cap is None else bi.cap)
-            for level in range(4):
-                lv = level or None
+            for lv in range(4):  # 0: 未定级 (engine.insurance.basic_insurance)
                 valid = not ((lv not in bi.deductible and None not in bi.deductible)
                              or (lv not in bi.ratio and None not in bi.ratio))
-                bi_level[p, level] = (int(valid), bi.deductible.get(lv, bi.deductible.get(None, 0)),
-                                      bi.ratio.get(lv, bi.ratio.get(None, 0)))
+                bi_level[p, lv] = (int(valid), bi.deductible.get(lv, bi.deductible.get(None, 0)),
+                                   bi.ratio.get(lv, bi.ratio.get(None, 0)))
         lookback_ratio[p, :len(lb_ratios[p])] = lb_ratios[p]
 
         # Which lines may pay a visit, by kind, flags and grade: the engine decides.

@@ -29,7 +29,7 @@ LEVEL_REQUIRED = ("须给出医院等级：未给出 hifp_pay 时，基本医保
 def basic_insurance(params: Params, visit: Visit, pools: MutableMapping[str, Num],
                     path: str) -> tuple[int, TraceLine]:
     bi = params.basic_insurance(visit.end, f"{path}.hifp_pay")
-    level = visit.hospital_level
+    level = visit.hospital_level or 0  # 0: 未定级, a level of its own where the file gives one
     if (level not in bi.deductible and None not in bi.deductible) or \
             (level not in bi.ratio and None not in bi.ratio):
         raise InputError(f"{path}.hospital_level", LEVEL_REQUIRED)

@@ -233,6 +233,8 @@ def text(key: str, value: Any, unit: str | None = None) -> str:
     if isinstance(value, bool):
         return "是" if value else "否"
     if isinstance(value, dict):
+        if key == "ceiling" and value.get("share") is None:
+            value = {k: v for k, v in value.items() if k != "of"}  # `of` reads the share
         if set(value) >= {"param"} and set(value) <= {"param", "times"}:
             times = Decimal(str(value.get("times", 1)))
             return value["param"] if times == 1 else f"{fmt_ratio(to_bp(times))} × {value['param']}"
@@ -246,7 +248,8 @@ def text(key: str, value: Any, unit: str | None = None) -> str:
             return _segments(value)
         if key == "caps":
             return "；".join(f"{c['pool']} {text('amount', c['amount'])}"
-                            + ("（设定时）" if c.get("optional") else "") for c in value) or "无"
+                            + ("（设定时）" if c.get("optional") else "") + _raised(c.get("raised"))
+                            for c in value) or "无"
         return "、".join(text(key, v, unit) for v in value) if value else "无"
     if key in ("categories", "kinds") and value == "*":
         return "全部"
@@ -257,6 +260,16 @@ def text(key: str, value: Any, unit: str | None = None) -> str:
     if key in MONEY_KEYS or (unit == "money" and key in PARAMETER_VALUES):
         return _number(value, ratio=False)
     return str(value)
+
+
+def _raised(r: dict[str, Any] | None) -> str:
+    """A cap's raise: （单次就诊基数超过 20,000.00元后提高至 120,000.00元）."""
+    if not r:
+        return ""
+    kinds = r.get("kinds", "*")
+    which = "" if kinds == "*" else "（" + "、".join(text("kinds", k) for k in kinds) + "）"
+    return (f"（单次就诊{which}基数超过 {text('amount', r['over'])} 后提高至 "
+            f"{text('amount', r['amount'])}）")
 
 
 def _segments(segs: list[dict[str, Any]]) -> str:

@@ -113,41 +113,42 @@ def _segments(raw: object, path: str) -> tuple[tuple[int | None, int], ...]:
 
 def parse_money(raw: object, path: str) -> int:
     if isinstance(raw, bool) or not isinstance(raw, int | Decimal | float):
-        raise InputError(path, "must be an amount in yuan")
+        raise InputError(path, "应为金额（元），如 1234.56 / must be an amount in yuan")
     try:
         fen = to_fen(str(raw))
     except MoneyError as e:
         raise InputError(path, str(e)) from None
     if fen < 0:
-        raise InputError(path, "must be ≥ 0")
+        raise InputError(path, "不能为负数 / must be ≥ 0")
     return fen
 
 
 def parse_ratio(raw: object, path: str) -> int:
     if isinstance(raw, bool) or not isinstance(raw, int | Decimal | float):
-        raise InputError(path, "must be a ratio such as 0.7")
+        raise InputError(path, "应为比例，如 0.7 / must be a ratio such as 0.7")
     try:
         bp = to_bp(str(raw))
     except MoneyError as e:
         raise InputError(path, str(e)) from None
     if not 0 <= bp <= BP:
-        raise InputError(path, "must be between 0 and 1")
+        raise InputError(path, "比例应在 0 至 1 之间（如 70% 写作 0.7） / must be between 0 and 1")
     return bp
 
 
 def _by_level(raw: object, path: str, money: bool) -> dict[int | None, int]:
-    """A number for every hospital level, or one per level ({1: …, 2: …, 3: …})."""
+    """A number for every hospital level, or one per level ({1: …, 2: …, 3: …}; 0: a
+    visit without a level, 未定级)."""
     conv = parse_money if money else parse_ratio
+    wrong = "医院等级应为 0（未定级）、1、2 或 3 / hospital level 0 (none), 1, 2 or 3"
     if isinstance(raw, Mapping):
         out: dict[int | None, int] = {}
         for k, v in raw.items():
             try:
                 level = int(str(k))
             except ValueError:
-                raise InputError(f"{path}.{k}", "医院等级应为 1、2 或 3 / "
-                                                "hospital level 1, 2 or 3") from None
-            if level not in LEVELS:
-                raise InputError(f"{path}.{k}", "医院等级应为 1、2 或 3 / hospital level 1, 2 or 3")
+                raise InputError(f"{path}.{k}", wrong) from None
+            if level not in (0, *LEVELS):
+                raise InputError(f"{path}.{k}", wrong)
             out[level] = conv(v, f"{path}.{k}")
         return out
     return {None: conv(raw, path)}
