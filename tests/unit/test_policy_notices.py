@@ -1,0 +1,101 @@
+"""An amendment that names its notice (`notice: {file, title}`): the entries it gives cite
+the notice's articles — in the trace, in `policy show`, in validate's check of the text —
+while what it leaves unchanged goes on citing the base document."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from test_policy_validate import CITY, TEXT, run
+
+from medaid.core.errors import PolicyError
+from medaid.policy import amend, model
+
+NOTICE = """\
+嘉医保发〔2026〕3号 关于提高特困人员医疗救助限额的通知
+---
+一、自2026年1月1日起，特困人员住院救助年度限额由3万元提高至4万元。
+二、其他事项仍按原办法执行。
+"""
+AMENDMENT = """\
+amends: jiashi-2025
+version: "2026"
+in_force: 2026-01-01
+notice: {file: jiashi-notice-2026.txt, title: 嘉医保发〔2026〕3号 关于提高特困人员医疗救助限额的通知}
+lines:
+  - rule: JX-A1
+    article: 一
+    caps: [{pool: cap, amount: 40000}]
+"""
+
+
+@pytest.fixture
+def folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    monkeypatch.delenv(model.POLICY_DIR_ENV, raising=False)
+    model.shipped.cache_clear()
+    (tmp_path / "jiashi-2025.yaml").write_text(
+        CITY.replace("    segments: [{ratio: 1.00}]\n",
+                     "    segments: [{ratio: 1.00}]\n    caps: [{pool: cap, amount: 30000}]\n"),
+        encoding="utf-8")
+    (tmp_path / "jiashi-seed.txt").write_text(TEXT, encoding="utf-8")
+    (tmp_path / "jiashi-notice-2026.txt").write_text(NOTICE, encoding="utf-8")
+    (tmp_path / "jiashi-2026.yaml").write_text(AMENDMENT, encoding="utf-8")
+    yield tmp_path
+    model.shipped.cache_clear()
+
+
+def test_the_lines_a_notice_changes_cite_the_notice(folder: Path) -> None:
+    """A stay of 50,000 in 2026 is paid within the notice's 40,000, and its trace cites
+    《嘉医保发〔2026〕3号》一; the window, unchanged, still cites the 办法's 第三条."""
+    policy = amend.load(folder / "jiashi-2026.yaml")
+    (line,) = policy.lines
+    assert line.citation == "嘉市《嘉医保发〔2026〕3号》一"
+    assert line.source == "jiashi-notice-2026.txt 一"
+    assert policy.reference_of(line.source) == line.citation
+    case = folder / "case.json"
+    case.write_text(json.dumps({
+        "jurisdiction": "jiashi", "local": {"income": 50000},
+        "person": {"id": "P", "identities": [{"category": "tekun", "from": "2025-01-01"}]},
+        "visits": [{"id": "V1", "kind": "inpatient", "start": "2026-03-01", "end": "2026-03-05",
+                    "medfee_sumamt": 50000, "fulamt_ownpay_amt": 0, "overlmt_selfpay": 0,
+                    "preselfpay_amt": 0, "hifp_pay": 0, "hifmi_pay": 0}]}), encoding="utf-8")
+    code, out, err = run("settle", str(case), "--policy-file", str(folder / "jiashi-2026.yaml"),
+                         "--json")
+    assert code == 0, err
+    (visit,) = json.loads(out)["visits"]
+    assert visit["maf_pay"] == 40000.0
+    citations = {t["rule"]: t["citation"] for t in visit["trace"]}
+    assert citations["JX-A1"] == "嘉市《嘉医保发〔2026〕3号》一"
+    assert citations["JX-W"] == "嘉市《嘉市医疗救助实施办法》第三条"
+
+
+def test_policy_show_quotes_the_notice_and_validate_checks_its_articles(folder: Path) -> None:
+    code, out, err = run("policy", "show", str(folder / "jiashi-2026.yaml"), "--rule", "JX-A1")
+    assert code == 0, err
+    assert "嘉市《嘉医保发〔2026〕3号》一" in out and "由3万元提高至4万元" in out
+    code, out, err = run("policy", "validate", str(folder / "jiashi-2026.yaml"))
+    assert code == 0 and out.startswith("ok: ") and err == "", err
+    (folder / "jiashi-2026.yaml").write_text(AMENDMENT.replace("article: 一", "article: 五"),
+                                             encoding="utf-8")
+    code, _, err = run("policy", "validate", str(folder / "jiashi-2026.yaml"))
+    assert code == 2 and "lines[0].article" in err and "五" in err
+    (folder / "jiashi-notice-2026.txt").unlink()
+    code, _, err = run("policy", "validate", str(folder / "jiashi-2026.yaml"))
+    assert code == 0 and err.startswith(f"warning: {folder / 'jiashi-2026.yaml'}:4: notices[0]."
+                                        "file: jiashi-notice-2026.txt：找不到政策文件的文本")
+
+
+def test_an_entry_the_notice_changes_names_the_notices_article(folder: Path) -> None:
+    """Without its article it would go on citing the base's 第二条 for the notice's cap."""
+    with pytest.raises(PolicyError, match="依修订通知修改的条目须写明其在通知中的条款"):
+        amend.parse(AMENDMENT.replace("    article: 一\n", ""), str(folder / "a.yaml"), folder)
+    with pytest.raises(PolicyError, match=r"notice: 应为修订通知的文本文件和标题"):
+        amend.parse(AMENDMENT.replace("notice: {file: jiashi-notice-2026.txt, ",
+                                      "notice: {"), str(folder / "a.yaml"), folder)
+    with pytest.raises(PolicyError, match="不是本文件所列的修订通知"):
+        model.parse_policy(CITY.replace("    article: 第二条\n",
+                                        "    article: 第二条\n    document: other.txt\n"),
+                           "jiashi-2025.yaml")
