@@ -15,7 +15,7 @@ from medaid.core.errors import PolicyError
 from medaid.policy import amend, model
 
 NOTICE = """\
-嘉医保发〔2026〕3号 关于提高特困人员医疗救助限额的通知
+嘉医保发〔2026〕3号 关于提高医疗救助限额的通知
 ---
 一、自2026年1月1日起，特困人员住院救助年度限额由3万元提高至4万元。
 二、其他事项仍按原办法执行。
@@ -24,7 +24,7 @@ AMENDMENT = """\
 amends: jiashi-2025
 version: "2026"
 in_force: 2026-01-01
-notice: {file: jiashi-notice-2026.txt, title: 嘉医保发〔2026〕3号 关于提高特困人员医疗救助限额的通知}
+notice: {file: jiashi-notice-2026.txt, title: 嘉医保发〔2026〕3号 关于提高医疗救助限额的通知}
 lines:
   - rule: JX-A1
     article: 一

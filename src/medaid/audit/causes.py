@@ -54,15 +54,10 @@ class Finding:
     explanation: str  # medaid's settlement, rule by rule, from the trace
 
 
-def _article(policy: Policy, source: str) -> str:
-    doc = policy.spec.document.file
-    return policy.reference(source[len(doc):].strip() if source.startswith(doc) else source)
-
-
 def explain_trace(policy: Policy, s: Settlement) -> str:
     """The engine's tier-3 trace in a line: rule, article, arithmetic, amount."""
-    parts = [f"{t.rule}（{t.citation or _article(policy, t.source)}）：{t.text}，{fmt(t.amount)}元"
-             for t in s.trace if t.tier in ("assistance", "tilted", "special")]
+    parts = [f"{t.rule}（{t.citation or policy.reference_of(t.source)}）：{t.text}，"
+             f"{fmt(t.amount)}元" for t in s.trace if t.tier in ("assistance", "tilted", "special")]
     return "；".join(parts)
 
 
@@ -123,8 +118,8 @@ class _Causes:
             found = next((ln.source for ln in p.lines if ln.rule == rule), None)
             t = p.spec.tilted
             if found is None and t is not None and t.rule == rule:
-                found = p.cite(t.article)
-            self.articles[key] = _article(p, found) if found else ""
+                found = p.cite(t.article, t.document)
+            self.articles[key] = p.reference_of(found) if found else ""
         return self.articles[key]
 
     def finding(self, i: int, cause: str, rule: str = "", reason: str = "",
@@ -176,7 +171,7 @@ class _Causes:
         out, rec = self.out, self.rec
         p = self.policy(i)
         w = p.spec.windows
-        art = p.reference(w.article)
+        art = p.reference(w.article, w.document)
         day_lo, day_hi = int(rec.start[i]), int(rec.end[i])
         r = int(out.roster_of[out.person[i]])
         if r < 0:

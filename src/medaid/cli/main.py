@@ -121,11 +121,11 @@ def policy_validate(
         p = amend.load(file)
         found = [amend.located(file, steps, message)
                  for steps, message in citations.problems(p)]
-        missing = citations.missing_document(p)
+        missing = citations.missing_documents(p)
     except MedaidError as e:
         fail(str(e))
-    if missing is not None:  # it settles; its articles are checked once the text is at hand
-        sys.stderr.write(f"warning: {amend.located(file, *missing)}\n")
+    for steps, message in missing:  # it settles; its articles are checked once at hand
+        sys.stderr.write(f"warning: {amend.located(file, steps, message)}\n")
     for message in found[:-1]:
         sys.stderr.write(f"error: {message}\n")
     if found:

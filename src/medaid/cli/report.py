@@ -180,7 +180,7 @@ def print_policy(console: Console, policy: Policy, elements: list[Element],
 
 
 def print_rule(console: Console, policy: Policy, rule: str, elements: list[Element],
-               quoted: list[tuple[str, str]], lang: str = "zh") -> None:
+               quoted: list[tuple[str, str | None, str]], lang: str = "zh") -> None:
     words = _words(lang, policy)
     _say(console, f"{policy.spec.name} ({policy.jurisdiction}) {policy.spec.version} · "
                   f"{_w('rule', lang)} {rule}", "bold")
@@ -192,8 +192,9 @@ def print_rule(console: Console, policy: Policy, rule: str, elements: list[Eleme
         _say(console, f"\n{_w('legend', lang)}", "bold underline")
         for c in named:
             _say(console, f"  {c}: {policy.label(c)}")
-    for article, text in quoted:
-        where = policy.reference(article) if lang == "zh" else policy.cite(article)
+    for article, document, text in quoted:
+        where = policy.reference(article, document) if lang == "zh" else \
+            policy.cite(article, document)
         _say(console, f"\n{where}", "bold underline")
         for para in text.splitlines():
             _say(console, f"  > {para}")

@@ -77,10 +77,11 @@ def critical_illness(policy: Policy, params: Params, amount: int, when: When, ti
         curve = Curve((2 * curve.deductible * share + BP) // (2 * BP), curve.segments,
                       None if tilt.no_cap else curve.cap)
         points = tilt.ratio_points * 100
-        trace.append(TraceLine("hifmi", tilt.rule, policy.cite(tilt.article), "ci_tilt",
+        trace.append(TraceLine("hifmi", tilt.rule, policy.cite(tilt.article, tilt.document),
+                               "ci_tilt",
                                {"share": share, "points": tilt.ratio_points,
                                 "no_cap": tilt.no_cap},
-                               citation=policy.reference(tilt.article)))
+                               citation=policy.reference(tilt.article, tilt.document)))
     before = int(pools.get(CI_BASE, 0))
     after = before + amount
     # the cap is a payout limit on what the year has paid (given or computed), never part

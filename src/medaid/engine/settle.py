@@ -110,8 +110,9 @@ def settle_visit(policy: Policy, params: Params, person: Person, pools: Mapping[
         assistance=0, tilted=0, special=0, trace=trace)
     if not found:
         w = policy.spec.windows
-        trace.append(TraceLine("assistance", w.rule, policy.cite(w.article), "no_identity",
-                               {"dates": _dates(visit)}, citation=policy.reference(w.article)))
+        trace.append(TraceLine("assistance", w.rule, policy.cite(w.article, w.document),
+                               "no_identity", {"dates": _dates(visit)},
+                               citation=policy.reference(w.article, w.document)))
         return settlement, new
 
     # Tier 3: the referral rule, then the highest benefit among the categories in force.
@@ -127,11 +128,12 @@ def settle_visit(policy: Policy, params: Params, person: Person, pools: Mapping[
                         "hifmi_pay": hifmi, "oth_pay": oth}, visit.end,
                        visit.kind if setting != visit.kind else None)
     if ref is not None and (not effect.assistance or effect.ratio_points):
-        trace.append(TraceLine("assistance", ref.rule, policy.cite(ref.article), "referral",
+        trace.append(TraceLine("assistance", ref.rule, policy.cite(ref.article, ref.document),
+                               "referral",
                                {"referral": visit.referral,
                                 "points": effect.ratio_points if effect.assistance else 0,
                                 "tilt": effect.assistance and effect.tilt},
-                               citation=policy.reference(ref.article)))
+                               citation=policy.reference(ref.article, ref.document)))
     if not effect.assistance:
         settlement.category = found[0].category
         settlement.closed = True

@@ -32,7 +32,8 @@ def tilted(policy: Policy, params: Params, person: Person, visit: Visit, facts: 
     cfg = policy.spec.tilted
     if cfg is None:
         return 0, [], {}
-    src, citation = policy.cite(cfg.article), policy.reference(cfg.article)
+    src = policy.cite(cfg.article, cfg.document)
+    citation = policy.reference(cfg.article, cfg.document)
     why = None
     entry = tilted_entry(cfg, chosen.standing.category)
     if not cfg.defined:

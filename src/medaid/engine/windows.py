@@ -46,6 +46,7 @@ class Period:
     article: str
     ratio: Ratio | None = None  # a look-back's ratio, unresolved (a parameter reference)
     ratio_rules: frozenset[str] = frozenset()  # the rules whose lines it applies to
+    document: str | None = None  # the notice that gave it (None: the policy's document)
 
     @property
     def days(self) -> str:
@@ -64,7 +65,7 @@ def periods(policy: Policy, person: Person, ident: Identity, year: int) -> list[
     last = month_end(ident.end) if ident.end is not None and month_end_exit else ident.end
     if last is not None and w.end == "day_before":
         last -= DAY
-    in_force = Period("in_force", first, last, w.rule, w.article)
+    in_force = Period("in_force", first, last, w.rule, w.article, document=w.document)
     lookbacks = []
     applied = person.tilted_application is not None and person.tilted_application.year == year
     for lb in w.lookback:
@@ -78,7 +79,7 @@ def periods(policy: Policy, person: Person, ident: Identity, year: int) -> list[
             mode = "counted" if lb.counts_only else "lookback"
             lookbacks.append(Period(mode, add_months(anchor, -lb.months), anchor - DAY,
                                     lb.rule, lb.article, lb.ratio,
-                                    frozenset(lb.rules or [lb.rule])))
+                                    frozenset(lb.rules or [lb.rule]), lb.document))
     # a look-back with a ratio of its own wins over the window where the two overlap (NB-A3:
     # an application after recognition); one without only extends the window
     found = [p for p in lookbacks if p.ratio is not None] + [in_force] \
@@ -106,8 +107,8 @@ def standings(policy: Policy, params: Params, person: Person, visit: Visit, sett
             if _covers(p.first, p.last, visit, stay):
                 ratio = None if p.ratio is None else params.ratio_of(p.ratio, year, p.rule)
                 found.append(Standing(ident.category, n, p.mode, p.rule,
-                                      policy.cite(p.article), ratio, p.ratio_rules,
-                                      policy.reference(p.article), p.days))
+                                      policy.cite(p.article, p.document), ratio, p.ratio_rules,
+                                      policy.reference(p.article, p.document), p.days))
                 break
     found.sort(key=lambda st: st.order)
     unique: dict[tuple[str, str, int | None], Standing] = {}  # one per category, mode, ratio

@@ -32,6 +32,8 @@ from medaid.policy.schema_errors import Step
 from medaid.policy.yaml_lines import line_of, parse_path
 
 AMENDS = "amends"
+NOTICE = "notice"  # the amending notice, whose articles the entries it gives cite
+CITED_ENTRIES = ("lines", "refusals", "stages")  # keyed sections whose entries cite articles
 KEYED = {"categories": "id", "indicators": "id", "lines": "rule", "refusals": "rule",
          "stages": "rule", "statuses": "id"}
 SHIPPED_SUFFIX = ".yaml"
@@ -78,7 +80,7 @@ def parse(text: str, path: str, folder: Path | None = None) -> model.Policy:
         return model.parse_policy(text, path)
     base = resolved_base(data, path, folder, (path,))
     try:
-        merged: dict[str, Any] = merge(base, _change(data), AMENDS)
+        merged: dict[str, Any] = merge(base, _change(data, base), AMENDS)
     except PolicyError as e:
         where = str(e).partition(": ")[0].removeprefix(AMENDS + ".")
         raise PolicyError(model.located(path, text, parse_path(where), str(e))) from None
@@ -99,15 +101,46 @@ def parse(text: str, path: str, folder: Path | None = None) -> model.Policy:
         raise PolicyError(_at(text, path, data, merged, parse_path(where), str(e))) from None
 
 
-def _change(data: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in data.items() if k != AMENDS}
+def _change(data: dict[str, Any], base: dict[str, Any]) -> dict[str, Any]:
+    """What the amendment changes; with a `notice` (the amending notice, {file, title}),
+    the entries it gives cite that notice's articles, and the notice joins the policy's
+    `notices`."""
+    change = {k: v for k, v in data.items() if k not in (AMENDS, NOTICE)}
+    notice = data.get(NOTICE)
+    if notice is None:
+        return change
+    if not isinstance(notice, dict) or not all(isinstance(notice.get(k), str) and notice[k]
+                                               for k in ("file", "title")):
+        raise PolicyError(f"{AMENDS}.{NOTICE}: 应为修订通知的文本文件和标题 {{file, title}} / "
+                          "the amending notice's text file and title {file, title}")
+    for key, value in change.items():
+        if key in KEYED and key in CITED_ENTRIES and isinstance(value, list):
+            change[key] = [_noticed(e, notice["file"], f"{AMENDS}.{key}[{j}]")
+                           for j, e in enumerate(value)]
+        elif isinstance(value, dict) and isinstance(base.get(key), dict) \
+                and "article" in base[key] and "article" in value:
+            change[key] = {**value, "document": value.get("document", notice["file"])}
+    change["notices"] = [*(base.get("notices") or []), notice]
+    return change
+
+
+def _noticed(entry: Any, file: str, where: str) -> Any:
+    """An entry the amending notice gives, citing the notice: its `article` is the
+    notice's, and must be given (else it would go on citing the base's article)."""
+    if not isinstance(entry, dict) or entry.get("removed"):
+        return entry
+    if "article" not in entry:
+        raise PolicyError(f"{where}: 依修订通知修改的条目须写明其在通知中的条款（article），否则仍"
+                          "引用原文件的条款 / an entry the notice changes gives the notice's "
+                          "article")
+    return {**entry, "document": entry.get("document", file)}
 
 
 def resolve(data: dict[str, Any], path: str, folder: Path | None,
             seen: tuple[str, ...]) -> dict[str, Any]:
     """The whole policy mapping an amendment stands for (its base may itself amend)."""
-    merged: dict[str, Any] = merge(resolved_base(data, path, folder, seen), _change(data),
-                                   AMENDS)
+    base = resolved_base(data, path, folder, seen)
+    merged: dict[str, Any] = merge(base, _change(data, base), AMENDS)
     return merged
 
 
@@ -170,6 +203,10 @@ def change_steps(data: dict[str, Any], merged: dict[str, Any], steps: Sequence[S
     """Where in the amendment `data` the path `steps` of the merged policy lies: an entry
     of a keyed section by its rule id or id, a key the amendment gives as it is; None where
     the amendment does not give it (the base does)."""
+    notices = merged.get("notices") or []
+    if len(steps) > 1 and steps[0] == "notices" and NOTICE in data \
+            and steps[1] == len(notices) - 1:  # the amendment's own notice
+        return [NOTICE, *steps[2:]]
     if not steps or steps[0] not in data:
         return None
     entry = _entry(merged, steps)

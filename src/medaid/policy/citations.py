@@ -6,61 +6,40 @@ reads the text, so a file whose document is not at hand still settles."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel
-
 from medaid.policy import model
-from medaid.policy import schema as s
 from medaid.policy.articles import ArticleNotFound, DocumentNotFound, document_text
+from medaid.policy.model import cited
 from medaid.policy.schema_errors import Step, dotted
 
 
-def cited(spec: s.PolicyFile) -> list[tuple[list[Step], str]]:
-    """Every article the file cites, with the YAML path of its `article` key, in the
-    file's order (a framework's floors cite theirs under `framework.article`)."""
+def missing_documents(policy: model.Policy) -> list[tuple[list[Step], str]]:
+    """(YAML path, message) of each text the policy cites that cannot be found: its
+    document, and the notices that amended it."""
     out: list[tuple[list[Step], str]] = []
-
-    def walk(node: object, steps: list[Step]) -> None:
-        if isinstance(node, BaseModel):
-            fields = type(node).model_fields
-            for key, f in fields.items():
-                value = getattr(node, key)
-                if key == "article" and "rule" in fields and isinstance(value, str):
-                    out.append(([*steps, key], value))
-                else:
-                    walk(value, [*steps, f.alias or key])
-        elif isinstance(node, list):
-            for i, item in enumerate(node):
-                walk(item, [*steps, i])
-        elif isinstance(node, dict):
-            for key, value in node.items():
-                walk(value, [*steps, str(key)])
-
-    walk(spec, [])
-    if spec.framework.get("article"):
-        out.append((["framework", "article"], spec.framework["article"]))
+    texts: list[tuple[list[Step], str]] = [(["document", "file"], policy.spec.document.file)]
+    texts += [(["notices", i, "file"], n.file) for i, n in enumerate(policy.spec.notices)]
+    for steps, file in texts:
+        try:
+            document_text(file, model.document_folders(policy.path))
+        except DocumentNotFound as e:
+            zh, _, en = str(e).partition(" / ")
+            out.append((steps, f"{dotted(steps)}: {zh}；条文未核对 / {en or zh}; articles "
+                               "not checked"))
     return out
 
 
-def missing_document(policy: model.Policy) -> tuple[list[Step], str] | None:
-    """(YAML path, message) when the policy's document cannot be found; None: found."""
-    try:
-        document_text(policy.spec.document.file, model.document_folders(policy.path))
-    except DocumentNotFound as e:
-        zh, _, en = str(e).partition(" / ")
-        return ["document", "file"], (f"document.file: {zh}；条文未核对 / "
-                                      f"{en or zh}; articles not checked")
-    return None
-
-
 def problems(policy: model.Policy) -> list[tuple[list[Step], str]]:
-    """(YAML path, message) of each article not found in the policy's document; none when
-    every citation resolves or the document is not at hand (`missing_document`)."""
-    if missing_document(policy) is not None:
-        return []
+    """(YAML path, message) of each article not found in the text it cites (the policy's
+    document or a notice); none for a text not at hand (`missing_documents`)."""
+    missing = {steps[-2] if steps[0] == "notices" else None
+               for steps, _ in missing_documents(policy)}
+    notices = {n.file: i for i, n in enumerate(policy.spec.notices)}
     out = []
-    for steps, article in cited(policy.spec):
+    for steps, article, document in cited(policy.spec):
+        if (notices[document] if document is not None else None) in missing:
+            continue
         try:
-            policy.article_text(article)
+            policy.article_text(article, document)
         except ArticleNotFound as e:
             out.append((steps, f"{dotted(steps)}: {e}"))
     return out

@@ -40,6 +40,13 @@ class Element:
     article: str
     facts: Facts  # (name, value) in reading order
     categories: tuple[str, ...] = ()  # the category ids it names, for a legend of labels
+    document: str | None = None  # the notice whose article it cites (None: the document)
+
+
+def _cited(what: str, entry: s.Cited, facts: Facts, categories: tuple[str, ...] = ()
+           ) -> Element:
+    """The element of a cited entry: its rule, and its article in the text it cites."""
+    return Element(what, entry.rule, entry.article, tuple(facts), categories, entry.document)
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,7 +217,7 @@ def _line(t: _Text, ln: s.Line) -> Element:
     facts.append(("caps", t.caps(ln.caps)))
     if ln.label:
         facts.append(("label", ln.label))
-    return Element("line", ln.rule, ln.article, tuple(facts), _ids(ln.categories))
+    return _cited("line", ln, tuple(facts), _ids(ln.categories))
 
 
 def _conditions(t: _Text, c: s.Conditions) -> list[tuple[str, str]]:
@@ -264,7 +271,7 @@ def _stage(t: _Text, st: s.Stage) -> Element:
                       t.say("; ", "；").join(
                           f"{labels.label(labels.POLICY_FACTS, k, t.lang)} {value}"
                           for k, value in own)))
-    return Element("stage", st.rule, st.article, tuple(facts), _ids(st.categories))
+    return _cited("stage", st, tuple(facts), _ids(st.categories))
 
 
 def _stage_payout(t: _Text, st: s.Stage) -> list[tuple[str, str]]:
@@ -296,7 +303,7 @@ def elements(policy: model.Policy, lang: Lang = "zh") -> list[Element]:
     """Every rule-carrying element of the policy, in the file's reading order."""
     spec, t = policy.spec, _Text(policy, lang)
     w = spec.windows
-    out = [Element("windows", w.rule, w.article, (
+    out = [_cited("windows", w, (
         ("start", t.say(*_START[w.start])),
         ("end", t.say(*_END[w.end])
          + ("" if w.end != "month_end" or w.month_end_categories is None
@@ -317,22 +324,22 @@ def elements(policy: model.Policy, lang: Lang = "zh") -> list[Element]:
         if lb.ratio is not None:
             facts.append(("ratio in the period", f"{t.ratio(lb.ratio)} "
                           f"({', '.join(lb.rules or [lb.rule])})"))
-        out.append(Element("lookback", lb.rule, lb.article, tuple(facts), _ids(lb.categories)))
+        out.append(_cited("lookback", lb, tuple(facts), _ids(lb.categories)))
     if spec.referral:
         r = spec.referral
-        out.append(Element("referral", r.rule, r.article, (
+        out.append(_cited("referral", r, (
             ("unreferred", _effect(t, r.unreferred, spec.tilted is not None)),
             ("unreferred_hardship", _effect(t, r.unreferred_hardship,
                                             spec.tilted is not None)))))
     if spec.critical_illness_tilt:
         c = spec.critical_illness_tilt
-        out.append(Element("critical_illness_tilt", c.rule, c.article, (
+        out.append(_cited("critical_illness_tilt", c, (
             ("deductible", t.say(f"{t.ratio(c.deductible_share)} of the standard",
                                  f"标准的 {t.ratio(c.deductible_share)}")),
             ("segment ratios", t.say(f"{c.ratio_points:+d} points",
                                      f"{c.ratio_points:+d} 个百分点")))))
     out += [_line(t, ln) for ln in spec.lines]
-    out += [Element("refusal", r.rule, r.article, (
+    out += [_cited("refusal", r, (
         ("categories", t.names(r.categories)), ("kinds", t.names(r.kinds)),
         ("reason", r.reason)),
         _ids(r.categories)) for r in spec.refusals]
@@ -353,7 +360,7 @@ def elements(policy: model.Policy, lang: Lang = "zh") -> list[Element]:
         if p.note:
             facts.append(("note", p.note))
         cats = tuple(c for sh in p.shares for c in sh.categories)
-        out.append(Element("premium_subsidy", p.rule, p.article, tuple(facts), cats))
+        out.append(_cited("premium_subsidy", p, tuple(facts), cats))
     if spec.framework:
         floors = tuple((k, _floor_text(k, v)) for k, v in spec.framework.items()
                        if k != "article")
@@ -368,7 +375,7 @@ _TILT_BASE = {"remainder": ("what remains of the base after assistance", "救助
 
 def _tilted(t: _Text, tl: s.Tilted) -> Element:
     if not tl.defined:
-        return Element("tilted", tl.rule, tl.article, (("defined", t.say(
+        return _cited("tilted", tl, (("defined", t.say(
             "no: the document leaves it to a later measure", "否：文件留待另行规定")),))
     referral = [t.say(r, labels.REFERRALS[r][0]) if r in labels.REFERRALS else r
                 for r in tl.referral]
@@ -394,7 +401,7 @@ def _tilted(t: _Text, tl: s.Tilted) -> Element:
                             f"{t.segments(segs)}, caps {t.caps(caps)}"),
                            (f"{t.names(v.categories)}适用", f"起付线 {t.amount(d)}，"
                             f"{t.segments(segs)}，封顶 {t.caps(caps)}")))
-    return Element("tilted", tl.rule, tl.article, tuple(facts))
+    return _cited("tilted", tl, tuple(facts))
 
 
 def rule_ids(policy: model.Policy) -> list[str]:
@@ -405,12 +412,13 @@ def elements_for(policy: model.Policy, rule: str, lang: Lang = "zh") -> list[Ele
     return [e for e in elements(policy, lang) if e.rule == rule]
 
 
-def quotes(policy: model.Policy, found: list[Element]) -> list[tuple[str, str]]:
-    """(article, text) for each distinct article the elements cite, from the document
-    (beside the policy file, in a deployment's folder or shipped).
+def quotes(policy: model.Policy, found: list[Element]
+           ) -> list[tuple[str, str | None, str]]:
+    """(article, notice, text) for each distinct article the elements cite, from the
+    document or the notice (beside the policy file, in a deployment's folder or shipped).
     Raises articles.ArticleNotFound when the policy cites an article the seed lacks."""
-    cited = dict.fromkeys(e.article for e in found if e.article)
-    return [(a, policy.article_text(a)) for a in cited]
+    cited = dict.fromkeys((e.article, e.document) for e in found if e.article)
+    return [(a, d, policy.article_text(a, d)) for a, d in cited]
 
 
 # -- parameters and versions ------------------------------------------------------------

@@ -23,6 +23,7 @@ from medaid.core import labels
 from medaid.core.errors import InputError, PolicyError
 from medaid.policy import articles, schema_errors
 from medaid.policy import schema as s
+from medaid.policy.schema_errors import Step
 from medaid.policy.structured import PARSERS
 from medaid.policy.yaml_lines import line_of, parse_path
 
@@ -91,11 +92,20 @@ class Policy:
     def in_force(self) -> date:
         return self.spec.in_force
 
-    def cite(self, article: str) -> str:
-        return f"{self.spec.document.file} {article}"
+    def cite(self, article: str, document: str | None = None) -> str:
+        """An article as a trace line's `source` gives it: the text's file, then the
+        article (`document`: a notice's file; none: the policy's own document)."""
+        return f"{document or self.spec.document.file} {article}"
 
-    def reference(self, article: str) -> str:
-        return reference(self.spec, article)
+    def reference(self, article: str, document: str | None = None) -> str:
+        return reference(self.spec, article, document)
+
+    def reference_of(self, source: str) -> str:
+        """A trace line's `source` ('file article') as people cite it."""
+        for doc in (*self.spec.notices, self.spec.document):
+            if source.startswith(doc.file):
+                return reference(self.spec, source[len(doc.file):].strip(), doc.file)
+        return reference(self.spec, source)
 
     @cached_property
     def pool_labels(self) -> dict[str, str]:
@@ -128,10 +138,11 @@ class Policy:
     def parameter(self, name: str) -> s.Parameter | None:
         return self.spec.parameters.get(name)
 
-    def article_text(self, article: str) -> str:
-        """An article of the policy's document, found beside the policy file, in a
-        deployment's folder or among the shipped seeds (articles.ArticleNotFound if not)."""
-        return articles.article_text(self.spec.document.file, article,
+    def article_text(self, article: str, document: str | None = None) -> str:
+        """An article of the policy's document (or of the notice `document`), found beside
+        the policy file, in a deployment's folder or among the shipped seeds
+        (articles.ArticleNotFound if not)."""
+        return articles.article_text(document or self.spec.document.file, article,
                                      document_folders(self.path))
 
 
@@ -143,13 +154,42 @@ def document_folders(path: str) -> tuple[Path, ...]:
     return tuple(dict.fromkeys([*here, *local]))
 
 
-def reference(spec: s.PolicyFile, article: str) -> str:
+def reference(spec: s.PolicyFile, article: str, document: str | None = None) -> str:
     """An article as people cite it: 南京市《宁政办发〔2023〕1号》（十六） (the document's
-    number when its title starts with one, else the whole title)."""
-    title = spec.document.title
+    number when its title starts with one, else the whole title); `document`: the file of
+    one of the notices that amended it."""
+    title = next((n.title for n in spec.notices if n.file == document), spec.document.title)
     number, _, rest = title.partition(" ")
     short = number if rest and number.endswith("号") else title
     return f"{spec.name}《{short}》{article}"
+
+
+def cited(spec: s.PolicyFile) -> list[tuple[list[Step], str, str | None]]:
+    """Every article the file cites, with the YAML path of its `article` key and the text
+    it is in (None: the document; else a notice's file), in the file's order (a
+    framework's floors cite theirs under `framework.article`)."""
+    out: list[tuple[list[Step], str, str | None]] = []
+
+    def walk(node: object, steps: list[Step]) -> None:
+        if isinstance(node, BaseModel):
+            fields = type(node).model_fields
+            for key, f in fields.items():
+                value = getattr(node, key)
+                if key == "article" and "rule" in fields and isinstance(value, str):
+                    out.append(([*steps, key], value, getattr(node, "document", None)))
+                else:
+                    walk(value, [*steps, f.alias or key])
+        elif isinstance(node, list):
+            for i, item in enumerate(node):
+                walk(item, [*steps, i])
+        elif isinstance(node, dict):
+            for key, value in node.items():
+                walk(value, [*steps, str(key)])
+
+    walk(spec, [])
+    if spec.framework.get("article"):
+        out.append((["framework", "article"], spec.framework["article"], None))
+    return out
 
 
 def _set(values: list[str] | list[s.Kind] | str) -> frozenset[str] | None:
@@ -162,6 +202,12 @@ def _check_refs(spec: s.PolicyFile) -> None:
     if len(known) != len(spec.categories):
         raise PolicyError("categories: 救助对象身份 id 重复 / duplicate category id")
     params = spec.parameters
+    notices = [n.file for n in spec.notices]
+    for steps, _, document in cited(spec):
+        if document is not None and document not in notices:
+            where = schema_errors.dotted([*steps[:-1], "document"])
+            raise PolicyError(f"{where}: 「{document}」不是本文件所列的修订通知（notices："
+                              f"{'、'.join(notices) or '无'}） / not one of the notices")
 
     def cats(where: str, values: list[str] | str, key: str = "categories") -> None:
         if values != "*":
@@ -395,8 +441,8 @@ def compile_policy(spec: s.PolicyFile, path: str = "<memory>") -> Policy:
         Line(
             index=i,
             rule=ln.rule,
-            source=f"{spec.document.file} {ln.article}",
-            citation=reference(spec, ln.article),
+            source=f"{ln.document or spec.document.file} {ln.article}",
+            citation=reference(spec, ln.article, ln.document),
             tier=ln.tier,
             categories=_set(ln.categories),
             kinds=_set(ln.kinds),
@@ -412,7 +458,8 @@ def compile_policy(spec: s.PolicyFile, path: str = "<memory>") -> Policy:
         for i, ln in enumerate(spec.lines)
     )
     refusals = tuple(
-        Refusal(r.rule, f"{spec.document.file} {r.article}", reference(spec, r.article),
+        Refusal(r.rule, f"{r.document or spec.document.file} {r.article}",
+                reference(spec, r.article, r.document),
                 _set(r.categories), _set(r.kinds), r.reason)
         for r in spec.refusals
     )

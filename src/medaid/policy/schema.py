@@ -82,10 +82,12 @@ Ratio = Annotated[Decimal, Field(ge=0, le=1), AfterValidator(_bp)] | ParamRef
 
 
 class Cited(Strict):
-    """Anything tied to a rule id and an article of the policy's document."""
+    """Anything tied to a rule id and an article of the policy's document, or of a notice
+    that amended it (`document`: the notice's file, one of the policy's `notices`)."""
 
     rule: str
     article: str
+    document: str | None = None
 
 
 class Category(Strict):
@@ -573,6 +575,9 @@ class PolicyFile(Strict):
     version: str
     in_force: date
     document: Document
+    # the notices that amended the document, in order: an amendment's `notice`, which the
+    # entries it gives cite (their `document`)
+    notices: list[Document] = []
     categories: list[Category]
     kind_fallback: dict[Kind, Kind] = {}
     # cumulative: each line pays R(F(C_after)) − R(F(C_before)) (RULES §3); per_visit: each

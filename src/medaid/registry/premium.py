@@ -213,5 +213,6 @@ def subsidy_list(policy: Policy, year: int, identities: Iterable[RegisteredIdent
             refused.append(NotSubsidised(certno, latest.name, "；".join(dict.fromkeys(reasons))))
     subsidies.sort(key=lambda x: (x.district or "", x.certno))
     return SubsidyList(policy.jurisdiction, policy.spec.name, policy.spec.version, year,
-                       cfg.rule, policy.cite(cfg.article), rates.premium, tuple(subsidies),
+                       cfg.rule, policy.cite(cfg.article, cfg.document), rates.premium,
+                       tuple(subsidies),
                        tuple(refused))

@@ -96,7 +96,7 @@ async def policy_page(jurisdiction: Jurisdiction, request: Request,
         shown = []
         for e in explain.elements(policy):
             try:
-                quote = policy.article_text(e.article) if e.article else ""
+                quote = policy.article_text(e.article, e.document) if e.article else ""
             except ArticleNotFound as missing:
                 quote = f"（未找到条款原文：{missing}）"
             shown.append((e, quote))

@@ -118,8 +118,8 @@ def source_article(source: str) -> str:
 
 
 def document_titles() -> dict[str, str]:
-    return {p.spec.document.file: p.spec.document.title
-            for j in model.jurisdictions() for p in model.versions(j)}
+    return {d.file: d.title for j in model.jurisdictions() for p in model.versions(j)
+            for d in (p.spec.document, *p.spec.notices)}
 
 
 def category_label(jurisdiction: str, category: str | None) -> str:
