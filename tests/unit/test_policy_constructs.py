@@ -498,3 +498,24 @@ def test_computed_insurance_cites_its_parameter_by_label_and_source() -> None:
     cited = {t.tier: t.citation for t in trace if t.tier in ("hifp", "hifmi")}
     assert cited == {"hifp": "本地参数「基本医保」：第二条",
                      "hifmi": "本地参数「大病保险」：第二条"}
+
+
+def test_traces_say_only_what_the_city_has_and_what_was_paid() -> None:
+    """A city without tilted assistance is not told 倾斜救助 was refused; a cap pool the
+    file leaves unlabelled is 救助限额, never its code; under per-visit rounding the trace
+    does not give cumulative amounts whose difference is not what was paid."""
+    body = ("referral: {rule: RF, article: 第七条, unreferred: {assistance: false, "
+            "tilt: false}}\nrounding: per_visit\nlines:\n"
+            "  - {rule: A1, article: 第五条, categories: \"*\", kinds: \"*\", deductible: 100, "
+            "segments: [{ratio: 0.333}], caps: [{pool: my_cap, amount: 500}]}\n")
+    policy = city(body)
+    unreferred = replace(stay("V1", 1, 100_000), referral="unreferred")
+    texts = [t.text for s in settle_year([policy], {}, PERSON, [unreferred]).settlements
+             for t in s.trace]
+    assert "未按规定转诊：不予医疗救助" in texts and not any("倾斜" in t for t in texts)
+    visits = [stay("V1", 1, 100_101), stay("V2", 2, 200_000)]
+    result = settle_year([policy], {}, PERSON, visits).settlements
+    assert [s.assistance for s in result] == [30_004, 19_996]  # 901.01 × 33.3%; 666 held to 500
+    line = next(t for t in result[1].trace if t.rule == "A1")
+    assert "本次按基数增量分段计算" in line.text and "累计救助额" not in line.text
+    assert "受救助限额500.00元限制" in line.text and "my_cap" not in line.text

@@ -108,10 +108,11 @@ def settle_visit(policy: Policy, params: Params, person: Person, pools: Mapping[
         settled_as=setting, category=None, rules=[], medfee_sumamt=visit.medfee_sumamt,
         inscp_scp_amt=inscp, hifp_pay=hifp, hifmi_pay=hifmi, oth_pay=oth, base=base,
         assistance=0, tilted=0, special=0, trace=trace)
+    untilted = {} if policy.spec.tilted is not None else {"untilted": True}
     if not found:
         w = policy.spec.windows
         trace.append(TraceLine("assistance", w.rule, policy.cite(w.article, w.document),
-                               "no_identity", {"dates": _dates(visit)},
+                               "no_identity", {"dates": _dates(visit)} | untilted,
                                citation=policy.reference(w.article, w.document)))
         return settlement, new
 
@@ -132,7 +133,7 @@ def settle_visit(policy: Policy, params: Params, person: Person, pools: Mapping[
                                "referral",
                                {"referral": visit.referral,
                                 "points": effect.ratio_points if effect.assistance else 0,
-                                "tilt": effect.assistance and effect.tilt},
+                                "tilt": effect.assistance and effect.tilt} | untilted,
                                citation=policy.reference(ref.article, ref.document)))
     if not effect.assistance:
         settlement.category = found[0].category

@@ -79,6 +79,10 @@ def _kind(code: str, lang: str) -> str:
 
 
 def _pool(code: str, lang: str) -> str:
+    """A pool's name: the shipped files' by code; a city's own, unlabelled in its file
+    (`pools: {x: {label: …}}`), is said as 救助限额 rather than by its code."""
+    if code not in labels.POOLS and lang == "zh":
+        return "救助限额"
     return labels.label(labels.POOLS, code, lang)
 
 
@@ -107,15 +111,17 @@ def _line(a: Args, lang: str) -> str:
                 + f"{_money(a['before'], lang)}→{_money(a['after'], lang)}，"
                 + (f"起付线{_money(a['deductible'], lang)}，" if a["deductible"] else "")
                 + segments(segs, lang, pts, ratio, a["deductible"])
-                + f"；按本标准计算的累计救助额{_money(a['f_before'], lang)}→"
-                f"{_money(a['f_after'], lang)}，本次为其差额")
+                + ("；本次按基数增量分段计算" if a.get("per_visit") else
+                   f"；按本标准计算的累计救助额{_money(a['f_before'], lang)}→"
+                   f"{_money(a['f_after'], lang)}，本次为其差额"))
     else:
         text = (("this visit's base " if a.get("per_admission") else "year's base ")
                 + f"{_money(a['before'], lang)} → {_money(a['after'], lang)}: "
                 + (f"deductible {_money(a['deductible'], lang)}, " if a["deductible"] else "")
                 + segments(segs, lang, pts, ratio, a["deductible"])
-                + f"; this line's cumulative amount {_money(a['f_before'], lang)} → "
-                f"{_money(a['f_after'], lang)}, this visit the difference")
+                + ("; this visit's part of the base, by the segments" if a.get("per_visit") else
+                   f"; this line's cumulative amount {_money(a['f_before'], lang)} → "
+                   f"{_money(a['f_after'], lang)}, this visit the difference"))
     if a.get("after_basic"):
         text += "（基数为基本医保报销后的个人自付）" if zh else " (base after basic insurance only)"
     if a.get("base_parts"):
@@ -261,7 +267,7 @@ def _critical(a: Args, lang: str) -> str:
 
 def _refusal_referral(a: Args, lang: str) -> str:
     ref = labels.label(labels.REFERRALS, a["referral"], lang)
-    tilt = a.get("tilt", False)
+    tilt = a.get("tilt", False) or a.get("untilted", False)  # untilted: the city has none
     if a.get("points"):
         change = (f"降低{-a['points']}" if a["points"] < 0 else f"提高{a['points']}")
         return (f"{ref}：各救助比例{change}个百分点" + ("" if tilt else "，不享受倾斜救助")
@@ -270,8 +276,14 @@ def _refusal_referral(a: Args, lang: str) -> str:
     if a.get("assistance", False):  # only tilted assistance is refused
         return (f"{ref}：不享受倾斜救助" if lang == "zh"
                 else f"referral {a['referral']}: no tilt")
-    return (f"{ref}：不予医疗救助和倾斜救助" if lang == "zh"
-            else f"referral {a['referral']}: no assistance, no tilt")
+    return (f"{ref}：{_no_assistance(a)}" if lang == "zh"
+            else f"referral {a['referral']}: no assistance" + ("" if a.get("untilted")
+                                                                 else ", no tilt"))
+
+
+def _no_assistance(a: Args) -> str:
+    """不予医疗救助, and 和倾斜救助 where the city has tilted assistance."""
+    return "不予医疗救助" + ("" if a.get("untilted") else "和倾斜救助")
 
 
 def _stage(a: Args, lang: str) -> str:
@@ -341,8 +353,9 @@ TEXTS: dict[str, Callable[[Args, str], str]] = {
         if lang == "zh" else f"the conditions of {', '.join(a['rules'])} (status, location, "
         "hospital level or referral) do not hold for this visit"),
     "no_identity": lambda a, lang: (
-        f"{a['dates']}无有效救助身份：不予医疗救助和倾斜救助" if lang == "zh"
-        else f"no identity in force on {a['dates']}: no assistance, no tilt"),
+        f"{a['dates']}无有效救助身份：{_no_assistance(a)}" if lang == "zh"
+        else f"no identity in force on {a['dates']}: no assistance"
+        + ("" if a.get("untilted") else ", no tilt")),
     "refusal": lambda a, lang: str(a["reason"]),
     "not_covered": lambda a, lang: (
         f"本文件未规定{_category(a, lang)}的{_kind(a['setting'], lang)}救助" if lang == "zh"
