@@ -136,6 +136,7 @@ def policies(draw: st.DrawFn) -> dict[str, Any]:
             "rule": draw(st.sampled_from([f"LB{j}", *line_rules])), "article": f"lb{j}",
             "categories": draw(_subset(cats)), "months": draw(st.integers(1, 6)),
             "before": draw(st.sampled_from(("from", "application"))),
+            "until": draw(st.sampled_from(("anchor", "from"))),
             "new_this_year": draw(st.booleans())}
         if draw(st.booleans()):
             lb["ratio"] = draw(st.one_of(ratios, st.just({"param": "p_ratio",
@@ -147,7 +148,8 @@ def policies(draw: st.DrawFn) -> dict[str, Any]:
             lb["with_tilted_application"] = draw(st.booleans())
         lookback.append(lb)
     windows: dict[str, Any] = {
-        "rule": "W", "article": "w", "start": draw(st.sampled_from(("exact", "month_start"))),
+        "rule": "W", "article": "w",
+        "start": draw(st.sampled_from(("exact", "month_start", "next_month"))),
         "end": draw(st.sampled_from(("exact", "day_before", "month_end"))),
         "stay_rule": draw(st.booleans()), "lookback": lookback}
     if windows["end"] == "month_end" and draw(st.booleans()):

@@ -263,8 +263,9 @@ class Formulation:
                 anchor = "coalesce(i.application, i.\"from\")" if lb.before == "application" \
                     else "i.\"from\""
                 in_cat = ", ".join(_lit(c) for c in lb.categories)
+                until = 'i."from"' if lb.until == "from" else anchor
                 covers = (f"v.\"end\" >= CAST({anchor} - INTERVAL {lb.months} MONTH AS DATE) "
-                          f"AND probe <= {anchor} - 1")
+                          f"AND probe <= {until} - 1")
                 if lb.new_this_year:  # 当年新认定
                     covers += ' AND year(i."from") = year(v."end")'
                 if lb.with_tilted_application:  # 依申请
@@ -286,7 +287,8 @@ class Formulation:
                                    f"THEN {ratio}")
         ratio_sql = "CASE " + " ".join(ratio_parts) + " ELSE -1 END" if ratio_parts else "-1"
         per_visit = bool(plans.per_visit[p])
-        first = "date_trunc('month', i.\"from\")" if w.start == "month_start" else 'i."from"'
+        first = {"month_start": "date_trunc('month', i.\"from\")",
+                 "next_month": "CAST(last_day(i.\"from\") + 1 AS DATE)"}.get(w.start, 'i."from"')
         last = {"exact": "i.\"to\"", "day_before": "CAST(i.\"to\" - 1 AS DATE)"}.get(
             w.end, "last_day(i.\"to\")")
         if w.end == "month_end" and w.month_end_categories is not None:  # JS-W: key ones only

@@ -112,7 +112,8 @@ def compute(policy: Policy, persons: PersonColumns, ident_cat: I32, categories: 
     # Per identity, plus one never-covering identity at the end for persons with none.
     never = np.array([OPEN], np.int32)
     frm, to, app = persons.ident_from, persons.ident_to, persons.ident_application
-    first = np.concatenate((month_start(frm) if w.start == "month_start" else frm, never))
+    first = np.concatenate((month_start(frm) if w.start == "month_start" else
+                            month_end(frm) + 1 if w.start == "next_month" else frm, never))
     closed = to != NO_DATE
     if w.end == "exact":
         exit_day = to
@@ -130,7 +131,8 @@ def compute(policy: Policy, persons: PersonColumns, ident_cat: I32, categories: 
         member = np.array([c in lb.categories for c in categories])
         anchor = np.where(app != NO_DATE, app, frm) if lb.before == "application" else frm
         lookbacks.append((j, member, np.concatenate((add_months(anchor, -lb.months), never)),
-                          np.concatenate((anchor - 1, never - 1))))
+                          np.concatenate(((frm if lb.until == "from" else anchor) - 1,
+                                          never - 1))))
     # a look-back with a ratio of its own is tried before the window (NB-A3 after recognition)
     with_ratio = [lb for lb in lookbacks if w.lookback[lb[0]].ratio is not None]
     without = [lb for lb in lookbacks if w.lookback[lb[0]].ratio is None]

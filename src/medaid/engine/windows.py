@@ -59,7 +59,8 @@ def periods(policy: Policy, person: Person, ident: Identity, year: int) -> list[
     look-backs with a ratio of their own, its window in force, then the other look-backs
     of its category (a `counts_only` one as `counted`)."""
     w = policy.spec.windows
-    first = month_start(ident.start) if w.start == "month_start" else ident.start
+    first = month_start(ident.start) if w.start == "month_start" \
+        else month_end(ident.start) + DAY if w.start == "next_month" else ident.start
     month_end_exit = w.end == "month_end" and (
         w.month_end_categories is None or ident.category in w.month_end_categories)
     last = month_end(ident.end) if ident.end is not None and month_end_exit else ident.end
@@ -76,8 +77,9 @@ def periods(policy: Policy, person: Person, ident: Identity, year: int) -> list[
         if ident.category in lb.categories:
             anchor = ident.application if lb.before == "application" and ident.application \
                 else ident.start
+            until = ident.start if lb.until == "from" else anchor
             mode = "counted" if lb.counts_only else "lookback"
-            lookbacks.append(Period(mode, add_months(anchor, -lb.months), anchor - DAY,
+            lookbacks.append(Period(mode, add_months(anchor, -lb.months), until - DAY,
                                     lb.rule, lb.article, lb.ratio,
                                     frozenset(lb.rules or [lb.rule]), lb.document))
     # a look-back with a ratio of its own wins over the window where the two overlap (NB-A3:

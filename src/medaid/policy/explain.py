@@ -292,7 +292,8 @@ def _stage_payout(t: _Text, st: s.Stage) -> list[tuple[str, str]]:
 
 
 _START = {"exact": ("the recognition date (from)", "认定之日"),
-          "month_start": ("first day of the month of from", "认定当月第一日")}
+          "month_start": ("first day of the month of from", "认定当月第一日"),
+          "next_month": ("first day of the month after from", "认定之日的次月第一日")}
 _END = {"exact": ("the exit date (to)", "退出之日"),
         "day_before": ("the day before the exit date (to)", "退出之日前一日"),
         "month_end": ("last day of the month of to", "退出当月最后一日")}
@@ -315,7 +316,9 @@ def elements(policy: model.Policy, lang: Lang = "zh") -> list[Element]:
     for lb in w.lookback:
         facts = [("categories", t.names(lb.categories)),
                  ("covers", t.say(f"{lb.months} months before {lb.before}",
-                                  f"{_BEFORE[lb.before]}前 {lb.months} 个月"))]
+                                  f"{_BEFORE[lb.before]}前 {lb.months} 个月")
+                  + ("" if lb.until == "anchor" else t.say(", until the day before from",
+                                                          "起至认定之日前一日")))]
         facts += t.switches(
             (lb.new_this_year, "recognised", "this year only", "仅当年新认定的对象"),
             (lb.with_tilted_application, "application",

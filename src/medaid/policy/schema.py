@@ -103,6 +103,10 @@ class Lookback(Cited):
     categories: list[str]
     months: int = Field(gt=0)
     before: Literal["from", "application"] = "from"
+    # the period's last day: the day before `before` (anchor), or the day before the
+    # identity's `from` (from: 自提出救助申请之日前6个月起, the pending time until
+    # recognition covered too)
+    until: Literal["anchor", "from"] = "anchor"
     new_this_year: bool = False  # 当年新认定: only an identity recognised in the visit's year
     # 计入累计，不予救助: the period's visits count into every pool the lines and tilted
     # assistance measure (deductibles, segments, tilted) and no line pays them (YC-T)
@@ -125,7 +129,9 @@ class Lookback(Cited):
 
 
 class Windows(Cited):
-    start: Literal["exact", "month_start"]
+    # exact: from `from`; month_start: the first of its month; next_month: the first of the
+    # month after it (自认定之日的次月起享受)
+    start: Literal["exact", "month_start", "next_month"]
     # exact: to the exit day itself; day_before: not on it (自退出之日起停止享受);
     # month_end: to the last day of its month (自次月起不再享受)
     end: Literal["exact", "day_before", "month_end"]
