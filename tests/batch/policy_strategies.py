@@ -152,6 +152,9 @@ def policies(draw: st.DrawFn) -> dict[str, Any]:
         "start": draw(st.sampled_from(("exact", "month_start", "next_month"))),
         "end": draw(st.sampled_from(("exact", "day_before", "month_end"))),
         "stay_rule": draw(st.booleans()), "lookback": lookback}
+    if draw(st.booleans()):  # 渐退期 after exit
+        windows["grace"] = [{"rule": "WG", "article": "wg", "categories": draw(_subset(cats)),
+                             "months": draw(st.integers(1, 6))}]
     if windows["end"] == "month_end" and draw(st.booleans()):
         windows["month_end_categories"] = draw(_subset(cats, 0))
     p_cap = draw(st.integers(1, 100)) * 500

@@ -6,8 +6,12 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
+
+from medaid.core.errors import PolicyError
 from medaid.engine.settle import settle_year
 from medaid.engine.types import Identity, Person, Visit
+from medaid.engine.wording import render
 from medaid.policy.explain import elements
 from medaid.policy.model import Policy, parse_policy
 from small_city import HEAD
@@ -89,3 +93,48 @@ def test_lookback_until_from_covers_the_time_between_application_and_recognition
     assert paid(anchor, person, visits) == [0, 50_000, 0]
     shown = dict(elements(until_from)[1].facts)
     assert shown["covers"] == "申请之日前 6 个月起至认定之日前一日"
+
+
+GRACE = HEAD.replace("stay_rule: true}", (
+    "stay_rule: true, grace: [{rule: W2, article: 第六条, categories: [tekun], months: 6}]}"))
+
+
+def test_windows_grace_keeps_an_exited_identity_for_six_months() -> None:
+    """低保对象、特困人员退出后给予6个月渐退期，渐退期内按原身份继续享受医疗救助待遇: tekun
+    exits 2024-03-31; visits of 2024-05-10 and 2024-09-30 are paid 1,000 × 50% = 500 as
+    tekun, one of 2024-10-01 nothing. Exit 2024-08-31: the 渐退期 ends 2025-02-28 (the
+    month's last day). The trace's window line names the 渐退期 and its article."""
+    policy = _policy(GRACE + LINE)
+    person = Person("P", (Identity("tekun", date(2024, 1, 1), date(2024, 3, 31)),))
+    assert paid(policy, person, [visit("V1", date(2024, 5, 10)), visit("V2", date(2024, 9, 30)),
+                                 visit("V3", date(2024, 10, 1))]) == [50_000, 50_000, 0]
+    later = Person("P", (Identity("tekun", date(2024, 1, 1), date(2024, 8, 31)),))
+    assert [settle_year([policy], {}, later, [visit("V", d)]).settlements[0].assistance
+            for d in (date(2025, 2, 28), date(2025, 3, 1))] == [50_000, 0]
+    settled = settle_year([policy], {}, person, [visit("V1", date(2024, 5, 10))]).settlements[0]
+    line = next(t for t in settled.trace if t.code == "window")
+    assert line.rule == "W2" and "第六条" in line.source
+    assert render(line.code, line.args) == (
+        "2024-05-10在特困人员身份退出后的渐退期（2024-04-01–2024-09-30）内，按原身份继续享受救助")
+    shown = next(e for e in elements(policy) if e.what == "grace")
+    assert dict(shown.facts)["covers"] == "退出之日后 6 个月内按原身份继续享受"
+
+
+def test_windows_grace_a_later_identity_competes_as_usual() -> None:
+    """A category not listed has no 渐退期: `other` exiting 2024-03-31 gets nothing on
+    2024-05-10. A tekun in its 渐退期 and an `other` recognised 2024-05-01 both stand on
+    2024-05-10 (就高: the line pays 500 either way, under tekun, listed first)."""
+    policy = _policy(GRACE + LINE)
+    alone = Person("P", (Identity("other", date(2024, 1, 1), date(2024, 3, 31)),))
+    assert paid(policy, alone, [visit("V1", date(2024, 5, 10))]) == [0]
+    both = Person("P", (Identity("tekun", date(2024, 1, 1), date(2024, 3, 31)),
+                        Identity("other", date(2024, 5, 1))))
+    settled = settle_year([policy], {}, both, [visit("V1", date(2024, 5, 10))]).settlements[0]
+    assert settled.assistance == 50_000
+    assert sum(t.code == "window" for t in settled.trace) >= 1
+
+
+def test_windows_grace_names_an_unknown_category_in_chinese() -> None:
+    with pytest.raises(PolicyError) as e:
+        _policy(GRACE.replace("[tekun], months: 6", "[dibao], months: 6") + LINE)
+    assert "windows.grace[0].categories[0]: 未列于 categories 的身份「dibao」" in str(e.value)

@@ -21,6 +21,7 @@ import numpy.typing as npt
 from medaid.batch.schema import NO_DATE, PersonColumns
 from medaid.core.errors import MedaidError
 from medaid.policy.model import Policy
+from medaid.policy.schema import Grace
 
 I8 = npt.NDArray[np.int8]
 I16 = npt.NDArray[np.int16]
@@ -78,6 +79,18 @@ def month_end(days: I32) -> I32:
         np.int32)
 
 
+def _grace(grace: list[Grace], categories: list[str]) -> list[tuple[int, npt.NDArray[np.bool_]]]:
+    """Per `windows.grace` entry, its months and the categories it applies to (the first
+    entry listing a category)."""
+    seen: set[str] = set()
+    out = []
+    for g in grace:
+        mine = [c in g.categories and c not in seen for c in categories]
+        seen |= set(g.categories)
+        out.append((g.months, np.array(mine or [False])))
+    return out
+
+
 def year_of(days: I32) -> I32:
     """Calendar year of each day: a table over the days present, then one gather."""
     if not len(days):
@@ -124,6 +137,10 @@ def compute(policy: Policy, persons: PersonColumns, ident_cat: I32, categories: 
         month_end_cat = np.array([listed is None or c in listed for c in categories] or [False])
         exit_day = np.where(month_end_cat[ident_cat] if len(ident_cat) else False,
                             month_end(np.where(closed, to, frm)), to)
+    for months, graced in _grace(w.grace, categories):  # 渐退期: in force to `to` + months
+        member = graced[ident_cat] if len(ident_cat) else np.zeros(0, bool)
+        exit_day = np.where(closed & member, np.maximum(
+            exit_day, add_months(np.where(closed, to, frm), months)), exit_day)
     last = np.concatenate((np.where(closed, exit_day, OPEN).astype(np.int32), never - 1))
     cats = np.concatenate((ident_cat, [0])).astype(np.int16)
     lookbacks = []

@@ -85,7 +85,7 @@ def print_policies(console: Console, policies: Iterable[Policy]) -> None:
 # Plain lines, never tables: Chinese text and long rule facts stay whole and greppable.
 # The frame is in the facts' language: Chinese by default, English with --lang en.
 
-SECTIONS = (("windows", ("windows", "lookback")), ("referral", ("referral",)),
+SECTIONS = (("windows", ("windows", "lookback", "grace")), ("referral", ("referral",)),
             ("line", ("line",)), ("refusal", ("refusal",)), ("tilted", ("tilted",)),
             ("stage", ("stage",)), ("critical_illness_tilt", ("critical_illness_tilt",)),
             ("premium_subsidy", ("premium_subsidy",)), ("framework", ("framework",)))
@@ -102,6 +102,7 @@ FRAME = {
     "per_visit_pools": ("单次（每次就诊从零起算）的额度池：", "pools of one visit (from nothing "
                         "at each visit): "),
     "lookback": ("（回溯）", "  (look-back)"),
+    "grace": ("（渐退期）", "  (grace period)"),
     "parameters": ("本地参数", "local parameters"),
     "used_by": ("；用于 ", "; used by "),
     "value": ("取值", "value"),
@@ -130,7 +131,7 @@ def _say(console: Console, text: str, style: str = "") -> None:
 
 def _element(console: Console, e: Element, lang: str, words: Callable[[str], str],
              indent: str = "  ") -> None:
-    tag = _w("lookback", lang) if e.what == "lookback" else ""
+    tag = _w(e.what, lang) if e.what in ("lookback", "grace") else ""
     _say(console, f"{indent}{e.rule} {e.article}{tag}".rstrip(), "bold")
     for name, value in e.facts:
         _say(console, f"{indent}  {words(labels.label(labels.POLICY_FACTS, name, lang))}: "

@@ -77,6 +77,7 @@ POOLS = {
 POLICY_PARTS = {
     "windows": ("身份认定与在保期", "windows"),
     "lookback": ("回溯期", "look-back"),
+    "grace": ("渐退期", "grace period"),
     "referral": ("转诊", "referral"),
     "critical_illness_tilt": ("大病保险倾斜", "critical-illness tilt"),
     "line": ("救助标准", "lines"),

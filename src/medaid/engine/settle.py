@@ -211,7 +211,7 @@ def _window_line(policy: Policy, st: Standing, visit: Visit) -> TraceLine:
     return TraceLine("assistance", st.rule, st.source, "window",
                      {"mode": st.mode, "category": st.category,
                       "category_label": policy.label(st.category), "dates": _dates(visit),
-                      "period": st.period},
+                      "period": st.period, **({"grace": True} if st.grace else {})},
                      citation=st.citation)
 
 

@@ -33,6 +33,7 @@ class Standing:
     ratio_rules: frozenset[str] = frozenset()
     citation: str = ""  # the document's number and article
     period: str = ""  # the days the period covers, as a trace reads them
+    grace: bool = False  # in force in the 渐退期 after exit (windows.grace)
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +48,7 @@ class Period:
     ratio: Ratio | None = None  # a look-back's ratio, unresolved (a parameter reference)
     ratio_rules: frozenset[str] = frozenset()  # the rules whose lines it applies to
     document: str | None = None  # the notice that gave it (None: the policy's document)
+    grace: bool = False  # in force in the 渐退期 after exit
 
     @property
     def days(self) -> str:
@@ -57,7 +59,8 @@ class Period:
 def periods(policy: Policy, person: Person, ident: Identity, year: int) -> list[Period]:
     """The periods `ident` covers for visits of `year`, in the order they are tried: the
     look-backs with a ratio of their own, its window in force, then the other look-backs
-    of its category (a `counts_only` one as `counted`)."""
+    of its category (a `counts_only` one as `counted`). A 渐退期 (`windows.grace`) follows
+    the window in force, in force too."""
     w = policy.spec.windows
     first = month_start(ident.start) if w.start == "month_start" \
         else month_end(ident.start) + DAY if w.start == "next_month" else ident.start
@@ -66,7 +69,13 @@ def periods(policy: Policy, person: Person, ident: Identity, year: int) -> list[
     last = month_end(ident.end) if ident.end is not None and month_end_exit else ident.end
     if last is not None and w.end == "day_before":
         last -= DAY
-    in_force = Period("in_force", first, last, w.rule, w.article, document=w.document)
+    in_force = [Period("in_force", first, last, w.rule, w.article, document=w.document)]
+    grace = next((g for g in w.grace if ident.category in g.categories), None)
+    if grace is not None and ident.end is not None and last is not None:
+        grace_last = add_months(ident.end, grace.months)  # 渐退期: to + months, same category
+        if grace_last > last:
+            in_force.append(Period("in_force", last + DAY, grace_last, grace.rule, grace.article,
+                                   document=grace.document, grace=True))
     lookbacks = []
     applied = person.tilted_application is not None and person.tilted_application.year == year
     for lb in w.lookback:
@@ -84,7 +93,7 @@ def periods(policy: Policy, person: Person, ident: Identity, year: int) -> list[
                                     frozenset(lb.rules or [lb.rule]), lb.document))
     # a look-back with a ratio of its own wins over the window where the two overlap (NB-A3:
     # an application after recognition); one without only extends the window
-    found = [p for p in lookbacks if p.ratio is not None] + [in_force] \
+    found = [p for p in lookbacks if p.ratio is not None] + in_force \
         + [p for p in lookbacks if p.ratio is None]
     return found
 
@@ -110,7 +119,8 @@ def standings(policy: Policy, params: Params, person: Person, visit: Visit, sett
                 ratio = None if p.ratio is None else params.ratio_of(p.ratio, year, p.rule)
                 found.append(Standing(ident.category, n, p.mode, p.rule,
                                       policy.cite(p.article, p.document), ratio, p.ratio_rules,
-                                      policy.reference(p.article, p.document), p.days))
+                                      policy.reference(p.article, p.document), p.days,
+                                      p.grace))
                 break
     found.sort(key=lambda st: st.order)
     unique: dict[tuple[str, str, int | None], Standing] = {}  # one per category, mode, ratio

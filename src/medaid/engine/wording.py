@@ -164,6 +164,10 @@ def _period(days: str | None, lang: str) -> str | None:
 def _window(a: Args, lang: str) -> str:
     mode, cat, dates = a["mode"], _category(a, lang), a["dates"]
     period = _period(a.get("period"), lang)
+    if a.get("grace"):  # 渐退期 after exit (windows.grace)
+        return (f"{dates}在{cat}身份退出后的渐退期（{period}）内，按原身份继续享受救助"
+                if lang == "zh" else
+                f"{cat} in its grace period after exit ({period}) on {dates}, counted as before")
     if lang == "zh":
         held = f"（{period}）" if period else ""
         return {"in_force": f"{cat}身份{held}覆盖{dates}的就诊",

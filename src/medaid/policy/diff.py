@@ -44,7 +44,7 @@ FIELDS = {
     "hospital_levels": "医院等级", "referrals": "转诊", "when": "时点", "ceiling": "封顶",
     "by_category": "分身份取值", "lookback": "回溯", "start": "在保期起", "end": "在保期止",
     "stay_rule": "住院跨期", "months": "月数", "before": "起算", "until": "截止",
-    "period": "累计期间",
+    "grace": "渐退期", "period": "累计期间",
     "upto": "上限", "ratio": "比例", "amount": "金额", "optional": "设定时适用",
     "raised": "提高后的限额", "over": "超过", "include": "计入", "after": "扣除",
     "share": "比例", "of": "所占字段", "param": "参数", "times": "倍数",

@@ -328,6 +328,12 @@ def elements(policy: model.Policy, lang: Lang = "zh") -> list[Element]:
             facts.append(("ratio in the period", f"{t.ratio(lb.ratio)} "
                           f"({', '.join(lb.rules or [lb.rule])})"))
         out.append(_cited("lookback", lb, tuple(facts), _ids(lb.categories)))
+    for g in w.grace:
+        out.append(_cited("grace", g, (
+            ("categories", t.names(g.categories)),
+            ("covers", t.say(f"{g.months} months after the exit date (to), as the same category",
+                             f"退出之日后 {g.months} 个月内按原身份继续享受"))),
+            _ids(g.categories)))
     if spec.referral:
         r = spec.referral
         out.append(_cited("referral", r, (

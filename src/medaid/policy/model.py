@@ -237,6 +237,9 @@ def _check_refs(spec: s.PolicyFile) -> None:
             if pool.startswith(INTERNAL_POOL_PREFIX):
                 raise PolicyError(f"{where}: 累计池名称不得以「_」开头 / "
                                   "pool names may not start with '_'")
+    for i, grace in enumerate(spec.windows.grace):  # 渐退期
+        cats(f"windows.grace[{i}]", grace.categories)
+        refs(f"windows.grace[{i}]", grace)
     for i, r in enumerate(spec.refusals):
         cats(f"refusals[{i}]", r.categories)
     rule_ids = {ln.rule for ln in spec.lines}

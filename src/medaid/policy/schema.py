@@ -128,6 +128,14 @@ class Lookback(Cited):
         return self
 
 
+class Grace(Cited):
+    """渐退期: after exit the identity keeps counting, as the same category, for `months`
+    months from its `to` (低保对象、特困人员退出后给予6个月渐退期，渐退期内按原身份继续享受)."""
+
+    categories: list[str]
+    months: int = Field(gt=0)
+
+
 class Windows(Cited):
     # exact: from `from`; month_start: the first of its month; next_month: the first of the
     # month after it (自认定之日的次月起享受)
@@ -140,6 +148,7 @@ class Windows(Cited):
     month_end_categories: list[str] | None = None
     stay_rule: bool
     lookback: list[Lookback] = []
+    grace: list[Grace] = []  # the first entry listing the category applies
 
 
 class ReferralEffect(Strict):
