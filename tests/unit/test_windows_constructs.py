@@ -12,6 +12,7 @@ from medaid.core.errors import PolicyError
 from medaid.engine.settle import settle_year
 from medaid.engine.types import Identity, Person, Visit
 from medaid.engine.wording import render
+from medaid.policy import diff
 from medaid.policy.explain import elements
 from medaid.policy.model import Policy, parse_policy
 from small_city import HEAD
@@ -138,3 +139,16 @@ def test_windows_grace_names_an_unknown_category_in_chinese() -> None:
     with pytest.raises(PolicyError) as e:
         _policy(GRACE.replace("[tekun], months: 6", "[dibao], months: 6") + LINE)
     assert "windows.grace[0].categories[0]: 未列于 categories 的身份「dibao」" in str(e.value)
+
+
+def test_windows_policy_diff_says_the_new_windows_in_chinese() -> None:
+    """policy diff of the city before and after: the start, the look-back's end and the
+    渐退期 read in Chinese."""
+    before = _policy(HEAD + LINE)
+    after = _policy(GRACE.replace("start: exact", "start: next_month").replace(
+        "grace:", "lookback: [{rule: W, article: 第四条, categories: [tekun], months: 6, "
+        "before: application, until: from}], grace:") + LINE)
+    shown = diff.render(diff.diff(before, after))
+    assert "在保期起：认定之日 → 认定之日的次月第一日" in shown
+    assert "起算 申请之日，截止 至认定之日前一日（含申请至认定期间）" in shown
+    assert "渐退期：无 → 规则编号 W2，条款 第六条，救助对象 特困人员，月数 6" in shown
