@@ -68,3 +68,22 @@ def test_windows_batch_and_duckdb_equal_the_engine(windows: str, tmp_path: Path)
     assert not differences(policy, pop, res)
     assert set(res.assistance.tolist()) <= {0, 30_000, 50_000} and res.assistance.any()
     assert _duckdb(policy, pop, res, tmp_path) == sum(len(vs) for _, vs in pop)
+
+
+def test_windows_grace_competes_with_a_later_identity_in_the_kernel() -> None:
+    """tekun (A1, 50%) in its 渐退期 after 2024-03-15 and `other` (A2, 70%) from 2024-05-01:
+    the kernel pays as the engine does, 500 before May and 700 (就高) after."""
+    head = HEAD.replace("stay_rule: true}", "stay_rule: true, grace: [{rule: W2, "
+                        "article: 第六条, categories: [tekun], months: 6}]}")
+    policy = parse_policy(head + """\
+lines:
+  - {rule: A1, article: 第五条, categories: [tekun], kinds: "*", segments: [{ratio: 0.5}]}
+  - {rule: A2, article: 第五条, categories: [other], kinds: "*", segments: [{ratio: 0.7}]}
+""", "city.yaml")
+    person = Person("P", (Identity("tekun", date(2024, 1, 1), date(2024, 3, 15)),
+                          Identity("other", date(2024, 5, 1))))
+    visits = [Visit(f"V{i}", "general_outpatient", d, d, 100_000, hifp_pay=0, hifmi_pay=0)
+              for i, d in enumerate((date(2024, 4, 20), date(2024, 5, 10)))]
+    res = _settle(policy, [(person, visits)])
+    assert not differences(policy, [(person, visits)], res)
+    assert res.assistance.tolist() == [50_000, 70_000]

@@ -123,16 +123,22 @@ def test_windows_grace_keeps_an_exited_identity_for_six_months() -> None:
 
 def test_windows_grace_a_later_identity_competes_as_usual() -> None:
     """A category not listed has no 渐退期: `other` exiting 2024-03-31 gets nothing on
-    2024-05-10. A tekun in its 渐退期 and an `other` recognised 2024-05-01 both stand on
-    2024-05-10 (就高: the line pays 500 either way, under tekun, listed first)."""
+    2024-05-10. tekun (line A1, 50%) in its 渐退期 after 2024-03-31 and `other` (line A2,
+    70%) recognised 2024-05-01: a visit of 1,000 on 2024-04-20 is paid 500 as tekun, one on
+    2024-05-10 1,000 × 70% = 700 as `other` (就高)."""
     policy = _policy(GRACE + LINE)
     alone = Person("P", (Identity("other", date(2024, 1, 1), date(2024, 3, 31)),))
     assert paid(policy, alone, [visit("V1", date(2024, 5, 10))]) == [0]
+    two = _policy(GRACE + """\
+lines:
+  - {rule: A1, article: 第五条, categories: [tekun], kinds: "*", segments: [{ratio: 0.5}]}
+  - {rule: A2, article: 第五条, categories: [other], kinds: "*", segments: [{ratio: 0.7}]}
+""")
     both = Person("P", (Identity("tekun", date(2024, 1, 1), date(2024, 3, 31)),
                         Identity("other", date(2024, 5, 1))))
-    settled = settle_year([policy], {}, both, [visit("V1", date(2024, 5, 10))]).settlements[0]
-    assert settled.assistance == 50_000
-    assert sum(t.code == "window" for t in settled.trace) >= 1
+    got = [settle_year([two], {}, both, [visit("V", d)]).settlements[0]
+           for d in (date(2024, 4, 20), date(2024, 5, 10))]
+    assert [(s.assistance, s.rules) for s in got] == [(50_000, ["A1"]), (70_000, ["A2"])]
 
 
 def test_windows_grace_names_an_unknown_category_in_chinese() -> None:
