@@ -15,6 +15,7 @@ from medaid.engine.wording import render
 from medaid.policy import diff
 from medaid.policy.explain import elements
 from medaid.policy.model import Policy, parse_policy
+from medaid.web.views import timeline
 from small_city import HEAD
 
 LINE = """\
@@ -158,3 +159,13 @@ def test_windows_policy_diff_says_the_new_windows_in_chinese() -> None:
     assert "在保期起：认定之日 → 认定之日的次月第一日" in shown
     assert "起算 申请之日，截止 至认定之日前一日（含申请至认定期间）" in shown
     assert "渐退期：无 → 规则编号 W2，条款 第六条，救助对象 特困人员，月数 6" in shown
+
+
+def test_windows_grace_on_the_persons_timeline() -> None:
+    """The person page's timeline shows the window to 2024-03-31, then the 渐退期 to
+    2024-09-30 under its rule."""
+    person = Person("P", (Identity("tekun", date(2024, 1, 1), date(2024, 3, 31)),))
+    bars = timeline(_policy(GRACE + LINE), person, 2024)[0].bars
+    assert [(b.label, b.first, b.last, b.rule) for b in bars] == [
+        ("在保期", date(2024, 1, 1), date(2024, 3, 31), "W"),
+        ("渐退期", date(2024, 4, 1), date(2024, 9, 30), "W2")]

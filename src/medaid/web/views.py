@@ -89,7 +89,8 @@ def timeline(policy: Policy, person: engine.Person, year: int) -> list[TimelineR
             if p.first > last_day or last < first_day:
                 continue
             a, b = max(p.first, first_day), min(last, last_day)
-            bars.append(Bar(p.mode, MODE_LABELS.get(p.mode, p.mode), p.first, p.last, p.rule,
+            label = "渐退期" if p.grace else MODE_LABELS.get(p.mode, p.mode)
+            bars.append(Bar(p.mode, label, p.first, p.last, p.rule,
                             p.article, round(100 * (a - first_day).days / days, 2),
                             round(100 * ((b - a).days + 1) / days, 2)))
         if bars:
