@@ -519,3 +519,43 @@ def test_traces_say_only_what_the_city_has_and_what_was_paid() -> None:
     line = next(t for t in result[1].trace if t.rule == "A1")
     assert "本次按基数增量分段计算" in line.text and "累计救助额" not in line.text
     assert "受救助限额500.00元限制" in line.text and "my_cap" not in line.text
+
+
+def test_critical_illness_tilts_by_group_and_bounds_from_zero() -> None:
+    """特困：起付线降低50%，各段比例提高5个百分点，取消封顶线；其他：起付线降低25%，比例提高5个
+    百分点。The bands are amounts of cost (1.5万元至10万元部分60%，10万元以上70%), so a lower
+    deductible widens the first band. A year's base of 200,000: 特困 7,500 deductible,
+    92,500 at 65% + 100,000 at 75% = 135,125; 其他 11,250, 88,750 at 65% + 100,000 at
+    75% = 132,687.50. Bounds above the deductible (upto 85,000) would give 特困 85,000 at
+    65% + 107,500 at 75% = 135,875. The kernel pays as the engine."""
+    from medaid.batch import schema
+    from medaid.batch.settle import settle_population
+
+    body = INSURED.replace(
+        'default: {deductible: 15000, segments: [{upto: 85000, ratio: 0.6}, {upto: null,\n'
+        '              ratio: 0.7}], cap: 400000}',
+        'default: {deductible: 15000, segments: [{upto: 100000, ratio: 0.6}, {upto: null,\n'
+        '              ratio: 0.7}], cap: 400000, bounds: absolute}').replace(
+        "critical_illness_tilt: {rule: C, article: 第二条, deductible_share: 0.5, "
+        "ratio_points: 5,\n                        categories: [tekun], no_cap: true}",
+        "critical_illness_tilt:\n"
+        "  - {rule: C1, article: 第二条, deductible_share: 0.5, ratio_points: 5,\n"
+        "     categories: [tekun], no_cap: true}\n"
+        "  - {rule: C2, article: 第二条, deductible_share: 0.75, ratio_points: 5}")
+    assert "bounds: absolute" in body and "C2" in body
+    policy = city(body)
+    d = date(2024, 3, 1)
+    visit = Visit("V1", "inpatient", d, d, 30_000_000, hifp_pay=10_000_000)  # base 200,000
+    people = [Person(c, (Identity(c, date(2024, 1, 1)),)) for c in ("tekun", "other")]
+    engine = [settle_year([policy], {}, p, [visit]).settlements[0].hifmi_pay for p in people]
+    assert engine == [13_512_500, 13_268_750]
+    res = settle_population([policy], {}, schema.visit_columns(schema.visits_table(
+        [(i, visit) for i in range(2)])), schema.person_columns(schema.persons_table(
+            list(enumerate(people)))))
+    assert res.hifmi_pay.tolist() == engine
+    relative = body.replace("{upto: 100000, ratio: 0.6}", "{upto: 85000, ratio: 0.6}").replace(
+        ", bounds: absolute", "")
+    assert settle_year([city(relative)], {}, people[0], [visit]).settlements[0].hifmi_pay \
+        == 13_587_500
+    trace = settle_year([policy], {}, people[1], [visit]).settlements[0].trace
+    assert next(t.rule for t in trace if t.tier == "hifmi") == "C2"

@@ -25,13 +25,11 @@ from medaid.batch.plan import (
     B_CAP,
     B_OK,
     C_CAP,
+    C_CATS,
     C_DED,
-    C_DED_TILT,
     C_NSEG,
     C_OK,
     C_POINTS,
-    C_TILT_CATS,
-    C_TILT_NO_CAP,
     FORM_GRANT,
     FORM_SEGMENTS,
     K_AMOUNT,
@@ -461,21 +459,25 @@ def settle_range(g_lo, g_hi, group_off, plan, sel, medfee, inscp, hifp_in, hifmi
                 hifp_paid += hifp
             hifmi = hifmi_in[i]
             if hifmi < 0:
-                if err == 0 and ci[p, C_OK] == 0:
+                if err == 0 and ci[p, 0, C_OK] == 0:
                     err = ERR_CRITICAL * ERR_SHIFT
-                # the tilt, for a person with a category of its own in force (insurance.tilted)
-                ci_tilted = False
-                for j in range(n):
-                    if f_mode[j] != COUNTED and (ci[p, C_TILT_CATS] == -1
-                                                 or (ci[p, C_TILT_CATS] >> f_cat[j]) & 1):
-                        ci_tilted = True
-                ded = ci[p, C_DED_TILT] if ci_tilted else ci[p, C_DED]
-                pts = ci[p, C_POINTS] if ci_tilted else 0
-                cap = -1 if ci_tilted and ci[p, C_TILT_NO_CAP] != 0 else ci[p, C_CAP]
+                # the first tilt for a category the person holds in force (insurance.tilted),
+                # else the standard curve
+                t = 0
+                for k in range(1, ci.shape[1]):
+                    if t > 0 or ci[p, k, C_OK] == 0:
+                        break
+                    for j in range(n):
+                        if f_mode[j] != COUNTED and (ci[p, k, C_CATS] == -1
+                                                     or (ci[p, k, C_CATS] >> f_cat[j]) & 1):
+                            t = k
+                ded = ci[p, t, C_DED]
+                pts = ci[p, t, C_POINTS]
+                cap = ci[p, t, C_CAP]
                 after = ci_base + inscp[i] - hifp
                 # the cap a payout limit on what the year paid, never inside F (insurance)
-                pay = curve_value(after, ded, ci_segs[p], ci[p, C_NSEG], pts, -1) \
-                    - curve_value(ci_base, ded, ci_segs[p], ci[p, C_NSEG], pts, -1)
+                pay = curve_value(after, ded, ci_segs[p, t], ci[p, t, C_NSEG], pts, -1) \
+                    - curve_value(ci_base, ded, ci_segs[p, t], ci[p, t, C_NSEG], pts, -1)
                 if cap >= 0 and pay > cap - ci_paid:
                     pay = max(0, cap - ci_paid)
                 ci_base = after

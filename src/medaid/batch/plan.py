@@ -32,7 +32,7 @@ from medaid.engine.settle import NO_EFFECT, _lines
 from medaid.engine.stages import base_of, values
 from medaid.engine.types import Visit
 from medaid.policy import schema as s
-from medaid.policy.model import Line, Policy, tilted_entry, tilted_values
+from medaid.policy.model import Line, Policy, ci_tilts, tilted_entry, tilted_values
 from medaid.policy.params import Curve, Params, Raised
 from medaid.policy.schema import KINDS
 from medaid.policy.structured import BasicInsurance
@@ -67,10 +67,11 @@ T_MODE, T_APP, T_VISIT = range(3)
 # those of `by_category[k]` (`model.tilted_entry`).
 V_OK, V_DED, V_NSEG, V_NCAPS = range(4)
 TILT_NONE, TILT_REMAINDER, TILT_BEYOND_CAP = 0, 1, 2
-# Fields of `ci[plan, field]` (critical illness) and `bi[plan, field]` (basic insurance).
-# C_TILT_CATS: bits of the categories the tilt is for (−1: any); C_TILT_NO_CAP: 1 when the
-# tilt removes the cap (取消封顶线)
-C_OK, C_DED, C_DED_TILT, C_POINTS, C_NSEG, C_CAP, C_TILT_CATS, C_TILT_NO_CAP = range(8)
+# Fields of `ci[plan, curve, field]` (critical illness: curve 0 the standard one, t ≥ 1 the
+# t-th tilt's, tried in order) and `bi[plan, field]` (basic insurance). C_OK: the curve is
+# there (and resolved); C_CATS: bits of the categories a tilt is for (−1: any); C_CAP: −1
+# where the curve has no cap (a tilt's 取消封顶线)
+C_OK, C_DED, C_POINTS, C_NSEG, C_CAP, C_CATS = range(6)
 B_OK, B_CAP = range(2)
 # Fields of `referral[plan, referral, field]`.
 R_ASSIST, R_POINTS, R_TILT = range(3)
@@ -134,8 +135,8 @@ class Plans:
     tilt_referral: npt.NDArray[np.int8]  # [plan, referral]
     tilt_location: npt.NDArray[np.int8]  # [plan, location]
     tilt_setting: npt.NDArray[np.int8]  # [plan, kind]
-    ci: I64  # [plan, C_*]
-    ci_segs: I64  # [plan, segment, 2]
+    ci: I64  # [plan, curve, C_*]
+    ci_segs: I64  # [plan, curve, segment, 2]
     bi: I64  # [plan, B_*]
     bi_level: I64  # [plan, level 0–3, (valid, deductible, ratio)]
     lookback_ratio: I64  # [plan, lookback entry] bp, −1: none (the line's own ratios)
@@ -282,7 +283,7 @@ def compile_plans(versions: Sequence[Policy], local: Mapping[str, object],
     tilts: list[list[tuple[Curve, tuple[tuple[str, int], ...]] | None]] = []  # [plan][entry]
     n_entries = 1
     cis: list[Curve | None] = []
-    ci_tilts: list[tuple[int, int] | None] = []
+    ci_tilted: list[list[tuple[s.CriticalIllnessTilt, int]]] = []  # [plan]: (tilt, share)
     bis: list[BasicInsurance | None] = []
     lb_ratios: list[list[int]] = []
     for p, (vi, year) in enumerate(keys):
@@ -324,14 +325,12 @@ def compile_plans(versions: Sequence[Policy], local: Mapping[str, object],
             problems.critical_illness[p] = _kept(e)
             ci = None
         cis.append(ci)
-        ci_tilt = policy.spec.critical_illness_tilt
         try:
-            ci_tilts.append(None if ci_tilt is None else
-                            (par.ratio_of(ci_tilt.deductible_share, year, ci_tilt.rule),
-                             ci_tilt.ratio_points * 100))
+            ci_tilted.append([(t, par.ratio_of(t.deductible_share, year, t.rule))
+                             for t in ci_tilts(policy.spec)])
         except MedaidError as e:
             problems.critical_illness[p] = _kept(e)
-            ci_tilts.append(None)
+            ci_tilted.append([])
         try:
             bis.append(par.basic_insurance(year, "hifp_pay not given"))
         except MedaidError as e:
@@ -427,8 +426,9 @@ def compile_plans(versions: Sequence[Policy], local: Mapping[str, object],
     tilt_referral = np.zeros((n_plans, len(REFERRALS)), np.int8)
     tilt_location = np.zeros((n_plans, len(LOCATIONS)), np.int8)
     tilt_setting = np.zeros((n_plans, len(KINDS)), np.int8)
-    ci_arr = np.zeros((n_plans, 8), np.int64)
-    ci_segs = np.zeros((n_plans, n_csegs, 2), np.int64)
+    n_curves = 1 + max((len(ci_tilts(v.spec)) for v in versions), default=0)
+    ci_arr = np.zeros((n_plans, n_curves, 6), np.int64)
+    ci_segs = np.zeros((n_plans, n_curves, n_csegs, 2), np.int64)
     bi_arr = np.zeros((n_plans, 2), np.int64)
     bi_level = np.zeros((n_plans, 4, 3), np.int64)
     lookback_ratio = np.full((n_plans, n_lb), -1, np.int64)
@@ -553,22 +553,17 @@ def compile_plans(versions: Sequence[Policy], local: Mapping[str, object],
                     tilt_caps[p, ent, k] = (slot(pool), amount)
 
         ci = cis[p]
-        ct = ci_tilts[p]
         if ci is not None and p not in problems.critical_illness:
-            ci_arr[p, C_OK] = 1
-            ci_arr[p, C_DED] = ci.deductible
-            ci_arr[p, C_DED_TILT] = ci.deductible
-            cit = policy.spec.critical_illness_tilt
-            if ct is not None and cit is not None:
-                share, points = ct
-                ci_arr[p, C_DED_TILT] = (2 * ci.deductible * share + BP) // (2 * BP)
-                ci_arr[p, C_POINTS] = points
-                ci_arr[p, C_TILT_CATS] = -1 if cit.categories == "*" else sum(
-                    1 << cat_index[c] for c in cit.categories)
-                ci_arr[p, C_TILT_NO_CAP] = int(cit.no_cap)
-            ci_arr[p, C_NSEG] = len(ci.segments)
-            ci_arr[p, C_CAP] = -1 if ci.cap is None else ci.cap
-            ci_segs[p, :len(ci.segments)] = _curve_rows(ci)
+            # the standard curve, then each tilt's (engine.insurance.critical_illness)
+            curves = [(ci, 0, -1)] + [
+                (ci.with_deductible((2 * ci.deductible * share + BP) // (2 * BP),
+                                    None if t.no_cap else ci.cap), t.ratio_points * 100,
+                 -1 if t.categories == "*" else sum(1 << cat_index[c] for c in t.categories))
+                for t, share in ci_tilted[p]]
+            for k, (curve, points, cats) in enumerate(curves):
+                ci_arr[p, k] = (1, curve.deductible, points, len(curve.segments),
+                                -1 if curve.cap is None else curve.cap, cats)
+                ci_segs[p, k, :len(curve.segments)] = _curve_rows(curve)
         bi = bis[p]
         if bi is not None:
             bi_arr[p] = (1, -1 if bi.cap is None else bi.cap)

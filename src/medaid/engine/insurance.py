@@ -15,8 +15,9 @@ from typing import Any
 from medaid.core.errors import InputError
 from medaid.core.money import BP
 from medaid.engine.types import TraceLine, Visit
-from medaid.policy.model import Policy
-from medaid.policy.params import Curve, Num, Params, When
+from medaid.policy import schema as s
+from medaid.policy.model import Policy, ci_tilts
+from medaid.policy.params import Num, Params, When
 
 BASIC_PAID = "_hifp_paid"
 CI_BASE = "_hifmi_base"
@@ -47,12 +48,14 @@ def basic_insurance(params: Params, visit: Visit, pools: MutableMapping[str, Num
                           pay, _citation(params, "basic_insurance", visit.end))
 
 
-def tilted(policy: Policy, categories: Collection[str]) -> bool:
-    """Whether the critical-illness tilt applies to a person with these categories in force
-    (NJ-C, CZ-C: any; a city's own may name some)."""
-    tilt = policy.spec.critical_illness_tilt
-    return tilt is not None and bool(categories) and (
-        tilt.categories == "*" or any(c in tilt.categories for c in categories))
+def tilted(policy: Policy, categories: Collection[str]) -> s.CriticalIllnessTilt | None:
+    """The critical-illness tilt for a person with these categories in force: the first
+    whose categories the person holds (NJ-C, CZ-C: one, for any; a city's own may name
+    some, or give one per group)."""
+    if not categories:
+        return None
+    return next((t for t in ci_tilts(policy.spec)
+                 if t.categories == "*" or any(c in t.categories for c in categories)), None)
 
 
 def given(visit: Visit, hifp: int, hifmi: int, pools: MutableMapping[str, Num]) -> None:
@@ -66,16 +69,16 @@ def given(visit: Visit, hifp: int, hifmi: int, pools: MutableMapping[str, Num]) 
         pools[CI_PAID] = int(pools.get(CI_PAID, 0)) + hifmi
 
 
-def critical_illness(policy: Policy, params: Params, amount: int, when: When, tilt_on: bool,
-                     pools: MutableMapping[str, Num], path: str) -> tuple[int, list[TraceLine]]:
+def critical_illness(policy: Policy, params: Params, amount: int, when: When,
+                     tilt: s.CriticalIllnessTilt | None, pools: MutableMapping[str, Num],
+                     path: str) -> tuple[int, list[TraceLine]]:
     curve = params.critical_illness(when, f"{path}.hifmi_pay")
-    tilt = policy.spec.critical_illness_tilt
     points = 0
     trace: list[TraceLine] = []
-    if tilt_on and tilt is not None:
+    if tilt is not None:
         share = params.ratio_of(tilt.deductible_share, when, tilt.rule)
-        curve = Curve((2 * curve.deductible * share + BP) // (2 * BP), curve.segments,
-                      None if tilt.no_cap else curve.cap)
+        curve = curve.with_deductible((2 * curve.deductible * share + BP) // (2 * BP),
+                                      None if tilt.no_cap else curve.cap)
         points = tilt.ratio_points * 100
         trace.append(TraceLine("hifmi", tilt.rule, policy.cite(tilt.article, tilt.document),
                                "ci_tilt",

@@ -340,13 +340,15 @@ def elements(policy: model.Policy, lang: Lang = "zh") -> list[Element]:
             ("unreferred", _effect(t, r.unreferred, spec.tilted is not None)),
             ("unreferred_hardship", _effect(t, r.unreferred_hardship,
                                             spec.tilted is not None)))))
-    if spec.critical_illness_tilt:
-        c = spec.critical_illness_tilt
+    for c in model.ci_tilts(spec):
         out.append(_cited("critical_illness_tilt", c, (
+            ("categories", t.names(c.categories)),
             ("deductible", t.say(f"{t.ratio(c.deductible_share)} of the standard",
                                  f"标准的 {t.ratio(c.deductible_share)}")),
             ("segment ratios", t.say(f"{c.ratio_points:+d} points",
-                                     f"{c.ratio_points:+d} 个百分点")))))
+                                     f"{c.ratio_points:+d} 个百分点")),
+            ("caps", t.say("no cap", "取消封顶线") if c.no_cap
+             else t.say("the standard cap", "封顶线不变"))), _ids(c.categories)))
     out += [_line(t, ln) for ln in spec.lines]
     out += [_cited("refusal", r, (
         ("categories", t.names(r.categories)), ("kinds", t.names(r.kinds)),

@@ -192,6 +192,12 @@ def cited(spec: s.PolicyFile) -> list[tuple[list[Step], str, str | None]]:
     return out
 
 
+def ci_tilts(spec: s.PolicyFile) -> list[s.CriticalIllnessTilt]:
+    """The critical-illness tilts, in the order they are tried (none, one, or a list)."""
+    tilt = spec.critical_illness_tilt
+    return [] if tilt is None else tilt if isinstance(tilt, list) else [tilt]
+
+
 def _set(values: list[str] | list[s.Kind] | str) -> frozenset[str] | None:
     return None if values == "*" else frozenset(values)
 
@@ -250,8 +256,10 @@ def _check_refs(spec: s.PolicyFile) -> None:
                 raise PolicyError(f"windows.lookback[{i}].rules: 没有规则编号为「{rule}」的救助标准"
                                   f" / no line has rule {rule!r}")
         refs(f"windows.lookback[{i}]", lb)
-    if spec.critical_illness_tilt:
-        cats("critical_illness_tilt", spec.critical_illness_tilt.categories)
+    for i, tilt in enumerate(ci_tilts(spec)):
+        where = "critical_illness_tilt" + (f"[{i}]" if isinstance(spec.critical_illness_tilt,
+                                                                  list) else "")
+        cats(where, tilt.categories)
     if spec.tilted:
         refs("tilted", spec.tilted)
         cats("tilted", spec.tilted.categories)

@@ -358,6 +358,9 @@ def _apply_one(reform: str, i: int, op: dict[str, Any], data: dict[str, Any],
     if "section" in op:
         name = op["section"]
         section = data.get(name) or {}
+        if not isinstance(section, dict):  # critical_illness_tilt given as a list
+            raise PolicyError(f"{where}.section: {name} 为按身份分列的多项，无法整体设定；请修改"
+                              f"政策文件 / {name} is a list: amend the policy file instead")
         for field, value in op["set"].items():
             changed(f"{name}.{field}", section.get(field), value)
         data[name] = {**section, **copy.deepcopy(op["set"])}

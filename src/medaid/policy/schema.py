@@ -454,7 +454,7 @@ class Stage(Cited, Conditions):
 class CriticalIllnessTilt(Cited):
     """大病保险倾斜 for assisted persons: the deductible a share of the standard, every
     segment ratio raised, and (`no_cap`) no annual cap (取消封顶线), for a person with an
-    identity of `categories` in force (default: any)."""
+    identity of `categories` in force (default: any). Several are tried in order."""
 
     deductible_share: Ratio
     ratio_points: int
@@ -605,7 +605,9 @@ class PolicyFile(Strict):
     windows: Windows
     referral: ReferralRule | None = None
     parameters: dict[str, Parameter] = {}
-    critical_illness_tilt: CriticalIllnessTilt | None = None
+    # 大病保险倾斜: one, or one per group of categories (特困…起付线降低50%、取消封顶线；
+    # 低保边缘…起付线降低25%), the first whose categories the person holds applying
+    critical_illness_tilt: CriticalIllnessTilt | list[CriticalIllnessTilt] | None = None
     lines: list[Line]
     refusals: list[Refusal] = []
     tilted: Tilted | None = None

@@ -32,6 +32,19 @@ class Curve:
     deductible: int
     segments: tuple[tuple[int | None, int], ...]
     cap: int | None
+    # the segments' bounds are amounts of cost from zero (1.5万元至10万元部分60%), not above
+    # the deductible: a lower deductible widens the first segment (`with_deductible`)
+    absolute: bool = False
+
+    def with_deductible(self, deductible: int, cap: int | None) -> Curve:
+        """The curve with another deductible (and cap): the same segments above it, or,
+        with absolute bounds, the first segment starting at the new deductible."""
+        segments = self.segments
+        if self.absolute and segments and segments[0][0] is not None:
+            first, bp = segments[0]
+            assert first is not None
+            segments = ((first + self.deductible - deductible, bp), *segments[1:])
+        return Curve(deductible, segments, cap, self.absolute)
 
     def scaled(self, c: Num, points: int = 0, ratio: int | None = None) -> Num:
         """F(c) × BP before the cap, with ratios moved by `points` bp or replaced."""
@@ -159,17 +172,29 @@ def parse_critical_illness(raw: object, path: str) -> Curve:
         raise InputError(path, "须为含 deductible、segments、cap 的键值映射 / "
                                "needs deductible, segments and cap")
     for key in raw:
-        if key not in ("deductible", "segments", "cap"):
-            raise InputError(f"{path}.{key}",
-                             "未知的键（可用：deductible、segments、cap） / unknown key")
+        if key not in ("deductible", "segments", "cap", "bounds"):
+            raise InputError(f"{path}.{key}", "未知的键（可用：deductible、segments、cap、"
+                                              "bounds） / unknown key")
     if "segments" not in raw:
         raise InputError(f"{path}.segments", "必填 / required")
+    bounds = raw.get("bounds", "above_deductible")
+    if bounds not in ("above_deductible", "absolute"):
+        raise InputError(f"{path}.bounds", "应为 above_deductible（分段上限从起付线起算）或 "
+                                           "absolute（分段上限为费用金额，如“1.5万元至10万元部分”）"
+                                           " / above_deductible or absolute")
     cap = raw.get("cap")
-    return Curve(
-        deductible=parse_money(raw.get("deductible", 0), f"{path}.deductible"),
-        segments=_segments(raw["segments"], f"{path}.segments"),
-        cap=None if cap is None else parse_money(cap, f"{path}.cap"),
-    )
+    deductible = parse_money(raw.get("deductible", 0), f"{path}.deductible")
+    segments = _segments(raw["segments"], f"{path}.segments")
+    if bounds == "absolute" and segments[0][0] is not None:
+        first, bp = segments[0]
+        assert first is not None
+        if first <= deductible:
+            raise InputError(f"{path}.segments[0].upto", "分段上限为费用金额时，第一段上限须高于"
+                                                         "起付线 / with absolute bounds the first "
+                                                         "bound must exceed the deductible")
+        segments = ((first - deductible, bp), *segments[1:])
+    return Curve(deductible, segments, None if cap is None else parse_money(cap, f"{path}.cap"),
+                 bounds == "absolute")
 
 
 def parse_basic_insurance(raw: object, path: str) -> BasicInsurance:
