@@ -40,6 +40,14 @@ lines:
 """
 
 
+# 特困 at 50%, the others at 70%: which category a visit is settled under shows in its amount
+TWO_RATES = """\
+lines:
+  - {rule: A1, article: 第五条, categories: [tekun], kinds: "*", segments: [{ratio: 0.5}]}
+  - {rule: A2, article: 第五条, categories: [other], kinds: "*", segments: [{ratio: 0.7}]}
+"""
+
+
 def city(body: str) -> Policy:
     """The city with `body` (its lines, pools, stages…) after its head."""
     return parse_policy(HEAD + body, "city.yaml")

@@ -11,7 +11,7 @@ from test_batch_stages import _duckdb, _settle, differences
 
 from medaid.engine.types import Identity, Person, Visit
 from medaid.policy.model import parse_policy
-from small_city import HEAD
+from small_city import HEAD, TWO_RATES
 
 LINE = """\
 lines:
@@ -75,11 +75,7 @@ def test_windows_grace_competes_with_a_later_identity_in_the_kernel() -> None:
     the kernel pays as the engine does, 500 before May and 700 (就高) after."""
     head = HEAD.replace("stay_rule: true}", "stay_rule: true, grace: [{rule: W2, "
                         "article: 第六条, categories: [tekun], months: 6}]}")
-    policy = parse_policy(head + """\
-lines:
-  - {rule: A1, article: 第五条, categories: [tekun], kinds: "*", segments: [{ratio: 0.5}]}
-  - {rule: A2, article: 第五条, categories: [other], kinds: "*", segments: [{ratio: 0.7}]}
-""", "city.yaml")
+    policy = parse_policy(head + TWO_RATES, "city.yaml")
     person = Person("P", (Identity("tekun", date(2024, 1, 1), date(2024, 3, 15)),
                           Identity("other", date(2024, 5, 1))))
     visits = [Visit(f"V{i}", "general_outpatient", d, d, 100_000, hifp_pay=0, hifmi_pay=0)

@@ -132,13 +132,8 @@ def test_a_year_end_ceiling_pays_what_the_person_bears_above_a_share_of_the_year
 
 HELD = HALF + """\
 stages:
-  - rule: F2
-    article: 第十二条
-    label: 个人负担封顶
-    when: year_end
-    category_at: year_end
-    ceiling: {amount: 3000}
-    by_category: [{categories: [other], ceiling: {amount: 7000}}]
+  - {rule: F2, article: 第十二条, label: 个人负担封顶, when: year_end, category_at: year_end,
+     ceiling: {amount: 3000}, by_category: [{categories: [other], ceiling: {amount: 7000}}]}
 """
 
 
@@ -156,7 +151,7 @@ def test_a_year_end_ceiling_by_the_identity_held_at_the_years_end() -> None:
     (held,) = settle_year([city(HELD)], {}, person, visits).year_end
     assert (held.category, held.amount, held.visits) == ("other", 100_000, ["V1", "V2"])
     assert "按年末救助身份其他救助对象" in held.trace[0].text
-    by_visits = HELD.replace("    category_at: year_end\n", "")
+    by_visits = HELD.replace(" category_at: year_end,", "")
     assert settle_year([city(by_visits)], {}, person, visits).year_end[0].amount == 500_000
     exited = Person("P", (Identity("other", date(2024, 1, 1), date(2024, 5, 31)),
                           Identity("tekun", date(2024, 6, 1), date(2024, 10, 31))))
@@ -164,7 +159,7 @@ def test_a_year_end_ceiling_by_the_identity_held_at_the_years_end() -> None:
     (last,) = settle_year([city(HELD)], {}, exited, early).year_end
     assert (last.category, last.amount) == ("tekun", 500_000)
     with pytest.raises(PolicyError, match="只用于年终阶段"):
-        city(HELD.replace("    when: year_end\n", ""))
+        city(HELD.replace(" when: year_end,", ""))
 
 
 def test_no_stage_takes_a_stay_the_referral_rule_leaves_unassisted() -> None:

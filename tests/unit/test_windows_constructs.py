@@ -16,7 +16,7 @@ from medaid.policy import diff
 from medaid.policy.explain import elements
 from medaid.policy.model import Policy, parse_policy
 from medaid.web.views import timeline
-from small_city import HEAD
+from small_city import HEAD, TWO_RATES
 
 LINE = """\
 lines:
@@ -130,11 +130,7 @@ def test_windows_grace_a_later_identity_competes_as_usual() -> None:
     policy = _policy(GRACE + LINE)
     alone = Person("P", (Identity("other", date(2024, 1, 1), date(2024, 3, 31)),))
     assert paid(policy, alone, [visit("V1", date(2024, 5, 10))]) == [0]
-    two = _policy(GRACE + """\
-lines:
-  - {rule: A1, article: 第五条, categories: [tekun], kinds: "*", segments: [{ratio: 0.5}]}
-  - {rule: A2, article: 第五条, categories: [other], kinds: "*", segments: [{ratio: 0.7}]}
-""")
+    two = _policy(GRACE + TWO_RATES)
     both = Person("P", (Identity("tekun", date(2024, 1, 1), date(2024, 3, 31)),
                         Identity("other", date(2024, 5, 1))))
     got = [settle_year([two], {}, both, [visit("V", d)]).settlements[0]
