@@ -23,10 +23,12 @@ class PolicyError(MedaidError):
 class MissingParameter(InputError):
     """A local parameter the policy leaves open, needed here, and set by nobody."""
 
-    def __init__(self, jurisdiction: str, name: str, needed_by: str) -> None:
+    def __init__(self, jurisdiction: str, name: str, needed_by: str,
+                 label: str | None = None) -> None:
+        said = f"「{label}」（{name}）" if label else f" {name} "
         super().__init__(
             f"local.{name}",
-            f"{jurisdiction}：本地参数 {name} 尚未设定（{needed_by} 需要），请在案例的 local 或"
+            f"{jurisdiction}：本地参数{said}尚未设定（{needed_by} 需要），请在案例的 local 或"
             f"政策文件中设定 / {jurisdiction}: local parameter {name} is required "
             f"({needed_by}); set it under \"local\" in the case or in the policy file",
         )

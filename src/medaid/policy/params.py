@@ -104,7 +104,7 @@ class Params:
             return found.value, f"{self.policy.path}: parameters.{name} ({found.when})"
         if p.default is not None:
             return p.default, f"{self.policy.path}: parameters.{name}"
-        raise MissingParameter(self.policy.jurisdiction, name, needed_by)
+        raise MissingParameter(self.policy.jurisdiction, name, needed_by, p.label)
 
     def money(self, name: str, when: When, needed_by: str) -> int:
         key = (name, self.period(when))
