@@ -180,8 +180,8 @@ def test_missing_jiangsu_low_income_ratio():
     e = error_of(c)
     assert e.path == "local.low_income_ratio"
     assert "jiangsu: local parameter low_income_ratio is required" in str(e)
-    assert e.message.startswith("jiangsu：本地参数「低收入医疗救助对象救助比例」（low_income_ratio）"
-                                "尚未设定（")
+    assert e.message.startswith("jiangsu：本地参数「低收入医疗救助对象救助比例」"
+                                "（low_income_ratio）尚未设定（")
 
 
 def test_missing_basic_insurance_when_hifp_absent():

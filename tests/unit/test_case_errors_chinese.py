@@ -72,7 +72,7 @@ def test_insurance_computed_from_a_parameter_nobody_set_names_the_field() -> Non
     c = good()
     del c["visits"][0]["hifp_pay"]
     err = settle(c)
-    assert err.startswith("error: local.basic_insurance: nanjing：本地参数「基本医保起付线、支付比例"
-                          "（按医院等级）、封顶线」（basic_insurance）尚未设定（visits[0].hifp_pay "
-                          "需要）")
+    assert err.startswith("error: local.basic_insurance: nanjing：本地参数「基本医保起付线、"
+                          "支付比例（按医院等级）、封顶线」（basic_insurance）尚未设定"
+                          "（visits[0].hifp_pay 需要）")
     assert "not given" not in err
