@@ -254,6 +254,12 @@ def test_a_cap_raised_once_a_stays_own_base_passes_a_threshold() -> None:
     assert paid(policy, [stay("V1", 1, 600_000), stay("V2", 5, 900_000),
                          stay("V3", 9, 200_000)]) == [300_000, 200_000, 0]
     assert paid(policy, [stay("V1", 1, 600_000), stay("V2", 5, 700_000)]) == [300_000, 0]
+    # the stay that raises the cap says so, once; a later one reads the raised cap
+    result = settle_year([policy], {}, PERSON, [stay("V1", 1, 600_000), stay("V2", 5, 900_000),
+                                               stay("V3", 9, 200_000)]).settlements
+    texts = [next(t.text for t in r.trace if t.rule == "A1") for r in result]
+    assert "本次基数9,000.00元超过8,000.00元，救助限额自3,000.00元提高至5,000.00元" in texts[1]
+    assert "提高至" not in texts[0] and "提高至" not in texts[2]
 
 
 def test_only_the_kinds_a_raised_cap_names_may_raise_it_and_every_line_reads_it() -> None:

@@ -18,14 +18,22 @@ def within_caps(pay: int, own: int, kind: str | None, caps: Sequence[tuple[str, 
     `raised` is the raised amount from the visit (of the kinds it names; `kind` None: a
     year's measure, of no one kind) whose own base `own` exceeds `over` (one stay's
     self-pay above a threshold), for the rest of the pool's period. `names`: the labels
-    the policy file gives its pools, for the trace (年度救助限额 rather than main_cap)."""
+    the policy file gives its pools, for the trace (年度救助限额 rather than main_cap); the
+    visit that raises a cap is told so (`raised_here`), whether or not the cap then limits
+    it."""
     capped: list[dict[str, int | str]] = []
     for pool, cap in caps:
         if pool in raised:
             flag = RAISED + pool
             amount, over, kinds = raised[pool]
             may_raise = kinds is None or kind in kinds
-            if used.get(flag, pools.get(flag, 0)) or (may_raise and own > over):
+            already = used.get(flag, pools.get(flag, 0))
+            if already or (may_raise and own > over):
+                if not already:
+                    capped.append({"pool": pool, "raised_here": 1, "cap": cap, "raised_to": amount,
+                                   "over": over, "own": own})
+                    if names and pool in names:
+                        capped[-1]["label"] = names[pool]
                 used[flag] = 1
                 cap = amount
         spent = int(used.get(pool, pools.get(pool, 0)))

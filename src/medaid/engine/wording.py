@@ -89,7 +89,14 @@ def _pool(code: str, lang: str) -> str:
 def _caps(a: Args, lang: str) -> str:
     out = ""
     for c in a.get("caps", ()):
-        if lang == "zh":
+        if c.get("raised_here"):  # this visit's own base raised the cap
+            name = c.get("label") or _pool(c["pool"], lang)
+            out += (f"；本次基数{_money(c['own'], lang)}超过{_money(c['over'], lang)}，{name}"
+                    f"自{_money(c['cap'], lang)}提高至{_money(c['raised_to'], lang)}"
+                    if lang == "zh" else f"; this visit's base {_money(c['own'], lang)} above "
+                    f"{_money(c['over'], lang)} raises cap pool {c['pool']} from "
+                    f"{_money(c['cap'], lang)} to {_money(c['raised_to'], lang)}")
+        elif lang == "zh":
             out += (f"；受{c.get('label') or _pool(c['pool'], lang)}{_money(c['cap'], lang)}限制"
                     f"（已支付{_money(c['paid'], lang)}）")
         else:
