@@ -145,7 +145,8 @@ def policies(draw: st.DrawFn) -> str:
                      f"{', ' + cond if cond else ''}, caps: {draw(caps(cap_pools))}}}")
     text = "statuses:\n  - {id: mts, label: 门诊特殊病种}\nlines:\n" + "\n".join(lines) + "\n"
     if draw(st.booleans()):
-        text += ("tilted: {rule: T, article: 第八条, base: remainder, "
+        base = draw(st.sampled_from(["remainder", "{include: [preselfpay_amt]}"]))
+        text += (f"tilted: {{rule: T, article: 第八条, base: {base}, "
                  f"deductible: {draw(st.integers(0, 20000))}, segments: [{{ratio: 0.5}}], "
                  f"caps: [{{pool: c3, amount: {draw(st.integers(0, 5000))}}}]}}\n")
     stages = []

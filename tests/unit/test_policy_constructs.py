@@ -559,3 +559,27 @@ def test_critical_illness_tilts_by_group_and_bounds_from_zero() -> None:
         == 13_587_500
     trace = settle_year([policy], {}, people[1], [visit]).settlements[0].trace
     assert next(t.rule for t in trace if t.tier == "hifmi") == "C2"
+
+
+def test_tilted_assistance_on_a_base_with_self_pay_parts() -> None:
+    """倾斜救助基数为政策范围内个人负担与乙类先行自付之和: a stay of 10,000 with 2,000 先行自付
+    and 3,000 basic insurance has inscp 8,000 and base 5,000; assistance 50% pays 2,500.
+    The tilted base is 8,000 + 2,000 − 3,000 − 2,500 = 4,500: above 1,000 at 60%, 2,100
+    (on what assistance left of the base alone, 2,500: 900). The kernel pays as the engine."""
+    from medaid.batch import schema
+    from medaid.batch.settle import settle_population
+
+    body = ("lines:\n  - {rule: A1, article: 第五条, categories: \"*\", kinds: \"*\", "
+            "segments: [{ratio: 0.5}]}\ntilted: {rule: T, article: 第八条, "
+            "base: {include: [preselfpay_amt]}, deductible: 1000, segments: [{ratio: 0.6}]}\n")
+    visit = stay("V1", 1, 1_000_000, hifp=300_000, preselfpay_amt=200_000)
+    policy = city(body)
+    (settled,) = settle_year([policy], {}, PERSON, [visit]).settlements
+    assert (settled.assistance, settled.tilted) == (250_000, 210_000)
+    line = next(t for t in settled.trace if t.rule == "T")
+    assert "救助后剩余基数7,000.00元−2,500.00元（基数含政策范围内费用及先行自付）" in line.text
+    res = settle_population([policy], {}, schema.visit_columns(schema.visits_table(
+        [(0, visit)])), schema.person_columns(schema.persons_table([(0, PERSON)])))
+    assert int(res.tilted[0]) == 210_000
+    plain = body.replace("base: {include: [preselfpay_amt]}", "base: remainder")
+    assert paid(city(plain), [visit], "tilted") == [90_000]

@@ -70,6 +70,7 @@ from medaid.batch.plan import (
     SV_OK,
     SV_SHARE,
     T_APP,
+    T_INCLUDE,
     T_MODE,
     T_VISIT,
     TILT_BEYOND_CAP,
@@ -606,6 +607,8 @@ def settle_range(g_lo, g_hi, group_off, plan, sel, medfee, inscp, hifp_in, hifmi
                     and tilt_setting[p, sel_setting[s]] != 0 \
                     and (tilt[p, T_APP] == 0 or applied[i] != 0):
                 go = True
+                # the base it works on: the visit's, or a composition with self-pay parts
+                left = line_base(tilt[p, T_INCLUDE], ALL_FUNDS, base, amt)
                 if mode == TILT_BEYOND_CAP:
                     if best_main < 0 or lines[p, best_main, L_REACH] < 0:
                         go = False
@@ -614,7 +617,7 @@ def settle_range(g_lo, g_hi, group_off, plan, sel, medfee, inscp, hifp_in, hifmi
                         reach = lines[p, best_main, L_REACH]
                         add = max(0, best_ca * scale - reach) - max(0, best_cb * scale - reach)
                 else:
-                    add = (base - best_total) * scale
+                    add = (left - best_total) * scale
                 if go:
                     if err == 0 and tilt_vals[p, e, V_OK] == 0:
                         err = ERR_TILTED * ERR_SHIFT + e
@@ -623,7 +626,7 @@ def settle_range(g_lo, g_hi, group_off, plan, sel, medfee, inscp, hifp_in, hifmi
                                        tilt_segs[p, e], tilt_vals[p, e, V_NSEG], per_visit)
                     # never beyond what assistance left of the base (a grant may already
                     # exceed it), then within the cap pools
-                    pay = max(0, min(pay, base - best_total))
+                    pay = max(0, min(pay, left - best_total))
                     for k in range(tilt_vals[p, e, V_NCAPS]):
                         slot = tilt_caps[p, e, k, 0]
                         amount = tilt_caps[p, e, k, 1]

@@ -62,7 +62,8 @@ INCLUDE_BITS = {"preselfpay_amt": 1, "overlmt_selfpay": 2, "fulamt_ownpay_amt": 
 AFTER_BITS = {"hifp_pay": 1, "hifmi_pay": 2, "oth_pay": 4}
 ALL_FUNDS = 7
 # Fields of `tilt[plan, field]`; modes. T_VISIT: the tilted pool starts from 0 at each visit.
-T_MODE, T_APP, T_VISIT = range(3)
+# T_INCLUDE: the self-pay parts a composed remainder adds (INCLUDE_BITS; 0: the visit's base)
+T_MODE, T_APP, T_VISIT, T_INCLUDE = range(4)
 # Fields of `tilt_vals[plan, entry, field]`: entry 0 tilted assistance's own values, k + 1
 # those of `by_category[k]` (`model.tilted_entry`).
 V_OK, V_DED, V_NSEG, V_NCAPS = range(4)
@@ -418,7 +419,7 @@ def compile_plans(versions: Sequence[Policy], local: Mapping[str, object],
     caps[..., K_RAISED] = -1  # unused rows raise nothing
     covers = np.zeros((n_plans, n_lines, len(categories)), np.int8)
     referral = np.zeros((n_plans, len(REFERRALS), 3), np.int64)
-    tilt = np.zeros((n_plans, 3), np.int64)
+    tilt = np.zeros((n_plans, 4), np.int64)
     tilt_entry = np.full((n_plans, max(1, len(categories))), -1, np.int64)
     tilt_vals = np.zeros((n_plans, n_entries, 4), np.int64)
     tilt_segs = np.zeros((n_plans, n_entries, n_tsegs, 2), np.int64)
@@ -530,7 +531,9 @@ def compile_plans(versions: Sequence[Policy], local: Mapping[str, object],
         cfg = policy.spec.tilted
         tilted_rule.append(None if cfg is None else cfg.rule)
         if cfg is not None and cfg.defined:
-            tilt[p, T_MODE] = TILT_REMAINDER if cfg.base == "remainder" else TILT_BEYOND_CAP
+            tilt[p, T_MODE] = TILT_BEYOND_CAP if cfg.base == "beyond_cap" else TILT_REMAINDER
+            if not isinstance(cfg.base, str):
+                tilt[p, T_INCLUDE] = sum(INCLUDE_BITS[x] for x in cfg.base.include)
             tilt[p, T_APP] = int(cfg.requires_application)
             tilt[p, T_VISIT] = int(cfg.pool in policy.visit_pools)
             for ri, name in enumerate(REFERRALS):

@@ -83,6 +83,7 @@ from medaid.batch.plan import (
     SV_OK,
     SV_SHARE,
     T_APP,
+    T_INCLUDE,
     T_MODE,
     T_VISIT,
     TILT_BEYOND_CAP,
@@ -222,6 +223,9 @@ class Formulation:
                     amounts[(c, slot)] = amount
             cat_ok[cat] = ok
         tilt_mode = int(plans.tilt[p, T_MODE])
+        if int(plans.tilt[p, T_INCLUDE]):
+            raise NotImplementedError("DuckDB 查询不表达含自付部分的倾斜救助基数（tilted.base: "
+                                      "{include: …}）")
         # Tilted assistance's values by category (`model.tilted_entry`; a person-year the
         # query takes has one category): deductible, segment, its cap pool if any.
         t_entry = {cat: int(plans.tilt_entry[p, c]) for c, cat in enumerate(cats)}

@@ -8,7 +8,7 @@ and advance only the pools of the one applied.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -70,13 +70,15 @@ class VisitFacts:
         return max(0, a["inscp_scp_amt"] + sum(a[x] for x in b.include)
                    - sum(a[f] for f in b.after))
 
+    def composed(self, include: Sequence[str]) -> int:
+        """The policy-range amount plus the self-pay parts of `include`, less every fund."""
+        a = self.amounts
+        return max(0, a["inscp_scp_amt"] + sum(a[x] for x in include)
+                   - sum(a[f] for f in s.FUNDS))
+
     def line_limit(self, line: Line) -> int:
         """What the line may pay at most: what remains of its parts after every fund."""
-        if not line.base.include:
-            return self.base
-        a = self.amounts
-        return max(0, a["inscp_scp_amt"] + sum(a[x] for x in line.base.include)
-                   - sum(a[f] for f in s.FUNDS))
+        return self.composed(line.base.include) if line.base.include else self.base
 
 
 def evaluate(policy: Policy, params: Params, lines: list[Line], standing: Standing,

@@ -58,9 +58,14 @@ def tilted(policy: Policy, params: Params, person: Person, visit: Visit, facts: 
                              citation=citation)], {}
 
     args: dict[str, Any]
-    if cfg.base == "remainder":
-        base: Num = facts.base - chosen.assistance - chosen.special
-        args = {"how": "remainder", "base": facts.base, "paid": chosen.total}
+    left = facts.base  # what the tilt's base is, before what assistance paid
+    if cfg.base != "beyond_cap":
+        if not isinstance(cfg.base, str) and cfg.base.include:
+            left = facts.composed(cfg.base.include)
+        base: Num = left - chosen.total
+        args = {"how": "remainder", "base": left, "paid": chosen.total}
+        if left != facts.base:
+            args["include"] = list(cfg.base.include) if not isinstance(cfg.base, str) else []
     else:
         main = chosen.main
         cap = min((amount for _, amount in main.caps), default=None) if main else None
@@ -82,7 +87,7 @@ def tilted(policy: Policy, params: Params, person: Person, visit: Visit, facts: 
     after = before + base
     # never beyond what assistance left of the base (a grant may already exceed it)
     pay = max(0, min(curve.delta(before, after, per_visit=facts.per_visit),
-                     facts.base - chosen.total))
+                     left - chosen.total))
     args.update({"before": _fen(before), "after": _fen(after), "deductible": curve.deductible,
                  "segments": curve.segments})
     if facts.per_visit:

@@ -227,6 +227,10 @@ def _tilted(a: Args, lang: str) -> str:
         how = (f"救助后剩余基数{_money(a['base'], lang)}−{_money(a['paid'], lang)}" if zh else
                f"base left after assistance {_money(a['base'], lang)} − "
                f"{_money(a['paid'], lang)}")
+        if a.get("include"):  # a composed base: the policy range plus self-pay parts
+            parts = [AMOUNT_NAMES[x][0 if zh else 1] for x in a["include"]]
+            how += (f"（基数含政策范围内费用及{'、'.join(parts)}）" if zh
+                    else f" (base: the policy range and {', '.join(parts)})")
     else:
         how = (f"年度累计基数{_money(a['c_before'], lang)}→{_money(a['c_after'], lang)}中超过"
                f"封顶点{_money(a['reach'], lang)}（救助限额{_money(a['cap'], lang)}）的部分"

@@ -393,7 +393,9 @@ def _tilted(t: _Text, tl: s.Tilted) -> Element:
     locations = [t.say(x, labels.LOCATIONS[x][0]) if x in labels.LOCATIONS else x
                  for x in tl.locations]
     facts = [
-        ("base", t.say(*_TILT_BASE[tl.base])),
+        ("base", t.say(*_TILT_BASE[tl.base]) if isinstance(tl.base, str) else
+         t.say("what remains after assistance of ", "救助后剩余的")
+         + _parts(t, tl.base.include)),
         ("requires application", t.say("yes", "是") if tl.requires_application
          else t.say("no", "否")),
         ("referral", t.say(", ", "，").join(referral)),

@@ -325,40 +325,6 @@ class Refusal(Cited):
     reason: str
 
 
-class TiltedValues(Strict):
-    """Tilted assistance's values for some categories (e.g. 70% for 特困/低保/返贫致贫, 60%
-    for the others), each left out taking tilted assistance's own; caps are the entry's own
-    cap pools (each its own annual limit). The tilted base accumulates in the one pool."""
-
-    categories: list[str]
-    deductible: Amount | None = None
-    segments: Segments | None = None
-    caps: list[Cap] | None = None
-
-
-class Tilted(Cited):
-    """Tilted assistance (倾斜救助), after assistance."""
-
-    defined: bool = True  # False: the document leaves it to a later measure (CZ-T)
-    base: Literal["remainder", "beyond_cap"]
-    requires_application: bool = False
-    referral: list[Referral] = ["ok"]
-    locations: list[Location] = ["city", "province"]
-    kinds: list[Kind] | Literal["*"] = "*"
-    # shorthand for a look-back of every category, `months` before `from`, for persons
-    # recognised this year who applied for tilted assistance, counted and not paid
-    # (`tilted_lookback`; YC-T: 当年新增对象追溯到身份认定前3个月内)
-    lookback_months: int = 0
-    pool: str = "tilted"
-    deductible: Amount = Decimal(0)
-    segments: Segments
-    caps: list[Cap] = []
-    categories: list[str] | Literal["*"] = "*"  # the categories it assists at all
-    # values by category: the first entry listing the visit's category applies, else the
-    # values above
-    by_category: list[TiltedValues] = []
-
-
 class StageBase(Strict):
     """What a stage after assistance measures, per visit: the policy-range amount
     (inscp_scp_amt) plus the self-pay parts of `include`, less every fund and what
@@ -377,6 +343,45 @@ class StageBase(Strict):
 STAGE_BASES = {"remainder": StageBase(),
                "out_of_pocket": StageBase(include=["preselfpay_amt", "overlmt_selfpay",
                                                    "fulamt_ownpay_amt"])}
+
+
+class TiltedValues(Strict):
+    """Tilted assistance's values for some categories (e.g. 70% for 特困/低保/返贫致贫, 60%
+    for the others), each left out taking tilted assistance's own; caps are the entry's own
+    cap pools (each its own annual limit). The tilted base accumulates in the one pool."""
+
+    categories: list[str]
+    deductible: Amount | None = None
+    segments: Segments | None = None
+    caps: list[Cap] | None = None
+
+
+class Tilted(Cited):
+    """Tilted assistance (倾斜救助), after assistance."""
+
+    defined: bool = True  # False: the document leaves it to a later measure (CZ-T)
+    # remainder: what assistance left of the visit's base; a composition {include: […]}:
+    # of the policy-range amount plus those self-pay parts, less the funds (倾斜救助基数为
+    # 政策范围内个人负担与乙类先行自付之和); beyond_cap: the base past the line's cap (YC-T)
+    base: Literal["remainder", "beyond_cap"] | StageBase
+    requires_application: bool = False
+    referral: list[Referral] = ["ok"]
+    locations: list[Location] = ["city", "province"]
+    kinds: list[Kind] | Literal["*"] = "*"
+    # shorthand for a look-back of every category, `months` before `from`, for persons
+    # recognised this year who applied for tilted assistance, counted and not paid
+    # (`tilted_lookback`; YC-T: 当年新增对象追溯到身份认定前3个月内)
+    lookback_months: int = 0
+    pool: str = "tilted"
+    deductible: Amount = Decimal(0)
+    segments: Segments
+    caps: list[Cap] = []
+    categories: list[str] | Literal["*"] = "*"  # the categories it assists at all
+    # values by category: the first entry listing the visit's category applies, else the
+    # values above
+    by_category: list[TiltedValues] = []
+
+
 
 
 class Ceiling(Strict):
