@@ -58,14 +58,14 @@ def tilted(policy: Policy, params: Params, person: Person, visit: Visit, facts: 
                              citation=citation)], {}
 
     args: dict[str, Any]
-    left = facts.base  # what the tilt's base is, before what assistance paid
+    # what the tilt's base is before what assistance paid: the visit's, or a composition
+    include = [] if isinstance(cfg.base, str) else cfg.base.include
+    left = facts.composed(include) if include else facts.base
     if cfg.base != "beyond_cap":
-        if not isinstance(cfg.base, str) and cfg.base.include:
-            left = facts.composed(cfg.base.include)
         base: Num = left - chosen.total
         args = {"how": "remainder", "base": left, "paid": chosen.total}
         if left != facts.base:
-            args["include"] = list(cfg.base.include) if not isinstance(cfg.base, str) else []
+            args["include"] = list(include)
     else:
         main = chosen.main
         cap = min((amount for _, amount in main.caps), default=None) if main else None

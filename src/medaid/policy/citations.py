@@ -30,16 +30,13 @@ def missing_documents(policy: model.Policy) -> list[tuple[list[Step], str]]:
 
 def problems(policy: model.Policy) -> list[tuple[list[Step], str]]:
     """(YAML path, message) of each article not found in the text it cites (the policy's
-    document or a notice); none for a text not at hand (`missing_documents`)."""
-    missing = {steps[-2] if steps[0] == "notices" else None
-               for steps, _ in missing_documents(policy)}
-    notices = {n.file: i for i, n in enumerate(policy.spec.notices)}
+    document or a notice); none for a text not at hand (`missing_documents` warns of it)."""
     out = []
     for steps, article, document in cited(policy.spec):
-        if (notices[document] if document is not None else None) in missing:
-            continue
         try:
             policy.article_text(article, document)
+        except DocumentNotFound:
+            continue
         except ArticleNotFound as e:
             out.append((steps, f"{dotted(steps)}: {e}"))
     return out
