@@ -151,7 +151,7 @@ def policies(draw: st.DrawFn) -> dict[str, Any]:
         "rule": "W", "article": "w",
         "start": draw(st.sampled_from(("exact", "month_start", "next_month"))),
         "end": draw(st.sampled_from(("exact", "day_before", "month_end"))),
-        "stay_rule": draw(st.booleans()), "lookback": lookback}
+        "stay_rule": draw(st.sampled_from((True, False, "admission"))), "lookback": lookback}
     if draw(st.booleans()):  # 渐退期 after exit
         windows["grace"] = [{"rule": "WG", "article": "wg", "categories": draw(_subset(cats)),
                              "months": draw(st.integers(1, 6))}]

@@ -56,6 +56,8 @@ EXACT = "end: exact, stay_rule: true"
     "start: exact, " + EXACT + ", GRACE",
     "start: month_start, end: day_before, stay_rule: false, GRACE",
     "start: exact, end: month_end, stay_rule: true, GRACE",
+    "start: next_month, end: exact, stay_rule: admission",
+    "start: exact, end: day_before, stay_rule: admission, GRACE",
 ])
 def test_windows_batch_and_duckdb_equal_the_engine(windows: str, tmp_path: Path) -> None:
     """Every visit's amounts: the kernel's and DuckDB's equal the engine's, which pays

@@ -165,3 +165,24 @@ def test_windows_grace_on_the_persons_timeline() -> None:
     assert [(b.label, b.first, b.last, b.rule) for b in bars] == [
         ("在保期", date(2024, 1, 1), date(2024, 3, 31), "W"),
         ("渐退期", date(2024, 4, 1), date(2024, 9, 30), "W2")]
+
+
+def test_stay_rule_admission_takes_the_identity_held_on_the_admission_date() -> None:
+    """按入院之日的身份确定救助待遇 (`stay_rule: admission`): 特困 from 2024-03-15 to
+    2024-06-10. A stay 03-10 → 03-20 (recognised during it) gets nothing; one 06-05 → 06-15
+    (exit during it) is paid 1,000 × 50% = 500; one 03-15 → 03-16 is paid 500. Under the
+    plain stay rule the first is paid too, by its discharge date the second is not. An
+    outpatient visit is still judged on its date."""
+    person = Person("P", (Identity("tekun", date(2024, 3, 15), date(2024, 6, 10)),))
+    stays = [visit("V1", date(2024, 3, 10), date(2024, 3, 20), "inpatient"),
+             visit("V2", date(2024, 6, 5), date(2024, 6, 15), "inpatient"),
+             visit("V3", date(2024, 3, 15), date(2024, 3, 16), "inpatient"),
+             visit("V4", date(2024, 6, 11))]
+    rules = {"admission": [0, 50_000, 50_000, 0], "true": [50_000, 50_000, 50_000, 0],
+             "false": [50_000, 0, 50_000, 0]}
+    for rule, expected in rules.items():
+        policy = _policy(HEAD.replace("stay_rule: true", f"stay_rule: {rule}") + LINE)
+        assert paid(policy, person, stays) == expected, rule
+    shown = dict(elements(_policy(HEAD.replace("stay_rule: true", "stay_rule: admission")
+                                  + LINE))[0].facts)
+    assert shown["stay rule"] == "住院以入院之日的身份为准"

@@ -421,10 +421,14 @@ def settle_population(versions: Sequence[Policy], local: Mapping[str, object],
             else:
                 rows = np.flatnonzero(version_of[plan[lo:hi]] == vi) + lo
                 part = None
-            stay = stays[setting[rows]] & policy.spec.windows.stay_rule
+            stay = stays[setting[rows]]
+            end = visits.end[rows]
+            if policy.spec.windows.stay_rule == "admission":  # a stay by its admission date
+                end = np.where(stay, visits.start[rows], end)
+            stay &= bool(policy.spec.windows.stay_rule)
             got = standings.compute(
                 policy, persons, ident_cat, plans.categories, person[rows], visits.start[rows],
-                visits.end[rows], year[rows], stay, plan[rows], plans.lookback_ratio,
+                end, year[rows], stay, plan[rows], plans.lookback_ratio,
                 plans.problems.lookback, slots, part)
             if part is None:
                 st.cat[:, rows], st.mode[:, rows], st.ratio[:, rows], st.lookback[:, rows] = \

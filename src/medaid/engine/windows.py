@@ -98,10 +98,13 @@ def periods(policy: Policy, person: Person, ident: Identity, year: int) -> list[
     return found
 
 
-def _covers(first: date, last: date | None, visit: Visit, stay: bool) -> bool:
-    if stay:
+def _covers(first: date, last: date | None, visit: Visit, stay: bool | str) -> bool:
+    """Whether [first, last] covers the visit: any day of a stay under the stay rule, its
+    admission date under `stay_rule: admission`, otherwise its end date."""
+    if stay is True:
         return visit.end >= first and (last is None or visit.start <= last)
-    return first <= visit.end and (last is None or visit.end <= last)
+    day = visit.start if stay == "admission" else visit.end
+    return first <= day and (last is None or day <= last)
 
 
 def standings(policy: Policy, params: Params, person: Person, visit: Visit, setting: str,
@@ -109,7 +112,7 @@ def standings(policy: Policy, params: Params, person: Person, visit: Visit, sett
     """Every identity's standing for the visit, in tie order (the category listed first,
     whether in force or in a look-back period, RULES §3): the first of its periods that
     covers the visit."""
-    stay = policy.spec.windows.stay_rule and setting in INPATIENT_SETTINGS
+    stay = setting in INPATIENT_SETTINGS and policy.spec.windows.stay_rule
     order = policy.order
     found: list[Standing] = []
     for ident in person.identities:

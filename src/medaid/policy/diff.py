@@ -58,6 +58,9 @@ CODES = {"kinds": labels.KINDS, "locations": labels.LOCATIONS, "referral": label
          "until": {"anchor": ("至起算日前一日", "the day before the anchor"),
                    "from": ("至认定之日前一日（含申请至认定期间）", "the day before from")},
          "referrals": labels.REFERRALS,
+         "stay_rule": {"True": ("住院期间任一日", "any day of a stay"),
+                       "False": ("出院之日", "the discharge date"),
+                       "admission": ("入院之日", "the admission date")},
          "base": {"after_all_funds": ("经基本医保、大病保险和其他基金支付后", "after all funds"),
                   "after_basic": ("仅经基本医保报销后", "after basic insurance"),
                   "remainder": ("政策范围内个人负担", "remainder"),
@@ -237,7 +240,7 @@ def text(key: str, value: Any, unit: str | None = None) -> str:
     """A value of the policy file as a reader reads it."""
     if value is None:
         return "—"
-    if isinstance(value, bool):
+    if isinstance(value, bool) and key not in CODES:
         return "是" if value else "否"
     if isinstance(value, dict):
         if key == "ceiling" and value.get("share") is None:

@@ -310,7 +310,9 @@ def elements(policy: model.Policy, lang: Lang = "zh") -> list[Element]:
          + ("" if w.end != "month_end" or w.month_end_categories is None
             else t.say(f" for {names(w.month_end_categories)}; the others the exit date (to)",
                        f"（{t.names(w.month_end_categories)}）；其他身份为退出之日"))),
-        ("stay rule", t.say("any day of a stay counts", "住院期间任一日在保即可")
+        ("stay rule", t.say("the admission date decides", "住院以入院之日的身份为准")
+         if w.stay_rule == "admission" else
+         t.say("any day of a stay counts", "住院期间任一日在保即可")
          if w.stay_rule else t.say("the discharge date decides", "以出院日期为准")),
     ))]
     for lb in w.lookback:

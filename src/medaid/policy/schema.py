@@ -146,7 +146,9 @@ class Windows(Cited):
     # the categories `end: month_end` applies to (JS-W: the listed key categories); None:
     # every category; the others end on `to` exactly
     month_end_categories: list[str] | None = None
-    stay_rule: bool
+    # true: a stay counts if the identity holds on any of its days; false: on its discharge
+    # date; admission: on its admission date (按入院之日的身份)
+    stay_rule: bool | Literal["admission"]
     lookback: list[Lookback] = []
     grace: list[Grace] = []  # the first entry listing the category applies
 
