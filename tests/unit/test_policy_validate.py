@@ -180,3 +180,30 @@ def test_an_amendment_merges_stages_by_rule_as_lines() -> None:
                                         {"rule": "F1", "label": "封顶"}]}, amend.AMENDS)
     assert out["stages"] == [{"rule": "R1", "label": "再救助", "deductible": 3000},
                              {"rule": "F1", "label": "封顶"}]
+
+
+def test_a_grant_without_a_deductible_and_a_needless_until_are_warnings(folder: Path) -> None:
+    """Both settle, so the file is valid; validate says, at each line, what they will do."""
+    (folder / "jiashi-seed.txt").write_text(TEXT, encoding="utf-8")
+    text = CITY.replace("stay_rule: true", (
+        "stay_rule: true, lookback: [{rule: JX-W, article: 第三条, categories: [tekun], "
+        "months: 3, until: from}]")) + """\
+stages:
+  - rule: JX-G
+    article: 第二条
+    label: 一次性补助
+    when: year_end
+    grant: 2000
+"""
+    code, out, err = validate(folder, text)
+    assert code == 0 and out.startswith("ok: ")
+    f = folder / "jiashi-2025.yaml"
+    assert err.splitlines() == [
+        f"warning: {f}:{line_no(text, 'grant: 2000')}: stages[0].grant: 一次性补助未写 "
+        "deductible（须超过的金额），凡有个人负担即全额发放 / a grant without a deductible is "
+        "paid in full once anything is borne",
+        f"warning: {f}:{line_no(text, 'until: from')}: windows.lookback[0].until: until: from "
+        "只在 before: application 时起作用（申请至认定期间），此处与默认相同 / until: from only "
+        "matters with before: application"]
+    assert validate(folder, text.replace("grant: 2000", "grant: 2000\n    deductible: 9800")
+                    .replace("until: from", "before: application, until: from"))[2] == ""

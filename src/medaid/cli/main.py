@@ -34,6 +34,7 @@ from medaid.engine import case as contract
 from medaid.policy import amend, citations, conformance, explain, model
 from medaid.policy import diff as policy_diff
 from medaid.policy.articles import ArticleNotFound
+from medaid.policy.advisories import advisories
 from medaid.registry import roster, summary
 from medaid.registry.plan import ImportPlan
 
@@ -121,10 +122,11 @@ def policy_validate(
         p = amend.load(file)
         found = [amend.located(file, steps, message)
                  for steps, message in citations.problems(p)]
-        missing = citations.missing_documents(p)
+        # it settles; its articles are checked once at hand
+        warned = citations.missing_documents(p) + advisories(p)
     except MedaidError as e:
         fail(str(e))
-    for steps, message in missing:  # it settles; its articles are checked once at hand
+    for steps, message in warned:
         sys.stderr.write(f"warning: {amend.located(file, steps, message)}\n")
     for message in found[:-1]:
         sys.stderr.write(f"error: {message}\n")
