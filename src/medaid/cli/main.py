@@ -33,8 +33,8 @@ from medaid.core.exits import fail
 from medaid.engine import case as contract
 from medaid.policy import amend, citations, conformance, explain, model
 from medaid.policy import diff as policy_diff
-from medaid.policy.articles import ArticleNotFound
 from medaid.policy.advisories import advisories
+from medaid.policy.articles import ArticleNotFound
 from medaid.registry import roster, summary
 from medaid.registry.plan import ImportPlan
 
