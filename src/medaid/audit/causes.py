@@ -115,11 +115,11 @@ class _Causes:
         """The article of a rule id as people cite it ("" when the policy has no such rule)."""
         key = (id(p), rule)
         if key not in self.articles:
-            found = next((ln.source for ln in p.lines if ln.rule == rule), None)
+            found = next((ln.citation for ln in p.lines if ln.rule == rule), None)
             t = p.spec.tilted
             if found is None and t is not None and t.rule == rule:
-                found = p.cite(t.article, t.document)
-            self.articles[key] = p.reference_of(found) if found else ""
+                found = p.cites(t)[1]
+            self.articles[key] = found or ""
         return self.articles[key]
 
     def finding(self, i: int, cause: str, rule: str = "", reason: str = "",

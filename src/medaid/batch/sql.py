@@ -268,7 +268,7 @@ class Formulation:
                     else "i.\"from\""
                 in_cat = ", ".join(_lit(c) for c in lb.categories)
                 until = 'i."from"' if lb.until == "from" else anchor
-                covers = (f"reach >= CAST({anchor} - INTERVAL {lb.months} MONTH AS DATE) "
+                covers = (f"last_probe >= CAST({anchor} - INTERVAL {lb.months} MONTH AS DATE) "
                           f"AND probe <= {until} - 1")
                 if lb.new_this_year:  # 当年新认定
                     covers += ' AND year(i."from") = year(v."end")'
@@ -306,7 +306,7 @@ class Formulation:
                     f"CAST(i.\"to\" + INTERVAL {grace.months} MONTH AS DATE)) ELSE {last} END")
         stays = ", ".join(_lit(k) for k in ("inpatient", "childbirth"))
         stay = f"(r.setting IN ({stays}))" if w.stay_rule else "FALSE"
-        # a period covers a visit when it holds from `probe` to `reach`: any day of a stay
+        # a period covers a visit holding from `probe` to `last_probe`: any day of a stay
         # (stay rule), its admission date (`stay_rule: admission`), else the end date
         admit = stay if w.stay_rule == "admission" else "FALSE"
         tset = [k for i, k in enumerate(KINDS) if plans.tilt_setting[p, i]]
@@ -389,11 +389,11 @@ v0 AS (SELECT file_row_number AS row, v.*, pe.grade, pe.tilted_application, pe.i
        FROM read_parquet('{path}', file_row_number = true) v JOIN pe USING (person_key)),
 v1 AS (SELECT v.*, r.line, r.ok, r.setting, r.shut,
               CASE WHEN {stay} THEN v.start ELSE v."end" END AS probe,
-              CASE WHEN {admit} THEN v.start ELSE v."end" END AS reach
+              CASE WHEN {admit} THEN v.start ELSE v."end" END AS last_probe
        FROM v0 v JOIN route r ON r.kind = v.kind AND r.flags = v.flags AND r.grade = v.grade
                               AND r.category = v.i.category),
 v2a AS (SELECT v.*, i.category AS category, {lb_ratio} AS lb_r,
-               reach >= {first} AND (i."to" IS NULL OR probe <= {last}) AS inside,
+               last_probe >= {first} AND (i."to" IS NULL OR probe <= {last}) AS inside,
                {lb_plain} AS lb_p
         FROM v1 v),
 v2 AS (SELECT v.*,

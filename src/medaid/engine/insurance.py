@@ -80,11 +80,9 @@ def critical_illness(policy: Policy, params: Params, amount: int, when: When,
         curve = curve.with_deductible((2 * curve.deductible * share + BP) // (2 * BP),
                                       None if tilt.no_cap else curve.cap)
         points = tilt.ratio_points * 100
-        trace.append(TraceLine("hifmi", tilt.rule, policy.cite(tilt.article, tilt.document),
-                               "ci_tilt",
-                               {"share": share, "points": tilt.ratio_points,
-                                "no_cap": tilt.no_cap},
-                               citation=policy.reference(tilt.article, tilt.document)))
+        trace.append(TraceLine.of(policy, "hifmi", tilt, "ci_tilt",
+                                  {"share": share, "points": tilt.ratio_points,
+                                   "no_cap": tilt.no_cap}))
     before = int(pools.get(CI_BASE, 0))
     after = before + amount
     # the cap is a payout limit on what the year has paid (given or computed), never part

@@ -111,9 +111,8 @@ def settle_visit(policy: Policy, params: Params, person: Person, pools: Mapping[
     untilted = {} if policy.spec.tilted is not None else {"untilted": True}
     if not found:
         w = policy.spec.windows
-        trace.append(TraceLine("assistance", w.rule, policy.cite(w.article, w.document),
-                               "no_identity", {"dates": _dates(visit)} | untilted,
-                               citation=policy.reference(w.article, w.document)))
+        trace.append(TraceLine.of(policy, "assistance", w, "no_identity",
+                                  {"dates": _dates(visit)} | untilted))
         return settlement, new
 
     # Tier 3: the referral rule, then the highest benefit among the categories in force.
@@ -129,12 +128,10 @@ def settle_visit(policy: Policy, params: Params, person: Person, pools: Mapping[
                         "hifmi_pay": hifmi, "oth_pay": oth}, visit.end,
                        visit.kind if setting != visit.kind else None)
     if ref is not None and (not effect.assistance or effect.ratio_points):
-        trace.append(TraceLine("assistance", ref.rule, policy.cite(ref.article, ref.document),
-                               "referral",
-                               {"referral": visit.referral,
-                                "points": effect.ratio_points if effect.assistance else 0,
-                                "tilt": effect.assistance and effect.tilt} | untilted,
-                               citation=policy.reference(ref.article, ref.document)))
+        trace.append(TraceLine.of(policy, "assistance", ref, "referral",
+                                  {"referral": visit.referral,
+                                   "points": effect.ratio_points if effect.assistance else 0,
+                                   "tilt": effect.assistance and effect.tilt} | untilted))
     if not effect.assistance:
         settlement.category = found[0].category
         settlement.closed = True

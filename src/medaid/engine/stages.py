@@ -141,8 +141,7 @@ def at_visit(policy: Policy, params: Params, person: Person, visit: Visit,
         settled.reassistance += pay
         if pay > 0:
             settled.rules.append(v.rule)
-        trace.append(TraceLine("reassistance", v.rule, policy.cite(v.article, v.document),
-                               "stage", args, pay, policy.reference(v.article, v.document)))
+        trace.append(TraceLine.of(policy, "reassistance", v, "stage", args, pay))
     return trace, used
 
 
@@ -180,8 +179,7 @@ def at_year_end(policy: Policy, params: Params, person: Person,
         pay = _payout(params, v, 0, m, of_total, when, False, None, pools, used, args)
         pools.update(used)
         paid_before += pay
-        line = TraceLine("reassistance", v.rule, policy.cite(v.article, v.document),
-                         "year_end_stage", args, pay, policy.reference(v.article, v.document))
+        line = TraceLine.of(policy, "reassistance", v, "year_end_stage", args, pay)
         out.append(YearEnd(year, v.rule, v.label, category, [vi.id for vi, _ in mine], pay,
                            [line]))
     return out

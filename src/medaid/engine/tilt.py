@@ -32,8 +32,6 @@ def tilted(policy: Policy, params: Params, person: Person, visit: Visit, facts: 
     cfg = policy.spec.tilted
     if cfg is None:
         return 0, [], {}
-    src = policy.cite(cfg.article, cfg.document)
-    citation = policy.reference(cfg.article, cfg.document)
     why = None
     entry = tilted_entry(cfg, chosen.standing.category)
     if not cfg.defined:
@@ -54,8 +52,7 @@ def tilted(policy: Policy, params: Params, person: Person, visit: Visit, facts: 
             person.tilted_application and person.tilted_application.year == facts.year):
         why = "no_application"
     if why:
-        return 0, [TraceLine("tilted", cfg.rule, src, "no_tilt", {"why": why},
-                             citation=citation)], {}
+        return 0, [TraceLine.of(policy, "tilted", cfg, "no_tilt", {"why": why})], {}
 
     args: dict[str, Any]
     # what the tilt's base is before what assistance paid: the visit's, or a composition
@@ -71,8 +68,7 @@ def tilted(policy: Policy, params: Params, person: Person, visit: Visit, facts: 
         cap = min((amount for _, amount in main.caps), default=None) if main else None
         reach = main.curve.reach(cap) if main and main.curve and cap is not None else None
         if reach is None:
-            return 0, [TraceLine("tilted", cfg.rule, src, "no_tilt", {"why": "no_cap"},
-                                 citation=citation)], {}
+            return 0, [TraceLine.of(policy, "tilted", cfg, "no_tilt", {"why": "no_cap"})], {}
         c_b, c_a = Fraction(chosen.main_before), Fraction(chosen.main_after)
         base = max(Fraction(0), c_a - reach) - max(Fraction(0), c_b - reach)
         if base.denominator == 1:
@@ -98,4 +94,4 @@ def tilted(policy: Policy, params: Params, person: Person, visit: Visit, facts: 
     pay, capped = within_caps(pay, 0, None, caps, {}, pools, updates, policy.pool_labels)
     if capped:
         args["caps"] = capped
-    return pay, [TraceLine("tilted", cfg.rule, src, "tilted", args, pay, citation)], updates
+    return pay, [TraceLine.of(policy, "tilted", cfg, "tilted", args, pay)], updates

@@ -5,9 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from medaid.engine import wording
+
+if TYPE_CHECKING:
+    from medaid.policy.model import CitedEntry, Policy
 
 INPATIENT_SETTINGS = frozenset({"inpatient", "childbirth"})  # stays: the stay rule applies
 
@@ -90,6 +93,13 @@ class TraceLine:
     args: Mapping[str, Any] = field(default_factory=dict)  # fen, bp, codes, labels, dates
     amount: int = 0  # fen; 0 for a refusal or a note
     citation: str = ""  # the document's number and article: 南京市《宁政办发〔2023〕1号》（四）
+
+    @classmethod
+    def of(cls, policy: Policy, tier: str, entry: CitedEntry, code: str,
+           args: Mapping[str, Any] | None = None, amount: int = 0) -> TraceLine:
+        """A line of `entry`, a rule of the policy file, citing its article."""
+        source, citation = policy.cites(entry)
+        return cls(tier, entry.rule, source, code, args or {}, amount, citation)
 
     @property
     def text(self) -> str:

@@ -120,9 +120,9 @@ def standings(policy: Policy, params: Params, person: Person, visit: Visit, sett
         for p in periods(policy, person, ident, year):
             if _covers(p.first, p.last, visit, stay):
                 ratio = None if p.ratio is None else params.ratio_of(p.ratio, year, p.rule)
-                found.append(Standing(ident.category, n, p.mode, p.rule,
-                                      policy.cite(p.article, p.document), ratio, p.ratio_rules,
-                                      policy.reference(p.article, p.document), p.days,
+                source, citation = policy.cites(p)
+                found.append(Standing(ident.category, n, p.mode, p.rule, source, ratio,
+                                      p.ratio_rules, citation, p.days,
                                       p.grace))
                 break
     found.sort(key=lambda st: st.order)

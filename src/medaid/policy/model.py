@@ -14,7 +14,7 @@ from datetime import date
 from functools import cache, cached_property
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -93,12 +93,15 @@ class Policy:
         return self.spec.in_force
 
     def cite(self, article: str, document: str | None = None) -> str:
-        """An article as a trace line's `source` gives it: the text's file, then the
-        article (`document`: a notice's file; none: the policy's own document)."""
-        return f"{document or self.spec.document.file} {article}"
+        return source(self.spec, article, document)
 
     def reference(self, article: str, document: str | None = None) -> str:
         return reference(self.spec, article, document)
+
+    def cites(self, entry: CitedEntry) -> tuple[str, str]:
+        """A rule of the file's article as a trace line's `source` and as people cite it."""
+        return source(self.spec, entry.article, entry.document), \
+            reference(self.spec, entry.article, entry.document)
 
     def reference_of(self, source: str) -> str:
         """A trace line's `source` ('file article') as people cite it."""
@@ -152,6 +155,24 @@ def document_folders(path: str) -> tuple[Path, ...]:
     here = [Path(path).parent] if Path(path).is_file() else []
     local = [Path(d) for d in os.environ.get(POLICY_DIR_ENV, "").split(os.pathsep) if d]
     return tuple(dict.fromkeys([*here, *local]))
+
+
+class CitedEntry(Protocol):
+    """A rule of a policy file: its id, its article, the notice it is in (None: the
+    policy's own document)."""
+
+    @property
+    def rule(self) -> str: ...
+    @property
+    def article(self) -> str: ...
+    @property
+    def document(self) -> str | None: ...
+
+
+def source(spec: s.PolicyFile, article: str, document: str | None = None) -> str:
+    """An article as a trace line's `source` gives it: the text's file, then the article
+    (`document`: a notice's file; none: the policy's own document)."""
+    return f"{document or spec.document.file} {article}"
 
 
 def reference(spec: s.PolicyFile, article: str, document: str | None = None) -> str:
@@ -452,7 +473,7 @@ def compile_policy(spec: s.PolicyFile, path: str = "<memory>") -> Policy:
         Line(
             index=i,
             rule=ln.rule,
-            source=f"{ln.document or spec.document.file} {ln.article}",
+            source=source(spec, ln.article, ln.document),
             citation=reference(spec, ln.article, ln.document),
             tier=ln.tier,
             categories=_set(ln.categories),
@@ -469,7 +490,7 @@ def compile_policy(spec: s.PolicyFile, path: str = "<memory>") -> Policy:
         for i, ln in enumerate(spec.lines)
     )
     refusals = tuple(
-        Refusal(r.rule, f"{r.document or spec.document.file} {r.article}",
+        Refusal(r.rule, source(spec, r.article, r.document),
                 reference(spec, r.article, r.document),
                 _set(r.categories), _set(r.kinds), r.reason)
         for r in spec.refusals
