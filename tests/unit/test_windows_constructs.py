@@ -122,6 +122,18 @@ def test_windows_grace_keeps_an_exited_identity_for_six_months() -> None:
     assert dict(shown.facts)["covers"] == "退出之日后 6 个月内按原身份继续享受"
 
 
+def test_windows_grace_never_starts_before_the_window() -> None:
+    """自认定之日的次月起享受 with a 6-month 渐退期: tekun recognised 2024-03-10 and exited
+    2024-03-20 never reached its window (from 2024-04-01): a visit of 2024-03-25 gets
+    nothing, those of 2024-04-01 and 2024-09-20 are paid 500 in the 渐退期, one of
+    2024-09-21 nothing."""
+    policy = _policy(GRACE.replace("start: exact", "start: next_month") + LINE)
+    person = Person("P", (Identity("tekun", date(2024, 3, 10), date(2024, 3, 20)),))
+    days = (date(2024, 3, 25), date(2024, 4, 1), date(2024, 9, 20), date(2024, 9, 21))
+    assert paid(policy, person, [visit(f"V{i}", d) for i, d in enumerate(days)]) == [
+        0, 50_000, 50_000, 0]
+
+
 def test_windows_grace_a_later_identity_competes_as_usual() -> None:
     """A category not listed has no 渐退期: `other` exiting 2024-03-31 gets nothing on
     2024-05-10. tekun (line A1, 50%) in its 渐退期 after 2024-03-31 and `other` (line A2,

@@ -374,6 +374,7 @@ def settle_range(g_lo, g_hi, group_off, plan, sel, medfee, inscp, hifp_in, hifmi
     first_visit = group_off[g_lo]
     shut = np.zeros(group_off[g_hi] - first_visit, np.bool_)
     amt = np.zeros(7, np.int64)  # line_base's amounts of the visit
+    taken = np.zeros(group_off[g_hi] - first_visit, np.bool_)  # by the year-end stage at hand
     for g in range(g_lo, g_hi):
         lo = group_off[g]
         hi = group_off[g + 1]
@@ -686,8 +687,10 @@ def settle_range(g_lo, g_hi, group_off, plan, sel, medfee, inscp, hifp_in, hifmi
             count = 0
             for i in range(lo, hi):
                 c = cat_o[i]
-                if not stage_takes(stages, stage_entry, pl, k, cat if at_end and c >= 0 else c,
-                                   sel_setting[sel[i]], vmask[i], shut[i - first_visit]):
+                taken[i - first_visit] = stage_takes(
+                    stages, stage_entry, pl, k, cat if at_end and c >= 0 else c,
+                    sel_setting[sel[i]], vmask[i], shut[i - first_visit])
+                if not taken[i - first_visit]:
                     continue
                 order = cat_order[pl, c] if cat_order[pl, c] >= 0 else cat_order.shape[1]
                 if not at_end and (count == 0 or order < key):
@@ -705,9 +708,7 @@ def settle_range(g_lo, g_hi, group_off, plan, sel, medfee, inscp, hifp_in, hifmi
             m = 0
             of_total = 0
             for i in range(lo, hi):
-                c = cat_o[i]
-                if not stage_takes(stages, stage_entry, pl, k, cat if at_end and c >= 0 else c,
-                                   sel_setting[sel[i]], vmask[i], shut[i - first_visit]):
+                if not taken[i - first_visit]:
                     continue
                 amt[0] = inscp[i]
                 amt[1:4] = selfpay[i]

@@ -74,8 +74,9 @@ def periods(policy: Policy, person: Person, ident: Identity, year: int) -> list[
     if grace is not None and ident.end is not None and last is not None:
         grace_last = add_months(ident.end, grace.months)  # 渐退期: to + months, same category
         if grace_last > last:
-            in_force.append(Period("in_force", last + DAY, grace_last, grace.rule, grace.article,
-                                   document=grace.document, grace=True))
+            # never before the window's start (an exit before 次月起享受 began)
+            in_force.append(Period("in_force", max(last + DAY, first), grace_last, grace.rule,
+                                   grace.article, document=grace.document, grace=True))
     lookbacks = []
     applied = person.tilted_application is not None and person.tilted_application.year == year
     for lb in w.lookback:
