@@ -460,18 +460,22 @@ YEAR_END_STAGES = """\
 """
 
 
-def test_the_kernel_takes_the_identity_held_at_the_years_end() -> None:
-    """A year-end ceiling by the identity held at the year's end (3,000; 7,000 for 其他),
-    assistance 50%, stays of 10,000 and 6,000 leaving 8,000 borne: 特困 then 其他 pays
-    8,000 − 7,000 = 1,000; 其他 until May then 特困 until October (the one held last) pays
-    5,000; the kernel as the engine."""
-    policy = city("""\
+HELD_BODY = """\
 lines:
   - {rule: A1, article: 第五条, categories: "*", kinds: "*", segments: [{ratio: 0.5}]}
 stages:
   - {rule: F2, article: 第十二条, label: 个人负担封顶, when: year_end, category_at: year_end,
      ceiling: {amount: 3000}, by_category: [{categories: [other], ceiling: {amount: 7000}}]}
-""")
+"""
+
+
+def test_the_kernel_takes_the_identity_held_at_the_years_end() -> None:
+    """A year-end ceiling by the identity held at the year's end (3,000; 7,000 for 其他),
+    assistance 50%, stays of 10,000 and 6,000 leaving 8,000 borne: 特困 then 其他 pays
+    8,000 − 7,000 = 1,000; 其他 until May then 特困 until October (the one held last) pays
+    5,000; the kernel as the engine. 特困 exiting 2024-09-01 as 其他 begins: 1,000; with a
+    6-month 渐退期 for 特困 both are held on 31 December and 特困 comes first: 5,000."""
+    policy = city(HELD_BODY)
     def stays(*days: date) -> list[Visit]:
         return [Visit(f"V{k}", "inpatient", d, d, total, hifp_pay=0, hifmi_pay=0)
                 for k, (d, total) in enumerate(zip(days, (1_000_000, 600_000), strict=True))]
@@ -479,11 +483,20 @@ stages:
                             Identity("other", date(2024, 7, 1))))
     exited = Person("P2", (Identity("other", date(2024, 1, 1), date(2024, 5, 31)),
                            Identity("tekun", date(2024, 6, 1), date(2024, 10, 31))))
+    graced = Person("P3", (Identity("tekun", date(2024, 1, 1), date(2024, 9, 1)),
+                           Identity("other", date(2024, 9, 1))))
     pop = [(changed, stays(date(2024, 3, 1), date(2024, 9, 1))),
-           (exited, stays(date(2024, 6, 5), date(2024, 6, 9)))]
+           (exited, stays(date(2024, 6, 5), date(2024, 6, 9))),
+           (graced, stays(date(2024, 3, 1), date(2024, 10, 1)))]
     res = _settle(policy, pop)
     assert not differences(policy, pop, res)
-    assert res.years.year_end[:, 0].tolist() == [100_000, 500_000]
+    assert res.years.year_end[:, 0].tolist() == [100_000, 500_000, 100_000]
+    graced_policy = parse_policy(HEAD.replace("stay_rule: true}", (
+        "stay_rule: true, grace: [{rule: W2, article: 第六条, categories: [tekun], "
+        "months: 6}]}")) + HELD_BODY, "city.yaml")
+    res = _settle(graced_policy, pop)
+    assert not differences(graced_policy, pop, res)
+    assert res.years.year_end[:, 0].tolist() == [100_000, 500_000, 500_000]
 
 
 @settings(max_examples=examples(60), deadline=None,

@@ -19,9 +19,10 @@ from medaid.batch.plan import compile_plans
 from medaid.core.errors import PolicyError
 from medaid.engine.settle import settle_year
 from medaid.engine.types import Held, Identity, Person, Visit
+from medaid.policy.model import parse_policy
 from medaid_command import medaid
 from runs import examples
-from small_city import city
+from small_city import HEAD, city
 
 HALF = """\
 lines:
@@ -160,6 +161,25 @@ def test_a_year_end_ceiling_by_the_identity_held_at_the_years_end() -> None:
     assert (last.category, last.amount) == ("tekun", 500_000)
     with pytest.raises(PolicyError, match="只用于年终阶段"):
         city(HELD.replace(" when: year_end,", ""))
+
+
+GRACED = HEAD.replace("stay_rule: true}", "stay_rule: true, grace: [{rule: W2, article: "
+                      "第六条, categories: [tekun], months: 6}]}")
+
+
+def test_the_identity_held_at_the_years_end_is_held_through_its_grace() -> None:
+    """渐退期内按原身份继续享受: 特困 exits 2024-09-01 (渐退期 to 2025-03-01), 其他 from
+    2024-09-01. On 31 December both are held and 特困 comes first: its ceiling of 3,000
+    gives 8,000 − 3,000 = 5,000 (其他's 7,000 would give 1,000). Without 其他, 特困 alone
+    is held then."""
+    policy = parse_policy(GRACED + HELD, "city.yaml")
+    visits = [stay("V1", 1, 1_000_000), replace(stay("V2", 1, 600_000), start=date(2024, 10, 1),
+                                                end=date(2024, 10, 1))]
+    tekun = Identity("tekun", date(2024, 1, 1), date(2024, 9, 1))
+    for person in (Person("P", (tekun, Identity("other", date(2024, 9, 1)))),
+                   Person("P", (tekun,))):
+        (held,) = settle_year([policy], {}, person, visits).year_end
+        assert (held.category, held.amount) == ("tekun", 500_000)
 
 
 def test_no_stage_takes_a_stay_the_referral_rule_leaves_unassisted() -> None:

@@ -727,8 +727,8 @@ def settle_range(g_lo, g_hi, group_off, plan, sel, medfee, inscp, hifp_in, hifmi
 
 
 @njit(cache=True)
-def held_at_year_end(group_off, person, year_first, year_last, plan, ident_off, ident_from,  # type: ignore[no-untyped-def]
-                     ident_to, ident_cat, cat_order):
+def held_at_year_end(group_off, person, year_first, year_last, plan, version_of, ident_off,  # type: ignore[no-untyped-def]
+                     ident_from, held_to, ident_cat, cat_order):
     """Per person-year, the category of the identity held at the year's end
     (`engine.stages.held_at_year_end`): the first in the tie order of the year's last plan
     among those held on its last day, else among those held last in the year; −1: none."""
@@ -736,6 +736,7 @@ def held_at_year_end(group_off, person, year_first, year_last, plan, ident_off, 
     for g in range(len(group_off) - 1):
         lo, hi = group_off[g], group_off[g + 1]
         pr, pl, first, last = person[lo], plan[hi - 1], year_first[g], year_last[g]
+        ident_to = held_to[version_of[pl]]  # exits, 渐退期 included, by the plan's version
         latest = np.int64(-(2 ** 62))
         for j in range(ident_off[pr], ident_off[pr + 1]):
             c, to = ident_cat[j], ident_to[j]

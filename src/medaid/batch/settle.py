@@ -242,19 +242,23 @@ def _plans_of(versions: Sequence[Policy], visits: VisitColumns, year: I32
     return keys, table[code]
 
 
-def _held_at_year_end(plans: Plans, persons: PersonColumns, ident_cat: I32, group_off: I64,
-                      person: I64, year: I32, plan: I32) -> I64:
+def _held_at_year_end(versions: Sequence[Policy], version_of: I32, plans: Plans,
+                      persons: PersonColumns, ident_cat: I32, group_off: I64, person: I64,
+                      year: I32, plan: I32) -> I64:
     """Per person-year, the category held at the year's end, for the year-end stages that
-    go by it (`category_at: year_end`); −1 for all where no plan has one."""
+    go by it (`category_at: year_end`); −1 for all where no plan has one. An identity is
+    held through its 渐退期, by each version's `windows.grace`."""
     n_groups = len(group_off) - 1
     if not bool((plans.stages[..., S_WHEN] == S_YEAR_END_HELD).any()) or not n_groups:
         return np.full(n_groups, -1, np.int64)
     years = year[group_off[:-1]].astype(np.int64)
     first = (years - 1970).astype("datetime64[Y]").astype("datetime64[D]").astype(np.int64)
     last = (years - 1969).astype("datetime64[Y]").astype("datetime64[D]").astype(np.int64) - 1
-    out: I64 = kernel.held_at_year_end(group_off, person, first, last, plan,
+    held_to = np.stack([standings.held_until(v.spec.windows, plans.categories, ident_cat,
+                                             persons.ident_to) for v in versions])
+    out: I64 = kernel.held_at_year_end(group_off, person, first, last, plan, version_of,
                                        persons.ident_offsets, persons.ident_from,
-                                       persons.ident_to, ident_cat, plans.cat_order)
+                                       held_to, ident_cat, plans.cat_order)
     return out
 
 
@@ -385,7 +389,9 @@ def settle_population(versions: Sequence[Policy], local: Mapping[str, object],
         "hifp", "hifmi", "base", "assistance", "tilted", "special", "mask", "reassistance",
         "stage_mask")}
     year_end = np.full((len(group_off) - 1, plans.stages.shape[1]), -1, np.int64)
-    held = _held_at_year_end(plans, persons, ident_cat, group_off, person, year, plan)
+    version_of = np.array([vi for vi, _ in keys], np.int32)
+    held = _held_at_year_end(versions, version_of, plans, persons, ident_cat, group_off,
+                             person, year, plan)
     n_slots = max(1, len(plans.pools))
     pools_o = np.zeros((len(group_off) - 1, n_slots), np.int64)
     width = n_slots + kernel.SNAPSHOT_EXTRA
@@ -395,7 +401,6 @@ def settle_population(versions: Sequence[Policy], local: Mapping[str, object],
     err_o = np.empty(n, np.int32)
     stays = np.zeros(len(KINDS), bool)
     stays[[KINDS.index(k) for k in INPATIENT_SETTINGS]] = True
-    version_of = np.array([vi for vi, _ in keys], np.int32)
     used = sorted({vi for vi, _ in keys})
 
     def scan(g_lo: int, g_hi: int) -> None:

@@ -13,6 +13,7 @@ standings of a visit by tie order alone and drops duplicates exactly as
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,7 +22,7 @@ import numpy.typing as npt
 from medaid.batch.schema import NO_DATE, PersonColumns
 from medaid.core.errors import MedaidError
 from medaid.policy.model import Policy
-from medaid.policy.schema import Grace
+from medaid.policy.schema import Grace, Windows
 
 I8 = npt.NDArray[np.int8]
 I16 = npt.NDArray[np.int16]
@@ -88,6 +89,19 @@ def _grace(grace: list[Grace], categories: list[str]) -> list[tuple[int, npt.NDA
         mine = [c in g.categories and c not in seen for c in categories]
         seen |= set(g.categories)
         out.append((g.months, np.array(mine or [False])))
+    return out
+
+
+def held_until(w: Windows, categories: Sequence[str], ident_cat: I32, to: I32) -> I32:
+    """Each identity's last day held (`engine.windows.held_until`): its exit `to`, or the
+    end of its 渐退期; NO_DATE where open."""
+    out = to.copy()
+    closed = to != NO_DATE
+    known = ident_cat >= 0
+    for months, graced in _grace(w.grace, list(categories)):
+        member = known & graced[np.where(known, ident_cat, 0)]
+        out = np.where(closed & member, np.maximum(out, add_months(np.where(closed, to, 0),
+                                                                   months)), out)
     return out
 
 

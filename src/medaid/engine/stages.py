@@ -19,6 +19,7 @@ from medaid.core.money import BP
 from medaid.engine.caps import within_caps
 from medaid.engine.conditions import meets
 from medaid.engine.types import Person, Settlement, TraceLine, Visit, YearEnd
+from medaid.engine.windows import held_until
 from medaid.policy import schema as s
 from medaid.policy.model import Policy
 from medaid.policy.params import Num, Params, When
@@ -62,14 +63,15 @@ def qualifies(stage: s.Stage, person: Person, visit: Visit, settled: Settlement,
 def held_at_year_end(policy: Policy, person: Person, year: int) -> str | None:
     """The identity the person holds at the year's end (年末所具有的救助身份): the first in
     the tie order of those held on 31 December, else of those held last in the year (an
-    exit before the year's end); None where none is held in the year."""
+    exit before the year's end), each held through its 渐退期; None where none is held in
+    the year."""
     first, last = date(year, 1, 1), date(year, 12, 31)
-    held = [i for i in person.identities if i.category in policy.order
-            and i.start <= last and (i.end is None or i.end >= first)]
+    held = [(i, held_until(policy, i)) for i in person.identities if i.category in policy.order]
+    held = [(i, end) for i, end in held if i.start <= last and (end is None or end >= first)]
     if not held:
         return None
-    latest = max(last if i.end is None or i.end > last else i.end for i in held)
-    at_end = [i.category for i in held if i.end is None or i.end >= latest]
+    latest = max(last if end is None or end > last else end for _, end in held)
+    at_end = [i.category for i, end in held if end is None or end >= latest]
     return min(at_end, key=lambda c: policy.order[c])
 
 

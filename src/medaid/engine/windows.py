@@ -15,7 +15,7 @@ from medaid.core.dates import add_months, month_end, month_start
 from medaid.engine.types import INPATIENT_SETTINGS, Identity, Person, Visit
 from medaid.policy.model import Policy
 from medaid.policy.params import Params
-from medaid.policy.schema import Ratio
+from medaid.policy.schema import Grace, Ratio
 
 DAY = timedelta(days=1)
 
@@ -70,9 +70,10 @@ def periods(policy: Policy, person: Person, ident: Identity, year: int) -> list[
     if last is not None and w.end == "day_before":
         last -= DAY
     in_force = [Period("in_force", first, last, w.rule, w.article, document=w.document)]
-    grace = next((g for g in w.grace if ident.category in g.categories), None)
+    grace = _grace(policy, ident)
     if grace is not None and ident.end is not None and last is not None:
-        grace_last = add_months(ident.end, grace.months)  # 渐退期: to + months, same category
+        grace_last = held_until(policy, ident)
+        assert grace_last is not None
         if grace_last > last:
             # never before the window's start (an exit before 次月起享受 began)
             in_force.append(Period("in_force", max(last + DAY, first), grace_last, grace.rule,
@@ -97,6 +98,19 @@ def periods(policy: Policy, person: Person, ident: Identity, year: int) -> list[
     found = [p for p in lookbacks if p.ratio is not None] + in_force \
         + [p for p in lookbacks if p.ratio is None]
     return found
+
+
+def _grace(policy: Policy, ident: Identity) -> Grace | None:
+    return next((g for g in policy.spec.windows.grace if ident.category in g.categories), None)
+
+
+def held_until(policy: Policy, ident: Identity) -> date | None:
+    """The identity's last day held: its exit `to`, or the end of its 渐退期 (`to` + months,
+    the same category: 渐退期内按原身份继续享受); None: open."""
+    grace = _grace(policy, ident)
+    if ident.end is None or grace is None:
+        return ident.end
+    return max(ident.end, add_months(ident.end, grace.months))
 
 
 def _covers(first: date, last: date | None, visit: Visit, stay: bool | str) -> bool:
