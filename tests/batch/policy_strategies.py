@@ -185,6 +185,9 @@ def policies(draw: st.DrawFn) -> dict[str, Any]:
                                        "childbirth": "inpatient"})))
     if fallback:
         out["kind_fallback"] = fallback
+    if draw(st.booleans()):  # 就高 by amount, or by the categories' order
+        out["highest"] = {"rule": "H", "article": "h",
+                          "by": draw(st.sampled_from(("amount", "order")))}
     if draw(st.booleans()):  # refused for some categories by its own kind (§1), perhaps
         # a kind that falls back: the others' visits still fall back
         out["refusals"] = [{"rule": "X", "article": "x", "categories": draw(_subset(cats)),

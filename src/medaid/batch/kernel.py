@@ -333,7 +333,8 @@ def evaluate(p, alt, cat, ratio, lookback, pay_out, base, amt, remaining, points
 @njit(cache=True, nogil=True)
 def settle_range(g_lo, g_hi, group_off, plan, sel, medfee, inscp, hifp_in, hifmi_in, oth,  # type: ignore[no-untyped-def]
                  location, referral, level, applied, st_cat, st_mode, st_ratio, st_lb,
-                 st_problem, lookback_rules, per_visit_of, visit_slots, selfpay, cat_order, lines,
+                 st_problem, lookback_rules, per_visit_of, by_order, visit_slots, selfpay,
+                 cat_order, lines,
                  segs, caps, covers,
                  sel_setting, sel_alt, alt_line, alt_lines, ref_tab, tilt, tilt_entry, tilt_vals,
                  tilt_segs,
@@ -530,8 +531,16 @@ def settle_range(g_lo, g_hi, group_off, plan, sel, medfee, inscp, hifp_in, hifmi
             first = True
             n_alt = sel_alt[s + 1] - sel_alt[s]
             trials = (assisted if assisted > 0 else n) * n_alt
+            # 就高 by order: only the first category listed that assists the visit is tried
+            lead = -1
+            if by_order[p] != 0:
+                lead = f_cat[0]
+                for j in range(n):
+                    if f_mode[j] != COUNTED:
+                        lead = f_cat[j]
+                        break
             for j in range(n):
-                if assisted > 0 and f_mode[j] == COUNTED:
+                if (assisted > 0 and f_mode[j] == COUNTED) or (lead >= 0 and f_cat[j] != lead):
                     continue
                 pay_out = f_mode[j] != COUNTED
                 for a in range(sel_alt[s], sel_alt[s + 1]):

@@ -143,6 +143,7 @@ class Plans:
     lookback_ratio: I64  # [plan, lookback entry] bp, −1: none (the line's own ratios)
     lookback_rules: npt.NDArray[np.int8]  # [plan, lookback entry, line]: its ratio applies
     per_visit: npt.NDArray[np.int8]  # [plan]: rounding per_visit (else cumulative)
+    by_order: npt.NDArray[np.int8]  # [plan]: 就高 by the categories' order (else by amount)
     visit_slots: npt.NDArray[np.int8]  # [plan, slot]: the pool starts from 0 at each visit
     # [plan, kind] bits of the categories a refusal names for the kind itself: a visit of
     # it settled as another setting (§1) is refused for them (engine.assistance.refused)
@@ -435,6 +436,7 @@ def compile_plans(versions: Sequence[Policy], local: Mapping[str, object],
     lookback_ratio = np.full((n_plans, n_lb), -1, np.int64)
     lookback_rules = np.zeros((n_plans, n_lb, n_lines), np.int8)
     per_visit = np.zeros(n_plans, np.int8)
+    by_order = np.zeros(n_plans, np.int8)
     # Conditions on exclusive or alternative lines decide which set of lines settles a visit:
     # the selection is compiled for every combination of them holding (few: at most
     # MAX_SELECTION_CONDITIONS distinct ones).
@@ -462,6 +464,7 @@ def compile_plans(versions: Sequence[Policy], local: Mapping[str, object],
             cat_order[p, cat_index[c]] = n
         rules.append([ln.rule for ln in policy.lines])
         per_visit[p] = policy.spec.rounding == "per_visit"
+        by_order[p] = policy.spec.highest is not None and policy.spec.highest.by == "order"
         for j, lb in enumerate(policy.spec.windows.lookback):
             applies = set(lb.rules or [lb.rule])  # engine.windows: Standing.ratio_rules
             for line in policy.lines:
@@ -624,7 +627,8 @@ def compile_plans(versions: Sequence[Policy], local: Mapping[str, object],
         tilt_referral=tilt_referral,
         tilt_location=tilt_location, tilt_setting=tilt_setting, ci=ci_arr, ci_segs=ci_segs,
         bi=bi_arr, bi_level=bi_level, lookback_ratio=lookback_ratio,
-        lookback_rules=lookback_rules, per_visit=per_visit, visit_slots=visit_slots,
+        lookback_rules=lookback_rules, per_visit=per_visit, by_order=by_order,
+        visit_slots=visit_slots,
         refused=refused, closed=closed, problems=problems,
         rules=rules, tilted_rule=tilted_rule, conditions=conditions, stages=stages,
         n_stages=n_stages_of, stage_entry=stage_entry, stage_vals=stage_vals,

@@ -85,7 +85,8 @@ def print_policies(console: Console, policies: Iterable[Policy]) -> None:
 # Plain lines, never tables: Chinese text and long rule facts stay whole and greppable.
 # The frame is in the facts' language: Chinese by default, English with --lang en.
 
-SECTIONS = (("windows", ("windows", "lookback", "grace")), ("referral", ("referral",)),
+SECTIONS = (("windows", ("windows", "lookback", "grace")), ("highest", ("highest",)),
+            ("referral", ("referral",)),
             ("line", ("line",)), ("refusal", ("refusal",)), ("tilted", ("tilted",)),
             ("stage", ("stage",)), ("critical_illness_tilt", ("critical_illness_tilt",)),
             ("premium_subsidy", ("premium_subsidy",)), ("framework", ("framework",)))

@@ -76,6 +76,7 @@ POOLS = {
 # `medaid policy show` head them (medaid.policy.explain gives the facts).
 POLICY_PARTS = {
     "windows": ("身份认定与在保期", "windows"),
+    "highest": ("多重身份", "several identities"),
     "lookback": ("回溯期", "look-back"),
     "grace": ("渐退期", "grace period"),
     "referral": ("转诊", "referral"),
@@ -100,7 +101,7 @@ POLICY_FACTS = {name: (zh, name) for name, zh in {
     "note": "说明", "statuses": "人员状态", "referrals": "转诊", "hospital levels": "医院等级",
     "when": "时点", "above": "超过", "ceiling": "封顶线",
     "disability grades, in full": "全额资助的残疾等级", "recognised": "认定",
-    "application": "申请", "paid": "支付"}.items()}
+    "application": "申请", "paid": "支付", "choice": "就高方式"}.items()}
 PARAMETER_TYPES = {
     "money": ("金额", "money"),
     "ratio": ("比例", "ratio"),

@@ -166,21 +166,31 @@ def settle_visit(policy: Policy, params: Params, person: Person, pools: Mapping[
 def _highest(policy: Policy, params: Params, alternatives: list[list[Line]],
              found: list[Standing], facts: VisitFacts, pools: Mapping[str, Num]) -> Outcome:
     """就高不叠加 among the standings (and alternative exclusive rules); a YC-T look-back
-    standing is counted, not assisted."""
+    standing is counted, not assisted. Under `highest.by: order` only the standings of the
+    first category listed that assists the visit are tried."""
+    cfg = policy.spec.highest
+    tried = found
+    if cfg is not None and cfg.by == "order":
+        lead = next((st for st in found if st.mode != "counted"), found[0]).category
+        tried = [st for st in found if st.category == lead]
     outcomes = [
         evaluate(policy, params, lines, st, facts, pools, pay_out=st.mode != "counted")
-        for st in found for lines in alternatives
+        for st in tried for lines in alternatives
     ]
     chosen = choose(outcomes)
-    if len(outcomes) > 1:
+    if len(outcomes) > 1 or len(tried) < len(found):
         others = [{"category": o.standing.category,
                    "category_label": policy.label(o.standing.category),
                    "rules": o.rules, "total": o.total} for o in outcomes if o is not chosen]
-        chosen.trace.insert(0, TraceLine(
-            "assistance", "§3", f"{CHAIN} §3", "highest",
-            {"category": chosen.standing.category,
-             "category_label": policy.label(chosen.standing.category), "total": chosen.total,
-             "others": others}, citation=policy.reference("")))
+        passed = list(dict.fromkeys(st.category for st in found if st not in tried))
+        args = {"category": chosen.standing.category,
+                "category_label": policy.label(chosen.standing.category),
+                "total": chosen.total, "others": others,
+                **({"by": "order", "passed": [policy.label(c) for c in passed]}
+                   if passed else {})}
+        chosen.trace.insert(0, TraceLine("assistance", "§3", f"{CHAIN} §3", "highest", args,
+                                         citation=policy.reference("")) if cfg is None
+                            else TraceLine.of(policy, "assistance", cfg, "highest", args))
     return chosen
 
 

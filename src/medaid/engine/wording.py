@@ -193,14 +193,23 @@ def _window(a: Args, lang: str) -> str:
 
 
 def _highest(a: Args, lang: str) -> str:
+    passed = a.get("passed", [])
     if lang == "zh":
         others = "、".join(f"{o['category_label'] or o['category']}"
                           f"（{'/'.join(o['rules']) or '—'}）{_money(o['total'], lang)}"
                           for o in a["others"])
+        if passed:
+            return (f"同时具有多重身份，按身份顺序以{_category(a, lang)}救助"
+                    f"{_money(a['total'], lang)}，不再按{'、'.join(passed)}救助"
+                    + (f"；同一身份的其他标准：{others}" if others else ""))
         return (f"就高不叠加：按{_category(a, lang)}救助{_money(a['total'], lang)}，"
                 f"其他身份或标准：{others}")
     others = ", ".join(f"{o['category']} {'/'.join(o['rules']) or '—'} "
                        f"{_money(o['total'], lang)}" for o in a["others"])
+    if passed:
+        return (f"several identities, by their order: {a['category']} "
+                f"{_money(a['total'], lang)}, not {', '.join(passed)}"
+                + (f"; other rules of it: {others}" if others else ""))
     return (f"highest benefit, never stacked: {a['category']} {_money(a['total'], lang)} "
             f"over {others}")
 

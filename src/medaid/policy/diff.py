@@ -27,6 +27,7 @@ SECTIONS = {
     "framework": "框架", "rounding": "舍入", "name": "名称", "version": "版本",
     "in_force": "施行日期", "jurisdiction": "统筹区",
     "stages": "救助后续阶段（再救助、补助、封顶）", "statuses": "人员状态",
+    "highest": "多重身份就高", "notices": "修订通知",
 }
 FIELDS = {
     "categories": "救助对象", "kinds": "就诊类型", "deductible": "起付标准",
@@ -49,6 +50,7 @@ FIELDS = {
     "upto": "上限", "ratio": "比例", "amount": "金额", "optional": "设定时适用",
     "raised": "提高后的限额", "over": "超过", "include": "计入", "after": "扣除",
     "share": "比例", "of": "所占字段", "param": "参数", "times": "倍数",
+    "by": "就高方式",
 }
 # codes whose values read by their Chinese labels (medaid.core.labels)
 CODES = {"kinds": labels.KINDS, "locations": labels.LOCATIONS, "referral": labels.REFERRALS,
@@ -58,6 +60,7 @@ CODES = {"kinds": labels.KINDS, "locations": labels.LOCATIONS, "referral": label
          "until": {"anchor": ("至起算日前一日", "the day before the anchor"),
                    "from": ("至认定之日前一日（含申请至认定期间）", "the day before from")},
          "referrals": labels.REFERRALS,
+         "by": {"amount": ("按救助金额就高", "by amount"), "order": ("按身份排列顺序", "by order")},
          "stay_rule": {"True": ("住院期间任一日", "any day of a stay"),
                        "False": ("出院之日", "the discharge date"),
                        "admission": ("入院之日", "the admission date")},

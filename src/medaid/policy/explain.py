@@ -336,6 +336,12 @@ def elements(policy: model.Policy, lang: Lang = "zh") -> list[Element]:
             ("covers", t.say(f"{g.months} months after the exit date (to), as the same category",
                              f"退出之日后 {g.months} 个月内按原身份继续享受"))),
             _ids(g.categories)))
+    if spec.highest:
+        choice = t.say("the first category listed that assists the visit",
+                       "按身份排列顺序，以排在最前的身份救助") if spec.highest.by == "order" \
+            else t.say("the category that pays the most for the visit; ties to the first",
+                       "按救助金额就高，金额相同时按身份排列顺序")
+        out.append(_cited("highest", spec.highest, (("choice", choice),)))
     if spec.referral:
         r = spec.referral
         out.append(_cited("referral", r, (

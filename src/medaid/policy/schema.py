@@ -170,6 +170,16 @@ class ReferralEffect(Strict):
         return v
 
 
+class Highest(Cited):
+    """就高不叠加 for a person holding several identities, as the document says it: `amount`
+    (the default, RULES §3): the category that yields the largest assistance for the visit,
+    ties to the first listed; `order`: the first category listed among those that assist
+    the visit (依次为特困人员、低保对象…), whatever the others would pay. Either way the
+    deductible and segment pools of every category in force measure the visit."""
+
+    by: Literal["amount", "order"] = "amount"
+
+
 class ReferralRule(Cited):
     unreferred: ReferralEffect = ReferralEffect()
     unreferred_hardship: ReferralEffect = ReferralEffect()
@@ -601,6 +611,7 @@ class PolicyFile(Strict):
     # entries it gives cite (their `document`)
     notices: list[Document] = []
     categories: list[Category]
+    highest: Highest | None = None  # absent: by amount, cited as RULES §3
     kind_fallback: dict[Kind, Kind] = {}
     # cumulative: each line pays R(F(C_after)) − R(F(C_before)) (RULES §3); per_visit: each
     # visit's payout rounded on its own, R(F(C_after) − F(C_before)), as the national
