@@ -198,3 +198,26 @@ def test_stay_rule_admission_takes_the_identity_held_on_the_admission_date() -> 
     shown = dict(elements(_policy(HEAD.replace("stay_rule: true", "stay_rule: admission")
                                   + LINE))[0].facts)
     assert shown["stay rule"] == "住院以入院之日的身份为准"
+
+
+def test_the_window_line_says_when_a_stay_is_only_partly_covered() -> None:
+    """A stay 2024-09-25 → 2024-10-15 of 特困 in its 渐退期 to 2024-09-30 counts under the
+    stay rule (any day); the trace says only some of its days are in the period."""
+    policy = _policy(GRACE + LINE)
+    person = Person("P", (Identity("tekun", date(2024, 1, 1), date(2024, 3, 31)),))
+    settled = settle_year([policy], {}, person, [
+        visit("V", date(2024, 9, 25), date(2024, 10, 15), "inpatient")]).settlements[0]
+    line = next(t for t in settled.trace if t.code == "window")
+    assert settled.assistance == 50_000
+    assert line.text.endswith("继续享受救助（住院期间部分日期在内，按住院期间任一日在保认定）")
+
+
+def test_a_lookback_from_the_application_without_one_says_it_counts_from_recognition() -> None:
+    """自提出救助申请之日前6个月: with no application date the period counts back from the
+    recognition (2024-03-15 → from 2023-09-15), and the trace says so."""
+    policy = _policy(APPLICATION.replace("UNTIL", "anchor") + LINE)
+    person = Person("P", (Identity("tekun", date(2024, 3, 15)),))
+    settled = settle_year([policy], {}, person, [visit("V", date(2024, 2, 1))]).settlements[0]
+    line = next(t for t in settled.trace if t.code == "window")
+    assert settled.assistance == 50_000
+    assert line.text.endswith("（未提供申请日期，回溯期自认定之日起算）")

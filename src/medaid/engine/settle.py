@@ -218,7 +218,9 @@ def _window_line(policy: Policy, st: Standing, visit: Visit) -> TraceLine:
     return TraceLine("assistance", st.rule, st.source, "window",
                      {"mode": st.mode, "category": st.category,
                       "category_label": policy.label(st.category), "dates": _dates(visit),
-                      "period": st.period, **({"grace": True} if st.grace else {})},
+                      "period": st.period, **({"grace": True} if st.grace else {}),
+                      **({"partly": True} if st.partly else {}),
+                      **({"unanchored": True} if st.unanchored else {})},
                      citation=st.citation)
 
 

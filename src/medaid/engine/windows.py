@@ -34,6 +34,8 @@ class Standing:
     citation: str = ""  # the document's number and article
     period: str = ""  # the days the period covers, as a trace reads them
     grace: bool = False  # in force in the 渐退期 after exit (windows.grace)
+    partly: bool = False  # a stay with only some of its days in the period (the stay rule)
+    unanchored: bool = False  # counted back from `from`: the application date not given
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +51,7 @@ class Period:
     ratio_rules: frozenset[str] = frozenset()  # the rules whose lines it applies to
     document: str | None = None  # the notice that gave it (None: the policy's document)
     grace: bool = False  # in force in the 渐退期 after exit
+    unanchored: bool = False  # `before: application` counted from `from`: no application
 
     @property
     def days(self) -> str:
@@ -92,7 +95,9 @@ def periods(policy: Policy, person: Person, ident: Identity, year: int) -> list[
             mode = "counted" if lb.counts_only else "lookback"
             lookbacks.append(Period(mode, add_months(anchor, -lb.months), until - DAY,
                                     lb.rule, lb.article, lb.ratio,
-                                    frozenset(lb.rules or [lb.rule]), lb.document))
+                                    frozenset(lb.rules or [lb.rule]), lb.document,
+                                    unanchored=lb.before == "application"
+                                    and ident.application is None))
     # a look-back with a ratio of its own wins over the window where the two overlap (NB-A3:
     # an application after recognition); one without only extends the window
     found = [p for p in lookbacks if p.ratio is not None] + in_force \
@@ -136,9 +141,11 @@ def standings(policy: Policy, params: Params, person: Person, visit: Visit, sett
             if _covers(p.first, p.last, visit, stay):
                 ratio = None if p.ratio is None else params.ratio_of(p.ratio, year, p.rule)
                 source, citation = policy.cites(p)
+                partly = stay is True and (visit.start < p.first
+                                           or (p.last is not None and visit.end > p.last))
                 found.append(Standing(ident.category, n, p.mode, p.rule, source, ratio,
-                                      p.ratio_rules, citation, p.days,
-                                      p.grace))
+                                      p.ratio_rules, citation, p.days, p.grace, partly,
+                                      p.unanchored))
                 break
     found.sort(key=lambda st: st.order)
     unique: dict[tuple[str, str, int | None], Standing] = {}  # one per category, mode, ratio

@@ -168,7 +168,20 @@ def _period(days: str | None, lang: str) -> str | None:
     return f"{days[:-1]}起" if lang == "zh" else f"from {days[:-1]}"
 
 
+_WINDOW_NOTES = {  # arg: (中文, English), after the window's sentence
+    "partly": ("（住院期间部分日期在内，按住院期间任一日在保认定）",
+               " (some days of the stay in it: any day counts)"),
+    "unanchored": ("（未提供申请日期，回溯期自认定之日起算）",
+                   " (no application date given: counted back from recognition)"),
+}
+
+
 def _window(a: Args, lang: str) -> str:
+    notes = "".join(_WINDOW_NOTES[k][lang != "zh"] for k in _WINDOW_NOTES if a.get(k))
+    return _window_sentence(a, lang) + notes
+
+
+def _window_sentence(a: Args, lang: str) -> str:
     mode, cat, dates = a["mode"], _category(a, lang), a["dates"]
     period = _period(a.get("period"), lang)
     if a.get("grace"):  # 渐退期 after exit (windows.grace)
