@@ -15,7 +15,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_policy_constructs import PERSON, paid, stay
 
+from medaid.batch import schema
 from medaid.batch.plan import compile_plans
+from medaid.batch.settle import settle_population
 from medaid.core.errors import PolicyError
 from medaid.engine.settle import settle_year
 from medaid.engine.types import Held, Identity, Person, Visit
@@ -418,3 +420,31 @@ def test_stages_never_pay_more_than_the_person_bears_nor_beyond_their_caps(
 def test_a_pool_per_admission_is_a_pool_per_visit() -> None:
     body = REASSIST + "pools: {A1: {}, R1: {period: admission}}\n"
     assert city(body).visit_pools == frozenset({"R1"})
+
+
+DATED_GRANT = HALF + """\
+parameters:
+  grant_threshold:
+    type: money
+    label: 年度一次性补助个人负担标准
+    default: 10000
+    source: 第十条：累计超过1万元
+    values:
+      - {from: 2024-07-01, value: 8000, source: "自2024年7月1日起降为8000元"}
+stages:
+  - {rule: G, article: 第十条, label: 年度一次性补助, when: year_end,
+     deductible: {param: grant_threshold}, grant: 2000}
+"""
+
+
+def test_a_year_end_stage_takes_the_values_in_force_at_the_years_end() -> None:
+    """年度个人负担累计超过1万元的给予2000元一次性补助，自2024年7月1日起降为8000元: a stay of
+    18,000 in March (assistance 50%) leaves 9,000 borne, over the 8,000 in force on 31
+    December: the grant of 2,000 is paid, by the engine and the kernel alike."""
+    policy = city(DATED_GRANT)
+    visits = [stay("V1", 2, 1_800_000)]
+    (grant,) = settle_year([policy], {}, PERSON, visits).year_end
+    assert grant.amount == 200_000
+    res = settle_population([policy], {}, schema.visit_columns(schema.visits_table(
+        (0, v) for v in visits)), schema.person_columns(schema.persons_table([(0, PERSON)])))
+    assert res.years.year_end[:, 0].tolist() == [200_000]

@@ -33,7 +33,7 @@ from medaid.engine.stages import base_of, values
 from medaid.engine.types import Visit
 from medaid.policy import schema as s
 from medaid.policy.model import Line, Policy, ci_tilts, tilted_entry, tilted_values
-from medaid.policy.params import Curve, Params, Raised
+from medaid.policy.params import Curve, Params, Raised, When
 from medaid.policy.schema import KINDS
 from medaid.policy.structured import BasicInsurance
 
@@ -207,9 +207,10 @@ StageResolved = tuple[int, int, list[tuple[int, int]], int, int, int, int,
                       tuple[tuple[str, int], ...], Raised]
 
 
-def _stage_values(par: Params, v: s.Stage, year: int) -> StageResolved:
+def _stage_values(par: Params, v: s.Stage, year: When) -> StageResolved:
     """(form, deductible or threshold, segments, grant, share bp, of, amount, caps, raised)
-    of a stage's values for a year, in the order the engine resolves them (`_payout`)."""
+    of a stage's values for a year (a year-end stage: its last day), in the order the engine
+    resolves them (`_payout`)."""
     form, ded, rows, grant, share, of, amount = FORM_SEGMENTS, 0, [], 0, -1, 0, -1
     if v.segments:
         curve, _ = par.curve(v.deductible, v.segments, [], year, v.rule)
@@ -353,7 +354,9 @@ def compile_plans(versions: Sequence[Policy], local: Mapping[str, object],
             for ent in range(1 + len(stage.by_category)):
                 own = stage if ent == 0 else values(stage, _first(stage, ent))
                 try:
-                    sr = _stage_values(par, own, year)
+                    # a year-end stage by the values in force at the year's end (engine)
+                    sr = _stage_values(par, own, year if stage.when == "visit"
+                                       else date(year, 12, 31))
                 except MedaidError as err:
                     problems.stages[(p, k, ent)] = _kept(err)
                     entries_k.append(None)

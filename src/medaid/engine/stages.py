@@ -170,7 +170,7 @@ def at_year_end(policy: Policy, params: Params, person: Person,
         category = held or min((st.category for _, st in mine if st.category is not None),
                                key=lambda c: policy.order.get(c, len(policy.order)))
         v = values(stage, category)
-        when = year  # the stage works the whole year at once
+        when = date(year, 12, 31)  # the whole year at once, by the values in force at its end
         m = max(0, sum(measure(v, vi, st) for vi, st in mine) - paid_before)
         args: dict[str, Any] = {"label": v.label, "measure": m, "visits": len(mine),
                                 "category": category, "category_label": policy.label(category)}
