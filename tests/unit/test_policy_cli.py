@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -10,6 +11,7 @@ from typer.testing import CliRunner
 from medaid.cli.main import app
 from medaid.policy import model
 from medaid.policy.articles import article_text
+from small_city import HEAD
 
 runner = CliRunner()
 
@@ -189,3 +191,31 @@ def test_parameter_sources_cite_the_document_by_number_and_article() -> None:
     assert "《宁政办发〔2023〕1号》（四）" in (nanjing["income_per_capita_prev_year"].source or "")
     key_cap = model.versions("jiangsu")[-1].spec.parameters["key_cap"].source or ""
     assert key_cap.startswith("《省政府办公厅关于进一步完善医疗救助制度的实施意见》三（二）2：")
+
+
+def test_a_parameter_that_changes_inside_the_year_shows_each_value(tmp_path: Path) -> None:
+    """A per-stay deductible of 1,000 lowered to 800 from 1 July: the line shows both, with
+    their dates, rather than the parameter's name alone; a pool named like a kind still
+    reads as the kind."""
+    (tmp_path / "city.txt").write_text("某市医疗救助办法\n---\n第五条 住院每次起付标准1000元。\n",
+                                       encoding="utf-8")
+    (tmp_path / "city.yaml").write_text(HEAD + """\
+pools:
+  inpatient: {label: 住院救助基数, period: visit}
+parameters:
+  per_stay:
+    type: money
+    label: 住院每次起付标准
+    default: 1000
+    source: 第五条
+    values:
+      - {from: 2024-07-01, value: 800, source: 自2024年7月1日起调整为每次800元}
+    used_by: [A1]
+lines:
+  - {rule: A1, article: 第五条, categories: "*", kinds: [inpatient], pool: inpatient,
+     deductible: {param: per_stay}, segments: [{ratio: 0.7}]}
+""", encoding="utf-8")
+    code, out, err = show(str(tmp_path / "city.yaml"), "--rule", "A1")
+    assert code == 0, err
+    assert "起付线: 住院每次起付标准（2024-01-01起 1000.00；2024-07-01起 800.00）" in out
+    assert "就诊类别: 住院" in out and "额度池: 住院救助基数" in out

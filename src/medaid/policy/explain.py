@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from typing import Literal, TypeVar
 
@@ -93,6 +94,7 @@ class _Text:
         self.year = policy.in_force.year
         self.lang = lang
         self.labels = {n: p.label for n, p in policy.spec.parameters.items() if p.label}
+        self.pool_labels = policy.pool_labels
 
     def say(self, en: T, zh: T) -> T:
         return zh if self.lang == "zh" else en
@@ -108,28 +110,40 @@ class _Text:
         name = self.labels.get(r.param, r.param)
         return name if r.times == 1 else f"{fmt_ratio(to_bp(r.times))} × {name}"
 
+    def pool(self, name: str) -> str:
+        """A pool by the label its file gives it (zh), else by its name."""
+        return self.say(name, self.pool_labels.get(name, name))
+
     def names(self, values: list[str] | list[s.Kind] | str) -> str:
         return self.say("all", "全部") if values == "*" else ", ".join(values)
 
     def amount(self, a: s.Amount) -> str:
         if not isinstance(a, s.ParamRef):
             return _decimal_text(a, ratio=False)
-        try:
-            value = self.params.amount(a, self.year, "show")
-        except MedaidError:
-            return self.ref(a)
-        return self.say(f"{ref_text(a)} (= {fmt(value)} for {self.year})",
-                        f"{self.ref(a)}（{self.year}年 = {fmt(value)}）")
+        return self._valued(a, lambda when: fmt(self.params.amount(a, when, "show")))
 
     def ratio(self, r: s.Ratio) -> str:
         if not isinstance(r, s.ParamRef):
             return _decimal_text(r, ratio=True)
+        return self._valued(r, lambda when: fmt_ratio(self.params.ratio_of(r, when, "show")))
+
+    def _valued(self, r: s.ParamRef, value: Callable[[date | int], str]) -> str:
+        """A parameter with its value for the policy's first year, or, where it changes
+        inside that year, its value from each date it takes one (自2025-07-01起 800.00)."""
         try:
-            value = self.params.ratio_of(r, self.year, "show")
+            return self.say(f"{ref_text(r)} (= {value(self.year)} for {self.year})",
+                            f"{self.ref(r)}（{self.year}年 = {value(self.year)}）")
+        except MedaidError:
+            pass
+        days = [date(self.year, 1, 1), *(d for d in self.params.changes
+                                         if d.year == self.year)]
+        try:
+            dated = [(d, value(d)) for d in days]
         except MedaidError:
             return self.ref(r)
-        return self.say(f"{ref_text(r)} (= {fmt_ratio(value)} for {self.year})",
-                        f"{self.ref(r)}（{self.year}年 = {fmt_ratio(value)}）")
+        return self.say(f"{ref_text(r)} (" + "; ".join(f"from {d}: {v}" for d, v in dated)
+                        + ")", f"{self.ref(r)}（" + "；".join(f"{d}起 {v}" for d, v in dated)
+                        + "）")
 
     def segments(self, segs: list[s.Segment]) -> str:
         """'85% to 2000.00, 80% above' (zh '2000.00 以内 85%，以上 80%'): bounds are
@@ -209,7 +223,7 @@ def _line(t: _Text, ln: s.Line) -> Element:
     elif isinstance(ln.base, s.Base):
         facts.append(("base", _parts(t, ln.base.include, ln.base.after)))
     facts += _conditions(t, ln)
-    facts.append(("pool", ln.pool or ln.rule))
+    facts.append(("pool", t.pool(ln.pool or ln.rule)))
     if ln.grant is not None:
         facts.append(("grant", t.amount(ln.grant)))
     else:
@@ -409,7 +423,7 @@ def _tilted(t: _Text, tl: s.Tilted) -> Element:
         ("referral", t.say(", ", "，").join(referral)),
         ("locations", t.say(", ", "，").join(locations)),
         ("kinds", t.names(tl.kinds)),
-        ("pool", tl.pool),
+        ("pool", t.pool(tl.pool)),
         ("deductible", t.amount(tl.deductible)),
         ("segments", t.segments(tl.segments)),
         ("caps", t.caps(tl.caps)),
@@ -480,11 +494,13 @@ def readable(*policies: model.Policy) -> Callable[[str], str]:
     `pools:`, by their Chinese labels (the policy files' for categories and pools, the
     first policy's where two name one id, medaid.core.labels' else); a fact that is one
     tier's or pool's code (`assistance`, `main`) by its label."""
-    names = {code: zh for code, (zh, _) in labels.KINDS.items()}
+    # a pool the file names like a kind or a category (`inpatient`) reads as the kind or
+    # the category: facts name kinds and categories far more often than pools
+    names = {pool: given.label for p in reversed(policies)  # the file's own pool labels
+             for pool, given in (p.spec.pools or {}).items() if given.label}
     names |= {code: zh for code, (zh, _) in labels.POOLS.items() if "_" in code}
+    names |= {code: zh for code, (zh, _) in labels.KINDS.items()}
     names |= {c.id: c.label for p in reversed(policies) for c in p.spec.categories}
-    names |= {pool: given.label for p in reversed(policies)  # the file's own pool labels
-              for pool, given in (p.spec.pools or {}).items() if given.label}
     whole = {code: zh for table in (labels.TIERS, labels.POOLS)
              for code, (zh, _) in table.items()}
 

@@ -62,7 +62,7 @@ class Params:
         self._cache: dict[tuple[str, Period], object] = {}
         self._lines: dict[tuple[int, Period], ResolvedLine] = {}
         # the dates inside a year (not 1 January) at which some value of the policy changes
-        self._changes = sorted({v.since for p in policy.spec.parameters.values()
+        self.changes = sorted({v.since for p in policy.spec.parameters.values()
                                 for v in p.values if v.since is not None
                                 and (v.since.month, v.since.day) != (1, 1)})
 
@@ -71,10 +71,10 @@ class Params:
         (−1: the year has none, or a whole year is asked for)."""
         if isinstance(when, int):
             return when, -1
-        start = bisect_right(self._changes, date(when.year, 1, 1))
-        if start == bisect_right(self._changes, date(when.year, 12, 31)):
+        start = bisect_right(self.changes, date(when.year, 1, 1))
+        if start == bisect_right(self.changes, date(when.year, 12, 31)):
             return when.year, -1
-        return when.year, bisect_right(self._changes, when) - start
+        return when.year, bisect_right(self.changes, when) - start
 
     # -- raw values -----------------------------------------------------------------
     def _declared(self, name: str, needed_by: str) -> s.Parameter:
