@@ -172,6 +172,11 @@ def test_a_value_outside_its_choices_is_named_with_them() -> None:
     body = LINE + "rounding: per_vist\n"
     assert error(body) == f"city.yaml:{line_no(body, 'per_vist')}: rounding: 取值「per_vist」" \
         "无效，应为：cumulative、per_visit / Input should be 'cumulative' or 'per_visit'"
+    with pytest.raises(PolicyError) as e:
+        parse_policy(HEAD.replace("stay_rule: true", "stay_rule: admit") + LINE, "city.yaml")
+    assert str(e.value) == (
+        "city.yaml:9: windows.stay_rule: 取值「admit」无效，应为：true、false、admission / "
+        "Input should be True, False or 'admission'")
 
 
 @pytest.mark.parametrize("day", ["2024-02-30", "2024-13-01"])

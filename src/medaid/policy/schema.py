@@ -148,7 +148,7 @@ class Windows(Cited):
     month_end_categories: list[str] | None = None
     # true: a stay counts if the identity holds on any of its days; false: on its discharge
     # date; admission: on its admission date (按入院之日的身份)
-    stay_rule: bool | Literal["admission"]
+    stay_rule: Literal[True, False, "admission"]
     lookback: list[Lookback] = []
     grace: list[Grace] = []  # the first entry listing the category applies
 

@@ -17,7 +17,6 @@ from medaid.policy import schema as s
 
 Step = str | int
 
-_QUOTED = re.compile(r"'([^']*)'")
 
 
 def _within(node: Any, step: Step) -> bool:
@@ -68,7 +67,9 @@ def _meant(key: str, missing: Sequence[str]) -> str | None:
 def _choices(ctx: dict[str, Any] | None) -> str:
     """pydantic's "'exact' or 'month_start'", "1, 2 or 3" as exact、month_start, 1、2、3."""
     expected = str((ctx or {}).get("expected", ""))
-    return "、".join(_QUOTED.findall(expected) or re.split(r", | or ", expected))
+    words = [w.strip("'") for w in re.split(r", | or ", expected)]
+    # YAML's spelling of a boolean choice: true, false
+    return "、".join(w.lower() if w in ("True", "False") else w for w in words)
 
 
 def _given(value: Any) -> str:
