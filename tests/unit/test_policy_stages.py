@@ -440,11 +440,14 @@ stages:
 def test_a_year_end_stage_takes_the_values_in_force_at_the_years_end() -> None:
     """年度个人负担累计超过1万元的给予2000元一次性补助，自2024年7月1日起降为8000元: a stay of
     18,000 in March (assistance 50%) leaves 9,000 borne, over the 8,000 in force on 31
-    December: the grant of 2,000 is paid, by the engine and the kernel alike."""
+    December: the grant of 2,000 is paid, by the engine and the kernel alike. The trace
+    cites the source of the dated value beside the stage's article."""
     policy = city(DATED_GRANT)
     visits = [stay("V1", 2, 1_800_000)]
     (grant,) = settle_year([policy], {}, PERSON, visits).year_end
     assert grant.amount == 200_000
+    assert grant.trace[0].text.endswith(
+        "（本地参数「年度一次性补助个人负担标准」：自2024年7月1日起降为8000元）")
     res = settle_population([policy], {}, schema.visit_columns(schema.visits_table(
         (0, v) for v in visits)), schema.person_columns(schema.persons_table([(0, PERSON)])))
     assert res.years.year_end[:, 0].tolist() == [200_000]

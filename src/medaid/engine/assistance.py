@@ -152,6 +152,8 @@ def evaluate(policy: Policy, params: Params, lines: list[Line], standing: Standi
                                 r.caps, r.raised or {}, pools, used, policy.pool_labels)
         if caps:
             args["caps"] = caps
+        if dated := params.dated(line.spec, facts.when):
+            args["dated"] = dated
         if line.tier == "special":
             out.special += pay
         else:

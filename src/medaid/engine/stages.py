@@ -116,6 +116,8 @@ def _payout(params: Params, v: s.Stage, before: Num, m: int, of_total: int, when
                               params.policy.pool_labels)
     if capped:
         args["caps"] = capped
+    if dated := params.dated(v, when):
+        args["dated"] = dated
     return pay
 
 

@@ -94,4 +94,6 @@ def tilted(policy: Policy, params: Params, person: Person, visit: Visit, facts: 
     pay, capped = within_caps(pay, 0, None, caps, {}, pools, updates, policy.pool_labels)
     if capped:
         args["caps"] = capped
+    if dated := params.dated(tilted_values(cfg, entry), facts.when):
+        args["dated"] = dated
     return pay, [TraceLine.of(policy, "tilted", cfg, "tilted", args, pay)], updates

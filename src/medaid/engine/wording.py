@@ -419,4 +419,8 @@ def render(code: str, args: Args, lang: str = "zh") -> str:
     found = TEXTS.get(code)
     if found is None:  # an older ledger row: its stored words
         return str(args.get("text" if lang == "zh" else "detail") or args.get("detail", ""))
-    return found(args, lang)
+    # the dated values of parameters it took, each by its own source (another document's)
+    dated = "".join(f"（本地参数「{d['label']}」：{d['source']}）" if lang == "zh"
+                    else f" (parameter {d['label']}: {d['source']})"
+                    for d in args.get("dated", ()))
+    return found(args, lang) + dated

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from pydantic import BaseModel
+
 from medaid.core.errors import InputError, MissingParameter, PolicyError
 from medaid.core.money import BP, to_bp, to_fen
 from medaid.policy import schema as s
@@ -93,6 +95,18 @@ class Params:
             return None
         found = _value(p, name, when)
         return found.source if found is not None else p.source
+
+    def dated(self, entry: object, when: When) -> list[dict[str, str]]:
+        """The parameters `entry` (a line, a stage…) takes a dated value of for `when` (a
+        year's figure, a value from a date: often another document's), each with its label
+        and that value's source, for the trace to cite beside the entry's own article."""
+        out = []
+        for name in dict.fromkeys(ref.param for ref in param_refs(entry)):
+            p = self.policy.parameter(name)
+            found = None if p is None or name in self.local else _value(p, name, when)
+            if p is not None and found is not None and found.source:
+                out.append({"label": p.label or name, "source": found.source})
+        return out
 
     def _raw(self, name: str, when: When, needed_by: str) -> tuple[object, str]:
         """The raw value and the path to report errors against."""
@@ -255,6 +269,18 @@ class Params:
                 found = ResolvedLine(line, curve, caps, None, raised)
             self._lines[key] = found
         return found
+
+
+def param_refs(node: object) -> list[s.ParamRef]:
+    """Every parameter reference inside a model of the policy file, in field order."""
+    if isinstance(node, s.ParamRef):
+        return [node]
+    if isinstance(node, BaseModel):  # by_category: the visit's values come merged already
+        return [r for key in type(node).model_fields if key != "by_category"
+                for r in param_refs(getattr(node, key))]
+    if isinstance(node, list | tuple):
+        return [r for item in node for r in param_refs(item)]
+    return []
 
 
 def _value(p: s.Parameter, name: str, when: When) -> s.ParamValue | None:
