@@ -226,12 +226,17 @@ def sql_policies(draw: st.DrawFn) -> str:
             f"kinds: {draw(a1_kinds())}, "
             f"deductible: {draw(st.integers(0, 3000))}, segments: [{{ratio: 0.5}}], "
             f"caps: [{{pool: c1, amount: {draw(st.integers(0, 20000))}}}]}}\nstages:\n")
+    pools = ["A1: {}", "c1: {}"]
     for k in range(draw(st.integers(1, 3))):
         form = draw(st.sampled_from(["segments", "grant", "ceiling"]))
         keys = [f"rule: R{k}", "article: 第九条", f"label: 阶段{k}",
                 f"base: {draw(st.sampled_from(['remainder', 'out_of_pocket']))}",
                 draw(payout(form, 2)),
                 f"caps: [{{pool: s{k}, amount: {draw(st.integers(0, 8000))}}}]"]
+        # a ceiling over one visit (单次): over the year what it paid before enters each
+        # visit, which the query cannot say (the kernel settles it)
+        pools += [f"R{k}: {{period: visit}}" if form == "ceiling" else f"R{k}: {{}}",
+                  f"s{k}: {{}}", f"e{k}: {{}}"]
         if draw(st.booleans()):
             keys.append("categories: [other]")
         if draw(st.booleans()):
@@ -240,7 +245,7 @@ def sql_policies(draw: st.DrawFn) -> str:
             keys.append(f"by_category: [{{categories: [other], {draw(payout(form, 2))}, "
                         f"caps: [{{pool: e{k}, amount: {draw(st.integers(0, 8000))}}}]}}]")
         text += "  - {" + ", ".join(keys) + "}\n"
-    return text
+    return text + "pools:\n" + "".join(f"  {p}\n" for p in pools)
 
 
 @settings(max_examples=examples(60), deadline=None,

@@ -451,3 +451,31 @@ def test_a_year_end_stage_takes_the_values_in_force_at_the_years_end() -> None:
     res = settle_population([policy], {}, schema.visit_columns(schema.visits_table(
         (0, v) for v in visits)), schema.person_columns(schema.persons_table([(0, PERSON)])))
     assert res.years.year_end[:, 0].tolist() == [200_000]
+
+
+VISIT_CEILING = HALF.replace("segments: [{ratio: 0.5}]", "segments: [{ratio: 0.75}]") + """\
+stages:
+  - {rule: F, article: 第十一条, label: 个人负担封顶, kinds: [inpatient], CEILING}
+"""
+
+
+@pytest.mark.parametrize(("ceiling", "paid"), [
+    ("{share: 0.10, of: inscp_scp_amt}", [0, 50_000]),
+    ("{amount: 5000}", [0, 150_000])])
+def test_a_ceiling_at_each_visit_works_on_the_years_running_totals(
+        ceiling: str, paid: list[int]) -> None:
+    """年度内住院政策范围内个人负担累计超过当年累计政策范围内费用10%的部分，在每次出院结算时即时
+    兜底: stays of 50,000 (insurance 34,000) and 10,000 at 75% leave 4,000 then 2,500 borne.
+    After the first: 4,000 against 10% × 50,000 = 5,000, nothing. After the second: 6,500
+    against 10% × 60,000 = 6,000, 500. A fixed 5,000 pays 6,500 − 5,000 = 1,500 at the
+    second; a third stay then pays all it leaves borne. The kernel pays as the engine."""
+    policy = city(VISIT_CEILING.replace("CEILING", f"ceiling: {ceiling}"))
+    visits = [stay("V1", 1, 5_000_000, hifp=3_400_000), stay("V2", 9, 1_000_000)]
+    got = settle_year([policy], {}, PERSON, visits).settlements
+    assert [s.reassistance for s in got] == paid
+    if ceiling == "{amount: 5000}":
+        third = settle_year([policy], {}, PERSON, [*visits, stay("V3", 20, 400_000)])
+        assert third.settlements[2].reassistance == 100_000
+    res = settle_population([policy], {}, schema.visit_columns(schema.visits_table(
+        (0, v) for v in visits)), schema.person_columns(schema.persons_table([(0, PERSON)])))
+    assert res.reassistance.tolist() == paid

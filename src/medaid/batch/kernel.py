@@ -56,6 +56,8 @@ from medaid.batch.plan import (
     S_COND,
     S_INCLUDE,
     S_KINDS,
+    S_OF_SLOT,
+    S_PAID_SLOT,
     S_POOL,
     S_VISIT,
     S_WHEN,
@@ -241,9 +243,10 @@ def stage_measure(include, amt, maf):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True, inline="always")
-def stage_pay(vals, segs, caps, before, m, of_total, per_visit, kind, pools):  # type: ignore[no-untyped-def]
+def stage_pay(vals, segs, caps, before, m, of_total, paid, per_visit, kind, pools):  # type: ignore[no-untyped-def]
     """`engine.stages._payout`: what a stage pays as its measure goes from `before` to
-    `before + m`, within its caps (on `pools`, in place)."""
+    `before + m`, within its caps (on `pools`, in place); a ceiling on the period's
+    `of_total`, less the `paid` of its earlier visits."""
     form = vals[SV_FORM]
     after = before + m
     if form == FORM_SEGMENTS:
@@ -256,7 +259,7 @@ def stage_pay(vals, segs, caps, before, m, of_total, per_visit, kind, pools):  #
             limit = (2 * of_total * vals[SV_SHARE] + BP) // (2 * BP)
         if vals[SV_AMOUNT] >= 0 and (limit < 0 or vals[SV_AMOUNT] < limit):
             limit = vals[SV_AMOUNT]
-        pay = max(0, m - limit)
+        pay = max(0, after - limit - paid)
     return within_caps(min(pay, m), m, kind, caps, vals[SV_NCAPS], pools)
 
 
@@ -665,8 +668,16 @@ def settle_range(g_lo, g_hi, group_off, plan, sel, medfee, inscp, hifp_in, hifmi
                 before = pools[slot]
                 pools[slot] = before + m
                 of_total = medfee[i] if stage_vals[p, k, e, SV_OF] == 0 else inscp[i]
+                paid = 0
+                of_slot = stages[p, k, S_OF_SLOT]
+                if of_slot >= 0:  # a ceiling: the period's running totals
+                    of_total += pools[of_slot]
+                    pools[of_slot] = of_total
+                    paid = pools[stages[p, k, S_PAID_SLOT]]
                 got = stage_pay(stage_vals[p, k, e], stage_segs[p, k, e], stage_caps[p, k, e],
-                                before, m, of_total, per_visit, kind, pools)
+                                before, m, of_total, paid, per_visit, kind, pools)
+                if of_slot >= 0:
+                    pools[stages[p, k, S_PAID_SLOT]] = paid + got
                 reassist_o[i] += got
                 maf += got
                 if got > 0:
@@ -729,7 +740,7 @@ def settle_range(g_lo, g_hi, group_off, plan, sel, medfee, inscp, hifp_in, hifmi
                 of_total += medfee[i] if stage_vals[pl, k, e, SV_OF] == 0 else inscp[i]
             m = max(0, m - paid_before)
             got = stage_pay(stage_vals[pl, k, e], stage_segs[pl, k, e], stage_caps[pl, k, e],
-                            0, m, of_total, False, -1, pools)
+                            0, m, of_total, 0, False, -1, pools)
             year_end_o[g, k] = got
             paid_before += got
         pools_o[g, :] = pools

@@ -26,7 +26,7 @@ import numpy.typing as npt
 from medaid.batch.schema import FLAG_HEROIC, FLAG_RARE
 from medaid.core.errors import MedaidError, PolicyError
 from medaid.core.money import BP
-from medaid.engine.caps import RAISED
+from medaid.engine.caps import OF_TOTAL, PAID, RAISED, pool_of
 from medaid.engine.case import LOCATIONS, REFERRALS
 from medaid.engine.settle import NO_EFFECT, _lines
 from medaid.engine.stages import base_of, values
@@ -80,7 +80,9 @@ R_ASSIST, R_POINTS, R_TILT = range(3)
 # S_YEAR_END, or S_YEAR_END_HELD: at year end, by the identity held then), the conditions'
 # index (−1: none), the kinds it runs on (bits of KINDS, −1: any), its pool slot and the
 # self-pay parts its base includes (INCLUDE_BITS).
-S_WHEN, S_COND, S_KINDS, S_POOL, S_INCLUDE = range(5)
+# S_OF_SLOT, S_PAID_SLOT: a `when: visit` ceiling's running totals (engine.caps.OF_TOTAL,
+# PAID); −1 for any other stage
+S_WHEN, S_COND, S_KINDS, S_POOL, S_INCLUDE, S_OF_SLOT, S_PAID_SLOT = range(7)
 S_VISIT, S_YEAR_END, S_YEAR_END_HELD = 0, 1, 2
 # Fields of `stage_vals[plan, stage, entry, field]` (entry 0 the stage's own values, k + 1
 # those of `by_category[k]`): resolved, the form (segments, grant, ceiling), deductible or a
@@ -409,7 +411,7 @@ def compile_plans(versions: Sequence[Policy], local: Mapping[str, object],
             return (slot(pool), amount, -1, 0, ANY_KIND, 0)
         return (slot(pool), amount, r[0], r[1], kinds_bits(r[2]), slot(RAISED + pool))
 
-    stages = np.zeros((n_plans, n_stages, 5), np.int64)
+    stages = np.zeros((n_plans, n_stages, 7), np.int64)
     n_stages_of = np.zeros(n_plans, np.int64)
     stage_entry = np.full((n_plans, n_stages, max(1, len(categories))), -1, np.int64)
     stage_vals = np.zeros((n_plans, n_stages, n_sentries, 9), np.int64)
@@ -508,10 +510,13 @@ def compile_plans(versions: Sequence[Policy], local: Mapping[str, object],
         for k, stage in enumerate(policy.spec.stages):
             when = S_VISIT if stage.when == "visit" else \
                 S_YEAR_END_HELD if stage.category_at == "year_end" else S_YEAR_END
+            pool = stage.pool or stage.rule
+            running = when == S_VISIT and stage.ceiling is not None
             stages[p, k] = (when, cond(stage),
                             kinds_bits(None if stage.kinds == "*" else stage.kinds),
-                            slot(stage.pool or stage.rule),
-                            sum(INCLUDE_BITS[x] for x in base_of(stage).include))
+                            slot(pool), sum(INCLUDE_BITS[x] for x in base_of(stage).include),
+                            slot(OF_TOTAL + pool) if running else -1,
+                            slot(PAID + pool) if running else -1)
             # every category of the run: a year-end stage reads the visits of the year,
             # whichever version settled them (a category of another counts under "*")
             for c, ent in _stage_entries(stage, categories).items():
@@ -614,7 +619,7 @@ def compile_plans(versions: Sequence[Policy], local: Mapping[str, object],
                           "kernel packs")
     for p, (vi, _) in enumerate(keys):
         for i, name in enumerate(pools):  # a raised flag lasts its pool's period
-            visit_slots[p, i] = name.removeprefix(RAISED) in versions[vi].visit_pools
+            visit_slots[p, i] = pool_of(name) in versions[vi].visit_pools
         for k, kind in enumerate(KINDS):
             refused[p, k] = sum(1 << cat_index[c] for c in versions[vi].categories
                                 if versions[vi].refused(c, kind))

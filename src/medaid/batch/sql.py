@@ -492,7 +492,11 @@ ORDER BY row
                 elif form == FORM_GRANT:
                     expr = (f"CASE WHEN s_after - m <= {ded} AND {ded} < s_after "
                             f"THEN {int(v[SV_GRANT])} ELSE 0 END")
-                else:
+                elif not plans.visit_slots[p, slot]:  # what it paid before enters each
+                    # visit's amount over the year: no window function says it
+                    raise NotImplementedError("a ceiling paid at each visit over the year "
+                                              "(年度个人负担封顶即时结算)")
+                else:  # 单次: the visit's own measure and field
                     field = ("medfee_sumamt", "inscp")[int(v[SV_OF])]
                     limits = []
                     if int(v[SV_SHARE]) >= 0:

@@ -8,6 +8,20 @@ from collections.abc import Mapping, Sequence
 from medaid.policy.params import Num, Raised
 
 RAISED = "_raised:"  # a pool's flag: its cap is raised for the rest of the period
+# a `when: visit` ceiling's running totals beside its measure pool: the period's total of
+# its `of` field, and what the stage has paid in the period
+OF_TOTAL = "_of:"
+PAID = "_paid:"
+BESIDE = (RAISED, OF_TOTAL, PAID)
+
+
+def pool_of(name: str) -> str:
+    """The pool an entry belongs to: itself, or the pool of a raised flag or a running
+    total (which last that pool's period)."""
+    for prefix in BESIDE:
+        if name.startswith(prefix):
+            return name[len(prefix):]
+    return name
 
 
 def within_caps(pay: int, own: int, kind: str | None, caps: Sequence[tuple[str, int]],

@@ -14,7 +14,7 @@ from typing import Any
 from medaid.core.errors import InputError
 from medaid.engine import insurance, stages
 from medaid.engine.assistance import Outcome, VisitFacts, choose, evaluate, refused
-from medaid.engine.caps import RAISED
+from medaid.engine.caps import pool_of
 from medaid.engine.conditions import meets
 from medaid.engine.tilt import tilted
 from medaid.engine.types import Person, Settlement, TraceLine, Visit, YearEnd
@@ -76,7 +76,7 @@ def settle_visit(policy: Policy, params: Params, person: Person, pools: Mapping[
     year = visit.end.year
     if policy.visit_pools:  # a pool per visit (单次) starts from 0 at each visit
         pools = {k: v for k, v in pools.items()
-                 if k.removeprefix(RAISED) not in policy.visit_pools}
+                 if pool_of(k) not in policy.visit_pools}
     new: dict[str, Num] = dict(pools)
     trace: list[TraceLine] = []
     setting, lines, notes = _lines(policy, visit, person.disability_grade, person)

@@ -16,7 +16,7 @@ from datetime import date
 from typing import Any
 
 from medaid.core.money import BP
-from medaid.engine.caps import within_caps
+from medaid.engine.caps import OF_TOTAL, PAID, within_caps
 from medaid.engine.conditions import meets
 from medaid.engine.types import Person, Settlement, TraceLine, Visit, YearEnd
 from medaid.engine.windows import held_until
@@ -92,10 +92,11 @@ def _ceiling(params: Params, c: s.Ceiling, total_of: int, when: When, rule: str
 
 def _payout(params: Params, v: s.Stage, before: Num, m: int, of_total: int, when: When,
             per_visit: bool, kind: str | None, pools: Mapping[str, Num], used: dict[str, Num],
-            args: dict[str, Any]) -> int:
+            args: dict[str, Any], paid: int = 0) -> int:
     """What the stage pays as its measure goes from `before` to `before + m` (a year-end
     stage: from 0 to the year's measure, of no one `kind`), within its caps; `args` gets
-    the arithmetic."""
+    the arithmetic. A ceiling pays what the period's measure exceeds of the limit on the
+    period's `of_total`, less the `paid` of its earlier visits."""
     after = before + m
     if v.segments:
         curve, _ = params.curve(v.deductible, v.segments, [], when, v.rule)
@@ -109,8 +110,10 @@ def _payout(params: Params, v: s.Stage, before: Num, m: int, of_total: int, when
     else:
         assert v.ceiling is not None
         limit, more = _ceiling(params, v.ceiling, of_total, when, v.rule)
-        pay = max(0, m - limit)
+        pay = max(0, int(after) - limit - paid)
         args.update(more)
+        if paid:
+            args["paid_before"] = paid
     caps, raised = params.caps(v.caps, when, v.rule)
     pay, capped = within_caps(min(pay, m), m, kind, caps, raised, pools, used,
                               params.policy.pool_labels)
@@ -140,8 +143,17 @@ def at_visit(policy: Policy, params: Params, person: Person, visit: Visit,
         args: dict[str, Any] = {"label": v.label, "measure": m, "before": int(before),
                                 "after": int(before + m)}
         used[pool] = before + m
-        pay = _payout(params, v, before, m, getattr(settled, v.ceiling.of) if v.ceiling else 0,
-                      when, per_visit, settled.settled_as, pools, used, args)
+        # a ceiling works on the period so far: its field's running total, what it paid
+        of_total = paid = 0
+        if v.ceiling is not None:
+            of_total = int(used.get(OF_TOTAL + pool, pools.get(OF_TOTAL + pool, 0))) \
+                + getattr(settled, v.ceiling.of)
+            paid = int(used.get(PAID + pool, pools.get(PAID + pool, 0)))
+            used[OF_TOTAL + pool] = of_total
+        pay = _payout(params, v, before, m, of_total, when, per_visit, settled.settled_as,
+                      pools, used, args, paid)
+        if v.ceiling is not None:
+            used[PAID + pool] = paid + pay
         settled.reassistance += pay
         if pay > 0:
             settled.rules.append(v.rule)

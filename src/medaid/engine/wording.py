@@ -360,8 +360,16 @@ def _stage(a: Args, lang: str) -> str:
         share = (f"（{of}{_money(a['of_total'], lang)}的{fmt_ratio(a['share'])}）" if zh else
                  f" ({fmt_ratio(a['share'])} of {of} {_money(a['of_total'], lang)})"
                  ) if "share" in a else ""
-        how = (f"，超过封顶线{_money(a['ceiling'], lang)}{share}的部分予以支付" if zh else
-               f", the part above the ceiling {_money(a['ceiling'], lang)}{share} paid")
+        line = _money(a["ceiling"], lang)
+        if a.get("after", a["measure"]) <= a["ceiling"]:  # the period's measure so far
+            how = (f"，未超过封顶线{line}{share}，不予支付" if zh
+                   else f", not above the ceiling {line}{share}: nothing paid")
+        else:
+            how = (f"，超过封顶线{line}{share}的部分予以支付" if zh
+                   else f", the part above the ceiling {line}{share} paid")
+        if a.get("paid_before"):  # a ceiling at each visit: what its earlier visits got
+            how += (f"，此前已支付{_money(a['paid_before'], lang)}" if zh
+                    else f", less {_money(a['paid_before'], lang)} paid before")
     return head + how + _caps(a, lang)
 
 
