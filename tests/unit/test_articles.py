@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from importlib import resources
+from pathlib import Path
 
 import pytest
 
@@ -325,3 +326,14 @@ def test_unknown_document_raises_article_not_found() -> None:
     with pytest.raises(ArticleNotFound, match=r"nope\.txt"):
         article_text("nope.txt", "（二）")
     assert issubclass(ArticleNotFound, LookupError)
+
+
+def test_a_section_title_may_start_with_a_numeral(tmp_path: Path) -> None:
+    """一、一般规定 and 二、二次救助 are sections; 一、二级残疾人… starting a sentence is not."""
+    (tmp_path / "city.txt").write_text(
+        "某县医疗救助办法\n---\n一、一般规定\n（一）特困人员按100%救助。\n二、二次救助\n"
+        "对救助后个人负担仍较重的按50%再救助。\n一、二级残疾人按60%再救助。\n",
+        encoding="utf-8")
+    assert article_text("city.txt", "一（一）", [tmp_path]) == "（一）特困人员按100%救助。"
+    assert article_text("city.txt", "二", [tmp_path]).splitlines() == [
+        "二、二次救助", "对救助后个人负担仍较重的按50%再救助。", "一、二级残疾人按60%再救助。"]

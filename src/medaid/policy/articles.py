@@ -47,7 +47,9 @@ _RULE = 0  # a `---` line: ends every open article, opens none
 _HEADINGS: tuple[tuple[int, re.Pattern[str]], ...] = (
     (CHAPTER, re.compile(rf"第([{_CN}]+)章")),
     (ARTICLE, re.compile(rf"第([{_CN}]+)条")),
-    (SECTION, re.compile(rf"([{_CN}]+)、(?![{_CN}])")),
+    # 一、 — but not a list of numerals that starts a sentence (一、二级残疾人), while a
+    # title may start with one (一、一般规定, 二、二次救助)
+    (SECTION, re.compile(rf"([{_CN}]+)、(?![{_CN}]+[、级类档等])")),
     (PARAGRAPH, re.compile(rf"\(([{_CN}]+)\)")),
     (SUB_ITEM, re.compile(r"\((\d+)\)")),
     (ITEM, re.compile(r"(\d+) ?\.(?!\d)")),
