@@ -323,12 +323,15 @@ def test_a_file_without_kind_fallback_settles_unnamed_kinds_as_their_setting() -
 
 def test_a_visit_no_line_holds_for_says_whose_conditions_failed() -> None:
     """A stay without its hospital's level, under a line for level-1 hospitals only: the
-    trace names the line whose conditions do not hold, before the refusal."""
+    trace names the line whose conditions do not hold and which one, then says the
+    category's stays are not assisted under it, citing the line's article."""
     policy = city(LINE.replace("kinds: [inpatient]", "kinds: [inpatient]\n    "
                                                      "hospital_levels: [1]"))
     result = settle_year([policy], {}, PERSON, [stay("V1", 1, 600_000)])
-    codes = [(t.code, dict(t.args)) for t in result.settlements[0].trace]
-    assert ("conditions_unmet", {"rules": ["A1"]}) in codes
+    texts = {t.code: (t.text, t.citation) for t in result.settlements[0].trace}
+    assert texts["conditions_unmet"][0] == "A1限医院等级为一级（本次为未定级），本次不按其结算"
+    assert texts["not_met"] == ("特困人员的住院救助（A1）本次不适用，不予救助",
+                                "某市《某市医疗救助实施办法》第五条")
     assert result.settlements[0].assistance == 0
     levelled = replace(stay("V1", 1, 600_000), hospital_level=1)
     assert settle_year([policy], {}, PERSON, [levelled]).settlements[0].assistance == 125_000
@@ -588,3 +591,24 @@ def test_tilted_assistance_on_a_base_with_self_pay_parts() -> None:
     assert int(res.tilted[0]) == 210_000
     plain = body.replace("base: {include: [preselfpay_amt]}", "base: remainder")
     assert paid(city(plain), [visit], "tilted") == [90_000]
+
+
+def test_two_exclusive_lines_of_two_categories_settle_each_by_its_own() -> None:
+    """门诊特殊病种: 特困 by A2 at 70%, 其他 by A3 above 1,500 at 60%, each `exclusive`. A
+    visit of 1,000 of 其他 is settled by A3 (below its deductible: 0), not refused as if
+    the document had no line for it; a second of 2,000 pays (3,000 − 1,500) × 60% = 900."""
+    policy = city("""\
+lines:
+  - {rule: A2, article: 第五条, categories: [tekun], kinds: [special_outpatient],
+     exclusive: true, segments: [{ratio: 0.70}]}
+  - {rule: A3, article: 第六条, categories: [other], kinds: [special_outpatient],
+     exclusive: true, deductible: 1500, segments: [{ratio: 0.60}]}
+""")
+    person = Person("P", (Identity("other", date(2024, 1, 1)),))
+    visits = [Visit(f"V{k}", "special_outpatient", date(2024, 3, k), date(2024, 3, k), total,
+                    hifp_pay=0, hifmi_pay=0) for k, total in ((1, 100_000), (2, 200_000))]
+    got = settle_year([policy], {}, person, visits).settlements
+    assert [s.assistance for s in got] == [0, 90_000]
+    codes = [(t.rule, t.code) for t in got[0].trace]
+    assert ("A3", "line") in codes and not any(c in ("not_covered", "highest")
+                                               for _, c in codes)

@@ -368,7 +368,7 @@ def test_the_rules_page_and_policy_diff_read_stages_and_conditions() -> None:
     shown = {e.rule: dict(e.facts) for e in explain.elements(policy)}
     assert shown["R1"]["when"] == "每次结算" and shown["R1"]["base"] == "政策范围内个人负担"
     assert shown["A2"]["statuses"] == "门诊特殊病种"
-    assert shown["A3"]["locations"] == "省外" and shown["A3"]["hospital levels"] == "3级"
+    assert shown["A3"]["locations"] == "省外" and shown["A3"]["hospital levels"] == "三级"
     raised = city(STATUS + REASSIST.replace(HALF, "").replace("ratio: 0.6", "ratio: 0.7"))
     printed = diff.render(diff.diff(policy, raised))
     assert ("规则 R1（第九条） 救助后续阶段（再救助、补助、封顶） 修改\n"

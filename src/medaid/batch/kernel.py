@@ -531,6 +531,7 @@ def settle_range(g_lo, g_hi, group_off, plan, sel, medfee, inscp, hifp_in, hifmi
             best_cat = -1
             best_alt = -1
             best_covered = False
+            best_j = -1
             first = True
             n_alt = sel_alt[s + 1] - sel_alt[s]
             trials = (assisted if assisted > 0 else n) * n_alt
@@ -561,8 +562,12 @@ def settle_range(g_lo, g_hi, group_off, plan, sel, medfee, inscp, hifp_in, hifmi
                             alt_line, alt_lines, lookback_rules, vmask[i], sel_setting[s])
                     if missing >= 0 and err == 0:
                         err = ERR_LINE * ERR_SHIFT + missing
-                    if first or assistance + special > best_total:
+                    # ties: the first standing; within it, a set that covers its category
+                    if first or assistance + special > best_total or (
+                            assistance + special == best_total and j == best_j and covered
+                            and not best_covered):
                         first = False
+                        best_j = j
                         best_total = assistance + special
                         best_assist = assistance
                         best_special = special

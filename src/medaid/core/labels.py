@@ -39,6 +39,10 @@ REFERRALS = {
     "unreferred": ("未按规定转诊", "unreferred"),
     "unreferred_hardship": ("未转诊但确有困难", "unreferred, hardship"),
 }
+HOSPITAL_LEVELS = {
+    "0": ("未定级", "no level"), "1": ("一级", "level 1"), "2": ("二级", "level 2"),
+    "3": ("三级", "level 3"),
+}
 LOCATIONS = {
     "city": ("本统筹区", "in the city"),
     "province": ("省内异地", "elsewhere in the province"),

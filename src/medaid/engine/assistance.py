@@ -179,6 +179,16 @@ def refusal(policy: Policy, category: str, setting: str) -> TraceLine:
                 r.kinds is None or setting in r.kinds):
             return TraceLine("assistance", r.rule, r.source, "refusal", {"reason": r.reason},
                              citation=r.citation)
+    # lines of the document that would cover it, had their conditions held (就医地, 转诊…)
+    held_back = [ln for ln in policy.lines
+                 if ln.covers(category) and ln.matches_visit(setting, ln.flags, None)]
+    if held_back:
+        first = held_back[0]
+        return TraceLine("assistance", first.rule, first.source, "not_met",
+                         {"category": category, "category_label": policy.label(category),
+                          "setting": setting,
+                          "rules": list(dict.fromkeys(ln.rule for ln in held_back))},
+                         citation=first.citation)
     return TraceLine("assistance", "none", policy.spec.document.file, "not_covered",
                      {"category": category, "category_label": policy.label(category),
                       "setting": setting}, citation=policy.reference(""))
@@ -186,9 +196,11 @@ def refusal(policy: Policy, category: str, setting: str) -> TraceLine:
 
 def choose(outcomes: list[Outcome]) -> Outcome:
     """就高不叠加: the largest payout; ties to the category listed first (outcomes come in
-    tie order)."""
+    tie order), and within a category's sets of lines to one that covers it (two exclusive
+    lines of two categories: a 低保边缘 visit is settled by its own, even when it pays 0)."""
     best = outcomes[0]
     for o in outcomes[1:]:
-        if o.total > best.total:
+        if o.total > best.total or (o.total == best.total and o.standing is best.standing
+                                    and o.covered and not best.covered):
             best = o
     return best

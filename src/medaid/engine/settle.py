@@ -15,7 +15,7 @@ from medaid.core.errors import InputError
 from medaid.engine import insurance, stages
 from medaid.engine.assistance import Outcome, VisitFacts, choose, evaluate, refused
 from medaid.engine.caps import pool_of
-from medaid.engine.conditions import meets
+from medaid.engine.conditions import meets, unmet
 from medaid.engine.tilt import tilted
 from medaid.engine.types import Person, Settlement, TraceLine, Visit, YearEnd
 from medaid.engine.windows import Standing, standings
@@ -64,9 +64,14 @@ def _lines(policy: Policy, visit: Visit, grade: int | None, person: Person | Non
         notes.append(("alternatives", {"rules": [*alternatives]}))
     matching = [ln for ln in policy.regular_lines if ln.matches_visit(setting, flags, grade)]
     lines = [ln for ln in matching if holds(ln)]
-    if matching and not lines:  # why the lines of the visit's kind pay nothing: conditions
-        notes.append(("conditions_unmet", {"rules": list(dict.fromkeys(
-            ln.rule for ln in matching))}))
+    if matching and not lines and person is not None:  # why the lines of the visit's kind
+        # pay nothing: each one's first condition that does not hold
+        why = {ln.rule: unmet(ln.spec, person, visit) for ln in matching}
+        labels = {st.id: st.label for st in policy.spec.statuses}
+        notes.append(("conditions_unmet", {"rules": list(why), "why": [
+            {"rule": rule, **found} | ({"allowed": [labels.get(x, x) for x in found["allowed"]]}
+                                       if found["what"] == "statuses" else {})
+            for rule, found in why.items() if found is not None]}))
     return setting, [*alternatives.values(), lines], notes
 
 
@@ -178,11 +183,14 @@ def _highest(policy: Policy, params: Params, alternatives: list[list[Line]],
         for st in tried for lines in alternatives
     ]
     chosen = choose(outcomes)
-    if len(outcomes) > 1 or len(tried) < len(found):
-        others = [{"category": o.standing.category,
-                   "category_label": policy.label(o.standing.category),
-                   "rules": o.rules, "total": o.total} for o in outcomes if o is not chosen]
-        passed = list(dict.fromkeys(st.category for st in found if st not in tried))
+    # the others that were candidates: a set of lines none of which covers its category
+    # names nothing to choose
+    others = [{"category": o.standing.category,
+               "category_label": policy.label(o.standing.category),
+               "rules": o.rules, "total": o.total}
+              for o in outcomes if o is not chosen and (o.covered or not chosen.covered)]
+    passed = list(dict.fromkeys(st.category for st in found if st not in tried))
+    if others or passed:
         args = {"category": chosen.standing.category,
                 "category_label": policy.label(chosen.standing.category),
                 "total": chosen.total, "others": others,

@@ -205,6 +205,42 @@ def _window_sentence(a: Args, lang: str) -> str:
                              f"assistance{held}"}[mode]
 
 
+_CONDITIONS = {  # what: (中文, English, the codes' labels)
+    "statuses": ("人员状态", "status", None),
+    "locations": ("就医地", "location", labels.LOCATIONS),
+    "hospital_levels": ("医院等级", "hospital level", labels.HOSPITAL_LEVELS),
+    "referrals": ("转诊", "referral", labels.REFERRALS),
+}
+
+
+def _condition_value(what: str, code: object, lang: str) -> str:
+    table = _CONDITIONS[what][2]
+    return str(code) if table is None else labels.label(table, str(code), lang)
+
+
+def _unmet(a: Args, lang: str) -> str:
+    """Why the lines of the visit's kind pay nothing: each one's condition that fails."""
+    zh = lang == "zh"
+    parts = []
+    for w in a.get("why", ()):
+        name_zh, name_en, _ = _CONDITIONS[w["what"]]
+
+        def say(code: object, what: str = w["what"]) -> str:
+            return _condition_value(what, code, lang)
+        allowed = ("、" if zh else ", ").join(say(x) for x in w["allowed"])
+        if w["what"] == "statuses":
+            parts.append(f"{w['rule']}限{allowed}（本人未认定）" if zh
+                         else f"{w['rule']} requires {allowed} (not held)")
+        else:
+            parts.append(f"{w['rule']}限{name_zh}为{allowed}（本次为{say(w['actual'])}）" if zh
+                         else f"{w['rule']} requires {name_en} {allowed} (this visit: "
+                              f"{say(w['actual'])})")
+    if not parts:  # a trace stored before the reasons were kept
+        parts = list(a["rules"])
+    return ("；".join(parts) + "，本次不按其结算") if zh else \
+        "; ".join(parts) + ": not settled by them"
+
+
 def _highest(a: Args, lang: str) -> str:
     passed = a.get("passed", [])
     if lang == "zh":
@@ -393,15 +429,17 @@ TEXTS: dict[str, Callable[[Args, str], str]] = {
     "alternatives": lambda a, lang: (
         f"同时按{'、'.join(a['rules'])}试算，就高不叠加" if lang == "zh"
         else f"{' and '.join(a['rules'])} tried beside it, the higher applied"),
-    "conditions_unmet": lambda a, lang: (
-        f"{'、'.join(a['rules'])}的条件（人员状态、就医地、医院等级或转诊）本次不符，不按其结算"
-        if lang == "zh" else f"the conditions of {', '.join(a['rules'])} (status, location, "
-        "hospital level or referral) do not hold for this visit"),
+    "conditions_unmet": _unmet,
     "no_identity": lambda a, lang: (
         f"{a['dates']}无有效救助身份：{_no_assistance(a)}" if lang == "zh"
         else f"no identity in force on {a['dates']}: no assistance"
         + ("" if a.get("untilted") else ", no tilt")),
     "refusal": lambda a, lang: str(a["reason"]),
+    "not_met": lambda a, lang: (
+        f"{_category(a, lang)}的{_kind(a['setting'], lang)}救助（{'、'.join(a['rules'])}）"
+        "本次不适用，不予救助" if lang == "zh"
+        else f"{', '.join(a['rules'])} for {a['setting']} of {a['category']} do not apply "
+             "to this visit"),
     "not_covered": lambda a, lang: (
         f"本文件未规定{_category(a, lang)}的{_kind(a['setting'], lang)}救助" if lang == "zh"
         else f"no rule of the document covers {a['setting']} for {a['category']}"),

@@ -248,7 +248,7 @@ def _conditions(t: _Text, c: s.Conditions) -> list[tuple[str, str]]:
                 table[v][0] if v in table else v for v in values))))
     if c.hospital_levels is not None:
         facts.append(("hospital levels", t.say(", ".join(map(str, c.hospital_levels)), "、".join(
-            f"{n}级" if n else "未定级" for n in c.hospital_levels))))
+            labels.HOSPITAL_LEVELS[str(n)][0] for n in c.hospital_levels))))
     return facts
 
 
