@@ -21,7 +21,7 @@ from medaid.batch.settle import settle_population
 from medaid.core.errors import PolicyError
 from medaid.engine.settle import settle_year
 from medaid.engine.types import Held, Identity, Person, Visit
-from medaid.policy.model import parse_policy
+from medaid.policy.model import cited, parse_policy
 from medaid_command import medaid
 from runs import examples
 from small_city import HEAD, city
@@ -479,3 +479,17 @@ def test_a_ceiling_at_each_visit_works_on_the_years_running_totals(
     res = settle_population([policy], {}, schema.visit_columns(schema.visits_table(
         (0, v) for v in visits)), schema.person_columns(schema.persons_table([(0, PERSON)])))
     assert res.reassistance.tolist() == paid
+
+
+def test_a_by_category_entry_cites_its_own_article() -> None:
+    """四（一）: 再救助 60% above 2,000; 四（二）: for 其他 70%. The trace of an 其他 visit
+    cites （二）, that of a 特困 visit the stage's own article; validate checks both."""
+    policy = city(REASSIST.replace("    segments: [{ratio: 0.6}]\n", (
+        "    segments: [{ratio: 0.6}]\n"
+        "    by_category: [{categories: [other], article: 第十条, segments: [{ratio: 0.7}]}]\n")))
+    other = Person("P", (Identity("other", date(2024, 1, 1)),))
+    for person, article, pay in ((PERSON, "第九条", 180_000), (other, "第十条", 210_000)):
+        got = settle_year([policy], {}, person, [stay("V1", 1, 1_000_000)]).settlements[0]
+        assert got.reassistance == pay
+        assert got.trace[-1].citation == f"某市《某市医疗救助实施办法》{article}"
+    assert (["stages", 0, "by_category", 0, "article"], "第十条", None) in cited(policy.spec)

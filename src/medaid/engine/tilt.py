@@ -34,6 +34,8 @@ def tilted(policy: Policy, params: Params, person: Person, visit: Visit, facts: 
         return 0, [], {}
     why = None
     entry = tilted_entry(cfg, chosen.standing.category)
+    if entry and cfg.by_category[entry - 1].article:  # its own article states its values
+        cfg = cfg.model_copy(update={"article": cfg.by_category[entry - 1].article})
     if not cfg.defined:
         why = "undefined"
     elif not allowed:

@@ -281,7 +281,8 @@ def _stage(t: _Text, st: s.Stage) -> Element:
     for v in st.by_category:  # the stage with the entry's values, said on one line
         given = v.model_dump(exclude={"categories"}, exclude_none=True)
         own = _stage_payout(t, st.model_copy(update={k: getattr(v, k) for k in given}))
-        facts.append((t.say(f"for {names(v.categories)}", f"{t.names(v.categories)}适用"),
+        facts.append((t.say(f"for {names(v.categories)}", f"{t.names(v.categories)}适用")
+                      + (f" ({v.article})" if v.article else ""),
                       t.say("; ", "；").join(
                           f"{labels.label(labels.POLICY_FACTS, k, t.lang)} {value}"
                           for k, value in own)))
@@ -432,9 +433,10 @@ def _tilted(t: _Text, tl: s.Tilted) -> Element:
         facts.append(("categories", t.names(tl.categories)))
     for v in tl.by_category:
         d, segs, caps = model.tilted_values(tl, 1 + tl.by_category.index(v))
-        facts.append(t.say((f"for {names(v.categories)}", f"deductible {t.amount(d)}, "
+        where = f" ({v.article})" if v.article else ""
+        facts.append(t.say((f"for {names(v.categories)}{where}", f"deductible {t.amount(d)}, "
                             f"{t.segments(segs)}, caps {t.caps(caps)}"),
-                           (f"{t.names(v.categories)}适用", f"起付线 {t.amount(d)}，"
+                           (f"{t.names(v.categories)}适用{where}", f"起付线 {t.amount(d)}，"
                             f"{t.segments(segs)}，封顶 {t.caps(caps)}")))
     return _cited("tilted", tl, tuple(facts))
 

@@ -191,23 +191,25 @@ def cited(spec: s.PolicyFile) -> list[tuple[list[Step], str, str | None]]:
     framework's floors cite theirs under `framework.article`)."""
     out: list[tuple[list[Step], str, str | None]] = []
 
-    def walk(node: object, steps: list[Step]) -> None:
-        if isinstance(node, BaseModel):
+    def walk(node: object, steps: list[Step], document: str | None) -> None:
+        if isinstance(node, BaseModel):  # an entry's `by_category` values cite in its text
             fields = type(node).model_fields
+            if isinstance(node, s.Cited):
+                document = node.document
             for key, f in fields.items():
                 value = getattr(node, key)
-                if key == "article" and "rule" in fields and isinstance(value, str):
-                    out.append(([*steps, key], value, getattr(node, "document", None)))
+                if key == "article" and isinstance(value, str):
+                    out.append(([*steps, key], value, document))
                 else:
-                    walk(value, [*steps, f.alias or key])
+                    walk(value, [*steps, f.alias or key], document)
         elif isinstance(node, list):
             for i, item in enumerate(node):
-                walk(item, [*steps, i])
+                walk(item, [*steps, i], document)
         elif isinstance(node, dict):
             for key, value in node.items():
-                walk(value, [*steps, str(key)])
+                walk(value, [*steps, str(key)], document)
 
-    walk(spec, [])
+    walk(spec, [], None)
     if spec.framework.get("article"):
         out.append((["framework", "article"], spec.framework["article"], None))
     return out

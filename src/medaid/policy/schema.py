@@ -363,6 +363,7 @@ class TiltedValues(Strict):
     cap pools (each its own annual limit). The tilted base accumulates in the one pool."""
 
     categories: list[str]
+    article: str | None = None  # the article that states these values (default: tilted's)
     deductible: Amount | None = None
     segments: Segments | None = None
     caps: list[Cap] | None = None
@@ -414,9 +415,11 @@ class Ceiling(Strict):
 
 
 class StageValues(Strict):
-    """A stage's values for some categories; each left out takes the stage's own."""
+    """A stage's values for some categories; each left out takes the stage's own (its
+    `article` too: the one that states these values, in the stage's text)."""
 
     categories: list[str]
+    article: str | None = None
     deductible: Amount | None = None
     segments: Segments | None = None
     grant: Amount | None = None
