@@ -223,18 +223,18 @@ def _unmet(a: Args, lang: str) -> str:
     zh = lang == "zh"
     parts = []
     for w in a.get("why", ()):
-        name_zh, name_en, _ = _CONDITIONS[w["what"]]
-
-        def say(code: object, what: str = w["what"]) -> str:
-            return _condition_value(what, code, lang)
-        allowed = ("、" if zh else ", ").join(say(x) for x in w["allowed"])
-        if w["what"] == "statuses":
+        what = w["what"]
+        name_zh, name_en, _ = _CONDITIONS[what]
+        allowed = ("、" if zh else ", ").join(_condition_value(what, x, lang)
+                                              for x in w["allowed"])
+        actual = _condition_value(what, w["actual"], lang)
+        if what == "statuses":
             parts.append(f"{w['rule']}限{allowed}（本人未认定）" if zh
                          else f"{w['rule']} requires {allowed} (not held)")
         else:
-            parts.append(f"{w['rule']}限{name_zh}为{allowed}（本次为{say(w['actual'])}）" if zh
+            parts.append(f"{w['rule']}限{name_zh}为{allowed}（本次为{actual}）" if zh
                          else f"{w['rule']} requires {name_en} {allowed} (this visit: "
-                              f"{say(w['actual'])})")
+                              f"{actual})")
     if not parts:  # a trace stored before the reasons were kept
         parts = list(a["rules"])
     return ("；".join(parts) + "，本次不按其结算") if zh else \
