@@ -207,3 +207,78 @@ stages:
         "matters with before: application"]
     assert validate(folder, text.replace("grant: 2000", "grant: 2000\n    deductible: 9800")
                     .replace("until: from", "before: application, until: from"))[2] == ""
+
+
+STAGES = """\
+pools:
+  JX-A1: {label: 住院救助}
+  JX-R: {label: 再救助}
+  r_cap: {label: 再救助限额}
+  JX-G: {label: 年度补助}
+  JX-F: {label: 年度封顶}
+stages:
+  - rule: JX-R
+    article: 第二条
+    label: 再救助
+    categories: [tekun, dibao]
+    deductible: 5000
+    segments: [{ratio: 0.5}]
+    caps: [{pool: r_cap, amount: 20000}]
+    by_category: [{categories: [dibao], deductible: 8000}]
+  - rule: JX-G
+    article: 第二条
+    label: 年度补助
+    when: year_end
+    deductible: 9800
+    grant: 2000
+  - rule: JX-F
+    article: 第二条
+    label: 年度封顶
+    when: year_end
+    ceiling: {share: 0.1}
+"""
+
+
+@pytest.mark.parametrize(("old", "new", "at", "says"), [
+    ("by_category: [{categories: [dibao],", "by_category: [{categories: [dibao, yinbing],",
+     "by_category", "stages[0].by_category[0].categories[1]: 「yinbing」不在所属条目的 categories"),
+    ("- rule: JX-F", "- rule: JX-G", "- rule: JX-G\n    article: 第二条\n    label: 年度封顶",
+     "stages[2].rule: 规则编号「JX-G」与 stages[1] 重复"),
+    ("ceiling: {share: 0.1}", "ceiling: {share: 0.1}\n    deductible: 100", "deductible: 100",
+     "stages[2].deductible: 个人负担封顶（ceiling）不用起付标准"),
+    ("ceiling: {share: 0.1}", "ceiling: {share: 0.1}\n    by_category: [{categories: [dibao], "
+     "grant: 500}]", "grant: 500", "stages[2].by_category[0].grant: 该阶段为个人负担封顶"
+     "（ceiling），分身份取值不能给出「grant」；可给：ceiling、caps"),
+    ("grant: 2000", "grant: 0", "grant: 0", "stages[1].grant: 一次性补助金额须大于 0"),
+    ("JX-G: {label: 年度补助}", "JX-G: {label: 年度补助, period: visit}", "- rule: JX-G",
+     "stages[1].pool: 年终阶段每人每年结算一次，其累计池「JX-G」不能按次累计"),
+    ("  JX-R: {label: 再救助}\n", "", "- rule: JX-R",
+     "stages[0].rule: 累计池「JX-R」（未写 pool，以规则编号为累计池）被使用但未在 pools 中定义"),
+    ("amount: 20000}", "amount: 20000, raised: {amount: 15000, over: 3000}}", "raised",
+     "stages[0].caps[0].raised.amount: 提高后的限额 15000 不高于原限额 20000"),
+    ("ratio: 0.5}", "ratio: 50}", "ratio: 50",
+     "stages[0].segments[0].ratio: 50 不得大于 1；比例写作小数：50% 应写作 0.5"),
+])
+def test_a_stage_that_cannot_mean_what_it_says_is_an_error_at_its_line(
+        folder: Path, old: str, new: str, at: str, says: str) -> None:
+    (folder / "jiashi-seed.txt").write_text(TEXT, encoding="utf-8")
+    text = head("jiashi-seed.txt", ["tekun", "dibao"]) + CITY.split("parameters:\n")[0][
+        len(head("jiashi-seed.txt", ["tekun"])):] + "lines:\n" + CITY.split("lines:\n")[1] \
+        + STAGES
+    assert validate(folder, text)[0] == 0
+    broken = text.replace(old, new, 1)
+    assert broken != text
+    code, _, err = validate(folder, broken)
+    assert code != 0
+    line = broken[:broken.index(at)].count("\n") + 1
+    assert err.startswith(f"error: {folder / 'jiashi-2025.yaml'}:{line}: {says}")
+
+
+def test_a_pool_nothing_uses_is_a_warning(folder: Path) -> None:
+    (folder / "jiashi-seed.txt").write_text(TEXT, encoding="utf-8")
+    text = CITY + "pools:\n  JX-A1: {label: 住院救助}\n  tilt_cap: {label: 倾斜限额}\n"
+    code, out, err = validate(folder, text)
+    assert code == 0 and out.startswith("ok: ")
+    assert err == (f"warning: {folder / 'jiashi-2025.yaml'}:{line_no(text, 'tilt_cap')}: "
+                   "pools.tilt_cap: 累计池「tilt_cap」已定义但没有救助标准、阶段或限额使用它"
+                   "（是否拼错了使用处的名称？） / the pool is defined but never used\n")

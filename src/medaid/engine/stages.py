@@ -21,7 +21,7 @@ from medaid.engine.conditions import meets
 from medaid.engine.types import Person, Settlement, TraceLine, Visit, YearEnd
 from medaid.engine.windows import held_until
 from medaid.policy import schema as s
-from medaid.policy.model import Policy
+from medaid.policy.model import Policy, stage_values
 from medaid.policy.params import Num, Params, When
 
 
@@ -41,9 +41,7 @@ def values(stage: s.Stage, category: str) -> s.Stage:
     """The stage with the values of the first `by_category` entry listing the category."""
     for entry in stage.by_category:
         if category in entry.categories:
-            given = {k: v for k, v in entry.model_dump(exclude={"categories"},
-                                                       exclude_none=True).items()}
-            return stage.model_copy(update={k: getattr(entry, k) for k in given})
+            return stage_values(stage, entry)
     return stage
 
 

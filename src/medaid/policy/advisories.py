@@ -23,4 +23,11 @@ def advisories(policy: model.Policy) -> list[tuple[list[Step], str]]:
             out.append((steps, f"{dotted(steps)}: until: from 只在 before: application 时起作用"
                                "（申请至认定期间），此处与默认相同 / until: from only matters "
                                "with before: application"))
+    used = {pool for _, pool in model.pools_used(policy.spec)}
+    for name in policy.spec.pools or {}:
+        if name not in used:
+            steps = ["pools", name]
+            out.append((steps, f"{dotted(steps)}: 累计池「{name}」已定义但没有救助标准、阶段或限额"
+                               "使用它（是否拼错了使用处的名称？） / the pool is defined but "
+                               "never used"))
     return out

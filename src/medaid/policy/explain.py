@@ -279,8 +279,7 @@ def _stage(t: _Text, st: s.Stage) -> Element:
              ("kinds", t.names(st.kinds)), *_conditions(t, st)]
     facts += _stage_payout(t, st)
     for v in st.by_category:  # the stage with the entry's values, said on one line
-        given = v.model_dump(exclude={"categories"}, exclude_none=True)
-        own = _stage_payout(t, st.model_copy(update={k: getattr(v, k) for k in given}))
+        own = _stage_payout(t, model.stage_values(st, v))
         facts.append((t.say(f"for {names(v.categories)}", f"{t.names(v.categories)}适用")
                       + (f" ({v.article})" if v.article else ""),
                       t.say("; ", "；").join(

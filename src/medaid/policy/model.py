@@ -11,10 +11,11 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from functools import cache, cached_property
 from importlib import resources
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -288,6 +289,8 @@ def _check_refs(spec: s.PolicyFile) -> None:
         cats("tilted", spec.tilted.categories)
         for j, entry in enumerate(spec.tilted.by_category):
             cats(f"tilted.by_category[{j}]", entry.categories)
+            _check_covered(f"tilted.by_category[{j}]", entry.categories,
+                           spec.tilted.categories)
         _check_tilted_kinds(spec)
     statuses = [st.id for st in spec.statuses]
     if len(set(statuses)) != len(statuses):
@@ -307,8 +310,7 @@ def _check_refs(spec: s.PolicyFile) -> None:
         cats(where, stage.categories)
         refs(where, stage)
         conds(where, stage)
-        for j, values in enumerate(stage.by_category):
-            cats(f"{where}.by_category[{j}]", values.categories)
+        _check_stage(spec, i)
         for pool in [stage.pool or ""] + [c.pool for c in stage.caps]:
             if pool.startswith(INTERNAL_POOL_PREFIX):
                 raise PolicyError(f"{where}: 累计池名称不得以「_」开头 / "
@@ -349,16 +351,74 @@ def _check_refs(spec: s.PolicyFile) -> None:
     for k, v in spec.kind_fallback.items():
         if k == v:
             raise PolicyError(f"kind_fallback.{k}: 不能回退到自身 / maps to itself")
+    for where, cap in _caps(spec):
+        raised = cap.raised
+        if raised and isinstance(raised.amount, Decimal) and isinstance(cap.amount, Decimal) \
+                and raised.amount <= cap.amount:
+            raise PolicyError(f"{where}.raised.amount: 提高后的限额 {raised.amount} 不高于原限额 "
+                              f"{cap.amount} / the raised cap is not above the cap")
     if spec.pools is not None:
-        for where, pool in _pools_used(spec):
+        for where, pool in pools_used(spec):
             if pool not in spec.pools:
-                raise PolicyError(f"{where}: 累计池「{pool}」被使用但未在 pools 中定义"
+                unnamed = "（未写 pool，以规则编号为累计池）" if where.endswith(".rule") else ""
+                raise PolicyError(f"{where}: 累计池「{pool}」{unnamed}被使用但未在 pools 中定义"
                                   f"（已定义：{', '.join(spec.pools) or '无'}） / "
                                   f"pool {pool!r} is used but never defined under pools")
         for name in spec.pools:
             if name.startswith(INTERNAL_POOL_PREFIX):
                 raise PolicyError(f"pools.{name}: 累计池名称不得以「_」开头 / "
                                   "pool names may not start with '_'")
+
+
+# a stage's forms of payout, and the values by_category may give for each
+_FORM_KEYS = {"segments": ("deductible", "segments"), "grant": ("deductible", "grant"),
+              "ceiling": ("ceiling",)}
+_FORM_NAMES = {"segments": "分段救助（segments）", "grant": "一次性补助（grant）",
+               "ceiling": "个人负担封顶（ceiling）"}
+
+
+def _check_stage(spec: s.PolicyFile, i: int) -> None:
+    """What a stage may not say although each key is valid: a rule id another stage has,
+    values its form of payout does not use, a grant of nothing, a by_category entry for a
+    category the stage never takes, a once-a-year stage over a pool of one visit."""
+    stage, where = spec.stages[i], f"stages[{i}]"
+    for j, other in enumerate(spec.stages[:i]):
+        if other.rule == stage.rule:
+            raise PolicyError(f"{where}.rule: 规则编号「{stage.rule}」与 stages[{j}] 重复；每个"
+                              "阶段须有自己的编号（未写 pool 时编号即其累计池） / "
+                              f"rule {stage.rule!r} repeats stages[{j}]")
+    form = "segments" if stage.segments else "grant" if stage.grant is not None else "ceiling"
+    if form == "ceiling" and stage.deductible:
+        raise PolicyError(f"{where}.deductible: {_FORM_NAMES[form]}不用起付标准，超过封顶线的"
+                          "部分即支付；请删去 deductible / a ceiling stage takes no deductible")
+    entries = [(f"{where}.by_category[{j}]", e) for j, e in enumerate(stage.by_category)]
+    for at, grant in [(where, stage.grant), *((at, e.grant) for at, e in entries)]:
+        if isinstance(grant, Decimal) and not grant:
+            raise PolicyError(f"{at}.grant: 一次性补助金额须大于 0 / a grant of 0 pays nothing")
+    for at, entry in entries:
+        _check_covered(at, entry.categories, stage.categories)
+        for key in ("deductible", "segments", "grant", "ceiling"):
+            if getattr(entry, key) is not None and key not in _FORM_KEYS[form]:
+                raise PolicyError(f"{at}.{key}: 该阶段为{_FORM_NAMES[form]}，分身份取值不能给出"
+                                  f"「{key}」；可给：{'、'.join(_FORM_KEYS[form])}、caps / "
+                                  f"the stage pays by {form}: {key} does not apply")
+    name = stage.pool or stage.rule
+    pool = (spec.pools or {}).get(name)
+    if stage.when == "year_end" and pool is not None and pool.period == "visit":
+        raise PolicyError(f"{where}.pool: 年终阶段每人每年结算一次，其累计池「{name}」"
+                          "不能按次累计（period: visit） / a year-end stage pays once a year: "
+                          "its pool cannot be per visit")
+
+
+def _check_covered(where: str, named: list[str], covered: list[str] | Literal["*"]) -> None:
+    """A by_category entry names only categories its construct assists."""
+    if covered == "*":
+        return
+    for k, cat in enumerate(named):
+        if cat not in covered:
+            raise PolicyError(f"{where}.categories[{k}]: 「{cat}」不在所属条目的 categories"
+                              f"（{', '.join(covered)}）中，这组取值对它永不适用 / "
+                              f"{cat!r} is not among the categories it belongs to")
 
 
 def _check_tilted_kinds(spec: s.PolicyFile) -> None:
@@ -404,26 +464,29 @@ def used_by_ids(spec: s.PolicyFile) -> list[str]:
     return list(dict.fromkeys([*found, *USES]))
 
 
-def _pools_used(spec: s.PolicyFile) -> list[tuple[str, str]]:
-    """Every pool the file names, with where: (path, pool)."""
-    out = []
-    for i, line in enumerate(spec.lines):
-        if line.grant is None:
-            out.append((f"lines[{i}].pool", line.pool or line.rule))
-        out += [(f"lines[{i}].caps[{k}].pool", c.pool) for k, c in enumerate(line.caps)]
+def _caps(spec: s.PolicyFile) -> list[tuple[str, s.Cap]]:
+    """Every cap the file writes, with where: (path, cap)."""
+    owners: list[tuple[str, list[s.Cap] | None]] = [
+        (f"lines[{i}]", ln.caps) for i, ln in enumerate(spec.lines)]
     for i, stage in enumerate(spec.stages):
-        out.append((f"stages[{i}].pool", stage.pool or stage.rule))
-        out += [(f"stages[{i}].caps[{k}].pool", c.pool) for k, c in enumerate(stage.caps)]
-        for e, values in enumerate(stage.by_category):
-            out += [(f"stages[{i}].by_category[{e}].caps[{k}].pool", c.pool)
-                    for k, c in enumerate(values.caps or [])]
+        owners += [(f"stages[{i}]", stage.caps), *(
+            (f"stages[{i}].by_category[{e}]", v.caps) for e, v in enumerate(stage.by_category))]
+    if spec.tilted is not None:
+        owners += [("tilted", spec.tilted.caps), *(
+            (f"tilted.by_category[{e}]", v.caps) for e, v in enumerate(spec.tilted.by_category))]
+    return [(f"{at}.caps[{k}]", c) for at, caps in owners for k, c in enumerate(caps or [])]
+
+
+def pools_used(spec: s.PolicyFile) -> list[tuple[str, str]]:
+    """Every pool the file names, with where: (path, pool); a line or stage without `pool`
+    uses its rule id."""
+    out = [(f"lines[{i}].{'pool' if ln.pool else 'rule'}", ln.pool or ln.rule)
+           for i, ln in enumerate(spec.lines) if ln.grant is None]
+    out += [(f"stages[{i}].{'pool' if st.pool else 'rule'}", st.pool or st.rule)
+            for i, st in enumerate(spec.stages)]
     if spec.tilted is not None:
         out.append(("tilted.pool", spec.tilted.pool))
-        out += [(f"tilted.caps[{k}].pool", c.pool) for k, c in enumerate(spec.tilted.caps)]
-        for e, entry in enumerate(spec.tilted.by_category):
-            out += [(f"tilted.by_category[{e}].caps[{k}].pool", c.pool)
-                    for k, c in enumerate(entry.caps or [])]
-    return out
+    return out + [(f"{at}.pool", c.pool) for at, c in _caps(spec)]
 
 
 def tilted_entry(cfg: s.Tilted, category: str) -> int | None:
@@ -446,6 +509,12 @@ def tilted_values(cfg: s.Tilted, entry: int
     return (cfg.deductible if v.deductible is None else v.deductible,
             cfg.segments if v.segments is None else v.segments,
             cfg.caps if v.caps is None else v.caps)
+
+
+def stage_values(stage: s.Stage, entry: s.StageValues) -> s.Stage:
+    """The stage with the values a `by_category` entry gives in place of its own."""
+    given = entry.model_dump(exclude={"categories"}, exclude_none=True)
+    return stage.model_copy(update={k: getattr(entry, k) for k in given})
 
 
 def _base(ln: s.Line) -> s.Base:

@@ -462,12 +462,6 @@ class Stage(Cited, Conditions):
         if self.category_at == "year_end" and self.when != "year_end":
             raise ValueError("category_at: year_end 只用于年终阶段（when: year_end） / only a "
                              "year-end stage takes the identity held at the year's end")
-        for entry in self.by_category:
-            given = [entry.segments is not None, entry.grant is not None,
-                     entry.ceiling is not None]
-            if any(g and not f for g, f in zip(given, forms, strict=True)):
-                raise ValueError("by_category 给出了该阶段没有的支付方式 / "
-                                 "by_category gives a form of payout the stage does not have")
         return self
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Sequence
+from decimal import Decimal
 from functools import cache
 from typing import Any
 
@@ -78,6 +79,20 @@ def _given(value: Any) -> str:
     return "空值（null）" if value is None else str(value)
 
 
+def _percent_hint(kind: str, ctx: dict[str, Any] | None, given: Any) -> str:
+    """A ratio written as a whole percentage (65 for 65%) is the usual slip: say how to
+    write it."""
+    if kind != "less_than_equal" or str((ctx or {}).get("le")) != "1":
+        return ""
+    try:
+        pct = Decimal(str(given))
+    except ArithmeticError:
+        return ""
+    if not 1 < pct <= 100 or pct != pct.to_integral_value():  # 1.5 is not 1.5%
+        return ""
+    return f"；比例写作小数：{given}% 应写作 {(pct / 100).normalize():f}"
+
+
 def _words(e: ErrorDetails, key: Step | None, missing: Sequence[str]) -> str:
     """Chinese, then English after ' / '."""
     kind, ctx, given = e["type"], e.get("ctx"), e.get("input")
@@ -99,7 +114,8 @@ def _words(e: ErrorDetails, key: Step | None, missing: Sequence[str]) -> str:
               "less_than": ("应小于", "lt"), "greater_than": ("应大于", "gt")}
     if kind in bounds:
         words, name = bounds[kind]
-        return f"{given} {words} {(ctx or {}).get(name)} / {e['msg']}"
+        return f"{given} {words} {(ctx or {}).get(name)}{_percent_hint(kind, ctx, given)}" \
+               f" / {e['msg']}"
     types = {"decimal": "数字", "int": "整数", "float": "数字", "bool": "true 或 false",
              "string": "文字", "list": "列表", "dict": "键值映射", "model": "键值映射"}
     for prefix, what in types.items():
