@@ -76,3 +76,11 @@ def test_insurance_computed_from_a_parameter_nobody_set_names_the_field() -> Non
                           "支付比例（按医院等级）、封顶线」（basic_insurance）尚未设定"
                           "（visits[0].hifp_pay 需要）")
     assert "not given" not in err
+
+
+@pytest.mark.parametrize(("where", "label"), [("person", "人员编号"), ("visit", "就诊ID")])
+def test_a_too_long_id_is_named_by_its_own_record(where: str, label: str) -> None:
+    c = good()
+    (c["person"] if where == "person" else c["visits"][0])["id"] = "x" * 200
+    path = "person.id" if where == "person" else "visits[0].id"
+    assert settle(c).startswith(f"error: {path}: {label}至多 ")

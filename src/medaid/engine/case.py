@@ -100,13 +100,13 @@ def _list(v: object, path: str) -> Sequence[Any]:
 
 def _label(path: str) -> str:
     """The label of the field a path ends in (`visits[0].medfee_sumamt` → 医疗费总额)."""
-    return fields.label(re.split(r"[.\[\]]+", path.strip(".[]"))[-1])
+    return fields.label_at(path)
 
 
-def date_bound(path: str) -> str:
+def date_bound(path: str, label: str | None = None) -> str:
     """What a date outside medaid.policy.fields' range is told (the batch path says it too)."""
-    return (f"{_label(path)}须在 {fields.FIRST_DAY} 至 {fields.LAST_DAY} 之间（must be from "
-            f"{fields.FIRST_DAY} to {fields.LAST_DAY}）")
+    return (f"{label or _label(path)}须在 {fields.FIRST_DAY} 至 {fields.LAST_DAY} 之间"
+            f"（must be from {fields.FIRST_DAY} to {fields.LAST_DAY}）")
 
 
 def amount_bound(path: str, high: int) -> str:
@@ -114,18 +114,20 @@ def amount_bound(path: str, high: int) -> str:
     return f"{_label(path)}不得超过 {to_yuan(high)} 元（at most {to_yuan(high)} yuan）"
 
 
-def as_text(v: object, path: str, chars: int | None = None) -> str:
-    """A non-empty printable text, not only spaces, of at most `chars` characters."""
+def as_text(v: object, path: str, chars: int | None = None, label: str | None = None) -> str:
+    """A non-empty printable text, not only spaces, of at most `chars` characters; told by
+    `label` (a field's own, where its name alone is ambiguous) or the path's."""
+    label = label or _label(path)
     if not isinstance(v, str) or not v:
         raise InputError(path, "必填 / must be a non-empty string" if v in (None, "") else
                          "应为文本 / must be a non-empty string")
     if chars is not None and len(v) > chars:
-        raise InputError(path, f"{_label(path)}至多 {chars} 个字符（at most {chars} characters, "
+        raise InputError(path, f"{label}至多 {chars} 个字符（at most {chars} characters, "
                          f"not {len(v)}）")
     if not v.isprintable():
         raise InputError(path, "含有不可见字符 / must not contain control characters")
     if not v.strip():
-        raise InputError(path, f"{_label(path)}不能只有空格（must not be blank）")
+        raise InputError(path, f"{label}不能只有空格（must not be blank）")
     return v
 
 
@@ -196,7 +198,7 @@ def as_year(v: object, path: str) -> int:
 NOT_DATE = "应为日期，如 2026-03-01"
 
 
-def as_date(v: object, path: str) -> date:
+def as_date(v: object, path: str, label: str | None = None) -> date:
     if not isinstance(v, str):
         raise InputError(path, f"{NOT_DATE} / must be a date as \"YYYY-MM-DD\"")
     try:
@@ -205,7 +207,7 @@ def as_date(v: object, path: str) -> date:
         raise InputError(path, f"{NOT_DATE} / not a valid date: {v[:40]!r} (YYYY-MM-DD)") \
             from None
     if not fields.FIRST_DAY <= day <= fields.LAST_DAY:
-        raise InputError(path, date_bound(path))
+        raise InputError(path, date_bound(path, label))
     return day
 
 
@@ -278,7 +280,7 @@ def _code(f: fields.Field) -> Callable[[Any], str]:
         if isinstance(value, Decimal) and value.copy_abs() < 10**8 \
                 and value == value.to_integral_value():
             value = str(int(value))  # med_type sent as a number
-        return as_text(value, f.name, f.chars)
+        return as_text(value, f.name, f.chars, f.label)
     return check
 
 
@@ -291,7 +293,7 @@ def _converter(f: fields.Field) -> Callable[[Any], Any]:
     if f.type == "amount":
         check = _amount(name)
     elif f.type == "date":
-        check = partial(as_date, path=name)
+        check = partial(as_date, path=name, label=f.label)
     elif f.type == "choice":
         check = partial(as_choice, path=name, choices=f.choices, what=what)
     elif f.type == "flag":
@@ -305,7 +307,7 @@ def _converter(f: fields.Field) -> Callable[[Any], Any]:
     elif f.type == "code":
         check = _code(f)
     else:
-        check = partial(as_text, path=name, chars=f.chars)
+        check = partial(as_text, path=name, chars=f.chars, label=f.label)
     nullable = _nullable(f)
 
     def validate(value: Any) -> Any:

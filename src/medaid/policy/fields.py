@@ -12,6 +12,7 @@ from reaching the year 9999, an id from exceeding its column.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from datetime import date
 
@@ -154,3 +155,16 @@ def label(name: str) -> str:
         if f.name == name:
             return f.label
     return LABELS.get(name, name)
+
+
+def label_at(path: str) -> str:
+    """The label of the field a case's path ends in, read in its record: `person.id` is
+    the 人员编号, `visits[0].id` the 就诊ID, `person.statuses[0].from` a status's 起始日期."""
+    steps = [p for p in re.split(r"[.\[\]]+", path) if p and not p.isdigit()]
+    records = {"statuses": STATUS, "identities": IDENTITY, "person": PERSON, "visits": VISIT}
+    for step in reversed(steps[:-1]):
+        if step in records:
+            return next((f.label for f in records[step] if f.name == steps[-1]),
+                        label(steps[-1]))
+    return label(steps[-1]) if steps else path
+
