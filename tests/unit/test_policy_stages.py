@@ -388,6 +388,16 @@ stages:
 """
 
 
+def test_the_rules_page_reads_each_ceiling_in_chinese() -> None:
+    """A ceiling names its field by its label and its period; having no cap of its own, it
+    says nothing of one (不封顶 would read as if it lifted the ceiling)."""
+    from medaid.policy import explain
+    shown = {e.rule: dict(e.facts) for e in explain.elements(city(EVERY_FORM))}
+    assert shown["R2"]["ceiling"] == "当年累计医疗费总额的 20%" and "caps" not in shown["R2"]
+    assert shown["F1"]["ceiling"] == "当年累计符合政策范围金额的 10% 与 4000.00 中较低者"
+    assert shown["R1"]["caps"] == "r_cap 3000.00"
+
+
 @settings(max_examples=examples(200), deadline=None)
 @given(st.lists(st.tuples(st.sampled_from(["inpatient", "general_outpatient"]),
                           st.integers(0, 3_000_000), st.integers(0, 100),

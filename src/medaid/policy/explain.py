@@ -95,6 +95,7 @@ class _Text:
         self.lang = lang
         self.labels = {n: p.label for n, p in policy.spec.parameters.items() if p.label}
         self.pool_labels = policy.pool_labels
+        self.per_visit = {n for n, p in (policy.spec.pools or {}).items() if p.period == "visit"}
 
     def say(self, en: T, zh: T) -> T:
         return zh if self.lang == "zh" else en
@@ -164,7 +165,7 @@ class _Text:
 
     def caps(self, caps: list[s.Cap]) -> str:
         return self.say(", ", "，").join(
-            f"{c.pool} {self.amount(c.amount)}"
+            f"{self.pool(c.pool)} {self.amount(c.amount)}"
             + (self.say(" (when set)", "（设定时）") if c.optional else "")
             + (self.raised(c.raised) if c.raised is not None else "")
             for c in caps) or self.say("no cap", "不封顶")
@@ -298,10 +299,16 @@ def _stage_payout(t: _Text, st: s.Stage) -> list[tuple[str, str]]:
         facts += [("above", t.amount(st.deductible)), ("grant", t.amount(st.grant))]
     elif st.ceiling is not None:
         c = st.ceiling
-        parts = ([t.say(f"{t.ratio(c.share)} of {c.of}", f"{c.of} 的 {t.ratio(c.share)}")]
+        period = t.say("the visit's", "本次") if st.when == "visit" and (
+            st.pool or st.rule) in t.per_visit else t.say("the year's", "当年累计")
+        parts = ([t.say(f"{t.ratio(c.share)} of {period} {c.of}",
+                        f"{period}{fields.label(c.of)}的 {t.ratio(c.share)}")]
                  if c.share is not None else []) + (
                      [t.amount(c.amount)] if c.amount is not None else [])
-        facts.append(("ceiling", t.say(" or ", "与").join(parts)))
+        facts.append(("ceiling", t.say(" or ", " 与 ").join(parts) + (
+            "" if len(parts) < 2 else t.say(", whichever is lower", " 中较低者"))))
+        if not st.caps:  # what a ceiling pays has no limit of its own: nothing to say
+            return facts
     return [*facts, ("caps", t.caps(st.caps))]
 
 
