@@ -223,7 +223,7 @@ def policies(draw: st.DrawFn) -> dict[str, Any]:
         if draw(st.integers(0, 3)) == 0:  # only some categories
             tilt["categories"] = draw(_subset(cats))
         for k in range(draw(st.sampled_from((0, 0, 1, 2)))):  # values by category
-            entry: dict[str, Any] = {"categories": draw(_subset(cats))}
+            entry: dict[str, Any] = {"categories": draw(_subset(tilt.get("categories", cats)))}
             if draw(st.booleans()):
                 entry["deductible"] = draw(tilted_deductible)
             if draw(st.booleans()):

@@ -49,8 +49,9 @@ def _flow(values: Sequence[object]) -> str:
 def conditions(draw: st.DrawFn) -> str:
     """A line's or stage's conditions as YAML flow keys ('' for none)."""
     out = []
-    if draw(st.booleans()):
-        out.append("statuses: [mts]")
+    held = draw(st.sampled_from(["", "statuses", "not_statuses"]))
+    if held:
+        out.append(f"{held}: [mts]")
     if draw(st.integers(0, 3)) == 0:
         out.append("locations: " + _flow(draw(st.lists(
             st.sampled_from(["city", "province", "out_of_province"]), min_size=1,
@@ -68,10 +69,11 @@ def conditions(draw: st.DrawFn) -> str:
 def caps(draw: st.DrawFn, pools: list[str]) -> str:
     found = []
     for pool in draw(st.lists(st.sampled_from(pools), max_size=2, unique=True)):
-        cap = f"pool: {pool}, amount: {draw(st.integers(0, 8000))}"
-        if draw(st.booleans()):
+        amount = draw(st.integers(0, 8000))
+        cap = f"pool: {pool}, amount: {amount}"
+        if draw(st.booleans()):  # a raised cap is above the cap
             kinds = draw(st.sampled_from(['"*"', "[inpatient]"]))
-            cap += (f", raised: {{amount: {draw(st.integers(0, 12000))}, "
+            cap += (f", raised: {{amount: {amount + draw(st.integers(1, 4000))}, "
                     f"over: {draw(st.integers(0, 9000))}, kinds: {kinds}}}")
         found.append("{" + cap + "}")
     return _flow(found)
@@ -95,7 +97,7 @@ def payout(draw: st.DrawFn, form: str, most: int = 3) -> str:
         return (f"deductible: {draw(st.integers(0, 5000))}, "
                 f"segments: {_segments(draw, most)}")
     if form == "grant":
-        return f"deductible: {draw(st.integers(0, 8000))}, grant: {draw(st.integers(0, 3000))}"
+        return f"deductible: {draw(st.integers(0, 8000))}, grant: {draw(st.integers(1, 3000))}"
     parts = []
     if draw(st.booleans()):
         of = draw(st.sampled_from(["inscp_scp_amt", "medfee_sumamt"]))
@@ -161,16 +163,16 @@ def policies(draw: st.DrawFn) -> str:
                 f"base: {base}", draw(payout(form)), f"caps: {draw(caps(['s1', 's2']))}"]
         if when == "year_end" and draw(st.booleans()):
             keys.append("category_at: year_end")
-        if draw(st.booleans()):
-            keys.append("categories: " + _flow(draw(st.lists(st.sampled_from(CATEGORIES),
-                                                             min_size=1, unique=True))))
+        cats = draw(st.none() | st.lists(st.sampled_from(CATEGORIES), min_size=1, unique=True))
+        if cats is not None:
+            keys.append("categories: " + _flow(cats))
         if draw(st.booleans()):
             keys.append("kinds: " + _flow(draw(st.lists(st.sampled_from(KINDS), min_size=1,
                                                         unique=True))))
         cond = draw(conditions())
         if cond:
             keys.append(cond)
-        if draw(st.booleans()):
+        if (cats is None or "other" in cats) and draw(st.booleans()):
             keys.append(f"by_category: [{{categories: [other], {draw(payout(form))}, "
                         f"caps: {draw(caps(['s1', 's2']))}}}]")
         pools[f"R{k}"] = draw(st.sampled_from(["year", "visit"])) if when == "visit" \

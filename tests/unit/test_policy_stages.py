@@ -244,6 +244,30 @@ def test_a_status_held_on_the_visits_date_changes_the_line() -> None:
     assert paid(city(STATUS), visits) == [50_000, 50_000]  # without the status
 
 
+def test_a_line_for_those_without_a_status_and_its_trace() -> None:
+    """未纳入门诊特殊病种管理的 get 50% on stays, those certified 85% (two exclusive
+    readings of one sentence): certified from 5 March, a stay on 1 March gets 50%, one on
+    9 March 85%; the first's trace says why the certified line paid nothing, the second's
+    why the other did."""
+    body = STATUS.split("lines:\n")[0] + """\
+lines:
+  - {rule: A1, article: 第五条, categories: "*", kinds: [inpatient], not_statuses: [mts],
+     segments: [{ratio: 0.5}]}
+  - {rule: A2, article: 第六条, categories: "*", kinds: [inpatient], statuses: [mts],
+     segments: [{ratio: 0.85}]}
+"""
+    person = replace(PERSON, statuses=(Held("mts", date(2024, 3, 5)),))
+    result = settle_year([city(body)], {}, person,
+                         [stay("V1", 1, 100_000), stay("V2", 9, 100_000)]).settlements
+    assert [s.assistance for s in result] == [50_000, 85_000]
+    assert [s.rules for s in result] == [["A1"], ["A2"]]
+    alone = city(body.split("  - {rule: A2")[0])
+    bare = settle_year([alone], {}, person, [stay("V2", 9, 100_000)]).settlements[0]
+    assert bare.assistance == 0
+    text = next(t.text for t in bare.trace if t.code == "conditions_unmet")
+    assert "A1限未认定门诊特殊病种的人员（本人已认定）" in text
+
+
 def test_a_lines_visit_facts_choose_it() -> None:
     """An outpatient visit out of the province at a level-3 hospital: A1 50% and A3 30%
     both run (A3's conditions hold): 500 + 300 = 800 of the 1,000 borne. At a

@@ -92,8 +92,9 @@ S_VISIT, S_YEAR_END, S_YEAR_END_HELD = 0, 1, 2
  SV_NCAPS) = range(9)
 FORM_SEGMENTS, FORM_GRANT, FORM_CEILING = range(3)
 CEILING_OF = ("medfee_sumamt", "inscp_scp_amt")
-ConditionKey = tuple[tuple[str, ...], tuple[str, ...] | None, tuple[int, ...] | None,
-                     tuple[str, ...] | None]
+# statuses held, statuses not held, locations, hospital levels, referrals
+ConditionKey = tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...] | None,
+                     tuple[int, ...] | None, tuple[str, ...] | None]
 
 
 @dataclass
@@ -186,7 +187,8 @@ def condition_key(c: s.Conditions) -> ConditionKey | None:
     """The conditions of a line or stage as a key (None: none set)."""
     if not s.conditional(c):
         return None
-    return (tuple(c.statuses), None if c.locations is None else tuple(c.locations),
+    return (tuple(c.statuses), tuple(c.not_statuses),
+            None if c.locations is None else tuple(c.locations),
             None if c.hospital_levels is None else tuple(c.hospital_levels),
             None if c.referrals is None else tuple(c.referrals))
 

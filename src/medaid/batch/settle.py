@@ -292,16 +292,20 @@ def _selections(plans: Plans, plan: I32, kind: I8, flags: I8, grade: I8, vmask: 
 def condition_bits(conditions: Sequence[ConditionKey], visits: VisitColumns,
                    persons: PersonColumns, person: I64) -> I64:
     """Bit c of a visit: whether `conditions[c]` holds for it (`engine.conditions.meets`):
-    every status held on its end date, its location, hospital level and referral listed."""
+    every status held on its end date and none of the barred, its location, hospital level
+    and referral listed."""
     n = len(visits)
     out = np.zeros(n, np.int64)
     held: dict[str, npt.NDArray[np.bool_]] = {}
-    for c, (statuses, locations, levels, referrals) in enumerate(conditions):
+    for c, (statuses, barred, locations, levels, referrals) in enumerate(conditions):
         ok = np.ones(n, bool)
-        for name in statuses:
+        for name in (*statuses, *barred):
             if name not in held:
                 held[name] = _holds(persons, person, visits.end, name)
+        for name in statuses:
             ok &= held[name]
+        for name in barred:
+            ok &= ~held[name]
         if locations is not None:
             ok &= np.isin(visits.location, [LOCATIONS.index(x) for x in locations])
         if levels is not None:

@@ -102,7 +102,8 @@ POLICY_FACTS = {name: (zh, name) for name, zh in {
     "referral": "转诊", "locations": "就医地", "look-back": "回溯",
     "only visits flagged": "仅限", "disability grades": "残疾等级",
     "exclusive": "排他", "alternative": "就高择一", "defined": "已规定", "timing": "时点",
-    "note": "说明", "statuses": "人员状态", "referrals": "转诊", "hospital levels": "医院等级",
+    "note": "说明", "statuses": "人员状态", "not_statuses": "不具有的人员状态",
+    "referrals": "转诊", "hospital levels": "医院等级",
     "when": "时点", "above": "超过", "ceiling": "封顶线",
     "disability grades, in full": "全额资助的残疾等级", "recognised": "认定",
     "application": "申请", "paid": "支付", "choice": "就高方式"}.items()}

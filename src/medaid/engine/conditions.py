@@ -1,5 +1,6 @@
-"""Whether a line's or a stage's conditions hold for a visit: the person's statuses on the
-visit's end date, and the visit's facts (where, at what level of hospital, referred)."""
+"""Whether a line's or a stage's conditions hold for a visit: the person's statuses (held,
+or not held) on the visit's end date, and the visit's facts (where, at what level of
+hospital, referred)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,9 @@ def unmet(cond: s.Conditions, person: Person, visit: Visit) -> dict[str, Any] | 
     missing = [status for status in cond.statuses if not person.holds(status, visit.end)]
     if missing:
         return {"what": "statuses", "allowed": missing, "actual": None}
+    barred = [status for status in cond.not_statuses if person.holds(status, visit.end)]
+    if barred:
+        return {"what": "not_statuses", "allowed": barred, "actual": None}
     if cond.locations is not None and visit.location not in cond.locations:
         return {"what": "locations", "allowed": cond.locations, "actual": visit.location}
     level = visit.hospital_level or 0  # 0: 未定级

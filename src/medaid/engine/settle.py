@@ -70,7 +70,7 @@ def _lines(policy: Policy, visit: Visit, grade: int | None, person: Person | Non
         labels = {st.id: st.label for st in policy.spec.statuses}
         notes.append(("conditions_unmet", {"rules": list(why), "why": [
             {"rule": rule, **found} | ({"allowed": [labels.get(x, x) for x in found["allowed"]]}
-                                       if found["what"] == "statuses" else {})
+                                       if "statuses" in found["what"] else {})
             for rule, found in why.items() if found is not None]}))
     return setting, [*alternatives.values(), lines], notes
 

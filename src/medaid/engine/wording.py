@@ -207,6 +207,7 @@ def _window_sentence(a: Args, lang: str) -> str:
 
 _CONDITIONS = {  # what: (中文, English, the codes' labels)
     "statuses": ("人员状态", "status", None),
+    "not_statuses": ("人员状态", "status", None),
     "locations": ("就医地", "location", labels.LOCATIONS),
     "hospital_levels": ("医院等级", "hospital level", labels.HOSPITAL_LEVELS),
     "referrals": ("转诊", "referral", labels.REFERRALS),
@@ -231,6 +232,9 @@ def _unmet(a: Args, lang: str) -> str:
         if what == "statuses":
             parts.append(f"{w['rule']}限{allowed}（本人未认定）" if zh
                          else f"{w['rule']} requires {allowed} (not held)")
+        elif what == "not_statuses":
+            parts.append(f"{w['rule']}限未认定{allowed}的人员（本人已认定）" if zh
+                         else f"{w['rule']} excludes {allowed} (held)")
         else:
             parts.append(f"{w['rule']}限{name_zh}为{allowed}（本次为{actual}）" if zh
                          else f"{w['rule']} requires {name_en} {allowed} (this visit: "

@@ -42,6 +42,7 @@ FIELDS = {
     "js_class": "省框架类别", "title": "标题", "file": "文本",
     "rule": "规则编号", "unreferred": "未转诊", "unreferred_hardship": "未转诊（困难）",
     "assistance": "予以救助", "tilt": "可予倾斜救助", "statuses": "人员状态",
+    "not_statuses": "不具有的人员状态",
     "hospital_levels": "医院等级", "referrals": "转诊", "when": "时点", "ceiling": "封顶",
     "by_category": "分身份取值", "lookback": "回溯", "start": "在保期起", "end": "在保期止",
     "stay_rule": "住院跨期", "months": "月数", "before": "起算", "until": "截止",

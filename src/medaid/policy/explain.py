@@ -238,10 +238,11 @@ def _line(t: _Text, ln: s.Line) -> Element:
 def _conditions(t: _Text, c: s.Conditions) -> list[tuple[str, str]]:
     """A line's or a stage's conditions on the person's statuses and the visit's facts."""
     facts = []
-    if c.statuses:
-        labels_of = {st.id: st.label for st in t.params.policy.spec.statuses}
-        facts.append(("statuses", t.say(", ".join(c.statuses),
-                                        "、".join(labels_of.get(x, x) for x in c.statuses))))
+    labels_of = {st.id: st.label for st in t.params.policy.spec.statuses}
+    for key, held in (("statuses", c.statuses), ("not_statuses", c.not_statuses)):
+        if held:
+            facts.append((key, t.say(", ".join(held), "、".join(labels_of.get(x, x)
+                                                               for x in held))))
     for key, values, table in (("locations", c.locations, labels.LOCATIONS),
                                ("referrals", c.referrals, labels.REFERRALS)):
         if values is not None:

@@ -297,11 +297,12 @@ def _check_refs(spec: s.PolicyFile) -> None:
         raise PolicyError("statuses: 人员状态 id 重复 / duplicate status id")
 
     def conds(where: str, c: s.Conditions) -> None:
-        for k, st in enumerate(c.statuses):
-            if st not in statuses:
-                raise PolicyError(f"{where}.statuses[{k}]: 未在 statuses 中声明的人员状态「{st}」"
-                                  f"（已声明：{', '.join(statuses) or '无'}） / "
-                                  f"unknown status {st!r}")
+        for key in ("statuses", "not_statuses"):
+            for k, st in enumerate(getattr(c, key)):
+                if st not in statuses:
+                    raise PolicyError(f"{where}.{key}[{k}]: 未在 statuses 中声明的人员状态「{st}」"
+                                      f"（已声明：{', '.join(statuses) or '无'}） / "
+                                      f"unknown status {st!r}")
 
     for i, line in enumerate(spec.lines):
         conds(f"lines[{i}]", line)

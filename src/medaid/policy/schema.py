@@ -284,6 +284,8 @@ class Conditions(Strict):
     condition given must hold (a status on the visit's date; the visit's facts)."""
 
     statuses: list[str] = []  # every status must be held on the visit's end date
+    # none of these may be held on it (未纳入门诊慢特病管理的: the others' line)
+    not_statuses: list[str] = []
     locations: list[Location] | None = None  # 就医地: city, province, out_of_province
     # 医院等级 1–3; 0: 未定级 (a visit without a level: a clinic below the first level)
     hospital_levels: list[Literal[0, 1, 2, 3]] | None = None
@@ -292,8 +294,8 @@ class Conditions(Strict):
 
 def conditional(c: Conditions) -> bool:
     """Whether any condition is set (without any, a line matches every visit)."""
-    return bool(c.statuses) or any(v is not None for v in (c.locations, c.hospital_levels,
-                                                           c.referrals))
+    return bool(c.statuses or c.not_statuses) or any(
+        v is not None for v in (c.locations, c.hospital_levels, c.referrals))
 
 
 class Line(Cited, Conditions):
