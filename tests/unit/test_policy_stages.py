@@ -308,6 +308,31 @@ def test_a_cap_raised_once_a_stays_own_base_passes_a_threshold() -> None:
     assert "提高至" not in texts[0] and "提高至" not in texts[2]
 
 
+@pytest.mark.parametrize("order", ["main_first", "sub_first"])
+def test_each_cap_pool_of_a_line_advances_by_what_all_its_caps_let_it_pay(order: str) -> None:
+    """住院和门诊慢特病合计年度不超过1,000元，其中门诊慢特病不超过500元: a special-outpatient
+    visit of 800 is held to 500 by its own limit, and the joint limit counts those 500, not
+    800; a stay of 800 then gets the 500 left, whichever order the file lists the caps in,
+    in the engine and the kernel."""
+    caps = ["{pool: main_cap, amount: 1000}", "{pool: mts_cap, amount: 500}"]
+    if order == "sub_first":
+        caps.reverse()
+    policy = city(f"""\
+lines:
+  - {{rule: A1, article: 第五条, categories: "*", kinds: [inpatient], segments: [{{ratio: 1}}],
+     caps: [{{pool: main_cap, amount: 1000}}]}}
+  - {{rule: A2, article: 第六条, categories: "*", kinds: [special_outpatient],
+     segments: [{{ratio: 1}}], caps: [{", ".join(caps)}]}}
+""")
+    d = date(2024, 3, 1)
+    visits = [Visit("M1", "special_outpatient", d, d, 80_000, hifp_pay=0, hifmi_pay=0),
+              stay("V2", 5, 80_000)]
+    assert paid(policy, visits) == [50_000, 50_000]
+    res = settle_population([policy], {}, schema.visit_columns(schema.visits_table(
+        (0, v) for v in visits)), schema.person_columns(schema.persons_table([(0, PERSON)])))
+    assert res.assistance.tolist() == [50_000, 50_000]
+
+
 def test_only_the_kinds_a_raised_cap_names_may_raise_it_and_every_line_reads_it() -> None:
     """Stays 50%, special outpatient 40%, one yearly limit of 3,000 raised to 5,000 once a
     stay's own base exceeds 8,000. A special-outpatient visit of base 9,000: 3,600 held to

@@ -223,11 +223,11 @@ def within_caps(pay, own, kind, rows, n, pools):  # type: ignore[no-untyped-def]
             if pools[flag] != 0 or (of_kind(rows[k, K_KINDS], kind) and own > rows[k, K_OVER]):
                 pools[flag] = 1
                 cap = rows[k, K_RAISED]
-        slot = rows[k, K_SLOT]
-        spent = pools[slot]
+        spent = pools[rows[k, K_SLOT]]
         if pay > cap - spent:
             pay = max(0, cap - spent)
-        pools[slot] = spent + pay
+    for k in range(n):  # each pool advances by what is paid after every cap
+        pools[rows[k, K_SLOT]] += pay
     return pay
 
 

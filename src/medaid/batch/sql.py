@@ -144,6 +144,23 @@ def _lit(v: object) -> str:
     return str(int(v))  # type: ignore[call-overload]
 
 
+def _nested(plans: Plans, p: int, c: int) -> bool:
+    """Whether the chained caps of category c's lines pay as the engine does. The query
+    charges a line's earlier cap pool with what passed it, before a later cap cut it; the
+    engine charges every pool with what was paid. The two agree when each later pool lasts
+    the year (once it cuts, it is spent and every line drawing on the earlier pool draws on
+    it too, so pays nothing more)."""
+    slots = [[int(plans.caps[p, li, k, 0]) for k in range(int(plans.lines[p, li, L_NCAPS]))]
+             for li in range(plans.lines.shape[1]) if plans.covers[p, li, c]]
+    for own in slots:
+        for j, earlier in enumerate(own[:-1]):
+            later = own[j + 1:]
+            if any(plans.visit_slots[p, slot] for slot in later) or any(
+                    earlier in other and not set(later) <= set(other) for other in slots):
+                return False
+    return True
+
+
 class Formulation:
     """The query for one jurisdiction's year; `supported` False with `reason` when the
     year's rules need what it cannot express at all."""
@@ -221,7 +238,7 @@ class Formulation:
                     ok &= order.index(slot) > prev
                     prev = order.index(slot)
                     amounts[(c, slot)] = amount
-            cat_ok[cat] = ok
+            cat_ok[cat] = ok and _nested(plans, p, c)
         tilt_mode = int(plans.tilt[p, T_MODE])
         if int(plans.tilt[p, T_INCLUDE]):
             raise NotImplementedError("DuckDB 查询不表达含自付部分的倾斜救助基数（tilted.base: "

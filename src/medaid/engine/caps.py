@@ -36,6 +36,7 @@ def within_caps(pay: int, own: int, kind: str | None, caps: Sequence[tuple[str, 
     visit that raises a cap is told so (`raised_here`), whether or not the cap then limits
     it."""
     capped: list[dict[str, int | str]] = []
+    spent_of: dict[str, int] = {}
     for pool, cap in caps:
         if pool in raised:
             flag = RAISED + pool
@@ -56,5 +57,7 @@ def within_caps(pay: int, own: int, kind: str | None, caps: Sequence[tuple[str, 
             capped.append({"pool": pool, "cap": cap, "paid": spent})
             if names and pool in names:
                 capped[-1]["label"] = names[pool]
+        spent_of[pool] = spent
+    for pool, spent in spent_of.items():  # each pool advances by what is paid after all caps
         used[pool] = spent + pay
     return pay, capped

@@ -352,7 +352,13 @@ def _check_refs(spec: s.PolicyFile) -> None:
     for k, v in spec.kind_fallback.items():
         if k == v:
             raise PolicyError(f"kind_fallback.{k}: 不能回退到自身 / maps to itself")
+    owners: dict[str, set[str]] = {}
     for where, cap in _caps(spec):
+        owner = where.rsplit(".caps[", 1)[0]
+        if cap.pool in owners.setdefault(owner, set()):
+            raise PolicyError(f"{where}.pool: 累计池「{cap.pool}」在同一 caps 中重复 / "
+                              "the pool repeats within one caps list")
+        owners[owner].add(cap.pool)
         raised = cap.raised
         if raised and isinstance(raised.amount, Decimal) and isinstance(cap.amount, Decimal) \
                 and raised.amount <= cap.amount:
