@@ -250,6 +250,10 @@ stages:
      "grant: 500}]", "grant: 500", "stages[2].by_category[0].grant: 该阶段为个人负担封顶"
      "（ceiling），分身份取值不能给出「grant」；可给：ceiling、caps"),
     ("grant: 2000", "grant: 0", "grant: 0", "stages[1].grant: 一次性补助金额须大于 0"),
+    ("- rule: JX-R\n", "- rule: JX-A1\n", "- rule: JX-A1\n    article: 第二条\n    label: 再",
+     "stages[0].rule: 规则编号「JX-A1」已是 lines[0] 的编号"),
+    ("label: 再救助\n", "label: 再救助\n    pool: JX-A1\n", "pool: JX-A1",
+     "stages[0].pool: 累计池「JX-A1」是 lines[0]（JX-A1）的起付线/分段累计池"),
     ("JX-G: {label: 年度补助}", "JX-G: {label: 年度补助, period: visit}", "- rule: JX-G",
      "stages[1].pool: 年终阶段每人每年结算一次，其累计池「JX-G」不能按次累计"),
     ("  JX-R: {label: 再救助}\n", "", "- rule: JX-R",

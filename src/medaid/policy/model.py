@@ -394,6 +394,19 @@ def _check_stage(spec: s.PolicyFile, i: int) -> None:
             raise PolicyError(f"{where}.rule: 规则编号「{stage.rule}」与 stages[{j}] 重复；每个"
                               "阶段须有自己的编号（未写 pool 时编号即其累计池） / "
                               f"rule {stage.rule!r} repeats stages[{j}]")
+    for j, line in enumerate(spec.lines):
+        if line.rule == stage.rule:
+            raise PolicyError(f"{where}.rule: 规则编号「{stage.rule}」已是 lines[{j}] 的编号；"
+                              "阶段须有自己的编号 / a stage's rule id may not be a line's")
+        if stage.pool is not None and (line.pool or line.rule) == stage.pool:
+            raise PolicyError(f"{where}.pool: 累计池「{stage.pool}」是 lines[{j}]（{line.rule}）的"
+                              "起付线/分段累计池；阶段累计其自身的基数，须用自己的池 / a stage "
+                              "measures its own base: it may not share a line's pool")
+    if spec.tilted is not None and (stage.pool or stage.rule) == spec.tilted.pool:
+        key = "pool" if stage.pool else "rule"
+        raise PolicyError(f"{where}.{key}: 累计池「{spec.tilted.pool}」是倾斜救助的累计池；"
+                          "阶段须用自己的池 / a stage may not share "
+                          "tilted assistance's pool")
     form = "segments" if stage.segments else "grant" if stage.grant is not None else "ceiling"
     if form == "ceiling" and stage.deductible:
         raise PolicyError(f"{where}.deductible: {_FORM_NAMES[form]}不用起付标准，超过封顶线的"
