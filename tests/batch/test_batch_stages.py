@@ -511,9 +511,9 @@ def test_the_kernel_takes_the_identity_held_at_the_years_end() -> None:
 @given(people())
 def test_a_year_under_two_versions_takes_the_last_ones_year_end_stages(
         pop: list[tuple[Person, list[Visit]]]) -> None:
-    """A version from 1 July adds year-end stages: a person-year whose last visit falls
-    under it runs them over every qualifying visit of the year (those of the first version
-    too), as the engine does; one ending before it runs none."""
+    """A version from 1 July adds year-end stages: being in force on 31 December, it runs
+    them over every qualifying visit of the year (those of the first version too), whether
+    or not a visit falls under it, as the engine does."""
     first = parse_policy(HEAD + FIRST_HALF, "city.yaml")
     second = parse_policy(HEAD.replace("in_force: 2024-01-01", "in_force: 2024-07-01")
                           .replace('version: "2024"', 'version: "2024-07"')
@@ -620,3 +620,36 @@ def test_the_critical_illness_cap_limits_what_the_year_paid_given_or_computed() 
     res = _settle(policy, pop)
     assert not differences(policy, pop, res)
     assert int(res.hifmi_pay[1]) == 7_000_000
+
+
+def test_the_year_end_stages_are_those_in_force_on_31_december_in_any_order() -> None:
+    """A notice from 1 July lowers the year-end ceiling from 3,000 to 2,000 (2024年度个人负担
+    封顶按调整后的标准于年末统一结算). Stays of March (the person bears 5,000) and September
+    (4,000): 9,000 − 2,000 = 7,000 at year end, whether March is settled first or last,
+    and with the March stay alone, under the first version, 5,000 − 2,000 = 3,000."""
+    body = """\
+lines:
+  - {rule: A1, article: 第五条, categories: "*", kinds: "*", segments: [{ratio: 0.5}]}
+stages:
+  - {rule: F1, article: 第十一条, label: 个人负担封顶, when: year_end, ceiling: {amount: 3000}}
+"""
+    first = parse_policy(HEAD + body, "city.yaml")
+    second = parse_policy(HEAD.replace("in_force: 2024-01-01", "in_force: 2024-07-01")
+                          .replace('version: "2024"', 'version: "2024-07"')
+                          + body.replace("amount: 3000", "amount: 2000"), "city-2.yaml")
+    person = Person("P", (Identity("tekun", date(2024, 1, 1)),))
+
+    def stay(vid: str, day: date, total: int) -> Visit:
+        return Visit(vid, "inpatient", day, day, total, hifp_pay=0, hifmi_pay=0)
+
+    march, september = stay("V1", date(2024, 3, 1), 1_000_000), \
+        stay("V2", date(2024, 9, 1), 800_000)
+    for visits, want in (([march, september], 700_000), ([september, march], 700_000),
+                         ([march], 300_000)):
+        engine = settle_year([first, second], {}, person, visits)
+        assert [(y.rule, y.amount) for y in engine.year_end] == [("F1", want)]
+        res = settle_population([first, second], {}, schema.visit_columns(
+            schema.visits_table((0, v) for v in visits)), schema.person_columns(
+            schema.persons_table([(0, person)])))
+        assert res.years.year_end[:, 0].tolist() == [want]
+        assert res.plans.versions[res.plans.keys[int(res.years.plan[0])][0]] is second

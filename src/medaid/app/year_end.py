@@ -111,9 +111,8 @@ def plan(uow: UnitOfWork, person_id: int, year: int) -> YearEndPlan:
         return out
     found = []
     if again.settled:
-        last = again.settled[-1][0].end  # the version in force at the year's last visit
-        policy = model.in_force(model.versions(row.jurisdiction), last)
-        assert policy is not None  # its visits were settled under it just now
+        policy = model.closing(model.versions(row.jurisdiction), year)
+        assert policy is not None  # its visits were settled under one just now
         out.policy = f"{policy.jurisdiction} {policy.spec.version}"
         person = settlements.find_person(uow, row.psn_no, "psn_no").person
         found = stages.at_year_end(policy, params_for(uow, policy, year), person,

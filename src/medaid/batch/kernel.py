@@ -343,7 +343,7 @@ def settle_range(g_lo, g_hi, group_off, plan, sel, medfee, inscp, hifp_in, hifmi
                  tilt_segs,
                  tilt_caps, tilt_referral, tilt_location, tilt_setting, ci, ci_segs, bi,
                  bi_level, scale, n_slots, vmask, refused, closed, held, stages, n_stages,
-                 stage_entry,
+                 group_plan, stage_entry,
                  stage_vals,
                  stage_segs, stage_caps,
                  hifp_o, hifmi_o, base_o, assist_o, tilted_o, special_o, cat_o, mask_o, err_o,
@@ -360,8 +360,8 @@ def settle_range(g_lo, g_hi, group_off, plan, sel, medfee, inscp, hifp_in, hifmi
 
     The stages after tilted assistance (`engine.stages`): `reassist_o[i]` gets what the
     `when: visit` stages paid of visit i (`stage_mask_o[i]`, bit k: stage k paid),
-    `year_end_o[g, k]` what the `when: year_end`
-    stage k of the year's last plan paid person-year g (−1: no visit qualified)."""
+    `year_end_o[g, k]` what the `when: year_end` stage k of `group_plan[g]`, the plan in
+    force on the year's 31 December, paid person-year g (−1: no visit qualified)."""
     record = before_o.shape[0] > 0
     slots = st_mode.shape[0]
     pools = np.zeros(n_slots, np.int64)
@@ -697,8 +697,9 @@ def settle_range(g_lo, g_hi, group_off, plan, sel, medfee, inscp, hifp_in, hifmi
             end_o[g, n_slots + 2] = ci_base
             end_o[g, n_slots + 3] = ci_paid
 
-        # The `when: year_end` stages of the year's last plan, over its qualifying visits.
-        pl = plan[hi - 1]
+        # The `when: year_end` stages of the plan in force on 31 December, over the visits
+        # they take.
+        pl = group_plan[g]
         paid_before = 0  # what earlier year-end stages paid: no longer borne
         for k in range(n_stages[pl]):
             year_end_o[g, k] = -1
@@ -752,15 +753,15 @@ def settle_range(g_lo, g_hi, group_off, plan, sel, medfee, inscp, hifp_in, hifmi
 
 
 @njit(cache=True)
-def held_at_year_end(group_off, person, year_first, year_last, plan, version_of, ident_off,  # type: ignore[no-untyped-def]
+def held_at_year_end(group_off, person, year_first, year_last, group_plan, version_of, ident_off,  # type: ignore[no-untyped-def]
                      ident_from, held_to, ident_cat, cat_order):
     """Per person-year, the category of the identity held at the year's end
-    (`engine.stages.held_at_year_end`): the first in the tie order of the year's last plan
+    (`engine.stages.held_at_year_end`): the first in the tie order of the year's closing plan
     among those held on its last day, else among those held last in the year; −1: none."""
     out = np.full(len(group_off) - 1, -1, np.int64)
     for g in range(len(group_off) - 1):
-        lo, hi = group_off[g], group_off[g + 1]
-        pr, pl, first, last = person[lo], plan[hi - 1], year_first[g], year_last[g]
+        pr, pl = person[group_off[g]], group_plan[g]
+        first, last = year_first[g], year_last[g]
         ident_to = held_to[version_of[pl]]  # exits, 渐退期 included, by the plan's version
         latest = np.int64(-(2 ** 62))
         for j in range(ident_off[pr], ident_off[pr + 1]):

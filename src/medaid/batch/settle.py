@@ -69,11 +69,11 @@ class PersonYears:
     order: I64 | None
     person: I64  # person_key
     year: I32
-    plan: I32  # the plan of the person-year's last visit
+    plan: I32  # the person-year's closing plan: of the version in force on its 31 December
     pools: I64  # [person-year, pool slot]: each pool at the end of the year (fen; base pools
     # hold the cumulative base, cap pools what they have paid)
     end: I64 | None = None  # with snapshots: [person-year, slot + kernel.SNAPSHOT_EXTRA]
-    # [person-year, stage]: what each `when: year_end` stage of the year's last plan paid
+    # [person-year, stage]: what each `when: year_end` stage of the closing plan paid
     # (`engine.stages.at_year_end`), −1: not run (no visit qualified, or a visit stage)
     year_end: I64 = field(default_factory=lambda: np.zeros((0, 1), np.int64))
 
@@ -217,10 +217,12 @@ def _day(days: int) -> str:
 
 
 def _plans_of(versions: Sequence[Policy], visits: VisitColumns, year: I32
-              ) -> tuple[list[tuple[int, int]], I32]:
-    """The (version, year) plans the visits need, and each visit's plan."""
+              ) -> tuple[list[tuple[int, int]], I32, I32]:
+    """The (version, year) plans the visits need, each visit's plan, and each year's
+    closing plan (by year − the first year): that of the version in force on its 31
+    December, whose year-end stages pay, whatever order its visits come in."""
     if not len(visits):
-        return [], np.zeros(0, np.int32)
+        return [], np.zeros(0, np.int32), np.zeros(0, np.int32)
     starts = np.array([(v.in_force - EPOCH).days for v in versions], np.int64)
     early = int(visits.end.min()) < starts[0]
     if early:
@@ -231,20 +233,25 @@ def _plans_of(versions: Sequence[Policy], visits: VisitColumns, year: I32
                          f"{_day(visits.start[row])}); in force from {first.in_force}")
     y0, y1 = int(year.min()), int(year.max())
     if len(versions) == 1 and y0 == y1:  # the usual file: one version, one year
-        return [(0, y0)], np.zeros(len(visits), np.int32)
+        return [(0, y0)], np.zeros(len(visits), np.int32), np.zeros(1, np.int32)
     version = np.searchsorted(starts, visits.end, side="right") - 1
     span = y1 - y0 + 1
     code = version * span + (year - y0)
-    present = np.flatnonzero(np.bincount(code, minlength=len(versions) * span))
+    years = np.arange(y0, y1 + 1)
+    dec31 = (years - 1969).astype("datetime64[Y]").astype("datetime64[D]").astype(np.int64) - 1
+    closing = np.searchsorted(starts, dec31, side="right") * span - span + (years - y0)
+    counts = np.bincount(code, minlength=len(versions) * span)
+    counts[closing[np.isin(years, year)]] += 1  # a year's closing plan, visits under it or not
+    present = np.flatnonzero(counts)
     table = np.full(len(versions) * span, -1, np.int32)
     table[present] = np.arange(len(present), dtype=np.int32)
     keys = [(int(c) // span, int(c) % span + y0) for c in present]
-    return keys, table[code]
+    return keys, table[code], table[closing]
 
 
 def _held_at_year_end(versions: Sequence[Policy], version_of: I32, plans: Plans,
                       persons: PersonColumns, ident_cat: I32, group_off: I64, person: I64,
-                      year: I32, plan: I32) -> I64:
+                      year: I32, group_plan: I32) -> I64:
     """Per person-year, the category held at the year's end, for the year-end stages that
     go by it (`category_at: year_end`); −1 for all where no plan has one. An identity is
     held through its 渐退期, by each version's `windows.grace`."""
@@ -256,7 +263,7 @@ def _held_at_year_end(versions: Sequence[Policy], version_of: I32, plans: Plans,
     last = (years - 1969).astype("datetime64[Y]").astype("datetime64[D]").astype(np.int64) - 1
     held_to = np.stack([standings.held_until(v.spec.windows, plans.categories, ident_cat,
                                              persons.ident_to) for v in versions])
-    out: I64 = kernel.held_at_year_end(group_off, person, first, last, plan, version_of,
+    out: I64 = kernel.held_at_year_end(group_off, person, first, last, group_plan, version_of,
                                        persons.ident_offsets, persons.ident_from,
                                        held_to, ident_cat, plans.cat_order)
     return out
@@ -349,7 +356,7 @@ def settle_population(versions: Sequence[Policy], local: Mapping[str, object],
     n = len(visits)
     year = standings.year_of(visits.end)
     person = _person_rows(visits, persons)
-    keys, plan = _plans_of(versions, visits, year)
+    keys, plan, closing = _plans_of(versions, visits, year)
     plans = compile_plans(versions, local, keys)
     ident_cat = _identity_categories(persons, plans)
     selfpay = visits.selfpay
@@ -394,8 +401,11 @@ def settle_population(versions: Sequence[Policy], local: Mapping[str, object],
         "stage_mask")}
     year_end = np.full((len(group_off) - 1, plans.stages.shape[1]), -1, np.int64)
     version_of = np.array([vi for vi, _ in keys], np.int32)
+    # each person-year's closing plan: its year-end stages and the identity held at its end
+    group_plan = closing[year[group_off[:-1]] - int(year.min())] if n else \
+        np.zeros(0, np.int32)
     held = _held_at_year_end(versions, version_of, plans, persons, ident_cat, group_off,
-                             person, year, plan)
+                             person, year, group_plan)
     n_slots = max(1, len(plans.pools))
     pools_o = np.zeros((len(group_off) - 1, n_slots), np.int64)
     width = n_slots + kernel.SNAPSHOT_EXTRA
@@ -454,7 +464,7 @@ def settle_population(versions: Sequence[Policy], local: Mapping[str, object],
             plans.tilt_caps, plans.tilt_referral,
             plans.tilt_location, plans.tilt_setting, plans.ci, plans.ci_segs, plans.bi,
             plans.bi_level, plans.scale, n_slots, vmask, refused, closed, held, plans.stages,
-            plans.n_stages,
+            plans.n_stages, group_plan,
             plans.stage_entry, plans.stage_vals, plans.stage_segs, plans.stage_caps,
                 out["hifp"], out["hifmi"], out["base"], out["assistance"], out["tilted"],
             out["special"], cat_o, out["mask"], err_o, pools_o, before_o, end_o,
@@ -473,10 +483,10 @@ def settle_population(versions: Sequence[Policy], local: Mapping[str, object],
         with ThreadPoolExecutor(len(ranges)) as pool:
             list(pool.map(lambda r: scan(*r), ranges))
 
-    starts, ends = group_off[:-1], group_off[1:] - 1
+    starts = group_off[:-1]
     years = PersonYears(group_off, perm, visits.person[starts] if n else np.zeros(0, np.int64),
                         year[starts] if n else np.zeros(0, np.int32),
-                        plan[ends] if n else np.zeros(0, np.int32), pools_o,
+                        group_plan, pools_o,
                         end_o if snapshots else None, year_end)
     if perm is not None:  # back to the file's order
         inverse = np.empty(n, np.int64)

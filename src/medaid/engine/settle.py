@@ -20,7 +20,7 @@ from medaid.engine.tilt import tilted
 from medaid.engine.types import Person, Settlement, TraceLine, Visit, YearEnd
 from medaid.engine.windows import Standing, standings
 from medaid.policy import schema as s
-from medaid.policy.model import Line, Policy, in_force
+from medaid.policy.model import Line, Policy, closing, in_force
 from medaid.policy.params import Num, Params
 
 CHAIN = "RULES.md"
@@ -251,7 +251,7 @@ def settle_year(versions: Sequence[Policy], local: Mapping[str, object], person:
     params: dict[int, Params] = {}
     pools: dict[int, dict[str, Num]] = {}
     out: list[Settlement] = []
-    last: dict[int, Policy] = {}  # the version in force at each year's last visit
+    years: set[int] = set()
     for i, visit in enumerate(visits):
         policy = in_force(list(versions), visit.end)
         path = f"visits[{i}]"
@@ -265,11 +265,13 @@ def settle_year(versions: Sequence[Policy], local: Mapping[str, object], person:
         settlement, pools[year] = settle_visit(policy, p, person, pools.get(year, {}), visit,
                                                path)
         out.append(settlement)
-        last[year] = policy
+        years.add(year)
     year_end: list[YearEnd] = []
-    for year, policy in sorted(last.items()):  # each year's stages paid once, after its visits
+    for year in sorted(years):  # each year's stages paid once, after its visits
+        policy = closing(list(versions), year)
+        assert policy is not None  # a visit of the year found one
         if any(st.when == "year_end" for st in policy.spec.stages):
+            p = params.setdefault(id(policy), Params(policy, local))
             settled = [(v, st) for v, st in zip(visits, out, strict=True) if st.year == year]
-            year_end += stages.at_year_end(policy, params[id(policy)], person, settled,
-                                           pools[year])
+            year_end += stages.at_year_end(policy, p, person, settled, pools[year])
     return CaseResult(versions[0].jurisdiction if versions else "", person.id, out, year_end)

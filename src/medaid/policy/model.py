@@ -740,3 +740,9 @@ def in_force(candidates: list[Policy], day: date) -> Policy | None:
         if p.in_force <= day:
             chosen = p
     return chosen
+
+
+def closing(candidates: list[Policy], year: int) -> Policy | None:
+    """The version whose year-end stages settle `year`: the one in force on its 31
+    December (年末按调整后的标准统一结算), whichever versions its visits fell under."""
+    return in_force(candidates, date(year, 12, 31))
