@@ -163,6 +163,8 @@ def policies(draw: st.DrawFn) -> str:
                 f"base: {base}", draw(payout(form)), f"caps: {draw(caps(['s1', 's2']))}"]
         if when == "year_end" and draw(st.booleans()):
             keys.append("category_at: year_end")
+            if draw(st.booleans()):
+                keys.append("unheld_at_year_end: none")
         cats = draw(st.none() | st.lists(st.sampled_from(CATEGORIES), min_size=1, unique=True))
         if cats is not None:
             keys.append("categories: " + _flow(cats))
@@ -504,6 +506,13 @@ def test_the_kernel_takes_the_identity_held_at_the_years_end() -> None:
     res = _settle(graced_policy, pop)
     assert not differences(graced_policy, pop, res)
     assert res.years.year_end[:, 0].tolist() == [100_000, 500_000, 500_000]
+    # 年末已不具有救助身份的，不享受: the person who left 特困 in October gets nothing
+    strict = city(HELD_BODY.replace("category_at: year_end,",
+                                    "category_at: year_end, unheld_at_year_end: none,"))
+    res = _settle(strict, pop)
+    assert not differences(strict, pop, res)
+    assert res.years.year_end[:, 0].tolist() == [100_000, -1, 100_000]
+    assert [y.amount for y in settle_year([strict], {}, exited, pop[1][1]).year_end] == []
 
 
 @settings(max_examples=examples(60), deadline=None,

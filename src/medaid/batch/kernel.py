@@ -62,6 +62,7 @@ from medaid.batch.plan import (
     S_VISIT,
     S_WHEN,
     S_YEAR_END_HELD,
+    S_YEAR_END_HELD_ONLY,
     SV_AMOUNT,
     SV_DED,
     SV_FORM,
@@ -342,7 +343,8 @@ def settle_range(g_lo, g_hi, group_off, plan, sel, medfee, inscp, hifp_in, hifmi
                  sel_setting, sel_alt, alt_line, alt_lines, ref_tab, tilt, tilt_entry, tilt_vals,
                  tilt_segs,
                  tilt_caps, tilt_referral, tilt_location, tilt_setting, ci, ci_segs, bi,
-                 bi_level, scale, n_slots, vmask, refused, closed, held, stages, n_stages,
+                 bi_level, scale, n_slots, vmask, refused, closed, held, held_only, stages,
+                 n_stages,
                  group_plan, stage_entry,
                  stage_vals,
                  stage_segs, stage_caps,
@@ -707,8 +709,9 @@ def settle_range(g_lo, g_hi, group_off, plan, sel, medfee, inscp, hifp_in, hifmi
                 continue
             # by the identity held at the year's end (`held[g]`), or the first-listed among
             # the visits' categories
-            at_end = stages[pl, k, S_WHEN] == S_YEAR_END_HELD
-            cat = held[g] if at_end else -1
+            at_end = stages[pl, k, S_WHEN] >= S_YEAR_END_HELD
+            cat = held_only[g] if stages[pl, k, S_WHEN] == S_YEAR_END_HELD_ONLY else \
+                held[g] if at_end else -1
             key = 0
             count = 0
             for i in range(lo, hi):
@@ -754,10 +757,11 @@ def settle_range(g_lo, g_hi, group_off, plan, sel, medfee, inscp, hifp_in, hifmi
 
 @njit(cache=True)
 def held_at_year_end(group_off, person, year_first, year_last, group_plan, version_of, ident_off,  # type: ignore[no-untyped-def]
-                     ident_from, held_to, ident_cat, cat_order):
+                     ident_from, held_to, ident_cat, cat_order, last_held):
     """Per person-year, the category of the identity held at the year's end
     (`engine.stages.held_at_year_end`): the first in the tie order of the year's closing plan
-    among those held on its last day, else among those held last in the year; −1: none."""
+    among those held on its last day, else (`last_held`) among those held last in the year;
+    −1: none."""
     out = np.full(len(group_off) - 1, -1, np.int64)
     for g in range(len(group_off) - 1):
         pr, pl = person[group_off[g]], group_plan[g]
@@ -767,9 +771,11 @@ def held_at_year_end(group_off, person, year_first, year_last, group_plan, versi
         for j in range(ident_off[pr], ident_off[pr + 1]):
             c, to = ident_cat[j], ident_to[j]
             if c < 0 or cat_order[pl, c] < 0 or ident_from[j] > last \
-                    or (to != NO_DATE and to < first):
+                    or (to != NO_DATE and to < (first if last_held else last)):
                 continue
             latest = max(latest, last if to == NO_DATE or to > last else to)
+        if latest < first:  # none held (on 31 December, without `last_held`)
+            continue
         key = 0
         for j in range(ident_off[pr], ident_off[pr + 1]):
             c, to = ident_cat[j], ident_to[j]

@@ -83,7 +83,9 @@ R_ASSIST, R_POINTS, R_TILT = range(3)
 # S_OF_SLOT, S_PAID_SLOT: a `when: visit` ceiling's running totals (engine.caps.OF_TOTAL,
 # PAID); −1 for any other stage
 S_WHEN, S_COND, S_KINDS, S_POOL, S_INCLUDE, S_OF_SLOT, S_PAID_SLOT = range(7)
-S_VISIT, S_YEAR_END, S_YEAR_END_HELD = 0, 1, 2
+# a stage's timing: at each visit; at year end by its visits' categories, by the identity
+# held at the year's end (else the one held last), or by the one held on 31 December alone
+S_VISIT, S_YEAR_END, S_YEAR_END_HELD, S_YEAR_END_HELD_ONLY = 0, 1, 2, 3
 # Fields of `stage_vals[plan, stage, entry, field]` (entry 0 the stage's own values, k + 1
 # those of `by_category[k]`): resolved, the form (segments, grant, ceiling), deductible or a
 # grant's threshold, segments, grant, the ceiling's share (bp, −1: none), of which field
@@ -510,8 +512,9 @@ def compile_plans(versions: Sequence[Policy], local: Mapping[str, object],
         stage_rules.append([st.rule for st in policy.spec.stages])
         stage_labels.append([st.label for st in policy.spec.stages])
         for k, stage in enumerate(policy.spec.stages):
-            when = S_VISIT if stage.when == "visit" else \
-                S_YEAR_END_HELD if stage.category_at == "year_end" else S_YEAR_END
+            when = S_VISIT if stage.when == "visit" else S_YEAR_END \
+                if stage.category_at == "visits" else S_YEAR_END_HELD \
+                if stage.unheld_at_year_end == "last" else S_YEAR_END_HELD_ONLY
             pool = stage.pool or stage.rule
             running = when == S_VISIT and stage.ceiling is not None
             stages[p, k] = (when, cond(stage),

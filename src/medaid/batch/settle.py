@@ -29,6 +29,7 @@ from medaid.batch.plan import (
     S_INCLUDE,
     S_WHEN,
     S_YEAR_END_HELD,
+    S_YEAR_END_HELD_ONLY,
     T_APP,
     ConditionKey,
     Plans,
@@ -251,12 +252,14 @@ def _plans_of(versions: Sequence[Policy], visits: VisitColumns, year: I32
 
 def _held_at_year_end(versions: Sequence[Policy], version_of: I32, plans: Plans,
                       persons: PersonColumns, ident_cat: I32, group_off: I64, person: I64,
-                      year: I32, group_plan: I32) -> I64:
+                      year: I32, group_plan: I32, last_held: bool) -> I64:
     """Per person-year, the category held at the year's end, for the year-end stages that
-    go by it (`category_at: year_end`); −1 for all where no plan has one. An identity is
-    held through its 渐退期, by each version's `windows.grace`."""
+    go by it (`category_at: year_end`), else (`last_held`) the one held last in the year;
+    −1 for all where no plan has such a stage. An identity is held through its 渐退期, by
+    each version's `windows.grace`."""
     n_groups = len(group_off) - 1
-    if not bool((plans.stages[..., S_WHEN] == S_YEAR_END_HELD).any()) or not n_groups:
+    timing = S_YEAR_END_HELD if last_held else S_YEAR_END_HELD_ONLY
+    if not bool((plans.stages[..., S_WHEN] == timing).any()) or not n_groups:
         return np.full(n_groups, -1, np.int64)
     years = year[group_off[:-1]].astype(np.int64)
     first = (years - 1970).astype("datetime64[Y]").astype("datetime64[D]").astype(np.int64)
@@ -265,7 +268,7 @@ def _held_at_year_end(versions: Sequence[Policy], version_of: I32, plans: Plans,
                                              persons.ident_to) for v in versions])
     out: I64 = kernel.held_at_year_end(group_off, person, first, last, group_plan, version_of,
                                        persons.ident_offsets, persons.ident_from,
-                                       held_to, ident_cat, plans.cat_order)
+                                       held_to, ident_cat, plans.cat_order, last_held)
     return out
 
 
@@ -404,8 +407,9 @@ def settle_population(versions: Sequence[Policy], local: Mapping[str, object],
     # each person-year's closing plan: its year-end stages and the identity held at its end
     group_plan = closing[year[group_off[:-1]] - int(year.min())] if n else \
         np.zeros(0, np.int32)
-    held = _held_at_year_end(versions, version_of, plans, persons, ident_cat, group_off,
-                             person, year, group_plan)
+    held, held_only = (_held_at_year_end(versions, version_of, plans, persons, ident_cat,
+                                         group_off, person, year, group_plan, last_held)
+                       for last_held in (True, False))
     n_slots = max(1, len(plans.pools))
     pools_o = np.zeros((len(group_off) - 1, n_slots), np.int64)
     width = n_slots + kernel.SNAPSHOT_EXTRA
@@ -463,7 +467,8 @@ def settle_population(versions: Sequence[Policy], local: Mapping[str, object],
             plans.referral, plans.tilt, plans.tilt_entry, plans.tilt_vals, plans.tilt_segs,
             plans.tilt_caps, plans.tilt_referral,
             plans.tilt_location, plans.tilt_setting, plans.ci, plans.ci_segs, plans.bi,
-            plans.bi_level, plans.scale, n_slots, vmask, refused, closed, held, plans.stages,
+            plans.bi_level, plans.scale, n_slots, vmask, refused, closed, held, held_only,
+            plans.stages,
             plans.n_stages, group_plan,
             plans.stage_entry, plans.stage_vals, plans.stage_segs, plans.stage_caps,
                 out["hifp"], out["hifmi"], out["base"], out["assistance"], out["tilted"],

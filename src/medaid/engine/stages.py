@@ -58,14 +58,16 @@ def qualifies(stage: s.Stage, person: Person, visit: Visit, settled: Settlement,
     return meets(stage, person, visit)
 
 
-def held_at_year_end(policy: Policy, person: Person, year: int) -> str | None:
+def held_at_year_end(policy: Policy, person: Person, year: int, last_held: bool = True
+                     ) -> str | None:
     """The identity the person holds at the year's end (年末所具有的救助身份): the first in
-    the tie order of those held on 31 December, else of those held last in the year (an
-    exit before the year's end), each held through its 渐退期; None where none is held in
-    the year."""
+    the tie order of those held on 31 December, else (`last_held`) of those held last in
+    the year (an exit before the year's end), each held through its 渐退期; None where
+    none is held."""
     first, last = date(year, 1, 1), date(year, 12, 31)
     held = [(i, held_until(policy, i)) for i in person.identities if i.category in policy.order]
-    held = [(i, end) for i, end in held if i.start <= last and (end is None or end >= first)]
+    held = [(i, end) for i, end in held if i.start <= last
+            and (end is None or end >= (first if last_held else last))]
     if not held:
         return None
     latest = max(last if end is None or end > last else end for _, end in held)
@@ -172,8 +174,8 @@ def at_year_end(policy: Policy, params: Params, person: Person,
     for stage in policy.spec.stages:
         if stage.when != "year_end":
             continue
-        held = held_at_year_end(policy, person, year) if stage.category_at == "year_end" \
-            else None
+        held = held_at_year_end(policy, person, year, stage.unheld_at_year_end == "last") \
+            if stage.category_at == "year_end" else None
         if stage.category_at == "year_end" and held is None:
             continue
         mine = [(v, st) for v, st in settled if qualifies(stage, person, v, st, held)]

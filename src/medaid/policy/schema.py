@@ -444,6 +444,9 @@ class Stage(Cited, Conditions):
     # identity the person holds at the year's end (`year_end`: 按年末所具有的救助身份执行),
     # whose values then apply to every visit of the year the stage's kinds take
     category_at: Literal["visits", "year_end"] = "visits"
+    # with `year_end`, a person holding no identity on 31 December: by the one held last in
+    # the year (`last`), or no payout (`none`: 年末已不具有救助身份的，不享受)
+    unheld_at_year_end: Literal["last", "none"] = "last"
     base: Literal["remainder", "out_of_pocket"] | StageBase = "remainder"
     categories: list[str] | Literal["*"] = "*"
     kinds: list[Kind] | Literal["*"] = "*"
@@ -464,6 +467,9 @@ class Stage(Cited, Conditions):
         if self.category_at == "year_end" and self.when != "year_end":
             raise ValueError("category_at: year_end 只用于年终阶段（when: year_end） / only a "
                              "year-end stage takes the identity held at the year's end")
+        if self.unheld_at_year_end != "last" and self.category_at != "year_end":
+            raise ValueError("unheld_at_year_end 只用于按年末身份的阶段（category_at: year_end）"
+                             " / only a stage by the identity held at the year's end takes it")
         return self
 
 
