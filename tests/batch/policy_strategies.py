@@ -200,6 +200,9 @@ def policies(draw: st.DrawFn) -> dict[str, Any]:
             "unreferred": draw(st.sampled_from(({"assistance": False},
                                                 {"ratio_points": -20, "tilt": False}))),
             "unreferred_hardship": draw(st.sampled_from(({}, {"ratio_points": -10})))}
+        if draw(st.integers(0, 2)) == 0:  # for stays out of the area only
+            out["referral"] |= {"kinds": ["inpatient"], "locations": draw(_subset(
+                ("city", "province", "out_of_province")))}
     if draw(st.booleans()):
         out["critical_illness_tilt"] = {"rule": "CIT", "article": "cit",
                                         "deductible_share": Decimal("0.5"), "ratio_points": 5,

@@ -268,6 +268,26 @@ lines:
     assert "A1限未认定门诊特殊病种的人员（本人已认定）" in text
 
 
+@pytest.mark.parametrize(("kind", "location", "pays"), [
+    ("inpatient", "out_of_province", 40_000), ("inpatient", "city", 50_000),
+    ("special_outpatient", "out_of_province", 50_000)])
+def test_a_referral_rule_for_stays_out_of_the_area_only(kind: str, location: str,
+                                                        pays: int) -> None:
+    """未按规定办理转诊手续自行到县外住院的，救助比例降低10个百分点: an unreferred stay out of
+    the province gets 40% of 1,000; one in the city, or an unreferred 门诊慢特病 visit
+    out of the province, the line's 50%, in the engine and the kernel."""
+    policy = city(HALF + "referral: {rule: RF, article: 第七条, kinds: [inpatient], "
+                         "locations: [province, out_of_province], "
+                         "unreferred: {ratio_points: -10}}\n")
+    d = date(2024, 3, 1)
+    visits = [Visit("V1", kind, d, d, 100_000, hifp_pay=0, hifmi_pay=0, location=location,
+                    referral="unreferred")]
+    assert paid(policy, visits) == [pays]
+    res = settle_population([policy], {}, schema.visit_columns(schema.visits_table(
+        (0, v) for v in visits)), schema.person_columns(schema.persons_table([(0, PERSON)])))
+    assert res.assistance.tolist() == [pays]
+
+
 def test_a_lines_visit_facts_choose_it() -> None:
     """An outpatient visit out of the province at a level-3 hospital: A1 50% and A3 30%
     both run (A3's conditions hold): 500 + 300 = 800 of the 1,000 borne. At a

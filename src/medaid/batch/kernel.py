@@ -336,7 +336,8 @@ def evaluate(p, alt, cat, ratio, lookback, pay_out, base, amt, remaining, points
 
 @njit(cache=True, nogil=True)
 def settle_range(g_lo, g_hi, group_off, plan, sel, medfee, inscp, hifp_in, hifmi_in, oth,  # type: ignore[no-untyped-def]
-                 location, referral, level, applied, st_cat, st_mode, st_ratio, st_lb,
+                 location, referral, rule_referral, level, applied, st_cat, st_mode, st_ratio,
+                 st_lb,
                  st_problem, lookback_rules, per_visit_of, by_order, visit_slots, selfpay,
                  cat_order, lines,
                  segs, caps, covers,
@@ -516,7 +517,7 @@ def settle_range(g_lo, g_hi, group_off, plan, sel, medfee, inscp, hifp_in, hifmi
                 continue
 
             # Tier 3: the referral rule, then the highest benefit among the standings.
-            ref = referral[i]
+            ref = rule_referral[i]  # as the referral rule reads the visit
             if ref_tab[p, ref, R_ASSIST] == 0:
                 cat_o[i] = f_cat[0]
                 shut[i - first_visit] = True
@@ -622,7 +623,7 @@ def settle_range(g_lo, g_hi, group_off, plan, sel, medfee, inscp, hifp_in, hifmi
             mode = tilt[p, T_MODE]
             e = tilt_entry[p, best_cat] if best_cat >= 0 else -1
             if mode != TILT_NONE and ref_tab[p, ref, R_TILT] != 0 and best_covered \
-                    and e >= 0 and tilt_referral[p, ref] != 0 \
+                    and e >= 0 and tilt_referral[p, referral[i]] != 0 \
                     and tilt_location[p, location[i]] != 0 \
                     and tilt_setting[p, sel_setting[s]] != 0 \
                     and (tilt[p, T_APP] == 0 or applied[i] != 0):

@@ -133,6 +133,7 @@ class Plans:
     alt_line: I64  # [alternative + 1] offsets into alt_lines
     alt_lines: I64  # line indices, in policy order
     referral: I64  # [plan, referral, R_*]
+    referral_scope: I64  # [plan, 2]: bits of the KINDS and LOCATIONS the referral rule reads
     tilt: I64  # [plan, T_*]
     tilt_entry: I64  # [plan, category] → entry of tilt_vals, −1: not assisted
     tilt_vals: I64  # [plan, entry, V_*]
@@ -429,6 +430,7 @@ def compile_plans(versions: Sequence[Policy], local: Mapping[str, object],
     caps[..., K_RAISED] = -1  # unused rows raise nothing
     covers = np.zeros((n_plans, n_lines, len(categories)), np.int8)
     referral = np.zeros((n_plans, len(REFERRALS), 3), np.int64)
+    referral_scope = np.zeros((n_plans, 2), np.int64)
     tilt = np.zeros((n_plans, 4), np.int64)
     tilt_entry = np.full((n_plans, max(1, len(categories))), -1, np.int64)
     tilt_vals = np.zeros((n_plans, n_entries, 4), np.int64)
@@ -543,6 +545,10 @@ def compile_plans(versions: Sequence[Policy], local: Mapping[str, object],
             effect = NO_EFFECT if ref is None or name == "ok" else getattr(ref, name)
             referral[p, ri] = (int(effect.assistance), effect.ratio_points * 100,
                                int(effect.tilt))
+        referral_scope[p] = (
+            kinds_bits(None if ref is None or ref.kinds == "*" else ref.kinds),
+            sum(1 << i for i, x in enumerate(LOCATIONS)
+                if ref is None or ref.locations is None or x in ref.locations))
 
         cfg = policy.spec.tilted
         tilted_rule.append(None if cfg is None else cfg.rule)
@@ -635,7 +641,8 @@ def compile_plans(versions: Sequence[Policy], local: Mapping[str, object],
         scale=scale, cat_order=cat_order, lines=lines, segs=segs, caps=caps, covers=covers,
         sel_of=sel_of, sel_conditions=sel_conditions, sel_setting=np.array(sel_setting, np.int8),
         sel_alt=np.array(sel_alt, np.int64), alt_line=np.array(alt_line, np.int64),
-        alt_lines=np.array(alt_lines or [0], np.int64), referral=referral, tilt=tilt,
+        alt_lines=np.array(alt_lines or [0], np.int64), referral=referral,
+        referral_scope=referral_scope, tilt=tilt,
         tilt_entry=tilt_entry, tilt_vals=tilt_vals, tilt_segs=tilt_segs, tilt_caps=tilt_caps,
         tilt_referral=tilt_referral,
         tilt_location=tilt_location, tilt_setting=tilt_setting, ci=ci_arr, ci_segs=ci_segs,

@@ -384,6 +384,10 @@ def settle_population(versions: Sequence[Policy], local: Mapping[str, object],
         group_off, _ = kernel.group_starts(person, year)
     vmask = condition_bits(plans.conditions, visits, persons, person) if plans.conditions \
         else np.zeros(n, np.int64)
+    # the referral rule reads only the visits of its kinds and locations: others as referred
+    scope = plans.referral_scope[plan]
+    rule_referral = np.where(((scope[:, 0] >> visits.kind) & (scope[:, 1] >> visits.location)
+                              & 1).astype(bool), visits.referral, REFERRALS.index("ok"))
 
     grade = persons.grade
     sel = np.empty(n, np.int32)
@@ -459,7 +463,8 @@ def settle_population(versions: Sequence[Policy], local: Mapping[str, object],
                 st.problem[rows] = got.problem
         kernel.settle_range(
             g_lo, g_hi, group_off, plan, sel, visits.medfee, visits.inscp, visits.hifp,
-            visits.hifmi, visits.oth, visits.location, visits.referral, visits.level, applied,
+            visits.hifmi, visits.oth, visits.location, visits.referral, rule_referral,
+            visits.level, applied,
             st.cat, st.mode, st.ratio, st.lookback, st.problem, plans.lookback_rules,
             plans.per_visit, plans.by_order, plans.visit_slots, visits.selfpay,
             plans.cat_order, plans.lines, plans.segs, plans.caps,

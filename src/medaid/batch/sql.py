@@ -35,8 +35,8 @@ more than one policy version or year, a line of more than two segments or tilted
 assistance of more than one, more than one tilted cap pool, tilted assistance sharing a
 cap pool with a line, a year-end stage (`when: year_end`: a payout over the year's
 qualifying visits, after the last), a stage of more than two segments or one cap pool or
-sharing a cap pool, conditions on a line or stage, or a raised cap (each named in
-`reason`).
+sharing a cap pool, conditions on a line or stage, a raised cap, or a referral rule
+limited to some kinds or locations (each named in `reason`).
 """
 
 from __future__ import annotations
@@ -271,6 +271,10 @@ class Formulation:
                           int(row[L_REACH]), *(slot in caps for slot in order)))
         cap_cols = [f"uses{k}" for k in range(len(order))]
         w = policy.spec.windows
+        if policy.spec.referral is not None and (policy.spec.referral.kinds != "*" or
+                                                 policy.spec.referral.locations is not None):
+            raise NotImplementedError("DuckDB 查询不表达限于部分就诊类别或就医地的转诊规则"
+                                      "（referral.kinds / referral.locations）")
         ref = [(name, int(plans.referral[p, r, R_ASSIST]), int(plans.referral[p, r, R_POINTS]),
                 int(plans.referral[p, r, R_TILT]) and int(plans.tilt_referral[p, r]))
                for r, name in enumerate(REFERRALS)]

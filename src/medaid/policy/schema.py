@@ -181,8 +181,19 @@ class Highest(Cited):
 
 
 class ReferralRule(Cited):
+    """What an unreferred visit loses, for the visits of `kinds` and `locations` the
+    document names (未按规定办理转诊手续自行到县外住院的: [inpatient], [province,
+    out_of_province]); any other visit is settled as referred."""
+
     unreferred: ReferralEffect = ReferralEffect()
     unreferred_hardship: ReferralEffect = ReferralEffect()
+    kinds: list[Kind] | Literal["*"] = "*"
+    locations: list[Location] | None = None
+
+    def covers(self, kind: str, location: str) -> bool:
+        """Whether the rule reads a visit of this kind and location."""
+        return (self.kinds == "*" or kind in self.kinds) \
+            and (self.locations is None or location in self.locations)
 
 
 class Segment(Strict):
