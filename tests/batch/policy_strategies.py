@@ -225,8 +225,13 @@ def policies(draw: st.DrawFn) -> dict[str, Any]:
             tilt["caps"] = [{"pool": "kt" if tcap == "own" else "ka", "amount": draw(amount())}]
         if draw(st.integers(0, 3)) == 0:  # only some categories
             tilt["categories"] = draw(_subset(cats))
+        taken: set[str] = set()  # a category's values are the first entry's listing it
         for k in range(draw(st.sampled_from((0, 0, 1, 2)))):  # values by category
-            entry: dict[str, Any] = {"categories": draw(_subset(tilt.get("categories", cats)))}
+            free = [c for c in tilt.get("categories", cats) if c not in taken]
+            if not free:
+                break
+            entry: dict[str, Any] = {"categories": draw(_subset(free))}
+            taken.update(entry["categories"])
             if draw(st.booleans()):
                 entry["deductible"] = draw(tilted_deductible)
             if draw(st.booleans()):

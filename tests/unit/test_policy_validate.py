@@ -239,6 +239,12 @@ stages:
 """
 
 
+RATIO_PARAM = """\
+parameters:
+  income: {type: ratio, label: 比例, default: 0.5, source: 第二条}
+"""
+
+
 @pytest.mark.parametrize(("old", "new", "at", "says"), [
     ("by_category: [{categories: [dibao],", "by_category: [{categories: [dibao, yinbing],",
      "by_category", "stages[0].by_category[0].categories[1]: 「yinbing」不在所属条目的 categories"),
@@ -250,6 +256,11 @@ stages:
      "grant: 500}]", "grant: 500", "stages[2].by_category[0].grant: 该阶段为个人负担封顶"
      "（ceiling），分身份取值不能给出「grant」；可给：ceiling、caps"),
     ("grant: 2000", "grant: 0", "grant: 0", "stages[1].grant: 一次性补助金额须大于 0"),
+    ("deductible: 8000}]", "deductible: 8000}, {categories: [dibao], deductible: 9000}]",
+     "deductible: 8000}, {", "stages[0].by_category[1].categories[0]: 「dibao」已列于前面的 "
+     "by_category 条目，此处的取值对它永不适用"),
+    ("grant: 2000", "grant: {param: income}", "grant: {param",
+     "stages[1].grant: 参数「income」是比例（ratio），此处须为金额（money）"),
     ("- rule: JX-R\n", "- rule: JX-A1\n", "- rule: JX-A1\n    article: 第二条\n    label: 再",
      "stages[0].rule: 规则编号「JX-A1」已是 lines[0] 的编号"),
     ("label: 再救助\n", "label: 再救助\n    pool: JX-A1\n", "pool: JX-A1",
@@ -267,8 +278,8 @@ def test_a_stage_that_cannot_mean_what_it_says_is_an_error_at_its_line(
         folder: Path, old: str, new: str, at: str, says: str) -> None:
     (folder / "jiashi-seed.txt").write_text(TEXT, encoding="utf-8")
     text = head("jiashi-seed.txt", ["tekun", "dibao"]) + CITY.split("parameters:\n")[0][
-        len(head("jiashi-seed.txt", ["tekun"])):] + "lines:\n" + CITY.split("lines:\n")[1] \
-        + STAGES
+        len(head("jiashi-seed.txt", ["tekun"])):] + RATIO_PARAM + "lines:\n" \
+        + CITY.split("lines:\n")[1] + STAGES
     assert validate(folder, text)[0] == 0
     broken = text.replace(old, new, 1)
     assert broken != text
@@ -286,3 +297,31 @@ def test_a_pool_nothing_uses_is_a_warning(folder: Path) -> None:
     assert err == (f"warning: {folder / 'jiashi-2025.yaml'}:{line_no(text, 'tilt_cap')}: "
                    "pools.tilt_cap: 累计池「tilt_cap」已定义但没有救助标准、阶段或限额使用它"
                    "（是否拼错了使用处的名称？） / the pool is defined but never used\n")
+
+
+def test_what_never_applies_is_a_warning_at_its_line(folder: Path) -> None:
+    """A cap of 0, a refusal of what a line assists, a `from:` value in a year that has its
+    own `year:` value: each settles, and validate says at its line that it never applies."""
+    (folder / "jiashi-seed.txt").write_text(TEXT, encoding="utf-8")
+    text = CITY.replace("""    segments: [{ratio: 1.00}]
+""", """    segments: [{ratio: 1.00}]
+    caps: [{pool: cap, amount: 0}]
+refusals:
+  - {rule: JX-X, article: 第四条, categories: [tekun], kinds: [inpatient], reason: 不予救助}
+""").replace("    used_by: [JX-A1]\n", """    used_by: [JX-A1]
+    values:
+      - {from: 2025-07-01, value: 5, source: 第二条}
+      - {year: 2025, value: 4, source: 第二条}
+""")
+    code, out, err = validate(folder, text)
+    assert code == 0 and out.startswith("ok: ")
+    f = folder / "jiashi-2025.yaml"
+    assert err.splitlines() == [
+        f"warning: {f}:{line_no(text, 'amount: 0')}: lines[0].caps[0].amount: 限额为 0，使用该"
+        "限额的救助永不支付 / a cap of 0 lets nothing be paid",
+        f"warning: {f}:{line_no(text, 'from: 2025-07-01')}: parameters.income.values[0].from: "
+        "2025 年另有按年度（year）给出的取值，该年的就诊都取年度值，2025-07-01 起的取值在该年"
+        "不适用 / the year's own value hides this one in its year",
+        f"warning: {f}:{line_no(text, 'JX-X')}: refusals[0].kinds[0]: 救助标准 JX-A1 已对特困"
+        "人员的住院费用予以救助，此不予救助的规定不会适用（请从该标准的 kinds 或 categories 中"
+        "去掉它） / a line assists what the refusal refuses: it never applies"]

@@ -3,8 +3,11 @@ validate` warns of each at its YAML line and still accepts the file."""
 
 from __future__ import annotations
 
+from medaid.core import labels
 from medaid.policy import model
+from medaid.policy import schema as s
 from medaid.policy.schema_errors import Step, dotted
+from medaid.policy.yaml_lines import parse_path
 
 
 def advisories(policy: model.Policy) -> list[tuple[list[Step], str]]:
@@ -23,6 +26,21 @@ def advisories(policy: model.Policy) -> list[tuple[list[Step], str]]:
             out.append((steps, f"{dotted(steps)}: until: from 只在 before: application 时起作用"
                                "（申请至认定期间），此处与默认相同 / until: from only matters "
                                "with before: application"))
+    for where, cap in model.caps_of(policy.spec):
+        if cap.amount == 0:
+            steps = [*parse_path(where), "amount"]
+            out.append((steps, f"{dotted(steps)}: 限额为 0，使用该限额的救助永不支付 / a cap of "
+                               "0 lets nothing be paid"))
+    for name, param in policy.spec.parameters.items():
+        years = {v.year for v in param.values if v.year is not None}
+        for k, v in enumerate(param.values):
+            if v.since is not None and v.since.year in years:
+                steps = ["parameters", name, "values", k, "from"]
+                out.append((steps, f"{dotted(steps)}: {v.since.year} 年另有按年度（year）给出的"
+                                   f"取值，该年的就诊都取年度值，{v.since} 起的取值在该年不适用 / "
+                                   "the year's own value hides this one in its year"))
+    for i in range(len(policy.spec.refusals)):
+        out += _inert_refusal(policy, i)
     used = {pool for _, pool in model.pools_used(policy.spec)}
     for name in policy.spec.pools or {}:
         if name not in used:
@@ -31,3 +49,26 @@ def advisories(policy: model.Policy) -> list[tuple[list[Step], str]]:
                                "使用它（是否拼错了使用处的名称？） / the pool is defined but "
                                "never used"))
     return out
+
+
+def _inert_refusal(policy: model.Policy, i: int) -> list[tuple[list[Step], str]]:
+    """A refusal of a kind it names (not `*`, the fallback for what no line covers) that a
+    line covers for every visit of it never applies: the line pays."""
+    r = policy.spec.refusals[i]
+    if r.kinds == "*":
+        return []
+    for ln in policy.spec.lines:
+        if ln.flags or ln.disability_grades is not None or ln.exclusive or ln.alternative \
+                or s.conditional(ln):
+            continue
+        for k, kind in enumerate(r.kinds):
+            both = [c for c in (ln.categories if r.categories == "*" else r.categories)
+                    if ln.categories == "*" or c in ln.categories]
+            if both and (ln.kinds == "*" or kind in ln.kinds):
+                steps: list[Step] = ["refusals", i, "kinds", k]
+                return [(steps, f"{dotted(steps)}: 救助标准 {ln.rule} 已对"
+                                f"{policy.label(both[0])}的{labels.label(labels.KINDS, kind)}"
+                                "费用予以救助，此不予救助的规定不会适用（请从该标准的 kinds 或 "
+                                "categories 中去掉它） / a line assists what the refusal "
+                                "refuses: it never applies")]
+    return []

@@ -252,6 +252,13 @@ def _check_refs(spec: s.PolicyFile) -> None:
             if node.param not in params:
                 raise PolicyError(f"{where}: 参数「{node.param}」未在 parameters 中声明 / "
                                   f"parameter {node.param!r} is not declared")
+            key = where.rsplit(".", 1)[-1]
+            wanted = "ratio" if key in _RATIO_KEYS else "money" if key in _MONEY_KEYS else None
+            given = params[node.param].type
+            if wanted and given in _PARAM_TYPES and given != wanted:
+                raise PolicyError(f"{where}: 参数「{node.param}」是{_PARAM_TYPES[given]}，此处须为"
+                                  f"{_PARAM_TYPES[wanted]} / parameter {node.param!r} is a "
+                                  f"{given}, not a {wanted}")
         elif isinstance(node, s.Strict):
             for key in type(node).model_fields:
                 refs(f"{where}.{key}", getattr(node, key))
@@ -290,7 +297,8 @@ def _check_refs(spec: s.PolicyFile) -> None:
         for j, entry in enumerate(spec.tilted.by_category):
             cats(f"tilted.by_category[{j}]", entry.categories)
             _check_covered(f"tilted.by_category[{j}]", entry.categories,
-                           spec.tilted.categories)
+                           spec.tilted.categories, [c for e in spec.tilted.by_category[:j]
+                                                    for c in e.categories])
         _check_tilted_kinds(spec)
     statuses = [st.id for st in spec.statuses]
     if len(set(statuses)) != len(statuses):
@@ -353,7 +361,7 @@ def _check_refs(spec: s.PolicyFile) -> None:
         if k == v:
             raise PolicyError(f"kind_fallback.{k}: 不能回退到自身 / maps to itself")
     owners: dict[str, set[str]] = {}
-    for where, cap in _caps(spec):
+    for where, cap in caps_of(spec):
         owner = where.rsplit(".caps[", 1)[0]
         if cap.pool in owners.setdefault(owner, set()):
             raise PolicyError(f"{where}.pool: 累计池「{cap.pool}」在同一 caps 中重复 / "
@@ -415,8 +423,9 @@ def _check_stage(spec: s.PolicyFile, i: int) -> None:
     for at, grant in [(where, stage.grant), *((at, e.grant) for at, e in entries)]:
         if isinstance(grant, Decimal) and not grant:
             raise PolicyError(f"{at}.grant: 一次性补助金额须大于 0 / a grant of 0 pays nothing")
-    for at, entry in entries:
-        _check_covered(at, entry.categories, stage.categories)
+    for j, (at, entry) in enumerate(entries):
+        _check_covered(at, entry.categories, stage.categories,
+                       [c for _, e in entries[:j] for c in e.categories])
         for key in ("deductible", "segments", "grant", "ceiling"):
             if getattr(entry, key) is not None and key not in _FORM_KEYS[form]:
                 raise PolicyError(f"{at}.{key}: 该阶段为{_FORM_NAMES[form]}，分身份取值不能给出"
@@ -430,15 +439,24 @@ def _check_stage(spec: s.PolicyFile, i: int) -> None:
                           "its pool cannot be per visit")
 
 
-def _check_covered(where: str, named: list[str], covered: list[str] | Literal["*"]) -> None:
-    """A by_category entry names only categories its construct assists."""
-    if covered == "*":
-        return
+def _check_covered(where: str, named: list[str], covered: list[str] | Literal["*"],
+                   earlier: list[str]) -> None:
+    """A by_category entry names only categories its construct assists, and none an
+    earlier entry names (the first listing a category gives its values)."""
     for k, cat in enumerate(named):
-        if cat not in covered:
+        if cat in earlier:
+            raise PolicyError(f"{where}.categories[{k}]: 「{cat}」已列于前面的 by_category 条目，"
+                              "此处的取值对它永不适用 / an earlier entry already gives its values")
+        if covered != "*" and cat not in covered:
             raise PolicyError(f"{where}.categories[{k}]: 「{cat}」不在所属条目的 categories"
                               f"（{', '.join(covered)}）中，这组取值对它永不适用 / "
                               f"{cat!r} is not among the categories it belongs to")
+
+
+# what a parameter reference may stand for, by the key it is written at
+_RATIO_KEYS = {"ratio", "share", "deductible_share"}
+_MONEY_KEYS = {"amount", "over", "deductible", "grant"}
+_PARAM_TYPES = {"money": "金额（money）", "ratio": "比例（ratio）"}
 
 
 def _check_tilted_kinds(spec: s.PolicyFile) -> None:
@@ -484,7 +502,7 @@ def used_by_ids(spec: s.PolicyFile) -> list[str]:
     return list(dict.fromkeys([*found, *USES]))
 
 
-def _caps(spec: s.PolicyFile) -> list[tuple[str, s.Cap]]:
+def caps_of(spec: s.PolicyFile) -> list[tuple[str, s.Cap]]:
     """Every cap the file writes, with where: (path, cap)."""
     owners: list[tuple[str, list[s.Cap] | None]] = [
         (f"lines[{i}]", ln.caps) for i, ln in enumerate(spec.lines)]
@@ -506,7 +524,7 @@ def pools_used(spec: s.PolicyFile) -> list[tuple[str, str]]:
             for i, st in enumerate(spec.stages)]
     if spec.tilted is not None:
         out.append(("tilted.pool", spec.tilted.pool))
-    return out + [(f"{at}.pool", c.pool) for at, c in _caps(spec)]
+    return out + [(f"{at}.pool", c.pool) for at, c in caps_of(spec)]
 
 
 def tilted_entry(cfg: s.Tilted, category: str) -> int | None:
