@@ -198,6 +198,11 @@ def test_stay_rule_admission_takes_the_identity_held_on_the_admission_date() -> 
     shown = dict(elements(_policy(HEAD.replace("stay_rule: true", "stay_rule: admission")
                                   + LINE))[0].facts)
     assert shown["stay rule"] == "住院以入院之日的身份为准"
+    # the paid stay's window line says its admission date decided, past the exit
+    policy = _policy(HEAD.replace("stay_rule: true", "stay_rule: admission") + LINE)
+    second = settle_year([policy], {}, person, stays[1:2]).settlements[0]
+    window = next(t.text for t in second.trace if t.code == "window")
+    assert window.endswith("覆盖2024-06-05–2024-06-15的就诊（按入院之日2024-06-05的身份认定）")
 
 
 def test_the_window_line_says_when_a_stay_is_only_partly_covered() -> None:

@@ -17,7 +17,7 @@ from medaid.engine.assistance import Outcome, VisitFacts, choose, evaluate, refu
 from medaid.engine.caps import pool_of
 from medaid.engine.conditions import meets, unmet
 from medaid.engine.tilt import tilted
-from medaid.engine.types import Person, Settlement, TraceLine, Visit, YearEnd
+from medaid.engine.types import INPATIENT_SETTINGS, Person, Settlement, TraceLine, Visit, YearEnd
 from medaid.engine.windows import Standing, standings
 from medaid.policy import schema as s
 from medaid.policy.model import Line, Policy, closing, in_force
@@ -149,7 +149,7 @@ def settle_visit(policy: Policy, params: Params, person: Person, pools: Mapping[
     settlement.assistance = chosen.assistance
     settlement.special = chosen.special
     settlement.rules.extend(chosen.rules)
-    trace.append(_window_line(policy, chosen.standing, visit))
+    trace.append(_window_line(policy, chosen.standing, visit, setting))
     trace.extend(chosen.trace)
     new.update(chosen.updates)
     new.update(_spending(params, lines, found, chosen, facts, pools))
@@ -222,13 +222,17 @@ def _spending(params: Params, alternatives: list[list[Line]], found: list[Standi
     return out
 
 
-def _window_line(policy: Policy, st: Standing, visit: Visit) -> TraceLine:
+def _window_line(policy: Policy, st: Standing, visit: Visit, setting: str) -> TraceLine:
+    # a stay dated by its admission (按入院之日的身份) says so: its discharge may fall outside
+    admitted = policy.spec.windows.stay_rule == "admission" and visit.start != visit.end \
+        and setting in INPATIENT_SETTINGS
     return TraceLine("assistance", st.rule, st.source, "window",
                      {"mode": st.mode, "category": st.category,
                       "category_label": policy.label(st.category), "dates": _dates(visit),
                       "period": st.period, **({"grace": True} if st.grace else {}),
                       **({"partly": True} if st.partly else {}),
-                      **({"unanchored": True} if st.unanchored else {})},
+                      **({"unanchored": True} if st.unanchored else {}),
+                      **({"admission": str(visit.start)} if admitted else {})},
                      citation=st.citation)
 
 

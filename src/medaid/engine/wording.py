@@ -178,6 +178,9 @@ _WINDOW_NOTES = {  # arg: (中文, English), after the window's sentence
 
 def _window(a: Args, lang: str) -> str:
     notes = "".join(_WINDOW_NOTES[k][lang != "zh"] for k in _WINDOW_NOTES if a.get(k))
+    if a.get("admission"):
+        notes += (f"（按入院之日{a['admission']}的身份认定）" if lang == "zh"
+                  else f" (by the identity held on admission, {a['admission']})")
     return _window_sentence(a, lang) + notes
 
 
