@@ -256,6 +256,8 @@ parameters:
      "grant: 500}]", "grant: 500", "stages[2].by_category[0].grant: 该阶段为个人负担封顶"
      "（ceiling），分身份取值不能给出「grant」；可给：ceiling、caps"),
     ("grant: 2000", "grant: 0", "grant: 0", "stages[1].grant: 一次性补助金额须大于 0"),
+    ("{pool: r_cap,", "{pool: r_cp,", "pool: r_cp",
+     "stages[0].caps[0].pool: 累计池「r_cp」（是否应为「r_cap」？）被使用但未在 pools 中定义"),
     ("deductible: 8000}]", "deductible: 8000}, {categories: [dibao], deductible: 9000}]",
      "deductible: 8000}, {", "stages[0].by_category[1].categories[0]: 「dibao」已列于前面的 "
      "by_category 条目，此处的取值对它永不适用"),

@@ -7,6 +7,7 @@ Decimal form here; `policy.params` turns them into fen and basis points for a ye
 
 from __future__ import annotations
 
+import difflib
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -376,6 +377,9 @@ def _check_refs(spec: s.PolicyFile) -> None:
         for where, pool in pools_used(spec):
             if pool not in spec.pools:
                 unnamed = "（未写 pool，以规则编号为累计池）" if where.endswith(".rule") else ""
+                close = difflib.get_close_matches(pool, list(spec.pools), n=1, cutoff=0.75)
+                if close and not unnamed:  # a misspelt name, not a rule id standing for one
+                    unnamed = f"（是否应为「{close[0]}」？）"
                 raise PolicyError(f"{where}: 累计池「{pool}」{unnamed}被使用但未在 pools 中定义"
                                   f"（已定义：{', '.join(spec.pools) or '无'}） / "
                                   f"pool {pool!r} is used but never defined under pools")
