@@ -119,16 +119,17 @@ def _line(a: Args, lang: str) -> str:
                 + (f"起付线{_money(a['deductible'], lang)}，" if a["deductible"] else "")
                 + segments(segs, lang, pts, ratio, a["deductible"])
                 + ("；本次按基数增量分段计算" if a.get("per_visit") else
-                   f"；按本标准计算的累计救助额{_money(a['f_before'], lang)}→"
-                   f"{_money(a['f_after'], lang)}，本次为其差额"))
+                   f"；按本标准对累计基数计算{_money(a['f_before'], lang)}→"
+                   f"{_money(a['f_after'], lang)}（计算值，不是已支付额），本次为其差额"))
     else:
         text = (("this visit's base " if a.get("per_admission") else "year's base ")
                 + f"{_money(a['before'], lang)} → {_money(a['after'], lang)}: "
                 + (f"deductible {_money(a['deductible'], lang)}, " if a["deductible"] else "")
                 + segments(segs, lang, pts, ratio, a["deductible"])
                 + ("; this visit's part of the base, by the segments" if a.get("per_visit") else
-                   f"; this line's cumulative amount {_money(a['f_before'], lang)} → "
-                   f"{_money(a['f_after'], lang)}, this visit the difference"))
+                   f"; this line on the cumulative base {_money(a['f_before'], lang)} → "
+                   f"{_money(a['f_after'], lang)} (computed, not the amounts paid), this "
+                   "visit the difference"))
     if a.get("after_basic"):
         text += "（基数为基本医保报销后的个人自付）" if zh else " (base after basic insurance only)"
     if a.get("base_parts"):
