@@ -13,7 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
+from medaid.cli.main import app
 from medaid.engine.case import parse_case, result_json, settle_case
 from medaid.policy import amend
 
@@ -36,6 +38,13 @@ def test_every_city_has_cases() -> None:
     cities = {p.parents[2].name for p in WRITTEN.glob("*/cases/*/*.json")}
     assert cities == {p.name for p in WRITTEN.iterdir() if p.is_dir()}
     assert len(_cases()) >= 40
+
+
+@pytest.mark.parametrize("policy", sorted(WRITTEN.glob("*/*.yaml")), ids=lambda p: p.stem)
+def test_each_policy_file_validates_without_a_warning(policy: Path) -> None:
+    """Every article it cites is in its text, and nothing it says is inert."""
+    done = CliRunner().invoke(app, ["policy", "validate", str(policy)])
+    assert (done.exit_code, done.stderr) == (0, ""), done.stderr
 
 
 @pytest.mark.parametrize("path", _cases())
