@@ -288,6 +288,23 @@ def test_a_referral_rule_for_stays_out_of_the_area_only(kind: str, location: str
     assert res.assistance.tolist() == [pays]
 
 
+def test_a_pool_names_the_article_that_sets_its_limit() -> None:
+    """合计年度不超过…元 in an article of its own: the trace names it beside the pool's label
+    where the cap holds the payout, and validate checks it is in the text."""
+    policy = city("""\
+pools:
+  A1: {}
+  main_cap: {label: 年度救助限额, article: 第十条}
+lines:
+  - {rule: A1, article: 第五条, categories: "*", kinds: "*", segments: [{ratio: 0.5}],
+     caps: [{pool: main_cap, amount: 300}]}
+""")
+    trace = settle_year([policy], {}, PERSON, [stay("V1", 1, 100_000)]).settlements[0].trace
+    assert trace[-1].text == ("50% × 1,000.00元；受年度救助限额（第十条）300.00元限制"
+                              "（已支付0.00元）")
+    assert (["pools", "main_cap", "article"], "第十条", None) in cited(policy.spec)
+
+
 def test_a_lines_visit_facts_choose_it() -> None:
     """An outpatient visit out of the province at a level-3 hospital: A1 50% and A3 30%
     both run (A3's conditions hold): 500 + 300 = 800 of the 1,000 borne. At a

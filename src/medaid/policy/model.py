@@ -114,8 +114,10 @@ class Policy:
 
     @cached_property
     def pool_labels(self) -> dict[str, str]:
-        """The labels the file gives its pools (`pools: {main_cap: {label: 年度救助限额}}`)."""
-        return {name: p.label for name, p in (self.spec.pools or {}).items() if p.label}
+        """The labels the file gives its pools (`pools: {main_cap: {label: 年度救助限额}}`),
+        each with the article that sets it where the pool names one (年度救助限额（第八条）)."""
+        return {name: (p.label or name) + (f"（{p.article}）" if p.article else "")
+                for name, p in (self.spec.pools or {}).items() if p.label or p.article}
 
     def refused(self, category: str, kind: str) -> bool:
         """Whether a refusal names the category and this kind of visit explicitly: such a

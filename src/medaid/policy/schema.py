@@ -275,6 +275,9 @@ class Pool(Strict):
     # a cap pool's limit (年度救助限额), for each cap on the pool that gives no `amount`: one
     # limit shared by several lines is written once
     amount: Amount | None = None
+    # the article that sets the pool's limit where a line's own does not (合计…不超过5万元：
+    # 第八条), named beside the pool wherever its label is
+    article: str | None = None
 
     @field_validator("period", mode="before")
     @classmethod
