@@ -48,6 +48,14 @@ def test_by_amount_a_second_category_pays_once_the_first_cap_is_spent() -> None:
     line = next(t for t in got[1].trace if t.code == "highest")
     assert (line.rule, line.source) == ("H", "city.txt 第四条")
     assert line.citation == "某市《某市医疗救助实施办法》第四条"
+    # the category that paid nothing says why: its annual limit is spent
+    assert line.text == ("就高不叠加：按其他救助对象救助30,000.00元，其他身份或标准："
+                         "特困人员（A1，限额已用完）0.00元")
+    small = Visit("V0", "inpatient", date(2024, 2, 1), date(2024, 2, 1), 200_000, hifp_pay=0,
+                  hifmi_pay=0)
+    line = next(t for t in settle_year([city()], {}, BOTH, [small]).settlements[0].trace
+                if t.code == "highest")
+    assert line.text.endswith("其他救助对象（A2，未超过起付线）0.00元")
 
 
 def test_by_order_the_first_category_settles_even_when_it_pays_nothing() -> None:

@@ -187,7 +187,7 @@ def _highest(policy: Policy, params: Params, alternatives: list[list[Line]],
     # names nothing to choose
     others = [{"category": o.standing.category,
                "category_label": policy.label(o.standing.category),
-               "rules": o.rules, "total": o.total}
+               "rules": o.rules, "total": o.total, **_nothing(o)}
               for o in outcomes if o is not chosen and (o.covered or not chosen.covered)]
     passed = list(dict.fromkeys(st.category for st in found if st not in tried))
     if others or passed:
@@ -200,6 +200,18 @@ def _highest(policy: Policy, params: Params, alternatives: list[list[Line]],
                                          citation=policy.reference("")) if cfg is None
                             else TraceLine.of(policy, "assistance", cfg, "highest", args))
     return chosen
+
+
+def _nothing(o: Outcome) -> dict[str, Any]:
+    """Why a category's lines paid nothing, for the 就高 line: their annual limit spent, or
+    nothing above their deductible yet."""
+    lines = [t for t in o.trace if t.code == "line"]
+    if o.total or not lines:
+        return {}
+    why = "cap" if any(c.get("paid", 0) >= c.get("cap", 1) for t in lines
+                       for c in t.args.get("caps", ())) else \
+        "deductible" if all(t.args["after"] <= t.args["deductible"] for t in lines) else None
+    return {"lines": [t.rule for t in lines], **({"why": why} if why else {})}
 
 
 def _spending(params: Params, alternatives: list[list[Line]], found: list[Standing],

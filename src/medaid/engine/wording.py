@@ -249,20 +249,32 @@ def _unmet(a: Args, lang: str) -> str:
         "; ".join(parts) + ": not settled by them"
 
 
+_NOTHING = {"cap": ("限额已用完", "limit spent"),
+            "deductible": ("未超过起付线", "not above the deductible")}
+
+
+def _other(o: Args, lang: str) -> str:
+    """A category 就高 did not apply: the rules it paid by, else those that paid nothing
+    and why."""
+    rules = "/".join(o["rules"] or o.get("lines", ())) or "—"
+    why = _NOTHING[o["why"]][lang != "zh"] if o.get("why") else ""
+    if lang == "zh":
+        return (f"{o['category_label'] or o['category']}（{rules}{'，' + why if why else ''}）"
+                f"{_money(o['total'], lang)}")
+    return f"{o['category']} {rules}{' (' + why + ')' if why else ''} {_money(o['total'], lang)}"
+
+
 def _highest(a: Args, lang: str) -> str:
     passed = a.get("passed", [])
     if lang == "zh":
-        others = "、".join(f"{o['category_label'] or o['category']}"
-                          f"（{'/'.join(o['rules']) or '—'}）{_money(o['total'], lang)}"
-                          for o in a["others"])
+        others = "、".join(_other(o, lang) for o in a["others"])
         if passed:
             return (f"同时具有多重身份，按身份顺序以{_category(a, lang)}救助"
                     f"{_money(a['total'], lang)}，不再按{'、'.join(passed)}救助"
                     + (f"；同一身份的其他标准：{others}" if others else ""))
         return (f"就高不叠加：按{_category(a, lang)}救助{_money(a['total'], lang)}，"
                 f"其他身份或标准：{others}")
-    others = ", ".join(f"{o['category']} {'/'.join(o['rules']) or '—'} "
-                       f"{_money(o['total'], lang)}" for o in a["others"])
+    others = ", ".join(_other(o, lang) for o in a["others"])
     if passed:
         return (f"several identities, by their order: {a['category']} "
                 f"{_money(a['total'], lang)}, not {', '.join(passed)}"
