@@ -327,3 +327,15 @@ refusals:
         f"warning: {f}:{line_no(text, 'JX-X')}: refusals[0].kinds[0]: 救助标准 JX-A1 已对特困"
         "人员的住院费用予以救助，此不予救助的规定不会适用（请从该标准的 kinds 或 categories 中"
         "去掉它） / a line assists what the refusal refuses: it never applies"]
+
+
+def test_a_year_end_stage_needs_no_pool(folder: Path) -> None:
+    """It measures the year at once: `pools:` need not list it, and may."""
+    (folder / "jiashi-seed.txt").write_text(TEXT, encoding="utf-8")
+    text = head("jiashi-seed.txt", ["tekun", "dibao"]) + CITY.split("parameters:\n")[0][
+        len(head("jiashi-seed.txt", ["tekun"])):] + "lines:\n" + CITY.split("lines:\n")[1] \
+        + STAGES
+    unlisted = text.replace("  JX-G: {label: 年度补助}\n  JX-F: {label: 年度封顶}\n", "")
+    assert unlisted != text
+    for listed in (text, unlisted):
+        assert validate(folder, listed)[::2] == (0, "")

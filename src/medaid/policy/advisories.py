@@ -41,7 +41,8 @@ def advisories(policy: model.Policy) -> list[tuple[list[Step], str]]:
                                    "the year's own value hides this one in its year"))
     for i in range(len(policy.spec.refusals)):
         out += _inert_refusal(policy, i)
-    used = {pool for _, pool in model.pools_used(policy.spec)}
+    used = {pool for _, pool in model.pools_used(policy.spec)} | {  # a year-end stage's may
+        st.rule for st in policy.spec.stages}  # be listed, as a visit stage's must
     for name in policy.spec.pools or {}:
         if name not in used:
             steps = ["pools", name]

@@ -522,12 +522,13 @@ def caps_of(spec: s.PolicyFile) -> list[tuple[str, s.Cap]]:
 
 
 def pools_used(spec: s.PolicyFile) -> list[tuple[str, str]]:
-    """Every pool the file names, with where: (path, pool); a line or stage without `pool`
-    uses its rule id."""
+    """Every pool the file names, with where: (path, pool); a line or a visit stage without
+    `pool` uses its rule id."""
     out = [(f"lines[{i}].{'pool' if ln.pool else 'rule'}", ln.pool or ln.rule)
            for i, ln in enumerate(spec.lines) if ln.grant is None]
     out += [(f"stages[{i}].{'pool' if st.pool else 'rule'}", st.pool or st.rule)
-            for i, st in enumerate(spec.stages)]
+            for i, st in enumerate(spec.stages)
+            if st.when == "visit" or st.pool]  # a year-end stage measures the year at once
     if spec.tilted is not None:
         out.append(("tilted.pool", spec.tilted.pool))
     return out + [(f"{at}.pool", c.pool) for at, c in caps_of(spec)]
