@@ -79,10 +79,11 @@ def caps(draw: st.DrawFn, pools: list[str]) -> str:
     return _flow(found)
 
 
-def _segments(draw: st.DrawFn, most: int = 3) -> str:
+def _segments(draw: st.DrawFn, most: int = 3, at: int = 0) -> str:
+    """Segments whose `upto` rise from `at` (0: above the deductible; the deductible: the
+    amounts of cost of `bounds: absolute`)."""
     n = draw(st.integers(1, most))
     rows = []
-    at = 0  # `upto` is cumulative above the deductible: increasing
     for i in range(n):
         ratio = draw(st.sampled_from(["0.3", "0.45", "0.5", "0.6", "0.85", "1"]))
         at += draw(st.integers(100, 20000))
@@ -92,10 +93,15 @@ def _segments(draw: st.DrawFn, most: int = 3) -> str:
 
 
 @st.composite
-def payout(draw: st.DrawFn, form: str, most: int = 3) -> str:
+def payout(draw: st.DrawFn, form: str, most: int = 3, absolute: bool = False,
+           entry: bool = False) -> str:
+    """A stage's payout; `absolute`: its segments' bounds are amounts of cost (said by the
+    stage, read for its by_category `entry` too)."""
     if form == "segments":
-        return (f"deductible: {draw(st.integers(0, 5000))}, "
-                f"segments: {_segments(draw, most)}")
+        deductible = draw(st.integers(0, 5000))
+        said = "bounds: absolute, " if absolute and not entry else ""
+        return (f"deductible: {deductible}, {said}"
+                f"segments: {_segments(draw, most, deductible if absolute else 0)}")
     if form == "grant":
         return f"deductible: {draw(st.integers(0, 8000))}, grant: {draw(st.integers(1, 3000))}"
     parts = []
@@ -159,8 +165,10 @@ def policies(draw: st.DrawFn) -> str:
         form = draw(st.sampled_from(["segments", "grant", "ceiling"]))
         when = draw(st.sampled_from(["visit", "year_end"]))
         base = draw(st.sampled_from(["remainder", "out_of_pocket"]))
+        absolute = draw(st.booleans())  # bounds as amounts of cost
         keys = [f"rule: R{k}", "article: 第九条", f"label: 阶段{k}", f"when: {when}",
-                f"base: {base}", draw(payout(form)), f"caps: {draw(caps(['s1', 's2']))}"]
+                f"base: {base}", draw(payout(form, absolute=absolute)),
+                f"caps: {draw(caps(['s1', 's2']))}"]
         if when == "year_end" and draw(st.booleans()):
             keys.append("category_at: year_end")
             if draw(st.booleans()):
@@ -175,7 +183,8 @@ def policies(draw: st.DrawFn) -> str:
         if cond:
             keys.append(cond)
         if (cats is None or "other" in cats) and draw(st.booleans()):
-            keys.append(f"by_category: [{{categories: [other], {draw(payout(form))}, "
+            keys.append(f"by_category: [{{categories: [other], "
+                        f"{draw(payout(form, absolute=absolute, entry=True))}, "
                         f"caps: {draw(caps(['s1', 's2']))}}}]")
         pools[f"R{k}"] = draw(st.sampled_from(["year", "visit"])) if when == "visit" \
             else "year"

@@ -305,6 +305,30 @@ lines:
     assert (["pools", "main_cap", "article"], "第十条", None) in cited(policy.spec)
 
 
+def test_segment_bounds_as_the_document_writes_them() -> None:
+    """再救助：年度累计超过5000元至2万元（含）的部分按50%，2万元以上的部分按60%: with
+    `bounds: absolute` the first bound is 20,000 as written, the same as 15,000 above the
+    deductible. Assistance 50% of 60,000 leaves 30,000: (20,000 − 5,000) × 50% + 10,000 ×
+    60% = 13,500, in the engine and the kernel; a first bound not above the deductible is
+    refused."""
+    stage = ("stages:\n  - {rule: R1, article: 第九条, label: 再救助, deductible: 5000, "
+             "segments: [{upto: UPTO, ratio: 0.5}, {ratio: 0.6}]BOUNDS}\n")
+    visits = [stay("V1", 1, 6_000_000)]
+    for upto, bounds in (("15000", ""), ("20000", ", bounds: absolute")):
+        policy = city(HALF + stage.replace("UPTO", upto).replace("BOUNDS", bounds))
+        assert paid(policy, visits, "reassistance") == [1_350_000]
+        res = settle_population([policy], {}, schema.visit_columns(schema.visits_table(
+            (0, v) for v in visits)), schema.person_columns(schema.persons_table([(0, PERSON)])))
+        assert res.reassistance.tolist() == [1_350_000]
+    low = HALF + stage.replace("UPTO", "5000").replace("BOUNDS", ", bounds: absolute")
+    with pytest.raises(PolicyError, match="第一段上限5000须高于起付线5000"):
+        city(low)
+    dated = city("parameters:\n  ded: {type: money, label: 起付标准, default: 5000, "
+                 "source: 第九条}\n" + low.replace("deductible: 5000", "deductible: {param: ded}"))
+    with pytest.raises(PolicyError, match=r"第一段上限5000须高于起付线5000\.00"):
+        paid(dated, visits, "reassistance")
+
+
 def test_a_lines_visit_facts_choose_it() -> None:
     """An outpatient visit out of the province at a level-3 hospital: A1 50% and A3 30%
     both run (A3's conditions hold): 500 + 300 = 800 of the 1,000 borne. At a

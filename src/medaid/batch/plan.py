@@ -220,7 +220,7 @@ def _stage_values(par: Params, v: s.Stage, year: When) -> StageResolved:
     resolves them (`_payout`)."""
     form, ded, rows, grant, share, of, amount = FORM_SEGMENTS, 0, [], 0, -1, 0, -1
     if v.segments:
-        curve, _ = par.curve(v.deductible, v.segments, [], year, v.rule)
+        curve, _ = par.curve(v.deductible, v.segments, [], year, v.rule, v.bounds)
         ded, rows = curve.deductible, _curve_rows(curve)
     elif v.grant is not None:
         form = FORM_GRANT
@@ -318,7 +318,7 @@ def compile_plans(versions: Sequence[Policy], local: Mapping[str, object],
             for ent in range(1 + len(cfg.by_category)):
                 try:
                     t = par.tilted(year) if ent == 0 else \
-                        par.curve(*tilted_values(cfg, ent), year, cfg.rule)
+                        par.curve(*tilted_values(cfg, ent), year, cfg.rule, cfg.bounds)
                     n_tsegs = max(n_tsegs, len(t[0].segments))
                     n_tcaps = max(n_tcaps, len(t[1]))
                     entries.append(t)

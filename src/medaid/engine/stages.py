@@ -99,7 +99,7 @@ def _payout(params: Params, v: s.Stage, before: Num, m: int, of_total: int, when
     period's `of_total`, less the `paid` of its earlier visits."""
     after = before + m
     if v.segments:
-        curve, _ = params.curve(v.deductible, v.segments, [], when, v.rule)
+        curve, _ = params.curve(v.deductible, v.segments, [], when, v.rule, v.bounds)
         pay = curve.delta(before, after, per_visit=per_visit)
         args.update({"deductible": curve.deductible, "segments": curve.segments})
     elif v.grant is not None:

@@ -80,7 +80,7 @@ def tilted(policy: Policy, params: Params, person: Person, visit: Visit, facts: 
     # the values of the category's entry (70% for 特困/低保, 60% for the others)
     assert entry is not None
     curve, caps = params.tilted(facts.when) if entry == 0 else \
-        params.curve(*tilted_values(cfg, entry), facts.when, cfg.rule)
+        params.curve(*tilted_values(cfg, entry), facts.when, cfg.rule, cfg.bounds)
     before = pools.get(cfg.pool, 0)
     after = before + base
     # never beyond what assistance left of the base (a grant may already exceed it)

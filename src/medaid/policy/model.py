@@ -363,6 +363,17 @@ def _check_refs(spec: s.PolicyFile) -> None:
     for k, v in spec.kind_fallback.items():
         if k == v:
             raise PolicyError(f"kind_fallback.{k}: 不能回退到自身 / maps to itself")
+    curves: list[tuple[str, s.Line | s.Stage | s.Tilted]] = [
+        *((f"lines[{i}]", ln) for i, ln in enumerate(spec.lines)),
+        *((f"stages[{i}]", st) for i, st in enumerate(spec.stages)),
+        *([("tilted", spec.tilted)] if spec.tilted else [])]
+    for where, node in curves:
+        first = node.segments[0].upto if node.segments else None
+        if node.bounds == "absolute" and first is not None \
+                and isinstance(node.deductible, Decimal) and first <= node.deductible:
+            raise PolicyError(f"{where}.segments[0].upto: 分段上限为费用金额（bounds: absolute）"
+                              f"时，第一段上限{first}须高于起付线{node.deductible} / with absolute "
+                              "bounds the first bound must exceed the deductible")
     owners: dict[str, set[str]] = {}
     for where, cap in caps_of(spec):
         owner = where.rsplit(".caps[", 1)[0]

@@ -21,7 +21,7 @@ from decimal import Decimal
 from pydantic import BaseModel
 
 from medaid.core.errors import InputError, MissingParameter, PolicyError
-from medaid.core.money import BP, to_bp, to_fen
+from medaid.core.money import BP, fmt, to_bp, to_fen
 from medaid.policy import schema as s
 from medaid.policy.model import Line, Policy
 from medaid.policy.structured import (
@@ -209,10 +209,19 @@ class Params:
         return to_bp(r)
 
     def curve(self, deductible: s.Amount, segments: list[s.Segment], caps: list[s.Cap],
-              when: When, needed_by: str) -> tuple[Curve, tuple[tuple[str, int], ...]]:
+              when: When, needed_by: str, bounds: s.Bounds = "above_deductible"
+              ) -> tuple[Curve, tuple[tuple[str, int], ...]]:
+        """F's deductible and segment widths; `bounds: absolute` bounds are amounts from zero,
+        the first above the deductible."""
         resolved_caps, _ = self.caps(caps, when, needed_by)
+        floor = self.amount(deductible, when, needed_by)
         segs: list[tuple[int | None, int]] = []
-        prev = 0
+        prev = floor if bounds == "absolute" else 0
+        if bounds == "absolute" and segments and segments[0].upto is not None \
+                and to_fen(segments[0].upto) <= floor:
+            raise PolicyError(f"{needed_by}: 分段上限为费用金额（bounds: absolute）时，第一段上限"
+                              f"{segments[0].upto}须高于起付线{fmt(floor)} / with absolute "
+                              "bounds the first bound must exceed the deductible")
         for seg in segments:
             bp = self.ratio_of(seg.ratio, when, needed_by)
             if seg.upto is None:
@@ -222,7 +231,7 @@ class Params:
             segs.append((top - prev, bp))
             prev = top
         # caps are payout limits, never part of F (RULES §3): they stay beside the curve
-        return Curve(self.amount(deductible, when, needed_by), tuple(segs), None), resolved_caps
+        return Curve(floor, tuple(segs), None), resolved_caps
 
     def caps(self, caps: list[s.Cap], when: When, needed_by: str
              ) -> tuple[tuple[tuple[str, int], ...], Raised]:
@@ -250,7 +259,8 @@ class Params:
         if found is None:
             cfg = self.policy.spec.tilted
             assert cfg is not None
-            curve, caps = self.curve(cfg.deductible, cfg.segments, cfg.caps, when, cfg.rule)
+            curve, caps = self.curve(cfg.deductible, cfg.segments, cfg.caps, when, cfg.rule,
+                                     cfg.bounds)
             found = self._lines[key] = ResolvedLine(None, curve, caps, None)
         assert found.curve is not None
         return found.curve, found.caps
@@ -264,7 +274,7 @@ class Params:
                 found = ResolvedLine(line, None, (), self.amount(spec.grant, when, line.rule))
             else:
                 curve, caps = self.curve(spec.deductible, spec.segments, spec.caps, when,
-                                         line.rule)
+                                         line.rule, spec.bounds)
                 raised = self.caps(spec.caps, when, line.rule)[1] or None
                 found = ResolvedLine(line, curve, caps, None, raised)
             self._lines[key] = found

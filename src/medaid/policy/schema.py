@@ -196,6 +196,11 @@ class ReferralRule(Cited):
             and (self.locations is None or location in self.locations)
 
 
+# how segments' `upto` bounds are counted: above the deductible (the default), or as
+# amounts from zero as the document writes them (5000元至2万元（含）的部分按50%: upto 20000)
+Bounds = Literal["above_deductible", "absolute"]
+
+
 class Segment(Strict):
     upto: Number | None = None  # cumulative amount above the deductible; None: open
     ratio: Ratio
@@ -330,6 +335,7 @@ class Line(Cited, Conditions):
     pool: str | None = None  # base pool (deductible/segments); default: the rule id
     deductible: Amount = Decimal(0)
     segments: Segments = []
+    bounds: Bounds = "above_deductible"
     caps: list[Cap] = []
     grant: Amount | None = None  # a fixed grant instead of segments (NB-S1)
     label: str | None = None
@@ -404,6 +410,7 @@ class Tilted(Cited):
     pool: str = "tilted"
     deductible: Amount = Decimal(0)
     segments: Segments
+    bounds: Bounds = "above_deductible"
     caps: list[Cap] = []
     categories: list[str] | Literal["*"] = "*"  # the categories it assists at all
     # values by category: the first entry listing the visit's category applies, else the
@@ -467,6 +474,7 @@ class Stage(Cited, Conditions):
     pool: str | None = None  # default: the rule id
     deductible: Amount = Decimal(0)  # 起付标准; for a grant, the amount to exceed
     segments: Segments = []
+    bounds: Bounds = "above_deductible"
     grant: Amount | None = None
     ceiling: Ceiling | None = None
     caps: list[Cap] = []
