@@ -47,9 +47,9 @@ def test_show_summarises_the_policy() -> None:
     assert "特困人员" in out and "市政府研究确定的其他特殊困难人员" in out
     for text in ("在保期起: 认定当月第一日",
                  "未转诊（困难）: 各段比例 -20 个百分点，不予倾斜救助",
-                 "救助比例: 2000.00 以内 85%，以上 80%", "年度封顶: 年度救助限额 200000.00",
-                 "10% × 本市上年居民人均可支配收入（2023年 = 6903.90）",
-                 "宁政规字〔2016〕2号", "起付线: 20000.00", "分段比例: +5 个百分点",
+                 "救助比例: 2000.00元以内 85%，以上 80%", "年度封顶: 年度救助限额 200000.00元",
+                 "10% × 本市上年居民人均可支配收入（2023年 = 6903.90元）",
+                 "宁政规字〔2016〕2号", "起付线: 20000.00元", "分段比例: +5 个百分点",
                  "标准的 50%", "层次: 医疗救助", "就诊类别: 普通门诊, 门诊特殊病种, 住院",
                  "1. tekun           特困人员  [重点救助对象]",
                  "无单列标准的就诊类别：生育 → 住院"):
@@ -63,7 +63,7 @@ def test_show_summarises_the_policy() -> None:
     # Local parameters: value with source, or required.
     assert ("income_per_capita_prev_year — 本市上年居民人均可支配收入 "
             "(金额；用于 NJ-A5, NJ-A6)") in out
-    assert "取值: 2023: 69039.00" in out
+    assert "取值: 2023: 69039.00元" in out
     required = out[out.index("  critical_illness — 大病保险起付线"):].splitlines()[1]
     assert required == "    取值: 必须设定，尚未设定"
 
@@ -105,7 +105,7 @@ def test_show_rule_nj_a3_numbers_and_article() -> None:
     assert "南京市 (nanjing) 2023 · 规则 NJ-A3" in out
     assert "\n救助标准\n  NJ-A3 （四）" in out
     assert "2000" in out and "85%" in out and "80%" in out
-    assert "年度封顶: 门诊救助年度限额 10000.00" in out
+    assert "年度封顶: 门诊救助年度限额 10000.00元" in out
     assert "\n身份\n  dibao: 最低生活保障对象" in out
     quoted = out[out.index("南京市《宁政办发〔2023〕1号》（四）"):]
     assert "2000 元内（含）按 85% 的比例" in quoted
@@ -217,5 +217,5 @@ lines:
 """, encoding="utf-8")
     code, out, err = show(str(tmp_path / "city.yaml"), "--rule", "A1")
     assert code == 0, err
-    assert "起付线: 住院每次起付标准（2024-01-01起 1000.00；2024-07-01起 800.00）" in out
+    assert "起付线: 住院每次起付标准（2024-01-01起 1000.00元；2024-07-01起 800.00元）" in out
     assert "就诊类别: 住院" in out and "额度池: 住院救助基数" in out

@@ -481,7 +481,7 @@ def test_the_rules_page_and_policy_diff_read_stages_and_conditions() -> None:
     assert shown["A3"]["locations"] == "省外" and shown["A3"]["hospital levels"] == "三级"
     raised = city(STATUS + REASSIST.replace(HALF, "").replace("ratio: 0.6", "ratio: 0.7"))
     printed = diff.render(diff.diff(policy, raised))
-    assert ("规则 R1（第九条） 救助后续阶段（再救助、补助、封顶） 修改\n"
+    assert ("规则 R1（第九条） 再救助 修改\n"
             "  分段比例：60% → 70%") in printed
 
 
@@ -504,8 +504,8 @@ def test_the_rules_page_reads_each_ceiling_in_chinese() -> None:
     from medaid.policy import explain
     shown = {e.rule: dict(e.facts) for e in explain.elements(city(EVERY_FORM))}
     assert shown["R2"]["ceiling"] == "当年累计医疗费总额的 20%" and "caps" not in shown["R2"]
-    assert shown["F1"]["ceiling"] == "当年累计符合政策范围金额的 10% 与 4000.00 中较低者"
-    assert shown["R1"]["caps"] == "r_cap 3000.00"
+    assert shown["F1"]["ceiling"] == "当年累计符合政策范围金额的 10% 与 4000.00元 中较低者"
+    assert shown["R1"]["caps"] == "r_cap 3000.00元"
 
 
 @settings(max_examples=examples(200), deadline=None)

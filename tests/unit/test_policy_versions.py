@@ -310,7 +310,7 @@ def test_a_reader_sees_each_value_with_its_date() -> None:
 
     policy = nanjing_with({"youfu_outpatient_allowance": ALLOWANCE})
     row = next(r for r in explain.parameters(policy) if r.name == "youfu_outpatient_allowance")
-    assert row.value == "自2023-01-01起: 300.00; 自2024-07-01起: 500.00"
+    assert row.value == "自2023-01-01起: 300.00元; 自2024-07-01起: 500.00元"
     assert "自2024-07-01起: test: raised from July" in row.source
 
 

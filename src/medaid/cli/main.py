@@ -99,7 +99,7 @@ def settle(
     if as_json:
         sys.stdout.write(contract.dumps(contract.result_json(result)) + "\n")
     else:
-        report.print_result(out, result, lang)
+        report.print_result(out, result, lang, case.versions)
 
 
 @policy_app.command("list")

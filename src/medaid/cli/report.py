@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
 from medaid.core import labels
 from medaid.core.money import fmt
 from medaid.engine.settle import CaseResult
-from medaid.engine.types import TraceLine
+from medaid.engine.types import Settlement, TraceLine
 from medaid.policy import explain
 from medaid.policy.conformance import VERDICTS, Conformance
 from medaid.policy.explain import Element, ParamRow
-from medaid.policy.model import Policy
+from medaid.policy.model import Policy, versions
 
 FIELDS = (("medfee_sumamt", "医疗费总额"), ("inscp_scp_amt", "符合政策范围金额"),
           ("hifp_pay", "基本医保统筹支出"), ("hifmi_pay", "大病保险支出"), ("oth_pay", "其他支出"),
@@ -25,14 +26,34 @@ FIELDS = (("medfee_sumamt", "医疗费总额"), ("inscp_scp_amt", "符合政策�
           ("psn_part_amt", "个人负担总金额"))
 
 
-def print_result(console: Console, result: CaseResult, lang: str = "zh") -> None:
+def _heading(s: Settlement, policies: Sequence[Policy], lang: str) -> str:
+    """A visit's line above its amounts: 就诊类别、身份 by their labels, the city by name."""
+    if lang != "zh":
+        return (f"{s.settled_as}  {s.year}  ({s.policy})  category: {s.category or '—'}  "
+                f"rules: {', '.join(s.rules) or '—'}")
+    policy = next((p for p in policies if f"{p.jurisdiction} {p.spec.version}" == s.policy),
+                  None)
+    kind = labels.label(labels.KINDS, s.settled_as)
+    own = next((t.args.get("kind") for t in s.trace if t.code == "kind_fallback"), None)
+    if own:  # a kind without lines of its own, settled as another
+        kind = f"{labels.label(labels.KINDS, str(own))}（按{kind}结算）"
+    where = f"{policy.spec.name} {policy.spec.version}" if policy else s.policy
+    category = (policy.label(s.category) if policy else s.category) if s.category else "无"
+    return (f"就诊类别：{kind}  {s.year}年度（{where}版）  身份：{category}  "
+            f"规则：{'、'.join(s.rules) or '无'}")
+
+
+def print_result(console: Console, result: CaseResult, lang: str = "zh",
+                 policies: Sequence[Policy] = ()) -> None:
     """One block per visit (amounts, then the trace), then the year's totals; narrow
-    terminals wrap the trace instead of truncating numbers."""
-    console.print(f"[bold]{result.jurisdiction}[/bold] · {result.person_id}")
+    terminals wrap the trace instead of truncating numbers. `policies`: the case's
+    versions, whose names and labels a Chinese reader is shown."""
+    policies = policies or versions(result.jurisdiction)
+    city = policies[-1].spec.name if policies and lang == "zh" else result.jurisdiction
+    console.print(f"[bold]{escape(city)}[/bold] · {escape(result.person_id)}")
     totals = dict.fromkeys((name for name, _ in FIELDS), 0)
     for s in result.settlements:
-        console.print(f"\n[bold]{s.id}[/bold]  {s.settled_as}  {s.year}  ({s.policy})  "
-                      f"category: {s.category or '—'}  rules: {', '.join(s.rules) or '—'}")
+        console.print(f"\n[bold]{escape(s.id)}[/bold]  {escape(_heading(s, policies, lang))}")
         table = Table(show_header=False, box=None, padding=(0, 2))
         table.add_column("field")
         table.add_column("amount", justify="right")
@@ -51,7 +72,8 @@ def print_result(console: Console, result: CaseResult, lang: str = "zh") -> None
         totals["maf_pay"] += y.amount
         totals["psn_part_amt"] -= y.amount
     if len(result.settlements) > 1 or result.year_end:
-        table = Table(title="total", show_header=False, box=None, padding=(0, 2))
+        table = Table(title="合计" if lang == "zh" else "total", show_header=False, box=None,
+                      padding=(0, 2))
         table.add_column("field")
         table.add_column("amount", justify="right")
         for name, label in FIELDS:
@@ -68,7 +90,11 @@ def _trace(console: Console, trace: Iterable[TraceLine], lang: str) -> None:
         if t.tier == "reassistance" and lang == "zh":  # a stage by its own name: 一次性补助…
             tier = t.args.get("label") or tier
         words, where = (t.text if lang == "zh" else t.detail), t.citation or t.source
-        console.print(f"  {tier:<10} {t.rule:<6} {amount}  {words}  [dim]({where})[/dim]")
+        rule = t.rule
+        if lang == "zh" and (rule == "none" or rule.startswith("§")):
+            # no rule of the file: "none" (not covered), or a step of the chain (§1)
+            rule = "无" if rule == "none" else "—"
+        console.print(f"  {tier:<10} {rule:<6} {amount}  {words}  [dim]({where})[/dim]")
 
 
 def print_policies(console: Console, policies: Iterable[Policy]) -> None:

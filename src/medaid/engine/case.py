@@ -85,11 +85,32 @@ def known_fields(v: Mapping[str, Any], known: Collection[str], path: str) -> Non
             raise InputError(where, unknown_message(str(name), known))
 
 
+# a field named by another word for it (identities' `from` written as a visit's `start`)
+_SYNONYMS = (("from", "start", "begin", "since"), ("to", "end", "until", "exit"))
+
+
+def _meant(name: str, known: Sequence[str]) -> str | None:
+    """The known field a misspelt one probably meant: a close spelling, the one field it
+    abbreviates (`medfee` for medfee_sumamt), or another word for it (`start` for from)."""
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.75)
+    if close:
+        return close[0]
+    longer = [k for k in known if len(name) >= 3 and k.startswith(name)]
+    if len(longer) == 1:
+        return longer[0]
+    for words in _SYNONYMS:
+        if name.lower() in words:
+            found = [k for k in known if k in words]
+            if len(found) == 1:
+                return found[0]
+    return None
+
+
 def unknown_message(name: str, known: Collection[str]) -> str:
-    close = difflib.get_close_matches(name, [str(k) for k in known], n=1, cutoff=0.75)
-    if not close:
+    meant = _meant(name, [str(k) for k in known])
+    if meant is None:
         return UNKNOWN_FIELD
-    return f"未知字段（是否应为 {close[0]}？） / unknown field (did you mean {close[0]}?)"
+    return f"未知字段（是否应为 {meant}？） / unknown field (did you mean {meant}?)"
 
 
 def _list(v: object, path: str) -> Sequence[Any]:
@@ -476,11 +497,14 @@ def _statuses(raw: Sequence[Any], policy: Policy, path: str) -> tuple[Held, ...]
     for i, m in enumerate(raw):
         sp = f"{path}.statuses[{i}]"
         if m.status not in known:
-            raise InputError(f"{sp}.status", f"{policy.jurisdiction} 的政策文件未定义人员状态 "
-                             f"{m.status!r}（已定义：{'、'.join(known) or '无'}）")
+            raise InputError(f"{sp}.status", f"{policy.spec.name}的政策文件未定义人员状态"
+                             f"「{m.status}」（已定义：{'、'.join(known) or '无'}） / status "
+                             f"{m.status!r} is not declared by {policy.jurisdiction}'s policy "
+                             f"(declared: {', '.join(known) or 'none'})")
         start, end = getattr(m, "from"), m.to
         if start is not None and end is not None and end < start:
-            raise InputError(f"{sp}.to", f"终止日期 {end} 早于起始日期 {start}")
+            raise InputError(f"{sp}.to", f"终止日期 {end} 早于起始日期 {start} / {end} is "
+                             f"before {sp}.from {start}")
         out.append(Held(m.status, start, end))
     return tuple(out)
 
@@ -541,10 +565,12 @@ def parse_local(raw: object, versions: Sequence[Policy]) -> dict[str, object]:
     anywhere = mine | {n for p in model.shipped() for n in p.spec.parameters}
     for name in local:
         if name not in anywhere:
-            raise InputError(f"local.{name}", f"{versions[0].jurisdiction} 没有本地参数「{name}」"
-                             f"（已知：{'、'.join(sorted(mine)) or '无'}） / unknown local "
+            meant = _meant(str(name), sorted(mine))
+            zh, en = (f"；是否应为 {meant}？", f"; did you mean {meant}?") if meant else ("", "")
+            raise InputError(f"local.{name}", f"{versions[0].spec.name}没有本地参数「{name}」"
+                             f"（已知：{'、'.join(sorted(mine)) or '无'}{zh}） / unknown local "
                              f"parameter (known for "
-                             f"{versions[0].jurisdiction}: {', '.join(sorted(mine))})")
+                             f"{versions[0].jurisdiction}: {', '.join(sorted(mine))}{en})")
     return {k: v for k, v in local.items() if k in mine}
 
 

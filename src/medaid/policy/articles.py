@@ -128,22 +128,130 @@ def article_text(doc: str, article: str, folders: Sequence[Path] = ()) -> str:
     try:
         paths = _parse_reference(article)
     except ValueError as exc:
-        raise ArticleNotFound(f"{doc}：无法识别条款「{article}」 / article {article!r}: {exc}"
-                              ) from exc
+        meant = _as_written(article)
+        zh, en = (f"应照原文写作「{meant}」", f"write it as the text does: {meant}") if meant \
+            else ("条款须照原文的编号写，如 第十条、二（三）、第十条 4",
+                  "write it as the text numbers it, e.g. 第十条, 二（三）, 第十条 4")
+        raise ArticleNotFound(f"{doc}：无法识别条款「{article}」；{zh} / article {article!r}: "
+                              f"{exc}; {en}") from exc
     texts = []
     for path in paths:
-        nodes = [outline.root]
-        for step in path:
-            nodes = [found for node in nodes for found in _descendants(node, step)]
+        nodes = _resolve(outline, path)
         if not nodes:
-            raise ArticleNotFound(f"{doc}：条款「{article}」在文本中未找到 / article "
-                                  f"{article!r} not found")
+            near = _nearest(outline, path)
+            zh, en = (f"；文本中有：{'、'.join(near)}", f" (the text has: {', '.join(near)})"
+                      ) if near else ("", "")
+            raise ArticleNotFound(f"{doc}：条款「{article}」在文本中未找到{zh} / article "
+                                  f"{article!r} not found{en}")
         if len(nodes) > 1:
             raise ArticleNotFound(f"{doc}：条款「{article}」在文本中有 {len(nodes)} 处，不唯一 / "
                                   f"article {article!r} ambiguous ({len(nodes)} matches)")
         node = nodes[0]
         texts.append("\n".join(outline.paragraphs[node.start : node.end]))
     return "\n".join(texts)
+
+
+def _resolve(outline: _Outline, path: Sequence[tuple[int, int]]) -> list[_Node]:
+    nodes = [outline.root]
+    for step in path:
+        nodes = [found for node in nodes for found in _descendants(node, step)]
+    return nodes
+
+
+# 第10条, 10、: a number the text writes in Chinese numerals, written in Arabic ones
+_ARABIC_HEADING = re.compile(r"第(\d+)([章条])|^(\d+)、")
+
+
+def _as_written(article: str) -> str | None:
+    """The reference with its chapter, article and section numbers in Chinese numerals, as
+    the text writes them ("第10条" → "第十条"), if that is a reference; else None."""
+    def chinese(m: re.Match[str]) -> str:
+        if m.group(1):
+            return f"第{_chinese(int(m.group(1)))}{m.group(2)}"
+        return f"{_chinese(int(m.group(3)))}、"
+    meant = _ARABIC_HEADING.sub(chinese, unicodedata.normalize("NFKC", article).strip())
+    try:
+        _parse_reference(meant)
+    except ValueError:
+        return None
+    return meant
+
+
+def _nearest(outline: _Outline, wanted: Sequence[tuple[int, int]], most: int = 5
+             ) -> list[str]:
+    """References of the headings nearest to a path not in the text: those that share
+    most of its steps first, then those whose next step is of the same kind and closest
+    in number (二（四） missing: 二（三）、二（二）、二（一）、二、一)."""
+    ranked: list[tuple[tuple[int, int, int, int, int], list[tuple[int, int]]]] = []
+
+    def walk(node: _Node, path: list[tuple[int, int]]) -> None:
+        for child in node.children:
+            full = [*path, (child.level, child.number)]
+            steps = [st for st in full if st[0] != CHAPTER] \
+                if wanted[0][0] != CHAPTER and child.level != CHAPTER else full
+            common = 0
+            while common < min(len(steps), len(wanted)) and steps[common] == wanted[common]:
+                common += 1
+            # a sibling of the missing step, then the heading above it, then the rest
+            if common == len(steps):
+                kind, apart = 1, 0
+            else:
+                (level, number), want = steps[common], wanted[min(common, len(wanted) - 1)]
+                sibling = level == want[0] and common < len(wanted) and len(steps) == common + 1
+                kind, apart = (0 if sibling else 2), abs(number - want[1])
+            ranked.append(((-common, kind, len(steps), apart, child.start), steps))
+            walk(child, full)
+
+    walk(outline.root, [])
+    ranked.sort(key=lambda r: r[0])
+    out: list[str] = []
+    for _, steps in ranked:
+        text = _reference(steps)
+        try:  # only a reference that names one place: one a file can cite
+            unique = len(_resolve(outline, _parse_reference(text)[0])) == 1
+        except ValueError:
+            unique = False
+        if unique and text not in out:
+            out.append(text)
+        if len(out) == most:
+            break
+    return out
+
+
+def _reference(steps: Sequence[tuple[int, int]]) -> str:
+    """An outline path written as policy files cite it: 第十条 4, 二（三）, 第二章 第五条."""
+    text = ""
+    for level, number in steps:
+        if level == CHAPTER:
+            part = f"第{_chinese(number)}章"
+        elif level == ARTICLE:
+            part = f"第{_chinese(number)}条"
+        elif level == SECTION:
+            part = _chinese(number)
+        elif level == PARAGRAPH:
+            part = f"（{_chinese(number)}）"
+        elif level == SUB_ITEM:
+            part = f"（{number}）"
+        else:
+            part = str(number)
+        apart = text and not text.endswith("）") and not part.startswith("（")
+        text += (" " if apart else "") + part
+    return text
+
+
+def _chinese(n: int) -> str:
+    """12 → 十二, 20 → 二十, 105 → 一百零五: numerals as headings write them."""
+    digits = "零一二三四五六七八九"
+    if n < 10:
+        return digits[n]
+    if n < 20:
+        return "十" + (digits[n % 10] if n % 10 else "")
+    if n < 100:
+        return digits[n // 10] + "十" + (digits[n % 10] if n % 10 else "")
+    rest = n % 100
+    tail = "" if not rest else ("零" + _chinese(rest) if rest < 10 else
+                                ("一" + _chinese(rest) if rest < 20 else _chinese(rest)))
+    return digits[n // 100] + "百" + tail
 
 
 def _paragraph_at(outline: _Outline, number: int, doc: str, article: str) -> str:

@@ -8,6 +8,7 @@ as percentages, a parameter's values with their dates and sources).
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -16,6 +17,8 @@ from typing import Any
 from medaid.core import labels
 from medaid.core.money import MoneyError, fmt, fmt_ratio, to_bp, to_fen
 from medaid.policy import amend, explain, model
+from medaid.policy import schema as s
+from medaid.policy.fields import label as field_label
 
 CHANGE = {"added": "新增", "removed": "删除", "changed": "修改"}
 SECTIONS = {
@@ -51,10 +54,11 @@ FIELDS = {
     "upto": "上限", "ratio": "比例", "amount": "金额", "optional": "设定时适用",
     "raised": "提高后的限额", "over": "超过", "include": "计入", "after": "扣除",
     "share": "比例", "of": "所占字段", "param": "参数", "times": "倍数",
-    "by": "就高方式",
+    "by": "就高方式", "bounds": "分段上限",
 }
 # codes whose values read by their Chinese labels (medaid.core.labels)
 CODES = {"kinds": labels.KINDS, "locations": labels.LOCATIONS, "referral": labels.REFERRALS,
+         "type": labels.PARAMETER_TYPES,
          "start": {"exact": ("认定之日", "from"), "month_start": ("认定当月第一日", "month start"),
                    "next_month": ("认定之日的次月第一日", "the month after from")},
          "before": {"from": ("认定之日", "from"), "application": ("申请之日", "application")},
@@ -62,6 +66,8 @@ CODES = {"kinds": labels.KINDS, "locations": labels.LOCATIONS, "referral": label
                    "from": ("至认定之日前一日（含申请至认定期间）", "the day before from")},
          "referrals": labels.REFERRALS,
          "by": {"amount": ("按救助金额就高", "by amount"), "order": ("按身份排列顺序", "by order")},
+         "bounds": {"above_deductible": ("起付线以上累计金额", "above the deductible"),
+                    "absolute": ("费用金额（自零起算）", "amounts from zero")},
          "stay_rule": {"True": ("住院期间任一日", "any day of a stay"),
                        "False": ("出院之日", "the discharge date"),
                        "admission": ("入院之日", "the admission date")},
@@ -97,6 +103,10 @@ class Change:
     fields: list[Field] = field(default_factory=list)
     # which entry, where one rule id names several: 第2项（门诊特殊病种、住院）
     entry: str | None = None
+    # the notice whose article it cites (its file; None: the policy's own document), and
+    # the article as people cite it where that is a notice's: 《金医保发〔2025〕8号》一
+    document: str | None = None
+    cites: str | None = None
 
 
 @dataclass
@@ -132,31 +142,88 @@ def diff(a: model.Policy, b: model.Policy) -> Diff:
         if x == y:
             continue
         if key in KEYED:
-            changes += _entries(key, x or [], y or [], KEYED[key])
+            changes += _entries(key, x or [], y or [], KEYED[key], (a.spec, b.spec))
         elif key == "parameters":
             changes += _parameters(x or {}, y or {})
         elif isinstance(x, dict) and isinstance(y, dict) and key not in ("document",):
-            changes.append(_section(key, x, y))
+            changes.append(_section(key, x, y, (a.spec, b.spec)))
         else:
             changes.append(Change(key, "", "changed" if x is not None and y is not None
                                   else ("added" if x is None else "removed"),
                                   fields=[_field(key, x, y)]))
     words = explain.readable(b, a)  # categories and pools by the files' labels
+    labelled = {n: p.label for pol in (a, b) for n, p in pol.spec.parameters.items() if p.label}
+
+    def named(text: str) -> str:  # a parameter by its label, as the file's readers know it
+        return _PARAM.sub(lambda m: f"参数「{labelled.get(m.group(1), m.group(1))}」", text)
+
     for c in changes:
         for f in c.fields:
-            f.a_text, f.b_text = words(f.a_text), words(f.b_text)
+            f.a_text, f.b_text = words(named(f.a_text)), words(named(f.b_text))
     return Diff(_head(a), _head(b), changes)
 
 
-def _section(key: str, x: dict[str, Any], y: dict[str, Any]) -> Change:
+_PARAM = re.compile(r"参数「([A-Za-z0-9_]+)」")
+Specs = tuple[s.PolicyFile, s.PolicyFile]
+
+
+def _document(spec: s.PolicyFile, document: str | None) -> str:
+    """A text by its number as people cite it: 《金医保发〔2025〕8号》 (the policy's own
+    document where `document` is None, else the notice of that file)."""
+    return model.reference(spec, "", document).removeprefix(spec.name)
+
+
+def _cited(c: Change, x: dict[str, Any] | None, y: dict[str, Any] | None,
+           specs: Specs) -> None:
+    """Where either side cites a notice, its article and document read with the text's
+    number (条款：《金医保发〔2024〕3号》二（二） → 《金医保发〔2025〕8号》一); segments say
+    whether their bounds count above a deductible."""
+    docs = [None if e is None else e.get("document") for e in (x, y)]
+    noticed = any(docs)
+    named = [f.field for f in c.fields]
+    if x is not None and y is not None and "bounds" in named and "segments" not in named:
+        # the same segments read otherwise once their bounds count from zero
+        c.fields.insert(named.index("bounds"), _field("segments", x.get("segments"),
+                                                      y.get("segments")))
+    for f in c.fields:
+        if f.field in ("segments", "bounds") and (x or y or {}).get("segments"):
+            f.a_text = text(f.field, f.a, bounds=_bounds(x))
+            f.b_text = text(f.field, f.b, bounds=_bounds(y))
+        elif noticed and f.field in ("article", "document"):
+            sides = [f.a, f.b]
+            texts = [
+                "—" if e is None else _document(spec, doc) + (
+                    str(value) if f.field == "article" and value is not None else "")
+                for e, spec, doc, value in zip((x, y), specs, docs, sides, strict=True)]
+            f.a_text, f.b_text = texts
+    if noticed and c.article:
+        one = 1 if y is not None else 0
+        c.cites = _document(specs[one], docs[one]) + c.article
+
+
+def _bounds(entry: dict[str, Any] | None) -> str:
+    """How an entry's segment bounds read: above its deductible, from zero (`bounds:
+    absolute`), or "" where it has no deductible and the two are the same."""
+    d = (entry or {}).get("deductible")
+    try:
+        deducted = isinstance(d, dict) or (d is not None and Decimal(str(d)) != 0)
+    except InvalidOperation:
+        deducted = True
+    return str((entry or {}).get("bounds") or "above_deductible") if deducted else ""
+
+
+def _section(key: str, x: dict[str, Any], y: dict[str, Any], specs: Specs) -> Change:
     fields = [_field(k, x.get(k), y.get(k)) for k in [*x, *(k for k in y if k not in x)]
               if x.get(k) != y.get(k)]
-    return Change(key, "", "changed", rule=y.get("rule") or x.get("rule"),
-                  article=y.get("article") or x.get("article"), fields=fields)
+    c = Change(key, "", "changed", rule=y.get("rule") or x.get("rule"),
+               article=y.get("article") or x.get("article"), fields=fields,
+               document=y.get("document"))
+    _cited(c, x, y, specs)
+    return c
 
 
 def _entries(section: str, xs: list[dict[str, Any]], ys: list[dict[str, Any]],
-             by: str) -> list[Change]:
+             by: str, specs: Specs) -> list[Change]:
     """Entries paired by id or rule id, the n-th of a rule with the n-th of the same rule."""
     def index(items: list[dict[str, Any]]) -> dict[tuple[str, int], dict[str, Any]]:
         seen: dict[str, int] = {}
@@ -178,7 +245,8 @@ def _entries(section: str, xs: list[dict[str, Any]], ys: list[dict[str, Any]],
         assert one is not None
         c = Change(section, k[0], "added" if x is None else "removed" if y is None else "changed",
                    rule=one.get("rule"), article=one.get("article"), label=one.get("label"),
-                   entry=_which(k[1], (x or one).get("kinds")) if k[0] in several else None)
+                   entry=_which(k[1], (x or one).get("kinds")) if k[0] in several else None,
+                   document=one.get("document"))
         if x is not None and y is not None:
             c.fields = [_field(f, x.get(f), y.get(f)) for f in [*x, *(f for f in y if f not in x)]
                         if x.get(f) != y.get(f)]
@@ -186,6 +254,7 @@ def _entries(section: str, xs: list[dict[str, Any]], ys: list[dict[str, Any]],
             c.fields = [_field(f, v if x is not None else None, v if y is not None else None)
                         for f, v in one.items() if f not in (by, "rule", "article") and v not in
                         (None, [], {}, False)]
+        _cited(c, x, y, specs)
         out.append(c)
     return out
 
@@ -240,26 +309,34 @@ def _number(value: Any, ratio: bool) -> str:
         return str(value)
 
 
-def text(key: str, value: Any, unit: str | None = None) -> str:
-    """A value of the policy file as a reader reads it."""
+def text(key: str, value: Any, unit: str | None = None, bounds: str = "") -> str:
+    """A value of the policy file as a reader reads it; `bounds`: how segments' bounds
+    count from the entry's deductible (`_bounds`)."""
     if value is None:
         return "—"
     if isinstance(value, bool) and key not in CODES:
         return "是" if value else "否"
     if isinstance(value, dict):
-        if key == "ceiling" and value.get("share") is None:
-            value = {k: v for k, v in value.items() if k != "of"}  # `of` reads the share
-        if set(value) >= {"param"} and set(value) <= {"param", "times"}:
+        if key == "ceiling":  # as show says it: 符合政策范围金额的 10% 与 4000.00元 中较低者
+            parts = [f"{field_label(str(value.get('of')))}的 {text('share', value['share'])}"
+                     ] if value.get("share") is not None else []
+            parts += [text("amount", value["amount"])] if value.get("amount") is not None else []
+            return " 与 ".join(parts) + (" 中较低者" if len(parts) > 1 else "")
+        if _is_ref(value):  # 参数「name」: `diff` puts the parameter's label in its place
             times = Decimal(str(value.get("times", 1)))
-            return value["param"] if times == 1 else f"{fmt_ratio(to_bp(times))} × {value['param']}"
+            named = f"参数「{value['param']}」"
+            return named if times == 1 else f"{fmt_ratio(to_bp(times))} × {named}"
+        if set(value) == {"file", "title"}:  # a document or a notice, as people name it
+            return f"《{value['title']}》（{value['file']}）"
         if "value" in value and "source" in value:  # a parameter's dated value
             return f"{text('value', value['value'], unit)}（{value['source']}）"
-        return "，".join(f"{FIELDS.get(k, k)}（{text(k, v, unit)}）" if isinstance(v, dict)
+        return "，".join(f"{FIELDS.get(k, k)}（{text(k, v, unit)}）"
+                        if isinstance(v, dict) and not _is_ref(v)
                         else f"{FIELDS.get(k, k)} {text(k, v, unit)}"
                         for k, v in value.items() if v not in (None, [], {}))
     if isinstance(value, list):
         if key == "segments":
-            return _segments(value)
+            return _segments(value, bounds)
         if key == "caps":
             return "；".join(f"{c['pool']} {text('amount', c['amount'])}"
                             + ("（设定时）" if c.get("optional") else "") + _raised(c.get("raised"))
@@ -267,6 +344,8 @@ def text(key: str, value: Any, unit: str | None = None) -> str:
         return "、".join(text(key, v, unit) for v in value) if value else "无"
     if key in ("categories", "kinds") and value == "*":
         return "全部"
+    if key == "of":  # a ceiling's share of a visit's amount field
+        return field_label(str(value))
     if key in CODES and str(value) in CODES[key]:
         return CODES[key][str(value)][0]
     if key in RATIO_KEYS or (unit == "ratio" and key in PARAMETER_VALUES):
@@ -274,6 +353,10 @@ def text(key: str, value: Any, unit: str | None = None) -> str:
     if key in MONEY_KEYS or (unit == "money" and key in PARAMETER_VALUES):
         return _number(value, ratio=False)
     return str(value)
+
+
+def _is_ref(value: dict[str, Any]) -> bool:
+    return set(value) >= {"param"} and set(value) <= {"param", "times"}
 
 
 def _raised(r: dict[str, Any] | None) -> str:
@@ -286,12 +369,16 @@ def _raised(r: dict[str, Any] | None) -> str:
             f"{text('amount', r['amount'])}）")
 
 
-def _segments(segs: list[dict[str, Any]]) -> str:
+def _segments(segs: list[dict[str, Any]], bounds: str = "") -> str:
+    """`bounds`: how they count from the entry's deductible (`_bounds`)."""
     parts = []
     for i, g in enumerate(segs):
         r = text("ratio", g["ratio"])
-        if g.get("upto") is not None:
-            parts.append(f"{text('upto', g['upto'])}以内{r}")
+        if g.get("upto") is not None and bounds == "absolute":
+            parts.append(("起付线" if not i else "") + f"至{text('upto', g['upto'])}{r}")
+        elif g.get("upto") is not None:
+            parts.append(("起付线以上" if bounds and not i else "") +
+                         f"{text('upto', g['upto'])}以内{r}")
         else:
             parts.append(f"以上{r}" if i else r)
     if segs and segs[-1].get("upto") is not None:
@@ -313,10 +400,12 @@ def where(c: Change) -> str:
     if c.section == "categories":
         return f"救助对象类别 {c.key}" + (f"（{c.label}）" if c.label else "")
     if c.rule:
-        article = c.article or ""
-        if article and not article.startswith(("（", "(")):
+        article = c.cites or c.article or ""
+        if article and (c.cites or not article.startswith(("（", "("))):
             article = f"（{article}）"
         entry = f" {c.entry}" if c.entry else ""
+        if c.section == "stages" and c.label:  # a stage by its own name: 再救助, 年终封顶
+            section = c.label
         return f"规则 {c.rule}{article}{entry}" + ("" if c.section == "lines" else f" {section}")
     return section
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 from typing import Literal, TypeVar
@@ -119,9 +119,11 @@ class _Text:
         return self.say("all", "全部") if values == "*" else ", ".join(values)
 
     def amount(self, a: s.Amount) -> str:
+        """An amount in yuan: 元 in Chinese, where a bare number could be a count or a ratio."""
+        yuan = self.say("", "元")
         if not isinstance(a, s.ParamRef):
-            return _decimal_text(a, ratio=False)
-        return self._valued(a, lambda when: fmt(self.params.amount(a, when, "show")))
+            return _decimal_text(a, ratio=False) + yuan
+        return self._valued(a, lambda when: fmt(self.params.amount(a, when, "show")) + yuan)
 
     def ratio(self, r: s.Ratio) -> str:
         if not isinstance(r, s.ParamRef):
@@ -146,19 +148,32 @@ class _Text:
                         + ")", f"{self.ref(r)}（" + "；".join(f"{d}起 {v}" for d, v in dated)
                         + "）")
 
-    def segments(self, segs: list[s.Segment]) -> str:
-        """'85% to 2000.00, 80% above' (zh '2000.00 以内 85%，以上 80%'): bounds are
-        cumulative, above the deductible."""
+    def segments(self, segs: list[s.Segment], deductible: s.Amount | None = None,
+                 bounds: str = "above_deductible") -> str:
+        """'85% to 2000.00, 80% above' (zh '2000.00元以内 85%，以上 80%'): bounds are
+        cumulative, above the deductible, which Chinese says where there is one (起付线以上
+        15000.00元以内 50%: not 15000 of cost); `bounds: absolute` ones are amounts from
+        zero, as the document writes them (起付线至20000.00元 50%)."""
         if not segs:
             return self.say("none", "无")
+        deducted = deductible is not None and deductible != 0
+        absolute = bounds == "absolute" and deducted
         if self.lang == "en":
             parts = [f"{self.ratio(g.ratio)} to {self.amount(g.upto)}" if g.upto is not None
                      else f"{self.ratio(g.ratio)}" + (" above" if i else "")
                      for i, g in enumerate(segs)]
+            if absolute:
+                parts[0] += " (bounds counted from zero)"
+        elif absolute:
+            parts = [("起付线" if not i else "") + f"至{self.amount(g.upto)} {self.ratio(g.ratio)}"
+                     if g.upto is not None else ("以上 " if i else "") + self.ratio(g.ratio)
+                     for i, g in enumerate(segs)]
         else:
-            parts = [f"{self.amount(g.upto)} 以内 {self.ratio(g.ratio)}" if g.upto is not None
+            parts = [f"{self.amount(g.upto)}以内 {self.ratio(g.ratio)}" if g.upto is not None
                      else ("以上 " if i else "") + self.ratio(g.ratio)
                      for i, g in enumerate(segs)]
+            if segs[0].upto is not None and deducted:
+                parts[0] = "起付线以上" + parts[0]
         if segs[-1].upto is not None:
             parts.append(self.say("nothing above", "以上不予救助"))
         return self.say(", ", "，").join(parts)
@@ -176,6 +191,11 @@ class _Text:
                         f"{self.amount(r.over)}",
                         f"，单次就诊{which}基数超过 {self.amount(r.over)} 后提高至 "
                         f"{self.amount(r.amount)}")
+
+
+def _bounds(entry: s.Line | s.Stage | s.Tilted) -> str:
+    """How an entry's segment bounds count (`bounds`; above the deductible by default)."""
+    return str(getattr(entry, "bounds", "above_deductible"))
 
 
 def names(values: list[str] | list[s.Kind] | str) -> str:
@@ -228,7 +248,8 @@ def _line(t: _Text, ln: s.Line) -> Element:
     if ln.grant is not None:
         facts.append(("grant", t.amount(ln.grant)))
     else:
-        facts += [("deductible", t.amount(ln.deductible)), ("segments", t.segments(ln.segments))]
+        facts += [("deductible", t.amount(ln.deductible)),
+                  ("segments", t.segments(ln.segments, ln.deductible, _bounds(ln)))]
     facts.append(("caps", t.caps(ln.caps)))
     if ln.label:
         facts.append(("label", ln.label))
@@ -295,7 +316,8 @@ def _stage_payout(t: _Text, st: s.Stage) -> list[tuple[str, str]]:
     ceiling; then its caps."""
     facts: list[tuple[str, str]] = []
     if st.segments:
-        facts += [("deductible", t.amount(st.deductible)), ("segments", t.segments(st.segments))]
+        facts += [("deductible", t.amount(st.deductible)),
+                  ("segments", t.segments(st.segments, st.deductible, _bounds(st)))]
     elif st.grant is not None:
         facts += [("above", t.amount(st.deductible)), ("grant", t.amount(st.grant))]
     elif st.ceiling is not None:
@@ -406,7 +428,10 @@ def elements(policy: model.Policy, lang: Lang = "zh") -> list[Element]:
         floors = tuple((k, _floor_text(k, v)) for k, v in spec.framework.items()
                        if k != "article")
         out.append(Element("framework", "JS-X", spec.framework.get("article", ""), floors))
-    return out
+    # an article of a notice would read as one of the document: name the notice
+    return [replace(e, facts=((t.say("article", "条款"), t.say(
+        policy.cite(e.article, e.document), policy.reference(e.article, e.document))),
+        *e.facts)) if e.document else e for e in out]
 
 
 _TILT_BASE = {"remainder": ("what remains of the base after assistance", "救助后剩余的基数"),
@@ -433,7 +458,7 @@ def _tilted(t: _Text, tl: s.Tilted) -> Element:
         ("kinds", t.names(tl.kinds)),
         ("pool", t.pool(tl.pool)),
         ("deductible", t.amount(tl.deductible)),
-        ("segments", t.segments(tl.segments)),
+        ("segments", t.segments(tl.segments, tl.deductible, _bounds(tl))),
         ("caps", t.caps(tl.caps)),
     ]
     if tl.categories != "*":
@@ -444,7 +469,7 @@ def _tilted(t: _Text, tl: s.Tilted) -> Element:
         facts.append(t.say((f"for {names(v.categories)}{where}", f"deductible {t.amount(d)}, "
                             f"{t.segments(segs)}, caps {t.caps(caps)}"),
                            (f"{t.names(v.categories)}适用{where}", f"起付线 {t.amount(d)}，"
-                            f"{t.segments(segs)}，封顶 {t.caps(caps)}")))
+                            f"{t.segments(segs, d, _bounds(tl))}，封顶 {t.caps(caps)}")))
     return _cited("tilted", tl, tuple(facts))
 
 
@@ -468,22 +493,25 @@ def quotes(policy: model.Policy, found: list[Element]
 # -- parameters and versions ------------------------------------------------------------
 
 
-def _value_text(p: s.Parameter, value: Decimal | s.ParamRef | dict[str, object]) -> str:
+def _value_text(p: s.Parameter, value: Decimal | s.ParamRef | dict[str, object],
+                lang: Lang = "en") -> str:
     if isinstance(value, s.ParamRef):
         return ref_text(value)
     if isinstance(value, dict):
         return ", ".join(f"{k}: {v}" for k, v in value.items())
-    return _decimal_text(value, ratio=p.type == "ratio")
+    yuan = "元" if lang == "zh" and p.type == "money" else ""
+    return _decimal_text(value, ratio=p.type == "ratio") + yuan
 
 
 def parameters(policy: model.Policy, lang: Lang = "zh") -> list[ParamRow]:
     rows = []
     for name, p in policy.spec.parameters.items():
-        given = [f"{v.when}: {_value_text(p, v.value)}" for v in p.values]
+        given = [f"{v.when}: {_value_text(p, v.value, lang)}" for v in p.values]
         if p.default is not None:
-            given.append(("默认 " if lang == "zh" else "default ") + _value_text(p, p.default))
-        bounds = [f"≥ {_value_text(p, p.min)}" if p.min is not None else "",
-                  f"≤ {_value_text(p, p.max)}" if p.max is not None else ""]
+            given.append(("默认 " if lang == "zh" else "default ")
+                         + _value_text(p, p.default, lang))
+        bounds = [f"≥ {_value_text(p, p.min, lang)}" if p.min is not None else "",
+                  f"≤ {_value_text(p, p.max, lang)}" if p.max is not None else ""]
         value = "; ".join(given) or ("必须设定，尚未设定" if lang == "zh" else "required — not set")
         if any(bounds):
             value += " (" + ", ".join(b for b in bounds if b) + ")"

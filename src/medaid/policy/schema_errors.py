@@ -7,6 +7,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Sequence
+from datetime import date
 from decimal import Decimal
 from functools import cache
 from typing import Any
@@ -93,6 +94,62 @@ def _percent_hint(kind: str, ctx: dict[str, Any] | None, given: Any) -> str:
     return f"；比例写作小数：{given}% 应写作 {(pct / 100).normalize():f}"
 
 
+_UNITS = {"万": 10000, "千": 1000, "元": 1, "万元": 10000, "千元": 1000}
+_MONEY_TEXT = re.compile(r"([0-9]+(?:\.[0-9]+)?)\s*(万元|千元|万|千|元)")
+_PERCENT_TEXT = re.compile(r"([0-9]+(?:\.[0-9]+)?)\s*[%％]")
+
+
+def _number_hint(loc: Sequence[Step], given: Any) -> str:
+    """How to write a number the file wrote as words ("75%", 4万): what pydantic's branch
+    names (`_bp` a ratio, `_fen` an amount) says which unit is meant."""
+    tags = " ".join(str(step) for step in loc if isinstance(step, str))
+    ratio, money = "_bp()" in tags, "_fen()" in tags
+    text = str(given).strip()
+    percent, amount = _PERCENT_TEXT.fullmatch(text), _MONEY_TEXT.fullmatch(text)
+    if percent and not money:
+        value = (Decimal(percent.group(1)) / 100).normalize()
+        return f"；比例写作小数：{text} 应写作 {value:f}"
+    if amount and not ratio:
+        value = (Decimal(amount.group(1)) * _UNITS[amount.group(2)]).normalize()
+        return f"；金额以元为单位写数字：{text} 应写作 {value:f}"
+    if ratio:
+        return "；比例写作小数，如 75% 写作 0.75"
+    if money:
+        return "；金额以元为单位写数字，如 4万元 写作 40000"
+    return "；比例写作小数，如 0.75；金额以元为单位写数字，如 40000"
+
+
+def _type_hint(prefix: str, loc: Sequence[Step], given: Any) -> str:
+    """What to write instead of a value of the wrong type."""
+    if prefix == "decimal":
+        return _number_hint(loc, given)
+    if prefix == "string" and isinstance(given, int | float | Decimal | date) \
+            and not isinstance(given, bool):
+        # YAML reads 2024 as a number and 2024-01-01 as a date; quotes keep them text
+        return f"；请加引号，写作 \"{given}\""
+    if prefix == "list" and isinstance(given, str):  # a word: a list of words expected
+        return f"（只有一项也须写成列表），如 [{given}]"
+    if prefix == "list" and given is not None and not isinstance(given, dict):
+        return "（只有一项也须写成列表）"
+    return ""
+
+
+def _list_or_all(e: ErrorDetails, errors: Sequence[ErrorDetails]) -> str | None:
+    """A union of a list and "*" (`kinds: special_outpatient`): pydantic reports each
+    branch; say both, with the list the value was probably meant to be."""
+    if e["type"] != "literal_error" or (e.get("ctx") or {}).get("expected") != "'*'" \
+            or isinstance(e.get("input"), dict | list):
+        return None
+    listed = any(x["type"] == "list_type" and x["loc"][:-1] == e["loc"][:-1] for x in errors)
+    if not listed:
+        return None
+    given = _given(e.get("input"))
+    if given.lower() in ("all", "any", "全部", "所有", "不限"):
+        return f"「{given}」无效：全部写作 \"*\" / for all, write \"*\""
+    return (f"「{given}」应为列表或 \"*\"：写作 [{given}]（只有一项也须写成列表），"
+            f"或写 \"*\" 表示全部 / must be a list, e.g. [{given}], or \"*\" for all")
+
+
 def _words(e: ErrorDetails, key: Step | None, missing: Sequence[str]) -> str:
     """Chinese, then English after ' / '."""
     kind, ctx, given = e["type"], e.get("ctx"), e.get("input")
@@ -120,7 +177,7 @@ def _words(e: ErrorDetails, key: Step | None, missing: Sequence[str]) -> str:
              "string": "文字", "list": "列表", "dict": "键值映射", "model": "键值映射"}
     for prefix, what in types.items():
         if kind.startswith(prefix + "_"):
-            return f"应为{what} / {e['msg']}"
+            return f"应为{what}{_type_hint(prefix, e['loc'], given)} / {e['msg']}"
     if kind == "value_error":
         return str(e["msg"]).removeprefix("Value error, ")
     return str(e["msg"])
@@ -147,4 +204,5 @@ def describe(errors: Sequence[ErrorDetails], data: Any) -> tuple[list[Step], str
     missing = [str(e["loc"][-1]) for e in errors
                if e["type"] == "missing" and _path(e["loc"], data, True)[:-1] == parent]
     key = steps[-1] if steps else None
-    return steps, f"{dotted(steps)}: {_words(first, key, missing)}"
+    words = _list_or_all(first, errors) or _words(first, key, missing)
+    return steps, f"{dotted(steps)}: {words}"
