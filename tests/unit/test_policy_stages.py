@@ -329,6 +329,21 @@ def test_segment_bounds_as_the_document_writes_them() -> None:
         paid(dated, visits, "reassistance")
 
 
+def test_the_rules_page_and_diff_read_the_referral_scope_and_an_unheld_year_end() -> None:
+    from medaid.policy import diff, explain
+    body = HALF + ("referral: {rule: RF, article: 第七条, kinds: [inpatient], "
+                   "locations: [province, out_of_province], unreferred: {ratio_points: -10}}\n"
+                   "stages:\n  - {rule: F1, article: 第十一条, label: 个人负担封顶, "
+                   "when: year_end, category_at: year_end, unheld_at_year_end: none, "
+                   "ceiling: {amount: 3000}}\n")
+    shown = {e.rule: dict(e.facts) for e in explain.elements(city(body))}
+    assert (shown["RF"]["kinds"], shown["RF"]["locations"]) == ("inpatient", "省内异地、省外")
+    assert shown["F1"]["when"] == "年终一次，按年末所具有的救助身份；年末已不具有救助身份的不享受"
+    printed = diff.render(diff.diff(city(body), city(body.replace(
+        "unheld_at_year_end: none, ", ""))))
+    assert "年末无身份的：不享受 → 按年内最后所具有的身份" in printed
+
+
 def test_a_lines_visit_facts_choose_it() -> None:
     """An outpatient visit out of the province at a level-3 hospital: A1 50% and A3 30%
     both run (A3's conditions hold): 500 + 300 = 800 of the 1,000 borne. At a

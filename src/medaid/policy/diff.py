@@ -54,7 +54,8 @@ FIELDS = {
     "upto": "上限", "ratio": "比例", "amount": "金额", "optional": "设定时适用",
     "raised": "提高后的限额", "over": "超过", "include": "计入", "after": "扣除",
     "share": "比例", "of": "所占字段", "param": "参数", "times": "倍数",
-    "by": "就高方式", "bounds": "分段上限",
+    "by": "就高方式", "bounds": "分段上限", "unheld_at_year_end": "年末无身份的",
+    "category_at": "身份认定时点",
 }
 # codes whose values read by their Chinese labels (medaid.core.labels)
 CODES = {"kinds": labels.KINDS, "locations": labels.LOCATIONS, "referral": labels.REFERRALS,
@@ -66,6 +67,10 @@ CODES = {"kinds": labels.KINDS, "locations": labels.LOCATIONS, "referral": label
                    "from": ("至认定之日前一日（含申请至认定期间）", "the day before from")},
          "referrals": labels.REFERRALS,
          "by": {"amount": ("按救助金额就高", "by amount"), "order": ("按身份排列顺序", "by order")},
+         "unheld_at_year_end": {"last": ("按年内最后所具有的身份", "by the one held last"),
+                                "none": ("不享受", "nothing")},
+         "category_at": {"visits": ("按各次就诊的身份", "by the visits'"),
+                         "year_end": ("按年末所具有的身份", "by the identity held at year end")},
          "bounds": {"above_deductible": ("起付线以上累计金额", "above the deductible"),
                     "absolute": ("费用金额（自零起算）", "amounts from zero")},
          "stay_rule": {"True": ("住院期间任一日", "any day of a stay"),

@@ -296,7 +296,9 @@ def _stage(t: _Text, st: s.Stage) -> Element:
     when = t.say("at each visit", "每次结算") if st.when == "visit" else \
         t.say("once at year end", "年终一次")
     if st.category_at == "year_end":
-        when += t.say(", by the identity held at the year's end", "，按年末所具有的救助身份")
+        when += t.say(", by the identity held at the year's end", "，按年末所具有的救助身份") + (
+            t.say("; none held then: nothing", "；年末已不具有救助身份的不享受")
+            if st.unheld_at_year_end == "none" else "")
     facts = [("label", st.label), ("when", when),
              ("base", base), ("categories", t.names(st.categories)),
              ("kinds", t.names(st.kinds)), *_conditions(t, st)]
@@ -388,7 +390,12 @@ def elements(policy: model.Policy, lang: Lang = "zh") -> list[Element]:
         out.append(_cited("highest", spec.highest, (("choice", choice),)))
     if spec.referral:
         r = spec.referral
+        scope = ([("kinds", t.names(r.kinds))] if r.kinds != "*" else []) + (
+            [("locations", t.say(", ".join(r.locations), "、".join(
+                labels.label(labels.LOCATIONS, x) for x in r.locations)))]
+            if r.locations is not None else [])
         out.append(_cited("referral", r, (
+            *scope,
             ("unreferred", _effect(t, r.unreferred, spec.tilted is not None)),
             ("unreferred_hardship", _effect(t, r.unreferred_hardship,
                                             spec.tilted is not None)))))
