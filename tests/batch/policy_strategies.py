@@ -220,9 +220,11 @@ def policies(draw: st.DrawFn) -> dict[str, Any]:
             "lookback_months": draw(st.sampled_from((0, 0, 3))),
             "deductible": draw(tilted_deductible), "segments": [{"ratio": draw(ratios)}],
             "defined": draw(st.sampled_from((True, True, True, False)))}
-        tcap = draw(st.sampled_from(("none", "own", "shared")))
+        tcap = draw(st.sampled_from(("none", "own", "shared", "two")))
         if tcap != "none":
-            tilt["caps"] = [{"pool": "kt" if tcap == "own" else "ka", "amount": draw(amount())}]
+            tilt["caps"] = [{"pool": "ka" if tcap == "shared" else "kt", "amount": draw(amount())}]
+        if tcap == "two":  # a second limit that may cut below the first (each advances by
+            tilt["caps"].append({"pool": "kt2", "amount": draw(amount())})  # what is paid)
         if draw(st.integers(0, 3)) == 0:  # only some categories
             tilt["categories"] = draw(_subset(cats))
         taken: set[str] = set()  # a category's values are the first entry's listing it
@@ -241,7 +243,7 @@ def policies(draw: st.DrawFn) -> dict[str, Any]:
             tilt.setdefault("by_category", []).append(entry)
         out["tilted"] = tilt
     if draw(st.integers(0, 2)) == 0:  # pools declared, some per visit (单次)
-        used = {*BASE_POOLS, *CAP_POOLS, "kt", "kt0", "kt1", "tilted", *rules}
+        used = {*BASE_POOLS, *CAP_POOLS, "kt", "kt2", "kt0", "kt1", "tilted", *rules}
         out["pools"] = {name: {"period": draw(st.sampled_from(("year", "year", "visit")))}
                         for name in sorted(used)}
     return out

@@ -309,8 +309,7 @@ def test_segment_bounds_as_the_document_writes_them() -> None:
     """再救助：年度累计超过5000元至2万元（含）的部分按50%，2万元以上的部分按60%: with
     `bounds: absolute` the first bound is 20,000 as written, the same as 15,000 above the
     deductible. Assistance 50% of 60,000 leaves 30,000: (20,000 − 5,000) × 50% + 10,000 ×
-    60% = 13,500, in the engine and the kernel; a first bound not above the deductible is
-    refused."""
+    60% = 13,500, in the engine and the kernel."""
     stage = ("stages:\n  - {rule: R1, article: 第九条, label: 再救助, deductible: 5000, "
              "segments: [{upto: UPTO, ratio: 0.5}, {ratio: 0.6}]BOUNDS}\n")
     visits = [stay("V1", 1, 6_000_000)]
@@ -320,13 +319,16 @@ def test_segment_bounds_as_the_document_writes_them() -> None:
         res = settle_population([policy], {}, schema.visit_columns(schema.visits_table(
             (0, v) for v in visits)), schema.person_columns(schema.persons_table([(0, PERSON)])))
         assert res.reassistance.tolist() == [1_350_000]
-    low = HALF + stage.replace("UPTO", "5000").replace("BOUNDS", ", bounds: absolute")
-    with pytest.raises(PolicyError, match="第一段上限5000须高于起付线5000"):
-        city(low)
-    dated = city("parameters:\n  ded: {type: money, label: 起付标准, default: 5000, "
-                 "source: 第九条}\n" + low.replace("deductible: 5000", "deductible: {param: ded}"))
-    with pytest.raises(PolicyError, match=r"第一段上限5000须高于起付线5000\.00"):
-        paid(dated, visits, "reassistance")
+    # a category whose deductible is above the first bound starts in the second segment:
+    # (30,000 − 25,000) × 60% = 3,000
+    high = city(HALF + stage.replace("UPTO", "20000").replace("BOUNDS", ", bounds: absolute")
+                .replace("absolute}", "absolute, by_category: [{categories: [other], "
+                         "deductible: 25000}]}"))
+    other = Person("P", (Identity("other", date(2024, 1, 1)),))
+    assert settle_year([high], {}, other, visits).settlements[0].reassistance == 300_000
+    res = settle_population([high], {}, schema.visit_columns(schema.visits_table(
+        (0, v) for v in visits)), schema.person_columns(schema.persons_table([(0, other)])))
+    assert res.reassistance.tolist() == [300_000]
 
 
 def test_the_rules_page_and_diff_read_the_referral_scope_and_an_unheld_year_end() -> None:
@@ -407,6 +409,51 @@ lines:
     res = settle_population([policy], {}, schema.visit_columns(schema.visits_table(
         (0, v) for v in visits)), schema.person_columns(schema.persons_table([(0, PERSON)])))
     assert res.assistance.tolist() == [50_000, 50_000]
+
+
+def test_a_visit_stage_named_as_a_lines_pool_is_refused() -> None:
+    """A visit stage without `pool` accumulates in its rule id: one that is a line's pool
+    would count the stage's base into the line's and overpay."""
+    with pytest.raises(PolicyError, match=r"stages\[0\]\.rule: 累计池「main」是 lines\[0\]"):
+        city("lines:\n  - {rule: A1, article: 第五条, categories: \"*\", kinds: \"*\", "
+             "pool: main, segments: [{ratio: 0.5}]}\nstages:\n  - {rule: main, article: "
+             "第九条, label: 再救助, deductible: 100, segments: [{ratio: 0.5}]}\n")
+
+
+def test_a_refusal_a_line_makes_inert_only_for_some_categories_is_no_warning() -> None:
+    """特困 fully covered, the others refused: the refusal still refuses 其他."""
+    from medaid.policy.advisories import advisories
+    body = ("lines:\n  - {rule: A1, article: 第五条, categories: [tekun], kinds: \"*\", "
+            "segments: [{ratio: 1}]}\nrefusals:\n  - {rule: X, article: 第六条, categories: "
+            "CATS, kinds: [general_outpatient], reason: 不予救助}\n")
+    assert advisories(city(body.replace("CATS", "[tekun, other]"))) == []
+    assert len(advisories(city(body.replace("CATS", "[tekun]")))) == 1
+
+
+def test_tilted_assistance_advances_each_cap_pool_by_what_it_pays() -> None:
+    """倾斜救助 50%, within 1,000 a year and 500 a stay: stays of 4,000 leave 2,000 after
+    assistance; each gets 500 (the stay's limit), and the year's pool counts 500, not the
+    1,000 that passed it, so the second stay gets 500 too, in the engine and the kernel."""
+    policy = city("""\
+pools:
+  A1: {}
+  tilted: {}
+  t_year: {}
+  t_stay: {period: visit}
+lines:
+  - {rule: A1, article: 第五条, categories: "*", kinds: "*", segments: [{ratio: 0.5}]}
+tilted:
+  rule: T
+  article: 第六条
+  base: remainder
+  segments: [{ratio: 0.5}]
+  caps: [{pool: t_year, amount: 1000}, {pool: t_stay, amount: 500}]
+""")
+    visits = [stay("V1", 1, 400_000), stay("V2", 5, 400_000)]
+    assert paid(policy, visits, "tilted") == [50_000, 50_000]
+    res = settle_population([policy], {}, schema.visit_columns(schema.visits_table(
+        (0, v) for v in visits)), schema.person_columns(schema.persons_table([(0, PERSON)])))
+    assert res.tilted.tolist() == [50_000, 50_000]
 
 
 def test_only_the_kinds_a_raised_cap_names_may_raise_it_and_every_line_reads_it() -> None:

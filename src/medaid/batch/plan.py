@@ -77,7 +77,8 @@ B_OK, B_CAP = range(2)
 # Fields of `referral[plan, referral, field]`.
 R_ASSIST, R_POINTS, R_TILT = range(3)
 # Fields of `stages[plan, stage, field]` (policy `stages:`, in order): when (S_VISIT,
-# S_YEAR_END, or S_YEAR_END_HELD: at year end, by the identity held then), the conditions'
+# S_YEAR_END, S_YEAR_END_HELD: at year end, by the identity held then or held last, or
+# S_YEAR_END_HELD_ONLY: by the one held on 31 December alone), the conditions'
 # index (−1: none), the kinds it runs on (bits of KINDS, −1: any), its pool slot and the
 # self-pay parts its base includes (INCLUDE_BITS).
 # S_OF_SLOT, S_PAID_SLOT: a `when: visit` ceiling's running totals (engine.caps.OF_TOTAL,

@@ -384,10 +384,7 @@ def settle_population(versions: Sequence[Policy], local: Mapping[str, object],
         group_off, _ = kernel.group_starts(person, year)
     vmask = condition_bits(plans.conditions, visits, persons, person) if plans.conditions \
         else np.zeros(n, np.int64)
-    # the referral rule reads only the visits of its kinds and locations: others as referred
-    scope = plans.referral_scope[plan]
-    rule_referral = np.where(((scope[:, 0] >> visits.kind) & (scope[:, 1] >> visits.location)
-                              & 1).astype(bool), visits.referral, REFERRALS.index("ok"))
+    rule_referral = np.empty(n, np.int8)
 
     grade = persons.grade
     sel = np.empty(n, np.int32)
@@ -433,6 +430,12 @@ def settle_population(versions: Sequence[Policy], local: Mapping[str, object],
                                        visits.flags[part_visits], grade[person[part_visits]],
                                        vmask[part_visits])
         setting[part_visits] = plans.sel_setting[sel[part_visits]]
+        # the referral rule reads only the visits it names by the kind they are settled as
+        # and their location: the others as referred
+        scope = plans.referral_scope[plan[part_visits]]
+        rule_referral[part_visits] = np.where(
+            ((scope[:, 0] >> setting[part_visits]) & (scope[:, 1] >> visits.location[part_visits])
+             & 1).astype(bool), visits.referral[part_visits], REFERRALS.index("ok"))
         kind = visits.kind[part_visits]
         refused[part_visits] = np.where(setting[part_visits] != kind,
                                         plans.refused[plan[part_visits], kind], 0)

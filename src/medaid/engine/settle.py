@@ -123,7 +123,7 @@ def settle_visit(policy: Policy, params: Params, person: Person, pools: Mapping[
     # Tier 3: the referral rule, then the highest benefit among the categories in force.
     effect = NO_EFFECT
     ref = policy.spec.referral
-    if ref is not None and visit.referral != "ok" and ref.covers(visit.kind, visit.location):
+    if ref is not None and visit.referral != "ok" and ref.covers(setting, visit.location):
         effect = getattr(ref, visit.referral)
     facts = VisitFacts(year, setting, base, visit.medfee_sumamt - hifp - hifmi - oth,
                        effect.ratio_points * 100, policy.spec.rounding == "per_visit",

@@ -53,23 +53,26 @@ def advisories(policy: model.Policy) -> list[tuple[list[Step], str]]:
 
 
 def _inert_refusal(policy: model.Policy, i: int) -> list[tuple[list[Step], str]]:
-    """A refusal of a kind it names (not `*`, the fallback for what no line covers) that a
-    line covers for every visit of it never applies: the line pays."""
+    """A refusal of a kind it names (not `*`, the fallback for what no line covers) whose
+    every category a line covers for every visit of that kind never applies: the lines
+    pay."""
     r = policy.spec.refusals[i]
     if r.kinds == "*":
         return []
-    for ln in policy.spec.lines:
-        if ln.flags or ln.disability_grades is not None or ln.exclusive or ln.alternative \
-                or s.conditional(ln):
-            continue
-        for k, kind in enumerate(r.kinds):
-            both = [c for c in (ln.categories if r.categories == "*" else r.categories)
-                    if ln.categories == "*" or c in ln.categories]
-            if both and (ln.kinds == "*" or kind in ln.kinds):
-                steps: list[Step] = ["refusals", i, "kinds", k]
-                return [(steps, f"{dotted(steps)}: 救助标准 {ln.rule} 已对"
-                                f"{policy.label(both[0])}的{labels.label(labels.KINDS, kind)}"
-                                "费用予以救助，此不予救助的规定不会适用（请从该标准的 kinds 或 "
-                                "categories 中去掉它） / a line assists what the refusal "
-                                "refuses: it never applies")]
-    return []
+    named = list(policy.categories) if r.categories == "*" else r.categories
+    plain = [ln for ln in policy.spec.lines if not (
+        ln.flags or ln.disability_grades is not None or ln.exclusive or ln.alternative
+        or s.conditional(ln))]
+    out: list[tuple[list[Step], str]] = []
+    for k, kind in enumerate(r.kinds):
+        paying = {c: ln.rule for ln in plain if ln.kinds == "*" or kind in ln.kinds
+                  for c in named if ln.categories == "*" or c in ln.categories}
+        if len(paying) == len(named):
+            steps: list[Step] = ["refusals", i, "kinds", k]
+            rules = "、".join(dict.fromkeys(paying.values()))
+            cats = "、".join(policy.label(c) for c in named)
+            out.append((steps, f"{dotted(steps)}: 救助标准 {rules} 已对{cats}的"
+                               f"{labels.label(labels.KINDS, kind)}费用予以救助，此不予救助的"
+                               "规定不会适用（请从该标准的 kinds 或 categories 中去掉它） / "
+                               "a line assists what the refusal refuses: it never applies"))
+    return out

@@ -363,17 +363,6 @@ def _check_refs(spec: s.PolicyFile) -> None:
     for k, v in spec.kind_fallback.items():
         if k == v:
             raise PolicyError(f"kind_fallback.{k}: 不能回退到自身 / maps to itself")
-    curves: list[tuple[str, s.Line | s.Stage | s.Tilted]] = [
-        *((f"lines[{i}]", ln) for i, ln in enumerate(spec.lines)),
-        *((f"stages[{i}]", st) for i, st in enumerate(spec.stages)),
-        *([("tilted", spec.tilted)] if spec.tilted else [])]
-    for where, node in curves:
-        first = node.segments[0].upto if node.segments else None
-        if node.bounds == "absolute" and first is not None \
-                and isinstance(node.deductible, Decimal) and first <= node.deductible:
-            raise PolicyError(f"{where}.segments[0].upto: 分段上限为费用金额（bounds: absolute）"
-                              f"时，第一段上限{first}须高于起付线{node.deductible} / with absolute "
-                              "bounds the first bound must exceed the deductible")
     owners: dict[str, set[str]] = {}
     for where, cap in caps_of(spec):
         owner = where.rsplit(".caps[", 1)[0]
@@ -423,8 +412,11 @@ def _check_stage(spec: s.PolicyFile, i: int) -> None:
         if line.rule == stage.rule:
             raise PolicyError(f"{where}.rule: 规则编号「{stage.rule}」已是 lines[{j}] 的编号；"
                               "阶段须有自己的编号 / a stage's rule id may not be a line's")
-        if stage.pool is not None and (line.pool or line.rule) == stage.pool:
-            raise PolicyError(f"{where}.pool: 累计池「{stage.pool}」是 lines[{j}]（{line.rule}）的"
+        # a visit stage's pool is its rule id unless it names one; a year-end one reads none
+        own = stage.pool or (stage.rule if stage.when == "visit" else None)
+        if own is not None and line.grant is None and (line.pool or line.rule) == own:
+            key = "pool" if stage.pool else "rule"
+            raise PolicyError(f"{where}.{key}: 累计池「{own}」是 lines[{j}]（{line.rule}）的"
                               "起付线/分段累计池；阶段累计其自身的基数，须用自己的池 / a stage "
                               "measures its own base: it may not share a line's pool")
     if spec.tilted is not None and (stage.pool or stage.rule) == spec.tilted.pool:

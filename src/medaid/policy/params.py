@@ -21,7 +21,7 @@ from decimal import Decimal
 from pydantic import BaseModel
 
 from medaid.core.errors import InputError, MissingParameter, PolicyError
-from medaid.core.money import BP, fmt, to_bp, to_fen
+from medaid.core.money import BP, to_bp, to_fen
 from medaid.policy import schema as s
 from medaid.policy.model import Line, Policy
 from medaid.policy.structured import (
@@ -212,24 +212,21 @@ class Params:
               when: When, needed_by: str, bounds: s.Bounds = "above_deductible"
               ) -> tuple[Curve, tuple[tuple[str, int], ...]]:
         """F's deductible and segment widths; `bounds: absolute` bounds are amounts from zero,
-        the first above the deductible."""
+        so a segment wholly below the deductible is empty (其他 with a 1万 deductible under
+        1万元（含）以下50%、以上60% is paid 60% from the first yuan above it)."""
         resolved_caps, _ = self.caps(caps, when, needed_by)
         floor = self.amount(deductible, when, needed_by)
         segs: list[tuple[int | None, int]] = []
         prev = floor if bounds == "absolute" else 0
-        if bounds == "absolute" and segments and segments[0].upto is not None \
-                and to_fen(segments[0].upto) <= floor:
-            raise PolicyError(f"{needed_by}: 分段上限为费用金额（bounds: absolute）时，第一段上限"
-                              f"{segments[0].upto}须高于起付线{fmt(floor)} / with absolute "
-                              "bounds the first bound must exceed the deductible")
         for seg in segments:
             bp = self.ratio_of(seg.ratio, when, needed_by)
             if seg.upto is None:
                 segs.append((None, bp))
                 break
             top = to_fen(seg.upto)
-            segs.append((top - prev, bp))
-            prev = top
+            if top > prev:
+                segs.append((top - prev, bp))
+                prev = top
         # caps are payout limits, never part of F (RULES §3): they stay beside the curve
         return Curve(floor, tuple(segs), None), resolved_caps
 

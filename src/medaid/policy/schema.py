@@ -181,9 +181,10 @@ class Highest(Cited):
 
 
 class ReferralRule(Cited):
-    """What an unreferred visit loses, for the visits of `kinds` and `locations` the
-    document names (未按规定办理转诊手续自行到县外住院的: [inpatient], [province,
-    out_of_province]); any other visit is settled as referred."""
+    """What an unreferred visit loses, for the visits of `kinds` (the kind a visit is
+    settled as, as everywhere) and `locations` the document names (未按规定办理转诊手续
+    自行到县外住院的: [inpatient], [province, out_of_province]); any other visit is settled
+    as referred."""
 
     unreferred: ReferralEffect = ReferralEffect()
     unreferred_hardship: ReferralEffect = ReferralEffect()
@@ -202,7 +203,9 @@ Bounds = Literal["above_deductible", "absolute"]
 
 
 class Segment(Strict):
-    upto: Number | None = None  # cumulative amount above the deductible; None: open
+    # cumulative amount above the deductible (with `bounds: absolute`: an amount of cost
+    # from zero); None: open
+    upto: Number | None = None
     ratio: Ratio
 
 
