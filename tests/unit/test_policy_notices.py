@@ -99,3 +99,26 @@ def test_an_entry_the_notice_changes_names_the_notices_article(folder: Path) -> 
         model.parse_policy(CITY.replace("    article: 第二条\n",
                                         "    article: 第二条\n    document: other.txt\n"),
                            "jiashi-2025.yaml")
+
+
+def test_a_pool_limit_the_notice_raises_cites_the_notice(folder: Path) -> None:
+    """The base sets the pool's limit in its 第二条; the notice raises it in its 一: the
+    pool's label names the notice's article, checked in the notice's text; a raise that
+    gives no article would go on citing 第二条 for the new amount, and is refused."""
+    base = folder / "jiashi-2025.yaml"
+    base.write_text(base.read_text(encoding="utf-8").replace(
+        "caps: [{pool: cap, amount: 30000}]", "caps: [{pool: cap}]")
+        + "pools:\n  JX-A1: {}\n  cap: {label: 年度救助限额, article: 第二条, amount: 30000}\n",
+        encoding="utf-8")
+    amendment = folder / "jiashi-2026.yaml"
+    amendment.write_text(AMENDMENT.split("lines:\n")[0] + "pools:\n  cap: {article: 一, "
+                         "amount: 40000}\n", encoding="utf-8")
+    policy = amend.load(amendment)
+    assert policy.pool_labels["cap"] == "年度救助限额（嘉市《嘉医保发〔2026〕3号》一）"
+    assert (["pools", "cap", "article"], "一", "jiashi-notice-2026.txt") in model.cited(
+        policy.spec)
+    assert run("policy", "validate", str(amendment))[0] == 0
+    amendment.write_text(AMENDMENT.split("lines:\n")[0] + "pools:\n  cap: {amount: 40000}\n",
+                         encoding="utf-8")
+    with pytest.raises(PolicyError, match="pools.cap.article: 依修订通知修改的限额须写明"):
+        amend.load(amendment)

@@ -120,8 +120,27 @@ def _change(data: dict[str, Any], base: dict[str, Any]) -> dict[str, Any]:
         elif isinstance(value, dict) and isinstance(base.get(key), dict) \
                 and "article" in base[key] and "article" in value:
             change[key] = {**value, "document": value.get("document", notice["file"])}
+        elif key == "pools" and isinstance(value, dict):  # a limit the notice sets
+            change[key] = {name: _noticed_pool(p, (base.get(key) or {}).get(name),
+                                               notice["file"], f"{key}.{name}")
+                           for name, p in value.items()}
     change["notices"] = [*(base.get("notices") or []), notice]
     return change
+
+
+def _noticed_pool(pool: Any, before: Any, file: str, where: str) -> Any:
+    """A pool the notice changes cites the notice's article where it gives one; a limit
+    the base cites an article for must be given the notice's (else it would go on citing
+    the base's article for the new amount)."""
+    if not isinstance(pool, dict):
+        return pool
+    if "article" not in pool:
+        if isinstance(before, dict) and before.get("article") and "amount" in pool:
+            raise PolicyError(f"{where}.article: 依修订通知修改的限额须写明其在通知中的条款"
+                              "（article），否则仍引用原文件的条款 / a limit the notice changes "
+                              "gives the notice's article")
+        return pool
+    return {**pool, "document": pool.get("document", file)}
 
 
 def _noticed(entry: Any, file: str, where: str) -> Any:

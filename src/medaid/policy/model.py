@@ -116,7 +116,12 @@ class Policy:
     def pool_labels(self) -> dict[str, str]:
         """The labels the file gives its pools (`pools: {main_cap: {label: 年度救助限额}}`),
         each with the article that sets it where the pool names one (年度救助限额（第八条）)."""
-        return {name: (p.label or name) + (f"（{p.article}）" if p.article else "")
+        def cited(p: s.Pool) -> str:
+            if p.article is None:
+                return ""
+            # a notice's article names the notice: the base document's is the line's
+            return f"（{reference(self.spec, p.article, p.document) if p.document else p.article}）"
+        return {name: (p.label or name) + cited(p)
                 for name, p in (self.spec.pools or {}).items() if p.label or p.article}
 
     def refused(self, category: str, kind: str) -> bool:
@@ -198,7 +203,7 @@ def cited(spec: s.PolicyFile) -> list[tuple[list[Step], str, str | None]]:
     def walk(node: object, steps: list[Step], document: str | None) -> None:
         if isinstance(node, BaseModel):  # an entry's `by_category` values cite in its text
             fields = type(node).model_fields
-            if isinstance(node, s.Cited):
+            if isinstance(node, s.Cited | s.Pool):
                 document = node.document
             for key, f in fields.items():
                 value = getattr(node, key)

@@ -284,8 +284,10 @@ class Pool(Strict):
     # limit shared by several lines is written once
     amount: Amount | None = None
     # the article that sets the pool's limit where a line's own does not (合计…不超过5万元：
-    # 第八条), named beside the pool wherever its label is
+    # 第八条), named beside the pool wherever its label is; `document`: the file of the notice
+    # whose article it is (an amendment that raises the limit)
     article: str | None = None
+    document: str | None = None
 
     @field_validator("period", mode="before")
     @classmethod
