@@ -120,5 +120,5 @@ def test_a_pool_limit_the_notice_raises_cites_the_notice(folder: Path) -> None:
     assert run("policy", "validate", str(amendment))[0] == 0
     amendment.write_text(AMENDMENT.split("lines:\n")[0] + "pools:\n  cap: {amount: 40000}\n",
                          encoding="utf-8")
-    with pytest.raises(PolicyError, match="pools.cap.article: 依修订通知修改的限额须写明"):
+    with pytest.raises(PolicyError, match=r"pools\.cap\.article: 依修订通知修改的限额须写明"):
         amend.load(amendment)
