@@ -120,16 +120,19 @@ def a1_kinds() -> st.SearchStrategy[str]:
 
 
 @st.composite
-def closures(draw: st.DrawFn) -> str:
+def closures(draw: st.DrawFn, for_duckdb: bool = False) -> str:
     """Maybe a refusal of general outpatient visits for `other`, maybe a referral rule
-    leaving unreferred visits unassisted: visits closed to the stages too."""
+    leaving unreferred visits unassisted, or assisted at a lower ratio and kept from the
+    stages (not `for_duckdb`, which leaves that to the kernel): visits closed to the
+    stages."""
     text = ""
     if draw(st.booleans()):
         text += ("refusals:\n  - {rule: B1, article: 第六条, categories: [other], "
                  "kinds: [general_outpatient], reason: 不予救助}\n")
     if draw(st.booleans()):
-        text += ("referral: {rule: RF, article: 第七条, unreferred: {assistance: false, "
-                 "tilt: false}}\n")
+        effect = draw(st.sampled_from(["assistance: false, tilt: false", *(
+            [] if for_duckdb else ["ratio_points: -20, stages: false"])]))
+        text += f"referral: {{rule: RF, article: 第七条, unreferred: {{{effect}}}}}\n"
     return text
 
 
@@ -235,7 +238,8 @@ def sql_policies(draw: st.DrawFn) -> str:
     """A policy file whose every stage DuckDB's query says: a line of one or two segments,
     `when: visit` stages of at most two segments and one cap pool of their own each, no
     conditions and no raised caps."""
-    text = (f"{draw(closures())}lines:\n  - {{rule: A1, article: 第五条, categories: \"*\", "
+    text = (f"{draw(closures(for_duckdb=True))}lines:\n"
+            "  - {rule: A1, article: 第五条, categories: \"*\", "
             f"kinds: {draw(a1_kinds())}, "
             f"deductible: {draw(st.integers(0, 3000))}, segments: [{{ratio: 0.5}}], "
             f"caps: [{{pool: c1, amount: {draw(st.integers(0, 20000))}}}]}}\nstages:\n")

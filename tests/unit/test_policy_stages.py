@@ -346,6 +346,28 @@ def test_the_rules_page_and_diff_read_the_referral_scope_and_an_unheld_year_end(
     assert "年末无身份的：不享受 → 按年内最后所具有的身份" in printed
 
 
+def test_an_unreferred_visit_kept_from_the_stages() -> None:
+    """未按规定转诊到县外住院的，比例降低10个百分点，其费用不纳入个人负担封顶计算: an
+    unreferred stay out of the province gets 40% and no 再救助; one in the city, outside the
+    rule, gets 50% and its 再救助 (60% of the 500 left above 0: 300), in the engine and the
+    kernel."""
+    policy = city(HALF + "referral: {rule: RF, article: 第七条, kinds: [inpatient], "
+                         "locations: [province, out_of_province], "
+                         "unreferred: {ratio_points: -10, stages: false}}\n"
+                         "stages:\n  - {rule: R1, article: 第九条, label: 再救助, "
+                         "segments: [{ratio: 0.6}]}\n")
+    d = date(2024, 3, 1)
+    visits = [Visit(f"V{k}", "inpatient", d, d, 100_000, hifp_pay=0, hifmi_pay=0,
+                    location=where, referral="unreferred")
+              for k, where in enumerate(("out_of_province", "city"))]
+    got = settle_year([policy], {}, PERSON, visits).settlements
+    assert [(s.assistance, s.reassistance) for s in got] == [(40_000, 0), (50_000, 30_000)]
+    res = settle_population([policy], {}, schema.visit_columns(schema.visits_table(
+        (0, v) for v in visits)), schema.person_columns(schema.persons_table([(0, PERSON)])))
+    assert list(zip(res.assistance.tolist(), res.reassistance.tolist(), strict=True)) == [
+        (40_000, 0), (50_000, 30_000)]
+
+
 def test_a_lines_visit_facts_choose_it() -> None:
     """An outpatient visit out of the province at a level-3 hospital: A1 50% and A3 30%
     both run (A3's conditions hold): 500 + 300 = 800 of the 1,000 borne. At a

@@ -52,6 +52,7 @@ from medaid.batch.plan import (
     POOL_LIMIT,
     R_ASSIST,
     R_POINTS,
+    R_STAGES,
     R_TILT,
     S_COND,
     S_INCLUDE,
@@ -612,8 +613,8 @@ def settle_range(g_lo, g_hi, group_off, plan, sel, medfee, inscp, hifp_in, hifmi
                         pools[slot] += line_base(lines[p, li, L_INCLUDE], lines[p, li, L_AFTER],
                                                  base, amt)
             cat_o[i] = best_cat
-            shut[i - first_visit] = not best_covered and best_cat >= 0 \
-                and (closed[i] >> best_cat) & 1 != 0
+            shut[i - first_visit] = ref_tab[p, ref, R_STAGES] == 0 or (
+                not best_covered and best_cat >= 0 and (closed[i] >> best_cat) & 1 != 0)
             assist_o[i] = best_assist
             special_o[i] = best_special
 

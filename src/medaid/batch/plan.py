@@ -75,7 +75,7 @@ TILT_NONE, TILT_REMAINDER, TILT_BEYOND_CAP = 0, 1, 2
 C_OK, C_DED, C_POINTS, C_NSEG, C_CAP, C_CATS = range(6)
 B_OK, B_CAP = range(2)
 # Fields of `referral[plan, referral, field]`.
-R_ASSIST, R_POINTS, R_TILT = range(3)
+R_ASSIST, R_POINTS, R_TILT, R_STAGES = range(4)
 # Fields of `stages[plan, stage, field]` (policy `stages:`, in order): when (S_VISIT,
 # S_YEAR_END, S_YEAR_END_HELD: at year end, by the identity held then or held last, or
 # S_YEAR_END_HELD_ONLY: by the one held on 31 December alone), the conditions'
@@ -430,7 +430,7 @@ def compile_plans(versions: Sequence[Policy], local: Mapping[str, object],
     caps = np.zeros((n_plans, n_lines, n_caps, 6), np.int64)
     caps[..., K_RAISED] = -1  # unused rows raise nothing
     covers = np.zeros((n_plans, n_lines, len(categories)), np.int8)
-    referral = np.zeros((n_plans, len(REFERRALS), 3), np.int64)
+    referral = np.zeros((n_plans, len(REFERRALS), 4), np.int64)
     referral_scope = np.zeros((n_plans, 2), np.int64)
     tilt = np.zeros((n_plans, 4), np.int64)
     tilt_entry = np.full((n_plans, max(1, len(categories))), -1, np.int64)
@@ -545,7 +545,7 @@ def compile_plans(versions: Sequence[Policy], local: Mapping[str, object],
         for ri, name in enumerate(REFERRALS):
             effect = NO_EFFECT if ref is None or name == "ok" else getattr(ref, name)
             referral[p, ri] = (int(effect.assistance), effect.ratio_points * 100,
-                               int(effect.tilt))
+                               int(effect.tilt), int(effect.stages))
         referral_scope[p] = (
             kinds_bits(None if ref is None or ref.kinds == "*" else ref.kinds),
             sum(1 << i for i, x in enumerate(LOCATIONS)

@@ -36,7 +36,8 @@ assistance of more than one, more than one tilted cap pool, tilted assistance sh
 cap pool with a line, a year-end stage (`when: year_end`: a payout over the year's
 qualifying visits, after the last), a stage of more than two segments or one cap pool or
 sharing a cap pool, conditions on a line or stage, a raised cap, or a referral rule
-limited to some kinds or locations (each named in `reason`).
+limited to some kinds or locations or keeping unreferred visits from the stages (each
+named in `reason`).
 """
 
 from __future__ import annotations
@@ -271,10 +272,14 @@ class Formulation:
                           int(row[L_REACH]), *(slot in caps for slot in order)))
         cap_cols = [f"uses{k}" for k in range(len(order))]
         w = policy.spec.windows
-        if policy.spec.referral is not None and (policy.spec.referral.kinds != "*" or
-                                                 policy.spec.referral.locations is not None):
+        ref_rule = policy.spec.referral
+        if ref_rule is not None and (ref_rule.kinds != "*" or ref_rule.locations is not None):
             raise NotImplementedError("DuckDB 查询不表达限于部分就诊类别或就医地的转诊规则"
                                       "（referral.kinds / referral.locations）")
+        if ref_rule is not None and policy.spec.stages and not (
+                ref_rule.unreferred.stages and ref_rule.unreferred_hardship.stages):
+            raise NotImplementedError("DuckDB 查询不表达不计入救助后续阶段的未转诊就诊"
+                                      "（referral.*.stages: false）")
         ref = [(name, int(plans.referral[p, r, R_ASSIST]), int(plans.referral[p, r, R_POINTS]),
                 int(plans.referral[p, r, R_TILT]) and int(plans.tilt_referral[p, r]))
                for r, name in enumerate(REFERRALS)]

@@ -144,8 +144,8 @@ def settle_visit(policy: Policy, params: Params, person: Person, pools: Mapping[
     chosen = _highest(policy, params, lines, assisted or found, facts, new)
     settlement.category = chosen.standing.category
     # refused, with no line covering it: closed to the stages too (engine.stages.qualifies)
-    settlement.closed = not chosen.covered and policy.closes(chosen.standing.category,
-                                                             visit.kind, setting)
+    settlement.closed = not effect.stages or (not chosen.covered and policy.closes(
+        chosen.standing.category, visit.kind, setting))
     settlement.assistance = chosen.assistance
     settlement.special = chosen.special
     settlement.rules.extend(chosen.rules)

@@ -159,6 +159,8 @@ class ReferralEffect(Strict):
     # no shipped document raises a ratio for an unreferred visit
     ratio_points: int = 0
     tilt: bool = True
+    # False: its costs stay out of every stage after assistance (其费用不纳入个人负担封顶计算)
+    stages: bool = True
 
     @field_validator("ratio_points")
     @classmethod
