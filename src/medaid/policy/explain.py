@@ -218,6 +218,8 @@ def _effect(t: _Text, e: s.ReferralEffect, tilted: bool) -> str:
     if tilted:
         parts.append(t.say("tilt", "可予倾斜救助") if e.tilt else
                      t.say("no tilt", "不予倾斜救助"))
+    if e.assistance and not e.stages:
+        parts.append(t.say("not counted by the stages", "不计入救助后续阶段"))
     return t.say(", ", "，").join(parts)
 
 
