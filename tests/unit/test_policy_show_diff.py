@@ -70,7 +70,8 @@ def test_diff_in_chinese_with_labels_and_the_entry_that_changed(tmp_path: Path) 
     base, amendment = files(tmp_path)
     out = run("policy", "diff", base, amendment)
     assert ("规则 JX-R（第四条） 转诊 修改\n  未转诊：予以救助 是，比例增减（百分点） -10，"
-            "可予倾斜救助 是 → 予以救助 是，比例增减（百分点） -20，可予倾斜救助 是\n") in out
+            "可予倾斜救助 是，计入救助后续阶段 是 → 予以救助 是，比例增减（百分点） -20，"
+            "可予倾斜救助 是，计入救助后续阶段 是\n") in out
     assert ("规则 JX-A1（第二条） 第2项（门诊特殊病种） 修改\n"
             "  救助对象：特困人员 → 特困人员、低保对象\n"
             "  就诊类型：门诊特殊病种 → 门诊特殊病种、罕见病用药\n"
