@@ -524,8 +524,10 @@ def test_the_kernel_takes_the_identity_held_at_the_years_end() -> None:
                                     "category_at: year_end, unheld_at_year_end: none,"))
     res = _settle(strict, pop)
     assert not differences(strict, pop, res)
-    assert res.years.year_end[:, 0].tolist() == [100_000, -1, 100_000]
-    assert [y.amount for y in settle_year([strict], {}, exited, pop[1][1]).year_end] == []
+    assert res.years.year_end[:, 0].tolist() == [100_000, 0, 100_000]
+    (nothing,) = settle_year([strict], {}, exited, pop[1][1]).year_end
+    assert (nothing.amount, nothing.category, nothing.visits) == (0, None, ["V0", "V1"])
+    assert nothing.trace[0].text == "个人负担封顶（年终）：年末已不具有救助身份，不予支付"
 
 
 @settings(max_examples=examples(60), deadline=None,

@@ -714,6 +714,13 @@ def settle_range(g_lo, g_hi, group_off, plan, sel, medfee, inscp, hifp_in, hifmi
             at_end = stages[pl, k, S_WHEN] >= S_YEAR_END_HELD
             cat = held_only[g] if stages[pl, k, S_WHEN] == S_YEAR_END_HELD_ONLY else \
                 held[g] if at_end else -1
+            if at_end and cat < 0:  # none held at the year's end: 0 where it would take one
+                for i in range(lo, hi):
+                    if stage_takes(stages, stage_entry, pl, k, cat_o[i], sel_setting[sel[i]],
+                                   vmask[i], shut[i - first_visit]):
+                        year_end_o[g, k] = 0
+                        break
+                continue
             key = 0
             count = 0
             for i in range(lo, hi):

@@ -75,6 +75,18 @@ def held_at_year_end(policy: Policy, person: Person, year: int, last_held: bool 
     return min(at_end, key=lambda c: policy.order[c])
 
 
+def _unheld(policy: Policy, stage: s.Stage, person: Person,
+            settled: Sequence[tuple[Visit, Settlement]], year: int) -> list[YearEnd]:
+    """A stage by the identity held at the year's end, for a person holding none on 31
+    December (年末已不具有救助身份的，不享受): nothing, said where it would have taken a visit."""
+    mine = [vi.id for vi, st in settled if qualifies(stage, person, vi, st)]
+    if not mine:
+        return []
+    line = TraceLine.of(policy, "reassistance", stage, "year_end_unheld",
+                        {"label": stage.label, "visits": len(mine)}, 0)
+    return [YearEnd(year, stage.rule, stage.label, None, mine, 0, [line])]
+
+
 def _ceiling(params: Params, c: s.Ceiling, total_of: int, when: When, rule: str
              ) -> tuple[int, dict[str, Any]]:
     """The ceiling in fen: `share` of the field's total (half-up), `amount`, or the lower."""
@@ -177,6 +189,7 @@ def at_year_end(policy: Policy, params: Params, person: Person,
         held = held_at_year_end(policy, person, year, stage.unheld_at_year_end == "last") \
             if stage.category_at == "year_end" else None
         if stage.category_at == "year_end" and held is None:
+            out += _unheld(policy, stage, person, settled, year)
             continue
         mine = [(v, st) for v, st in settled if qualifies(stage, person, v, st, held)]
         if not mine:

@@ -170,7 +170,7 @@ class YearEnd:
     year: int
     rule: str
     label: str
-    category: str
+    category: str | None  # None: no identity held at the year's end, nothing paid
     visits: list[str]
     amount: int
     trace: list[TraceLine] = field(default_factory=list)

@@ -432,6 +432,9 @@ def _stage(a: Args, lang: str) -> str:
 TEXTS: dict[str, Callable[[Args, str], str]] = {
     "stage": _stage,
     "year_end_stage": _stage,
+    "year_end_unheld": lambda a, lang: (
+        f"{a['label']}（年终）：年末已不具有救助身份，不予支付" if lang == "zh" else
+        f"{a['label']} (year end): no identity held at the year's end, nothing paid"),
     "line": _line,
     "grant": _grant,
     "window": _window,
