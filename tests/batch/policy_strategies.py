@@ -200,7 +200,7 @@ def policies(draw: st.DrawFn) -> dict[str, Any]:
             "unreferred": draw(st.sampled_from(({"assistance": False},
                                                 {"ratio_points": -20, "tilt": False}))),
             "unreferred_hardship": draw(st.sampled_from(({}, {"ratio_points": -10})))}
-        if draw(st.integers(0, 2)) == 0:  # for stays out of the area only
+        if draw(st.integers(0, 5)) == 0:  # for stays out of the area only
             out["referral"] |= {"kinds": ["inpatient"], "locations": draw(_subset(
                 ("city", "province", "out_of_province")))}
     if draw(st.booleans()):
@@ -220,7 +220,7 @@ def policies(draw: st.DrawFn) -> dict[str, Any]:
             "lookback_months": draw(st.sampled_from((0, 0, 3))),
             "deductible": draw(tilted_deductible), "segments": [{"ratio": draw(ratios)}],
             "defined": draw(st.sampled_from((True, True, True, False)))}
-        tcap = draw(st.sampled_from(("none", "own", "shared", "two")))
+        tcap = draw(st.sampled_from(("none", "own", "shared", "none", "own", "two")))
         if tcap != "none":
             tilt["caps"] = [{"pool": "ka" if tcap == "shared" else "kt", "amount": draw(amount())}]
         if tcap == "two":  # a second limit that may cut below the first (each advances by
