@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from rules_helpers import case, ident, visit
+from test_policy_validate import TEXT as VALIDATE_TEXT
 from typer.testing import CliRunner
 
 from jiashi_city import head
@@ -21,15 +22,7 @@ from medaid.policy import model
 
 runner = CliRunner()
 
-TEXT = """\
-嘉市医疗救助实施办法
----
-第一条 为做好医疗救助工作，制定本办法。
-第二条 特困人员住院费用个人自付部分按100%救助。
-第三条 救助对象认定当日起享受待遇。
-第四条 未按规定转诊的，救助比例降低10个百分点。
-第五条 年度个人负担超过1万元的部分再予救助，2万元以内按50%，以上按60%。
-"""
+TEXT = VALIDATE_TEXT + "第五条 年度个人负担超过1万元的部分再予救助，2万元以内按50%，以上按60%。\n"
 NOTICE = """\
 嘉医保发〔2026〕3号 关于调整医疗救助标准的通知
 ---
@@ -124,20 +117,16 @@ def at(text: str, needle: str) -> int:
 # -- 1, 2: schema errors say how to write the value -----------------------------------------
 
 
-def test_a_single_kind_not_in_a_list_says_to_write_a_list_or_star(folder: Path) -> None:
-    text = CITY.replace("kinds: [inpatient]", "kinds: inpatient")
+@pytest.mark.parametrize(("written", "code"), [("kinds: [inpatient]", "inpatient"),
+                                               ("categories: [tekun]", "tekun")])
+def test_a_single_value_not_in_a_list_says_to_write_a_list_or_star(
+        folder: Path, written: str, code: str) -> None:
+    key = written.split(":")[0]
+    text = CITY.replace(written, f"{key}: {code}")
     assert validate(folder, text) == (
-        f"{at(text, 'kinds: inpatient')}: lines[0].kinds: 「inpatient」应为列表或 \"*\"："
-        "写作 [inpatient]（只有一项也须写成列表），或写 \"*\" 表示全部 / must be a list, e.g. "
-        "[inpatient], or \"*\" for all")
-
-
-def test_a_single_category_not_in_a_list_too(folder: Path) -> None:
-    text = CITY.replace("categories: [tekun]", "categories: tekun")
-    assert validate(folder, text) == (
-        f"{at(text, 'categories: tekun')}: lines[0].categories: 「tekun」应为列表或 \"*\"："
-        "写作 [tekun]（只有一项也须写成列表），或写 \"*\" 表示全部 / must be a list, e.g. "
-        "[tekun], or \"*\" for all")
+        f"{at(text, f'{key}: {code}')}: lines[0].{key}: 「{code}」应为列表或 \"*\"："
+        f"写作 [{code}]（只有一项也须写成列表），或写 \"*\" 表示全部 / must be a list, e.g. "
+        f"[{code}], or \"*\" for all")
 
 
 def test_all_in_words_says_to_write_star(folder: Path) -> None:
