@@ -129,68 +129,37 @@ def test_a_single_value_not_in_a_list_says_to_write_a_list_or_star(
         f"[{code}], or \"*\" for all")
 
 
-def test_all_in_words_says_to_write_star(folder: Path) -> None:
-    text = CITY.replace("kinds: [inpatient]", "kinds: 全部")
-    assert validate(folder, text) == (
-        f"{at(text, 'kinds: 全部')}: lines[0].kinds: 「全部」无效：全部写作 \"*\" / for all, "
-        "write \"*\"")
-
-
-def test_an_unquoted_version_says_to_quote_it(folder: Path) -> None:
-    text = CITY.replace('version: "2025"', "version: 2025")
-    assert validate(folder, text) == (
-        f"{at(text, 'version: 2025')}: version: 应为文字；请加引号，写作 \"2025\" / Input should "
-        "be a valid string")
-
-
-@pytest.mark.parametrize(("written", "expected"), [
-    ("ratio: 90%", "lines[0].segments[1].ratio: 应为数字；比例写作小数：90% 应写作 0.9 / Input "
-                   "should be a valid decimal"),
-    ("ratio: 八成", "lines[0].segments[1].ratio: 应为数字；比例写作小数，如 75% 写作 0.75 / Input "
-                  "should be a valid decimal"),
+@pytest.mark.parametrize(("old", "new", "expected"), [
+    ("kinds: [inpatient]", "kinds: 全部",
+     "lines[0].kinds: 「全部」无效：全部写作 \"*\" / for all, write \"*\""),
+    ('version: "2025"', "version: 2025",
+     "version: 应为文字；请加引号，写作 \"2025\" / Input should be a valid string"),
+    ("{ratio: 0.8}", "{ratio: 90%}", "lines[0].segments[1].ratio: 应为数字；比例写作小数：90% "
+                                     "应写作 0.9 / Input should be a valid decimal"),
+    ("{ratio: 0.8}", "{ratio: 八成}", "lines[0].segments[1].ratio: 应为数字；比例写作小数，如 "
+                                      "75% 写作 0.75 / Input should be a valid decimal"),
+    *(("amount: 30000}", f"amount: {written}}}", f"lines[0].caps[0].amount: 应为数字；{told} / "
+       "Input should be a valid decimal") for written, told in (
+        ("4万", "金额以元为单位写数字：4万 应写作 40000"),
+        ("3.5万元", "金额以元为单位写数字：3.5万元 应写作 35000"),
+        ("三万", "金额以元为单位写数字，如 4万元 写作 40000"))),
+    # articles: as the text writes them, or those the text has
+    ("article: 第二条", "article: 第2条",
+     "lines[0].article: jiashi.txt：无法识别条款「第2条」；应照原文写作「第二条」 / article "
+     "'第2条': cannot read '第2条'; write it as the text does: 第二条"),
+    ("article: 第二条", "article: 条款二",
+     "lines[0].article: jiashi.txt：无法识别条款「条款二」；条款须照原文的编号写，如 第十条、"
+     "二（三）、第十条 4 / article '条款二': cannot read '条款二'; write it as the text numbers "
+     "it, e.g. 第十条, 二（三）, 第十条 4"),
+    ("article: 第二条", "article: 第九条",
+     "lines[0].article: jiashi.txt：条款「第九条」在文本中未找到；文本中有：第五条、第四条、"
+     "第三条、第二条、第一条 / article '第九条' not found (the text has: 第五条, 第四条, 第三条, "
+     "第二条, 第一条)"),
 ])
-def test_a_ratio_in_words_says_to_write_a_decimal(folder: Path, written: str,
-                                                   expected: str) -> None:
-    text = CITY.replace("{ratio: 0.8}", "{" + written + "}")
-    assert validate(folder, text) == f"{at(text, written)}: {expected}"
-
-
-@pytest.mark.parametrize(("written", "expected"), [
-    ("amount: 4万", "应为数字；金额以元为单位写数字：4万 应写作 40000"),
-    ("amount: 3.5万元", "应为数字；金额以元为单位写数字：3.5万元 应写作 35000"),
-    ("amount: 三万", "应为数字；金额以元为单位写数字，如 4万元 写作 40000"),
-])
-def test_an_amount_in_words_says_to_write_yuan(folder: Path, written: str,
-                                               expected: str) -> None:
-    text = CITY.replace("{pool: cap, amount: 30000}", "{pool: cap, " + written + "}")
-    assert validate(folder, text) == (f"{at(text, written)}: lines[0].caps[0].amount: "
-                                      f"{expected} / Input should be a valid decimal")
-
-
-# -- 3: articles ------------------------------------------------------------------------
-
-
-def test_an_article_in_arabic_numerals_says_how_the_text_writes_it(folder: Path) -> None:
-    text = CITY.replace("article: 第二条", "article: 第2条")
-    assert validate(folder, text) == (
-        f"{at(text, '第2条')}: lines[0].article: jiashi.txt：无法识别条款「第2条」；应照原文写作"
-        "「第二条」 / article '第2条': cannot read '第2条'; write it as the text does: 第二条")
-
-
-def test_an_article_that_cannot_be_read_shows_how_articles_are_written(folder: Path) -> None:
-    text = CITY.replace("article: 第二条", "article: 条款二")
-    assert validate(folder, text) == (
-        f"{at(text, '条款二')}: lines[0].article: jiashi.txt：无法识别条款「条款二」；条款须照原文"
-        "的编号写，如 第十条、二（三）、第十条 4 / article '条款二': cannot read '条款二'; write "
-        "it as the text numbers it, e.g. 第十条, 二（三）, 第十条 4")
-
-
-def test_an_article_not_in_the_text_lists_the_nearest_it_has(folder: Path) -> None:
-    text = CITY.replace("article: 第二条", "article: 第九条")
-    assert validate(folder, text) == (
-        f"{at(text, '第九条')}: lines[0].article: jiashi.txt：条款「第九条」在文本中未找到；文本中"
-        "有：第五条、第四条、第三条、第二条、第一条 / article '第九条' not found (the text has: "
-        "第五条, 第四条, 第三条, 第二条, 第一条)")
+def test_a_written_value_is_told_how_to_write_it(folder: Path, old: str, new: str,
+                                                 expected: str) -> None:
+    text = CITY.replace(old, new, 1)
+    assert validate(folder, text) == f"{at(text, new)}: {expected}"
 
 
 def test_a_notices_article_not_in_it_lists_the_notices(folder: Path) -> None:
