@@ -452,6 +452,23 @@ def test_a_refusal_a_line_makes_inert_only_for_some_categories_is_no_warning() -
     assert len(advisories(city(body.replace("CATS", "[tekun]")))) == 1
 
 
+def test_more_selection_conditions_than_the_batch_path_compiles_is_a_warning() -> None:
+    """Seven alternative lines of distinct conditions settle case by case; validate warns
+    that the batch path refuses them, and it does, in Chinese and English."""
+    from medaid.policy.advisories import advisories
+    conds = [f"hospital_levels: [{k}]" for k in range(4)] + [
+        f"locations: [{x}]" for x in ("city", "province", "out_of_province")]
+    policy = city("lines:\n  - {rule: A1, article: 第五条, categories: \"*\", kinds: \"*\", "
+                  "segments: [{ratio: 0.5}]}\n" + "".join(
+                      f"  - {{rule: B{k}, article: 第六条, categories: \"*\", kinds: \"*\", "
+                      f"alternative: true, {c}, segments: [{{ratio: 0.6}}]}}\n"
+                      for k, c in enumerate(conds)))
+    (said,) = [m for _, m in advisories(policy) if "排他或替代" in m]
+    assert said.startswith("lines: 排他或替代救助标准上的条件有 7 种，超过批量结算")
+    with pytest.raises(PolicyError, match="more than 6 distinct conditions"):
+        compile_plans([policy], {}, [(0, 2024)])
+
+
 def test_tilted_assistance_advances_each_cap_pool_by_what_it_pays() -> None:
     """倾斜救助 50%, within 1,000 a year and 500 a stay: stays of 4,000 leave 2,000 after
     assistance; each gets 500 (the stay's limit), and the year's pool counts 500, not the

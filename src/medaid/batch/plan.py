@@ -32,7 +32,17 @@ from medaid.engine.settle import NO_EFFECT, _lines
 from medaid.engine.stages import base_of, values
 from medaid.engine.types import Visit
 from medaid.policy import schema as s
-from medaid.policy.model import Line, Policy, ci_tilts, tilted_entry, tilted_values
+from medaid.policy.model import (
+    MAX_SELECTION_CONDITIONS,
+    ConditionKey,
+    Line,
+    Policy,
+    ci_tilts,
+    condition_key,
+    selection_conditions,
+    tilted_entry,
+    tilted_values,
+)
 from medaid.policy.params import Curve, Params, Raised, When
 from medaid.policy.schema import KINDS
 from medaid.policy.structured import BasicInsurance
@@ -43,7 +53,6 @@ POOL_LIMIT = 10**12  # fen (10 billion yuan): a person-year's cumulative cost ne
 INT64_HEADROOM = 2**62
 GRADES = (None, 1, 2, 3, 4)  # index 0: no disability grade
 MAX_LINES = 62  # the kernel reports the lines that paid as bits of an int64
-MAX_SELECTION_CONDITIONS = 6  # distinct conditions on exclusive or alternative lines
 
 # Fields of the packed per-line array `lines[plan, line, field]`. A line's curve has no cap:
 # caps are payout limits on cap pools (`caps`), never part of F (RULES §3).
@@ -95,11 +104,6 @@ S_VISIT, S_YEAR_END, S_YEAR_END_HELD, S_YEAR_END_HELD_ONLY = 0, 1, 2, 3
  SV_NCAPS) = range(9)
 FORM_SEGMENTS, FORM_GRANT, FORM_CEILING = range(3)
 CEILING_OF = ("medfee_sumamt", "inscp_scp_amt")
-# statuses held, statuses not held, locations, hospital levels, referrals
-ConditionKey = tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...] | None,
-                     tuple[int, ...] | None, tuple[str, ...] | None]
-
-
 @dataclass
 class Problems:
     """Parameters a plan could not resolve: an error only for a visit that needs one."""
@@ -185,16 +189,6 @@ def _kept(e: MedaidError) -> MedaidError:
 
 def _curve_rows(curve: Curve) -> list[tuple[int, int]]:
     return [(-1 if w is None else w, bp) for w, bp in curve.segments]
-
-
-def condition_key(c: s.Conditions) -> ConditionKey | None:
-    """The conditions of a line or stage as a key (None: none set)."""
-    if not s.conditional(c):
-        return None
-    return (tuple(c.statuses), tuple(c.not_statuses),
-            None if c.locations is None else tuple(c.locations),
-            None if c.hospital_levels is None else tuple(c.hospital_levels),
-            None if c.referrals is None else tuple(c.referrals))
 
 
 def kinds_bits(kinds: Sequence[str] | None) -> int:
@@ -452,15 +446,14 @@ def compile_plans(versions: Sequence[Policy], local: Mapping[str, object],
     # Conditions on exclusive or alternative lines decide which set of lines settles a visit:
     # the selection is compiled for every combination of them holding (few: at most
     # MAX_SELECTION_CONDITIONS distinct ones).
-    sel_keys: list[ConditionKey] = []
-    for vi in sorted({vi for vi, _ in keys}):
-        for line in (*versions[vi].exclusive_lines, *versions[vi].alternative_lines):
-            ck = condition_key(line.spec)
-            if ck is not None and ck not in sel_keys:
-                sel_keys.append(ck)
+    sel_keys: list[ConditionKey] = list(dict.fromkeys(
+        k for vi in sorted({vi for vi, _ in keys})
+        for k in selection_conditions(versions[vi].spec)))
     if len(sel_keys) > MAX_SELECTION_CONDITIONS:
         raise PolicyError(f"{versions[0].jurisdiction}：排他或替代救助标准上的条件超过 "
-                          f"{MAX_SELECTION_CONDITIONS} 种，批量结算无法逐一编译")
+                          f"{MAX_SELECTION_CONDITIONS} 种，批量结算无法逐一编译 / more than "
+                          f"{MAX_SELECTION_CONDITIONS} distinct conditions on exclusive or "
+                          "alternative lines: the batch path cannot compile them")
     sel_conditions = np.array([cond_of(k) for k in sel_keys] or [0], np.int64)[:len(sel_keys)]
     sel_of = np.zeros((n_plans, len(KINDS), 4, len(GRADES), 1 << len(sel_keys)), np.int32)
     sel_setting: list[int] = []

@@ -31,7 +31,6 @@ from medaid.batch.plan import (
     S_YEAR_END_HELD,
     S_YEAR_END_HELD_ONLY,
     T_APP,
-    ConditionKey,
     Plans,
     compile_plans,
 )
@@ -50,7 +49,7 @@ from medaid.core.errors import InputError, MissingParameter, PolicyError
 from medaid.engine import insurance
 from medaid.engine.case import LOCATIONS, REFERRALS
 from medaid.engine.types import INPATIENT_SETTINGS
-from medaid.policy.model import Policy
+from medaid.policy.model import ConditionKey, Policy
 from medaid.policy.schema import KINDS
 
 I8 = npt.NDArray[np.int8]

@@ -39,6 +39,13 @@ def advisories(policy: model.Policy) -> list[tuple[list[Step], str]]:
                 out.append((steps, f"{dotted(steps)}: {v.since.year} 年另有按年度（year）给出的"
                                    f"取值，该年的就诊都取年度值，{v.since} 起的取值在该年不适用 / "
                                    "the year's own value hides this one in its year"))
+    chosen = model.selection_conditions(policy.spec)
+    if len(chosen) > model.MAX_SELECTION_CONDITIONS:
+        steps = ["lines"]
+        out.append((steps, f"lines: 排他或替代救助标准上的条件有 {len(chosen)} 种，超过批量结算"
+                           f"（medaid simulate）能编译的 {model.MAX_SELECTION_CONDITIONS} 种；"
+                           "逐人结算不受影响 / more distinct conditions on exclusive or "
+                           "alternative lines than the batch path compiles"))
     for i in range(len(policy.spec.refusals)):
         out += _inert_refusal(policy, i)
     used = {pool for _, pool in model.pools_used(policy.spec)} | {  # a year-end stage's may

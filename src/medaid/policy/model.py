@@ -516,6 +516,30 @@ def used_by_ids(spec: s.PolicyFile) -> list[str]:
     return list(dict.fromkeys([*found, *USES]))
 
 
+# statuses held, statuses not held, locations, hospital levels, referrals
+ConditionKey = tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...] | None,
+                     tuple[int, ...] | None, tuple[str, ...] | None]
+# distinct conditions on exclusive or alternative lines: the batch path compiles the lines
+# that settle a visit for each combination of them holding (2^n)
+MAX_SELECTION_CONDITIONS = 6
+
+
+def condition_key(c: s.Conditions) -> ConditionKey | None:
+    """The conditions of a line or stage as a key (None: none set)."""
+    if not s.conditional(c):
+        return None
+    return (tuple(c.statuses), tuple(c.not_statuses),
+            None if c.locations is None else tuple(c.locations),
+            None if c.hospital_levels is None else tuple(c.hospital_levels),
+            None if c.referrals is None else tuple(c.referrals))
+
+
+def selection_conditions(spec: s.PolicyFile) -> list[ConditionKey]:
+    """The distinct conditions of the exclusive and alternative lines."""
+    keys = (condition_key(ln) for ln in spec.lines if ln.exclusive or ln.alternative)
+    return list(dict.fromkeys(k for k in keys if k is not None))
+
+
 def caps_of(spec: s.PolicyFile) -> list[tuple[str, s.Cap]]:
     """Every cap the file writes, with where: (path, cap)."""
     owners: list[tuple[str, list[s.Cap] | None]] = [
