@@ -519,6 +519,9 @@ def test_the_kernel_takes_the_identity_held_at_the_years_end() -> None:
     res = _settle(graced_policy, pop)
     assert not differences(graced_policy, pop, res)
     assert res.years.year_end[:, 0].tolist() == [100_000, 500_000, 500_000]
+    # the trace says which: held on 31 December, or (none then) the one held last
+    texts = [settle_year([policy], {}, p, vs).year_end[0].trace[0].text for p, vs in pop]
+    assert "按年末救助身份其他" in texts[0] and "按年内最后所具有的救助身份特困人员" in texts[1]
     # 年末已不具有救助身份的，不享受: the person who left 特困 in October gets nothing
     strict = city(HELD_BODY.replace("category_at: year_end,",
                                     "category_at: year_end, unheld_at_year_end: none,"))

@@ -21,7 +21,7 @@ from medaid.core import clock
 from medaid.core.errors import InputError, NotFound
 from medaid.core.money import to_yuan
 from medaid.engine import types as engine
-from medaid.engine.caps import BESIDE, RAISED
+from medaid.engine.caps import RAISED
 from medaid.engine.case import (
     PersonIn,
     as_district,
@@ -271,8 +271,13 @@ def _pools(uow: UnitOfWork, policy: Policy, year: int, categories: set[str],
         except InputError as e:
             note(policy.spec.tilted.pool, "deductible", policy.spec.tilted.rule, None, str(e))
     out = []
-    for name in sorted(set(limits) | {k for k in used if not k.startswith(BESIDE)}):
+    # the engine's own running figures (insurance paid, raised flags, running totals) are
+    # not the file's pools
+    shown = {k for k in used if not k.startswith(model.INTERNAL_POOL_PREFIX)}
+    for name in sorted(set(limits) | shown):
         item = {"pool": name} | pool_amount(used.get(name, 0))
+        if name in policy.pool_labels:
+            item["label"] = policy.pool_labels[name]
         if used.get(RAISED + name):  # a cap a condition raised for the rest of the year
             item["raised"] = True
         for key, values in limits.get(name, {"deductibles": [], "caps": []}).items():

@@ -201,8 +201,9 @@ def at_year_end(policy: Policy, params: Params, person: Person,
         m = max(0, sum(measure(v, vi, st) for vi, st in mine) - paid_before)
         args: dict[str, Any] = {"label": v.label, "measure": m, "visits": len(mine),
                                 "category": category, "category_label": policy.label(category)}
-        if held is not None:
-            args["held_at_year_end"] = True
+        if held is not None:  # held on 31 December, or (none then) the one held last
+            args["held_at_year_end" if held_at_year_end(policy, person, year, False)
+                 else "held_last"] = True
         of_total = sum(getattr(st, v.ceiling.of) for _, st in mine) if v.ceiling else 0
         used: dict[str, Num] = {}
         pay = _payout(params, v, 0, m, of_total, when, False, None, pools, used, args)

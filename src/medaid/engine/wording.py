@@ -383,12 +383,14 @@ def _stage(a: Args, lang: str) -> str:
     """A stage after assistance: its measure, then its segments, grant or ceiling."""
     zh = lang == "zh"
     if "visits" in a:  # year-end: once over the year's qualifying visits
-        held = a.get("held_at_year_end")
-        head = (f"{a['label']}（年终，{a['visits']}次就诊，按{'年末救助身份' if held else ''}"
+        held = "年末救助身份" if a.get("held_at_year_end") else \
+            "年内最后所具有的救助身份" if a.get("held_last") else ""
+        held_en = ", held at the year end" if a.get("held_at_year_end") else \
+            ", the identity held last in the year" if a.get("held_last") else ""
+        head = (f"{a['label']}（年终，{a['visits']}次就诊，按{held}"
                 f"{_category(a, lang)}）：个人负担{_money(a['measure'], lang)}" if zh else
                 f"{a['label']} (year end, {a['visits']} visit{'' if a['visits'] == 1 else 's'}, "
-                f"as {a['category']}{', held at the year end' if held else ''}): borne "
-                f"{_money(a['measure'], lang)}")
+                f"as {a['category']}{held_en}): borne {_money(a['measure'], lang)}")
     else:
         head = (f"{a['label']}：本次个人负担{_money(a['measure'], lang)}，累计"
                 f"{_money(a['before'], lang)}→{_money(a['after'], lang)}" if zh else

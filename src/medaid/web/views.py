@@ -143,7 +143,8 @@ def pool_bars(pools: list[dict[str, Any]]) -> list[PoolBar]:
         def pct(v: Decimal, scale: Decimal = scale) -> Decimal:
             return min(Decimal(100), 100 * v / scale).quantize(Decimal("0.01"))
 
-        out.append(PoolBar(p["pool"], POOLS.get(p["pool"], f"{p['pool']} 救助累计"), used,
+        label = p.get("label") or POOLS.get(p["pool"], f"{p['pool']} 救助累计")
+        out.append(PoolBar(p["pool"], label, used,
                            pct(used),
                            [Mark(w, r, a, left, pct(a)) for w, r, a, left in limits],
                            [f"{d['rule']}: {d['unresolved']}" for d in p["deductibles"]
