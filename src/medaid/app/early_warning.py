@@ -324,10 +324,7 @@ def step(uow: UnitOfWork, actor: Actor, warning_id: int, action: str, reason: st
 
 # -- out -----------------------------------------------------------------------------------------
 def _label(jurisdiction: str, category: str | None) -> str | None:
-    if category is None:
-        return None
-    policy = model.versions(jurisdiction)[-1]
-    return policy.label(category)
+    return None if category is None else model.category_label(jurisdiction, category)
 
 
 def warning_json(w: EarlyWarning, show_ids: bool, events: bool = False) -> dict[str, Any]:

@@ -29,6 +29,7 @@ from medaid.app.parameters import put, stored
 from medaid.app.uow import UnitOfWork
 from medaid.core.errors import Conflict, InputError
 from medaid.engine.case import as_district, as_jurisdiction, as_text, parse_json
+from medaid.policy.model import category_label
 from medaid.registry import idcard
 from medaid.registry.plan import MODES, ImportPlan, plan_import
 from medaid.registry.roster import parse_records
@@ -246,7 +247,8 @@ def _apply(uow: UnitOfWork, plan: ImportPlan, to: Target) -> dict[int, list[str]
 
     for row in plan.new_identities:
         persons[row.certno].identities.append(_identity(row))
-        note(persons[row.certno].id, f"第{row.row}行新增{row.category}")
+        note(persons[row.certno].id,
+             f"第{row.row}行新增{category_label(to.jurisdiction, row.category)}")
     # identities read by `registered` carry their key
     ids = [c.identity.id for c in plan.changed] + [e.identity.id for e in plan.exited]
     identities: dict[int | None, Identity] = {i.id: i for i in s.scalars(
@@ -259,11 +261,11 @@ def _apply(uow: UnitOfWork, plan: ImportPlan, to: Target) -> dict[int, list[str]
         p.name = row.name
         if row.disability_grade is not None:
             p.disability_grade = row.disability_grade
-        note(p.id, f"第{row.row}行变更{row.category}")
+        note(p.id, f"第{row.row}行变更{category_label(to.jurisdiction, row.category)}")
     for e in plan.exited:
         i = identities[e.identity.id]
         i.to_date = e.end
-        note(i.person_id, f"{i.category}于{e.end}退出")
+        note(i.person_id, f"{category_label(to.jurisdiction, i.category)}于{e.end}退出")
     return changed
 
 

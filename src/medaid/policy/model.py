@@ -777,6 +777,13 @@ def versions(jurisdiction: str, extra: Iterable[Policy] = ()) -> list[Policy]:
     return sorted(found, key=lambda p: p.in_force)
 
 
+def category_label(jurisdiction: str, category: str) -> str:
+    """A category's Chinese label in the jurisdiction's latest version (its id where none
+    says it)."""
+    found = versions(jurisdiction)
+    return found[-1].label(category) if found else category
+
+
 def jurisdictions() -> list[str]:
     return sorted({p.jurisdiction for p in shipped()})
 

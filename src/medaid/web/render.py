@@ -123,10 +123,7 @@ def document_titles() -> dict[str, str]:
 
 
 def category_label(jurisdiction: str, category: str | None) -> str:
-    if not category:
-        return "—"
-    versions = model.versions(jurisdiction)
-    return versions[-1].label(category) if versions else category
+    return model.category_label(jurisdiction, category) if category else "—"
 
 
 _env = Environment(loader=PackageLoader("medaid.web", "templates"),
