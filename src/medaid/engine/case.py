@@ -119,26 +119,21 @@ def _list(v: object, path: str) -> Sequence[Any]:
     return v
 
 
-def _label(path: str) -> str:
-    """The label of the field a path ends in (`visits[0].medfee_sumamt` → 医疗费总额)."""
-    return fields.label_at(path)
-
-
 def date_bound(path: str, label: str | None = None) -> str:
     """What a date outside medaid.policy.fields' range is told (the batch path says it too)."""
-    return (f"{label or _label(path)}须在 {fields.FIRST_DAY} 至 {fields.LAST_DAY} 之间"
+    return (f"{label or fields.label_at(path)}须在 {fields.FIRST_DAY} 至 {fields.LAST_DAY} 之间"
             f"（must be from {fields.FIRST_DAY} to {fields.LAST_DAY}）")
 
 
 def amount_bound(path: str, high: int) -> str:
     """What an amount above `high` fen is told."""
-    return f"{_label(path)}不得超过 {to_yuan(high)} 元（at most {to_yuan(high)} yuan）"
+    return f"{fields.label_at(path)}不得超过 {to_yuan(high)} 元（at most {to_yuan(high)} yuan）"
 
 
 def as_text(v: object, path: str, chars: int | None = None, label: str | None = None) -> str:
     """A non-empty printable text, not only spaces, of at most `chars` characters; told by
     `label` (a field's own, where its name alone is ambiguous) or the path's."""
-    label = label or _label(path)
+    label = label or fields.label_at(path)
     if not isinstance(v, str) or not v:
         raise InputError(path, "必填 / must be a non-empty string" if v in (None, "") else
                          "应为文本 / must be a non-empty string")
@@ -177,7 +172,7 @@ def as_choice(v: object, path: str, choices: Sequence[str], what: str) -> str:
         if not all(c in table for c in choices):  # a choice the caller words itself
             raise InputError(path, english)
         offered = "、".join(f"{c}（{table[c][0]}）" for c in choices)
-        raise InputError(path, f"{_label(path)}「{v}」无效，可选：{offered} / {english}")
+        raise InputError(path, f"{fields.label_at(path)}「{v}」无效，可选：{offered} / {english}")
     assert isinstance(v, str)
     return v
 
