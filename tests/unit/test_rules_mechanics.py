@@ -87,3 +87,6 @@ def test_rounding_cumulative_or_per_visit(mode, paid):
     result = settle_year([_nanjing_rounded(mode)], {"income_per_capita_prev_year": 80000},
                          person, visits)
     assert [x.assistance for x in result.settlements] == paid
+    if mode == "per_visit":  # the trace shows the figure it rounds: 0.0255 yuan
+        line = next(t for t in result.settlements[1].trace if t.rule == "NJ-A3")
+        assert "（计算值0.0255元，逐次四舍五入）" in line.text

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from fractions import Fraction
 from typing import Any
 
 from medaid.engine.caps import within_caps
@@ -135,8 +136,10 @@ def evaluate(policy: Policy, params: Params, lines: list[Line], standing: Standi
                                       "after": list(line.base.after)}
             if ratio is not None:
                 args["lookback_rule"] = standing.rule
-            if facts.per_visit:
+            if facts.per_visit:  # the exact figure it rounds, in fen × BP (a fraction's text)
                 args["per_visit"] = True
+                args["exact"] = str(Fraction(curve.scaled(after, facts.points, ratio)
+                                             - curve.scaled(before, facts.points, ratio)))
             if line.pool in policy.visit_pools:
                 args["per_admission"] = True
             code = "line"

@@ -9,10 +9,12 @@ unknown here (a line from an older ledger row) reads as its stored text.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
 from medaid.core import labels
-from medaid.core.money import fmt, fmt_ratio
+from medaid.core.money import BP, fmt, fmt_ratio
 
 Args = Mapping[str, Any]
 
@@ -106,6 +108,14 @@ def _caps(a: Args, lang: str) -> str:
 
 
 # -- one function per code ---------------------------------------------------------------
+def _exact(scaled: str, zh: bool) -> str:
+    """The unrounded amount a visit rounds (a fraction of fen × BP) in yuan, to 1/10,000 fen."""
+    exact = Fraction(scaled) / (100 * BP)
+    yuan = (Decimal(exact.numerator) / Decimal(exact.denominator)).quantize(
+        Decimal("0.000001")).normalize()
+    return f"计算值{yuan:f}元，" if zh else f"{yuan:f} computed, "
+
+
 def _line(a: Args, lang: str) -> str:
     """An assistance line's arithmetic: a ratio of the base, or the year's cumulative F."""
     zh = lang == "zh"
@@ -141,7 +151,8 @@ def _line(a: Args, lang: str) -> str:
         text += (f"（未按规定转诊，比例{pts // 100:+d}个百分点）" if zh
                  else f" (ratio {pts // 100:+d} points, referral)")
     if a.get("per_visit"):
-        text += "（逐次四舍五入）" if zh else " (rounded per visit)"
+        exact = "" if "exact" not in a else _exact(a["exact"], zh)
+        text += f"（{exact}逐次四舍五入）" if zh else f" ({exact}rounded per visit)"
     if "limited_to" in a:
         text += (f"；以本次尚需个人负担的{_money(a['limited_to'], lang)}为限" if zh
                  else f"; limited to the {_money(a['limited_to'], lang)} the person still bears")
