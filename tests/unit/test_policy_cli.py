@@ -94,7 +94,7 @@ def test_show_framework_parameters_by_reference() -> None:
     code, out, _ = show("jiangsu")
     assert code == 0
     assert "取值: 默认 70% (≥ 70%)" in out
-    assert "取值: 默认 50% × basic_cap" in out
+    assert "取值: 默认 50% × 当地城乡基本医疗保险封顶线 (≥ 50% × 当地城乡基本医疗保险封顶线)" in out
     assert "救助比例: 重点医疗救助对象救助比例（2015年 = 70%）" in out
     assert "key_ratio_floor: 70%" in out
 

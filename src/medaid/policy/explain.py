@@ -503,9 +503,12 @@ def quotes(policy: model.Policy, found: list[Element]
 
 
 def _value_text(p: s.Parameter, value: Decimal | s.ParamRef | dict[str, object],
-                lang: Lang = "en") -> str:
-    if isinstance(value, s.ParamRef):
-        return ref_text(value)
+                lang: Lang = "en", labels_of: dict[str, str] | None = None) -> str:
+    if isinstance(value, s.ParamRef):  # another parameter, by its label in Chinese
+        name = (labels_of or {}).get(value.param) if lang == "zh" else None
+        if name is None:
+            return ref_text(value)
+        return name if value.times == 1 else f"{fmt_ratio(to_bp(value.times))} × {name}"
     if isinstance(value, dict):
         return ", ".join(f"{k}: {v}" for k, v in value.items())
     yuan = "元" if lang == "zh" and p.type == "money" else ""
@@ -514,12 +517,13 @@ def _value_text(p: s.Parameter, value: Decimal | s.ParamRef | dict[str, object],
 
 def parameters(policy: model.Policy, lang: Lang = "zh") -> list[ParamRow]:
     rows = []
+    labels_of = {n: q.label for n, q in policy.spec.parameters.items() if q.label}
     for name, p in policy.spec.parameters.items():
-        given = [f"{v.when}: {_value_text(p, v.value, lang)}" for v in p.values]
+        given = [f"{v.when}: {_value_text(p, v.value, lang, labels_of)}" for v in p.values]
         if p.default is not None:
             given.append(("默认 " if lang == "zh" else "default ")
-                         + _value_text(p, p.default, lang))
-        bounds = [f"≥ {_value_text(p, p.min, lang)}" if p.min is not None else "",
+                         + _value_text(p, p.default, lang, labels_of))
+        bounds = [f"≥ {_value_text(p, p.min, lang, labels_of)}" if p.min is not None else "",
                   f"≤ {_value_text(p, p.max, lang)}" if p.max is not None else ""]
         value = "; ".join(given) or ("必须设定，尚未设定" if lang == "zh" else "required — not set")
         if any(bounds):
