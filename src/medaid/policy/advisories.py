@@ -39,6 +39,9 @@ def advisories(policy: model.Policy) -> list[tuple[list[Step], str]]:
                 out.append((steps, f"{dotted(steps)}: {v.since.year} 年另有按年度（year）给出的"
                                    f"取值，该年的就诊都取年度值，{v.since} 起的取值在该年不适用 / "
                                    "the year's own value hides this one in its year"))
+    for where, said in model.inert(policy.spec):
+        steps = parse_path(where)
+        out.append((steps, f"{where}: {said}"))
     chosen = model.selection_conditions(policy.spec)
     if len(chosen) > model.MAX_SELECTION_CONDITIONS:
         steps = ["lines"]

@@ -304,9 +304,6 @@ def _check_refs(spec: s.PolicyFile) -> None:
         cats("tilted", spec.tilted.categories)
         for j, entry in enumerate(spec.tilted.by_category):
             cats(f"tilted.by_category[{j}]", entry.categories)
-            _check_covered(f"tilted.by_category[{j}]", entry.categories,
-                           spec.tilted.categories, [c for e in spec.tilted.by_category[:j]
-                                                    for c in e.categories])
         _check_tilted_kinds(spec)
     statuses = [st.id for st in spec.statuses]
     if len(set(statuses)) != len(statuses):
@@ -375,11 +372,6 @@ def _check_refs(spec: s.PolicyFile) -> None:
             raise PolicyError(f"{where}.pool: 累计池「{cap.pool}」在同一 caps 中重复 / "
                               "the pool repeats within one caps list")
         owners[owner].add(cap.pool)
-        raised = cap.raised
-        if raised and isinstance(raised.amount, Decimal) and isinstance(cap.amount, Decimal) \
-                and raised.amount <= cap.amount:
-            raise PolicyError(f"{where}.raised.amount: 提高后的限额 {raised.amount} 不高于原限额 "
-                              f"{cap.amount} / the raised cap is not above the cap")
     if spec.pools is not None:
         for where, pool in pools_used(spec):
             if pool not in spec.pools:
@@ -404,9 +396,9 @@ _FORM_NAMES = {"segments": "分段救助（segments）", "grant": "一次性补�
 
 
 def _check_stage(spec: s.PolicyFile, i: int) -> None:
-    """What a stage may not say although each key is valid: a rule id another stage has,
-    values its form of payout does not use, a grant of nothing, a by_category entry for a
-    category the stage never takes, a once-a-year stage over a pool of one visit."""
+    """What a stage may not say although each key is valid: a rule id another stage or a
+    line has, a pool of a line or of tilted assistance, values its form of payout does not
+    use."""
     stage, where = spec.stages[i], f"stages[{i}]"
     for j, other in enumerate(spec.stages[:i]):
         if other.rule == stage.rule:
@@ -429,42 +421,66 @@ def _check_stage(spec: s.PolicyFile, i: int) -> None:
         raise PolicyError(f"{where}.{key}: 累计池「{spec.tilted.pool}」是倾斜救助的累计池；"
                           "阶段须用自己的池 / a stage may not share "
                           "tilted assistance's pool")
-    form = "segments" if stage.segments else "grant" if stage.grant is not None else "ceiling"
-    if form == "ceiling" and stage.deductible:
-        raise PolicyError(f"{where}.deductible: {_FORM_NAMES[form]}不用起付标准，超过封顶线的"
-                          "部分即支付；请删去 deductible / a ceiling stage takes no deductible")
-    entries = [(f"{where}.by_category[{j}]", e) for j, e in enumerate(stage.by_category)]
-    for at, grant in [(where, stage.grant), *((at, e.grant) for at, e in entries)]:
-        if isinstance(grant, Decimal) and not grant:
-            raise PolicyError(f"{at}.grant: 一次性补助金额须大于 0 / a grant of 0 pays nothing")
-    for j, (at, entry) in enumerate(entries):
-        _check_covered(at, entry.categories, stage.categories,
-                       [c for _, e in entries[:j] for c in e.categories])
+    form = _form(stage)
+    for j, entry in enumerate(stage.by_category):
         for key in ("deductible", "segments", "grant", "ceiling"):
             if getattr(entry, key) is not None and key not in _FORM_KEYS[form]:
-                raise PolicyError(f"{at}.{key}: 该阶段为{_FORM_NAMES[form]}，分身份取值不能给出"
-                                  f"「{key}」；可给：{'、'.join(_FORM_KEYS[form])}、caps / "
-                                  f"the stage pays by {form}: {key} does not apply")
-    name = stage.pool or stage.rule
-    pool = (spec.pools or {}).get(name)
-    if stage.when == "year_end" and pool is not None and pool.period == "visit":
-        raise PolicyError(f"{where}.pool: 年终阶段每人每年结算一次，其累计池「{name}」"
-                          "不能按次累计（period: visit） / a year-end stage pays once a year: "
-                          "its pool cannot be per visit")
+                raise PolicyError(f"{where}.by_category[{j}].{key}: 该阶段为{_FORM_NAMES[form]}，"
+                                  f"分身份取值不能给出「{key}」；可给："
+                                  f"{'、'.join(_FORM_KEYS[form])}、caps / the stage pays by "
+                                  f"{form}: {key} does not apply")
 
 
-def _check_covered(where: str, named: list[str], covered: list[str] | Literal["*"],
-                   earlier: list[str]) -> None:
-    """A by_category entry names only categories its construct assists, and none an
-    earlier entry names (the first listing a category gives its values)."""
-    for k, cat in enumerate(named):
-        if cat in earlier:
-            raise PolicyError(f"{where}.categories[{k}]: 「{cat}」已列于前面的 by_category 条目，"
-                              "此处的取值对它永不适用 / an earlier entry already gives its values")
-        if covered != "*" and cat not in covered:
-            raise PolicyError(f"{where}.categories[{k}]: 「{cat}」不在所属条目的 categories"
-                              f"（{', '.join(covered)}）中，这组取值对它永不适用 / "
-                              f"{cat!r} is not among the categories it belongs to")
+def _form(stage: s.Stage) -> str:
+    return "segments" if stage.segments else "grant" if stage.grant is not None else "ceiling"
+
+
+def inert(spec: s.PolicyFile) -> list[tuple[str, str]]:
+    """What a file says that runs but does nothing (validate warns of each, at its path):
+    a by_category entry for a category its construct never takes or an earlier entry
+    already gives, a grant of 0, a deductible on a ceiling, a year-end stage's per-visit
+    pool, a raised cap not above the cap."""
+    out: list[tuple[str, str]] = []
+    owners: list[tuple[str, list[str] | Literal["*"], list[Any]]] = [
+        (f"stages[{i}]", st.categories, st.by_category) for i, st in enumerate(spec.stages)]
+    if spec.tilted is not None:
+        owners.append(("tilted", spec.tilted.categories, spec.tilted.by_category))
+    for where, covered, entries in owners:
+        earlier: list[str] = []
+        for j, entry in enumerate(entries):
+            for k, cat in enumerate(entry.categories):
+                at = f"{where}.by_category[{j}].categories[{k}]"
+                if cat in earlier:
+                    out.append((at, f"「{cat}」已列于前面的 by_category 条目，此处的取值对它不适用"
+                                    " / an earlier entry already gives its values"))
+                elif covered != "*" and cat not in covered:
+                    out.append((at, f"「{cat}」不在所属条目的 categories（{', '.join(covered)}）"
+                                    f"中，这组取值对它不适用 / {cat!r} is not among the "
+                                    "categories it belongs to"))
+            earlier += entry.categories
+    for i, stage in enumerate(spec.stages):
+        where = f"stages[{i}]"
+        if _form(stage) == "ceiling" and stage.deductible:
+            out.append((f"{where}.deductible", "个人负担封顶（ceiling）不用起付标准，超过封顶线的"
+                        "部分即支付；此 deductible 不起作用 / a ceiling stage reads no deductible"))
+        for at, grant in [(where, stage.grant), *((f"{where}.by_category[{j}]", e.grant)
+                                                  for j, e in enumerate(stage.by_category))]:
+            if isinstance(grant, Decimal) and not grant:
+                out.append((f"{at}.grant", "一次性补助金额为 0，不会支付 / a grant of 0 pays "
+                                           "nothing"))
+        name = stage.pool or stage.rule
+        pool = (spec.pools or {}).get(name)
+        if stage.when == "year_end" and pool is not None and pool.period == "visit":
+            out.append((f"{where}.pool", f"年终阶段每人每年结算一次，不读其累计池「{name}」的按次"
+                        "累计（period: visit） / a year-end stage pays once a year: its pool's "
+                        "period does not apply"))
+    for where, cap in caps_of(spec):
+        raised = cap.raised
+        if raised and isinstance(raised.amount, Decimal) and isinstance(cap.amount, Decimal) \
+                and raised.amount <= cap.amount:
+            out.append((f"{where}.raised.amount", f"提高后的限额 {raised.amount} 不高于原限额 "
+                        f"{cap.amount} / the raised cap is not above the cap"))
+    return out
 
 
 # what a parameter reference may stand for, by the key it is written at
