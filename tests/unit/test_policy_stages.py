@@ -469,6 +469,20 @@ def test_more_selection_conditions_than_the_batch_path_compiles_is_a_warning() -
         compile_plans([policy], {}, [(0, 2024)])
 
 
+def test_a_fallback_that_voids_a_line_naming_its_kind_is_a_warning() -> None:
+    """罕见病用药 written to fall back to 门诊慢特病 while a line names it: every such visit
+    is settled as 门诊慢特病, so the line never pays; validate says so."""
+    from medaid.policy.advisories import advisories
+    body = ("kind_fallback: {rare_disease_drug: special_outpatient}\nlines:\n"
+            "  - {rule: A1, article: 第五条, categories: \"*\", kinds: [special_outpatient], "
+            "segments: [{ratio: 0.85}]}\n  - {rule: A2, article: 第六条, categories: [tekun], "
+            "kinds: [rare_disease_drug], segments: [{ratio: 0.7}]}\n")
+    (said,) = [m for _, m in advisories(city(body))]
+    assert said.startswith("kind_fallback.rare_disease_drug: 救助标准 A2 单列了罕见病用药")
+    assert advisories(city(body.replace("kind_fallback: {rare_disease_drug: special_outpatient}"
+                                        "\n", "kind_fallback: {}\n"))) == []
+
+
 def test_tilted_assistance_advances_each_cap_pool_by_what_it_pays() -> None:
     """倾斜救助 50%, within 1,000 a year and 500 a stay: stays of 4,000 leave 2,000 after
     assistance; each gets 500 (the stay's limit), and the year's pool counts 500, not the

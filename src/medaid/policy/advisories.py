@@ -42,6 +42,19 @@ def advisories(policy: model.Policy) -> list[tuple[list[Step], str]]:
     for where, said in model.inert(policy.spec):
         steps = parse_path(where)
         out.append((steps, f"{where}: {said}"))
+    for kind, setting in policy.spec.kind_fallback.items():
+        named = [ln.rule for ln in policy.spec.lines  # exclusive and alternative lines
+                 if ln.kinds != "*" and kind in ln.kinds  # match the visit's own kind
+                 and not (ln.exclusive or ln.alternative)]
+        if named:
+            steps = ["kind_fallback", kind]
+            out.append((steps, f"{dotted(steps)}: 救助标准 {'、'.join(dict.fromkeys(named))} "
+                               f"单列了{labels.label(labels.KINDS, kind)}，但此项把所有"
+                               f"{labels.label(labels.KINDS, kind)}按"
+                               f"{labels.label(labels.KINDS, setting)}结算，这些标准永不支付；"
+                               "只对部分身份按其他标准执行的，请把该就诊类别加到那些身份的"
+                               "标准中 / lines name this kind, but the fallback settles all "
+                               "its visits as another: they never pay"))
     chosen = model.selection_conditions(policy.spec)
     if len(chosen) > model.MAX_SELECTION_CONDITIONS:
         steps = ["lines"]
