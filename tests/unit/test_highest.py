@@ -90,3 +90,20 @@ def test_the_batch_kernel_chooses_as_the_engine(by: str) -> None:
     engine = [s.assistance for p, vs in pop for s in settle_year([policy], {}, p, vs).settlements]
     second = 3_000_000 if by == "amount" else 0
     assert res.assistance.tolist() == engine == [5_000_000, second, 3_000_000, 4_500_000]
+
+
+def test_the_same_identity_twice_is_no_choice() -> None:
+    """其他 until 31 March, recognised again from 1 July on an application of 1 June with a
+    3-month look-back (1 March – 30 June): a stay of 10 March is in the first window and
+    the second look-back, the same identity's lines either way, so the trace names no
+    就高 between them."""
+    policy = parse_policy(HEAD.replace("stay_rule: true}", (
+        "stay_rule: true, lookback: [{rule: W, article: 第三条, categories: [other], "
+        "months: 3, before: application}]}")) + LINES, "city.yaml")
+    twice = Person("P", (Identity("other", date(2024, 1, 1), date(2024, 3, 31)),
+                         Identity("other", date(2024, 7, 1), None, date(2024, 6, 1))))
+    stay = Visit("V1", "inpatient", date(2024, 3, 10), date(2024, 3, 10), 1_000_000,
+                 hifp_pay=0, hifmi_pay=0)
+    got = settle_year([policy], {}, twice, [stay]).settlements[0]
+    assert got.assistance == 420_000  # (10,000 − 3,000) × 60%
+    assert not [t for t in got.trace if t.code == "highest"]

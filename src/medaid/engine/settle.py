@@ -188,7 +188,10 @@ def _highest(policy: Policy, params: Params, alternatives: list[list[Line]],
     others = [{"category": o.standing.category,
                "category_label": policy.label(o.standing.category),
                "rules": o.rules, "total": o.total, **_nothing(o)}
-              for o in outcomes if o is not chosen and (o.covered or not chosen.covered)]
+              for o in outcomes if o is not chosen and (o.covered or not chosen.covered)
+              # the same identity's lines again (a window and a look-back of it): no choice
+              and not (o.standing.category == chosen.standing.category
+                       and o.rules == chosen.rules)]
     passed = list(dict.fromkeys(st.category for st in found if st not in tried))
     if others or passed:
         args = {"category": chosen.standing.category,
