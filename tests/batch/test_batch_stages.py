@@ -634,6 +634,25 @@ def test_insurance_computed_with_the_tilt_for_some_categories_and_given_visits()
     assert res.hifmi_pay.tolist()[2::3] == [52_075_000, 37_900_000]
 
 
+def test_the_critical_illness_tilt_is_for_an_identity_in_force_not_a_look_back() -> None:
+    """特困 recognised on 10 May with a 3-month look-back: a stay of 1 April is assisted
+    (纳入救助) but its critical-illness insurance is the standard one (NJ-C: an identity in
+    force); a stay of 1 June has the tilt. Base 50,000 − basic 10,000 = 40,000 above the
+    line: standard (15,000, 60%) 15,000; tilted (7,500, 65%) 21,125, in the kernel too."""
+    policy = parse_policy(HEAD.replace("stay_rule: true}", (
+        "stay_rule: true, lookback: [{rule: W, article: 第三条, categories: [tekun], "
+        "months: 3}]}")) + INSURED, "city.yaml")
+    person = Person("P", (Identity("tekun", date(2024, 5, 10)),))
+    pop = [(person, [Visit(f"V{m}", "inpatient", date(2024, m, 1), date(2024, m, 1),
+                           5_000_000, hifp_pay=1_000_000) for m in (4,)]),
+           (replace(person, id="Q"), [Visit("V6", "inpatient", date(2024, 6, 1),
+                                            date(2024, 6, 1), 5_000_000, hifp_pay=1_000_000)])]
+    res = _settle(policy, pop)
+    assert not differences(policy, pop, res)
+    assert res.hifmi_pay.tolist() == [1_500_000, 2_112_500]
+    assert res.assistance.tolist()[0] > 0  # the look-back stay is assisted
+
+
 def test_the_critical_illness_cap_limits_what_the_year_paid_given_or_computed() -> None:
     """The cap is a payout limit, never inside F: after a stay the platform settled with
     300,000 of critical-illness insurance, a computed one pays its own F (70% of 100,000)

@@ -471,14 +471,14 @@ def settle_range(g_lo, g_hi, group_off, plan, sel, medfee, inscp, hifp_in, hifmi
             if hifmi < 0:
                 if err == 0 and ci[p, 0, C_OK] == 0:
                     err = ERR_CRITICAL * ERR_SHIFT
-                # the first tilt for a category the person holds in force (insurance.tilted),
-                # else the standard curve
+                # the first tilt for a category the person holds in force, not in a
+                # look-back (insurance.tilted), else the standard curve
                 t = 0
                 for k in range(1, ci.shape[1]):
                     if t > 0 or ci[p, k, C_OK] == 0:
                         break
                     for j in range(n):
-                        if f_mode[j] != COUNTED and (ci[p, k, C_CATS] == -1
+                        if f_mode[j] == IN_FORCE and (ci[p, k, C_CATS] == -1
                                                      or (ci[p, k, C_CATS] >> f_cat[j]) & 1):
                             t = k
                 ded = ci[p, t, C_DED]

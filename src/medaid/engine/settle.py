@@ -103,7 +103,10 @@ def settle_visit(policy: Policy, params: Params, person: Person, pools: Mapping[
     else:
         hifmi, lines_ci = insurance.critical_illness(
             policy, params, inscp - hifp, visit.end,
-            insurance.tilted(policy, [st.category for st in assisted]), new, path)
+            # held in force (its 渐退期 too), not in a look-back: the insurer's tilt is for
+            # whom it knows as assisted at the visit (NJ-C: an identity in force)
+            insurance.tilted(policy, [st.category for st in found if st.mode == "in_force"]),
+            new, path)
         trace.extend(lines_ci)
     insurance.given(visit, hifp, hifmi, new)
     oth = visit.oth_pay
