@@ -483,6 +483,25 @@ def test_a_fallback_that_voids_a_line_naming_its_kind_is_a_warning() -> None:
                                         "\n", "kind_fallback: {}\n"))) == []
 
 
+def test_what_officials_got_wrong_about_tilts_and_periods_is_told() -> None:
+    """ratio_points 0.05 for 5个百分点, a pool period `stay`, a critical-illness tilt entry
+    an earlier one shadows: each told how it is written, or that it never applies."""
+    from medaid.policy.advisories import advisories
+    line = ("lines:\n  - {rule: A1, article: 第五条, categories: \"*\", kinds: \"*\", "
+            "segments: [{ratio: 0.8}]}\n")
+    tilt = "{rule: C, article: 第二条, deductible_share: 0.5, ratio_points: 5}"
+    with pytest.raises(PolicyError, match="ratio_points: 应为整数：写百分点数"):
+        city(f"critical_illness_tilt: {tilt.replace('5}', '0.05}')}\n" + line)
+    with pytest.raises(PolicyError, match=r"period: 取值「stay」无效，应为：year（年度累计）、visit"
+                                          r" 或 admission（单次）"):
+        city("pools:\n  A1: {period: stay}\n" + line)
+    second = tilt.replace("}", ", categories: [tekun]}")
+    shadowed = city(f"critical_illness_tilt: [{tilt}, {second}]\n" + line)
+    assert [m for _, m in advisories(shadowed)] == [
+        "critical_illness_tilt[1].categories[0]: 特困人员已由前面的大病保险倾斜条目适用，此条对其"
+        "不适用 / an earlier entry already takes this category"]
+
+
 def test_tilted_assistance_advances_each_cap_pool_by_what_it_pays() -> None:
     """倾斜救助 50%, within 1,000 a year and 500 a stay: stays of 4,000 leave 2,000 after
     assistance; each gets 500 (the stay's limit), and the year's pool counts 500, not the

@@ -55,6 +55,7 @@ def advisories(policy: model.Policy) -> list[tuple[list[Step], str]]:
                                "只对部分身份按其他标准执行的，请把该就诊类别加到那些身份的"
                                "标准中 / lines name this kind, but the fallback settles all "
                                "its visits as another: they never pay"))
+    out += _shadowed_tilts(policy)
     chosen = model.selection_conditions(policy.spec)
     if len(chosen) > model.MAX_SELECTION_CONDITIONS:
         steps = ["lines"]
@@ -98,4 +99,27 @@ def _inert_refusal(policy: model.Policy, i: int) -> list[tuple[list[Step], str]]
                                f"{labels.label(labels.KINDS, kind)}费用予以救助，此不予救助的"
                                "规定不会适用（请从该标准的 kinds 或 categories 中去掉它） / "
                                "a line assists what the refusal refuses: it never applies"))
+    return out
+
+
+def _shadowed_tilts(policy: model.Policy) -> list[tuple[list[Step], str]]:
+    """A critical-illness tilt entry for a category an earlier entry already takes: the
+    first listing a person's category applies, so it never does."""
+    tilts = policy.spec.critical_illness_tilt
+    if not isinstance(tilts, list):
+        return []
+    out: list[tuple[list[Step], str]] = []
+    seen: set[str] = set()
+    for i, t in enumerate(tilts):
+        named = list(policy.categories) if t.categories == "*" else t.categories
+        for k, c in enumerate(named):
+            if c in seen:
+                steps: list[Step] = ["critical_illness_tilt", i]
+                if t.categories != "*":
+                    steps += ["categories", k]
+                out.append((steps, f"{dotted(steps)}: {policy.label(c)}已由前面的大病保险倾斜"
+                                   "条目适用，此条对其不适用 / an earlier entry already takes "
+                                   "this category"))
+                break
+        seen.update(named)
     return out

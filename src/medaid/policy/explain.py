@@ -468,7 +468,9 @@ def _tilted(t: _Text, tl: s.Tilted) -> Element:
         ("pool", t.pool(tl.pool)),
         ("deductible", t.amount(tl.deductible)),
         ("segments", t.segments(tl.segments, tl.deductible, _bounds(tl))),
-        ("caps", t.caps(tl.caps)),
+        # where only the by_category entries cap it, say so rather than 不封顶
+        ("caps", t.caps(tl.caps) if tl.caps or not any(v.caps for v in tl.by_category)
+         else t.say("by category, below", "按身份分别封顶，见下")),
     ]
     if tl.categories != "*":
         facts.append(("categories", t.names(tl.categories)))

@@ -294,6 +294,9 @@ class Pool(Strict):
     @field_validator("period", mode="before")
     @classmethod
     def _admission(cls, v: object) -> object:
+        if isinstance(v, str) and v not in ("year", "visit", "admission"):
+            raise ValueError(f"取值「{v}」无效，应为：year（年度累计）、visit 或 admission（单次）"
+                             f" / one of year, visit, admission")
         return "visit" if v == "admission" else v  # 单次住院: the visit is the admission
 
 

@@ -131,6 +131,8 @@ def _type_hint(prefix: str, loc: Sequence[Step], given: Any) -> str:
         return f"（只有一项也须写成列表），如 [{given}]"
     if prefix == "list" and given is not None and not isinstance(given, dict):
         return "（只有一项也须写成列表）"
+    if prefix == "int" and loc and loc[-1] == "ratio_points":  # 0.05 for 5个百分点
+        return "：写百分点数，降低10个百分点写 -10，提高5个百分点写 5"
     return ""
 
 
