@@ -12,11 +12,10 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
 from functools import cache, cached_property
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -433,54 +432,6 @@ def _check_stage(spec: s.PolicyFile, i: int) -> None:
 
 def _form(stage: s.Stage) -> str:
     return "segments" if stage.segments else "grant" if stage.grant is not None else "ceiling"
-
-
-def inert(spec: s.PolicyFile) -> list[tuple[str, str]]:
-    """What a file says that runs but does nothing (validate warns of each, at its path):
-    a by_category entry for a category its construct never takes or an earlier entry
-    already gives, a grant of 0, a deductible on a ceiling, a year-end stage's per-visit
-    pool, a raised cap not above the cap."""
-    out: list[tuple[str, str]] = []
-    owners: list[tuple[str, list[str] | Literal["*"], list[Any]]] = [
-        (f"stages[{i}]", st.categories, st.by_category) for i, st in enumerate(spec.stages)]
-    if spec.tilted is not None:
-        owners.append(("tilted", spec.tilted.categories, spec.tilted.by_category))
-    for where, covered, entries in owners:
-        earlier: list[str] = []
-        for j, entry in enumerate(entries):
-            for k, cat in enumerate(entry.categories):
-                at = f"{where}.by_category[{j}].categories[{k}]"
-                if cat in earlier:
-                    out.append((at, f"「{cat}」已列于前面的 by_category 条目，此处的取值对它不适用"
-                                    " / an earlier entry already gives its values"))
-                elif covered != "*" and cat not in covered:
-                    out.append((at, f"「{cat}」不在所属条目的 categories（{', '.join(covered)}）"
-                                    f"中，这组取值对它不适用 / {cat!r} is not among the "
-                                    "categories it belongs to"))
-            earlier += entry.categories
-    for i, stage in enumerate(spec.stages):
-        where = f"stages[{i}]"
-        if _form(stage) == "ceiling" and stage.deductible:
-            out.append((f"{where}.deductible", "个人负担封顶（ceiling）不用起付标准，超过封顶线的"
-                        "部分即支付；此 deductible 不起作用 / a ceiling stage reads no deductible"))
-        for at, grant in [(where, stage.grant), *((f"{where}.by_category[{j}]", e.grant)
-                                                  for j, e in enumerate(stage.by_category))]:
-            if isinstance(grant, Decimal) and not grant:
-                out.append((f"{at}.grant", "一次性补助金额为 0，不会支付 / a grant of 0 pays "
-                                           "nothing"))
-        name = stage.pool or stage.rule
-        pool = (spec.pools or {}).get(name)
-        if stage.when == "year_end" and pool is not None and pool.period == "visit":
-            out.append((f"{where}.pool", f"年终阶段每人每年结算一次，不读其累计池「{name}」的按次"
-                        "累计（period: visit） / a year-end stage pays once a year: its pool's "
-                        "period does not apply"))
-    for where, cap in caps_of(spec):
-        raised = cap.raised
-        if raised and isinstance(raised.amount, Decimal) and isinstance(cap.amount, Decimal) \
-                and raised.amount <= cap.amount:
-            out.append((f"{where}.raised.amount", f"提高后的限额 {raised.amount} 不高于原限额 "
-                        f"{cap.amount} / the raised cap is not above the cap"))
-    return out
 
 
 # what a parameter reference may stand for, by the key it is written at
