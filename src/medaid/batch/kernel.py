@@ -649,13 +649,8 @@ def settle_range(g_lo, g_hi, group_off, plan, sel, medfee, inscp, hifp_in, hifmi
                     # never beyond what assistance left of the base (a grant may already
                     # exceed it), then within the cap pools
                     pay = max(0, min(pay, left - best_total))
-                    n_caps = tilt_vals[p, e, V_NCAPS]
-                    for k in range(n_caps):
-                        room = tilt_caps[p, e, k, 1] - pools[tilt_caps[p, e, k, 0]]
-                        if pay > room:
-                            pay = max(0, room)
-                    for k in range(n_caps):  # each pool advances by what is paid after all
-                        pools[tilt_caps[p, e, k, 0]] += pay
+                    pay = within_caps(pay, 0, -1, tilt_caps[p, e], tilt_vals[p, e, V_NCAPS],
+                                      pools)
                     tpool = after
             tilted_o[i] = pay
 

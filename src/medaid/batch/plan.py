@@ -143,7 +143,7 @@ class Plans:
     tilt_entry: I64  # [plan, category] → entry of tilt_vals, −1: not assisted
     tilt_vals: I64  # [plan, entry, V_*]
     tilt_segs: I64  # [plan, entry, segment, 2]
-    tilt_caps: I64  # [plan, entry, cap, 2]
+    tilt_caps: I64  # [plan, entry, cap, K_*] (none raised)
     tilt_referral: npt.NDArray[np.int8]  # [plan, referral]
     tilt_location: npt.NDArray[np.int8]  # [plan, location]
     tilt_setting: npt.NDArray[np.int8]  # [plan, kind]
@@ -430,7 +430,8 @@ def compile_plans(versions: Sequence[Policy], local: Mapping[str, object],
     tilt_entry = np.full((n_plans, max(1, len(categories))), -1, np.int64)
     tilt_vals = np.zeros((n_plans, n_entries, 4), np.int64)
     tilt_segs = np.zeros((n_plans, n_entries, n_tsegs, 2), np.int64)
-    tilt_caps = np.zeros((n_plans, n_entries, n_tcaps, 2), np.int64)
+    tilt_caps = np.zeros((n_plans, n_entries, n_tcaps, 6), np.int64)
+    tilt_caps[..., K_RAISED] = -1
     tilt_referral = np.zeros((n_plans, len(REFERRALS)), np.int8)
     tilt_location = np.zeros((n_plans, len(LOCATIONS)), np.int8)
     tilt_setting = np.zeros((n_plans, len(KINDS)), np.int8)
@@ -569,7 +570,7 @@ def compile_plans(versions: Sequence[Policy], local: Mapping[str, object],
                 tilt_vals[p, ent] = (1, curve.deductible, len(curve.segments), len(tcaps))
                 tilt_segs[p, ent, :len(curve.segments)] = _curve_rows(curve)
                 for k, (pool, amount) in enumerate(tcaps):
-                    tilt_caps[p, ent, k] = (slot(pool), amount)
+                    tilt_caps[p, ent, k] = cap_row(pool, amount, None)
 
         ci = cis[p]
         if ci is not None and p not in problems.critical_illness:
