@@ -182,11 +182,16 @@ def at_year_end(policy: Policy, params: Params, person: Person,
     if not settled:
         return out
     year = settled[0][1].year
+    # the identity held on 31 December, and the one held last in the year (the same where
+    # one is held then), for the stages that go by it
+    by_held = any(st.category_at == "year_end" for st in policy.spec.stages)
+    on_31 = held_at_year_end(policy, person, year, last_held=False) if by_held else None
+    last = held_at_year_end(policy, person, year) if by_held else None
     paid_before = 0  # what earlier year-end stages paid: no longer borne by the person
     for stage in policy.spec.stages:
         if stage.when != "year_end":
             continue
-        held = held_at_year_end(policy, person, year, stage.unheld_at_year_end == "last") \
+        held = (last if stage.unheld_at_year_end == "last" else on_31) \
             if stage.category_at == "year_end" else None
         if stage.category_at == "year_end" and held is None:
             out += _unheld(policy, stage, person, settled, year)
@@ -202,8 +207,7 @@ def at_year_end(policy: Policy, params: Params, person: Person,
         args: dict[str, Any] = {"label": v.label, "measure": m, "visits": len(mine),
                                 "category": category, "category_label": policy.label(category)}
         if held is not None:  # held on 31 December, or (none then) the one held last
-            args["held_at_year_end" if held_at_year_end(policy, person, year, False)
-                 else "held_last"] = True
+            args["held_at_year_end" if on_31 else "held_last"] = True
         of_total = sum(getattr(st, v.ceiling.of) for _, st in mine) if v.ceiling else 0
         used: dict[str, Num] = {}
         pay = _payout(params, v, 0, m, of_total, when, False, None, pools, used, args)
