@@ -238,8 +238,8 @@ def _plans_of(versions: Sequence[Policy], visits: VisitColumns, year: I32
     span = y1 - y0 + 1
     code = version * span + (year - y0)
     years = np.arange(y0, y1 + 1)
-    dec31 = (years - 1969).astype("datetime64[Y]").astype("datetime64[D]").astype(np.int64) - 1
-    closing = np.searchsorted(starts, dec31, side="right") * span - span + (years - y0)
+    closing = np.searchsorted(starts, _year_days(years)[1], side="right") * span - span \
+        + (years - y0)
     counts = np.bincount(code, minlength=len(versions) * span)
     counts[closing[np.isin(years, year)]] += 1  # a year's closing plan, visits under it or not
     present = np.flatnonzero(counts)
@@ -247,6 +247,13 @@ def _plans_of(versions: Sequence[Policy], visits: VisitColumns, year: I32
     table[present] = np.arange(len(present), dtype=np.int32)
     keys = [(int(c) // span, int(c) % span + y0) for c in present]
     return keys, table[code], table[closing]
+
+
+def _year_days(years: npt.NDArray[np.int64]) -> tuple[I64, I64]:
+    """The first and last day (days since 1970) of each year."""
+    first = (years - 1970).astype("datetime64[Y]").astype("datetime64[D]").astype(np.int64)
+    after = (years - 1969).astype("datetime64[Y]").astype("datetime64[D]").astype(np.int64)
+    return first, after - 1
 
 
 def _held_at_year_end(versions: Sequence[Policy], version_of: I32, plans: Plans,
@@ -260,9 +267,7 @@ def _held_at_year_end(versions: Sequence[Policy], version_of: I32, plans: Plans,
     timing = S_YEAR_END_HELD if last_held else S_YEAR_END_HELD_ONLY
     if not bool((plans.stages[..., S_WHEN] == timing).any()) or not n_groups:
         return np.full(n_groups, -1, np.int64)
-    years = year[group_off[:-1]].astype(np.int64)
-    first = (years - 1970).astype("datetime64[Y]").astype("datetime64[D]").astype(np.int64)
-    last = (years - 1969).astype("datetime64[Y]").astype("datetime64[D]").astype(np.int64) - 1
+    first, last = _year_days(year[group_off[:-1]].astype(np.int64))
     held_to = np.stack([standings.held_until(v.spec.windows, plans.categories, ident_cat,
                                              persons.ident_to) for v in versions])
     out: I64 = kernel.held_at_year_end(group_off, person, first, last, group_plan, version_of,
