@@ -37,8 +37,9 @@ from pathlib import Path
 
 __all__ = ["ArticleNotFound", "DocumentNotFound", "article_text", "document_text", "seed_text"]
 
-_CN = "零一二三四五六七八九十百"
-_CN_DIGITS = {ch: i for i, ch in enumerate("零一二三四五六七八九")}
+_DIGITS = "零一二三四五六七八九"
+_CN = _DIGITS + "十百"
+_CN_DIGITS = {ch: i for i, ch in enumerate(_DIGITS)}
 
 CHAPTER, SECTION, ARTICLE, PARAGRAPH, ITEM, SUB_ITEM = range(1, 7)
 _RULE = 0  # a `---` line: ends every open article, opens none
@@ -241,7 +242,7 @@ def _reference(steps: Sequence[tuple[int, int]]) -> str:
 
 def _chinese(n: int) -> str:
     """12 → 十二, 20 → 二十, 105 → 一百零五: numerals as headings write them."""
-    digits = "零一二三四五六七八九"
+    digits = _DIGITS
     if n < 10:
         return digits[n]
     if n < 20:

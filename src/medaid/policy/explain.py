@@ -13,7 +13,7 @@ is the same facts in English.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
@@ -81,8 +81,11 @@ def _floor_text(key: str, value: str) -> str:
     return _decimal_text(number, ratio=False) if key.endswith("deductible") else value
 
 
-def ref_text(ref: s.ParamRef) -> str:
-    return ref.param if ref.times == 1 else f"{fmt_ratio(to_bp(ref.times))} × {ref.param}"
+def ref_text(ref: s.ParamRef, labels_of: Mapping[str, str] | None = None) -> str:
+    """A parameter by name, or by the policy file's label where `labels_of` gives one;
+    scaled."""
+    name = (labels_of or {}).get(ref.param, ref.param)
+    return name if ref.times == 1 else f"{fmt_ratio(to_bp(ref.times))} × {name}"
 
 
 class _Text:
@@ -106,10 +109,7 @@ class _Text:
 
     def ref(self, r: s.ParamRef) -> str:
         """A parameter by name (en) or by the policy file's label (zh)."""
-        if self.lang == "en":
-            return ref_text(r)
-        name = self.labels.get(r.param, r.param)
-        return name if r.times == 1 else f"{fmt_ratio(to_bp(r.times))} × {name}"
+        return ref_text(r, self.labels if self.lang == "zh" else None)
 
     def pool(self, name: str) -> str:
         """A pool by the label its file gives it (zh), else by its name."""
@@ -507,10 +507,7 @@ def quotes(policy: model.Policy, found: list[Element]
 def _value_text(p: s.Parameter, value: Decimal | s.ParamRef | dict[str, object],
                 lang: Lang = "en", labels_of: dict[str, str] | None = None) -> str:
     if isinstance(value, s.ParamRef):  # another parameter, by its label in Chinese
-        name = (labels_of or {}).get(value.param) if lang == "zh" else None
-        if name is None:
-            return ref_text(value)
-        return name if value.times == 1 else f"{fmt_ratio(to_bp(value.times))} × {name}"
+        return ref_text(value, labels_of if lang == "zh" else None)
     if isinstance(value, dict):
         return ", ".join(f"{k}: {v}" for k, v in value.items())
     yuan = "元" if lang == "zh" and p.type == "money" else ""
