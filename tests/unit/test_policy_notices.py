@@ -12,7 +12,7 @@ import pytest
 from test_policy_validate import CITY, TEXT, run
 
 from medaid.core.errors import PolicyError
-from medaid.policy import amend, model
+from medaid.policy import amend, model, references
 
 NOTICE = """\
 嘉医保发〔2026〕3号 关于提高医疗救助限额的通知
@@ -115,7 +115,7 @@ def test_a_pool_limit_the_notice_raises_cites_the_notice(folder: Path) -> None:
                          "amount: 40000}\n", encoding="utf-8")
     policy = amend.load(amendment)
     assert policy.pool_labels["cap"] == "年度救助限额（嘉市《嘉医保发〔2026〕3号》一）"
-    assert (["pools", "cap", "article"], "一", "jiashi-notice-2026.txt") in model.cited(
+    assert (["pools", "cap", "article"], "一", "jiashi-notice-2026.txt") in references.cited(
         policy.spec)
     assert run("policy", "validate", str(amendment))[0] == 0
     amendment.write_text(AMENDMENT.split("lines:\n")[0] + "pools:\n  cap: {amount: 40000}\n",

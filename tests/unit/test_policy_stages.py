@@ -21,7 +21,8 @@ from medaid.batch.settle import settle_population
 from medaid.core.errors import PolicyError
 from medaid.engine.settle import settle_year
 from medaid.engine.types import Held, Identity, Person, Visit
-from medaid.policy.model import cited, parse_policy
+from medaid.policy.model import parse_policy
+from medaid.policy.references import cited
 from medaid_command import medaid
 from runs import examples
 from small_city import HEAD, city

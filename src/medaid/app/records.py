@@ -33,7 +33,7 @@ from medaid.engine.case import (
     parse_model,
     person_of,
 )
-from medaid.policy import fields, model
+from medaid.policy import fields, model, references
 from medaid.policy.model import Policy
 from medaid.policy.params import Num
 from medaid.registry import idcard
@@ -273,7 +273,7 @@ def _pools(uow: UnitOfWork, policy: Policy, year: int, categories: set[str],
     out = []
     # the engine's own running figures (insurance paid, raised flags, running totals) are
     # not the file's pools
-    shown = {k for k in used if not k.startswith(model.INTERNAL_POOL_PREFIX)}
+    shown = {k for k in used if not k.startswith(references.INTERNAL_POOL_PREFIX)}
     for name in sorted(set(limits) | shown):
         item = {"pool": name} | pool_amount(used.get(name, 0))
         if name in policy.pool_labels:

@@ -37,13 +37,13 @@ from medaid.policy.model import (
     ConditionKey,
     Line,
     Policy,
-    ci_tilts,
     condition_key,
     selection_conditions,
     tilted_entry,
     tilted_values,
 )
 from medaid.policy.params import Curve, Params, Raised, When
+from medaid.policy.references import ci_tilts
 from medaid.policy.schema import KINDS
 from medaid.policy.structured import BasicInsurance
 

@@ -16,8 +16,9 @@ from medaid.core.errors import InputError
 from medaid.core.money import BP
 from medaid.engine.types import TraceLine, Visit
 from medaid.policy import schema as s
-from medaid.policy.model import Policy, ci_tilts
+from medaid.policy.model import Policy
 from medaid.policy.params import Num, Params, When
+from medaid.policy.references import ci_tilts
 
 BASIC_PAID = "_hifp_paid"
 CI_BASE = "_hifmi_base"

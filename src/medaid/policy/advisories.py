@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from medaid.core import labels
-from medaid.policy import model
+from medaid.policy import model, references
 from medaid.policy import schema as s
 from medaid.policy.schema_errors import Step, dotted
 from medaid.policy.yaml_lines import parse_path
@@ -47,13 +47,13 @@ def _needless_until(policy: model.Policy) -> Found:
 def _zero_caps(policy: model.Policy) -> Found:
     return [_said([*parse_path(where), "amount"], "限额为 0，使用该限额的救助永不支付 / a cap "
                   "of 0 lets nothing be paid")
-            for where, cap in model.caps_of(policy.spec) if cap.amount == 0]
+            for where, cap in references.caps_of(policy.spec) if cap.amount == 0]
 
 
 def _low_raised_caps(policy: model.Policy) -> Found:
     return [_said([*parse_path(where), "raised", "amount"], f"提高后的限额 {cap.raised.amount} "
                   f"不高于原限额 {cap.amount} / the raised cap is not above the cap")
-            for where, cap in model.caps_of(policy.spec)
+            for where, cap in references.caps_of(policy.spec)
             if cap.raised and isinstance(cap.raised.amount, Decimal)
             and isinstance(cap.amount, Decimal) and cap.raised.amount <= cap.amount]
 
@@ -151,7 +151,7 @@ def _inert_refusals(policy: model.Policy) -> Found:
 
 
 def _unused_pools(policy: model.Policy) -> Found:
-    used = {pool for _, pool in model.pools_used(policy.spec)} | {  # a year-end stage's may
+    used = {pool for _, pool in references.pools_used(policy.spec)} | {  # a year-end stage's may
         st.rule for st in policy.spec.stages}  # be listed, as a visit stage's must
     return [_said(["pools", name], f"累计池「{name}」已定义但没有救助标准、阶段或限额使用它"
                   "（是否拼错了使用处的名称？） / the pool is defined but never used")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from medaid.policy import model
 from medaid.policy.articles import ArticleNotFound, DocumentNotFound, document_text
-from medaid.policy.model import cited
+from medaid.policy.references import cited
 from medaid.policy.schema_errors import Step, dotted
 
 

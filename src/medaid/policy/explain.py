@@ -22,7 +22,7 @@ from typing import Literal, TypeVar
 from medaid.core import labels
 from medaid.core.errors import MedaidError, PolicyError
 from medaid.core.money import MoneyError, fmt, fmt_ratio, to_bp, to_fen
-from medaid.policy import fields, model
+from medaid.policy import fields, model, references
 from medaid.policy import schema as s
 from medaid.policy.params import Params
 
@@ -401,7 +401,7 @@ def elements(policy: model.Policy, lang: Lang = "zh") -> list[Element]:
             ("unreferred", _effect(t, r.unreferred, spec.tilted is not None)),
             ("unreferred_hardship", _effect(t, r.unreferred_hardship,
                                             spec.tilted is not None)))))
-    for c in model.ci_tilts(spec):
+    for c in references.ci_tilts(spec):
         out.append(_cited("critical_illness_tilt", c, (
             ("categories", t.names(c.categories)),
             ("deductible", t.say(f"{t.ratio(c.deductible_share)} of the standard",
