@@ -47,8 +47,9 @@ def _settle_some(world: World) -> tuple[dict[str, str], str]:
 
 def _all_checks(url: str) -> None:
     code, output = _cli("ledger", "verify", "--database", url)
-    assert (code, output.strip()) == (0, "ok: 2 settlements, 1 person-years (1 cancellations)"
-                                      ), output
+    assert (code, output.strip()) == (
+        0, "ok: 2 settlements, 1 person-years (1 cancellations) / "
+           "账目核对无误：2 笔结算、1 个人员年度（撤销 1 笔），与现行规则一致"), output
     code, output = _cli("audit", "verify", "--database", url)
     assert code == 0 and output.startswith("ok, "), output
 
@@ -83,7 +84,8 @@ def test_sqlite_backup_and_restore(sqlite_world: tuple[World, str], tmp_path: Pa
     copy = tmp_path / "copy.medaid"
     code, output = _cli("backup", str(copy), "--database", url)  # the service is serving
     assert code == 0, output
-    assert "ledger ok: 2 settlements, 1 person-years; audit ok" in output, output
+    assert "账目无误 2 笔结算、1 个人员年度 / ledger ok: 2 settlements, 1 person-years；" \
+        "审计日志完整" in output, output
     assert _cli("backup", str(copy), "--database", url)[0] == 2  # no silent overwrite
     assert _cli("backup", str(copy), "--database", url, "--force")[0] == 0
 

@@ -108,7 +108,8 @@ def test_a_clean_ledger_verifies(world: World, database_url: str) -> None:
     _ledger(world)
     code, output = _verify(database_url)
     assert code == 0, output
-    assert output.strip() == "ok: 4 settlements, 2 person-years (1 cancellations)"
+    assert output.strip() == ("ok: 4 settlements, 2 person-years (1 cancellations) / "
+                              "账目核对无误：4 笔结算、2 个人员年度（撤销 1 笔），与现行规则一致")
     with _engine(world).connect() as conn:
         report = ledger_check.verify(conn)
     assert report.ok and (report.settlements, report.cancellations) == (4, 1)
@@ -116,7 +117,9 @@ def test_a_clean_ledger_verifies(world: World, database_url: str) -> None:
 
 def test_an_empty_ledger_verifies(world: World, database_url: str) -> None:
     code, output = _verify(database_url)
-    assert (code, output.strip()) == (0, "ok: 0 settlements, 0 person-years (0 cancellations)")
+    assert (code, output.strip()) == (
+        0, "ok: 0 settlements, 0 person-years (0 cancellations) / "
+           "账目核对无误：0 笔结算、0 个人员年度（撤销 0 笔），与现行规则一致")
 
 
 def test_tampered_pools_are_reported(world: World, database_url: str) -> None:

@@ -422,7 +422,8 @@ def test_bulk_resettlement_of_the_city_finds_nothing_to_change(city: World,
     done = medaid("ledger", "resettle", "-j", "mucheng", "--year", "2026", "--database",
                   database_url)
     assert done.returncode == 0, done.stderr
-    assert "mucheng 2026: 1 person-years settled again; adjusted 0 " in done.stdout
+    assert "mucheng 2026：重新结算 1 个人员年度，已补差 0 个" in done.stdout, done.stdout
+    assert "1 person-years settled again; adjusted 0 " in done.stdout
     assert city.year(city.admin, year=2026)["adjustments"] == []
 
 

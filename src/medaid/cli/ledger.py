@@ -58,12 +58,15 @@ def ledger_verify(
         more = report.problem_count - min(SHOWN, len(report.problems))
         if more > 0:
             sys.stdout.write(f"… and {more} more\n")
-        sys.stdout.write(f"ledger broken: {report.problem_count} problems in "
-                         f"{report.settlements} settlements, {report.person_years} "
-                         f"person-years\n")
+        sys.stdout.write(f"账目有误：{report.settlements} 笔结算、{report.person_years} 个"
+                         f"人员年度中发现 {report.problem_count} 处问题 / ledger broken: "
+                         f"{report.problem_count} problems in {report.settlements} "
+                         f"settlements, {report.person_years} person-years\n")
         raise typer.Exit(1)
     sys.stdout.write(f"ok: {report.settlements} settlements, {report.person_years} "
-                     f"person-years ({report.cancellations} cancellations)\n")
+                     f"person-years ({report.cancellations} cancellations) / 账目核对无误："
+                     f"{report.settlements} 笔结算、{report.person_years} 个人员年度"
+                     f"（撤销 {report.cancellations} 笔），与现行规则一致\n")
 
 
 @ledger_app.command("resettle")
@@ -119,14 +122,16 @@ def ledger_resettle(
     changed = [p for p in plans if p.error is None]
     gain = sum(max(0, sum(c.maf_pay for c in p.changes)) for p in changed)
     loss = sum(min(0, sum(c.maf_pay for c in p.changes)) for p in changed)
-    verb = "would change" if dry_run else "adjusted"
-    sys.stdout.write(f"{jurisdiction} {year}: {n_years} person-years settled again; "
-                     f"{verb} {len(changed)} (assistance +{to_yuan(gain)} / {to_yuan(loss)} "
-                     f"yuan); {len(plans) - len(changed)} cannot be settled again"
-                     f"{f'; workbook {out}' if dry_run else ''}\n")
+    verb, zh = ("would change", "将补差") if dry_run else ("adjusted", "已补差")
+    failed = len(plans) - len(changed)
+    sys.stdout.write(f"{jurisdiction} {year}：重新结算 {n_years} 个人员年度，{zh} {len(changed)} 个"
+                     f"（救助增加 {to_yuan(gain)} 元、减少 {to_yuan(-loss)} 元），{failed} 个无法"
+                     f"重新结算{f'；明细见 {out}' if dry_run else ''} / {n_years} person-years "
+                     f"settled again; {verb} {len(changed)} (assistance +{to_yuan(gain)} / "
+                     f"{to_yuan(loss)} yuan); {failed} cannot be settled again\n")
     for p in plans:
         if p.error is not None:
-            sys.stdout.write(f"problem: person {p.psn_no} year {p.year}: {p.error}\n")
+            sys.stdout.write(f"problem: 人员 {p.psn_no} {p.year} 年度无法重新结算：{p.error}\n")
 
 
 parameter_app = typer.Typer(no_args_is_help=True, help="Local parameters (本地参数).")

@@ -42,12 +42,14 @@ class Checked:
         return self.ledger.ok and self.audit.ok
 
     def summary(self) -> str:
-        ledger = (f"ledger ok: {self.ledger.settlements} settlements, "
-                  f"{self.ledger.person_years} person-years" if self.ledger.ok
-                  else f"ledger: {self.ledger.problem_count} problems")
-        chain = (f"audit ok, {self.audit.entries} entries" if self.audit.ok
-                 else f"audit log broken: {self.audit.problem}")
-        return f"revision {self.revision}; {ledger}; {chain}"
+        n, years = self.ledger.settlements, self.ledger.person_years
+        ledger = (f"账目无误 {n} 笔结算、{years} 个人员年度 / ledger ok: {n} settlements, "
+                  f"{years} person-years" if self.ledger.ok
+                  else f"账目有误 {self.ledger.problem_count} 处 / ledger: "
+                       f"{self.ledger.problem_count} problems")
+        chain = (f"审计日志完整 {self.audit.entries} 条 / audit ok, {self.audit.entries} entries"
+                 if self.audit.ok else f"审计日志断链 / audit log broken: {self.audit.problem}")
+        return f"数据库版本 / revision {self.revision}；{ledger}；{chain}"
 
 
 def sqlite_path(url: str | None) -> Path:
