@@ -366,6 +366,29 @@ def test_the_commands_record_a_status_and_pay_the_year_end(city: World, database
     assert again.stdout == "mucheng 2026 年终救助：1 个人员年度，已支付 0 个，合计 ¥0.00\n"
 
 
+def test_a_person_the_year_end_pays_nothing_is_told_why(city: World, database_url: str
+                                                        ) -> None:
+    """A stay of 10,000, 9,000 by basic insurance: assistance 500, no 再救助 (500 is below
+    2,000); the person bears 500, below 10% of 10,000: MC-F pays nothing, and a run for the
+    person says so, as the engine's trace does."""
+    small = STAY_1 | {"medfee_sumamt": 10000, "hifp_pay": 9000}
+    assert city.client.post(SETTLE, headers=hospital(city), json=small).status_code == 201
+    (ceiling,) = reference([small]).year_end
+    reason = ceiling.trace[-1].text
+    assert ceiling.amount == 0 and "未超过封顶线1,000.00元" in reason, reason
+    answer = year_end(city, psn_no="P-001")
+    assert answer["amount"] == 0
+    ((stage,),) = [r["stages"] for r in answer["results"]]
+    assert (stage["total"], stage["trace"][-1]["text"]) == (0, reason)
+    assert year_end(city)["results"] == []  # a city's run lists who is paid or refused
+    with clock.frozen(AFTER_THE_YEAR):
+        told = medaid("year-end", "-j", "mucheng", "--year", "2026", "--psn-no", "P-001",
+                      "--database", database_url)
+    assert told.returncode == 0, told.stderr
+    assert told.stdout == (f"P-001 张三 2026：{reason}\n"
+                           "mucheng 2026 年终救助：1 个人员年度，已支付 0 个，合计 ¥0.00\n")
+
+
 def test_the_pages_show_the_reassistance_the_status_and_the_year_end(city: World) -> None:
     """A caseworker of the district reads the slip (医疗再救助 under the assistance it is
     part of) and the person's year (the status, the year-end payout)."""

@@ -207,8 +207,8 @@ def check_year_ended(year: int, path: str) -> None:
 def run(sessions: Any, subject: str, pairs: Iterable[tuple[int, int]], dry_run: bool = False,
         progress: Callable[[], None] | None = None) -> list[YearEndPlan]:
     """Each person-year in a transaction of its own (an interrupted run resumes: a second
-    run pays nothing twice); a dry run only plans. The plans with a payout or an error.
-    A run that loses the race for an entry to another run plans again, after it."""
+    run pays nothing twice); a dry run only plans. Each person-year's plan. A run that
+    loses the race for an entry to another run plans again, after it."""
     run_id = uuid.uuid4().hex
     out = []
     for person_id, year in pairs:
@@ -227,8 +227,7 @@ def run(sessions: Any, subject: str, pairs: Iterable[tuple[int, int]], dry_run: 
                     if attempt:
                         raise Conflict("另一年终救助正在办理同一人员年度，请稍后重试 / another "
                                        "year-end run is writing this person-year") from None
-        if p.changes or p.error is not None:
-            out.append(p)
+        out.append(p)
         if progress is not None:
             progress()
     return out
@@ -262,7 +261,8 @@ def run_for(sessions: Any, actor: Actor, jurisdiction: str, year: int,
             paths: tuple[str, str, str] = ("year", "psn_no", "jurisdiction")
             ) -> tuple[int, list[YearEndPlan]]:
     """The run of a finance or admin user over a city-, district- or person-year: the
-    person-years found and the plans with a payout or an error. `paths`: how the caller
+    person-years found and the plans with a payout or an error (one person's: its plan
+    whatever it pays, each stage's trace saying why). `paths`: how the caller
     names the year, the person and the jurisdiction (`$.year` in a body, `--year` on the
     command line). A jurisdiction-year without year-end stages (and no payout to correct)
     is refused, naming the jurisdiction."""
@@ -279,7 +279,8 @@ def run_for(sessions: Any, actor: Actor, jurisdiction: str, year: int,
                                        f"of {jurisdiction} in {year} has no year-end stage")
         pairs = person_years(uow, jurisdiction, year, district, psn_no, paths[1])
         uow.rollback()
-    plans = run(sessions, actor.subject, pairs, dry_run)
+    plans = [p for p in run(sessions, actor.subject, pairs, dry_run)
+             if p.changes or p.error is not None or psn_no is not None]
     with UnitOfWork(sessions) as uow:
         uow.commit_audited(actor.subject, "year_end.run", f"year_end:{jurisdiction}/{year}",
                            {"district": district, "psn_no": psn_no, "dry_run": dry_run,
@@ -294,7 +295,8 @@ def plan_json(p: YearEndPlan) -> dict[str, Any]:
             "policy": p.policy, "error": p.error, "amount": to_yuan(p.amount),
             "stages": [{"rule": s.rule, "label": s.label, "category": s.category,
                         "visits": s.visits, "total": to_yuan(s.total),
-                        "paid_before": to_yuan(s.paid), "amount": to_yuan(s.difference)}
+                        "paid_before": to_yuan(s.paid), "amount": to_yuan(s.difference),
+                        "trace": _trace_json(s.trace)}
                        for s in p.stages]}
 
 
@@ -303,8 +305,12 @@ def payout_json(e: YearEndPayout) -> dict[str, Any]:
     return {"payout_id": e.payout_id, "rule": e.rule, "label": e.label, "seq": e.seq,
             "category": e.category, "visits": e.visits, "amount": to_yuan(e.amount),
             "total": to_yuan(e.total), "policy": e.policy,
-            "trace": [{**t, "amount": to_yuan(t["amount"])} for t in e.trace],
+            "trace": _trace_json(e.trace),
             "time": e.created_at.isoformat(timespec="seconds")}
+
+
+def _trace_json(trace: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{**t, "amount": to_yuan(t["amount"])} for t in trace]
 
 
 def payouts(uow: UnitOfWork, person_id: int, year: int) -> list[YearEndPayout]:

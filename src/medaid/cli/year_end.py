@@ -51,11 +51,15 @@ def year_end(
         fail(str(e))
     paid = [p for p in plans if p.error is None]
     for p in paid:
-        stages = "，".join(f"{s.label}（{s.rule}）{fmt_yuan(s.difference)}"
-                          for s in p.changes)
-        sys.stdout.write(f"{p.psn_no} {p.name} {year}：{stages}\n")
+        stages = [f"{s.label}（{s.rule}）{fmt_yuan(s.difference)}" for s in p.changes]
+        # a stage that pays nobody says why (年末已不具有救助身份，不予支付…)
+        stages += [s.trace[-1]["text"] for s in p.stages
+                   if s.total == 0 and s.entries == 0 and s.trace]
+        if stages:
+            sys.stdout.write(f"{p.psn_no} {p.name} {year}：{'；'.join(stages)}\n")
     verb = "应支付" if dry_run else "已支付"
-    sys.stdout.write(f"{jurisdiction} {year} 年终救助：{found} 个人员年度，{verb} {len(paid)} 个，"
+    n_paid = sum(1 for p in paid if p.changes)
+    sys.stdout.write(f"{jurisdiction} {year} 年终救助：{found} 个人员年度，{verb} {n_paid} 个，"
                      f"合计 {fmt_yuan(sum(p.amount for p in paid))}\n")
     failed = [p for p in plans if p.error is not None]
     for p in failed:
