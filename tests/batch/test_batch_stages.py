@@ -521,7 +521,7 @@ def test_the_kernel_takes_the_identity_held_at_the_years_end() -> None:
     assert res.years.year_end[:, 0].tolist() == [100_000, 500_000, 500_000]
     # the trace says which: held on 31 December, or (none then) the one held last
     texts = [settle_year([policy], {}, p, vs).year_end[0].trace[0].text for p, vs in pop]
-    assert "按年末救助身份其他" in texts[0] and "按年内最后所具有的救助身份特困人员" in texts[1]
+    assert "按年末救助身份其他" in texts[0] and "按退出前最后所具有的救助身份特困人员" in texts[1]
     # 年末已不具有救助身份的，不享受: the person who left 特困 in October gets nothing
     strict = city(HELD_BODY.replace("category_at: year_end,",
                                     "category_at: year_end, unheld_at_year_end: none,"))
@@ -531,6 +531,30 @@ def test_the_kernel_takes_the_identity_held_at_the_years_end() -> None:
     (nothing,) = settle_year([strict], {}, exited, pop[1][1]).year_end
     assert (nothing.amount, nothing.category, nothing.visits) == (0, None, ["V0", "V1"])
     assert nothing.trace[0].text == "个人负担封顶（年终）：年末已不具有救助身份，不予支付"
+
+
+def test_a_stay_over_new_year_goes_by_the_identity_held_before_its_exit() -> None:
+    """特困 until 31 December 2023; a stay of 10,000 from 20 December to 10 January is
+    2024's (by its discharge) and assisted as 特困 (50%, the stay rule): the person bears
+    5,000 and, holding none in 2024, goes by the one held last before the exit
+    (年末已退出救助范围的，按退出前最后所具有的身份): the 3,000 ceiling pays 2,000, the kernel
+    as the engine; with `unheld_at_year_end: none`, nothing."""
+    policy = city(HELD_BODY)
+    person = Person("P1", (Identity("tekun", date(2023, 1, 1), date(2023, 12, 31)),))
+    stay = Visit("V1", "inpatient", date(2023, 12, 20), date(2024, 1, 10), 1_000_000,
+                 hifp_pay=0, hifmi_pay=0)
+    pop = [(person, [stay])]
+    res = _settle(policy, pop)
+    assert not differences(policy, pop, res)
+    (ceiling,) = settle_year([policy], {}, person, [stay]).year_end
+    assert (ceiling.year, ceiling.category, ceiling.amount) == (2024, "tekun", 200_000)
+    assert "按退出前最后所具有的救助身份特困人员" in ceiling.trace[0].text
+    assert res.years.year_end[:, 0].tolist() == [200_000]
+    strict = city(HELD_BODY.replace("category_at: year_end,",
+                                    "category_at: year_end, unheld_at_year_end: none,"))
+    res = _settle(strict, pop)
+    assert not differences(strict, pop, res)
+    assert res.years.year_end[:, 0].tolist() == [0]
 
 
 @settings(max_examples=examples(60), deadline=None,

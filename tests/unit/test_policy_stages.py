@@ -344,7 +344,7 @@ def test_the_rules_page_and_diff_read_the_referral_scope_and_an_unheld_year_end(
     assert shown["F1"]["when"] == "年终一次，按年末所具有的救助身份；年末已不具有救助身份的不享受"
     printed = diff.render(diff.diff(city(body), city(body.replace(
         "unheld_at_year_end: none, ", ""))))
-    assert "年末无身份的：不享受 → 按年内最后所具有的身份" in printed
+    assert "年末无身份的：不享受 → 按退出前最后所具有的身份" in printed
 
 
 def test_an_unreferred_visit_kept_from_the_stages() -> None:

@@ -760,25 +760,25 @@ def settle_range(g_lo, g_hi, group_off, plan, sel, medfee, inscp, hifp_in, hifmi
 
 
 @njit(cache=True)
-def held_at_year_end(group_off, person, year_first, year_last, group_plan, version_of, ident_off,  # type: ignore[no-untyped-def]
+def held_at_year_end(group_off, person, year_last, group_plan, version_of, ident_off,  # type: ignore[no-untyped-def]
                      ident_from, held_to, ident_cat, cat_order, last_held):
     """Per person-year, the category of the identity held at the year's end
     (`engine.stages.held_at_year_end`): the first in the tie order of the year's closing plan
-    among those held on its last day, else (`last_held`) among those held last in the year;
+    among those held on its last day, else (`last_held`) among those held last before it;
     −1: none."""
     out = np.full(len(group_off) - 1, -1, np.int64)
     for g in range(len(group_off) - 1):
         pr, pl = person[group_off[g]], group_plan[g]
-        first, last = year_first[g], year_last[g]
+        last = year_last[g]
         ident_to = held_to[version_of[pl]]  # exits, 渐退期 included, by the plan's version
         latest = np.int64(-(2 ** 62))
         for j in range(ident_off[pr], ident_off[pr + 1]):
             c, to = ident_cat[j], ident_to[j]
             if c < 0 or cat_order[pl, c] < 0 or ident_from[j] > last \
-                    or (to != NO_DATE and to < (first if last_held else last)):
+                    or (to != NO_DATE and to < last and not last_held):
                 continue
             latest = max(latest, last if to == NO_DATE or to > last else to)
-        if latest < first:  # none held (on 31 December, without `last_held`)
+        if latest == -(2 ** 62):  # none held (on 31 December, without `last_held`)
             continue
         key = 0
         for j in range(ident_off[pr], ident_off[pr + 1]):

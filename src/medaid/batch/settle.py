@@ -260,17 +260,17 @@ def _held_at_year_end(versions: Sequence[Policy], version_of: I32, plans: Plans,
                       persons: PersonColumns, ident_cat: I32, group_off: I64, person: I64,
                       year: I32, group_plan: I32, last_held: bool) -> I64:
     """Per person-year, the category held at the year's end, for the year-end stages that
-    go by it (`category_at: year_end`), else (`last_held`) the one held last in the year;
+    go by it (`category_at: year_end`), else (`last_held`) the one held last before it;
     −1 for all where no plan has such a stage. An identity is held through its 渐退期, by
     each version's `windows.grace`."""
     n_groups = len(group_off) - 1
     timing = S_YEAR_END_HELD if last_held else S_YEAR_END_HELD_ONLY
     if not bool((plans.stages[..., S_WHEN] == timing).any()) or not n_groups:
         return np.full(n_groups, -1, np.int64)
-    first, last = _year_days(year[group_off[:-1]].astype(np.int64))
+    _, last = _year_days(year[group_off[:-1]].astype(np.int64))
     held_to = np.stack([standings.held_until(v.spec.windows, plans.categories, ident_cat,
                                              persons.ident_to) for v in versions])
-    out: I64 = kernel.held_at_year_end(group_off, person, first, last, group_plan, version_of,
+    out: I64 = kernel.held_at_year_end(group_off, person, last, group_plan, version_of,
                                        persons.ident_offsets, persons.ident_from,
                                        held_to, ident_cat, plans.cat_order, last_held)
     return out

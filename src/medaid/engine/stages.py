@@ -61,13 +61,14 @@ def qualifies(stage: s.Stage, person: Person, visit: Visit, settled: Settlement,
 def held_at_year_end(policy: Policy, person: Person, year: int, last_held: bool = True
                      ) -> str | None:
     """The identity the person holds at the year's end (年末所具有的救助身份): the first in
-    the tie order of those held on 31 December, else (`last_held`) of those held last in
-    the year (an exit before the year's end), each held through its 渐退期; None where
-    none is held."""
-    first, last = date(year, 1, 1), date(year, 12, 31)
+    the tie order of those held on 31 December, else (`last_held`) of those held last
+    before it (退出前最后所具有的身份: an exit in the year, or before it for a stay that
+    the year takes by its discharge), each held through its 渐退期; None where none is
+    held."""
+    last = date(year, 12, 31)
     held = [(i, held_until(policy, i)) for i in person.identities if i.category in policy.order]
     held = [(i, end) for i, end in held if i.start <= last
-            and (end is None or end >= (first if last_held else last))]
+            and (end is None or last_held or end >= last)]
     if not held:
         return None
     latest = max(last if end is None or end > last else end for _, end in held)

@@ -395,9 +395,9 @@ def _stage(a: Args, lang: str) -> str:
     zh = lang == "zh"
     if "visits" in a:  # year-end: once over the year's qualifying visits
         held = "年末救助身份" if a.get("held_at_year_end") else \
-            "年内最后所具有的救助身份" if a.get("held_last") else ""
+            "退出前最后所具有的救助身份" if a.get("held_last") else ""
         held_en = ", held at the year end" if a.get("held_at_year_end") else \
-            ", the identity held last in the year" if a.get("held_last") else ""
+            ", the identity held last before its exit" if a.get("held_last") else ""
         head = (f"{a['label']}（年终，{a['visits']}次就诊，按{held}"
                 f"{_category(a, lang)}）：个人负担{_money(a['measure'], lang)}" if zh else
                 f"{a['label']} (year end, {a['visits']} visit{'' if a['visits'] == 1 else 's'}, "

@@ -68,7 +68,7 @@ CODES = {"kinds": labels.KINDS, "locations": labels.LOCATIONS, "referral": label
                    "from": ("至认定之日前一日（含申请至认定期间）", "the day before from")},
          "referrals": labels.REFERRALS,
          "by": {"amount": ("按救助金额就高", "by amount"), "order": ("按身份排列顺序", "by order")},
-         "unheld_at_year_end": {"last": ("按年内最后所具有的身份", "by the one held last"),
+         "unheld_at_year_end": {"last": ("按退出前最后所具有的身份", "by the one held last"),
                                 "none": ("不享受", "nothing")},
          "category_at": {"visits": ("按各次就诊的身份", "by the visits'"),
                          "year_end": ("按年末所具有的身份", "by the identity held at year end")},
