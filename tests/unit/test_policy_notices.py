@@ -122,3 +122,48 @@ def test_a_pool_limit_the_notice_raises_cites_the_notice(folder: Path) -> None:
                          encoding="utf-8")
     with pytest.raises(PolicyError, match=r"pools\.cap\.article: 依修订通知修改的限额须写明"):
         amend.load(amendment)
+
+
+GRACE_NOTICE = """\
+嘉医保发〔2026〕5号 关于医疗救助渐退期和倾斜救助的通知
+---
+一、特困人员退出后给予6个月渐退期。
+二、住院费用经救助后个人负担仍超过5000元的部分，按60%给予倾斜救助。
+"""
+GRACE_AMENDMENT = """\
+amends: jiashi-2025
+version: "2026b"
+in_force: 2026-03-01
+notice:
+  file: jiashi-notice-2026b.txt
+  title: 嘉医保发〔2026〕5号 关于医疗救助渐退期和倾斜救助的通知
+windows:
+  grace: [{rule: JX-W, article: 一, categories: [tekun], months: 6}]
+tilted:
+  rule: JX-T
+  article: 二
+  base: remainder
+  kinds: [inpatient]
+  pool: tilted
+  deductible: 5000
+  segments: [{ratio: 0.60}]
+"""
+
+
+def test_a_grace_period_and_tilted_assistance_a_notice_adds_cite_the_notice(folder: Path
+                                                                           ) -> None:
+    """The notice adds a 渐退期 to the base's window and tilted assistance the base lacks:
+    both cite the notice's articles (validate finds them in its text), while the window's
+    own 第三条 still cites the base."""
+    (folder / "jiashi-notice-2026b.txt").write_text(GRACE_NOTICE, encoding="utf-8")
+    (folder / "jiashi-2026b.yaml").write_text(GRACE_AMENDMENT, encoding="utf-8")
+    policy = amend.load(folder / "jiashi-2026b.yaml")
+    cited = {tuple(steps): (article, document)
+             for steps, article, document in references.cited(policy.spec)}
+    notice = "jiashi-notice-2026b.txt"
+    assert cited[("windows", "grace", 0, "article")] == ("一", notice)
+    assert cited[("tilted", "article")] == ("二", notice)
+    assert cited[("windows", "article")] == ("第三条", None)
+    code, out, err = run("policy", "validate", str(folder / "jiashi-2026b.yaml"))
+    assert code == 0 and out.startswith("ok: ") and err == "", err
+

@@ -34,6 +34,11 @@ from medaid.policy.yaml_lines import line_of, parse_path
 AMENDS = "amends"
 NOTICE = "notice"  # the amending notice, whose articles the entries it gives cite
 CITED_ENTRIES = ("lines", "refusals", "stages")  # keyed sections whose entries cite articles
+# the sections that are one cited mapping (or a list of them), and their lists of entries
+# that cite their own articles; a `by_category` entry cites in its owner's text
+CITED_MAPPINGS = ("highest", "windows", "referral", "critical_illness_tilt", "tilted",
+                  "premium_subsidy")
+CITED_LISTS = ("grace", "lookback")
 KEYED = {"categories": "id", "indicators": "id", "lines": "rule", "refusals": "rule",
          "stages": "rule", "statuses": "id"}
 SHIPPED_SUFFIX = ".yaml"
@@ -117,15 +122,27 @@ def _change(data: dict[str, Any], base: dict[str, Any]) -> dict[str, Any]:
         if key in KEYED and key in CITED_ENTRIES and isinstance(value, list):
             change[key] = [_noticed(e, notice["file"], f"{AMENDS}.{key}[{j}]")
                            for j, e in enumerate(value)]
-        elif isinstance(value, dict) and isinstance(base.get(key), dict) \
-                and "article" in base[key] and "article" in value:
-            change[key] = {**value, "document": value.get("document", notice["file"])}
+        elif key in CITED_MAPPINGS:
+            change[key] = _cites_notice(value, notice["file"])
         elif key == "pools" and isinstance(value, dict):  # a limit the notice sets
             change[key] = {name: _noticed_pool(p, (base.get(key) or {}).get(name),
                                                notice["file"], f"{key}.{name}")
                            for name, p in value.items()}
     change["notices"] = [*(base.get("notices") or []), notice]
     return change
+
+
+def _cites_notice(value: Any, file: str) -> Any:
+    """A cited mapping as the amendment writes it (or a list of them), and the entries of
+    its own lists that cite articles (a 渐退期, a look-back): each that gives an `article`
+    cites the notice's; what the amendment leaves out keeps the base's."""
+    if isinstance(value, list):
+        return [_cites_notice(v, file) for v in value]
+    if not isinstance(value, dict):
+        return value
+    out = {k: _cites_notice(v, file) if k in CITED_LISTS and isinstance(v, list) else v
+           for k, v in value.items()}
+    return {**out, "document": out.get("document", file)} if "article" in out else out
 
 
 def _noticed_pool(pool: Any, before: Any, file: str, where: str) -> Any:
