@@ -66,6 +66,29 @@ def test_csv_import_reimport_and_exit(world: World) -> None:
             Person.certno == PEOPLE[2][1])).isoformat() == "2024-01-31"
 
 
+def _identities(world: World, who: str) -> list[tuple[str, str, str | None]]:
+    with world.sessions() as s:
+        return [(i.category, str(i.from_date), i.to_date and str(i.to_date))
+                for i in s.scalars(select(Identity).join(Person).where(
+                    Person.certno == who).order_by(Identity.from_date))]
+
+
+def test_another_category_from_a_later_date_keeps_the_months_before(world: World) -> None:
+    """王一, 低保 from 2023-01-05, listed 特困 from 2024-02-01: 低保 until 31 January, 特困
+    from 1 February (a single row of the roster, not a rewrite of the year before); listed
+    其他 from the same date as before, the identity is corrected."""
+    assert _post(world, "低保.csv", _csv(PEOPLE)).status_code == 200
+    moved = ("王一", certno("a"), "特困", "2024-02-01", "民政")
+    r = _post(world, "变更.csv", _csv([moved]), month="2024-02", mode="incremental")
+    assert r.status_code == 200 and r.json()["counts"]["changed"] == 1, r.text
+    assert _identities(world, certno("a")) == [("dibao", "2023-01-05", "2024-01-31"),
+                                               ("tekun", "2024-02-01", None)]
+    corrected = ("王二", certno("b"), "低保", "2023-02-01", "民政")
+    r = _post(world, "更正.csv", _csv([corrected]), month="2024-02", mode="incremental")
+    assert r.status_code == 200 and r.json()["counts"]["changed"] == 1, r.text
+    assert _identities(world, certno("b")) == [("dibao", "2023-02-01", None)]
+
+
 def test_xlsx_import_and_dry_run(world: World) -> None:
     dry = _post(world, "roster.xlsx", _xlsx(PEOPLE), dry_run="true")
     assert dry.status_code == 200, dry.text

@@ -17,7 +17,7 @@ import dataclasses
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -255,13 +255,20 @@ def _apply(uow: UnitOfWork, plan: ImportPlan, to: Target) -> dict[int, list[str]
         select(Identity).where(Identity.id.in_(ids)))} if ids else {}
     for c in plan.changed:
         i, row, p = identities[c.identity.id], c.row, persons[c.row.certno]
-        i.category, i.from_date, i.to_date = row.category, row.start, row.end
-        if row.application is not None:
-            i.application_date = row.application
+        label = category_label(to.jurisdiction, row.category)
+        if c.succeeds:  # the months before keep the category they had
+            i.to_date = row.start - timedelta(days=1)
+            p.identities.append(_identity(row))
+            note(p.id, f"第{row.row}行{category_label(to.jurisdiction, i.category)}自"
+                       f"{row.start}起变更为{label}")
+        else:
+            i.category, i.from_date, i.to_date = row.category, row.start, row.end
+            if row.application is not None:
+                i.application_date = row.application
+            note(p.id, f"第{row.row}行变更{label}")
         p.name = row.name
         if row.disability_grade is not None:
             p.disability_grade = row.disability_grade
-        note(p.id, f"第{row.row}行变更{category_label(to.jurisdiction, row.category)}")
     for e in plan.exited:
         i = identities[e.identity.id]
         i.to_date = e.end

@@ -16,7 +16,10 @@ So, per (person, department):
   new identity (recognised again);
 - listed, otherwise → changed (the fields that differ are named) or unchanged; a value
   the roster leaves blank (district, grade, application date) is "not given", not a
-  change; a blank exit date is one: the roster says the identity is open;
+  change; a blank exit date is one: the roster says the identity is open; another
+  category from a later recognition date is a change of category from that date (the
+  identity ends the day before it, the new one begins: `Change.succeeds`), never a
+  rewrite of the months before;
 - not listed (complete lists only), an identity of that department still open on the
   roster month's first day → exited, dated the last day of the previous month: absence
   from month M's roster means the identity was not in force in M. (Never before its own
@@ -44,6 +47,13 @@ class Change:
     row: RosterRow
     identity: RegisteredIdentity
     fields: tuple[str, ...]  # names of RosterRow fields whose value differs
+
+    @property
+    def succeeds(self) -> bool:
+        """Another category from a later recognition date (低保 → 特困 from June): the
+        identity ends the day before and the new one begins, the months before keeping
+        theirs; else the identity is corrected as listed."""
+        return "category" in self.fields and self.row.start > self.identity.start
 
 
 @dataclass(frozen=True, slots=True)
