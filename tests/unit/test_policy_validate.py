@@ -248,9 +248,14 @@ parameters:
 
 
 @pytest.mark.parametrize(("told", "old", "new", "at", "says"), [
-    ("warning", "by_category: [{categories: [dibao],",
+    ("warning", "categories: [tekun, dibao]\n    deductible: 5000",
+     "categories: [tekun]\n    deductible: 5000", "by_category",
+     "stages[0].by_category[0].categories[0]: 「dibao」不在所属条目的 categories"),
+    ("error", "by_category: [{categories: [dibao],",
      "by_category: [{categories: [dibao, yinbing],", "by_category",
-     "stages[0].by_category[0].categories[1]: 「yinbing」不在所属条目的 categories"),
+     "stages[0].by_category[0].categories[1]: 未列于 categories 的身份「yinbing」"),
+    ("error", "label: 再救助\n", "label: 再救助\n    deductible: 100\n", "deductible: 5000",
+     "不是有效的 YAML / not valid YAML: 键「deductible」在同一层重复，后写的值会覆盖前一个"),
     ("error", "- rule: JX-F", "- rule: JX-G",
      "- rule: JX-G\n    article: 第二条\n    label: 年度封顶",
      "stages[2].rule: 规则编号「JX-G」与 stages[1] 重复"),

@@ -316,7 +316,22 @@ def located(path: str, text: str, steps: list[str | int], message: str) -> str:
 
 class _Loader(yaml.SafeLoader):
     """YAML's safe loader, with an impossible date (2024-02-30) an error at its line
-    rather than Python's ValueError."""
+    rather than Python's ValueError, and a key written twice in one mapping an error at
+    the second (YAML would keep the later value without a word)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False
+                          ) -> dict[Any, Any]:
+        seen: set[object] = set()
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":  # `<<: *base` may be overridden
+                continue
+            key = self.construct_object(key_node, deep=True)
+            if isinstance(key, str | int | float | bool | date) and key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"键「{key}」在同一层重复，后写的值会覆盖前一个 / the key "
+                    f"{key!r} repeats in one mapping", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep)
 
 
 def _timestamp(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> object:

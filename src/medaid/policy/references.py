@@ -144,6 +144,8 @@ def check(spec: s.PolicyFile) -> None:
     for i, stage in enumerate(spec.stages):
         where = f"stages[{i}]"
         cats(where, stage.categories)
+        for j, values in enumerate(stage.by_category):
+            cats(f"{where}.by_category[{j}]", values.categories)
         refs(where, stage)
         conds(where, stage)
         _check_stage(spec, i)
