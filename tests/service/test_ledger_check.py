@@ -157,7 +157,7 @@ def test_a_corrupted_ledger_is_reported(world: World, database_url: str, how: st
             conn.execute(text("UPDATE settlements SET maf_pay = maf_pay - 100 "
                               "WHERE setl_id = :s"), {"s": ids["a2"]})
         expect = [f"settle {ids['a2']} (H32010200001/S-2): amounts do not add up",
-                  f"its amounts are not those of {ids['a2']} negated"]
+                  f"its amounts are not those of {ids['a2']} and its adjustments negated"]
     elif how == "cancel twice":
         _insert_copy(world, _row(world, ids["cancel"]))
         expect = [f"settlement {ids['a2']} (H32010200001/S-2) is cancelled 2 times",

@@ -105,6 +105,42 @@ def test_cancelling_an_earlier_settlement_settles_the_later_again(world: World) 
     assert all(p.clean for p in plans) and len(adjustments(world)) == 1
 
 
+def test_cancelling_a_visit_adjusted_since_reverses_what_it_stands_at(world: World) -> None:
+    """The second visit, settled at 80 and adjusted by +340 when the first was cancelled,
+    stands at 420: that is what its settlement now says (`adjusted`), what cancelling it
+    must confirm and what the cancellation takes back, with its pool additions; nothing
+    is left to adjust, and the month's assistance nets to nothing."""
+    h, outpatient = _ningbo(world)
+    first = world.client.post(SETTLE, headers=h, json=outpatient).json()
+    second = world.client.post(SETTLE, headers=h, json=outpatient | {
+        "medins_setl_id": "S-2", "mdtrt_id": "M-2", "start": "2023-03-01",
+        "end": "2023-03-01"}).json()
+    assert world.client.post(f"{SETTLE}/{first['setl_id']}/cancel", headers=h
+                             ).status_code == 201
+    now = world.client.get(f"{SETTLE}/{second['setl_id']}", headers=h).json()
+    assert (now["maf_pay"], now["adjusted"]["maf_pay"]) == (80, 420)
+    assert now["adjusted"]["psn_part_amt"] == 1000 - 400 - 420
+    (change,) = now["adjusted"]["adjustments"]
+    assert (change["cause"], change["maf_pay"]) == ("cancel", 340)
+    assert now["adjusted"]["trace"][-1]["amount"] == 420
+    refused = world.client.post(f"{SETTLE}/{second['setl_id']}/cancel", headers=h,
+                                json={"maf_pay": 80})
+    assert refused.status_code == 409 and "现为 ¥420.00" in refused.text, refused.text
+    r = world.client.post(f"{SETTLE}/{second['setl_id']}/cancel", headers=h,
+                          json={"maf_pay": 420})
+    assert r.status_code == 201, r.text
+    assert (r.json()["maf_pay"], r.json()["assistance"]) == (-420, -420)
+    assert "含其后补差340.00元" in r.json()["trace"][0]["text"]
+    assert len(adjustments(world)) == 1  # the cancellation took the adjustment back too
+    assert world.year(h, "NB-1")["pools"] == [] or all(
+        p["used"] == 0 for p in world.year(h, "NB-1")["pools"])
+    invariant(world)
+    with UnitOfWork(world.sessions) as uow:
+        month = funds.month_assistance(uow, date.fromisoformat(
+            f"{datetime.now(BEIJING):%Y-%m}-01"))
+    assert list(month.values()) == [42000 + 8000 - 42000 + 34000 - 42000]
+
+
 def test_a_parameter_correction_settles_the_year_again(world: World) -> None:
     """Yichun dibao_edge: the deductible is 10% of last year's income per capita, published
     in spring; visits settled on a provisional figure are corrected when it is."""

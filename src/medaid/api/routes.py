@@ -124,7 +124,8 @@ SetlId = Annotated[str, Path(max_length=40, description="结算ID")]
 async def get_settlement(setl_id: SetlId, request: Request, actor: ActorDep) -> Response:
     def work(uow: UnitOfWork) -> Response:
         entry, cancelled = settlements.get(uow, actor, setl_id)
-        return reply(wire.entry_json(entry, entry.institution.code, cancelled))
+        return reply(wire.entry_json(entry, entry.institution.code, cancelled,
+                                     adjustments=settlements.adjustments_of(uow, entry)))
 
     return await _run(request, work)
 

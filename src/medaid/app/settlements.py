@@ -38,6 +38,8 @@ from medaid.store.models import (
     AMOUNTS,
     SENT_AMOUNTS,
     SETTLED_AMOUNTS,
+    TIERS,
+    Adjustment,
     Person,
     PersonYear,
     Settlement,
@@ -344,6 +346,12 @@ def get(uow: UnitOfWork, actor: Actor, setl_id: str) -> tuple[Settlement, str | 
     return found
 
 
+def adjustments_of(uow: UnitOfWork, entry: Settlement) -> list[Adjustment]:
+    """The adjustments made to a settlement since (补差), in order."""
+    return list(uow.session.scalars(select(Adjustment).where(
+        Adjustment.settlement_id == entry.id).order_by(Adjustment.id)))
+
+
 def cancelled_by(uow: UnitOfWork, entry: Settlement) -> str | None:
     return uow.session.scalars(select(Settlement.setl_id)
                                .where(Settlement.reverses_id == entry.id)).first()
@@ -362,10 +370,11 @@ class AmountChanged(Conflict):
 
 def cancel(uow: UnitOfWork, actor: Actor, setl_id: str, psn_no: str | None,
            mdtrt_id: str | None, maf_pay: int | None = None) -> Settlement:
-    """撤销: append the reversing entry, take the settlement's pool additions back, and
-    settle the person's year again (the visits after it were settled on pools that
-    included it). `maf_pay` (fen): the assistance the caller confirmed it takes back; a
-    settlement that pays another amount is not cancelled (AmountChanged)."""
+    """撤销: append the reversing entry — of what the visit stands at, its settlement and
+    the adjustments made to it since —, take its pool additions back, and settle the
+    person's year again (the visits after it were settled on pools that included it).
+    `maf_pay` (fen): the assistance the caller confirmed it takes back; a visit that
+    stands at another amount is not cancelled (AmountChanged)."""
     from medaid.app import resettle
     auth.require(actor, "hospital", "admin")  # before the look-up: others learn no ids
     original = uow.session.scalars(select(Settlement).where(Settlement.setl_id == setl_id)
@@ -386,14 +395,21 @@ def cancel(uow: UnitOfWork, actor: Actor, setl_id: str, psn_no: str | None,
     if done is not None:
         raise Conflict(f"结算 {setl_id} 已由 {done} 撤销 / "
                        f"settlement {setl_id} is already cancelled by {done}")
-    if maf_pay is not None and maf_pay != original.maf_pay:
-        raise AmountChanged(setl_id, maf_pay, original.maf_pay)
+    # what the visit stands at: its settlement and the adjustments made to it since
+    net = {name: getattr(original, name) for name in AMOUNTS}
     change = pools.decode(original.pool_deltas)
+    adjusted = 0
+    for a in adjustments_of(uow, original):
+        net.update({t: net[t] + getattr(a, t) for t in TIERS})
+        change = pools.add(change, pools.decode(a.pool_deltas))
+        adjusted += a.maf_pay
+    if maf_pay is not None and maf_pay != net["maf_pay"]:
+        raise AmountChanged(setl_id, maf_pay, net["maf_pay"])
     uow.save_year(year, pools.add(year.pools, change, -1))
-    negated = {name: -getattr(original, name) for name in AMOUNTS}
+    negated = {name: -v for name, v in net.items()}
     note = engine.TraceLine("chain", CANCEL_RULE, "撤销", "cancel",
-                            {"maf_pay": original.maf_pay},
-                            -original.maf_pay, "撤销")
+                            {"maf_pay": net["maf_pay"], "adjusted": adjusted,
+                             "setl_id": setl_id}, -net["maf_pay"], "撤销")
     entry = Settlement(
         setl_id=_new_id(), kind="cancel", reverses=original,
         institution_id=original.institution_id, medins_setl_id=original.medins_setl_id,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
@@ -128,10 +128,12 @@ def preview_json(req: VisitRequest, code: str, s: Settlement) -> dict[str, Any]:
 
 
 def entry_json(e: models.Settlement, fixmedins_code: str, cancelled_by: str | None = None,
-               rendered: bool = False) -> dict[str, Any]:
+               rendered: bool = False, adjustments: Sequence[models.Adjustment] = ()
+               ) -> dict[str, Any]:
     """A ledger entry as the API returns it (a cancellation: the amounts negated). Its
     trace lines are put into words again, in today's wording; `rendered`: the entry was
-    settled just now, its lines in words already (as written: the same words)."""
+    settled just now, its lines in words already (as written: the same words). With the
+    `adjustments` made to it since, `adjusted` says what the visit stands at now."""
     s = Settlement(
         id=e.mdtrt_id, year=e.year, policy=e.policy, settled_as=e.settled_as,
         category=e.category, rules=list(e.rules), medfee_sumamt=e.medfee_sumamt,
@@ -149,7 +151,26 @@ def entry_json(e: models.Settlement, fixmedins_code: str, cancelled_by: str | No
     out = head | _result(s, {n: getattr(e, n) for n in OUTSIDE})
     if rendered:
         out["trace"] = [{**t, "amount": to_yuan(t["amount"])} for t in e.trace]
+    if adjustments:
+        out["adjusted"] = standing_json(e, adjustments)
     return out
+
+
+def standing_json(e: models.Settlement, adjustments: Sequence[models.Adjustment]
+                  ) -> dict[str, Any]:
+    """What a settled visit stands at after the adjustments made to it since (补差): each
+    tier's net in yuan, the category and rules it is settled by now and the trace of its
+    last settlement again (in today's wording), and each adjustment's time, reason and
+    difference of assistance."""
+    last = adjustments[-1]
+    return {**{t: to_yuan(getattr(e, t) + sum(getattr(a, t) for a in adjustments))
+               for t in models.TIERS},
+            "category": last.category, "rules": list(last.rules),
+            "trace": [{**line.to_json(), "amount": to_yuan(line.amount)}
+                      for line in map(TraceLine.from_json, last.trace)],
+            "adjustments": [{"time": a.created_at.isoformat(timespec="seconds"),
+                             "cause": a.cause, "reason": a.reason, "route": a.route,
+                             "maf_pay": to_yuan(a.maf_pay)} for a in adjustments]}
 
 
 def pool_amount(value: Num) -> dict[str, Any]:

@@ -489,10 +489,15 @@ TEXTS: dict[str, Callable[[Args, str], str]] = {
                              f"every ratio {a['points']:+d} points"
                              + (", no cap" if a.get("no_cap") else "")),
     "cancel": lambda a, lang: (
-        f"撤销原结算（见 reverses）：冲回其医疗救助{_money(a['maf_pay'], lang)}及额度占用"
+        f"撤销原结算{(' ' + a['setl_id']) if a.get('setl_id') else ''}："
+        f"冲回其医疗救助{_money(a['maf_pay'], lang)}"
+        + (f"（含其后补差{_money(a['adjusted'], lang)}）" if a.get("adjusted") else "")
+        + "及额度占用"
         if lang == "zh" else f"cancels the settlement it reverses: its "
-                             f"{_money(a['maf_pay'], lang)} of assistance and its pool "
-                             "additions are reversed"),
+                             f"{_money(a['maf_pay'], lang)} of assistance"
+                             + (f" ({_money(a['adjusted'], lang)} of it adjustments)"
+                                if a.get("adjusted") else "")
+                             + " and its pool additions are reversed"),
 }
 
 

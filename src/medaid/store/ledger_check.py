@@ -8,8 +8,10 @@ recomputes everything the ledger implies and compares:
 - every hospital settlement (institution, medins_setl_id) is settled at most once and
   cancelled at most once, and every ledger id (setl_id) is unique;
 - every cancellation reverses exactly one settlement — an existing `settle` entry of the
-  same institution, hospital id, person and year — with the original's amounts and pool
-  deltas negated;
+  same institution, hospital id, person and year — with what the visit stands at negated:
+  the original's amounts and pool deltas plus its adjustments' (a cancellation reverses
+  the adjustments made before it; one written before it did so is followed by an
+  adjustment that reverses them, and the original's adjustments then sum to nothing);
 - every entry's amounts add up: hifp_pay + hifmi_pay + oth_pay + maf_pay + psn_part_amt
   = medfee_sumamt, and its assistance fund's tiers: assistance + tilted + special +
   reassistance = maf_pay;
@@ -20,8 +22,8 @@ recomputes everything the ledger implies and compares:
   … and each entry's total is the sum of its amounts so far, never below zero; what they
   pay a person-year is what the fund journal's year-end entries of it expense (and, with
   the audit log, what its `year_end` audit entries say);
-- every person-year's stored pools equal the sum of the pool deltas of its settlements
-  that are not cancelled and of its adjustments (exact: fractions stay fractions);
+- every person-year's stored pools equal the sum of the pool deltas of its settlements,
+  its cancellations and its adjustments (exact: fractions stay fractions);
 - every `settle` and `cancel` entry of the audit log names a ledger entry, and every
   ledger entry is named by one (a removed ledger row whose pool deltas were all zero
   shows here).
@@ -45,6 +47,7 @@ from sqlalchemy import Connection, Engine, func, select
 from medaid.store import db, pools
 from medaid.store.fund_models import JournalEntry, JournalLine
 from medaid.store.models import (
+    TIERS,
     Adjustment,
     AuditEntry,
     Institution,
@@ -198,6 +201,9 @@ def verify(conn: Connection, audit: bool = True) -> LedgerReport:
             what = "settled" if kind == "settle" else "cancelled" if kind == "cancel" else kind
             report.problem(f"{codes.get(inst, inst)}/{medins} {what} {n} times (once at most)")
 
+    expected: dict[tuple[int, int], Pools] = defaultdict(dict)
+    adjusted: dict[int, tuple[Counter[str], Pools]] = {}
+    years |= _adjustments(conn, report, settled, expected, adjusted)
     for c, target in cancels:
         original = settled.get(target) if target is not None else None
         if original is None:
@@ -212,26 +218,29 @@ def verify(conn: Connection, audit: bool = True) -> LedgerReport:
             report.problem(f"cancel {c.setl_id} ({key(c)}) is not of the institution, "
                            f"hospital id, person and year of {original.setl_id} "
                            f"({key(original)})")
-        if c.amounts != tuple(-x for x in original.amounts):
+        tiers, adj_deltas = adjusted.get(original.id, (Counter(), {}))
+        if c.amounts != tuple(-(x + tiers[n]) for n, x in zip(AMOUNT_COLUMNS, original.amounts,
+                                                             strict=True)):
             report.problem(f"cancel {c.setl_id} ({key(c)}): its amounts are not those of "
-                           f"{original.setl_id} negated")
-        if c.deltas is not None and original.deltas is not None and \
-                c.deltas != {k: -v for k, v in original.deltas.items()}:
-            report.problem(f"cancel {c.setl_id} ({key(c)}): its pool deltas "
-                           f"{_show(c.deltas)} are not those of {original.setl_id} negated")
+                           f"{original.setl_id} and its adjustments negated")
+        if c.deltas is not None and original.deltas is not None:
+            stood: Pools = dict(original.deltas)
+            _add(stood, adj_deltas)
+            if c.deltas != {k: -v for k, v in stood.items()}:
+                report.problem(f"cancel {c.setl_id} ({key(c)}): its pool deltas "
+                               f"{_show(c.deltas)} are not those of {original.setl_id} and "
+                               "its adjustments negated")
     for original_id, by in sorted(reversed_by.items()):
         if len(by) > 1:
             twice = settled[original_id]
             report.problem(f"settlement {twice.setl_id} ({key(twice)}) is cancelled "
                            f"{len(by)} times: {', '.join(sorted(by))}")
 
-    # What the pools must be: the deltas of the settlements not cancelled and of the
-    # adjustments (a cancelled visit's adjustments are reversed by one more).
-    expected: dict[tuple[int, int], Pools] = defaultdict(dict)
-    for e in settled.values():
-        if e.id not in reversed_by and e.deltas is not None:
+    # What the pools must be: the deltas of every entry, settlement or cancellation, and
+    # of the adjustments (added above)
+    for e in [*settled.values(), *(c for c, _ in cancels)]:
+        if e.deltas is not None:
             _add(expected[(e.person_id, e.year)], e.deltas)
-    years |= _adjustments(conn, report, settled, expected)
     stored_rows = conn.execute(select(PersonYear.person_id, PersonYear.year, PersonYear.pools)
                                .order_by(PersonYear.person_id, PersonYear.year))
     stored_years: set[tuple[int, int]] = set()
@@ -257,17 +266,20 @@ def verify(conn: Connection, audit: bool = True) -> LedgerReport:
 
 
 def _adjustments(conn: Connection, report: LedgerReport, settled: dict[int, _Entry],
-                 expected: dict[tuple[int, int], Pools]) -> set[tuple[int, int]]:
+                 expected: dict[tuple[int, int], Pools],
+                 adjusted: dict[int, tuple[Counter[str], Pools]]) -> set[tuple[int, int]]:
     """Each adjustment adjusts a settlement of its person-year, adds up, and its pool
-    deltas count in its year's pools; the person-years adjusted."""
+    deltas count in its year's pools; each settlement's adjustments summed into
+    `adjusted` (tiers, pool deltas); the person-years adjusted."""
     rows = conn.execution_options(yield_per=2000).execute(
         select(Adjustment.adj_id, Adjustment.settlement_id, Adjustment.person_id,
                Adjustment.year, Adjustment.pool_deltas,
-               *(getattr(Adjustment, n) for n in ("hifp_pay", "hifmi_pay", "maf_pay",
-                                                  "psn_part_amt", *MAF_TIERS)))
+               *(getattr(Adjustment, n) for n in TIERS))
         .order_by(Adjustment.id))
     years = set()
     for row in rows:
+        tiers, adj_deltas = adjusted.setdefault(row.settlement_id, (Counter(), {}))
+        tiers.update({n: getattr(row, n) for n in TIERS})
         years.add((row.person_id, row.year))
         target = settled.get(row.settlement_id)
         if target is None or (target.person_id, target.year) != (row.person_id, row.year):
@@ -289,6 +301,7 @@ def _adjustments(conn: Connection, report: LedgerReport, settled: dict[int, _Ent
                            f"{row.pool_deltas!r}")
         else:
             _add(expected[(row.person_id, row.year)], deltas)
+            _add(adj_deltas, deltas)
     return years
 
 

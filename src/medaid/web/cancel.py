@@ -29,8 +29,9 @@ SetlId = Annotated[str, Path(max_length=40)]
 
 
 def _reversed(s: Slip) -> int:
-    """The assistance (fen) cancelling the settlement takes back."""
-    return to_fen(s.data["maf_pay"])
+    """The assistance (fen) cancelling the settlement takes back: what the visit stands
+    at, its adjustments since included."""
+    return to_fen((s.data.get("adjusted") or s.data)["maf_pay"])
 
 
 def _page(uow: UnitOfWork, who: Visitor, setl_id: str, status: int = 200, error: str = "",

@@ -48,6 +48,15 @@ class Reason:
 
 
 @dataclass(frozen=True, slots=True)
+class Adjusted:
+    """What the visit stands at after the adjustments made to it since (补差)."""
+
+    summary: str  # 本结算其后经补差：现医疗救助…
+    changes: list[tuple[str, str, str]]  # (time, reason, difference of assistance)
+    reasons: list[Reason]  # the trace of its last settlement again
+
+
+@dataclass(frozen=True, slots=True)
 class Slip:
     setl_id: str
     number: str  # grouped
@@ -73,16 +82,31 @@ class Slip:
     pays: str
     reasons: list[Reason]
     data: dict[str, Any]  # the API's JSON of the entry
+    adjusted: Adjusted | None = None
+
+
+def _reasons(trace: list[dict[str, Any]]) -> list[Reason]:
+    return [Reason(t.get("text") or t.get("detail") or "", t.get("citation") or "",
+                   yuan(t["amount"]) if t.get("amount") else "") for t in trace]
+
+
+def _adjusted(a: dict[str, Any] | None, jurisdiction: str) -> Adjusted | None:
+    if a is None:
+        return None
+    return Adjusted(
+        f"本结算其后经补差：现医疗救助 {yuan(a['maf_pay'])}、个人负担 {yuan(a['psn_part_amt'])}"
+        f"（按{category_label(jurisdiction, a['category'])}），差额由医疗救助基金补付或追回。",
+        [(when(c["time"]), c["reason"], yuan(c["maf_pay"]))
+         for c in a["adjustments"]], _reasons(a["trace"]))
 
 
 def slip(uow: UnitOfWork, who: Visitor, setl_id: str) -> Slip:
     entry, cancelled = settlements.get(uow, who.actor, setl_id)  # scope and audit
-    data = wire.entry_json(entry, entry.institution.code, cancelled)
+    data = wire.entry_json(entry, entry.institution.code, cancelled,
+                           adjustments=settlements.adjustments_of(uow, entry))
     person = uow.session.scalars(select(Person).where(Person.id == entry.person_id)).one()
     jurisdiction = entry.policy.split(" ")[0]
-    reasons = [Reason(t.get("text") or t.get("detail") or "", t.get("citation") or "",
-                      yuan(t["amount"]) if t.get("amount") else "")
-               for t in data["trace"]]
+    reasons = _reasons(data["trace"])
     return Slip(
         setl_id=entry.setl_id, number=grouped(entry.setl_id), entry=entry.kind,
         reverses=data["reverses"], cancelled_by=cancelled, psn_no=entry.psn_no,
@@ -96,7 +120,8 @@ def slip(uow: UnitOfWork, who: Visitor, setl_id: str) -> Slip:
         total=yuan(data["medfee_sumamt"]),
         tiers=[(f, label, yuan(data[f])) for f, label in TIER_ROWS]
         + [(f, label, yuan(data[f])) for f, label in PART_ROWS if data[f]],
-        pays=yuan(data["psn_part_amt"]), reasons=reasons, data=data)
+        pays=yuan(data["psn_part_amt"]), reasons=reasons, data=data,
+        adjusted=_adjusted(data.get("adjusted"), jurisdiction))
 
 
 def _reads_persons(who: Visitor) -> bool:

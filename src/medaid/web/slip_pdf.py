@@ -47,9 +47,12 @@ def render(s: Slip) -> bytes:
     story: list[Flowable] = [_p("医疗救助一站式结算单", _TITLE), _p(f"结算单号 {s.number}", _SMALL),
                            Spacer(0, 4 * mm)]
     if s.entry == "cancel":
-        story += [_p(f"撤销单：撤销结算 {s.reverses}，金额为原结算的相反数。"), Spacer(0, 2 * mm)]
+        story += [_p(f"撤销单：撤销结算 {s.reverses}，冲回其结算及其后补差的金额。"),
+                  Spacer(0, 2 * mm)]
     elif s.cancelled_by:
         story += [_p(f"本结算已被撤销（撤销单 {s.cancelled_by}）。"), Spacer(0, 2 * mm)]
+    if s.adjusted is not None:
+        story += [_p(s.adjusted.summary), Spacer(0, 2 * mm)]
     facts = [("姓名", s.name, "身份证号", s.certno),
              ("人员编号", s.psn_no, "救助身份", s.category),
              ("定点医疗机构", s.hospital, "医院结算号", s.medins_setl_id),
