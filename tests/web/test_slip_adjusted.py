@@ -3,7 +3,7 @@ why, and cancelling it confirms that amount."""
 
 from __future__ import annotations
 
-from demo_world import CERTNO, DISTRICT, NAME, YEAR
+from demo_world import CERTNO, DISTRICT, NAME, PSN_NO, YEAR
 from web_helpers import Site
 
 
@@ -25,3 +25,8 @@ def test_the_slip_of_an_adjusted_settlement_says_what_it_stands_at(site: Site) -
     assert "重新结算的计算依据" in page and "无有效救助身份" in page
     confirm = site.client("hospital").get(f"/settlements/{site.demo.setl_id}/cancel").text
     assert 'name="expected" value="0"' in confirm, confirm
+    # the person's page lists it by the visit's dates, with where the money goes
+    person = site.client("caseworker").get(f"/persons/{PSN_NO}?year={YEAR}").text
+    assert f"{YEAR}-03-01 至 {YEAR}-03-10</a>" in person
+    assert "从医院拨付中扣回，由医院向患者收取" in person
+    assert "计算依据（）" not in person

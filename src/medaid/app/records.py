@@ -227,10 +227,13 @@ def person_year(uow: UnitOfWork, actor: Actor, psn_no: str, year: int) -> dict[s
 
 
 def adjustment_json(a: Adjustment, setl_id: str) -> dict[str, Any]:
-    """An adjustment (补差): the visit's ledger entry it corrects, why, and each tier's
-    difference in yuan."""
+    """An adjustment (补差): the visit's ledger entry it corrects (and the visit's dates),
+    why, where the money goes (`route`: batch, the institution's next payment batch, which
+    passes it on to the patient; person, the person directly) and each tier's difference
+    in yuan."""
     return {"adj_id": a.adj_id, "setl_id": setl_id, "cause": a.cause, "cause_ref": a.cause_ref,
             "reason": a.reason, "route": a.route, "category": a.category, "rules": a.rules,
+            "start": str(a.settlement.start), "end": str(a.settlement.end),
             **{t: to_yuan(getattr(a, t)) for t in TIERS},
             "time": a.created_at.isoformat(timespec="seconds")}
 
