@@ -171,7 +171,8 @@ def test_a_parameter_correction_settles_the_year_again(world: World) -> None:
 def test_a_roster_change_settles_hospital_and_paper_visits_again(world: World) -> None:
     """Nanjing dibao recognised 2023-01-15 covers March; the roster corrects the date to
     April: the hospital's stay and the paper invoice of March lose their assistance, the
-    first through the hospital's batch, the second on the refund/recovery list."""
+    first through the hospital's batch, the second from what the application, not paid
+    out yet, owes the person (and, once paid out, on the refund/recovery list)."""
     h = world.institution()
     world.person()
     stay = world.client.post(SETTLE, headers=h, json=visit()).json()
@@ -197,6 +198,15 @@ def test_a_roster_change_settles_hospital_and_paper_visits_again(world: World) -
         assert a.cause == "roster" and a.cause_ref.startswith("roster:nanjing/320102/2023-05")
         assert "第1行" in a.reason
     invariant(world)
+    owed = desk.world.client.get(f"/api/v1/applications/{app_no}", headers=desk.clerk
+                                 ).json()["payment"]
+    assert (owed["amount"], owed["adjusted"], owed["due"]) == (
+        paper["maf_pay"], -paper["maf_pay"], 0)
+    out = CliRunner().invoke(app, ["ledger", "refunds", "--database", _url(world)])
+    assert out.exit_code == 0 and "P-001" not in out.output, out.output
+    with world.sessions() as s:  # paid out: the recovery is the refund list's
+        s.execute(text("UPDATE application_payments SET paid_at = CURRENT_TIMESTAMP"))
+        s.commit()
     out = CliRunner().invoke(app, ["ledger", "refunds", "--database", _url(world)])
     assert out.exit_code == 0, out.output
     assert f"P-001\t张三\t2023\t追回 / recover\t{paper['maf_pay']:.2f}" in out.output

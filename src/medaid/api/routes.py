@@ -125,7 +125,7 @@ async def get_settlement(setl_id: SetlId, request: Request, actor: ActorDep) -> 
     def work(uow: UnitOfWork) -> Response:
         entry, cancelled = settlements.get(uow, actor, setl_id)
         return reply(wire.entry_json(entry, entry.institution.code, cancelled,
-                                     adjustments=settlements.adjustments_of(uow, entry)))
+                                     adjustments=entry.adjustments))
 
     return await _run(request, work)
 

@@ -570,12 +570,21 @@ def application_json(app: Application, today: date) -> dict[str, Any]:
                        "source": labels[i["item"]].source, "received": i["received"]}
                       for i in app.checklist],
         "visits": [_visit_json(v) for v in app.visits],
-        "payment": None if app.payment is None else {
-            "amount": to_yuan(app.payment.amount),
-            "created_at": app.payment.created_at.isoformat(timespec="seconds"),
-            "paid_at": None if app.payment.paid_at is None
-            else app.payment.paid_at.isoformat(timespec="seconds")},
+        "payment": None if app.payment is None else _payment_json(app, app.payment),
     }
+
+
+def _payment_json(app: Application, payment: ApplicationPayment) -> dict[str, Any]:
+    """What the approval owes the person, and what its visits' adjustments since (补差)
+    change of it: until it is paid out, the person is owed the sum (`due`), and
+    `ledger refunds` leaves those adjustments to it."""
+    adjusted = sum(a.maf_pay for v in app.visits if v.settlement is not None
+                   for a in v.settlement.adjustments)
+    return {"amount": to_yuan(payment.amount), "adjusted": to_yuan(adjusted),
+            "due": None if payment.paid_at is not None else to_yuan(payment.amount + adjusted),
+            "created_at": payment.created_at.isoformat(timespec="seconds"),
+            "paid_at": None if payment.paid_at is None
+            else payment.paid_at.isoformat(timespec="seconds")}
 
 
 def _visit_json(v: Row) -> dict[str, Any]:
@@ -591,7 +600,8 @@ def _visit_json(v: Row) -> dict[str, Any]:
         "location": v.location, "referral": v.referral, "hospital_level": v.hospital_level,
         "fixmedins_code": v.fixmedins_code, "institution_name": v.institution_name,
         "settlement": None if v.settlement is None
-        else entry_json(v.settlement, v.settlement.institution.code),
+        else entry_json(v.settlement, v.settlement.institution.code,
+                        adjustments=v.settlement.adjustments),
         "not_covered": v.not_covered}
 
 

@@ -33,7 +33,7 @@ from medaid.engine.types import Settlement as EngineSettlement
 from medaid.engine.types import Visit
 from medaid.policy.params import Num
 from medaid.store import audit, pools, queries, visits
-from medaid.store.application_models import ApplicationVisit
+from medaid.store.application_models import ApplicationPayment, ApplicationVisit
 from medaid.store.models import TIERS, Adjustment, Person, PersonYear, Settlement
 
 TIER_LABELS = {"hifp_pay": "统筹基金支出", "hifmi_pay": "大病保险支出", "base": "救助基数",
@@ -348,11 +348,18 @@ class Refund:
 
 def refunds(uow: UnitOfWork, year: int | None = None) -> list[Refund]:
     """The refund/recovery list: the net assistance of the adjustments of visits settled on
-    paper (route person), per person and year, where it is not zero."""
+    paper (route person), per person and year, where it is not zero; those of an
+    application not paid out yet are its own (what it owes, `due`, counts them)."""
+    unpaid = (select(ApplicationVisit.id)
+              .join(ApplicationPayment,
+                    ApplicationPayment.application_id == ApplicationVisit.application_id)
+              .join(Settlement, Settlement.setl_id == ApplicationVisit.setl_id)
+              .where(Settlement.id == Adjustment.settlement_id,
+                     ApplicationPayment.paid_at.is_(None)))
     q = (select(Adjustment.psn_no, Person.name, Adjustment.year, func.sum(Adjustment.maf_pay),
                 func.count())
          .join(Person, Person.id == Adjustment.person_id)
-         .where(Adjustment.route == "person")
+         .where(Adjustment.route == "person", ~unpaid.exists())
          .group_by(Adjustment.psn_no, Person.name, Adjustment.year)
          .order_by(Adjustment.year, Adjustment.psn_no))
     if year is not None:

@@ -39,7 +39,6 @@ from medaid.store.models import (
     SENT_AMOUNTS,
     SETTLED_AMOUNTS,
     TIERS,
-    Adjustment,
     Person,
     PersonYear,
     Settlement,
@@ -346,12 +345,6 @@ def get(uow: UnitOfWork, actor: Actor, setl_id: str) -> tuple[Settlement, str | 
     return found
 
 
-def adjustments_of(uow: UnitOfWork, entry: Settlement) -> list[Adjustment]:
-    """The adjustments made to a settlement since (补差), in order."""
-    return list(uow.session.scalars(select(Adjustment).where(
-        Adjustment.settlement_id == entry.id).order_by(Adjustment.id)))
-
-
 def cancelled_by(uow: UnitOfWork, entry: Settlement) -> str | None:
     return uow.session.scalars(select(Settlement.setl_id)
                                .where(Settlement.reverses_id == entry.id)).first()
@@ -399,7 +392,7 @@ def cancel(uow: UnitOfWork, actor: Actor, setl_id: str, psn_no: str | None,
     net = {name: getattr(original, name) for name in AMOUNTS}
     change = pools.decode(original.pool_deltas)
     adjusted = 0
-    for a in adjustments_of(uow, original):
+    for a in original.adjustments:
         net.update({t: net[t] + getattr(a, t) for t in TIERS})
         change = pools.add(change, pools.decode(a.pool_deltas))
         adjusted += a.maf_pay

@@ -113,8 +113,12 @@ def _print(a: dict[str, Any]) -> None:
                       str(v["medfee_sumamt"]), "" if s is None else str(s["maf_pay"]),
                       s["setl_id"] if s else (v["not_covered"] or ""))
     out.print(table)
-    if a["payment"]:
-        out.print(f"应付 payment to the person: {a['payment']['amount']}")
+    pay = a["payment"]
+    if pay:
+        owed = pay["amount"] if pay["due"] is None else pay["due"]
+        since = f"（批准时 {pay['amount']}，其后补差 {pay['adjusted']}）" if pay["adjusted"] else ""
+        state = "已支付" if pay["paid_at"] else "待支付"
+        out.print(f"应付 payment to the person: {owed}{since}，{state}")
 
 
 @app.command("approve")

@@ -190,6 +190,10 @@ class Settlement(Base):
 
     institution: Mapped[Institution] = relationship(lazy="joined")
     reverses: Mapped[Settlement | None] = relationship(remote_side=[id])
+    # the adjustments made to it since (补差), in order
+    adjustments: Mapped[list[Adjustment]] = relationship(
+        viewonly=True, order_by="Adjustment.id",
+        primaryjoin="Settlement.id == foreign(Adjustment.settlement_id)")
 
 
 # The tiers an adjustment corrects, each a difference in fen (RESETTLEMENT.md).

@@ -103,7 +103,7 @@ def _adjusted(a: dict[str, Any] | None, jurisdiction: str) -> Adjusted | None:
 def slip(uow: UnitOfWork, who: Visitor, setl_id: str) -> Slip:
     entry, cancelled = settlements.get(uow, who.actor, setl_id)  # scope and audit
     data = wire.entry_json(entry, entry.institution.code, cancelled,
-                           adjustments=settlements.adjustments_of(uow, entry))
+                           adjustments=entry.adjustments)
     person = uow.session.scalars(select(Person).where(Person.id == entry.person_id)).one()
     jurisdiction = entry.policy.split(" ")[0]
     reasons = _reasons(data["trace"])
