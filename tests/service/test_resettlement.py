@@ -212,6 +212,28 @@ def test_a_roster_change_settles_hospital_and_paper_visits_again(world: World) -
     assert f"P-001\t张三\t2023\t追回 / recover\t{paper['maf_pay']:.2f}" in out.output
 
 
+def test_a_roster_says_which_years_it_changed_cannot_be_settled_again(world: World) -> None:
+    """A stay of 2024 settled without an identity; a roster recognises the person as
+    支出型困难家庭中的大重病患者, whose deductible is 10% of the previous year's income, not
+    recorded for 2024: the import is applied, the stay stays as it was, and the report says
+    which year could not be settled again and why, in words a caseworker can act on."""
+    h = world.institution()
+    world.person(identities=[])
+    stay = visit(start="2024-03-01", end="2024-03-10")
+    assert world.client.post(SETTLE, headers=h, json=stay).json()["maf_pay"] == 0
+    r = world.client.post("/api/v1/rosters", headers=world.admin, json={
+        "jurisdiction": "nanjing", "district": "320102", "month": "2024-05",
+        "mode": "incremental", "records": [
+            {"name": "张三", "certno": certno("P-001"), "category": "支出型困难家庭中的大重病患者",
+             "start": "2024-01-01", "department": "民政"}]})
+    assert r.status_code == 200 and r.json()["applied"], r.text
+    (failed,) = r.json()["not_settled_again"]
+    assert (failed["psn_no"], failed["year"]) == ("P-001", 2024)
+    assert "本市上年居民人均可支配收入" in failed["error"]
+    assert "medaid parameter set" in failed["error"]
+    assert adjustments(world) == []
+
+
 def test_a_tilted_application_pays_visits_settled_before_it(world: World) -> None:
     """Yichun dibao: a stay settled at the hospital gets YC-A3 only; the tilted application
     (YC-T) that follows pays its tilted assistance after the fact."""

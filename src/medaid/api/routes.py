@@ -257,10 +257,10 @@ async def import_roster(request: Request, actor: ActorDep) -> Response:
                 path = FilePath(folder) / (name or "roster.csv")
                 path.write_bytes(data)
                 roster = parse_roster(path, to.jurisdiction, today, department=department)
-        plan, applied = rosters.import_roster(uow, actor, roster, to, today, dry_run, mode,
-                                              confirm_exits)
+        plan, applied, unsettled = rosters.import_roster(uow, actor, roster, to, today,
+                                                         dry_run, mode, confirm_exits)
         report = rosters.report_json(plan, applied, dry_run, to, roster.source,
-                                     rosters.exit_check(uow, plan))
+                                     rosters.exit_check(uow, plan), unsettled)
         if plan.ok:
             return reply(report)
         return reply({"error": {"status": 422, "path": "rows", "message":

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -162,8 +162,10 @@ def records_roster(records: object, jurisdiction: str, today: date,
 
 def import_roster(uow: UnitOfWork, actor: Actor, roster: Roster, to: Target, today: date,
                   dry_run: bool, mode: str, confirm_exits: bool = False
-                  ) -> tuple[ImportPlan, bool]:
-    """The plan, and whether it was applied; audited either way, committed.
+                  ) -> tuple[ImportPlan, bool, list[resettle.YearPlan]]:
+    """The plan, whether it was applied, and the person-years it changed that the rules
+    cannot settle again (each with its error: the ledger keeps them as they were until
+    it is mended); audited either way, committed.
 
     ExitsUnconfirmed (after its refusal is audited) when a complete list ends more than
     EXIT_SHARE of the open identities and `confirm_exits` is not given."""
@@ -183,22 +185,23 @@ def import_roster(uow: UnitOfWork, actor: Actor, roster: Roster, to: Target, tod
                             "limit": check.limit})
         raise ExitsUnconfirmed(plan, check)
     applied = plan.ok and not dry_run
+    unsettled: list[resettle.YearPlan] = []
     if applied:
         touched = _apply(uow, plan, to)
         ref = f"roster:{to.jurisdiction}/{to.district}/{plan.month:%Y-%m}"
-        resettle.post_persons(uow, actor.subject, {
+        unsettled = [y for y in resettle.post_persons(uow, actor.subject, {
             person_id: resettle.Cause(
                 "roster", f"{ref} {', '.join(what)}"[:200],
                 f"名单导入（{roster.source}，{plan.month:%Y年%m月}）{'、'.join(what)}：身份变动后"
                 f"重新结算 / identities changed by the roster import")
-            for person_id, what in touched.items()})
+            for person_id, what in touched.items()}) if y.error is not None]
     action = "roster.import" if applied else "roster.dry_run" if plan.ok else "roster.refused"
     uow.commit_audited(actor.subject, action,
                        f"roster:{to.jurisdiction}/{to.district}/{plan.month:%Y-%m}",
                        {"source": roster.source, "departments": list(plan.departments),
                         "mode": plan.mode, "counts": plan.counts(),
                         "exits_confirmed": applied and check.needs_confirmation})
-    return plan, applied
+    return plan, applied, unsettled
 
 
 def _known_elsewhere(uow: UnitOfWork, plan: ImportPlan, to: Target) -> ImportPlan:
@@ -277,10 +280,12 @@ def _apply(uow: UnitOfWork, plan: ImportPlan, to: Target) -> dict[int, list[str]
 
 
 def report_json(plan: ImportPlan, applied: bool, dry_run: bool, to: Target,
-                source: str, check: ExitCheck) -> dict[str, Any]:
+                source: str, check: ExitCheck, unsettled: Sequence[resettle.YearPlan] = ()
+                ) -> dict[str, Any]:
     """The diff report: whole ID numbers (only a caseworker of the district or an admin
     imports), bad rows as the parser reported them (masked); what the exits are a share
-    of, and whether they need confirming."""
+    of, and whether they need confirming; the person-years the import changed that the
+    rules cannot settle again, and why."""
     def row(r: RosterRow) -> dict[str, Any]:
         return {"row": r.row, "certno": r.certno, "name": r.name, "category": r.category,
                 "department": r.department, "from": str(r.start),
@@ -305,5 +310,7 @@ def report_json(plan: ImportPlan, applied: bool, dry_run: bool, to: Target,
         "exited": [identity(e.identity) | {"to": str(e.end)} for e in plan.exited],
         "errors": [{"row": e.row, "column": e.column, "value": e.value, "reason": e.reason}
                    for e in sorted(plan.errors, key=lambda e: e.row)],
+        "not_settled_again": [{"psn_no": y.psn_no, "name": y.name, "year": y.year,
+                               "error": y.error} for y in unsettled],
     }
 

@@ -587,8 +587,8 @@ def import_file(
         parsed = roster.parse_roster(file, to.jurisdiction, today, department=department)
         with unit_of_work(database) as uow:
             try:
-                plan, applied = rosters.import_roster(uow, auth.CLI, parsed, to, today,
-                                                      dry_run, chosen, confirm_exits)
+                plan, applied, unsettled = rosters.import_roster(
+                    uow, auth.CLI, parsed, to, today, dry_run, chosen, confirm_exits)
             except rosters.ExitsUnconfirmed as e:
                 _exit_lines(e.plan)
                 fail(str(e))
@@ -608,6 +608,8 @@ def import_file(
         out.print(line, markup=False)
     out.print("applied" if applied else "dry run: nothing stored" if plan.ok
               else "refused: nothing stored")
+    for y in unsettled:
+        out.print(f"未能重新结算：{y.psn_no} {y.name} {y.year} 年度：{y.error}", markup=False)
     if not plan.ok:
         raise typer.Exit(2)
 

@@ -28,9 +28,11 @@ class MissingParameter(InputError):
         said = f"「{label}」（{name}）" if label else f" {name} "
         super().__init__(
             f"local.{name}",
-            f"{jurisdiction}：本地参数{said}尚未设定（{needed_by} 需要），请在案例的 local 或"
-            f"政策文件中设定 / {jurisdiction}: local parameter {name} is required "
-            f"({needed_by}); set it under \"local\" in the case or in the policy file",
+            f"{jurisdiction}：本地参数{said}尚未设定（{needed_by} 需要）：结算服务中由管理员"
+            f"登记（medaid parameter set 或 POST /api/v1/parameters），案例中写在 local，或写入"
+            f"政策文件 / {jurisdiction}: local parameter {name} is required ({needed_by}); "
+            f"record it in the service (medaid parameter set, POST /api/v1/parameters), set it "
+            f"under \"local\" in the case, or in the policy file",
         )
         self.name = name
 

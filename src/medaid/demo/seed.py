@@ -191,6 +191,6 @@ def import_demo_roster(uow: UnitOfWork, today: date) -> ImportPlan:
                 "department": "民政"} for n in range(ROSTER_SIZE)]
     roster = rosters.records_roster(records, "nanjing", today, None)
     to = rosters.Target("nanjing", ROSTER_DISTRICT, None)
-    plan, _ = rosters.import_roster(uow, auth.CLI, roster, to, today, dry_run=False,
-                                    mode="complete")
+    plan, _, _ = rosters.import_roster(uow, auth.CLI, roster, to, today, dry_run=False,
+                                       mode="complete")
     return plan

@@ -115,10 +115,10 @@ def _run(uow: UnitOfWork, who: Visitor, item: Held, dry_run: bool,
         path = FilePath(folder) / item.name
         path.write_bytes(item.data)
         roster = parse_roster(path, to.jurisdiction, today, department=item.department)
-    plan, applied = rosters.import_roster(uow, who.actor, roster, to, today, dry_run,
-                                          item.mode, confirm_exits)
+    plan, applied, unsettled = rosters.import_roster(uow, who.actor, roster, to, today,
+                                                     dry_run, item.mode, confirm_exits)
     return rosters.report_json(plan, applied, dry_run, to, roster.source,
-                               rosters.exit_check(uow, plan)), plan.ok
+                               rosters.exit_check(uow, plan), unsettled), plan.ok
 
 
 def _home(uow: UnitOfWork, who: Visitor) -> str:
