@@ -363,6 +363,14 @@ def test_an_unreferred_visit_kept_from_the_stages() -> None:
               for k, where in enumerate(("out_of_province", "city"))]
     got = settle_year([policy], {}, PERSON, visits).settlements
     assert [(s.assistance, s.reassistance) for s in got] == [(40_000, 0), (50_000, 30_000)]
+    said = next(t.text for t in got[0].trace if t.rule == "RF")
+    assert said.endswith("各救助比例降低10个百分点，其费用不纳入再救助"), said
+    kept = city(HALF + "referral: {rule: RF, article: 第七条, unreferred: {stages: false}}\n"
+                       "stages:\n  - {rule: R1, article: 第九条, label: 再救助, "
+                       "segments: [{ratio: 0.6}]}\n")  # the ratio kept, the stages not
+    (alone,) = settle_year([kept], {}, PERSON, visits[:1]).settlements
+    assert (alone.assistance, alone.reassistance) == (50_000, 0)
+    assert next(t.text for t in alone.trace if t.rule == "RF").endswith("其费用不纳入再救助")
     res = settle_population([policy], {}, schema.visit_columns(schema.visits_table(
         (0, v) for v in visits)), schema.person_columns(schema.persons_table([(0, PERSON)])))
     assert list(zip(res.assistance.tolist(), res.reassistance.tolist(), strict=True)) == [

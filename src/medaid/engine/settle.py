@@ -135,11 +135,15 @@ def settle_visit(policy: Policy, params: Params, person: Person, pools: Mapping[
                         "fulamt_ownpay_amt": visit.fulamt_ownpay_amt, "hifp_pay": hifp,
                         "hifmi_pay": hifmi, "oth_pay": oth}, visit.end,
                        visit.kind if setting != visit.kind else None)
-    if ref is not None and (not effect.assistance or effect.ratio_points):
+    # the stages after assistance a referral's `stages: false` keeps the visit out of
+    shut = "、".join(st.label or st.rule for st in policy.spec.stages) \
+        if effect.assistance and not effect.stages else ""
+    if ref is not None and (not effect.assistance or effect.ratio_points or shut):
         trace.append(TraceLine.of(policy, "assistance", ref, "referral",
                                   {"referral": visit.referral,
                                    "points": effect.ratio_points if effect.assistance else 0,
-                                   "tilt": effect.assistance and effect.tilt} | untilted))
+                                   "tilt": effect.assistance and effect.tilt}
+                                  | ({"no_stages": shut} if shut else {}) | untilted))
     if not effect.assistance:
         settlement.category = found[0].category
         settlement.closed = True

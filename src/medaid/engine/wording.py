@@ -113,7 +113,8 @@ def _exact(scaled: str, zh: bool) -> str:
     exact = Fraction(scaled) / (100 * BP)
     yuan = (Decimal(exact.numerator) / Decimal(exact.denominator)).quantize(
         Decimal("0.000001")).normalize()
-    return f"计算值{yuan:f}元，" if zh else f"{yuan:f} computed, "
+    places = max(2, -int(yuan.as_tuple().exponent))  # to the fen at least: 1,950.00
+    return f"计算值{yuan:,.{places}f}元，" if zh else f"{yuan:,.{places}f} computed, "
 
 
 def _line(a: Args, lang: str) -> str:
@@ -372,11 +373,18 @@ def _critical(a: Args, lang: str) -> str:
 def _refusal_referral(a: Args, lang: str) -> str:
     ref = labels.label(labels.REFERRALS, a["referral"], lang)
     tilt = a.get("tilt", False) or a.get("untilted", False)  # untilted: the city has none
+    shut = a.get("no_stages")  # the stages after assistance it is kept out of
+    out_zh = f"，其费用不纳入{shut}" if shut else ""
+    out_en = f", kept out of {shut}" if shut else ""
     if a.get("points"):
         change = (f"降低{-a['points']}" if a["points"] < 0 else f"提高{a['points']}")
         return (f"{ref}：各救助比例{change}个百分点" + ("" if tilt else "，不享受倾斜救助")
-                if lang == "zh" else f"referral {a['referral']}: every ratio "
-                f"{a['points']:+d} points" + ("" if tilt else ", no tilt"))
+                + out_zh if lang == "zh" else f"referral {a['referral']}: every ratio "
+                f"{a['points']:+d} points" + ("" if tilt else ", no tilt") + out_en)
+    if shut:
+        return (f"{ref}：{'' if tilt else '不享受倾斜救助，'}其费用不纳入{shut}" if lang == "zh"
+                else f"referral {a['referral']}: " + ("" if tilt else "no tilt, ")
+                + f"kept out of {shut}")
     if a.get("assistance", False):  # only tilted assistance is refused
         return (f"{ref}：不享受倾斜救助" if lang == "zh"
                 else f"referral {a['referral']}: no tilt")
