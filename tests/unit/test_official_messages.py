@@ -152,9 +152,9 @@ def test_a_single_value_not_in_a_list_says_to_write_a_list_or_star(
      "二（三）、第十条 4 / article '条款二': cannot read '条款二'; write it as the text numbers "
      "it, e.g. 第十条, 二（三）, 第十条 4"),
     ("article: 第二条", "article: 第九条",
-     "lines[0].article: jiashi.txt：条款「第九条」在文本中未找到；文本中有：第五条、第四条、"
-     "第三条、第二条、第一条 / article '第九条' not found (the text has: 第五条, 第四条, 第三条, "
-     "第二条, 第一条)"),
+     "lines[0].article: jiashi.txt：条款「第九条」在文本中未找到；文本中有：第一条、第二条、"
+     "第三条、第四条、第五条 / article '第九条' not found (the text has: 第一条, 第二条, 第三条, "
+     "第四条, 第五条)"),
 ])
 def test_a_written_value_is_told_how_to_write_it(folder: Path, old: str, new: str,
                                                  expected: str) -> None:
@@ -168,7 +168,7 @@ def test_a_notices_article_not_in_it_lists_the_notices(folder: Path) -> None:
     code, _, err = run("policy", "validate", str(f))
     assert code == 2
     assert err.endswith(": lines[0].article: jiashi-notice.txt：条款「四」在文本中未找到；文本中"
-                        "有：二、一 / article '四' not found (the text has: 二, 一)\n")
+                        "有：一、二 / article '四' not found (the text has: 一, 二)\n")
 
 
 # -- 4: a case's errors -----------------------------------------------------------------

@@ -92,6 +92,13 @@ def test_show_says_the_rounding_and_the_pools_of_one_visit(tmp_path: Path) -> No
     out = run("policy", "show", str(per_visit))
     assert "舍入：每次就诊的救助额各自四舍五入到分\n" in out
     assert "单次（每次就诊从零起算）的额度池：单次住院起付\n" in out
+    yearly = tmp_path / "yearly.yaml"
+    yearly.write_text(CITY.replace("  JX-A1: {}", "  JX-A1: {label: 单次住院起付}"),
+                      encoding="utf-8")
+    changed = run("policy", "diff", str(yearly), str(per_visit))
+    assert "累计期间 每年，名称 单次住院起付 → 累计期间 每次就诊" in changed, changed
+    assert "舍入：按年度累计额四舍五入到分 → 每次就诊各自四舍五入到分" in changed, changed
+    assert "year" not in changed.split("\n", 2)[2] and "visit" not in changed, changed
 
 
 def test_diff_shows_a_raised_cap_and_a_ceiling_without_a_field_it_does_not_read(

@@ -130,11 +130,11 @@ def test_each_article_not_in_the_text_is_an_error_at_its_line(folder: Path) -> N
     assert code == 2
     assert err.splitlines() == [
         f"error: {f}:{line_no(text, '第八条')}: referral.article: jiashi-seed.txt：条款「第八条」"
-        "在文本中未找到；文本中有：第四条、第三条、第二条、第一条 / article '第八条' not found "
-        "(the text has: 第四条, 第三条, 第二条, 第一条)",
+        "在文本中未找到；文本中有：第一条、第二条、第三条、第四条 / article '第八条' not found "
+        "(the text has: 第一条, 第二条, 第三条, 第四条)",
         f"error: {f}:{line_no(text, '第九条')}: lines[0].article: jiashi-seed.txt：条款「第九条」"
-        "在文本中未找到；文本中有：第四条、第三条、第二条、第一条 / article '第九条' not found "
-        "(the text has: 第四条, 第三条, 第二条, 第一条)"]
+        "在文本中未找到；文本中有：第一条、第二条、第三条、第四条 / article '第九条' not found "
+        "(the text has: 第一条, 第二条, 第三条, 第四条)"]
 
 
 @pytest.mark.parametrize("name", sorted(p.name for p in (

@@ -182,7 +182,8 @@ def _nearest(outline: _Outline, wanted: Sequence[tuple[int, int]], most: int = 5
              ) -> list[str]:
     """References of the headings nearest to a path not in the text: those that share
     most of its steps first, then those whose next step is of the same kind and closest
-    in number (二（四） missing: 二（三）、二（二）、二（一）、二、一)."""
+    in number (二（四） missing: 二（三）、二（二）、二（一）、二、一), given in the text's
+    order (二、二（一）、二（二）、二（三）…), "…" last where more were left out."""
     ranked: list[tuple[tuple[int, int, int, int, int], list[tuple[int, int]]]] = []
 
     def walk(node: _Node, path: list[tuple[int, int]]) -> None:
@@ -205,18 +206,20 @@ def _nearest(outline: _Outline, wanted: Sequence[tuple[int, int]], most: int = 5
 
     walk(outline.root, [])
     ranked.sort(key=lambda r: r[0])
-    out: list[str] = []
-    for _, steps in ranked:
+    out: dict[str, int] = {}  # reference → its place in the text
+    more = False
+    for key, steps in ranked:
         text = _reference(steps)
         try:  # only a reference that names one place: one a file can cite
             unique = len(_resolve(outline, _parse_reference(text)[0])) == 1
         except ValueError:
             unique = False
         if unique and text not in out:
-            out.append(text)
-        if len(out) == most:
-            break
-    return out
+            if len(out) == most:
+                more = True
+                break
+            out[text] = key[-1]
+    return sorted(out, key=out.__getitem__) + (["…"] if more else [])
 
 
 def _reference(steps: Sequence[tuple[int, int]]) -> str:
