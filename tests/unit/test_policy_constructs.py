@@ -495,7 +495,8 @@ pools: {A1: {period: year}, A2: {period: year}, main_cap: {amount: 600, label: �
                        "caps: [{pool: main_cap, amount: 400}]}\n  - {rule: A2")
     assert paid(city(own), visits) == [40_000, 20_000]
     missing = body.replace(", main_cap: {amount: 600, label: 年度救助限额}", ", main_cap: {}")
-    assert "lines[0].caps[0].amount: 缺少必填的键「amount」" in error(missing)
+    assert "lines[0].caps[0].amount: 缺少必填的键「amount」：限额写在此处，或在 pools 下" \
+        "该累计池的 amount 中写一次" in error(missing)
 
 
 def test_computed_insurance_cites_its_parameter_by_label_and_source() -> None:

@@ -164,6 +164,10 @@ def _words(e: ErrorDetails, key: Step | None, missing: Sequence[str]) -> str:
                    f"{meant}?)"
         return f"未知的键「{key}」 / unknown key"
     if kind == "missing":
+        if key == "amount" and "caps" in e["loc"]:  # a limit may be the pool's, written once
+            return ("缺少必填的键「amount」：限额写在此处，或在 pools 下该累计池的 amount 中"
+                    "写一次、供各处共用 / required key missing: the limit here, or once as the "
+                    "pool's amount under pools")
         return f"缺少必填的键「{key}」 / required key missing"
     if kind in ("literal_error", "enum"):
         return f"取值「{_given(given)}」无效，应为：{_choices(ctx)} / {e['msg']}"
