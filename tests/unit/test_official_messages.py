@@ -162,6 +162,14 @@ def test_a_written_value_is_told_how_to_write_it(folder: Path, old: str, new: st
     assert validate(folder, text) == f"{at(text, new)}: {expected}"
 
 
+def test_a_base_not_named_says_it_may_be_composed(folder: Path) -> None:
+    text = CITY.replace("    label: 再救助\n", "    label: 再救助\n    base: 自付部分\n", 1)
+    assert validate(folder, text) == (
+        f"{at(text, 'base: 自付部分')}: stages[0].base: 取值「自付部分」无效，应为：remainder、"
+        "out_of_pocket，或以 {include: […]} 列出其组成（见 docs/POLICY-FILES.md 第5、12节） / "
+        "Input should be 'remainder' or 'out_of_pocket', or its composition {include: […]}")
+
+
 def test_a_notices_article_not_in_it_lists_the_notices(folder: Path) -> None:
     f = folder / "jiashi-2026.yaml"
     f.write_text(AMENDMENT.replace("article: 一", "article: 四"), encoding="utf-8")

@@ -170,7 +170,10 @@ def _words(e: ErrorDetails, key: Step | None, missing: Sequence[str]) -> str:
                     "pool's amount under pools")
         return f"缺少必填的键「{key}」 / required key missing"
     if kind in ("literal_error", "enum"):
-        return f"取值「{_given(given)}」无效，应为：{_choices(ctx)} / {e['msg']}"
+        composed = ("，或以 {include: […]} 列出其组成（见 docs/POLICY-FILES.md 第5、12节）"
+                    if key == "base" else "")
+        return f"取值「{_given(given)}」无效，应为：{_choices(ctx)}{composed} / {e['msg']}" + (
+            ", or its composition {include: […]}" if composed else "")
     if kind.startswith(("date_", "datetime_")):
         return f"「{given}」不是有效的日期，应写作 YYYY-MM-DD / not a valid date (YYYY-MM-DD)"
     bounds = {"less_than_equal": ("不得大于", "le"), "greater_than_equal": ("不得小于", "ge"),
