@@ -27,8 +27,8 @@ def test_a_good_roster(tmp_path: Path) -> None:
     code, out, err = check(str(write_xlsx(tmp_path / "r.xlsx", rows)), "--jurisdiction",
                            "nanjing")
     assert (code, err) == (0, "")
-    assert "r.xlsx (nanjing): 读取 3 行 rows read, 3 行正确 good, 0 行有误 bad" in out
-    assert "类别 categories: dibao 2, tekun 1" in out
+    assert "r.xlsx（南京市）: 读取 3 行 rows read, 3 行正确 good, 0 行有误 bad" in out
+    assert "类别 categories: 最低生活保障对象 2, 特困人员 1" in out
     assert "部门 departments: 民政 3" in out
 
 

@@ -289,8 +289,10 @@ def test_resettle_dry_run_then_post_then_nothing(world: World, tmp_path: Path) -
     summary = [[c.value for c in row] for row in wb["汇总"].iter_rows()]
     assert summary[0][:6] == ["人员编号", "姓名", "统筹区", "年度", "变动就诊数", "救助增减（元）"]
     assert summary[1][0] == "YC-1" and summary[1][6] == "增加" and summary[1][5] > 0
+    assert summary[1][2] == "宜春市"
     detail = [[c.value for c in row] for row in wb["明细"].iter_rows()]
     assert {r[6] for r in detail[1:]} >= {"医疗救助", "医疗救助基金支出", "个人负担"}
+    assert {r[11] for r in detail[1:]} == {"低保边缘家庭人口（三类）"}, detail
     r = runner.invoke(app, [*args, "--reason", "2022年人均可支配收入公布"])
     assert r.exit_code == 0 and "adjusted 1" in r.output, r.output
     [adj] = adjustments(world)

@@ -18,6 +18,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from medaid.app.resettle import ROUTE_LABELS, TIER_LABELS, Cause, YearPlan
 from medaid.core.money import to_yuan
+from medaid.policy import model
 
 YUAN = "#,##0.00"
 SUMMARY = ("人员编号", "姓名", "统筹区", "年度", "变动就诊数", "救助增减（元）", "增/减",
@@ -50,7 +51,7 @@ def write(plans: Sequence[YearPlan], cause: Cause, target: str | Path) -> None:
             errors.append([p.psn_no, p.name, p.year, p.error])
             continue
         net = sum(c.maf_pay for c in p.changes)
-        summary.append([p.psn_no, p.name, p.jurisdiction, p.year,
+        summary.append([p.psn_no, p.name, model.jurisdiction_name(p.jurisdiction), p.year,
                         len(p.changes), to_yuan(net),
                         "增加" if net > 0 else "减少" if net < 0 else "不变", cause.reason])
         for c in p.changes:
@@ -60,7 +61,8 @@ def write(plans: Sequence[YearPlan], cause: Cause, target: str | Path) -> None:
                         p.psn_no, p.name, p.year, c.entry.mdtrt_id, c.entry.medins_setl_id,
                         c.entry.setl_id, TIER_LABELS[tier], to_yuan(c.ledger[tier]),
                         to_yuan(c.rules[tier]), to_yuan(d), ROUTE_LABELS[c.route],
-                        c.category or "", " ".join(c.rule_ids),
+                        model.category_label(p.jurisdiction, c.category) if c.category
+                        else "", " ".join(c.rule_ids),
                         cause.reason if c.live else f"{cause.reason}（该结算已撤销）"])
     for ws, money in ((summary, (6,)), (detail, (8, 9, 10))):
         for row in ws.iter_rows(min_row=2):

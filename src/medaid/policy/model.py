@@ -449,6 +449,12 @@ def category_label(jurisdiction: str, category: str) -> str:
     return found[-1].label(category) if found else category
 
 
+def jurisdiction_name(jurisdiction: str) -> str:
+    """A jurisdiction's Chinese name (南京市) in its latest version (its id where none)."""
+    found = versions(jurisdiction)
+    return found[-1].spec.name if found else jurisdiction
+
+
 def jurisdictions() -> list[str]:
     return sorted({p.jurisdiction for p in shipped()})
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+from medaid.policy import model
 from medaid.registry.plan import ImportPlan
 from medaid.registry.types import Roster
 
@@ -19,12 +20,14 @@ def check_lines(roster: Roster) -> list[str]:
             value = f" {e.value!r}" if e.value else ""
             out.append(f"  {where}{column}{value}: {e.reason}")
     good = len(roster.rows)
-    out.append(f"{roster.source} ({roster.jurisdiction}): 读取 {roster.read} 行 rows read, "
+    city = model.jurisdiction_name(roster.jurisdiction)
+    out.append(f"{roster.source}（{city}）: 读取 {roster.read} 行 rows read, "
                f"{good} 行正确 good, {len(roster.bad_rows)} 行有误 bad")
     if roster.rows:
         cats = Counter(r.category for r in roster.rows)
         depts = Counter(r.department for r in roster.rows)
-        out.append("  类别 categories: " + ", ".join(f"{c} {n}" for c, n in cats.most_common()))
+        out.append("  类别 categories: " + ", ".join(
+            f"{model.category_label(roster.jurisdiction, c)} {n}" for c, n in cats.most_common()))
         out.append("  部门 departments: " + ", ".join(f"{d} {n}" for d, n in depts.most_common()))
     return out
 

@@ -52,7 +52,7 @@ TIER_LABELS = {"hifp": "基本医保", "hifmi": "大病保险", "assistance": "�
                "reassistance": labels.TIERS["reassistance"][0], "chain": "结算"}
 KIND_LABELS = {code: zh for code, (zh, _) in labels.KINDS.items()} | {"pharmacy": "药店购药"}
 # each shipped jurisdiction by the name its policy file gives (宿迁市, 淄博市淄川区)
-CITY_LABELS = {p.jurisdiction: p.spec.name for p in model.shipped()}
+CITY_LABELS = {j: model.jurisdiction_name(j) for j in model.jurisdictions()}
 
 
 @dataclass(frozen=True, slots=True)
