@@ -159,7 +159,8 @@ def test_a_parameter_correction_settles_the_year_again(world: World) -> None:
     [adj] = adjustments(world)
     assert adj.cause == "parameter"
     assert adj.cause_ref == "parameter:yichun.income_per_capita_prev_year/2023"
-    assert "income_per_capita_prev_year" in adj.reason and "30000" in adj.reason
+    assert ("本地参数「我市上一年度城乡居民人均可支配收入」（income_per_capita_prev_year）"
+            "（2023年）设为 30000") in adj.reason, adj.reason
     assert adj.maf_pay > 0  # a lower deductible pays more
     assert net(world, settled["setl_id"])["maf_pay"] == Decimal(str(today["maf_pay"]))
     invariant(world)

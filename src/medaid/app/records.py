@@ -132,10 +132,14 @@ def resettle_parameter(uow: UnitOfWork, subject: str, row: LocalParameter) -> No
 
 
 def parameter_cause(row: LocalParameter) -> resettle.Cause:
-    """Why the person-years of a parameter's jurisdiction (and year) are settled again."""
+    """Why the person-years of a parameter's jurisdiction (and year) are settled again: the
+    parameter by its label where the policy gives one (本地参数「本市上年居民人均可支配收入」)."""
+    found = model.versions(row.jurisdiction)
+    declared = found[-1].parameter(row.name) if found else None
+    said = f"「{declared.label}」（{row.name}）" if declared and declared.label else row.name
     return resettle.Cause(
         "parameter", f"parameter:{row.jurisdiction}.{row.name}/{row.year or '*'}",
-        f"本地参数 {row.name}{'' if row.year is None else f'（{row.year}年）'} 设为 "
+        f"本地参数{said}{'' if row.year is None else f'（{row.year}年）'}设为 "
         f"{row.value}（{row.source}）后重新结算 / local parameter {row.name} set to "
         f"{row.value}")
 
