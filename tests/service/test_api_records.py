@@ -137,6 +137,9 @@ def test_year_shows_pools_against_caps(world: World) -> None:
     cap = pool(year, "outpatient_cap")
     assert cap["used"] == 420
     assert {"rule": "NB-A4", "cap": 500, "left": 80} in cap["caps"]
+    # a pool the file leaves unlabelled is named by its visits; a deductible of 0 is none
+    base = pool(year, "outpatient")
+    assert (base["label"], base["deductibles"]) == ("普通门诊救助基数累计", [])
     assert [s["maf_pay"] for s in year["settlements"]] == [420]
     r = world.client.post("/api/v1/settlements", headers=h, json=outpatient | {
         "medins_setl_id": "S-2", "mdtrt_id": "M-2", "start": "2023-03-01", "end": "2023-03-01"})

@@ -17,7 +17,7 @@ from medaid.app.parameters import check_value, params_for, put
 from medaid.app.settlements import find_person
 from medaid.app.uow import UnitOfWork
 from medaid.app.wire import ROOT, entry_json, pool_amount
-from medaid.core import clock
+from medaid.core import clock, labels
 from medaid.core.errors import InputError, NotFound
 from medaid.core.money import to_yuan
 from medaid.engine import types as engine
@@ -247,6 +247,7 @@ def _pools(uow: UnitOfWork, policy: Policy, year: int, categories: set[str],
     """Each pool the person's categories draw on (and any other the year has used)."""
     params = params_for(uow, policy, year)
     limits: dict[str, dict[str, list[dict[str, Any]]]] = {}
+    kinds: dict[str, set[str]] = {}  # a pool's visits, to name one the file leaves unlabelled
 
     def note(pool: str, what: str, rule: str, amount: int | None, why: str | None) -> None:
         item: dict[str, Any] = {"rule": rule, what: None if amount is None else to_yuan(amount)}
@@ -265,7 +266,10 @@ def _pools(uow: UnitOfWork, policy: Policy, year: int, categories: set[str],
             note(line.pool, "deductible", line.rule, None, str(e))
             continue
         assert resolved.curve is not None
-        note(line.pool, "deductible", line.rule, resolved.curve.deductible, None)
+        kinds.setdefault(line.pool, set()).update(
+            ["*"] if line.spec.kinds == "*" else line.spec.kinds)
+        if resolved.curve.deductible:  # a deductible of 0 says nothing
+            note(line.pool, "deductible", line.rule, resolved.curve.deductible, None)
         for pool, cap in resolved.caps:
             note(pool, "cap", line.rule, cap, None)
     if policy.spec.tilted is not None and categories:
@@ -285,6 +289,10 @@ def _pools(uow: UnitOfWork, policy: Policy, year: int, categories: set[str],
         item = {"pool": name} | pool_amount(used.get(name, 0))
         if name in policy.pool_labels:
             item["label"] = policy.pool_labels[name]
+        elif name in kinds:
+            named = "全部就诊" if "*" in kinds[name] else "、".join(
+                labels.label(labels.KINDS, k) for k in sorted(kinds[name]))
+            item["label"] = f"{named}救助基数累计"
         if used.get(RAISED + name):  # a cap a condition raised for the rest of the year
             item["raised"] = True
         for key, values in limits.get(name, {"deductibles": [], "caps": []}).items():
