@@ -18,7 +18,7 @@ from medaid.app import applications, users
 from medaid.app.auth import CLI
 from medaid.app.uow import UnitOfWork
 from medaid.cli.main import app as cli
-from medaid.core import clock, workdays
+from medaid.core import clock, labels, workdays
 from medaid.demo import applications as demo_applications
 from medaid.demo import seed as demo
 from medaid.engine import case as contract
@@ -487,3 +487,17 @@ def test_demo_applications_on_the_demo_data(world: World) -> None:
     with UnitOfWork(world.sessions) as uow:
         assert demo_applications.demo(uow, seeded.year) == made  # run again: nothing added
     ledger_clean(world)
+
+
+def test_the_history_names_who_acted_by_role_and_district(world: World) -> None:
+    """A caseworker's token that belongs to no user is read as 区经办（district）接口令牌 N, not
+    as the audit log's subject token:N."""
+    world.person()
+    desk = Desk(world)
+    app_no = desk.create()
+    desk.ready(app_no)
+    with UnitOfWork(world.sessions) as uow:
+        steps = applications.history(uow, app_no)
+    assert steps and all(not h["who"].startswith("token:") for h in steps), steps
+    role = labels.label(labels.ROLES, "caseworker")
+    assert steps[0]["who"].startswith(f"{role}（{OWN}）接口令牌"), steps

@@ -16,6 +16,7 @@ from sqlalchemy import Select, func, or_, select
 from medaid.app import auth
 from medaid.app.auth import Actor
 from medaid.app.uow import UnitOfWork
+from medaid.core import labels
 from medaid.core.dates import BEIJING
 from medaid.core.errors import InputError
 from medaid.store import audit
@@ -104,16 +105,21 @@ def names(uow: UnitOfWork, subjects: Iterable[str]) -> dict[str, str]:
             (users if kind == "user" else tokens if kind == "token" else {})[s] = int(number)
     user_names = dict(uow.session.execute(select(User.id, User.username).where(
         User.id.in_(sorted(set(users.values()))))).all()) if users else {}
-    token_names = dict(uow.session.execute(
-        select(Token.id, Institution.name).join(Institution,
-                                                Institution.id == Token.institution_id)
-        .where(Token.id.in_(sorted(set(tokens.values()))))).all()) if tokens else {}
+    token_names = {
+        tid: f"{institution}（接口）" if institution else
+        f"{user}（接口）" if user else
+        f"{labels.label(labels.ROLES, role)}{f'（{district}）' if district else ''}接口令牌 {tid}"
+        for tid, institution, user, role, district in uow.session.execute(
+            select(Token.id, Institution.name, User.username, Token.role, Token.district)
+            .outerjoin(Institution, Institution.id == Token.institution_id)
+            .outerjoin(User, User.id == Token.user_id)
+            .where(Token.id.in_(sorted(set(tokens.values())))))} if tokens else {}
     out: dict[str, str] = {}
     for s in subjects:
         if s in users and users[s] in user_names:
             out[s] = user_names[users[s]]
         elif s in tokens and tokens[s] in token_names:
-            out[s] = f"{token_names[tokens[s]]}（接口）"
+            out[s] = token_names[tokens[s]]
         elif s == "cli":
             out[s] = "服务器命令行"
         else:
