@@ -10,10 +10,10 @@ reached (`beyond_cap`, YC-T: `max(0, C_after − S*) − max(0, C_before − S*)
 from __future__ import annotations
 
 from collections.abc import Mapping
+from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
-from medaid.core.money import fmt
 from medaid.engine.assistance import Outcome, VisitFacts
 from medaid.engine.caps import within_caps
 from medaid.engine.types import Person, TraceLine, Visit
@@ -23,7 +23,8 @@ from medaid.policy.params import Num, Params
 
 def _fen(x: Num) -> int | str:
     """A pool amount for a trace: exact fen, or the fraction rounded for reading."""
-    return int(x) if isinstance(x, int) or x.denominator == 1 else f"≈{fmt(round(x))}"
+    return int(x) if isinstance(x, int) or x.denominator == 1 else \
+        f"≈{Decimal(round(x)).scaleb(-2):,.2f}"  # as the trace's other amounts: 66,666.67
 
 
 def tilted(policy: Policy, params: Params, person: Person, visit: Visit, facts: VisitFacts,
