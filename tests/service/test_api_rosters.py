@@ -89,6 +89,21 @@ def test_another_category_from_a_later_date_keeps_the_months_before(world: World
     assert _identities(world, certno("b")) == [("dibao", "2023-02-01", None)]
 
 
+def test_json_records_name_their_fields_and_a_header_is_refused(world: World) -> None:
+    """JSON records name the fields (name, start, application…): a file's header such as
+    姓名 is refused by its path, never read as absent."""
+    record = {"name": "王一", "certno": certno("a"), "category": "低保", "start": "2023-01-05",
+              "application": "2022-12-20"}
+    body = {"jurisdiction": "nanjing", "district": "320102", "month": "2024-01",
+            "mode": "incremental", "department": "民政", "records": [record]}
+    r = world.client.post("/api/v1/rosters", headers=world.admin, json=body)
+    assert r.status_code == 200 and r.json()["counts"]["new_persons"] == 1, r.text
+    assert r.json()["source"] == "JSON 名单"
+    body["records"] = [record | {"认定日期": "2023-01-05"}]
+    r = world.client.post("/api/v1/rosters", headers=world.admin, json=body)
+    assert r.status_code == 422 and "$.records[0].认定日期" in r.text, r.text
+
+
 def test_xlsx_import_and_dry_run(world: World) -> None:
     dry = _post(world, "roster.xlsx", _xlsx(PEOPLE), dry_run="true")
     assert dry.status_code == 200, dry.text

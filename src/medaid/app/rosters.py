@@ -148,16 +148,17 @@ def registered(uow: UnitOfWork, jurisdiction: str, district: str | None
 
 def records_roster(records: object, jurisdiction: str, today: date,
                    department: str | None) -> Roster:
-    """A roster sent as JSON records (row n is records[n-1]), parsed like a file's rows."""
+    """A roster sent as JSON records (row n is records[n-1]), parsed like a file's rows;
+    a record's keys are the fields' names (the API's schema refuses any other)."""
     if not isinstance(records, list) or not records:
         raise InputError("$.records", "应为非空的名单记录列表 / a non-empty list of objects")
     rows: list[tuple[int, Mapping[str, object]]] = []
     for n, rec in enumerate(records, start=1):
         if not isinstance(rec, dict):
-            raise InputError(f"$.records[{n - 1}]", "must be an object")
+            raise InputError(f"$.records[{n - 1}]", "应为键值对象 / must be an object")
         rows.append((n, rec))
     return parse_records(rows, jurisdiction, today, department=department,
-                         source="records")
+                         source="JSON 名单")
 
 
 def import_roster(uow: UnitOfWork, actor: Actor, roster: Roster, to: Target, today: date,
