@@ -87,6 +87,13 @@ def test_another_category_from_a_later_date_keeps_the_months_before(world: World
     r = _post(world, "更正.csv", _csv([corrected]), month="2024-02", mode="incremental")
     assert r.status_code == 200 and r.json()["counts"]["changed"] == 1, r.text
     assert _identities(world, certno("b")) == [("dibao", "2023-02-01", None)]
+    # 王一's 低保 corrected afterwards (recognised in April 2023, not January): the 低保 is
+    # corrected, keeping the end the 特困 that followed it gave it
+    earlier = ("王一", certno("a"), "低保", "2023-04-10", "民政")
+    r = _post(world, "更正.csv", _csv([earlier]), month="2024-03", mode="incremental")
+    assert r.status_code == 200 and r.json()["counts"]["changed"] == 1, r.text
+    assert _identities(world, certno("a")) == [("dibao", "2023-04-10", "2024-01-31"),
+                                               ("tekun", "2024-02-01", None)]
 
 
 def test_json_records_name_their_fields_and_a_header_is_refused(world: World) -> None:

@@ -21,8 +21,10 @@ from typer.testing import CliRunner
 from medaid.app import funds, resettle
 from medaid.app.uow import UnitOfWork
 from medaid.cli.main import app
+from medaid.core import clock
 from medaid.core.dates import BEIJING
 from medaid.store import ledger_check
+from medaid.store.application_models import ApplicationPayment
 from medaid.store.models import Adjustment, LocalParameter, Person
 
 SETTLE = "/api/v1/settlements"
@@ -205,12 +207,54 @@ def test_a_roster_change_settles_hospital_and_paper_visits_again(world: World) -
         paper["maf_pay"], -paper["maf_pay"], 0)
     out = CliRunner().invoke(app, ["ledger", "refunds", "--database", _url(world)])
     assert out.exit_code == 0 and "P-001" not in out.output, out.output
-    with world.sessions() as s:  # paid out: the recovery is the refund list's
-        s.execute(text("UPDATE application_payments SET paid_at = CURRENT_TIMESTAMP"))
-        s.commit()
+    _paid_out(world)  # what it owed, 0.00: the recovery was in it, not on the refund list
     out = CliRunner().invoke(app, ["ledger", "refunds", "--database", _url(world)])
-    assert out.exit_code == 0, out.output
-    assert f"P-001\t张三\t2023\t追回 / recover\t{paper['maf_pay']:.2f}" in out.output
+    assert out.exit_code == 0 and "P-001" not in out.output, out.output
+
+
+def _paid_out(world: World) -> None:
+    with world.sessions() as s:
+        for p in s.scalars(select(ApplicationPayment)):
+            p.paid_at = clock.now()
+        s.commit()
+
+
+def test_a_paper_visit_cancelled_after_an_adjustment_nets_to_nothing_everywhere(
+        world: World) -> None:
+    """An approved invoice (14,400.00), then a roster making the person 特困 (+1,600.00,
+    the person's), then the office cancels it: the cancellation takes back the 14,400.00 the
+    office's batch carried and the re-settlement the 1,600.00 the person was owed; the
+    application owes nothing, the refund list holds nothing, the month nets to nothing."""
+    world.institution()
+    world.person()
+    desk = Desk(world)
+    app_no = desk.create(visits=[invoice("INV-1", start="2023-03-20", end="2023-03-25")])
+    desk.ready(app_no)
+    paper = desk.approve(app_no)["visits"][0]["settlement"]
+    r = world.client.post("/api/v1/rosters", headers=world.admin, json={
+        "jurisdiction": "nanjing", "district": "320102", "month": "2023-05",
+        "mode": "incremental", "records": [
+            {"name": "张三", "certno": certno("P-001"), "category": "特困人员",
+             "start": "2023-01-15", "department": "民政"}]})
+    assert r.status_code == 200, r.text
+    (raised,) = adjustments(world)
+    assert raised.route == "person" and raised.maf_pay > 0
+    c = world.client.post(f"{SETTLE}/{paper['setl_id']}/cancel", headers=world.admin)
+    assert c.status_code == 201, c.text
+    assert c.json()["maf_pay"] == -paper["maf_pay"]
+    assert sum(a.maf_pay for a in adjustments(world)) == 0  # the person's, reversed there
+    invariant(world)
+    owed = world.client.get(f"/api/v1/applications/{app_no}", headers=desk.clerk
+                            ).json()["payment"]
+    assert owed["due"] == 0, owed
+    with UnitOfWork(world.sessions) as uow:
+        assert resettle.refunds(uow) == []
+        month = funds.month_assistance(uow, date.fromisoformat(
+            f"{datetime.now(BEIJING):%Y-%m}-01"))
+    assert sum(month.values()) == 0
+    # the cancelled settlement says what it took back, not what it stood at
+    got = world.client.get(f"{SETTLE}/{paper['setl_id']}", headers=world.admin).json()
+    assert got["cancelled_by"] == c.json()["setl_id"] and "adjusted" not in got
 
 
 def test_a_roster_says_which_years_it_changed_cannot_be_settled_again(world: World) -> None:

@@ -63,7 +63,8 @@ class TraceLineOut(BaseModel):
 
 
 class SettlementOut(BaseModel):
-    """A ledger entry (a cancellation carries the original's amounts negated)."""
+    """A ledger entry (a cancellation carries what the visit stood at negated; a settlement
+    adjusted since carries `adjusted`: what it stands at now)."""
 
     setl_id: str | None = Field(description="结算ID (ours); null for a pre-settlement")
     entry: Literal["settle", "cancel", "preview"]
@@ -101,6 +102,10 @@ class SettlementOut(BaseModel):
         description="医疗救助基金支出 = assistance + tilted + special + reassistance")
     psn_part_amt: SignedYuan = Field(description="个人负担总金额")
     trace: list[TraceLineOut]
+    adjusted: dict[str, Any] | None = Field(None, description=(
+        "补差: a settlement adjusted since (not cancelled) — each tier as it stands now "
+        "(yuan), the category and rules it is settled by, the trace of its settlement "
+        "again, and each adjustment (time, cause, reason, route, maf_pay)"))
 
 
 class InstitutionIn(BaseModel):

@@ -19,7 +19,8 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.orm import object_session
 
 from medaid.app import auth, resettle, settlements
 from medaid.app.auth import Actor
@@ -39,7 +40,7 @@ from medaid.registry.types import Problem
 from medaid.store import audit, queries
 from medaid.store.application_models import KINDS, Application, ApplicationPayment
 from medaid.store.application_models import ApplicationVisit as Row
-from medaid.store.models import AuditEntry, Institution, Person
+from medaid.store.models import AuditEntry, Institution, Person, Settlement
 
 READERS = ("caseworker", "admin", "auditor", "finance")
 WRITERS = ("caseworker", "admin")  # of the person's district, or the city
@@ -575,11 +576,15 @@ def application_json(app: Application, today: date) -> dict[str, Any]:
 
 
 def _payment_json(app: Application, payment: ApplicationPayment) -> dict[str, Any]:
-    """What the approval owes the person, and what its visits' adjustments since (补差)
-    change of it: until it is paid out, the person is owed the sum (`due`), and
-    `ledger refunds` leaves those adjustments to it."""
-    adjusted = sum(a.maf_pay for v in app.visits if v.settlement is not None
-                   for a in v.settlement.adjustments)
+    """What the approval owes the person, and what its visits' cancellations and
+    adjustments since (补差) change of it: until it is paid out, the person is owed what
+    the visits stand at (`due`), and `ledger refunds` leaves those adjustments to it."""
+    settled = [v.settlement for v in app.visits if v.settlement is not None]
+    session = object_session(app)
+    assert session is not None
+    cancelled = session.scalar(select(func.coalesce(func.sum(Settlement.maf_pay), 0)).where(
+        Settlement.reverses_id.in_([s.id for s in settled]))) if settled else 0
+    adjusted = int(cancelled or 0) + sum(a.maf_pay for s in settled for a in s.adjustments)
     return {"amount": to_yuan(payment.amount), "adjusted": to_yuan(adjusted),
             "due": None if payment.paid_at is not None else to_yuan(payment.amount + adjusted),
             "created_at": payment.created_at.isoformat(timespec="seconds"),

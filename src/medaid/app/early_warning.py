@@ -1,7 +1,7 @@
 """双预警: the warning job over the settlement ledger, and a warning's life.
 
 The job (`run`) sums each person-year's ledger entries of a jurisdiction (cancellations are
-entries with the amounts negated, so the sums are net), measures the burden its policy's
+entries with what the visit stood at negated, so the sums are net), measures the burden its policy's
 `monitoring:` section names (`policy.monitoring`) and raises a warning for each
 person-year whose burden reaches the threshold: 因病致贫 (`poverty`) for a person with no
 identity in force on the reference day, 因病返贫 (`relapse`) for one holding a monitored

@@ -4,8 +4,9 @@ rule id and article, computed from the settlement ledger, the registry and the
 premium-subsidy list, with statistics by category, district, month and visit kind.
 
 Ledger measures count beneficiaries' settlements (those settled under a category) of the
-jurisdiction's persons whose visit ended in the year, net of cancellations (a
-cancellation's amounts are the original's negated, and it takes its visit back out).
+jurisdiction's persons whose visit ended in the year, net of cancellations and
+adjustments (a cancellation's amounts are what the visit stood at negated, and it takes
+its visit back out).
 Ratios are exact fractions; the threshold test is exact, the shown value is rounded to
 four places.
 """

@@ -349,13 +349,15 @@ class Refund:
 def refunds(uow: UnitOfWork, year: int | None = None) -> list[Refund]:
     """The refund/recovery list: the net assistance of the adjustments of visits settled on
     paper (route person), per person and year, where it is not zero; those of an
-    application not paid out yet are its own (what it owes, `due`, counts them)."""
+    application made before it is paid out are its own (what it owes, `due`, counts
+    them), those made after are the list's."""
     unpaid = (select(ApplicationVisit.id)
               .join(ApplicationPayment,
                     ApplicationPayment.application_id == ApplicationVisit.application_id)
               .join(Settlement, Settlement.setl_id == ApplicationVisit.setl_id)
               .where(Settlement.id == Adjustment.settlement_id,
-                     ApplicationPayment.paid_at.is_(None)))
+                     ApplicationPayment.paid_at.is_(None)
+                     | (Adjustment.created_at <= ApplicationPayment.paid_at)))
     q = (select(Adjustment.psn_no, Person.name, Adjustment.year, func.sum(Adjustment.maf_pay),
                 func.count())
          .join(Person, Person.id == Adjustment.person_id)

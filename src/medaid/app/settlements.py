@@ -39,6 +39,7 @@ from medaid.store.models import (
     SENT_AMOUNTS,
     SETTLED_AMOUNTS,
     TIERS,
+    Adjustment,
     Person,
     PersonYear,
     Settlement,
@@ -345,6 +346,25 @@ def get(uow: UnitOfWork, actor: Actor, setl_id: str) -> tuple[Settlement, str | 
     return found
 
 
+def taken_back(uow: UnitOfWork, entry: Settlement
+               ) -> tuple[dict[str, int], dict[str, Num], int]:
+    """What cancelling a settlement takes back — its amounts, its pool additions, and the
+    part of its assistance that adjustments made — read afresh (under the year's lock, a
+    page read before it is stale): the settlement and, where the institution's batch
+    carries them (route batch), the adjustments made to it since; a paper visit's are the
+    person's, and the re-settlement that follows the cancellation reverses them there."""
+    net = {name: getattr(entry, name) for name in AMOUNTS}
+    change = pools.decode(entry.pool_deltas)
+    adjusted = 0
+    for a in uow.session.scalars(select(Adjustment).where(
+            Adjustment.settlement_id == entry.id, Adjustment.route == "batch")
+            .order_by(Adjustment.id)):
+        net.update({t: net[t] + getattr(a, t) for t in TIERS})
+        change = pools.add(change, pools.decode(a.pool_deltas))
+        adjusted += a.maf_pay
+    return net, change, adjusted
+
+
 def cancelled_by(uow: UnitOfWork, entry: Settlement) -> str | None:
     return uow.session.scalars(select(Settlement.setl_id)
                                .where(Settlement.reverses_id == entry.id)).first()
@@ -363,11 +383,11 @@ class AmountChanged(Conflict):
 
 def cancel(uow: UnitOfWork, actor: Actor, setl_id: str, psn_no: str | None,
            mdtrt_id: str | None, maf_pay: int | None = None) -> Settlement:
-    """撤销: append the reversing entry — of what the visit stands at, its settlement and
-    the adjustments made to it since —, take its pool additions back, and settle the
-    person's year again (the visits after it were settled on pools that included it).
-    `maf_pay` (fen): the assistance the caller confirmed it takes back; a visit that
-    stands at another amount is not cancelled (AmountChanged)."""
+    """撤销: append the reversing entry — of what the visit stands at in the institution's
+    batches (`taken_back`) —, take its pool additions back, and settle the person's year
+    again (the visits after it were settled on pools that included it). `maf_pay` (fen):
+    the assistance the caller confirmed it takes back; a visit that stands at another
+    amount is not cancelled (AmountChanged)."""
     from medaid.app import resettle
     auth.require(actor, "hospital", "admin")  # before the look-up: others learn no ids
     original = uow.session.scalars(select(Settlement).where(Settlement.setl_id == setl_id)
@@ -388,14 +408,7 @@ def cancel(uow: UnitOfWork, actor: Actor, setl_id: str, psn_no: str | None,
     if done is not None:
         raise Conflict(f"结算 {setl_id} 已由 {done} 撤销 / "
                        f"settlement {setl_id} is already cancelled by {done}")
-    # what the visit stands at: its settlement and the adjustments made to it since
-    net = {name: getattr(original, name) for name in AMOUNTS}
-    change = pools.decode(original.pool_deltas)
-    adjusted = 0
-    for a in original.adjustments:
-        net.update({t: net[t] + getattr(a, t) for t in TIERS})
-        change = pools.add(change, pools.decode(a.pool_deltas))
-        adjusted += a.maf_pay
+    net, change, adjusted = taken_back(uow, original)
     if maf_pay is not None and maf_pay != net["maf_pay"]:
         raise AmountChanged(setl_id, maf_pay, net["maf_pay"])
     uow.save_year(year, pools.add(year.pools, change, -1))

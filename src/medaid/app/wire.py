@@ -151,7 +151,7 @@ def entry_json(e: models.Settlement, fixmedins_code: str, cancelled_by: str | No
     out = head | _result(s, {n: getattr(e, n) for n in OUTSIDE})
     if rendered:
         out["trace"] = [{**t, "amount": to_yuan(t["amount"])} for t in e.trace]
-    if adjustments:
+    if adjustments and cancelled_by is None:  # a cancelled visit stands at nothing
         out["adjusted"] = standing_json(e, adjustments)
     return out
 

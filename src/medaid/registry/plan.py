@@ -19,7 +19,8 @@ So, per (person, department):
   change; a blank exit date is one: the roster says the identity is open; another
   category from a later recognition date is a change of category from that date (the
   identity ends the day before it, the new one begins: `Change.succeeds`), never a
-  rewrite of the months before;
+  rewrite of the months before; a row of another category dated before the latest
+  identity corrects the department's identity of its category where there is one;
 - not listed (complete lists only), an identity of that department still open on the
   roster month's first day → exited, dated the last day of the previous month: absence
   from month M's roster means the identity was not in force in M. (Never before its own
@@ -32,7 +33,7 @@ any bad row plans nothing: `errors` is set and every list is empty.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 from medaid.core.dates import month_start
@@ -134,6 +135,7 @@ def plan_import(roster: Roster, current_identities: Iterable[RegisteredIdentity]
 
     known: set[str] = set()
     latest: dict[tuple[str, str | None], RegisteredIdentity] = {}
+    of_category: dict[tuple[str, str | None, str], RegisteredIdentity] = {}  # its latest
     open_ones: list[RegisteredIdentity] = []
     prev_end = first - timedelta(days=1)
     for c in current_identities:
@@ -142,6 +144,9 @@ def plan_import(roster: Roster, current_identities: Iterable[RegisteredIdentity]
         key = (certno, c.department)
         if key not in latest or c.start > latest[key].start:
             latest[key] = c
+        by_cat = (*key, c.category)
+        if by_cat not in of_category or c.start > of_category[by_cat].start:
+            of_category[by_cat] = c
         # an exit dated its own recognition date (see below) is an exit already made
         if c.department in departments and (c.end is None or c.end > max(prev_end, c.start)):
             open_ones.append(c)
@@ -154,6 +159,17 @@ def plan_import(roster: Roster, current_identities: Iterable[RegisteredIdentity]
     for row in roster.rows:
         listed.add((row.certno, row.department))
         cur = latest.get((row.certno, row.department))
+        earlier = None if cur is None or row.category == cur.category or \
+            row.start >= cur.start else of_category.get((row.certno, row.department,
+                                                         row.category))
+        if earlier is not None and (earlier.end is None or earlier.end >= row.start):
+            # of a period before the latest identity's: a correction of the department's
+            # identity of that category that held then (低保 then 特困 from July: a row of
+            # 低保 from April corrects the 低保, not the 特困), which keeps, where the row
+            # leaves it blank, the end its successor gave it
+            cur = earlier
+            if row.end is None:
+                row = replace(row, end=earlier.end)
         if cur is None or (cur.end is not None and cur.end < row.start):
             (new_identities if row.certno in known else new_persons).append(row)
             continue

@@ -3,8 +3,9 @@ users, tokens and the audit log; the adjustments re-settlement appends.
 
 Money is BigInteger fen. The settlement ledger is append-only (a trigger refuses UPDATE
 and DELETE, see the migrations): a cancellation is a new row of kind `cancel` whose amounts
-and pool deltas are the original's negated, so sums over the ledger are net amounts and
-a person's pools are the sum of the deltas of their year. Re-settlement appends adjustments
+and pool deltas are what the visit stood at negated (the original's and its batch-route
+adjustments'), so sums over the ledger and its adjustments are net amounts and a
+person's pools are the sum of the deltas of their year. Re-settlement appends adjustments
 (also append-only) with the differences, so the sums stay net (docs/RESETTLEMENT.md).
 """
 

@@ -18,7 +18,7 @@ from starlette.datastructures import FormData
 from medaid.app import settlements
 from medaid.app.uow import UnitOfWork
 from medaid.core.errors import Conflict, InputError
-from medaid.core.money import fmt_yuan, to_fen
+from medaid.core.money import fmt_yuan
 from medaid.web.guard import Visitor
 from medaid.web.render import HEADERS, Page, add_page, page, render
 from medaid.web.slip import Slip, slip
@@ -29,9 +29,9 @@ SetlId = Annotated[str, Path(max_length=40)]
 
 
 def _reversed(s: Slip) -> int:
-    """The assistance (fen) cancelling the settlement takes back: what the visit stands
-    at, its adjustments since included."""
-    return to_fen((s.data.get("adjusted") or s.data)["maf_pay"])
+    """The assistance (fen) cancelling the settlement takes back (`settlements.taken_back`),
+    or, once cancelled, took back."""
+    return s.taken_back
 
 
 def _page(uow: UnitOfWork, who: Visitor, setl_id: str, status: int = 200, error: str = "",
