@@ -756,3 +756,18 @@ def test_a_by_category_entry_cites_its_own_article() -> None:
         assert got.reassistance == pay
         assert got.trace[-1].citation == f"某市《某市医疗救助实施办法》{article}"
     assert (["stages", 0, "by_category", 0, "article"], "第十条", None) in cited(policy.spec)
+
+
+def test_a_ceiling_at_its_fixed_amount_says_it_is_the_lower() -> None:
+    """个人负担超过政策范围内费用10%且最高1万元的部分: a stay of 180,000, 150,000 by basic
+    insurance, assisted at 50%, leaves 15,000 borne; the ceiling is the fixed 10,000 (10% of
+    180,000 is 18,000): 5,000 paid, and the trace says which of the two it is."""
+    policy = city(HALF + "stages:\n  - {rule: F1, article: 第十条, label: 个人负担封顶, "
+                         "when: year_end, ceiling: {share: 0.1, of: inscp_scp_amt, "
+                         "amount: 10000}}\n")
+    d = date(2024, 3, 1)
+    stay = Visit("V1", "inpatient", d, d, 18_000_000, hifp_pay=15_000_000, hifmi_pay=0)
+    (ceiling,) = settle_year([policy], {}, PERSON, [stay]).year_end
+    assert ceiling.amount == 500_000
+    assert ("超过封顶线10,000.00元（定额，低于政策范围内费用180,000.00元的10%即18,000.00元，"
+            "取较低者）的部分予以支付") in ceiling.trace[0].text, ceiling.trace[0].text

@@ -96,7 +96,7 @@ def _ceiling(params: Params, c: s.Ceiling, total_of: int, when: When, rule: str
     if c.share is not None:
         bp = params.ratio_of(c.share, when, rule)
         limits.append((2 * total_of * bp + BP) // (2 * BP))
-        args.update({"share": bp, "of": c.of, "of_total": total_of})
+        args.update({"share": bp, "of": c.of, "of_total": total_of, "by_share": limits[-1]})
     if c.amount is not None:
         limits.append(params.amount(c.amount, when, rule))
     args["ceiling"] = min(limits)

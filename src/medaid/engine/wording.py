@@ -437,6 +437,11 @@ def _stage(a: Args, lang: str) -> str:
         share = (f"（{of}{_money(a['of_total'], lang)}的{fmt_ratio(a['share'])}）" if zh else
                  f" ({fmt_ratio(a['share'])} of {of} {_money(a['of_total'], lang)})"
                  ) if "share" in a else ""
+        if "share" in a and a.get("by_share", a["ceiling"]) != a["ceiling"]:  # the amount
+            share = (f"（定额，低于{of}{_money(a['of_total'], lang)}的{fmt_ratio(a['share'])}"
+                     f"即{_money(a['by_share'], lang)}，取较低者）" if zh else
+                     f" (the fixed amount, below {fmt_ratio(a['share'])} of {of} "
+                     f"{_money(a['of_total'], lang)}, {_money(a['by_share'], lang)})")
         line = _money(a["ceiling"], lang)
         if a.get("after", a["measure"]) <= a["ceiling"]:  # the period's measure so far
             how = (f"，未超过封顶线{line}{share}，不予支付" if zh
