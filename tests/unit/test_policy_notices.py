@@ -167,3 +167,12 @@ def test_a_grace_period_and_tilted_assistance_a_notice_adds_cite_the_notice(fold
     code, out, err = run("policy", "validate", str(folder / "jiashi-2026b.yaml"))
     assert code == 0 and out.startswith("ok: ") and err == "", err
 
+
+
+def test_an_amendment_in_force_before_the_version_it_amends_is_refused(folder: Path) -> None:
+    """自2024年12月1日起 amending the version of 1 January 2025: it would be replaced the
+    day that version begins, its changes never applied."""
+    early = AMENDMENT.replace("in_force: 2026-01-01", "in_force: 2024-12-01")
+    with pytest.raises(PolicyError, match=r"in_force: 2024-12-01 早于所修订的版本（jiashi-2025，"
+                                          r"2025-01-01 起施行）"):
+        amend.parse(early, str(folder / "jiashi-2026.yaml"), folder)

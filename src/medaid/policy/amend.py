@@ -19,6 +19,7 @@ whole policy file. How the two merge:
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -99,6 +100,13 @@ def parse(text: str, path: str, folder: Path | None = None) -> model.Policy:
         if added is not None:
             message = added
         raise PolicyError(_at(text, path, data, merged, steps, message)) from None
+    since = base.get("in_force")
+    if isinstance(since, date) and spec.in_force < since:  # it would be replaced at once
+        raise PolicyError(_at(text, path, data, merged, ["in_force"], (
+            f"in_force: {spec.in_force} 早于所修订的版本（{data[AMENDS]}，{since} 起施行），"
+            "该版本施行后它即被取代，其修改从不适用；追溯施行的修订应修订更早的版本，再由后一版"
+            f"修订它 / in force before the version it amends ({since}): it would never apply; "
+            "amend the earlier version, and the later one amends it")))
     try:
         return model.compile_policy(spec, str(path))
     except PolicyError as e:
