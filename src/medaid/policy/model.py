@@ -326,11 +326,14 @@ class _Loader(yaml.SafeLoader):
             if key_node.tag == "tag:yaml.org,2002:merge":  # `<<: *base` may be overridden
                 continue
             key = self.construct_object(key_node, deep=True)
-            if isinstance(key, str | int | float | bool | date) and key in seen:
+            # by value, as the mapping keeps them: 1, 1.0 and true are one key to Python
+            same = key if isinstance(key, str | int | float | bool | date) or key is None \
+                else object()
+            if same in seen:
                 raise yaml.constructor.ConstructorError(
-                    None, None, f"键「{key}」在同一层重复，后写的值会覆盖前一个 / the key "
-                    f"{key!r} repeats in one mapping", key_node.start_mark)
-            seen.add(key)
+                    None, None, f"键「{key_node.value}」在同一层重复，后写的值会覆盖前一个 / "
+                    f"the key {key_node.value!r} repeats in one mapping", key_node.start_mark)
+            seen.add(same)
         return super().construct_mapping(node, deep)
 
 
