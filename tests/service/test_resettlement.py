@@ -121,6 +121,10 @@ def test_cancelling_a_visit_adjusted_since_reverses_what_it_stands_at(world: Wor
                              ).status_code == 201
     now = world.client.get(f"{SETTLE}/{second['setl_id']}", headers=h).json()
     assert (now["maf_pay"], now["adjusted"]["maf_pay"]) == (80, 420)
+    retried = world.client.post(SETTLE, headers=h, json=outpatient | {  # a lost answer
+        "medins_setl_id": "S-2", "mdtrt_id": "M-2", "start": "2023-03-01",
+        "end": "2023-03-01"})
+    assert retried.status_code == 200 and retried.json()["adjusted"]["maf_pay"] == 420
     assert now["adjusted"]["psn_part_amt"] == 1000 - 400 - 420
     (change,) = now["adjusted"]["adjustments"]
     assert (change["cause"], change["maf_pay"]) == ("cancel", 340)

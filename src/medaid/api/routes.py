@@ -91,8 +91,9 @@ def settle_answer(uow: UnitOfWork, token: str | None,
     done = settlements.settle_by_token(uow, token, req)
     if done.created:
         return reply(wire.entry_json(done.entry, done.fixmedins_code, rendered=True), 201)
-    return reply(wire.entry_json(done.entry, done.fixmedins_code,
-                                 settlements.cancelled_by(uow, done.entry)))
+    return reply(wire.entry_json(done.entry, done.fixmedins_code,  # a retry: as it is now
+                                 settlements.cancelled_by(uow, done.entry),
+                                 adjustments=done.entry.adjustments))
 
 
 @router.post("/settlements/preview", tags=["settlements"], summary="预结算: pre-settle",
