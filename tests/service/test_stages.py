@@ -182,7 +182,8 @@ def expense(world: World) -> int:
         return balance(uow.session, Fund("mucheng", "110101"), "assistance_expense", year=2026)
 
 
-def test_the_year_end_ceiling_is_paid_once_as_the_engine_pays_it(city: World) -> None:
+def test_the_year_end_ceiling_is_paid_once_as_the_engine_pays_it(city: World,
+                                                                database_url: str) -> None:
     """The person bears 60,000 − 20,000 − 20,000 − 10,800 = 9,200 and 40,000 − 10,000 −
     15,000 − 9,000 = 6,000: 15,200, above 10% of 100,000: MC-F pays 5,200, once. Stay 2
     cancelled: 9,200 above 10% of 60,000 = 6,000: 3,200, so the next run recovers 2,000."""
@@ -210,6 +211,12 @@ def test_the_year_end_ceiling_is_paid_once_as_the_engine_pays_it(city: World) ->
     assert r.status_code == 201, r.text
     assert reference([STAY_1]).year_end[0].amount == 320000
     assert year_end(city, dry_run=True)["amount"] == -2000  # a dry run pays nothing
+    with clock.frozen(AFTER_THE_YEAR):
+        told = medaid("year-end", "-j", "mucheng", "--year", "2026", "--dry-run",
+                      "--database", database_url)
+    assert told.stdout == ("P-001 张三 2026：个人负担封顶（MC-F）追回 ¥2,000.00（此前已付 "
+                           "¥5,200.00，现应为 ¥3,200.00）\nmucheng 2026 年终救助：1 个人员年度，"
+                           "应支付 0 个，合计 ¥0.00；应追回 1 个，合计 ¥2,000.00\n"), told.stdout
     assert year_end(city)["amount"] == -2000
     entries = city.year(city.admin, year=2026)["year_end"]
     assert [(e["seq"], e["amount"], e["total"]) for e in entries] == [

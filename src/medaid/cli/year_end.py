@@ -51,16 +51,22 @@ def year_end(
         fail(str(e))
     paid = [p for p in plans if p.error is None]
     for p in paid:
-        stages = [f"{s.label}（{s.rule}）{fmt_yuan(s.difference)}" for s in p.changes]
+        stages = [f"{s.label}（{s.rule}）{fmt_yuan(s.difference)}" if not s.paid else
+                  f"{s.label}（{s.rule}）{'补付' if s.difference > 0 else '追回'} "
+                  f"{fmt_yuan(abs(s.difference))}（此前已付 {fmt_yuan(s.paid)}，现应为 "
+                  f"{fmt_yuan(s.total)}）" for s in p.changes]
         # a stage that pays nobody says why (年末已不具有救助身份，不予支付…)
         stages += [s.trace[-1]["text"] for s in p.stages
                    if s.total == 0 and s.entries == 0 and s.trace]
         if stages:
             sys.stdout.write(f"{p.psn_no} {p.name} {year}：{'；'.join(stages)}\n")
     verb = "应支付" if dry_run else "已支付"
-    n_paid = sum(1 for p in paid if p.changes)
-    sys.stdout.write(f"{jurisdiction} {year} 年终救助：{found} 个人员年度，{verb} {n_paid} 个，"
-                     f"合计 {fmt_yuan(sum(p.amount for p in paid))}\n")
+    gains = [p.amount for p in paid if p.changes and p.amount >= 0]
+    losses = [p.amount for p in paid if p.amount < 0]
+    recovered = (f"；{'应' if dry_run else '已'}追回 {len(losses)} 个，合计 "
+                 f"{fmt_yuan(-sum(losses))}" if losses else "")
+    sys.stdout.write(f"{jurisdiction} {year} 年终救助：{found} 个人员年度，{verb} {len(gains)} 个，"
+                     f"合计 {fmt_yuan(sum(gains))}{recovered}\n")
     failed = [p for p in plans if p.error is not None]
     for p in failed:
         sys.stdout.write(f"未支付：{p.psn_no} {p.name} {year}：{p.error}\n")
