@@ -66,7 +66,8 @@ def ledger_verify(
     sys.stdout.write(f"ok: {report.settlements} settlements, {report.person_years} "
                      f"person-years ({report.cancellations} cancellations) / 账目核对无误："
                      f"{report.settlements} 笔结算、{report.person_years} 个人员年度"
-                     f"（撤销 {report.cancellations} 笔），与现行规则一致\n")
+                     f"（撤销 {report.cancellations} 笔）"
+                     f"{'' if no_rules else '，与现行规则一致'}\n")
 
 
 @ledger_app.command("resettle")
