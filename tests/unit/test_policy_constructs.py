@@ -16,6 +16,7 @@ from medaid.core.errors import PolicyError
 from medaid.engine.settle import settle_year
 from medaid.engine.types import Identity, Person, Visit
 from medaid.engine.wording import render
+from medaid.policy import advisories
 from medaid.policy.model import Policy, parse_policy
 from medaid_command import medaid
 from small_city import HEAD, INSURED, city
@@ -494,6 +495,11 @@ pools: {A1: {period: year}, A2: {period: year}, main_cap: {amount: 600, label: �
     own = body.replace("caps: [{pool: main_cap}]}\n  - {rule: A2",
                        "caps: [{pool: main_cap, amount: 400}]}\n  - {rule: A2")
     assert paid(city(own), visits) == [40_000, 20_000]
+    assert not advisories.advisories(city(own))  # A2 still takes the pool's 600
+    both = own.replace("segments: [{ratio: 0.5}], caps: [{pool: main_cap}]}",
+                       "segments: [{ratio: 0.5}], caps: [{pool: main_cap, amount: 500}]}")
+    ((steps, said),) = advisories.advisories(city(both))
+    assert steps == ["pools", "main_cap", "amount"] and "累计池的限额不起作用" in said
     missing = body.replace(", main_cap: {amount: 600, label: 年度救助限额}", ", main_cap: {}")
     assert "lines[0].caps[0].amount: 缺少必填的键「amount」：限额写在此处，或在 pools 下" \
         "该累计池的 amount 中写一次" in error(missing)

@@ -19,7 +19,8 @@ def advisories(policy: model.Policy) -> Found:
     """(YAML path, message) of each construct whose effect is probably not the intended."""
     checks = (_grants_without_deductible, _needless_until, _zero_caps, _hidden_dated_values,
               _by_category, _inert_stages, _low_raised_caps, _void_fallbacks,
-              _shadowed_tilts, _too_many_conditions, _inert_refusals, _unused_pools)
+              _shadowed_tilts, _too_many_conditions, _inert_refusals, _unused_pools,
+              _shadowed_pool_amounts)
     return [found for check in checks for found in check(policy)]
 
 
@@ -156,6 +157,22 @@ def _unused_pools(policy: model.Policy) -> Found:
     return [_said(["pools", name], f"累计池「{name}」已定义但没有救助标准、阶段或限额使用它"
                   "（是否拼错了使用处的名称？） / the pool is defined but never used")
             for name in policy.spec.pools or {} if name not in used]
+
+
+def _shadowed_pool_amounts(policy: model.Policy) -> Found:
+    """A pool's limit that every cap on it replaces with its own: a notice raising the
+    pool's amount while the lines keep theirs raises nothing."""
+    caps = references.caps_of(policy.spec)
+    out = []
+    for name, pool in (policy.spec.pools or {}).items():
+        on = [(where, c) for where, c in caps if c.pool == name]
+        if pool.amount is not None and on and all(c.amount != pool.amount for _, c in on):
+            out.append(_said(["pools", name, "amount"], (
+                f"各处限额（{'、'.join(where for where, _ in on)}）都写了自己的 amount，"
+                "累计池的限额不起作用（caps 中的 amount 优先）；要改限额，请改各处 caps 的 "
+                "amount，或删去它们、只在此处写一次 / every cap on the pool gives its own "
+                "amount: this one applies nowhere")))
+    return out
 
 
 def _inert_refusal(policy: model.Policy, i: int) -> list[tuple[list[Step], str]]:
