@@ -442,7 +442,8 @@ def setldetail(rest: dict[str, Any], insutype: str | None) -> list[dict[str, Any
         code, label = codes.get(family) or codes[""]
         if amount == 0 and code != MAF[0]:
             continue
-        info = "；".join(f"{t['rule']} {t.get('text') or t['detail']}" for t in rest["trace"]
+        info = "；".join(f"{'' if t.get('code') == 'cancel' else t['rule'] + ' '}"  # no rule id
+                        f"{t.get('text') or t['detail']}" for t in rest["trace"]
                         if t["tier"] in tiers)
         lines.append({"fund_pay_type": code, "fund_pay_type_name": label,
                       "inscp_scp_amt": rest["inscp_scp_amt"], "fund_payamt": amount,

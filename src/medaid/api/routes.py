@@ -265,6 +265,7 @@ async def import_roster(request: Request, actor: ActorDep) -> Response:
         if plan.ok:
             return reply(report)
         return reply({"error": {"status": 422, "path": "rows", "message":
+                                f"名单有 {len(plan.errors)} 处错误，未导入任何数据 / "
                                 f"{len(plan.errors)} problems in the roster: nothing imported"},
                       "report": report}, 422)
 

@@ -190,12 +190,16 @@ def parameter_set(
             posted = resettle_bulk.post(sessions, "cli", bulk, cause)
             gain = sum(c.maf_pay for p in posted.plans for c in p.changes)
             failed = [p for p in posted.plans if p.error is not None]
-            sys.stdout.write(f"{jurisdiction} {y}: {bulk.person_years} person-years settled "
-                             f"again; adjusted {len(posted.plans) - len(failed)} "
-                             f"(assistance {'+' if gain >= 0 else ''}{to_yuan(gain)} yuan); "
+            n = len(posted.plans) - len(failed)
+            sign = "+" if gain >= 0 else ""
+            sys.stdout.write(f"{jurisdiction} {y}：重新结算 {bulk.person_years} 个人员年度，"
+                             f"已补差 {n} 个（救助 {sign}{to_yuan(gain)} 元），{len(failed)} 个"
+                             f"无法重新结算 / "
+                             f"{bulk.person_years} person-years settled again; adjusted {n} "
+                             f"(assistance {sign}{to_yuan(gain)} yuan); "
                              f"{len(failed)} cannot be settled again\n")
             for p in failed:
-                sys.stdout.write(f"problem: person {p.psn_no} year {p.year}: {p.error}\n")
+                sys.stdout.write(f"problem: 人员 {p.psn_no} {p.year} 年度无法重新结算：{p.error}\n")
         engine.dispose()
     except MedaidError as e:
         fail(str(e))
