@@ -29,4 +29,5 @@ def test_the_slip_of_an_adjusted_settlement_says_what_it_stands_at(site: Site) -
     person = site.client("caseworker").get(f"/persons/{PSN_NO}?year={YEAR}").text
     assert f"{YEAR}-03-01 至 {YEAR}-03-10</a>" in person
     assert "从医院拨付中扣回，由医院向患者收取" in person
+    assert "（已补差，现医疗救助 ¥0.00）" in person
     assert "计算依据（）" not in person

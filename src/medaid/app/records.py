@@ -219,7 +219,8 @@ def person_year(uow: UnitOfWork, actor: Actor, psn_no: str, year: int) -> dict[s
          and (r.to_date is None or r.to_date >= first)],
         "pools": [] if policy is None else _pools(uow, policy, year,
                                                   {i.category for i, _ in in_year}, used),
-        "settlements": [entry_json(e, e.institution.code, cancels.get(e.id))
+        "settlements": [entry_json(e, e.institution.code, cancels.get(e.id),
+                                   adjustments=[a for a in adjusted if a.settlement_id == e.id])
                         for e in entries],
         "adjustments": [adjustment_json(a, shown[a.settlement_id]) for a in adjusted],
         # the year-end stages' payouts are the person's, not a hospital's to read

@@ -106,8 +106,9 @@ def plan(uow: UnitOfWork, person_id: int, year: int) -> YearEndPlan:
         return out
     if not again.clean:
         out.error = (f"本年度账目与现行规则不一致（{len(again.changes)} 次就诊待补差），请先重新"
-                     f"结算（medaid ledger resettle）再办理年终救助 / the ledger differs from "
-                     f"the rules: settle the year again first")
+                     f"结算（medaid ledger resettle）再办理年终救助；政策文件更正后，服务须重启"
+                     f"才读到新文件 / the ledger differs from the rules: settle the year again "
+                     f"first (after a corrected policy file, restart the service first)")
         return out
     found = []
     if again.settled:
