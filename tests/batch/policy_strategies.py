@@ -138,6 +138,10 @@ def policies(draw: st.DrawFn) -> dict[str, Any]:
             "before": draw(st.sampled_from(("from", "application"))),
             "until": draw(st.sampled_from(("anchor", "from"))),
             "new_this_year": draw(st.booleans())}
+        if draw(st.integers(0, 2)) == 0:  # 认定前…发生的住院费用: some settings only
+            lb["kinds"] = draw(st.lists(st.sampled_from(
+                ("inpatient", "special_outpatient", "general_outpatient")), min_size=1,
+                max_size=2, unique=True))
         if draw(st.booleans()):
             lb["ratio"] = draw(st.one_of(ratios, st.just({"param": "p_ratio",
                                                           "times": Decimal("0.8")})))

@@ -416,6 +416,32 @@ def test_a_lookback_only_for_persons_recognised_this_year(new_only: bool) -> Non
     assert got == [not new_only, True]
 
 
+def test_a_lookback_only_for_the_kinds_it_names() -> None:
+    """认定之日前3个月内发生的住院费用纳入救助 (`kinds: [inpatient]`): recognised on 1 April,
+    a stay of 10 February is in the look-back (50% of 10,000), a 门诊慢特病 visit of 15
+    February is not, in the engine and the kernel; without `kinds` both are."""
+    from medaid.batch import schema
+    from medaid.batch.settle import settle_population
+
+    lines = ("lines:\n  - {rule: A1, article: 第五条, categories: \"*\", "
+             "kinds: [inpatient, special_outpatient], segments: [{ratio: 0.5}]}\n")
+    def policy(kinds: str) -> Policy:
+        return parse_policy(HEAD.replace("stay_rule: true}", (
+            "stay_rule: true, lookback: [{rule: W, article: 第三条, categories: [tekun], "
+            f"months: 3{kinds}}}]}}")) + lines, "city.yaml")
+    person = Person("P", (Identity("tekun", date(2024, 4, 1)),))
+    visits = [Visit(v, kind, d, d, 1_000_000, hifp_pay=0, hifmi_pay=0) for v, kind, d in (
+        ("V1", "inpatient", date(2024, 2, 10)),
+        ("V2", "special_outpatient", date(2024, 2, 15)))]
+    for kinds, want in ((", kinds: [inpatient]", [500_000, 0]), ("", [500_000, 500_000])):
+        p = policy(kinds)
+        assert [s.assistance for s in settle_year([p], {}, person, visits).settlements] == want
+        res = settle_population([p], {}, schema.visit_columns(schema.visits_table(
+            (0, v) for v in visits)), schema.person_columns(schema.persons_table(
+                [(0, person)])))
+        assert res.assistance.tolist() == want, kinds
+
+
 def test_a_cap_pool_is_named_in_the_trace_by_the_label_the_file_gives_it() -> None:
     capped = "segments: [{ratio: 0.5}]\n    caps: [{pool: main_cap, amount: 100}]"
     policy = city(LINE.replace("segments: [{ratio: 0.5}]", capped)

@@ -462,7 +462,7 @@ def settle_population(versions: Sequence[Policy], local: Mapping[str, object],
             stay &= bool(policy.spec.windows.stay_rule)
             got = standings.compute(
                 policy, persons, ident_cat, plans.categories, person[rows], visits.start[rows],
-                end, year[rows], stay, plan[rows], plans.lookback_ratio,
+                end, year[rows], stay, setting[rows], plan[rows], plans.lookback_ratio,
                 plans.problems.lookback, slots, part)
             if part is None:
                 st.cat[:, rows], st.mode[:, rows], st.ratio[:, rows], st.lookback[:, rows] = \

@@ -280,6 +280,9 @@ class Formulation:
                 ref_rule.unreferred.stages and ref_rule.unreferred_hardship.stages):
             raise NotImplementedError("DuckDB 查询不表达不计入救助后续阶段的未转诊就诊"
                                       "（referral.*.stages: false）")
+        if any(lb.kinds != "*" for lb in w.lookback):
+            raise NotImplementedError("DuckDB 查询不表达限于部分就诊类型的回溯期"
+                                      "（windows.lookback[].kinds）")
         ref = [(name, int(plans.referral[p, r, R_ASSIST]), int(plans.referral[p, r, R_POINTS]),
                 int(plans.referral[p, r, R_TILT]) and int(plans.tilt_referral[p, r]))
                for r, name in enumerate(REFERRALS)]

@@ -22,7 +22,7 @@ import numpy.typing as npt
 from medaid.batch.schema import NO_DATE, PersonColumns
 from medaid.core.errors import MedaidError
 from medaid.policy.model import Policy
-from medaid.policy.schema import Grace, Windows
+from medaid.policy.schema import KINDS, Grace, Windows
 
 I8 = npt.NDArray[np.int8]
 I16 = npt.NDArray[np.int16]
@@ -123,13 +123,15 @@ def year_of(days: I32) -> I32:
 
 def compute(policy: Policy, persons: PersonColumns, ident_cat: I32, categories: list[str],
             person: I64, start: I32, end: I32, year: I32, stay: npt.NDArray[np.bool_],
-            plan: I32, lookback_ratio: I64, problems: dict[tuple[int, int], MedaidError],
-            slots: int, out: Standings | None = None) -> Standings:
+            setting: npt.NDArray[np.int8], plan: I32, lookback_ratio: I64,
+            problems: dict[tuple[int, int], MedaidError], slots: int,
+            out: Standings | None = None) -> Standings:
     """Standings of visits under one policy version (into `out` when given: views of a
     larger population's arrays).
 
     `person` is each visit's person row, `ident_cat` the identities' global category codes,
-    `stay` whether the stay rule applies to the visit, `plan` its plan and
+    `stay` whether the stay rule applies to the visit, `setting` its setting's code (in
+    `schema.KINDS`: what a look-back's `kinds` reads), `plan` its plan and
     `lookback_ratio[plan, entry]` the ratio of each look-back entry in the plan's year.
     """
     w = policy.spec.windows
@@ -216,6 +218,8 @@ def compute(policy: Policy, persons: PersonColumns, ident_cat: I32, categories: 
                 if lb.with_tilted_application:  # 依申请: applied in the visit's year
                     assert applied_year is not None
                     fits &= applied_year[person[rows_c]] == year[rows_c]
+                if lb.kinds != "*":  # only the visits of its settings
+                    fits &= np.isin(setting[rows_c], [KINDS.index(k) for k in lb.kinds])
                 hit = candidates[fits]
                 if len(hit):
                     rows_hit = hit if rows is None else rows[hit]

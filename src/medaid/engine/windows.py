@@ -52,6 +52,7 @@ class Period:
     document: str | None = None  # the notice that gave it (None: the policy's document)
     grace: bool = False  # in force in the 渐退期 after exit
     unanchored: bool = False  # `before: application` counted from `from`: no application
+    kinds: frozenset[str] | None = None  # the settings it covers (None: every one)
 
     @property
     def days(self) -> str:
@@ -97,7 +98,8 @@ def periods(policy: Policy, person: Person, ident: Identity, year: int) -> list[
                                     lb.rule, lb.article, lb.ratio,
                                     frozenset(lb.rules or [lb.rule]), lb.document,
                                     unanchored=lb.before == "application"
-                                    and ident.application is None))
+                                    and ident.application is None,
+                                    kinds=None if lb.kinds == "*" else frozenset(lb.kinds)))
     # a look-back with a ratio of its own wins over the window where the two overlap (NB-A3:
     # an application after recognition); one without only extends the window
     found = [p for p in lookbacks if p.ratio is not None] + in_force \
@@ -138,7 +140,8 @@ def standings(policy: Policy, params: Params, person: Person, visit: Visit, sett
     for ident in person.identities:
         n = order[ident.category]
         for p in periods(policy, person, ident, year):
-            if _covers(p.first, p.last, visit, stay):
+            if (p.kinds is None or setting in p.kinds) and _covers(p.first, p.last, visit,
+                                                                   stay):
                 ratio = None if p.ratio is None else params.ratio_of(p.ratio, year, p.rule)
                 source, citation = policy.cites(p)
                 partly = stay is True and (visit.start < p.first

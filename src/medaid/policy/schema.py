@@ -119,6 +119,9 @@ class Lookback(Cited):
     # reading wins where the two overlap
     ratio: Ratio | None = None
     rules: list[str] | None = None
+    # the visits it reaches back to, by their setting (认定之日前3个月内发生的住院费用:
+    # [inpatient]); the others of the period are not covered by it
+    kinds: list[Kind] | Literal["*"] = "*"
 
     @model_validator(mode="after")
     def _paid_or_counted(self) -> Lookback:
