@@ -342,10 +342,13 @@ def text(key: str, value: Any, unit: str | None = None, bounds: str = "") -> str
             return f"《{value['title']}》（{value['file']}）"
         if "value" in value and "source" in value:  # a parameter's dated value
             return f"{text('value', value['value'], unit)}（{value['source']}）"
+        # an entry's `document` (the notice its article is in) is no reading of its own:
+        # the change it belongs to is the notice's
         return "，".join(f"{FIELDS.get(k, k)}（{text(k, v, unit)}）"
                         if isinstance(v, dict) and not _is_ref(v)
                         else f"{FIELDS.get(k, k)} {text(k, v, unit)}"
-                        for k, v in value.items() if v not in (None, [], {}))
+                        for k, v in value.items()
+                        if v not in (None, [], {}) and k != "document")
     if isinstance(value, list):
         if key == "segments":
             return _segments(value, bounds)
