@@ -184,18 +184,9 @@ def test_a_roster_change_settles_hospital_and_paper_visits_again(world: World) -
     world.person()
     stay = world.client.post(SETTLE, headers=h, json=visit()).json()
     assert stay["maf_pay"] == 14400
-    desk = Desk(world)
-    app_no = desk.create(visits=[invoice("INV-1", start="2023-03-20", end="2023-03-25")])
-    desk.ready(app_no)
-    paper = desk.approve(app_no)["visits"][0]["settlement"]
+    desk, app_no, paper = _paper_visit(world)
     assert paper["maf_pay"] > 0
-    r = world.client.post("/api/v1/rosters", headers=world.admin, json={
-        "jurisdiction": "nanjing", "district": "320102", "month": "2023-05",
-        "mode": "incremental", "records": [
-            {"name": "张三", "certno": certno("P-001"), "category": "低保",
-             "start": "2023-04-01", "department": "民政"}]})
-    assert r.status_code == 200, r.text
-    assert r.json()["counts"]["changed"] == 1
+    assert _roster(world, "低保", "2023-04-01")["counts"]["changed"] == 1
     found = {a.settlement.setl_id: a for a in adjustments(world)}
     assert found[stay["setl_id"]].maf_pay == -1440000
     assert found[stay["setl_id"]].route == "batch"
@@ -216,6 +207,26 @@ def test_a_roster_change_settles_hospital_and_paper_visits_again(world: World) -
     assert out.exit_code == 0 and "P-001" not in out.output, out.output
 
 
+def _paper_visit(world: World) -> tuple[Desk, str, dict[str, Any]]:
+    """P-001's invoice of March 2023 (a stay of 事后救助), approved: the desk, the
+    application's number and its visit's settlement."""
+    desk = Desk(world)
+    app_no = desk.create(visits=[invoice("INV-1", start="2023-03-20", end="2023-03-25")])
+    desk.ready(app_no)
+    return desk, app_no, desk.approve(app_no)["visits"][0]["settlement"]
+
+
+def _roster(world: World, category: str, start: str) -> dict[str, Any]:
+    """A roster of May 2023 listing P-001 (张三) as `category` from `start`."""
+    r = world.client.post("/api/v1/rosters", headers=world.admin, json={
+        "jurisdiction": "nanjing", "district": "320102", "month": "2023-05",
+        "mode": "incremental", "records": [
+            {"name": "张三", "certno": certno("P-001"), "category": category,
+             "start": start, "department": "民政"}]})
+    assert r.status_code == 200, r.text
+    return dict(r.json())
+
+
 def _paid_out(world: World) -> None:
     with world.sessions() as s:
         for p in s.scalars(select(ApplicationPayment)):
@@ -231,16 +242,8 @@ def test_a_paper_visit_cancelled_after_an_adjustment_nets_to_nothing_everywhere(
     application owes nothing, the refund list holds nothing, the month nets to nothing."""
     world.institution()
     world.person()
-    desk = Desk(world)
-    app_no = desk.create(visits=[invoice("INV-1", start="2023-03-20", end="2023-03-25")])
-    desk.ready(app_no)
-    paper = desk.approve(app_no)["visits"][0]["settlement"]
-    r = world.client.post("/api/v1/rosters", headers=world.admin, json={
-        "jurisdiction": "nanjing", "district": "320102", "month": "2023-05",
-        "mode": "incremental", "records": [
-            {"name": "张三", "certno": certno("P-001"), "category": "特困人员",
-             "start": "2023-01-15", "department": "民政"}]})
-    assert r.status_code == 200, r.text
+    desk, app_no, paper = _paper_visit(world)
+    _roster(world, "特困人员", "2023-01-15")
     (raised,) = adjustments(world)
     assert raised.route == "person" and raised.maf_pay > 0
     c = world.client.post(f"{SETTLE}/{paper['setl_id']}/cancel", headers=world.admin)
