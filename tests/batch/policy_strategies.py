@@ -138,6 +138,8 @@ def policies(draw: st.DrawFn) -> dict[str, Any]:
             "before": draw(st.sampled_from(("from", "application"))),
             "until": draw(st.sampled_from(("anchor", "from"))),
             "new_this_year": draw(st.booleans())}
+        if draw(st.integers(0, 3)) == 0:  # …以后新认定的: recognised since a day
+            lb["recognised_since"] = date(YEAR, draw(st.integers(1, 12)), 1)
         if draw(st.integers(0, 2)) == 0:  # 认定前…发生的住院费用: some settings only
             lb["kinds"] = draw(st.lists(st.sampled_from(
                 ("inpatient", "special_outpatient", "general_outpatient")), min_size=1,

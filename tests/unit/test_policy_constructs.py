@@ -442,6 +442,28 @@ def test_a_lookback_only_for_the_kinds_it_names() -> None:
         assert res.assistance.tolist() == want, kinds
 
 
+def test_a_lookback_for_those_recognised_since_a_date() -> None:
+    """2024年10月1日以后新认定的，认定之日前3个月内发生的住院费用纳入救助 (`recognised_since`):
+    recognised on 20 October, a stay of 15 August is in the look-back (50% of 10,000);
+    recognised on 20 September, the same stay is not, in the engine and the kernel."""
+    from medaid.batch import schema
+    from medaid.batch.settle import settle_population
+
+    policy = parse_policy(HEAD.replace("stay_rule: true}", (
+        "stay_rule: true, lookback: [{rule: W, article: 第三条, categories: [tekun], "
+        "months: 3, recognised_since: 2024-10-01}]}")) + LINE, "city.yaml")
+    d = date(2024, 8, 15)
+    late = Visit("V1", "inpatient", d, d, 1_350_000, hifp_pay=0, hifmi_pay=0)
+    people = [Person(p, (Identity("tekun", day),)) for p, day in (
+        ("P1", date(2024, 10, 20)), ("P2", date(2024, 9, 20)))]
+    got = [settle_year([policy], {}, p, [late]).settlements[0].assistance for p in people]
+    assert got == [500_000, 0]  # (13,500 − 3,500) × 50%
+    res = settle_population([policy], {}, schema.visit_columns(schema.visits_table(
+        (k, late) for k in range(2))), schema.person_columns(schema.persons_table(
+            enumerate(people))))
+    assert res.assistance.tolist() == got
+
+
 def test_a_cap_pool_is_named_in_the_trace_by_the_label_the_file_gives_it() -> None:
     capped = "segments: [{ratio: 0.5}]\n    caps: [{pool: main_cap, amount: 100}]"
     policy = city(LINE.replace("segments: [{ratio: 0.5}]", capped)

@@ -301,6 +301,8 @@ class Formulation:
                           f"AND probe <= {until} - 1")
                 if lb.new_this_year:  # 当年新认定
                     covers += ' AND year(i."from") = year(v."end")'
+                if lb.recognised_since is not None:  # …以后新认定的
+                    covers += f' AND i."from" >= DATE \'{lb.recognised_since}\''
                 if lb.with_tilted_application:  # 依申请
                     covers += ' AND year(tilted_application) = year(v."end")'
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from medaid.batch.schema import NO_DATE, PersonColumns
+from medaid.batch.schema import EPOCH, NO_DATE, PersonColumns
 from medaid.core.errors import MedaidError
 from medaid.policy.model import Policy
 from medaid.policy.schema import KINDS, Grace, Windows
@@ -170,6 +170,7 @@ def compute(policy: Policy, persons: PersonColumns, ident_cat: I32, categories: 
     with_ratio = [lb for lb in lookbacks if w.lookback[lb[0]].ratio is not None]
     without = [lb for lb in lookbacks if w.lookback[lb[0]].ratio is None]
     from_year = np.concatenate((year_of(frm), [-2])).astype(np.int32)
+    frm_all = np.concatenate((frm, never))  # `never`'s row: recognised on no day
     tapp = persons.tilted_application  # the year of a person's tilted application; −1: none
     applied_year = np.where(tapp != NO_DATE, year_of(np.where(tapp == NO_DATE, 0, tapp)),
                             -1).astype(np.int32) if any(
@@ -215,6 +216,8 @@ def compute(policy: Policy, persons: PersonColumns, ident_cat: I32, categories: 
                 rows_c = candidates if rows is None else rows[candidates]
                 if lb.new_this_year:  # 当年新认定: recognised in the visit's year
                     fits &= from_year[ci] == year[rows_c]
+                if lb.recognised_since is not None:  # …以后新认定的
+                    fits &= frm_all[ci] >= (lb.recognised_since - EPOCH).days
                 if lb.with_tilted_application:  # 依申请: applied in the visit's year
                     assert applied_year is not None
                     fits &= applied_year[person[rows_c]] == year[rows_c]

@@ -87,6 +87,8 @@ def periods(policy: Policy, person: Person, ident: Identity, year: int) -> list[
     for lb in w.lookback:
         if lb.new_this_year and ident.start.year != year:  # 当年新认定 only
             continue
+        if lb.recognised_since is not None and ident.start < lb.recognised_since:
+            continue
         if lb.with_tilted_application and not applied:  # 依申请
             continue
         if ident.category in lb.categories:

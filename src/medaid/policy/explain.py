@@ -374,6 +374,11 @@ def elements(policy: model.Policy, lang: Lang = "zh") -> list[Element]:
             (lb.with_tilted_application, "application",
              "tilted assistance applied for this year", "仅当年申请倾斜救助的对象"),
             (lb.counts_only, "paid", "counted into the pools, not paid", "计入年度累计，不予救助"))
+        if lb.recognised_since is not None:
+            facts.append(("recognised", t.say(f"on or after {lb.recognised_since}",
+                                              f"{lb.recognised_since}以后新认定的对象")))
+        if lb.kinds != "*":
+            facts.append(("kinds", t.names(lb.kinds)))
         if lb.ratio is not None:
             facts.append(("ratio in the period", f"{t.ratio(lb.ratio)} "
                           f"({', '.join(lb.rules or [lb.rule])})"))

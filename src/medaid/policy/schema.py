@@ -108,6 +108,9 @@ class Lookback(Cited):
     # recognition covered too)
     until: Literal["anchor", "from"] = "anchor"
     new_this_year: bool = False  # 当年新认定: only an identity recognised in the visit's year
+    # only an identity recognised on or after this day (2024年10月1日以后新认定的…): a
+    # notice's look-back written where it reaches, visits before the notice included
+    recognised_since: date | None = None
     # 计入累计，不予救助: the period's visits count into every pool the lines and tilted
     # assistance measure (deductibles, segments, tilted) and no line pays them (YC-T)
     counts_only: bool = False
