@@ -127,7 +127,7 @@ def test_the_generated_shapes_reach_duckdb_and_errors() -> None:
     engine's refusals."""
     seen = {"duckdb": 0, "alternative": 0, "error": 0, "visit_pool": 0, "base_parts": 0}
 
-    @settings(max_examples=100, deadline=None, database=None, derandomize=True,
+    @settings(max_examples=200, deadline=None, database=None, derandomize=True,
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
     @given(data=st.data())
     def run(data: st.DataObject) -> None:

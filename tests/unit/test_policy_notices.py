@@ -176,3 +176,44 @@ def test_an_amendment_in_force_before_the_version_it_amends_is_refused(folder: P
     with pytest.raises(PolicyError, match=r"in_force: 2024-12-01 早于所修订的版本（jiashi-2025，"
                                           r"2025-01-01 起施行）"):
         amend.parse(early, str(folder / "jiashi-2026.yaml"), folder)
+
+
+TILTED_BASE = """\
+tilted:
+  rule: JX-T
+  article: 第二条
+  base: remainder
+  pool: tilted
+  deductible: 5000
+  segments: [{ratio: 0.50}]
+  by_category:
+    - {categories: [tekun], article: 第四条, segments: [{ratio: 0.70}]}
+"""
+TILTED_NOTICE = "嘉医保发〔2026〕5号 通知\n---\n一、倾斜救助起付线降为3000元。\n二、其他不变。\n"
+
+
+@pytest.mark.parametrize(("change", "tilted_at", "values_at"), [
+    ("tilted: {article: 一, deductible: 3000}\n",
+     ("一", "notice.txt"), ("第四条", "jiashi-seed.txt")),
+    ("tilted:\n  by_category:\n    - {categories: [tekun], article: 一, "
+     "segments: [{ratio: 0.80}]}\n", ("第二条", None), ("一", "notice.txt")),
+])
+def test_a_notice_changing_tilted_assistance_or_a_categorys_values_cites_each_in_its_text(
+        folder: Path, change: str, tilted_at: tuple[str, str | None],
+        values_at: tuple[str, str | None]) -> None:
+    """The notice lowers tilted assistance's deductible (its 一): the 特困 values the base
+    states in its 第四条 still cite the base; or it changes only the 特困 values: those cite
+    the notice, tilted assistance the base's 第二条. Validate finds each in its text."""
+    (folder / "jiashi-2025.yaml").write_text(CITY + TILTED_BASE, encoding="utf-8")
+    (folder / "notice.txt").write_text(TILTED_NOTICE, encoding="utf-8")
+    (folder / "jiashi-2026.yaml").write_text(
+        "amends: jiashi-2025\nversion: \"2026\"\nin_force: 2026-01-01\n"
+        "notice: {file: notice.txt, title: 嘉医保发〔2026〕5号 通知}\n" + change,
+        encoding="utf-8")
+    policy = amend.load(folder / "jiashi-2026.yaml")
+    cited = {tuple(steps): (article, document)
+             for steps, article, document in references.cited(policy.spec)}
+    assert cited[("tilted", "article")] == tilted_at
+    assert cited[("tilted", "by_category", 0, "article")] == values_at
+    code, out, err = run("policy", "validate", str(folder / "jiashi-2026.yaml"))
+    assert code == 0 and out.startswith("ok: "), err

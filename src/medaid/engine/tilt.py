@@ -36,7 +36,9 @@ def tilted(policy: Policy, params: Params, person: Person, visit: Visit, facts: 
     why = None
     entry = tilted_entry(cfg, chosen.standing.category)
     if entry and cfg.by_category[entry - 1].article:  # its own article states its values
-        cfg = cfg.model_copy(update={"article": cfg.by_category[entry - 1].article})
+        values = cfg.by_category[entry - 1]
+        cfg = cfg.model_copy(update={"article": values.article,
+                                     "document": values.document or cfg.document})
     if not cfg.defined:
         why = "undefined"
     elif not allowed:

@@ -39,7 +39,7 @@ CITED_ENTRIES = ("lines", "refusals", "stages")  # keyed sections whose entries 
 # that cite their own articles; a `by_category` entry cites in its owner's text
 CITED_MAPPINGS = ("highest", "windows", "referral", "critical_illness_tilt", "tilted",
                   "premium_subsidy")
-CITED_LISTS = ("grace", "lookback")
+CITED_LISTS = ("grace", "lookback", "by_category")
 KEYED = {"categories": "id", "indicators": "id", "lines": "rule", "refusals": "rule",
          "stages": "rule", "statuses": "id"}
 SHIPPED_SUFFIX = ".yaml"
@@ -126,12 +126,16 @@ def _change(data: dict[str, Any], base: dict[str, Any]) -> dict[str, Any]:
                                                for k in ("file", "title")):
         raise PolicyError(f"{AMENDS}.{NOTICE}: 应为修订通知的文本文件和标题 {{file, title}} / "
                           "the amending notice's text file and title {file, title}")
+    own = (base.get("document") or {}).get("file")  # the base policy's own text
     for key, value in change.items():
         if key in KEYED and key in CITED_ENTRIES and isinstance(value, list):
-            change[key] = [_noticed(e, notice["file"], f"{AMENDS}.{key}[{j}]")
+            befores = {b.get(KEYED[key]): b for b in base.get(key) or [] if isinstance(b, dict)}
+            change[key] = [_pinned(_noticed(e, notice["file"], f"{AMENDS}.{key}[{j}]"),
+                                   befores.get(e.get(KEYED[key])) if isinstance(e, dict)
+                                   else None, own)
                            for j, e in enumerate(value)]
         elif key in CITED_MAPPINGS:
-            change[key] = _cites_notice(value, notice["file"])
+            change[key] = _pinned(_cites_notice(value, notice["file"]), base.get(key), own)
         elif key == "pools" and isinstance(value, dict):  # a limit the notice sets
             change[key] = {name: _noticed_pool(p, (base.get(key) or {}).get(name),
                                                notice["file"], f"{key}.{name}")
@@ -140,10 +144,25 @@ def _change(data: dict[str, Any], base: dict[str, Any]) -> dict[str, Any]:
     return change
 
 
+def _pinned(entry: Any, before: Any, own: str | None) -> Any:
+    """An entry the notice now cites, keeping the `by_category` values of the base's
+    entry: their articles stay in the text the base's entry cited (its `document`, or the
+    base policy's own)."""
+    if not isinstance(entry, dict) or not isinstance(before, dict) or "by_category" in entry \
+            or not isinstance(before.get("by_category"), list) \
+            or entry.get("document") == before.get("document"):
+        return entry
+    text = before.get("document") or own
+    return {**entry, "by_category": [
+        {**v, "document": v.get("document", text)}
+        if isinstance(v, dict) and v.get("article") else v for v in before["by_category"]]}
+
+
 def _cites_notice(value: Any, file: str) -> Any:
-    """A cited mapping as the amendment writes it (or a list of them), and the entries of
-    its own lists that cite articles (a 渐退期, a look-back): each that gives an `article`
-    cites the notice's; what the amendment leaves out keeps the base's."""
+    """A cited mapping or entry as the amendment writes it (or a list of them), and the
+    entries of its own lists that cite articles (a 渐退期, a look-back, a category's values):
+    each that gives an `article` cites the notice's; what the amendment leaves out keeps
+    the base's."""
     if isinstance(value, list):
         return [_cites_notice(v, file) for v in value]
     if not isinstance(value, dict):
@@ -177,7 +196,7 @@ def _noticed(entry: Any, file: str, where: str) -> Any:
         raise PolicyError(f"{where}: 依修订通知修改的条目须写明其在通知中的条款（article），否则仍"
                           "引用原文件的条款 / an entry the notice changes gives the notice's "
                           "article")
-    return {**entry, "document": entry.get("document", file)}
+    return _cites_notice(entry, file)  # its by_category values that give an article too
 
 
 def resolve(data: dict[str, Any], path: str, folder: Path | None,

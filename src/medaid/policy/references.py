@@ -31,6 +31,8 @@ def cited(spec: s.PolicyFile) -> list[tuple[list[Step], str, str | None]]:
             fields = type(node).model_fields
             if isinstance(node, s.Cited | s.Pool):
                 document = node.document
+            elif isinstance(node, s.TiltedValues | s.StageValues):  # its owner's unless named
+                document = node.document or document
             for key, f in fields.items():
                 value = getattr(node, key)
                 if key == "article" and isinstance(value, str):
@@ -64,7 +66,8 @@ def check(spec: s.PolicyFile) -> None:
     params = spec.parameters
     notices = [n.file for n in spec.notices]
     for steps, _, document in cited(spec):
-        if document is not None and document not in notices:
+        if document is not None and document not in notices \
+                and document != spec.document.file:  # an amendment names the base's too
             where = schema_errors.dotted([*steps[:-1], "document"])
             raise PolicyError(f"{where}: 「{document}」不是本文件所列的修订通知（notices："
                               f"{'、'.join(notices) or '无'}） / not one of the notices")

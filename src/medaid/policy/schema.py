@@ -402,6 +402,7 @@ class TiltedValues(Strict):
 
     categories: list[str]
     article: str | None = None  # the article that states these values (default: tilted's)
+    document: str | None = None  # the text its article is in (default: tilted's)
     deductible: Amount | None = None
     segments: Segments | None = None
     caps: list[Cap] | None = None
@@ -455,10 +456,12 @@ class Ceiling(Strict):
 
 class StageValues(Strict):
     """A stage's values for some categories; each left out takes the stage's own (its
-    `article` too: the one that states these values, in the stage's text)."""
+    `article` too: the one that states these values, in the stage's text unless `document`
+    names another)."""
 
     categories: list[str]
     article: str | None = None
+    document: str | None = None
     deductible: Amount | None = None
     segments: Segments | None = None
     grant: Amount | None = None
