@@ -176,3 +176,16 @@ def test_year_before_the_policy(world: World) -> None:
     world.person()
     year = world.year(world.admin, year=2020)
     assert (year["policy"], year["pools"], year["settlements"]) == (None, [], [])
+
+
+def test_a_year_lists_the_identity_a_look_back_settled_its_visits_under(world: World) -> None:
+    """支出型困难家庭中的大重病患者 recognised in February 2024, with 12 months' look-back
+    (NJ-W): a stay of June 2023 is settled under it, and the person's 2023 lists it."""
+    h = world.institution()
+    world.person(identities=[{"category": "zhichu_illness", "department": "民政",
+                              "from": "2024-02-15"}])
+    r = world.client.post("/api/v1/settlements", headers=h, json=visit(
+        start="2023-06-01", end="2023-06-10"))
+    assert r.status_code == 201 and r.json()["category"] == "zhichu_illness", r.text
+    year = world.year(h, year=2023)
+    assert [i["category"] for i in year["identities"]] == ["zhichu_illness"]

@@ -189,8 +189,6 @@ def person_year(uow: UnitOfWork, actor: Actor, psn_no: str, year: int) -> dict[s
         auth.require_read(actor, None, p.district)
     certno = uow.session.scalars(select(Person.certno).where(Person.id == p.id)).one()
     first, last = date(year, 1, 1), date(year, 12, 31)
-    in_year = [(i, dept) for i, dept in zip(p.person.identities, p.departments, strict=True)
-               if i.start <= last and (i.end is None or i.end >= first)]
     stored = uow.session.scalars(select(PersonYear.pools).where(
         PersonYear.person_id == p.id, PersonYear.year == year)).first()
     used = pools.decode(stored or {})
@@ -198,6 +196,12 @@ def person_year(uow: UnitOfWork, actor: Actor, psn_no: str, year: int) -> dict[s
     if actor.role == "hospital":
         query = query.where(Entry.institution_id == actor.institution_id)
     entries = list(uow.session.scalars(query.order_by(Entry.id)))
+    # the identities held in the year, and those the year's visits were settled under (a
+    # look-back reaches into a year before the recognition)
+    under = {e.category for e in entries if e.kind == "settle" and e.category}
+    in_year = [(i, dept) for i, dept in zip(p.person.identities, p.departments, strict=True)
+               if (i.start <= last and (i.end is None or i.end >= first))
+               or (i.category in under and i.start > last)]
     shown = {e.id: e.setl_id for e in entries}
     adjusted = [a for a in uow.session.scalars(select(Adjustment).where(
         Adjustment.person_id == p.id, Adjustment.year == year).order_by(Adjustment.id))
