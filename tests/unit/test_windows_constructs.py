@@ -226,3 +226,18 @@ def test_a_lookback_from_the_application_without_one_says_it_counts_from_recogni
     line = next(t for t in settled.trace if t.code == "window")
     assert settled.assistance == 50_000
     assert line.text.endswith("（未提供申请日期，回溯期自认定之日起算）")
+
+
+def test_a_recognition_again_within_the_old_ones_grace_period_is_cited() -> None:
+    """低保 until 31 March with a 6-month 渐退期, recognised 低保 again from 1 June: a stay in
+    July is held by the new recognition, and its window line says so, not 渐退期."""
+    policy = parse_policy(HEAD.replace("stay_rule: true}", (
+        "stay_rule: true, grace: [{rule: W, article: 第三条, categories: [tekun], "
+        "months: 6}]}")) + TWO_RATES, "city.yaml")
+    person = Person("P", (Identity("tekun", date(2023, 1, 1), date(2024, 3, 31)),
+                          Identity("tekun", date(2024, 6, 1))))
+    d = date(2024, 7, 10)
+    (settled,) = settle_year([policy], {}, person, [Visit("V1", "inpatient", d, d, 1_000_000,
+                                                          hifp_pay=0, hifmi_pay=0)]).settlements
+    window = next(t for t in settled.trace if t.code == "window")
+    assert "渐退期" not in window.text and "2024-06-01" in window.text, window.text

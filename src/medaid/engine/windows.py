@@ -152,7 +152,8 @@ def standings(policy: Policy, params: Params, person: Person, visit: Visit, sett
                                       p.ratio_rules, citation, p.days, p.grace, partly,
                                       p.unanchored))
                 break
-    found.sort(key=lambda st: st.order)
+    # an identity recognised again in its old one's 渐退期 is held by the new recognition
+    found.sort(key=lambda st: (st.order, st.grace))
     unique: dict[tuple[str, str, int | None], Standing] = {}  # one per category, mode, ratio
     for st in found:
         unique.setdefault((st.category, st.mode, st.ratio), st)
