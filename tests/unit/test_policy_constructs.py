@@ -17,7 +17,7 @@ from medaid.engine.settle import settle_year
 from medaid.engine.types import Identity, Person, Visit
 from medaid.engine.wording import render
 from medaid.policy import advisories
-from medaid.policy.model import Policy, parse_policy
+from medaid.policy.model import Policy, compile_policy, parse_policy
 from medaid_command import medaid
 from small_city import HEAD, INSURED, city
 
@@ -336,6 +336,13 @@ def test_a_visit_no_line_holds_for_says_whose_conditions_failed() -> None:
     assert result.settlements[0].assistance == 0
     levelled = replace(stay("V1", 1, 600_000), hospital_level=1)
     assert settle_year([policy], {}, PERSON, [levelled]).settlements[0].assistance == 125_000
+    # a line for another category is not named among them
+    other = policy.spec.model_copy(update={"lines": [*policy.spec.lines, policy.spec.lines[0]
+                                                     .model_copy(update={
+                                                         "rule": "A9", "categories": ["other"]})]})
+    result = settle_year([compile_policy(other)], {}, PERSON, [stay("V1", 1, 600_000)])
+    said = next(t.text for t in result.settlements[0].trace if t.code == "conditions_unmet")
+    assert "A9" not in said and said.startswith("A1限医院等级"), said
 
 
 def test_two_lines_that_add_up_on_one_pool_advance_it_once_per_visit() -> None:

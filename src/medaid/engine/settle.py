@@ -65,8 +65,11 @@ def _lines(policy: Policy, visit: Visit, grade: int | None, person: Person | Non
     matching = [ln for ln in policy.regular_lines if ln.matches_visit(setting, flags, grade)]
     lines = [ln for ln in matching if holds(ln)]
     if matching and not lines and person is not None:  # why the lines of the visit's kind
-        # pay nothing: each one's first condition that does not hold
-        why = {ln.rule: unmet(ln.spec, person, visit) for ln in matching}
+        # pay nothing: each one's first condition that does not hold (of the lines for the
+        # person's categories, where any is)
+        held = {i.category for i in person.identities}
+        own = [ln for ln in matching if any(ln.covers(c) for c in held)] or matching
+        why = {ln.rule: unmet(ln.spec, person, visit) for ln in own}
         labels = {st.id: st.label for st in policy.spec.statuses}
         notes.append(("conditions_unmet", {"rules": list(why), "why": [
             {"rule": rule, **found} | ({"allowed": [labels.get(x, x) for x in found["allowed"]]}
