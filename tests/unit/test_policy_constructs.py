@@ -471,6 +471,35 @@ def test_a_lookback_for_those_recognised_since_a_date() -> None:
     assert res.assistance.tolist() == got
 
 
+def test_a_counted_lookback_counts_while_another_identity_settles_the_visit() -> None:
+    """认定之日前3个月内发生的住院费用计入年度救助起付标准累计 for 其他 (recognised 10 April),
+    while 特困, held all year, settles a February stay of 3,000 (its 5,000 deductible: 0):
+    the 3,000 still counts into 其他's deductible of 1,000, so a May stay of 2,000 gets
+    65% × 2,000 = 1,300 under 其他 (not 65% × 1,000), in the engine and the kernel."""
+    from medaid.batch import schema
+    from medaid.batch.settle import settle_population
+
+    policy = parse_policy(HEAD.replace("stay_rule: true}", (
+        "stay_rule: false, lookback: [{rule: W, article: 第三条, categories: [other], "
+        "months: 3, counts_only: true}]}")) + """\
+lines:
+  - {rule: A1, article: 第五条, categories: [tekun], kinds: "*", deductible: 5000,
+     segments: [{ratio: 0.6}]}
+  - {rule: A2, article: 第五条, categories: [other], kinds: "*", deductible: 1000,
+     segments: [{ratio: 0.65}]}
+""", "city.yaml")
+    person = Person("P", (Identity("other", date(2025, 4, 10)),
+                          Identity("tekun", date(2025, 1, 1))))
+    visits = [Visit(v, "inpatient", d, d, total, hifp_pay=100_000, hifmi_pay=0)
+              for v, d, total in (("V1", date(2025, 2, 5), 400_000),
+                                  ("V2", date(2025, 5, 5), 300_000))]
+    got = [s.assistance for s in settle_year([policy], {}, person, visits).settlements]
+    assert got == [0, 130_000]
+    res = settle_population([policy], {}, schema.visit_columns(schema.visits_table(
+        (0, v) for v in visits)), schema.person_columns(schema.persons_table([(0, person)])))
+    assert res.assistance.tolist() == got
+
+
 def test_a_cap_pool_is_named_in_the_trace_by_the_label_the_file_gives_it() -> None:
     capped = "segments: [{ratio: 0.5}]\n    caps: [{pool: main_cap, amount: 100}]"
     policy = city(LINE.replace("segments: [{ratio: 0.5}]", capped)

@@ -597,7 +597,8 @@ def settle_range(g_lo, g_hi, group_off, plan, sel, medfee, inscp, hifp_in, hifmi
                         and lines[p, li, L_GRANT] < 0 and holds(lines[p, li, L_COND], vmask[i]):
                     done[lines[p, li, L_POOL]] = i
             for j in range(n):
-                if f_mode[j] != IN_FORCE or (refused[i] >> f_cat[j]) & 1:
+                # in force, or counted by a look-back (计入累计) (engine.settle._spending)
+                if (f_mode[j] != IN_FORCE and f_mode[j] != COUNTED) or (refused[i] >> f_cat[j]) & 1:
                     continue
                 for a in range(sel_alt[s], sel_alt[s + 1]):
                     for k in range(alt_line[a], alt_line[a + 1]):

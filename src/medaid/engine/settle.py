@@ -230,12 +230,13 @@ def _nothing(o: Outcome) -> dict[str, Any]:
 def _spending(params: Params, alternatives: list[list[Line]], found: list[Standing],
               chosen: Outcome, facts: VisitFacts, pools: Mapping[str, Num]) -> dict[str, Num]:
     """Deductible and segment pools measure spending, not a payout (RULES §3): every such
-    pool of a line covering the visit under a category in force advances by that line's
-    base, once per visit, whichever category is applied (the applied one already did)."""
+    pool of a line covering the visit under a category in force — or in a look-back that
+    counts without paying (计入累计) — advances by that line's base, once per visit,
+    whichever category is applied (the applied one already did)."""
     done = set(chosen.updates)
     out: dict[str, Num] = {}
     for st in found:
-        if st.mode != "in_force" or refused(params.policy, st.category, facts):
+        if st.mode not in ("in_force", "counted") or refused(params.policy, st.category, facts):
             continue
         for lines in alternatives:
             for line in lines:
