@@ -81,7 +81,7 @@ STEPS: list[Step] = [  # (title, what, the envelope given the answers before it)
          "2304", f"{HOSPITAL}202303101031000002", STAY)),
     ("2304 again: a retry", "the same msgid after a lost answer: the stored settlement, "
      "counted once", lambda a: envelope("2304", f"{HOSPITAL}202303101031000002", STAY)),
-    ("2305 住院结算撤销", "cancellation: the reversing entry, amounts negated", lambda a:
+    ("2305 住院结算撤销", "cancellation: the reversing entry, what the visit stood at negated", lambda a:
      envelope("2305", f"{HOSPITAL}202303101040000003", _cancel(a, 1))),
     ("2206 门诊预结算", "an outpatient visit (门诊慢特病, med_type 14)",
      lambda a: envelope("2206", f"{HOSPITAL}202304010900000004", CLINIC)),

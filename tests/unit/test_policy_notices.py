@@ -217,3 +217,73 @@ def test_a_notice_changing_tilted_assistance_or_a_categorys_values_cites_each_in
     assert cited[("tilted", "by_category", 0, "article")] == values_at
     code, out, err = run("policy", "validate", str(folder / "jiashi-2026.yaml"))
     assert code == 0 and out.startswith("ok: "), err
+
+
+STAGE_CITY = """\
+jurisdiction: city
+name: 某市
+version: "2024"
+in_force: 2024-01-01
+document: {file: city.txt, title: 某市医疗救助实施办法}
+categories:
+  - {id: tekun, label: 特困人员}
+  - {id: other, label: 其他救助对象}
+windows: {rule: W, article: 第三条, start: exact, end: exact, stay_rule: true}
+lines:
+  - {rule: A1, article: 第五条, categories: "*", kinds: "*", segments: [{ratio: 0.5}]}
+stages:
+  - rule: S1
+    article: 第九条
+    label: 一次性补助
+    grant: 300
+    deductible: 1000
+    by_category:
+      - {categories: [tekun], grant: 800}
+      - {categories: [other], article: 第十条, grant: 400}
+"""
+STAGE_TEXTS = {
+    "city.txt": "第三条 窗。\n第五条 救助。\n第九条 补助300元，特困人员800元。\n"
+                "第十条 其他400元。\n",
+    "notice.txt": "某医保发〔2025〕1号 通知\n---\n一、一次性补助提高到500元。\n",
+    "notice2.txt": "某医保发〔2026〕1号 通知\n---\n一、x\n二、起付2000元。\n",
+    "city2027.txt": "第三条 窗。\n第五条 救助。\n第九条 补助。\n"}
+STAGE_CHAIN = {
+    "city-2025.yaml": "amends: city-2024\nversion: \"2025\"\nin_force: 2025-01-01\n"
+                      "notice: {file: notice.txt, title: 某医保发〔2025〕1号 通知}\n"
+                      "stages:\n  - {rule: S1, article: 一, grant: 500}\n",
+    "city-2026.yaml": "amends: city-2025\nversion: \"2026\"\nin_force: 2026-01-01\n"
+                      "notice: {file: notice2.txt, title: 某医保发〔2026〕1号 通知}\n"
+                      "stages:\n  - {rule: S1, article: 二, deductible: 2000}\n",
+    "city-2027.yaml": "amends: city-2026\nversion: \"2027\"\nin_force: 2027-01-01\n"
+                      "document: {file: city2027.txt, title: 某市医疗救助办法（2027年修订）}\n"}
+
+
+def test_a_chain_of_notices_and_a_new_text_keep_each_values_article_where_it_is(
+        folder: Path) -> None:
+    """Notices change a stage twice, then a new 办法 replaces the old: the 其他 value's
+    第十条 stays the old 办法's (it is not in the new one), each version validates, and
+    `policy diff` does not call the unchanged values a change."""
+    (folder / "city-2024.yaml").write_text(STAGE_CITY, encoding="utf-8")
+    for name, text in {**STAGE_TEXTS, **STAGE_CHAIN}.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    for name in STAGE_CHAIN:
+        code, out, err = run("policy", "validate", str(folder / name))
+        assert code == 0 and out.startswith("ok: "), (name, err)
+    latest = amend.load(folder / "city-2027.yaml")
+    cited = {tuple(steps): (article, document)
+             for steps, article, document in references.cited(latest.spec)}
+    assert cited[("stages", 0, "by_category", 1, "article")] == ("第十条", "city.txt")
+    code, out, _ = run("policy", "diff", str(folder / "city-2024.yaml"),
+                       str(folder / "city-2025.yaml"))
+    assert code == 0 and "分身份取值" not in out, out
+
+
+def test_a_categorys_values_name_their_text_only_with_their_article() -> None:
+    with pytest.raises(PolicyError, match="document 是其条款所在的文本，须与 article 一起写"):
+        model.parse_policy(STAGE_CITY.replace("{categories: [tekun], grant: 800}",
+                                              "{categories: [tekun], document: x.txt, "
+                                              "grant: 800}"), "city.yaml")
+    with pytest.raises(PolicyError, match="kinds"):
+        model.parse_policy(STAGE_CITY.replace(
+            "stay_rule: true}", "stay_rule: true, lookback: [{rule: W, article: 第三条, "
+            "categories: [tekun], months: 3, kinds: []}]}"), "city.yaml")

@@ -86,7 +86,7 @@ def parse(text: str, path: str, folder: Path | None = None) -> model.Policy:
         return model.parse_policy(text, path)
     base = resolved_base(data, path, folder, (path,))
     try:
-        merged: dict[str, Any] = merge(base, _change(data, base), AMENDS)
+        merged: dict[str, Any] = _merged(base, data)
     except PolicyError as e:
         where = str(e).partition(": ")[0].removeprefix(AMENDS + ".")
         raise PolicyError(model.located(path, text, parse_path(where), str(e))) from None
@@ -112,6 +112,23 @@ def parse(text: str, path: str, folder: Path | None = None) -> model.Policy:
     except PolicyError as e:
         where = str(e).partition(": ")[0]
         raise PolicyError(_at(text, path, data, merged, parse_path(where), str(e))) from None
+
+
+def _merged(base: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+    """The base with the amendment's changes. Where the amendment replaces the policy's own
+    text while values pinned to the old one (`_pinned`) still cite it, the old text is
+    listed among the texts the policy cites (`notices`), its articles still read there."""
+    merged: dict[str, Any] = merge(base, _change(data, base), AMENDS)
+    old = base.get("document")
+    if not isinstance(old, dict) or merged.get("document") == old:
+        return merged
+    owners = [merged.get("tilted"), *(merged.get("stages") or [])]
+    pinned = any(isinstance(v, dict) and v.get("document") == old.get("file")
+                 for owner in owners if isinstance(owner, dict)
+                 for v in owner.get("by_category") or [])
+    if pinned and old not in (merged.get("notices") or []):
+        merged["notices"] = [old, *(merged.get("notices") or [])]
+    return merged
 
 
 def _change(data: dict[str, Any], base: dict[str, Any]) -> dict[str, Any]:
@@ -203,7 +220,7 @@ def resolve(data: dict[str, Any], path: str, folder: Path | None,
             seen: tuple[str, ...]) -> dict[str, Any]:
     """The whole policy mapping an amendment stands for (its base may itself amend)."""
     base = resolved_base(data, path, folder, seen)
-    merged: dict[str, Any] = merge(base, _change(data, base), AMENDS)
+    merged: dict[str, Any] = _merged(base, data)
     return merged
 
 

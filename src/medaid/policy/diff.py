@@ -261,8 +261,12 @@ def _entries(section: str, xs: list[dict[str, Any]], ys: list[dict[str, Any]],
                    entry=_which(k[1], (x or one).get("kinds")) if k[0] in several else None,
                    document=one.get("document"))
         if x is not None and y is not None:
-            c.fields = [_field(f, x.get(f), y.get(f)) for f in [*x, *(f for f in y if f not in x)]
-                        if x.get(f) != y.get(f)]
+            fields = [_field(f, x.get(f), y.get(f)) for f in [*x, *(f for f in y if f not in x)]
+                      if x.get(f) != y.get(f)]
+            # a value that reads the same (the text its article is in, pinned) is no change
+            c.fields = [f for f in fields if f.a_text != f.b_text or f.field == "document"]
+            if not c.fields:
+                continue
         else:
             c.fields = [_field(f, v if x is not None else None, v if y is not None else None)
                         for f, v in one.items() if f not in (by, "rule", "article") and v not in

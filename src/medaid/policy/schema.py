@@ -124,7 +124,7 @@ class Lookback(Cited):
     rules: list[str] | None = None
     # the visits it reaches back to, by their setting (认定之日前3个月内发生的住院费用:
     # [inpatient]); the others of the period are not covered by it
-    kinds: list[Kind] | Literal["*"] = "*"
+    kinds: Annotated[list[Kind], Field(min_length=1)] | Literal["*"] = "*"
 
     @model_validator(mode="after")
     def _paid_or_counted(self) -> Lookback:
@@ -395,6 +395,12 @@ STAGE_BASES = {"remainder": StageBase(),
                                                    "fulamt_ownpay_amt"])}
 
 
+def _article_for(article: str | None, document: str | None) -> None:
+    if document is not None and article is None:
+        raise ValueError("document 是其条款所在的文本，须与 article 一起写 / a document names "
+                         "where the article is: give the article too")
+
+
 class TiltedValues(Strict):
     """Tilted assistance's values for some categories (e.g. 70% for 特困/低保/返贫致贫, 60%
     for the others), each left out taking tilted assistance's own; caps are the entry's own
@@ -406,6 +412,11 @@ class TiltedValues(Strict):
     deductible: Amount | None = None
     segments: Segments | None = None
     caps: list[Cap] | None = None
+
+    @model_validator(mode="after")
+    def _document_of_an_article(self) -> TiltedValues:
+        _article_for(self.article, self.document)
+        return self
 
 
 class Tilted(Cited):
@@ -467,6 +478,11 @@ class StageValues(Strict):
     grant: Amount | None = None
     ceiling: Ceiling | None = None
     caps: list[Cap] | None = None
+
+    @model_validator(mode="after")
+    def _document_of_an_article(self) -> StageValues:
+        _article_for(self.article, self.document)
+        return self
 
 
 class Stage(Cited, Conditions):
