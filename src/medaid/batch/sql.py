@@ -36,8 +36,8 @@ assistance of more than one, more than one tilted cap pool, tilted assistance sh
 cap pool with a line, a year-end stage (`when: year_end`: a payout over the year's
 qualifying visits, after the last), a stage of more than two segments or one cap pool or
 sharing a cap pool, conditions on a line or stage, a raised cap, or a referral rule
-limited to some kinds or locations or keeping unreferred visits from the stages (each
-named in `reason`).
+limited to some kinds or locations or keeping unreferred visits from the stages, or a
+look-back limited to some kinds of visit (each named in `reason`).
 """
 
 from __future__ import annotations

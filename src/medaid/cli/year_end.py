@@ -61,7 +61,7 @@ def year_end(
         if stages:
             sys.stdout.write(f"{p.psn_no} {p.name} {year}：{'；'.join(stages)}\n")
     verb = "应支付" if dry_run else "已支付"
-    gains = [p.amount for p in paid if p.changes and p.amount >= 0]
+    gains = [p.amount for p in paid if p.amount > 0]
     losses = [p.amount for p in paid if p.amount < 0]
     recovered = (f"；{'应' if dry_run else '已'}追回 {len(losses)} 个，合计 "
                  f"{fmt_yuan(-sum(losses))}" if losses else "")
