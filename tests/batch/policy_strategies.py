@@ -161,6 +161,11 @@ def policies(draw: st.DrawFn) -> dict[str, Any]:
     if draw(st.booleans()):  # 渐退期 after exit
         windows["grace"] = [{"rule": "WG", "article": "wg", "categories": draw(_subset(cats)),
                              "months": draw(st.integers(1, 6))}]
+        if draw(st.booleans()):  # …以后退出的延长至12个月；此前退出的仍按6个月
+            windows["grace"].insert(0, {
+                "rule": "WG2", "article": "wg2", "categories": draw(_subset(cats)),
+                "months": draw(st.integers(7, 12)),
+                "exited_since": date(YEAR, draw(st.integers(1, 12)), 1)})
     if windows["end"] == "month_end" and draw(st.booleans()):
         windows["month_end_categories"] = draw(_subset(cats, 0))
     p_cap = draw(st.integers(1, 100)) * 500

@@ -500,6 +500,31 @@ lines:
     assert res.assistance.tolist() == got
 
 
+def test_a_grace_period_by_the_exit_date() -> None:
+    """2024年7月1日以后退出的，渐退期延长至12个月；此前退出的仍按6个月: exited 31 August,
+    a stay of the next May is in its 渐退期 (50% of 10,000); exited 31 May, it is not
+    (six months end 30 November), in the engine and the kernel."""
+    from medaid.batch import schema
+    from medaid.batch.settle import settle_population
+
+    policy = parse_policy(HEAD.replace("in_force: 2024-01-01", "in_force: 2023-01-01")
+                          .replace("stay_rule: true}", (
+                              "stay_rule: true, grace: [{rule: W, article: 第三条, "
+                              "categories: [tekun], months: 12, exited_since: 2024-07-01}, "
+                              "{rule: W, article: 第三条, categories: [tekun], months: 6}]}"))
+                          + LINE, "city.yaml")
+    d = date(2025, 5, 10)
+    stay_ = Visit("V1", "inpatient", d, d, 1_350_000, hifp_pay=0, hifmi_pay=0)
+    people = [Person(p, (Identity("tekun", date(2023, 1, 1), end),)) for p, end in (
+        ("P1", date(2024, 8, 31)), ("P2", date(2024, 5, 31)))]
+    got = [settle_year([policy], {}, p, [stay_]).settlements[0].assistance for p in people]
+    assert got == [500_000, 0]  # (13,500 − 3,500) × 50%
+    res = settle_population([policy], {}, schema.visit_columns(schema.visits_table(
+        (k, stay_) for k in range(2))), schema.person_columns(schema.persons_table(
+            enumerate(people))))
+    assert res.assistance.tolist() == got
+
+
 def test_a_cap_pool_is_named_in_the_trace_by_the_label_the_file_gives_it() -> None:
     capped = "segments: [{ratio: 0.5}]\n    caps: [{pool: main_cap, amount: 100}]"
     policy = city(LINE.replace("segments: [{ratio: 0.5}]", capped)

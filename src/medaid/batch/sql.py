@@ -329,12 +329,17 @@ class Formulation:
         if w.end == "month_end" and w.month_end_categories is not None:  # JS-W: key ones only
             listed = ", ".join(_lit(c) for c in w.month_end_categories) or "NULL"
             last = f"CASE WHEN i.category IN ({listed}) THEN last_day(i.\"to\") ELSE i.\"to\" END"
-        graced: set[str] = set()
-        for grace in w.grace:  # 渐退期: in force to `to` + months (the first entry listing it)
-            listed = ", ".join(_lit(c) for c in grace.categories if c not in graced) or "NULL"
-            graced |= set(grace.categories)
-            last = (f"CASE WHEN i.category IN ({listed}) THEN greatest({last}, "
-                    f"CAST(i.\"to\" + INTERVAL {grace.months} MONTH AS DATE)) ELSE {last} END")
+        # 渐退期: in force to `to` + months, by the first entry listing the category whose
+        # exit date it meets
+        whens = []
+        for grace in w.grace:
+            listed = ", ".join(_lit(c) for c in grace.categories) or "NULL"
+            since = "" if grace.exited_since is None else \
+                f" AND i.\"to\" >= DATE '{grace.exited_since}'"
+            whens.append(f"WHEN i.category IN ({listed}){since} THEN greatest({last}, "
+                         f"CAST(i.\"to\" + INTERVAL {grace.months} MONTH AS DATE))")
+        if whens:
+            last = f"CASE {' '.join(whens)} ELSE {last} END"
         stays = ", ".join(_lit(k) for k in ("inpatient", "childbirth"))
         stay = f"(r.setting IN ({stays}))" if w.stay_rule else "FALSE"
         # a period covers a visit holding from `probe` to `last_probe`: any day of a stay

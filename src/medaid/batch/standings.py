@@ -80,15 +80,22 @@ def month_end(days: I32) -> I32:
         np.int32)
 
 
-def _grace(grace: list[Grace], categories: list[str]) -> list[tuple[int, npt.NDArray[np.bool_]]]:
-    """Per `windows.grace` entry, its months and the categories it applies to (the first
-    entry listing a category)."""
-    seen: set[str] = set()
+def graced(grace: list[Grace], categories: Sequence[str], ident_cat: I32, to: I32
+           ) -> list[tuple[int, npt.NDArray[np.bool_]]]:
+    """Per `windows.grace` entry, its months and the exited identities it applies to: the
+    first entry listing the identity's category whose exit date it meets
+    (`engine.windows._grace`)."""
+    closed = to != NO_DATE
+    known = ident_cat >= 0
+    left = closed & known  # exited identities no entry has taken yet
     out = []
     for g in grace:
-        mine = [c in g.categories and c not in seen for c in categories]
-        seen |= set(g.categories)
-        out.append((g.months, np.array(mine or [False])))
+        listed = np.array([c in g.categories for c in categories] or [False])
+        mine = left & listed[np.where(known, ident_cat, 0)]
+        if g.exited_since is not None:
+            mine &= to >= (g.exited_since - EPOCH).days
+        left &= ~mine
+        out.append((g.months, mine))
     return out
 
 
@@ -96,12 +103,8 @@ def held_until(w: Windows, categories: Sequence[str], ident_cat: I32, to: I32) -
     """Each identity's last day held (`engine.windows.held_until`): its exit `to`, or the
     end of its 渐退期; NO_DATE where open."""
     out = to.copy()
-    closed = to != NO_DATE
-    known = ident_cat >= 0
-    for months, graced in _grace(w.grace, list(categories)):
-        member = known & graced[np.where(known, ident_cat, 0)]
-        out = np.where(closed & member, np.maximum(out, add_months(np.where(closed, to, 0),
-                                                                   months)), out)
+    for months, mine in graced(w.grace, categories, ident_cat, to):
+        out = np.where(mine, np.maximum(out, add_months(np.where(mine, to, 0), months)), out)
     return out
 
 
@@ -153,10 +156,9 @@ def compute(policy: Policy, persons: PersonColumns, ident_cat: I32, categories: 
         month_end_cat = np.array([listed is None or c in listed for c in categories] or [False])
         exit_day = np.where(month_end_cat[ident_cat] if len(ident_cat) else False,
                             month_end(np.where(closed, to, frm)), to)
-    for months, graced in _grace(w.grace, categories):  # 渐退期: in force to `to` + months
-        member = graced[ident_cat] if len(ident_cat) else np.zeros(0, bool)
-        exit_day = np.where(closed & member, np.maximum(
-            exit_day, add_months(np.where(closed, to, frm), months)), exit_day)
+    for months, mine in graced(w.grace, categories, ident_cat, to):  # 渐退期: to `to` + months
+        exit_day = np.where(mine, np.maximum(exit_day, add_months(np.where(mine, to, frm),
+                                                                  months)), exit_day)
     last = np.concatenate((np.where(closed, exit_day, OPEN).astype(np.int32), never - 1))
     cats = np.concatenate((ident_cat, [0])).astype(np.int16)
     lookbacks = []

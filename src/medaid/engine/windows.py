@@ -110,7 +110,10 @@ def periods(policy: Policy, person: Person, ident: Identity, year: int) -> list[
 
 
 def _grace(policy: Policy, ident: Identity) -> Grace | None:
-    return next((g for g in policy.spec.windows.grace if ident.category in g.categories), None)
+    """The first 渐退期 entry listing the identity's category whose exit date it meets."""
+    return next((g for g in policy.spec.windows.grace if ident.category in g.categories
+                 and (g.exited_since is None
+                      or (ident.end is not None and ident.end >= g.exited_since))), None)
 
 
 def held_until(policy: Policy, ident: Identity) -> date | None:

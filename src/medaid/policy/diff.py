@@ -51,7 +51,7 @@ FIELDS = {
     "by_category": "分身份取值", "lookback": "回溯", "start": "在保期起", "end": "在保期止",
     "stay_rule": "住院跨期", "months": "月数", "before": "起算", "until": "截止",
     "grace": "渐退期", "period": "累计期间", "new_this_year": "仅当年新认定",
-    "recognised_since": "仅此日以后新认定",
+    "recognised_since": "仅此日以后新认定", "exited_since": "仅此日以后退出",
     "counts_only": "计入累计不予救助", "with_tilted_application": "须当年申请倾斜救助",
     "upto": "上限", "ratio": "比例", "amount": "金额", "optional": "设定时适用",
     "raised": "提高后的限额", "over": "超过", "include": "计入", "after": "扣除",

@@ -384,10 +384,12 @@ def elements(policy: model.Policy, lang: Lang = "zh") -> list[Element]:
                           f"({', '.join(lb.rules or [lb.rule])})"))
         out.append(_cited("lookback", lb, tuple(facts), _ids(lb.categories)))
     for g in w.grace:
+        exited = () if g.exited_since is None else (
+            ("exited", t.say(f"on or after {g.exited_since}", f"{g.exited_since}以后退出的")),)
         out.append(_cited("grace", g, (
             ("categories", t.names(g.categories)),
             ("covers", t.say(f"{g.months} months after the exit date (to), as the same category",
-                             f"退出之日后 {g.months} 个月内按原身份继续享受"))),
+                             f"退出之日后 {g.months} 个月内按原身份继续享受")), *exited),
             _ids(g.categories)))
     if spec.highest:
         choice = t.say("the first category listed that assists the visit",

@@ -140,6 +140,9 @@ class Grace(Cited):
 
     categories: list[str]
     months: int = Field(gt=0)
+    # only an identity exited on or after this day (2025年1月1日以后退出的…延长至12个月；此前
+    # 退出的仍按6个月): the first entry listing the category that the exit meets applies
+    exited_since: date | None = None
 
 
 class Windows(Cited):
