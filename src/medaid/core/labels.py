@@ -105,7 +105,7 @@ POLICY_FACTS = {name: (zh, name) for name, zh in {
     "note": "说明", "statuses": "人员状态", "not_statuses": "不具有的人员状态",
     "referrals": "转诊", "hospital levels": "医院等级",
     "when": "时点", "above": "超过", "ceiling": "封顶线",
-    "disability grades, in full": "全额资助的残疾等级", "recognised": "认定",
+    "disability grades, in full": "全额资助的残疾等级", "recognised": "认定", "exited": "退出",
     "application": "申请", "paid": "支付", "choice": "就高方式"}.items()}
 PARAMETER_TYPES = {
     "money": ("金额", "money"),
