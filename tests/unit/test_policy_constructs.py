@@ -423,13 +423,24 @@ def test_a_lookback_only_for_persons_recognised_this_year(new_only: bool) -> Non
     assert got == [not new_only, True]
 
 
+def both_ways(policy: Policy, people: list[tuple[Person, list[Visit]]]) -> list[int]:
+    """Each visit's assistance by the engine, asserted equal to the kernel's."""
+    from medaid.batch import schema
+    from medaid.batch.settle import settle_population
+
+    engine = [s.assistance for person, visits in people
+              for s in settle_year([policy], {}, person, visits).settlements]
+    res = settle_population([policy], {}, schema.visit_columns(schema.visits_table(
+        (k, v) for k, (_, visits) in enumerate(people) for v in visits)),
+        schema.person_columns(schema.persons_table((k, p) for k, (p, _) in enumerate(people))))
+    assert res.assistance.tolist() == engine
+    return engine
+
+
 def test_a_lookback_only_for_the_kinds_it_names() -> None:
     """认定之日前3个月内发生的住院费用纳入救助 (`kinds: [inpatient]`): recognised on 1 April,
     a stay of 10 February is in the look-back (50% of 10,000), a 门诊慢特病 visit of 15
     February is not, in the engine and the kernel; without `kinds` both are."""
-    from medaid.batch import schema
-    from medaid.batch.settle import settle_population
-
     lines = ("lines:\n  - {rule: A1, article: 第五条, categories: \"*\", "
              "kinds: [inpatient, special_outpatient], segments: [{ratio: 0.5}]}\n")
     def policy(kinds: str) -> Policy:
@@ -441,21 +452,13 @@ def test_a_lookback_only_for_the_kinds_it_names() -> None:
         ("V1", "inpatient", date(2024, 2, 10)),
         ("V2", "special_outpatient", date(2024, 2, 15)))]
     for kinds, want in ((", kinds: [inpatient]", [500_000, 0]), ("", [500_000, 500_000])):
-        p = policy(kinds)
-        assert [s.assistance for s in settle_year([p], {}, person, visits).settlements] == want
-        res = settle_population([p], {}, schema.visit_columns(schema.visits_table(
-            (0, v) for v in visits)), schema.person_columns(schema.persons_table(
-                [(0, person)])))
-        assert res.assistance.tolist() == want, kinds
+        assert both_ways(policy(kinds), [(person, visits)]) == want, kinds
 
 
 def test_a_lookback_for_those_recognised_since_a_date() -> None:
     """2024年10月1日以后新认定的，认定之日前3个月内发生的住院费用纳入救助 (`recognised_since`):
     recognised on 20 October, a stay of 15 August is in the look-back (50% of 10,000);
     recognised on 20 September, the same stay is not, in the engine and the kernel."""
-    from medaid.batch import schema
-    from medaid.batch.settle import settle_population
-
     policy = parse_policy(HEAD.replace("stay_rule: true}", (
         "stay_rule: true, lookback: [{rule: W, article: 第三条, categories: [tekun], "
         "months: 3, recognised_since: 2024-10-01}]}")) + LINE, "city.yaml")
@@ -463,12 +466,7 @@ def test_a_lookback_for_those_recognised_since_a_date() -> None:
     late = Visit("V1", "inpatient", d, d, 1_350_000, hifp_pay=0, hifmi_pay=0)
     people = [Person(p, (Identity("tekun", day),)) for p, day in (
         ("P1", date(2024, 10, 20)), ("P2", date(2024, 9, 20)))]
-    got = [settle_year([policy], {}, p, [late]).settlements[0].assistance for p in people]
-    assert got == [500_000, 0]  # (13,500 − 3,500) × 50%
-    res = settle_population([policy], {}, schema.visit_columns(schema.visits_table(
-        (k, late) for k in range(2))), schema.person_columns(schema.persons_table(
-            enumerate(people))))
-    assert res.assistance.tolist() == got
+    assert both_ways(policy, [(p, [late]) for p in people]) == [500_000, 0]  # 10,000 × 50%
 
 
 def test_a_counted_lookback_counts_while_another_identity_settles_the_visit() -> None:
@@ -476,9 +474,6 @@ def test_a_counted_lookback_counts_while_another_identity_settles_the_visit() ->
     while 特困, held all year, settles a February stay of 3,000 (its 5,000 deductible: 0):
     the 3,000 still counts into 其他's deductible of 1,000, so a May stay of 2,000 gets
     65% × 2,000 = 1,300 under 其他 (not 65% × 1,000), in the engine and the kernel."""
-    from medaid.batch import schema
-    from medaid.batch.settle import settle_population
-
     policy = parse_policy(HEAD.replace("stay_rule: true}", (
         "stay_rule: false, lookback: [{rule: W, article: 第三条, categories: [other], "
         "months: 3, counts_only: true}]}")) + """\
@@ -493,20 +488,13 @@ lines:
     visits = [Visit(v, "inpatient", d, d, total, hifp_pay=100_000, hifmi_pay=0)
               for v, d, total in (("V1", date(2025, 2, 5), 400_000),
                                   ("V2", date(2025, 5, 5), 300_000))]
-    got = [s.assistance for s in settle_year([policy], {}, person, visits).settlements]
-    assert got == [0, 130_000]
-    res = settle_population([policy], {}, schema.visit_columns(schema.visits_table(
-        (0, v) for v in visits)), schema.person_columns(schema.persons_table([(0, person)])))
-    assert res.assistance.tolist() == got
+    assert both_ways(policy, [(person, visits)]) == [0, 130_000]
 
 
 def test_a_grace_period_by_the_exit_date() -> None:
     """2024年7月1日以后退出的，渐退期延长至12个月；此前退出的仍按6个月: exited 31 August,
     a stay of the next May is in its 渐退期 (50% of 10,000); exited 31 May, it is not
     (six months end 30 November), in the engine and the kernel."""
-    from medaid.batch import schema
-    from medaid.batch.settle import settle_population
-
     policy = parse_policy(HEAD.replace("in_force: 2024-01-01", "in_force: 2023-01-01")
                           .replace("stay_rule: true}", (
                               "stay_rule: true, grace: [{rule: W, article: 第三条, "
@@ -517,12 +505,7 @@ def test_a_grace_period_by_the_exit_date() -> None:
     stay_ = Visit("V1", "inpatient", d, d, 1_350_000, hifp_pay=0, hifmi_pay=0)
     people = [Person(p, (Identity("tekun", date(2023, 1, 1), end),)) for p, end in (
         ("P1", date(2024, 8, 31)), ("P2", date(2024, 5, 31)))]
-    got = [settle_year([policy], {}, p, [stay_]).settlements[0].assistance for p in people]
-    assert got == [500_000, 0]  # (13,500 − 3,500) × 50%
-    res = settle_population([policy], {}, schema.visit_columns(schema.visits_table(
-        (k, stay_) for k in range(2))), schema.person_columns(schema.persons_table(
-            enumerate(people))))
-    assert res.assistance.tolist() == got
+    assert both_ways(policy, [(p, [stay_]) for p in people]) == [500_000, 0]  # 10,000 × 50%
 
 
 def test_a_cap_pool_is_named_in_the_trace_by_the_label_the_file_gives_it() -> None:

@@ -13,6 +13,7 @@ from test_policy_validate import CITY, TEXT, run
 
 from medaid.core.errors import PolicyError
 from medaid.policy import amend, model, references
+from small_city import HEAD
 
 NOTICE = """\
 嘉医保发〔2026〕3号 关于提高医疗救助限额的通知
@@ -219,16 +220,7 @@ def test_a_notice_changing_tilted_assistance_or_a_categorys_values_cites_each_in
     assert code == 0 and out.startswith("ok: "), err
 
 
-STAGE_CITY = """\
-jurisdiction: city
-name: 某市
-version: "2024"
-in_force: 2024-01-01
-document: {file: city.txt, title: 某市医疗救助实施办法}
-categories:
-  - {id: tekun, label: 特困人员}
-  - {id: other, label: 其他救助对象}
-windows: {rule: W, article: 第三条, start: exact, end: exact, stay_rule: true}
+STAGE_CITY = HEAD + """\
 lines:
   - {rule: A1, article: 第五条, categories: "*", kinds: "*", segments: [{ratio: 0.5}]}
 stages:
