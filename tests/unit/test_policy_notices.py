@@ -270,6 +270,27 @@ def test_a_chain_of_notices_and_a_new_text_keep_each_values_article_where_it_is(
     assert code == 0 and "分身份取值" not in out, out
 
 
+def test_a_notice_changing_only_a_categorys_values_keeps_the_stages_article(
+        folder: Path) -> None:
+    (folder / "city-2024.yaml").write_text(STAGE_CITY, encoding="utf-8")
+    for name, text in STAGE_TEXTS.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    (folder / "city-2025.yaml").write_text(
+        "amends: city-2024\nversion: \"2025\"\nin_force: 2025-01-01\n"
+        "notice: {file: notice.txt, title: 某医保发〔2025〕1号 通知}\n"
+        "stages:\n  - rule: S1\n    by_category: [{categories: [tekun], article: 一, grant: 500},"
+        " {categories: [other], article: 第十条, document: city.txt, grant: 400}]\n",
+        encoding="utf-8")
+    policy = amend.load(folder / "city-2025.yaml")
+    cited = {tuple(steps): (article, document)
+             for steps, article, document in references.cited(policy.spec)}
+    assert cited[("stages", 0, "article")] == ("第九条", None)
+    assert cited[("stages", 0, "by_category", 0, "article")] == ("一", "notice.txt")
+    assert cited[("stages", 0, "by_category", 1, "article")] == ("第十条", "city.txt")
+    code, out, err = run("policy", "validate", str(folder / "city-2025.yaml"))
+    assert code == 0 and out.startswith("ok: "), err
+
+
 def test_a_categorys_values_name_their_text_only_with_their_article() -> None:
     with pytest.raises(PolicyError, match="document 是其条款所在的文本，须与 article 一起写"):
         model.parse_policy(STAGE_CITY.replace("{categories: [tekun], grant: 800}",

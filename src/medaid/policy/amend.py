@@ -206,9 +206,15 @@ def _noticed_pool(pool: Any, before: Any, file: str, where: str) -> Any:
 
 def _noticed(entry: Any, file: str, where: str) -> Any:
     """An entry the amending notice gives, citing the notice: its `article` is the
-    notice's, and must be given (else it would go on citing the base's article)."""
+    notice's, and must be given (else it would go on citing the base's article) — unless
+    it changes only some categories' values, each giving the notice's article."""
     if not isinstance(entry, dict) or entry.get("removed"):
         return entry
+    values = entry.get("by_category")
+    if "article" not in entry and isinstance(values, list) and values and set(entry) <= {
+            KEYED["stages"], "by_category"} and all(
+            isinstance(v, dict) and v.get("article") for v in values):
+        return _cites_notice(entry, file)  # the stage keeps its own article and text
     if "article" not in entry:
         raise PolicyError(f"{where}: 依修订通知修改的条目须写明其在通知中的条款（article），否则仍"
                           "引用原文件的条款 / an entry the notice changes gives the notice's "
