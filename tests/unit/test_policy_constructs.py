@@ -453,6 +453,9 @@ def test_a_lookback_only_for_the_kinds_it_names() -> None:
         ("V2", "special_outpatient", date(2024, 2, 15)))]
     for kinds, want in ((", kinds: [inpatient]", [500_000, 0]), ("", [500_000, 500_000])):
         assert both_ways(policy(kinds), [(person, visits)]) == want, kinds
+    # 生育 is settled as a stay here (kind_fallback): a look-back naming it meets nothing
+    ((steps, said),) = advisories.advisories(policy(", kinds: [childbirth]"))
+    assert steps == ["windows", "lookback", 0, "kinds", 0] and "请写住院" in said, said
 
 
 def test_a_lookback_for_those_recognised_since_a_date() -> None:

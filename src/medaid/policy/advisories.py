@@ -20,7 +20,7 @@ def advisories(policy: model.Policy) -> Found:
     checks = (_grants_without_deductible, _needless_until, _zero_caps, _hidden_dated_values,
               _by_category, _inert_stages, _low_raised_caps, _void_fallbacks,
               _shadowed_tilts, _too_many_conditions, _inert_refusals, _unused_pools,
-              _shadowed_pool_amounts)
+              _shadowed_pool_amounts, _lookback_fallback_kinds)
     return [found for check in checks for found in check(policy)]
 
 
@@ -133,6 +133,23 @@ def _void_fallbacks(policy: model.Policy) -> Found:
                              "部分身份按其他标准执行的，请把该就诊类别加到那些身份的标准中 / lines "
                              "name this kind, but the fallback settles all its visits as "
                              "another: they never pay"))
+    return out
+
+
+def _lookback_fallback_kinds(policy: model.Policy) -> Found:
+    """A look-back's kind that `kind_fallback` settles as another: a look-back reads the
+    setting, so it never meets the kind (except on an exclusive line's visits)."""
+    fallback = policy.spec.kind_fallback
+    out: Found = []
+    for i, lb in enumerate(policy.spec.windows.lookback):
+        for k, kind in enumerate([] if lb.kinds == "*" else lb.kinds):
+            if kind in fallback:
+                own = labels.label(labels.KINDS, kind)
+                other = labels.label(labels.KINDS, fallback[kind])
+                out.append(_said(["windows", "lookback", i, "kinds", k], (
+                    f"{own}按{other}结算（kind_fallback），回溯期按结算类别匹配，此项不会覆盖"
+                    f"任何就诊；请写{other} / the fallback settles this kind as another, which "
+                    "is what a look-back matches")))
     return out
 
 
