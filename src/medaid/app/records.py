@@ -206,6 +206,9 @@ def person_year(uow: UnitOfWork, actor: Actor, psn_no: str, year: int) -> dict[s
     adjusted = [a for a in uow.session.scalars(select(Adjustment).where(
         Adjustment.person_id == p.id, Adjustment.year == year).order_by(Adjustment.id))
         if a.settlement_id in shown]
+    by_entry: dict[int, list[Adjustment]] = {}  # each entry's adjustments, in order
+    for a in adjusted:
+        by_entry.setdefault(a.settlement_id, []).append(a)
     # a cancellation is of the same person, year and institution as what it cancels
     cancels = {e.reverses_id: e.setl_id for e in entries if e.reverses_id is not None}
     policy = model.in_force(model.versions(p.jurisdiction), last)  # the year's last
@@ -224,7 +227,7 @@ def person_year(uow: UnitOfWork, actor: Actor, psn_no: str, year: int) -> dict[s
         "pools": [] if policy is None else _pools(uow, policy, year,
                                                   {i.category for i, _ in in_year}, used),
         "settlements": [entry_json(e, e.institution.code, cancels.get(e.id),
-                                   adjustments=[a for a in adjusted if a.settlement_id == e.id])
+                                   adjustments=by_entry.get(e.id, []))
                         for e in entries],
         "adjustments": [adjustment_json(a, shown[a.settlement_id]) for a in adjusted],
         # the year-end stages' payouts are the person's, not a hospital's to read

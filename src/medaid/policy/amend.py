@@ -36,7 +36,7 @@ AMENDS = "amends"
 NOTICE = "notice"  # the amending notice, whose articles the entries it gives cite
 CITED_ENTRIES = ("lines", "refusals", "stages")  # keyed sections whose entries cite articles
 # the sections that are one cited mapping (or a list of them), and their lists of entries
-# that cite their own articles; a `by_category` entry cites in its owner's text
+# that cite their own articles (a `by_category` value without one cites in its owner's)
 CITED_MAPPINGS = ("highest", "windows", "referral", "critical_illness_tilt", "tilted",
                   "premium_subsidy")
 CITED_LISTS = ("grace", "lookback", "by_category")

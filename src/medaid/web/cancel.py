@@ -13,12 +13,14 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import RedirectResponse
+from sqlalchemy import select
 from starlette.datastructures import FormData
 
 from medaid.app import settlements
 from medaid.app.uow import UnitOfWork
 from medaid.core.errors import Conflict, InputError
 from medaid.core.money import fmt_yuan
+from medaid.store.models import Settlement
 from medaid.web.guard import Visitor
 from medaid.web.render import HEADERS, Page, add_page, page, render
 from medaid.web.slip import Slip, slip
@@ -28,20 +30,25 @@ add_page(Page("cancel", "撤销结算", "/settlements", ("hospital", "admin"), m
 SetlId = Annotated[str, Path(max_length=40)]
 
 
-def _reversed(s: Slip) -> int:
+def _reversed(uow: UnitOfWork, s: Slip) -> int:
     """The assistance (fen) cancelling the settlement takes back (`settlements.taken_back`),
     or, once cancelled, took back."""
-    return s.taken_back
+    if s.cancelled_by is not None:
+        return -int(uow.session.scalars(select(Settlement.maf_pay).where(
+            Settlement.setl_id == s.cancelled_by)).one())
+    entry = uow.session.scalars(select(Settlement).where(Settlement.setl_id == s.setl_id)).one()
+    return settlements.taken_back(uow, entry)[0]["maf_pay"]
 
 
 def _page(uow: UnitOfWork, who: Visitor, setl_id: str, status: int = 200, error: str = "",
           done: bool = False) -> Response:
     s = slip(uow, who, setl_id)  # scope (a hospital: its own) and audit
+    amount = _reversed(uow, s)
     flash = ""
     if done and s.cancelled_by:
         flash = (f"已撤销结算 {s.number}：撤销单 {s.cancelled_by}，冲回医疗救助 "
-                 f"{fmt_yuan(_reversed(s))}，本年度其后的结算已重新计算。")
-    return render(who, "cancel_confirm.html", status, active="", s=s, amount=_reversed(s),
+                 f"{fmt_yuan(amount)}，本年度其后的结算已重新计算。")
+    return render(who, "cancel_confirm.html", status, active="", s=s, amount=amount,
                   error=error, flash=flash)
 
 

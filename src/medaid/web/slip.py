@@ -20,7 +20,7 @@ from medaid.app.auth import READ_ALL
 from medaid.app.uow import UnitOfWork
 from medaid.core import clock, divisions, labels
 from medaid.registry import idcard
-from medaid.store.models import Person, Settlement
+from medaid.store.models import Person
 from medaid.web.guard import Visitor
 from medaid.web.render import CITY_LABELS, category_label, page, render, when, yuan
 from medaid.web.views import amount_rows
@@ -82,7 +82,6 @@ class Slip:
     pays: str
     reasons: list[Reason]
     data: dict[str, Any]  # the API's JSON of the entry
-    taken_back: int  # fen: what cancelling it takes back (cancelled: what it took back)
     adjusted: Adjusted | None = None
 
 
@@ -122,16 +121,7 @@ def slip(uow: UnitOfWork, who: Visitor, setl_id: str) -> Slip:
         tiers=[(f, label, yuan(data[f])) for f, label in TIER_ROWS]
         + [(f, label, yuan(data[f])) for f, label in PART_ROWS if data[f]],
         pays=yuan(data["psn_part_amt"]), reasons=reasons, data=data,
-        taken_back=_taken_back(uow, entry, cancelled),
         adjusted=_adjusted(data.get("adjusted"), jurisdiction))
-
-
-def _taken_back(uow: UnitOfWork, entry: Settlement, cancelled: str | None) -> int:
-    if cancelled is not None:
-        reversing = uow.session.scalars(select(Settlement.maf_pay).where(
-            Settlement.setl_id == cancelled)).one()
-        return -int(reversing)
-    return settlements.taken_back(uow, entry)[0]["maf_pay"]
 
 
 def _reads_persons(who: Visitor) -> bool:
